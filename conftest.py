@@ -1,0 +1,103 @@
+"""Test support shared by every distribution's tests.
+
+- ``testdata``: the folder of committed BPF objects.
+- A test that takes an ``obj_path`` argument runs once per testdata object.
+- ``@pytest.mark.kernel`` tests need bpf(2): they are skipped, with the reason,
+  where the kernel or the privileges are missing.
+- Every test fails if it leaves a file descriptor open.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+TESTDATA = ROOT / "testdata"
+
+# Filesystems kernel tests rely on; none is mounted on a fresh machine.
+_MOUNTS = [
+    ("bpf", "/sys/fs/bpf"),
+    ("tracefs", "/sys/kernel/tracing"),
+    ("debugfs", "/sys/kernel/debug"),
+]
+
+
+def testdata_objects() -> list[Path]:
+    """Every committed testdata object, both byte orders."""
+    return sorted(TESTDATA.glob("*.o"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "obj_path" in metafunc.fixturenames:
+        objs = testdata_objects()
+        metafunc.parametrize("obj_path", objs, ids=[p.name for p in objs])
+
+
+@pytest.fixture(scope="session")
+def testdata() -> Path:
+    return TESTDATA
+
+
+def _bpf_unavailable_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root for bpf(2)"
+    libc = ctypes.CDLL(None, use_errno=True)
+    # BPF_PROG_LOAD (5) with a NULL attr: EFAULT means the syscall exists and we
+    # may call it, ENOSYS/EPERM mean we may not.
+    nr_bpf = 321
+    rc = libc.syscall(nr_bpf, 5, None, 0)
+    err = ctypes.get_errno()
+    if rc < 0 and err in (38, 1):
+        return f"bpf(2) unavailable: {os.strerror(err)}"
+    return None
+
+
+_KERNEL_SKIP = _bpf_unavailable_reason()
+
+
+def _mount_filesystems() -> None:
+    mounted = Path("/proc/self/mounts").read_text()
+    for fstype, target in _MOUNTS:
+        if f" {target} " in mounted or not Path(target).is_dir():
+            continue
+        subprocess.run(["mount", "-t", fstype, fstype, target], check=False,
+                       capture_output=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _KERNEL_SKIP is None:
+        if any(item.get_closest_marker("kernel") for item in items):
+            _mount_filesystems()
+        return
+    skip = pytest.mark.skip(reason=_KERNEL_SKIP)
+    for item in items:
+        if item.get_closest_marker("kernel"):
+            item.add_marker(skip)
+
+
+def _open_fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+@pytest.fixture(autouse=True)
+def _no_fd_leak() -> Iterator[None]:
+    before = _open_fds()
+    yield
+    leaked = _open_fds() - before
+    # The listing itself holds one descriptor that is gone by now; anything
+    # still open that was not open before is a leak.
+    leaked = {fd for fd in leaked if os.path.exists(f"/proc/self/fd/{fd}")}
+    if leaked:
+        targets = {}
+        for fd in sorted(leaked, key=int):
+            try:
+                targets[fd] = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                targets[fd] = "?"
+        pytest.fail(f"test leaked file descriptors: {targets}")

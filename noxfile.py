@@ -1,0 +1,93 @@
+"""Every task of the project: tests, lint, type check, testdata, build, bench, VM matrix.
+
+Sessions install only what they need, so that the same venvs stay lean enough to
+run inside slow emulated kernels.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+# Bottom layer first: installing in this order satisfies each layer's dependencies
+# from the checkout instead of an index.
+LAYERS = ["asm", "btf", "elf", "core", "link"]
+PACKAGES = [ROOT / "packages" / f"pybpf-{layer}" for layer in LAYERS]
+TEST_DEPS = ["pytest>=8", "hypothesis>=6.100"]
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+def install_layers(session: nox.Session, *, editable: bool = True) -> None:
+    args: list[str] = []
+    for pkg in PACKAGES:
+        args += ["-e", str(pkg)] if editable else [str(pkg)]
+    session.install(*args)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Every distribution's tests (and the docs' examples) on this machine's kernel."""
+    install_layers(session)
+    session.install(*TEST_DEPS)
+    targets = session.posargs or [str(p / "tests") for p in PACKAGES] + ["docs"]
+    session.run("pytest", *targets, env={"PYBPF_ROOT": str(ROOT)})
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff: lint rules and formatting."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over every distribution's sources."""
+    install_layers(session)
+    session.install("mypy>=1.10", *TEST_DEPS)
+    session.run("mypy", "--strict", *[str(p / "src" / "pybpf") for p in PACKAGES])
+
+
+@nox.session
+def testdata(session: nox.Session) -> None:
+    """Rebuild testdata/*.o from testdata/*.c for both byte orders."""
+    session.run(sys.executable, str(ROOT / "testdata" / "build.py"), *session.posargs,
+                external=True)
+
+
+@nox.session
+def testdata_check(session: nox.Session) -> None:
+    """Fail when a committed testdata object differs from a fresh build."""
+    session.run(sys.executable, str(ROOT / "testdata" / "build.py"), "--check",
+                external=True)
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Build a wheel and an sdist of every layer, then prove each installs on its own."""
+    session.install("build>=1.2")
+    dist = ROOT / "dist"
+    for pkg in PACKAGES:
+        session.run("python", "-m", "build", "--outdir", str(dist), str(pkg))
+    session.run("python", str(ROOT / "tools" / "check_wheels.py"), str(dist))
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Performance figures, as ratios against C (libbpf) measured in the same run."""
+    install_layers(session, editable=False)
+    session.run("python", str(ROOT / "bench" / "run.py"), *session.posargs,
+                env={"PYBPF_ROOT": str(ROOT), "PYTHONHASHSEED": "0"})
+
+
+@nox.session
+def generate(session: nox.Session) -> None:
+    """Regenerate the kernel UAPI enums from the running kernel's BTF."""
+    session.run(sys.executable, str(ROOT / "tools" / "gen_uapi.py"), *session.posargs,
+                external=True)
