@@ -66,8 +66,7 @@ def _mount_filesystems() -> None:
     for fstype, target in _MOUNTS:
         if f" {target} " in mounted or not Path(target).is_dir():
             continue
-        subprocess.run(["mount", "-t", fstype, fstype, target], check=False,
-                       capture_output=True)
+        subprocess.run(["mount", "-t", fstype, fstype, target], check=False, capture_output=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -57,15 +57,15 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def testdata(session: nox.Session) -> None:
     """Rebuild testdata/*.o from testdata/*.c for both byte orders."""
-    session.run(sys.executable, str(ROOT / "testdata" / "build.py"), *session.posargs,
-                external=True)
+    session.run(
+        sys.executable, str(ROOT / "testdata" / "build.py"), *session.posargs, external=True
+    )
 
 
 @nox.session
 def testdata_check(session: nox.Session) -> None:
     """Fail when a committed testdata object differs from a fresh build."""
-    session.run(sys.executable, str(ROOT / "testdata" / "build.py"), "--check",
-                external=True)
+    session.run(sys.executable, str(ROOT / "testdata" / "build.py"), "--check", external=True)
 
 
 @nox.session
@@ -82,12 +82,17 @@ def build(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Performance figures, as ratios against C (libbpf) measured in the same run."""
     install_layers(session, editable=False)
-    session.run("python", str(ROOT / "bench" / "run.py"), *session.posargs,
-                env={"PYBPF_ROOT": str(ROOT), "PYTHONHASHSEED": "0"})
+    session.run(
+        "python",
+        str(ROOT / "bench" / "run.py"),
+        *session.posargs,
+        env={"PYBPF_ROOT": str(ROOT), "PYTHONHASHSEED": "0"},
+    )
 
 
 @nox.session
 def generate(session: nox.Session) -> None:
     """Regenerate the kernel UAPI enums from the running kernel's BTF."""
-    session.run(sys.executable, str(ROOT / "tools" / "gen_uapi.py"), *session.posargs,
-                external=True)
+    session.run(
+        sys.executable, str(ROOT / "tools" / "gen_uapi.py"), *session.posargs, external=True
+    )

@@ -57,16 +57,24 @@ class Bench:
 
     def c_seconds(self, name: str, *args: str) -> dict[str, float]:
         """Run a C baseline; it prints ``label seconds`` lines."""
-        out = subprocess.run([str(self.c_program(name)), *args], check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [str(self.c_program(name)), *args], check=True, capture_output=True, text=True
+        ).stdout
         result = {}
         for line in out.splitlines():
             label, _, value = line.rpartition(" ")
             result[label] = float(value)
         return result
 
-    def report(self, what: str, seconds: float, *, baseline: float | None = None,
-               baseline_name: str = "C", target: str = "") -> None:
+    def report(
+        self,
+        what: str,
+        seconds: float,
+        *,
+        baseline: float | None = None,
+        baseline_name: str = "C",
+        target: str = "",
+    ) -> None:
         """One row: the figure, and its ratio to the baseline when there is one."""
         ratio = f"{seconds / baseline:.2f}x {baseline_name}" if baseline else ""
         self.rows.append((what, _fmt(seconds), ratio, target))
