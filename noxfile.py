@@ -6,6 +6,7 @@ run inside slow emulated kernels.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def tests(session: nox.Session) -> None:
     install_layers(session)
     session.install(*TEST_DEPS)
     targets = session.posargs or [str(p / "tests") for p in PACKAGES] + ["docs"]
-    session.run("pytest", *targets, env={"PYBPF_ROOT": str(ROOT)})
+    session.run("pytest", "--doctest-glob=*.md", *targets, env={"PYBPF_ROOT": str(ROOT)})
 
 
 @nox.session
@@ -73,6 +74,7 @@ def build(session: nox.Session) -> None:
     """Build a wheel and an sdist of every layer, then prove each installs on its own."""
     session.install("build>=1.2")
     dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
     for pkg in PACKAGES:
         session.run("python", "-m", "build", "--outdir", str(dist), str(pkg))
     session.run("python", str(ROOT / "tools" / "check_wheels.py"), str(dist))
