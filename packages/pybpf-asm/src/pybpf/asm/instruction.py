@@ -1,0 +1,310 @@
+"""One eBPF instruction, with the names and metadata that travel with it."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pybpf.asm.disasm import format_instruction
+from pybpf.asm.opcodes import (
+    LD_IMM64,
+    CallSource,
+    JumpOp,
+    OpClass,
+    PseudoSource,
+)
+
+__all__ = ["ByteOrder", "Instruction"]
+
+ByteOrder = Literal["little", "big"]
+
+_CALL = OpClass.JMP | JumpOp.CALL
+_EXIT = OpClass.JMP | JumpOp.EXIT
+_JA32 = OpClass.JMP32 | JumpOp.JA
+_JUMP_CLASSES = (OpClass.JMP, OpClass.JMP32)
+_MAP_SOURCES = frozenset(
+    {
+        PseudoSource.MAP_FD,
+        PseudoSource.MAP_VALUE,
+        PseudoSource.MAP_IDX,
+        PseudoSource.MAP_IDX_VALUE,
+    }
+)
+_MAP_WITH_VALUE = frozenset({PseudoSource.MAP_VALUE, PseudoSource.MAP_IDX_VALUE})
+
+
+class Instruction:
+    """One eBPF instruction.
+
+    The encoding fields are plain attributes: ``opcode`` (the whole opcode
+    byte), ``dst`` and ``src`` (register numbers, or the pseudo source of an
+    LD_IMM64 or CALL), ``offset`` (signed 16 bits) and ``constant`` (the signed
+    32-bit immediate, or the full 64-bit value of an LD_IMM64, which is one
+    instruction spanning two 8-byte slots).
+
+    The names travel with the instruction, so they survive editing the list:
+
+    - ``symbol``: the name of the function that starts here;
+    - ``label``: a local jump target name;
+    - ``reference``: the symbol, label or map this instruction points at
+      (a jump or call target, or the map of an LD_IMM64);
+    - ``metadata``: a mapping for the layers above (BTF func/line info, CO-RE
+      relocations, ...), keyed by objects those layers define. Values are
+      treated as immutable: :meth:`copy` copies the mapping, not the values.
+    """
+
+    __slots__ = (
+        "_metadata",
+        "constant",
+        "dst",
+        "label",
+        "offset",
+        "opcode",
+        "reference",
+        "src",
+        "symbol",
+    )
+
+    opcode: int
+    dst: int
+    src: int
+    offset: int
+    constant: int
+    symbol: str | None
+    label: str | None
+    reference: str | None
+    _metadata: dict[object, Any] | None
+
+    def __init__(
+        self,
+        opcode: int,
+        dst: int = 0,
+        src: int = 0,
+        offset: int = 0,
+        constant: int = 0,
+        *,
+        symbol: str | None = None,
+        label: str | None = None,
+        reference: str | None = None,
+    ):
+        # Decoding builds thousands of these: plain stores, no checks here;
+        # encode() validates every field.
+        self.opcode = opcode
+        self.dst = dst
+        self.src = src
+        self.offset = offset
+        self.constant = constant
+        self.symbol = symbol
+        self.label = label
+        self.reference = reference
+        self._metadata = None
+
+    # -- derived views -------------------------------------------------------
+
+    @property
+    def op_class(self) -> OpClass:
+        """The instruction class (the low three opcode bits)."""
+        return OpClass(self.opcode & 0x07)
+
+    @property
+    def immediate(self) -> int:
+        """Alias of ``constant``."""
+        return self.constant
+
+    @immediate.setter
+    def immediate(self, value: int) -> None:
+        self.constant = value
+
+    @property
+    def slots(self) -> int:
+        """How many 8-byte slots the encoding takes: 2 for LD_IMM64, else 1."""
+        return 2 if self.opcode == LD_IMM64 else 1
+
+    @property
+    def metadata(self) -> dict[object, Any]:
+        """Data the layers above attach, keyed by objects they define."""
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
+
+    @property
+    def is_ld_imm64(self) -> bool:
+        """True for the two-slot 64-bit immediate load."""
+        return self.opcode == LD_IMM64
+
+    @property
+    def is_load_from_map(self) -> bool:
+        """True for an LD_IMM64 of a map pointer or of a pointer into a map value."""
+        return self.opcode == LD_IMM64 and self.src in _MAP_SOURCES
+
+    @property
+    def is_call(self) -> bool:
+        """True for any CALL: helper, subprogram or kfunc."""
+        return self.opcode == _CALL
+
+    @property
+    def is_helper_call(self) -> bool:
+        """True for a call of a helper function by id."""
+        return self.opcode == _CALL and self.src == CallSource.HELPER
+
+    @property
+    def is_function_call(self) -> bool:
+        """True for a bpf-to-bpf call of a subprogram."""
+        return self.opcode == _CALL and self.src == CallSource.LOCAL
+
+    @property
+    def is_kfunc_call(self) -> bool:
+        """True for a call of a kernel function by BTF id."""
+        return self.opcode == _CALL and self.src == CallSource.KFUNC
+
+    @property
+    def is_function_pointer(self) -> bool:
+        """True for an LD_IMM64 of a subprogram's address (``BPF_PSEUDO_FUNC``)."""
+        return self.opcode == LD_IMM64 and self.src == PseudoSource.FUNC
+
+    @property
+    def is_exit(self) -> bool:
+        """True for EXIT."""
+        return self.opcode == _EXIT
+
+    @property
+    def is_jump(self) -> bool:
+        """True for a branch (conditional, ``goto``, ``gotol``, ``may_goto``); not CALL/EXIT."""
+        return (self.opcode & 0x07) in _JUMP_CLASSES and self.opcode not in (_CALL, _EXIT)
+
+    @property
+    def branch_in_immediate(self) -> bool:
+        """True where the relative target lives in the immediate, not in ``offset``.
+
+        That is ``gotol``, calls and function pointers; other branches use ``offset``.
+        """
+        return self.opcode in (_JA32, _CALL) or self.is_function_pointer
+
+    @property
+    def branch_offset(self) -> int:
+        """The relative target of a branch or local call, in slots after this one."""
+        return self.constant if self.branch_in_immediate else self.offset
+
+    @branch_offset.setter
+    def branch_offset(self, value: int) -> None:
+        if self.branch_in_immediate:
+            self.constant = value
+        else:
+            self.offset = value
+
+    @property
+    def map_fd(self) -> int:
+        """The map fd (or ``fd_array`` index) an LD_IMM64 of a map carries."""
+        self._require_map_load("map_fd")
+        return self.constant & 0xFFFFFFFF
+
+    @property
+    def map_value_offset(self) -> int:
+        """The offset into the map value of a ``MAP_VALUE``/``MAP_IDX_VALUE`` load."""
+        self._require_map_load("map_value_offset")
+        return (self.constant >> 32) & 0xFFFFFFFF
+
+    def set_map_fd(self, fd: int) -> None:
+        """Point this LD_IMM64 at the map ``fd``, as the kernel expects at load time.
+
+        A pointer into a map value keeps its value offset and becomes
+        ``MAP_VALUE``; anything else becomes ``MAP_FD``. The reference stays,
+        so the instruction still says which map it is.
+        """
+        if self.opcode != LD_IMM64:
+            raise ValueError(f"set_map_fd needs an LD_IMM64 instruction, not {self}")
+        if not 0 <= fd <= 0x7FFFFFFF:
+            raise ValueError(f"map fd {fd} out of range")
+        if self.src in _MAP_WITH_VALUE:
+            self.src = PseudoSource.MAP_VALUE
+            self.constant = (self.map_value_offset << 32) | fd
+        else:
+            self.src = PseudoSource.MAP_FD
+            self.constant = fd
+
+    def _require_map_load(self, what: str) -> None:
+        if not self.is_load_from_map:
+            raise ValueError(f"{what} needs an LD_IMM64 of a map, not {self}")
+
+    # -- copies and names ----------------------------------------------------
+
+    def copy(self) -> Instruction:
+        """An independent copy: editing it (metadata included) leaves this one alone."""
+        new = Instruction(
+            self.opcode,
+            self.dst,
+            self.src,
+            self.offset,
+            self.constant,
+            symbol=self.symbol,
+            label=self.label,
+            reference=self.reference,
+        )
+        if self._metadata:
+            new._metadata = dict(self._metadata)
+        return new
+
+    def with_symbol(self, name: str | None) -> Instruction:
+        """A copy that starts the function ``name``."""
+        new = self.copy()
+        new.symbol = name
+        return new
+
+    def with_label(self, name: str | None) -> Instruction:
+        """A copy that is the jump target ``name``."""
+        new = self.copy()
+        new.label = name
+        return new
+
+    def with_reference(self, name: str | None) -> Instruction:
+        """A copy that points at the symbol, label or map ``name``."""
+        new = self.copy()
+        new.reference = name
+        return new
+
+    # -- encoding and display ------------------------------------------------
+
+    def encode(self, byteorder: ByteOrder = "little") -> bytes:
+        """The 8 (or 16, for LD_IMM64) bytes of this instruction."""
+        # The codec builds Instruction objects, so it can only be imported late.
+        from pybpf.asm.codec import encode_instructions  # noqa: PLC0415
+
+        return encode_instructions([self], byteorder)
+
+    def _key(self) -> tuple[object, ...]:
+        return (
+            self.opcode,
+            self.dst,
+            self.src,
+            self.offset,
+            self.constant,
+            self.symbol,
+            self.label,
+            self.reference,
+            self._metadata or None,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Instruction):
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __str__(self) -> str:
+        return format_instruction(self)
+
+    def __repr__(self) -> str:
+        parts = [
+            f"opcode={self.opcode:#04x}",
+            f"dst={self.dst}",
+            f"src={self.src}",
+            f"offset={self.offset}",
+            f"constant={self.constant}",
+        ]
+        for name in ("symbol", "label", "reference"):
+            value = getattr(self, name)
+            if value is not None:
+                parts.append(f"{name}={value!r}")
+        if self._metadata:
+            parts.append(f"metadata={self._metadata!r}")
+        return f"Instruction({', '.join(parts)})"
