@@ -1,0 +1,50 @@
+"""Value codec figures: the map key/value hot path and a small struct record."""
+
+from __future__ import annotations
+
+from pybpf.btf import Array, Int, IntEncoding, Member, Struct
+from pybpf.btf.codec import codec_for
+
+
+def run(bench):  # type: ignore[no-untyped-def]
+    u32 = Int("unsigned int", 4)
+    u64 = Int("unsigned long long", 8)
+    key, value = codec_for(u32, "little"), codec_for(u64, "little")
+    k, v = key.encode(7), value.encode(1 << 40)
+
+    def hot() -> None:
+        key.decode(key.encode(7))
+        value.decode(value.encode(1 << 40))
+
+    bench.report("u32 key + u64 value: encode + decode", bench.time(hot), target="<= 1 us")
+    bench.report("u32 key encode", bench.time(lambda: key.encode(7)))
+    bench.report("u64 value decode", bench.time(lambda: value.decode(v)))
+    assert key.decode(k) == 7
+
+    char = Int("char", 1, IntEncoding.SIGNED)
+    s32 = Int("int", 4, IntEncoding.SIGNED)
+    event = Struct(
+        "event",
+        32,
+        [
+            Member("pid", u32, 0),
+            Member("tgid", u32, 32),
+            Member("ts", u64, 64),
+            Member("comm", Array(char, 16), 128),
+        ],
+    )
+    codec = codec_for(event, "little")
+    record = codec.decode(codec.encode({"pid": 1, "tgid": 1, "ts": 99, "comm": b"init"}))
+    raw = codec.encode(record)
+    bench.report("struct event {u32,u32,u64,char[16]} encode", bench.time(lambda: codec.encode(record)))
+    bench.report("struct event decode", bench.time(lambda: codec.decode(raw)))
+    flags = Struct(
+        "flags",
+        8,
+        [Member("a", u32, 0, 3), Member("b", s32, 3, 5), Member("c", u32, 32)],
+    )
+    fc = codec_for(flags, "little")
+    fr = fc.decode(fc.encode({"a": 5, "b": -3, "c": 9}))
+    fraw = fc.encode(fr)
+    bench.report("struct with 2 bitfields encode", bench.time(lambda: fc.encode(fr)))
+    bench.report("struct with 2 bitfields decode", bench.time(lambda: fc.decode(fraw)))
