@@ -1,6 +1,8 @@
 """BPF Type Format: parse, query, marshal, C dump, CO-RE, ext infos, value codec."""
 
 from pybpf.btf.errors import BTFError, TypeNotFoundError
+from pybpf.btf.kernel import load_kernel_module_spec, load_kernel_spec
+from pybpf.btf.spec import Spec, load_spec
 from pybpf.btf.types import (
     Array,
     Const,
@@ -32,6 +34,10 @@ from pybpf.btf.types import (
     VarSecinfo,
     Void,
     Volatile,
+    alignof,
+    sizeof,
+    skip_qualifiers,
+    underlying,
 )
 
 __all__ = [
@@ -57,6 +63,7 @@ __all__ = [
     "Pointer",
     "Qualifier",
     "Restrict",
+    "Spec",
     "Struct",
     "Type",
     "TypeNotFoundError",
@@ -67,4 +74,11 @@ __all__ = [
     "VarSecinfo",
     "Void",
     "Volatile",
+    "alignof",
+    "load_kernel_module_spec",
+    "load_kernel_spec",
+    "load_spec",
+    "sizeof",
+    "skip_qualifiers",
+    "underlying",
 ]

@@ -18,6 +18,8 @@ import enum
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, overload
 
+from pybpf.btf.errors import BTFError
+
 if TYPE_CHECKING:
     from typing import Self
 
@@ -52,6 +54,10 @@ __all__ = [
     "VarSecinfo",
     "Void",
     "Volatile",
+    "alignof",
+    "sizeof",
+    "skip_qualifiers",
+    "underlying",
 ]
 
 
@@ -174,10 +180,21 @@ class Type:
 
 
 class Void(Type):
-    """The type with id 0: ``void``."""
+    """The type with id 0: ``void``. There is one instance: ``Void() is Void()``."""
 
     __slots__ = ()
     kind = Kind.UNKN
+    _instance: ClassVar[Void | None] = None
+
+    def __new__(cls, name: str = "") -> Void:
+        """The one Void instance (every spec's id 0 is the same void)."""
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def copy(self) -> Self:
+        """Void is a singleton: its copy is itself."""
+        return self
 
     def __repr__(self) -> str:
         return "Void()"
@@ -441,15 +458,20 @@ class Restrict(Qualifier):
 
 
 class TypeTag(Qualifier):
-    """``type __attribute__((btf_type_tag(value)))``."""
+    """``type __attribute__((btf_type_tag(value)))``.
 
-    __slots__ = ("value",)
+    ``attribute`` is the ``kind_flag`` of newer kernels: the tag's value is a
+    whole attribute (``__attribute__((value))``) rather than a ``btf_type_tag``.
+    """
+
+    __slots__ = ("attribute", "value")
     kind = Kind.TYPE_TAG
 
-    def __init__(self, value: str, type: Type) -> None:
+    def __init__(self, value: str, type: Type, attribute: bool = False) -> None:
         super().__init__(type)
         self.value = value
         self.name = value
+        self.attribute = attribute
 
     def __repr__(self) -> str:
         return f"TypeTag({self.value!r}, {_short(_raw(self, '_type'))})"
@@ -579,18 +601,22 @@ class Float(Type):
 class DeclTag(Type):
     """``__attribute__((btf_decl_tag(value)))`` on a type or one of its parts.
 
-    ``component_idx`` is the member or parameter index, or -1 for the type itself.
+    ``component_idx`` is the member or parameter index, or -1 for the type itself;
+    ``attribute`` is the ``kind_flag`` of newer kernels (``__attribute__((value))``).
     """
 
-    __slots__ = ("_type", "component_idx", "value")
+    __slots__ = ("_type", "attribute", "component_idx", "value")
     kind = Kind.DECL_TAG
     type = _Ref()
 
-    def __init__(self, value: str, type: Type, component_idx: int = -1) -> None:
+    def __init__(
+        self, value: str, type: Type, component_idx: int = -1, attribute: bool = False
+    ) -> None:
         super().__init__(value)
         self.value = value
         self._type = type
         self.component_idx = component_idx
+        self.attribute = attribute
 
     def references(self) -> Iterator[Type]:
         """The tagged type."""
@@ -610,3 +636,120 @@ def _short(t: object) -> str:
     if isinstance(t, Type):
         return f"{type(t).__name__}({t.name!r})" if t.name else f"{type(t).__name__}()"
     return repr(t)
+
+
+# Sizes are u32 in BTF: anything larger is corrupt input, not a real type.
+_MAX_SIZE = 0xFFFF_FFFF
+
+
+def _describe(t: Type) -> str:
+    """A type for an error message: its id when it came from a spec, and its repr."""
+    spec = t._spec
+    if spec is not None:
+        type_id = getattr(spec, "type_id", None)
+        if type_id is not None:
+            with contextlib.suppress(LookupError):
+                return f"type {type_id(t)} {t!r}"
+    return repr(t)
+
+
+def skip_qualifiers(t: Type) -> Type:
+    """``t`` without its ``const``/``volatile``/``restrict``/type-tag wrappers.
+
+    A cycle of qualifiers (only corrupt BTF has one) raises :class:`BTFError`.
+    """
+    seen: set[int] = set()
+    while isinstance(t, Qualifier):
+        if id(t) in seen:
+            raise BTFError(f"{_describe(t)}: qualifier cycle")
+        seen.add(id(t))
+        t = t.type
+    return t
+
+
+def underlying(t: Type) -> Type:
+    """``t`` through typedefs and qualifiers: the type that gives it its layout."""
+    seen: set[int] = set()
+    while isinstance(t, (Qualifier, Typedef)):
+        if id(t) in seen:
+            raise BTFError(f"{_describe(t)}: typedef/qualifier cycle")
+        seen.add(id(t))
+        t = t.type
+    return t
+
+
+def sizeof(t: Type, pointer_size: int = 8) -> int:
+    """The size in bytes of ``t``, as ``sizeof`` in C (``pointer_size``: 8 for BPF).
+
+    Raises :class:`BTFError` for types without a size (void, functions, forward
+    declarations), for reference cycles that no struct, union or pointer breaks
+    (the kernel rejects those too), and for sizes past BTF's 32-bit limit.
+    """
+    start = t
+    count = 1
+    seen: set[int] = set()
+    while True:
+        if id(t) in seen:
+            raise BTFError(f"{_describe(start)}: reference cycle while computing its size")
+        seen.add(id(t))
+        if isinstance(t, (Int, Enum, Composite, Float, Datasec)):
+            size = count * t.size
+            break
+        if isinstance(t, Pointer):
+            size = count * pointer_size
+            break
+        if isinstance(t, (Typedef, Qualifier, Var)):
+            t = t.type
+        elif isinstance(t, Array):
+            count *= t.nelems
+            t = t.type
+        else:
+            raise BTFError(f"{_describe(start)}: {type(t).__name__} has no size")
+    if size > _MAX_SIZE:
+        raise BTFError(f"{_describe(start)}: size {size} exceeds 32 bits")
+    return size
+
+
+def alignof(t: Type, pointer_size: int = 8) -> int:
+    """The alignment in bytes of ``t`` (1 for a packed struct), as libbpf computes it.
+
+    Raises :class:`BTFError` for types without alignment and for a struct that
+    contains itself (corrupt BTF).
+    """
+    return _alignof(t, pointer_size, [])
+
+
+# Real C nests structs a few levels deep; this bounds the recursion on corrupt input.
+_MAX_NESTING = 256
+
+
+def _alignof(t: Type, pointer_size: int, path: list[Composite]) -> int:
+    start = t
+    seen: set[int] = set()
+    while True:
+        if id(t) in seen:
+            raise BTFError(f"{_describe(start)}: reference cycle while computing its alignment")
+        seen.add(id(t))
+        if isinstance(t, (Int, Enum, Float)):
+            return max(1, min(pointer_size, t.size))
+        if isinstance(t, Pointer):
+            return pointer_size
+        if isinstance(t, (Typedef, Qualifier, Var, Array)):
+            t = t.type
+        elif isinstance(t, Composite):
+            break
+        else:
+            raise BTFError(f"{_describe(start)}: {type(t).__name__} has no alignment")
+    if any(c is t for c in path) or len(path) > _MAX_NESTING:
+        raise BTFError(f"{_describe(t)}: struct or union contains itself")
+    path.append(t)
+    best = 1
+    for m in t.members:
+        align = _alignof(m.type, pointer_size, path)
+        # A member placed off its natural alignment means the struct is packed.
+        if m.bitfield_size == 0 and m.offset % (8 * align):
+            best = 0
+            break
+        best = max(best, align)
+    path.pop()
+    return best or 1

@@ -1,0 +1,395 @@
+"""Decoding one type record of a :class:`~pybpf.btf.parse.RawBTF` into a Type object.
+
+Objects are built with ``object.__new__`` and their slots set directly: decoding
+every type of vmlinux runs this code a quarter million times. References stay
+type ids (checked to be in range) that the types' ``_Ref`` descriptors resolve
+through the spec when first read.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from pybpf.btf.errors import BTFError
+from pybpf.btf.types import (
+    Array,
+    Const,
+    Datasec,
+    DeclTag,
+    Enum,
+    Enum64,
+    EnumValue,
+    Float,
+    Func,
+    FuncParam,
+    FuncProto,
+    Fwd,
+    FwdKind,
+    Int,
+    IntEncoding,
+    Kind,
+    Linkage,
+    Member,
+    Pointer,
+    Restrict,
+    Struct,
+    Type,
+    Typedef,
+    TypeTag,
+    Union,
+    Var,
+    VarSecinfo,
+    Volatile,
+)
+
+if TYPE_CHECKING:
+    from pybpf.btf.parse import RawBTF
+    from pybpf.btf.types import _Resolver
+
+__all__ = ["KIND_CLASSES", "Decoder"]
+
+KIND_CLASSES: dict[int, type[Type]] = {
+    Kind.INT: Int,
+    Kind.PTR: Pointer,
+    Kind.ARRAY: Array,
+    Kind.STRUCT: Struct,
+    Kind.UNION: Union,
+    Kind.ENUM: Enum,
+    Kind.FWD: Fwd,
+    Kind.TYPEDEF: Typedef,
+    Kind.VOLATILE: Volatile,
+    Kind.CONST: Const,
+    Kind.RESTRICT: Restrict,
+    Kind.FUNC: Func,
+    Kind.FUNC_PROTO: FuncProto,
+    Kind.VAR: Var,
+    Kind.DATASEC: Datasec,
+    Kind.FLOAT: Float,
+    Kind.DECL_TAG: DeclTag,
+    Kind.TYPE_TAG: TypeTag,
+    Kind.ENUM64: Enum64,
+}
+
+_ENCODINGS = {e: IntEncoding(e) for e in (0, 1, 2, 4)}
+_LINKAGES = (Linkage.STATIC, Linkage.GLOBAL, Linkage.EXTERN)
+_INT_SIZES = frozenset({1, 2, 4, 8, 16})
+_new = object.__new__
+
+
+class Decoder:
+    """Decodes the records of one blob for one spec.
+
+    ``base_string`` resolves string offsets below the blob's own (split BTF).
+    """
+
+    __slots__ = ("_names", "base_string", "limit", "raw", "spec")
+
+    def __init__(
+        self, raw: RawBTF, spec: _Resolver, base_string: Callable[[int], str] | None = None
+    ) -> None:
+        self.raw = raw
+        self.spec = spec
+        self.base_string = base_string
+        self.limit = raw.first_id + raw.count
+        self._names: dict[int, str] = {0: ""}
+
+    def name(self, offset: int, type_id: int) -> str:
+        """The string at ``offset``; ``type_id`` names the culprit when it is bad."""
+        name = self._names.get(offset)
+        if name is not None:
+            return name
+        raw = self.raw
+        rel = offset - raw.base_strings_len
+        if rel < 0:
+            if self.base_string is None:
+                raise BTFError(f"type {type_id}: string offset {offset} out of range")
+            name = self.base_string(offset)
+        else:
+            strings = raw.strings
+            if rel >= len(strings):
+                raise BTFError(f"type {type_id}: string offset {offset} out of range")
+            name = strings[rel : strings.index(b"\0", rel)].decode("utf-8", "replace")
+        self._names[offset] = name
+        return name
+
+    def ref(self, target: int, type_id: int) -> int:
+        """A referenced type id, checked to exist."""
+        if target >= self.limit:
+            raise BTFError(f"type {type_id}: reference to type {target} out of range")
+        return target
+
+    def decode(self, type_id: int) -> Type:
+        """A new Type object for the record of ``type_id``."""
+        raw = self.raw
+        words = raw.words
+        o = raw.offsets[type_id - raw.first_id]
+        info = words[o + 1]
+        return _DECODERS[(info >> 24) & 0x1F](self, type_id, words, o, info)
+
+
+def _int(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+    size = words[o + 2]
+    data = words[o + 3]
+    enc = (data >> 24) & 0x0F
+    offset = (data >> 16) & 0xFF
+    bits = data & 0xFF
+    if size not in _INT_SIZES:
+        raise BTFError(f"type {tid}: INT of bad size {size}")
+    if enc not in _ENCODINGS or data & 0xF000_FF00:
+        raise BTFError(f"type {tid}: INT with bad encoding word {data:#x}")
+    if bits == 0 or bits > 128 or offset + bits > size * 8:
+        raise BTFError(f"type {tid}: INT bits {offset}+{bits} do not fit {size} bytes")
+    t = _new(Int)
+    t.name = d.name(words[o], tid)
+    t._spec = None
+    t.size = size
+    t.encoding = _ENCODINGS[enc]
+    t.bits = bits
+    t.offset = offset
+    return t
+
+
+def _ptr(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+    t = _new(Pointer)
+    t.name = d.name(words[o], tid)
+    t._spec = d.spec
+    t._target = d.ref(words[o + 2], tid)  # type: ignore[assignment]
+    return t
+
+
+def _array(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+    t = _new(Array)
+    t.name = d.name(words[o], tid)
+    t._spec = d.spec
+    t._type = d.ref(words[o + 3], tid)  # type: ignore[assignment]
+    t._index = d.ref(words[o + 4], tid)  # type: ignore[assignment]
+    t.nelems = words[o + 5]
+    return t
+
+
+def _composite(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+    t = _new(Struct if (info >> 24) & 0x1F == Kind.STRUCT else Union)
+    t.name = d.name(words[o], tid)
+    t._spec = d.spec
+    t.size = words[o + 2]
+    spec = d.spec
+    limit = d.limit
+    name = d.name
+    bitfields = info >> 31
+    members = []
+    for p in range(o + 3, o + 3 + 3 * (info & 0xFFFF), 3):
+        m = _new(Member)
+        m.name = name(words[p], tid)
+        target = words[p + 1]
+        if target >= limit:
+            raise BTFError(f"type {tid}: member reference to type {target} out of range")
+        m._type = target  # type: ignore[assignment]
+        m._spec = spec
+        off = words[p + 2]
+        if bitfields:
+            m.offset = off & 0xFFFFFF
+            m.bitfield_size = off >> 24
+        else:
+            m.offset = off
+            m.bitfield_size = 0
+        members.append(m)
+    t.members = members
+    return t
+
+
+def _enum(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+    t = _new(Enum)
+    t.name = d.name(words[o], tid)
+    t._spec = None
+    size = words[o + 2]
+    if size not in (1, 2, 4, 8):
+        raise BTFError(f"type {tid}: ENUM of bad size {size}")
+    t.size = size
+    signed = bool(info >> 31)
+    t.signed = signed
+    values = []
+    name = d.name
+    for p in range(o + 3, o + 3 + 2 * (info & 0xFFFF), 2):
+        v = _new(EnumValue)
+        v.name = name(words[p], tid)
+        value = words[p + 1]
+        if signed and value & 0x8000_0000:
+            value -= 1 << 32
+        v.value = value
+        values.append(v)
+    t.values = values
+    return t
+
+
+def _enum64(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+    t = _new(Enum64)
+    t.name = d.name(words[o], tid)
+    t._spec = None
+    size = words[o + 2]
+    if size not in (1, 2, 4, 8):
+        raise BTFError(f"type {tid}: ENUM64 of bad size {size}")
+    t.size = size
+    signed = bool(info >> 31)
+    t.signed = signed
+    values = []
+    name = d.name
+    for p in range(o + 3, o + 3 + 3 * (info & 0xFFFF), 3):
+        v = _new(EnumValue)
+        v.name = name(words[p], tid)
+        value = words[p + 1] | words[p + 2] << 32
+        if signed and value >> 63:
+            value -= 1 << 64
+        v.value = value
+        values.append(v)
+    t.values = values
+    return t
+
+
+def _fwd(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+    t = _new(Fwd)
+    t.name = d.name(words[o], tid)
+    t._spec = None
+    t.fwd_kind = FwdKind.UNION if info >> 31 else FwdKind.STRUCT
+    return t
+
+
+def _typedef(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+    t = _new(Typedef)
+    t.name = d.name(words[o], tid)
+    t._spec = d.spec
+    t._type = d.ref(words[o + 2], tid)  # type: ignore[assignment]
+    return t
+
+
+def _qualifier(cls: type[Volatile | Const | Restrict]) -> Callable[..., Type]:
+    def decode(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+        t = _new(cls)
+        t.name = d.name(words[o], tid)
+        t._spec = d.spec
+        t._type = d.ref(words[o + 2], tid)  # type: ignore[assignment]
+        return t
+
+    return decode
+
+
+def _type_tag(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+    t = _new(TypeTag)
+    t.name = t.value = d.name(words[o], tid)
+    t._spec = d.spec
+    t._type = d.ref(words[o + 2], tid)  # type: ignore[assignment]
+    t.attribute = bool(info >> 31)
+    return t
+
+
+def _func(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+    t = _new(Func)
+    t.name = d.name(words[o], tid)
+    t._spec = d.spec
+    t._type = d.ref(words[o + 2], tid)  # type: ignore[assignment]
+    t.linkage = _LINKAGES[info & 0xFFFF]
+    return t
+
+
+def _func_proto(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+    t = _new(FuncProto)
+    t.name = d.name(words[o], tid)
+    spec = t._spec = d.spec
+    t._return_type = d.ref(words[o + 2], tid)  # type: ignore[assignment]
+    limit = d.limit
+    name = d.name
+    params = []
+    for p in range(o + 3, o + 3 + 2 * (info & 0xFFFF), 2):
+        param = _new(FuncParam)
+        param.name = name(words[p], tid)
+        target = words[p + 1]
+        if target >= limit:
+            raise BTFError(f"type {tid}: parameter reference to type {target} out of range")
+        param._type = target  # type: ignore[assignment]
+        param._spec = spec
+        params.append(param)
+    t.params = params
+    return t
+
+
+def _var(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+    t = _new(Var)
+    t.name = d.name(words[o], tid)
+    t._spec = d.spec
+    t._type = d.ref(words[o + 2], tid)  # type: ignore[assignment]
+    linkage = words[o + 3]
+    if linkage > 2:
+        raise BTFError(f"type {tid}: VAR with bad linkage {linkage}")
+    t.linkage = _LINKAGES[linkage]
+    return t
+
+
+def _datasec(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+    t = _new(Datasec)
+    t.name = d.name(words[o], tid)
+    spec = t._spec = d.spec
+    t.size = words[o + 2]
+    limit = d.limit
+    secinfos = []
+    for p in range(o + 3, o + 3 + 3 * (info & 0xFFFF), 3):
+        v = _new(VarSecinfo)
+        target = words[p]
+        if target >= limit:
+            raise BTFError(f"type {tid}: variable reference to type {target} out of range")
+        v._type = target  # type: ignore[assignment]
+        v._spec = spec
+        v.offset = words[p + 1]
+        v.size = words[p + 2]
+        secinfos.append(v)
+    t.vars = secinfos
+    return t
+
+
+def _float(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+    size = words[o + 2]
+    if size not in (2, 4, 8, 12, 16):
+        raise BTFError(f"type {tid}: FLOAT of bad size {size}")
+    t = _new(Float)
+    t.name = d.name(words[o], tid)
+    t._spec = None
+    t.size = size
+    return t
+
+
+def _decl_tag(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+    t = _new(DeclTag)
+    t.name = t.value = d.name(words[o], tid)
+    t._spec = d.spec
+    t._type = d.ref(words[o + 2], tid)  # type: ignore[assignment]
+    idx = words[o + 3]
+    t.component_idx = idx - (1 << 32) if idx & 0x8000_0000 else idx
+    t.attribute = bool(info >> 31)
+    return t
+
+
+def _unknown(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+    # The index already rejects unknown kinds; this keeps the table total.
+    raise BTFError(f"type {tid}: unknown kind {(info >> 24) & 0x1F}")
+
+
+_DECODERS: list[Callable[[Decoder, int, array[int], int, int], Type]] = [_unknown] * 32
+_DECODERS[Kind.INT] = _int
+_DECODERS[Kind.PTR] = _ptr
+_DECODERS[Kind.ARRAY] = _array
+_DECODERS[Kind.STRUCT] = _composite
+_DECODERS[Kind.UNION] = _composite
+_DECODERS[Kind.ENUM] = _enum
+_DECODERS[Kind.FWD] = _fwd
+_DECODERS[Kind.TYPEDEF] = _typedef
+_DECODERS[Kind.VOLATILE] = _qualifier(Volatile)
+_DECODERS[Kind.CONST] = _qualifier(Const)
+_DECODERS[Kind.RESTRICT] = _qualifier(Restrict)
+_DECODERS[Kind.FUNC] = _func
+_DECODERS[Kind.FUNC_PROTO] = _func_proto
+_DECODERS[Kind.VAR] = _var
+_DECODERS[Kind.DATASEC] = _datasec
+_DECODERS[Kind.FLOAT] = _float
+_DECODERS[Kind.DECL_TAG] = _decl_tag
+_DECODERS[Kind.TYPE_TAG] = _type_tag
+_DECODERS[Kind.ENUM64] = _enum64

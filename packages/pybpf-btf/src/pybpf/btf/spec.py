@@ -1,0 +1,400 @@
+"""``Spec``: a set of BTF types with ids, loaded lazily from raw BTF or built by hand.
+
+A spec loaded from bytes keeps the raw blob and decodes a type only when it is
+asked for (by id, by name, or by iterating), so that finding ``task_struct`` in
+the kernel's ~126k types decodes a handful of them. Types added by hand get the
+next free ids, depth-first, like ebpf-go's ``Builder``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from pybpf.btf import elfsections
+from pybpf.btf.errors import BTFError, TypeNotFoundError
+from pybpf.btf.parse import ByteOrder, BytesLike, RawBTF
+from pybpf.btf.parse_types import KIND_CLASSES, Decoder
+from pybpf.btf.types import (
+    Array,
+    Composite,
+    Datasec,
+    DeclTag,
+    Enum,
+    Float,
+    Func,
+    FuncProto,
+    Fwd,
+    Int,
+    Kind,
+    Pointer,
+    Qualifier,
+    Type,
+    Typedef,
+    TypeTag,
+    Var,
+    Void,
+    alignof,
+    sizeof,
+)
+
+__all__ = ["KindFilter", "Spec", "load_spec"]
+
+KindFilter = type[Type] | Kind | None
+
+_VOID = Void()
+
+
+class Spec:
+    """BTF types by id: ``spec.type_by_id(1)``, ``spec.type_by_name("task_struct")``.
+
+    Ids start at 1 (0 is :class:`Void`). A *split* spec (a kernel module's BTF)
+    continues the ids of its :attr:`base`; lookups, iteration and ``len`` cover
+    the base's types too. Equality compares the types in id order, with
+    references compared by id; the byte order the BTF was read in does not count.
+    """
+
+    __slots__ = (
+        "_base",
+        "_decoder",
+        "_first",
+        "_ids",
+        "_raw",
+        "_types",
+        "byte_order",
+        "pointer_size",
+    )
+
+    def __init__(
+        self,
+        types: Iterable[Type] = (),
+        *,
+        base: Spec | None = None,
+        byte_order: ByteOrder | None = None,
+        pointer_size: int = 8,
+    ) -> None:
+        self._base = base
+        self._first = base.next_id if base is not None else 1
+        self._raw: RawBTF | None = None
+        self._decoder: Decoder | None = None
+        self._types: list[Type | None] = []
+        self._ids: dict[Type, int] = {}
+        order = byte_order or (base.byte_order if base is not None else sys.byteorder)
+        self.byte_order: ByteOrder = "big" if order == "big" else "little"
+        self.pointer_size = pointer_size
+        for t in types:
+            self.add(t)
+
+    @classmethod
+    def from_types(
+        cls,
+        types: Iterable[Type],
+        *,
+        base: Spec | None = None,
+        byte_order: ByteOrder | None = None,
+    ) -> Spec:
+        """A spec holding ``types`` in order, then every type they reference, depth-first."""
+        return cls(types, base=base, byte_order=byte_order)
+
+    @classmethod
+    def from_bytes(cls, data: BytesLike, *, base: Spec | None = None) -> Spec:
+        """A spec over raw BTF bytes (the header and record framing are checked now)."""
+        spec = cls(base=base)
+        base_strings = 0
+        base_string = None
+        if base is not None:
+            base_strings = base._strings_end()
+            base_string = base._string_at
+        raw = RawBTF(data, first_id=spec._first, base_strings_len=base_strings)
+        spec._raw = raw
+        spec._decoder = Decoder(raw, spec, base_string)
+        spec._types = [None] * raw.count
+        spec.byte_order = raw.byte_order
+        return spec
+
+    # -- ids ---------------------------------------------------------------
+
+    @property
+    def base(self) -> Spec | None:
+        """The spec this one is split from (the kernel's, for a module), or None."""
+        return self._base
+
+    @property
+    def start_id(self) -> int:
+        """The id of this spec's first own type: 1, or the base's next id."""
+        return self._first
+
+    @property
+    def next_id(self) -> int:
+        """The id the next added type will get."""
+        return self._first + len(self._types)
+
+    def type_by_id(self, type_id: int) -> Type:
+        """The type with id ``type_id`` (0 is :class:`Void`); TypeNotFoundError if none."""
+        index = type_id - self._first
+        if index >= 0:
+            try:
+                t = self._types[index]
+            except IndexError:
+                raise TypeNotFoundError(f"no type with id {type_id}") from None
+            if t is None:
+                assert self._decoder is not None
+                t = self._decoder.decode(type_id)
+                self._types[index] = t
+                self._ids[t] = type_id
+            return t
+        if type_id == 0:
+            return _VOID
+        if self._base is not None and type_id > 0:
+            return self._base.type_by_id(type_id)
+        raise TypeNotFoundError(f"no type with id {type_id}")
+
+    def type_id(self, t: Type) -> int:
+        """The id of ``t`` in this spec; TypeNotFoundError when it is not part of it."""
+        type_id = self._ids.get(t)
+        if type_id is not None:
+            return type_id
+        if isinstance(t, Void):
+            return 0
+        if self._base is not None:
+            return self._base.type_id(t)
+        raise TypeNotFoundError(f"{t!r} is not in this spec")
+
+    def __contains__(self, t: object) -> bool:
+        if not isinstance(t, Type):
+            return False
+        try:
+            self.type_id(t)
+        except TypeNotFoundError:
+            return False
+        return True
+
+    def add(self, t: Type) -> int:
+        """Add ``t`` and every type it references that is not here yet; return its id.
+
+        Ids are assigned depth-first in reference order. Adding a type twice
+        returns the same id.
+        """
+        if t in self:
+            return self.type_id(t)
+        stack = [t]
+        while stack:
+            current = stack.pop()
+            if current in self:
+                continue
+            self._ids[current] = self._first + len(self._types)
+            self._types.append(current)
+            children = list(current.references())
+            stack.extend(reversed(children))
+        return self._ids[t]
+
+    # -- names -------------------------------------------------------------
+
+    def types_by_name(self, name: str, kind: KindFilter = None) -> list[Type]:
+        """Every type called ``name``, in id order; ``kind`` narrows by class or Kind.
+
+        A class matches its subclasses too (``Enum`` matches ``Enum64``,
+        ``Qualifier`` every qualifier).
+        """
+        found = self._base.types_by_name(name, kind) if self._base is not None else []
+        raw = self._raw
+        own: list[int] = []
+        if raw is not None and name:
+            for offset in self._name_offsets(name):
+                for type_id in raw.ids_named(offset):
+                    if _kind_matches(raw.kind_of(type_id), kind):
+                        own.append(type_id)
+        extra_start = raw.count if raw is not None else 0
+        for index in range(extra_start, len(self._types)):
+            t = self._types[index]
+            if t is not None and t.name == name and _matches(t, kind):
+                own.append(self._first + index)
+        found.extend(self.type_by_id(type_id) for type_id in sorted(own))
+        return found
+
+    def type_by_name(self, name: str, kind: KindFilter = None) -> Type:
+        """The one type called ``name`` (of ``kind``); TypeNotFoundError for none or several."""
+        found = self.types_by_name(name, kind)
+        if len(found) == 1:
+            return found[0]
+        what = f"{_kind_name(kind)} named {name!r}"
+        if not found:
+            raise TypeNotFoundError(f"no {what}")
+        ids = ", ".join(str(self.type_id(t)) for t in found[:8])
+        raise TypeNotFoundError(f"{len(found)} types match {what} (ids {ids}...); pass kind=")
+
+    def _name_offsets(self, name: str) -> list[int]:
+        assert self._raw is not None
+        offsets = self._raw.name_offsets(name)
+        if self._base is not None and self._base._raw is not None:
+            offsets += self._base._name_offsets(name)
+        return offsets
+
+    def _strings_end(self) -> int:
+        if self._raw is None:
+            raise BTFError("a split spec's base must be loaded from BTF, not built by hand")
+        return self._raw.base_strings_len + len(self._raw.strings)
+
+    def _string_at(self, offset: int) -> str:
+        assert self._raw is not None
+        s = self._raw.string(offset)
+        if s is not None:
+            return s
+        if self._base is None:
+            raise BTFError(f"string offset {offset} out of range")
+        return self._base._string_at(offset)
+
+    # -- whole spec ----------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self._first - 1 + len(self._types)
+
+    def __iter__(self) -> Iterator[Type]:
+        if self._base is not None:
+            yield from self._base
+        yield from self.own_types()
+
+    def own_types(self) -> Iterator[Type]:
+        """The types of this spec itself (not of its base), in id order."""
+        for type_id in range(self._first, self.next_id):
+            yield self.type_by_id(type_id)
+
+    def sizeof(self, t: Type) -> int:
+        """``sizeof(t)`` with this spec's pointer size."""
+        return sizeof(t, self.pointer_size)
+
+    def alignof(self, t: Type) -> int:
+        """The alignment of ``t`` with this spec's pointer size."""
+        return alignof(t, self.pointer_size)
+
+    def ref_id(self, owner: object, slot: str) -> int:
+        """The id of the type ``owner`` references through ``slot`` (e.g. ``"_type"``).
+
+        Reads a still-lazy reference as its id without decoding it; a reference
+        into another spec is resolved and looked up here.
+        """
+        value = object.__getattribute__(owner, slot)
+        if value.__class__ is int:
+            if self._owns_ids_of(getattr(owner, "_spec", None)):
+                return value
+            value = getattr(owner, slot[1:])
+        return self.type_id(value)
+
+    def _owns_ids_of(self, spec: object) -> bool:
+        s: Spec | None = self
+        while s is not None:
+            if s is spec:
+                return True
+            s = s._base
+        return False
+
+    def shape(self, t: Type) -> tuple[Any, ...]:
+        """``t``'s contents with references as ids: what spec equality compares."""
+        ref = self.ref_id
+        if isinstance(t, Int):
+            return (Kind.INT, t.name, t.size, int(t.encoding), t.bits, t.offset)
+        if isinstance(t, Pointer):
+            return (Kind.PTR, t.name, ref(t, "_target"))
+        if isinstance(t, Array):
+            return (Kind.ARRAY, t.name, ref(t, "_type"), ref(t, "_index"), t.nelems)
+        if isinstance(t, Composite):
+            members = tuple((m.name, ref(m, "_type"), m.offset, m.bitfield_size) for m in t.members)
+            return (t.kind, t.name, t.size, members)
+        if isinstance(t, Enum):
+            values = tuple((v.name, v.value) for v in t.values)
+            return (t.kind, t.name, t.size, t.signed, values)
+        if isinstance(t, Fwd):
+            return (Kind.FWD, t.name, int(t.fwd_kind))
+        if isinstance(t, TypeTag):
+            return (Kind.TYPE_TAG, t.value, ref(t, "_type"), t.attribute)
+        if isinstance(t, (Typedef, Qualifier)):
+            return (t.kind, t.name, ref(t, "_type"))
+        if isinstance(t, Func):
+            return (Kind.FUNC, t.name, ref(t, "_type"), int(t.linkage))
+        if isinstance(t, FuncProto):
+            params = tuple((p.name, ref(p, "_type")) for p in t.params)
+            return (Kind.FUNC_PROTO, t.name, ref(t, "_return_type"), params)
+        if isinstance(t, Var):
+            return (Kind.VAR, t.name, ref(t, "_type"), int(t.linkage))
+        if isinstance(t, Datasec):
+            secinfos = tuple((ref(v, "_type"), v.offset, v.size) for v in t.vars)
+            return (Kind.DATASEC, t.name, t.size, secinfos)
+        if isinstance(t, Float):
+            return (Kind.FLOAT, t.name, t.size)
+        if isinstance(t, DeclTag):
+            return (Kind.DECL_TAG, t.value, ref(t, "_type"), t.component_idx, t.attribute)
+        if isinstance(t, Void):
+            return (Kind.UNKN,)
+        raise BTFError(f"{t!r}: not a BTF type")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Spec):
+            return NotImplemented
+        if self is other:
+            return True
+        if len(self) != len(other) or self._first != other._first:
+            return False
+        if self._base is not other._base and self._base != other._base:
+            return False
+        for type_id in range(self._first, self.next_id):
+            if self.shape(self.type_by_id(type_id)) != other.shape(other.type_by_id(type_id)):
+                return False
+        return True
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        split = f", split from a spec of {len(self._base)}" if self._base is not None else ""
+        return f"<Spec: {len(self)} types, {self.byte_order}-endian{split}>"
+
+
+def _kind_matches(kind: int, wanted: KindFilter) -> bool:
+    if wanted is None:
+        return True
+    if isinstance(wanted, Kind):
+        return kind == wanted
+    cls = KIND_CLASSES.get(kind)
+    return cls is not None and issubclass(cls, wanted)
+
+
+def _matches(t: Type, wanted: KindFilter) -> bool:
+    if wanted is None:
+        return True
+    if isinstance(wanted, Kind):
+        return t.kind == wanted
+    return isinstance(t, wanted)
+
+
+def _kind_name(kind: KindFilter) -> str:
+    if kind is None:
+        return "type"
+    if isinstance(kind, Kind):
+        return kind.name
+    return kind.__name__
+
+
+def load_spec(source: str | os.PathLike[str] | BytesLike, base: Spec | None = None) -> Spec:
+    """A spec from raw BTF or from the ``.BTF`` section of an ELF object.
+
+    ``source`` is a path or the bytes themselves. ``base`` makes it split BTF
+    (a kernel module's): its ids and string offsets continue the base's.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data: BytesLike = source
+    else:
+        data = read_file(source)
+    if bytes(memoryview(data)[:4]) == elfsections.ELF_MAGIC:
+        data = elfsections.section_data(data, ".BTF")
+    return Spec.from_bytes(data, base=base)
+
+
+def read_file(path: str | os.PathLike[str]) -> bytes:
+    """A whole file's bytes, read in as few system calls as its size allows (sysfs)."""
+    with open(path, "rb", buffering=0) as f:
+        chunk_size = max(os.fstat(f.fileno()).st_size + 1, 1 << 16)
+        chunks = []
+        while chunk := f.read(chunk_size):
+            chunks.append(chunk)
+    return b"".join(chunks)
