@@ -1,0 +1,40 @@
+"""pybpf.core: kernel objects, starting with maps.
+
+See ``docs/core.md``. Everything public is re-exported here.
+"""
+
+from pybpf.core._uapi_flags import FileFlags, MapFlags, UpdateFlags
+from pybpf.core.codec import BytesCodec, Codec, IntCodec
+from pybpf.core.errors import (
+    BPFError,
+    BPFPermissionError,
+    ClosedError,
+    KeyExistsError,
+    KeyNotFoundError,
+    LimitError,
+    NotSupportedError,
+)
+from pybpf.core.fd import FD
+from pybpf.core.info import MapInfo
+from pybpf.core.map import BatchCursor, Map, MapBTF
+
+__all__ = [
+    "FD",
+    "BPFError",
+    "BPFPermissionError",
+    "BatchCursor",
+    "BytesCodec",
+    "ClosedError",
+    "Codec",
+    "FileFlags",
+    "IntCodec",
+    "KeyExistsError",
+    "KeyNotFoundError",
+    "LimitError",
+    "Map",
+    "MapBTF",
+    "MapFlags",
+    "MapInfo",
+    "NotSupportedError",
+    "UpdateFlags",
+]

@@ -1,0 +1,104 @@
+"""BPF_MAP_CREATE from a spec: name, inner map, BTF, and what EINVAL meant."""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass
+
+from pybpf.core import _cmds, _probes, _sys
+from pybpf.core._uapi_flags import MapFlags
+from pybpf.core.errors import BPFError, NotSupportedError
+from pybpf.core.fd import FD
+from pybpf.elf._uapi import MapType
+from pybpf.elf.spec import MapSpec
+
+_MAPS_OF_MAPS = frozenset({MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS})
+
+
+@dataclass(frozen=True)
+class MapBTF:
+    """BTF for a map's key and value, as the loader hands it to ``Map``.
+
+    Storage maps (sk/inode/task/cgrp) and struct_ops maps cannot be created
+    without it. The btf layer produces the blob; the loader loads it and
+    passes the fd and type ids here.
+    """
+
+    fd: FD
+    key_type_id: int = 0
+    value_type_id: int = 0
+    vmlinux_value_type_id: int = 0
+
+
+def sanitize_name(name: str, *, allow_dot: bool = True) -> str:
+    """A map name the kernel accepts: ``[A-Za-z0-9_.]``, at most 15 characters."""
+    out = []
+    for ch in name[:15]:
+        ok = ch.isascii() and (ch.isalnum() or ch == "_" or (ch == "." and allow_dot))
+        out.append(ch if ok else "_")
+    return "".join(out)
+
+
+def create(spec: MapSpec, max_entries: int, btf: MapBTF | None) -> FD:
+    """BPF_MAP_CREATE from a spec, with the name and inner map worked out."""
+    ffi = _sys.ffi
+    attr = ffi.new("struct pybpf_map_create_attr *")
+    attr.map_type = spec.type
+    attr.key_size = spec.key_size
+    attr.value_size = spec.value_size
+    attr.max_entries = max_entries
+    attr.map_flags = spec.flags
+    attr.numa_node = spec.numa_node
+    attr.map_extra = spec.map_extra
+    if spec.numa_node and not spec.flags & MapFlags.NUMA_NODE:
+        attr.map_flags = spec.flags | MapFlags.NUMA_NODE
+    name = ""
+    if _probes.have_map_names():
+        name = sanitize_name(spec.name, allow_dot=_probes.names_allow_dot())
+        attr.map_name = name.encode()
+    if btf is not None:
+        attr.btf_fd = btf.fd.number
+        attr.btf_key_type_id = btf.key_type_id
+        attr.btf_value_type_id = btf.value_type_id
+        attr.btf_vmlinux_value_type_id = btf.vmlinux_value_type_id
+    what = f"create map {spec.name!r} ({_probes.type_name(spec.type)})"
+    inner: FD | None = None
+    if spec.type in _MAPS_OF_MAPS:
+        if spec.inner_map is None:
+            raise ValueError(f"map {spec.name!r}: a map of maps needs spec.inner_map")
+        inner = create(spec.inner_map, spec.inner_map.max_entries, None)
+        attr.inner_map_fd = inner.number
+    try:
+        return _cmds.map_create(attr, what)
+    except BPFError as exc:
+        raise _explain_create_error(exc, spec, btf) from None
+    finally:
+        if inner is not None:
+            inner.close()
+
+
+def _explain_create_error(exc: BPFError, spec: MapSpec, btf: MapBTF | None) -> BPFError:
+    """Turn the kernel's terse EINVAL into what most likely went wrong."""
+    if exc.errno != errno.EINVAL:
+        return exc
+    name = _probes.type_name(spec.type)
+    supported = _probes.have_map_type(spec.type)
+    if supported is False:
+        return NotSupportedError(
+            f"map type {name}",
+            min_version=_probes.MAP_TYPE_SINCE.get(spec.type, ""),
+            code=errno.EINVAL,
+        )
+    if spec.type in _probes.NEEDS_BTF and btf is None:
+        return BPFError(
+            errno.EINVAL,
+            f"create map {spec.name!r} ({name})",
+            reason="this map type needs BTF for its key and value (pass btf=MapBTF(...)) (EINVAL)",
+        )
+    return BPFError(
+        errno.EINVAL,
+        f"create map {spec.name!r} ({name}, key_size={spec.key_size}, "
+        f"value_size={spec.value_size}, max_entries={spec.max_entries}, "
+        f"flags={MapFlags(spec.flags)!r})",
+        reason="the kernel rejected these attributes for this map type (EINVAL)",
+    )

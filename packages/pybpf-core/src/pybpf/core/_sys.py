@@ -1,0 +1,116 @@
+"""The one place that issues bpf(2): cffi, compiled when possible.
+
+The compiled module ``_pybpf_sys`` is built out of line (API mode) by the
+distribution's hatch build hook. Where it is missing (no compiler at install
+time) or when ``PYBPF_SYS=abi`` is set, the same functions are provided in
+cffi's ABI mode through libc's ``syscall(2)``: slower, same behaviour.
+
+Every function returns the syscall's result, or ``-errno``; turning that into
+an exception is the caller's job, because only the caller knows what failed.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Callable
+from typing import Any
+
+from pybpf.core import _sys_build
+
+#: bpf(2)'s syscall number per architecture, for ABI mode only (API mode takes
+#: ``__NR_bpf`` from the C headers). From each arch's ``unistd`` tables.
+_NR_BPF = {
+    "x86_64": 321,
+    "i386": 357,
+    "i686": 357,
+    "aarch64": 280,
+    "riscv64": 280,
+    "loongarch64": 280,
+    "armv7l": 386,
+    "ppc64le": 361,
+    "ppc64": 361,
+    "s390x": 351,
+}
+
+CData = Any
+ElemFn = Callable[[int, int, CData, CData, int], int]
+BatchFn = Callable[[int, int, CData, CData, CData, CData, CData, int], int]
+BpfFn = Callable[[int, CData, int], int]
+
+
+def _load_compiled() -> tuple[Any, BpfFn, ElemFn, BatchFn] | None:
+    if os.environ.get("PYBPF_SYS", "") == "abi":
+        return None
+    try:
+        import _pybpf_sys  # noqa: PLC0415 (optional: absent without a compiler)
+    except ImportError:
+        return None
+    lib = _pybpf_sys.lib
+    return _pybpf_sys.ffi, lib.pybpf_bpf, lib.pybpf_map_elem, lib.pybpf_map_batch
+
+
+def _load_abi() -> tuple[Any, BpfFn, ElemFn, BatchFn]:
+    import cffi  # type: ignore[import-untyped]  # noqa: PLC0415 (only in ABI mode)
+
+    abi = cffi.FFI()
+    abi.cdef(_sys_build.ABI_CDEF)
+    libc: Any = abi.dlopen(None)
+    machine = platform.machine()
+    if machine not in _NR_BPF:
+        raise ImportError(f"pybpf: no bpf(2) syscall number known for {machine}")
+    nr = abi.cast("long", _NR_BPF[machine])
+    syscall = libc.syscall
+    cast = abi.cast
+
+    def bpf(cmd: int, attr: CData, size: int) -> int:
+        rc = int(syscall(nr, cast("int", cmd), attr, cast("unsigned int", size)))
+        return rc if rc >= 0 else -abi.errno
+
+    def addr(ptr: CData) -> int:
+        return int(cast("uintptr_t", ptr))
+
+    def map_elem(cmd: int, fd: int, key: CData, value: CData, flags: int) -> int:
+        attr = abi.new("struct pybpf_elem_attr *")
+        attr.map_fd = fd & 0xFFFFFFFF
+        attr.key = addr(key)
+        attr.value = addr(value)
+        attr.flags = flags
+        rc = bpf(cmd, attr, abi.sizeof("struct pybpf_elem_attr"))
+        return rc if rc < 0 else 0
+
+    def map_batch(  # noqa: PLR0917 (mirrors the C helper)
+        cmd: int,
+        fd: int,
+        in_batch: CData,
+        out_batch: CData,
+        keys: CData,
+        values: CData,
+        count: CData,
+        elem_flags: int,
+    ) -> int:
+        attr = abi.new("struct pybpf_batch_attr *")
+        attr.in_batch = addr(in_batch)
+        attr.out_batch = addr(out_batch)
+        attr.keys = addr(keys)
+        attr.values = addr(values)
+        attr.count = count[0]
+        attr.map_fd = fd & 0xFFFFFFFF
+        attr.elem_flags = elem_flags
+        rc = bpf(cmd, attr, abi.sizeof("struct pybpf_batch_attr"))
+        count[0] = attr.count
+        return rc if rc < 0 else 0
+
+    return abi, bpf, map_elem, map_batch
+
+
+_compiled = _load_compiled()
+#: True when the compiled (API-mode) module is in use.
+COMPILED = _compiled is not None
+ffi, bpf, map_elem, map_batch = _compiled if _compiled is not None else _load_abi()
+NULL: CData = ffi.NULL
+
+
+def addr(ptr: CData) -> int:
+    """The address of a cdata pointer or array, for a ``__aligned_u64`` field."""
+    return int(ffi.cast("uintptr_t", ptr))

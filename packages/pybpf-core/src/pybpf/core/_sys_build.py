@@ -1,0 +1,168 @@
+"""The C side of the syscall layer: declarations shared by both cffi modes.
+
+This file is imported by the hatch build hook (to compile ``_pybpf_sys`` out of
+line, in API mode) and by :mod:`pybpf.core._sys` (to declare the same structs in
+ABI mode when the compiled module is absent). It must not import anything from
+``pybpf``: at build time the package is not installed.
+
+The attribute structs are the parts of ``union bpf_attr`` and ``struct
+bpf_map_info`` (``include/uapi/linux/bpf.h``) that the core layer uses, spelled
+with fixed-width types so that the text is both a cdef and valid C.
+"""
+
+from __future__ import annotations
+
+MODULE_NAME = "_pybpf_sys"
+
+TYPES = """
+struct pybpf_map_create_attr {
+    uint32_t map_type;
+    uint32_t key_size;
+    uint32_t value_size;
+    uint32_t max_entries;
+    uint32_t map_flags;
+    uint32_t inner_map_fd;
+    uint32_t numa_node;
+    char map_name[16];
+    uint32_t map_ifindex;
+    uint32_t btf_fd;
+    uint32_t btf_key_type_id;
+    uint32_t btf_value_type_id;
+    uint32_t btf_vmlinux_value_type_id;
+    uint64_t map_extra;
+    int32_t value_type_btf_obj_fd;
+    int32_t map_token_fd;
+};
+
+struct pybpf_elem_attr {
+    uint32_t map_fd;
+    uint32_t pad;
+    uint64_t key;
+    uint64_t value;
+    uint64_t flags;
+};
+
+struct pybpf_batch_attr {
+    uint64_t in_batch;
+    uint64_t out_batch;
+    uint64_t keys;
+    uint64_t values;
+    uint32_t count;
+    uint32_t map_fd;
+    uint64_t elem_flags;
+    uint64_t flags;
+};
+
+struct pybpf_obj_attr {
+    uint64_t pathname;
+    uint32_t bpf_fd;
+    uint32_t file_flags;
+    int32_t path_fd;
+    uint32_t pad;
+};
+
+struct pybpf_get_id_attr {
+    uint32_t id;
+    uint32_t next_id;
+    uint32_t open_flags;
+};
+
+struct pybpf_info_attr {
+    uint32_t bpf_fd;
+    uint32_t info_len;
+    uint64_t info;
+};
+
+struct pybpf_map_info {
+    uint32_t type;
+    uint32_t id;
+    uint32_t key_size;
+    uint32_t value_size;
+    uint32_t max_entries;
+    uint32_t map_flags;
+    char name[16];
+    uint32_t ifindex;
+    uint32_t btf_vmlinux_value_type_id;
+    uint64_t netns_dev;
+    uint64_t netns_ino;
+    uint32_t btf_id;
+    uint32_t btf_key_type_id;
+    uint32_t btf_value_type_id;
+    uint32_t btf_vmlinux_id;
+    uint64_t map_extra;
+};
+"""
+
+# Every helper returns the syscall's result, or -errno: reading errno from
+# Python after the call would cost a second trip through cffi.
+HELPERS = """
+long pybpf_bpf(int cmd, void *attr, unsigned int size);
+int pybpf_map_elem(int cmd, int fd, const void *key, void *value, uint64_t flags);
+int pybpf_map_batch(int cmd, int fd, const void *in_batch, void *out_batch,
+                    void *keys, void *values, uint32_t *count, uint64_t elem_flags);
+"""
+
+SOURCE = (
+    """
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+"""
+    + TYPES
+    + """
+long pybpf_bpf(int cmd, void *attr, unsigned int size)
+{
+    long rc = syscall(__NR_bpf, cmd, attr, size);
+    return rc < 0 ? -errno : rc;
+}
+
+int pybpf_map_elem(int cmd, int fd, const void *key, void *value, uint64_t flags)
+{
+    struct pybpf_elem_attr attr;
+    attr.map_fd = (uint32_t)fd;
+    attr.pad = 0;
+    attr.key = (uint64_t)(uintptr_t)key;
+    attr.value = (uint64_t)(uintptr_t)value;
+    attr.flags = flags;
+    if (syscall(__NR_bpf, cmd, &attr, sizeof(attr)) < 0)
+        return -errno;
+    return 0;
+}
+
+int pybpf_map_batch(int cmd, int fd, const void *in_batch, void *out_batch,
+                    void *keys, void *values, uint32_t *count, uint64_t elem_flags)
+{
+    struct pybpf_batch_attr attr;
+    int rc = 0;
+    memset(&attr, 0, sizeof(attr));
+    attr.in_batch = (uint64_t)(uintptr_t)in_batch;
+    attr.out_batch = (uint64_t)(uintptr_t)out_batch;
+    attr.keys = (uint64_t)(uintptr_t)keys;
+    attr.values = (uint64_t)(uintptr_t)values;
+    attr.count = *count;
+    attr.map_fd = (uint32_t)fd;
+    attr.elem_flags = elem_flags;
+    if (syscall(__NR_bpf, cmd, &attr, sizeof(attr)) < 0)
+        rc = -errno;
+    /* The kernel reports how many elements it processed even on failure. */
+    *count = attr.count;
+    return rc;
+}
+"""
+)
+
+# ABI mode has no preprocessor: the syscall is reached through libc's variadic
+# syscall(2) and its number comes from :data:`pybpf.core._sys.NR_BPF`.
+ABI_CDEF = TYPES + "long syscall(long number, ...);\n"
+
+
+def make_ffibuilder() -> object:
+    """The cffi builder for the compiled (API, out-of-line) module."""
+    import cffi  # type: ignore[import-untyped]  # noqa: PLC0415 (build time only)
+
+    builder = cffi.FFI()
+    builder.cdef(TYPES + HELPERS)
+    builder.set_source(MODULE_NAME, SOURCE)
+    return builder

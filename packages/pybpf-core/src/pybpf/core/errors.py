@@ -1,0 +1,87 @@
+"""The errors of the kernel layer.
+
+Every error the kernel reports is a :class:`BPFError`, an :class:`OSError`
+carrying ``errno``; the message says what failed on which object. Subclasses
+give the cases a caller wants to catch on their own a type, and derive from
+the builtin a Python user would reach for (``KeyError``, ``PermissionError``).
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import os
+
+#: The kernel-internal ENOTSUPP, which bpf(2) leaks to user space.
+ENOTSUPP = 524
+
+__all__ = [
+    "ENOTSUPP",
+    "BPFError",
+    "BPFPermissionError",
+    "ClosedError",
+    "KeyExistsError",
+    "KeyNotFoundError",
+    "LimitError",
+    "NotSupportedError",
+]
+
+
+def _strerror(code: int) -> str:
+    if code == ENOTSUPP:
+        return "operation not supported (ENOTSUPP)"
+    name = _errno.errorcode.get(code, str(code))
+    return f"{os.strerror(code)} ({name})"
+
+
+class BPFError(OSError):
+    """A bpf(2) call failed: ``errno`` says how, the message says on what."""
+
+    def __init__(self, code: int, message: str, *, reason: str | None = None) -> None:
+        # ``reason`` replaces the generic strerror text when the caller knows
+        # what the errno means here (ENOENT on lookup: "key not found").
+        super().__init__(code, f"{message}: {_strerror(code) if reason is None else reason}")
+
+
+class ClosedError(ValueError):
+    """An operation on an object (map, fd) that was already closed."""
+
+
+class KeyNotFoundError(BPFError, KeyError):
+    """The key is not in the map (``ENOENT``)."""
+
+
+class KeyExistsError(BPFError):
+    """The key is already in the map and the update said ``NOEXIST`` (``EEXIST``)."""
+
+
+class BPFPermissionError(BPFError, PermissionError):
+    """The kernel refused (``EPERM``/``EACCES``); the message says what is usually missing."""
+
+
+class LimitError(BPFError):
+    """A kernel limit was hit (``E2BIG``, ``ENOSPC``); ``limit`` names it when known."""
+
+    def __init__(
+        self, code: int, message: str, *, limit: str = "", reason: str | None = None
+    ) -> None:
+        super().__init__(code, f"{message} ({limit})" if limit else message, reason=reason)
+        #: The limit that was hit, e.g. ``"max_entries=16"``.
+        self.limit = limit
+
+
+class NotSupportedError(BPFError):
+    """The running kernel lacks a feature; ``feature`` and ``min_version`` say which."""
+
+    def __init__(
+        self,
+        feature: str,
+        *,
+        min_version: str = "",
+        code: int = ENOTSUPP,
+    ) -> None:
+        needs = f" (requires Linux {min_version} or newer)" if min_version else ""
+        super().__init__(code, feature, reason=f"not supported by this kernel{needs}")
+        #: What is missing, e.g. ``"map type RINGBUF"``.
+        self.feature = feature
+        #: The first kernel version that has it (``"5.8"``), or ``""`` if unknown.
+        self.min_version = min_version

@@ -1,0 +1,967 @@
+"""Maps: kernel objects created from a :class:`~pybpf.elf.spec.MapSpec`.
+
+``Map(spec)`` creates the map. ``Map.from_fd``, ``Map.from_id`` and
+``Map.load_pinned`` open existing ones. A map is dict-like: ``m[k]``,
+``m[k] = v``, ``del m[k]``, ``k in m``, iteration, ``get``.
+
+Keys and values are bytes (any bytes-like object of the exact size) or, for
+1/2/4/8-byte keys and values, ints in host byte order. What lookups return is
+decided by the map's codecs (:mod:`pybpf.core.codec`); the default gives bytes.
+
+Element operations reuse buffers that belong to the map and make one call into
+C per operation; a lock keeps two threads from sharing those buffers, and a
+thread that finds the map busy takes a slower path with buffers of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import mmap as _mmap
+import os
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from types import TracebackType
+from typing import Any, Final, TypeAlias
+
+from pybpf.core import _cmds, _cpus, _map_create, _probes, _sys
+from pybpf.core._map_create import MapBTF
+from pybpf.core._uapi import Command
+from pybpf.core._uapi_flags import FileFlags, MapFlags, UpdateFlags
+from pybpf.core.codec import BytesCodec, Codec, IntCodec
+from pybpf.core.errors import (
+    ENOTSUPP,
+    BPFError,
+    ClosedError,
+    KeyExistsError,
+    KeyNotFoundError,
+    LimitError,
+    NotSupportedError,
+)
+from pybpf.core.fd import FD
+from pybpf.core.info import MapInfo
+from pybpf.elf._uapi import MapType
+from pybpf.elf.spec import MapSpec
+
+__all__ = ["BatchCursor", "Map", "MapBTF"]
+
+#: What ``__exit__`` receives; ``type`` is a property inside ``Map``.
+_ExcType: TypeAlias = "type[BaseException] | None"
+
+_LOOKUP: Final = int(Command.MAP_LOOKUP_ELEM)
+_UPDATE: Final = int(Command.MAP_UPDATE_ELEM)
+_DELETE: Final = int(Command.MAP_DELETE_ELEM)
+_NEXT_KEY: Final = int(Command.MAP_GET_NEXT_KEY)
+_LOOKUP_AND_DELETE: Final = int(Command.MAP_LOOKUP_AND_DELETE_ELEM)
+
+_PERCPU = frozenset(
+    {
+        MapType.PERCPU_HASH,
+        MapType.PERCPU_ARRAY,
+        MapType.LRU_PERCPU_HASH,
+        MapType.PERCPU_CGROUP_STORAGE,
+    }
+)
+#: Types whose keys are the indexes 0 .. max_entries-1, all present.
+_ARRAYS = frozenset({MapType.ARRAY, MapType.PERCPU_ARRAY})
+#: Types whose lookups return the id of the object stored (a u32).
+_ID_VALUED = frozenset({MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS})
+_BYTES_LIKE = (bytes, bytearray, memoryview)
+
+
+class BatchCursor:
+    """Where a batch lookup stopped; pass the same cursor again to continue.
+
+    ``done`` turns true once the whole map was read.
+    """
+
+    __slots__ = ("_buf", "_started", "done")
+
+    def __init__(self) -> None:
+        self._buf: Any = None
+        self._started = False
+        #: True once the last batch was returned.
+        self.done = False
+
+
+def _key_repr(key: object) -> str:
+    if isinstance(key, _BYTES_LIKE):
+        return bytes(key).hex() or "''"
+    return repr(key)
+
+
+#: What ``key_codec``/``value_codec`` accept: a codec, or ``int``/``bytes`` for the stock ones.
+CodecArg: TypeAlias = "Codec | type[int] | type[bytes] | None"
+
+
+def _as_codec(codec: CodecArg, size: int, default: Codec) -> Codec:
+    if codec is None:
+        return default
+    if codec is int:
+        return IntCodec(size)
+    if codec is bytes:
+        return BytesCodec()
+    if isinstance(codec, type):
+        raise TypeError(f"codec must be int, bytes or a Codec instance, not {codec.__name__}")
+    return codec
+
+
+class Map:
+    """A BPF map.
+
+    ``Map(spec)`` creates it from a :class:`~pybpf.elf.spec.MapSpec`: the name
+    is sanitised and cut to 15 characters like libbpf does, a per-CPU perf
+    event array with ``max_entries == 0`` gets one slot per possible CPU, maps
+    of maps get their inner map from ``spec.inner_map``, ``spec.contents`` is
+    written and ``spec.readonly`` maps are frozen. ``key_codec`` and
+    ``value_codec`` (a :class:`~pybpf.core.codec.Codec`, or ``int`` or
+    ``bytes``) say what lookups return. ``btf`` is the loader's hook for maps
+    that need BTF.
+
+    The map owns its file descriptor; close it with :meth:`close` or a
+    ``with`` block (a finalizer closes a forgotten one). After close, every
+    operation raises :class:`~pybpf.core.errors.ClosedError`.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_batch",
+        "_elem",
+        "_fd",
+        "_flags",
+        "_frozen",
+        "_kbuf",
+        "_kcodec",
+        "_key_size",
+        "_kin",
+        "_kmem",
+        "_kout",
+        "_lock",
+        "_max_entries",
+        "_name",
+        "_ncpu",
+        "_nkbuf",
+        "_percpu",
+        "_pinned",
+        "_stride",
+        "_type",
+        "_value_size",
+        "_vbuf",
+        "_vcodec",
+        "_vin",
+        "_vmem",
+        "_vout",
+    )
+
+    def __init__(
+        self,
+        spec: MapSpec,
+        *,
+        key_codec: CodecArg = None,
+        value_codec: CodecArg = None,
+        btf: MapBTF | None = None,
+    ) -> None:
+        max_entries = spec.max_entries
+        if spec.type == MapType.PERF_EVENT_ARRAY and max_entries == 0:
+            max_entries = _cpus.possible_cpus()
+        for _, value in spec.contents:
+            if isinstance(value, str):
+                raise ValueError(
+                    f"map {spec.name!r}: contents name {value!r}, which only a Collection can "
+                    "resolve"
+                )
+        fd = _map_create.create(spec, max_entries, btf)
+        try:
+            self._setup(
+                fd,
+                map_type=spec.type,
+                key_size=spec.key_size,
+                value_size=spec.value_size,
+                max_entries=max_entries,
+                flags=spec.flags,
+                name=spec.name,
+                key_codec=key_codec,
+                value_codec=value_codec,
+            )
+            for key, value in spec.contents:
+                self._write_initial(key, value)
+            if spec.readonly:
+                self.freeze()
+        except BaseException:
+            fd.close()
+            raise
+
+    # -- opening existing maps ------------------------------------------------
+
+    @classmethod
+    def from_fd(
+        cls,
+        fd: int | FD,
+        *,
+        key_codec: CodecArg = None,
+        value_codec: CodecArg = None,
+    ) -> Map:
+        """The map behind ``fd``.
+
+        An :class:`~pybpf.core.fd.FD` is taken over (the map closes it); a raw
+        int is duplicated, so the caller keeps and still closes its own.
+        """
+        owned = fd if isinstance(fd, FD) else FD(_dup(fd))
+        return cls._from_owned(owned, key_codec, value_codec)
+
+    @classmethod
+    def from_id(
+        cls,
+        map_id: int,
+        *,
+        flags: FileFlags = FileFlags.RDWR,
+        key_codec: CodecArg = None,
+        value_codec: CodecArg = None,
+    ) -> Map:
+        """Open the map with kernel-wide id ``map_id`` (``BPF_MAP_GET_FD_BY_ID``)."""
+        fd = _cmds.get_fd_by_id(Command.MAP_GET_FD_BY_ID, map_id, flags, "open map id")
+        return cls._from_owned(fd, key_codec, value_codec)
+
+    @classmethod
+    def load_pinned(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        flags: FileFlags = FileFlags.RDWR,
+        key_codec: CodecArg = None,
+        value_codec: CodecArg = None,
+    ) -> Map:
+        """Open the map pinned at ``path`` in bpffs."""
+        fd = _cmds.obj_get(path, flags, "open pinned map")
+        m = cls._from_owned(fd, key_codec, value_codec)
+        m._pinned = os.fspath(path)
+        return m
+
+    @classmethod
+    def _from_owned(cls, fd: FD, key_codec: CodecArg, value_codec: CodecArg) -> Map:
+        try:
+            info = MapInfo.from_fd(fd)
+            m = cls.__new__(cls)
+            m._setup(
+                fd,
+                map_type=info.type,
+                key_size=info.key_size,
+                value_size=info.value_size,
+                max_entries=info.max_entries,
+                flags=info.flags,
+                name=info.name,
+                key_codec=key_codec,
+                value_codec=value_codec,
+            )
+        except BaseException:
+            fd.close()
+            raise
+        return m
+
+    def _setup(
+        self,
+        fd: FD,
+        *,
+        map_type: int,
+        key_size: int,
+        value_size: int,
+        max_entries: int,
+        flags: int,
+        name: str,
+        key_codec: CodecArg,
+        value_codec: CodecArg,
+    ) -> None:
+        ffi = _sys.ffi
+        self._fd = fd
+        self._type = map_type
+        self._key_size = key_size
+        self._value_size = value_size
+        self._max_entries = max_entries
+        self._flags = flags
+        self._name = name
+        self._pinned: str | None = None
+        self._frozen = False
+        self._percpu = map_type in _PERCPU
+        self._ncpu = _cpus.possible_cpus() if self._percpu else 1
+        self._stride = (value_size + 7) & ~7 if self._percpu else value_size
+        self._kbuf = ffi.new("uint8_t[]", key_size) if key_size else _sys.NULL
+        self._nkbuf = ffi.new("uint8_t[]", key_size) if key_size else _sys.NULL
+        self._vbuf = ffi.new("uint8_t[]", self._stride * self._ncpu or 1)
+        self._kmem = ffi.buffer(self._kbuf) if key_size else None
+        self._vmem = ffi.buffer(self._vbuf)
+        self._lock = threading.Lock()
+        self._batch: tuple[int, Any, Any, Any] | None = None
+        self._elem = _sys.map_elem
+        default_value: Codec = (
+            IntCodec(value_size) if map_type in _ID_VALUED and value_size == 4 else BytesCodec()
+        )
+        self._kcodec = _as_codec(key_codec, key_size, BytesCodec())
+        self._vcodec = _as_codec(value_codec, value_size, default_value)
+        self._kin, self._kout = self._fast_ints(self._kbuf, key_size, self._kcodec)
+        self._vin: Any = None
+        self._vout: Any = None
+        if not self._percpu:
+            self._vin, self._vout = self._fast_ints(self._vbuf, value_size, self._vcodec)
+
+    @staticmethod
+    def _fast_ints(buf: Any, size: int, codec: Codec) -> tuple[Any, Any]:
+        """Typed pointers into ``buf`` for int input and, if the codec allows, output."""
+        if size not in (4, 8):
+            return None, None
+        native = codec.ctype if isinstance(codec, IntCodec) and codec.size == size else None
+        ptr = _sys.ffi.cast(f"{native or f'uint{size * 8}_t'} *", buf)
+        return ptr, (ptr if native else None)
+
+    # -- properties -------------------------------------------------------------
+
+    @property
+    def fd(self) -> FD:
+        """The map's file descriptor (owned by the map)."""
+        if self._fd.closed:
+            raise self._closed()
+        return self._fd
+
+    @property
+    def type(self) -> MapType | int:
+        """The map type."""
+        try:
+            return MapType(self._type)
+        except ValueError:
+            return self._type
+
+    @property
+    def name(self) -> str:
+        """The name as given to the kernel (sanitised, at most 15 characters)."""
+        return self._name
+
+    @property
+    def key_size(self) -> int:
+        """Key size in bytes."""
+        return self._key_size
+
+    @property
+    def value_size(self) -> int:
+        """Value size in bytes (of one CPU's value for per-CPU maps)."""
+        return self._value_size
+
+    @property
+    def max_entries(self) -> int:
+        """The capacity given at creation."""
+        return self._max_entries
+
+    @property
+    def flags(self) -> MapFlags:
+        """The creation flags."""
+        return MapFlags(self._flags)
+
+    @property
+    def key_codec(self) -> Codec:
+        """How keys are decoded."""
+        return self._kcodec
+
+    @property
+    def value_codec(self) -> Codec:
+        """How values are decoded."""
+        return self._vcodec
+
+    @property
+    def per_cpu(self) -> bool:
+        """Whether values are per CPU (lookups return one value per possible CPU)."""
+        return self._percpu
+
+    @property
+    def closed(self) -> bool:
+        """Whether the map was closed."""
+        return self._fd.closed
+
+    @property
+    def pinned(self) -> str | None:
+        """The bpffs path this object pinned or opened the map at, if any."""
+        return self._pinned
+
+    def info(self) -> MapInfo:
+        """What the kernel reports about the map (id, BTF ids, map_extra...)."""
+        return MapInfo.from_fd(self.fd)
+
+    def __repr__(self) -> str:
+        state = " closed" if self._fd.closed else ""
+        return f"<Map {self._name!r} {_probes.type_name(self._type)}{state}>"
+
+    # -- element operations: the hot paths ------------------------------------------
+
+    def lookup(self, key: Any) -> Any:
+        """The value at ``key``; :class:`~pybpf.core.errors.KeyNotFoundError` if absent."""
+        lock = self._lock
+        if not lock.acquire(False):
+            return self._slow(_LOOKUP, key, None, 0)
+        try:
+            kin = self._kin
+            if kin is not None and key.__class__ is int:
+                try:
+                    kin[0] = key
+                except OverflowError:
+                    raise self._bad_int("key", key) from None
+            else:
+                self._put_key(key)
+            rc = self._elem(_LOOKUP, self._fd._num, self._kbuf, self._vbuf, 0)
+            if rc:
+                raise self._error(rc, "lookup", key)
+            vout = self._vout
+            if vout is not None:
+                return vout[0]
+            return self._get_value(self._vmem)
+        finally:
+            lock.release()
+
+    __getitem__ = lookup
+
+    def update(self, key: Any, value: Any, flags: int = UpdateFlags.ANY) -> None:
+        """Set ``key`` to ``value``; ``flags`` as :class:`UpdateFlags` (NOEXIST, EXIST...)."""
+        lock = self._lock
+        if not lock.acquire(False):
+            self._slow(_UPDATE, key, value, flags)
+            return
+        try:
+            kin = self._kin
+            if kin is not None and key.__class__ is int:
+                try:
+                    kin[0] = key
+                except OverflowError:
+                    raise self._bad_int("key", key) from None
+            else:
+                self._put_key(key)
+            vin = self._vin
+            if vin is not None and value.__class__ is int:
+                try:
+                    vin[0] = value
+                except OverflowError:
+                    raise self._bad_int("value", value) from None
+            else:
+                self._put_value(self._vmem, value)
+            rc = self._elem(_UPDATE, self._fd._num, self._kbuf, self._vbuf, flags)
+            if rc:
+                raise self._error(rc, "update", key, flags)
+        finally:
+            lock.release()
+
+    __setitem__ = update
+
+    def delete(self, key: Any) -> None:
+        """Remove ``key``; :class:`~pybpf.core.errors.KeyNotFoundError` if absent."""
+        with self._lock:
+            self._put_key(key)
+            rc = self._elem(_DELETE, self._fd._num, self._kbuf, _sys.NULL, 0)
+        if rc:
+            raise self._error(rc, "delete", key)
+
+    __delitem__ = delete
+
+    def lookup_and_delete(self, key: Any) -> Any:
+        """Remove ``key`` and return its value, atomically (hash maps: Linux 5.14)."""
+        with self._lock:
+            self._put_key(key)
+            rc = self._elem(_LOOKUP_AND_DELETE, self._fd._num, self._kbuf, self._vbuf, 0)
+            if rc:
+                raise self._error(rc, "lookup_and_delete", key)
+            return self._get_value(self._vmem)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        """The value at ``key``, or ``default`` if absent."""
+        try:
+            return self.lookup(key)
+        except KeyNotFoundError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        if self._type == MapType.BLOOM_FILTER:
+            return self.contains(key)
+        with self._lock:
+            self._put_key(key)
+            rc = self._elem(_LOOKUP, self._fd._num, self._kbuf, self._vbuf, 0)
+        if rc == -errno.ENOENT:
+            return False
+        if rc:
+            raise self._error(rc, "lookup", key)
+        return True
+
+    def next_key(self, key: Any = None) -> Any:
+        """The key after ``key`` (the first key for None), or None at the end."""
+        with self._lock:
+            kbuf = _sys.NULL
+            if key is not None:
+                self._put_key(key)
+                kbuf = self._kbuf
+            rc = self._elem(_NEXT_KEY, self._fd._num, kbuf, self._nkbuf, 0)
+            if rc == -errno.ENOENT:
+                return None
+            if rc:
+                raise self._error(rc, "next_key", key)
+            return self._kcodec.decode(_sys.ffi.buffer(self._nkbuf)[:])
+
+    def _slow(self, cmd: int, key: Any, value: Any, flags: int) -> Any:
+        """One element operation with buffers of its own (the map is busy in another thread)."""
+        ffi = _sys.ffi
+        kbuf = ffi.new("uint8_t[]", self._key_size) if self._key_size else _sys.NULL
+        vbuf = ffi.new("uint8_t[]", self._stride * self._ncpu or 1)
+        if self._key_size:
+            ffi.buffer(kbuf)[:] = self._encode_key(key)
+        vmem = ffi.buffer(vbuf)
+        if cmd == _UPDATE:
+            self._put_value(vmem, value)
+        rc = self._elem(cmd, self._fd._num, kbuf, vbuf, flags)
+        if rc:
+            raise self._error(rc, "update" if cmd == _UPDATE else "lookup", key, flags)
+        return None if cmd == _UPDATE else self._get_value(vmem)
+
+    # -- queues, stacks, bloom filters --------------------------------------------
+
+    def push(self, value: Any, flags: int = UpdateFlags.ANY) -> None:
+        """Add ``value`` to a queue, stack or bloom filter."""
+        with self._lock:
+            self._put_value(self._vmem, value)
+            rc = self._elem(_UPDATE, self._fd._num, _sys.NULL, self._vbuf, flags)
+        if rc:
+            raise self._error(rc, "push", flags=flags)
+
+    def pop(self) -> Any:
+        """Remove and return the next value of a queue or stack (KeyNotFoundError if empty)."""
+        with self._lock:
+            rc = self._elem(_LOOKUP_AND_DELETE, self._fd._num, _sys.NULL, self._vbuf, 0)
+            if rc:
+                raise self._error(rc, "pop")
+            return self._get_value(self._vmem)
+
+    def peek(self) -> Any:
+        """The next value of a queue or stack, left in place (KeyNotFoundError if empty)."""
+        with self._lock:
+            rc = self._elem(_LOOKUP, self._fd._num, _sys.NULL, self._vbuf, 0)
+            if rc:
+                raise self._error(rc, "peek")
+            return self._get_value(self._vmem)
+
+    def contains(self, value: Any) -> bool:
+        """Whether a bloom filter may contain ``value`` (False is certain)."""
+        with self._lock:
+            self._put_value(self._vmem, value)
+            rc = self._elem(_LOOKUP, self._fd._num, _sys.NULL, self._vbuf, 0)
+        if rc == -errno.ENOENT:
+            return False
+        if rc:
+            raise self._error(rc, "contains")
+        return True
+
+    # -- iteration -----------------------------------------------------------------
+
+    def keys(self) -> Iterator[Any]:
+        """Every key, in the kernel's order (``BPF_MAP_GET_NEXT_KEY``).
+
+        If a hash map's current key is deleted meanwhile, the kernel restarts
+        from the first key, so keys may repeat.
+        """
+        ffi = _sys.ffi
+        size = self._key_size
+        cur = ffi.new("uint8_t[]", size or 1)
+        nxt = ffi.new("uint8_t[]", size or 1)
+        nxt_mem = ffi.buffer(nxt, size)
+        prev = _sys.NULL
+        decode = self._kcodec.decode
+        while True:
+            rc = self._elem(_NEXT_KEY, self._fd._num, prev, nxt, 0)
+            if rc == -errno.ENOENT:
+                return
+            if rc:
+                raise self._error(rc, "next_key")
+            raw = nxt_mem[:]
+            yield decode(raw)
+            ffi.memmove(cur, nxt, size)
+            prev = cur
+
+    __iter__ = keys
+
+    def items(self) -> Iterator[tuple[Any, Any]]:
+        """Every (key, value) pair; by batches where the kernel offers them."""
+        if self._batch_supported():
+            cursor = BatchCursor()
+            chunk = max(1, min(self._max_entries, 4096))
+            while not cursor.done:
+                keys, values = self.lookup_batch(cursor, chunk)
+                yield from zip(keys, values, strict=True)
+            return
+        for key in self.keys():
+            try:
+                value = self.lookup(key)
+            except KeyNotFoundError:
+                continue
+            yield key, value
+
+    def values(self) -> Iterator[Any]:
+        """Every value."""
+        for _, value in self.items():
+            yield value
+
+    def to_dict(self, *, chunk: int = 0) -> dict[Any, Any]:
+        """A snapshot of the whole map, read by batches of ``chunk`` where possible."""
+        if not self._batch_supported():
+            return dict(self.items())
+        chunk = chunk or max(1, min(self._max_entries, 1 << 20))
+        cursor = BatchCursor()
+        keys, values = self.lookup_batch(cursor, chunk)
+        result = dict(zip(keys, values, strict=True))
+        while not cursor.done:
+            keys, values = self.lookup_batch(cursor, chunk)
+            result.update(zip(keys, values, strict=True))
+        return result
+
+    def __len__(self) -> int:
+        if self._type in _ARRAYS:
+            return self._max_entries
+        raise TypeError(f"len() of a {_probes.type_name(self._type)} map is not known")
+
+    def __bool__(self) -> bool:
+        return True
+
+    # -- batches -------------------------------------------------------------------
+
+    def lookup_batch(self, cursor: BatchCursor, count: int) -> tuple[list[Any], list[Any]]:
+        """Up to ``count`` keys and values after ``cursor`` (``BPF_MAP_LOOKUP_BATCH``)."""
+        return self._read_batch(Command.MAP_LOOKUP_BATCH, cursor, count)
+
+    def lookup_and_delete_batch(
+        self, cursor: BatchCursor, count: int
+    ) -> tuple[list[Any], list[Any]]:
+        """Like :meth:`lookup_batch`, removing what it returns."""
+        return self._read_batch(Command.MAP_LOOKUP_AND_DELETE_BATCH, cursor, count)
+
+    def update_batch(
+        self, keys: Sequence[Any], values: Sequence[Any], flags: int = UpdateFlags.ANY
+    ) -> int:
+        """Write many elements in one call; returns how many were written."""
+        if len(keys) != len(values):
+            raise ValueError(f"{len(keys)} keys but {len(values)} values")
+        return self._write_batch(Command.MAP_UPDATE_BATCH, keys, values, flags)
+
+    def delete_batch(self, keys: Sequence[Any]) -> int:
+        """Remove many keys in one call; returns how many were removed."""
+        return self._write_batch(Command.MAP_DELETE_BATCH, keys, None, 0)
+
+    def _batch_supported(self) -> bool:
+        return self._key_size > 0 and _probes.have_batch(self._type)
+
+    def _batch_buffers(self, count: int) -> tuple[Any, Any, Any]:
+        cached = self._batch
+        if cached is not None and cached[0] >= count:
+            return cached[1], cached[2], cached[3]
+        ffi = _sys.ffi
+        kbuf = ffi.new("uint8_t[]", count * self._key_size or 1)
+        vbuf = ffi.new("uint8_t[]", count * self._stride * self._ncpu or 1)
+        cnt = ffi.new("uint32_t *")
+        self._batch = (count, kbuf, vbuf, cnt)
+        return kbuf, vbuf, cnt
+
+    def _read_batch(
+        self, cmd: Command, cursor: BatchCursor, count: int
+    ) -> tuple[list[Any], list[Any]]:
+        if count <= 0:
+            raise ValueError(f"batch count must be positive, not {count}")
+        if cursor.done:
+            return [], []
+        ffi = _sys.ffi
+        if cursor._buf is None:
+            # The kernel keeps a key (generic maps) or a bucket index (hash
+            # maps) there: a key's size, at least 8 bytes, covers both.
+            cursor._buf = ffi.new("uint8_t[]", max(self._key_size, 8))
+        with self._lock:
+            kbuf, vbuf, cnt = self._batch_buffers(count)
+            cnt[0] = count
+            in_batch = cursor._buf if cursor._started else _sys.NULL
+            rc = _sys.map_batch(cmd, self._fd._num, in_batch, cursor._buf, kbuf, vbuf, cnt, 0)
+            n = int(cnt[0])
+            if rc == -errno.ENOENT:
+                cursor.done = True
+            elif rc:
+                raise self._batch_error(rc, cmd, count)
+            cursor._started = True
+            return self._unpack_keys(kbuf, n), self._unpack_values(vbuf, n)
+
+    def _write_batch(
+        self, cmd: Command, keys: Sequence[Any], values: Sequence[Any] | None, flags: int
+    ) -> int:
+        count = len(keys)
+        if count == 0:
+            return 0
+        ffi = _sys.ffi
+        with self._lock:
+            kbuf, vbuf, cnt = self._batch_buffers(count)
+            self._pack(kbuf, self._key_size, self._key_size, keys, self._encode_key)
+            if values is not None:
+                if self._percpu:
+                    stride = self._stride * self._ncpu
+                    mem = ffi.buffer(vbuf)
+                    for i, value in enumerate(values):
+                        self._put_value(memoryview(mem)[i * stride : (i + 1) * stride], value)
+                else:
+                    self._pack(vbuf, self._value_size, self._value_size, values, self._encode_value)
+            cnt[0] = count
+            rc = _sys.map_batch(cmd, self._fd._num, _sys.NULL, _sys.NULL, kbuf, vbuf, cnt, flags)
+            done = int(cnt[0])
+        if rc:
+            err = self._batch_error(rc, cmd, count)
+            if isinstance(err, BPFError):
+                err.add_note(f"{done} of {count} elements were processed")
+            raise err
+        return done
+
+    @staticmethod
+    def _pack(buf: Any, size: int, stride: int, objs: Sequence[Any], encode: Any) -> None:
+        ffi = _sys.ffi
+        if size in (4, 8) and all(o.__class__ is int for o in objs):
+            try:
+                ffi.cast(f"uint{size * 8}_t *", buf)[0 : len(objs)] = objs
+            except OverflowError:
+                raise ValueError(f"an int does not fit in {size} bytes") from None
+            return
+        mem = ffi.buffer(buf)
+        for i, obj in enumerate(objs):
+            mem[i * stride : i * stride + size] = encode(obj)
+
+    def _unpack_keys(self, buf: Any, n: int) -> list[Any]:
+        size = self._key_size
+        if self._kout is not None:
+            return list(_sys.ffi.unpack(_sys.ffi.cast(_sys.ffi.typeof(self._kout), buf), n))
+        raw = _sys.ffi.buffer(buf, n * size)[:]
+        decode = self._kcodec.decode
+        return [decode(raw[i : i + size]) for i in range(0, n * size, size)]
+
+    def _unpack_values(self, buf: Any, n: int) -> list[Any]:
+        ffi = _sys.ffi
+        if self._vout is not None:
+            return list(ffi.unpack(ffi.cast(ffi.typeof(self._vout), buf), n))
+        size = self._value_size
+        decode = self._vcodec.decode
+        if not self._percpu:
+            raw = ffi.buffer(buf, n * size)[:]
+            return [decode(raw[i : i + size]) for i in range(0, n * size, size)]
+        stride, ncpu = self._stride, self._ncpu
+        raw = ffi.buffer(buf, n * stride * ncpu)[:]
+        return [
+            [decode(raw[j : j + size]) for j in range(i, i + stride * ncpu, stride)]
+            for i in range(0, n * stride * ncpu, stride * ncpu)
+        ]
+
+    def _batch_error(self, rc: int, cmd: Command, count: int) -> Exception:
+        what = cmd.name.lower().removeprefix("map_")
+        if self._fd.closed:
+            return self._closed()
+        if -rc in (ENOTSUPP, errno.EOPNOTSUPP) or (
+            -rc == errno.EINVAL and not _probes.have_batch(self._type)
+        ):
+            return NotSupportedError(
+                f"{what} on {_probes.type_name(self._type)} maps", min_version="5.6", code=-rc
+            )
+        if -rc == errno.ENOSPC:
+            return LimitError(
+                -rc,
+                f"{what} in map {self._name!r}",
+                limit=f"count={count}",
+                reason="a hash bucket holds more elements than count; retry with a larger count",
+            )
+        if -rc == errno.ENOENT:
+            return KeyNotFoundError(-rc, f"{what} in map {self._name!r}", reason="key not found")
+        return self._error(rc, what)
+
+    # -- encoding ------------------------------------------------------------------
+
+    def _encode_key(self, key: Any) -> bytes:
+        size = self._key_size
+        if isinstance(key, _BYTES_LIKE):
+            data = bytes(key)
+        elif isinstance(key, int) and not isinstance(self._kcodec, IntCodec):
+            data = self._native_int(key, size, "key")
+        else:
+            data = self._kcodec.encode(key)
+        if len(data) != size:
+            raise ValueError(f"map {self._name!r}: key must be {size} bytes, got {len(data)}")
+        return data
+
+    def _put_key(self, key: Any) -> None:
+        if self._key_size == 0:
+            raise TypeError(f"{_probes.type_name(self._type)} maps have no keys")
+        self._kmem[:] = self._encode_key(key)  # type: ignore[index]
+
+    def _encode_value(self, value: Any) -> bytes:
+        size = self._value_size
+        if isinstance(value, _BYTES_LIKE):
+            data = bytes(value)
+        elif isinstance(value, Map | FD):
+            # Maps of maps, program arrays and friends take fds as values.
+            fd = value.fd if isinstance(value, Map) else value
+            data = self._native_int(fd.number, size, "value")
+        elif isinstance(value, int) and not isinstance(self._vcodec, IntCodec):
+            data = self._native_int(value, size, "value")
+        else:
+            data = self._vcodec.encode(value)
+        if len(data) != size:
+            raise ValueError(f"map {self._name!r}: value must be {size} bytes, got {len(data)}")
+        return data
+
+    def _put_value(self, mem: Any, value: Any) -> None:
+        if not self._percpu:
+            mem[: self._value_size] = self._encode_value(value)
+            return
+        stride, ncpu = self._stride, self._ncpu
+        if isinstance(value, _BYTES_LIKE) and len(value) == stride * ncpu:
+            mem[: stride * ncpu] = bytes(value)
+            return
+        if isinstance(value, _BYTES_LIKE | int) or not isinstance(value, Iterable):
+            raise TypeError(
+                f"map {self._name!r} is per-CPU: give one value per possible CPU ({ncpu}), "
+                f"or {stride * ncpu} bytes"
+            )
+        per_cpu = list(value)
+        if len(per_cpu) != ncpu:
+            raise ValueError(
+                f"map {self._name!r} is per-CPU: {ncpu} values needed, got {len(per_cpu)}"
+            )
+        pad = bytes(stride - self._value_size)
+        mem[: stride * ncpu] = b"".join(self._encode_value(v) + pad for v in per_cpu)
+
+    def _get_value(self, mem: Any) -> Any:
+        decode = self._vcodec.decode
+        size = self._value_size
+        if not self._percpu:
+            return decode(mem[:size])
+        raw = mem[: self._stride * self._ncpu]
+        return [decode(raw[i : i + size]) for i in range(0, len(raw), self._stride)]
+
+    def _native_int(self, value: int, size: int, what: str) -> bytes:
+        if size not in (1, 2, 4, 8):
+            raise TypeError(
+                f"map {self._name!r}: an int {what} needs a 1, 2, 4 or 8 byte {what}, "
+                f"not {size} bytes; pass bytes"
+            )
+        try:
+            return value.to_bytes(size, _BYTEORDER)
+        except OverflowError:
+            raise self._bad_int(what, value) from None
+
+    def _bad_int(self, what: str, value: int) -> ValueError:
+        size = self._key_size if what == "key" else self._value_size
+        return ValueError(f"map {self._name!r}: {what} {value} does not fit in {size} bytes")
+
+    def _write_initial(self, key: bytes, value: bytes | str) -> None:
+        if self._percpu and isinstance(value, _BYTES_LIKE) and len(value) == self._value_size:
+            # A spec holds one value; every CPU starts with it.
+            self.update(key, [value] * self._ncpu)
+        else:
+            self.update(key, value)
+
+    # -- errors --------------------------------------------------------------------
+
+    def _closed(self) -> ClosedError:
+        return ClosedError(f"map {self._name!r} is closed")
+
+    def _error(self, rc: int, op: str, key: Any = None, flags: int = 0) -> Exception:
+        code = -rc
+        if self._fd._num < 0:
+            return self._closed()
+        what = f"{op} in map {self._name!r}"
+        type_name = _probes.type_name(self._type)
+        if code == errno.ENOENT:
+            if op in ("pop", "peek"):
+                return KeyNotFoundError(code, what, reason=f"the {type_name} map is empty")
+            return KeyNotFoundError(code, what, reason=f"key {_key_repr(key)} not found")
+        if code == errno.EEXIST:
+            return KeyExistsError(
+                code, what, reason=f"key {_key_repr(key)} already exists (flags NOEXIST)"
+            )
+        if code == errno.E2BIG:
+            reason = "key out of range" if self._type in _ARRAYS else "map is full"
+            return LimitError(code, what, limit=f"max_entries={self._max_entries}", reason=reason)
+        if code in (ENOTSUPP, errno.EOPNOTSUPP):
+            return NotSupportedError(f"{op} on {type_name} maps", code=code)
+        if code == errno.EINVAL and op == "delete" and self._type in _ARRAYS:
+            return BPFError(code, what, reason="array elements cannot be deleted (EINVAL)")
+        return _cmds.error(code, what)
+
+    # -- kernel object ---------------------------------------------------------------
+
+    def freeze(self) -> None:
+        """Forbid writes from user space from now on (``BPF_MAP_FREEZE``)."""
+        _cmds.map_freeze(self.fd, f"map {self._name!r}")
+        self._frozen = True
+
+    def pin(self, path: str | os.PathLike[str]) -> None:
+        """Pin the map at ``path`` in bpffs, so it outlives this process."""
+        _cmds.obj_pin(self.fd, path, f"map {self._name!r}")
+        self._pinned = os.fspath(path)
+
+    def unpin(self) -> None:
+        """Remove the pin this object made or opened; nothing if there is none."""
+        if self._pinned is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._pinned)
+        self._pinned = None
+
+    def clone(self) -> Map:
+        """Another ``Map`` for the same kernel map, with its own fd."""
+        m = Map.__new__(Map)
+        m._setup(
+            self.fd.dup(),
+            map_type=self._type,
+            key_size=self._key_size,
+            value_size=self._value_size,
+            max_entries=self._max_entries,
+            flags=self._flags,
+            name=self._name,
+            key_codec=self._kcodec,
+            value_codec=self._vcodec,
+        )
+        return m
+
+    def mmap(self, *, writable: bool | None = None) -> _mmap.mmap:
+        """Map the values of a ``BPF_F_MMAPABLE`` map into memory.
+
+        The result is an :class:`mmap.mmap`: index it, or take a
+        ``memoryview`` of it; close it (or use ``with``) when done, as it holds
+        its own descriptor. Frozen maps are mapped read-only.
+        """
+        fd = self.fd
+        if not self._flags & MapFlags.MMAPABLE:
+            raise ValueError(f"map {self._name!r} was not created with MapFlags.MMAPABLE")
+        page = _mmap.PAGESIZE
+        if self._type == MapType.ARENA:
+            size = self._max_entries * page
+        else:
+            size = ((self._value_size + 7) & ~7) * self._max_entries
+        size = (size + page - 1) // page * page
+        if writable is None:
+            writable = not self._frozen
+        prot = _mmap.PROT_READ | (_mmap.PROT_WRITE if writable else 0)
+        try:
+            return _mmap.mmap(fd.number, size, flags=_mmap.MAP_SHARED, prot=prot)
+        except PermissionError as exc:
+            raise _cmds.error(exc.errno or errno.EPERM, f"mmap map {self._name!r}") from None
+
+    def close(self) -> None:
+        """Close the map's fd; further operations raise ClosedError."""
+        self._fd.close()
+
+    def __enter__(self) -> Map:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: _ExcType,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+_BYTEORDER: Final = "little" if int.from_bytes(b"\x01\x00", "little") == 1 else "big"
+
+
+def _dup(num: int) -> int:
+    return fcntl.fcntl(num, fcntl.F_DUPFD_CLOEXEC, 1)
