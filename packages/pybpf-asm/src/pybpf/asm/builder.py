@@ -524,15 +524,18 @@ def call(target: int | str) -> Instruction:
     :meth:`Instructions.resolve_references` fills in.
     """
     if isinstance(target, str):
-        return Instruction(OpClass.JMP | JumpOp.CALL, 0, CallSource.LOCAL, 0, -1, reference=target)
+        insn = Instruction(OpClass.JMP | JumpOp.CALL, 0, CallSource.LOCAL, 0, -1)
+        insn.reference = target
+        return insn
     return Instruction(OpClass.JMP | JumpOp.CALL, 0, CallSource.HELPER, 0, _imm32(target))
 
 
 def call_kfunc(btf_id: int, name: str | None = None) -> Instruction:
     """Call the kernel function with BTF id ``btf_id`` (``name`` is kept as the reference)."""
-    return Instruction(
-        OpClass.JMP | JumpOp.CALL, 0, CallSource.KFUNC, 0, _imm32(btf_id), reference=name
-    )
+    insn = Instruction(OpClass.JMP | JumpOp.CALL, 0, CallSource.KFUNC, 0, _imm32(btf_id))
+    if name is not None:
+        insn.reference = name
+    return insn
 
 
 def exit() -> Instruction:
@@ -544,7 +547,10 @@ def exit() -> Instruction:
 
 
 def _ld64(dst: Register, source: PseudoSource, value: int, reference: str | None) -> Instruction:
-    return Instruction(LD_IMM64, _reg(dst, "dst"), source, 0, value, reference=reference)
+    insn = Instruction(LD_IMM64, _reg(dst, "dst"), int(source), 0, value)
+    if reference is not None:
+        insn.reference = reference
+    return insn
 
 
 def ld_imm64(dst: Register, value: int) -> Instruction:

@@ -13,7 +13,7 @@ import functools
 import re
 import struct
 from collections.abc import Iterable, Sequence
-from itertools import chain, starmap
+from itertools import compress, starmap
 from operator import attrgetter, itemgetter
 
 from pybpf.asm.errors import InstructionError
@@ -43,8 +43,6 @@ _VALID_REGS = bytes(d | s << 4 for d in range(11) for s in range(11))
 _LOW_NIBBLE = bytes(b & 0x0F for b in range(256))
 _HIGH_NIBBLE = bytes(b >> 4 for b in range(256))
 _SHIFT_NIBBLE = bytes((b << 4) & 0xFF for b in range(256))
-_ALU_MASK = bytes(0xFF if b & 0x07 in (OpClass.ALU, OpClass.ALU64) else 0 for b in range(256))
-_NONZERO = re.compile(b"[^\x00]")
 
 _ATOMICS = frozenset(OpClass.STX | Mode.ATOMIC | size for size in Size)
 _ENDS = frozenset(
@@ -56,9 +54,6 @@ _ENDS = frozenset(
 )
 _CALL = OpClass.JMP | JumpOp.CALL
 _JCOND = OpClass.JMP | JumpOp.JCOND
-_SPECIAL_OPS = frozenset({LD_IMM64, _CALL, _JCOND} | _ATOMICS | _ENDS)
-_SPECIAL = re.compile(b"[" + b"".join(re.escape(bytes([op])) for op in sorted(_SPECIAL_OPS)) + b"]")
-
 _ATOMIC_OPS = frozenset(AtomicOp)
 _ACQ_REL = frozenset({AtomicOp.LOAD_ACQUIRE, AtomicOp.STORE_RELEASE})
 _WIDE_SIZES = frozenset({Size.W, Size.DW})
@@ -67,19 +62,17 @@ _CALL_SOURCES = frozenset(CallSource)
 _ALLOWED_ALU_OFFSETS = {
     # Signed division and modulo: offset 1.
     **{
-        cls | op | src: frozenset({1})
+        cls | op | src: frozenset({0, 1})
         for cls in (OpClass.ALU, OpClass.ALU64)
         for op in (ALUOp.DIV, ALUOp.MOD)
         for src in Source
     },
     # MOVSX: the source width to sign-extend from.
-    OpClass.ALU64 | ALUOp.MOV | Source.X: frozenset({8, 16, 32}),
-    OpClass.ALU | ALUOp.MOV | Source.X: frozenset({8, 16}),
+    OpClass.ALU64 | ALUOp.MOV | Source.X: frozenset({0, 8, 16, 32}),
+    OpClass.ALU | ALUOp.MOV | Source.X: frozenset({0, 8, 16}),
 }
 
 _WIDE_FORMAT = {"little": "<", "big": ">"}
-_ROW = attrgetter("opcode", "dst", "src", "offset", "constant")
-_FIRST = itemgetter(0)
 
 
 def _byteorder_prefix(byteorder: str) -> str:
@@ -96,9 +89,59 @@ def _row_struct(prefix: str) -> struct.Struct:
     return struct.Struct(prefix + "BBBhi")
 
 
-@functools.lru_cache(maxsize=64)
-def _program_struct(prefix: str, slots: int) -> struct.Struct:
-    return struct.Struct(prefix + "BBBhi" * slots)
+def _mask(ops: Iterable[int]) -> bytes:
+    """A translate table: 0xFF for the given byte values, 0 elsewhere."""
+    chosen = frozenset(ops)
+    return bytes(0xFF if b in chosen else 0 for b in range(256))
+
+
+def _above(limit: int) -> bytes:
+    return bytes(0xFF if b > limit else 0 for b in range(256))
+
+
+def _bits(field: bytes) -> int:
+    return int.from_bytes(field, "little")
+
+
+_IS_LD_IMM64 = _mask([LD_IMM64])
+_IS_CALL = _mask([_CALL])
+_IS_JCOND = _mask([_JCOND])
+_IS_ZERO = _mask([0])
+_NOT_ZERO = _above(0)
+_ABOVE_CALL_SOURCE = _above(max(CallSource))
+_ABOVE_PSEUDO_SOURCE = _above(max(PseudoSource))
+_NONZERO = re.compile(b"[^\x00]")
+_DIV_MOD = frozenset(
+    cls | op | src
+    for cls in (OpClass.ALU, OpClass.ALU64)
+    for op in (ALUOp.DIV, ALUOp.MOD)
+    for src in Source
+)
+_MOVSX64 = OpClass.ALU64 | ALUOp.MOV | Source.X
+_MOVSX32 = OpClass.ALU | ALUOp.MOV | Source.X
+_IS_PLAIN_ALU = _mask(
+    b
+    for b in range(256)
+    if b & 0x07 in (OpClass.ALU, OpClass.ALU64) and b not in _DIV_MOD | {_MOVSX64, _MOVSX32}
+)
+_IS_SIGNED_DIV = _mask(_DIV_MOD)
+_IS_MOVSX64 = _mask([_MOVSX64])
+_IS_MOVSX32 = _mask([_MOVSX32])
+_IS_END = _mask(_ENDS)
+_IS_ATOMIC = _mask(_ATOMICS)
+_IS_NARROW_ATOMIC = _mask(OpClass.STX | Mode.ATOMIC | size for size in (Size.B, Size.H))
+
+
+def _not_in(values: Iterable[int]) -> bytes:
+    chosen = frozenset(values)
+    return bytes(0 if b in chosen else 0xFF for b in range(256))
+
+
+_NOT_0_1 = _not_in([0, 1])
+_NOT_SX64 = _not_in([0, 8, 16, 32])
+_NOT_SX32 = _not_in([0, 8, 16])
+_NOT_SWAP_WIDTH = _not_in([16, 32, 64])
+_NOT_RMW = _not_in(op for op in AtomicOp if op < 0x100)
 
 
 def decode_instructions(data: bytes | bytearray | memoryview, byteorder: str) -> list[Instruction]:
@@ -123,6 +166,61 @@ def decode_instructions(data: bytes | bytearray | memoryview, byteorder: str) ->
     else:
         dsts, srcs = regs.translate(_HIGH_NIBBLE), regs.translate(_LOW_NIBBLE)
 
+    # Candidates for a closer look, as one bit-mask byte per slot: integers
+    # stand in for byte-wise SIMD so that no Python loop visits every slot.
+    if prefix == "<":
+        off_lo, off_hi, imm0, imm1, imm2, imm3 = (raw[k::8] for k in range(2, 8))
+    else:
+        off_hi, off_lo, imm3, imm2, imm1, imm0 = (raw[k::8] for k in range(2, 8))
+    high_off = _bits(off_hi)
+    offsets = _bits(off_lo) | high_off
+    suspects = _bits(ops.translate(_IS_PLAIN_ALU)) & offsets
+    suspects |= _bits(ops.translate(_IS_SIGNED_DIV)) & (
+        high_off | _bits(off_lo.translate(_NOT_0_1))
+    )
+    suspects |= _bits(ops.translate(_IS_MOVSX64)) & (high_off | _bits(off_lo.translate(_NOT_SX64)))
+    suspects |= _bits(ops.translate(_IS_MOVSX32)) & (high_off | _bits(off_lo.translate(_NOT_SX32)))
+    imm_high = 0
+    ends = _bits(ops.translate(_IS_END))
+    if ends:
+        imm_high = _bits(imm1) | _bits(imm2) | _bits(imm3)
+        suspects |= ends & (imm_high | _bits(imm0.translate(_NOT_SWAP_WIDTH)))
+    atomics = _bits(ops.translate(_IS_ATOMIC))
+    if atomics:
+        # Load-acquire/store-release (imm1 != 0) and byte/half atomics are rare:
+        # always look at them closely.
+        suspects |= _bits(ops.translate(_IS_NARROW_ATOMIC))
+        suspects |= atomics & (
+            _bits(imm1) | _bits(imm2) | _bits(imm3) | _bits(imm0.translate(_NOT_RMW))
+        )
+    suspects |= _bits(ops.translate(_IS_CALL)) & _bits(srcs.translate(_ABOVE_CALL_SOURCE))
+    suspects |= _bits(ops.translate(_IS_JCOND)) & _bits(srcs.translate(_NOT_ZERO))
+    ld_imm64 = _bits(ops.translate(_IS_LD_IMM64))
+    if ld_imm64:
+        suspects |= ld_imm64 & _bits(srcs.translate(_ABOVE_PSEUDO_SOURCE))
+        # The slot after each LD_IMM64 must be all zero but for its immediate.
+        following = _bits(ops[1:].translate(_NOT_ZERO) + b"\xff") | _bits(regs[1:]) | (offsets >> 8)
+        if ld_imm64 & following:
+            first = _first_byte(ld_imm64 & following)
+            what = (
+                "is missing"
+                if first == slots - 1
+                else "must be opcode 0 with no registers or offset"
+            )
+            raise InstructionError(f"the second half of this LD_IMM64 {what}", offset=first * 8)
+        if ops.count(0) != ops.count(LD_IMM64):
+            seconds = ld_imm64 << 8
+            strays = _bits(ops.translate(_IS_ZERO)) & ~seconds
+            raise InstructionError(
+                "opcode 0x00 outside an LD_IMM64 (a second half without its first)",
+                offset=_first_byte(strays) * 8,
+            )
+    elif b"\x00" in ops:
+        raise InstructionError(
+            "opcode 0x00 outside an LD_IMM64 (a second half without its first)",
+            offset=ops.index(0) * 8,
+        )
+
     wide = bytearray(9 * slots)
     wide[0::9] = ops
     wide[1::9] = dsts
@@ -131,16 +229,23 @@ def decode_instructions(data: bytes | bytearray | memoryview, byteorder: str) ->
         wide[k + 1 :: 9] = raw[k::8]
     insns = list(starmap(Instruction, _row_struct(prefix).iter_unpack(wide)))
 
-    if _SPECIAL.search(ops):
-        _check_special(insns, ops)
-    alu_offsets = int.from_bytes(ops.translate(_ALU_MASK), "little") & (
-        int.from_bytes(raw[2::8], "little") | int.from_bytes(raw[3::8], "little")
-    )
-    if alu_offsets:
-        _check_alu_offsets(insns, alu_offsets.to_bytes(slots, "little"))
-    if b"\x18" in ops or b"\x00" in ops:
-        insns = _join_ld_imm64(insns, ops)
+    if suspects:
+        for match in _NONZERO.finditer(suspects.to_bytes(slots, "little")):
+            i = match.start()
+            _check_one(insns[i], i)
+    if ld_imm64:
+        i = ops.find(LD_IMM64)
+        while i >= 0:
+            insns[i].constant = (insns[i].constant & _M32) | (insns[i + 1].constant << 32)
+            i = ops.find(LD_IMM64, i + 2)
+        # Opcode 0 is now exactly the second halves: drop them.
+        insns = list(compress(insns, ops))
     return insns
+
+
+def _first_byte(flags: int) -> int:
+    """Index of the lowest non-zero byte of a non-zero flag integer."""
+    return ((flags & -flags).bit_length() - 1) // 8
 
 
 def _raise_first(field: bytes, valid: bytes, what: str) -> None:
@@ -150,70 +255,37 @@ def _raise_first(field: bytes, valid: bytes, what: str) -> None:
             raise InstructionError(f"{what}: {value:#04x}", offset=i * 8)
 
 
-def _check_special(insns: list[Instruction], ops: bytes) -> None:
-    for match in _SPECIAL.finditer(ops):
-        i = match.start()
-        insn = insns[i]
-        op = insn.opcode
-        if op == LD_IMM64:
-            if insn.src not in _PSEUDO_SOURCES:
-                raise InstructionError(f"unknown LD_IMM64 source {insn.src}", offset=i * 8)
-        elif op == _CALL:
-            if insn.src not in _CALL_SOURCES:
-                raise InstructionError(f"unknown call source {insn.src}", offset=i * 8)
-        elif op == _JCOND:
-            if insn.src != 0:
-                raise InstructionError(f"unknown JCOND condition {insn.src}", offset=i * 8)
-        elif op in _ENDS:
-            if insn.constant not in (16, 32, 64):
-                raise InstructionError(
-                    f"byte swap width must be 16, 32 or 64, not {insn.constant}", offset=i * 8
-                )
-        elif insn.constant not in _ATOMIC_OPS:
-            raise InstructionError(f"unknown atomic operation {insn.constant:#x}", offset=i * 8)
-        elif insn.constant not in _ACQ_REL and (op & 0x18) not in _WIDE_SIZES:
+def _check_one(insn: Instruction, slot: int) -> None:
+    """The field rules bulk checks cannot express; raises for a bad instruction."""
+    op = insn.opcode
+    offset = slot * 8
+    if op == LD_IMM64:
+        if insn.src not in _PSEUDO_SOURCES:
+            raise InstructionError(f"unknown LD_IMM64 source {insn.src}", offset=offset)
+    elif op == _CALL:
+        if insn.src not in _CALL_SOURCES:
+            raise InstructionError(f"unknown call source {insn.src}", offset=offset)
+    elif op == _JCOND:
+        if insn.src != 0:
+            raise InstructionError(f"unknown JCOND condition {insn.src}", offset=offset)
+    elif op & 0x07 in (OpClass.ALU, OpClass.ALU64) and insn.offset not in _ALLOWED_ALU_OFFSETS.get(
+        op, (0,)
+    ):
+        raise InstructionError(
+            f"offset {insn.offset} is not valid for ALU opcode {op:#04x}", offset=offset
+        )
+    elif op in _ENDS:
+        if insn.constant not in (16, 32, 64):
             raise InstructionError(
-                "atomic read-modify-write needs a 32- or 64-bit access", offset=i * 8
+                f"byte swap width must be 16, 32 or 64, not {insn.constant}", offset=offset
             )
-
-
-def _check_alu_offsets(insns: list[Instruction], nonzero: bytes) -> None:
-    for match in _NONZERO.finditer(nonzero):
-        i = match.start()
-        insn = insns[i]
-        if insn.offset not in _ALLOWED_ALU_OFFSETS.get(insn.opcode, ()):
+    elif op in _ATOMICS:
+        if insn.constant not in _ATOMIC_OPS:
+            raise InstructionError(f"unknown atomic operation {insn.constant:#x}", offset=offset)
+        if insn.constant not in _ACQ_REL and (op & 0x18) not in _WIDE_SIZES:
             raise InstructionError(
-                f"offset {insn.offset} is not valid for ALU opcode {insn.opcode:#04x}",
-                offset=i * 8,
+                "atomic read-modify-write needs a 32- or 64-bit access", offset=offset
             )
-
-
-def _join_ld_imm64(insns: list[Instruction], ops: bytes) -> list[Instruction]:
-    """Fold each LD_IMM64's second slot into its first; reject lone halves."""
-    joined: list[Instruction] = []
-    start = 0
-    slots = len(ops)
-    for match in re.finditer(b"[\x18\x00]", ops):
-        i = match.start()
-        if i < start:
-            continue  # the second half just consumed
-        if ops[i] == 0:
-            raise InstructionError(
-                "second half of an LD_IMM64 without a first half (opcode 0x00)", offset=i * 8
-            )
-        if i + 1 >= slots:
-            raise InstructionError("LD_IMM64 truncated: its second half is missing", offset=i * 8)
-        low, high = insns[i], insns[i + 1]
-        if ops[i + 1] != 0 or high.dst or high.src or high.offset:
-            raise InstructionError(
-                "LD_IMM64 second half must have opcode, registers and offset 0",
-                offset=(i + 1) * 8,
-            )
-        low.constant = (low.constant & _M32) | (high.constant << 32)
-        joined += insns[start : i + 1]
-        start = i + 2
-    joined += insns[start:]
-    return joined
 
 
 def encode_instructions(insns: Iterable[Instruction], byteorder: str) -> bytes:
@@ -227,30 +299,46 @@ def encode_instructions(insns: Iterable[Instruction], byteorder: str) -> bytes:
         raise  # _validate found nothing: a genuine bug, not bad input
 
 
+_Row = tuple[int, int, int, int, int]
+_ROW = attrgetter("opcode", "dst", "src", "offset", "constant")
+_FIRST = itemgetter(0)
+
+
+@functools.lru_cache(maxsize=256)
+def _column(prefix: str, code: str, count: int) -> struct.Struct:
+    return struct.Struct(f"{prefix}{count}{code}")
+
+
 def _encode_fast(insns: Sequence[Instruction], prefix: str) -> bytes:
-    rows = list(map(_ROW, insns))
+    # One C-level pass collects every field, zip() turns rows into columns, and
+    # each column is packed at once (bytes() and struct raise on values that
+    # do not fit), then interleaved into 8-byte slots with extended slices.
+    rows: list[_Row] = list(map(_ROW, insns))
     if not rows:
         return b""
     ops = bytes(map(_FIRST, rows))
     if ops.translate(None, _VALID_OPS):
         raise ValueError("unknown opcode")
-    if b"\x18" in ops:
+    if LD_IMM64 in ops:
         rows = _split_ld_imm64(rows, ops)
-    slots = len(rows)
-    wide = _program_struct(prefix, slots).pack(*chain.from_iterable(rows))
-    dsts, srcs = wide[1::9], wide[2::9]
+    opcodes, dst_column, src_column, offsets, constants = zip(*rows, strict=True)
+    count = len(opcodes)
+    dsts = bytes(dst_column)
+    srcs = bytes(src_column)
     if dsts.translate(None, _REG_NUMBERS) or srcs.translate(None, _REG_NUMBERS):
         raise ValueError("register out of range")
-    if prefix == "<":
-        low, high = dsts, srcs
-    else:
-        low, high = srcs, dsts
-    regs = int.from_bytes(low, "little") | int.from_bytes(high.translate(_SHIFT_NIBBLE), "little")
-    out = bytearray(8 * slots)
-    out[0::8] = wide[0::9]
-    out[1::8] = regs.to_bytes(slots, "little")
-    for k in range(2, 8):
-        out[k::8] = wide[k + 1 :: 9]
+    # The register byte holds dst in its low nibble on little-endian targets.
+    low, high = (dsts, srcs) if prefix == "<" else (srcs, dsts)
+    regs = _bits(low) | _bits(high.translate(_SHIFT_NIBBLE))
+    out = bytearray(8 * count)
+    out[0::8] = bytes(opcodes)
+    out[1::8] = regs.to_bytes(count, "little")
+    raw_offsets = _column(prefix, "h", count).pack(*offsets)
+    out[2::8] = raw_offsets[0::2]
+    out[3::8] = raw_offsets[1::2]
+    raw_constants = _column(prefix, "i", count).pack(*constants)
+    for k in range(4):
+        out[4 + k :: 8] = raw_constants[k::4]
     return bytes(out)
 
 
@@ -258,12 +346,10 @@ def _signed32(value: int) -> int:
     return value - ((value & 0x80000000) << 1)
 
 
-def _split_ld_imm64(
-    rows: list[tuple[int, int, int, int, int]], ops: bytes
-) -> list[tuple[int, int, int, int, int]]:
-    out: list[tuple[int, int, int, int, int]] = []
+def _split_ld_imm64(rows: list[_Row], ops: bytes) -> list[_Row]:
+    out: list[_Row] = []
     start = 0
-    i = ops.find(b"\x18")
+    i = ops.find(LD_IMM64)
     while i >= 0:
         op, dst, src, off, value = rows[i]
         if not -(1 << 63) <= value <= _M64:
@@ -273,7 +359,7 @@ def _split_ld_imm64(
         out.append((op, dst, src, off, _signed32(value & _M32)))
         out.append((0, 0, 0, 0, _signed32(value >> 32)))
         start = i + 1
-        i = ops.find(b"\x18", start)
+        i = ops.find(LD_IMM64, start)
     out += rows[start:]
     return out
 

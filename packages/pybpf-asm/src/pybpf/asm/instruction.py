@@ -32,6 +32,35 @@ _MAP_SOURCES = frozenset(
 _MAP_WITH_VALUE = frozenset({PseudoSource.MAP_VALUE, PseudoSource.MAP_IDX_VALUE})
 
 
+class _Names:
+    """The rarely set part of an instruction, kept apart so decoding stays cheap."""
+
+    __slots__ = ("label", "metadata", "reference", "symbol")
+
+    def __init__(self) -> None:
+        self.symbol: str | None = None
+        self.label: str | None = None
+        self.reference: str | None = None
+        self.metadata: dict[object, Any] | None = None
+
+    def copy(self) -> _Names:
+        new = _Names()
+        new.symbol, new.label, new.reference = self.symbol, self.label, self.reference
+        if self.metadata:
+            new.metadata = dict(self.metadata)
+        return new
+
+    def key(self) -> tuple[object, ...] | None:
+        if (
+            self.symbol is None
+            and self.label is None
+            and self.reference is None
+            and not self.metadata
+        ):
+            return None
+        return (self.symbol, self.label, self.reference, self.metadata or None)
+
+
 class Instruction:
     """One eBPF instruction.
 
@@ -52,51 +81,60 @@ class Instruction:
       treated as immutable: :meth:`copy` copies the mapping, not the values.
     """
 
-    __slots__ = (
-        "_metadata",
-        "constant",
-        "dst",
-        "label",
-        "offset",
-        "opcode",
-        "reference",
-        "src",
-        "symbol",
-    )
+    __slots__ = ("_names", "constant", "dst", "offset", "opcode", "src")
 
     opcode: int
     dst: int
     src: int
     offset: int
     constant: int
-    symbol: str | None
-    label: str | None
-    reference: str | None
-    _metadata: dict[object, Any] | None
+    _names: _Names | None
 
-    def __init__(
-        self,
-        opcode: int,
-        dst: int = 0,
-        src: int = 0,
-        offset: int = 0,
-        constant: int = 0,
-        *,
-        symbol: str | None = None,
-        label: str | None = None,
-        reference: str | None = None,
-    ):
-        # Decoding builds thousands of these: plain stores, no checks here;
-        # encode() validates every field.
+    def __init__(self, opcode: int, dst: int = 0, src: int = 0, offset: int = 0, constant: int = 0):
+        # Decoding builds thousands of these: plain stores, no checks and no
+        # keyword arguments here (both cost measurably); encode() validates.
         self.opcode = opcode
         self.dst = dst
         self.src = src
         self.offset = offset
         self.constant = constant
-        self.symbol = symbol
-        self.label = label
-        self.reference = reference
-        self._metadata = None
+        self._names = None
+
+    def _writable_names(self) -> _Names:
+        names = self._names
+        if names is None:
+            names = self._names = _Names()
+        return names
+
+    @property
+    def symbol(self) -> str | None:
+        """The name of the function that starts at this instruction."""
+        names = self._names
+        return None if names is None else names.symbol
+
+    @symbol.setter
+    def symbol(self, value: str | None) -> None:
+        self._writable_names().symbol = value
+
+    @property
+    def label(self) -> str | None:
+        """The local jump-target name of this instruction."""
+        names = self._names
+        return None if names is None else names.label
+
+    @label.setter
+    def label(self, value: str | None) -> None:
+        self._writable_names().label = value
+
+    @property
+    def reference(self) -> str | None:
+        """The symbol, label or map this instruction points at."""
+        names = self._names
+        return None if names is None else names.reference
+
+    @reference.setter
+    def reference(self, value: str | None) -> None:
+        self._writable_names().reference = value
 
     # -- derived views -------------------------------------------------------
 
@@ -122,9 +160,10 @@ class Instruction:
     @property
     def metadata(self) -> dict[object, Any]:
         """Data the layers above attach, keyed by objects they define."""
-        if self._metadata is None:
-            self._metadata = {}
-        return self._metadata
+        names = self._writable_names()
+        if names.metadata is None:
+            names.metadata = {}
+        return names.metadata
 
     @property
     def is_ld_imm64(self) -> bool:
@@ -229,18 +268,9 @@ class Instruction:
 
     def copy(self) -> Instruction:
         """An independent copy: editing it (metadata included) leaves this one alone."""
-        new = Instruction(
-            self.opcode,
-            self.dst,
-            self.src,
-            self.offset,
-            self.constant,
-            symbol=self.symbol,
-            label=self.label,
-            reference=self.reference,
-        )
-        if self._metadata:
-            new._metadata = dict(self._metadata)
+        new = Instruction(self.opcode, self.dst, self.src, self.offset, self.constant)
+        if self._names is not None:
+            new._names = self._names.copy()
         return new
 
     def with_symbol(self, name: str | None) -> Instruction:
@@ -271,17 +301,8 @@ class Instruction:
         return encode_instructions([self], byteorder)
 
     def _key(self) -> tuple[object, ...]:
-        return (
-            self.opcode,
-            self.dst,
-            self.src,
-            self.offset,
-            self.constant,
-            self.symbol,
-            self.label,
-            self.reference,
-            self._metadata or None,
-        )
+        names = None if self._names is None else self._names.key()
+        return (self.opcode, self.dst, self.src, self.offset, self.constant, names)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Instruction):
@@ -305,6 +326,6 @@ class Instruction:
             value = getattr(self, name)
             if value is not None:
                 parts.append(f"{name}={value!r}")
-        if self._metadata:
-            parts.append(f"metadata={self._metadata!r}")
+        if self._names is not None and self._names.metadata:
+            parts.append(f"metadata={self._names.metadata!r}")
         return f"Instruction({', '.join(parts)})"
