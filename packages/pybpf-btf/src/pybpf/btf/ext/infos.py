@@ -1,0 +1,264 @@
+"""``.BTF.ext`` with its strings and types resolved: :func:`load_ext_infos` and back."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from pybpf.btf.errors import BTFError, TypeNotFoundError
+from pybpf.btf.ext.records import CORERelocation, CORERelocKind, FuncInfo, LineInfo
+from pybpf.btf.ext.wire import ByteOrder, RawExtInfos, RawSection, marshal_raw, parse_raw
+from pybpf.btf.spec import Spec
+from pybpf.btf.types import Func, Type
+
+__all__ = ["ExtInfos", "SectionExtInfos", "load_ext_infos"]
+
+_INSN_SIZE = 8
+_ACCESSOR = re.compile(r"\d+(?::\d+)*")
+_INT_MAX = 0x7FFFFFFF
+
+
+@dataclass
+class SectionExtInfos:
+    """The records of one ELF section, each list in file order."""
+
+    func_infos: list[FuncInfo] = field(default_factory=list)
+    line_infos: list[LineInfo] = field(default_factory=list)
+    core_relocations: list[CORERelocation] = field(default_factory=list)
+
+
+@dataclass
+class ExtInfos:
+    """Everything ``.BTF.ext`` says, per ELF section name (``"xdp"``, ``".text"``...)."""
+
+    func_infos: dict[str, list[FuncInfo]] = field(default_factory=dict)
+    line_infos: dict[str, list[LineInfo]] = field(default_factory=dict)
+    core_relocations: dict[str, list[CORERelocation]] = field(default_factory=dict)
+    byte_order: ByteOrder = "little"
+
+    @property
+    def sections(self) -> list[str]:
+        """Every section with at least one record, in order of first appearance."""
+        names = dict.fromkeys(self.func_infos)
+        names.update(dict.fromkeys(self.line_infos))
+        names.update(dict.fromkeys(self.core_relocations))
+        return list(names)
+
+    def section(self, name: str) -> SectionExtInfos:
+        """The records of section ``name`` (empty lists when it has none)."""
+        return SectionExtInfos(
+            list(self.func_infos.get(name, ())),
+            list(self.line_infos.get(name, ())),
+            list(self.core_relocations.get(name, ())),
+        )
+
+    def strings(self) -> Iterator[str]:
+        """Every string the records need in the BTF string table, with repeats.
+
+        Section names, file names, source lines and access strings: a loader
+        that marshals its own ``.BTF`` must put them in its string table.
+        """
+        yield from self.sections
+        for lines in self.line_infos.values():
+            for line in lines:
+                yield line.file
+                yield line.line
+        for relos in self.core_relocations.values():
+            for relo in relos:
+                yield relo.access_string
+
+    def marshal(
+        self,
+        type_id: Callable[[Type], int],
+        string_offset: Callable[[str], int],
+        byte_order: ByteOrder | None = None,
+    ) -> bytes:
+        """``.BTF.ext`` bytes, with ids and string offsets from the BTF it goes with.
+
+        ``type_id`` maps a type to its id and ``string_offset`` a string to its
+        offset in the marshalled ``.BTF`` (see :meth:`strings`); for the spec an
+        object was loaded from, :meth:`marshal_for` provides both.
+        """
+        raw = RawExtInfos(byteorder=byte_order or self.byte_order)
+        for name, funcs in self.func_infos.items():
+            raw.func_info.append(
+                RawSection(
+                    string_offset(name),
+                    [(f.offset * _INSN_SIZE, type_id(f.func)) for f in funcs],
+                )
+            )
+        for name, lines in self.line_infos.items():
+            raw.line_info.append(
+                RawSection(
+                    string_offset(name),
+                    [
+                        (
+                            li.offset * _INSN_SIZE,
+                            string_offset(li.file),
+                            string_offset(li.line),
+                            li.line_col,
+                        )
+                        for li in lines
+                    ],
+                )
+            )
+        for name, relos in self.core_relocations.items():
+            raw.core_relo.append(
+                RawSection(
+                    string_offset(name),
+                    [
+                        (
+                            r.offset * _INSN_SIZE,
+                            type_id(r.type),
+                            string_offset(r.access_string),
+                            int(r.kind),
+                        )
+                        for r in relos
+                    ],
+                )
+            )
+        return marshal_raw(raw)
+
+    def marshal_for(self, spec: Spec, byte_order: ByteOrder | None = None) -> bytes:
+        """``.BTF.ext`` bytes against the string table and ids of the loaded ``spec``."""
+        offsets = _StringOffsets(spec)
+        return self.marshal(spec.type_id, offsets, byte_order)
+
+
+class _StringOffsets:
+    """The offset of a string in a loaded spec's string table (the first occurrence)."""
+
+    def __init__(self, spec: Spec) -> None:
+        raw = getattr(spec, "_raw", None)
+        if raw is None:
+            raise BTFError("marshal_for needs a spec loaded from BTF bytes")
+        self._strings: bytes = raw.strings
+        self._base: int = raw.base_strings_len
+        self._cache: dict[str, int] = {"": 0}
+
+    def __call__(self, s: str) -> int:
+        offset = self._cache.get(s)
+        if offset is None:
+            needle = s.encode() + b"\0"
+            pos = self._strings.find(needle)
+            # A match must start a string: at 0 or right after a NUL.
+            while pos > 0 and self._strings[pos - 1] != 0:
+                pos = self._strings.find(needle, pos + 1)
+            if pos < 0:
+                raise BTFError(f"string {s!r} is not in the spec's string table")
+            offset = self._cache[s] = self._base + pos
+        return offset
+
+
+def load_ext_infos(data: bytes | bytearray | memoryview, spec: Spec) -> ExtInfos:
+    """Parse ``.BTF.ext`` bytes, resolving names and types through the object's ``spec``.
+
+    Raises :class:`BTFError` naming ``.BTF.ext``, the byte offset and the ELF
+    section for any malformed record, unknown string or type, or a type of the
+    wrong kind.
+    """
+    raw = parse_raw(data)
+    if getattr(spec, "_raw", None) is None:
+        raise BTFError(".BTF.ext needs the spec loaded from the same object's .BTF")
+    resolve = _Resolver(spec)
+    infos = ExtInfos(byte_order=raw.byteorder)
+    for sec in raw.func_info:
+        name = resolve.section_name(sec, "func_info")
+        funcs = infos.func_infos.setdefault(name, [])
+        for i, (insn_off, tid) in enumerate(sec.records):
+            where = _Where(sec.record_at(i), "func_info", name)
+            func = resolve.type(tid, where)
+            if not isinstance(func, Func):
+                raise where.error(f"type {tid} is {func!r}, not a Func")
+            funcs.append(FuncInfo(func, resolve.offset(insn_off, where)))
+    for sec in raw.line_info:
+        name = resolve.section_name(sec, "line_info")
+        lines = infos.line_infos.setdefault(name, [])
+        for i, (insn_off, file_off, line_off, line_col) in enumerate(sec.records):
+            where = _Where(sec.record_at(i), "line_info", name)
+            lines.append(
+                LineInfo(
+                    resolve.string(file_off, where),
+                    resolve.string(line_off, where),
+                    line_col >> 10,
+                    line_col & 0x3FF,
+                    resolve.offset(insn_off, where),
+                )
+            )
+    for sec in raw.core_relo:
+        name = resolve.section_name(sec, "core_relo")
+        relos = infos.core_relocations.setdefault(name, [])
+        for i, (insn_off, tid, access_off, kind) in enumerate(sec.records):
+            where = _Where(sec.record_at(i), "core_relo", name)
+            relos.append(
+                CORERelocation(
+                    resolve.type(tid, where),
+                    resolve.accessor(access_off, where),
+                    resolve.kind(kind, where),
+                    resolve.offset(insn_off, where),
+                )
+            )
+    return infos
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """A record's place, for error messages."""
+
+    at: int
+    what: str
+    section: str
+
+    def error(self, message: str) -> BTFError:
+        return BTFError(
+            f".BTF.ext: byte offset {self.at}: {self.what} of section {self.section!r}: {message}"
+        )
+
+
+class _Resolver:
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self._strings: dict[int, str] = {}
+
+    def string(self, offset: int, where: _Where) -> str:
+        s = self._strings.get(offset)
+        if s is None:
+            try:
+                s = self._strings[offset] = self.spec._string_at(offset)
+            except BTFError:
+                raise where.error(f"string offset {offset} is not in .BTF's string table") from None
+        return s
+
+    def section_name(self, sec: RawSection, what: str) -> str:
+        where = _Where(sec.at - 8, what, f"<name at {sec.name_off}>")
+        name = self.string(sec.name_off, where)
+        if not name:
+            raise where.error("empty section name")
+        return name
+
+    def type(self, type_id: int, where: _Where) -> Type:
+        try:
+            return self.spec.type_by_id(type_id)
+        except TypeNotFoundError:
+            raise where.error(f"no type with id {type_id}") from None
+
+    def offset(self, insn_off: int, where: _Where) -> int:
+        if insn_off % _INSN_SIZE:
+            raise where.error(f"instruction offset {insn_off} is not a multiple of 8")
+        return insn_off // _INSN_SIZE
+
+    def accessor(self, offset: int, where: _Where) -> tuple[int, ...]:
+        text = self.string(offset, where)
+        if not _ACCESSOR.fullmatch(text):
+            raise where.error(f"bad access string {text!r}")
+        values = tuple(int(part) for part in text.split(":"))
+        if any(v > _INT_MAX for v in values):
+            raise where.error(f"access string {text!r} overflows")
+        return values
+
+    def kind(self, kind: int, where: _Where) -> CORERelocKind:
+        try:
+            return CORERelocKind(kind)
+        except ValueError:
+            raise where.error(f"unknown relocation kind {kind}") from None

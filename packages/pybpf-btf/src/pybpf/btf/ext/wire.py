@@ -1,0 +1,178 @@
+"""The byte layout of ``.BTF.ext``, as numbers: no strings or types resolved.
+
+Layout (``struct btf_ext_header`` of libbpf, either byte order)::
+
+    u16 magic 0xeb9f | u8 version 1 | u8 flags 0 | u32 hdr_len
+    u32 func_info_off, func_info_len, line_info_off, line_info_len
+    [u32 core_relo_off, core_relo_len]        (when hdr_len >= 32)
+
+Each sub-section starts ``hdr_len + off`` bytes into the data with a u32
+record size, then per ELF section ``u32 sec_name_off, u32 num_info`` and
+``num_info`` records of that size. Records larger than the known layout
+(a newer producer) are read by their known prefix.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pybpf.btf.errors import BTFError
+
+__all__ = ["SUBSECTIONS", "RawExtInfos", "RawSection", "marshal_raw", "parse_raw"]
+
+ByteOrder = Literal["little", "big"]
+
+MAGIC = 0xEB9F
+VERSION = 1
+_SHORT_HEADER = 24
+_FULL_HEADER = 32
+
+# Sub-section name -> number of u32 fields in its known record layout.
+SUBSECTIONS: dict[str, int] = {"func_info": 2, "line_info": 4, "core_relo": 4}
+
+Record = tuple[int, ...]
+
+
+@dataclass
+class RawSection:
+    """The records of one ELF section in one sub-section, in file order."""
+
+    name_off: int
+    records: list[Record] = field(default_factory=list)
+    #: Where the first record starts in the parsed bytes, and each record's size.
+    at: int = 0
+    record_size: int = 0
+
+    def record_at(self, index: int) -> int:
+        """The byte offset of record ``index`` in the parsed ``.BTF.ext``."""
+        return self.at + index * self.record_size
+
+
+@dataclass
+class RawExtInfos:
+    """``.BTF.ext`` as numbers: string offsets, type ids and byte offsets."""
+
+    byteorder: ByteOrder = "little"
+    func_info: list[RawSection] = field(default_factory=list)
+    line_info: list[RawSection] = field(default_factory=list)
+    core_relo: list[RawSection] = field(default_factory=list)
+    #: False when the header stops before the CO-RE fields (an older producer).
+    has_core_relo_header: bool = True
+
+
+def _fail(offset: int, message: str) -> BTFError:
+    return BTFError(f".BTF.ext: byte offset {offset}: {message}")
+
+
+def parse_raw(data: bytes | bytearray | memoryview) -> RawExtInfos:
+    """Parse ``.BTF.ext`` bytes of either byte order; :class:`BTFError` if malformed."""
+    buf = bytes(data)
+    if len(buf) < 8:
+        raise _fail(0, f"header needs 8 bytes, section has {len(buf)}")
+    if buf[0:2] == MAGIC.to_bytes(2, "little"):
+        byteorder: ByteOrder = "little"
+    elif buf[0:2] == MAGIC.to_bytes(2, "big"):
+        byteorder = "big"
+    else:
+        raise _fail(0, f"bad magic {buf[0:2].hex()} (want 9feb or eb9f)")
+    prefix = "<" if byteorder == "little" else ">"
+    if buf[2] != VERSION:
+        raise _fail(2, f"unsupported version {buf[2]}")
+    if buf[3] != 0:
+        raise _fail(3, f"unsupported flags {buf[3]:#x}")
+    (hdr_len,) = struct.unpack_from(prefix + "I", buf, 4)
+    if hdr_len < _SHORT_HEADER:
+        raise _fail(4, f"header length {hdr_len} is shorter than {_SHORT_HEADER}")
+    if hdr_len > len(buf):
+        raise _fail(4, f"header length {hdr_len} exceeds the section's {len(buf)} bytes")
+    has_core = hdr_len >= _FULL_HEADER
+    nfields = 6 if has_core else 4
+    fields = struct.unpack_from(prefix + "I" * nfields, buf, 8)
+
+    raw = RawExtInfos(byteorder=byteorder, has_core_relo_header=has_core)
+    for i, name in enumerate(SUBSECTIONS if has_core else ("func_info", "line_info")):
+        off, length = fields[2 * i], fields[2 * i + 1]
+        sections = _parse_subsection(
+            buf, prefix, name, hdr_len=hdr_len, off=off, length=length, field_at=8 + 8 * i
+        )
+        setattr(raw, name, sections)
+    return raw
+
+
+def _parse_subsection(
+    buf: bytes, prefix: str, name: str, *, hdr_len: int, off: int, length: int, field_at: int
+) -> list[RawSection]:
+    if length == 0:
+        return []
+    if off % 4:
+        raise _fail(field_at, f"{name} offset {off} is not 4-byte aligned")
+    start = hdr_len + off
+    end = start + length
+    if end > len(buf):
+        raise _fail(
+            field_at, f"{name} ({length} bytes at {start}) runs past the end ({len(buf)} bytes)"
+        )
+    if length < 4:
+        raise _fail(start, f"{name} has no record size")
+    nfields = SUBSECTIONS[name]
+    known = 4 * nfields
+    (rec_size,) = struct.unpack_from(prefix + "I", buf, start)
+    if rec_size < known or rec_size % 4:
+        raise _fail(start, f"{name} record size {rec_size} (need a multiple of 4, >= {known})")
+    record = struct.Struct(prefix + "I" * nfields)
+    sec_header = struct.Struct(prefix + "II")
+
+    sections: list[RawSection] = []
+    pos = start + 4
+    while pos < end:
+        if end - pos < sec_header.size:
+            raise _fail(pos, f"{name}: truncated section header ({end - pos} bytes left)")
+        name_off, count = sec_header.unpack_from(buf, pos)
+        if count == 0:
+            raise _fail(pos + 4, f"{name}: section with no records")
+        pos += sec_header.size
+        if count * rec_size > end - pos:
+            raise _fail(
+                pos - 4,
+                f"{name}: {count} records of {rec_size} bytes exceed the {end - pos} bytes left",
+            )
+        if rec_size == known:
+            records = list(record.iter_unpack(buf[pos : pos + count * rec_size]))
+        else:
+            records = [record.unpack_from(buf, pos + i * rec_size) for i in range(count)]
+        sections.append(RawSection(name_off, records, pos, rec_size))
+        pos += count * rec_size
+    return sections
+
+
+def marshal_raw(raw: RawExtInfos, byteorder: ByteOrder | None = None) -> bytes:
+    """Encode ``raw`` as ``.BTF.ext`` bytes (known record sizes, the full header)."""
+    order = byteorder or raw.byteorder
+    prefix = "<" if order == "little" else ">"
+    bodies: list[bytes] = []
+    for name, nfields in SUBSECTIONS.items():
+        sections: list[RawSection] = getattr(raw, name)
+        bodies.append(_marshal_subsection(prefix, nfields, sections))
+    header = struct.pack(prefix + "HBBI", MAGIC, VERSION, 0, _FULL_HEADER)
+    offsets: list[int] = []
+    off = 0
+    for body in bodies:
+        offsets += [off, len(body)]
+        off += len(body)
+    header += struct.pack(prefix + "6I", *offsets)
+    return header + b"".join(bodies)
+
+
+def _marshal_subsection(prefix: str, nfields: int, sections: list[RawSection]) -> bytes:
+    if not sections:
+        return b""
+    record = struct.Struct(prefix + "I" * nfields)
+    parts = [struct.pack(prefix + "I", record.size)]
+    for sec in sections:
+        if not sec.records:
+            continue
+        parts.append(struct.pack(prefix + "II", sec.name_off, len(sec.records)))
+        parts.extend(record.pack(*rec) for rec in sec.records)
+    return b"".join(parts)
