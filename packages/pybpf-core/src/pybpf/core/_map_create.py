@@ -39,8 +39,8 @@ def sanitize_name(name: str, *, allow_dot: bool = True) -> str:
     return "".join(out)
 
 
-def create(spec: MapSpec, max_entries: int, btf: MapBTF | None) -> FD:
-    """BPF_MAP_CREATE from a spec, with the name and inner map worked out."""
+def create(spec: MapSpec, max_entries: int, btf: MapBTF | None) -> tuple[FD, str]:
+    """BPF_MAP_CREATE from a spec; returns the fd and the name the kernel got."""
     ffi = _sys.ffi
     attr = ffi.new("struct pybpf_map_create_attr *")
     attr.map_type = spec.type
@@ -66,10 +66,10 @@ def create(spec: MapSpec, max_entries: int, btf: MapBTF | None) -> FD:
     if spec.type in _MAPS_OF_MAPS:
         if spec.inner_map is None:
             raise ValueError(f"map {spec.name!r}: a map of maps needs spec.inner_map")
-        inner = create(spec.inner_map, spec.inner_map.max_entries, None)
+        inner, _ = create(spec.inner_map, spec.inner_map.max_entries, None)
         attr.inner_map_fd = inner.number
     try:
-        return _cmds.map_create(attr, what)
+        return _cmds.map_create(attr, what), name or spec.name
     except BPFError as exc:
         raise _explain_create_error(exc, spec, btf) from None
     finally:

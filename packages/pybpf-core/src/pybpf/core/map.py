@@ -171,7 +171,7 @@ class Map:
                     f"map {spec.name!r}: contents name {value!r}, which only a Collection can "
                     "resolve"
                 )
-        fd = _map_create.create(spec, max_entries, btf)
+        fd, name = _map_create.create(spec, max_entries, btf)
         try:
             self._setup(
                 fd,
@@ -180,7 +180,7 @@ class Map:
                 value_size=spec.value_size,
                 max_entries=max_entries,
                 flags=spec.flags,
-                name=spec.name,
+                name=name,
                 key_codec=key_codec,
                 value_codec=value_codec,
             )
@@ -585,7 +585,7 @@ class Map:
             cursor = BatchCursor()
             chunk = max(1, min(self._max_entries, 4096))
             while not cursor.done:
-                keys, values = self.lookup_batch(cursor, chunk)
+                keys, values, chunk = self._grow_batch(cursor, chunk)
                 yield from zip(keys, values, strict=True)
             return
         for key in self.keys():
@@ -606,12 +606,24 @@ class Map:
             return dict(self.items())
         chunk = chunk or max(1, min(self._max_entries, 1 << 20))
         cursor = BatchCursor()
-        keys, values = self.lookup_batch(cursor, chunk)
+        keys, values, chunk = self._grow_batch(cursor, chunk)
         result = dict(zip(keys, values, strict=True))
         while not cursor.done:
-            keys, values = self.lookup_batch(cursor, chunk)
+            keys, values, chunk = self._grow_batch(cursor, chunk)
             result.update(zip(keys, values, strict=True))
         return result
+
+    def _grow_batch(self, cursor: BatchCursor, chunk: int) -> tuple[list[Any], list[Any], int]:
+        """A batch lookup that doubles ``chunk`` while one hash bucket does not fit."""
+        while True:
+            try:
+                keys, values = self.lookup_batch(cursor, chunk)
+            except LimitError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                chunk *= 2
+                continue
+            return keys, values, chunk
 
     def __len__(self) -> int:
         if self._type in _ARRAYS:
@@ -813,7 +825,7 @@ class Map:
         if isinstance(value, _BYTES_LIKE) and len(value) == stride * ncpu:
             mem[: stride * ncpu] = bytes(value)
             return
-        if isinstance(value, _BYTES_LIKE | int) or not isinstance(value, Iterable):
+        if isinstance(value, (*_BYTES_LIKE, int)) or not isinstance(value, Iterable):
             raise TypeError(
                 f"map {self._name!r} is per-CPU: give one value per possible CPU ({ncpu}), "
                 f"or {stride * ncpu} bytes"

@@ -1,0 +1,101 @@
+"""FD: close exactly once, close-on-exec, no use after close."""
+
+from __future__ import annotations
+
+import fcntl
+import gc
+import os
+
+import pytest
+
+from pybpf.core import FD, ClosedError
+
+
+def _pipe_fd() -> tuple[FD, int]:
+    r, w = os.pipe2(os.O_CLOEXEC)
+    return FD(r), w
+
+
+def _is_open(num: int) -> bool:
+    try:
+        os.fstat(num)
+    except OSError:
+        return False
+    return True
+
+
+def test_close_once_and_closed_error() -> None:
+    fd, w = _pipe_fd()
+    num = fd.number
+    assert fd.fileno() == num
+    assert not fd.closed
+    fd.close()
+    fd.close()
+    assert fd.closed
+    assert not _is_open(num)
+    with pytest.raises(ClosedError):
+        _ = fd.number
+    with pytest.raises(ClosedError):
+        fd.dup()
+    assert repr(fd) == "FD(closed)"
+    os.close(w)
+
+
+def test_context_manager() -> None:
+    fd, w = _pipe_fd()
+    with fd as same:
+        assert same is fd
+        num = fd.number
+    assert fd.closed
+    assert not _is_open(num)
+    os.close(w)
+
+
+def test_finalizer_closes_forgotten_fd() -> None:
+    fd, w = _pipe_fd()
+    num = fd.number
+    del fd
+    gc.collect()
+    assert not _is_open(num)
+    os.close(w)
+
+
+def test_dup_is_cloexec_and_independent() -> None:
+    fd, w = _pipe_fd()
+    with fd, fd.dup() as copy:
+        assert copy.number != fd.number
+        assert fcntl.fcntl(copy.number, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
+        fd.close()
+        assert _is_open(copy.number)
+    os.close(w)
+
+
+def test_detach_gives_up_ownership() -> None:
+    fd, w = _pipe_fd()
+    num = fd.detach()
+    assert fd.closed
+    del fd
+    gc.collect()
+    assert _is_open(num)
+    os.close(num)
+    os.close(w)
+
+
+def test_negative_rejected() -> None:
+    with pytest.raises(ValueError):
+        FD(-1)
+
+
+def test_fd_zero_is_moved() -> None:
+    saved = os.dup(0)
+    try:
+        r, w = os.pipe()
+        os.dup2(r, 0)
+        os.close(r)
+        with FD(0) as fd:
+            assert fd.number > 0
+            assert not _is_open(0)
+        os.close(w)
+    finally:
+        os.dup2(saved, 0)
+        os.close(saved)
