@@ -1,4 +1,4 @@
-"""Every program section of every testdata object decodes, re-encodes and reads like llvm-objdump."""
+"""Every program section of every testdata object round-trips and reads like llvm-objdump."""
 
 from __future__ import annotations
 
