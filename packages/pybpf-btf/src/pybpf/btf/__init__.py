@@ -2,6 +2,8 @@
 
 from pybpf.btf.errors import BTFError, TypeNotFoundError
 from pybpf.btf.kernel import load_kernel_module_spec, load_kernel_spec
+from pybpf.btf.marshal import marshal
+from pybpf.btf.sanitize import SanitizeOptions
 from pybpf.btf.spec import Spec, load_spec
 from pybpf.btf.types import (
     Array,
@@ -63,6 +65,7 @@ __all__ = [
     "Pointer",
     "Qualifier",
     "Restrict",
+    "SanitizeOptions",
     "Spec",
     "Struct",
     "Type",
@@ -78,6 +81,7 @@ __all__ = [
     "load_kernel_module_spec",
     "load_kernel_spec",
     "load_spec",
+    "marshal",
     "sizeof",
     "skip_qualifiers",
     "underlying",

@@ -8,8 +8,7 @@ through the spec when first read.
 
 from __future__ import annotations
 
-from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from pybpf.btf.errors import BTFError
@@ -129,7 +128,7 @@ class Decoder:
         return _DECODERS[(info >> 24) & 0x1F](self, type_id, words, o, info)
 
 
-def _int(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+def _int(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     size = words[o + 2]
     data = words[o + 3]
     enc = (data >> 24) & 0x0F
@@ -151,7 +150,7 @@ def _int(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
     return t
 
 
-def _ptr(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+def _ptr(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Pointer)
     t.name = d.name(words[o], tid)
     t._spec = d.spec
@@ -159,7 +158,7 @@ def _ptr(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
     return t
 
 
-def _array(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+def _array(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Array)
     t.name = d.name(words[o], tid)
     t._spec = d.spec
@@ -169,7 +168,7 @@ def _array(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
     return t
 
 
-def _composite(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+def _composite(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Struct if (info >> 24) & 0x1F == Kind.STRUCT else Union)
     t.name = d.name(words[o], tid)
     t._spec = d.spec
@@ -199,7 +198,7 @@ def _composite(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Ty
     return t
 
 
-def _enum(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+def _enum(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Enum)
     t.name = d.name(words[o], tid)
     t._spec = None
@@ -223,7 +222,7 @@ def _enum(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
     return t
 
 
-def _enum64(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+def _enum64(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Enum64)
     t.name = d.name(words[o], tid)
     t._spec = None
@@ -247,7 +246,7 @@ def _enum64(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
     return t
 
 
-def _fwd(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+def _fwd(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Fwd)
     t.name = d.name(words[o], tid)
     t._spec = None
@@ -255,7 +254,7 @@ def _fwd(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
     return t
 
 
-def _typedef(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+def _typedef(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Typedef)
     t.name = d.name(words[o], tid)
     t._spec = d.spec
@@ -264,7 +263,7 @@ def _typedef(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type
 
 
 def _qualifier(cls: type[Volatile | Const | Restrict]) -> Callable[..., Type]:
-    def decode(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+    def decode(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
         t = _new(cls)
         t.name = d.name(words[o], tid)
         t._spec = d.spec
@@ -274,7 +273,7 @@ def _qualifier(cls: type[Volatile | Const | Restrict]) -> Callable[..., Type]:
     return decode
 
 
-def _type_tag(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+def _type_tag(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(TypeTag)
     t.name = t.value = d.name(words[o], tid)
     t._spec = d.spec
@@ -283,7 +282,7 @@ def _type_tag(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Typ
     return t
 
 
-def _func(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+def _func(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Func)
     t.name = d.name(words[o], tid)
     t._spec = d.spec
@@ -292,7 +291,7 @@ def _func(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
     return t
 
 
-def _func_proto(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+def _func_proto(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(FuncProto)
     t.name = d.name(words[o], tid)
     spec = t._spec = d.spec
@@ -313,7 +312,7 @@ def _func_proto(d: Decoder, tid: int, words: array[int], o: int, info: int) -> T
     return t
 
 
-def _var(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+def _var(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Var)
     t.name = d.name(words[o], tid)
     t._spec = d.spec
@@ -325,7 +324,7 @@ def _var(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
     return t
 
 
-def _datasec(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+def _datasec(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Datasec)
     t.name = d.name(words[o], tid)
     spec = t._spec = d.spec
@@ -346,7 +345,7 @@ def _datasec(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type
     return t
 
 
-def _float(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+def _float(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     size = words[o + 2]
     if size not in (2, 4, 8, 12, 16):
         raise BTFError(f"type {tid}: FLOAT of bad size {size}")
@@ -357,7 +356,7 @@ def _float(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
     return t
 
 
-def _decl_tag(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+def _decl_tag(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(DeclTag)
     t.name = t.value = d.name(words[o], tid)
     t._spec = d.spec
@@ -368,12 +367,12 @@ def _decl_tag(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Typ
     return t
 
 
-def _unknown(d: Decoder, tid: int, words: array[int], o: int, info: int) -> Type:
+def _unknown(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     # The index already rejects unknown kinds; this keeps the table total.
     raise BTFError(f"type {tid}: unknown kind {(info >> 24) & 0x1F}")
 
 
-_DECODERS: list[Callable[[Decoder, int, array[int], int, int], Type]] = [_unknown] * 32
+_DECODERS: list[Callable[[Decoder, int, Sequence[int], int, int], Type]] = [_unknown] * 32
 _DECODERS[Kind.INT] = _int
 _DECODERS[Kind.PTR] = _ptr
 _DECODERS[Kind.ARRAY] = _array

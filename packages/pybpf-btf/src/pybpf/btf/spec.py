@@ -8,6 +8,7 @@ next free ids, depth-first, like ebpf-go's ``Builder``.
 
 from __future__ import annotations
 
+import mmap
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -45,6 +46,8 @@ __all__ = ["KindFilter", "Spec", "load_spec"]
 KindFilter = type[Type] | Kind | None
 
 _VOID = Void()
+# Pre-faulting the mapping costs less than faulting in its pages one by one.
+_MAP_FLAGS = mmap.MAP_PRIVATE | getattr(mmap, "MAP_POPULATE", 0)
 
 
 class Spec:
@@ -202,10 +205,9 @@ class Spec:
         raw = self._raw
         own: list[int] = []
         if raw is not None and name:
-            for offset in self._name_offsets(name):
-                for type_id in raw.ids_named(offset):
-                    if _kind_matches(raw.kind_of(type_id), kind):
-                        own.append(type_id)
+            for type_id in raw.ids_named(self._name_offsets(name)):
+                if _kind_matches(raw.kind_of(type_id), kind):
+                    own.append(type_id)
         extra_start = raw.count if raw is not None else 0
         for index in range(extra_start, len(self._types)):
             t = self._types[index]
@@ -391,10 +393,20 @@ def load_spec(source: str | os.PathLike[str] | BytesLike, base: Spec | None = No
 
 
 def read_file(path: str | os.PathLike[str]) -> bytes:
-    """A whole file's bytes, read in as few system calls as its size allows (sysfs)."""
+    """A whole file's bytes.
+
+    sysfs hands out at most a page per read(2), so kernel BTF files are mapped
+    instead when the kernel allows it (a private read-only mapping, copied once).
+    """
     with open(path, "rb", buffering=0) as f:
-        chunk_size = max(os.fstat(f.fileno()).st_size + 1, 1 << 16)
+        size = os.fstat(f.fileno()).st_size
+        if size:
+            try:
+                with mmap.mmap(f.fileno(), size, flags=_MAP_FLAGS, prot=mmap.PROT_READ) as m:
+                    return bytes(m)
+            except (OSError, ValueError):
+                pass
         chunks = []
-        while chunk := f.read(chunk_size):
+        while chunk := f.read(1 << 20):
             chunks.append(chunk)
     return b"".join(chunks)
