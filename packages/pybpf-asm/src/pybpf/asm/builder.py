@@ -161,7 +161,7 @@ def _imm32(value: int) -> int:
         raise InstructionError(f"immediate must be an int, not {value!r}")
     if not -0x80000000 <= value <= 0xFFFFFFFF:
         raise InstructionError(f"immediate {value} does not fit in 32 bits")
-    return value - ((value & 0x80000000) << 1)
+    return value - (1 << 32) if value > 0x7FFFFFFF else value
 
 
 def _off16(value: int) -> int:
