@@ -36,7 +36,9 @@ def run(bench):  # type: ignore[no-untyped-def]
     codec = codec_for(event, "little")
     record = codec.decode(codec.encode({"pid": 1, "tgid": 1, "ts": 99, "comm": b"init"}))
     raw = codec.encode(record)
-    bench.report("struct event {u32,u32,u64,char[16]} encode", bench.time(lambda: codec.encode(record)))
+    bench.report(
+        "struct event {u32,u32,u64,char[16]} encode", bench.time(lambda: codec.encode(record))
+    )
     bench.report("struct event decode", bench.time(lambda: codec.decode(raw)))
     flags = Struct(
         "flags",

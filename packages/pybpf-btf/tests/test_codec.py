@@ -60,7 +60,9 @@ def test_integers(order: str, size: int, signed: bool) -> None:
     t = Int("i", size, S if signed else IntEncoding.NONE)
     c = codec_for(t, order)
     assert c.size == size
-    lo, hi = (-(1 << (size * 8 - 1)), (1 << (size * 8 - 1)) - 1) if signed else (0, (1 << size * 8) - 1)
+    lo, hi = (
+        (-(1 << (size * 8 - 1)), (1 << (size * 8 - 1)) - 1) if signed else (0, (1 << size * 8) - 1)
+    )
     for v in (lo, hi, 0, 1, hi // 3):
         raw = c.encode(v)
         assert raw == v.to_bytes(size, order, signed=signed)  # type: ignore[arg-type]
@@ -312,7 +314,9 @@ def test_transparent_wrappers() -> None:
     assert codec_for(wrapped, "little").decode(b"\xff\xff\xff\xff") == -1
 
 
-@pytest.mark.parametrize("t", [Void(), Fwd("task_struct"), FuncProto(Void()), Func("f", FuncProto(Void()))])
+@pytest.mark.parametrize(
+    "t", [Void(), Fwd("task_struct"), FuncProto(Void()), Func("f", FuncProto(Void()))]
+)
 def test_no_values(t: object) -> None:
     with pytest.raises(CodecError, match="no values"):
         codec_for(t, "little")  # type: ignore[arg-type]

@@ -1,9 +1,9 @@
-"""The value codec: Python values to the bytes of a BTF type, and back.
+r"""The value codec: Python values to the bytes of a BTF type, and back.
 
 >>> from pybpf.btf import Int, IntEncoding, codec_for
 >>> u32 = Int("unsigned int", 4)
 >>> codec_for(u32, "little").encode(7)
-b'\\x07\\x00\\x00\\x00'
+b'\x07\x00\x00\x00'
 """
 
 from pybpf.btf.codec._base import Codec

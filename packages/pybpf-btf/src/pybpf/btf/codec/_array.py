@@ -35,9 +35,10 @@ class ArrayCodec(Codec):
 
     def put(self, buf: WritableBuffer, offset: int, value: Any) -> None:
         """Write the elements of ``value`` at ``offset``."""
-        if type(value) is not list and type(value) is not tuple:
-            if isinstance(value, str | bytes | bytearray) or not isinstance(value, Sequence):
-                raise type_error(value, "list or tuple")
+        if (type(value) is not list and type(value) is not tuple) and (
+            isinstance(value, str | bytes | bytearray) or not isinstance(value, Sequence)
+        ):
+            raise type_error(value, "list or tuple")
         n = len(value)
         if n > self.nelems:
             raise CodecError(f"{n} elements do not fit in {self.nelems}")

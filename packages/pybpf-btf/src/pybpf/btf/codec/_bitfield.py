@@ -20,7 +20,17 @@ class Bitfield:
     bytes it touches, read as one integer of the target's byte order.
     """
 
-    __slots__ = ("_end", "_mask", "_nbytes", "_order", "_shift", "_start", "bits", "codec", "signed")
+    __slots__ = (
+        "_end",
+        "_mask",
+        "_nbytes",
+        "_order",
+        "_shift",
+        "_start",
+        "bits",
+        "codec",
+        "signed",
+    )
 
     def __init__(
         self, bit_offset: int, bits: int, signed: bool, codec: Codec, byte_order: ByteOrder

@@ -51,7 +51,7 @@ def codec_for(btf_type: Type, byte_order: str | None = None) -> Codec:
     order = sys.byteorder if byte_order is None else byte_order
     if order not in ("little", "big"):
         raise ValueError(f"byte_order must be 'little' or 'big', not {byte_order!r}")
-    return _compiled(resolve(btf_type), order)  # type: ignore[arg-type]
+    return _compiled(resolve(btf_type), order)
 
 
 def resolve(t: Type) -> Type:
@@ -73,7 +73,7 @@ def _compiled(t: Type, order: ByteOrder) -> Codec:
         members, by_name = enum_class(t.name, t.values, t.size, t.signed)
         if t.size not in (1, 2, 4, 8):
             raise CodecError(f"enum of {t.size} bytes is not supported", t.name)
-        return IntCodec(t, t.size, t.signed, order, members, by_name)
+        return IntCodec(t, t.size, t.signed, order, members=members, by_name=by_name)
     if isinstance(t, Pointer):
         return IntCodec(t, POINTER_SIZE, False, order)
     if isinstance(t, Float):
@@ -83,7 +83,9 @@ def _compiled(t: Type, order: ByteOrder) -> Codec:
     if isinstance(t, Array):
         return _array_codec(t, order)
     if isinstance(t, Composite):
-        return CompositeCodec(t, t.size, _member_fields(t, order), isinstance(t, Union), order)
+        return CompositeCodec(
+            t, t.size, _member_fields(t, order), union=isinstance(t, Union), byte_order=order
+        )
     if isinstance(t, Datasec):
         return _datasec_codec(t, order)
     raise CodecError(f"{type(t).__name__} has no values to encode", t.name or repr(t))
@@ -136,7 +138,7 @@ def _datasec_codec(t: Datasec, order: ByteOrder) -> Codec:
         codec = _compiled(resolve(var.type), order)
         fields.append(Field(var.name, codec, v.offset * 8))
         end = max(end, v.offset + codec.size)
-    return CompositeCodec(t, max(t.size, end), fields, False, order)
+    return CompositeCodec(t, max(t.size, end), fields, union=False, byte_order=order)
 
 
 def cache_clear() -> Any:

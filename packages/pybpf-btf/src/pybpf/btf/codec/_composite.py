@@ -65,12 +65,16 @@ class CompositeCodec(Codec):
         btf_type: Type,
         size: int,
         fields: list[Field],
+        *,
         union: bool,
         byte_order: ByteOrder,
     ) -> None:
         super().__init__(btf_type, size, byte_order)
         self.fields = fields
         self.union = union
+        self.record: type[Record]
+        self.put_fn: PutFn
+        self.get_fn: GetFn
         promoted: dict[str, tuple[str, type[Record]]] = {}
         for f in fields:
             if f.anonymous and isinstance(f.codec, CompositeCodec):
@@ -80,10 +84,18 @@ class CompositeCodec(Codec):
                     promoted.setdefault(name, (f.name, f.codec.record))
         zeros = [None if union else f.codec.zero() for f in fields]
         self.record = make_record_class(
-            self.root, btf_type, [f.name for f in fields], zeros, promoted
+            self.root,
+            btf_type,
+            [f.name for f in fields],
+            zeros,
+            promoted=promoted,
+            keep_bytes=union,
         )
         self.record.__btf_promoted__ = tuple(promoted)  # type: ignore[attr-defined]
-        self.put_fn, self.get_fn = _generate(self)
+        if union:
+            self.put_fn, self.get_fn = self._put_union, self._get_union
+        else:
+            self.put_fn, self.get_fn = _generate(self)
 
     def encode(self, value: Any) -> bytes:
         """The bytes of ``value`` (a record or a mapping)."""
@@ -111,6 +123,38 @@ class CompositeCodec(Codec):
     def zero(self) -> Any:
         """A record of zeros (a union's members all ``None``)."""
         return self.record()
+
+    def _get_union(self, buf: Buffer, offset: int) -> Any:
+        record = self.record._make(  # type: ignore[attr-defined]
+            [f.codec.get(buf, offset) for f in self.fields]
+        )
+        record.__btf_bytes__ = bytes(buf[offset : offset + self.size])
+        return record
+
+    def _put_union(self, buf: WritableBuffer, offset: int, value: Any) -> None:
+        # A decoded union starts from the bytes it was decoded from and writes
+        # only the members changed since, so that its other members (and the
+        # padding of each) survive a round trip. Otherwise every member given
+        # is written, in declaration order.
+        if isinstance(value, Record) and value.__btf_type__ is self.type:
+            values = [getattr(value, f.name) for f in self.fields]
+            base = getattr(value, "__btf_bytes__", None)
+        elif isinstance(value, Mapping):
+            extra = value.keys() - {f.name for f in self.fields}
+            if extra:
+                raise CodecError(f"no member {sorted(extra)[0]!r} in {self.root}")
+            values = [value.get(f.name) for f in self.fields]
+            base = None
+        else:
+            raise type_error(value, f"{self.root} record or a mapping")
+        buf[offset : offset + self.size] = base if base is not None else bytes(self.size)
+        for f, v in zip(self.fields, values, strict=True):
+            if v is None or (base is not None and f.codec.get(base, 0) == v):
+                continue
+            try:
+                f.codec.put(buf, offset, v)
+            except CodecError as e:
+                raise e.within(f".{f.name}") from None
 
 
 def _is_flat(f: Field, union: bool) -> bool:

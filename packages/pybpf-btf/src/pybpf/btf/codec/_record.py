@@ -84,8 +84,7 @@ def _zero_factory(zero: Any) -> Callable[[], Any]:
     if isinstance(zero, _IMMUTABLE):
         return lambda: zero
     if isinstance(zero, Record):
-        cls = type(zero)
-        return lambda: cls()
+        return type(zero)
     if isinstance(zero, list):
         factories = [_zero_factory(z) for z in zero]
         return lambda: [f() for f in factories]
@@ -97,15 +96,18 @@ def make_record_class(
     btf_type: Type,
     names: Sequence[str],
     zeros: Sequence[Any],
+    *,
     promoted: dict[str, tuple[str, type[Record]]],
+    keep_bytes: bool = False,
 ) -> type[Record]:
     """A record class for ``btf_type`` with members ``names``.
 
     ``zeros`` are the zero values (a missing member's value); ``promoted`` maps a
-    member of an anonymous member to that anonymous member's name.
+    member of an anonymous member to that anonymous member's name. With
+    ``keep_bytes`` (unions) a decoded record keeps the bytes it came from.
     """
     namespace: dict[str, Any] = {
-        "__slots__": tuple(names),
+        "__slots__": (*names, "__btf_bytes__") if keep_bytes else tuple(names),
         "__btf_type__": btf_type,
         "__btf_fields__": tuple(names),
         "__btf_zero__": tuple(_zero_factory(z) for z in zeros),

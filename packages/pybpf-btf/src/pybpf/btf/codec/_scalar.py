@@ -67,6 +67,7 @@ class IntCodec(Codec):
         size: int,
         signed: bool,
         byte_order: ByteOrder,
+        *,
         members: dict[int, enum.IntEnum] | None = None,
         by_name: dict[str, int] | None = None,
     ) -> None:
@@ -86,11 +87,11 @@ class IntCodec(Codec):
     def encode(self, value: Any) -> bytes:
         """The bytes of ``value``."""
         try:
-            return self._pack(value)  # type: ignore[no-any-return]
+            return self._pack(value)
         except struct.error:
             pass
         try:
-            return self._pack(self.normalize(value))  # type: ignore[no-any-return]
+            return self._pack(self.normalize(value))
         except CodecError as e:
             raise e.rooted(self.root) from None
 
@@ -142,9 +143,7 @@ class WideIntCodec(Codec):
 
     def get(self, buf: Buffer, offset: int) -> int:
         """Read the integer at ``offset``."""
-        return int.from_bytes(
-            buf[offset : offset + self.size], self.byte_order, signed=self.signed
-        )
+        return int.from_bytes(buf[offset : offset + self.size], self.byte_order, signed=self.signed)
 
 
 class BoolCodec(Codec):
@@ -190,10 +189,10 @@ class FloatCodec(Codec):
     def encode(self, value: Any) -> bytes:
         """The bytes of ``value``."""
         try:
-            return self._pack(value)  # type: ignore[no-any-return]
+            return self._pack(value)
         except (struct.error, OverflowError):
             try:
-                return self._pack(self.normalize(value))  # type: ignore[no-any-return]
+                return self._pack(self.normalize(value))
             except CodecError as e:
                 raise e.rooted(self.root) from None
 
@@ -249,15 +248,17 @@ class BytesCodec(Codec):
 
     def normalize(self, value: Any) -> bytes:
         """``value`` as bytes no longer than the array."""
-        if isinstance(value, str) and self.text:
-            value = value.encode()
+        if isinstance(value, bytes):
+            raw = value
+        elif isinstance(value, str) and self.text:
+            raw = value.encode()
         elif isinstance(value, bytearray | memoryview):
-            value = bytes(value)
-        elif not isinstance(value, bytes):
+            raw = bytes(value)
+        else:
             raise type_error(value, "str or bytes" if self.text else "bytes")
-        if len(value) > self.size:
-            raise CodecError(f"{len(value)} bytes do not fit in {self.size}")
-        return value
+        if len(raw) > self.size:
+            raise CodecError(f"{len(raw)} bytes do not fit in {self.size}")
+        return raw
 
 
 def _strip(value: bytes) -> bytes:
