@@ -3,21 +3,39 @@
 A spec holds everything needed to create a kernel object and nothing that
 depends on the running kernel. Reading the same ELF anywhere gives equal specs;
 ``copy()`` is deep, so an edited copy never changes the original.
+
+BTF types (``MapSpec.key_type``, ``VariableSpec.type``, ``CollectionSpec.types``)
+are the exception: a copy shares them, as they describe the object rather than
+configure it. Equality compares them by content, so that two readings of one
+file are equal.
 """
 
 from __future__ import annotations
 
-import copy as _copy
+import dataclasses
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from pybpf.btf.codec import codec_for
+from pybpf.elf._btfeq import content_equal
 from pybpf.elf._uapi import AttachType, MapType, ProgramType
 
 if TYPE_CHECKING:
     from pybpf.asm import Instructions
     from pybpf.btf import Spec as BTFSpec
     from pybpf.btf import Type as BTFType
+
+__all__ = [
+    "ByteOrder",
+    "CollectionSpec",
+    "Extern",
+    "ExternKind",
+    "MapSpec",
+    "Pinning",
+    "ProgramSpec",
+    "VariableSpec",
+]
 
 ByteOrder = Literal["little", "big"]
 
@@ -29,13 +47,25 @@ class Pinning(enum.IntEnum):
     BY_NAME = 1
 
 
-@dataclass(eq=True)
+def _fields_equal(a: Any, b: Any) -> bool:
+    if type(a) is not type(b):
+        return NotImplemented  # type: ignore[no-any-return]
+    return all(
+        content_equal(getattr(a, f.name), getattr(b, f.name))
+        for f in dataclasses.fields(a)
+        if f.compare
+    )
+
+
+@dataclass(eq=False)
 class MapSpec:
     """The blueprint of a map.
 
     ``contents`` holds the initial key/value pairs as raw bytes, except for
     program arrays and maps of maps, whose values name the program or the map
-    (``str``) to put there when the collection is loaded.
+    (``str``) to put there when the collection is loaded. The maps of data
+    sections (``.data``, ``.rodata``, ``.bss``, ``.kconfig``, ``.data.foo``) are
+    named after their section and hold one value: the section's bytes.
     """
 
     name: str
@@ -51,19 +81,39 @@ class MapSpec:
     value_type: BTFType | None = None
     map_extra: int = 0
     numa_node: int = 0
-    #: True for the maps of data sections (.data, .rodata, .bss, .kconfig, ...).
+    #: The ELF section of a data-section map (.data, .rodata, .bss, .kconfig, ...), else None.
     section: str | None = None
-    #: Kept only for ``.rodata``-like sections that the loader freezes.
+    #: True for ``.rodata``-like sections and ``.kconfig``: the loader freezes them.
     readonly: bool = False
+    #: Bytes of a legacy ``maps`` record past ``struct bpf_map_def`` (iproute2's
+    #: id, pinning, inner_id, inner_idx), kept as they are.
+    extra: bytes = b""
+    #: For ``.struct_ops`` maps: the struct type's name and, per function
+    #: pointer member, the program to put there.
+    struct_ops_programs: dict[str, str] = field(default_factory=dict)
+
+    __eq__ = _fields_equal
+    __hash__ = None  # type: ignore[assignment]
 
     def copy(self) -> MapSpec:
         """A deep copy that can be edited without touching this spec."""
-        return _copy.deepcopy(self)
+        return dataclasses.replace(
+            self,
+            inner_map=self.inner_map.copy() if self.inner_map else None,
+            contents=list(self.contents),
+            struct_ops_programs=dict(self.struct_ops_programs),
+        )
 
 
-@dataclass(eq=True)
+@dataclass(eq=False)
 class ProgramSpec:
-    """The blueprint of a program."""
+    """The blueprint of a program.
+
+    ``instructions`` is the program's own code followed by the subprograms it
+    calls (directly or through callbacks), appended in the order libbpf appends
+    them; each function's first instruction carries its ``symbol``, and calls,
+    function pointers, map loads and extern uses carry a ``reference``.
+    """
 
     name: str
     section: str
@@ -79,27 +129,119 @@ class ProgramSpec:
     #: False for sections prefixed with ``?``: loaded only on request.
     autoload: bool = True
 
+    __eq__ = _fields_equal
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def own_slots(self) -> int:
+        """The 8-byte slots of the program's own code, before its subprograms.
+
+        What libbpf's ``bpf_program__insn_cnt`` gives right after opening.
+        """
+        slots = 0
+        for i, insn in enumerate(self.instructions):
+            if i and insn.symbol is not None:
+                break
+            slots += insn.slots
+        return slots
+
     def copy(self) -> ProgramSpec:
         """A deep copy that can be edited without touching this spec."""
-        return _copy.deepcopy(self)
+        return dataclasses.replace(self, instructions=self.instructions.copy())
 
 
-@dataclass(eq=True)
+@dataclass(eq=False)
 class VariableSpec:
-    """A global variable: ``size`` bytes at ``offset`` of a data section's map."""
+    """A global variable: ``size`` bytes at ``offset`` of a data section's map.
+
+    ``get()`` and ``set()`` read and edit the variable's initial value in the
+    map's contents, through the BTF value codec.
+    """
 
     name: str
     section: str
     offset: int
     size: int
     type: BTFType | None = None
+    #: The map holding the variable's bytes; set by the reader and by copies.
+    map: MapSpec | None = field(default=None, repr=False, compare=False)
+    byte_order: ByteOrder = field(default="little", repr=False, compare=False)
+
+    __eq__ = _fields_equal
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def raw(self) -> bytes:
+        """The variable's initial bytes."""
+        value = self._value_bytes()
+        return bytes(value[self.offset : self.offset + self.size])
+
+    @raw.setter
+    def raw(self, data: bytes) -> None:
+        if len(data) != self.size:
+            raise ValueError(f"variable {self.name!r} is {self.size} bytes, got {len(data)}")
+        value = bytearray(self._value_bytes())
+        value[self.offset : self.offset + self.size] = data
+        assert self.map is not None
+        key = self.map.contents[0][0]
+        self.map.contents[0] = (key, bytes(value))
+
+    def get(self) -> Any:
+        """The initial value, decoded through the variable's BTF type."""
+        return self._codec().decode(self.raw)
+
+    def set(self, value: Any) -> None:
+        """Replace the initial value, encoded through the variable's BTF type."""
+        self.raw = self._codec().encode(value)
+
+    def _codec(self) -> Any:
+        if self.type is None:
+            raise ValueError(f"variable {self.name!r} has no BTF type: use .raw")
+        return codec_for(self.type, self.byte_order)
+
+    def _value_bytes(self) -> bytes:
+        if self.map is None or not self.map.contents:
+            raise ValueError(f"variable {self.name!r} is not attached to its section's map")
+        value = self.map.contents[0][1]
+        if not isinstance(value, bytes):
+            raise ValueError(f"map {self.map.name!r} does not hold bytes")
+        return value
 
     def copy(self) -> VariableSpec:
-        """A deep copy that can be edited without touching this spec."""
-        return _copy.deepcopy(self)
+        """A copy; it still edits the same map (CollectionSpec.copy rewires it)."""
+        return dataclasses.replace(self)
 
 
-@dataclass(eq=True)
+class ExternKind(enum.Enum):
+    """What an ``extern`` of the object stands for."""
+
+    #: A ``__kconfig`` value, given a place in the ``.kconfig`` map.
+    KCONFIG = "kconfig"
+    #: A kernel variable (``__ksym``), typed or not (``void``).
+    KSYM = "ksym"
+    #: A kernel function called from BPF (``__ksym`` function).
+    KFUNC = "kfunc"
+
+
+@dataclass(frozen=True, eq=False)
+class Extern:
+    """An extern the loader resolves against the running kernel.
+
+    Attached to instructions that use it, as ``insn.metadata[Extern]``.
+    """
+
+    name: str
+    kind: ExternKind
+    type: BTFType | None = None
+    weak: bool = False
+
+    __eq__ = _fields_equal
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.kind))
+
+
+@dataclass(eq=False)
 class CollectionSpec:
     """Everything an object file describes: a thin container of specs."""
 
@@ -109,6 +251,22 @@ class CollectionSpec:
     types: BTFSpec | None = None
     byte_order: ByteOrder = "little"
 
+    __eq__ = _fields_equal
+    __hash__ = None  # type: ignore[assignment]
+
     def copy(self) -> CollectionSpec:
         """A deep copy that can be edited without touching this spec."""
-        return _copy.deepcopy(self)
+        maps = {name: m.copy() for name, m in self.maps.items()}
+        variables = {}
+        for name, v in self.variables.items():
+            clone = v.copy()
+            if v.map is not None:
+                clone.map = maps.get(v.map.name, v.map)
+            variables[name] = clone
+        return CollectionSpec(
+            maps=maps,
+            programs={name: p.copy() for name, p in self.programs.items()},
+            variables=variables,
+            types=self.types,
+            byte_order=self.byte_order,
+        )

@@ -1,0 +1,41 @@
+"""pybpf.elf: the specs, and the reader that makes them from clang's BPF objects.
+
+>>> from pybpf.elf import load_collection_spec
+>>> spec = load_collection_spec("testdata/loader-el.o")  # doctest: +SKIP
+"""
+
+from pybpf.elf.errors import ELFError
+from pybpf.elf.names import attach_type_name, map_type_name, program_type_name
+from pybpf.elf.reader import Source, load_collection_spec
+from pybpf.elf.sections import SECTION_DEFS, SectionDef, SectionInfo, match_section
+from pybpf.elf.spec import (
+    ByteOrder,
+    CollectionSpec,
+    Extern,
+    ExternKind,
+    MapSpec,
+    Pinning,
+    ProgramSpec,
+    VariableSpec,
+)
+
+__all__ = [
+    "SECTION_DEFS",
+    "ByteOrder",
+    "CollectionSpec",
+    "ELFError",
+    "Extern",
+    "ExternKind",
+    "MapSpec",
+    "Pinning",
+    "ProgramSpec",
+    "SectionDef",
+    "SectionInfo",
+    "Source",
+    "VariableSpec",
+    "attach_type_name",
+    "load_collection_spec",
+    "map_type_name",
+    "match_section",
+    "program_type_name",
+]

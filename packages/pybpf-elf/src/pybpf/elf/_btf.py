@@ -1,0 +1,166 @@
+"""The object's ``.BTF`` and ``.BTF.ext``, as the reader needs them.
+
+Wraps :mod:`pybpf.btf` so that its errors come out as :class:`ELFError`
+naming the section, and does what libbpf does to clang's BTF right after
+opening (``btf_fixup_datasec``): clang leaves each ``DATASEC`` with size 0 and
+its variables at offset 0, the ELF section and symbols have the real numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from pybpf.btf import BTFError, Datasec, Spec, TypeNotFoundError, Var
+from pybpf.btf.ext.infos import ExtInfos, load_ext_infos
+from pybpf.btf.ext.records import CORERelocation, FuncInfo, LineInfo
+from pybpf.elf._elffile import STT_SECTION, ElfFile, Section
+from pybpf.elf.errors import ELFError
+from pybpf.elf.spec import MapSpec, VariableSpec
+
+if TYPE_CHECKING:
+    from pybpf.elf.programs import Function
+
+__all__ = ["BTFInfo", "read_btf"]
+
+_VIRTUAL = (".kconfig", ".ksyms")
+
+
+class BTFInfo:
+    """The object's BTF spec, its ext infos, and lookups the reader needs."""
+
+    def __init__(self, spec: Spec, ext: ExtInfos | None) -> None:
+        self.spec = spec
+        self.ext = ext
+        self._datasecs: dict[str, Datasec | None] = {}
+
+    def datasec(self, name: str) -> Datasec | None:
+        """The DATASEC called ``name``, or None."""
+        if name not in self._datasecs:
+            found: Datasec | None = None
+            try:
+                t = self.spec.type_by_name(name, Datasec)
+                found = t if isinstance(t, Datasec) else None
+            except TypeNotFoundError:
+                found = None
+            except BTFError as e:
+                raise ELFError(f"bad BTF for DATASEC {name!r}: {e}", section=".BTF") from e
+            self._datasecs[name] = found
+        return self._datasecs[name]
+
+    def fixed_datasec(self, elf: ElfFile, section: Section) -> Datasec | None:
+        """The section's DATASEC with libbpf's size and offset fixups applied."""
+        ds = self.datasec(section.name)
+        if ds is None or section.name in _VIRTUAL:
+            return ds
+        ds.size = section.size
+        offsets = {
+            s.name: s.value
+            for s in elf.symbols
+            if s.shndx == section.index and s.type != STT_SECTION and s.name
+        }
+        for vsi in ds.vars:
+            var = _var(vsi.type, section.name)
+            offset = offsets.get(var.name)
+            if offset is None:
+                raise ELFError(
+                    "BTF variable without an ELF symbol", section=section.name, symbol=var.name
+                )
+            vsi.offset = offset
+            if offset + vsi.size > section.size:
+                raise ELFError(
+                    f"variable of {vsi.size} bytes past the section's end",
+                    section=section.name,
+                    symbol=var.name,
+                    offset=offset,
+                )
+        return ds
+
+    def variables(self, section: Section, spec: MapSpec, elf: ElfFile) -> list[VariableSpec]:
+        """The variables of a data section, from its DATASEC."""
+        ds = self.fixed_datasec(elf, section)
+        if ds is None:
+            return []
+        spec.value_type = ds
+        out = []
+        for vsi in ds.vars:
+            var = _var(vsi.type, section.name)
+            out.append(
+                VariableSpec(
+                    var.name,
+                    section.name,
+                    vsi.offset,
+                    vsi.size,
+                    var.type,
+                    map=spec,
+                    byte_order=elf.byte_order,
+                )
+            )
+        return out
+
+    def attach_ext_info(self, functions: Mapping[str, Function]) -> None:
+        """Put func info, line info and CO-RE records on the instructions they describe.
+
+        Each lands in ``insn.metadata`` under its record class (``FuncInfo``,
+        ``LineInfo``, ``CORERelocation``), before programs are linked, so that
+        every copy of a subprogram carries them.
+        """
+        ext = self.ext
+        if ext is None:
+            return
+        by_section: dict[str, list[Function]] = {}
+        for func in functions.values():
+            by_section.setdefault(func.section.name, []).append(func)
+        for name, funcs in by_section.items():
+            records: list[tuple[type, list[FuncInfo] | list[LineInfo] | list[CORERelocation]]] = [
+                (FuncInfo, ext.func_infos.get(name, [])),
+                (LineInfo, ext.line_infos.get(name, [])),
+                (CORERelocation, ext.core_relocations.get(name, [])),
+            ]
+            if not any(r for _, r in records):
+                continue
+            at = {}
+            spans = []
+            for func in funcs:
+                slot = func.slot
+                spans.append((func.slot, func.slot + func.slots))
+                for insn in func.instructions:
+                    at[slot] = insn
+                    slot += insn.slots
+            for key, recs in records:
+                for rec in recs:
+                    target = at.get(rec.offset)
+                    if target is None:
+                        # Code no symbol covers (a weak function another one
+                        # overrode, kept by the static linker) is never loaded;
+                        # libbpf ignores its records too.
+                        if not any(a <= rec.offset < b for a, b in spans):
+                            continue
+                        raise ELFError(
+                            f"{key.__name__} record of section {name!r} for slot "
+                            f"{rec.offset}, inside an LD_IMM64",
+                            section=".BTF.ext",
+                            offset=rec.offset * 8,
+                        )
+                    target.metadata[key] = rec
+
+
+def _var(t: object, section: str) -> Var:
+    if not isinstance(t, Var):
+        raise ELFError(f"DATASEC entry {t!r} is not a variable", section=section)
+    return t
+
+
+def read_btf(elf: ElfFile, btf: Section, ext: Section | None) -> BTFInfo:
+    """Parse ``.BTF`` (and ``.BTF.ext`` when present) of ``elf``."""
+    try:
+        spec = Spec.from_bytes(elf.section_data(btf))
+    except BTFError as e:
+        raise ELFError(str(e), section=btf.name) from e
+    infos = None
+    if ext is not None:
+        try:
+            infos = load_ext_infos(elf.section_data(ext), spec)
+        except BTFError as e:
+            raise ELFError(str(e), section=ext.name) from e
+    return BTFInfo(spec, infos)

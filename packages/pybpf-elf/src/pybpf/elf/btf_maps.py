@@ -1,0 +1,273 @@
+"""Maps defined with BTF: the ``struct { __uint(...); __type(...); } name SEC(".maps")`` form.
+
+The rules are libbpf's (``bpf_object__init_user_btf_map``,
+``parse_btf_map_def``, ``bpf_object__collect_map_relos``):
+
+- each variable of the ``.maps`` DATASEC is a map named after it; its type is a
+  struct whose members say what the map is;
+- ``__uint(name, N)`` is a pointer to an array of N elements: ``type``,
+  ``max_entries``, ``map_flags``, ``numa_node``, ``key_size``, ``value_size``,
+  ``pinning`` and ``map_extra`` (``__ulong``, a one-value enum, also works);
+- ``__type(key, T)`` and ``__type(value, T)`` are pointers to T and give the
+  size, which must agree with ``key_size``/``value_size`` when both are given;
+- ``__array(values, struct inner)`` declares the inner map of a map of maps
+  (one level only) or, as ``__array(values, int (void *))``, the programs of a
+  program array; relocations of the ``values`` slots initialise them;
+- any other member is an error, as in libbpf's (default) strict mode.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pybpf.btf import (
+    Array,
+    BTFError,
+    Enum,
+    FuncProto,
+    Pointer,
+    Struct,
+    Type,
+    Var,
+    underlying,
+)
+from pybpf.elf._elffile import STT_FUNC, STT_SECTION, ElfFile, Relocation, Section
+from pybpf.elf._uapi import MapType
+from pybpf.elf.errors import ELFError
+from pybpf.elf.spec import MapSpec, Pinning
+
+if TYPE_CHECKING:
+    from pybpf.elf._btf import BTFInfo
+    from pybpf.elf.programs import Function
+
+__all__ = ["BTFMaps", "apply_initial_values", "read_btf_maps"]
+
+_MAP_IN_MAP = (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS)
+_R_BPF_64_ABS64 = 2
+_R_BPF_64_ABS32 = 3
+
+
+class _Where:
+    def __init__(self, section: str, symbol: str) -> None:
+        self.section = section
+        self.symbol = symbol
+
+    def error(self, message: str, offset: int | None = None) -> ELFError:
+        return ELFError(message, section=self.section, symbol=self.symbol, offset=offset)
+
+
+@dataclass
+class BTFMaps:
+    """The maps of ``.maps`` by their offset in the section, with their extents."""
+
+    maps: dict[int, MapSpec] = field(default_factory=dict)
+    #: Size of each map's variable, by offset.
+    sizes: dict[int, int] = field(default_factory=dict)
+    #: Byte offset of the ``values`` member in the definition, by offset.
+    values_offsets: dict[int, int] = field(default_factory=dict)
+
+
+def read_btf_maps(elf: ElfFile, section: Section, btf: BTFInfo) -> BTFMaps:
+    """The maps of ``.maps``."""
+    ds = btf.fixed_datasec(elf, section)
+    if ds is None:
+        raise ELFError("no DATASEC describes the section", section=section.name)
+    out = BTFMaps()
+    for vsi in ds.vars:
+        var = vsi.type
+        if not isinstance(var, Var):
+            raise ELFError(f"DATASEC entry {var!r} is not a variable", section=section.name)
+        where = _Where(section.name, var.name)
+        try:
+            m = _parse_map(var.name, var.type, where, inner=False, btf=btf)
+            definition = _struct(var.type, where)
+        except BTFError as e:
+            raise where.error(f"bad BTF: {e}") from e
+        if vsi.offset in out.maps:
+            raise where.error("two maps at one offset", vsi.offset)
+        out.maps[vsi.offset] = m
+        out.sizes[vsi.offset] = vsi.size
+        for member in definition.members:
+            if member.name == "values":
+                out.values_offsets[vsi.offset] = member.offset // 8
+    return out
+
+
+def _struct(t: Type, where: _Where) -> Struct:
+    u = underlying(t)
+    if not isinstance(u, Struct):
+        raise where.error(f"map definition is {u!r}, not a struct")
+    return u
+
+
+def _int_field(t: Type, member: str, where: _Where) -> int:
+    """The N of ``__uint(member, N)``: a pointer to an array of N elements."""
+    u = underlying(t)
+    if isinstance(u, Pointer):
+        arr = underlying(u.target)
+        if isinstance(arr, Array):
+            return arr.nelems
+    if isinstance(u, Enum) and len(u.values) == 1:
+        return u.values[0].value
+    raise where.error(f"member {member!r} is not __uint() or __ulong(): {u!r}")
+
+
+def _pointee(t: Type, member: str, where: _Where) -> Type:
+    u = underlying(t)
+    if not isinstance(u, Pointer):
+        raise where.error(f"member {member!r} is not __type(): {u!r}")
+    return u.target
+
+
+def _parse_map(name: str, t: Type, where: _Where, *, inner: bool, btf: BTFInfo) -> MapSpec:
+    spec = btf.spec
+    definition = _struct(t, where)
+    m = MapSpec(name=name, type=MapType.UNSPEC)
+    key_size = value_size = None
+    map_type: int | None = None
+    values_member: Type | None = None
+    for member in definition.members:
+        field = member.name
+        if not field:
+            raise where.error("unnamed member in a map definition")
+        if field == "type":
+            map_type = _int_field(member.type, field, where)
+        elif field == "max_entries":
+            m.max_entries = _int_field(member.type, field, where)
+        elif field == "map_flags":
+            m.flags = _int_field(member.type, field, where)
+        elif field == "numa_node":
+            m.numa_node = _int_field(member.type, field, where)
+        elif field == "map_extra":
+            m.map_extra = _int_field(member.type, field, where)
+        elif field == "key_size":
+            size = _int_field(member.type, field, where)
+            if key_size is not None and key_size != size:
+                raise where.error(f"conflicting key size {key_size} != {size}")
+            key_size = size
+        elif field == "value_size":
+            size = _int_field(member.type, field, where)
+            if value_size is not None and value_size != size:
+                raise where.error(f"conflicting value size {value_size} != {size}")
+            value_size = size
+        elif field == "key":
+            m.key_type = _pointee(member.type, field, where)
+            size = spec.sizeof(m.key_type)
+            if key_size is not None and key_size != size:
+                raise where.error(f"conflicting key size {key_size} != {size}")
+            key_size = size
+        elif field == "value":
+            m.value_type = _pointee(member.type, field, where)
+            size = spec.sizeof(m.value_type)
+            if value_size is not None and value_size != size:
+                raise where.error(f"conflicting value size {value_size} != {size}")
+            value_size = size
+        elif field == "values":
+            if inner:
+                raise where.error("multi-level inner maps are not supported")
+            values_member = member.type
+        elif field == "pinning":
+            if inner:
+                raise where.error("inner maps cannot be pinned")
+            pin = _int_field(member.type, field, where)
+            try:
+                m.pinning = Pinning(pin)
+            except ValueError:
+                raise where.error(f"invalid pinning value {pin}") from None
+        else:
+            raise where.error(f"unknown member {field!r} in a map definition")
+    if map_type is not None:
+        try:
+            m.type = MapType(map_type)
+        except ValueError:
+            raise where.error(f"unknown map type {map_type}") from None
+    if values_member is not None:
+        arr = underlying(values_member)
+        if not isinstance(arr, Array) or arr.nelems != 0:
+            raise where.error("'values' must be a flexible array: __array(values, ...)")
+        ptr = underlying(arr.type)
+        if not isinstance(ptr, Pointer):
+            raise where.error("'values' elements must be pointers")
+        target = underlying(ptr.target)
+        if isinstance(target, FuncProto):
+            if m.type != MapType.PROG_ARRAY:
+                raise where.error("program values in a map that is not a program array")
+        elif isinstance(target, Struct):
+            if m.type not in _MAP_IN_MAP:
+                raise where.error("an inner map definition in a map that holds no maps")
+            m.inner_map = _parse_map(f"{name}.inner", target, where, inner=True, btf=btf)
+        else:
+            raise where.error(f"'values' points at {target!r}")
+        if value_size is not None and value_size != 4:
+            raise where.error(f"conflicting value size {value_size} != 4")
+        value_size = 4
+    m.key_size = key_size or 0
+    m.value_size = value_size or 0
+    return m
+
+
+def apply_initial_values(
+    elf: ElfFile,
+    section: Section,
+    relocations: list[Relocation],
+    btf_maps: BTFMaps,
+    functions: Mapping[str, Function],
+) -> None:
+    """Fill ``contents`` of program arrays and maps of maps from ``.values`` relocations."""
+    maps = btf_maps.maps
+    end = "<" if elf.byte_order == "little" else ">"
+    for rel in relocations:
+        name = section.name
+        sym = elf.symbol(rel.symbol, section=name, offset=rel.offset)
+        if rel.type not in (_R_BPF_64_ABS64, _R_BPF_64_ABS32):
+            raise ELFError(
+                f"relocation type {rel.type} in .maps",
+                section=name,
+                symbol=sym.name,
+                offset=rel.offset,
+            )
+        owner = next(
+            (off for off, size in btf_maps.sizes.items() if off <= rel.offset < off + size), None
+        )
+        if owner is None:
+            raise ELFError("relocation outside any map", section=name, offset=rel.offset)
+        m = maps[owner]
+        values_off = btf_maps.values_offsets.get(owner)
+        if values_off is None or rel.offset - owner < values_off:
+            raise ELFError(
+                "relocation outside the 'values' of a map",
+                section=name,
+                symbol=m.name,
+                offset=rel.offset,
+            )
+        index, rest = divmod(rel.offset - owner - values_off, 8)
+        if rest:
+            raise ELFError(
+                "misaligned 'values' slot", section=name, symbol=m.name, offset=rel.offset
+            )
+        if m.type == MapType.PROG_ARRAY:
+            func = functions.get(sym.name)
+            if sym.type != STT_FUNC or func is None or func.section.name == ".text":
+                raise ELFError(
+                    f"program array slot {index} does not name a program",
+                    section=name,
+                    symbol=m.name,
+                    offset=rel.offset,
+                )
+            target = sym.name
+        else:
+            if sym.shndx != section.index or sym.type == STT_SECTION or sym.value not in maps:
+                raise ELFError(
+                    f"map-in-map slot {index} does not name a map",
+                    section=name,
+                    symbol=m.name,
+                    offset=rel.offset,
+                )
+            target = maps[sym.value].name
+        key = struct.pack(end + "I", index)
+        m.contents = [(k, v) for k, v in m.contents if k != key]
+        m.contents.append((key, target))
+        m.contents.sort(key=lambda kv: struct.unpack(end + "I", kv[0])[0])

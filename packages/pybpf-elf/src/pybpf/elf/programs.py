@@ -1,0 +1,261 @@
+"""Code sections: split into functions, resolve relocations, link subprograms.
+
+The rules are libbpf's (``bpf_object__add_programs``,
+``bpf_program__record_reloc``, ``bpf_object__reloc_code``):
+
+- every ``STT_FUNC`` symbol of a code section is a function; those of
+  ``.text`` are subprograms, the others are programs, and a program may not be
+  ``static``;
+- a relocated ``call`` must target ``.text``; the target's slot is the
+  symbol's value (in slots) plus the immediate plus one; a function pointer
+  (``LD_IMM64`` of ``BPF_PSEUDO_FUNC``) has its byte offset in the immediate;
+- each program gets a copy of every subprogram it reaches, appended depth
+  first in the order the calls appear, as libbpf appends them.
+
+What the relocations point at (maps, data sections, externs) is decided by the
+reader, through the ``resolve`` callback, so this module knows only code.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pybpf.asm import (
+    CallSource,
+    Instruction,
+    InstructionError,
+    Instructions,
+    PseudoSource,
+    decode,
+)
+from pybpf.elf._elffile import (
+    STB_LOCAL,
+    STT_FUNC,
+    STT_SECTION,
+    ElfFile,
+    Relocation,
+    Section,
+    Symbol,
+)
+from pybpf.elf.errors import ELFError, Where
+
+__all__ = ["R_BPF_64_32", "R_BPF_64_64", "CodeReader", "Function", "link"]
+
+R_BPF_NONE = 0
+R_BPF_64_64 = 1
+R_BPF_64_ABS64 = 2
+R_BPF_64_ABS32 = 3
+R_BPF_64_NODYLD32 = 4
+R_BPF_64_32 = 10
+
+_CALL = 0x85
+
+
+@dataclass
+class Function:
+    """One function of a code section: its name, place and decoded code."""
+
+    name: str
+    section: Section
+    #: First slot of the function in its section.
+    slot: int
+    slots: int
+    symbol: Symbol
+    instructions: Instructions = field(default_factory=Instructions)
+    #: The functions this one calls or takes the address of, in order.
+    callees: list[str] = field(default_factory=list)
+
+
+#: Given (instruction, symbol, relocation, section, byte offset), rewrite the
+#: instruction to refer to what the symbol names. Returns False when the
+#: symbol is not data the reader knows (then it must be code).
+Resolver = Callable[[Instruction, Symbol, Relocation, Section, int], bool]
+
+
+class CodeReader:
+    """Reads every code section of an object into functions."""
+
+    def __init__(self, elf: ElfFile, text: Section | None) -> None:
+        self.elf = elf
+        self.text = text
+        self.functions: dict[str, Function] = {}
+        self._at: dict[tuple[int, int], Function] = {}
+        self._pending: list[tuple[Section, list[Function], list[Relocation]]] = []
+
+    def add_section(self, section: Section, relocations: list[Relocation]) -> list[Function]:
+        """Decode one code section and split it into its functions."""
+        elf = self.elf
+        data = elf.section_data(section)
+        if len(data) % 8:
+            raise ELFError(f"size {len(data)} is not a multiple of 8", section=section.name)
+        try:
+            insns = decode(data, elf.byte_order)
+        except InstructionError as e:
+            raise ELFError(f"bad instruction: {e}", section=section.name, offset=e.offset) from e
+        slot_of: dict[int, int] = {}
+        for index, (slot, _) in enumerate(insns.offsets()):
+            slot_of[slot] = index
+        total_slots = len(data) // 8
+        funcs: list[Function] = []
+        for sym in elf.symbols:
+            if sym.shndx != section.index or sym.type != STT_FUNC:
+                continue
+            where = Where(section.name, sym.name, sym.value)
+            if sym.value % 8 or sym.size % 8:
+                raise where.error("function not aligned to instructions")
+            start, count = sym.value // 8, sym.size // 8
+            if start + count > total_slots or count == 0:
+                raise where.error("function size out of the section")
+            if start not in slot_of or (
+                start + count < total_slots and start + count not in slot_of
+            ):
+                raise where.error("function boundary inside an LD_IMM64")
+            if section is not self.text and sym.bind == STB_LOCAL:
+                raise where.error("a program may not be static")
+            name = sym.name
+            if name in self.functions or any(f.name == name for f in funcs):
+                if sym.bind != STB_LOCAL:
+                    raise where.error("function defined twice")
+                # Statically linked objects can hold several static functions
+                # of one name; references need one name per function.
+                n = 1
+                while f"{sym.name}#{n}" in self.functions or any(
+                    f.name == f"{sym.name}#{n}" for f in funcs
+                ):
+                    n += 1
+                name = f"{sym.name}#{n}"
+            end = slot_of.get(start + count, len(insns))
+            func = Function(name, section, start, count, sym, insns[slot_of[start] : end])
+            funcs.append(func)
+        funcs.sort(key=lambda f: f.slot)
+        for a, b in itertools.pairwise(funcs):
+            if a.slot + a.slots > b.slot:
+                raise ELFError(
+                    f"functions {a.name!r} and {b.name!r} overlap",
+                    section=section.name,
+                    offset=b.slot * 8,
+                )
+        for func in funcs:
+            self.functions[func.name] = func
+            self._at[(section.index, func.slot)] = func
+        self._pending.append((section, funcs, relocations))
+        return funcs
+
+    def resolve(self, resolver: Resolver) -> None:
+        """Apply relocations and name call targets, once every section is added."""
+        for section, funcs, relocations in self._pending:
+            by_slot: dict[int, Relocation] = {}
+            for rel in relocations:
+                if rel.offset % 8:
+                    raise ELFError(
+                        "relocation not at an instruction", section=section.name, offset=rel.offset
+                    )
+                by_slot[rel.offset // 8] = rel
+            covered: set[int] = set()
+            for func in funcs:
+                slot = func.slot
+                for insn in func.instructions:
+                    found = by_slot.get(slot)
+                    if found is not None:
+                        covered.add(slot)
+                        self._relocate(func, insn, found, slot, resolver)
+                    elif insn.opcode == _CALL and insn.src == CallSource.LOCAL:
+                        target = self._function_at(section, slot + insn.constant + 1, slot)
+                        self._refer(func, insn, target)
+                    slot += insn.slots
+            stray = set(by_slot) - covered
+            if stray:
+                offset = min(stray) * 8
+                raise ELFError(
+                    "relocation outside any function", section=section.name, offset=offset
+                )
+        self._pending.clear()
+
+    def _relocate(
+        self, func: Function, insn: Instruction, rel: Relocation, slot: int, resolver: Resolver
+    ) -> None:
+        section = func.section
+        offset = slot * 8
+        sym = self.elf.symbol(rel.symbol, section=section.name, offset=offset)
+        where = Where(section.name, sym.name or None, offset)
+        is_call = insn.opcode == _CALL
+        if is_call:
+            if rel.type != R_BPF_64_32:
+                raise where.error(f"relocation type {rel.type} on a call")
+        elif insn.is_ld_imm64:
+            if rel.type != R_BPF_64_64:
+                raise where.error(f"relocation type {rel.type} on an LD_IMM64")
+        else:
+            raise where.error(f"relocation of instruction {insn}")
+        if resolver(insn, sym, rel, section, offset):
+            return
+        text = self.text
+        if text is None or sym.shndx != text.index or sym.type not in (STT_FUNC, STT_SECTION):
+            target_sec = (
+                self.elf.sections[sym.shndx].name
+                if 0 < sym.shndx < len(self.elf.sections)
+                else None
+            )
+            raise where.error(f"relocation against unsupported section {target_sec!r}")
+        if sym.value % 8:
+            raise where.error("function symbol not aligned to instructions")
+        if is_call:
+            if insn.src != CallSource.LOCAL:
+                raise where.error("call relocation of a helper call")
+            target_slot = sym.value // 8 + insn.constant + 1
+        else:
+            if insn.src not in (PseudoSource.IMM, PseudoSource.FUNC):
+                raise where.error(f"code address loaded with pseudo source {insn.src}")
+            # clang leaves the source 0; libbpf marks the load BPF_PSEUDO_FUNC.
+            insn.src = PseudoSource.FUNC
+            if insn.constant % 8:
+                raise where.error("function pointer not aligned to instructions")
+            target_slot = sym.value // 8 + insn.constant // 8
+        self._refer(func, insn, self._function_at(text, target_slot, slot))
+
+    def _function_at(self, section: Section, slot: int, source_slot: int) -> Function:
+        target = self._at.get((section.index, slot))
+        if target is None:
+            raise ELFError(
+                f"call to slot {slot}, where no function starts",
+                section=section.name,
+                offset=source_slot * 8,
+            )
+        return target
+
+    @staticmethod
+    def _refer(func: Function, insn: Instruction, target: Function) -> None:
+        insn.reference = target.name
+        if target.name not in func.callees:
+            func.callees.append(target.name)
+
+
+def link(functions: dict[str, Function], main: Function) -> Instructions:
+    """The main function's code followed by every subprogram it needs, libbpf's order."""
+    order: list[Function] = [main]
+    seen = {main.name}
+
+    def visit(func: Function) -> None:
+        for name in func.callees:
+            if name not in seen:
+                seen.add(name)
+                callee = functions[name]
+                order.append(callee)
+                visit(callee)
+
+    visit(main)
+    out = []
+    for func in order:
+        for i, insn in enumerate(func.instructions):
+            clone = insn.copy()
+            if i == 0:
+                clone.symbol = func.name
+            out.append(clone)
+    linked = Instructions(out)
+    try:
+        linked.resolve_references()
+    except InstructionError as e:
+        raise ELFError(f"cannot link: {e}", section=main.section.name, symbol=main.name) from e
+    return linked
