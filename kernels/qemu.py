@@ -7,6 +7,7 @@ Ctrl-C, SIGTERM) the children are terminated, then killed, and waited for.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import ctypes
 import os
@@ -102,6 +103,8 @@ def _virtiofsd_args(binary: Path, socket: Path, source: str) -> list[str]:
         "cache=always",
         "-o",
         "sandbox=chroot",
+        "-o",
+        "log_level=err",
     ]
 
 
@@ -177,10 +180,11 @@ class _ConsoleFilter:
         self.exit_code: int | None = None
         self.error: str | None = None
         self._line = ""
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
 
     def feed(self, data: bytes) -> str:
         out = []
-        text = self._line + data.decode("utf-8", "replace").replace("\r", "")
+        text = self._line + self._decoder.decode(data).replace("\r", "")
         *complete, self._line = text.split("\n")
         for line in complete:
             if line.startswith(self.marker + "-ERROR: "):
@@ -198,8 +202,19 @@ class _ConsoleFilter:
         return "".join(out)
 
 
-def run(machine: Machine, marker: str, *, timeout: float | None, interactive: bool) -> int:
-    """Boot the guest, stream its console to stdout, and return the command's exit code."""
+def run(
+    machine: Machine,
+    marker: str,
+    *,
+    timeout: float | None,
+    interactive: bool,
+    timings: dict[str, float] | None = None,
+) -> int:
+    """Boot the guest, stream its console to stdout, and return the command's exit code.
+
+    `timings`, if given, receives "first_output": seconds from starting qemu to
+    the guest's first line, which is the boot time plus the command's start.
+    """
     binary = virtiofsd_binary()
     qemu_binary()
     children: list[subprocess.Popen[bytes]] = []
@@ -215,6 +230,8 @@ def run(machine: Machine, marker: str, *, timeout: float | None, interactive: bo
                         stdin=subprocess.DEVNULL,
                         stdout=log,
                         stderr=log,
+                        # Its own process group: a Ctrl-C reaches only us, and we stop it.
+                        process_group=0,
                         preexec_fn=_die_with_parent,  # noqa: PLW1509 (this process starts no threads)
                     )
                 )
@@ -225,6 +242,8 @@ def run(machine: Machine, marker: str, *, timeout: float | None, interactive: bo
                 stdin=None if interactive else subprocess.DEVNULL,
                 stdout=None if interactive else subprocess.PIPE,
                 stderr=log,
+                # Interactive qemu must stay in the terminal's foreground group to read it.
+                process_group=None if interactive else 0,
                 preexec_fn=_die_with_parent,  # noqa: PLW1509 (this process starts no threads)
             )
             children.append(qemu)
@@ -233,7 +252,7 @@ def run(machine: Machine, marker: str, *, timeout: float | None, interactive: bo
                 with _ignoring(signal.SIGINT):
                     qemu.wait()
                 return 0
-            return _stream(qemu, marker, timeout, log_path)
+            return _stream(qemu, marker, timeout, log_path, timings if timings is not None else {})
         except KeyboardInterrupt:
             print("\nvm: interrupted; stopping the VM", file=sys.stderr, flush=True)
             return EXIT_INTERRUPTED
@@ -265,11 +284,16 @@ def _wait_for_sockets(
 
 
 def _stream(
-    qemu: subprocess.Popen[bytes], marker: str, timeout: float | None, log_path: Path
+    qemu: subprocess.Popen[bytes],
+    marker: str,
+    timeout: float | None,
+    log_path: Path,
+    timings: dict[str, float],
 ) -> int:
     assert qemu.stdout is not None
     console = _ConsoleFilter(marker)
-    deadline = None if timeout is None else time.monotonic() + timeout
+    start = time.monotonic()
+    deadline = None if timeout is None else start + timeout
     fd = qemu.stdout.fileno()
     while True:
         wait = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -280,6 +304,7 @@ def _stream(
         data = os.read(fd, 65536)
         if not data:
             break
+        timings.setdefault("first_output", time.monotonic() - start)
         sys.stdout.write(console.feed(data))
         sys.stdout.flush()
         if console.exit_code is not None:

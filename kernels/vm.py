@@ -84,6 +84,7 @@ def run_in_vm(
     modules: list[str] | None = None,
     memory_mib: int = 1024,
     cpus: int = 2,
+    timings: dict[str, float] | None = None,
 ) -> int:
     """Boot `row`'s kernel, run `command` (None: a shell) in `cwd`, return its exit code."""
     entry = fetch.fetch(row)
@@ -123,7 +124,9 @@ def run_in_vm(
             memory_mib=memory_mib,
             cpus=cpus,
         )
-        return qemu.run(machine, marker, timeout=timeout, interactive=command is None)
+        return qemu.run(
+            machine, marker, timeout=timeout, interactive=command is None, timings=timings
+        )
 
 
 def run_on_host(command: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> int:
