@@ -83,6 +83,36 @@ def test_typed_roundtrip(hmap: Map) -> None:
     assert bool(hmap)
 
 
+def test_int_fast_path_edges(hmap: Map) -> None:
+    hmap[7] = 0
+    assert hmap[7] == 0  # 0 is also what a failed call returns: errno decides
+    hmap[8] = (1 << 64) - 1
+    assert hmap[8] == (1 << 64) - 1
+    with pytest.raises(ValueError, match="key 4294967296 does not fit in 4 bytes"):
+        hmap[1 << 32] = 1
+    with pytest.raises(ValueError, match="key -1 does not fit"):
+        hmap[-1] = 1
+    with pytest.raises(ValueError, match="value .* does not fit in 8 bytes"):
+        hmap[1] = 1 << 64
+    with pytest.raises(ValueError, match="does not fit"):
+        hmap.lookup(1 << 32)
+    with pytest.raises(ValueError, match="does not fit"):
+        hmap.lookup(-1)
+    with Map(MapSpec("w", MapType.HASH, 8, 4, 2), key_codec=int, value_codec=int) as wide:
+        wide[1 << 40] = 5
+        assert wide[1 << 40] == 5
+        with pytest.raises(ValueError, match="value 4294967296 does not fit in 4 bytes"):
+            wide[1] = 1 << 32
+
+
+def test_signed_codecs() -> None:
+    codec = IntCodec(8, signed=True)
+    with Map(MapSpec("s", MapType.HASH, 8, 8, 2), key_codec=codec, value_codec=codec) as m:
+        m[-1] = -5
+        assert m[-1] == -5
+        assert list(m.items()) == [(-1, -5)]
+
+
 def test_bytes_roundtrip(raw: Map) -> None:
     raw[u32(1)] = u64(7)
     raw[bytearray(u32(2))] = memoryview(u64(8))

@@ -37,9 +37,11 @@ CData = Any
 ElemFn = Callable[[int, int, CData, CData, int], int]
 BatchFn = Callable[[int, int, CData, CData, CData, CData, CData, int], int]
 BpfFn = Callable[[int, CData, int], int]
+LookupIntFn = Callable[[int, int, int], int]
+UpdateIntFn = Callable[[int, int, int, int, int], int]
 
 
-def _load_compiled() -> tuple[Any, BpfFn, ElemFn, BatchFn] | None:
+def _load_compiled() -> tuple[Any, BpfFn, ElemFn, BatchFn, LookupIntFn, UpdateIntFn] | None:
     if os.environ.get("PYBPF_SYS", "") == "abi":
         return None
     try:
@@ -47,7 +49,14 @@ def _load_compiled() -> tuple[Any, BpfFn, ElemFn, BatchFn] | None:
     except ImportError:
         return None
     lib = _pybpf_sys.lib
-    return _pybpf_sys.ffi, lib.pybpf_bpf, lib.pybpf_map_elem, lib.pybpf_map_batch
+    return (
+        _pybpf_sys.ffi,
+        lib.pybpf_bpf,
+        lib.pybpf_map_elem,
+        lib.pybpf_map_batch,
+        lib.pybpf_lookup_int,
+        lib.pybpf_update_int,
+    )
 
 
 def _load_abi() -> tuple[Any, BpfFn, ElemFn, BatchFn]:
@@ -107,7 +116,13 @@ def _load_abi() -> tuple[Any, BpfFn, ElemFn, BatchFn]:
 _compiled = _load_compiled()
 #: True when the compiled (API-mode) module is in use.
 COMPILED = _compiled is not None
-ffi, bpf, map_elem, map_batch = _compiled if _compiled is not None else _load_abi()
+#: Integer fast paths (compiled mode only): keys and values passed by value.
+lookup_int: LookupIntFn | None = None
+update_int: UpdateIntFn | None = None
+if _compiled is not None:
+    ffi, bpf, map_elem, map_batch, lookup_int, update_int = _compiled
+else:
+    ffi, bpf, map_elem, map_batch = _load_abi()
 NULL: CData = ffi.NULL
 
 

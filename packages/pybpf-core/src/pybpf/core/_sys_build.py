@@ -100,6 +100,8 @@ long pybpf_bpf(int cmd, void *attr, unsigned int size);
 int pybpf_map_elem(int cmd, int fd, const void *key, void *value, uint64_t flags);
 int pybpf_map_batch(int cmd, int fd, const void *in_batch, void *out_batch,
                     void *keys, void *values, uint32_t *count, uint64_t elem_flags);
+uint64_t pybpf_lookup_int(int fd, uint64_t key, int shape);
+int pybpf_update_int(int fd, uint64_t key, uint64_t value, int shape, uint64_t flags);
 """
 
 SOURCE = (
@@ -149,6 +151,65 @@ int pybpf_map_batch(int cmd, int fd, const void *in_batch, void *out_batch,
     /* The kernel reports how many elements it processed even on failure. */
     *count = attr.count;
     return rc;
+}
+
+/*
+ * Integer keys and values passed by value: nothing shared between threads,
+ * one call per operation. shape = key_size << 8 | value_size, sizes 4 or 8.
+ * Keys or values too wide for their size fail with ERANGE before the syscall.
+ */
+union pybpf_int {
+    uint32_t u32;
+    uint64_t u64;
+};
+
+static int pybpf_put_int(union pybpf_int *slot, uint64_t x, int size)
+{
+    if (size == 4) {
+        if (x > UINT32_MAX)
+            return -1;
+        slot->u32 = (uint32_t)x;
+    } else {
+        slot->u64 = x;
+    }
+    return 0;
+}
+
+/* Returns the value; on failure 0 with errno set, on success errno is 0. */
+uint64_t pybpf_lookup_int(int fd, uint64_t key, int shape)
+{
+    union pybpf_int k, v;
+    struct pybpf_elem_attr attr;
+    if (pybpf_put_int(&k, key, shape >> 8)) {
+        errno = ERANGE;
+        return 0;
+    }
+    v.u64 = 0;
+    attr.map_fd = (uint32_t)fd;
+    attr.pad = 0;
+    attr.key = (uint64_t)(uintptr_t)&k;
+    attr.value = (uint64_t)(uintptr_t)&v;
+    attr.flags = 0;
+    if (syscall(__NR_bpf, 1 /* BPF_MAP_LOOKUP_ELEM */, &attr, sizeof(attr)) < 0)
+        return 0;
+    errno = 0;
+    return (shape & 0xff) == 4 ? v.u32 : v.u64;
+}
+
+int pybpf_update_int(int fd, uint64_t key, uint64_t value, int shape, uint64_t flags)
+{
+    union pybpf_int k, v;
+    struct pybpf_elem_attr attr;
+    if (pybpf_put_int(&k, key, shape >> 8) || pybpf_put_int(&v, value, shape & 0xff))
+        return -ERANGE;
+    attr.map_fd = (uint32_t)fd;
+    attr.pad = 0;
+    attr.key = (uint64_t)(uintptr_t)&k;
+    attr.value = (uint64_t)(uintptr_t)&v;
+    attr.flags = flags;
+    if (syscall(__NR_bpf, 2 /* BPF_MAP_UPDATE_ELEM */, &attr, sizeof(attr)) < 0)
+        return -errno;
+    return 0;
 }
 """
 )

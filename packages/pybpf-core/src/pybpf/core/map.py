@@ -68,6 +68,7 @@ _ARRAYS = frozenset({MapType.ARRAY, MapType.PERCPU_ARRAY})
 #: Types whose lookups return the id of the object stored (a u32).
 _ID_VALUED = frozenset({MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS})
 _BYTES_LIKE = (bytes, bytearray, memoryview)
+_FFI: Final = _sys.ffi
 
 
 class BatchCursor:
@@ -134,6 +135,9 @@ class Map:
         "_kbuf",
         "_kcodec",
         "_key_size",
+        "_ilookup",
+        "_ishape",
+        "_iupdate",
         "_kin",
         "_kmem",
         "_kout",
@@ -303,6 +307,24 @@ class Map:
         self._vout: Any = None
         if not self._percpu:
             self._vin, self._vout = self._fast_ints(self._vbuf, value_size, self._vcodec)
+        self._setup_int_paths()
+
+    def _setup_int_paths(self) -> None:
+        """Pick the by-value C helpers where keys and values are plain unsigned ints."""
+        self._ilookup: Any = None
+        self._iupdate: Any = None
+        self._ishape = self._key_size << 8 | self._value_size
+        if self._percpu or self._key_size not in (4, 8) or self._value_size not in (4, 8):
+            return
+
+        def unsigned_native(codec: Codec) -> bool:
+            return not isinstance(codec, IntCodec) or codec.ctype in ("uint32_t", "uint64_t")
+
+        if not (unsigned_native(self._kcodec) and unsigned_native(self._vcodec)):
+            return
+        self._iupdate = _sys.update_int
+        if isinstance(self._vcodec, IntCodec):
+            self._ilookup = _sys.lookup_int
 
     @staticmethod
     def _fast_ints(buf: Any, size: int, codec: Codec) -> tuple[Any, Any]:
@@ -392,6 +414,16 @@ class Map:
 
     def lookup(self, key: Any) -> Any:
         """The value at ``key``; :class:`~pybpf.core.errors.KeyNotFoundError` if absent."""
+        ilookup = self._ilookup
+        if ilookup is not None and key.__class__ is int:
+            try:
+                value = ilookup(self._fd._num, key, self._ishape)
+            except OverflowError:
+                raise self._bad_int("key", key) from None
+            # 0 is also what a failure returns: only then is errno worth reading.
+            if value == 0 and _FFI.errno:
+                raise self._int_error(_FFI.errno, "lookup", key)
+            return value
         lock = self._lock
         if not lock.acquire(False):
             return self._slow(_LOOKUP, key, None, 0)
@@ -418,6 +450,15 @@ class Map:
 
     def update(self, key: Any, value: Any, flags: int = UpdateFlags.ANY) -> None:
         """Set ``key`` to ``value``; ``flags`` as :class:`UpdateFlags` (NOEXIST, EXIST...)."""
+        iupdate = self._iupdate
+        if iupdate is not None and key.__class__ is int and value.__class__ is int:
+            try:
+                rc = iupdate(self._fd._num, key, value, self._ishape, flags)
+            except OverflowError:
+                rc = -errno.ERANGE
+            if rc:
+                raise self._int_error(-rc, "update", key, value, flags)
+            return
         lock = self._lock
         if not lock.acquire(False):
             self._slow(_UPDATE, key, value, flags)
@@ -856,6 +897,15 @@ class Map:
             return value.to_bytes(size, _BYTEORDER)
         except OverflowError:
             raise self._bad_int(what, value) from None
+
+    def _int_error(
+        self, code: int, op: str, key: int, value: int | None = None, flags: int = 0
+    ) -> Exception:
+        if code == errno.ERANGE:
+            if key.bit_length() > self._key_size * 8 or key < 0:
+                return self._bad_int("key", key)
+            return self._bad_int("value", value if value is not None else 0)
+        return self._error(-code, op, key, flags)
 
     def _bad_int(self, what: str, value: int) -> ValueError:
         size = self._key_size if what == "key" else self._value_size
