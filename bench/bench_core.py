@@ -28,7 +28,7 @@ def run(bench: Any) -> None:
             lookup(key)
 
         def item_lookup() -> None:
-            m[key]  # noqa: B018
+            m[key]
 
         def typed_update() -> None:
             update(key, 7)

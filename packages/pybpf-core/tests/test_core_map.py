@@ -92,7 +92,7 @@ def test_int_fast_path_edges(hmap: Map) -> None:
         hmap[1 << 32] = 1
     with pytest.raises(ValueError, match="key -1 does not fit"):
         hmap[-1] = 1
-    with pytest.raises(ValueError, match="value .* does not fit in 8 bytes"):
+    with pytest.raises(ValueError, match=r"value .* does not fit in 8 bytes"):
         hmap[1] = 1 << 64
     with pytest.raises(ValueError, match="does not fit"):
         hmap.lookup(1 << 32)
