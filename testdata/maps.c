@@ -219,6 +219,25 @@ struct {
 	});
 } outer_hash SEC(".maps");
 
+/* Hash of maps filled by ".values": the index becomes the key. */
+struct inner_hash {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4);
+	__type(key, u32);
+	__type(value, u32);
+};
+
+struct inner_hash inner_h SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, 4);
+	__type(key, u32);
+	__array(values, struct inner_hash);
+} outer_hash_init SEC(".maps") = {
+	.values = { [1] = &inner_h },
+};
+
 /* Prog array with tail call targets placed by ".values". */
 SEC("socket")
 int tail_target_a(struct __sk_buff *skb)
@@ -290,6 +309,9 @@ int use_maps(struct __sk_buff *skb)
 			*v64 += 1;
 	}
 	inner = bpf_map_lookup_elem(&outer_hash, &k);
+	if (inner)
+		bpf_map_delete_elem(inner, &k);
+	inner = bpf_map_lookup_elem(&outer_hash_init, &k);
 	if (inner)
 		bpf_map_delete_elem(inner, &k);
 	bpf_tail_call(skb, &jump_table, k & 3);
