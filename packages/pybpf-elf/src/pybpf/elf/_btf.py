@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from pybpf.btf import BTFError, Datasec, Spec, TypeNotFoundError, Var
+from pybpf.btf import BTFError, Datasec, Linkage, Spec, TypeNotFoundError, Var
 from pybpf.btf.ext.infos import ExtInfos, load_ext_infos
 from pybpf.btf.ext.records import CORERelocation, FuncInfo, LineInfo
 from pybpf.elf._elffile import STT_SECTION, ElfFile, Section
@@ -75,6 +75,13 @@ class BTFInfo:
                     offset=offset,
                 )
         return ds
+
+    def has_global_variables(self, elf: ElfFile, section: Section) -> bool:
+        """Whether the section's DATASEC lists a non-static variable."""
+        ds = self.fixed_datasec(elf, section)
+        return ds is not None and any(
+            isinstance(v.type, Var) and v.type.linkage != Linkage.STATIC for v in ds.vars
+        )
 
     def variables(self, section: Section, spec: MapSpec, elf: ElfFile) -> list[VariableSpec]:
         """The variables of a data section, from its DATASEC."""

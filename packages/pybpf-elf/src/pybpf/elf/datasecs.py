@@ -2,8 +2,8 @@
 
 As libbpf does (``bpf_object__init_global_data_maps``): one single-entry
 array map per non-empty section, named after the section, whose value is the
-section's bytes (zeros for ``.bss``), flagged ``BPF_F_MMAPABLE`` and, for
-read-only sections, ``BPF_F_RDONLY_PROG``.
+section's bytes (zeros for ``.bss``), flagged ``BPF_F_MMAPABLE`` when it has
+non-static variables and, for read-only sections, ``BPF_F_RDONLY_PROG``.
 """
 
 from __future__ import annotations
@@ -39,10 +39,14 @@ def is_data_section(section: Section) -> bool:
     return False
 
 
-def data_map(elf: ElfFile, section: Section) -> MapSpec:
-    """The map of a data section, holding the section's bytes."""
+def data_map(elf: ElfFile, section: Section, *, mmapable: bool) -> MapSpec:
+    """The map of a data section, holding the section's bytes.
+
+    libbpf (``map_is_mmapable``) makes the map mmapable only when BTF describes
+    the section and lists a non-static variable in it.
+    """
     readonly = _has_prefix(section.name, ".rodata")
-    flags = BPF_F_MMAPABLE | (BPF_F_RDONLY_PROG if readonly else 0)
+    flags = (BPF_F_MMAPABLE if mmapable else 0) | (BPF_F_RDONLY_PROG if readonly else 0)
     return MapSpec(
         name=section.name,
         type=MapType.ARRAY,

@@ -129,7 +129,8 @@ class _Reader:
                 self._add_map(m, self.btf_maps_section)
         for sec in elf.sections:
             if is_data_section(sec) and sec.size:
-                m = data_map(elf, sec)
+                mmapable = self.btf is not None and self.btf.has_global_variables(elf, sec)
+                m = data_map(elf, sec, mmapable=mmapable)
                 self.data_sections[sec.index] = m
                 self._add_map(m, sec)
                 if self.btf is not None:
