@@ -142,9 +142,13 @@ class _StringOffsets:
         if offset is None:
             needle = s.encode() + b"\0"
             pos = self._strings.find(needle)
-            # A match must start a string: at 0 or right after a NUL.
+            suffix = pos
+            # Prefer a whole string (at 0 or after a NUL); the tail of a longer
+            # string is a valid offset too, and records may point there.
             while pos > 0 and self._strings[pos - 1] != 0:
                 pos = self._strings.find(needle, pos + 1)
+            if pos < 0:
+                pos = suffix
             if pos < 0:
                 raise BTFError(f"string {s!r} is not in the spec's string table")
             offset = self._cache[s] = self._base + pos

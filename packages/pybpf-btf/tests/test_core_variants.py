@@ -1,0 +1,414 @@
+"""CO-RE against hand-built targets: the test-only types of core_local.c, changed.
+
+Each target spec rebuilds ``struct pybpf_test_s`` and friends with one thing
+changed (a field moved, renamed, missing, a bitfield moved or resized, an
+enum changed, the type gone); the expected values are worked out from
+libbpf's rules by hand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pybpf.asm import Instructions, decode
+from pybpf.btf import (
+    Array,
+    Enum,
+    Enum64,
+    EnumValue,
+    Int,
+    IntEncoding,
+    Member,
+    Pointer,
+    Spec,
+    Struct,
+    Type,
+    Typedef,
+    Union,
+    load_spec,
+)
+from pybpf.btf.corerelo import (
+    POISON_HELPER_ID,
+    COREError,
+    COREFixup,
+    CORERelocator,
+    compute_fixup,
+)
+from pybpf.btf.elfsections import section_data
+from pybpf.btf.ext import CORERelocation, attach_ext_infos, load_ext_infos
+
+SECTION = "tracepoint/syscalls/sys_enter_getpid"
+
+# Record indices of core_local.c's relocations (see its source, in order).
+A_OFF, INNER_Y_OFF, ARR2_X_OFF, NEXT_OFF = 0, 1, 2, 3
+U_INT_OFF, E_OFF = 5, 6
+B_OFF, B_SIZE, B_LSHIFT, B_SIGNED, B_RSHIFT = 7, 8, 9, 10, 11
+C_OFF, C_SIZE, C_LSHIFT, C_SIGNED, C_RSHIFT = 13, 14, 15, 16, 17
+ID_LOCAL, T_EXISTS_FIELD, V2_FIELD_EXISTS = 19, 20, 21
+ARR_SIZE, U_BYTES_SIZE, ARR3_Y_OFF = 22, 23, 24
+ID_TARGET, V2_TYPE_EXISTS, TYPE_SIZE, TYPE_MATCHES = 27, 28, 29, 30
+T_EXISTS, T_SIZE, E_MATCHES = 31, 32, 33
+E_A_EXISTS, E_V2_C_EXISTS, E_B_VALUE, E_V2_B_VALUE, E_ID_TARGET = 34, 35, 36, 37, 38
+
+
+class Local:
+    """core_local-el.o: its spec and its relocation records, in order."""
+
+    def __init__(self, path: Path) -> None:
+        self.data = path.read_bytes()
+        self.spec = load_spec(self.data)
+        ext = load_ext_infos(section_data(self.data, ".BTF.ext"), self.spec)
+        self.ext = ext
+        self.records: list[CORERelocation] = ext.core_relocations[SECTION]
+
+    def program(self) -> Instructions:
+        insns = decode(section_data(self.data, SECTION), self.spec.byte_order)
+        attach_ext_infos(insns, self.ext.section(SECTION))
+        return insns
+
+
+@pytest.fixture(scope="module")
+def local(testdata: Path) -> Local:
+    return Local(testdata / "core_local-el.o")
+
+
+U32 = Int("unsigned int", 4)
+INT = Int("int", 4, IntEncoding.SIGNED)
+U64 = Int("unsigned long long", 8)
+CHAR = Int("char", 1, IntEncoding.SIGNED)
+
+
+def build(
+    *,
+    name: str = "pybpf_test_s",
+    drop: frozenset[str] = frozenset(),
+    shift: int = 0,
+    b: tuple[int, int, Type] = (32, 3, U32),
+    c: tuple[int, int, Type] = (35, 5, INT),
+    a_type: Type = INT,
+    arr_len: int = 4,
+    enum: Enum | None = None,
+    extra: tuple[Type, ...] = (),
+) -> tuple[Spec, Struct]:
+    """The target ``struct pybpf_test_s``: by default laid out exactly as the local one.
+
+    ``shift`` moves every member after ``a`` by that many bytes.
+    """
+    inner = Struct("pybpf_test_inner", 16, [Member("x", U32, 0), Member("y", U64, 64)])
+    e = (
+        enum
+        if enum is not None
+        else Enum("pybpf_test_e", 4, [EnumValue("PYBPF_TEST_A", 1), EnumValue("PYBPF_TEST_B", 2)])
+    )
+    anon = Union("", 4, [Member("u_int", U32, 0), Member("u_bytes", Array(CHAR, 4), 0)])
+    s = Struct(name, 112 + shift)
+    bits = shift * 8
+    members = [
+        Member("a", a_type, 0),
+        Member("b", b[2], b[0] + bits, b[1]),
+        Member("c", c[2], c[0] + bits, c[1]),
+        Member("inner", inner, 64 + bits),
+        Member("arr", Array(inner, arr_len), 192 + bits),
+        Member("next", Pointer(s), 704 + bits),
+        Member("", anon, 768 + bits),
+        Member("e", e, 800 + bits),
+        Member("t", Typedef("pybpf_test_t", INT), 832 + bits),
+    ]
+    s.members = [m for m in members if m.name not in drop]
+    return Spec.from_types([s, e, *extra]), s
+
+
+def fixups(local: Local, target: Spec) -> dict[int, COREFixup | COREError]:
+    out: dict[int, COREFixup | COREError] = {}
+    for i, record in enumerate(local.records):
+        try:
+            out[i] = compute_fixup(record, local.spec, target)
+        except COREError as e:
+            out[i] = e
+    return out
+
+
+def value(result: COREFixup | COREError) -> int | str:
+    if isinstance(result, COREError):
+        return "error"
+    return "poison" if result.poison else result.target
+
+
+def test_identical_layout(local: Local) -> None:
+    target, s = build()
+    got = {i: value(f) for i, f in fixups(local, target).items()}
+    assert got[A_OFF] == 0
+    assert got[INNER_Y_OFF] == 8 + 8
+    assert got[ARR2_X_OFF] == 24 + 2 * 16
+    assert got[NEXT_OFF] == 88
+    assert got[U_INT_OFF] == 96
+    assert got[E_OFF] == 100
+    assert (got[B_OFF], got[B_SIZE], got[B_LSHIFT], got[B_SIGNED], got[B_RSHIFT]) == (
+        4,
+        4,
+        64 - 3,
+        0,
+        64 - 3,
+    )
+    assert (got[C_OFF], got[C_SIZE], got[C_LSHIFT], got[C_SIGNED], got[C_RSHIFT]) == (
+        4,
+        4,
+        64 - 8,
+        1,
+        64 - 5,
+    )
+    assert got[ID_LOCAL] == local.spec.type_id(local.records[ID_LOCAL].type)
+    assert got[ID_TARGET] == target.type_id(s)
+    assert got[T_EXISTS_FIELD] == 1
+    assert got[V2_FIELD_EXISTS] == 0
+    assert got[ARR_SIZE] == 64
+    assert got[U_BYTES_SIZE] == 4
+    assert got[ARR3_Y_OFF] == 24 + 3 * 16 + 8
+    assert got[V2_TYPE_EXISTS] == 1
+    assert got[TYPE_SIZE] == 112
+    assert got[TYPE_MATCHES] == 1
+    # pybpf_test_t and the enum exist only as members here, yet as named types.
+    assert got[T_EXISTS] == 1
+    assert got[T_SIZE] == 4
+    assert got[E_MATCHES] == 1
+    assert got[E_A_EXISTS] == 1
+    assert got[E_V2_C_EXISTS] == 0
+    assert got[E_B_VALUE] == 2
+    assert got[E_V2_B_VALUE] == 2
+    assert got[E_ID_TARGET] == target.type_id(target.type_by_name("pybpf_test_e"))
+    # Nothing differs from what clang wrote, except the validated type ids.
+    for i, f in fixups(local, target).items():
+        assert isinstance(f, COREFixup)
+        if f.validate and not f.poison and i not in (V2_FIELD_EXISTS, E_V2_C_EXISTS):
+            assert f.target == f.local, i
+
+
+def test_fields_moved(local: Local) -> None:
+    target, _ = build(shift=40)
+    got = {i: value(f) for i, f in fixups(local, target).items()}
+    assert got[A_OFF] == 0
+    assert got[INNER_Y_OFF] == 8 + 40 + 8
+    assert got[ARR3_Y_OFF] == 24 + 40 + 3 * 16 + 8
+    assert got[U_INT_OFF] == 96 + 40
+    assert got[B_OFF] == 44
+    assert got[TYPE_SIZE] == 152
+    # Moving members keeps the types matching.
+    assert got[TYPE_MATCHES] == 1
+
+
+def test_flavoured_target(local: Local) -> None:
+    target, s = build(name="pybpf_test_s___kernel_6_18", shift=8)
+    got = {i: value(f) for i, f in fixups(local, target).items()}
+    assert got[INNER_Y_OFF] == 8 + 8 + 8
+    assert got[ID_TARGET] == target.type_id(s)
+    assert got[TYPE_MATCHES] == 1
+
+
+def test_field_missing(local: Local) -> None:
+    target, _ = build(drop=frozenset({"a", "t", "inner"}))
+    got = {i: value(f) for i, f in fixups(local, target).items()}
+    assert got[A_OFF] == "poison"
+    assert got[INNER_Y_OFF] == "poison"
+    assert got[T_EXISTS_FIELD] == 0
+    assert got[B_OFF] == 4
+    # The struct exists and is compatible, but no longer matches.
+    assert got[V2_TYPE_EXISTS] == 1
+    assert got[TYPE_MATCHES] == 0
+
+
+def test_field_of_incompatible_type(local: Local) -> None:
+    target, _ = build(a_type=Pointer(INT))
+    got = {i: value(f) for i, f in fixups(local, target).items()}
+    assert got[A_OFF] == "poison"
+    assert got[TYPE_MATCHES] == 0
+    # A signedness change is compatible for field relocations.
+    target, _ = build(a_type=Int("long", 8, IntEncoding.SIGNED))
+    assert value(fixups(local, target)[A_OFF]) == 0
+
+
+def test_array_shorter(local: Local) -> None:
+    target, _ = build(arr_len=3)
+    got = {i: value(f) for i, f in fixups(local, target).items()}
+    assert got[ARR2_X_OFF] == 24 + 2 * 16
+    assert got[ARR3_Y_OFF] == "poison"
+    assert got[ARR_SIZE] == 48
+    assert got[TYPE_MATCHES] == 0
+
+
+@pytest.mark.parametrize(
+    ("bit_offset", "bits", "kind", "expected"),
+    [
+        # offset, size, lshift, rshift of b (unsigned int b : bits at bit_offset)
+        (44, 7, U32, (4, 4, 64 - (44 + 7 - 32), 64 - 7)),
+        # Straddles a 4-byte unit: the load widens to 8 bytes at offset 0.
+        (30, 4, U32, (0, 8, 64 - 34, 60)),
+        # A char-sized bitfield type: 1-byte loads.
+        (33, 3, Int("unsigned char", 1), (4, 1, 64 - (33 + 3 - 32), 61)),
+        # An unsigned long long bitfield.
+        (70, 10, U64, (8, 8, 64 - (70 + 10 - 64), 54)),
+    ],
+)
+def test_bitfield_moved_or_resized(
+    local: Local, bit_offset: int, bits: int, kind: Type, expected: tuple[int, int, int, int]
+) -> None:
+    target, _ = build(b=(bit_offset, bits, kind))
+    got = fixups(local, target)
+    assert tuple(value(got[i]) for i in (B_OFF, B_SIZE, B_LSHIFT, B_RSHIFT)) == expected
+    # Bitfield values are never checked against the instruction, except the right shift.
+    assert not any(got[i].validate for i in (B_OFF, B_SIZE, B_LSHIFT))  # type: ignore[union-attr]
+    assert got[B_RSHIFT].validate  # type: ignore[union-attr]
+
+
+def test_bitfield_that_no_load_can_read(local: Local) -> None:
+    target, _ = build(b=(60, 7, U32))
+    got = fixups(local, target)
+    assert isinstance(got[B_OFF], COREError)
+    assert "64-bit load" in str(got[B_OFF])
+
+
+def test_big_endian_shifts(local: Local) -> None:
+    target, _ = build(b=(44, 7, U32))
+    target.byte_order = "big"
+    got = {i: value(f) for i, f in fixups(local, target).items()}
+    # (8 - byte_size) * 8 + (bit_offset - byte_offset * 8)
+    assert got[B_LSHIFT] == (8 - 4) * 8 + (44 - 32)
+    assert got[B_RSHIFT] == 64 - 7
+
+
+def test_signedness_from_the_target(local: Local) -> None:
+    target, _ = build(b=(32, 3, INT), c=(35, 5, U32))
+    got = {i: value(f) for i, f in fixups(local, target).items()}
+    assert (got[B_SIGNED], got[C_SIGNED]) == (1, 0)
+    # An int field that became an enum is no longer the same field.
+    signed_enum = Enum("pybpf_test_e", 4, [EnumValue("PYBPF_TEST_A", -1)], signed=True)
+    target, _ = build(b=(32, 3, signed_enum), enum=signed_enum)
+    assert value(fixups(local, target)[B_SIGNED]) == "poison"
+
+
+def test_enum_changed(local: Local) -> None:
+    enum = Enum(
+        "pybpf_test_e",
+        4,
+        [EnumValue("PYBPF_TEST_B", 7), EnumValue("PYBPF_TEST_Z", 9)],
+    )
+    target, _ = build(enum=enum)
+    got = {i: value(f) for i, f in fixups(local, target).items()}
+    assert got[E_A_EXISTS] == 0
+    assert got[E_B_VALUE] == 7
+    assert got[E_V2_B_VALUE] == 7
+    assert got[E_MATCHES] == 0  # PYBPF_TEST_A is gone
+
+
+def test_enum_grew_to_64_bits(local: Local) -> None:
+    enum = Enum64(
+        "pybpf_test_e",
+        8,
+        [
+            EnumValue("PYBPF_TEST_A", 1 << 40),
+            EnumValue("PYBPF_TEST_B", 2),
+            EnumValue("PYBPF_TEST_C", 3),
+        ],
+    )
+    target, _ = build(enum=enum)
+    got = {i: value(f) for i, f in fixups(local, target).items()}
+    assert got[E_A_EXISTS] == 1
+    assert got[E_B_VALUE] == 2
+    assert got[E_V2_C_EXISTS] == 1
+    # Enums match across widths, but not across sizes.
+    assert got[E_MATCHES] == 0
+    assert got[E_ID_TARGET] == target.type_id(enum)
+
+
+def test_negative_enumerator(local: Local) -> None:
+    enum = Enum("pybpf_test_e", 4, [EnumValue("PYBPF_TEST_B", -2)], signed=True)
+    target, _ = build(enum=enum)
+    # A 32-bit enumerator is sign-extended to 64 bits, as libbpf does.
+    assert value(fixups(local, target)[E_B_VALUE]) == (1 << 64) - 2
+
+
+def test_type_missing(local: Local) -> None:
+    target = Spec.from_types([Int("int", 4, IntEncoding.SIGNED)])
+    got = {i: value(f) for i, f in fixups(local, target).items()}
+    for i in (A_OFF, INNER_Y_OFF, B_OFF, B_SIZE, B_LSHIFT, B_SIGNED, B_RSHIFT, ARR_SIZE):
+        assert got[i] == "poison", i
+    for i in (
+        T_EXISTS_FIELD,
+        V2_FIELD_EXISTS,
+        ID_TARGET,
+        V2_TYPE_EXISTS,
+        TYPE_SIZE,
+        TYPE_MATCHES,
+        T_EXISTS,
+        T_SIZE,
+        E_MATCHES,
+        E_A_EXISTS,
+        E_V2_C_EXISTS,
+        E_ID_TARGET,
+    ):
+        assert got[i] == 0, i
+    assert got[E_B_VALUE] == "poison"
+    assert got[ID_LOCAL] == local.spec.type_id(local.records[ID_LOCAL].type)
+
+
+def test_ambiguous_candidates(local: Local) -> None:
+    _, s = build()
+    _, moved = build(name="pybpf_test_s___2", shift=8)
+    target = Spec.from_types([s, moved])
+    with pytest.raises(COREError, match="field offset ambiguity"):
+        compute_fixup(local.records[INNER_Y_OFF], local.spec, target)
+    # Where both agree, two candidates are fine.
+    assert value(compute_fixup(local.records[A_OFF], local.spec, target)) == 0
+    with pytest.raises(COREError, match="relocation decision ambiguity"):
+        compute_fixup(local.records[TYPE_SIZE], local.spec, target)
+
+
+def test_candidates_pruned_across_relocations(local: Local) -> None:
+    # Two flavours: only the first has "a"; once "a" relocates against it, the
+    # other flavour is no candidate any more, so the size is not ambiguous.
+    _, with_a = build()
+    _, without_a = build(name="pybpf_test_s___2", drop=frozenset({"a"}), shift=8)
+    target = Spec.from_types([with_a, without_a])
+    relocator = CORERelocator(local.spec, target)
+    assert value(relocator.fixup(local.records[A_OFF])) == 0
+    assert value(relocator.fixup(local.records[TYPE_SIZE])) == 112
+    with pytest.raises(COREError, match="ambiguity"):
+        compute_fixup(local.records[TYPE_SIZE], local.spec, target)
+
+
+def test_anonymous_members_found_wherever_they_are(local: Local) -> None:
+    target, s = build()
+    # Wrap the anonymous union into another anonymous struct, 8 bytes further.
+    anon_union = next(m for m in s.members if not m.name)
+    wrapper = Struct("", 16, [Member("pad", U64, 0), Member("", anon_union.type, 64)])
+    s.members[s.members.index(anon_union)] = Member("", wrapper, anon_union.offset)
+    target = Spec.from_types([s])
+    assert value(compute_fixup(local.records[U_INT_OFF], local.spec, target)) == 96 + 8
+
+
+def test_relocate_patches_the_program(local: Local) -> None:
+    target, _ = build(shift=40, drop=frozenset({"a"}))
+    insns = local.program()
+    slots = insns.slots
+    results = CORERelocator(local.spec, target).relocate(insns)
+    assert insns.slots == slots
+    assert len(results) == len(local.records)
+    by_record = {r.relocation.offset: r for r in results}
+    a = by_record[local.records[A_OFF].offset]
+    assert insns[a.index].is_helper_call and insns[a.index].constant == POISON_HELPER_ID
+    y = by_record[local.records[INNER_Y_OFF].offset]
+    assert insns[y.index].constant == 8 + 40 + 8
+
+
+def test_index_cached_and_rebuilt_when_the_spec_grows(local: Local) -> None:
+    from pybpf.btf.corerelo.candidates import name_index
+
+    target, _ = build()
+    first = name_index(target)
+    assert name_index(target) is first
+    target.add(Struct("pybpf_test_s___late", 4, [Member("a", INT, 0)]))
+    again = name_index(target)
+    assert again is not first
+    s = local.records[A_OFF].type
+    assert len(again.candidates(s)) == 2
