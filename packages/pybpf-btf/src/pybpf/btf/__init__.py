@@ -7,6 +7,7 @@ from pybpf.btf.sanitize import SanitizeOptions
 from pybpf.btf.spec import Spec, load_spec
 from pybpf.btf.types import (
     Array,
+    Composite,
     Const,
     Datasec,
     DeclTag,
@@ -45,6 +46,7 @@ from pybpf.btf.types import (
 __all__ = [
     "Array",
     "BTFError",
+    "Composite",
     "Const",
     "Datasec",
     "DeclTag",

@@ -68,9 +68,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             out.write("\n")
         else:
             _dump_c(spec, out)
+    except BrokenPipeError:
+        # The reader went away (``| head``): not an error worth a message.
+        return 1
     except (BTFError, OSError) as e:
         print(f"error: {args.file}: {e}", file=sys.stderr)
-        return 1
-    except BrokenPipeError:
         return 1
     return 0

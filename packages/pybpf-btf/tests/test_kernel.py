@@ -1,0 +1,51 @@
+"""The running kernel's BTF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pybpf.btf import Struct, load_kernel_module_spec, load_kernel_spec
+from pybpf.btf.kernel import vmlinux_candidates
+
+SYSFS = Path("/sys/kernel/btf")
+needs_vmlinux = pytest.mark.skipif(
+    not (SYSFS / "vmlinux").exists(), reason="no /sys/kernel/btf/vmlinux"
+)
+
+
+def test_candidates_follow_libbpf() -> None:
+    paths = [str(p) for p in vmlinux_candidates("6.1.0-test")]
+    assert paths[0] == "/sys/kernel/btf/vmlinux"
+    assert "/boot/vmlinux-6.1.0-test" in paths
+    assert "/usr/lib/debug/boot/vmlinux-6.1.0-test" in paths
+
+
+@needs_vmlinux
+def test_kernel_spec_is_cached() -> None:
+    spec = load_kernel_spec()
+    assert load_kernel_spec() is spec
+    assert isinstance(spec.type_by_name("task_struct", Struct), Struct)
+    assert load_kernel_module_spec("vmlinux") is spec
+
+
+def test_bad_module_names() -> None:
+    for name in ("", "../etc", ".hidden"):
+        with pytest.raises(ValueError, match="bad kernel module name"):
+            load_kernel_module_spec(name)
+    with pytest.raises(FileNotFoundError):
+        load_kernel_module_spec("no_such_module_xyz")
+
+
+@pytest.mark.skipif(
+    not SYSFS.exists() or len(list(SYSFS.iterdir())) < 2, reason="no kernel module BTF here"
+)
+def test_module_spec_is_split() -> None:
+    module = next(p.name for p in sorted(SYSFS.iterdir()) if p.name != "vmlinux")
+    spec = load_kernel_module_spec(module)
+    assert spec.base is load_kernel_spec()
+    assert spec.start_id == load_kernel_spec().next_id
+    for t in spec.own_types():
+        for ref in t.references():
+            spec.type_id(ref)
