@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["BTFInfo", "read_btf"]
 
 _VIRTUAL = (".kconfig", ".ksyms")
+_LD_IMM64 = 0x18
 
 
 class BTFInfo:
@@ -33,6 +34,7 @@ class BTFInfo:
         self.spec = spec
         self.ext = ext
         self._datasecs: dict[str, Datasec | None] = {}
+        self._fixed: set[int] = set()
 
     def datasec(self, name: str) -> Datasec | None:
         """The DATASEC called ``name``, or None."""
@@ -51,8 +53,9 @@ class BTFInfo:
     def fixed_datasec(self, elf: ElfFile, section: Section) -> Datasec | None:
         """The section's DATASEC with libbpf's size and offset fixups applied."""
         ds = self.datasec(section.name)
-        if ds is None or section.name in _VIRTUAL:
+        if ds is None or section.name in _VIRTUAL or section.index in self._fixed:
             return ds
+        self._fixed.add(section.index)
         ds.size = section.size
         offsets = {
             s.name: s.value
@@ -119,37 +122,47 @@ class BTFInfo:
         for func in functions.values():
             by_section.setdefault(func.section.name, []).append(func)
         for name, funcs in by_section.items():
-            records: list[tuple[type, list[FuncInfo] | list[LineInfo] | list[CORERelocation]]] = [
-                (FuncInfo, ext.func_infos.get(name, [])),
-                (LineInfo, ext.line_infos.get(name, [])),
-                (CORERelocation, ext.core_relocations.get(name, [])),
+            records: list[tuple[int, type, object]] = [
+                (rec.offset, FuncInfo, rec) for rec in ext.func_infos.get(name, ())
             ]
-            if not any(r for _, r in records):
-                continue
-            at = {}
-            spans = []
-            for func in funcs:
-                slot = func.slot
-                spans.append((func.slot, func.slot + func.slots))
-                for insn in func.instructions:
-                    at[slot] = insn
-                    slot += insn.slots
-            for key, recs in records:
-                for rec in recs:
-                    target = at.get(rec.offset)
-                    if target is None:
-                        # Code no symbol covers (a weak function another one
-                        # overrode, kept by the static linker) is never loaded;
-                        # libbpf ignores its records too.
-                        if not any(a <= rec.offset < b for a, b in spans):
-                            continue
-                        raise ELFError(
-                            f"{key.__name__} record of section {name!r} for slot "
-                            f"{rec.offset}, inside an LD_IMM64",
-                            section=".BTF.ext",
-                            offset=rec.offset * 8,
-                        )
-                    target.metadata[key] = rec
+            records += [(rec.offset, LineInfo, rec) for rec in ext.line_infos.get(name, ())]
+            records += [
+                (rec.offset, CORERelocation, rec) for rec in ext.core_relocations.get(name, ())
+            ]
+            if records:
+                records.sort(key=lambda r: r[0])
+                funcs.sort(key=lambda f: f.slot)
+                _attach(name, funcs, records)
+
+
+def _attach(section: str, funcs: list[Function], records: list[tuple[int, type, object]]) -> None:
+    """Walk functions and records (both sorted by slot) together."""
+    i, n = 0, len(records)
+    for func in funcs:
+        # Code no symbol covers (a weak function another one overrode, kept by
+        # the static linker) is never loaded; libbpf ignores its records too.
+        while i < n and records[i][0] < func.slot:
+            i += 1
+        end = func.slot + func.slots
+        if i == n:
+            return
+        if records[i][0] >= end:
+            continue
+        slot = func.slot
+        for insn in func.instructions:
+            while i < n and records[i][0] == slot:
+                _, key, rec = records[i]
+                insn.metadata[key] = rec
+                i += 1
+            if i == n or records[i][0] >= end:
+                break
+            if records[i][0] < slot:
+                raise ELFError(
+                    f"{records[i][1].__name__} record of section {section!r} for slot "
+                    f"{records[i][0]}, inside an LD_IMM64",
+                    section=".BTF.ext",
+                )
+            slot += 2 if insn.opcode == _LD_IMM64 else 1
 
 
 def _var(t: object, section: str) -> Var:

@@ -18,6 +18,7 @@ reader, through the ``resolve`` callback, so this module knows only code.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ R_BPF_64_NODYLD32 = 4
 R_BPF_64_32 = 10
 
 _CALL = 0x85
+_LD_IMM64 = 0x18
 
 
 @dataclass
@@ -66,6 +68,8 @@ class Function:
     instructions: Instructions = field(default_factory=Instructions)
     #: The functions this one calls or takes the address of, in order.
     callees: list[str] = field(default_factory=list)
+    #: Where it does: (instruction index, slot offset in the function, callee).
+    sites: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 #: Given (instruction, symbol, relocation, section, byte offset), rewrite the
@@ -94,9 +98,12 @@ class CodeReader:
             insns = decode(data, elf.byte_order)
         except InstructionError as e:
             raise ELFError(f"bad instruction: {e}", section=section.name, offset=e.offset) from e
-        slot_of: dict[int, int] = {}
-        for index, (slot, _) in enumerate(insns.offsets()):
-            slot_of[slot] = index
+        # starts[i]: the slot where instruction i starts (and the end, last).
+        starts = list(
+            itertools.accumulate(
+                (2 if insn.opcode == _LD_IMM64 else 1 for insn in insns), initial=0
+            )
+        )
         total_slots = len(data) // 8
         funcs: list[Function] = []
         for sym in elf.symbols:
@@ -108,9 +115,9 @@ class CodeReader:
             start, count = sym.value // 8, sym.size // 8
             if start + count > total_slots or count == 0:
                 raise where.error("function size out of the section")
-            if start not in slot_of or (
-                start + count < total_slots and start + count not in slot_of
-            ):
+            first = bisect.bisect_left(starts, start)
+            last = bisect.bisect_left(starts, start + count)
+            if starts[first] != start or starts[last] != start + count:
                 raise where.error("function boundary inside an LD_IMM64")
             if section is not self.text and sym.bind == STB_LOCAL:
                 raise where.error("a program may not be static")
@@ -126,8 +133,7 @@ class CodeReader:
                 ):
                     n += 1
                 name = f"{sym.name}#{n}"
-            end = slot_of.get(start + count, len(insns))
-            func = Function(name, section, start, count, sym, insns[slot_of[start] : end])
+            func = Function(name, section, start, count, sym, insns[first:last])
             funcs.append(func)
         funcs.sort(key=lambda f: f.slot)
         for a, b in itertools.pairwise(funcs):
@@ -156,15 +162,20 @@ class CodeReader:
             covered: set[int] = set()
             for func in funcs:
                 slot = func.slot
-                for insn in func.instructions:
+                for index, insn in enumerate(func.instructions):
                     found = by_slot.get(slot)
+                    target = None
                     if found is not None:
                         covered.add(slot)
-                        self._relocate(func, insn, found, slot, resolver)
+                        target = self._relocate(func, insn, found, slot, resolver)
                     elif insn.opcode == _CALL and insn.src == CallSource.LOCAL:
                         target = self._function_at(section, slot + insn.constant + 1, slot)
-                        self._refer(func, insn, target)
-                    slot += insn.slots
+                    if target is not None:
+                        insn.reference = target.name
+                        if target.name not in func.callees:
+                            func.callees.append(target.name)
+                        func.sites.append((index, slot - func.slot, target.name))
+                    slot += 2 if insn.opcode == _LD_IMM64 else 1
             stray = set(by_slot) - covered
             if stray:
                 offset = min(stray) * 8
@@ -175,7 +186,8 @@ class CodeReader:
 
     def _relocate(
         self, func: Function, insn: Instruction, rel: Relocation, slot: int, resolver: Resolver
-    ) -> None:
+    ) -> Function | None:
+        """Apply one relocation; the function it targets, for code references."""
         section = func.section
         offset = slot * 8
         sym = self.elf.symbol(rel.symbol, section=section.name, offset=offset)
@@ -190,7 +202,7 @@ class CodeReader:
         else:
             raise where.error(f"relocation of instruction {insn}")
         if resolver(insn, sym, rel, section, offset):
-            return
+            return None
         text = self.text
         if text is None or sym.shndx != text.index or sym.type not in (STT_FUNC, STT_SECTION):
             target_sec = (
@@ -213,7 +225,7 @@ class CodeReader:
             if insn.constant % 8:
                 raise where.error("function pointer not aligned to instructions")
             target_slot = sym.value // 8 + insn.constant // 8
-        self._refer(func, insn, self._function_at(text, target_slot, slot))
+        return self._function_at(text, target_slot, slot)
 
     def _function_at(self, section: Section, slot: int, source_slot: int) -> Function:
         target = self._at.get((section.index, slot))
@@ -225,15 +237,14 @@ class CodeReader:
             )
         return target
 
-    @staticmethod
-    def _refer(func: Function, insn: Instruction, target: Function) -> None:
-        insn.reference = target.name
-        if target.name not in func.callees:
-            func.callees.append(target.name)
-
 
 def link(functions: dict[str, Function], main: Function) -> Instructions:
-    """The main function's code followed by every subprogram it needs, libbpf's order."""
+    """The main function's code followed by every subprogram it needs, libbpf's order.
+
+    The main function's instructions are used as they are (a program is never
+    called, so nothing else holds them); each subprogram is copied. Calls and
+    function pointers get their final relative offsets.
+    """
     order: list[Function] = [main]
     seen = {main.name}
 
@@ -246,16 +257,29 @@ def link(functions: dict[str, Function], main: Function) -> Instructions:
                 visit(callee)
 
     visit(main)
-    out = []
-    for func in order:
-        for i, insn in enumerate(func.instructions):
-            clone = insn.copy()
-            if i == 0:
-                clone.symbol = func.name
-            out.append(clone)
-    linked = Instructions(out)
-    try:
-        linked.resolve_references()
-    except InstructionError as e:
-        raise ELFError(f"cannot link: {e}", section=main.section.name, symbol=main.name) from e
+    linked = main.instructions
+    if linked:
+        linked[0].symbol = main.name
+    if len(order) == 1 and not main.sites:
+        return linked
+    starts = {main.name: 0}
+    placed: list[tuple[Function, int, Instructions]] = [(main, 0, linked)]
+    slot = linked.slots
+    for func in order[1:]:
+        copies = func.instructions.copy()
+        copies[0].symbol = func.name
+        starts[func.name] = slot
+        placed.append((func, slot, copies))
+        slot += copies.slots
+        linked.extend(copies)
+    for func, start, insns in placed:
+        for index, rel_slot, target in func.sites:
+            target_start = starts.get(target)
+            if target_start is None:
+                raise ELFError(
+                    f"call of {target!r}, which is not linked",
+                    section=main.section.name,
+                    symbol=main.name,
+                )
+            insns[index].branch_offset = target_start - (start + rel_slot) - 1
     return linked

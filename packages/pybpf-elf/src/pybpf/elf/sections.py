@@ -17,6 +17,7 @@ remain; nothing else) are not kept.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from pybpf.elf._uapi import AttachType, ProgramType
@@ -201,6 +202,7 @@ class SectionInfo:
     definition: SectionDef
 
 
+@functools.lru_cache(maxsize=1024)
 def match_section(section: str) -> SectionInfo | None:
     """Look a program section name up in libbpf's table; None when unknown."""
     autoload = not section.startswith("?")
