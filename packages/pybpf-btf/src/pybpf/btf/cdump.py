@@ -1,0 +1,704 @@
+"""BTF as a compilable C header, the way ``bpftool btf dump file ... format c`` writes it.
+
+The output follows libbpf's ``btf_dump`` (libbpf 1.1, bpftool 7.1) rule for
+rule, so that a header made here and one made by bpftool are the same text:
+
+- types are emitted in dependency order: a struct after every type it embeds
+  by value, a type reached only through a pointer after a forward declaration
+  at most (a depth-first walk that tells *strong* links from *weak* ones);
+- anonymous structs, unions and enums are written inline where they are used;
+  an anonymous enum nothing refers to is written on its own (global constants);
+- a name used by two different types gets ``___2``, ``___3``... in the order
+  the names are first written; enumerators share the namespace of typedefs;
+- ``__attribute__((packed))`` where the member offsets or the size show that
+  the struct cannot be naturally aligned, and explicit padding members
+  (``long: 64;``, ``int: 0;``) where the compiler would not lay out the gaps
+  by itself;
+- functions, variables, data sections and declaration tags are not written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from pybpf.btf.types import (
+    Array,
+    Composite,
+    Const,
+    Datasec,
+    DeclTag,
+    Enum,
+    Enum64,
+    Float,
+    Func,
+    FuncProto,
+    Fwd,
+    FwdKind,
+    Int,
+    Pointer,
+    Qualifier,
+    Restrict,
+    Struct,
+    Type,
+    Typedef,
+    TypeTag,
+    Var,
+    Void,
+    Volatile,
+)
+
+if TYPE_CHECKING:
+    from pybpf.btf.spec import Spec
+
+__all__ = ["HEADER_GUARD", "dump_c", "format_c"]
+
+HEADER_GUARD = "__VMLINUX_H__"
+
+# Order and emit states of libbpf's walk.
+_NOT_DONE, _IN_PROGRESS, _DONE = 0, 1, 2
+
+# Built into the compiler: a definition would clash with it.
+_BUILTIN = "__builtin_va_list"
+
+# GCC's ARM SIMD typedefs name base types that clang does not have.
+_MISSING_BASE_TYPES = {
+    "__Poly8_t": "unsigned char",
+    "__Poly16_t": "unsigned short",
+    "__Poly64_t": "unsigned long long",
+    "__Poly128_t": "unsigned __int128",
+}
+
+_MODIFIERS = (Volatile, Const, Restrict)
+# Kinds that end a declaration's chain of pointers, arrays and qualifiers.
+_TERMINAL = (Void, Int, Float, Enum, Fwd, Composite, Typedef)
+
+
+def format_c(
+    types: Spec | Iterable[Type],
+    *,
+    guard: str | None = HEADER_GUARD,
+    preserve_access_index: bool = True,
+    pointer_size: int | None = None,
+) -> str:
+    """A C header declaring ``types`` (a whole spec, or some types and what they need).
+
+    With a spec the text is what ``bpftool btf dump file F format c`` prints for
+    it. ``guard`` names the ``#ifndef`` include guard (``None``: no guard);
+    ``preserve_access_index`` wraps the types in clang's
+    ``#pragma clang attribute push (__attribute__((preserve_access_index)), ...)``
+    so that CO-RE relocates every field access, unless the includer defines
+    ``BPF_NO_PRESERVE_ACCESS_INDEX``.
+    """
+    body = dump_c(types, pointer_size=pointer_size)
+    out: list[str] = []
+    if guard:
+        out.append(f"#ifndef {guard}\n#define {guard}\n\n")
+    if preserve_access_index:
+        out.append(
+            "#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n"
+            "#pragma clang attribute push (__attribute__((preserve_access_index)), "
+            "apply_to = record)\n"
+            "#endif\n\n"
+        )
+    out.append(body)
+    if preserve_access_index:
+        out.append("#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n")
+    if guard:
+        out.append(f"#endif /* {guard} */\n")
+    return "".join(out)
+
+
+def dump_c(types: Spec | Iterable[Type], *, pointer_size: int | None = None) -> str:
+    """The C definitions of ``types`` and of the types they depend on, without a guard.
+
+    Each definition ends with ``;`` and a blank line. ``pointer_size``
+    defaults to the spec's (8 for BPF and 64-bit kernels).
+    """
+    if pointer_size is None:
+        pointer_size = getattr(types, "pointer_size", None) or 8
+    roots = list(types)
+    dumper = _Dumper(pointer_size)
+    dumper.mark_referenced(roots, whole=hasattr(types, "type_by_id"))
+    for t in roots:
+        dumper.dump_type(t)
+    return "".join(dumper.out)
+
+
+class _Dumper:
+    """One dump: per-type order/emit state, name counters and the output."""
+
+    def __init__(self, pointer_size: int) -> None:
+        self.ptr_size = pointer_size
+        self.out: list[str] = []
+        self.order_state: dict[int, int] = {}
+        self.emit_state: dict[int, int] = {}
+        self.fwd_emitted: set[int] = set()
+        self.referenced: set[int] = set()
+        self.names: dict[int, str] = {}
+        self.type_names: dict[str, int] = {}
+        self.ident_names: dict[str, int] = {}
+        self.aligns: dict[int, int] = {}
+        self.queue: list[Type] = []
+
+    # -- what is referenced ------------------------------------------------
+
+    def mark_referenced(self, roots: list[Type], *, whole: bool) -> None:
+        """Note every type another type refers to (as libbpf does, over the whole BTF).
+
+        An anonymous enum nothing refers to holds global constants and is
+        written on its own; a referenced one is written inline where used.
+        For a hand-picked list of types, everything they reach counts.
+        """
+        todo = roots if whole else _reachable(roots)
+        referenced = self.referenced
+        for t in todo:
+            for r in _referenced_by(t):
+                referenced.add(id(r))
+
+    # -- ordering (libbpf's btf_dump_order_type) ---------------------------
+
+    def dump_type(self, t: Type) -> None:
+        """Order ``t`` and its dependencies, then write those not yet written."""
+        self.queue = []
+        self.order(t, through_ptr=False)
+        for q in self.queue:
+            self.emit_type(q, None)
+
+    def order(self, t: Type, through_ptr: bool) -> bool:
+        """Queue the definitions ``t`` needs; True when ``t`` must be fully defined first.
+
+        A chain from one type to another is *weak* (a forward declaration is
+        enough) when it passes through a pointer and reaches a named type,
+        otherwise *strong*.
+        """
+        key = id(t)
+        state = self.order_state.get(key, _NOT_DONE)
+        if state == _DONE:
+            return True
+        if state == _IN_PROGRESS:
+            if isinstance(t, Composite) and through_ptr and t.name:
+                return False
+            raise ValueError(f"unsatisfiable type cycle at {t!r}")
+        if isinstance(t, Int | Float | Void):
+            self.order_state[key] = _DONE
+            return False
+        if isinstance(t, Pointer):
+            strong = self.order(t.target, True)
+            self.order_state[key] = _DONE
+            return strong
+        if isinstance(t, Array):
+            return self.order(t.type, False)
+        if isinstance(t, Composite):
+            if through_ptr and t.name:
+                return False
+            self.order_state[key] = _IN_PROGRESS
+            for m in t.members:
+                self.order(m.type, False)
+            if t.name:
+                self.queue.append(t)
+            self.order_state[key] = _DONE
+            return True
+        if isinstance(t, Enum | Fwd):
+            if t.name or key not in self.referenced:
+                self.queue.append(t)
+            self.order_state[key] = _DONE
+            return True
+        if isinstance(t, Typedef):
+            strong = self.order(t.type, through_ptr)
+            if through_ptr and not strong:
+                return False
+            self.queue.append(t)
+            self.order_state[key] = _DONE
+            return True
+        if isinstance(t, Qualifier):
+            return self.order(t.type, through_ptr)
+        if isinstance(t, FuncProto):
+            strong = self.order(t.return_type, through_ptr)
+            for p in t.params:
+                if self.order(p.type, through_ptr):
+                    strong = True
+            return strong
+        # Functions, variables, data sections, declaration tags: nothing to write.
+        self.order_state[key] = _DONE
+        return False
+
+    # -- emitting (libbpf's btf_dump_emit_type) ----------------------------
+
+    def emit_type(self, t: Type, container: Type | None) -> None:
+        """Write ``t`` (top level when ``container`` is None), forward-declaring as needed."""
+        key = id(t)
+        state = self.emit_state.get(key, _NOT_DONE)
+        if state == _DONE or isinstance(t, Void):
+            return
+        write = self.out.append
+        if state == _IN_PROGRESS:
+            # A type refers back to one being written: a forward declaration breaks the cycle.
+            if key in self.fwd_emitted:
+                return
+            if isinstance(t, Composite):
+                if t is container or not t.name:
+                    return
+                self.struct_fwd(t)
+                write(";\n\n")
+                self.fwd_emitted.add(key)
+            elif isinstance(t, Typedef):
+                if t.name != _BUILTIN:
+                    self.typedef_def(t, 0)
+                    write(";\n\n")
+                self.fwd_emitted.add(key)
+            return
+
+        if isinstance(t, Int):
+            alias = _MISSING_BASE_TYPES.get(self.type_name(t))
+            if alias is not None:
+                write(f"typedef {alias} {t.name};\n\n")
+            self.emit_state[key] = _DONE
+        elif isinstance(t, Enum):
+            if container is None:
+                self.enum_def(t, 0)
+                write(";\n\n")
+            self.emit_state[key] = _DONE
+        elif isinstance(t, Pointer):
+            self.emit_type(t.target, container)
+        elif isinstance(t, Qualifier | Array):
+            self.emit_type(t.type, container)
+        elif isinstance(t, Fwd):
+            self.fwd_def(t)
+            write(";\n\n")
+            self.emit_state[key] = _DONE
+        elif isinstance(t, Typedef):
+            self.emit_state[key] = _IN_PROGRESS
+            self.emit_type(t.type, t)
+            # Someone may have needed the typedef as a forward declaration already.
+            if key not in self.fwd_emitted and t.name != _BUILTIN:
+                self.typedef_def(t, 0)
+                write(";\n\n")
+            self.emit_state[key] = _DONE
+        elif isinstance(t, Composite):
+            self.emit_state[key] = _IN_PROGRESS
+            top_level = container is None
+            if top_level or not t.name:
+                # Its members are written out here: their types need declaring first.
+                inner = t if t.name else container
+                for m in t.members:
+                    self.emit_type(m.type, inner)
+            elif key not in self.fwd_emitted and t is not container:
+                self.struct_fwd(t)
+                write(";\n\n")
+                self.fwd_emitted.add(key)
+            if top_level:
+                self.struct_def(t, 0)
+                write(";\n\n")
+                self.emit_state[key] = _DONE
+            else:
+                self.emit_state[key] = _NOT_DONE
+        elif isinstance(t, FuncProto):
+            self.emit_type(t.return_type, container)
+            for p in t.params:
+                self.emit_type(p.type, container)
+
+    # -- names -------------------------------------------------------------
+
+    def resolve_name(self, t: Type, counts: dict[str, int]) -> str:
+        """``t``'s name, with ``___N`` when an earlier written type took it."""
+        name = t.name
+        if not name:
+            return ""
+        key = id(t)
+        cached = self.names.get(key)
+        if cached is not None:
+            return cached
+        if isinstance(t, Fwd) or (type(t) is Enum and not t.values):
+            self.names[key] = name
+            return name
+        count = counts.get(name, 0) + 1
+        counts[name] = count
+        resolved = f"{name}___{count}" if count > 1 else name
+        self.names[key] = resolved
+        return resolved
+
+    def type_name(self, t: Type) -> str:
+        """The name of a struct, union, enum or forward declaration."""
+        return self.resolve_name(t, self.type_names)
+
+    def ident_name(self, t: Type) -> str:
+        """The name of a typedef (it shares its namespace with enumerators)."""
+        return self.resolve_name(t, self.ident_names)
+
+    def enumerator_name(self, name: str) -> str:
+        """An enumerator's name, with ``___N`` for the N-th of that name written."""
+        count = self.ident_names.get(name, 0) + 1
+        self.ident_names[name] = count
+        return f"{name}___{count}" if count > 1 else name
+
+    # -- definitions -------------------------------------------------------
+
+    def struct_fwd(self, t: Composite) -> None:
+        """``struct name`` / ``union name``."""
+        keyword = "struct" if isinstance(t, Struct) else "union"
+        name = self.type_name(t)
+        self.out.append(f"{keyword} {name}" if t.name else keyword)
+
+    def fwd_def(self, t: Fwd) -> None:
+        """A forward declaration's ``struct name`` / ``union name``."""
+        keyword = "union" if t.fwd_kind == FwdKind.UNION else "struct"
+        self.out.append(f"{keyword} {self.type_name(t)}")
+
+    def typedef_def(self, t: Typedef, lvl: int) -> None:
+        """``typedef <declaration of name>``."""
+        name = self.ident_name(t)
+        if isinstance(t.type, Void) and name == "__gnuc_va_list":
+            # Old GCCs describe it as a typedef of void, which does not compile.
+            self.out.append("typedef __builtin_va_list __gnuc_va_list")
+            return
+        self.out.append("typedef ")
+        self.type_decl(t.type, name, lvl)
+
+    def enum_def(self, t: Enum, lvl: int) -> None:
+        """``enum name { A = 1, ... }`` with a mode attribute for unusual sizes."""
+        write = self.out.append
+        name = self.type_name(t)
+        write(f"enum {name}" if t.name else "enum")
+        if not t.values:
+            return
+        write(" {")
+        indent = "\t" * (lvl + 1)
+        wide = isinstance(t, Enum64)
+        bits = 64 if wide else 32
+        mask = (1 << bits) - 1
+        suffix = ("LL" if t.signed else "ULL") if wide else ""
+        for v in t.values:
+            value = v.value & mask
+            if t.signed and value >> (bits - 1):
+                value -= 1 << bits
+            write(f"\n{indent}{self.enumerator_name(v.name)} = {value}{suffix},")
+        write(f"\n{_indent(lvl)}}}")
+        if t.size == 1:
+            write(" __attribute__((mode(byte)))")
+        elif (
+            t.size == 8
+            and self.ptr_size == 8
+            # An 8-byte enum is natural when a value needs the upper 32 bits.
+            and (not wide or not any((v.value & mask) >> 32 for v in t.values))
+        ):
+            write(" __attribute__((mode(word)))")
+
+    def struct_def(self, t: Composite, lvl: int) -> None:
+        """``struct name { members; }`` with padding members and ``packed`` as needed."""
+        write = self.out.append
+        is_struct = isinstance(t, Struct)
+        align = self.align_of(t)
+        packed = is_struct and self.is_packed(t)
+        keyword = "struct" if is_struct else "union"
+        name = self.type_name(t)
+        write(f"{keyword} {name} {{" if t.name else f"{keyword} {{")
+        indent = _indent(lvl + 1)
+        offset = 0
+        prev_bitfield = False
+        for m in t.members:
+            bits = m.bitfield_size
+            m_align = 1 if packed else self.align_of(m.type)
+            self.bit_padding(offset, m.offset, m_align, prev_bitfield and bits != 0, lvl + 1)
+            write(f"\n{indent}")
+            self.type_decl(m.type, m.name, lvl + 1)
+            if bits:
+                write(f": {bits}")
+                offset = m.offset + bits
+                prev_bitfield = True
+            else:
+                offset = m.offset + self.size_of(m.type) * 8
+                prev_bitfield = False
+            write(";")
+        if is_struct:
+            self.bit_padding(offset, t.size * 8, align, False, lvl + 1)
+        if t.members or t.size:
+            write(f"\n{_indent(lvl)}}}")
+        else:
+            write("}")
+        if packed:
+            write(" __attribute__((packed))")
+
+    def bit_padding(self, cur: int, nxt: int, next_align: int, in_bitfield: bool, lvl: int) -> None:
+        """Padding members that make the compiler put the next member at bit ``nxt``.
+
+        First the widest of long/int/short/char whose natural alignment lands
+        within the gap (marked with ``type: 0`` when the compiler would not
+        align there by itself), then whole units of it, then the smallest
+        type that covers the rest.
+        """
+        if cur >= nxt:
+            return
+        pads = (("long", self.ptr_size * 8), ("int", 32), ("short", 16), ("char", 8))
+        write = self.out.append
+        indent = _indent(lvl)
+        pad_type, pad_bits, new = "char", 8, cur
+        for pad_type, pad_bits in pads:  # noqa: B007  (the last one tried is used below)
+            new = _roundup(cur, pad_bits)
+            if new <= nxt:
+                break
+        if cur < new <= nxt:
+            if (
+                in_bitfield
+                or (new == nxt and _roundup(cur, next_align * 8) != new)
+                or (new != nxt and nxt - new <= new - cur)
+            ):
+                write(f"\n{indent}{pad_type}: {new - cur if in_bitfield else 0};")
+            cur = new
+        while cur != nxt:
+            bits = min(nxt - cur, pad_bits)
+            if bits == pad_bits:
+                write(f"\n{indent}{pad_type}: {pad_bits};")
+                cur += bits
+                continue
+            for pad_type, pad_bits in reversed(pads):
+                if pad_bits < bits:
+                    continue
+                write(f"\n{indent}{pad_type}: {bits};")
+                cur += bits
+                break
+
+    # -- declarations (libbpf's btf_dump_emit_type_decl) -------------------
+
+    def type_decl(self, t: Type, fname: str, lvl: int) -> None:
+        """Declare ``fname`` of type ``t``: ``const char *(*fname[4])(int)``.
+
+        The chain from ``t`` down to a named or base type is a stack; C writes
+        qualifiers of a base type before it and pointer qualifiers after ``*``,
+        and wraps pointers to arrays and functions in parentheses.
+        """
+        stack: list[Type] = []
+        while True:
+            stack.append(t)
+            if isinstance(t, _TERMINAL):
+                break
+            if isinstance(t, Pointer):
+                t = t.target
+            elif isinstance(t, Qualifier):
+                t = t.type
+            elif isinstance(t, FuncProto):
+                t = t.return_type
+            elif isinstance(t, Array):
+                t = t.type
+            else:
+                break
+        self.type_chain(stack, fname, lvl)
+
+    def emit_mods(self, stack: list[Type]) -> None:
+        """Write the qualifiers on top of the stack in front of a base type."""
+        write = self.out.append
+        while stack:
+            top = stack[-1]
+            if isinstance(top, Volatile):
+                write("volatile ")
+            elif isinstance(top, Const):
+                write("const ")
+            elif isinstance(top, Restrict):
+                write("restrict ")
+            else:
+                return
+            stack.pop()
+
+    def type_chain(self, stack: list[Type], fname: str, lvl: int) -> None:
+        """Write a declaration from its stack (see :meth:`type_decl`)."""
+        write = self.out.append
+        last_was_ptr = True
+        while stack:
+            t = stack.pop()
+            if isinstance(t, Void):
+                self.emit_mods(stack)
+                write("void")
+                last_was_ptr = False
+                continue
+            if isinstance(t, Int | Float):
+                self.emit_mods(stack)
+                write(t.name)
+            elif isinstance(t, Composite):
+                self.emit_mods(stack)
+                if t.name:
+                    self.struct_fwd(t)
+                else:
+                    self.struct_def(t, lvl)
+            elif isinstance(t, Enum):
+                self.emit_mods(stack)
+                if t.name:
+                    write(f"enum {self.type_name(t)}")
+                else:
+                    self.enum_def(t, lvl)
+            elif isinstance(t, Fwd):
+                self.emit_mods(stack)
+                self.fwd_def(t)
+            elif isinstance(t, Typedef):
+                self.emit_mods(stack)
+                write(self.ident_name(t))
+            elif isinstance(t, Pointer):
+                write("*" if last_was_ptr else " *")
+            elif isinstance(t, Volatile):
+                write(" volatile")
+            elif isinstance(t, Const):
+                write(" const")
+            elif isinstance(t, Restrict):
+                write(" restrict")
+            elif isinstance(t, TypeTag):
+                self.emit_mods(stack)
+                write(f' __attribute__((btf_type_tag("{t.value}")))')
+            elif isinstance(t, Array):
+                # Qualifiers of an array (a GCC quirk) mean nothing in C: drop them.
+                _drop_mods(stack)
+                if not stack:
+                    self.emit_name(fname, last_was_ptr)
+                    write(f"[{t.nelems}]")
+                    return
+                multidim = isinstance(stack[-1], Array)
+                if fname and not last_was_ptr:
+                    write(" ")
+                if not multidim:
+                    write("(")
+                self.type_chain(stack, fname, lvl)
+                if not multidim:
+                    write(")")
+                write(f"[{t.nelems}]")
+                return
+            elif isinstance(t, FuncProto):
+                # GCC's volatile on noreturn function pointers: dropped likewise.
+                _drop_mods(stack)
+                if stack:
+                    write(" (")
+                    self.type_chain(stack, fname, lvl)
+                    write(")")
+                else:
+                    self.emit_name(fname, last_was_ptr)
+                self.params(t, lvl)
+                return
+            else:
+                return
+            last_was_ptr = isinstance(t, Pointer)
+        self.emit_name(fname, last_was_ptr)
+
+    def params(self, t: FuncProto, lvl: int) -> None:
+        """``(int a, char *b, ...)``; ``(void)`` for none."""
+        write = self.out.append
+        params = t.params
+        if not params or (len(params) == 1 and isinstance(params[0].type, Void)):
+            write("(void)")
+            return
+        write("(")
+        last = len(params) - 1
+        for i, p in enumerate(params):
+            if i:
+                write(", ")
+            if i == last and isinstance(p.type, Void):
+                write("...")
+                break
+            self.type_decl(p.type, p.name, lvl)
+        write(")")
+
+    def emit_name(self, name: str, last_was_ptr: bool) -> None:
+        """The declared name, after a space unless it follows a ``*``."""
+        if name:
+            self.out.append(name if last_was_ptr else f" {name}")
+
+    # -- layout (libbpf's btf__align_of / btf__resolve_size) ---------------
+
+    def align_of(self, t: Type) -> int:
+        """Alignment as libbpf computes it: 1 for a struct that must be packed, 0 if none."""
+        key = id(t)
+        cached = self.aligns.get(key)
+        if cached is not None:
+            return cached
+        align = self._align_of(t)
+        self.aligns[key] = align
+        return align
+
+    def _align_of(self, t: Type) -> int:
+        while isinstance(t, Typedef | Qualifier | Array):
+            t = t.type
+        if isinstance(t, Int | Enum | Float):
+            return min(self.ptr_size, t.size)
+        if isinstance(t, Pointer):
+            return self.ptr_size
+        if isinstance(t, Composite):
+            max_align = 1
+            for m in t.members:
+                align = self.align_of(m.type)
+                if align <= 0:
+                    return align
+                max_align = max(max_align, align)
+                if not m.bitfield_size and m.offset % (8 * align):
+                    return 1
+            if t.size % max_align:
+                return 1
+            return max_align
+        return 0
+
+    def is_packed(self, t: Composite) -> bool:
+        """True when a member sits off its natural alignment, or the size is no multiple of it."""
+        max_align = 1
+        for m in t.members:
+            align = self.align_of(m.type)
+            if align and not m.bitfield_size and m.offset % (8 * align):
+                return True
+            max_align = max(max_align, align)
+        return t.size % max_align != 0
+
+    def size_of(self, t: Type) -> int:
+        """``sizeof``, 0 where there is none (libbpf's resolve_size, clamped)."""
+        count = 1
+        for _ in range(32):
+            if isinstance(t, Int | Enum | Composite | Float | Datasec):
+                return count * t.size
+            if isinstance(t, Pointer):
+                return count * self.ptr_size
+            if isinstance(t, Typedef | Qualifier | Var):
+                t = t.type
+            elif isinstance(t, Array):
+                count *= t.nelems
+                t = t.type
+            else:
+                return 0
+        return 0
+
+
+def _indent(lvl: int) -> str:
+    return "\t" * lvl
+
+
+def _roundup(x: int, y: int) -> int:
+    return (x + y - 1) // y * y
+
+
+def _drop_mods(stack: list[Type]) -> None:
+    while stack and isinstance(stack[-1], Qualifier):
+        stack.pop()
+
+
+def _referenced_by(t: Type) -> Iterable[Type]:
+    """The types libbpf counts as referenced by ``t`` (a prototype's return type is not)."""
+    if isinstance(t, Pointer):
+        return (t.target,)
+    if isinstance(t, Qualifier | Typedef | Func | Var | DeclTag):
+        return (t.type,)
+    if isinstance(t, Array):
+        return (t.index, t.type)
+    if isinstance(t, Composite):
+        return [m.type for m in t.members]
+    if isinstance(t, FuncProto):
+        return [p.type for p in t.params]
+    if isinstance(t, Datasec):
+        return [v.type for v in t.vars]
+    return ()
+
+
+def _reachable(roots: list[Type]) -> list[Type]:
+    """``roots`` and every type they refer to, each once."""
+    seen: set[int] = set()
+    out: list[Type] = []
+    todo = list(roots)
+    while todo:
+        t = todo.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        out.append(t)
+        todo.extend(t.references())
+    return out
