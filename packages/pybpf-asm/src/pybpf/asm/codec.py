@@ -14,7 +14,7 @@ import re
 import struct
 from collections.abc import Iterable, Sequence
 from itertools import compress, starmap
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 
 from pybpf.asm.errors import InstructionError
 from pybpf.asm.instruction import Instruction
@@ -84,9 +84,8 @@ def _byteorder_prefix(byteorder: str) -> str:
 
 @functools.lru_cache(maxsize=4)
 def _row_struct(prefix: str) -> struct.Struct:
-    # One row per slot: opcode, dst, src, offset, imm. Registers get a byte each
-    # so that no Python code has to split or join nibbles.
-    return struct.Struct(prefix + "BBBhi")
+    # Registers get a byte each so that no Python code splits or joins nibbles.
+    return struct.Struct(prefix + "BBBhq")
 
 
 def _mask(ops: Iterable[int]) -> bytes:
@@ -110,6 +109,7 @@ _IS_ZERO = _mask([0])
 _NOT_ZERO = _above(0)
 _ABOVE_CALL_SOURCE = _above(max(CallSource))
 _ABOVE_PSEUDO_SOURCE = _above(max(PseudoSource))
+_SIGN = bytes(0xFF if b & 0x80 else 0 for b in range(256))
 _NONZERO = re.compile(b"[^\x00]")
 _DIV_MOD = frozenset(
     cls | op | src
@@ -221,26 +221,42 @@ def decode_instructions(data: bytes | bytearray | memoryview, byteorder: str) ->
             offset=ops.index(0) * 8,
         )
 
-    wide = bytearray(9 * slots)
-    wide[0::9] = ops
-    wide[1::9] = dsts
-    wide[2::9] = srcs
-    for k in range(2, 8):
-        wide[k + 1 :: 9] = raw[k::8]
-    insns = list(starmap(Instruction, _row_struct(prefix).iter_unpack(wide)))
+    # One 13-byte row per slot: opcode, dst, src, offset and a 64-bit constant.
+    # The constant's upper half is the sign extension of the immediate, or for
+    # an LD_IMM64 the next slot's immediate, so that struct does the joining.
+    imm = [raw[k::8] for k in range(4, 8)]
+    top = 3 if prefix == "<" else 0
+    sign = imm[top].translate(_SIGN)
+    if ld_imm64:
+        keep = ~ld_imm64
+        upper = [
+            ((_bits(sign) & keep) | (_bits(column[1:] + b"\x00") & ld_imm64)).to_bytes(
+                slots, "little"
+            )
+            for column in imm
+        ]
+    else:
+        upper = [sign] * 4
+    wide = bytearray(13 * slots)
+    wide[0::13] = ops
+    wide[1::13] = dsts
+    wide[2::13] = srcs
+    wide[3::13] = raw[2::8]
+    wide[4::13] = raw[3::8]
+    low_at, high_at = (5, 9) if prefix == "<" else (9, 5)
+    for k in range(4):
+        wide[low_at + k :: 13] = imm[k]
+        wide[high_at + k :: 13] = upper[k]
+    row = _row_struct(prefix)
 
     if suspects:
         for match in _NONZERO.finditer(suspects.to_bytes(slots, "little")):
             i = match.start()
-            _check_one(insns[i], i)
+            _check_one(Instruction(*row.unpack_from(wide, 13 * i)), i)
     if ld_imm64:
-        i = ops.find(LD_IMM64)
-        while i >= 0:
-            insns[i].constant = (insns[i].constant & _M32) | (insns[i + 1].constant << 32)
-            i = ops.find(LD_IMM64, i + 2)
-        # Opcode 0 is now exactly the second halves: drop them.
-        insns = list(compress(insns, ops))
-    return insns
+        # Opcode 0 is exactly the second halves, now folded into their first.
+        return list(starmap(Instruction, compress(row.iter_unpack(wide), ops)))
+    return list(starmap(Instruction, row.iter_unpack(wide)))
 
 
 def _first_byte(flags: int) -> int:
@@ -301,7 +317,7 @@ def encode_instructions(insns: Iterable[Instruction], byteorder: str) -> bytes:
 
 _Row = tuple[int, int, int, int, int]
 _ROW = attrgetter("opcode", "dst", "src", "offset", "constant")
-_FIRST = itemgetter(0)
+_SECOND_HALF_HEAD = bytes(4)
 
 
 @functools.lru_cache(maxsize=256)
@@ -316,13 +332,11 @@ def _encode_fast(insns: Sequence[Instruction], prefix: str) -> bytes:
     rows: list[_Row] = list(map(_ROW, insns))
     if not rows:
         return b""
-    ops = bytes(map(_FIRST, rows))
-    if ops.translate(None, _VALID_OPS):
-        raise ValueError("unknown opcode")
-    if LD_IMM64 in ops:
-        rows = _split_ld_imm64(rows, ops)
     opcodes, dst_column, src_column, offsets, constants = zip(*rows, strict=True)
     count = len(opcodes)
+    ops = bytes(opcodes)
+    if ops.translate(None, _VALID_OPS):
+        raise ValueError("unknown opcode")
     dsts = bytes(dst_column)
     srcs = bytes(src_column)
     if dsts.translate(None, _REG_NUMBERS) or srcs.translate(None, _REG_NUMBERS):
@@ -330,38 +344,46 @@ def _encode_fast(insns: Sequence[Instruction], prefix: str) -> bytes:
     # The register byte holds dst in its low nibble on little-endian targets.
     low, high = (dsts, srcs) if prefix == "<" else (srcs, dsts)
     regs = _bits(low) | _bits(high.translate(_SHIFT_NIBBLE))
-    out = bytearray(8 * count)
-    out[0::8] = bytes(opcodes)
-    out[1::8] = regs.to_bytes(count, "little")
     raw_offsets = _column(prefix, "h", count).pack(*offsets)
+    try:
+        wide = _column(prefix, "q", count).pack(*constants)
+    except struct.error:
+        # LD_IMM64 constants may be given unsigned; anything else is out of range.
+        wide = _column(prefix, "q", count).pack(
+            *(c - (1 << 64) if isinstance(c, int) and c >> 63 == 1 else c for c in constants)
+        )
+    # Every constant was packed as 64 bits: the low half is the slot's
+    # immediate, the high half is an LD_IMM64's second immediate and must be
+    # the sign extension for every other instruction.
+    low_at, high_at = (0, 4) if prefix == "<" else (4, 0)
+    low_half = [wide[low_at + k :: 8] for k in range(4)]
+    high_half = [wide[high_at + k :: 8] for k in range(4)]
+    sign = _bits(low_half[3 if prefix == "<" else 0].translate(_SIGN))
+    not_ld_imm64 = ~_bits(ops.translate(_IS_LD_IMM64))
+    for column in high_half:
+        if (_bits(column) ^ sign) & not_ld_imm64:
+            raise ValueError("constant out of range")
+
+    out = bytearray(8 * count)
+    out[0::8] = ops
+    out[1::8] = regs.to_bytes(count, "little")
     out[2::8] = raw_offsets[0::2]
     out[3::8] = raw_offsets[1::2]
-    raw_constants = _column(prefix, "i", count).pack(*constants)
     for k in range(4):
-        out[4 + k :: 8] = raw_constants[k::4]
-    return bytes(out)
-
-
-def _signed32(value: int) -> int:
-    return value - ((value & 0x80000000) << 1)
-
-
-def _split_ld_imm64(rows: list[_Row], ops: bytes) -> list[_Row]:
-    out: list[_Row] = []
+        out[4 + k :: 8] = low_half[k]
+    if LD_IMM64 not in ops:
+        return bytes(out)
+    pieces: list[bytes | bytearray] = []
     start = 0
     i = ops.find(LD_IMM64)
     while i >= 0:
-        op, dst, src, off, value = rows[i]
-        if not -(1 << 63) <= value <= _M64:
-            raise ValueError("64-bit immediate out of range")
-        value &= _M64
-        out += rows[start:i]
-        out.append((op, dst, src, off, _signed32(value & _M32)))
-        out.append((0, 0, 0, 0, _signed32(value >> 32)))
-        start = i + 1
-        i = ops.find(LD_IMM64, start)
-    out += rows[start:]
-    return out
+        end = 8 * i + 8
+        pieces.append(out[start:end])
+        pieces.append(_SECOND_HALF_HEAD + wide[8 * i + high_at : 8 * i + high_at + 4])
+        start = end
+        i = ops.find(LD_IMM64, i + 1)
+    pieces.append(out[start:])
+    return b"".join(pieces)
 
 
 def _validate(insns: Sequence[Instruction]) -> None:
