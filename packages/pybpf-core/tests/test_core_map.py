@@ -470,3 +470,63 @@ def test_threads_share_a_map(hmap: Map) -> None:
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_readonly_pin_refuses_writes(hmap: Map, pinpath: Path) -> None:
+    from pybpf.core import FileFlags
+
+    hmap.pin(pinpath)
+    with Map.load_pinned(pinpath, flags=FileFlags.RDONLY, key_codec=int) as ro:
+        with pytest.raises(BPFError) as info:
+            ro[1] = 1
+        assert info.value.errno == errno.EPERM
+    hmap.unpin()
+
+
+def test_memlock_not_charged_on_this_kernel() -> None:
+    import resource
+
+    from pybpf.core import _rlimit
+
+    if tuple(int(x) for x in os.uname().release.split(".")[:2]) < (5, 11):
+        pytest.skip("kernel charges RLIMIT_MEMLOCK")
+    before = resource.getrlimit(resource.RLIMIT_MEMLOCK)
+    if before[0] == resource.RLIM_INFINITY:
+        pytest.skip("RLIMIT_MEMLOCK is already unlimited")
+    assert _rlimit._detect() is False
+    _rlimit.ensure_memlock()
+    assert resource.getrlimit(resource.RLIMIT_MEMLOCK) == before
+    assert _rlimit.memlock_hint() == ""
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # fork() warns on 3.12+
+def test_eperm_without_privileges_has_a_hint() -> None:
+    from pybpf.core import BPFPermissionError
+
+    if Path("/proc/sys/kernel/unprivileged_bpf_disabled").read_text().strip() == "0":
+        pytest.skip("unprivileged bpf(2) is allowed here")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        os.close(read)
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            try:
+                Map(MapSpec("denied", MapType.ARRAY, 4, 4, 1)).close()
+                msg = "created"
+            except BPFPermissionError as exc:
+                msg = f"{exc.errno}|{isinstance(exc, PermissionError)}|{exc}"
+            except BaseException as exc:
+                msg = f"other|{exc!r}"
+            os.write(write, msg.encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as f:
+        msg = f.read().decode()
+    os.waitpid(pid, 0)
+    code, is_perm, text = msg.split("|", 2)
+    assert code == str(errno.EPERM), msg
+    assert is_perm == "True"
+    assert "CAP_BPF" in text

@@ -781,7 +781,7 @@ class Map:
     def _unpack_keys(self, buf: Any, n: int) -> list[Any]:
         size = self._key_size
         if self._kout is not None:
-            return list(_sys.ffi.unpack(_sys.ffi.cast(_sys.ffi.typeof(self._kout), buf), n))
+            return _FFI.unpack(_FFI.cast(_FFI.typeof(self._kout), buf), n)  # type: ignore[no-any-return]
         raw = _sys.ffi.buffer(buf, n * size)[:]
         decode = self._kcodec.decode
         return [decode(raw[i : i + size]) for i in range(0, n * size, size)]
@@ -789,7 +789,7 @@ class Map:
     def _unpack_values(self, buf: Any, n: int) -> list[Any]:
         ffi = _sys.ffi
         if self._vout is not None:
-            return list(ffi.unpack(ffi.cast(ffi.typeof(self._vout), buf), n))
+            return ffi.unpack(ffi.cast(ffi.typeof(self._vout), buf), n)  # type: ignore[no-any-return]
         size = self._value_size
         decode = self._vcodec.decode
         if not self._percpu:
