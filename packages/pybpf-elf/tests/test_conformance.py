@@ -18,37 +18,9 @@ import pytest
 
 from pybpf.elf import ELFError, load_collection_spec
 from pybpf.elf.cli import summary
-from pybpf.elf.sections import match_section
+from pybpf.elf.sections import NEWER_THAN_LIBBPF_1_1_2, match_section
 
 HERE = Path(__file__).resolve().parent
-
-#: Section patterns of the newest libbpf that libbpf 1.1.2 does not know: it
-#: gives their programs type "unspec" and attach type 0, we the real ones.
-NEWER_THAN_LIBBPF_1_1_2 = frozenset(
-    {
-        "kprobe.session+",
-        "uprobe.multi+",
-        "uretprobe.multi+",
-        "uprobe.session+",
-        "uprobe.multi.s+",
-        "uretprobe.multi.s+",
-        "uprobe.session.s+",
-        "usdt.s+",
-        "tc/ingress",
-        "tc/egress",
-        "tcx/ingress",
-        "tcx/egress",
-        "netkit/primary",
-        "netkit/peer",
-        "cgroup/connect_unix",
-        "cgroup/sendmsg_unix",
-        "cgroup/recvmsg_unix",
-        "cgroup/getpeername_unix",
-        "cgroup/getsockname_unix",
-        "struct_ops.s+",
-        "netfilter",
-    }
-)
 
 #: The deliberate differences, one line each (also in docs/elf.md).
 DELIBERATE: tuple[tuple[str, str], ...] = (

@@ -6,13 +6,9 @@ pattern ending in ``+`` matches the name exactly or followed by ``/extras``
 (the attach target); any other pattern matches the whole name. A leading ``?``
 (not autoloaded) is not part of the section name proper.
 
-Deliberate differences with the libbpf 1.1.2 the project tests against:
-``tcx/*``, ``netkit/*``, ``tc/ingress``, ``tc/egress``, ``uprobe.multi*``,
-``kprobe.session``, ``uprobe.session*``, ``cgroup/*_unix``, ``lsm_cgroup`` is
-known to both, ``netfilter`` and the ``.s`` variants of ``struct_ops`` are
-newer than 1.1.2, which reads all of them as unknown sections (program type
-``unspec``). Patterns 1.1.2 still had and newer libbpf dropped (``tc`` aliases
-remain; nothing else) are not kept.
+The newest table knows patterns that libbpf 1.1.2 (Debian bookworm's, the one
+the conformance test runs against) does not: :data:`NEWER_THAN_LIBBPF_1_1_2`.
+1.1.2 opens such programs with type ``unspec``.
 """
 
 from __future__ import annotations
@@ -25,6 +21,7 @@ from pybpf.elf._uapi import AttachType, ProgramType
 __all__ = [
     "BPF_F_SLEEPABLE",
     "BPF_F_XDP_HAS_FRAGS",
+    "NEWER_THAN_LIBBPF_1_1_2",
     "SECTION_DEFS",
     "SectionDef",
     "SectionInfo",
@@ -184,6 +181,33 @@ SECTION_DEFS: tuple[SectionDef, ...] = (
     _d("netfilter", P.NETFILTER, A.NETFILTER),
 )
 del P, A
+
+#: Patterns of the table that libbpf 1.1.2 does not know yet.
+NEWER_THAN_LIBBPF_1_1_2 = frozenset(
+    {
+        "kprobe.session+",
+        "uprobe.multi+",
+        "uretprobe.multi+",
+        "uprobe.session+",
+        "uprobe.multi.s+",
+        "uretprobe.multi.s+",
+        "uprobe.session.s+",
+        "usdt.s+",
+        "tc/ingress",
+        "tc/egress",
+        "tcx/ingress",
+        "tcx/egress",
+        "netkit/primary",
+        "netkit/peer",
+        "cgroup/connect_unix",
+        "cgroup/sendmsg_unix",
+        "cgroup/recvmsg_unix",
+        "cgroup/getpeername_unix",
+        "cgroup/getsockname_unix",
+        "struct_ops.s+",
+        "netfilter",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
