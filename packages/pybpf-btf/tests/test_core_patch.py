@@ -121,6 +121,21 @@ def test_essential_name() -> None:
     assert essential_name("___a") == "___a"
     assert essential_name("a___") == "a___"
     assert essential_name("x") == "x"
+    assert essential_name("a___b___") == "a"
+    assert essential_name(b"sk_buff___old") == b"sk_buff"
+
+
+def test_essential_name_is_libbpfs() -> None:
+    def libbpf(name: str) -> str:
+        for i in range(len(name) - 5, -1, -1):
+            if name[i] != "_" and name[i + 1 : i + 4] == "___" and name[i + 4] != "_":
+                return name[: i + 1]
+        return name
+
+    for n in range(12):
+        for bits in range(2**n):
+            name = "".join("_" if bits >> k & 1 else "a" for k in range(n))
+            assert essential_name(name) == libbpf(name), name
 
 
 U32 = Int("u32", 4)

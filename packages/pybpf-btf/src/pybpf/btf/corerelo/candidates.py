@@ -43,7 +43,7 @@ class NameIndex:
     def __init__(self, spec: Spec, *, own_only: bool = False) -> None:
         self.spec = spec
         self.count = len(spec)
-        by_name: dict[str, list[tuple[int, int]]] = {}
+        by_name: dict[bytes, list[tuple[int, int]]] = {}
         for type_id, name, kind in _named_types(spec, own_only):
             by_name.setdefault(essential_name(name), []).append((type_id, kind))
         self._by_name = by_name
@@ -52,7 +52,7 @@ class NameIndex:
         """Target types, in id order, of ``local``'s essential name and a compatible kind."""
         if not local.name:
             return []
-        entries = self._by_name.get(essential_name(local.name), ())
+        entries = self._by_name.get(essential_name(local.name.encode()), ())
         local_kind = local.kind
         found = []
         for type_id, kind in entries:
@@ -61,7 +61,7 @@ class NameIndex:
         return found
 
 
-def _named_types(spec: Spec, own_only: bool) -> Iterator[tuple[int, str, int]]:
+def _named_types(spec: Spec, own_only: bool) -> Iterator[tuple[int, bytes, int]]:
     """``(id, name, kind)`` of every named type, without decoding the types when possible."""
     if spec.base is not None and not own_only:
         yield from _named_types(spec.base, False)
@@ -71,15 +71,20 @@ def _named_types(spec: Spec, own_only: bool) -> Iterator[tuple[int, str, int]]:
         # Reading names straight from the type records is ~5x faster than decoding
         # the kernel's 126k types, and keeps them out of memory.
         words = raw.words
-        names: dict[int, str] = {}
+        # Names start strings: split the table once instead of searching per name.
+        starts: dict[int, bytes] = {}
+        at = raw.base_strings_len
+        for part in raw.strings.split(b"\0"):
+            starts[at] = part
+            at += len(part) + 1
         string_at = spec._string_at
         type_id = raw.first_id
         for off in raw.offsets:
             name_off = words[off]
             if name_off:
-                name = names.get(name_off)
+                name = starts.get(name_off)
                 if name is None:
-                    name = names[name_off] = string_at(name_off)
+                    name = string_at(name_off).encode()
                 if name:
                     yield type_id, name, (words[off + 1] >> 24) & 0x1F
             type_id += 1
@@ -87,7 +92,7 @@ def _named_types(spec: Spec, own_only: bool) -> Iterator[tuple[int, str, int]]:
     for type_id in range(decoded_from, spec.next_id):
         t = spec.type_by_id(type_id)
         if t.name:
-            yield type_id, t.name, t.kind
+            yield type_id, t.name.encode(), t.kind
 
 
 _CACHE_SIZE = 8

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import AnyStr
+
 from pybpf.btf.types import (
     Array,
     Composite,
@@ -61,22 +63,23 @@ def kinds_compatible(a: Type, b: Type) -> bool:
     return a.kind == b.kind or (a.kind in _ENUM_KINDS and b.kind in _ENUM_KINDS)
 
 
-def essential_name(name: str) -> str:
+def essential_name(name: AnyStr) -> AnyStr:
     """``name`` without its flavour: what follows the last ``X___Y`` separator.
 
     A separator is three underscores with a non-underscore on each side, so
     ``task_struct___v1`` is ``task_struct`` and ``a____b`` keeps its name.
+    Works on ``bytes`` too (the name index never decodes the kernel's names).
     """
-    for i in range(len(name) - 5, -1, -1):
-        if (
-            name[i] != "_"
-            and name[i + 1] == "_"
-            and name[i + 2] == "_"
-            and name[i + 3] == "_"
-            and name[i + 4] != "_"
-        ):
-            return name[: i + 1]
-    return name
+    sep, under = ("___", "_") if isinstance(name, str) else (b"___", b"_")
+    # Most names have no separator: one C-level search settles them.
+    end = len(name)
+    while True:
+        j = name.rfind(sep, 1, end)
+        if j < 0:
+            return name
+        if j + 3 < len(name) and name[j - 1 : j] != under and name[j + 3 : j + 4] != under:
+            return name[:j]
+        end = j + 2
 
 
 class SizeError(Exception):
