@@ -530,3 +530,41 @@ def test_eperm_without_privileges_has_a_hint() -> None:
     assert code == str(errno.EPERM), msg
     assert is_perm == "True"
     assert "CAP_BPF" in text
+
+
+def test_threads_share_a_bytes_map(raw: Map) -> None:
+    # Bytes keys go through the map's buffers: the lock (and the slow path for
+    # a thread that finds the map busy) must keep each thread's key its own.
+    for k in range(4):
+        raw[u32(k)] = u64(k * 10)
+    errors: list[BaseException] = []
+
+    def worker(key: int) -> None:
+        try:
+            for _ in range(2000):
+                assert raw[u32(key)] == u64(key * 10)
+                raw[u32(key)] = u64(key * 10)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_map_fd_is_cloexec(hmap: Map) -> None:
+    import fcntl
+
+    assert fcntl.fcntl(hmap.fd.number, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
+
+
+def test_numa_node_and_map_extra() -> None:
+    spec = MapSpec("numa", MapType.HASH, 4, 4, 4, numa_node=0, flags=MapFlags.NUMA_NODE)
+    with Map(spec) as m:
+        assert m.flags & MapFlags.NUMA_NODE
+    spec = MapSpec("bloom", MapType.BLOOM_FILTER, 0, 4, 16, map_extra=7)
+    with Map(spec) as b:
+        assert b.info().map_extra == 7

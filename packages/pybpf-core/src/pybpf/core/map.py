@@ -838,9 +838,13 @@ class Map:
         return data
 
     def _put_key(self, key: Any) -> None:
-        if self._key_size == 0:
+        kmem = self._kmem
+        if kmem is None:
             raise TypeError(f"{_probes.type_name(self._type)} maps have no keys")
-        self._kmem[:] = self._encode_key(key)  # type: ignore[index]
+        if key.__class__ is bytes and len(key) == self._key_size:
+            kmem[:] = key
+        else:
+            kmem[:] = self._encode_key(key)
 
     def _encode_value(self, value: Any) -> bytes:
         size = self._value_size
