@@ -568,3 +568,20 @@ def test_numa_node_and_map_extra() -> None:
     spec = MapSpec("bloom", MapType.BLOOM_FILTER, 0, 4, 16, map_extra=7)
     with Map(spec) as b:
         assert b.info().map_extra == 7
+
+
+def test_bad_initial_contents_close_the_new_map() -> None:
+    spec = MapSpec("bad", MapType.HASH, 4, 8, 4, contents=[(u32(1), b"short")])
+    with pytest.raises(ValueError, match="value must be 8 bytes, got 5"):
+        Map(spec)
+
+
+def test_from_fd_rejects_other_files() -> None:
+    r, w = os.pipe()
+    try:
+        with pytest.raises(BPFError) as info:
+            Map.from_fd(r)
+        assert info.value.errno == errno.EINVAL
+    finally:
+        os.close(r)
+        os.close(w)
