@@ -1,6 +1,31 @@
 """BPF Type Format: parse, query, marshal, C dump, CO-RE, ext infos, value codec."""
 
+from pybpf.btf.corerelo import (
+    POISON_HELPER_ID,
+    COREError,
+    COREFixup,
+    CORERelocator,
+    COREResult,
+    compute_fixup,
+)
 from pybpf.btf.errors import BTFError, TypeNotFoundError
+from pybpf.btf.ext import (
+    CORERelocation,
+    CORERelocKind,
+    ExtInfos,
+    FuncInfo,
+    LineInfo,
+    SectionExtInfos,
+    attach_ext_infos,
+    collect_ext_infos,
+    core_relocation,
+    encode_core_relocations,
+    encode_func_infos,
+    encode_line_infos,
+    func_info,
+    line_info,
+    load_ext_infos,
+)
 from pybpf.btf.kernel import load_kernel_module_spec, load_kernel_spec
 from pybpf.btf.marshal import marshal
 from pybpf.btf.sanitize import SanitizeOptions
@@ -44,8 +69,15 @@ from pybpf.btf.types import (
 )
 
 __all__ = [
+    "POISON_HELPER_ID",
     "Array",
     "BTFError",
+    "COREError",
+    "COREFixup",
+    "CORERelocKind",
+    "CORERelocation",
+    "CORERelocator",
+    "COREResult",
     "Composite",
     "Const",
     "Datasec",
@@ -53,8 +85,10 @@ __all__ = [
     "Enum",
     "Enum64",
     "EnumValue",
+    "ExtInfos",
     "Float",
     "Func",
+    "FuncInfo",
     "FuncParam",
     "FuncProto",
     "Fwd",
@@ -62,12 +96,14 @@ __all__ = [
     "Int",
     "IntEncoding",
     "Kind",
+    "LineInfo",
     "Linkage",
     "Member",
     "Pointer",
     "Qualifier",
     "Restrict",
     "SanitizeOptions",
+    "SectionExtInfos",
     "Spec",
     "Struct",
     "Type",
@@ -80,6 +116,16 @@ __all__ = [
     "Void",
     "Volatile",
     "alignof",
+    "attach_ext_infos",
+    "collect_ext_infos",
+    "compute_fixup",
+    "core_relocation",
+    "encode_core_relocations",
+    "encode_func_infos",
+    "encode_line_infos",
+    "func_info",
+    "line_info",
+    "load_ext_infos",
     "load_kernel_module_spec",
     "load_kernel_spec",
     "load_spec",
