@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import platform
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +50,14 @@ def _load_compiled() -> tuple[Any, BpfFn, ElemFn, BatchFn, LookupIntFn, UpdateIn
     except ImportError:
         return None
     lib = _pybpf_sys.lib
+    if getattr(lib, "PYBPF_SYS_VERSION", None) != _sys_build.VERSION:
+        warnings.warn(
+            "pybpf: the compiled _pybpf_sys is stale (built from other sources); "
+            "reinstall pybpf-core. Falling back to cffi ABI mode.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return None
     return (
         _pybpf_sys.ffi,
         lib.pybpf_bpf,

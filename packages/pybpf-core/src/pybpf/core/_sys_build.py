@@ -13,6 +13,9 @@ with fixed-width types so that the text is both a cdef and valid C.
 from __future__ import annotations
 
 MODULE_NAME = "_pybpf_sys"
+#: Bumped whenever TYPES or HELPERS change, so that a stale compiled module
+#: (an editable install built from older sources) is noticed and not used.
+VERSION = 2
 
 TYPES = """
 struct pybpf_map_create_attr {
@@ -96,6 +99,7 @@ struct pybpf_map_info {
 # Every helper returns the syscall's result, or -errno: reading errno from
 # Python after the call would cost a second trip through cffi.
 HELPERS = """
+static const int PYBPF_SYS_VERSION;
 long pybpf_bpf(int cmd, void *attr, unsigned int size);
 int pybpf_map_elem(int cmd, int fd, const void *key, void *value, uint64_t flags);
 int pybpf_map_batch(int cmd, int fd, const void *in_batch, void *out_batch,
@@ -112,6 +116,7 @@ SOURCE = (
 #include <sys/syscall.h>
 #include <unistd.h>
 """
+    + f"#define PYBPF_SYS_VERSION {VERSION}\n"
     + TYPES
     + """
 long pybpf_bpf(int cmd, void *attr, unsigned int size)
