@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from pybpf.btf.errors import BTFError
 from pybpf.btf.types import (
     Array,
     Composite,
@@ -179,7 +180,7 @@ class _Dumper:
         if state == _IN_PROGRESS:
             if isinstance(t, Composite) and through_ptr and t.name:
                 return False
-            raise ValueError(f"unsatisfiable type cycle at {t!r}")
+            raise BTFError(f"unsatisfiable type cycle at {t!r}: a type contains itself")
         if isinstance(t, Int | Float | Void):
             self.order_state[key] = _DONE
             return False
