@@ -130,3 +130,34 @@ def map_freeze(fd: FD, what: str) -> None:
         if rc == -errno.EINVAL:
             raise NotSupportedError(f"{what}: freeze", min_version="5.2", code=errno.EINVAL)
         raise error(-rc, f"{what}: freeze")
+
+
+#: Enough for the log of a rejected BTF blob of any realistic size.
+_BTF_LOG_SIZE = 1 << 20
+
+
+def btf_load(blob: bytes, what: str) -> FD:
+    """BPF_BTF_LOAD: hand raw BTF to the kernel; on failure, the kernel's log says why."""
+    _rlimit.ensure_memlock()
+    ffi = _sys.ffi
+    data = ffi.from_buffer(blob)
+    attr = ffi.new("struct pybpf_btf_load_attr *")
+    attr.btf = _sys.addr(data)
+    attr.btf_size = len(blob)
+    rc = _sys.bpf(Command.BTF_LOAD, attr, ffi.sizeof(attr[0]))
+    if rc >= 0:
+        return FD(rc)
+    # Only a failed load pays for the log: load again, asking for it.
+    log = ffi.new("char[]", _BTF_LOG_SIZE)
+    attr.btf_log_buf = _sys.addr(log)
+    attr.btf_log_size = _BTF_LOG_SIZE
+    attr.btf_log_level = 1
+    retry = _sys.bpf(Command.BTF_LOAD, attr, ffi.sizeof(attr[0]))
+    if retry >= 0:
+        return FD(retry)
+    text = ffi.string(log).decode("utf-8", "replace").strip()
+    tail = "; ".join(text.splitlines()[-3:])
+    err = error(-rc, what)
+    if tail:
+        err.add_note(f"kernel BTF log: {tail}")
+    raise err

@@ -15,7 +15,7 @@ from __future__ import annotations
 MODULE_NAME = "_pybpf_sys"
 #: Bumped whenever TYPES or HELPERS change, so that a stale compiled module
 #: (an editable install built from older sources) is noticed and not used.
-VERSION = 2
+VERSION = 3
 
 TYPES = """
 struct pybpf_map_create_attr {
@@ -74,6 +74,15 @@ struct pybpf_info_attr {
     uint32_t bpf_fd;
     uint32_t info_len;
     uint64_t info;
+};
+
+struct pybpf_btf_load_attr {
+    uint64_t btf;
+    uint64_t btf_log_buf;
+    uint32_t btf_size;
+    uint32_t btf_log_size;
+    uint32_t btf_log_level;
+    uint32_t btf_log_true_size;
 };
 
 struct pybpf_map_info {
