@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pybpf.core import BPFError, FD, Map, MapBTF, MapFlags
+from pybpf.core import FD, BPFError, Map, MapBTF, MapFlags
 from pybpf.core._cmds import btf_load
 from pybpf.elf._uapi import MapType
 from pybpf.elf.spec import MapSpec
