@@ -33,6 +33,7 @@ def test_len_counts_instructions_not_slots() -> None:
     assert insns.slot_offset(3) == 4
     assert insns.slot_offset(-1) == 7
     assert insns.index_at_slot(3) == 2
+    assert insns.index_by_slot() == {0: 0, 1: 1, 3: 2, 4: 3, 5: 4, 6: 5, 7: 6}
     with pytest.raises(ValueError, match="slot 2"):
         insns.index_at_slot(2)  # inside the LD_IMM64
     with pytest.raises(ValueError, match="slot 99"):

@@ -182,6 +182,14 @@ class Instructions(MutableSequence[Instruction]):
                 break
         raise ValueError(f"no instruction starts at slot {slot}")
 
+    def index_by_slot(self) -> dict[int, int]:
+        """Map each instruction's slot offset to its index, for many lookups at once.
+
+        Relocations and BTF line info name instructions by slot offset; this
+        resolves all of them in one pass instead of one scan each.
+        """
+        return {slot: index for index, (slot, _) in enumerate(self.offsets())}
+
     def symbols(self) -> dict[str, int]:
         """Each function symbol with the index of its first instruction."""
         return {insn.symbol: i for i, insn in enumerate(self._insns) if insn.symbol is not None}
