@@ -625,3 +625,41 @@ def test_hand_built_targets_same_as_libbpf(
     expected = libbpf_decisions(oracle, path, btf)
     assert len(expected) == 39, "the oracle printed too few CO-RE decisions"
     assert our_decisions(path, load_spec(btf.read_bytes())) == expected
+
+
+def test_module_targets_only_when_the_kernel_lacks_the_type(local: Local) -> None:
+    vmlinux = Spec.from_types([Int("int", 4, IntEncoding.SIGNED)])
+    module_types, s = build(shift=8)
+    module = Spec(list(module_types), base=vmlinux)
+    got = compute_fixup(local.records[INNER_Y_OFF], local.spec, [vmlinux, module])
+    assert got.target == 8 + 8 + 8
+    assert compute_fixup(
+        local.records[ID_TARGET], local.spec, [vmlinux, module]
+    ).target == module.type_id(s)
+    # A kernel type of that name hides the module's.
+    kernel_s = build()[1]
+    with_kernel = Spec.from_types([kernel_s])
+    module = Spec(list(module_types), base=with_kernel)
+    assert compute_fixup(local.records[INNER_Y_OFF], local.spec, [with_kernel, module]).target == 16
+
+
+def test_relocate_function_and_errors(local: Local) -> None:
+    from pybpf.btf.corerelo import relocate
+
+    target, _ = build()
+    insns = local.program()
+    before = insns.copy()
+    results = relocate(insns, local.spec, target)
+    assert len(results) == len(local.records)
+    # An identical layout changes nothing that libbpf checks (bitfield offsets
+    # and sizes are libbpf's own choice, not necessarily clang's).
+    same = [r for r in results if r.fixup.validate and r.fixup.target == r.fixup.local]
+    assert len(same) > 20
+    for r in same:
+        assert insns[r.index] == before[r.index]
+    # A record whose type is not in the local spec.
+    stray = CORERelocation(Int("int", 4), (0,), local.records[0].kind)
+    with pytest.raises(COREError, match="not part of the local spec"):
+        compute_fixup(stray, local.spec, target)
+    with pytest.raises(ValueError, match="at least one target"):
+        CORERelocator(local.spec, [])
