@@ -1,10 +1,11 @@
 """Bytes to instructions and back, validated in bulk.
 
-Both directions work on whole programs at once: per-field checks run over
-byte strings built with extended slices and ``bytes.translate`` (C loops), so
-Python-level work per instruction is one object creation on decode and one
-attribute fetch on encode. Only rare opcodes (LD_IMM64, atomics, byte swaps,
-calls) get a second, per-instruction look.
+Both directions work on whole programs at once. Fields are cut out as byte
+strings with extended slices, checked with ``bytes.translate`` tables, and
+combined across slots as big integers used as byte-wise bit masks (C loops
+all), so the Python-level work per instruction is one object creation on
+decode and one attribute fetch on encode. Only slots a bulk check flags as
+suspect get a second, per-instruction look, to name the exact problem.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from pybpf.asm.opcodes import (
 
 __all__ = ["decode_instructions", "encode_instructions"]
 
-_M32 = 0xFFFFFFFF
 _M64 = 0xFFFFFFFFFFFFFFFF
 
 _VALID_OPS = bytes(sorted(VALID_OPCODES))
