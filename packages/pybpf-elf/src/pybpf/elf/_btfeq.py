@@ -44,12 +44,37 @@ def _eq(a: Any, b: Any, assumed: set[tuple[int, int]]) -> bool:
         return False
     if cls in (int, str, bytes, bool, float) or a is None:
         return bool(a == b)
+    if cls.__name__ == "Instructions" and cls.__module__.startswith("pybpf.asm"):
+        return len(a) == len(b) and all(_insn_eq(x, y, assumed) for x, y in zip(a, b, strict=True))
     if cls in (list, tuple):
         return len(a) == len(b) and all(_eq(x, y, assumed) for x, y in zip(a, b, strict=True))
-    if not cls.__module__.startswith("pybpf.btf"):
+    if not cls.__module__.startswith("pybpf.btf") or cls.__name__ == "Spec":
+        # A btf.Spec compares its types by content itself.
         return bool(a == b)
     key = (id(a), id(b))
     if key in assumed:
         return True
     assumed.add(key)
     return all(_eq(getattr(a, n), getattr(b, n), assumed) for n in _public_slots(cls))
+
+
+def _insn_eq(a: Any, b: Any, assumed: set[tuple[int, int]]) -> bool:
+    """Instructions equal in encoding and names, with metadata compared by content.
+
+    Metadata holds BTF records (func info, CO-RE relocations) whose types
+    compare by identity on their own.
+    """
+    if (a.opcode, a.dst, a.src, a.offset, a.constant) != (
+        b.opcode,
+        b.dst,
+        b.src,
+        b.offset,
+        b.constant,
+    ):
+        return False
+    if (a.symbol, a.label, a.reference) != (b.symbol, b.label, b.reference):
+        return False
+    ma, mb = a.metadata, b.metadata
+    if ma.keys() != mb.keys():
+        return False
+    return all(_eq(ma[k], mb[k], assumed) for k in ma)

@@ -26,6 +26,7 @@ from pybpf.btf import (
     Type,
     Var,
     Void,
+    skip_qualifiers,
     underlying,
 )
 from pybpf.elf._btf import BTFInfo
@@ -105,7 +106,7 @@ class Externs:
         else:
             if insn.is_call:
                 raise where.error("kernel variable used by a call")
-            typed = ext.type is not None and not isinstance(ext.type, Void)
+            typed = ext.type is not None and not isinstance(skip_qualifiers(ext.type), Void)
             insn.src = PseudoSource.BTF_ID if typed else PseudoSource.IMM
             insn.constant = 0
 

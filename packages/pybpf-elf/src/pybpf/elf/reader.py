@@ -15,6 +15,7 @@ import struct
 from typing import IO
 
 from pybpf.asm import Instruction, PseudoSource
+from pybpf.btf import BTFError
 from pybpf.elf import btf_maps, externs, struct_ops
 from pybpf.elf._btf import BTFInfo, read_btf
 from pybpf.elf._elffile import (
@@ -60,7 +61,11 @@ def load_collection_spec(source: Source) -> CollectionSpec:
         data = source.read()
         if not isinstance(data, bytes):
             raise TypeError("load_collection_spec needs a file opened in binary mode")
-    return _Reader(data).read()
+    try:
+        return _Reader(data).read()
+    except BTFError as e:
+        # Types decode lazily: a corrupt record surfaces wherever it is first read.
+        raise ELFError(f"bad BTF: {e}", section=".BTF") from e
 
 
 class _Reader:

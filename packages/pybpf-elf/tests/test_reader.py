@@ -1,0 +1,250 @@
+"""load_collection_spec on the testdata objects: what each kind of section becomes."""
+
+from __future__ import annotations
+
+import io
+import struct
+from pathlib import Path
+
+import pytest
+
+from pybpf.asm import CallSource, PseudoSource
+from pybpf.btf.ext.records import FuncInfo, LineInfo
+from pybpf.elf import (
+    CollectionSpec,
+    ELFError,
+    Extern,
+    ExternKind,
+    Pinning,
+    load_collection_spec,
+)
+from pybpf.elf._uapi import AttachType, MapType, ProgramType
+from pybpf.elf.datasecs import BPF_F_MMAPABLE, BPF_F_RDONLY_PROG
+from pybpf.elf.struct_ops import BPF_F_LINK
+
+
+def load(testdata: Path, name: str, order: str = "el") -> CollectionSpec:
+    return load_collection_spec(testdata / f"{name}-{order}.o")
+
+
+def test_every_object_loads(obj_path: Path) -> None:
+    spec = load_collection_spec(obj_path)
+    assert spec.byte_order == ("big" if obj_path.name.endswith("-eb.o") else "little")
+    for prog in spec.programs.values():
+        assert prog.instructions[0].symbol == prog.name
+        # Every reference of a call or function pointer is resolved in place.
+        names = prog.instructions.symbols()
+        slots = dict(prog.instructions.offsets())
+        del slots
+        for insn in prog.instructions:
+            if insn.is_function_call or insn.is_function_pointer:
+                assert insn.reference in names
+
+
+@pytest.mark.parametrize("source", ["path", "str", "bytes", "file"])
+def test_sources(testdata: Path, source: str) -> None:
+    path = testdata / "loader-el.o"
+    arg: object = {
+        "path": path,
+        "str": str(path),
+        "bytes": path.read_bytes(),
+        "file": io.BytesIO(path.read_bytes()),
+    }[source]
+    assert load_collection_spec(arg).programs.keys() == load_collection_spec(path).programs.keys()  # type: ignore[arg-type]
+
+
+def test_loader(testdata: Path) -> None:
+    spec = load(testdata, "loader")
+    assert len(spec.programs) == 10
+    xdp = spec.programs["xdp_count"]
+    assert xdp.type == ProgramType.XDP and xdp.attach_type == AttachType.XDP
+    assert xdp.license == "Dual MIT/GPL"
+    symbols = [i.symbol for i in xdp.instructions if i.symbol]
+    assert symbols == ["xdp_count", "account"]
+    assert xdp.own_slots < xdp.instructions.slots
+    tp = spec.programs["trace_execve"]
+    assert tp.attach_to == "syscalls/sys_enter_execve"
+    assert tp.attach_type is None
+    outer = spec.maps["outer"]
+    assert outer.type == MapType.ARRAY_OF_MAPS
+    assert outer.inner_map is not None and outer.inner_map.name == "outer.inner"
+    assert outer.contents == [(b"\0\0\0\0", "inner_map")]
+    assert spec.maps["pybpf_loader_pinned"].pinning == Pinning.BY_NAME
+    assert spec.maps[".rodata"].flags == BPF_F_MMAPABLE | BPF_F_RDONLY_PROG
+    assert spec.maps[".rodata"].readonly
+    assert spec.variables["sample_rate"].section == ".rodata"
+    assert spec.types is not None
+
+
+def test_calls_are_linked(testdata: Path) -> None:
+    prog = load(testdata, "loader").programs["loop_sum"]
+    starts = {i.symbol: slot for slot, i in prog.instructions.offsets() if i.symbol}
+    for slot, insn in prog.instructions.offsets():
+        if insn.is_function_call or insn.is_function_pointer:
+            assert starts[insn.reference] == slot + insn.branch_offset + 1  # type: ignore[index]
+
+
+def test_callbacks_are_function_pointers(testdata: Path) -> None:
+    prog = load(testdata, "loader").programs["loop_sum"]
+    pointers = [i for i in prog.instructions if i.is_function_pointer]
+    assert pointers and all(i.src == PseudoSource.FUNC for i in pointers)
+
+
+def test_btf_ext_infos_are_attached(testdata: Path) -> None:
+    prog = load(testdata, "loader").programs["xdp_count"]
+    funcs = [i.metadata[FuncInfo].func.name for i in prog.instructions if FuncInfo in i.metadata]
+    assert funcs == ["xdp_count", "account"]
+    assert any(LineInfo in i.metadata for i in prog.instructions)
+
+
+def test_maps(testdata: Path) -> None:
+    spec = load(testdata, "maps")
+    assert spec.maps["jump_table"].type == MapType.PROG_ARRAY
+    assert spec.maps["jump_table"].contents == [
+        (struct.pack("<I", 1), "tail_target_a"),
+        (struct.pack("<I", 3), "tail_target_b"),
+    ]
+    assert spec.maps["outer_array"].contents == [
+        (struct.pack("<I", 0), "inner_a"),
+        (struct.pack("<I", 2), "inner_b"),
+    ]
+    assert spec.maps["pybpf_pinned"].pinning == Pinning.BY_NAME
+    for m in spec.maps.values():
+        if m.key_type is not None:
+            assert m.key_size > 0
+
+
+def test_legacy_and_iproute2_maps(testdata: Path) -> None:
+    spec = load(testdata, "maps_legacy")
+    assert spec.maps["legacy_hash"].type == MapType.HASH
+    assert spec.maps["legacy_hash"].extra == b""
+    spec = load(testdata, "maps_iproute2", "eb")
+    flows = spec.maps["tc_flows"]
+    assert flows.max_entries == 64
+    # id, pinning, inner_id, inner_idx kept as they are (big-endian here).
+    assert struct.unpack(">4I", flows.extra) == (1, 1, 0, 0)
+
+
+def test_globals_variables(testdata: Path) -> None:
+    spec = load(testdata, "globals")
+    v = spec.variables["custom_data_a"]
+    assert (v.section, v.offset, v.size) == (".data.custom", 0, 8)
+    assert v.get() == 1
+    v.set(42)
+    assert v.get() == 42
+    assert spec.maps[".data.custom"].contents[0][1][:8] == struct.pack("<Q", 42)
+    assert spec.maps[".rodata.str1.1"].flags == BPF_F_RDONLY_PROG
+
+
+def test_kconfig(testdata: Path) -> None:
+    spec = load(testdata, "kconfig")
+    kconfig = spec.maps[".kconfig"]
+    assert kconfig.readonly
+    assert kconfig.flags == BPF_F_MMAPABLE | BPF_F_RDONLY_PROG
+    # libbpf's layout: alignment down, then size up, then name.
+    assert spec.variables["CONFIG_BPF_LSM"].offset == 0
+    assert spec.variables["CONFIG_LSM"].offset == 23
+    assert kconfig.value_size == 151
+    prog = next(iter(spec.programs.values()))
+    uses = [i for i in prog.instructions if i.reference == ".kconfig"]
+    assert uses and all(i.src == PseudoSource.MAP_VALUE for i in uses)
+    assert all(i.metadata[Extern].kind is ExternKind.KCONFIG for i in uses)
+
+
+def test_ksyms_and_kfuncs(testdata: Path) -> None:
+    prog = next(iter(load(testdata, "ksyms").programs.values()))
+    by_name = {i.reference: i for i in prog.instructions if Extern in i.metadata}
+    assert by_name["runqueues"].src == PseudoSource.BTF_ID
+    assert by_name["schedule"].src == PseudoSource.IMM
+    assert by_name["pybpf_no_such_symbol"].metadata[Extern].weak
+    prog = next(iter(load(testdata, "kfuncs").programs.values()))
+    calls = [i for i in prog.instructions if Extern in i.metadata]
+    assert {i.reference for i in calls} >= {"bpf_task_acquire", "bpf_task_release"}
+    assert all(i.src == CallSource.KFUNC and i.is_kfunc_call for i in calls)
+
+
+def test_struct_ops(testdata: Path) -> None:
+    spec = load(testdata, "struct_ops")
+    m = spec.maps["pybpf_cc"]
+    assert m.type == MapType.STRUCT_OPS and m.flags == 0
+    assert m.struct_ops_programs["init"] == "pybpf_init"
+    assert len(m.contents[0][1]) == m.value_size
+    spec = load(testdata, "struct_ops_link")
+    assert spec.maps["pybpf_cc_link"].flags == BPF_F_LINK
+
+
+def test_linked_object(testdata: Path) -> None:
+    spec = load(testdata, "linked")
+    prog = spec.programs["main_prog"]
+    names = [i.symbol for i in prog.instructions if i.symbol]
+    # Two static functions of one name, from two units, both reachable.
+    assert "same_name_helper" in names and "same_name_helper#1" in names
+    assert "overridden_var" in spec.variables
+
+
+def test_sections_object(testdata: Path) -> None:
+    spec = load(testdata, "sections")
+    assert not spec.programs["socket_no_autoload"].autoload
+    assert spec.programs["socket_no_autoload"].section == "socket"
+    assert spec.programs["fentry_sleepable"].sleepable
+    assert spec.programs["uprobe"].attach_to == "libc.so.6:malloc"
+
+
+def test_unknown_code_section(testdata: Path) -> None:
+    # "socket" shares its string with ".relsocket" in the section name table.
+    data = (testdata / "maps_legacy-el.o").read_bytes().replace(b".relsocket\0", b".relsockez\0")
+    with pytest.raises(ELFError, match="unknown program section") as e:
+        load_collection_spec(data)
+    assert e.value.section == "sockez"
+    assert e.value.symbol == "legacy_maps"
+
+
+def test_not_elf() -> None:
+    with pytest.raises(ELFError, match="not an ELF"):
+        load_collection_spec(b"hello")
+
+
+def test_truncated(testdata: Path) -> None:
+    data = (testdata / "loader-el.o").read_bytes()
+    with pytest.raises(ELFError):
+        load_collection_spec(data[:200])
+
+
+def test_missing_symbol(testdata: Path) -> None:
+    path = testdata / "maps_legacy-el.o"
+    data = bytearray(path.read_bytes())
+    from pybpf.elf._elffile import ElfFile
+
+    elf = ElfFile(bytes(data))
+    rel = next(s for s in elf.sections if s.name == ".relsocket")
+    # Point the first relocation at a symbol index past the table.
+    struct.pack_into("<Q", data, rel.offset + 8, (9999 << 32) | 1)
+    with pytest.raises(ELFError, match="symbol index 9999") as e:
+        load_collection_spec(bytes(data))
+    assert e.value.section == "socket"
+    assert e.value.offset is not None
+
+
+def test_unknown_relocation_type(testdata: Path) -> None:
+    data = bytearray((testdata / "maps_legacy-el.o").read_bytes())
+    from pybpf.elf._elffile import ElfFile
+
+    elf = ElfFile(bytes(data))
+    rel = next(s for s in elf.sections if s.name == ".relsocket")
+    (info,) = struct.unpack_from("<Q", data, rel.offset + 8)
+    struct.pack_into("<Q", data, rel.offset + 8, (info & ~0xFFFFFFFF) | 77)
+    with pytest.raises(ELFError, match="relocation type 77"):
+        load_collection_spec(bytes(data))
+
+
+def test_inconsistent_map(testdata: Path) -> None:
+    data = (testdata / "maps_legacy-el.o").read_bytes()
+    from pybpf.elf._elffile import ElfFile
+
+    elf = ElfFile(data)
+    maps = next(s for s in elf.sections if s.name == "maps")
+    broken = bytearray(data)
+    struct.pack_into("<I", broken, maps.offset, 999)  # no such map type
+    with pytest.raises(ELFError, match="unknown map type 999") as e:
+        load_collection_spec(bytes(broken))
+    assert e.value.section == "maps"
