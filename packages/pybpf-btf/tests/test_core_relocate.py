@@ -48,7 +48,7 @@ from pybpf.btf.corerelo import (
     compute_fixup,
 )
 from pybpf.btf.elfsections import section_data
-from pybpf.btf.ext import CORERelocation, attach_ext_infos, load_ext_infos
+from pybpf.btf.ext import CORERelocation, attach_ext_infos, core_relocation, load_ext_infos
 from pybpf.btf.marshal import marshal
 
 # -- hand-built targets ----------------------------------------------------
@@ -663,3 +663,16 @@ def test_relocate_function_and_errors(local: Local) -> None:
         compute_fixup(stray, local.spec, target)
     with pytest.raises(ValueError, match="at least one target"):
         CORERelocator(local.spec, [])
+
+
+def test_deep_copied_programs_relocate_against_the_original_spec(local: Local) -> None:
+    import copy
+
+    target, _ = build(shift=8)
+    program = copy.deepcopy(local.program())
+    relocated = [i for i in program if core_relocation(i) is not None]
+    assert local.spec.type_id(local.records[0].type) > 0
+    results = CORERelocator(local.spec, target).relocate(program)
+    assert len(results) == len(relocated)
+    y = next(r for r in results if r.relocation.accessor == (0, 3, 1))
+    assert program[y.index].constant == 8 + 8 + 8

@@ -22,6 +22,7 @@ from pybpf.btf.errors import TypeNotFoundError
 from pybpf.btf.ext.attach import core_relocation
 from pybpf.btf.ext.records import CORERelocation, CORERelocKind
 from pybpf.btf.spec import Spec
+from pybpf.btf.types import Type
 
 __all__ = ["CORERelocator", "COREResult", "compute_fixup", "relocate"]
 
@@ -64,6 +65,21 @@ class CORERelocator:
         self._candidates[local_id] = found
         return found
 
+    def _local_id(self, t: Type) -> int:
+        try:
+            return self.local_spec.type_id(t)
+        except TypeNotFoundError:
+            pass
+        # A deep copy of a program (ProgramSpec.copy()) copies the types its
+        # records point at, together with their spec: same ids, other objects.
+        owner = getattr(t, "_spec", None)
+        if isinstance(owner, Spec) and len(owner) == len(self.local_spec):
+            try:
+                return owner.type_id(t)
+            except TypeNotFoundError:
+                pass
+        raise COREError("the relocated type is not part of the local spec")
+
     def fixup(self, relocation: CORERelocation) -> COREFixup:
         """The fixup of one relocation; :class:`COREError` where libbpf fails."""
         try:
@@ -74,11 +90,8 @@ class CORERelocator:
             raise COREError(str(e), relocation) from None
 
     def _fixup(self, relocation: CORERelocation) -> COREFixup:
-        local_type = relocation.type
-        try:
-            local_id = self.local_spec.type_id(local_type)
-        except TypeNotFoundError:
-            raise COREError("the relocated type is not part of the local spec") from None
+        local_id = self._local_id(relocation.type)
+        local_type = self.local_spec.type_by_id(local_id)
         kind = CORERelocKind(relocation.kind)
         local = parse_spec(local_type, relocation.accessor, kind, self.local_spec.pointer_size)
         if kind == CORERelocKind.TYPE_ID_LOCAL:

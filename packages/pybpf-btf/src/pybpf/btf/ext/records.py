@@ -3,14 +3,22 @@
 Every record names an instruction by ``offset``: its position in 8-byte slots
 from the start of its ELF section (``.BTF.ext`` stores bytes; an LD_IMM64
 counts as two slots, as in the kernel's own numbering).
+
+Records are immutable values that point at types of their object's spec.
+Copying a record, even deeply (as ``ProgramSpec.copy()`` copies instruction
+metadata), returns the record itself: the types stay those of the spec.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from pybpf.btf.types import Func, Type
+
+if TYPE_CHECKING:
+    from typing import Self
 
 __all__ = ["CORERelocKind", "CORERelocation", "FuncInfo", "LineInfo"]
 
@@ -87,6 +95,12 @@ class FuncInfo:
     func: Func
     offset: int = 0
 
+    def __copy__(self) -> Self:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        return self
+
 
 @dataclass(frozen=True, slots=True)
 class LineInfo:
@@ -102,6 +116,12 @@ class LineInfo:
     line_number: int
     column: int
     offset: int = 0
+
+    def __copy__(self) -> Self:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        return self
 
     @property
     def line_col(self) -> int:
@@ -123,6 +143,12 @@ class CORERelocation:
     accessor: tuple[int, ...]
     kind: CORERelocKind
     offset: int = 0
+
+    def __copy__(self) -> Self:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        return self
 
     @property
     def access_string(self) -> str:
