@@ -39,7 +39,7 @@ def test_abi_mode_loads_in_a_fresh_interpreter() -> None:
 def test_map_suite_passes_in_abi_mode() -> None:
     # The whole map suite again, through the fallback backend.
     env = {**os.environ, "PYBPF_SYS": "abi", "PYTHONPATH": os.pathsep.join(sys.path)}
-    tests = [str(HERE / "test_core_map.py"), str(HERE / "test_core_map_types.py")]
+    tests = [str(HERE / f"test_core_{name}.py") for name in ("map", "map_types", "map_btf")]
     root = HERE.parents[2]
     out = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
