@@ -150,7 +150,7 @@ def test_text(insn: asm.Instruction, text: str, _: bool) -> None:
 def test_round_trip_both_orders(insn: asm.Instruction, text: str, _: bool) -> None:
     bare = asm.Instruction(insn.opcode, insn.dst, insn.src, insn.offset, insn.constant)
     for order in ("little", "big"):
-        assert asm.decode(insn.encode(order), order) == asm.Instructions([bare])  # type: ignore[arg-type]
+        assert asm.decode(insn.encode(order), order) == asm.Instructions([bare])
 
 
 CLANG = shutil.which("clang-19")

@@ -161,13 +161,13 @@ def test_bad_byteorder() -> None:
 def test_fuzz_random_bytes(data: bytes) -> None:
     for order in ("little", "big"):
         try:
-            insns = asm.decode(data, order)  # type: ignore[arg-type]
+            insns = asm.decode(data, order)
         except InstructionError as err:
             assert err.offset is not None
             assert 0 <= err.offset <= len(data)
             assert err.offset % 8 == 0
         else:
-            assert insns.encode(order) == data  # type: ignore[arg-type]
+            assert insns.encode(order) == data
             str(insns)  # every decodable instruction has a text form
 
 

@@ -21,11 +21,11 @@ OBJDUMP = next(
 )
 
 
-def program_sections(path: Path) -> tuple[str, dict[str, bytes]]:
+def program_sections(path: Path) -> tuple[asm.ByteOrder, dict[str, bytes]]:
     """The byte order and the executable sections (name -> bytes) of an object."""
     with path.open("rb") as f:
         elf = elftools.ELFFile(f)
-        order = "little" if elf.little_endian else "big"
+        order: asm.ByteOrder = "little" if elf.little_endian else "big"
         sections = {
             sec.name: sec.data()
             for sec in elf.iter_sections()
@@ -44,7 +44,7 @@ def test_roundtrip(obj_path: Path) -> None:
         assert insns.encode(order) == data, name
         assert insns.slots * 8 == len(data), name
         # The other byte order is a faithful encoding too.
-        other = "big" if order == "little" else "little"
+        other: asm.ByteOrder = "big" if order == "little" else "little"
         assert asm.decode(insns.encode(other), other) == insns, name
 
 
