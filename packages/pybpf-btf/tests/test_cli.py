@@ -80,7 +80,7 @@ def test_c_format_needs_cdump(testdata: Path) -> None:
     else:
         rc, text = dump(str(testdata / "globals-el.o"), "--format", "c")
         assert rc == 0
-        assert text
+        assert text.startswith("#ifndef __VMLINUX_H__")
 
 
 def test_module_entry_point(testdata: Path) -> None:

@@ -48,9 +48,7 @@ def _dump_c(spec: Spec, out: TextIO) -> None:
         cdump = importlib.import_module("pybpf.btf.cdump")
     except ImportError as e:
         raise SystemExit(f"--format c needs pybpf.btf.cdump, which is not available: {e}") from e
-    text = cdump.dump(spec)
-    if isinstance(text, str):
-        out.write(text)
+    out.write(cdump.format_c(spec))
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

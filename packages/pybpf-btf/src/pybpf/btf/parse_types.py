@@ -8,7 +8,9 @@ through the spec when first read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import itertools
+import operator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from pybpf.btf.errors import BTFError
@@ -74,6 +76,8 @@ KIND_CLASSES: dict[int, type[Type]] = {
 _ENCODINGS = {e: IntEncoding(e) for e in (0, 1, 2, 4)}
 _LINKAGES = (Linkage.STATIC, Linkage.GLOBAL, Linkage.EXTERN)
 _INT_SIZES = frozenset({1, 2, 4, 8, 16})
+# Decode the string table in bulk once this many names were looked up one by one.
+_BULK_AFTER = 2048
 _new = object.__new__
 
 
@@ -83,7 +87,7 @@ class Decoder:
     ``base_string`` resolves string offsets below the blob's own (split BTF).
     """
 
-    __slots__ = ("_names", "base_string", "limit", "raw", "spec")
+    __slots__ = ("_misses", "base_string", "limit", "names", "raw", "spec")
 
     def __init__(
         self, raw: RawBTF, spec: _Resolver, base_string: Callable[[int], str] | None = None
@@ -92,13 +96,19 @@ class Decoder:
         self.spec = spec
         self.base_string = base_string
         self.limit = raw.first_id + raw.count
-        self._names: dict[int, str] = {0: ""}
+        # Decoded strings by offset; the decoders read it inline and call name()
+        # only on a miss.
+        self.names: dict[int, str] = {0: ""}
+        self._misses = 0
 
     def name(self, offset: int, type_id: int) -> str:
         """The string at ``offset``; ``type_id`` names the culprit when it is bad."""
-        name = self._names.get(offset)
+        name = self.names.get(offset)
         if name is not None:
             return name
+        self._misses += 1
+        if self._misses == _BULK_AFTER:
+            self._decode_all_strings()
         raw = self.raw
         rel = offset - raw.base_strings_len
         if rel < 0:
@@ -110,14 +120,52 @@ class Decoder:
             if rel >= len(strings):
                 raise BTFError(f"type {type_id}: string offset {offset} out of range")
             name = strings[rel : strings.index(b"\0", rel)].decode("utf-8", "replace")
-        self._names[offset] = name
+        self.names[offset] = name
         return name
+
+    def _decode_all_strings(self) -> None:
+        """Decode the whole string table at once: a few ms, versus a slice per name."""
+        strings = self.raw.strings
+        if not strings.isascii():
+            return
+        parts = strings.decode("ascii").split("\0")[:-1]
+        # Offset of part i: the lengths before it, plus one NUL each.
+        starts = map(
+            operator.add, itertools.accumulate(map(len, parts), initial=0), range(len(parts))
+        )
+        base = self.raw.base_strings_len
+        if base:
+            starts = map(base.__add__, starts)
+        bulk = dict(zip(starts, parts, strict=False))
+        bulk.update(self.names)
+        self.names = bulk
 
     def ref(self, target: int, type_id: int) -> int:
         """A referenced type id, checked to exist."""
         if target >= self.limit:
             raise BTFError(f"type {type_id}: reference to type {target} out of range")
         return target
+
+    def iter_decode(self, types: list[Type | None], ids: dict[Type, int]) -> Iterator[Type]:
+        """Every type of the blob in id order, decoding (into ``types``/``ids``) the new ones.
+
+        ``types`` may extend past the blob with types added by hand; the list can
+        grow while iterating.
+        """
+        raw = self.raw
+        words, offsets, first = raw.words, raw.offsets, raw.first_id
+        decoders = _DECODERS
+        index = 0
+        while index < len(types):
+            t = types[index]
+            if t is None:
+                o = offsets[index]
+                info = words[o + 1]
+                t = decoders[(info >> 24) & 0x1F](self, first + index, words, o, info)
+                types[index] = t
+                ids[t] = first + index
+            yield t
+            index += 1
 
     def decode(self, type_id: int) -> Type:
         """A new Type object for the record of ``type_id``."""
@@ -141,7 +189,8 @@ def _int(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     if bits == 0 or bits > 128 or offset + bits > size * 8:
         raise BTFError(f"type {tid}: INT bits {offset}+{bits} do not fit {size} bytes")
     t = _new(Int)
-    t.name = d.name(words[o], tid)
+    n = d.names.get(words[o])
+    t.name = d.name(words[o], tid) if n is None else n
     t._spec = None
     t.size = size
     t.encoding = _ENCODINGS[enc]
@@ -152,7 +201,8 @@ def _int(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
 
 def _ptr(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Pointer)
-    t.name = d.name(words[o], tid)
+    n = d.names.get(words[o])
+    t.name = d.name(words[o], tid) if n is None else n
     t._spec = d.spec
     t._target = d.ref(words[o + 2], tid)  # type: ignore[assignment]
     return t
@@ -160,7 +210,8 @@ def _ptr(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
 
 def _array(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Array)
-    t.name = d.name(words[o], tid)
+    n = d.names.get(words[o])
+    t.name = d.name(words[o], tid) if n is None else n
     t._spec = d.spec
     t._type = d.ref(words[o + 3], tid)  # type: ignore[assignment]
     t._index = d.ref(words[o + 4], tid)  # type: ignore[assignment]
@@ -170,17 +221,20 @@ def _array(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Typ
 
 def _composite(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Struct if (info >> 24) & 0x1F == Kind.STRUCT else Union)
-    t.name = d.name(words[o], tid)
+    n = d.names.get(words[o])
+    t.name = d.name(words[o], tid) if n is None else n
     t._spec = d.spec
     t.size = words[o + 2]
     spec = d.spec
     limit = d.limit
     name = d.name
+    cached = d.names.get
     bitfields = info >> 31
     members = []
     for p in range(o + 3, o + 3 + 3 * (info & 0xFFFF), 3):
         m = _new(Member)
-        m.name = name(words[p], tid)
+        n = cached(words[p])
+        m.name = name(words[p], tid) if n is None else n
         target = words[p + 1]
         if target >= limit:
             raise BTFError(f"type {tid}: member reference to type {target} out of range")
@@ -200,7 +254,8 @@ def _composite(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) ->
 
 def _enum(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Enum)
-    t.name = d.name(words[o], tid)
+    n = d.names.get(words[o])
+    t.name = d.name(words[o], tid) if n is None else n
     t._spec = None
     size = words[o + 2]
     if size not in (1, 2, 4, 8):
@@ -210,9 +265,11 @@ def _enum(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type
     t.signed = signed
     values = []
     name = d.name
+    cached = d.names.get
     for p in range(o + 3, o + 3 + 2 * (info & 0xFFFF), 2):
         v = _new(EnumValue)
-        v.name = name(words[p], tid)
+        n = cached(words[p])
+        v.name = name(words[p], tid) if n is None else n
         value = words[p + 1]
         if signed and value & 0x8000_0000:
             value -= 1 << 32
@@ -224,7 +281,8 @@ def _enum(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type
 
 def _enum64(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Enum64)
-    t.name = d.name(words[o], tid)
+    n = d.names.get(words[o])
+    t.name = d.name(words[o], tid) if n is None else n
     t._spec = None
     size = words[o + 2]
     if size not in (1, 2, 4, 8):
@@ -234,9 +292,11 @@ def _enum64(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Ty
     t.signed = signed
     values = []
     name = d.name
+    cached = d.names.get
     for p in range(o + 3, o + 3 + 3 * (info & 0xFFFF), 3):
         v = _new(EnumValue)
-        v.name = name(words[p], tid)
+        n = cached(words[p])
+        v.name = name(words[p], tid) if n is None else n
         value = words[p + 1] | words[p + 2] << 32
         if signed and value >> 63:
             value -= 1 << 64
@@ -248,7 +308,8 @@ def _enum64(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Ty
 
 def _fwd(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Fwd)
-    t.name = d.name(words[o], tid)
+    n = d.names.get(words[o])
+    t.name = d.name(words[o], tid) if n is None else n
     t._spec = None
     t.fwd_kind = FwdKind.UNION if info >> 31 else FwdKind.STRUCT
     return t
@@ -256,7 +317,8 @@ def _fwd(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
 
 def _typedef(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Typedef)
-    t.name = d.name(words[o], tid)
+    n = d.names.get(words[o])
+    t.name = d.name(words[o], tid) if n is None else n
     t._spec = d.spec
     t._type = d.ref(words[o + 2], tid)  # type: ignore[assignment]
     return t
@@ -265,7 +327,8 @@ def _typedef(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> T
 def _qualifier(cls: type[Volatile | Const | Restrict]) -> Callable[..., Type]:
     def decode(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
         t = _new(cls)
-        t.name = d.name(words[o], tid)
+        n = d.names.get(words[o])
+        t.name = d.name(words[o], tid) if n is None else n
         t._spec = d.spec
         t._type = d.ref(words[o + 2], tid)  # type: ignore[assignment]
         return t
@@ -275,7 +338,8 @@ def _qualifier(cls: type[Volatile | Const | Restrict]) -> Callable[..., Type]:
 
 def _type_tag(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(TypeTag)
-    t.name = t.value = d.name(words[o], tid)
+    n = d.names.get(words[o])
+    t.name = t.value = d.name(words[o], tid) if n is None else n
     t._spec = d.spec
     t._type = d.ref(words[o + 2], tid)  # type: ignore[assignment]
     t.attribute = bool(info >> 31)
@@ -284,7 +348,8 @@ def _type_tag(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> 
 
 def _func(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Func)
-    t.name = d.name(words[o], tid)
+    n = d.names.get(words[o])
+    t.name = d.name(words[o], tid) if n is None else n
     t._spec = d.spec
     t._type = d.ref(words[o + 2], tid)  # type: ignore[assignment]
     t.linkage = _LINKAGES[info & 0xFFFF]
@@ -293,15 +358,18 @@ def _func(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type
 
 def _func_proto(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(FuncProto)
-    t.name = d.name(words[o], tid)
+    n = d.names.get(words[o])
+    t.name = d.name(words[o], tid) if n is None else n
     spec = t._spec = d.spec
     t._return_type = d.ref(words[o + 2], tid)  # type: ignore[assignment]
     limit = d.limit
     name = d.name
+    cached = d.names.get
     params = []
     for p in range(o + 3, o + 3 + 2 * (info & 0xFFFF), 2):
         param = _new(FuncParam)
-        param.name = name(words[p], tid)
+        n = cached(words[p])
+        param.name = name(words[p], tid) if n is None else n
         target = words[p + 1]
         if target >= limit:
             raise BTFError(f"type {tid}: parameter reference to type {target} out of range")
@@ -314,7 +382,8 @@ def _func_proto(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -
 
 def _var(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Var)
-    t.name = d.name(words[o], tid)
+    n = d.names.get(words[o])
+    t.name = d.name(words[o], tid) if n is None else n
     t._spec = d.spec
     t._type = d.ref(words[o + 2], tid)  # type: ignore[assignment]
     linkage = words[o + 3]
@@ -326,7 +395,8 @@ def _var(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
 
 def _datasec(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Datasec)
-    t.name = d.name(words[o], tid)
+    n = d.names.get(words[o])
+    t.name = d.name(words[o], tid) if n is None else n
     spec = t._spec = d.spec
     t.size = words[o + 2]
     limit = d.limit
@@ -350,7 +420,8 @@ def _float(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Typ
     if size not in (2, 4, 8, 12, 16):
         raise BTFError(f"type {tid}: FLOAT of bad size {size}")
     t = _new(Float)
-    t.name = d.name(words[o], tid)
+    n = d.names.get(words[o])
+    t.name = d.name(words[o], tid) if n is None else n
     t._spec = None
     t.size = size
     return t
@@ -358,7 +429,8 @@ def _float(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Typ
 
 def _decl_tag(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(DeclTag)
-    t.name = t.value = d.name(words[o], tid)
+    n = d.names.get(words[o])
+    t.name = t.value = d.name(words[o], tid) if n is None else n
     t._spec = d.spec
     t._type = d.ref(words[o + 2], tid)  # type: ignore[assignment]
     idx = words[o + 3]
