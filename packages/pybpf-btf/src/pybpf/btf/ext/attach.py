@@ -30,28 +30,15 @@ __all__ = [
 ]
 
 
-class _MetadataKey:
-    """A key of :attr:`Instruction.metadata` owned by this module."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"<pybpf.btf {self.name}>"
-
-    def __reduce__(self) -> str:
-        # Copies and pickles must find the very same key again.
-        return self.name
-
+# The record classes are the metadata keys: ``insn.metadata[CORERelocation]``.
+# Classes survive copies and pickling as themselves, and say what they hold.
 
 #: Metadata key of the :class:`FuncInfo` of the instruction that starts a function.
-FUNC_INFO_KEY: Final = _MetadataKey("FUNC_INFO_KEY")
+FUNC_INFO_KEY: Final = FuncInfo
 #: Metadata key of the :class:`LineInfo` of an instruction.
-LINE_INFO_KEY: Final = _MetadataKey("LINE_INFO_KEY")
+LINE_INFO_KEY: Final = LineInfo
 #: Metadata key of the :class:`CORERelocation` of an instruction.
-CORE_RELOCATION_KEY: Final = _MetadataKey("CORE_RELOCATION_KEY")
+CORE_RELOCATION_KEY: Final = CORERelocation
 
 _R = TypeVar("_R", FuncInfo, LineInfo, CORERelocation)
 _Records = list[FuncInfo] | list[LineInfo] | list[CORERelocation]
@@ -59,21 +46,21 @@ _Records = list[FuncInfo] | list[LineInfo] | list[CORERelocation]
 
 def func_info(insn: Instruction) -> FuncInfo | None:
     """The function that starts at ``insn``; its ``offset`` is where it was read."""
-    return _get(insn, FUNC_INFO_KEY, FuncInfo)
+    return _get(insn, FuncInfo)
 
 
 def line_info(insn: Instruction) -> LineInfo | None:
     """The source line of ``insn``; its ``offset`` is where it was read."""
-    return _get(insn, LINE_INFO_KEY, LineInfo)
+    return _get(insn, LineInfo)
 
 
 def core_relocation(insn: Instruction) -> CORERelocation | None:
     """The CO-RE relocation of ``insn``; its ``offset`` is where it was read."""
-    return _get(insn, CORE_RELOCATION_KEY, CORERelocation)
+    return _get(insn, CORERelocation)
 
 
-def _get(insn: Instruction, key: _MetadataKey, cls: type[_R]) -> _R | None:
-    value = insn.metadata.get(key)
+def _get(insn: Instruction, cls: type[_R]) -> _R | None:
+    value = insn.metadata.get(cls)
     return value if isinstance(value, cls) else None
 
 
@@ -92,7 +79,7 @@ def attach_ext_infos(
     for insn in instructions:
         by_slot[slot] = insn
         slot += insn.slots
-    groups: tuple[tuple[_MetadataKey, str, _Records], ...] = (
+    groups: tuple[tuple[type, str, _Records], ...] = (
         (FUNC_INFO_KEY, "func_info", infos.func_infos),
         (LINE_INFO_KEY, "line_info", infos.line_infos),
         (CORE_RELOCATION_KEY, "core_relo", infos.core_relocations),
