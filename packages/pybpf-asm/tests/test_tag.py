@@ -122,6 +122,7 @@ def test_tag_matches_kernel() -> None:
         prog_fd = load_socket_filter(insns.encode())
         try:
             assert insns.tag() == kernel_tag(prog_fd)
+            assert insns.matches_tag(kernel_tag(prog_fd))
         finally:
             os.close(prog_fd)
     finally:
@@ -146,6 +147,9 @@ def test_tag_of_two_instructions() -> None:
     # The tag of "r0 = 0; exit" as Linux 6.18 reports it (bpftool prog show).
     insns = asm.Instructions([asm.mov(R0, 0), asm.exit()])
     assert insns.tag() == "59f4a931744dcdc6"
+    assert insns.matches_tag("59F4A931744DCDC6")
+    assert insns.matches_tag(insns.tag(algorithm="sha1"))
+    assert not insns.matches_tag("0000000000000000")
 
 
 def test_tag_rejects_unknown_algorithm() -> None:

@@ -274,6 +274,15 @@ class Instructions(MutableSequence[Instruction]):
             raise ValueError(f"algorithm must be 'sha256' or 'sha1', not {algorithm!r}")
         return hashlib.new(algorithm, data).digest()[:8].hex()
 
+    def matches_tag(self, tag: str, byteorder: ByteOrder = "little") -> bool:
+        """True if ``tag`` (16 hex digits) is this program's tag on any kernel.
+
+        Tells whether a loaded program was loaded from these instructions
+        without knowing which hash the running kernel uses.
+        """
+        tag = tag.lower()
+        return tag in (self.tag(byteorder), self.tag(byteorder, algorithm="sha1"))
+
     # -- text ----------------------------------------------------------------
 
     def __str__(self) -> str:
