@@ -676,3 +676,57 @@ def test_deep_copied_programs_relocate_against_the_original_spec(local: Local) -
     assert len(results) == len(relocated)
     y = next(r for r in results if r.relocation.accessor == (0, 3, 1))
     assert program[y.index].constant == 8 + 8 + 8
+
+
+def _kernel_like(pid: Type, comm_len: int) -> Spec:
+    """A small ``task_struct`` world for core.c, with ``pid`` and ``comm`` changed."""
+    u64 = Int("long long unsigned int", 8)
+    ulong = Int("long unsigned int", 8)
+    se = Struct(
+        "sched_entity", 16, [Member("vruntime", u64, 0), Member("sum_exec_runtime", u64, 64)]
+    )
+    mm = Struct("mm_struct", 8, [Member("total_vm", ulong, 0)])
+    task = Struct("task_struct", 256)
+    task.members = [
+        Member("flags", U32, 0),
+        Member("se", se, 64),
+        Member("mm", Pointer(mm), 192),
+        Member("sched_reset_on_fork", U32, 256, 1),
+        Member("sched_contributes_to_load", U32, 257, 1),
+        Member("in_execve", U32, 258, 1),
+        Member("pid", pid, 320),
+        Member("tgid", INT, 384),
+        Member("real_parent", Pointer(task), 448),
+        Member("comm", Array(CHAR, comm_len), 512),
+    ]
+    pid_type = Enum(
+        "pid_type",
+        4,
+        [
+            EnumValue(n, i)
+            for i, n in enumerate(
+                ["PIDTYPE_PID", "PIDTYPE_TGID", "PIDTYPE_PGID", "PIDTYPE_SID", "PIDTYPE_MAX"]
+            )
+        ],
+    )
+    return Spec.from_types([task, pid_type])
+
+
+@pytest.mark.parametrize(
+    ("pid", "comm_len"),
+    [
+        (INT, 16),
+        # A wider signed pid: direct loads of it may not be resized, so they are poisoned.
+        (Int("long int", 8, IntEncoding.SIGNED), 16),
+        (Int("short unsigned int", 2), 8),
+    ],
+)
+def test_memory_access_sizes_same_as_libbpf(
+    pid: Type, comm_len: int, testdata: Path, oracle: Path, tmp_path: Path
+) -> None:
+    btf = tmp_path / "target.btf"
+    btf.write_bytes(marshal(_kernel_like(pid, comm_len)))
+    path = testdata / "core-el.o"
+    expected = libbpf_decisions(oracle, path, btf)
+    assert len(expected) == 41
+    assert our_decisions(path, load_spec(btf.read_bytes())) == expected
