@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import os
 import platform
+import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 from pybpf.core import _sys_build
+from pybpf.core._uapi import Command
 
 #: bpf(2)'s syscall number per architecture, for ABI mode only (API mode takes
 #: ``__NR_bpf`` from the C headers). From each arch's ``unistd`` tables.
@@ -80,21 +82,43 @@ def _load_abi() -> tuple[Any, BpfFn, ElemFn, BatchFn]:
     nr = abi.cast("long", _NR_BPF[machine])
     syscall = libc.syscall
     cast = abi.cast
+    # Variadic arguments must be cdata of the exact C type: cast them once.
+    cmds = {int(c): cast("int", c) for c in Command}
+    sizes: dict[int, CData] = {}
 
     def bpf(cmd: int, attr: CData, size: int) -> int:
-        rc = int(syscall(nr, cast("int", cmd), attr, cast("unsigned int", size)))
+        csize = sizes.get(size)
+        if csize is None:
+            csize = sizes[size] = cast("unsigned int", size)
+        ccmd = cmds.get(cmd)
+        if ccmd is None:
+            ccmd = cast("int", cmd)
+        rc = int(syscall(nr, ccmd, attr, csize))
         return rc if rc >= 0 else -abi.errno
 
     def addr(ptr: CData) -> int:
         return int(cast("uintptr_t", ptr))
 
+    # One element attr per thread, reused: on 64-bit, its pointer-typed twin
+    # takes the key and value pointers without a cast per call.
+    local = threading.local()
+    by_pointer = abi.sizeof("void *") == 8
+    elem_type = "struct pybpf_elem_attr_ptr *" if by_pointer else "struct pybpf_elem_attr *"
+    elem_size = abi.sizeof("struct pybpf_elem_attr")
+
     def map_elem(cmd: int, fd: int, key: CData, value: CData, flags: int) -> int:
-        attr = abi.new("struct pybpf_elem_attr *")
+        attr = getattr(local, "elem", None)
+        if attr is None:
+            attr = local.elem = abi.new(elem_type)
         attr.map_fd = fd & 0xFFFFFFFF
-        attr.key = addr(key)
-        attr.value = addr(value)
+        if by_pointer:
+            attr.key = key
+            attr.value = value
+        else:
+            attr.key = addr(key)
+            attr.value = addr(value)
         attr.flags = flags
-        rc = bpf(cmd, attr, abi.sizeof("struct pybpf_elem_attr"))
+        rc = bpf(cmd, attr, elem_size)
         return rc if rc < 0 else 0
 
     def map_batch(  # noqa: PLR0917 (mirrors the C helper)

@@ -230,7 +230,19 @@ int pybpf_update_int(int fd, uint64_t key, uint64_t value, int shape, uint64_t f
 
 # ABI mode has no preprocessor: the syscall is reached through libc's variadic
 # syscall(2) and its number comes from :data:`pybpf.core._sys.NR_BPF`.
-ABI_CDEF = TYPES + "long syscall(long number, ...);\n"
+ABI_CDEF = (
+    TYPES
+    + """
+struct pybpf_elem_attr_ptr {
+    uint32_t map_fd;
+    uint32_t pad;
+    const void *key;
+    void *value;
+    uint64_t flags;
+};
+long syscall(long number, ...);
+"""
+)
 
 
 def make_ffibuilder() -> object:
