@@ -48,6 +48,8 @@ def run_row(
     meta: dict[str, object] = {"row": row.name}
     command = [str(python), "-m", "kernels.guest_tests", f"--results={out}", *pytest_args]
     env = {"PYBPF_ROOT": str(vm.CHECKOUT)}
+    # The guest's console is a terminal: pytest would colour output that goes to a log.
+    env.update({"PY_COLORS": "1"} if sys.stdout.isatty() else {"PY_COLORS": "0", "NO_COLOR": "1"})
     print(f"matrix: row {row.name}: {row.why}", flush=True)
     timings: dict[str, float] = {}
     start = time.monotonic()
