@@ -585,3 +585,17 @@ def test_from_fd_rejects_other_files() -> None:
     finally:
         os.close(r)
         os.close(w)
+
+
+def test_map_ids_walk(hmap: Map) -> None:
+    from pybpf.core import _cmds
+    from pybpf.core._uapi import Command
+
+    ids = []
+    current: int | None = 0
+    while current is not None:
+        current = _cmds.get_next_id(Command.MAP_GET_NEXT_ID, current)
+        if current is not None:
+            ids.append(current)
+    assert hmap.info().id in ids
+    assert ids == sorted(ids)
