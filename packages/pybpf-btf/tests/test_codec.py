@@ -325,3 +325,15 @@ def test_no_values(t: object) -> None:
 def test_int128() -> None:
     c = codec_for(Int("__int128", 16, S), "big")
     assert c.decode(c.encode(-2)) == -2 and c.encode(1)[-1] == 1
+
+
+def test_private_looking_member_names() -> None:
+    # Python mangles ``__pad`` in class bodies; C has many such members.
+    t = Struct("sockaddr_in", 8, [Member("__pad", u32, 0), Member("__x__", u32, 32)])
+    c = codec_for(t, "little")
+    rec = c.decode(c.encode({"__pad": 3, "__x__": 4}))
+    assert getattr(rec, "__pad") == 3 and getattr(rec, "__x__") == 4  # noqa: B009
+    assert repr(rec) == "sockaddr_in(__pad=3, __x__=4)"
+    odd = Struct("odd", 4, [Member("class", u32, 0)])
+    oc = codec_for(odd, "little")
+    assert getattr(oc.decode(oc.encode({"class": 5})), "class") == 5

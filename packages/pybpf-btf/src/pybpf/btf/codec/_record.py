@@ -114,6 +114,12 @@ def make_record_class(
         "__doc__": f"A value of BTF type {btf_type!r}.",
     }
     cls = type(name or "anon", (Record,), namespace)
+    for member in names:
+        mangled = _mangled(cls.__name__, member)
+        if mangled != member:
+            # C names like ``__pad`` are private names to Python: class creation
+            # stored their slots mangled, so alias each under its C name.
+            setattr(cls, member, cls.__dict__[mangled])
     cls.__qualname__ = cls.__name__ = name or "anon"
     cls.__module__ = __name__
     cls._make = _maker(cls, names)  # type: ignore[attr-defined]
@@ -121,6 +127,14 @@ def make_record_class(
         if member not in names:
             setattr(cls, member, _promote(anon, member))
     return cls
+
+
+def _mangled(class_name: str, name: str) -> str:
+    """The name CPython stores a ``__slots__`` entry under (private name mangling)."""
+    if not name.startswith("__") or name.endswith("__") or "." in name:
+        return name
+    stripped = class_name.lstrip("_")
+    return f"_{stripped}{name}" if stripped else name
 
 
 def _maker(cls: type[Record], names: Sequence[str]) -> Callable[[Sequence[Any]], Record]:
