@@ -1,5 +1,7 @@
 """BPF Type Format: parse, query, marshal, C dump, CO-RE, ext infos, value codec."""
 
+from pybpf.btf.cdump import dump_c, format_c
+from pybpf.btf.codec import Codec, CodecError, CodecTypeError, Record, codec_for
 from pybpf.btf.corerelo import (
     POISON_HELPER_ID,
     COREError,
@@ -78,6 +80,9 @@ __all__ = [
     "CORERelocation",
     "CORERelocator",
     "COREResult",
+    "Codec",
+    "CodecError",
+    "CodecTypeError",
     "Composite",
     "Const",
     "Datasec",
@@ -101,6 +106,7 @@ __all__ = [
     "Member",
     "Pointer",
     "Qualifier",
+    "Record",
     "Restrict",
     "SanitizeOptions",
     "SectionExtInfos",
@@ -117,12 +123,15 @@ __all__ = [
     "Volatile",
     "alignof",
     "attach_ext_infos",
+    "codec_for",
     "collect_ext_infos",
     "compute_fixup",
     "core_relocation",
+    "dump_c",
     "encode_core_relocations",
     "encode_func_infos",
     "encode_line_infos",
+    "format_c",
     "func_info",
     "line_info",
     "load_ext_infos",
