@@ -1,0 +1,57 @@
+"""The small ELF parser agrees with pyelftools on every testdata object."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from pybpf.elf import ELFError
+from pybpf.elf._elffile import SHT_REL, ElfFile
+
+elftools = pytest.importorskip("elftools.elf.elffile")
+
+
+def test_same_as_pyelftools(obj_path: Path) -> None:
+    data = obj_path.read_bytes()
+    ours = ElfFile(data)
+    theirs = elftools.ELFFile(io.BytesIO(data))
+    assert ours.byte_order == ("little" if theirs.little_endian else "big")
+    assert [s.name for s in ours.sections] == [s.name for s in theirs.iter_sections()]
+    for mine, sec in zip(ours.sections, theirs.iter_sections(), strict=True):
+        assert (mine.offset, mine.size, mine.flags) == (
+            sec["sh_offset"],
+            sec["sh_size"],
+            sec["sh_flags"],
+        )
+        if mine.type == SHT_REL:
+            rels = [
+                (r["r_offset"], r["r_info_sym"], r["r_info_type"]) for r in sec.iter_relocations()
+            ]
+            assert [(r.offset, r.symbol, r.type) for r in ours.relocations(mine)] == rels
+    symtab = theirs.get_section_by_name(".symtab")
+    expected = [(s.name, s["st_value"], s["st_size"]) for s in symtab.iter_symbols()]
+    assert [(s.name, s.value, s.size) for s in ours.symbols] == expected
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "not an ELF"),
+        (b"\x7fELF\x01" + bytes(59), "not 64-bit"),
+        (b"\x7fELF\x02\x03" + bytes(58), "data encoding"),
+    ],
+)
+def test_bad_headers(data: bytes, message: str) -> None:
+    with pytest.raises(ELFError, match=message):
+        ElfFile(data)
+
+
+def test_not_bpf(tmp_path: Path) -> None:
+    data = bytearray(
+        Path(__file__).resolve().parents[3].joinpath("testdata", "loader-el.o").read_bytes()
+    )
+    data[18] = 62  # EM_X86_64
+    with pytest.raises(ELFError, match="not BPF"):
+        ElfFile(bytes(data))
