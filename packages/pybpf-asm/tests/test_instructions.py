@@ -246,3 +246,28 @@ def test_text() -> None:
     assert "Instruction(opcode=0xb7" in repr(insns)
     unknown = asm.Instruction(0xFF)
     assert str(unknown) == "<unknown opcode 0xff>"
+
+
+def test_copy_module_and_pickle() -> None:
+    import copy
+    import pickle
+
+    insns = sample()
+    insns[0].metadata["k"] = [1]
+    shallow = copy.copy(insns)
+    shallow.append(asm.exit())
+    assert len(insns) == 7
+    assert shallow[0] is insns[0]
+    deep = copy.deepcopy(insns)
+    assert deep == insns
+    assert deep[0].metadata["k"] is not insns[0].metadata["k"]
+    assert pickle.loads(pickle.dumps(insns)) == insns
+
+
+def test_errors_pickle() -> None:
+    import pickle
+
+    err = pickle.loads(pickle.dumps(InstructionError("bad", offset=8, index=1)))
+    assert (str(err), err.offset, err.index) == ("byte offset 8, instruction 1: bad", 8, 1)
+    ref = pickle.loads(pickle.dumps(UnresolvedReferenceError("f", offset=0)))
+    assert (ref.reference, ref.offset) == ("f", 0)

@@ -24,6 +24,9 @@ class InstructionError(ValueError):
         self.offset = offset
         self.index = index
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), self.message, self.offset, self.index))
+
 
 class UnresolvedReferenceError(InstructionError):
     """A jump, call or function pointer names a symbol or label that does not exist."""
@@ -31,3 +34,18 @@ class UnresolvedReferenceError(InstructionError):
     def __init__(self, reference: str, *, offset: int | None = None, index: int | None = None):
         super().__init__(f"reference to unknown symbol {reference!r}", offset=offset, index=index)
         self.reference = reference
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_reference, (self.reference, self.offset, self.index))
+
+
+def _rebuild(
+    cls: type[InstructionError], message: str, offset: int | None, index: int | None
+) -> InstructionError:
+    return cls(message, offset=offset, index=index)
+
+
+def _rebuild_reference(
+    reference: str, offset: int | None, index: int | None
+) -> UnresolvedReferenceError:
+    return UnresolvedReferenceError(reference, offset=offset, index=index)

@@ -148,6 +148,10 @@ class Instructions(MutableSequence[Instruction]):
         """A deep copy: editing it, or its instructions, leaves this program alone."""
         return Instructions._wrap([insn.copy() for insn in self._insns])
 
+    def __copy__(self) -> Instructions:
+        # Like list.copy(): a new list of the same instruction objects.
+        return Instructions._wrap(list(self._insns))
+
     # -- slots and names -----------------------------------------------------
 
     @property
