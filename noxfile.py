@@ -98,3 +98,37 @@ def generate(session: nox.Session) -> None:
     session.run(
         sys.executable, str(ROOT / "tools" / "gen_uapi.py"), *session.posargs, external=True
     )
+
+
+# --- VM matrix: every distribution's tests on every kernel of kernels/matrix.toml ---
+# `nox -s "vm(kernel='6.1')"` runs one row; `nox -s vm` runs them all, one after
+# another, and each row prints the table of the rows run so far in this nox run.
+# docs/kernels.md tells how to add a kernel and debug inside a VM.
+
+import tomllib  # noqa: E402
+
+VM_VENV = ROOT / ".nox" / "vm"
+VM_RESULTS = ROOT / ".nox" / "vm-results"
+with (ROOT / "kernels" / "matrix.toml").open("rb") as _f:
+    VM_KERNELS = [row["name"] for row in tomllib.load(_f)["kernel"]]
+_vm_done: list[Path] = []
+
+
+@nox.session(venv_backend="none")
+@nox.parametrize("kernel", VM_KERNELS)
+def vm(session: nox.Session, kernel: str) -> None:
+    """Every distribution's tests inside one kernel of the matrix (or on the host row)."""
+    session.log(f"vm: row {kernel} ({VM_KERNELS.index(kernel) + 1}/{len(VM_KERNELS)})")
+    py = [sys.executable, "-m"]
+    editables = [a for pkg in PACKAGES for a in ("--editable", str(pkg))]
+    venv = [str(VM_VENV), *editables, "--", *TEST_DEPS]
+    session.run(*py, "kernels.leanvenv", *venv, external=True)
+    results = VM_RESULTS / kernel
+    python = str(VM_VENV / "bin" / "python")
+    row = [kernel, "--python", python, "--results", str(results), "--", *session.posargs]
+    try:
+        session.run(*py, "kernels.matrix", "run", *row, external=True)
+    finally:
+        _vm_done.append(results)
+        done = [str(d) for d in _vm_done]
+        session.run(*py, "kernels.matrix", "report", *done, external=True)

@@ -97,6 +97,14 @@ def report(folders: list[Path], *, strict_skips: bool) -> int:
             print(f"  {test}: {reason}")
     elif len(rows) > 1:
         print("\nmatrix: every test ran on at least one row")
+    totals = results.Counts()
+    for r in rows:
+        for c in r.counts.values():
+            totals.passed += c.passed
+            totals.skipped += c.skipped
+            totals.failed += c.failed
+    # The plain closing line CI's log readers look for.
+    print(f"\nmatrix: {totals.passed} passed, {totals.failed} failed, {totals.skipped} skipped")
     # Each row's own session already failed for its failures; this only reports them.
     return 1 if strict_skips and never else 0
 
