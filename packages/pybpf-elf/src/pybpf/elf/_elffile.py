@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pybpf.elf.errors import ELFError
 
@@ -82,7 +82,7 @@ _REL_SIZE = 16
 _RELA_SIZE = 24
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Section:
     """One entry of the section table."""
 
@@ -98,7 +98,7 @@ class Section:
     entsize: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Symbol:
     """One entry of the symbol table."""
 
@@ -112,8 +112,7 @@ class Symbol:
     shndx: int
 
 
-@dataclass(frozen=True, slots=True)
-class Relocation:
+class Relocation(NamedTuple):
     """One REL/RELA entry: patch ``offset`` of the target section with ``symbol``."""
 
     offset: int
@@ -227,7 +226,7 @@ class ElfFile:
         raw = self.section_data(tab)
         unpack = struct.Struct(self._end + "IBBHQQ").iter_unpack
         out = []
-        names: dict[int, str] = {}
+        names: dict[int, str] = {0: ""}
         for i, (name, info, other, shndx, value, size) in enumerate(unpack(raw)):
             text = names.get(name)
             if text is None:
@@ -251,15 +250,15 @@ class ElfFile:
             size, fmt = _RELA_SIZE, "QQq"
         if section.size % size:
             raise ELFError(f"size {section.size} is not a multiple of {size}", section=section.name)
-        out = []
-        for entry in struct.Struct(self._end + fmt).iter_unpack(raw):
-            info = entry[1]
-            out.append(
-                Relocation(
-                    entry[0], info >> 32, info & 0xFFFFFFFF, entry[2] if len(entry) > 2 else 0
-                )
-            )
-        return out
+        if section.type == SHT_REL:
+            return [
+                Relocation(offset, info >> 32, info & 0xFFFFFFFF, 0)
+                for offset, info in struct.Struct(self._end + fmt).iter_unpack(raw)
+            ]
+        return [
+            Relocation(offset, info >> 32, info & 0xFFFFFFFF, addend)
+            for offset, info, addend in struct.Struct(self._end + fmt).iter_unpack(raw)
+        ]
 
 
 def _cstr(table: bytes, offset: int, what: str, section: str | None = None) -> str:
