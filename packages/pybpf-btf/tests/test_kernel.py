@@ -49,3 +49,30 @@ def test_module_spec_is_split() -> None:
     for t in spec.own_types():
         for ref in t.references():
             spec.type_id(ref)
+
+
+def _elf_with_btf(btf_blob: bytes) -> bytes:
+    """A minimal little-endian ELF64 file whose only section is .BTF."""
+    import struct
+
+    names = b"\0.BTF\0.shstrtab\0"
+    body = btf_blob + names
+    shoff = 64 + len(body)
+    headers = struct.pack("<IIQQQQIIQQ", *[0] * 10)
+    headers += struct.pack("<IIQQQQIIQQ", 1, 1, 0, 0, 64, len(btf_blob), 0, 0, 1, 0)
+    headers += struct.pack("<IIQQQQIIQQ", 6, 3, 0, 0, 64 + len(btf_blob), len(names), 0, 0, 1, 0)
+    ident = b"\x7fELF\x02\x01\x01" + bytes(9)
+    ehdr = ident + struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, 0, 0, shoff, 0, 64, 0, 0, 64, 3, 2)
+    return ehdr + body + headers
+
+
+def test_falls_back_to_vmlinux_images(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pybpf.btf import Int, Spec, kernel, marshal
+
+    image = tmp_path / "vmlinux-test"
+    image.write_bytes(_elf_with_btf(marshal([Int("int", 4)])))
+    monkeypatch.setattr(kernel, "vmlinux_candidates", lambda: [tmp_path / "missing", image])
+    assert kernel.load_kernel_spec_uncached() == Spec([Int("int", 4)])
+    monkeypatch.setattr(kernel, "vmlinux_candidates", lambda: [tmp_path / "missing"])
+    with pytest.raises(FileNotFoundError, match="no kernel BTF found"):
+        kernel.load_kernel_spec_uncached()
