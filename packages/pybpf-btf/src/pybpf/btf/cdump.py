@@ -37,13 +37,13 @@ from pybpf.btf.types import (
     Fwd,
     FwdKind,
     Int,
+    Kind,
     Pointer,
     Qualifier,
     Restrict,
     Struct,
     Type,
     Typedef,
-    TypeTag,
     Var,
     Void,
     Volatile,
@@ -161,6 +161,8 @@ class _Dumper:
 
     def dump_type(self, t: Type) -> None:
         """Order ``t`` and its dependencies, then write those not yet written."""
+        if (_CODES.get(t.__class__) or _code(t.__class__)) == _OTHER:
+            return  # functions, variables...: nothing to order or write
         self.queue = []
         self.order(t, through_ptr=False)
         for q in self.queue:
@@ -174,53 +176,52 @@ class _Dumper:
         otherwise *strong*.
         """
         key = id(t)
-        state = self.order_state.get(key, _NOT_DONE)
-        if state == _DONE:
-            return True
-        if state == _IN_PROGRESS:
+        state = self.order_state.get(key)
+        if state is not None:
+            if state == _DONE:
+                return True
             if isinstance(t, Composite) and through_ptr and t.name:
                 return False
             raise BTFError(f"unsatisfiable type cycle at {t!r}: a type contains itself")
-        if isinstance(t, Int | Float | Void):
-            self.order_state[key] = _DONE
-            return False
-        if isinstance(t, Pointer):
-            strong = self.order(t.target, True)
+        code = _CODES.get(t.__class__) or _code(t.__class__)
+        if code == _PTR:
+            strong = self.order(t.target, True)  # type: ignore[attr-defined]
             self.order_state[key] = _DONE
             return strong
-        if isinstance(t, Array):
-            return self.order(t.type, False)
-        if isinstance(t, Composite):
+        if code == _COMPOSITE:
             if through_ptr and t.name:
                 return False
             self.order_state[key] = _IN_PROGRESS
-            for m in t.members:
+            for m in t.members:  # type: ignore[attr-defined]
                 self.order(m.type, False)
             if t.name:
                 self.queue.append(t)
             self.order_state[key] = _DONE
             return True
-        if isinstance(t, Enum | Fwd):
-            if t.name or key not in self.referenced:
-                self.queue.append(t)
-            self.order_state[key] = _DONE
-            return True
-        if isinstance(t, Typedef):
-            strong = self.order(t.type, through_ptr)
+        if code == _QUALIFIER:
+            return self.order(t.type, through_ptr)  # type: ignore[attr-defined]
+        if code == _TYPEDEF:
+            strong = self.order(t.type, through_ptr)  # type: ignore[attr-defined]
             if through_ptr and not strong:
                 return False
             self.queue.append(t)
             self.order_state[key] = _DONE
             return True
-        if isinstance(t, Qualifier):
-            return self.order(t.type, through_ptr)
-        if isinstance(t, FuncProto):
-            strong = self.order(t.return_type, through_ptr)
-            for p in t.params:
+        if code == _PROTO:
+            strong = self.order(t.return_type, through_ptr)  # type: ignore[attr-defined]
+            for p in t.params:  # type: ignore[attr-defined]
                 if self.order(p.type, through_ptr):
                     strong = True
             return strong
-        # Functions, variables, data sections, declaration tags: nothing to write.
+        if code == _ARRAY:
+            return self.order(t.type, False)  # type: ignore[attr-defined]
+        if code == _ENUM_OR_FWD:
+            if t.name or key not in self.referenced:
+                self.queue.append(t)
+            self.order_state[key] = _DONE
+            return True
+        # Base types need no definition; functions, variables, data sections
+        # and declaration tags are not written.
         self.order_state[key] = _DONE
         return False
 
@@ -230,7 +231,7 @@ class _Dumper:
         """Write ``t`` (top level when ``container`` is None), forward-declaring as needed."""
         key = id(t)
         state = self.emit_state.get(key, _NOT_DONE)
-        if state == _DONE or isinstance(t, Void):
+        if state == _DONE:
             return
         write = self.out.append
         if state == _IN_PROGRESS:
@@ -250,33 +251,11 @@ class _Dumper:
                 self.fwd_emitted.add(key)
             return
 
-        if isinstance(t, Int):
-            alias = _MISSING_BASE_TYPES.get(self.type_name(t))
-            if alias is not None:
-                write(f"typedef {alias} {t.name};\n\n")
-            self.emit_state[key] = _DONE
-        elif isinstance(t, Enum):
-            if container is None:
-                self.enum_def(t, 0)
-                write(";\n\n")
-            self.emit_state[key] = _DONE
-        elif isinstance(t, Pointer):
-            self.emit_type(t.target, container)
-        elif isinstance(t, Qualifier | Array):
-            self.emit_type(t.type, container)
-        elif isinstance(t, Fwd):
-            self.fwd_def(t)
-            write(";\n\n")
-            self.emit_state[key] = _DONE
-        elif isinstance(t, Typedef):
-            self.emit_state[key] = _IN_PROGRESS
-            self.emit_type(t.type, t)
-            # Someone may have needed the typedef as a forward declaration already.
-            if key not in self.fwd_emitted and t.name != _BUILTIN:
-                self.typedef_def(t, 0)
-                write(";\n\n")
-            self.emit_state[key] = _DONE
-        elif isinstance(t, Composite):
+        k = t.kind
+        if k == _K_PTR:
+            self.emit_type(t.target, container)  # type: ignore[attr-defined]
+        elif k in (_K_STRUCT, _K_UNION):
+            assert isinstance(t, Composite)
             self.emit_state[key] = _IN_PROGRESS
             top_level = container is None
             if top_level or not t.name:
@@ -294,10 +273,36 @@ class _Dumper:
                 self.emit_state[key] = _DONE
             else:
                 self.emit_state[key] = _NOT_DONE
-        elif isinstance(t, FuncProto):
+        elif k == _K_TYPEDEF:
+            assert isinstance(t, Typedef)
+            self.emit_state[key] = _IN_PROGRESS
+            self.emit_type(t.type, t)
+            # Someone may have needed the typedef as a forward declaration already.
+            if key not in self.fwd_emitted and t.name != _BUILTIN:
+                self.typedef_def(t, 0)
+                write(";\n\n")
+            self.emit_state[key] = _DONE
+        elif k in _K_FOLLOW_TYPE:
+            self.emit_type(t.type, container)  # type: ignore[attr-defined]
+        elif k == _K_FUNC_PROTO:
+            assert isinstance(t, FuncProto)
             self.emit_type(t.return_type, container)
             for p in t.params:
                 self.emit_type(p.type, container)
+        elif k == _K_INT:
+            alias = _MISSING_BASE_TYPES.get(self.type_name(t))
+            if alias is not None:
+                write(f"typedef {alias} {t.name};\n\n")
+            self.emit_state[key] = _DONE
+        elif k in (_K_ENUM, _K_ENUM64):
+            if container is None:
+                self.enum_def(t, 0)  # type: ignore[arg-type]
+                write(";\n\n")
+            self.emit_state[key] = _DONE
+        elif k == _K_FWD:
+            self.fwd_def(t)  # type: ignore[arg-type]
+            write(";\n\n")
+            self.emit_state[key] = _DONE
 
     # -- names -------------------------------------------------------------
 
@@ -506,51 +511,32 @@ class _Dumper:
         last_was_ptr = True
         while stack:
             t = stack.pop()
-            if isinstance(t, Void):
-                self.emit_mods(stack)
-                write("void")
-                last_was_ptr = False
-                continue
-            if isinstance(t, Int | Float):
-                self.emit_mods(stack)
-                write(t.name)
-            elif isinstance(t, Composite):
-                self.emit_mods(stack)
-                if t.name:
-                    self.struct_fwd(t)
-                else:
-                    self.struct_def(t, lvl)
-            elif isinstance(t, Enum):
-                self.emit_mods(stack)
-                if t.name:
-                    write(f"enum {self.type_name(t)}")
-                else:
-                    self.enum_def(t, lvl)
-            elif isinstance(t, Fwd):
-                self.emit_mods(stack)
-                self.fwd_def(t)
-            elif isinstance(t, Typedef):
+            k = t.kind
+            if k == _K_TYPEDEF:
                 self.emit_mods(stack)
                 write(self.ident_name(t))
-            elif isinstance(t, Pointer):
+            elif k == _K_PTR:
                 write("*" if last_was_ptr else " *")
-            elif isinstance(t, Volatile):
-                write(" volatile")
-            elif isinstance(t, Const):
-                write(" const")
-            elif isinstance(t, Restrict):
-                write(" restrict")
-            elif isinstance(t, TypeTag):
+            elif k in (_K_INT, _K_FLOAT):
                 self.emit_mods(stack)
-                write(f' __attribute__((btf_type_tag("{t.value}")))')
-            elif isinstance(t, Array):
+                write(t.name)
+            elif k in (_K_STRUCT, _K_UNION):
+                self.emit_mods(stack)
+                if t.name:
+                    self.struct_fwd(t)  # type: ignore[arg-type]
+                else:
+                    self.struct_def(t, lvl)  # type: ignore[arg-type]
+            elif k == _K_CONST:
+                write(" const")
+            elif k == _K_ARRAY:
                 # Qualifiers of an array (a GCC quirk) mean nothing in C: drop them.
                 _drop_mods(stack)
+                nelems = t.nelems  # type: ignore[attr-defined]
                 if not stack:
                     self.emit_name(fname, last_was_ptr)
-                    write(f"[{t.nelems}]")
+                    write(f"[{nelems}]")
                     return
-                multidim = isinstance(stack[-1], Array)
+                multidim = stack[-1].kind == _K_ARRAY
                 if fname and not last_was_ptr:
                     write(" ")
                 if not multidim:
@@ -558,9 +544,9 @@ class _Dumper:
                 self.type_chain(stack, fname, lvl)
                 if not multidim:
                     write(")")
-                write(f"[{t.nelems}]")
+                write(f"[{nelems}]")
                 return
-            elif isinstance(t, FuncProto):
+            elif k == _K_FUNC_PROTO:
                 # GCC's volatile on noreturn function pointers: dropped likewise.
                 _drop_mods(stack)
                 if stack:
@@ -569,11 +555,32 @@ class _Dumper:
                     write(")")
                 else:
                     self.emit_name(fname, last_was_ptr)
-                self.params(t, lvl)
+                self.params(t, lvl)  # type: ignore[arg-type]
                 return
+            elif k in (_K_ENUM, _K_ENUM64):
+                self.emit_mods(stack)
+                if t.name:
+                    write(f"enum {self.type_name(t)}")
+                else:
+                    self.enum_def(t, lvl)  # type: ignore[arg-type]
+            elif k == _K_VOID:
+                self.emit_mods(stack)
+                write("void")
+                last_was_ptr = False
+                continue
+            elif k == _K_VOLATILE:
+                write(" volatile")
+            elif k == _K_RESTRICT:
+                write(" restrict")
+            elif k == _K_FWD:
+                self.emit_mods(stack)
+                self.fwd_def(t)  # type: ignore[arg-type]
+            elif k == _K_TYPE_TAG:
+                self.emit_mods(stack)
+                write(f' __attribute__((btf_type_tag("{t.value}")))')  # type: ignore[attr-defined]
             else:
                 return
-            last_was_ptr = isinstance(t, Pointer)
+            last_was_ptr = k == _K_PTR
         self.emit_name(fname, last_was_ptr)
 
     def params(self, t: FuncProto, lvl: int) -> None:
@@ -658,6 +665,52 @@ class _Dumper:
             else:
                 return 0
         return 0
+
+
+# BTF kinds as plain ints, to dispatch on ``Type.kind`` in the hot loops.
+_K_VOID = int(Kind.UNKN)
+_K_INT = int(Kind.INT)
+_K_PTR = int(Kind.PTR)
+_K_ARRAY = int(Kind.ARRAY)
+_K_STRUCT = int(Kind.STRUCT)
+_K_UNION = int(Kind.UNION)
+_K_ENUM = int(Kind.ENUM)
+_K_FWD = int(Kind.FWD)
+_K_TYPEDEF = int(Kind.TYPEDEF)
+_K_VOLATILE = int(Kind.VOLATILE)
+_K_CONST = int(Kind.CONST)
+_K_RESTRICT = int(Kind.RESTRICT)
+_K_FUNC_PROTO = int(Kind.FUNC_PROTO)
+_K_FLOAT = int(Kind.FLOAT)
+_K_TYPE_TAG = int(Kind.TYPE_TAG)
+_K_ENUM64 = int(Kind.ENUM64)
+# Kinds whose ``type`` the emit walk goes through: qualifiers, type tags, arrays.
+_K_FOLLOW_TYPE = frozenset({_K_CONST, _K_VOLATILE, _K_RESTRICT, _K_TYPE_TAG, _K_ARRAY})
+
+# Kind codes for the walk's dispatch: a dict lookup by class beats a chain of isinstance.
+_PTR, _COMPOSITE, _QUALIFIER, _TYPEDEF, _PROTO, _ARRAY, _ENUM_OR_FWD, _BASE, _OTHER = range(1, 10)
+_CODES: dict[type, int] = {}
+
+
+def _code(cls: type) -> int:
+    for base, code in (
+        (Pointer, _PTR),
+        (Composite, _COMPOSITE),
+        (Qualifier, _QUALIFIER),
+        (Typedef, _TYPEDEF),
+        (FuncProto, _PROTO),
+        (Array, _ARRAY),
+        (Enum, _ENUM_OR_FWD),
+        (Fwd, _ENUM_OR_FWD),
+        (Int, _BASE),
+        (Float, _BASE),
+        (Void, _BASE),
+    ):
+        if issubclass(cls, base):
+            _CODES[cls] = code
+            return code
+    _CODES[cls] = _OTHER
+    return _OTHER
 
 
 def _indent(lvl: int) -> str:
