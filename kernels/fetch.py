@@ -145,7 +145,11 @@ def fetch(row: manifest.Row, *, refresh: bool = False) -> cache.Entry:
             raise FetchError(f"row {row.name}: {e}") from None
         final = cache.entry_dir(row.name)
         final.parent.mkdir(parents=True, exist_ok=True)
+        # Left by a fetch that was killed; the lock we hold says none is running.
+        for stale in final.parent.glob(f".{row.name}-*"):
+            shutil.rmtree(stale, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{row.name}-", dir=final.parent))
+        staging.chmod(0o755)
         try:
             release, vmlinuz, config = _extract(debs, staging)
             new = cache.Entry(
