@@ -233,3 +233,22 @@ def test_elf_errors() -> None:
         load_spec(good[:20])
     with pytest.raises(BTFError, match="bad ELF class"):
         load_spec(good[:4] + b"\x07" + good[5:])
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_split_blob_names_from_the_base(order: str) -> None:
+    base = load_spec(blob(VALID, order=order))
+    # [4] TYPEDEF 'int' (base string 1) -> 1, [5] TYPEDEF 'own' (own string at 5) -> 4
+    split = load_spec(
+        blob([1, info(8), 1, 5, info(8), 4], strings=b"own\0", order=order), base=base
+    )
+    assert split.start_id == 4
+    four, five = split.type_by_id(4), split.type_by_id(5)
+    assert (four.name, five.name) == ("int", "own")
+    assert isinstance(five, Typedef) and five.type is four
+    assert [split.type_id(t) for t in split.types_by_name("int")] == [1, 3, 4]
+    assert split.types_by_name("own") == [five]
+    with pytest.raises(BTFError, match="type 4: reference to type 6 out of range"):
+        load_spec(blob([1, info(8), 6], strings=b"", order=order), base=base).type_by_id(4)
+    with pytest.raises(BTFError, match="string offset 9 out of range"):
+        load_spec(blob([9, info(8), 1], strings=b"own\0", order=order), base=base).type_by_id(4)

@@ -253,3 +253,20 @@ def test_split_spec_continues_base_ids() -> None:
     assert [loaded.type_id(t) for t in loaded.own_types()] == list(
         range(base.next_id, base.next_id + 3)
     )
+
+
+@pytest.mark.parametrize("order", ["little", "big"])
+def test_split_spec_over_a_small_base(order: str) -> None:
+    base = load_spec(marshal(small_spec(), byte_order=order))  # type: ignore[arg-type]
+    pair = base.type_by_name("pair", Struct)
+    split = Spec(base=base)
+    # "int" and "pair" are strings of the base: the split's records may point there.
+    split.add(Typedef("int", Pointer(pair)))
+    loaded = load_spec(marshal(split), base=base)
+    assert loaded == split
+    assert loaded.byte_order == order
+    assert [loaded.type_id(t) for t in loaded.types_by_name("int")] == [3, 6, 9]
+    td = loaded.type_by_id(9)
+    assert isinstance(td, Typedef)
+    assert td.type.target is pair  # type: ignore[attr-defined]
+    assert list(loaded)[:8] == list(base)
