@@ -2,6 +2,11 @@
  *
  * Built by test_conformance.py against the installed libbpf-dev; prints one
  * JSON document on stdout, or {"error": errno} when libbpf refuses the file.
+ *
+ * With --linked, it loads the object instead (root, a kernel with BPF) and
+ * prints each program's final instructions as [opcode, dst, src, off, imm]:
+ * the main program followed by the subprograms libbpf appended. Pinning is
+ * turned off so that nothing outlives the run.
  */
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -39,6 +44,46 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
+static int linked(const char *path)
+{
+	struct bpf_object *obj;
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	const char *sep = "";
+	int err;
+
+	obj = bpf_object__open_file(path, NULL);
+	if (!obj) {
+		printf("{\"error\": %d}\n", errno);
+		return 0;
+	}
+	bpf_object__for_each_map(map, obj)
+		bpf_map__set_pin_path(map, NULL);
+	err = bpf_object__load(obj);
+	if (err) {
+		printf("{\"error\": %d}\n", -err);
+		bpf_object__close(obj);
+		return 0;
+	}
+	printf("{");
+	bpf_object__for_each_program(prog, obj) {
+		const struct bpf_insn *insn = bpf_program__insns(prog);
+		size_t n = bpf_program__insn_cnt(prog);
+
+		printf("%s", sep);
+		json_str(bpf_program__name(prog));
+		printf(": [");
+		for (size_t i = 0; i < n; i++)
+			printf("%s[%u, %u, %u, %d, %d]", i ? ", " : "", insn[i].code, insn[i].dst_reg,
+			       insn[i].src_reg, insn[i].off, insn[i].imm);
+		printf("]");
+		sep = ", ";
+	}
+	printf("}\n");
+	bpf_object__close(obj);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct bpf_object *obj;
@@ -46,11 +91,13 @@ int main(int argc, char **argv)
 	struct bpf_map *map;
 	const char *sep;
 
+	libbpf_set_print(quiet);
+	if (argc == 3 && strcmp(argv[1], "--linked") == 0)
+		return linked(argv[2]);
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s OBJECT\n", argv[0]);
+		fprintf(stderr, "usage: %s [--linked] OBJECT\n", argv[0]);
 		return 2;
 	}
-	libbpf_set_print(quiet);
 	obj = bpf_object__open_file(argv[1], NULL);
 	if (!obj) {
 		printf("{\"error\": %d}\n", errno);

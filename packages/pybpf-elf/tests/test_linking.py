@@ -1,0 +1,98 @@
+"""Subprograms are linked exactly as libbpf links them.
+
+libbpf appends subprograms only while loading, so this compares with the
+instructions of an object libbpf really loaded (root and a BPF-capable
+kernel: a ``kernel`` test), slot by slot: opcode, registers, offset and
+immediate, except what only the kernel decides (map fds, BTF ids).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pybpf.btf.ext.records import CORERelocation
+from pybpf.elf import load_collection_spec
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[2]
+OBJECTS = [
+    "loader",
+    "linked",
+    "maps",
+    "maps_new",
+    "globals",
+    "instructions",
+    "atomics",
+    "v4",
+    "long_jump",
+    "kconfig",
+    "ksyms",
+    "kfuncs",
+    "core",
+    "core_local",
+    "struct_ops",
+    "struct_ops_link",
+    "usdt",
+]
+# LD_IMM64 sources whose immediate the loader fills: map fds and indices, BTF ids.
+_FILLED_BY_LOADER = {1, 2, 3, 5, 6}
+
+
+@pytest.fixture(scope="module")
+def oracle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler to build the libbpf oracle")
+    out = tmp_path_factory.mktemp("oracle") / "libbpf_oracle"
+    build = subprocess.run(
+        [cc, "-O2", "-o", str(out), str(HERE / "libbpf_oracle.c"), "-lbpf"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if build.returncode:
+        pytest.skip(f"cannot build the libbpf oracle: {build.stderr.strip()[:200]}")
+    return out
+
+
+def _slots(code: bytes) -> list[list[int]]:
+    out = []
+    for op, regs, off, imm in struct.iter_unpack("<BBhi", code):
+        out.append([op, regs & 0xF, regs >> 4, off, imm])
+    return out
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("name", OBJECTS)
+def test_linked_like_libbpf(oracle: Path, name: str) -> None:
+    path = ROOT / "testdata" / f"{name}-el.o"
+    out = subprocess.run([str(oracle), "--linked", str(path)], capture_output=True, text=True)
+    theirs = json.loads(out.stdout)
+    if "error" in theirs:
+        pytest.skip(f"libbpf cannot load {path.name} here: errno {theirs['error']}")
+    spec = load_collection_spec(path)
+    assert sorted(theirs) == sorted(spec.programs)
+    for prog_name, insns in theirs.items():
+        prog = spec.programs[prog_name]
+        ours = _slots(prog.instructions.encode("little"))
+        # CO-RE relocations are applied against the running kernel's BTF.
+        core = {
+            slot for slot, insn in prog.instructions.offsets() if CORERelocation in insn.metadata
+        }
+        assert len(ours) == len(insns), prog_name
+        for i, (mine, real) in enumerate(zip(ours, insns, strict=True)):
+            if i in core:
+                continue
+            if mine[0] == 0x18 and mine[2] in _FILLED_BY_LOADER:
+                assert mine[:4] == real[:4], f"{prog_name} slot {i}"
+                continue
+            if mine[0] == 0x85 and mine[2] == 2:
+                assert mine[:4] == real[:4], f"{prog_name} slot {i}"
+                continue
+            assert mine == real, f"{prog_name} slot {i}"
