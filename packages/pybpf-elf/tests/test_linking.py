@@ -72,7 +72,9 @@ def _slots(code: bytes) -> list[list[int]]:
 @pytest.mark.parametrize("name", OBJECTS)
 def test_linked_like_libbpf(oracle: Path, name: str) -> None:
     path = ROOT / "testdata" / f"{name}-el.o"
-    out = subprocess.run([str(oracle), "--linked", str(path)], capture_output=True, text=True)
+    out = subprocess.run(
+        [str(oracle), "--linked", str(path)], capture_output=True, text=True, check=True
+    )
     theirs = json.loads(out.stdout)
     if "error" in theirs:
         pytest.skip(f"libbpf cannot load {path.name} here: errno {theirs['error']}")
