@@ -77,6 +77,7 @@ SEEDS = [marshal(_seed_spec(), byte_order="little"), marshal(_seed_spec(), byte_
 def exercise(data: bytes) -> None:
     try:
         spec = load_spec(data)
+        spec.validate()
         for t in spec:
             for ref in t.references():
                 spec.type_id(ref)

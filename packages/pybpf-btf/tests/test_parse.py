@@ -125,6 +125,14 @@ def test_reference_loops_raise_when_sizes_are_computed() -> None:
     self_ref = load_spec(blob([1, info(8), 1]))
     with pytest.raises(BTFError, match="cycle"):
         sizeof(self_ref.type_by_id(1))
+    with pytest.raises(BTFError, match=r"type 1: reference cycle"):
+        spec.validate()
+    # [1] ARRAY of [2], [2] CONST -> 1
+    with pytest.raises(BTFError, match=r"type 1: reference cycle"):
+        load_spec(blob([0, info(3), 0, 2, 2, 4, 0, info(10), 1])).validate()
+    # A pointer breaks a cycle: [1] PTR -> 2, [2] TYPEDEF 'int' -> 1
+    load_spec(blob([0, info(2), 2, 1, info(8), 1])).validate()
+    load_spec(blob(VALID)).validate()
 
 
 def test_absurd_array_size() -> None:
@@ -150,6 +158,8 @@ def test_absurd_array_size() -> None:
     spec = load_spec(blob(words))
     with pytest.raises(BTFError, match="exceeds 32 bits"):
         sizeof(spec.type_by_id(3))
+    with pytest.raises(BTFError, match=r"type 3: array of more than 2\^32"):
+        spec.validate()
 
 
 def test_split_blob_needs_a_loaded_base() -> None:

@@ -269,6 +269,18 @@ class Spec:
             return
         yield from types  # type: ignore[misc]
 
+    def validate(self) -> None:
+        """Decode every own type and check what loading leaves for later: BTFError if bad.
+
+        Beyond the per-record checks of decoding, this rejects what the kernel's
+        verifier rejects about the type graph: chains of typedefs, qualifiers,
+        arrays and variables that loop back without a struct, union, pointer or
+        function in between, and array sizes past 32 bits.
+        """
+        for t in self.own_types():
+            if isinstance(t, (Typedef, Qualifier, Array, Var)):
+                _check_chain(self, t)
+
     def sizeof(self, t: Type) -> int:
         """``sizeof(t)`` with this spec's pointer size."""
         return sizeof(t, self.pointer_size)
@@ -356,6 +368,21 @@ class Spec:
     def __repr__(self) -> str:
         split = f", split from a spec of {len(self._base)}" if self._base is not None else ""
         return f"<Spec: {len(self)} types, {self.byte_order}-endian{split}>"
+
+
+def _check_chain(spec: Spec, start: Type) -> None:
+    seen: set[int] = set()
+    t = start
+    count = 1
+    while isinstance(t, (Typedef, Qualifier, Array, Var)):
+        if id(t) in seen:
+            raise BTFError(f"type {spec.type_id(start)}: reference cycle through {t!r}")
+        seen.add(id(t))
+        if isinstance(t, Array):
+            count *= t.nelems
+            if count > 0xFFFF_FFFF:
+                raise BTFError(f"type {spec.type_id(start)}: array of more than 2^32 elements")
+        t = t.type
 
 
 def _kind_matches(kind: int, wanted: KindFilter) -> bool:
