@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 from pathlib import Path
 
 import pytest
@@ -54,4 +55,15 @@ def test_not_bpf(tmp_path: Path) -> None:
     )
     data[18] = 62  # EM_X86_64
     with pytest.raises(ELFError, match="not BPF"):
+        ElfFile(bytes(data))
+
+
+def test_huge_bss_is_refused() -> None:
+    path = Path(__file__).resolve().parents[3] / "testdata" / "loader-el.o"
+    data = bytearray(path.read_bytes())
+    elf = ElfFile(bytes(data))
+    bss = next(s for s in elf.sections if s.name == ".bss")
+    (shoff,) = struct.unpack_from("<Q", data, 0x28)
+    struct.pack_into("<Q", data, shoff + bss.index * 64 + 32, 1 << 40)
+    with pytest.raises(ELFError, match="larger than any map value"):
         ElfFile(bytes(data))

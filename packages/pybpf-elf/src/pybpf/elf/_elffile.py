@@ -76,6 +76,9 @@ STV_DEFAULT = 0
 STV_HIDDEN = 2
 
 _EHDR_SIZE = 64
+# No kernel accepts a map value this large (KMALLOC_MAX_SIZE is at most 32 MiB):
+# a bigger .bss is corrupt, and materialising it would only exhaust memory.
+_NOBITS_MAX = 1 << 28
 _SHDR_SIZE = 64
 _SYM_SIZE = 24
 _REL_SIZE = 16
@@ -172,6 +175,10 @@ class ElfFile:
         shstr_data = self._bytes_at(shstr[4], shstr[5], f"section #{e_shstrndx}")
         sections = []
         for i, (name, typ, flags, _, off, size, link, info, align, entsize) in enumerate(raw):
+            if typ == SHT_NOBITS and size > _NOBITS_MAX:
+                raise ELFError(
+                    f"section #{i} of {size} zero bytes: larger than any map value", offset=off
+                )
             if typ != SHT_NOBITS and i != 0 and off + size > len(data):
                 raise ELFError(
                     f"section #{i} ({off:#x}+{size:#x}) past the end of the file", offset=off
