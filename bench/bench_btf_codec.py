@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from pybpf.btf import Array, Int, IntEncoding, Member, Struct
-from pybpf.btf.codec import codec_for
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from pybpf.btf import Array, Int, IntEncoding, Member, Struct, load_spec
+from pybpf.btf.cdump import format_c
+from pybpf.btf.codec import cache_clear, codec_for
+
+VMLINUX = Path("/sys/kernel/btf/vmlinux")
 
 
 def run(bench):  # type: ignore[no-untyped-def]
@@ -50,3 +58,41 @@ def run(bench):  # type: ignore[no-untyped-def]
     fraw = fc.encode(fr)
     bench.report("struct with 2 bitfields encode", bench.time(lambda: fc.encode(fr)))
     bench.report("struct with 2 bitfields decode", bench.time(lambda: fc.decode(fraw)))
+
+    if not VMLINUX.exists():
+        return
+    spec = load_spec(VMLINUX)
+    task = spec.type_by_name("task_struct", Struct)
+
+    def compile_task() -> None:
+        cache_clear()
+        codec_for(task, "little")
+
+    bench.report("codec_for(task_struct), uncached", bench.time(compile_task, number=1, repeat=3))
+    tc = codec_for(task, "little")
+    raw_task = bytes(tc.size)
+    bench.report("task_struct (3264 bytes) decode", bench.time(lambda: tc.decode(raw_task)))
+
+    # The C dump of the kernel's types, against bpftool dumping the same file.
+    baseline = None
+    if shutil.which("bpftool"):
+        runs = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            subprocess.run(
+                ["bpftool", "btf", "dump", "file", str(VMLINUX), "format", "c"],
+                check=True,
+                capture_output=True,
+            )
+            runs.append(time.perf_counter() - t0)
+        baseline = min(runs)
+    t0 = time.perf_counter()
+    format_c(load_spec(VMLINUX))
+    cold = time.perf_counter() - t0
+    bench.report(
+        "format_c(vmlinux), load included", cold, baseline=baseline, baseline_name="bpftool"
+    )
+    warm = bench.time(lambda: format_c(spec), number=1, repeat=3)
+    bench.report(
+        "format_c(vmlinux), types decoded", warm, baseline=baseline, baseline_name="bpftool"
+    )

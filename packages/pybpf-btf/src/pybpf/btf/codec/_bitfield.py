@@ -6,7 +6,7 @@ from typing import Any
 
 from pybpf.btf.codec._base import Buffer, ByteOrder, Codec, WritableBuffer
 from pybpf.btf.codec._errors import CodecError
-from pybpf.btf.codec._scalar import BoolCodec, check_int
+from pybpf.btf.codec._scalar import BoolCodec, check_int, int_range
 
 __all__ = ["Bitfield"]
 
@@ -21,7 +21,10 @@ class Bitfield:
     """
 
     __slots__ = (
+        "_clear",
         "_end",
+        "_hi",
+        "_lo",
         "_mask",
         "_nbytes",
         "_order",
@@ -45,6 +48,8 @@ class Bitfield:
         within = bit_offset % 8
         self._shift = within if byte_order == "little" else self._nbytes * 8 - within - bits
         self._mask = (1 << bits) - 1
+        self._clear = ~(self._mask << self._shift)
+        self._lo, self._hi = int_range(bits, signed)
 
     def get(self, buf: Buffer, offset: int) -> Any:
         """The field's value in the composite at ``offset``."""
@@ -61,12 +66,12 @@ class Bitfield:
 
     def put(self, buf: WritableBuffer, offset: int, value: Any) -> None:
         """Store ``value`` in the composite at ``offset``, keeping the other bits."""
-        value = self.codec.normalize(value)
-        if not isinstance(value, int):
-            raise CodecError(f"a bitfield holds integers, not {type(value).__name__}")
-        value = check_int(value, self.bits, self.signed)
+        if type(value) is not int or not self._lo <= value <= self._hi:
+            value = self.codec.normalize(value)
+            if not isinstance(value, int):
+                raise CodecError(f"a bitfield holds integers, not {type(value).__name__}")
+            value = check_int(value, self.bits, self.signed)
         start, end = offset + self._start, offset + self._end
-        raw = int.from_bytes(buf[start:end], self._order)
-        raw &= ~(self._mask << self._shift)
+        raw = int.from_bytes(buf[start:end], self._order) & self._clear
         raw |= (value & self._mask) << self._shift
         buf[start:end] = raw.to_bytes(self._nbytes, self._order)
