@@ -139,6 +139,7 @@ def test_tag_ignores_map_fds() -> None:
     assert one.encode() != two.encode()
     assert one.tag() == two.tag()
     assert one.tag(algorithm="sha1") == two.tag(algorithm="sha1")
+    assert one.tag("big") == two.tag("big") != one.tag()
     assert one.tag() != one.tag(algorithm="sha1")
     assert len(one.tag()) == 16
 

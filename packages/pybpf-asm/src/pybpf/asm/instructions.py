@@ -267,15 +267,19 @@ class Instructions(MutableSequence[Instruction]):
         hash with SHA-256, older kernels with SHA-1 (``algorithm="sha1"``).
         References must be resolved and map fds set for the tag to match.
         """
-        insns = [
-            Instruction(insn.opcode, insn.dst, insn.src, insn.offset, 0)
-            if insn.opcode == LD_IMM64 and insn.src in _TAG_ZEROED_SOURCES
-            else insn
-            for insn in self._insns
-        ]
-        data = encode_instructions(insns, byteorder)
         if algorithm not in ("sha256", "sha1"):
             raise ValueError(f"algorithm must be 'sha256' or 'sha1', not {algorithm!r}")
+        data = bytearray(encode_instructions(self._insns, byteorder))
+        # Only LD_IMM64 slots need a look: find them in the encoded opcodes.
+        ops = data[0::8]
+        slot = ops.find(LD_IMM64)
+        while slot >= 0:
+            regs = data[8 * slot + 1]
+            src = regs >> 4 if byteorder == "little" else regs & 0x0F
+            if src in _TAG_ZEROED_SOURCES:
+                data[8 * slot + 4 : 8 * slot + 8] = bytes(4)
+                data[8 * slot + 12 : 8 * slot + 16] = bytes(4)
+            slot = ops.find(LD_IMM64, slot + 2)
         return hashlib.new(algorithm, data).digest()[:8].hex()
 
     def matches_tag(self, tag: str, byteorder: ByteOrder = "little") -> bool:
