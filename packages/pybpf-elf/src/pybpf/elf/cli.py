@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -53,10 +54,13 @@ def summary(spec: CollectionSpec) -> dict[str, Any]:
 
 def _text(doc: dict[str, Any]) -> str:
     lines = [f"byte order: {doc['byte_order']}", "", "programs:"]
-    for name, p in doc["programs"].items():
+    progs = doc["programs"]
+    name_w = max((len(n) for n in [*progs, *doc["maps"], *doc["variables"]]), default=0) + 2
+    sec_w = max((len(p["section"]) for p in progs.values()), default=0) + 2
+    for name, p in progs.items():
         attach = p["attach_type"] or "-"
         lines.append(
-            f"  {name:<24} {p['section']:<32} {p['type']:<18} {attach:<24} "
+            f"  {name:<{name_w}}{p['section']:<{sec_w}}{p['type']:<18} {attach:<31}"
             f"{p['insn_slots']:>6} slots  {p['license']}"
         )
     lines += ["", "maps:"]
@@ -64,12 +68,14 @@ def _text(doc: dict[str, Any]) -> str:
         inner = f" inner={m['inner_map']}" if m["inner_map"] else ""
         pin = f" pinning={m['pinning']}" if m["pinning"] != "none" else ""
         lines.append(
-            f"  {name:<24} {m['type']:<18} key={m['key_size']:<4} value={m['value_size']:<6} "
+            f"  {name:<{name_w}}{m['type']:<22} key={m['key_size']:<4} value={m['value_size']:<6} "
             f"max_entries={m['max_entries']:<8} flags={m['flags']:#x}{pin}{inner}"
         )
     lines += ["", "variables:"]
     for name, v in doc["variables"].items():
-        lines.append(f"  {name:<24} {v['section']:<16} offset={v['offset']:<6} size={v['size']}")
+        lines.append(
+            f"  {name:<{name_w}}{v['section']:<16} offset={v['offset']:<6} size={v['size']}"
+        )
     return "\n".join(lines)
 
 
@@ -88,5 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{args.file}: {e}", file=sys.stderr)
         return 1
     doc = summary(spec)
-    print(json.dumps(doc, indent=2) if args.json else _text(doc))
+    try:
+        print(json.dumps(doc, indent=2) if args.json else _text(doc), flush=True)
+    except BrokenPipeError:
+        # Piped into head: not an error. Keep the interpreter from complaining
+        # again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
