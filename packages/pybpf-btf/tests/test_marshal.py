@@ -116,3 +116,14 @@ def test_vmlinux_round_trip() -> None:
     assert load_spec(data) == spec
     # Already deduplicated by pahole: marshalling cannot grow it.
     assert len(data) <= VMLINUX.stat().st_size
+
+
+def test_out_of_range_fields() -> None:
+    from pybpf.btf.marshal import encode
+    from pybpf.btf.marshal_record import Record
+    from pybpf.btf.types import Kind
+
+    with pytest.raises(BTFError, match="value 4294967296 does not fit 32 bits"):
+        encode([Record(Kind.INT, "i", 1 << 32, extra=[32])], "little")
+    with pytest.raises(BTFError, match="value -1 does not fit"):
+        encode([Record(Kind.ARRAY, "", 0, extra=[1, 1, -1])], "big")

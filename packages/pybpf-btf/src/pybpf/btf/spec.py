@@ -297,10 +297,12 @@ class Spec:
         """
         value = object.__getattribute__(owner, slot)
         if value.__class__ is int:
-            if self._owns_ids_of(getattr(owner, "_spec", None)):
+            spec = getattr(owner, "_spec", None)
+            if spec is self or self._owns_ids_of(spec):
                 return value
             value = getattr(owner, slot[1:])
-        return self.type_id(value)
+        type_id = self._ids.get(value)
+        return type_id if type_id is not None else self.type_id(value)
 
     def _owns_ids_of(self, spec: object) -> bool:
         s: Spec | None = self
