@@ -337,3 +337,13 @@ def test_private_looking_member_names() -> None:
     odd = Struct("odd", 4, [Member("class", u32, 0)])
     oc = codec_for(odd, "little")
     assert getattr(oc.decode(oc.encode({"class": 5})), "class") == 5
+
+
+def test_overlapping_members_are_refused() -> None:
+    # clang leaves data section offsets at 0 for the loader to fill in.
+    a, b = Var("a", u32), Var("b", u32)
+    sec = Datasec(".bss", 0, [VarSecinfo(a, 0, 4), VarSecinfo(b, 0, 4)])
+    with pytest.raises(CodecError, match="'b' at byte 0 overlaps"):
+        codec_for(sec, "little")
+    with pytest.raises(CodecError, match="past the size"):
+        codec_for(Struct("short", 2, [Member("x", u32, 0)]), "little")

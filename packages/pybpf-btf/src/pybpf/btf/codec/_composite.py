@@ -168,10 +168,15 @@ def _generate(c: CompositeCodec) -> tuple[PutFn, GetFn]:
     fmt, pos = [prefix(c.byte_order)], 0
     for i in flat:
         f = fields[i]
+        if f.offset // 8 < pos:
+            # Not C: most likely a data section whose offsets no loader filled in.
+            raise CodecError(f"member {f.name!r} at byte {f.offset // 8} overlaps the one before")
         if f.offset // 8 > pos:
             fmt.append(f"{f.offset // 8 - pos}x")
         fmt.append(f.codec.fmt or "")
         pos = f.offset // 8 + f.codec.size
+    if pos > c.size:
+        raise CodecError(f"members end at byte {pos}, past the size {c.size}")
     if c.size > pos:
         fmt.append(f"{c.size - pos}x")
     packer = struct.Struct("".join(fmt))
