@@ -36,6 +36,21 @@ static void json_name_or_null(const char *s)
 		printf("null");
 }
 
+static void json_hex(struct bpf_map *map)
+{
+	size_t size = 0;
+	const unsigned char *data = bpf_map__initial_value(map, &size);
+
+	if (!data) {
+		printf("null");
+		return;
+	}
+	putchar('"');
+	for (size_t i = 0; i < size; i++)
+		printf("%02x", data[i]);
+	putchar('"');
+}
+
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	(void)level;
@@ -128,8 +143,13 @@ int main(int argc, char **argv)
 		printf(", \"key_size\": %u, \"value_size\": %u, \"max_entries\": %u, \"flags\": %u",
 		       bpf_map__key_size(map), bpf_map__value_size(map), bpf_map__max_entries(map),
 		       bpf_map__map_flags(map));
-		printf(", \"map_extra\": %llu, \"numa_node\": %u}",
+		printf(", \"map_extra\": %llu, \"numa_node\": %u",
 		       (unsigned long long)bpf_map__map_extra(map), bpf_map__numa_node(map));
+		printf(", \"pinned\": %s", bpf_map__pin_path(map) ? "true" : "false");
+		printf(", \"inner_map\": %s", bpf_map__inner_map(map) ? "true" : "false");
+		printf(", \"initial_value\": ");
+		json_hex(map);
+		printf("}");
 		sep = ", ";
 	}
 	printf("}}\n");

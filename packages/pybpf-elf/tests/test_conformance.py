@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from pybpf.elf import ELFError, load_collection_spec
+from pybpf.elf import ELFError, Pinning, load_collection_spec
 from pybpf.elf.cli import summary
 from pybpf.elf.sections import NEWER_THAN_LIBBPF_1_1_2, match_section
 
@@ -139,7 +139,17 @@ def test_matches_libbpf(oracle: Path, obj_path: Path) -> None:
     for name, m in spec.maps.items():
         if m.section == ".struct_ops.link":
             # libbpf 1.1.2 predates .struct_ops.link and ignores the section.
-            theirs_maps.setdefault(name, {**ours["maps"][name], "map_extra": 0, "numa_node": 0})
+            theirs_maps.setdefault(
+                name,
+                {
+                    **ours["maps"][name],
+                    "map_extra": 0,
+                    "numa_node": 0,
+                    "pinned": False,
+                    "inner_map": False,
+                    "initial_value": None,
+                },
+            )
     assert sorted(ours["maps"]) == sorted(theirs_maps)
     for name, m in theirs_maps.items():
         mine = ours["maps"][name]
@@ -149,8 +159,13 @@ def test_matches_libbpf(oracle: Path, obj_path: Path) -> None:
             if key == "type" and m["type"] is None:
                 continue
             assert mine[key] == m[key], f"map {name}: {key}"
-        assert spec.maps[name].map_extra == m["map_extra"], name
-        assert spec.maps[name].numa_node == m["numa_node"], name
+        ms = spec.maps[name]
+        assert ms.map_extra == m["map_extra"], name
+        assert ms.numa_node == m["numa_node"], name
+        assert (ms.pinning == Pinning.BY_NAME) == m["pinned"], name
+        assert (ms.inner_map is not None) == m["inner_map"], name
+        if m["initial_value"] is not None and not other_order:
+            assert ms.contents[0][1] == bytes.fromhex(m["initial_value"]), name
 
 
 def test_deliberate_differences_documented() -> None:
