@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 
 __all__ = [
+    "LD_IMM64",
     "R0",
     "R1",
     "R2",
@@ -31,6 +32,7 @@ __all__ = [
     "Register",
     "Size",
     "Source",
+    "VALID_OPCODES",
 ]
 
 
@@ -243,4 +245,5 @@ VALID_OPCODES: frozenset[int] = frozenset(
     | {OpClass.STX | Mode.ATOMIC | size for size in Size}
 )
 
+#: The opcode of the two-slot 64-bit immediate load.
 LD_IMM64 = OpClass.LD | Mode.IMM | Size.DW
