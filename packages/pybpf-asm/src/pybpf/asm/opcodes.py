@@ -22,6 +22,7 @@ __all__ = [
     "R9",
     "R10",
     "RFP",
+    "VALID_OPCODES",
     "ALUOp",
     "AtomicOp",
     "CallSource",
@@ -32,7 +33,6 @@ __all__ = [
     "Register",
     "Size",
     "Source",
-    "VALID_OPCODES",
 ]
 
 
