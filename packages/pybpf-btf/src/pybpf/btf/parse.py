@@ -102,7 +102,7 @@ def _record_words(info: int, offset: int) -> int:
 class RawBTF:
     """One BTF blob, framed: header checked, strings and record offsets known.
 
-    ``first_id`` is 1 for base BTF, or the base's type count for split BTF;
+    ``first_id`` is 1 for base BTF, or the base's next free id for split BTF;
     ``base_strings_len`` is where this blob's string offsets start.
     """
 
@@ -113,9 +113,7 @@ class RawBTF:
         "first_id",
         "offsets",
         "strings",
-        "type_bytes",
-        "type_end",
-        "type_start",
+        "data",
         "words",
     )
 
@@ -163,10 +161,9 @@ class RawBTF:
         self.base_strings_len = base_strings_len
         self.first_id = first_id
         start = hdr_len + type_off
-        self.type_bytes = data if type(data) is bytes else bytes(view)
-        self.type_start = start
-        self.type_end = start + type_len
-        type_view = memoryview(self.type_bytes)[start : start + type_len]
+        # Native-order words are a view of the blob itself: no copy of vmlinux.
+        self.data = data if type(data) is bytes else bytes(view)
+        type_view = memoryview(self.data)[start : start + type_len]
         if self.byte_order == sys.byteorder:
             self.words: Sequence[int] = type_view.cast("I")
         else:
