@@ -110,10 +110,10 @@ class RawBTF:
         "_names",
         "base_strings_len",
         "byte_order",
+        "data",
         "first_id",
         "offsets",
         "strings",
-        "data",
         "words",
     )
 
