@@ -69,10 +69,20 @@ def load_collection_spec(source: Source) -> CollectionSpec:
 
 
 class _Reader:
+    """One reading of one object: the phases of ``bpf_object__open``, in order."""
+
     def __init__(self, data: bytes) -> None:
         self.elf = ElfFile(data)
         self.maps: dict[str, MapSpec] = {}
         self.variables: dict[str, VariableSpec] = {}
+        self.license = ""
+        self.version = 0
+        self.code: list[Section] = []
+        self.text: Section | None = None
+        self.relocs: dict[int, Section] = {}
+        self.struct_ops_sections: list[Section] = []
+        self.btf_section: Section | None = None
+        self.btf_ext_section: Section | None = None
         self.legacy_maps: dict[int, MapSpec] = {}
         self.legacy_section: Section | None = None
         self.btf_maps = btf_maps.BTFMaps()
@@ -82,23 +92,33 @@ class _Reader:
         self.externs: externs.Externs | None = None
 
     def read(self) -> CollectionSpec:
+        self._classify_sections()
+        if self.btf_section is not None:
+            self.btf = read_btf(self.elf, self.btf_section, self.btf_ext_section)
+        self._read_maps_and_variables()
+        code = self._read_code()
+        programs = self._programs(code)
+        self._read_initial_values(code)
+        return CollectionSpec(
+            maps=self.maps,
+            programs=programs,
+            variables=self.variables,
+            types=self.btf.spec if self.btf is not None else None,
+            byte_order=self.elf.byte_order,
+        )
+
+    def _classify_sections(self) -> None:
+        """Sort sections by what they hold (libbpf's ``bpf_object__elf_collect``)."""
         elf = self.elf
-        license = ""
-        version = 0
-        code: list[Section] = []
-        text: Section | None = None
-        relocs: dict[int, Section] = {}
-        struct_ops_secs: list[Section] = []
-        btf_sec = btf_ext_sec = None
         for sec in elf.sections:
             name = sec.name
             if name == "license":
                 raw = elf.section_data(sec)[: _LICENSE_MAX - 1]
-                license = raw.split(b"\0", 1)[0].decode("ascii", "replace")
+                self.license = raw.split(b"\0", 1)[0].decode("ascii", "replace")
             elif name == "version":
                 if sec.size != 4:
                     raise ELFError(f"size {sec.size}, expected 4", section=name)
-                (version,) = struct.unpack(
+                (self.version,) = struct.unpack(
                     "<I" if elf.byte_order == "little" else ">I", elf.section_data(sec)
                 )
             elif name == "maps":
@@ -106,69 +126,75 @@ class _Reader:
             elif name == ".maps":
                 self.btf_maps_section = sec
             elif name == ".BTF":
-                btf_sec = sec
+                self.btf_section = sec
             elif name == ".BTF.ext":
-                btf_ext_sec = sec
+                self.btf_ext_section = sec
             elif sec.type in (SHT_REL, SHT_RELA):
-                if sec.info in relocs:
+                if sec.info in self.relocs:
                     raise ELFError("second relocation section for one section", section=name)
-                relocs[sec.info] = sec
+                self.relocs[sec.info] = sec
             elif sec.type == SHT_PROGBITS and sec.flags & SHF_EXECINSTR and sec.size:
-                code.append(sec)
+                self.code.append(sec)
                 if name == ".text":
-                    text = sec
+                    self.text = sec
             elif name in (".struct_ops", ".struct_ops.link") and sec.type == SHT_PROGBITS:
-                struct_ops_secs.append(sec)
+                self.struct_ops_sections.append(sec)
+        for index, sec in self.relocs.items():
+            if sec.type == SHT_RELA and 0 <= index < len(elf.sections):
+                target = elf.sections[index]
+                if target in self.code or target is self.btf_maps_section:
+                    raise ELFError("RELA relocations are not supported", section=sec.name)
 
-        if btf_sec is not None:
-            self.btf = read_btf(elf, btf_sec, btf_ext_sec)
+    def _relocations(self, section: Section) -> list[Relocation]:
+        rel = self.relocs.get(section.index)
+        return self.elf.relocations(rel) if rel is not None else []
+
+    def _read_maps_and_variables(self) -> None:
+        """Legacy and BTF maps, data sections, then the externs' ``.kconfig``."""
+        elf, btf = self.elf, self.btf
         if self.legacy_section is not None:
             self.legacy_maps = read_legacy_maps(elf, self.legacy_section)
             for m in self.legacy_maps.values():
                 self._add_map(m, self.legacy_section)
         if self.btf_maps_section is not None:
-            if self.btf is None:
+            if btf is None:
                 raise ELFError("BTF-defined maps need a .BTF section", section=".maps")
-            self.btf_maps = btf_maps.read_btf_maps(elf, self.btf_maps_section, self.btf)
+            self.btf_maps = btf_maps.read_btf_maps(elf, self.btf_maps_section, btf)
             for m in self.btf_maps.maps.values():
                 self._add_map(m, self.btf_maps_section)
         for sec in elf.sections:
-            if is_data_section(sec) and sec.size:
-                mmapable = self.btf is not None and self.btf.has_global_variables(elf, sec)
-                m = data_map(elf, sec, mmapable=mmapable)
-                self.data_sections[sec.index] = m
-                self._add_map(m, sec)
-                if self.btf is not None:
-                    found = self.btf.variables(sec, m, elf)
-                else:
-                    found = symbol_variables(elf, sec, m)
-                for v in found:
-                    self.variables.setdefault(v.name, v)
-        if self.btf is not None:
-            self.externs = externs.collect(elf, self.btf)
+            if not (is_data_section(sec) and sec.size):
+                continue
+            mmapable = btf is not None and btf.has_global_variables(elf, sec)
+            m = data_map(elf, sec, mmapable=mmapable)
+            self.data_sections[sec.index] = m
+            self._add_map(m, sec)
+            found = btf.variables(sec, m, elf) if btf is not None else symbol_variables(elf, sec, m)
+            for v in found:
+                self.variables.setdefault(v.name, v)
+        if btf is not None:
+            self.externs = externs.collect(elf, btf)
             kconfig = self.externs.kconfig_map()
             if kconfig is not None:
                 self._add_map(kconfig, None)
                 for v in self.externs.kconfig_variables(kconfig, elf.byte_order):
                     self.variables.setdefault(v.name, v)
 
-        for index, sec in relocs.items():
-            if sec.type == SHT_RELA and 0 <= index < len(elf.sections):
-                target = elf.sections[index]
-                if target in code or target is self.btf_maps_section:
-                    raise ELFError("RELA relocations are not supported", section=sec.name)
-
-        reader = CodeReader(elf, text)
-        for sec in code:
-            rel = relocs.get(sec.index)
-            reader.add_section(sec, elf.relocations(rel) if rel is not None else [])
+    def _read_code(self) -> CodeReader:
+        """Every function of every code section, relocated, with its ext infos."""
+        reader = CodeReader(self.elf, self.text)
+        for sec in self.code:
+            reader.add_section(sec, self._relocations(sec))
         reader.resolve(self._resolve)
         if self.btf is not None:
             self.btf.attach_ext_info(reader.functions)
+        return reader
 
+    def _programs(self, code: CodeReader) -> dict[str, ProgramSpec]:
+        """One spec per function outside ``.text``, its subprograms linked in."""
         programs: dict[str, ProgramSpec] = {}
-        for func in reader.functions.values():
-            if func.section is text:
+        for func in code.functions.values():
+            if func.section is self.text:
                 continue
             info = match_section(func.section.name)
             if info is None:
@@ -179,44 +205,34 @@ class _Reader:
                 name=func.name,
                 section=info.name,
                 type=info.type,
-                instructions=link(reader.functions, func),
+                instructions=link(code.functions, func),
                 attach_type=info.attach_type,
                 attach_to=info.attach_to,
                 flags=info.flags,
-                license=license,
-                kernel_version=version,
+                license=self.license,
+                kernel_version=self.version,
                 sleepable=info.sleepable,
                 autoload=info.autoload,
             )
-        if self.btf_maps_section is not None and self.btf is not None:
-            rel = relocs.get(self.btf_maps_section.index)
+        return programs
+
+    def _read_initial_values(self, code: CodeReader) -> None:
+        """What needs the functions: ``.values`` of BTF maps, struct_ops maps."""
+        if self.btf_maps_section is not None:
             btf_maps.apply_initial_values(
-                elf,
+                self.elf,
                 self.btf_maps_section,
-                elf.relocations(rel) if rel is not None else [],
+                self._relocations(self.btf_maps_section),
                 self.btf_maps,
-                reader.functions,
+                code.functions,
             )
-        for sec in struct_ops_secs:
+        for sec in self.struct_ops_sections:
             if self.btf is None:
                 raise ELFError("struct_ops maps need a .BTF section", section=sec.name)
-            rel = relocs.get(sec.index)
             for m in struct_ops.read_struct_ops(
-                elf,
-                sec,
-                elf.relocations(rel) if rel is not None else [],
-                self.btf,
-                reader.functions,
+                self.elf, sec, self._relocations(sec), self.btf, code.functions
             ):
                 self._add_map(m, sec)
-
-        return CollectionSpec(
-            maps=self.maps,
-            programs=programs,
-            variables=self.variables,
-            types=self.btf.spec if self.btf is not None else None,
-            byte_order=elf.byte_order,
-        )
 
     def _add_map(self, m: MapSpec, section: Section | None) -> None:
         if m.name in self.maps:
