@@ -21,6 +21,20 @@ OBJDUMP = next(
 )
 
 
+def objdump_version() -> int:
+    """The LLVM major version of OBJDUMP (0 when unknown)."""
+    if OBJDUMP is None:
+        return 0
+    out = subprocess.run([OBJDUMP, "--version"], capture_output=True, text=True).stdout
+    m = re.search(r"LLVM version (\d+)", out)
+    return int(m.group(1)) if m else 0
+
+
+# Older LLVMs print decimal immediates and know fewer v4 instructions: compare
+# their text only from the version our disassembler follows.
+COMPARE_TEXT = objdump_version() >= 19
+
+
 def program_sections(path: Path) -> tuple[asm.ByteOrder, dict[str, bytes]]:
     """The byte order and the executable sections (name -> bytes) of an object."""
     with path.open("rb") as f:
@@ -100,8 +114,8 @@ def test_agrees_with_llvm_objdump(obj_path: Path) -> None:
         for (slot, insn), (their_slot, raw, text) in zip(insns.offsets(), lines, strict=True):
             assert slot == their_slot, name
             assert insn.encode(order) == raw, f"{name}+{slot}"
-            pair = comparable(insn, text)
+            pair = comparable(insn, text) if COMPARE_TEXT else None
             if pair is not None:
                 assert pair[0] == pair[1], f"{name}+{slot}: {raw.hex()}"
                 compared += 1
-    assert compared
+    assert compared or not COMPARE_TEXT
