@@ -25,7 +25,7 @@ def objdump_version() -> int:
     """The LLVM major version of OBJDUMP (0 when unknown)."""
     if OBJDUMP is None:
         return 0
-    out = subprocess.run([OBJDUMP, "--version"], capture_output=True, text=True).stdout
+    out = subprocess.run([OBJDUMP, "--version"], check=False, capture_output=True, text=True).stdout
     m = re.search(r"LLVM version (\d+)", out)
     return int(m.group(1)) if m else 0
 
