@@ -100,3 +100,19 @@ def test_module_entry_point(testdata: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("[1] ")
+
+
+def test_split_file_with_base(tmp_path: Path) -> None:
+    from pybpf.btf import Int, Pointer, Spec, load_spec, marshal
+
+    base_file = tmp_path / "base.btf"
+    base_file.write_bytes(marshal([Int("int", 4), Int("char", 1)]))
+    split = Spec(base=load_spec(base_file))
+    split.add(Pointer(split.type_by_name("char")))
+    split_file = tmp_path / "split.btf"
+    split_file.write_bytes(marshal(split))
+    rc, text = dump(str(split_file), "--base", str(base_file))
+    assert rc == 0
+    assert text == "[3] PTR '(anon)' type_id=2\n"
+    rc, text = dump(str(split_file), "--base", str(base_file), "--format", "json")
+    assert json.loads(text) == {"types": [{"id": 3, "kind": "PTR", "name": "(anon)", "type_id": 2}]}
