@@ -171,14 +171,14 @@ class _Reader:
             self._add_map(m, sec)
             found = btf.variables(sec, m, elf) if btf is not None else symbol_variables(elf, sec, m)
             for v in found:
-                self.variables.setdefault(v.name, v)
+                self._add_variable(v)
         if btf is not None:
             self.externs = externs.collect(elf, btf)
             kconfig = self.externs.kconfig_map()
             if kconfig is not None:
                 self._add_map(kconfig, None)
                 for v in self.externs.kconfig_variables(kconfig, elf.byte_order):
-                    self.variables.setdefault(v.name, v)
+                    self._add_variable(v)
 
     def _read_code(self) -> CodeReader:
         """Every function of every code section, relocated, with its ext infos."""
@@ -233,6 +233,15 @@ class _Reader:
                 self.elf, sec, self._relocations(sec), self.btf, code.functions
             ):
                 self._add_map(m, sec)
+
+    def _add_variable(self, v: VariableSpec) -> None:
+        # Static variables of one name can live in several sections (or in
+        # several units of a linked object): later ones get "#1", "#2"...
+        name, n = v.name, 0
+        while name in self.variables:
+            n += 1
+            name = f"{v.name}#{n}"
+        self.variables[name] = v
 
     def _add_map(self, m: MapSpec, section: Section | None) -> None:
         if m.name in self.maps:
