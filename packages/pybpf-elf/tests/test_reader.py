@@ -34,8 +34,6 @@ def test_every_object_loads(obj_path: Path) -> None:
         assert prog.instructions[0].symbol == prog.name
         # Every reference of a call or function pointer is resolved in place.
         names = prog.instructions.symbols()
-        slots = dict(prog.instructions.offsets())
-        del slots
         for insn in prog.instructions:
             if insn.is_function_call or insn.is_function_pointer:
                 assert insn.reference in names
