@@ -157,14 +157,14 @@ class CompositeCodec(Codec):
                 raise e.within(f".{f.name}") from None
 
 
-def _is_flat(f: Field, union: bool) -> bool:
-    return not union and not f.bits and f.codec.fmt is not None and f.offset % 8 == 0
+def _is_flat(f: Field) -> bool:
+    return not f.bits and f.codec.fmt is not None and f.offset % 8 == 0
 
 
 def _generate(c: CompositeCodec) -> tuple[PutFn, GetFn]:
-    """Write, compile and return the put and get functions of a composite."""
+    """Write, compile and return the put and get functions of a struct or data section."""
     fields, record = c.fields, c.record
-    flat = [i for i, f in enumerate(fields) if _is_flat(f, c.union)]
+    flat = [i for i, f in enumerate(fields) if _is_flat(f)]
     fmt, pos = [prefix(c.byte_order)], 0
     for i in flat:
         f = fields[i]
@@ -194,7 +194,6 @@ def _generate(c: CompositeCodec) -> tuple[PutFn, GetFn]:
         "pack_into": packer.pack_into,
         "unpack_from": packer.unpack_from,
         "make": record._make,  # type: ignore[attr-defined]
-        "zeros": bytes(c.size),
     }
     n = len(fields)
     vs = [f"f{i}" for i in range(n)]
@@ -224,17 +223,16 @@ def _generate(c: CompositeCodec) -> tuple[PutFn, GetFn]:
                 "    except CodecError as e:",
                 f"        raise e.within({'.' + names[i]!r}) from None",
             ]
+    # One call packs the flat members and zeroes everything else (padding,
+    # nested members and bitfields, written next).
     args = "".join(f", f{i}" for i in flat)
-    if c.union:
-        put.append("    buf[off:off + len(zeros)] = zeros")
-    else:
-        scope["repack"] = _repacker(c, flat, packer)
-        put += [
-            "    try:",
-            f"        pack_into(buf, off{args})",
-            "    except (struct_error, OverflowError):",
-            f"        repack(buf, off, ({args[2:]}{',' if len(flat) == 1 else ''}))",
-        ]
+    scope["repack"] = _repacker(c, flat, packer)
+    put += [
+        "    try:",
+        f"        pack_into(buf, off{args})",
+        "    except (struct_error, OverflowError):",
+        f"        repack(buf, off, ({args[2:]}{',' if len(flat) == 1 else ''}))",
+    ]
     get_parts: list[str] = []
     flat_pos = {i: k for k, i in enumerate(flat)}
     for i, f in enumerate(fields):
@@ -255,9 +253,8 @@ def _generate(c: CompositeCodec) -> tuple[PutFn, GetFn]:
             scope[f"put{i}"] = getattr(codec, "put_fn", codec.put)
             scope[f"get{i}"] = getattr(codec, "get_fn", codec.get)
             where = f"off + {byte}" if byte else "off"
-        cond = f"f{i} is not None and f{i} is not MISSING" if c.union else f"f{i} is not MISSING"
         put += [
-            f"    if {cond}:",
+            f"    if f{i} is not MISSING:",
             "        try:",
             f"            put{i}(buf, {where}, f{i})",
             "        except CodecError as e:",

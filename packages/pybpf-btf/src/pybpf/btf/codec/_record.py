@@ -7,7 +7,7 @@ decoded value costs one object and attribute access is a slot read.
 from __future__ import annotations
 
 import keyword
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from pybpf.btf.types import Type
@@ -169,9 +169,3 @@ def _promote(anon: str, member: str) -> property:
         setattr(getattr(self, anon), member, value)
 
     return property(get, set_, doc=f"``{anon}.{member}``")
-
-
-def iter_values(record: Record) -> Iterator[Any]:
-    """The member values of a record, in declaration order."""
-    for n in record.__btf_fields__:
-        yield getattr(record, n)
