@@ -270,3 +270,28 @@ def test_split_spec_over_a_small_base(order: str) -> None:
     assert isinstance(td, Typedef)
     assert td.type.target is pair  # type: ignore[attr-defined]
     assert list(loaded)[:8] == list(base)
+
+
+def test_copy_is_independent() -> None:
+    loaded = load_spec(marshal(small_spec()))
+    lazy = loaded.copy()  # nothing decoded yet: shares the blob
+    assert lazy == loaded
+    assert lazy.type_by_id(2) is not loaded.type_by_id(2)
+    pair = loaded.type_by_name("pair", Struct)
+    assert isinstance(pair, Struct)
+    _ = pair.member("a").type  # resolve one reference, leave the others lazy
+    copy = loaded.copy()
+    assert copy == loaded
+    cpair = copy.type_by_name("pair", Struct)
+    assert isinstance(cpair, Struct)
+    assert cpair is not pair
+    assert cpair.member("a").type is copy.type_by_id(3)
+    assert cpair.member("b").type is copy.type_by_id(4)
+    assert copy.type_by_id(1).type is cpair  # type: ignore[attr-defined]
+    cpair.members[0].name = "renamed"
+    cpair.size = 12
+    assert pair.members[0].name == "a" and pair.size == 8
+    assert copy != loaded
+    assert copy.type_by_name("pair") is cpair
+    built = small_spec()
+    assert built.copy() == built

@@ -12,7 +12,7 @@ import mmap
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from pybpf.btf import elfsections
 from pybpf.btf.errors import BTFError, TypeNotFoundError
@@ -24,18 +24,22 @@ from pybpf.btf.types import (
     Datasec,
     DeclTag,
     Enum,
+    EnumValue,
     Float,
     Func,
+    FuncParam,
     FuncProto,
     Fwd,
     Int,
     Kind,
+    Member,
     Pointer,
     Qualifier,
     Type,
     Typedef,
     TypeTag,
     Var,
+    VarSecinfo,
     Void,
     alignof,
     sizeof,
@@ -44,6 +48,7 @@ from pybpf.btf.types import (
 __all__ = ["KindFilter", "Spec", "load_spec"]
 
 KindFilter = type[Type] | Kind | None
+_Part = TypeVar("_Part", Member, FuncParam, VarSecinfo)
 
 _VOID = Void()
 # Pre-faulting the mapping costs less than faulting in its pages one by one.
@@ -192,6 +197,53 @@ class Spec:
             children = list(current.references())
             stack.extend(reversed(children))
         return self._ids[t]
+
+    def copy(self) -> Spec:
+        """An independent copy: own types copied, references into the copy; the base is shared.
+
+        Copy a shared spec (``load_kernel_spec()``'s) before editing its types.
+        """
+        new = Spec(base=self._base, byte_order=self.byte_order, pointer_size=self.pointer_size)
+        if self._raw is not None and not self._ids:
+            # Nothing decoded or added yet, so nothing edited: share the raw blob.
+            new._raw = self._raw
+            base_string = self._base._string_at if self._base is not None else None
+            new._decoder = Decoder(self._raw, new, base_string)
+            new._types = [None] * self._raw.count
+            return new
+        olds = list(self.own_types())
+        clones = {id(t): t.copy() for t in olds}
+
+        def remap(owner: object) -> None:
+            # Lazy ids stay ids (same id space, now resolved by the copy).
+            for slot in _REF_SLOTS:
+                try:
+                    value = object.__getattribute__(owner, slot)
+                except AttributeError:
+                    continue
+                object.__setattr__(owner, slot, clones.get(id(value), value))
+            object.__setattr__(owner, "_spec", new)
+
+        for t in olds:
+            clone = clones[id(t)]
+            remap(clone)
+            if isinstance(clone, Composite):
+                clone.members = [_copy_part(m) for m in clone.members]
+                for part in clone.members:
+                    remap(part)
+            elif isinstance(clone, FuncProto):
+                clone.params = [_copy_part(p) for p in clone.params]
+                for param in clone.params:
+                    remap(param)
+            elif isinstance(clone, Datasec):
+                clone.vars = [_copy_part(v) for v in clone.vars]
+                for secinfo in clone.vars:
+                    remap(secinfo)
+            elif isinstance(clone, Enum):
+                clone.values = [EnumValue(v.name, v.value) for v in clone.values]
+            new._ids[clone] = self._first + len(new._types)
+            new._types.append(clone)
+        return new
 
     # -- names -------------------------------------------------------------
 
@@ -370,6 +422,16 @@ class Spec:
     def __repr__(self) -> str:
         split = f", split from a spec of {len(self._base)}" if self._base is not None else ""
         return f"<Spec: {len(self)} types, {self.byte_order}-endian{split}>"
+
+
+_REF_SLOTS = ("_target", "_type", "_index", "_return_type")
+
+
+def _copy_part(part: _Part) -> _Part:
+    clone = object.__new__(type(part))
+    for slot in type(part).__slots__:
+        object.__setattr__(clone, slot, object.__getattribute__(part, slot))
+    return clone
 
 
 def _check_chain(spec: Spec, start: Type) -> None:
