@@ -348,3 +348,27 @@ def test_records_are_values() -> None:
     assert CORERelocKind.FIELD_BYTE_OFFSET.libbpf_name == "byte_off"
     assert LineInfo("a", "b", 5, 2000).line_col == (5 << 10) | (2000 & 0x3FF)
     assert FuncInfo(t, 2).offset == 2  # type: ignore[arg-type]
+
+
+def test_add_strings_to_marshalled_btf(testdata: Path) -> None:
+    from pybpf.btf import marshal
+    from pybpf.btf.ext import add_strings
+
+    _, spec, _, infos = _load(testdata / "core-el.o")
+    for order in ("little", "big"):
+        blob = marshal(spec, byte_order=order)
+        grown, offsets = add_strings(blob, [*infos.strings(), "task_struct"])
+        again = load_spec(grown)
+        assert again == spec
+        for s, offset in offsets.items():
+            assert again._string_at(offset) == s
+        # Type names are found, not repeated; strings already there add nothing.
+        assert offsets["task_struct"] < len(blob)
+        same, offsets_again = add_strings(grown, [*infos.strings(), "task_struct"])
+        assert same is grown and offsets_again == offsets
+        # The kernel arrays take these offsets.
+        lines = infos.line_infos["tp_btf/sched_switch"]
+        encoded = encode_line_infos(lines, offsets.__getitem__, order)
+        assert len(encoded) == 16 * len(lines)
+    with pytest.raises(BTFError):
+        add_strings(b"\x9f\xeb\x01\x00", ["x"])

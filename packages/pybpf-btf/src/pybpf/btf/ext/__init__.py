@@ -20,6 +20,7 @@ from pybpf.btf.ext.kernel import (
     encode_line_infos,
 )
 from pybpf.btf.ext.records import CORERelocation, CORERelocKind, FuncInfo, LineInfo
+from pybpf.btf.ext.strings import add_strings
 
 __all__ = [
     "CORE_RELOCATION_KEY",
@@ -34,6 +35,7 @@ __all__ = [
     "FuncInfo",
     "LineInfo",
     "SectionExtInfos",
+    "add_strings",
     "attach_ext_infos",
     "collect_ext_infos",
     "core_relocation",
