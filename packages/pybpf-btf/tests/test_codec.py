@@ -347,3 +347,10 @@ def test_overlapping_members_are_refused() -> None:
         codec_for(sec, "little")
     with pytest.raises(CodecError, match="past the size"):
         codec_for(Struct("short", 2, [Member("x", u32, 0)]), "little")
+
+
+@pytest.mark.parametrize("names", [("a", "a"), ("__slots__",), ("__init__",), ("__btf_fields__",)])
+def test_impossible_member_names(names: tuple[str, ...]) -> None:
+    t = Struct("bad", 8, [Member(n, u32, 32 * i) for i, n in enumerate(names)])
+    with pytest.raises(CodecError, match="reserved or used twice"):
+        codec_for(t, "little")

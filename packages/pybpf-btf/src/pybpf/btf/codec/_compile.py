@@ -10,6 +10,7 @@ from pybpf.btf.codec._array import ArrayCodec
 from pybpf.btf.codec._base import ByteOrder, Codec
 from pybpf.btf.codec._composite import CompositeCodec, Field
 from pybpf.btf.codec._errors import CodecError
+from pybpf.btf.codec._record import reserved
 from pybpf.btf.codec._scalar import (
     BoolCodec,
     BytesCodec,
@@ -123,6 +124,8 @@ def _member_fields(t: Composite, order: ByteOrder) -> list[Field]:
         if bits and not isinstance(codec, IntCodec | WideIntCodec | BoolCodec):
             raise CodecError(f"bitfield of {type(mt).__name__}", f"{t.name}.{m.name}")
         name = m.name or f"_anon{index}"
+        if reserved(name) or any(f.name == name for f in fields):
+            raise CodecError(f"member name {name!r} is reserved or used twice", t.name)
         signed = bool(getattr(mt, "signed", False))
         fields.append(Field(name, codec, offset, bits, signed, anonymous=not m.name))
     return fields
@@ -136,6 +139,8 @@ def _datasec_codec(t: Datasec, order: ByteOrder) -> Codec:
         if not isinstance(var, Var):
             continue  # a function of .ksyms has no value
         codec = _compiled(resolve(var.type), order)
+        if reserved(var.name) or any(f.name == var.name for f in fields):
+            raise CodecError(f"variable name {var.name!r} is reserved or used twice", t.name)
         fields.append(Field(var.name, codec, v.offset * 8))
         end = max(end, v.offset + codec.size)
     return CompositeCodec(t, max(t.size, end), fields, union=False, byte_order=order)

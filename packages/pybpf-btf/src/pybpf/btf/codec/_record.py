@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from pybpf.btf.types import Type
 
-__all__ = ["Record", "asdict", "fields", "make_record_class"]
+__all__ = ["Record", "asdict", "fields", "make_record_class", "reserved"]
 
 # Instances of these are shared safely between records as default values.
 _IMMUTABLE = (int, float, bytes, bool, type(None))
@@ -60,6 +60,30 @@ class Record:
     def __repr__(self) -> str:
         parts = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__btf_fields__)
         return f"{type(self).__name__}({parts})"
+
+
+def reserved(name: str) -> bool:
+    """True for member names a record class cannot have (``__init__``, ``__slots__``...)."""
+    return (
+        name.startswith("__")
+        and name.endswith("__")
+        and (hasattr(Record, name) or name in _CLASS_NAMES)
+    )
+
+
+_CLASS_NAMES = frozenset(
+    {
+        "__slots__",
+        "__dict__",
+        "__weakref__",
+        "__qualname__",
+        "__btf_bytes__",
+        "__btf_fields__",
+        "__btf_promoted__",
+        "__btf_type__",
+        "__btf_zero__",
+    }
+)
 
 
 def fields(record: Record | type[Record]) -> tuple[str, ...]:
