@@ -12,6 +12,7 @@ rebuilt when those, a layer's pyproject.toml or the Python change.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import shutil
 import subprocess
@@ -35,6 +36,14 @@ def _fingerprint(editables: list[Path], requirements: list[str]) -> str:
 
 def ensure(venv: Path, editables: list[Path], requirements: list[str]) -> Path:
     """The venv's python, after (re)building the venv if it is stale."""
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    # Two runs in one checkout must not rebuild the venv under each other.
+    with (venv.parent / f"{venv.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _ensure_locked(venv, editables, requirements)
+
+
+def _ensure_locked(venv: Path, editables: list[Path], requirements: list[str]) -> Path:
     python = venv / "bin" / "python"
     fingerprint = _fingerprint(editables, requirements)
     stamp = venv / STAMP

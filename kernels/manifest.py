@@ -8,6 +8,11 @@ from pathlib import Path
 
 MATRIX_FILE = Path(__file__).resolve().parent / "matrix.toml"
 
+# What CI runs on a row: every test, only the @pytest.mark.kernel ones, or none.
+CI_SCOPES = ("full", "kernel", "off")
+# pytest arguments that select each scope's tests.
+SCOPE_PYTEST_ARGS = {"full": [], "kernel": ["-m", "kernel"], "off": []}
+
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 DEBIAN_SECURITY_MIRROR = "http://deb.debian.org/debian-security"
 
@@ -21,7 +26,7 @@ class Row:
     suites: tuple[str, ...]
     package: str
     series: str
-    ci: bool
+    ci: str
     why: str
 
     @property
@@ -60,6 +65,9 @@ def load(path: Path = MATRIX_FILE) -> list[Row]:
             package = str(raw.get("package", ""))
             if source == "debian" and not (suites and package):
                 raise ManifestError(f"{path}: row {name!r} needs suites and package")
+            ci = str(raw.get("ci", "full"))
+            if ci not in CI_SCOPES:
+                raise ManifestError(f"{path}: row {name!r}: ci must be one of {CI_SCOPES}")
             rows.append(
                 Row(
                     name=name,
@@ -67,7 +75,7 @@ def load(path: Path = MATRIX_FILE) -> list[Row]:
                     suites=suites,
                     package=package,
                     series=str(raw.get("series", "")),
-                    ci=bool(raw.get("ci", True)),
+                    ci=ci,
                     why=str(raw.get("why", "")),
                 )
             )

@@ -1,18 +1,21 @@
 """Drive the matrix from the host: run one row's tests, or report on several rows.
 
-    python -m kernels.matrix rows                         # the rows, one per line
+    python -m kernels.matrix rows [--ci]                  # the rows (that CI runs), one per line
     python -m kernels.matrix run 6.1 --python VENV/bin/python --results DIR [-- pytest args]
     python -m kernels.matrix report DIR [DIR...] [--strict-skips]
 
 `run` exits non-zero when the row failed (a test, the smoke test, the boot, a
-timeout); `report` prints the kernel x distribution table and the tests that
-were skipped on every row, and fails only with --strict-skips when there are any.
+timeout). With $PYBPF_MATRIX_SCOPE=ci (set by .ci/run), `run` runs only the
+tests the row's `ci` scope in matrix.toml selects. `report` prints the kernel x
+distribution table and the tests that were skipped on every row, and fails only
+with --strict-skips when there are any.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import sys
@@ -22,7 +25,8 @@ from pathlib import Path
 from . import fetch, manifest, qemu, results, vm
 from .guest_tests import GUEST_NAME
 
-DEFAULT_TIMEOUT = 900.0
+# A row that runs longer than this is stopped and fails; $PYBPF_VM_TIMEOUT overrides it.
+DEFAULT_TIMEOUT = float(os.environ.get("PYBPF_VM_TIMEOUT", "2400"))
 
 _STATUS = {
     0: "ok",
@@ -46,11 +50,15 @@ def run_row(
         shutil.rmtree(out)
     out.mkdir(parents=True)
     meta: dict[str, object] = {"row": row.name}
-    command = [str(python), "-m", "kernels.guest_tests", f"--results={out}", *pytest_args]
     env = {"PYBPF_ROOT": str(vm.CHECKOUT)}
     # The guest's console is a terminal: pytest would colour output that goes to a log.
     env.update({"PY_COLORS": "1"} if sys.stdout.isatty() else {"PY_COLORS": "0", "NO_COLOR": "1"})
+    if os.environ.get("PYBPF_MATRIX_SCOPE") == "ci":
+        pytest_args = [*manifest.SCOPE_PYTEST_ARGS[row.ci], *pytest_args]
+        meta["scope"] = row.ci
+        print(f"matrix: row {row.name}: CI scope {row.ci!r}", flush=True)
     print(f"matrix: row {row.name}: {row.why}", flush=True)
+    command = [str(python), "-m", "kernels.guest_tests", f"--results={out}", *pytest_args]
     timings: dict[str, float] = {}
     start = time.monotonic()
     try:
@@ -134,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.action == "rows":
             for r in manifest.load():
-                if r.ci or not args.ci:
+                if r.ci != "off" or not args.ci:
                     print(r.name)
             return 0
         if args.action == "run":

@@ -34,6 +34,7 @@ class RowResult:
     status: str = "not run"
     wall_seconds: float = 0.0
     boot_seconds: float | None = None
+    scope: str = "full"
     counts: dict[str, Counts] = field(default_factory=dict)
     # test id -> skip reason, for every test this row skipped
     skipped: dict[str, str] = field(default_factory=dict)
@@ -83,6 +84,7 @@ def load(folder: Path) -> RowResult:
         status=meta.get("status", "not run"),
         wall_seconds=meta.get("wall_seconds", 0.0),
         boot_seconds=meta.get("boot_seconds"),
+        scope=meta.get("scope", "full"),
     )
     guest = folder / GUEST_NAME
     if result.release == "?" and guest.is_file():
@@ -102,7 +104,8 @@ def table(rows: list[RowResult]) -> str:
     lines = [header]
     for r in rows:
         cells = [r.counts[d].cell() if d in r.counts else "-" for d in LAYERS]
-        lines.append([r.name, r.release, *cells, f"{r.wall_seconds:.0f}s", r.status])
+        status = r.status if r.scope == "full" else f"{r.status} ({r.scope} tests only)"
+        lines.append([r.name, r.release, *cells, f"{r.wall_seconds:.0f}s", status])
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = [
         "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
