@@ -9,6 +9,7 @@ its variables at offset 0, the ELF section and symbols have the real numbers.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING
 
 from pybpf.btf import BTFError, Datasec, Linkage, Spec, TypeNotFoundError, Var
@@ -130,8 +131,8 @@ class BTFInfo:
                 (rec.offset, CORERelocation, rec) for rec in ext.core_relocations.get(name, ())
             ]
             if records:
-                records.sort(key=lambda r: r[0])
-                funcs.sort(key=lambda f: f.slot)
+                records.sort(key=itemgetter(0))
+                funcs.sort(key=attrgetter("slot"))
                 _attach(name, funcs, records)
 
 
@@ -150,12 +151,14 @@ def _attach(section: str, funcs: list[Function], records: list[tuple[int, type, 
             continue
         slot = func.slot
         for insn in func.instructions:
-            while i < n and records[i][0] == slot:
-                _, key, rec = records[i]
-                insn.metadata[key] = rec
-                i += 1
-            if i == n or records[i][0] >= end:
-                break
+            if records[i][0] == slot:
+                metadata = insn.metadata
+                while i < n and records[i][0] == slot:
+                    _, key, rec = records[i]
+                    metadata[key] = rec
+                    i += 1
+                if i == n or records[i][0] >= end:
+                    break
             if records[i][0] < slot:
                 raise ELFError(
                     f"{records[i][1].__name__} record of section {section!r} for slot "
