@@ -28,6 +28,7 @@ from pybpf.btf import (
     BTFError,
     Enum,
     FuncProto,
+    Linkage,
     Pointer,
     Struct,
     Type,
@@ -81,6 +82,10 @@ def read_btf_maps(elf: ElfFile, section: Section, btf: BTFInfo) -> BTFMaps:
         if not isinstance(var, Var):
             raise ELFError(f"DATASEC entry {var!r} is not a variable", section=section.name)
         where = _Where(section.name, var.name)
+        if var.linkage == Linkage.EXTERN:
+            # libbpf: only defined (global or static) maps; an extern one is
+            # for the static linker to resolve.
+            raise where.error("extern map definition")
         try:
             m = _parse_map(var.name, var.type, where, inner=False, btf=btf)
             definition = _struct(var.type, where)
