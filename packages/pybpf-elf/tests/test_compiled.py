@@ -1,0 +1,126 @@
+"""Small objects compiled on the spot: the error paths and rarer forms.
+
+Needs clang (skipped without it). The sources use no headers, so that only
+the compiler is needed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pybpf.elf import ELFError, load_collection_spec
+from pybpf.elf._uapi import MapType
+
+PRELUDE = """
+#define SEC(n) __attribute__((section(n), used))
+#define __uint(name, val) int (*name)[val]
+#define __type(name, val) typeof(val) *name
+#define __array(name, val) typeof(val) *name[]
+typedef unsigned int u32;
+typedef unsigned long long u64;
+struct __sk_buff { u32 len; };
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+@pytest.fixture(scope="module")
+def compile_bpf(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    clang = shutil.which("clang")
+    if clang is None:
+        pytest.skip("no clang")
+    tmp = tmp_path_factory.mktemp("compiled")
+
+    def build(source: str, order: str = "bpfel") -> bytes:
+        src = tmp / "prog.c"
+        obj = tmp / "prog.o"
+        src.write_text(PRELUDE + source)
+        subprocess.run(
+            [clang, "-O2", "-g", "-target", order, "-c", str(src), "-o", str(obj)],
+            check=True,
+            capture_output=True,
+        )
+        return obj.read_bytes()
+
+    return build
+
+
+def test_version_section(compile_bpf) -> None:  # type: ignore[no-untyped-def]
+    data = compile_bpf(
+        'u32 _version SEC("version") = 0x050a00;\n'
+        'SEC("socket") int prog(struct __sk_buff *skb) { return 0; }\n'
+    )
+    assert load_collection_spec(data).programs["prog"].kernel_version == 0x050A00
+
+
+@pytest.mark.parametrize(
+    ("definition", "message"),
+    [
+        ("__uint(type, 1); __uint(colour, 3);", "unknown member 'colour'"),
+        ("__uint(type, 1); __uint(key_size, 8); __type(key, u32);", "conflicting key size"),
+        ("__uint(type, 2); __uint(value_size, 2); __type(value, u64);", "conflicting value size"),
+        ("__uint(type, 2); __uint(pinning, 7);", "invalid pinning value 7"),
+        ("__uint(type, 999);", "unknown map type 999"),
+        ("__uint(type, 1); __array(values, int (void *));", "not a program array"),
+    ],
+)
+def test_bad_btf_maps(compile_bpf, definition: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    data = compile_bpf(
+        f'struct {{ {definition} }} bad SEC(".maps");\n'
+        'SEC("socket") int prog(struct __sk_buff *skb) { return 0; }\n'
+    )
+    with pytest.raises(ELFError, match=message) as e:
+        load_collection_spec(data)
+    assert e.value.section == ".maps"
+    assert e.value.symbol == "bad"
+
+
+def test_ulong_map_extra(compile_bpf) -> None:  # type: ignore[no-untyped-def]
+    data = compile_bpf(
+        "#define __ulong(name, val) enum { name##_value = (val) } name\n"
+        "struct { __uint(type, 30); __type(value, u64); __uint(max_entries, 16);"
+        ' __ulong(map_extra, 5); } bloom SEC(".maps");\n'
+        'SEC("socket") int prog(struct __sk_buff *skb) { return 0; }\n'
+    )
+    m = load_collection_spec(data).maps["bloom"]
+    assert m.type == MapType.BLOOM_FILTER
+    assert m.map_extra == 5
+
+
+def test_static_program(compile_bpf) -> None:  # type: ignore[no-untyped-def]
+    data = compile_bpf(
+        'static SEC("socket") int hidden(struct __sk_buff *skb) { return skb->len; }\n'
+        'SEC("socket") int prog(struct __sk_buff *skb) { return hidden(skb); }\n'
+    )
+    with pytest.raises(ELFError, match="may not be static") as e:
+        load_collection_spec(data)
+    assert e.value.symbol == "hidden"
+
+
+def test_several_programs_and_subprograms(compile_bpf) -> None:  # type: ignore[no-untyped-def]
+    data = compile_bpf(
+        "__attribute__((noinline)) static int leaf(int x) { return x * 3; }\n"
+        "__attribute__((noinline)) int mid(int x) { return leaf(x) + 1; }\n"
+        'SEC("xdp") int a(struct __sk_buff *skb) { return mid(skb->len); }\n'
+        'SEC("xdp") int b(struct __sk_buff *skb) { return leaf(skb->len); }\n'
+    )
+    spec = load_collection_spec(data)
+    assert [i.symbol for i in spec.programs["a"].instructions if i.symbol] == ["a", "mid", "leaf"]
+    assert [i.symbol for i in spec.programs["b"].instructions if i.symbol] == ["b", "leaf"]
+
+
+def test_big_endian_build_reads_the_same(compile_bpf) -> None:  # type: ignore[no-untyped-def]
+    source = (
+        "struct { __uint(type, 2); __type(key, u32); __type(value, u64);"
+        ' __uint(max_entries, 4); } arr SEC(".maps");\n'
+        "u64 total = 7;\n"
+        'SEC("socket") int prog(struct __sk_buff *skb) { return total + skb->len; }\n'
+    )
+    little = load_collection_spec(compile_bpf(source, "bpfel"))
+    big = load_collection_spec(compile_bpf(source, "bpfeb"))
+    assert little.variables["total"].get() == big.variables["total"].get() == 7
+    assert little.maps["arr"].max_entries == big.maps["arr"].max_entries == 4
+    assert little.programs["prog"] == big.programs["prog"]
