@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from pybpf.btf.ext.records import CORERelocation
-from pybpf.elf import load_collection_spec
+from pybpf.elf import Extern, load_collection_spec
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -90,6 +90,9 @@ def test_linked_like_libbpf(oracle: Path, name: str) -> None:
         assert len(ours) == len(insns), prog_name
         for i, (mine, real) in enumerate(zip(ours, insns, strict=True)):
             if i in core:
+                continue
+            if i in filled:
+                assert mine[:4] == real[:4], f"{prog_name} slot {i}"
                 continue
             if mine[0] == 0x18 and mine[2] in _FILLED_BY_LOADER:
                 assert mine[:4] == real[:4], f"{prog_name} slot {i}"
