@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from pybpf.btf.ext.records import CORERelocation
-from pybpf.elf import load_collection_spec
+from pybpf.elf import Extern, load_collection_spec
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
