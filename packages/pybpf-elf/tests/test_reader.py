@@ -107,6 +107,10 @@ def test_maps(testdata: Path) -> None:
         (struct.pack("<I", 2), "inner_b"),
     ]
     assert spec.maps["pybpf_pinned"].pinning == Pinning.BY_NAME
+    # A hash of maps takes its .values index as the key.
+    assert spec.maps["outer_hash_init"].contents == [(struct.pack("<I", 1), "inner_h")]
+    big = load(testdata, "maps", "eb")
+    assert big.maps["outer_hash_init"].contents == [(struct.pack(">I", 1), "inner_h")]
     for m in spec.maps.values():
         if m.key_type is not None:
             assert m.key_size > 0
