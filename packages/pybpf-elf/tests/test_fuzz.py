@@ -65,6 +65,7 @@ def _check(data: bytes) -> None:
 @settings(
     max_examples=300,
     deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(st.data())
@@ -80,14 +81,18 @@ def test_flipped_bytes(data: st.DataObject) -> None:
     _check(bytes(buf))
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(st.data())
 def test_truncations(data: st.DataObject) -> None:
     seed = data.draw(st.sampled_from(SEEDS))
     _check(seed[: data.draw(st.integers(0, len(seed)))])
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(st.binary(max_size=512))
 def test_random_bytes(blob: bytes) -> None:
     _check(b"\x7fELF\x02\x01\x01" + blob)
