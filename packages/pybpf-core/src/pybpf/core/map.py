@@ -23,7 +23,7 @@ import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, Literal, TypeAlias
 
 from pybpf.core import _cmds, _cpus, _map_create, _probes, _sys
 from pybpf.core._map_create import MapBTF
@@ -781,16 +781,16 @@ class Map:
     def _unpack_keys(self, buf: Any, n: int) -> list[Any]:
         size = self._key_size
         if self._kout is not None:
-            return _FFI.unpack(_FFI.cast(_FFI.typeof(self._kout), buf), n)  # type: ignore[no-any-return]
+            return _as_ints(buf, n, size, self._kcodec)
         raw = _sys.ffi.buffer(buf, n * size)[:]
         decode = self._kcodec.decode
         return [decode(raw[i : i + size]) for i in range(0, n * size, size)]
 
     def _unpack_values(self, buf: Any, n: int) -> list[Any]:
         ffi = _sys.ffi
-        if self._vout is not None:
-            return ffi.unpack(ffi.cast(ffi.typeof(self._vout), buf), n)  # type: ignore[no-any-return]
         size = self._value_size
+        if self._vout is not None:
+            return _as_ints(buf, n, size, self._vcodec)
         decode = self._vcodec.decode
         if not self._percpu:
             raw = ffi.buffer(buf, n * size)[:]
@@ -1027,6 +1027,22 @@ class Map:
 
 
 _BYTEORDER: Final = "little" if int.from_bytes(b"\x01\x00", "little") == 1 else "big"
+
+
+#: memoryview formats of the native integer codecs, for whole-batch decoding.
+_FORMATS: Final[dict[str, Literal["I", "i", "Q", "q"]]] = {
+    "uint32_t": "I",
+    "int32_t": "i",
+    "uint64_t": "Q",
+    "int64_t": "q",
+}
+
+
+def _as_ints(buf: Any, n: int, size: int, codec: Codec) -> list[int]:
+    """``n`` native integers of ``size`` bytes at ``buf``, as a list."""
+    assert isinstance(codec, IntCodec) and codec.ctype is not None
+    # memoryview.tolist beats ffi.unpack by ~10% on 100k elements.
+    return memoryview(_FFI.buffer(buf, n * size)).cast(_FORMATS[codec.ctype]).tolist()
 
 
 def _dup(num: int) -> int:
