@@ -8,8 +8,10 @@ Keys and values are bytes (any bytes-like object of the exact size) or, for
 1/2/4/8-byte keys and values, ints in host byte order. What lookups return is
 decided by the map's codecs (:mod:`pybpf.core.codec`); the default gives bytes.
 
-Element operations reuse buffers that belong to the map and make one call into
-C per operation; a lock keeps two threads from sharing those buffers, and a
+Unsigned int keys and values (4 or 8 bytes, with an int value codec) take the
+fastest path: one call into the compiled helper, which passes them by value,
+so nothing is shared between threads. Other element operations reuse buffers
+that belong to the map; a lock keeps two threads from sharing them, and a
 thread that finds the map busy takes a slower path with buffers of its own.
 """
 
