@@ -123,3 +123,18 @@ def test_big_endian_build_reads_the_same(compile_bpf) -> None:  # type: ignore[n
     assert little.variables["total"].get() == big.variables["total"].get() == 7
     assert little.maps["arr"].max_entries == big.maps["arr"].max_entries == 4
     assert little.programs["prog"] == big.programs["prog"]
+
+
+def test_legacy_map_with_kv_annotation(compile_bpf) -> None:  # type: ignore[no-untyped-def]
+    data = compile_bpf(
+        "struct bpf_map_def { u32 type, key_size, value_size, max_entries, map_flags; };\n"
+        'struct bpf_map_def SEC("maps") counts = { 1, 4, 8, 16, 0 };\n'
+        "struct ____btf_map_counts { u32 key; u64 value; };\n"
+        'struct ____btf_map_counts __attribute__((section(".maps.info"), used)) '
+        "____btf_map_counts_info;\n"
+        'SEC("socket") int prog(struct __sk_buff *skb) { return 0; }\n'
+    )
+    m = load_collection_spec(data).maps["counts"]
+    assert (m.key_size, m.value_size, m.max_entries) == (4, 8, 16)
+    assert m.key_type is not None and m.key_type.name == "u32"
+    assert m.value_type is not None and m.value_type.name == "u64"

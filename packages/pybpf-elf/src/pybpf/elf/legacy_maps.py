@@ -5,18 +5,27 @@ Each map is a symbol of the section; its record is five ``u32`` (type, key
 size, value size, max entries, flags). Longer records (iproute2's
 ``struct bpf_elf_map`` adds id, pinning, inner_id, inner_idx) keep the rest
 as raw bytes in ``MapSpec.extra``.
+
+Key and value BTF types come, when the object has them, from the
+``struct ____btf_map_<name> { key; value; }`` that ``BPF_ANNOTATE_KV_PAIR``
+declares, as libbpf 0.x read them.
 """
 
 from __future__ import annotations
 
 import struct
+from typing import TYPE_CHECKING
 
+from pybpf.btf import Struct, TypeNotFoundError
 from pybpf.elf._elffile import STT_SECTION, ElfFile, Section
 from pybpf.elf._uapi import MapType
-from pybpf.elf.errors import Where
+from pybpf.elf.errors import ELFError, Where
 from pybpf.elf.spec import MapSpec
 
-__all__ = ["read_legacy_maps"]
+if TYPE_CHECKING:
+    from pybpf.elf._btf import BTFInfo
+
+__all__ = ["annotate_legacy_maps", "read_legacy_maps"]
 
 _DEF_SIZE = 20
 
@@ -58,3 +67,30 @@ def read_legacy_maps(elf: ElfFile, section: Section) -> dict[int, MapSpec]:
             extra=bytes(data[sym.value + _DEF_SIZE : sym.value + size]),
         )
     return maps
+
+
+def annotate_legacy_maps(maps: dict[int, MapSpec], btf: BTFInfo) -> None:
+    """Key and value types from ``BPF_ANNOTATE_KV_PAIR`` structs, where present."""
+    for m in maps.values():
+        try:
+            t = btf.spec.type_by_name(f"____btf_map_{m.name}", Struct)
+        except TypeNotFoundError:
+            continue
+        if not isinstance(t, Struct):
+            continue
+        for member in t.members:
+            if member.name == "key":
+                m.key_type = member.type
+            elif member.name == "value":
+                m.value_type = member.type
+        for what, typ, size in (
+            ("key", m.key_type, m.key_size),
+            ("value", m.value_type, m.value_size),
+        ):
+            if typ is not None and btf.spec.sizeof(typ) != size:
+                raise ELFError(
+                    f"BPF_ANNOTATE_KV_PAIR {what} of {btf.spec.sizeof(typ)} bytes, "
+                    f"the definition says {size}",
+                    section="maps",
+                    symbol=m.name,
+                )

@@ -33,7 +33,7 @@ from pybpf.elf._elffile import (
 )
 from pybpf.elf.datasecs import data_map, is_data_section, symbol_variables
 from pybpf.elf.errors import ELFError, Where
-from pybpf.elf.legacy_maps import read_legacy_maps
+from pybpf.elf.legacy_maps import annotate_legacy_maps, read_legacy_maps
 from pybpf.elf.programs import CodeReader, link
 from pybpf.elf.sections import match_section
 from pybpf.elf.spec import CollectionSpec, MapSpec, ProgramSpec, VariableSpec
@@ -164,6 +164,8 @@ class _Reader:
         elf, btf = self.elf, self.btf
         if self.legacy_section is not None:
             self.legacy_maps = read_legacy_maps(elf, self.legacy_section)
+            if btf is not None:
+                annotate_legacy_maps(self.legacy_maps, btf)
             for m in self.legacy_maps.values():
                 self._add_map(m, self.legacy_section)
         if self.btf_maps_section is not None:
