@@ -103,13 +103,15 @@ def test_enum_values_and_sizes() -> None:
     e64s = Enum64("e64s", 8, [EnumValue("LO", -1)], signed=True)
     small64 = Enum64("small64", 8, [EnumValue("ONE", 1)])
     byte = Enum("byte", 1, [EnumValue("Z", 0)])
-    text = dump_c([unsigned, signed, e64, e64s, small64, byte])
+    half = Enum("half", 2, [EnumValue("H", 0x1234)])
+    text = dump_c([unsigned, signed, e64, e64s, small64, byte, half])
     assert "\tBIG = 4294967280,\n" in text
     assert "\tNEG = -2,\n" in text
     assert "enum e64 {\n\tHI = 1099511627776ULL,\n};" in text
     assert "enum e64s {\n\tLO = -1LL,\n};" in text  # upper bits set: 64-bit by itself
     assert "enum small64 {\n\tONE = 1ULL,\n} __attribute__((mode(word)));" in text
     assert "enum byte {\n\tZ = 0,\n} __attribute__((mode(byte)));" in text
+    assert "enum half {\n\tH = 4660,\n} __attribute__((mode(HI)));" in text
     assert dump_c([Enum("fwd", 4)]) == "enum fwd;\n\n"
 
 

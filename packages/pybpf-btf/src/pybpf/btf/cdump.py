@@ -15,6 +15,10 @@ rule, so that a header made here and one made by bpftool are the same text:
   (``long: 64;``, ``int: 0;``) where the compiler would not lay out the gaps
   by itself;
 - functions, variables, data sections and declaration tags are not written.
+
+One deliberate difference: enums of 1 and 2 bytes get
+``__attribute__((mode(byte)))`` / ``__attribute__((mode(HI)))`` so that they
+keep their size (libbpf 1.1 writes neither; newer libbpf writes the first).
 """
 
 from __future__ import annotations
@@ -382,6 +386,10 @@ class _Dumper:
         write(f"\n{_indent(lvl)}}}")
         if t.size == 1:
             write(" __attribute__((mode(byte)))")
+        elif t.size == 2:
+            # libbpf writes nothing here and the enum grows to 4 bytes; HImode
+            # is the 2-byte integer mode of GCC and clang.
+            write(" __attribute__((mode(HI)))")
         elif (
             t.size == 8
             and self.ptr_size == 8
