@@ -25,9 +25,10 @@ import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
-from typing import Any, Final, Literal, TypeAlias
+from typing import Any, Final, TypeAlias
 
-from pybpf.core import _cmds, _cpus, _map_create, _probes, _sys
+from pybpf.core import _batch, _cmds, _cpus, _map_create, _probes, _sys
+from pybpf.core._batch import BatchCursor
 from pybpf.core._map_create import MapBTF
 from pybpf.core._uapi import Command
 from pybpf.core._uapi_flags import FileFlags, MapFlags, UpdateFlags
@@ -71,21 +72,6 @@ _ARRAYS = frozenset({MapType.ARRAY, MapType.PERCPU_ARRAY})
 _ID_VALUED = frozenset({MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS})
 _BYTES_LIKE = (bytes, bytearray, memoryview)
 _FFI: Final = _sys.ffi
-
-
-class BatchCursor:
-    """Where a batch lookup stopped; pass the same cursor again to continue.
-
-    ``done`` turns true once the whole map was read.
-    """
-
-    __slots__ = ("_buf", "_started", "done")
-
-    def __init__(self) -> None:
-        self._buf: Any = None
-        self._started = False
-        #: True once the last batch was returned.
-        self.done = False
 
 
 def _key_repr(key: object) -> str:
@@ -624,11 +610,11 @@ class Map:
 
     def items(self) -> Iterator[tuple[Any, Any]]:
         """Every (key, value) pair; by batches where the kernel offers them."""
-        if self._batch_supported():
+        if _batch.batch_supported(self):
             cursor = BatchCursor()
             chunk = max(1, min(self._max_entries, 4096))
             while not cursor.done:
-                keys, values, chunk = self._grow_batch(cursor, chunk)
+                keys, values, chunk = _batch.grow_batch(self, cursor, chunk)
                 yield from zip(keys, values, strict=True)
             return
         for key in self.keys():
@@ -645,28 +631,16 @@ class Map:
 
     def to_dict(self, *, chunk: int = 0) -> dict[Any, Any]:
         """A snapshot of the whole map, read by batches of ``chunk`` where possible."""
-        if not self._batch_supported():
+        if not _batch.batch_supported(self):
             return dict(self.items())
         chunk = chunk or max(1, min(self._max_entries, 1 << 20))
         cursor = BatchCursor()
-        keys, values, chunk = self._grow_batch(cursor, chunk)
+        keys, values, chunk = _batch.grow_batch(self, cursor, chunk)
         result = dict(zip(keys, values, strict=True))
         while not cursor.done:
-            keys, values, chunk = self._grow_batch(cursor, chunk)
+            keys, values, chunk = _batch.grow_batch(self, cursor, chunk)
             result.update(zip(keys, values, strict=True))
         return result
-
-    def _grow_batch(self, cursor: BatchCursor, chunk: int) -> tuple[list[Any], list[Any], int]:
-        """A batch lookup that doubles ``chunk`` while one hash bucket does not fit."""
-        while True:
-            try:
-                keys, values = self.lookup_batch(cursor, chunk)
-            except LimitError as exc:
-                if exc.errno != errno.ENOSPC:
-                    raise
-                chunk *= 2
-                continue
-            return keys, values, chunk
 
     def __len__(self) -> int:
         if self._type in _ARRAYS:
@@ -680,13 +654,13 @@ class Map:
 
     def lookup_batch(self, cursor: BatchCursor, count: int) -> tuple[list[Any], list[Any]]:
         """Up to ``count`` keys and values after ``cursor`` (``BPF_MAP_LOOKUP_BATCH``)."""
-        return self._read_batch(Command.MAP_LOOKUP_BATCH, cursor, count)
+        return _batch.read_batch(self, Command.MAP_LOOKUP_BATCH, cursor, count)
 
     def lookup_and_delete_batch(
         self, cursor: BatchCursor, count: int
     ) -> tuple[list[Any], list[Any]]:
         """Like :meth:`lookup_batch`, removing what it returns."""
-        return self._read_batch(Command.MAP_LOOKUP_AND_DELETE_BATCH, cursor, count)
+        return _batch.read_batch(self, Command.MAP_LOOKUP_AND_DELETE_BATCH, cursor, count)
 
     def update_batch(
         self, keys: Sequence[Any], values: Sequence[Any], flags: int = UpdateFlags.ANY
@@ -694,136 +668,11 @@ class Map:
         """Write many elements in one call; returns how many were written."""
         if len(keys) != len(values):
             raise ValueError(f"{len(keys)} keys but {len(values)} values")
-        return self._write_batch(Command.MAP_UPDATE_BATCH, keys, values, flags)
+        return _batch.write_batch(self, Command.MAP_UPDATE_BATCH, keys, values, flags)
 
     def delete_batch(self, keys: Sequence[Any]) -> int:
         """Remove many keys in one call; returns how many were removed."""
-        return self._write_batch(Command.MAP_DELETE_BATCH, keys, None, 0)
-
-    def _batch_supported(self) -> bool:
-        return self._key_size > 0 and _probes.have_batch(self._type)
-
-    def _batch_buffers(self, count: int) -> tuple[Any, Any, Any]:
-        cached = self._batch
-        if cached is not None and cached[0] >= count:
-            return cached[1], cached[2], cached[3]
-        ffi = _sys.ffi
-        kbuf = ffi.new("uint8_t[]", count * self._key_size or 1)
-        vbuf = ffi.new("uint8_t[]", count * self._stride * self._ncpu or 1)
-        cnt = ffi.new("uint32_t *")
-        self._batch = (count, kbuf, vbuf, cnt)
-        return kbuf, vbuf, cnt
-
-    def _read_batch(
-        self, cmd: Command, cursor: BatchCursor, count: int
-    ) -> tuple[list[Any], list[Any]]:
-        if count <= 0:
-            raise ValueError(f"batch count must be positive, not {count}")
-        if cursor.done:
-            return [], []
-        ffi = _sys.ffi
-        if cursor._buf is None:
-            # The kernel keeps a key (generic maps) or a bucket index (hash
-            # maps) there: a key's size, at least 8 bytes, covers both.
-            cursor._buf = ffi.new("uint8_t[]", max(self._key_size, 8))
-        with self._lock:
-            kbuf, vbuf, cnt = self._batch_buffers(count)
-            cnt[0] = count
-            in_batch = cursor._buf if cursor._started else _sys.NULL
-            rc = _sys.map_batch(cmd, self._fd._num, in_batch, cursor._buf, kbuf, vbuf, cnt, 0)
-            n = int(cnt[0])
-            if rc == -errno.ENOENT:
-                cursor.done = True
-            elif rc:
-                raise self._batch_error(rc, cmd, count)
-            cursor._started = True
-            return self._unpack_keys(kbuf, n), self._unpack_values(vbuf, n)
-
-    def _write_batch(
-        self, cmd: Command, keys: Sequence[Any], values: Sequence[Any] | None, flags: int
-    ) -> int:
-        count = len(keys)
-        if count == 0:
-            return 0
-        ffi = _sys.ffi
-        with self._lock:
-            kbuf, vbuf, cnt = self._batch_buffers(count)
-            self._pack(kbuf, self._key_size, self._key_size, keys, self._encode_key)
-            if values is not None:
-                if self._percpu:
-                    stride = self._stride * self._ncpu
-                    mem = ffi.buffer(vbuf)
-                    for i, value in enumerate(values):
-                        self._put_value(memoryview(mem)[i * stride : (i + 1) * stride], value)
-                else:
-                    self._pack(vbuf, self._value_size, self._value_size, values, self._encode_value)
-            cnt[0] = count
-            rc = _sys.map_batch(cmd, self._fd._num, _sys.NULL, _sys.NULL, kbuf, vbuf, cnt, flags)
-            done = int(cnt[0])
-        if rc:
-            err = self._batch_error(rc, cmd, count)
-            if isinstance(err, BPFError):
-                err.add_note(f"{done} of {count} elements were processed")
-            raise err
-        return done
-
-    @staticmethod
-    def _pack(buf: Any, size: int, stride: int, objs: Sequence[Any], encode: Any) -> None:
-        ffi = _sys.ffi
-        if size in (4, 8) and all(o.__class__ is int for o in objs):
-            try:
-                ffi.cast(f"uint{size * 8}_t *", buf)[0 : len(objs)] = objs
-            except OverflowError:
-                raise ValueError(f"an int does not fit in {size} bytes") from None
-            return
-        mem = ffi.buffer(buf)
-        for i, obj in enumerate(objs):
-            mem[i * stride : i * stride + size] = encode(obj)
-
-    def _unpack_keys(self, buf: Any, n: int) -> list[Any]:
-        size = self._key_size
-        if self._kout is not None:
-            return _as_ints(buf, n, size, self._kcodec)
-        raw = _sys.ffi.buffer(buf, n * size)[:]
-        decode = self._kcodec.decode
-        return [decode(raw[i : i + size]) for i in range(0, n * size, size)]
-
-    def _unpack_values(self, buf: Any, n: int) -> list[Any]:
-        ffi = _sys.ffi
-        size = self._value_size
-        if self._vout is not None:
-            return _as_ints(buf, n, size, self._vcodec)
-        decode = self._vcodec.decode
-        if not self._percpu:
-            raw = ffi.buffer(buf, n * size)[:]
-            return [decode(raw[i : i + size]) for i in range(0, n * size, size)]
-        stride, ncpu = self._stride, self._ncpu
-        raw = ffi.buffer(buf, n * stride * ncpu)[:]
-        return [
-            [decode(raw[j : j + size]) for j in range(i, i + stride * ncpu, stride)]
-            for i in range(0, n * stride * ncpu, stride * ncpu)
-        ]
-
-    def _batch_error(self, rc: int, cmd: Command, count: int) -> Exception:
-        what = cmd.name.lower().removeprefix("map_")
-        if self._fd.closed:
-            return self._closed()
-        if -rc in (ENOTSUPP, errno.EOPNOTSUPP) or (
-            -rc == errno.EINVAL and not _probes.have_batch(self._type)
-        ):
-            return NotSupportedError(
-                f"{what} on {_probes.type_name(self._type)} maps", min_version="5.6", code=-rc
-            )
-        if -rc == errno.ENOSPC:
-            return LimitError(
-                -rc,
-                f"{what} in map {self._name!r}",
-                limit=f"count={count}",
-                reason="a hash bucket holds more elements than count; retry with a larger count",
-            )
-        if -rc == errno.ENOENT:
-            return KeyNotFoundError(-rc, f"{what} in map {self._name!r}", reason="key not found")
-        return self._error(rc, what)
+        return _batch.write_batch(self, Command.MAP_DELETE_BATCH, keys, None, 0)
 
     # -- encoding ------------------------------------------------------------------
 
@@ -1029,22 +878,6 @@ class Map:
 
 
 _BYTEORDER: Final = "little" if int.from_bytes(b"\x01\x00", "little") == 1 else "big"
-
-
-#: memoryview formats of the native integer codecs, for whole-batch decoding.
-_FORMATS: Final[dict[str, Literal["I", "i", "Q", "q"]]] = {
-    "uint32_t": "I",
-    "int32_t": "i",
-    "uint64_t": "Q",
-    "int64_t": "q",
-}
-
-
-def _as_ints(buf: Any, n: int, size: int, codec: Codec) -> list[int]:
-    """``n`` native integers of ``size`` bytes at ``buf``, as a list."""
-    assert isinstance(codec, IntCodec) and codec.ctype is not None
-    # memoryview.tolist beats ffi.unpack by ~10% on 100k elements.
-    return memoryview(_FFI.buffer(buf, n * size)).cast(_FORMATS[codec.ctype]).tolist()
 
 
 def _dup(num: int) -> int:
