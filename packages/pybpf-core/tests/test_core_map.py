@@ -599,3 +599,13 @@ def test_map_ids_walk(hmap: Map) -> None:
             ids.append(current)
     assert hmap.info().id in ids
     assert ids == sorted(ids)
+
+
+def test_from_fd_takes_over_an_fd_object(hmap: Map) -> None:
+    hmap[1] = 2
+    owned = hmap.fd.dup()
+    with Map.from_fd(owned, value_codec=int) as again:
+        assert again.fd is owned
+        assert again[1] == 2
+    assert owned.closed
+    assert not hmap.closed
