@@ -609,3 +609,16 @@ def test_from_fd_takes_over_an_fd_object(hmap: Map) -> None:
         assert again[1] == 2
     assert owned.closed
     assert not hmap.closed
+
+
+def test_big_endian_codec_is_honoured() -> None:
+    other = "big" if sys.byteorder == "little" else "little"
+    codec = IntCodec(4, byteorder=other)
+    with Map(MapSpec("be", MapType.HASH, 4, 4, 2), key_codec=codec, value_codec=codec) as m:
+        m[1] = 2
+        assert m[1] == 2
+        assert m.next_key() == 1
+        raw = Map.from_fd(m.fd.number)
+        with raw:
+            assert raw[(1).to_bytes(4, other)] == (2).to_bytes(4, other)
+        assert m.to_dict() == {1: 2}

@@ -319,7 +319,11 @@ class Map:
         """Typed pointers into ``buf`` for int input and, if the codec allows, output."""
         if size not in (4, 8):
             return None, None
-        native = codec.ctype if isinstance(codec, IntCodec) and codec.size == size else None
+        native = None
+        if isinstance(codec, IntCodec):
+            native = codec.ctype if codec.size == size else None
+            if native is None:
+                return None, None  # ints go through the codec (byte order, size)
         ptr = _sys.ffi.cast(f"{native or f'uint{size * 8}_t'} *", buf)
         return ptr, (ptr if native else None)
 
