@@ -622,3 +622,16 @@ def test_big_endian_codec_is_honoured() -> None:
         with raw:
             assert raw[(1).to_bytes(4, other)] == (2).to_bytes(4, other)
         assert m.to_dict() == {1: 2}
+
+
+def test_batch_update_honours_codecs() -> None:
+    other = "big" if sys.byteorder == "little" else "little"
+    be = IntCodec(4, byteorder=other)
+    with Map(MapSpec("be", MapType.HASH, 4, 4, 4), key_codec=be, value_codec=be) as m:
+        m.update_batch([1, 2], [10, 20])
+        assert m[1] == 10
+        assert m.to_dict() == {1: 10, 2: 20}
+    signed = IntCodec(8, signed=True)
+    with Map(MapSpec("s", MapType.HASH, 8, 8, 4), key_codec=signed, value_codec=signed) as m:
+        m.update_batch([-1, -2], [-10, -20])
+        assert m.to_dict() == {-1: -10, -2: -20}

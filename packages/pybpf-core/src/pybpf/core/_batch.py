@@ -120,7 +120,7 @@ def write_batch(
     ffi = _sys.ffi
     with m._lock:
         kbuf, vbuf, cnt = batch_buffers(m, count)
-        pack(kbuf, m._key_size, m._key_size, keys, m._encode_key)
+        pack(kbuf, m._key_size, m._key_size, keys, encode=m._encode_key, codec=m._kcodec)
         if values is not None:
             if m._percpu:
                 stride = m._stride * m._ncpu
@@ -128,7 +128,14 @@ def write_batch(
                 for i, value in enumerate(values):
                     m._put_value(memoryview(mem)[i * stride : (i + 1) * stride], value)
             else:
-                pack(vbuf, m._value_size, m._value_size, values, m._encode_value)
+                pack(
+                    vbuf,
+                    m._value_size,
+                    m._value_size,
+                    values,
+                    encode=m._encode_value,
+                    codec=m._vcodec,
+                )
         cnt[0] = count
         rc = _sys.map_batch(cmd, m._fd._num, _sys.NULL, _sys.NULL, kbuf, vbuf, cnt, flags)
         done = int(cnt[0])
@@ -140,11 +147,24 @@ def write_batch(
     return done
 
 
-def pack(buf: Any, size: int, stride: int, objs: Sequence[Any], encode: Any) -> None:
+def pack(
+    buf: Any, size: int, stride: int, objs: Sequence[Any], *, encode: Any, codec: Codec
+) -> None:
+    """Encode ``objs`` one after the other into ``buf``, ``stride`` bytes apart."""
     ffi = _sys.ffi
-    if size in (4, 8) and all(o.__class__ is int for o in objs):
+    # Plain ints go in by one slice assignment when the host's layout is theirs:
+    # no codec opinion (bytes) or a native-order int codec of this size.
+    ctype: str | None = f"uint{size * 8}_t"
+    if isinstance(codec, IntCodec):
+        ctype = codec.ctype if codec.size == size else None
+    if (
+        ctype is not None
+        and size == stride
+        and size in (4, 8)
+        and all(o.__class__ is int for o in objs)
+    ):
         try:
-            ffi.cast(f"uint{size * 8}_t *", buf)[0 : len(objs)] = objs
+            ffi.cast(f"{ctype} *", buf)[0 : len(objs)] = objs
         except OverflowError:
             raise ValueError(f"an int does not fit in {size} bytes") from None
         return
