@@ -39,6 +39,7 @@ class Plan:
     env: dict[str, str] = field(default_factory=dict)
     modules: list[str] = field(default_factory=list)
     terminal_size: tuple[int, int] | None = None
+    raise_memlock: bool = True
 
 
 def _q(value: str) -> str:
@@ -108,10 +109,11 @@ def stage2(plan: Plan) -> str:
         f"chmod 755 {MODPROBE_WRAPPER}",
         f"echo {MODPROBE_WRAPPER} > /proc/sys/kernel/modprobe",
         f"hostname {_q(plan.hostname)}",
-        # Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK (64 KiB by default).
-        "ulimit -l unlimited",
         "ulimit -n 65536 2>/dev/null",
     ]
+    if plan.raise_memlock:
+        # Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK (64 KiB by default).
+        lines.append("ulimit -l unlimited")
     for module in plan.modules:
         lines.append(f"{MODPROBE_WRAPPER} {_q(module)} || echo 'vm: could not load {module}'")
     env = {"HOME": "/root", "LANG": "C.UTF-8", **plan.env}

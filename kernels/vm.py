@@ -85,6 +85,7 @@ def run_in_vm(
     memory_mib: int = 1024,
     cpus: int = 2,
     timings: dict[str, float] | None = None,
+    raise_memlock: bool = True,
 ) -> int:
     """Boot `row`'s kernel, run `command` (None: a shell) in `cwd`, return its exit code."""
     entry = fetch.fetch(row)
@@ -104,6 +105,7 @@ def run_in_vm(
         env=_guest_env(env or {}),
         modules=modules or [],
         terminal_size=(size.columns, size.lines) if size else None,
+        raise_memlock=raise_memlock,
     )
     with tempfile.TemporaryDirectory(prefix="pybpf-vm-") as tmp:
         workdir = Path(tmp)
@@ -154,6 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--module", action="append", default=[], help="modprobe this first")
     parser.add_argument("--memory", type=int, default=1024, help="guest memory in MiB")
     parser.add_argument("--cpus", type=int, default=2, help="guest CPUs")
+    parser.add_argument(
+        "--keep-memlock",
+        action="store_true",
+        help="leave RLIMIT_MEMLOCK at the kernel's default (tests the library's own raise)",
+    )
     argv = sys.argv[1:] if argv is None else argv
     # Everything after the first `--` is the command, options included.
     split = argv.index("--") if "--" in argv else len(argv)
@@ -177,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             modules=args.module,
             memory_mib=args.memory,
             cpus=args.cpus,
+            raise_memlock=not args.keep_memlock,
         )
     except (manifest.ManifestError, fetch.FetchError, qemu.VMError, initramfs.InitramfsError) as e:
         print(f"vm: error: {e}", file=sys.stderr)
