@@ -209,3 +209,32 @@ def test_only_what_the_chosen_types_need() -> None:
     text = dump_c([root])
     assert "struct used" in text and "unused" not in text
     del unused
+
+
+def test_layouts_libbpf_gets_wrong() -> None:
+    # A union has no padding members: attributes give it its size.
+    short = Int("short", 2, S)
+    aligned = Union("al", 16, [Member("c", CHAR, 0)])
+    assert dump_c([aligned]) == "union al {\n\tchar c;\n} __attribute__((aligned(16)));\n\n"
+    packed = Union("pk", 1, [Member("b", short, 0, 1)])
+    assert dump_c([packed]) == "union pk {\n\tshort b: 1;\n} __attribute__((packed));\n\n"
+    # A bitfield across a unit of its type only fits in a packed struct.
+    straddle = Struct(
+        "st", 4, [Member("a", CHAR, 0), Member("b", short, 8, 9), Member("c", CHAR, 24)]
+    )
+    assert dump_c([straddle]).endswith("} __attribute__((packed));\n\n")
+    # A packed struct gets its tail padding even where its members' alignment would do.
+    tail = Struct(
+        "tail",
+        6,
+        [
+            Member("a", short, 0),
+            Member("b", CHAR, 16),
+            Member("c", CHAR, 24, 1),
+            Member("d", CHAR, 25, 8),
+        ],
+    )
+    assert dump_c([tail]) == (
+        "struct tail {\n\tshort a;\n\tchar b;\n\tchar c: 1;\n\tchar d: 8;\n"
+        "\tshort: 0;\n} __attribute__((packed));\n\n"
+    )

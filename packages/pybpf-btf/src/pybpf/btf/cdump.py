@@ -16,9 +16,18 @@ rule, so that a header made here and one made by bpftool are the same text:
   by itself;
 - functions, variables, data sections and declaration tags are not written.
 
-One deliberate difference: enums of 1 and 2 bytes get
-``__attribute__((mode(byte)))`` / ``__attribute__((mode(HI)))`` so that they
-keep their size (libbpf 1.1 writes neither; newer libbpf writes the first).
+Where libbpf's text would compile to a different layout, the dump departs
+from it (bpftool's output for vmlinux and the testdata objects is unaffected):
+
+- enums of 1 and 2 bytes get ``__attribute__((mode(byte)))`` /
+  ``__attribute__((mode(HI)))`` (libbpf 1.1 writes neither, newer libbpf the
+  first), or they would be 4 bytes;
+- a union whose members do not give its size gets ``packed`` and/or
+  ``aligned(N)`` (a union has no padding members to stretch it);
+- a struct with a bitfield straddling a unit of its type's alignment is
+  packed, which libbpf's test (on non-bitfield members only) misses;
+- a packed struct's tail padding is computed with alignment 1, so that it is
+  written out rather than left to an alignment the struct does not have.
 """
 
 from __future__ import annotations
@@ -425,13 +434,43 @@ class _Dumper:
                 prev_bitfield = False
             write(";")
         if is_struct:
-            self.bit_padding(offset, t.size * 8, align, False, lvl + 1)
+            self.bit_padding(offset, t.size * 8, 1 if packed else align, False, lvl + 1)
         if t.members or t.size:
             write(f"\n{_indent(lvl)}}}")
         else:
             write("}")
         if packed:
             write(" __attribute__((packed))")
+        elif not is_struct:
+            write(self.union_attributes(t))
+
+    def union_attributes(self, t: Composite) -> str:
+        """``packed`` / ``aligned(N)`` for a union whose members do not give its size.
+
+        A union has no padding members to adjust it, and libbpf writes no
+        attribute on one: a union declared ``aligned(16)`` around a ``char``
+        would come out 1 byte long, a packed one around a ``short`` bitfield 2.
+        """
+        if not t.members or not t.size:
+            return ""
+        widest = max(self.size_of(m.type) for m in t.members)
+        align = max(1, *(self.align_of(m.type) for m in t.members))
+        natural = _roundup(widest, align)
+        attrs = []
+        if natural > t.size:
+            attrs.append("packed")
+            natural = max(
+                (m.bitfield_size + 7) // 8 if m.bitfield_size else self.size_of(m.type)
+                for m in t.members
+            )
+            align = 1
+        if 0 < natural < t.size:
+            grow = align
+            while _roundup(natural, grow) < t.size:
+                grow *= 2
+            if _roundup(natural, grow) == t.size:
+                attrs.append(f"aligned({grow})")
+        return f" __attribute__(({', '.join(attrs)}))" if attrs else ""
 
     def bit_padding(self, cur: int, nxt: int, next_align: int, in_bitfield: bool, lvl: int) -> None:
         """Padding members that make the compiler put the next member at bit ``nxt``.
@@ -648,11 +687,19 @@ class _Dumper:
         return 0
 
     def is_packed(self, t: Composite) -> bool:
-        """True when a member sits off its natural alignment, or the size is no multiple of it."""
+        """True when a member sits off its natural alignment, or the size is no multiple of it.
+
+        Beyond libbpf's rules: a bitfield that straddles a unit of its type's
+        alignment can only come from a packed struct too (libbpf misses it and
+        the compiler moves the bitfield to the next unit).
+        """
         max_align = 1
         for m in t.members:
             align = self.align_of(m.type)
-            if align and not m.bitfield_size and m.offset % (8 * align):
+            bits = m.bitfield_size
+            if align and not bits and m.offset % (8 * align):
+                return True
+            if align and bits and m.offset // (8 * align) != (m.offset + bits - 1) // (8 * align):
                 return True
             max_align = max(max_align, align)
         return t.size % max_align != 0
