@@ -31,8 +31,16 @@ SCALARS = [
 
 @st.composite
 def member(draw: st.DrawFn, index: int, earlier: list[str]) -> str:
-    choice = draw(st.integers(0, 6))
+    choice = draw(st.integers(0, 9))
     name = f"m{index}"
+    if choice == 7:
+        enum = draw(st.sampled_from(ENUMS))
+        bits = draw(st.one_of(st.just(""), st.integers(3, 8).map(lambda b: f" : {b}")))
+        return f"enum {enum} {name}{bits};"
+    if choice == 8:
+        return f"int (*{name}[{draw(st.integers(1, 3))}])(void *, long);"
+    if choice == 9:
+        return f"word_t {name};"
     if choice == 0 and earlier:
         return f"struct {draw(st.sampled_from(earlier))} {name};"
     if choice == 1:
@@ -57,10 +65,21 @@ def member(draw: st.DrawFn, index: int, earlier: list[str]) -> str:
     return f"{ctype} {name};"
 
 
+ENUMS = ["e8", "e16", "e32", "e64"]
+PRELUDE = (
+    "enum e8 { E8_A = 1, E8_B = 200 } __attribute__((packed));\n"
+    "enum e16 { E16_A = 1, E16_B = 0x1234 } __attribute__((packed));\n"
+    "enum e32 { E32_A = -1, E32_B = 7 };\n"
+    "enum e64 { E64_A = 1, E64_B = 0x123456789ULL };\n"
+    "typedef unsigned short word_t;\n"
+    "enum e8 ve8; enum e16 ve16; enum e32 ve32; enum e64 ve64; word_t vw;\n"
+)
+
+
 @st.composite
 def sources(draw: st.DrawFn) -> str:
     structs: list[str] = []
-    text = []
+    text = [PRELUDE]
     for s in range(draw(st.integers(1, 4))):
         members = [draw(member(i, structs)) for i in range(draw(st.integers(1, 6)))]
         attrs = draw(
