@@ -83,7 +83,6 @@ _MISSING_BASE_TYPES = {
     "__Poly128_t": "unsigned __int128",
 }
 
-_MODIFIERS = (Volatile, Const, Restrict)
 # Kinds that end a declaration's chain of pointers, arrays and qualifiers.
 _TERMINAL = (Void, Int, Float, Enum, Fwd, Composite, Typedef)
 
