@@ -354,3 +354,12 @@ def test_impossible_member_names(names: tuple[str, ...]) -> None:
     t = Struct("bad", 8, [Member(n, u32, 32 * i) for i, n in enumerate(names)])
     with pytest.raises(CodecError, match="reserved or used twice"):
         codec_for(t, "little")
+
+
+def test_records_in_match_statements() -> None:
+    c = codec_for(task_type(), "little")
+    match c.decode(c.encode({"pid": 7, "comm": "init"})):
+        case c.record(pid, comm, _):
+            assert (pid, comm) == (7, b"init")
+        case _:
+            pytest.fail("no match")

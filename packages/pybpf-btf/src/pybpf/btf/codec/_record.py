@@ -82,6 +82,7 @@ _CLASS_NAMES = frozenset(
         "__btf_promoted__",
         "__btf_type__",
         "__btf_zero__",
+        "__match_args__",
     }
 )
 
@@ -134,6 +135,7 @@ def make_record_class(
         "__slots__": (*names, "__btf_bytes__") if keep_bytes else tuple(names),
         "__btf_type__": btf_type,
         "__btf_fields__": tuple(names),
+        "__match_args__": tuple(names),
         "__btf_zero__": tuple(_zero_factory(z) for z in zeros),
         "__doc__": f"A value of BTF type {btf_type!r}.",
     }
