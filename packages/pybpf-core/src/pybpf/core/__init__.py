@@ -1,11 +1,15 @@
-"""pybpf.core: kernel objects, starting with maps.
+"""pybpf.core: kernel objects: maps, programs, collections.
 
-See ``docs/core.md``. Everything public is re-exported here.
+See ``docs/core.md``. Everything public is re-exported here, with the spec
+side of ``pybpf.elf`` so that a loading user imports from one place.
 """
 
 from pybpf.core._cpus import possible_cpus
+from pybpf.core._pinning import IncompatibleMapError
 from pybpf.core._uapi_flags import FileFlags, MapFlags, UpdateFlags
+from pybpf.core.assign import load_into
 from pybpf.core.codec import BytesCodec, Codec, IntCodec
+from pybpf.core.collection import Collection, CollectionOptions, load_collection
 from pybpf.core.errors import (
     BPFError,
     BPFPermissionError,
@@ -14,23 +18,40 @@ from pybpf.core.errors import (
     KeyNotFoundError,
     LimitError,
     NotSupportedError,
+    VerifierError,
 )
 from pybpf.core.fd import FD
 from pybpf.core.info import MapInfo
 from pybpf.core.map import BatchCursor, Map, MapBTF
+from pybpf.core.prog_info import ProgramInfo, enable_stats
+from pybpf.core.program import Program, RunResult
+from pybpf.core.variable import Variable
+from pybpf.elf import (
+    CollectionSpec,
+    MapSpec,
+    Pinning,
+    ProgramSpec,
+    VariableSpec,
+    load_collection_spec,
+)
 
 # Re-exported: Map.type and MapInfo.type hold one, and specs need one.
-from pybpf.elf._uapi import MapType
+from pybpf.elf._uapi import AttachType, MapType, ProgramType
 
 __all__ = [
     "FD",
+    "AttachType",
     "BPFError",
     "BPFPermissionError",
     "BatchCursor",
     "BytesCodec",
     "ClosedError",
     "Codec",
+    "Collection",
+    "CollectionOptions",
+    "CollectionSpec",
     "FileFlags",
+    "IncompatibleMapError",
     "IntCodec",
     "KeyExistsError",
     "KeyNotFoundError",
@@ -39,8 +60,22 @@ __all__ = [
     "MapBTF",
     "MapFlags",
     "MapInfo",
+    "MapSpec",
     "MapType",
     "NotSupportedError",
+    "Pinning",
+    "Program",
+    "ProgramInfo",
+    "ProgramSpec",
+    "ProgramType",
+    "RunResult",
     "UpdateFlags",
+    "Variable",
+    "VariableSpec",
+    "VerifierError",
+    "enable_stats",
+    "load_collection",
+    "load_collection_spec",
+    "load_into",
     "possible_cpus",
 ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 MODULE_NAME = "_pybpf_sys"
 #: Bumped whenever TYPES or HELPERS change, so that a stale compiled module
 #: (an editable install built from older sources) is noticed and not used.
-VERSION = 3
+VERSION = 4
 
 TYPES = """
 struct pybpf_map_create_attr {
@@ -83,6 +83,100 @@ struct pybpf_btf_load_attr {
     uint32_t btf_log_size;
     uint32_t btf_log_level;
     uint32_t btf_log_true_size;
+};
+
+struct pybpf_prog_load_attr {
+    uint32_t prog_type;
+    uint32_t insn_cnt;
+    uint64_t insns;
+    uint64_t license;
+    uint32_t log_level;
+    uint32_t log_size;
+    uint64_t log_buf;
+    uint32_t kern_version;
+    uint32_t prog_flags;
+    char prog_name[16];
+    uint32_t prog_ifindex;
+    uint32_t expected_attach_type;
+    uint32_t prog_btf_fd;
+    uint32_t func_info_rec_size;
+    uint64_t func_info;
+    uint32_t func_info_cnt;
+    uint32_t line_info_rec_size;
+    uint64_t line_info;
+    uint32_t line_info_cnt;
+    uint32_t attach_btf_id;
+    uint32_t attach_prog_fd;
+    uint32_t core_relo_cnt;
+    uint64_t fd_array;
+    uint64_t core_relos;
+    uint32_t core_relo_rec_size;
+    uint32_t log_true_size;
+};
+
+struct pybpf_test_run_attr {
+    uint32_t prog_fd;
+    uint32_t retval;
+    uint32_t data_size_in;
+    uint32_t data_size_out;
+    uint64_t data_in;
+    uint64_t data_out;
+    uint32_t repeat;
+    uint32_t duration;
+    uint32_t ctx_size_in;
+    uint32_t ctx_size_out;
+    uint64_t ctx_in;
+    uint64_t ctx_out;
+    uint32_t flags;
+    uint32_t cpu;
+    uint32_t batch_size;
+    uint32_t pad;
+};
+
+struct pybpf_enable_stats_attr {
+    uint32_t type;
+};
+
+struct pybpf_prog_info {
+    uint32_t type;
+    uint32_t id;
+    uint8_t tag[8];
+    uint32_t jited_prog_len;
+    uint32_t xlated_prog_len;
+    uint64_t jited_prog_insns;
+    uint64_t xlated_prog_insns;
+    uint64_t load_time;
+    uint32_t created_by_uid;
+    uint32_t nr_map_ids;
+    uint64_t map_ids;
+    char name[16];
+    uint32_t ifindex;
+    uint32_t gpl_compatible;
+    uint64_t netns_dev;
+    uint64_t netns_ino;
+    uint32_t nr_jited_ksyms;
+    uint32_t nr_jited_func_lens;
+    uint64_t jited_ksyms;
+    uint64_t jited_func_lens;
+    uint32_t btf_id;
+    uint32_t func_info_rec_size;
+    uint64_t func_info;
+    uint32_t nr_func_info;
+    uint32_t nr_line_info;
+    uint64_t line_info;
+    uint64_t jited_line_info;
+    uint32_t nr_jited_line_info;
+    uint32_t line_info_rec_size;
+    uint32_t jited_line_info_rec_size;
+    uint32_t nr_prog_tags;
+    uint64_t prog_tags;
+    uint64_t run_time_ns;
+    uint64_t run_cnt;
+    uint64_t recursion_misses;
+    uint32_t verified_insns;
+    uint32_t attach_btf_obj_id;
+    uint32_t attach_btf_id;
+    uint32_t pad;
 };
 
 struct pybpf_map_info {

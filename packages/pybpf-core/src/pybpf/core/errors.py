@@ -23,6 +23,7 @@ __all__ = [
     "KeyNotFoundError",
     "LimitError",
     "NotSupportedError",
+    "VerifierError",
 ]
 
 
@@ -85,3 +86,53 @@ class NotSupportedError(BPFError):
         self.feature = feature
         #: The first kernel version that has it (``"5.8"``), or ``""`` if unknown.
         self.min_version = min_version
+
+
+#: Log lines that close every verifier log and say nothing about the cause.
+_LOG_TRAILERS = ("processed ", "verification time", "stack depth", "max_states_per_insn")
+
+
+class VerifierError(BPFError):
+    """The verifier rejected a program; ``log`` is its whole log.
+
+    ``str()`` gives the cause (the last meaningful log line), the source line
+    the failing instruction came from when the object has BTF line info, and
+    the last lines of the log before it. ``truncated`` says whether the log
+    did not fit even at the kernel's maximum size.
+    """
+
+    def __init__(
+        self,
+        code: int,
+        program: str,
+        log: str,
+        *,
+        source: str = "",
+        truncated: bool = False,
+        tail_lines: int = 5,
+    ) -> None:
+        lines = [line for line in log.splitlines() if line.strip()]
+        useful = [line for line in lines if not line.startswith(_LOG_TRAILERS)]
+        #: The last meaningful line of the log: usually what the verifier objects to.
+        self.cause = useful[-1] if useful else ""
+        if not source:
+            source = next(
+                (line[2:].strip() for line in reversed(useful) if line.startswith("; ")), ""
+            )
+        #: The C source line (``text @ file:line``) of the failing instruction, if known.
+        self.source = source
+        parts = [self.cause or _strerror(code)]
+        if source:
+            parts.append(f"source: {source}")
+        tail = useful[-tail_lines - 1 : -1] if len(useful) > 1 else []
+        if tail:
+            parts.append("log tail:\n  " + "\n  ".join(tail))
+        if truncated:
+            parts.append("(log truncated)")
+        super().__init__(code, f"load program {program!r}", reason="\n".join(parts))
+        #: The program's name.
+        self.program = program
+        #: The verifier's whole log.
+        self.log = log
+        #: Whether the log was cut short at the kernel's maximum size.
+        self.truncated = truncated

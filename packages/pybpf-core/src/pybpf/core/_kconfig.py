@@ -1,0 +1,147 @@
+"""The ``.kconfig`` map's contents: the running kernel's configuration.
+
+As libbpf fills ``__kconfig`` externs: ``LINUX_KERNEL_VERSION`` from
+``uname``, ``LINUX_HAS_SYSCALL_WRAPPER`` from the kernel's symbols, and
+``CONFIG_*`` from ``/boot/config-$(uname -r)`` or ``/proc/config.gz``. Each
+value is read as its BTF type says: a ``bool`` takes ``y``/``n``, an ``enum
+libbpf_tristate`` ``y``/``n``/``m`` (1, 0, 2), an integer a decimal or hex
+number, a ``char[N]`` a quoted string. A weak extern the kernel lacks stays 0;
+a strong one is an error.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import gzip
+import os
+import platform
+import re
+
+from pybpf.btf import Array, Enum, Int, IntEncoding, Type, underlying
+from pybpf.core import _externs
+from pybpf.core.errors import BPFError
+from pybpf.elf.spec import ByteOrder, VariableSpec
+
+__all__ = ["config_paths", "fill", "kernel_version", "read_config"]
+
+_TRISTATE = {"y": 1, "n": 0, "m": 2}
+
+
+def config_paths() -> list[str]:
+    """Where the running kernel's configuration may be, in libbpf's order."""
+    return [f"/boot/config-{os.uname().release}", "/proc/config.gz"]
+
+
+@functools.cache
+def read_config(path: str | None = None) -> dict[str, str] | None:
+    """``CONFIG_*`` name to raw value (``y``, ``m``, ``100``, ``"str"``), or None if absent."""
+    for candidate in [path] if path else config_paths():
+        try:
+            opener = gzip.open if candidate.endswith(".gz") else open
+            with opener(candidate, "rt", encoding="utf-8", errors="replace") as f:
+                text = f.read()
+        except OSError:
+            continue
+        out = {}
+        for line in text.splitlines():
+            if line.startswith("CONFIG_") and "=" in line:
+                name, _, value = line.partition("=")
+                out[name] = value
+        return out
+    return None
+
+
+def kernel_version(release: str | None = None) -> int:
+    """``KERNEL_VERSION(a, b, c)`` of the running kernel (``c`` capped at 255, as libbpf does)."""
+    release = release or os.uname().release
+    m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", release)
+    if m is None:
+        return 0
+    a, b, c = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+    return (a << 16) | (b << 8) | min(c, 255)
+
+
+_ARCH_PREFIX = {
+    "x86_64": "__x64_",
+    "aarch64": "__arm64_",
+    "s390x": "__s390x_",
+    "riscv64": "__riscv_",
+    "ppc64le": "",
+    "i686": "__ia32_",
+}
+
+
+def has_syscall_wrapper() -> bool:
+    """Whether syscalls are reached through ``__<arch>_sys_*`` wrappers."""
+    prefix = _ARCH_PREFIX.get(platform.machine(), "")
+    if not prefix:
+        return False
+    try:
+        return f"{prefix}sys_bpf" in _externs.kallsyms()
+    except OSError:
+        return False
+
+
+def _error(name: str, reason: str) -> BPFError:
+    return BPFError(errno.ENOENT, f"kconfig extern {name!r}", reason=reason)
+
+
+def _encode(var: VariableSpec, raw: str, order: ByteOrder) -> bytes:
+    t: Type | None = underlying(var.type) if var.type is not None else None
+    size = var.size
+    if isinstance(t, Enum) and t.name == "libbpf_tristate":
+        if raw not in _TRISTATE:
+            raise _error(var.name, f"value {raw!r} is not a tristate (y/n/m)")
+        return _TRISTATE[raw].to_bytes(size, order)
+    if isinstance(t, Int) and t.encoding & IntEncoding.BOOL:
+        if raw not in ("y", "n"):
+            raise _error(var.name, f"value {raw!r} is not a bool (y/n)")
+        return (1 if raw == "y" else 0).to_bytes(size, order)
+    if isinstance(t, Array):
+        if not (len(raw) >= 2 and raw[0] == raw[-1] == '"'):
+            raise _error(var.name, f"value {raw!r} is not a string")
+        data = raw[1:-1].encode()[: size - 1]
+        return data + b"\0" * (size - len(data))
+    if isinstance(t, Int | Enum):
+        signed = bool(isinstance(t, Int) and t.encoding & IntEncoding.SIGNED)
+        if raw in _TRISTATE and raw != "m":
+            value = _TRISTATE[raw]
+        else:
+            try:
+                value = int(raw, 0)
+            except ValueError:
+                raise _error(var.name, f"value {raw!r} is not a number") from None
+        try:
+            return value.to_bytes(size, order, signed=signed)
+        except OverflowError:
+            raise _error(var.name, f"value {raw!r} does not fit in {size} bytes") from None
+    raise _error(var.name, f"unsupported type {t!r}")
+
+
+def fill(value: bytes, variables: list[VariableSpec], weak: set[str], order: ByteOrder) -> bytes:
+    """The ``.kconfig`` value with every extern of ``variables`` set (``weak`` may be missing)."""
+    out = bytearray(value)
+    config: dict[str, str] | None = None
+    for var in variables:
+        data: bytes | None = None
+        if var.name == "LINUX_KERNEL_VERSION":
+            data = kernel_version().to_bytes(var.size, order)
+        elif var.name == "LINUX_HAS_SYSCALL_WRAPPER":
+            data = int(has_syscall_wrapper()).to_bytes(var.size, order)
+        elif var.name == "LINUX_HAS_BPF_COOKIE":
+            data = int(kernel_version() >= kernel_version("5.15")).to_bytes(var.size, order)
+        elif var.name.startswith("CONFIG_"):
+            if config is None:
+                config = read_config()
+            raw = None if config is None else config.get(var.name)
+            if raw is not None:
+                data = _encode(var, raw, order)
+            elif var.name not in weak:
+                where = "the kernel's config" if config else " or ".join(config_paths())
+                raise _error(var.name, f"not found in {where}")
+        elif var.name not in weak:
+            raise _error(var.name, "unknown LINUX_ extern")
+        if data is not None:
+            out[var.offset : var.offset + var.size] = data
+    return bytes(out)

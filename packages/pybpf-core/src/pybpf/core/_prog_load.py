@@ -1,0 +1,127 @@
+"""BPF_PROG_LOAD, with the verifier log fetched only when a load fails.
+
+As libbpf and ebpf-go do: the first attempt asks for no log (a log costs the
+kernel time on every load). On failure the load is repeated with a log; a log
+that does not fit (ENOSPC) is retried larger (the kernel's ``log_true_size``
+when it reports one, else double) up to the kernel's maximum.
+"""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass
+
+from pybpf.core import _cmds, _rlimit, _sys
+from pybpf.core._uapi import Command
+from pybpf.core.errors import LimitError, VerifierError
+from pybpf.core.fd import FD
+
+#: The first log buffer: enough for most rejected programs.
+LOG_START = 64 * 1024
+#: ``UINT_MAX >> 2``: the largest log buffer the kernel accepts (5.2+).
+LOG_MAX = 0xFFFFFFFF >> 2
+#: ``BPF_LOG_LEVEL1``.
+LOG_LEVEL_DEFAULT = 1
+FUNC_INFO_SIZE = 8
+LINE_INFO_SIZE = 16
+
+
+@dataclass
+class LoadRequest:
+    """Everything BPF_PROG_LOAD takes, already encoded."""
+
+    name: str
+    prog_type: int
+    insns: bytes
+    license: str = ""
+    kernel_version: int = 0
+    flags: int = 0
+    expected_attach_type: int = 0
+    attach_btf_id: int = 0
+    attach_btf_obj_fd: int = 0
+    attach_prog_fd: int = 0
+    btf_fd: int = 0
+    func_info: bytes = b""
+    line_info: bytes = b""
+    kernel_name: str = ""
+    #: A user-chosen log level: the log is asked for on the first attempt too.
+    log_level: int = 0
+    log_size: int = 0
+
+
+def load(req: LoadRequest) -> FD:
+    """Load ``req``; raise VerifierError (with the log) or a typed BPFError."""
+    _rlimit.ensure_memlock()
+    ffi = _sys.ffi
+    attr = ffi.new("struct pybpf_prog_load_attr *")
+    keep = _fill(attr, req)
+    size = ffi.sizeof(attr[0])
+    log_size = 0
+    if req.log_level:
+        log_size = req.log_size or LOG_START
+    else:
+        rc = _sys.bpf(Command.PROG_LOAD, attr, size)
+        if rc >= 0:
+            return FD(rc)
+        log_size = req.log_size or LOG_START
+    level = req.log_level or LOG_LEVEL_DEFAULT
+    while True:
+        buf = ffi.new("char[]", log_size)
+        attr.log_buf = _sys.addr(buf)
+        attr.log_size = log_size
+        attr.log_level = level
+        attr.log_true_size = 0
+        rc = _sys.bpf(Command.PROG_LOAD, attr, size)
+        if rc >= 0:
+            return FD(rc)
+        code = -rc
+        log = ffi.string(buf).decode("utf-8", "replace")
+        if code == errno.ENOSPC and log_size < LOG_MAX:
+            want = int(attr.log_true_size)
+            log_size = min(LOG_MAX, want if want > log_size else log_size * 2)
+            continue
+        return _raise(req, code, log, truncated=code == errno.ENOSPC, keep=keep)
+
+
+def _raise(req: LoadRequest, code: int, log: str, *, truncated: bool, keep: object) -> FD:
+    del keep  # the buffers had to live until here
+    what = f"load program {req.name!r}"
+    if not log.strip():
+        if code == errno.E2BIG:
+            raise LimitError(code, what, limit="instruction count")
+        raise _cmds.error(code, what)
+    raise VerifierError(code, req.name, log, truncated=truncated)
+
+
+def _fill(attr: object, req: LoadRequest) -> list[object]:
+    """Fill the attribute; return the buffers that must outlive the syscall."""
+    ffi = _sys.ffi
+    a: _sys.CData = attr
+    insns = ffi.from_buffer(req.insns)
+    lic = ffi.new("char[]", req.license.encode())
+    a.prog_type = req.prog_type
+    a.insn_cnt = len(req.insns) // 8
+    a.insns = _sys.addr(insns)
+    a.license = _sys.addr(lic)
+    a.kern_version = req.kernel_version
+    a.prog_flags = req.flags
+    a.prog_name = req.kernel_name.encode()
+    a.expected_attach_type = req.expected_attach_type
+    a.attach_btf_id = req.attach_btf_id
+    a.attach_prog_fd = req.attach_prog_fd or req.attach_btf_obj_fd
+    keep: list[object] = [insns, lic]
+    if req.btf_fd:
+        a.prog_btf_fd = req.btf_fd
+        if req.func_info:
+            fi = ffi.from_buffer(req.func_info)
+            a.func_info = _sys.addr(fi)
+            a.func_info_cnt = len(req.func_info) // FUNC_INFO_SIZE
+            a.func_info_rec_size = FUNC_INFO_SIZE
+            keep.append(fi)
+        if req.line_info:
+            li = ffi.from_buffer(req.line_info)
+            a.line_info = _sys.addr(li)
+            a.line_info_cnt = len(req.line_info) // LINE_INFO_SIZE
+            a.line_info_rec_size = LINE_INFO_SIZE
+            keep.append(li)
+    return keep

@@ -1,0 +1,337 @@
+"""Collections: every map, program and variable of an object, loaded together.
+
+``Collection(spec_or_path, options)`` does what libbpf's ``bpf_object__load``
+does, in its order: the object's BTF is loaded once; maps are created (data
+sections filled, ``.rodata`` frozen, ``.kconfig`` filled for this kernel,
+pinned maps reused or pinned, replacements used as given); programs are
+loaded with CO-RE applied, externs resolved and map fds in place; then
+program arrays and maps of maps get their ``.values``. A failure half-way
+closes what was created.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from types import TracebackType
+
+from pybpf.btf import CORERelocator, SanitizeOptions, Spec, Type, core_relocation
+from pybpf.core import _kconfig
+from pybpf.core._map_create import MapBTF
+from pybpf.core._objbtf import ObjectBTF
+from pybpf.core._pinning import check_compatible, pinned_or_new
+from pybpf.core._probes import NEEDS_BTF
+from pybpf.core.errors import BPFError, ClosedError, NotSupportedError
+from pybpf.core.map import Map
+from pybpf.core.program import Program, kernel_spec_or_none
+from pybpf.core.variable import Variable
+from pybpf.elf import load_collection_spec
+from pybpf.elf._uapi import MapType
+from pybpf.elf.spec import CollectionSpec, Extern, ExternKind, MapSpec, Pinning, ProgramSpec
+
+__all__ = ["Collection", "CollectionOptions", "load_collection"]
+
+_FD_CONTENTS = frozenset({MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS})
+
+
+@dataclass
+class CollectionOptions:
+    """How to load a collection.
+
+    ``map_replacements``: existing maps to use instead of creating the named
+    ones (checked for compatibility). ``pin_path``: the bpffs directory where
+    ``LIBBPF_PIN_BY_NAME`` maps are reused or pinned (without it they are
+    created unpinned). ``log_level``/``log_size``: ask for the verifier log
+    on the first attempt. ``core_target``: the BTF CO-RE relocates against
+    instead of the running kernel's.
+    """
+
+    map_replacements: dict[str, Map] = field(default_factory=dict)
+    pin_path: str | os.PathLike[str] | None = None
+    log_level: int = 0
+    log_size: int = 0
+    core_target: Spec | None = None
+
+
+class Collection:
+    """Loaded maps, programs and variables of one object.
+
+    ``maps``, ``programs`` and ``variables`` are dicts by name. Programs with
+    ``autoload`` False (``SEC("?...")``) are not loaded. The collection owns
+    what it created (not the replacement maps it was given): :meth:`close`,
+    or leaving a ``with`` block, closes them.
+    """
+
+    def __init__(
+        self,
+        spec: CollectionSpec | str | os.PathLike[str] | bytes,
+        options: CollectionOptions | None = None,
+        *,
+        programs: Iterable[str] | None = None,
+        maps: Iterable[str] | None = None,
+    ) -> None:
+        if not isinstance(spec, CollectionSpec):
+            spec = load_collection_spec(spec)
+        self._spec = spec
+        options = options or CollectionOptions()
+        #: The loaded maps, by name.
+        self.maps: dict[str, Map] = {}
+        #: The loaded programs, by name.
+        self.programs: dict[str, Program] = {}
+        #: The variables of the loaded data sections, by name.
+        self.variables: dict[str, Variable] = {}
+        self._owned: list[Map] = []
+        self._closed = False
+        wanted_progs, wanted_maps = _selection(spec, programs, maps)
+        btf: ObjectBTF | None = None
+        try:
+            if spec.types is not None:
+                btf = ObjectBTF(
+                    spec.types,
+                    [spec.programs[n].instructions for n in wanted_progs],
+                    SanitizeOptions(),
+                )
+            self._create_maps(spec, wanted_maps, wanted_progs, options, btf)
+            self._load_programs(spec, wanted_progs, options, btf)
+            self._fill_fd_maps(spec, wanted_maps)
+            for name, var in spec.variables.items():
+                data = self.maps.get(var.section)
+                if data is not None:
+                    self.variables[name] = Variable(var, data, spec.byte_order)
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            if btf is not None:
+                btf.close()
+
+    # -- loading ------------------------------------------------------------------
+
+    def _create_maps(
+        self,
+        spec: CollectionSpec,
+        wanted: list[str],
+        progs: list[str],
+        options: CollectionOptions,
+        btf: ObjectBTF | None,
+    ) -> None:
+        for name in wanted:
+            ms = spec.maps[name]
+            replacement = options.map_replacements.get(name)
+            if replacement is not None:
+                check_compatible(ms, replacement, "replacement")
+                self.maps[name] = replacement
+                continue
+            if ms.type == MapType.STRUCT_OPS:
+                raise NotSupportedError(
+                    f"map {name!r}: loading struct_ops maps (not implemented yet)"
+                )
+            if ms.section == ".kconfig":
+                ms = ms.copy()
+                ms.contents[0] = (ms.contents[0][0], self._kconfig_value(spec, ms, progs))
+            if ms.type in _FD_CONTENTS and ms.contents:
+                ms = ms.copy()
+                ms.contents = []
+            map_btf = _map_btf(ms, btf)
+            if ms.pinning == Pinning.BY_NAME and options.pin_path is not None:
+                m = pinned_or_new(ms, os.fspath(options.pin_path), map_btf)
+            else:
+                m = _create_map(ms, map_btf)
+            self._owned.append(m)
+            self.maps[name] = m
+
+    def _kconfig_value(self, spec: CollectionSpec, ms: MapSpec, progs: list[str]) -> bytes:
+        variables = [v for v in spec.variables.values() if v.section == ".kconfig"]
+        weak = set()
+        for p in spec.programs.values():
+            for insn in p.instructions:
+                ext = insn.metadata.get(Extern) if insn._names is not None else None
+                if isinstance(ext, Extern) and ext.kind == ExternKind.KCONFIG and ext.weak:
+                    weak.add(ext.name)
+        value = ms.contents[0][1]
+        assert isinstance(value, bytes)
+        order = spec.byte_order
+        return _kconfig.fill(value, variables, weak, order)
+
+    def _load_programs(
+        self,
+        spec: CollectionSpec,
+        wanted: list[str],
+        options: CollectionOptions,
+        btf: ObjectBTF | None,
+    ) -> None:
+        relocator = None
+        needs_core = any(
+            core_relocation(i) is not None
+            for n in wanted
+            for i in spec.programs[n].instructions
+            if i._names is not None
+        )
+        if needs_core and spec.types is not None:
+            target = options.core_target or kernel_spec_or_none()
+            if target is None:
+                raise BPFError(
+                    errno.ENOENT,
+                    "CO-RE",
+                    reason="the kernel has no BTF (/sys/kernel/btf/vmlinux); set core_target",
+                )
+            relocator = CORERelocator(spec.types, target)
+        for name in wanted:
+            self.programs[name] = Program(
+                spec.programs[name],
+                maps=self.maps,
+                types=spec.types,
+                core_target=options.core_target,
+                log_level=options.log_level,
+                log_size=options.log_size,
+                _btf=btf,
+                _relocator=relocator,
+            )
+
+    def _fill_fd_maps(self, spec: CollectionSpec, wanted: list[str]) -> None:
+        for name in wanted:
+            ms = spec.maps[name]
+            if ms.type not in _FD_CONTENTS or name not in self._owned_names():
+                continue
+            m = self.maps[name]
+            for key, value in ms.contents:
+                if not isinstance(value, str):
+                    m.update(key, value)
+                    continue
+                target = self.programs.get(value) or self.maps.get(value)
+                if target is None:
+                    raise ValueError(
+                        f"map {name!r}: its contents name {value!r}, which was not loaded"
+                    )
+                m.update(key, target.fd.number.to_bytes(4, "little" if _little() else "big"))
+
+    def _owned_names(self) -> set[str]:
+        return {n for n, m in self.maps.items() if any(m is o for o in self._owned)}
+
+    # -- access ---------------------------------------------------------------------
+
+    @property
+    def spec(self) -> CollectionSpec:
+        """The spec the collection was loaded from."""
+        return self._spec
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def __getitem__(self, name: str) -> Map | Program:
+        """The program or map called ``name`` (programs first)."""
+        if self._closed:
+            raise ClosedError("collection is closed")
+        if name in self.programs:
+            return self.programs[name]
+        return self.maps[name]
+
+    def close(self) -> None:
+        """Close every program and every map the collection created."""
+        self._closed = True
+        for p in self.programs.values():
+            p.close()
+        for m in self._owned:
+            m.close()
+
+    def __enter__(self) -> Collection:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Collection(programs={list(self.programs)}, maps={list(self.maps)})"
+
+
+def load_collection(
+    spec: CollectionSpec | str | os.PathLike[str] | bytes,
+    options: CollectionOptions | None = None,
+) -> Collection:
+    """Load every map and autoload program of ``spec`` (a spec, or an ELF path/bytes)."""
+    return Collection(spec, options)
+
+
+def _little() -> bool:
+    return int.from_bytes(b"\x01\x00", "little") == 1
+
+
+def _create_map(ms: MapSpec, map_btf: MapBTF | None) -> Map:
+    try:
+        return Map(ms, btf=map_btf)
+    except BPFError:
+        if map_btf is None or ms.type in NEEDS_BTF:
+            raise
+    # Like libbpf: whatever the kernel refused, try again without the map's BTF.
+    return Map(ms)
+
+
+def _map_btf(ms: MapSpec, btf: ObjectBTF | None) -> MapBTF | None:
+    if btf is None or btf.fd is None:
+        return None
+
+    def type_id(t: Type | None) -> int:
+        if t is None:
+            return 0
+        try:
+            return btf.type_id(t)
+        except (KeyError, ValueError):
+            return 0
+
+    value_id = type_id(ms.value_type)
+    key_id = type_id(ms.key_type)
+    if not value_id:
+        return None
+    if ms.section is not None:
+        # Data sections: the kernel wants an int key (none here) with a DATASEC value.
+        key_id = 0
+    return MapBTF(btf.fd, key_type_id=key_id, value_type_id=value_id)
+
+
+def _referenced_maps(p: ProgramSpec) -> set[str]:
+    return {i.reference for i in p.instructions if i.is_load_from_map and i.reference is not None}
+
+
+def _selection(
+    spec: CollectionSpec, programs: Iterable[str] | None, maps: Iterable[str] | None
+) -> tuple[list[str], list[str]]:
+    """What to load: every autoload program and map, or those named and what they need."""
+    if programs is None and maps is None:
+        progs = [n for n, p in spec.programs.items() if p.autoload]
+        return progs, list(spec.maps)
+    progs = []
+    for n in programs or ():
+        if n not in spec.programs:
+            raise KeyError(f"no program {n!r} in the collection spec")
+        progs.append(n)
+    wanted: set[str] = set()
+    for n in maps or ():
+        if n not in spec.maps:
+            raise KeyError(f"no map {n!r} in the collection spec")
+        wanted.add(n)
+    todo = list(progs)
+    seen_progs = set(progs)
+    while todo:
+        for ref in _referenced_maps(spec.programs[todo.pop()]):
+            wanted.add(ref)
+        # Program arrays and maps of maps bring the programs and maps they hold.
+        for mname in list(wanted):
+            for _, value in spec.maps[mname].contents:
+                if not isinstance(value, str):
+                    continue
+                if value in spec.programs and value not in seen_progs:
+                    seen_progs.add(value)
+                    progs.append(value)
+                    todo.append(value)
+                elif value in spec.maps:
+                    wanted.add(value)
+    return progs, [n for n in spec.maps if n in wanted]

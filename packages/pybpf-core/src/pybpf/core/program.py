@@ -1,0 +1,391 @@
+"""Programs: kernel objects loaded from a :class:`~pybpf.elf.spec.ProgramSpec`.
+
+``Program(spec, maps=..., types=...)`` copies the spec's instructions, applies
+CO-RE relocations (against the kernel's BTF or ``core_target``), resolves
+ksym and kfunc externs, points every map load at its map's fd, and loads the
+result with the spec's license, kernel version, attach type, flags and name,
+plus func and line info from the object's BTF (``types``) when given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, TypeAlias
+
+from pybpf.asm import Instructions
+from pybpf.btf import (
+    CORERelocator,
+    LineInfo,
+    SanitizeOptions,
+    Spec,
+    core_relocation,
+    load_kernel_spec,
+)
+from pybpf.core import _attach_btf, _cmds, _externs, _map_create, _probes, _prog_load, _sys
+from pybpf.core._objbtf import ObjectBTF
+from pybpf.core._uapi import Command
+from pybpf.core._uapi_flags import FileFlags
+from pybpf.core.errors import BPFError, ClosedError, VerifierError
+from pybpf.core.fd import FD
+from pybpf.core.prog_info import ProgramInfo
+from pybpf.elf._uapi import ProgramType
+from pybpf.elf.spec import Extern, ProgramSpec
+
+if TYPE_CHECKING:
+    from pybpf.core.map import Map
+
+__all__ = ["Program", "RunResult"]
+
+#: What ``__exit__`` receives; ``type`` is a property inside ``Program``.
+_ExcType: TypeAlias = "type[BaseException] | None"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What ``BPF_PROG_TEST_RUN`` gave back."""
+
+    #: The program's return value (``r0``, 32 bits).
+    retval: int
+    #: The packet data after the run (``b""`` when none was given).
+    data: bytes
+    #: The context after the run (``b""`` when none was given).
+    ctx: bytes
+    #: The mean duration of one run, in nanoseconds.
+    duration_ns: int
+
+
+def kernel_spec_or_none() -> Spec | None:
+    """The running kernel's BTF, or None when it has none."""
+    try:
+        return load_kernel_spec()
+    except (OSError, ValueError):
+        return None
+
+
+class Program:
+    """A loaded BPF program.
+
+    ``maps`` gives the :class:`~pybpf.core.map.Map` for each map name the
+    instructions reference (data sections included: ``.rodata``, ``.bss`` ...).
+    ``types`` is the object's BTF (``CollectionSpec.types``): with it the
+    program gets func and line info, and CO-RE relocations can be applied.
+    ``core_target`` replaces the kernel's BTF as the CO-RE target.
+    ``log_level``/``log_size`` ask for a verifier log on the first attempt
+    (by default it is fetched only when the load fails).
+
+    The program owns its file descriptor: :meth:`close` or a ``with`` block
+    closes it; afterwards every operation raises ClosedError.
+    """
+
+    __slots__ = ("__weakref__", "_fd", "_name", "_pinned", "_type")
+
+    def __init__(
+        self,
+        spec: ProgramSpec,
+        *,
+        maps: Mapping[str, Map] | None = None,
+        types: Spec | None = None,
+        core_target: Spec | None = None,
+        log_level: int = 0,
+        log_size: int = 0,
+        _btf: ObjectBTF | None = None,
+        _relocator: CORERelocator | None = None,
+    ) -> None:
+        insns = spec.instructions.copy()
+        relocate(spec.name, insns, types, core_target, _relocator)
+        if any(
+            i._names is not None and i._names.metadata and Extern in i._names.metadata
+            for i in insns
+        ):
+            _externs.resolve(spec.name, insns, core_target or kernel_spec_or_none())
+        link_maps(spec.name, insns, maps or {})
+        own_btf = None
+        if _btf is None and types is not None:
+            _btf = own_btf = ObjectBTF(types, [insns], SanitizeOptions())
+        try:
+            self._fd = _load(spec, insns, _btf, core_target, log_level, log_size)
+        finally:
+            if own_btf is not None:
+                own_btf.close()
+        self._name = spec.name
+        self._type: ProgramType | int = spec.type
+        self._pinned: str | None = None
+
+    # -- opening existing programs ------------------------------------------------
+
+    @classmethod
+    def _from_owned(cls, fd: FD) -> Program:
+        try:
+            info = ProgramInfo.from_fd(fd)
+        except BaseException:
+            fd.close()
+            raise
+        p = cls.__new__(cls)
+        p._fd = fd
+        p._name = info.name
+        p._type = info.type
+        p._pinned = None
+        return p
+
+    @classmethod
+    def from_fd(cls, fd: int | FD) -> Program:
+        """The program behind ``fd``: an FD is taken over, a raw int duplicated."""
+        owned = fd if isinstance(fd, FD) else FD(fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 1))
+        return cls._from_owned(owned)
+
+    @classmethod
+    def from_id(cls, prog_id: int) -> Program:
+        """Open the program with kernel-wide id ``prog_id``."""
+        fd = _cmds.get_fd_by_id(Command.PROG_GET_FD_BY_ID, prog_id, 0, "open program id")
+        return cls._from_owned(fd)
+
+    @classmethod
+    def load_pinned(
+        cls, path: str | os.PathLike[str], *, flags: FileFlags = FileFlags.RDWR
+    ) -> Program:
+        """Open the program pinned at ``path`` in bpffs."""
+        p = cls._from_owned(_cmds.obj_get(path, flags, "open pinned program"))
+        p._pinned = os.fspath(path)
+        return p
+
+    # -- properties ----------------------------------------------------------------
+
+    @property
+    def fd(self) -> FD:
+        """The program's file descriptor (owned by the program)."""
+        if self._fd.closed:
+            raise self._closed()
+        return self._fd
+
+    @property
+    def name(self) -> str:
+        """The program's name (the spec's; the kernel's for opened programs)."""
+        return self._name
+
+    @property
+    def type(self) -> ProgramType | int:
+        """The program type."""
+        return self._type
+
+    @property
+    def closed(self) -> bool:
+        """Whether the program was closed."""
+        return self._fd.closed
+
+    @property
+    def pinned(self) -> str | None:
+        """Where this object pinned or opened the program, if it did."""
+        return self._pinned
+
+    def info(self) -> ProgramInfo:
+        """The kernel's view of the program."""
+        return ProgramInfo.from_fd(self.fd)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._fd.closed else f"fd={self._fd.number}"
+        return f"Program({self._name!r}, {state})"
+
+    # -- running ---------------------------------------------------------------------
+
+    def run(
+        self,
+        data: bytes | None = None,
+        *,
+        ctx: bytes | None = None,
+        repeat: int = 1,
+        data_out_size: int | None = None,
+    ) -> RunResult:
+        """Run the program in the kernel on ``data`` and/or ``ctx`` (BPF_PROG_TEST_RUN).
+
+        Output buffers are as large as the input (plus room for XDP/tc to grow
+        the packet) unless ``data_out_size`` says otherwise.
+        """
+        ffi = _sys.ffi
+        attr = ffi.new("struct pybpf_test_run_attr *")
+        attr.prog_fd = self.fd.number
+        attr.repeat = repeat
+        keep = []
+        out = None
+        ctx_out = None
+        if data is not None:
+            din = ffi.from_buffer(data)
+            size = len(data) + 256 if data_out_size is None else data_out_size
+            out = ffi.new("uint8_t[]", max(size, 1))
+            attr.data_in = _sys.addr(din)
+            attr.data_size_in = len(data)
+            attr.data_out = _sys.addr(out)
+            attr.data_size_out = size
+            keep.append(din)
+        if ctx is not None:
+            cin = ffi.from_buffer(ctx)
+            ctx_out = ffi.new("uint8_t[]", max(len(ctx), 1))
+            attr.ctx_in = _sys.addr(cin)
+            attr.ctx_size_in = len(ctx)
+            attr.ctx_out = _sys.addr(ctx_out)
+            attr.ctx_size_out = len(ctx)
+            keep.append(cin)
+        rc = _sys.bpf(Command.PROG_TEST_RUN, attr, ffi.sizeof(attr[0]))
+        if rc < 0:
+            if self._fd.closed:
+                raise self._closed()
+            raise _cmds.error(-rc, f"test run of program {self._name!r}")
+        data_out = bytes(ffi.buffer(out, attr.data_size_out)) if out is not None else b""
+        ctx_res = bytes(ffi.buffer(ctx_out, attr.ctx_size_out)) if ctx_out is not None else b""
+        return RunResult(int(attr.retval), data_out, ctx_res, int(attr.duration))
+
+    # -- kernel object ---------------------------------------------------------------
+
+    def pin(self, path: str | os.PathLike[str]) -> None:
+        """Pin the program at ``path`` in bpffs, so it outlives this process."""
+        _cmds.obj_pin(self.fd, path, f"program {self._name!r}")
+        self._pinned = os.fspath(path)
+
+    def unpin(self) -> None:
+        """Remove the pin this object made or opened; nothing if there is none."""
+        if self._pinned is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._pinned)
+        self._pinned = None
+
+    def clone(self) -> Program:
+        """Another ``Program`` for the same kernel program, with its own fd."""
+        p = Program.__new__(Program)
+        p._fd = self.fd.dup()
+        p._name = self._name
+        p._type = self._type
+        p._pinned = None
+        return p
+
+    def _closed(self) -> ClosedError:
+        return ClosedError(f"program {self._name!r} is closed")
+
+    def close(self) -> None:
+        """Close the program's fd; further operations raise ClosedError."""
+        self._fd.close()
+
+    def __enter__(self) -> Program:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: _ExcType,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def relocate(
+    name: str,
+    insns: Instructions,
+    types: Spec | None,
+    target: Spec | None,
+    relocator: CORERelocator | None,
+) -> None:
+    """Apply the CO-RE relocations of ``insns`` in place."""
+    if not any(core_relocation(i) is not None for i in insns if i._names is not None):
+        return
+    if relocator is None:
+        if types is None:
+            raise ValueError(
+                f"program {name!r} has CO-RE relocations: pass the object's BTF as types="
+            )
+        kernel = target or kernel_spec_or_none()
+        if kernel is None:
+            raise BPFError(
+                errno.ENOENT,
+                f"program {name!r}: CO-RE",
+                reason="the kernel has no BTF (/sys/kernel/btf/vmlinux); pass core_target=",
+            )
+        relocator = CORERelocator(types, kernel)
+    relocator.relocate(insns)
+
+
+def link_maps(name: str, insns: Instructions, maps: Mapping[str, Map]) -> None:
+    """Point every map load of ``insns`` at its map's fd."""
+    for insn in insns:
+        if not insn.is_load_from_map:
+            continue
+        ref = insn.reference
+        m = maps.get(ref) if ref is not None else None
+        if m is None:
+            raise ValueError(f"program {name!r} uses map {ref!r}, which maps= does not give")
+        insn.set_map_fd(m.fd.number)
+
+
+def _load(  # noqa: PLR0917 (one private call site)
+    spec: ProgramSpec,
+    insns: Instructions,
+    btf: ObjectBTF | None,
+    target: Spec | None,
+    log_level: int,
+    log_size: int,
+) -> FD:
+    attach_type = spec.attach_type
+    req = _prog_load.LoadRequest(
+        name=spec.name,
+        prog_type=spec.type,
+        insns=insns.encode(),
+        license=spec.license,
+        kernel_version=spec.kernel_version,
+        flags=spec.flags,
+        expected_attach_type=int(attach_type) if attach_type is not None else 0,
+        log_level=log_level,
+        log_size=log_size,
+    )
+    if _probes.have_map_names():
+        # Program names follow the map name rules (and the same 4.15 probe).
+        req.kernel_name = _map_create.sanitize_name(spec.name, allow_dot=_probes.names_allow_dot())
+    if _attach_btf.needs_attach_btf_id(spec):
+        req.attach_btf_id = _attach_btf.attach_btf_id(spec, target)
+    line_records: list[LineInfo] = []
+    if btf is not None and btf.fd is not None:
+        req.btf_fd = btf.fd.number
+        req.func_info, req.line_info, line_records = btf.ext_infos(insns)
+    try:
+        return _prog_load.load(req)
+    except VerifierError as exc:
+        if exc.source or not line_records:
+            raise
+        source = _source_of(exc.log, line_records)
+        if not source:
+            raise
+        raise VerifierError(
+            exc.errno or 0, exc.program, exc.log, source=source, truncated=exc.truncated
+        ) from None
+    except BPFError as exc:
+        if req.btf_fd and exc.errno == errno.EINVAL:
+            # Like libbpf: a kernel that rejects the ext infos still gets the program.
+            req.btf_fd = 0
+            return _prog_load.load(req)
+        raise
+
+
+_INSN_LINE = re.compile(r"^(\d+): \(")
+
+
+def _source_of(log: str, lines: list[LineInfo]) -> str:
+    """The source line of the last instruction the log shows, from line info."""
+    slot = None
+    for text in reversed(log.splitlines()):
+        m = _INSN_LINE.match(text)
+        if m:
+            slot = int(m.group(1))
+            break
+    if slot is None:
+        return ""
+    best = None
+    for rec in lines:
+        if rec.offset <= slot and (best is None or rec.offset >= best.offset):
+            best = rec
+    if best is None:
+        return ""
+    return f"{best.line.strip()} @ {os.path.basename(best.file)}:{best.line_number}"

@@ -1,0 +1,85 @@
+"""Global variables of a loaded collection, read and written in their data map."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pybpf.btf import codec_for
+from pybpf.elf.spec import ByteOrder, VariableSpec
+
+if TYPE_CHECKING:
+    from pybpf.core.map import Map
+
+__all__ = ["Variable"]
+
+
+class Variable:
+    """A global variable: ``size`` bytes at ``offset`` of a data section's map.
+
+    ``get()``/``set()`` go through the variable's BTF type (the value codec);
+    ``raw`` is the bytes. Reads and writes reach the kernel's copy, so they
+    see and change what the programs see. ``.rodata`` maps are frozen: their
+    variables are read-only once loaded (set them on the spec instead).
+    """
+
+    __slots__ = ("_byte_order", "_map", "name", "offset", "size", "type")
+
+    def __init__(self, spec: VariableSpec, data_map: Map, byte_order: ByteOrder) -> None:
+        #: The variable's name.
+        self.name = spec.name
+        #: Where it starts in the map's value.
+        self.offset = spec.offset
+        #: Its size in bytes.
+        self.size = spec.size
+        #: Its BTF type, if the object has BTF.
+        self.type = spec.type
+        self._map = data_map
+        self._byte_order = byte_order
+
+    @property
+    def map(self) -> Map:
+        """The data section's map holding the variable."""
+        return self._map
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the map is frozen (``.rodata``, ``.kconfig``)."""
+        return self._map._frozen
+
+    @property
+    def raw(self) -> bytes:
+        """The variable's current bytes in the kernel."""
+        value = self._map.lookup(b"\0\0\0\0")
+        return bytes(value[self.offset : self.offset + self.size])
+
+    @raw.setter
+    def raw(self, data: bytes) -> None:
+        if len(data) != self.size:
+            raise ValueError(f"variable {self.name!r} is {self.size} bytes, got {len(data)}")
+        if self.read_only:
+            raise PermissionError(
+                f"variable {self.name!r} lives in the frozen map {self._map.name!r}: "
+                "set it on the CollectionSpec before loading"
+            )
+        # A read-modify-write of the whole value: other variables of the
+        # section keep what the programs wrote in between only if no program
+        # runs concurrently (mmap the map for that).
+        value = bytearray(self._map.lookup(b"\0\0\0\0"))
+        value[self.offset : self.offset + self.size] = data
+        self._map.update(b"\0\0\0\0", bytes(value))
+
+    def get(self) -> Any:
+        """The current value, decoded through the BTF type."""
+        return self._codec().decode(self.raw)
+
+    def set(self, value: Any) -> None:
+        """Write ``value``, encoded through the BTF type."""
+        self.raw = self._codec().encode(value)
+
+    def _codec(self) -> Any:
+        if self.type is None:
+            raise ValueError(f"variable {self.name!r} has no BTF type: use .raw")
+        return codec_for(self.type, self._byte_order)
+
+    def __repr__(self) -> str:
+        return f"Variable({self.name!r}, map={self._map.name!r}, offset={self.offset})"
