@@ -1,0 +1,204 @@
+"""Programs on the running kernel: load, test_run, info, pinning, verifier errors."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pybpf.asm import Instructions
+from pybpf.asm import builder
+from pybpf.asm.opcodes import Register
+from pybpf.core import (
+    BPFPermissionError,
+    ClosedError,
+    Collection,
+    CollectionSpec,
+    Map,
+    Program,
+    ProgramType,
+    VerifierError,
+    enable_stats,
+    load_collection_spec,
+)
+from pybpf.elf.spec import ProgramSpec
+
+pytestmark = pytest.mark.kernel
+
+R0 = Register.R0
+
+#: An Ethernet + IPv4 header whose protocol is UDP (17), padded to 64 bytes.
+UDP_PACKET = bytes(14) + bytes([0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17]) + bytes(40)
+
+
+@pytest.fixture
+def demo(testdata: Path) -> CollectionSpec:
+    return load_collection_spec(testdata / "demo-el.o")
+
+
+@pytest.fixture
+def sock_prog(demo: CollectionSpec) -> Iterator[Program]:
+    with (
+        Map(demo.maps["limits"]) as limits,
+        Program(demo.programs["cap_length"], maps={"limits": limits}, types=demo.types) as prog,
+    ):
+        yield prog
+
+
+@pytest.fixture
+def pinpath() -> Iterator[Path]:
+    path = Path("/sys/fs/bpf") / f"pybpf_prog_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    yield path
+    if path.exists():
+        path.unlink()
+
+
+def test_load_and_run(sock_prog: Program) -> None:
+    result = sock_prog.run(UDP_PACKET, repeat=5)
+    # A socket filter sees the packet from the network header on.
+    assert result.retval == len(UDP_PACKET) - 14
+    assert result.data[: len(UDP_PACKET)] == UDP_PACKET
+    assert result.duration_ns >= 0
+    assert sock_prog.type == ProgramType.SOCKET_FILTER
+    assert sock_prog.name == "cap_length"
+
+
+def test_info(sock_prog: Program, demo: CollectionSpec) -> None:
+    info = sock_prog.info()
+    assert info.name == "cap_length"
+    assert info.type == ProgramType.SOCKET_FILTER
+    assert info.btf_id > 0  # loaded with the object's BTF (func and line info)
+    assert len(info.map_ids) == 1
+    assert info.xlated_size > 0
+    assert info.gpl_compatible
+    assert len(info.tag) == 16
+
+
+def test_run_statistics(sock_prog: Program) -> None:
+    with enable_stats():
+        before = sock_prog.info().run_count
+        sock_prog.run(UDP_PACKET, repeat=3)
+        # test_run counts into the statistics only through the run path it
+        # takes; the counter never goes backwards.
+        assert sock_prog.info().run_count >= before
+
+
+def test_from_fd_and_id(sock_prog: Program) -> None:
+    with Program.from_fd(sock_prog.fd.number) as dup:
+        assert dup.info().id == sock_prog.info().id
+        assert dup.name == "cap_length"
+    assert not sock_prog.closed
+    with Program.from_id(sock_prog.info().id) as again:
+        assert again.run(UDP_PACKET).retval == len(UDP_PACKET) - 14
+    with sock_prog.clone() as clone:
+        assert clone.info().id == sock_prog.info().id
+
+
+def test_pin_and_load_pinned(sock_prog: Program, pinpath: Path) -> None:
+    sock_prog.pin(pinpath)
+    assert sock_prog.pinned == str(pinpath)
+    with Program.load_pinned(pinpath) as pinned:
+        assert pinned.info().id == sock_prog.info().id
+    sock_prog.unpin()
+    assert not pinpath.exists()
+    sock_prog.unpin()  # nothing to do
+
+
+def test_closed_program(demo: CollectionSpec) -> None:
+    with Map(demo.maps["limits"]) as limits:
+        prog = Program(demo.programs["cap_length"], maps={"limits": limits})
+    prog.close()
+    prog.close()
+    assert prog.closed
+    with pytest.raises(ClosedError, match="cap_length"):
+        prog.run(UDP_PACKET)
+    with pytest.raises(ClosedError):
+        prog.info()
+    assert "closed" in repr(prog)
+
+
+def test_missing_map(demo: CollectionSpec) -> None:
+    with pytest.raises(ValueError, match="limits"):
+        Program(demo.programs["cap_length"])
+
+
+def test_verifier_error_names_cause_and_source(demo: CollectionSpec) -> None:
+    with pytest.raises(VerifierError) as info:
+        Program(demo.programs["bad_stack"], types=demo.types)
+    err = info.value
+    assert err.errno == 13
+    assert "invalid read from stack" in err.cause
+    assert "r10 + 8" in err.source
+    assert "demo.c:" in err.source
+    assert "invalid read from stack" in str(err)
+    assert "source:" in str(err)
+    assert "processed" in err.log or "R10" in err.log
+    assert isinstance(err, OSError)
+
+
+def test_verifier_error_without_btf_still_gives_log(demo: CollectionSpec) -> None:
+    with pytest.raises(VerifierError) as info:
+        Program(demo.programs["bad_stack"])
+    assert "invalid read from stack" in info.value.cause
+
+
+def test_log_level_small_log_grows(demo: CollectionSpec) -> None:
+    # A tiny first log buffer: the loader must grow it until the log fits.
+    with pytest.raises(VerifierError) as info:
+        Program(demo.programs["bad_stack"], types=demo.types, log_level=2, log_size=16)
+    assert "invalid read from stack" in info.value.cause
+    assert not info.value.truncated
+
+
+def test_successful_load_with_log_level(demo: CollectionSpec) -> None:
+    with (
+        Map(demo.maps["limits"]) as limits,
+        Program(demo.programs["cap_length"], maps={"limits": limits}, log_level=1) as prog,
+    ):
+        assert prog.run(UDP_PACKET).retval == 50
+
+
+def test_long_name_is_cut(demo: CollectionSpec) -> None:
+    spec = demo.programs["bad_stack"].copy()
+    spec.name = "a_name_much_longer_than_fifteen-chars"
+    spec.instructions = Instructions([builder.mov(R0, 0), builder.exit()])
+    with Program(spec) as prog:
+        assert prog.info().name == "a_name_much_lon"
+
+
+def test_tp_btf_attach_id(testdata: Path) -> None:
+    spec = load_collection_spec(testdata / "sections-el.o")
+    with Program(spec.programs["tp_btf"], types=spec.types) as prog:
+        assert prog.type == ProgramType.TRACING
+
+
+def test_unknown_attach_target(testdata: Path) -> None:
+    spec = load_collection_spec(testdata / "sections-el.o")
+    p = spec.programs["tp_btf"].copy()
+    p.attach_to = "pybpf_no_such_tracepoint"
+    with pytest.raises(OSError, match="btf_trace_pybpf_no_such_tracepoint"):
+        Program(p, types=spec.types)
+
+
+@pytest.mark.parametrize("name", ["fentry", "fexit", "lsm"])
+def test_fentry_lsm(testdata: Path, name: str) -> None:
+    spec = load_collection_spec(testdata / "sections-el.o")
+    try:
+        with Program(spec.programs[name], types=spec.types) as prog:
+            assert prog.type in (ProgramType.TRACING, ProgramType.LSM)
+    except BPFPermissionError:
+        pytest.skip("fentry/fexit/LSM loads fail with EPERM on this host (see KERNELS.md)")
+
+
+def test_program_spec_without_map_names(demo: CollectionSpec) -> None:
+    spec: ProgramSpec = demo.programs["count_packets"]
+    with pytest.raises(ValueError, match="maps= does not give"):
+        Program(spec, types=demo.types)
+
+
+def test_collection_program_runs(demo: CollectionSpec) -> None:
+    with Collection(demo) as coll:
+        assert coll.programs["count_packets"].run(UDP_PACKET).retval == 2  # XDP_PASS
