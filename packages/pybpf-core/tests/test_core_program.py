@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pybpf.asm import Instructions
-from pybpf.asm import builder
+from pybpf.asm import Instructions, builder
 from pybpf.asm.opcodes import Register
 from pybpf.core import (
     BPFPermissionError,
