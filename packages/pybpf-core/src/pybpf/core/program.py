@@ -362,10 +362,21 @@ def _load(  # noqa: PLR0917 (one private call site)
             exc.errno or 0, exc.program, exc.log, source=source, truncated=exc.truncated
         ) from None
     except BPFError as exc:
-        if req.btf_fd and exc.errno == errno.EINVAL:
+        if exc.errno != errno.EINVAL:
+            raise
+        if req.btf_fd:
             # Like libbpf: a kernel that rejects the ext infos still gets the program.
             req.btf_fd = 0
-            return _prog_load.load(req)
+            try:
+                return _prog_load.load(req)
+            except VerifierError:
+                raise
+            except BPFError as again:
+                if again.errno != errno.EINVAL:
+                    raise
+        from pybpf.core import features  # noqa: PLC0415 (probes only on this error path)
+
+        features.have_program_type(ProgramType(spec.type))  # raises NotSupportedError
         raise
 
 

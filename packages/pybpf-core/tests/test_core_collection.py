@@ -1,0 +1,342 @@
+"""Collections on the running kernel: every loadable testdata object, externs, CO-RE, pinning."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pybpf.btf import load_kernel_spec
+from pybpf.core import (
+    BPFError,
+    ClosedError,
+    Collection,
+    CollectionOptions,
+    IncompatibleMapError,
+    Map,
+    MapSpec,
+    MapType,
+    NotSupportedError,
+    Program,
+    Variable,
+    VerifierError,
+    _kconfig,
+    features,
+    load_collection,
+    load_collection_spec,
+    load_into,
+)
+
+pytestmark = pytest.mark.kernel
+
+UDP_PACKET = bytes(14) + bytes([0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17]) + bytes(40)
+
+#: testdata objects testdata/README.md says load on 6.18 as a whole.
+LOADABLE = [
+    "atomics",
+    "btf",
+    "core",
+    "core_match",
+    "demo",
+    "globals",
+    "instructions",
+    "kconfig",
+    "kfuncs",
+    "linked",
+    "loader",
+    "long_jump",
+    "maps",
+    "maps_iproute2",
+    "maps_legacy",
+    "maps_new",
+    "v4",
+]
+#: Those that do not, and why.
+NOT_HERE = {
+    "core_local": "reader-only: its CO-RE types exist in no kernel",
+    "ksyms": "no CONFIG_KALLSYMS_ALL on the host: 'runqueues' has no address",
+    "struct_ops": "struct_ops maps are not loaded by pybpf.core yet",
+    "struct_ops_link": "struct_ops maps are not loaded by pybpf.core yet",
+    "usdt": "hidden (STV_HIDDEN) global subprograms: the ELF reader does not report "
+    "visibility, which libbpf uses to make them static in BTF",
+}
+
+
+@pytest.fixture
+def pin_dir() -> Iterator[Path]:
+    path = Path("/sys/fs/bpf") / f"pybpf_coll_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    path.mkdir()
+    yield path
+    for child in path.iterdir():
+        child.unlink()
+    path.rmdir()
+
+
+@pytest.mark.parametrize("name", LOADABLE)
+def test_loads(testdata: Path, pin_dir: Path, name: str) -> None:
+    spec = load_collection_spec(testdata / f"{name}-el.o")
+    with Collection(spec, CollectionOptions(pin_path=pin_dir)) as coll:
+        assert set(coll.programs) == {n for n, p in spec.programs.items() if p.autoload}
+        assert set(coll.maps) == set(spec.maps)
+        for prog in coll.programs.values():
+            assert prog.info().id > 0
+
+
+@pytest.mark.parametrize("name", sorted(NOT_HERE))
+def test_does_not_load_here(testdata: Path, pin_dir: Path, name: str) -> None:
+    with pytest.raises((BPFError, NotSupportedError)):
+        Collection(testdata / f"{name}-el.o", CollectionOptions(pin_path=pin_dir))
+    pytest.skip(NOT_HERE[name])
+
+
+def test_sections_without_fentry(testdata: Path) -> None:
+    spec = load_collection_spec(testdata / "sections-el.o")
+    eperm = {"fentry", "fexit", "fmod_ret", "fentry_sleepable", "lsm", "lsm_sleepable"}
+    eperm |= {"lsm_cgroup", "freplace"}  # freplace needs a target program
+    unsupported = set()
+    for n, p in spec.programs.items():
+        try:
+            features.have_program_type(p.type)
+        except NotSupportedError:
+            unsupported.add(n)
+    wanted = [n for n in spec.programs if n not in eperm | unsupported]
+    for n in unsupported:
+        with pytest.raises(NotSupportedError, match=spec.programs[n].type.name):
+            Collection(spec, programs=[n])
+    with Collection(spec, programs=wanted) as coll:
+        assert set(coll.programs) == set(wanted)
+    try:
+        Collection(spec, programs=["fentry"]).close()
+    except BPFError as exc:
+        assert exc.errno == 1
+        pytest.skip("fentry/fexit/LSM loads fail with EPERM on this host (see KERNELS.md)")
+
+
+def test_closes_everything(testdata: Path) -> None:
+    coll = load_collection(testdata / "demo-el.o")
+    progs = list(coll.programs.values())
+    maps = list(coll.maps.values())
+    coll.close()
+    assert coll.closed
+    assert all(p.closed for p in progs)
+    assert all(m.closed for m in maps)
+    with pytest.raises(ClosedError):
+        coll["count_packets"]
+
+
+def test_failure_half_way_closes(testdata: Path) -> None:
+    # bad_stack fails after cap_length and the maps were created: the fd
+    # leak check of conftest proves they were closed.
+    with pytest.raises(VerifierError):
+        Collection(testdata / "demo-el.o", programs=["cap_length", "bad_stack"])
+
+
+def test_rodata_set_before_load(testdata: Path) -> None:
+    spec = load_collection_spec(testdata / "demo-el.o")
+    spec.variables["drop_proto"].set(17)
+    with Collection(spec) as coll:
+        assert coll.programs["count_packets"].run(UDP_PACKET).retval == 1  # XDP_DROP
+        assert coll.variables["drop_proto"].get() == 17
+        with pytest.raises(PermissionError, match="frozen"):
+            coll.variables["drop_proto"].set(6)
+
+
+def test_variables_get_set(testdata: Path) -> None:
+    with Collection(testdata / "demo-el.o") as coll:
+        total = coll.variables["total_packets"]
+        prog = coll.programs["count_packets"]
+        prog.run(UDP_PACKET, repeat=4)
+        assert total.get() == 4
+        assert coll.variables["last_len"].get() == len(UDP_PACKET)
+        total.set(100)
+        prog.run(UDP_PACKET)
+        assert total.get() == 101
+        assert total.raw == (101).to_bytes(8, sys.byteorder)
+        with pytest.raises(ValueError, match="8 bytes"):
+            total.raw = b"\0"
+        stats = coll.maps["per_proto"].lookup((17).to_bytes(4, sys.byteorder))
+        assert int.from_bytes(stats[:8], sys.byteorder) == 5
+
+
+def test_program_array_and_map_in_map(testdata: Path, pin_dir: Path) -> None:
+    with Collection(testdata / "loader-el.o", CollectionOptions(pin_path=pin_dir)) as coll:
+        spec = coll.spec
+        for mname in ("outer", "tail_calls"):
+            m = coll.maps[mname]
+            for key, target in spec.maps[mname].contents:
+                assert isinstance(target, str)
+                obj = coll.programs.get(target) or coll.maps[target]
+                assert m.lookup(key) == obj.info().id
+
+
+def test_kconfig_values(testdata: Path) -> None:
+    config = _kconfig.read_config()
+    if config is None:
+        pytest.skip("no kernel config here (/boot/config-*, /proc/config.gz)")
+    with Collection(testdata / "kconfig-el.o") as coll:
+        v = coll.variables
+        assert v["CONFIG_HZ"].get() == int(config["CONFIG_HZ"])
+        assert v["CONFIG_BPF_SYSCALL"].get() is True
+        tristate = {"y": 1, "m": 2}.get(config.get("CONFIG_BPF_LSM", ""), 0)
+        assert int(v["CONFIG_BPF_LSM"].get()) == tristate
+        release = os.uname().release.split("-")[0].split(".")
+        major, minor = int(release[0]), int(release[1])
+        assert v["LINUX_KERNEL_VERSION"].get() >> 8 == (major << 8) | minor
+        lsm = config.get("CONFIG_LSM", '""').strip('"')
+        assert v["CONFIG_LSM"].raw.rstrip(b"\0").decode() == lsm[:127]
+        assert v["CONFIG_PYBPF_NO_SUCH_OPTION"].get() == 0
+        assert v["LINUX_HAS_SYSCALL_WRAPPER"].get() is (os.uname().machine == "x86_64")
+        assert v["CONFIG_HZ"].read_only
+
+
+def test_kconfig_missing_strong_option(testdata: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_kconfig, "config_paths", lambda: ["/nonexistent/config"])
+    _kconfig.read_config.cache_clear()
+    try:
+        with pytest.raises(BPFError, match="CONFIG_HZ"):
+            Collection(testdata / "kconfig-el.o")
+    finally:
+        _kconfig.read_config.cache_clear()
+
+
+def test_kconfig_encoding_errors() -> None:
+    spec = load_collection_spec(Path(__file__).parents[3] / "testdata" / "kconfig-el.o")
+    hz = spec.variables["CONFIG_HZ"]
+    syscall = spec.variables["CONFIG_BPF_SYSCALL"]
+    lsm = spec.variables["CONFIG_LSM"]
+    assert _kconfig.kernel_version("6.18.3-foo") == (6 << 16) | (18 << 8) | 3
+    assert _kconfig.kernel_version("4.19.300") == (4 << 16) | (19 << 8) | 255
+    cfg = {"CONFIG_BPF_SYSCALL": "m", "CONFIG_LSM": "bpf", "CONFIG_HZ": "abc"}
+    for var in (syscall, lsm, hz):
+        with pytest.raises(BPFError, match=var.name):
+            _kconfig._encode(var, cfg[var.name], "little")
+
+
+def test_ksyms(testdata: Path) -> None:
+    spec = load_collection_spec(testdata / "ksyms-el.o")
+    try:
+        with Collection(spec) as coll:
+            assert coll.programs["read_ksyms"].info().id > 0
+    except VerifierError as exc:
+        assert "runqueues" in exc.cause
+        pytest.skip("no CONFIG_KALLSYMS_ALL on this kernel: typed ksyms have no address")
+
+
+def test_ksym_resolution() -> None:
+    from pybpf.asm.opcodes import PseudoSource
+    from pybpf.core import _externs
+
+    spec = load_collection_spec(Path(__file__).parents[3] / "testdata" / "ksyms-el.o")
+    insns = spec.programs["read_ksyms"].instructions.copy()
+    kernel = load_kernel_spec()
+    _externs.resolve("read_ksyms", insns, kernel)
+    by_ref = {i.reference: i for i in insns if i.is_ld_imm64 and i.reference}
+    runqueues = by_ref["runqueues"]
+    assert runqueues.src == PseudoSource.BTF_ID
+    assert kernel.type_by_id(runqueues.constant).name == "runqueues"
+    assert by_ref["schedule"].constant == _externs.kallsyms()["schedule"]
+    assert by_ref["pybpf_no_such_symbol"].constant == 0
+    assert by_ref["pybpf_no_such_typed_symbol"].src == PseudoSource.IMM
+
+
+def test_kfuncs_resolved(testdata: Path) -> None:
+    with Collection(testdata / "kfuncs-el.o") as coll:
+        assert coll.programs["acquire_task"].info().id > 0
+
+
+def test_core_custom_target(testdata: Path) -> None:
+    spec = load_collection_spec(testdata / "core-el.o")
+    with Collection(spec) as coll:
+        default_tags = {n: p.info().tag for n, p in coll.programs.items()}
+    with Collection(spec, CollectionOptions(core_target=load_kernel_spec())) as coll:
+        assert {n: p.info().tag for n, p in coll.programs.items()} == default_tags
+    # A target without the kernel's types: field accesses are poisoned, as
+    # libbpf does, and the verifier refuses the poisoned call.
+    other = load_collection_spec(testdata / "demo-el.o").types
+    with pytest.raises(VerifierError, match="unknown#195896080"):
+        Collection(spec, CollectionOptions(core_target=other))
+
+
+def test_pinning_reuse(testdata: Path, pin_dir: Path) -> None:
+    opts = CollectionOptions(pin_path=pin_dir)
+    with Collection(testdata / "loader-el.o", opts) as first:
+        pinned = first.maps["pybpf_loader_pinned"]
+        pinned.update(b"\0\0\0\0", b"\x07" + bytes(pinned.value_size - 1))
+        first_id = pinned.info().id
+        assert (pin_dir / "pybpf_loader_pinned").exists()
+        with Collection(testdata / "loader-el.o", opts) as second:
+            again = second.maps["pybpf_loader_pinned"]
+            assert again.info().id == first_id
+            assert again.lookup(b"\0\0\0\0")[0] == 7
+
+
+def test_pinning_refuses_incompatible(testdata: Path, pin_dir: Path) -> None:
+    spec = load_collection_spec(testdata / "loader-el.o")
+    want = spec.maps["pybpf_loader_pinned"]
+    other = MapSpec("pybpf_loader_pinned", want.type, want.key_size, want.value_size * 2, 1)
+    with Map(other) as m:
+        m.pin(pin_dir / "pybpf_loader_pinned")
+        with pytest.raises(IncompatibleMapError, match="value_size") as info:
+            Collection(spec, CollectionOptions(pin_path=pin_dir))
+        assert info.value.property == "value_size"
+
+
+def test_map_replacement(testdata: Path) -> None:
+    spec = load_collection_spec(testdata / "demo-el.o")
+    with Map(spec.maps["limits"], key_codec=int, value_codec=int) as limits:
+        limits[0] = 20
+        opts = CollectionOptions(map_replacements={"limits": limits})
+        with Collection(spec, opts) as coll:
+            assert coll.maps["limits"] is limits
+            assert coll.programs["cap_length"].run(UDP_PACKET).retval == 20
+        assert not limits.closed
+        wrong = MapSpec("limits", MapType.HASH, 4, 4, 1)
+        with Map(wrong) as bad, pytest.raises(IncompatibleMapError, match="type"):
+            Collection(spec, CollectionOptions(map_replacements={"limits": bad}))
+
+
+class DemoObjects:
+    count_packets: Program
+    stats: Map
+    total_packets: Variable
+
+
+def test_load_into(testdata: Path) -> None:
+    objs, coll = load_into(DemoObjects, testdata / "demo-el.o", names={"stats": "per_proto"})
+    with coll:
+        assert set(coll.programs) == {"count_packets"}
+        assert "limits" not in coll.maps
+        assert objs.count_packets.run(UDP_PACKET).retval == 2
+        assert objs.total_packets.get() == 1
+        assert len(list(objs.stats.keys())) == 1
+
+
+def test_load_into_errors(testdata: Path) -> None:
+    class Wrong:
+        nope: Program
+
+    class BadType:
+        count_packets: int
+
+    with pytest.raises(KeyError, match="nope"):
+        load_into(Wrong, testdata / "demo-el.o")
+    with pytest.raises(TypeError, match="count_packets"):
+        load_into(BadType, testdata / "demo-el.o")
+
+
+def test_selection_errors(testdata: Path) -> None:
+    with pytest.raises(KeyError, match="nothing"):
+        Collection(testdata / "demo-el.o", programs=["nothing"])
+    with pytest.raises(KeyError, match="nothing"):
+        Collection(testdata / "demo-el.o", maps=["nothing"])
+
+
+def test_getitem(testdata: Path) -> None:
+    with Collection(testdata / "demo-el.o") as coll:
+        assert isinstance(coll["count_packets"], Program)
+        assert isinstance(coll["limits"], Map)
+        assert "count_packets" in repr(coll)
