@@ -6,7 +6,7 @@ One venv for every row, inside the checkout: the guest sees the checkout at
 the same path and the host's Python read-only, so the venv made here runs
 unchanged in every kernel. Plugins double pytest's start-up under emulation,
 so it holds only the layers and the test requirements it is given. It is
-rebuilt when those, a layer's pyproject.toml or the Python change.
+rebuilt when those, a layer's pyproject.toml or build scripts, or the Python change.
 """
 
 from __future__ import annotations
@@ -28,7 +28,14 @@ def _fingerprint(editables: list[Path], requirements: list[str]) -> str:
     h.update(str(Path(sys.executable).resolve()).encode())
     for pkg in editables:
         h.update(str(pkg).encode())
-        h.update((pkg / "pyproject.toml").read_bytes())
+        # An editable install follows .py edits by itself; what it does not follow
+        # is what was built at install time: the metadata and, by this project's
+        # naming, the build hooks and the sources of compiled modules (*build*.py).
+        inputs = [pkg / "pyproject.toml"]
+        inputs += sorted(p for p in pkg.rglob("*build*.py") if "tests" not in p.parts)
+        for path in inputs:
+            h.update(str(path.relative_to(pkg)).encode() + b"\0")
+            h.update(path.read_bytes())
     for req in requirements:
         h.update(req.encode() + b"\0")
     return h.hexdigest()
