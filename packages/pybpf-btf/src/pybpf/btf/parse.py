@@ -17,6 +17,7 @@ import re
 import struct
 import sys
 from array import array
+from bisect import bisect_left
 from collections.abc import Sequence
 from typing import Literal
 
@@ -34,6 +35,9 @@ MAX_NAME_OFFSET = 0x00FF_FFFF
 
 ByteOrder = Literal["little", "big"]
 BytesLike = bytes | bytearray | memoryview
+
+# Name lookups that scan the type section before its names get packed for reuse.
+_SCANS_BEFORE_PACKING = 8
 
 _HEADER = {"little": struct.Struct("<HBBIIIII"), "big": struct.Struct(">HBBIIIII")}
 
@@ -108,6 +112,8 @@ class RawBTF:
 
     __slots__ = (
         "_names",
+        "_scans",
+        "_types_at",
         "base_strings_len",
         "byte_order",
         "data",
@@ -175,6 +181,8 @@ class RawBTF:
         if first_id + len(self.offsets) - 1 > MAX_TYPE_ID:
             raise BTFError(f"too many types: {first_id + len(self.offsets) - 1}")
         self._names: bytes | None = None
+        self._scans = 0
+        self._types_at = start
 
     @property
     def count(self) -> int:
@@ -202,19 +210,23 @@ class RawBTF:
         return found
 
     def ids_named(self, name_offsets: list[int]) -> list[int]:
-        """The ids of this blob's types whose ``name_off`` is one of ``name_offsets``."""
+        """The ids of this blob's types whose ``name_off`` is one of ``name_offsets``, sorted."""
+        if not name_offsets:
+            return []
+        if self._names is None and self._scans + len(name_offsets) <= _SCANS_BEFORE_PACKING:
+            self._scans += len(name_offsets)
+            return self._scan_type_section(name_offsets)
         names = self._names
         if names is None:
             # Every record's name_off, packed: 0.5 MB for vmlinux, searched at C
-            # speed (a Python loop over the records would cost more).
+            # speed. Building it costs a few scans of the whole type section, so
+            # the first lookups scan instead.
             offsets = self.offsets
             if len(offsets) > 1:
                 values = operator.itemgetter(*offsets)(self.words)
             else:
                 values = [self.words[o] for o in offsets]
             names = self._names = array("I", values).tobytes()
-        if not name_offsets:
-            return []
         # One pass for all offsets; a match off a 4-byte boundary straddles two
         # records, so the search resumes right after its first byte.
         needles = b"|".join(re.escape(array("I", [o]).tobytes()) for o in name_offsets)
@@ -229,6 +241,25 @@ class RawBTF:
             else:
                 match = search(names, pos + 1)
         return found
+
+    def _scan_type_section(self, name_offsets: list[int]) -> list[int]:
+        """``ids_named`` without the packed names: each offset's bytes found in the records."""
+        data = self.data
+        start = self._types_at
+        stop = start + 4 * len(self.words)
+        offsets = self.offsets
+        found = set()
+        for name_off in name_offsets:
+            # A one-literal pattern searches at memchr speed (bytes.find is slower
+            # here: the needle ends in a zero byte, the commonest byte of BTF).
+            needle = re.compile(re.escape(name_off.to_bytes(4, self.byte_order)))
+            for match in needle.finditer(data, start, stop):
+                rel, misaligned = divmod(match.start() - start, 4)
+                if not misaligned:
+                    index = bisect_left(offsets, rel)
+                    if index < len(offsets) and offsets[index] == rel:
+                        found.add(self.first_id + index)
+        return sorted(found)
 
     def kind_of(self, type_id: int) -> int:
         """The BTF kind number of a type of this blob."""

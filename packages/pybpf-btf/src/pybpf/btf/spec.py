@@ -8,6 +8,7 @@ next free ids, depth-first, like ebpf-go's ``Builder``.
 
 from __future__ import annotations
 
+import itertools
 import mmap
 import os
 import sys
@@ -307,19 +308,19 @@ class Spec:
 
     def __iter__(self) -> Iterator[Type]:
         if self._base is not None:
-            yield from self._base
-        yield from self.own_types()
+            return itertools.chain(self._base, self.own_types())
+        return self.own_types()
 
     def own_types(self) -> Iterator[Type]:
         """The types of this spec itself (not of its base), in id order."""
-        types, ids = self._types, self._ids
+        types = self._types
         decoder = self._decoder
         if decoder is not None and None in types:
-            # Decoding all of vmlinux goes through here: skip type_by_id and the
-            # decoder's dispatch method, one call less per type.
-            yield from decoder.iter_decode(types, ids)
-            return
-        yield from types  # type: ignore[misc]
+            # Decoding all of vmlinux goes through here: no generator frame
+            # between the caller and the list of types, decoded in batches.
+            return decoder.iter_decode(types, self._ids)
+        # A list iterator also yields types appended while iterating.
+        return iter(types)  # type: ignore[arg-type]
 
     def validate(self) -> None:
         """Decode every own type and check what loading leaves for later: BTFError if bad.
