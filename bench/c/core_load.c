@@ -1,0 +1,53 @@
+// Baseline for bench_core.py: libbpf opening and loading a CO-RE object
+// (bpf_object__open_file + bpf_object__load: kernel BTF parse, CO-RE, maps,
+// programs), then closing it. libbpf parses vmlinux BTF again for every
+// object, so each round pays for it, as a fresh pybpf process does.
+// Usage: core_load OBJECT. Prints "load seconds" (best of REPEAT).
+#include <bpf/libbpf.h>
+#include <stdio.h>
+#include <time.h>
+
+#define REPEAT 7
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int silent(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	(void)level;
+	(void)fmt;
+	(void)args;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s OBJECT\n", argv[0]);
+		return 2;
+	}
+	libbpf_set_print(silent);
+	double best = 1e9;
+	for (int r = 0; r < REPEAT; r++) {
+		double t0 = now();
+		struct bpf_object *obj = bpf_object__open_file(argv[1], NULL);
+		if (!obj) {
+			perror("bpf_object__open_file");
+			return 1;
+		}
+		if (bpf_object__load(obj)) {
+			perror("bpf_object__load");
+			return 1;
+		}
+		bpf_object__close(obj);
+		double t = now() - t0;
+		if (t < best)
+			best = t;
+	}
+	printf("load %.9f\n", best);
+	return 0;
+}
