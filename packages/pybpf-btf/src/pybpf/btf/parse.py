@@ -209,11 +209,15 @@ class RawBTF:
             pos = self.strings.find(needle, pos + 1)
         return found
 
-    def ids_named(self, name_offsets: list[int]) -> list[int]:
-        """The ids of this blob's types whose ``name_off`` is one of ``name_offsets``, sorted."""
+    def ids_named(self, name_offsets: list[int], *, many: bool = False) -> list[int]:
+        """The ids of this blob's types whose ``name_off`` is one of ``name_offsets``, sorted.
+
+        ``many`` says more lookups will follow: pack every record's name now.
+        """
         if not name_offsets:
             return []
-        if self._names is None and self._scans + len(name_offsets) <= _SCANS_BEFORE_PACKING:
+        scans = self._scans + len(name_offsets)
+        if self._names is None and not many and scans <= _SCANS_BEFORE_PACKING:
             self._scans += len(name_offsets)
             return self._scan_type_section(name_offsets)
         names = self._names

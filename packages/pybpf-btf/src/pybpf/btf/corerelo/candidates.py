@@ -1,25 +1,30 @@
 """Finding the target types a local type may relocate to, by essential name.
 
-libbpf scans every target type for each local type; the kernel has ~126k of
-them and a loader relocates at every load, so the names are indexed once per
-target spec instead (and the index is kept while the spec lives and does not
-grow).
+libbpf scans every target type for each local type. The kernel has ~126k of
+them while an object relocates against a handful of names, so each essential
+name is looked up on its own instead: its spellings (``name`` and
+``name___flavour``) are found in the string table, then the records using
+them, all with C-level searches. Results are kept per name while the spec
+lives and does not grow.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pybpf.btf.corerelo.typeutil import essential_name
+from pybpf.btf.parse import RawBTF
 from pybpf.btf.spec import Spec
 from pybpf.btf.types import Kind, Type
 
 __all__ = ["Candidate", "NameIndex", "name_index"]
 
 _ENUMS = (Kind.ENUM, Kind.ENUM64)
+
+# (type id, kind) of the types of one essential name, in id order.
+_Entries = list[tuple[int, int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,23 +41,31 @@ class Candidate:
 
 
 class NameIndex:
-    """The named types of one spec, by essential name: ``task_struct`` finds ``task_struct___2``."""
+    """The named types of one spec, by essential name: ``task_struct`` finds ``task_struct___2``.
 
-    __slots__ = ("_by_name", "count", "spec")
+    Names are looked up as they are asked for; ``own_only`` leaves out the
+    types of the spec's base.
+    """
+
+    __slots__ = ("_added", "_by_name", "_lock", "count", "own_only", "spec")
 
     def __init__(self, spec: Spec, *, own_only: bool = False) -> None:
         self.spec = spec
+        self.own_only = own_only
         self.count = len(spec)
-        by_name: dict[bytes, list[tuple[int, int]]] = {}
-        for type_id, name, kind in _named_types(spec, own_only):
-            by_name.setdefault(essential_name(name), []).append((type_id, kind))
-        self._by_name = by_name
+        self._by_name: dict[bytes, _Entries] = {}
+        self._added: dict[bytes, _Entries] | None = None
+        self._lock = threading.Lock()
 
     def candidates(self, local: Type) -> list[Candidate]:
         """Target types, in id order, of ``local``'s essential name and a compatible kind."""
         if not local.name:
             return []
-        entries = self._by_name.get(essential_name(local.name.encode()), ())
+        essential = essential_name(local.name.encode())
+        with self._lock:
+            entries = self._by_name.get(essential)
+            if entries is None:
+                entries = self._by_name[essential] = self._find(essential)
         local_kind = local.kind
         found = []
         for type_id, kind in entries:
@@ -60,39 +73,63 @@ class NameIndex:
                 found.append(Candidate(self.spec, type_id))
         return found
 
+    def _find(self, essential: bytes) -> _Entries:
+        found: _Entries = []
+        for spec in self._specs():
+            raw = spec._raw
+            if raw is not None:
+                offsets = []
+                s: Spec | None = spec
+                # A split blob's records may name strings of its bases.
+                while s is not None and s._raw is not None:
+                    offsets += _spellings(s._raw, essential)
+                    s = s.base
+                found += ((i, raw.kind_of(i)) for i in raw.ids_named(offsets, many=True))
+        found += self._added_types().get(essential, ())
+        found.sort()
+        return found
 
-def _named_types(spec: Spec, own_only: bool) -> Iterator[tuple[int, bytes, int]]:
-    """``(id, name, kind)`` of every named type, without decoding the types when possible."""
-    if spec.base is not None and not own_only:
-        yield from _named_types(spec.base, False)
-    raw = getattr(spec, "_raw", None)
-    decoded_from = spec.start_id
-    if raw is not None:
-        # Reading names straight from the type records is ~5x faster than decoding
-        # the kernel's 126k types, and keeps them out of memory.
-        words = raw.words
-        # Names start strings: split the table once instead of searching per name.
-        starts: dict[int, bytes] = {}
-        at = raw.base_strings_len
-        for part in raw.strings.split(b"\0"):
-            starts[at] = part
-            at += len(part) + 1
-        string_at = spec._string_at
-        type_id = raw.first_id
-        for off in raw.offsets:
-            name_off = words[off]
-            if name_off:
-                name = starts.get(name_off)
-                if name is None:
-                    name = string_at(name_off).encode()
-                if name:
-                    yield type_id, name, (words[off + 1] >> 24) & 0x1F
-            type_id += 1
-        decoded_from = raw.first_id + raw.count
-    for type_id in range(decoded_from, spec.next_id):
-        t = spec.type_by_id(type_id)
-        if t.name:
-            yield type_id, t.name.encode(), t.kind
+    def _specs(self) -> list[Spec]:
+        specs = [self.spec]
+        while not self.own_only and specs[-1].base is not None:
+            specs.append(specs[-1].base)
+        return specs
+
+    def _added_types(self) -> dict[bytes, _Entries]:
+        """Types that are objects only (built by hand or added), indexed once."""
+        added = self._added
+        if added is None:
+            added = self._added = {}
+            for spec in self._specs():
+                raw = spec._raw
+                start = raw.first_id + raw.count if raw is not None else spec.start_id
+                for type_id in range(start, spec.next_id):
+                    t = spec.type_by_id(type_id)
+                    if t.name:
+                        key = essential_name(t.name.encode())
+                        added.setdefault(key, []).append((type_id, t.kind))
+        return added
+
+
+def _spellings(raw: RawBTF, essential: bytes) -> list[int]:
+    """Offsets of the strings of ``raw`` whose essential name is ``essential``.
+
+    Such a string is the name itself or the name, ``___`` and a flavour; an
+    offset may point into the middle of a longer string (its tail).
+    """
+    strings = raw.strings
+    found = []
+    after = len(essential)
+    # One pass for both spellings: a name is rarely a substring of many others.
+    pos = strings.find(essential)
+    while pos >= 0:
+        tail = pos + after
+        if strings.startswith(b"\0", tail) or strings.startswith(b"___", tail):
+            end = strings.index(b"\0", tail)
+            if essential_name(strings[pos:end]) == essential:
+                found.append(raw.base_strings_len + pos)
+        pos = strings.find(essential, pos + 1)
+    return found
 
 
 _CACHE_SIZE = 8
