@@ -201,3 +201,52 @@ def test_program_spec_without_map_names(demo: CollectionSpec) -> None:
 def test_collection_program_runs(demo: CollectionSpec) -> None:
     with Collection(demo) as coll:
         assert coll.programs["count_packets"].run(UDP_PACKET).retval == 2  # XDP_PASS
+
+
+def test_btf_probes_and_sanitized_btf(testdata: Path) -> None:
+    from pybpf.btf import SanitizeOptions
+    from pybpf.core._btf_probes import sanitize_options
+    from pybpf.core._objbtf import ObjectBTF
+
+    opts = sanitize_options()
+    assert opts.func and opts.datasec  # every kernel of the matrix has them
+    spec = load_collection_spec(testdata / "btf-el.o")
+    assert spec.types is not None
+    insns = [p.instructions for p in spec.programs.values()]
+    # What a 5.10 kernel takes: the newer kinds rewritten, ids and ext infos kept.
+    like_510 = SanitizeOptions(
+        float=False,
+        decl_tag=False,
+        type_tag=False,
+        enum64=False,
+        tag_attributes=False,
+        qmark_datasec=False,
+    )
+    old = ObjectBTF(spec.types, insns, like_510)
+    try:
+        assert old.fd is not None, old.error
+        func_info, line_info, _ = old.ext_infos(insns[0])
+        assert func_info and line_info
+    finally:
+        old.close()
+    new = ObjectBTF(spec.types, insns, opts)
+    try:
+        assert new.fd is not None, new.error
+        func_info, line_info, _ = new.ext_infos(insns[0])
+        assert func_info and line_info
+    finally:
+        new.close()
+
+
+def test_object_btf_refused(testdata: Path) -> None:
+    from pybpf.core._btf_probes import sanitize_options
+    from pybpf.core._objbtf import ObjectBTF
+
+    # Legacy map sections: the reader leaves their DATASEC offsets at 0, which
+    # the kernel refuses; the object then loads without BTF, as with libbpf.
+    spec = load_collection_spec(testdata / "maps_legacy-el.o")
+    assert spec.types is not None
+    btf = ObjectBTF(spec.types, [], sanitize_options())
+    assert btf.fd is None and btf.error is not None
+    with Collection(spec) as coll:
+        assert all(p.info().btf_id == 0 for p in coll.programs.values())

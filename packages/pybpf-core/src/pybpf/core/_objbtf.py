@@ -50,6 +50,8 @@ class ObjectBTF:
         #: Why the kernel refused the BTF, if it did.
         self.error: BPFError | BTFError | None = None
         self._strings: dict[str, int] = {}
+        # Without FUNC kinds (before 4.20) func and line info cannot refer to anything.
+        self._ext_ok = sanitize.func
         strings: list[str] = []
         for insns in programs:
             for rec in collect_ext_infos(insns).line_infos:
@@ -69,7 +71,7 @@ class ObjectBTF:
     def ext_infos(self, insns: Iterable[Instruction]) -> tuple[bytes, bytes, list[LineInfo]]:
         """The ``func_info`` and ``line_info`` arrays of a program, and its line records."""
         infos = collect_ext_infos(insns)
-        if self.fd is None:
+        if self.fd is None or not self._ext_ok:
             return b"", b"", infos.line_infos
         func = encode_func_infos(infos.func_infos, self.type_id)
         lines = [r for r in infos.line_infos if r.file in self._strings and r.line in self._strings]

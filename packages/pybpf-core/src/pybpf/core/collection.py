@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from pybpf.btf import CORERelocator, SanitizeOptions, Spec, Type, core_relocation
-from pybpf.core import _kconfig
+from pybpf.btf import CORERelocator, Spec, Type, core_relocation
+from pybpf.core import _btf_probes, _kconfig
 from pybpf.core._map_create import MapBTF
 from pybpf.core._objbtf import ObjectBTF
 from pybpf.core._pinning import check_compatible, pinned_or_new
@@ -91,7 +91,7 @@ class Collection:
                 btf = ObjectBTF(
                     spec.types,
                     [spec.programs[n].instructions for n in wanted_progs],
-                    SanitizeOptions(),
+                    _btf_probes.sanitize_options(),
                 )
             self._create_maps(spec, wanted_maps, wanted_progs, options, btf)
             self._load_programs(spec, wanted_progs, options, btf)

@@ -23,12 +23,20 @@ from pybpf.asm import Instructions
 from pybpf.btf import (
     CORERelocator,
     LineInfo,
-    SanitizeOptions,
     Spec,
     core_relocation,
     load_kernel_spec,
 )
-from pybpf.core import _attach_btf, _cmds, _externs, _map_create, _probes, _prog_load, _sys
+from pybpf.core import (
+    _attach_btf,
+    _btf_probes,
+    _cmds,
+    _externs,
+    _map_create,
+    _probes,
+    _prog_load,
+    _sys,
+)
 from pybpf.core._objbtf import ObjectBTF
 from pybpf.core._uapi import Command
 from pybpf.core._uapi_flags import FileFlags
@@ -108,7 +116,7 @@ class Program:
         link_maps(spec.name, insns, maps or {})
         own_btf = None
         if _btf is None and types is not None:
-            _btf = own_btf = ObjectBTF(types, [insns], SanitizeOptions())
+            _btf = own_btf = ObjectBTF(types, [insns], _btf_probes.sanitize_options())
         try:
             self._fd = _load(spec, insns, _btf, core_target, log_level, log_size)
         finally:
