@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -167,29 +168,19 @@ def load_ext_infos(data: bytes | bytearray | memoryview, spec: Spec) -> ExtInfos
         raise BTFError(".BTF.ext needs the spec loaded from the same object's .BTF")
     resolve = _Resolver(spec)
     infos = ExtInfos(byte_order=raw.byteorder)
-    for sec in raw.func_info:
-        name = resolve.section_name(sec, "func_info")
-        funcs = infos.func_infos.setdefault(name, [])
-        for i, (insn_off, tid) in enumerate(sec.records):
-            where = _Where(sec.record_at(i), "func_info", name)
-            func = resolve.type(tid, where)
-            if not isinstance(func, Func):
-                raise where.error(f"type {tid} is {func!r}, not a Func")
-            funcs.append(FuncInfo(func, resolve.offset(insn_off, where)))
-    for sec in raw.line_info:
-        name = resolve.section_name(sec, "line_info")
-        lines = infos.line_infos.setdefault(name, [])
-        for i, (insn_off, file_off, line_off, line_col) in enumerate(sec.records):
-            where = _Where(sec.record_at(i), "line_info", name)
-            lines.append(
-                LineInfo(
-                    resolve.string(file_off, where),
-                    resolve.string(line_off, where),
-                    line_col >> 10,
-                    line_col & 0x3FF,
-                    resolve.offset(insn_off, where),
-                )
-            )
+    enabled = gc.isenabled()
+    # Many small objects and no garbage: the cyclic collector would only rescan them.
+    gc.disable()
+    try:
+        for sec in raw.func_info:
+            name = resolve.section_name(sec, "func_info")
+            _func_infos(resolve, sec, name, infos.func_infos.setdefault(name, []))
+        for sec in raw.line_info:
+            name = resolve.section_name(sec, "line_info")
+            _line_infos(resolve, sec, name, infos.line_infos.setdefault(name, []))
+    finally:
+        if enabled:
+            gc.enable()
     for sec in raw.core_relo:
         name = resolve.section_name(sec, "core_relo")
         relos = infos.core_relocations.setdefault(name, [])
@@ -204,6 +195,67 @@ def load_ext_infos(data: bytes | bytearray | memoryview, spec: Spec) -> ExtInfos
                 )
             )
     return infos
+
+
+# Frozen dataclasses refuse attribute assignment; their slot descriptors do not,
+# and setting the slots costs half of calling the generated __init__.
+_new = object.__new__
+
+
+def _slot_setter(cls: type, name: str) -> Callable[[object, object], None]:
+    setter: Callable[[object, object], None] = vars(cls)[name].__set__
+    return setter
+
+
+_set_file = _slot_setter(LineInfo, "file")
+_set_line = _slot_setter(LineInfo, "line")
+_set_line_number = _slot_setter(LineInfo, "line_number")
+_set_column = _slot_setter(LineInfo, "column")
+_set_offset = _slot_setter(LineInfo, "offset")
+
+
+_set_func = _slot_setter(FuncInfo, "func")
+_set_func_offset = _slot_setter(FuncInfo, "offset")
+
+
+# The place of a record is only worked out for an error message.
+def _func_infos(resolve: _Resolver, sec: RawSection, name: str, funcs: list[FuncInfo]) -> None:
+    """Append the function infos of ``sec``."""
+    cached = resolve.types.get
+    append = funcs.append
+    for i, (insn_off, tid) in enumerate(sec.records):
+        func = cached(tid)
+        if func is None or insn_off & 7 or func.__class__ is not Func:
+            where = _Where(sec.record_at(i), "func_info", name)
+            func = resolve.type(tid, where)
+            if not isinstance(func, Func):
+                raise where.error(f"type {tid} is {func!r}, not a Func")
+            resolve.offset(insn_off, where)
+        info = _new(FuncInfo)
+        _set_func(info, func)
+        _set_func_offset(info, insn_off >> 3)
+        append(info)
+
+
+def _line_infos(resolve: _Resolver, sec: RawSection, name: str, lines: list[LineInfo]) -> None:
+    """Append the line infos of ``sec``: the bulk of ``.BTF.ext``, one per few instructions."""
+    cached = resolve.strings.get
+    append = lines.append
+    for i, (insn_off, file_off, line_off, line_col) in enumerate(sec.records):
+        file = cached(file_off)
+        line = cached(line_off)
+        if file is None or line is None or insn_off & 7:
+            where = _Where(sec.record_at(i), "line_info", name)
+            file = resolve.string(file_off, where)
+            line = resolve.string(line_off, where)
+            resolve.offset(insn_off, where)
+        li = _new(LineInfo)
+        _set_file(li, file)
+        _set_line(li, line)
+        _set_line_number(li, line_col >> 10)
+        _set_column(li, line_col & 0x3FF)
+        _set_offset(li, insn_off >> 3)
+        append(li)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,13 +275,15 @@ class _Where:
 class _Resolver:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
-        self._strings: dict[int, str] = {}
+        # What was resolved so far, read directly by the record loops.
+        self.strings: dict[int, str] = {}
+        self.types: dict[int, Type] = {}
 
     def string(self, offset: int, where: _Where) -> str:
-        s = self._strings.get(offset)
+        s = self.strings.get(offset)
         if s is None:
             try:
-                s = self._strings[offset] = self.spec._string_at(offset)
+                s = self.strings[offset] = self.spec._string_at(offset)
             except BTFError:
                 raise where.error(f"string offset {offset} is not in .BTF's string table") from None
         return s
@@ -242,10 +296,13 @@ class _Resolver:
         return name
 
     def type(self, type_id: int, where: _Where) -> Type:
-        try:
-            return self.spec.type_by_id(type_id)
-        except TypeNotFoundError:
-            raise where.error(f"no type with id {type_id}") from None
+        t = self.types.get(type_id)
+        if t is None:
+            try:
+                t = self.types[type_id] = self.spec.type_by_id(type_id)
+            except TypeNotFoundError:
+                raise where.error(f"no type with id {type_id}") from None
+        return t
 
     def offset(self, insn_off: int, where: _Where) -> int:
         if insn_off % _INSN_SIZE:
