@@ -340,3 +340,24 @@ def test_getitem(testdata: Path) -> None:
         assert isinstance(coll["count_packets"], Program)
         assert isinstance(coll["limits"], Map)
         assert "count_packets" in repr(coll)
+
+
+def test_variable_after_close(testdata: Path) -> None:
+    coll = Collection(testdata / "demo-el.o")
+    total = coll.variables["total_packets"]
+    assert total.map.name == ".bss"
+    assert "total_packets" in repr(total)
+    coll.close()
+    with pytest.raises(ClosedError):
+        total.get()
+    with pytest.raises(ClosedError):
+        total.set(1)
+
+
+def test_variable_without_btf_type(testdata: Path) -> None:
+    spec = load_collection_spec(testdata / "demo-el.o")
+    spec.variables["total_packets"].type = None
+    with Collection(spec) as coll:
+        with pytest.raises(ValueError, match="no BTF type"):
+            coll.variables["total_packets"].get()
+        assert coll.variables["total_packets"].raw == bytes(8)

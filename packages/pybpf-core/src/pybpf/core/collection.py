@@ -12,6 +12,7 @@ closes what was created.
 from __future__ import annotations
 
 import errno
+import mmap
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from pybpf.core._map_create import MapBTF
 from pybpf.core._objbtf import ObjectBTF
 from pybpf.core._pinning import check_compatible, pinned_or_new
 from pybpf.core._probes import NEEDS_BTF
+from pybpf.core._uapi_flags import MapFlags
 from pybpf.core.errors import BPFError, ClosedError, NotSupportedError
 from pybpf.core.map import Map
 from pybpf.core.program import Program, kernel_spec_or_none
@@ -83,6 +85,7 @@ class Collection:
         #: The variables of the loaded data sections, by name.
         self.variables: dict[str, Variable] = {}
         self._owned: list[Map] = []
+        self._mmaps: dict[str, mmap.mmap | None] = {}
         self._closed = False
         wanted_progs, wanted_maps = _selection(spec, programs, maps)
         btf: ObjectBTF | None = None
@@ -99,7 +102,8 @@ class Collection:
             for name, var in spec.variables.items():
                 data = self.maps.get(var.section)
                 if data is not None:
-                    self.variables[name] = Variable(var, data, spec.byte_order)
+                    mem = self._mmap(var.section, data)
+                    self.variables[name] = Variable(var, data, spec.byte_order, mem)
         except BaseException:
             self.close()
             raise
@@ -207,6 +211,17 @@ class Collection:
                     )
                 m.update(key, target.fd.number.to_bytes(4, "little" if _little() else "big"))
 
+    def _mmap(self, section: str, data: Map) -> mmap.mmap | None:
+        if section not in self._mmaps:
+            mem = None
+            if data.flags & MapFlags.MMAPABLE and data.key_size == 4:
+                try:
+                    mem = data.mmap()
+                except OSError:
+                    mem = None  # older kernels refuse to map some maps: use syscalls
+            self._mmaps[section] = mem
+        return self._mmaps[section]
+
     def _owned_names(self) -> set[str]:
         return {n for n, m in self.maps.items() if any(m is o for o in self._owned)}
 
@@ -233,6 +248,9 @@ class Collection:
     def close(self) -> None:
         """Close every program and every map the collection created."""
         self._closed = True
+        for mem in self._mmaps.values():
+            if mem is not None:
+                mem.close()
         for p in self.programs.values():
             p.close()
         for m in self._owned:

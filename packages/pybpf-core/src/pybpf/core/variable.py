@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 from typing import TYPE_CHECKING, Any
 
 from pybpf.btf import codec_for
@@ -18,13 +19,21 @@ class Variable:
 
     ``get()``/``set()`` go through the variable's BTF type (the value codec);
     ``raw`` is the bytes. Reads and writes reach the kernel's copy, so they
-    see and change what the programs see. ``.rodata`` maps are frozen: their
+    see and change what the programs see: through the map's memory mapping
+    when the map is mmapable (data sections are, from Linux 5.5), else by
+    lookup and update of the whole section. ``.rodata`` maps are frozen: their
     variables are read-only once loaded (set them on the spec instead).
     """
 
-    __slots__ = ("_byte_order", "_map", "name", "offset", "size", "type")
+    __slots__ = ("_byte_order", "_map", "_mem", "name", "offset", "size", "type")
 
-    def __init__(self, spec: VariableSpec, data_map: Map, byte_order: ByteOrder) -> None:
+    def __init__(
+        self,
+        spec: VariableSpec,
+        data_map: Map,
+        byte_order: ByteOrder,
+        mem: mmap.mmap | None = None,
+    ) -> None:
         #: The variable's name.
         self.name = spec.name
         #: Where it starts in the map's value.
@@ -35,6 +44,7 @@ class Variable:
         self.type = spec.type
         self._map = data_map
         self._byte_order = byte_order
+        self._mem = mem
 
     @property
     def map(self) -> Map:
@@ -49,6 +59,9 @@ class Variable:
     @property
     def raw(self) -> bytes:
         """The variable's current bytes in the kernel."""
+        if self._mem is not None:
+            self._map.fd  # noqa: B018 (raises ClosedError once the collection is closed)
+            return self._mem[self.offset : self.offset + self.size]
         value = self._map.lookup(b"\0\0\0\0")
         return bytes(value[self.offset : self.offset + self.size])
 
@@ -61,9 +74,12 @@ class Variable:
                 f"variable {self.name!r} lives in the frozen map {self._map.name!r}: "
                 "set it on the CollectionSpec before loading"
             )
-        # A read-modify-write of the whole value: other variables of the
-        # section keep what the programs wrote in between only if no program
-        # runs concurrently (mmap the map for that).
+        if self._mem is not None:
+            self._map.fd  # noqa: B018 (raises ClosedError once the collection is closed)
+            self._mem[self.offset : self.offset + self.size] = data
+            return
+        # Without mmap, a read-modify-write of the whole section: what a
+        # program writes to a neighbour in between is lost.
         value = bytearray(self._map.lookup(b"\0\0\0\0"))
         value[self.offset : self.offset + self.size] = data
         self._map.update(b"\0\0\0\0", bytes(value))
