@@ -1,0 +1,89 @@
+"""Error paths of program loading and extern resolution, each with its typed error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pybpf.asm import Instructions
+from pybpf.btf import load_kernel_spec
+from pybpf.core import (
+    BPFError,
+    LimitError,
+    Program,
+    ProgramType,
+    _externs,
+    _kconfig,
+    _prog_load,
+    load_collection_spec,
+)
+from pybpf.elf.spec import Extern, ExternKind
+
+pytestmark = pytest.mark.kernel
+
+
+def test_too_many_instructions() -> None:
+    mov_r0 = bytes([0xB7, 0, 0, 0, 0, 0, 0, 0])
+    exit_ = bytes([0x95, 0, 0, 0, 0, 0, 0, 0])
+    req = _prog_load.LoadRequest(
+        name="huge",
+        prog_type=ProgramType.SOCKET_FILTER,
+        insns=mov_r0 * 1_000_001 + exit_,
+        license="GPL",
+    )
+    with pytest.raises(LimitError, match="instruction count") as info:
+        _prog_load.load(req)
+    assert info.value.errno == 7  # E2BIG
+
+
+def test_attach_target_missing_from_section(testdata: Path) -> None:
+    spec = load_collection_spec(testdata / "sections-el.o")
+    p = spec.programs["tp_btf"].copy()
+    p.attach_to = ""
+    with pytest.raises(ValueError, match="names nothing to attach to"):
+        Program(p, types=spec.types)
+
+
+def test_core_needs_types(testdata: Path) -> None:
+    spec = load_collection_spec(testdata / "core-el.o")
+    name = next(iter(spec.programs))
+    with pytest.raises(ValueError, match="types="):
+        Program(spec.programs[name])
+
+
+def _ksym_insns(name: str, *, weak: bool, kind: ExternKind = ExternKind.KSYM) -> Instructions:
+    spec = load_collection_spec(Path(__file__).parents[3] / "testdata" / "ksyms-el.o")
+    insns = spec.programs["read_ksyms"].instructions.copy()
+    for insn in insns:
+        ext = insn.metadata.get(Extern) if insn.is_ld_imm64 else None
+        if isinstance(ext, Extern) and ext.name == "pybpf_no_such_symbol":
+            insn.metadata[Extern] = Extern(name, kind, ext.type, weak=weak)
+    return insns
+
+
+def test_missing_strong_ksym() -> None:
+    insns = _ksym_insns("pybpf_really_missing", weak=False)
+    with pytest.raises(BPFError, match=r"pybpf_really_missing.*/proc/kallsyms"):
+        _externs.resolve("read_ksyms", insns, load_kernel_spec())
+
+
+def test_missing_strong_kfunc() -> None:
+    insns = _ksym_insns("pybpf_no_kfunc", weak=False, kind=ExternKind.KFUNC)
+    with pytest.raises(BPFError, match=r"pybpf_no_kfunc.*kernel's BTF"):
+        _externs.resolve("read_ksyms", insns, load_kernel_spec())
+
+
+def test_ksym_without_kernel_btf() -> None:
+    insns = _ksym_insns("pybpf_no_kfunc", weak=True, kind=ExternKind.KFUNC)
+    with pytest.raises(BPFError, match="does not provide"):
+        _externs.resolve("read_ksyms", insns, None)
+
+
+def test_unknown_linux_extern() -> None:
+    spec = load_collection_spec(Path(__file__).parents[3] / "testdata" / "kconfig-el.o")
+    var = spec.variables["LINUX_KERNEL_VERSION"].copy()
+    var.name = "LINUX_PYBPF_UNKNOWN"
+    with pytest.raises(BPFError, match="unknown LINUX_ extern"):
+        _kconfig.fill(bytes(200), [var], set(), "little")
+    assert _kconfig.fill(bytes(200), [var], {"LINUX_PYBPF_UNKNOWN"}, "little") == bytes(200)
