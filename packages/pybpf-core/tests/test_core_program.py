@@ -250,3 +250,26 @@ def test_object_btf_refused(testdata: Path) -> None:
     assert btf.fd is None and btf.error is not None
     with Collection(spec) as coll:
         assert all(p.info().btf_id == 0 for p in coll.programs.values())
+
+
+@pytest.mark.parametrize(
+    ("program", "kernel_name"),
+    [
+        ("fentry", "do_unlinkat"),
+        ("fexit", "do_unlinkat"),
+        ("fmod_ret", "security_file_open"),
+        ("lsm", "bpf_lsm_file_open"),
+        ("lsm_cgroup", "bpf_lsm_socket_bind"),
+        ("iter", "bpf_iter_task"),
+        ("tp_btf", "btf_trace_sched_wakeup"),
+    ],
+)
+def test_attach_btf_ids(testdata: Path, program: str, kernel_name: str) -> None:
+    # Resolved on every kernel, even where the load itself is refused (EPERM here).
+    from pybpf.btf import load_kernel_spec
+    from pybpf.core import _attach_btf
+
+    spec = load_collection_spec(testdata / "sections-el.o").programs[program]
+    assert _attach_btf.needs_attach_btf_id(spec)
+    kernel = load_kernel_spec()
+    assert kernel.type_by_id(_attach_btf.attach_btf_id(spec)).name == kernel_name
