@@ -53,14 +53,14 @@ LOADABLE = [
     "maps_iproute2",
     "maps_legacy",
     "maps_new",
+    "struct_ops",
+    "struct_ops_link",
     "v4",
 ]
 #: Those that do not, and why.
 NOT_HERE = {
     "core_local": "reader-only: its CO-RE types exist in no kernel",
     "ksyms": "no CONFIG_KALLSYMS_ALL on the host: 'runqueues' has no address",
-    "struct_ops": "struct_ops maps are not loaded by pybpf.core yet",
-    "struct_ops_link": "struct_ops maps are not loaded by pybpf.core yet",
     "usdt": "hidden (STV_HIDDEN) global subprograms: the ELF reader does not report "
     "visibility, which libbpf uses to make them static in BTF",
 }
@@ -361,3 +361,41 @@ def test_variable_without_btf_type(testdata: Path) -> None:
         with pytest.raises(ValueError, match="no BTF type"):
             coll.variables["total_packets"].get()
         assert coll.variables["total_packets"].raw == bytes(8)
+
+
+CONGESTION = Path("/proc/sys/net/ipv4/tcp_available_congestion_control")
+
+
+def test_struct_ops_registers(testdata: Path) -> None:
+    if "pybpf_cc" in CONGESTION.read_text().split():
+        pytest.skip("pybpf_cc is already registered (another test run?)")
+    with Collection(testdata / "struct_ops-el.o") as coll:
+        ops = coll.maps["pybpf_cc"]
+        assert ops.info().btf_vmlinux_value_type_id > 0
+        # Attaching is pybpf.link's job; the value is ready for it.
+        ops.update(b"\0\0\0\0", coll.struct_ops_values["pybpf_cc"])
+        try:
+            assert "pybpf_cc" in CONGESTION.read_text().split()
+        finally:
+            ops.delete(b"\0\0\0\0")
+    assert "pybpf_cc" not in CONGESTION.read_text().split()
+
+
+def test_struct_ops_unknown_to_target(testdata: Path) -> None:
+    other = load_collection_spec(testdata / "demo-el.o").types
+    with pytest.raises(BPFError, match="no struct_ops type 'tcp_congestion_ops'"):
+        Collection(testdata / "struct_ops-el.o", CollectionOptions(core_target=other))
+
+
+def test_struct_ops_selected_by_map(testdata: Path) -> None:
+    with Collection(testdata / "struct_ops_link-el.o", maps=["pybpf_cc_link"]) as coll:
+        assert len(coll.programs) == 3
+
+
+def test_program_array_selected_by_map(testdata: Path, pin_dir: Path) -> None:
+    spec = load_collection_spec(testdata / "loader-el.o")
+    held = {v for _, v in spec.maps["tail_calls"].contents if isinstance(v, str)}
+    opts = CollectionOptions(pin_path=pin_dir)
+    with Collection(spec, opts, maps=["tail_calls"]) as coll:
+        assert held <= set(coll.programs)
+        assert "xdp_count" not in coll.programs or "xdp_count" in held

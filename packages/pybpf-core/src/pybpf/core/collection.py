@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 
 from pybpf.btf import CORERelocator, Spec, Type, core_relocation
-from pybpf.core import _btf_probes, _kconfig
+from pybpf.core import _btf_probes, _kconfig, _struct_ops
 from pybpf.core._map_create import MapBTF
 from pybpf.core._objbtf import ObjectBTF
 from pybpf.core._pinning import check_compatible, pinned_or_new
@@ -86,6 +86,11 @@ class Collection:
         self.variables: dict[str, Variable] = {}
         self._owned: list[Map] = []
         self._mmaps: dict[str, mmap.mmap | None] = {}
+        self._struct_ops: dict[str, _struct_ops.StructOps] = {}
+        self._struct_ops_progs: dict[str, tuple[int, int]] = {}
+        #: struct_ops map name to the value that registers it (function
+        #: pointers set to the program fds): what attaching writes at key 0.
+        self.struct_ops_values: dict[str, bytes] = {}
         self._closed = False
         wanted_progs, wanted_maps = _selection(spec, programs, maps)
         btf: ObjectBTF | None = None
@@ -129,9 +134,8 @@ class Collection:
                 self.maps[name] = replacement
                 continue
             if ms.type == MapType.STRUCT_OPS:
-                raise NotSupportedError(
-                    f"map {name!r}: loading struct_ops maps (not implemented yet)"
-                )
+                self._create_struct_ops(ms, options, btf)
+                continue
             if ms.section == ".kconfig":
                 ms = ms.copy()
                 ms.contents[0] = (ms.contents[0][0], self._kconfig_value(spec, ms, progs))
@@ -145,6 +149,23 @@ class Collection:
                 m = _create_map(ms, map_btf)
             self._owned.append(m)
             self.maps[name] = m
+
+    def _create_struct_ops(
+        self, ms: MapSpec, options: CollectionOptions, btf: ObjectBTF | None
+    ) -> None:
+        kernel = options.core_target or kernel_spec_or_none()
+        if kernel is None or btf is None or btf.fd is None:
+            raise NotSupportedError(
+                f"struct_ops map {ms.name!r} without the kernel's and the object's BTF"
+            )
+        so = _struct_ops.prepare(ms, kernel)
+        map_btf = MapBTF(btf.fd, vmlinux_value_type_id=so.vmlinux_value_type_id)
+        m = Map(so.map_spec, btf=map_btf)
+        self._owned.append(m)
+        self.maps[ms.name] = m
+        self._struct_ops[ms.name] = so
+        for prog, index in so.member_index.items():
+            self._struct_ops_progs[prog] = (so.struct_id, index)
 
     def _kconfig_value(self, spec: CollectionSpec, ms: MapSpec, progs: list[str]) -> bytes:
         variables = [v for v in spec.variables.values() if v.section == ".kconfig"]
@@ -192,7 +213,16 @@ class Collection:
                 log_size=options.log_size,
                 _btf=btf,
                 _relocator=relocator,
+                _struct_ops=self._struct_ops_progs.get(name),
             )
+        for mname, so in self._struct_ops.items():
+            members = self._spec.maps[mname].struct_ops_programs
+            fds = {
+                member: self.programs[prog].fd.number
+                for member, prog in members.items()
+                if prog in self.programs
+            }
+            self.struct_ops_values[mname] = so.value_with(fds)
 
     def _fill_fd_maps(self, spec: CollectionSpec, wanted: list[str]) -> None:
         for name in wanted:
@@ -336,20 +366,27 @@ def _selection(
         if n not in spec.maps:
             raise KeyError(f"no map {n!r} in the collection spec")
         wanted.add(n)
-    todo = list(progs)
     seen_progs = set(progs)
-    while todo:
-        for ref in _referenced_maps(spec.programs[todo.pop()]):
-            wanted.add(ref)
-        # Program arrays and maps of maps bring the programs and maps they hold.
-        for mname in list(wanted):
-            for _, value in spec.maps[mname].contents:
-                if not isinstance(value, str):
-                    continue
-                if value in spec.programs and value not in seen_progs:
-                    seen_progs.add(value)
-                    progs.append(value)
-                    todo.append(value)
-                elif value in spec.maps:
-                    wanted.add(value)
+    done: set[str] = set()
+    # Until nothing new: programs bring the maps they use; program arrays and
+    # maps of maps the programs and maps they hold; struct_ops maps their programs.
+    while True:
+        for p in progs:
+            if p not in done:
+                done.add(p)
+                wanted |= _referenced_maps(spec.programs[p])
+        held: list[str] = []
+        for mname in wanted:
+            ms = spec.maps[mname]
+            held += ms.struct_ops_programs.values()
+            held += [v for _, v in ms.contents if isinstance(v, str)]
+        new_progs = [h for h in held if h in spec.programs and h not in seen_progs]
+        new_maps = {h for h in held if h in spec.maps} - wanted
+        if not new_progs and not new_maps and done >= seen_progs:
+            break
+        for h in new_progs:
+            if h not in seen_progs:
+                seen_progs.add(h)
+                progs.append(h)
+        wanted |= new_maps
     return progs, [n for n in spec.maps if n in wanted]

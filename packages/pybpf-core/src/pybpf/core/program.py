@@ -105,6 +105,7 @@ class Program:
         log_size: int = 0,
         _btf: ObjectBTF | None = None,
         _relocator: CORERelocator | None = None,
+        _struct_ops: tuple[int, int] | None = None,
     ) -> None:
         insns = spec.instructions.copy()
         relocate(spec.name, insns, types, core_target, _relocator)
@@ -118,7 +119,7 @@ class Program:
         if _btf is None and types is not None:
             _btf = own_btf = ObjectBTF(types, [insns], _btf_probes.sanitize_options())
         try:
-            self._fd = _load(spec, insns, _btf, core_target, log_level, log_size)
+            self._fd = _load(spec, insns, _btf, core_target, log_level, log_size, _struct_ops)
         finally:
             if own_btf is not None:
                 own_btf.close()
@@ -336,6 +337,7 @@ def _load(  # noqa: PLR0917 (one private call site)
     target: Spec | None,
     log_level: int,
     log_size: int,
+    struct_ops: tuple[int, int] | None,
 ) -> FD:
     attach_type = spec.attach_type
     req = _prog_load.LoadRequest(
@@ -354,6 +356,9 @@ def _load(  # noqa: PLR0917 (one private call site)
         req.kernel_name = _map_create.sanitize_name(spec.name, allow_dot=_probes.names_allow_dot())
     if _attach_btf.needs_attach_btf_id(spec):
         req.attach_btf_id = _attach_btf.attach_btf_id(spec, target)
+    if struct_ops is not None:
+        # The kernel struct, and the index of the member the program implements.
+        req.attach_btf_id, req.expected_attach_type = struct_ops
     line_records: list[LineInfo] = []
     if btf is not None and btf.fd is not None:
         req.btf_fd = btf.fd.number
