@@ -16,7 +16,7 @@ import struct
 from typing import IO
 
 from pybpf.asm import Instruction, PseudoSource
-from pybpf.btf import BTFError
+from pybpf.btf import BTFError, Linkage, func_info
 from pybpf.elf import btf_maps, externs, struct_ops
 from pybpf.elf._btf import BTFInfo, read_btf
 from pybpf.elf._elffile import (
@@ -25,7 +25,10 @@ from pybpf.elf._elffile import (
     SHT_PROGBITS,
     SHT_REL,
     SHT_RELA,
+    STB_LOCAL,
     STT_SECTION,
+    STV_HIDDEN,
+    STV_INTERNAL,
     ElfFile,
     Relocation,
     Section,
@@ -200,6 +203,7 @@ class _Reader:
         reader.resolve(self._resolve)
         if self.btf is not None:
             self.btf.attach_ext_info(reader.functions)
+            _hidden_functions_static(reader)
         return reader
 
     def _programs(self, code: CodeReader) -> dict[str, ProgramSpec]:
@@ -304,3 +308,20 @@ class _Reader:
         insn.src = PseudoSource.MAP_FD
         insn.constant = 0
         insn.reference = name
+
+
+def _hidden_functions_static(code: CodeReader) -> None:
+    """Make global functions of hidden or internal visibility static in BTF, as libbpf's open does.
+
+    Nothing outside the object can call them, so the verifier may check them
+    with their callers' context (libbpf's ``mark_btf_static``): a global BTF
+    FUNC would be verified on its own, with every pointer argument possibly
+    NULL, which rejects code such as libbpf's ``usdt.bpf.h`` helpers.
+    """
+    for func in code.functions.values():
+        sym = func.symbol
+        if sym.bind == STB_LOCAL or sym.visibility not in (STV_HIDDEN, STV_INTERNAL):
+            continue
+        info = func_info(func.instructions[0]) if func.instructions else None
+        if info is not None and info.func.linkage == Linkage.GLOBAL:
+            info.func.linkage = Linkage.STATIC
