@@ -55,14 +55,13 @@ LOADABLE = [
     "maps_new",
     "struct_ops",
     "struct_ops_link",
+    "usdt",
     "v4",
 ]
 #: Those that do not, and why.
 NOT_HERE = {
     "core_local": "reader-only: its CO-RE types exist in no kernel",
     "ksyms": "no CONFIG_KALLSYMS_ALL on the host: 'runqueues' has no address",
-    "usdt": "hidden (STV_HIDDEN) global subprograms: the ELF reader does not report "
-    "visibility, which libbpf uses to make them static in BTF",
 }
 
 
