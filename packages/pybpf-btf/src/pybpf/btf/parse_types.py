@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import itertools
-import operator
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -82,6 +81,7 @@ _BULK_AFTER = 2048
 # Types decoded at a time when iterating.
 _BATCH = 16384
 _new = object.__new__
+_PLUS_ONE = (1).__add__
 
 
 class Decoder:
@@ -90,7 +90,7 @@ class Decoder:
     ``base_string`` resolves string offsets below the blob's own (split BTF).
     """
 
-    __slots__ = ("_misses", "base_string", "limit", "names", "raw", "spec")
+    __slots__ = ("_bulk", "_misses", "base_string", "limit", "names", "raw", "spec")
 
     def __init__(
         self, raw: RawBTF, spec: _Resolver, base_string: Callable[[int], str] | None = None
@@ -103,6 +103,7 @@ class Decoder:
         # only on a miss.
         self.names: dict[int, str] = {0: ""}
         self._misses = 0
+        self._bulk = False
 
     def name(self, offset: int, type_id: int) -> str:
         """The string at ``offset``; ``type_id`` names the culprit when it is bad."""
@@ -128,14 +129,23 @@ class Decoder:
 
     def _decode_all_strings(self) -> None:
         """Decode the whole string table at once: a few ms, versus a slice per name."""
-        strings = self.raw.strings
-        if not strings.isascii():
+        if self._bulk:
             return
-        parts = strings.decode("ascii").split("\0")[:-1]
+        self._bulk = True
+        strings = self.raw.strings
+        parts: list[str]
+        if strings.isascii():
+            parts = strings.decode("ascii").split("\0")
+            lengths = map(len, parts)
+        else:
+            # Offsets count bytes, not characters.
+            encoded = strings.split(b"\0")
+            lengths = map(len, encoded)
+            parts = [part.decode("utf-8", "replace") for part in encoded]
+        # What follows the last NUL is no string.
+        parts.pop()
         # Offset of part i: the lengths before it, plus one NUL each.
-        starts = map(
-            operator.add, itertools.accumulate(map(len, parts), initial=0), range(len(parts))
-        )
+        starts: Iterator[int] = itertools.accumulate(map(_PLUS_ONE, lengths), initial=0)
         base = self.raw.base_strings_len
         if base:
             starts = map(base.__add__, starts)
@@ -150,15 +160,18 @@ class Decoder:
         return target
 
     def iter_decode(self, types: list[Type | None], ids: dict[Type, int]) -> Iterator[Type]:
-        """Every type of ``types`` in id order, decoding (into ``types``/``ids``) the new ones.
+        """Every type of ``types`` in id order, decoding (into ``types``) the new ones.
 
         ``types`` may extend past the blob with types added by hand; the list can
         grow while iterating. Decoding happens in batches, ahead of the caller.
+        Whole batches are not entered in ``ids``: the caller indexes them later.
         """
         # Python code runs once per batch; the items go out through C iterators.
         return itertools.chain.from_iterable(self._batches(types, ids))
 
     def _batches(self, types: list[Type | None], ids: dict[Type, int]) -> Iterator[list[Type]]:
+        # Every name will be needed.
+        self._decode_all_strings()
         count = self.raw.count
         index = 0
         while index < len(types):
@@ -190,8 +203,8 @@ class Decoder:
                     for tid, o in zip(ids_range, offsets, strict=True)
                     if (info := words[o + 1]) >= 0
                 ]
+                # The spec indexes their ids when it first needs them.
                 types[start:stop] = batch
-                ids.update(zip(batch, ids_range, strict=True))
                 return
             for index, o in enumerate(offsets, start):
                 if types[index] is None:
@@ -225,8 +238,10 @@ def _int(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     if bits == 0 or bits > 128 or offset + bits > size * 8:
         raise BTFError(f"type {tid}: INT bits {offset}+{bits} do not fit {size} bytes")
     t = _new(Int)
-    n = d.names.get(words[o])
-    t.name = d.name(words[o], tid) if n is None else n
+    try:
+        t.name = d.names[words[o]]
+    except KeyError:
+        t.name = d.name(words[o], tid)
     t._spec = None
     t.size = size
     t.encoding = _ENCODINGS[enc]
@@ -237,8 +252,10 @@ def _int(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
 
 def _ptr(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Pointer)
-    n = d.names.get(words[o])
-    t.name = d.name(words[o], tid) if n is None else n
+    try:
+        t.name = d.names[words[o]]
+    except KeyError:
+        t.name = d.name(words[o], tid)
     t._spec = d.spec
     target = words[o + 2]
     if target >= d.limit:
@@ -249,8 +266,10 @@ def _ptr(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
 
 def _array(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Array)
-    n = d.names.get(words[o])
-    t.name = d.name(words[o], tid) if n is None else n
+    try:
+        t.name = d.names[words[o]]
+    except KeyError:
+        t.name = d.name(words[o], tid)
     t._spec = d.spec
     t._type = d.ref(words[o + 3], tid)  # type: ignore[assignment]
     t._index = d.ref(words[o + 4], tid)  # type: ignore[assignment]
@@ -260,14 +279,16 @@ def _array(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Typ
 
 def _composite(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Struct if (info >> 24) & 0x1F == Kind.STRUCT else Union)
-    n = d.names.get(words[o])
-    t.name = d.name(words[o], tid) if n is None else n
+    try:
+        t.name = d.names[words[o]]
+    except KeyError:
+        t.name = d.name(words[o], tid)
     t._spec = d.spec
     t.size = words[o + 2]
     spec = d.spec
     limit = d.limit
     name = d.name
-    cached = d.names.get
+    names = d.names
     bitfields = info >> 31
     members: list[Member] = []
     append = members.append
@@ -275,8 +296,10 @@ def _composite(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) ->
     items = iter(words[o + 3 : o + 3 + 3 * (info & 0xFFFF)])
     for name_off, target, off in zip(items, items, items, strict=True):
         m = _new(Member)
-        n = cached(name_off)
-        m.name = name(name_off, tid) if n is None else n
+        try:
+            m.name = names[name_off]
+        except KeyError:
+            m.name = name(name_off, tid)
         if target >= limit:
             raise BTFError(f"type {tid}: member reference to type {target} out of range")
         m._type = target  # type: ignore[assignment]
@@ -294,8 +317,10 @@ def _composite(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) ->
 
 def _enum(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Enum)
-    n = d.names.get(words[o])
-    t.name = d.name(words[o], tid) if n is None else n
+    try:
+        t.name = d.names[words[o]]
+    except KeyError:
+        t.name = d.name(words[o], tid)
     t._spec = None
     size = words[o + 2]
     if size not in (1, 2, 4, 8):
@@ -321,8 +346,10 @@ def _enum(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type
 
 def _enum64(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Enum64)
-    n = d.names.get(words[o])
-    t.name = d.name(words[o], tid) if n is None else n
+    try:
+        t.name = d.names[words[o]]
+    except KeyError:
+        t.name = d.name(words[o], tid)
     t._spec = None
     size = words[o + 2]
     if size not in (1, 2, 4, 8):
@@ -348,8 +375,10 @@ def _enum64(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Ty
 
 def _fwd(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Fwd)
-    n = d.names.get(words[o])
-    t.name = d.name(words[o], tid) if n is None else n
+    try:
+        t.name = d.names[words[o]]
+    except KeyError:
+        t.name = d.name(words[o], tid)
     t._spec = None
     t.fwd_kind = FwdKind.UNION if info >> 31 else FwdKind.STRUCT
     return t
@@ -357,8 +386,10 @@ def _fwd(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
 
 def _typedef(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Typedef)
-    n = d.names.get(words[o])
-    t.name = d.name(words[o], tid) if n is None else n
+    try:
+        t.name = d.names[words[o]]
+    except KeyError:
+        t.name = d.name(words[o], tid)
     t._spec = d.spec
     target = words[o + 2]
     if target >= d.limit:
@@ -370,8 +401,10 @@ def _typedef(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> T
 def _qualifier(cls: type[Volatile | Const | Restrict]) -> Callable[..., Type]:
     def decode(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
         t = _new(cls)
-        n = d.names.get(words[o])
-        t.name = d.name(words[o], tid) if n is None else n
+        try:
+            t.name = d.names[words[o]]
+        except KeyError:
+            t.name = d.name(words[o], tid)
         t._spec = d.spec
         target = words[o + 2]
         if target >= d.limit:
@@ -394,8 +427,10 @@ def _type_tag(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> 
 
 def _func(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Func)
-    n = d.names.get(words[o])
-    t.name = d.name(words[o], tid) if n is None else n
+    try:
+        t.name = d.names[words[o]]
+    except KeyError:
+        t.name = d.name(words[o], tid)
     t._spec = d.spec
     target = words[o + 2]
     if target >= d.limit:
@@ -407,20 +442,24 @@ def _func(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type
 
 def _func_proto(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(FuncProto)
-    n = d.names.get(words[o])
-    t.name = d.name(words[o], tid) if n is None else n
+    try:
+        t.name = d.names[words[o]]
+    except KeyError:
+        t.name = d.name(words[o], tid)
     spec = t._spec = d.spec
     t._return_type = d.ref(words[o + 2], tid)  # type: ignore[assignment]
     limit = d.limit
     name = d.name
-    cached = d.names.get
+    names = d.names
     params: list[FuncParam] = []
     append = params.append
     items = iter(words[o + 3 : o + 3 + 2 * (info & 0xFFFF)])
     for name_off, target in zip(items, items, strict=True):
         param = _new(FuncParam)
-        n = cached(name_off)
-        param.name = name(name_off, tid) if n is None else n
+        try:
+            param.name = names[name_off]
+        except KeyError:
+            param.name = name(name_off, tid)
         if target >= limit:
             raise BTFError(f"type {tid}: parameter reference to type {target} out of range")
         param._type = target  # type: ignore[assignment]
@@ -432,8 +471,10 @@ def _func_proto(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -
 
 def _var(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Var)
-    n = d.names.get(words[o])
-    t.name = d.name(words[o], tid) if n is None else n
+    try:
+        t.name = d.names[words[o]]
+    except KeyError:
+        t.name = d.name(words[o], tid)
     t._spec = d.spec
     target = words[o + 2]
     if target >= d.limit:
@@ -448,8 +489,10 @@ def _var(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
 
 def _datasec(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
     t = _new(Datasec)
-    n = d.names.get(words[o])
-    t.name = d.name(words[o], tid) if n is None else n
+    try:
+        t.name = d.names[words[o]]
+    except KeyError:
+        t.name = d.name(words[o], tid)
     spec = t._spec = d.spec
     t.size = words[o + 2]
     limit = d.limit
@@ -473,8 +516,10 @@ def _float(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Typ
     if size not in (2, 4, 8, 12, 16):
         raise BTFError(f"type {tid}: FLOAT of bad size {size}")
     t = _new(Float)
-    n = d.names.get(words[o])
-    t.name = d.name(words[o], tid) if n is None else n
+    try:
+        t.name = d.names[words[o]]
+    except KeyError:
+        t.name = d.name(words[o], tid)
     t._spec = None
     t.size = size
     return t
