@@ -398,3 +398,9 @@ def test_program_array_selected_by_map(testdata: Path, pin_dir: Path) -> None:
     with Collection(spec, opts, maps=["tail_calls"]) as coll:
         assert held <= set(coll.programs)
         assert "xdp_count" not in coll.programs or "xdp_count" in held
+
+
+def test_bpf_cookie_probe() -> None:
+    # bpf_get_attach_cookie came with 5.15.
+    release = tuple(int(x) for x in os.uname().release.split("-")[0].split(".")[:2])
+    assert _kconfig.has_bpf_cookie() is (release >= (5, 15))

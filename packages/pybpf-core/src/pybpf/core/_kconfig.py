@@ -20,7 +20,8 @@ import re
 
 from pybpf.btf import Array, Enum, Int, IntEncoding, Type, underlying
 from pybpf.core import _externs
-from pybpf.core.errors import BPFError
+from pybpf.core.errors import BPFError, NotSupportedError
+from pybpf.elf._uapi import ProgramType
 from pybpf.elf.spec import ByteOrder, VariableSpec
 
 __all__ = ["config_paths", "fill", "kernel_version", "read_config"]
@@ -83,6 +84,21 @@ def has_syscall_wrapper() -> bool:
         return False
 
 
+#: ``BPF_FUNC_get_attach_cookie``.
+_GET_ATTACH_COOKIE = 174
+
+
+def has_bpf_cookie() -> bool:
+    """Whether tracing programs may call ``bpf_get_attach_cookie`` (libbpf's FEAT_BPF_COOKIE)."""
+    from pybpf.core import features  # noqa: PLC0415 (features imports the program layer)
+
+    try:
+        features.have_helper(ProgramType.TRACEPOINT, _GET_ATTACH_COOKIE)
+    except NotSupportedError:
+        return False
+    return True
+
+
 def _error(name: str, reason: str) -> BPFError:
     return BPFError(errno.ENOENT, f"kconfig extern {name!r}", reason=reason)
 
@@ -130,7 +146,7 @@ def fill(value: bytes, variables: list[VariableSpec], weak: set[str], order: Byt
         elif var.name == "LINUX_HAS_SYSCALL_WRAPPER":
             data = int(has_syscall_wrapper()).to_bytes(var.size, order)
         elif var.name == "LINUX_HAS_BPF_COOKIE":
-            data = int(kernel_version() >= kernel_version("5.15")).to_bytes(var.size, order)
+            data = int(has_bpf_cookie()).to_bytes(var.size, order)
         elif var.name.startswith("CONFIG_"):
             if config is None:
                 config = read_config()
