@@ -12,6 +12,7 @@ import pytest
 from pybpf.asm import Instructions, builder
 from pybpf.asm.opcodes import Register
 from pybpf.core import (
+    BPFError,
     BPFPermissionError,
     ClosedError,
     Collection,
@@ -273,3 +274,30 @@ def test_attach_btf_ids(testdata: Path, program: str, kernel_name: str) -> None:
     assert _attach_btf.needs_attach_btf_id(spec)
     kernel = load_kernel_spec()
     assert kernel.type_by_id(_attach_btf.attach_btf_id(spec)).name == kernel_name
+
+
+def test_freplace(testdata: Path) -> None:
+    spec = load_collection_spec(testdata / "sections-el.o")
+    freplace = spec.programs["freplace"]
+    with Collection(spec, programs=["socket_one"]) as coll:
+        target = coll.programs["socket_one"]
+        with pytest.raises(ValueError, match="attach_target"):
+            Program(freplace, types=spec.types, maps=coll.maps)
+        missing = freplace.copy()
+        missing.attach_to = "pybpf_no_such_function"
+        with pytest.raises(BPFError, match="pybpf_no_such_function"):
+            Program(missing, types=spec.types, maps=coll.maps, attach_target=target)
+        try:
+            with Program(freplace, types=spec.types, maps=coll.maps, attach_target=target) as p:
+                assert p.type == ProgramType.EXT
+        except BPFPermissionError:
+            pytest.skip("freplace loads fail with EPERM on this host, as fentry (see KERNELS.md)")
+
+
+def test_freplace_target_without_btf(testdata: Path) -> None:
+    spec = load_collection_spec(testdata / "sections-el.o")
+    with Collection(spec, programs=["socket_one"]) as coll:
+        # Loaded again without the object's BTF: nothing to find the function in.
+        bare = Program(spec.programs["socket_one"], maps=coll.maps)
+        with bare, pytest.raises(BPFError, match="without BTF"):
+            Program(spec.programs["freplace"], types=spec.types, maps=coll.maps, attach_target=bare)

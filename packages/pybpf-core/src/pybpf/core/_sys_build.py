@@ -15,7 +15,7 @@ from __future__ import annotations
 MODULE_NAME = "_pybpf_sys"
 #: Bumped whenever TYPES or HELPERS change, so that a stale compiled module
 #: (an editable install built from older sources) is noticed and not used.
-VERSION = 4
+VERSION = 5
 
 TYPES = """
 struct pybpf_map_create_attr {
@@ -177,6 +177,15 @@ struct pybpf_prog_info {
     uint32_t attach_btf_obj_id;
     uint32_t attach_btf_id;
     uint32_t pad;
+};
+
+struct pybpf_btf_info {
+    uint64_t btf;
+    uint32_t btf_size;
+    uint32_t id;
+    uint64_t name;
+    uint32_t name_len;
+    uint32_t kernel_btf;
 };
 
 struct pybpf_map_info {

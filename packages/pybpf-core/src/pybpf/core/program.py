@@ -31,6 +31,7 @@ from pybpf.core import (
     _attach_btf,
     _btf_probes,
     _cmds,
+    _ext_target,
     _externs,
     _map_create,
     _probes,
@@ -86,7 +87,9 @@ class Program:
     program gets func and line info, and CO-RE relocations can be applied.
     ``core_target`` replaces the kernel's BTF as the CO-RE target.
     ``log_level``/``log_size`` ask for a verifier log on the first attempt
-    (by default it is fetched only when the load fails).
+    (by default it is fetched only when the load fails). ``attach_target`` is
+    the loaded program whose function (``spec.attach_to``) a freplace
+    (``EXT``) program replaces.
 
     The program owns its file descriptor: :meth:`close` or a ``with`` block
     closes it; afterwards every operation raises ClosedError.
@@ -103,6 +106,7 @@ class Program:
         core_target: Spec | None = None,
         log_level: int = 0,
         log_size: int = 0,
+        attach_target: Program | None = None,
         _btf: ObjectBTF | None = None,
         _relocator: CORERelocator | None = None,
         _struct_ops: tuple[int, int] | None = None,
@@ -119,7 +123,10 @@ class Program:
         if _btf is None and types is not None:
             _btf = own_btf = ObjectBTF(types, [insns], _btf_probes.sanitize_options())
         try:
-            self._fd = _load(spec, insns, _btf, core_target, log_level, log_size, _struct_ops)
+            attach = _Attach(*_struct_ops) if _struct_ops is not None else None
+            if spec.type == ProgramType.EXT:
+                attach = _ext_attach(spec, attach_target)
+            self._fd = _load(spec, insns, _btf, core_target, log_level, log_size, attach)
         finally:
             if own_btf is not None:
                 own_btf.close()
@@ -292,6 +299,26 @@ class Program:
         self.close()
 
 
+@dataclass(frozen=True)
+class _Attach:
+    """What a program attaches to when the spec alone cannot say."""
+
+    btf_id: int
+    #: struct_ops: the index of the member the program implements.
+    expected_attach_type: int | None = None
+    #: freplace: the program whose function is replaced.
+    prog_fd: int = 0
+
+
+def _ext_attach(spec: ProgramSpec, target: Program | None) -> _Attach:
+    """The attach BTF id and program of a freplace program."""
+    what = f"program {spec.name!r}"
+    if target is None:
+        raise ValueError(f"{what}: a freplace program needs attach_target=<the Program to extend>")
+    fd = target.fd
+    return _Attach(_ext_target.func_id(fd, spec.attach_to, what), prog_fd=fd.number)
+
+
 def relocate(
     name: str,
     insns: Instructions,
@@ -337,7 +364,7 @@ def _load(  # noqa: PLR0917 (one private call site)
     target: Spec | None,
     log_level: int,
     log_size: int,
-    struct_ops: tuple[int, int] | None,
+    attach: _Attach | None,
 ) -> FD:
     attach_type = spec.attach_type
     req = _prog_load.LoadRequest(
@@ -356,9 +383,11 @@ def _load(  # noqa: PLR0917 (one private call site)
         req.kernel_name = _map_create.sanitize_name(spec.name, allow_dot=_probes.names_allow_dot())
     if _attach_btf.needs_attach_btf_id(spec):
         req.attach_btf_id = _attach_btf.attach_btf_id(spec, target)
-    if struct_ops is not None:
-        # The kernel struct, and the index of the member the program implements.
-        req.attach_btf_id, req.expected_attach_type = struct_ops
+    if attach is not None:
+        req.attach_btf_id = attach.btf_id
+        req.attach_prog_fd = attach.prog_fd
+        if attach.expected_attach_type is not None:
+            req.expected_attach_type = attach.expected_attach_type
     line_records: list[LineInfo] = []
     if btf is not None and btf.fd is not None:
         req.btf_fd = btf.fd.number

@@ -1,0 +1,46 @@
+"""freplace (``BPF_PROG_TYPE_EXT``) targets: a function of a loaded program.
+
+As libbpf's ``libbpf_find_prog_btf_id``: the program to replace must have been
+loaded with BTF; its BTF is read back from the kernel and the function named
+by the section (``freplace/<func>``) is looked up in it.
+"""
+
+from __future__ import annotations
+
+import errno
+
+from pybpf.btf import Func, Spec, TypeNotFoundError
+from pybpf.core import _cmds, _sys
+from pybpf.core._uapi import Command
+from pybpf.core.errors import BPFError
+from pybpf.core.fd import FD
+from pybpf.core.prog_info import ProgramInfo
+
+
+def program_btf(prog_fd: FD, what: str) -> Spec:
+    """The BTF a loaded program was loaded with, read back from the kernel."""
+    btf_id = ProgramInfo.from_fd(prog_fd).btf_id
+    if not btf_id:
+        raise BPFError(errno.EINVAL, what, reason="the target program was loaded without BTF")
+    ffi = _sys.ffi
+    with _cmds.get_fd_by_id(Command.BTF_GET_FD_BY_ID, btf_id, 0, "open BTF id") as btf_fd:
+        info = ffi.new("struct pybpf_btf_info *")
+        _cmds.obj_info(btf_fd, info, f"BTF id {btf_id}")
+        size = int(info.btf_size)
+        buf = ffi.new("uint8_t[]", size)
+        info = ffi.new("struct pybpf_btf_info *")
+        info.btf = _sys.addr(buf)
+        info.btf_size = size
+        _cmds.obj_info(btf_fd, info, f"BTF id {btf_id}")
+        return Spec.from_bytes(bytes(ffi.buffer(buf, size)))
+
+
+def func_id(prog_fd: FD, func: str, what: str) -> int:
+    """The id of the FUNC ``func`` in the BTF of the program behind ``prog_fd``."""
+    spec = program_btf(prog_fd, what)
+    try:
+        return spec.type_id(spec.type_by_name(func, Func))
+    except TypeNotFoundError:
+        raise BPFError(
+            errno.ESRCH, what, reason=f"function {func!r} not found in the target's BTF"
+        ) from None
