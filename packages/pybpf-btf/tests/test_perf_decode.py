@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pybpf.btf import Int, Spec, Struct, load_spec
+from pybpf.btf import BTFError, Int, Spec, Struct, load_spec
 
 TESTDATA = Path(__file__).resolve().parents[3] / "testdata"
 VMLINUX = Path("/sys/kernel/btf/vmlinux")
@@ -75,3 +75,21 @@ def test_vmlinux_bulk_and_single_agree() -> None:
     bulk = load_spec(data)
     types = list(bulk)
     assert [bulk.shape(t) for t in types] == _one_by_one(load_spec(data))
+
+
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        # Member 0 names a missing string, member 1 a missing type: the name comes first.
+        ([1, 0x04000002, 8, 99, 1, 0, 1, 7, 32], "string offset 99 out of range"),
+        ([1, 0x04000002, 8, 1, 1, 0, 1, 7, 32], "member reference to type 7 out of range"),
+        ([0, 0x0D000002, 0, 1, 1, 1, 8], "parameter reference to type 8 out of range"),
+        ([0, 0x0D000002, 0, 99, 8, 1, 1], "string offset 99 out of range"),
+    ],
+)
+def test_first_bad_part_is_reported(words: list[int], message: str) -> None:
+    types = struct.pack(f"<{len(words)}I", *words)
+    strings = b"\0int\0"
+    header = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types), len(strings))
+    with pytest.raises(BTFError, match=message):
+        list(load_spec(header + types + strings))

@@ -291,17 +291,22 @@ def _composite(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) ->
     names = d.names
     bitfields = info >> 31
     members: list[Member] = []
+    t.members = members
+    end = o + 3 + 3 * (info & 0xFFFF)
+    if end == o + 3:
+        return t
+    # One C-level check of every member's type instead of one per loop turn.
+    if max(words[o + 4 : end : 3]) >= limit:
+        _raise_bad_part(d, tid, words[o + 3 : end : 3], words[o + 4 : end : 3], "member")
     append = members.append
     # Unpacking a slice three words at a time beats indexing each word.
-    items = iter(words[o + 3 : o + 3 + 3 * (info & 0xFFFF)])
+    items = iter(words[o + 3 : end])
     for name_off, target, off in zip(items, items, items, strict=True):
         m = _new(Member)
         try:
             m.name = names[name_off]
         except KeyError:
             m.name = name(name_off, tid)
-        if target >= limit:
-            raise BTFError(f"type {tid}: member reference to type {target} out of range")
         m._type = target  # type: ignore[assignment]
         m._spec = spec
         if bitfields:
@@ -311,8 +316,19 @@ def _composite(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) ->
             m.offset = off
             m.bitfield_size = 0
         append(m)
-    t.members = members
     return t
+
+
+def _raise_bad_part(
+    d: Decoder, tid: int, name_offs: Sequence[int], targets: Sequence[int], what: str
+) -> None:
+    """Raise the error of the first bad member or parameter, in the order decoding meets it."""
+    for name_off, target in zip(name_offs, targets, strict=True):
+        if name_off not in d.names:
+            d.name(name_off, tid)
+        if target >= d.limit:
+            raise BTFError(f"type {tid}: {what} reference to type {target} out of range")
+    raise AssertionError("no bad part")
 
 
 def _enum(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type:
@@ -447,25 +463,32 @@ def _func_proto(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -
     except KeyError:
         t.name = d.name(words[o], tid)
     spec = t._spec = d.spec
-    t._return_type = d.ref(words[o + 2], tid)  # type: ignore[assignment]
+    target = words[o + 2]
     limit = d.limit
+    if target >= limit:
+        raise BTFError(f"type {tid}: reference to type {target} out of range")
+    t._return_type = target  # type: ignore[assignment]
+    params: list[FuncParam] = []
+    t.params = params
+    end = o + 3 + 2 * (info & 0xFFFF)
+    if end == o + 3:
+        return t
+    # One C-level check of every parameter's type instead of one per loop turn.
+    if max(words[o + 4 : end : 2]) >= limit:
+        _raise_bad_part(d, tid, words[o + 3 : end : 2], words[o + 4 : end : 2], "parameter")
     name = d.name
     names = d.names
-    params: list[FuncParam] = []
     append = params.append
-    items = iter(words[o + 3 : o + 3 + 2 * (info & 0xFFFF)])
+    items = iter(words[o + 3 : end])
     for name_off, target in zip(items, items, strict=True):
         param = _new(FuncParam)
         try:
             param.name = names[name_off]
         except KeyError:
             param.name = name(name_off, tid)
-        if target >= limit:
-            raise BTFError(f"type {tid}: parameter reference to type {target} out of range")
         param._type = target  # type: ignore[assignment]
         param._spec = spec
         append(param)
-    t.params = params
     return t
 
 
