@@ -380,10 +380,14 @@ def test_struct_ops_registers(testdata: Path) -> None:
     assert "pybpf_cc" not in CONGESTION.read_text().split()
 
 
-def test_struct_ops_unknown_to_target(testdata: Path) -> None:
+def test_struct_ops_unknown_to_kernel(testdata: Path) -> None:
+    from pybpf.core import _struct_ops
+
     other = load_collection_spec(testdata / "demo-el.o").types
+    assert other is not None
+    ops = load_collection_spec(testdata / "struct_ops-el.o").maps["pybpf_cc"]
     with pytest.raises(BPFError, match="no struct_ops type 'tcp_congestion_ops'"):
-        Collection(testdata / "struct_ops-el.o", CollectionOptions(core_target=other))
+        _struct_ops.prepare(ops, other)
 
 
 def test_struct_ops_selected_by_map(testdata: Path) -> None:

@@ -134,7 +134,7 @@ class Collection:
                 self.maps[name] = replacement
                 continue
             if ms.type == MapType.STRUCT_OPS:
-                self._create_struct_ops(ms, options, btf)
+                self._create_struct_ops(ms, btf)
                 continue
             if ms.section == ".kconfig":
                 ms = ms.copy()
@@ -150,10 +150,9 @@ class Collection:
             self._owned.append(m)
             self.maps[name] = m
 
-    def _create_struct_ops(
-        self, ms: MapSpec, options: CollectionOptions, btf: ObjectBTF | None
-    ) -> None:
-        kernel = options.core_target or kernel_spec_or_none()
+    def _create_struct_ops(self, ms: MapSpec, btf: ObjectBTF | None) -> None:
+        # Laid out against the running kernel: CO-RE targets do not apply.
+        kernel = kernel_spec_or_none()
         if kernel is None or btf is None or btf.fd is None:
             raise NotSupportedError(
                 f"struct_ops map {ms.name!r} without the kernel's and the object's BTF"

@@ -117,7 +117,8 @@ class Program:
             i._names is not None and i._names.metadata and Extern in i._names.metadata
             for i in insns
         ):
-            _externs.resolve(spec.name, insns, core_target or kernel_spec_or_none())
+            # Kernel symbols live in the running kernel, whatever CO-RE targets.
+            _externs.resolve(spec.name, insns, kernel_spec_or_none())
         link_maps(spec.name, insns, maps or {})
         own_btf = None
         if _btf is None and types is not None:
@@ -126,7 +127,7 @@ class Program:
             attach = _Attach(*_struct_ops) if _struct_ops is not None else None
             if spec.type == ProgramType.EXT:
                 attach = _ext_attach(spec, attach_target)
-            self._fd = _load(spec, insns, _btf, core_target, log_level, log_size, attach)
+            self._fd = _load(spec, insns, _btf, log_level, log_size, attach)
         finally:
             if own_btf is not None:
                 own_btf.close()
@@ -361,7 +362,6 @@ def _load(  # noqa: PLR0917 (one private call site)
     spec: ProgramSpec,
     insns: Instructions,
     btf: ObjectBTF | None,
-    target: Spec | None,
     log_level: int,
     log_size: int,
     attach: _Attach | None,
@@ -382,7 +382,7 @@ def _load(  # noqa: PLR0917 (one private call site)
         # Program names follow the map name rules (and the same 4.15 probe).
         req.kernel_name = _map_create.sanitize_name(spec.name, allow_dot=_probes.names_allow_dot())
     if _attach_btf.needs_attach_btf_id(spec):
-        req.attach_btf_id = _attach_btf.attach_btf_id(spec, target)
+        req.attach_btf_id = _attach_btf.attach_btf_id(spec)
     if attach is not None:
         req.attach_btf_id = attach.btf_id
         req.attach_prog_fd = attach.prog_fd
