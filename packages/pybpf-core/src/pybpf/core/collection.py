@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import mmap
 import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -238,7 +239,7 @@ class Collection:
                     raise ValueError(
                         f"map {name!r}: its contents name {value!r}, which was not loaded"
                     )
-                m.update(key, target.fd.number.to_bytes(4, "little" if _little() else "big"))
+                m.update(key, target.fd.number.to_bytes(4, sys.byteorder))
 
     def _mmap(self, section: str, data: Map) -> mmap.mmap | None:
         if section not in self._mmaps:
@@ -306,10 +307,6 @@ def load_collection(
 ) -> Collection:
     """Load every map and autoload program of ``spec`` (a spec, or an ELF path/bytes)."""
     return Collection(spec, options)
-
-
-def _little() -> bool:
-    return int.from_bytes(b"\x01\x00", "little") == 1
 
 
 def _create_map(ms: MapSpec, map_btf: MapBTF | None) -> Map:
