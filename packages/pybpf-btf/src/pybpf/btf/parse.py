@@ -118,6 +118,7 @@ class RawBTF:
         "byte_order",
         "data",
         "first_id",
+        "infos",
         "offsets",
         "strings",
         "words",
@@ -171,13 +172,17 @@ class RawBTF:
         self.data = data if type(data) is bytes else bytes(view)
         type_view = memoryview(self.data)[start : start + type_len]
         if self.byte_order == sys.byteorder:
-            self.words: Sequence[int] = type_view.cast("I")
+            native = type_view.cast("I")
+            self.words: Sequence[int] = native
         else:
             swapped = array("I")
             swapped.frombytes(type_view)
             swapped.byteswap()
             self.words = swapped
-        self.offsets = _index(self.words, start)
+            native = memoryview(swapped)
+        # The words one ahead: record i's info word is infos[i] (no copy).
+        self.infos: Sequence[int] = native[1:]
+        self.offsets = _index(self.words, self.infos, start)
         if first_id + len(self.offsets) - 1 > MAX_TYPE_ID:
             raise BTFError(f"too many types: {first_id + len(self.offsets) - 1}")
         self._names: bytes | None = None
@@ -270,14 +275,12 @@ class RawBTF:
         return (self.words[self.offsets[type_id - self.first_id] + 1] >> 24) & 0x1F
 
 
-def _index(words: Sequence[int], section_offset: int) -> list[int]:
+def _index(words: Sequence[int], infos: Sequence[int], section_offset: int) -> list[int]:
     """The word offset of every record, checking that records tile the section exactly."""
     n = len(words)
     starts: list[int] = []
     append = starts.append
     lengths: dict[int, int] = {}
-    # Record i's info word is infos[i]: one addition less per record.
-    infos = words[1:]
     i = 0
     # The hot loop of loading vmlinux: one dict hit per record, no bounds test
     # (running off the end raises IndexError, which ends the loop).

@@ -198,10 +198,11 @@ class Decoder:
         try:
             if todo == stop - start:
                 ids_range = range(first + start, first + stop)
+                infos = raw.infos
                 batch = [
                     decoders[(info >> 24) & 0x1F](self, tid, words, o, info)
                     for tid, o in zip(ids_range, offsets, strict=True)
-                    if (info := words[o + 1]) >= 0
+                    if (info := infos[o]) >= 0
                 ]
                 # The spec indexes their ids when it first needs them.
                 types[start:stop] = batch
