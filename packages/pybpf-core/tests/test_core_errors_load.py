@@ -87,3 +87,43 @@ def test_unknown_linux_extern() -> None:
     with pytest.raises(BPFError, match="unknown LINUX_ extern"):
         _kconfig.fill(bytes(200), [var], set(), "little")
     assert _kconfig.fill(bytes(200), [var], {"LINUX_PYBPF_UNKNOWN"}, "little") == bytes(200)
+
+
+def test_open_missing_programs(tmp_path: Path) -> None:
+    with pytest.raises(BPFError) as info:
+        Program.from_id(0xFFFFFFF0)
+    assert info.value.errno == 2
+    with pytest.raises(BPFError, match="open pinned program"):
+        Program.load_pinned("/sys/fs/bpf/pybpf_no_such_pin")
+
+
+def test_contents_name_missing_object(testdata: Path, tmp_path: Path) -> None:
+    from pybpf.core import Collection, CollectionOptions
+
+    spec = load_collection_spec(testdata / "loader-el.o")
+    key, _ = spec.maps["outer"].contents[0]
+    spec.maps["outer"].contents = [(key, "pybpf_not_a_map")]
+    pins = Path("/sys/fs/bpf") / f"pybpf_errs_{tmp_path.name}"
+    pins.mkdir()
+    try:
+        with pytest.raises(ValueError, match="pybpf_not_a_map"):
+            Collection(spec, CollectionOptions(pin_path=pins))
+    finally:
+        for child in pins.iterdir():
+            child.unlink()
+        pins.rmdir()
+
+
+def test_struct_ops_layout_errors(testdata: Path) -> None:
+    from pybpf.btf import Int, Member, Struct
+    from pybpf.core import _struct_ops
+
+    kernel = load_kernel_spec()
+    ops = load_collection_spec(testdata / "struct_ops-el.o").maps["pybpf_cc"].copy()
+    ops.value_type = Int("int", 4)
+    with pytest.raises(BPFError, match="not a struct"):
+        _struct_ops.prepare(ops, kernel)
+    fake = Struct("tcp_congestion_ops", 4, [Member("pybpf_no_member", Int("int", 4), 0)])
+    ops.value_type = fake
+    with pytest.raises(BPFError, match="pybpf_no_member"):
+        _struct_ops.prepare(ops, kernel)
