@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import re
+
 import pytest
 
 from pybpf.core import MapType, NotSupportedError, ProgramType, features
 
 pytestmark = pytest.mark.kernel
+
+
+KERNEL = tuple(int(x) for x in re.findall(r"\d+", os.uname().release)[:2])
 
 
 @pytest.mark.parametrize(
@@ -23,7 +29,12 @@ pytestmark = pytest.mark.kernel
     ],
 )
 def test_program_types(prog_type: ProgramType) -> None:
-    assert features.have_program_type(prog_type) is None
+    since = tuple(int(x) for x in features.PROGRAM_TYPE_SINCE[prog_type].split("."))
+    if since <= KERNEL:
+        assert features.have_program_type(prog_type) is None
+    else:
+        with pytest.raises(NotSupportedError):
+            features.have_program_type(prog_type)
 
 
 def test_unknown_program_type() -> None:
@@ -46,7 +57,11 @@ def test_helpers() -> None:
 def test_isa_and_limits() -> None:
     assert features.have_isa_v2() is None
     assert features.have_isa_v3() is None
-    assert features.have_isa_v4() is None
+    if KERNEL >= (6, 6):
+        assert features.have_isa_v4() is None
+    else:
+        with pytest.raises(NotSupportedError, match=r"6\.6"):
+            features.have_isa_v4()
     assert features.have_large_instructions() is None
     assert features.have_bounded_loops() is None
     assert features.have_bpf_link() is None
