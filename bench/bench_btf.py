@@ -6,15 +6,23 @@ Baseline: libbpf's ``btf__parse`` of the same file, timed in the same run
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+import os
 import time
 from pathlib import Path
 
-from pybpf.btf import Spec, marshal
+from pybpf.btf import Spec, load_spec, marshal
+from pybpf.btf.corerelo import CORERelocator
+from pybpf.btf.corerelo.candidates import _cache as candidate_cache
+from pybpf.btf.elfsections import section_data
+from pybpf.btf.ext import CORERelocKind, load_ext_infos
 from pybpf.btf.kernel import load_kernel_spec_uncached
 from pybpf.btf.spec import read_file
 
 VMLINUX = Path("/sys/kernel/btf/vmlinux")
+ROOT = Path(os.environ.get("PYBPF_ROOT", Path(__file__).resolve().parent.parent))
+TESTDATA = ROOT / "testdata"
 
 
 def run(bench) -> None:  # type: ignore[no-untyped-def]
@@ -67,4 +75,54 @@ def run(bench) -> None:  # type: ignore[no-untyped-def]
         "marshal(vmlinux spec), types already decoded",
         bench.time(lambda: marshal(spec), number=1, repeat=3),
         baseline=parse,
+    )
+
+    core_candidates(bench)
+    ext_infos(bench)
+
+
+def core_candidates(bench) -> None:  # type: ignore[no-untyped-def]
+    """Candidate lookup for every relocation of core-el.o against a freshly loaded kernel spec."""
+    data = (TESTDATA / "core-el.o").read_bytes()
+    local = load_spec(data)
+    relocations = load_ext_infos(section_data(data, ".BTF.ext"), local).core_relocations
+    local_ids = {
+        local.type_id(r.type)
+        for relos in relocations.values()
+        for r in relos
+        if r.kind != CORERelocKind.TYPE_ID_LOCAL
+    }
+
+    def find() -> float:
+        kernel = load_kernel_spec_uncached()
+        candidate_cache.clear()
+        start = time.perf_counter()
+        relocator = CORERelocator(local, kernel)
+        for local_id in local_ids:
+            relocator._find_candidates(local_id)
+        return time.perf_counter() - start
+
+    bench.report(
+        f"CO-RE candidates of core-el.o ({len(local_ids)} local types) in vmlinux",
+        min(find() for _ in range(7)),
+    )
+
+
+def ext_infos(bench) -> None:  # type: ignore[no-untyped-def]
+    """``load_ext_infos`` of a 1 MB .BTF.ext: sections.o's records repeated."""
+    data = (TESTDATA / "sections-el.o").read_bytes()
+    spec = load_spec(data)
+    ext = load_ext_infos(section_data(data, ".BTF.ext"), spec)
+    copies = 400
+    for infos in (ext.func_infos, ext.line_infos, ext.core_relocations):
+        for name, records in infos.items():
+            infos[name] = [  # type: ignore[assignment]
+                dataclasses.replace(r, offset=r.offset + k * 4096)
+                for k in range(copies)
+                for r in records
+            ]
+    big = ext.marshal_for(spec)
+    bench.report(
+        f"load_ext_infos of {len(big) >> 10} KiB .BTF.ext",
+        bench.time(lambda: load_ext_infos(big, spec), number=1, repeat=7),
     )
