@@ -91,7 +91,7 @@ def test_run_with_context(sock_prog: Program) -> None:
     # it from the packet and hands it back.
     result = sock_prog.run(UDP_PACKET, ctx=bytes(192))
     assert result.retval == len(UDP_PACKET) - 14
-    assert len(result.ctx) == 192
+    assert 0 < len(result.ctx) <= 192  # the kernel's __sk_buff: 184 bytes before 5.16
 
 
 def test_run_error(sock_prog: Program) -> None:

@@ -18,6 +18,8 @@ from pybpf.core.fd import FD
 
 #: The first log buffer: enough for most rejected programs.
 LOG_START = 64 * 1024
+#: Kernels before 6.4 refuse log buffers smaller than this (EINVAL).
+LOG_MIN = 128
 #: ``UINT_MAX >> 2``: the largest log buffer the kernel accepts (5.2+).
 LOG_MAX = 0xFFFFFFFF >> 2
 #: ``BPF_LOG_LEVEL1``.
@@ -58,12 +60,12 @@ def load(req: LoadRequest) -> FD:
     size = ffi.sizeof(attr[0])
     log_size = 0
     if req.log_level:
-        log_size = req.log_size or LOG_START
+        log_size = max(req.log_size or LOG_START, LOG_MIN)
     else:
         rc = _sys.bpf(Command.PROG_LOAD, attr, size)
         if rc >= 0:
             return FD(rc)
-        log_size = req.log_size or LOG_START
+        log_size = max(req.log_size or LOG_START, LOG_MIN)
     level = req.log_level or LOG_LEVEL_DEFAULT
     while True:
         buf = ffi.new("char[]", log_size)

@@ -395,10 +395,10 @@ def _load(  # noqa: PLR0917 (one private call site)
     try:
         return _prog_load.load(req)
     except VerifierError as exc:
-        if exc.source or not line_records:
-            raise
-        source = _source_of(exc.log, line_records)
-        if not source:
+        # The object's line info names file and line; older kernels' logs
+        # give only the text of the line.
+        source = _source_of(exc.log, line_records) if line_records else ""
+        if not source or source == exc.source:
             raise
         raise VerifierError(
             exc.errno or 0, exc.program, exc.log, source=source, truncated=exc.truncated
