@@ -40,6 +40,9 @@ class Plan:
     modules: list[str] = field(default_factory=list)
     terminal_size: tuple[int, int] | None = None
     raise_memlock: bool = True
+    # Files the guest finds in its own /boot: name -> host path (the kernel's config,
+    # read by libbpf-style kconfig resolution as /boot/config-$(uname -r)).
+    boot_files: dict[str, str] = field(default_factory=dict)
 
 
 def _q(value: str) -> str:
@@ -109,6 +112,11 @@ def stage2(plan: Plan) -> str:
         f"chmod 755 {MODPROBE_WRAPPER}",
         f"echo {MODPROBE_WRAPPER} > /proc/sys/kernel/modprobe",
         f"hostname {_q(plan.hostname)}",
+    ]
+    if plan.boot_files:
+        lines.append("mount -t tmpfs -o mode=755 tmpfs /boot 2>/dev/null")
+        lines += [f"cp {_q(src)} /boot/{_q(name)}" for name, src in sorted(plan.boot_files.items())]
+    lines += [
         "ulimit -n 65536 2>/dev/null",
     ]
     if plan.raise_memlock:

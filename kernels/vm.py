@@ -26,6 +26,9 @@ from . import cache, fetch, guestinit, initramfs, manifest, qemu
 CHECKOUT = Path(__file__).resolve().parent.parent
 # Folders the guest gives its own tmpfs: host paths below them are hidden unless shared.
 GUEST_TMPFS = ("/tmp", "/var/tmp", "/run")
+# Loaded in every guest (when the kernel has it): gives 6.1+ guests module BTF even
+# where virtio is built in, and the conntrack kfuncs BPF programs call.
+DEFAULT_MODULES = ("nf_conntrack",)
 # Host variables worth carrying into the guest's command.
 FORWARDED_ENV = ("PATH", "TERM", "CI", "NO_COLOR", "FORCE_COLOR", "COLUMNS")
 
@@ -67,6 +70,12 @@ def cmdline(entry: cache.Entry) -> str:
     return " ".join(args)
 
 
+def _system_map(entry: cache.Entry) -> dict[str, str]:
+    found = sorted(entry.base.glob(f"boot/System.map-{entry.release}"))
+    found += sorted(entry.path(entry.modules).glob("System.map"))
+    return {f"System.map-{entry.release}": str(found[0])} if found else {}
+
+
 def _guest_env(extra: dict[str, str]) -> dict[str, str]:
     env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
     env.update({k: v for k, v in os.environ.items() if k.startswith("PYBPF_")})
@@ -103,9 +112,13 @@ def run_in_vm(
         command=command,
         marker=marker,
         env=_guest_env(env or {}),
-        modules=modules or [],
+        modules=[*DEFAULT_MODULES, *(modules or [])],
         terminal_size=(size.columns, size.lines) if size else None,
         raise_memlock=raise_memlock,
+        boot_files={
+            f"config-{entry.release}": str(entry.path(entry.config)),
+            **_system_map(entry),
+        },
     )
     with tempfile.TemporaryDirectory(prefix="pybpf-vm-") as tmp:
         workdir = Path(tmp)
