@@ -41,6 +41,13 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def demo(session: nox.Session) -> None:
+    """The bundled example, end to end on this machine's kernel (needs root)."""
+    install_layers(session, editable=False)
+    session.run("python", str(ROOT / "examples" / "demo.py"), *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """Ruff: lint rules and formatting."""
     session.install("ruff>=0.6")
