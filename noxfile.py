@@ -92,6 +92,7 @@ def build(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Performance figures, as ratios against C (libbpf) measured in the same run."""
     install_layers(session, editable=False)
+    session.install("pyelftools>=0.31")  # the asm bench pulls programs out of testdata
     session.run(
         "python",
         str(ROOT / "bench" / "run.py"),
