@@ -54,7 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"guest: kernel {release}, python {platform.python_version()}", flush=True)
     smoke = bpf_smoke()
     print(f"guest: bpf smoke test: {smoke or 'map created and closed'}", flush=True)
-    targets = [str(CHECKOUT / "packages" / f"pybpf-{layer}" / "tests") for layer in LAYERS]
+    # A distribution without tests yet has no tests/ folder in a clone (git keeps no
+    # empty folders); pytest would refuse the whole run for one missing path.
+    folders = [CHECKOUT / "packages" / f"pybpf-{layer}" / "tests" for layer in LAYERS]
+    targets = [str(f) for f in folders if f.is_dir()]
     command = [
         sys.executable, "-m", "pytest", *targets,
         f"--junitxml={args.results / JUNIT_NAME}",
