@@ -9,6 +9,7 @@ import platform
 import struct
 from pathlib import Path
 from types import ModuleType
+from typing import Literal
 
 import pytest
 
@@ -110,6 +111,12 @@ def program() -> asm.Instructions:
     )
 
 
+def kernel_tag_algorithm() -> Literal["sha256", "sha1"]:
+    """The hash behind the running kernel's tags: SHA-256 from Linux 6.18, SHA-1 before."""
+    release = tuple(int(part) for part in platform.release().split("-")[0].split(".")[:2])
+    return "sha256" if release >= (6, 18) else "sha1"
+
+
 @pytest.mark.kernel
 def test_tag_matches_kernel() -> None:
     map_fd = create_array_map(8)
@@ -121,7 +128,7 @@ def test_tag_matches_kernel() -> None:
                 insn.set_map_fd(map_fd)
         prog_fd = load_socket_filter(insns.encode())
         try:
-            assert insns.tag() == kernel_tag(prog_fd)
+            assert insns.tag(algorithm=kernel_tag_algorithm()) == kernel_tag(prog_fd)
             assert insns.matches_tag(kernel_tag(prog_fd))
         finally:
             os.close(prog_fd)

@@ -11,6 +11,7 @@ import errno
 import functools
 import os
 
+from pybpf.btf import Enum, load_kernel_spec
 from pybpf.core import _cmds, _cpus, _sys
 from pybpf.core._uapi import Command
 from pybpf.core._uapi_flags import MapFlags
@@ -131,7 +132,10 @@ def names_allow_dot() -> bool:
 def have_map_type(map_type: int) -> bool | None:
     """Whether this kernel creates maps of ``map_type``; None where it can't tell."""
     if map_type in NEEDS_BTF:
-        return None
+        # Creating one needs BTF for its key and value, and the kernel answers
+        # EINVAL alike for an unknown type and for missing BTF: ask the
+        # kernel's own BTF whether its enum has the type instead.
+        return _kernel_enum_has("bpf_map_type", f"BPF_MAP_TYPE_{MapType(map_type).name}")
     if map_type in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):
         inner = _sys.ffi.new("struct pybpf_map_create_attr *")
         inner.map_type = MapType.ARRAY
@@ -201,3 +205,14 @@ def have_batch(map_type: int) -> bool:
     ok = rc in (0, -errno.ENOENT)
     _batch_support[map_type] = ok
     return ok
+
+
+@functools.cache
+def _kernel_enum_has(enum_name: str, member: str) -> bool | None:
+    """Whether the running kernel's BTF enum has ``member``; None without kernel BTF."""
+    try:
+        enum = load_kernel_spec().type_by_name(enum_name, Enum)
+    except (OSError, ValueError, LookupError):
+        return None
+    assert isinstance(enum, Enum)
+    return any(value.name == member for value in enum.values)
