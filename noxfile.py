@@ -61,6 +61,9 @@ def typecheck(session: nox.Session) -> None:
     install_layers(session)
     session.install("mypy>=1.10", *TEST_DEPS)
     session.run("mypy", "--strict", *[str(p / "src" / "pybpf") for p in PACKAGES])
+    # The project's own tooling is held to the same standard.
+    tooling = ["kernels", "tools", "bench/run.py", "testdata/build.py", "conftest.py"]
+    session.run("mypy", "--strict", *[str(ROOT / t) for t in tooling])
 
 
 @nox.session
