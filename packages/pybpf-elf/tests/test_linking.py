@@ -102,7 +102,11 @@ def test_linked_like_libbpf(oracle: Path, name: str) -> None:
             if i in core:
                 continue
             if i in filled:
-                assert mine[:4] == real[:4], f"{prog_name} slot {i}"
+                # A typed ksym the kernel lacks becomes a plain 64-bit zero load
+                # (libbpf clears its BTF_ID source): opcode, dst and offset stay.
+                assert [*mine[:2], mine[3]] == [*real[:2], real[3]], f"{prog_name} slot {i}"
+                if not (mine[0] == 0x18 and mine[2] == 3 and real[2] == 0):
+                    assert mine[2] == real[2], f"{prog_name} slot {i}"
                 continue
             if mine[0] == 0x18 and mine[2] in _FILLED_BY_LOADER:
                 assert mine[:4] == real[:4], f"{prog_name} slot {i}"
