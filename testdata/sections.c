@@ -95,9 +95,9 @@ SEC("perf_event")
 int perf_event_prog(void *ctx) { return 0; }
 
 /* BTF-attached tracing: fentry & co, LSM, iterators. */
-SEC("fentry/do_unlinkat")
+SEC("fentry/bpf_fentry_test1")
 int fentry(void *ctx) { return 0; }
-SEC("fexit/do_unlinkat")
+SEC("fexit/bpf_fentry_test1")
 int fexit(void *ctx) { return 0; }
 SEC("fmod_ret/security_file_open")
 int fmod_ret(void *ctx) { return 0; }

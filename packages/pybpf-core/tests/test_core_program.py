@@ -269,8 +269,8 @@ def test_object_btf_refused(testdata: Path) -> None:
 @pytest.mark.parametrize(
     ("program", "kernel_name"),
     [
-        ("fentry", "do_unlinkat"),
-        ("fexit", "do_unlinkat"),
+        ("fentry", "bpf_fentry_test1"),
+        ("fexit", "bpf_fentry_test1"),
         ("fmod_ret", "security_file_open"),
         ("lsm", "bpf_lsm_file_open"),
         ("lsm_cgroup", "bpf_lsm_socket_bind"),
