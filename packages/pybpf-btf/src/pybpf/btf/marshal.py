@@ -8,12 +8,12 @@ string table.
 
 from __future__ import annotations
 
-import gc
 import struct
 import sys
 from array import array
 from collections.abc import Iterable, Sized
 
+from pybpf.btf._gc import gc_paused
 from pybpf.btf.errors import BTFError
 from pybpf.btf.marshal_record import Record
 from pybpf.btf.parse import HEADER_SIZE, MAGIC, MAX_NAME_OFFSET, VERSION, ByteOrder
@@ -70,15 +70,8 @@ def marshal(
 
 def records(spec: Spec) -> list[Record]:
     """The records of ``spec``'s own types, in id order."""
-    # Only new objects and no garbage: the cyclic collector would just rescan
-    # them (40% of the time for vmlinux).
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return [record(spec, t) for t in spec.own_types()]
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def record(spec: Spec, t: Type) -> Record:

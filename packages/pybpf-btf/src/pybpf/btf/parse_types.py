@@ -8,11 +8,11 @@ through the spec when first read.
 
 from __future__ import annotations
 
-import gc
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from pybpf.btf._gc import gc_paused
 from pybpf.btf.errors import BTFError
 from pybpf.btf.types import (
     Array,
@@ -191,11 +191,7 @@ class Decoder:
         todo = types[start:stop].count(None)
         if not todo:
             return
-        # Hundreds of thousands of new objects and no garbage: the cyclic
-        # collector would only rescan them (a third of the time for vmlinux).
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with gc_paused():
             if todo == stop - start:
                 ids_range = range(first + start, first + stop)
                 infos = raw.infos
@@ -213,9 +209,6 @@ class Decoder:
                     t = decoders[(info >> 24) & 0x1F](self, first + index, words, o, info)
                     types[index] = t
                     ids[t] = first + index
-        finally:
-            if enabled:
-                gc.enable()
 
     def decode(self, type_id: int) -> Type:
         """A new Type object for the record of ``type_id``."""

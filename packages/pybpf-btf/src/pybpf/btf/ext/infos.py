@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from pybpf.btf._gc import gc_paused
 from pybpf.btf.errors import BTFError, TypeNotFoundError
 from pybpf.btf.ext.records import CORERelocation, CORERelocKind, FuncInfo, LineInfo
 from pybpf.btf.ext.wire import ByteOrder, RawExtInfos, RawSection, marshal_raw, parse_raw
@@ -168,19 +168,13 @@ def load_ext_infos(data: bytes | bytearray | memoryview, spec: Spec) -> ExtInfos
         raise BTFError(".BTF.ext needs the spec loaded from the same object's .BTF")
     resolve = _Resolver(spec)
     infos = ExtInfos(byte_order=raw.byteorder)
-    enabled = gc.isenabled()
-    # Many small objects and no garbage: the cyclic collector would only rescan them.
-    gc.disable()
-    try:
+    with gc_paused():
         for sec in raw.func_info:
             name = resolve.section_name(sec, "func_info")
             _func_infos(resolve, sec, name, infos.func_infos.setdefault(name, []))
         for sec in raw.line_info:
             name = resolve.section_name(sec, "line_info")
             _line_infos(resolve, sec, name, infos.line_infos.setdefault(name, []))
-    finally:
-        if enabled:
-            gc.enable()
     for sec in raw.core_relo:
         name = resolve.section_name(sec, "core_relo")
         relos = infos.core_relocations.setdefault(name, [])
