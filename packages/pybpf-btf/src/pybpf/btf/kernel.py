@@ -11,7 +11,8 @@ import functools
 import os
 from pathlib import Path
 
-from pybpf.btf.spec import Spec, load_spec
+from pybpf.btf import _index_cache
+from pybpf.btf.spec import Spec, load_spec, read_file_stat
 
 __all__ = ["load_kernel_module_spec", "load_kernel_spec", "vmlinux_candidates"]
 
@@ -50,6 +51,8 @@ def load_kernel_spec_uncached() -> Spec:
     """Like :func:`load_kernel_spec`, reading the files again."""
     candidates = vmlinux_candidates()
     for path in candidates:
+        if path.parent == SYSFS_BTF and path.exists():
+            return _load_sysfs(path, base=None)
         if path.exists():
             return load_spec(path)
     raise FileNotFoundError(
@@ -69,4 +72,16 @@ def load_kernel_module_spec(name: str) -> Spec:
     path = SYSFS_BTF / name
     if not path.exists():
         raise FileNotFoundError(errno.ENOENT, f"no BTF for kernel module {name!r}", str(path))
-    return load_spec(path, base=load_kernel_spec())
+    return _load_sysfs(path, base=load_kernel_spec())
+
+
+def _load_sysfs(path: Path, base: Spec | None) -> Spec:
+    """A BTF file of ``/sys/kernel/btf``, its record index kept for the boot."""
+    data, st = read_file_stat(path)
+    saved = _index_cache.load(path, st, data)
+    spec = Spec.over_raw(data, base=base, index=saved)
+    raw = spec._raw
+    assert raw is not None
+    if saved is None or raw.offsets is not saved[0]:
+        _index_cache.store(path, st, data, raw.record_index())
+    return spec

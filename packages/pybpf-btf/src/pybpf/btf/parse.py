@@ -21,6 +21,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from typing import Literal
 
+from pybpf.btf._index_cache import RecordIndex
 from pybpf.btf.errors import BTFError
 from pybpf.btf.types import Kind
 
@@ -124,7 +125,15 @@ class RawBTF:
         "words",
     )
 
-    def __init__(self, data: BytesLike, *, first_id: int = 1, base_strings_len: int = 0) -> None:
+    def __init__(
+        self,
+        data: BytesLike,
+        *,
+        first_id: int = 1,
+        base_strings_len: int = 0,
+        index: RecordIndex | None = None,
+    ) -> None:
+        """Frame ``data``; ``index`` is a saved :meth:`record_index` of the same bytes."""
         view = memoryview(data).cast("B")
         self.byte_order = detect_byte_order(view)
         size = len(view)
@@ -182,10 +191,14 @@ class RawBTF:
             native = memoryview(swapped)
         # The words one ahead: record i's info word is infos[i] (no copy).
         self.infos: Sequence[int] = native[1:]
-        self.offsets = _index(self.words, self.infos, start)
+        self._names: bytes | memoryview | None = None
+        self.offsets: Sequence[int]
+        if index is not None and _fits(index, self.words, self.infos):
+            self.offsets, self._names = index
+        else:
+            self.offsets = _index(self.words, self.infos, start)
         if first_id + len(self.offsets) - 1 > MAX_TYPE_ID:
             raise BTFError(f"too many types: {first_id + len(self.offsets) - 1}")
-        self._names: bytes | None = None
         self._scans = 0
         self._types_at = start
 
@@ -225,31 +238,43 @@ class RawBTF:
         if self._names is None and not many and scans <= _SCANS_BEFORE_PACKING:
             self._scans += len(name_offsets)
             return self._scan_type_section(name_offsets)
+        names = self._packed_names()
+        found = []
+        for name_off in name_offsets:
+            # One literal is searched at memchr speed, where an alternation of
+            # several is tried byte by byte. A match off a 4-byte boundary
+            # straddles two records: the search resumes right after its first byte.
+            search = re.compile(re.escape(array("I", [name_off]).tobytes())).search
+            match = search(names)
+            while match is not None:
+                pos = match.start()
+                if pos % 4 == 0:
+                    found.append(self.first_id + pos // 4)
+                    match = search(names, pos + 4)
+                else:
+                    match = search(names, pos + 1)
+        found.sort()
+        return found
+
+    def record_index(self) -> RecordIndex:
+        """Where every record starts and the name it has: what loading computes, for saving."""
+        return self.offsets, self._packed_names()
+
+    def _packed_names(self) -> bytes | memoryview:
+        """Every record's name_off, packed: 0.5 MB for vmlinux, searched at C speed.
+
+        Building it costs a few scans of the whole type section, so the first
+        lookups scan instead.
+        """
         names = self._names
         if names is None:
-            # Every record's name_off, packed: 0.5 MB for vmlinux, searched at C
-            # speed. Building it costs a few scans of the whole type section, so
-            # the first lookups scan instead.
             offsets = self.offsets
             if len(offsets) > 1:
                 values = operator.itemgetter(*offsets)(self.words)
             else:
                 values = [self.words[o] for o in offsets]
             names = self._names = array("I", values).tobytes()
-        # One pass for all offsets; a match off a 4-byte boundary straddles two
-        # records, so the search resumes right after its first byte.
-        needles = b"|".join(re.escape(array("I", [o]).tobytes()) for o in name_offsets)
-        search = re.compile(needles, re.DOTALL).search
-        found = []
-        match = search(names)
-        while match is not None:
-            pos = match.start()
-            if pos % 4 == 0:
-                found.append(self.first_id + pos // 4)
-                match = search(names, pos + 4)
-            else:
-                match = search(names, pos + 1)
-        return found
+        return names
 
     def _scan_type_section(self, name_offsets: list[int]) -> list[int]:
         """``ids_named`` without the packed names: each offset's bytes found in the records."""
@@ -273,6 +298,24 @@ class RawBTF:
     def kind_of(self, type_id: int) -> int:
         """The BTF kind number of a type of this blob."""
         return (self.words[self.offsets[type_id - self.first_id] + 1] >> 24) & 0x1F
+
+
+def _fits(index: RecordIndex, words: Sequence[int], infos: Sequence[int]) -> bool:
+    """Whether a saved index frames these words: a name per record, the last one ending them."""
+    offsets, names = index
+    if not offsets or len(names) != 4 * len(offsets) or offsets[0] != 0:
+        return False
+    last = offsets[-1]
+    if last >= len(words) - 2:
+        return False
+    try:
+        if last + _record_words(infos[last], 0) != len(words):
+            return False
+    except BTFError:
+        return False
+    # Spot checks of the names: the first and the last record's.
+    packed = memoryview(names).cast("I")
+    return packed[0] == words[0] and packed[-1] == words[last]
 
 
 def _index(words: Sequence[int], infos: Sequence[int], section_offset: int) -> list[int]:

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar, cast
 
 from pybpf.btf import elfsections
+from pybpf.btf._index_cache import RecordIndex
 from pybpf.btf.errors import BTFError, TypeNotFoundError
 from pybpf.btf.parse import ByteOrder, BytesLike, RawBTF
 from pybpf.btf.parse_types import KIND_CLASSES, Decoder
@@ -46,7 +47,7 @@ from pybpf.btf.types import (
     sizeof,
 )
 
-__all__ = ["KindFilter", "Spec", "load_spec"]
+__all__ = ["KindFilter", "Spec", "load_spec", "read_file", "read_file_stat"]
 
 KindFilter = type[Type] | Kind | None
 _Part = TypeVar("_Part", Member, FuncParam, VarSecinfo)
@@ -113,13 +114,20 @@ class Spec:
     @classmethod
     def from_bytes(cls, data: BytesLike, *, base: Spec | None = None) -> Spec:
         """A spec over raw BTF bytes (the header and record framing are checked now)."""
+        return cls.over_raw(data, base=base)
+
+    @classmethod
+    def over_raw(
+        cls, data: BytesLike, *, base: Spec | None = None, index: RecordIndex | None = None
+    ) -> Spec:
+        """:meth:`from_bytes`, reusing a saved record index of the same bytes when it fits."""
         spec = cls(base=base)
         base_strings = 0
         base_string = None
         if base is not None:
             base_strings = base._strings_end()
             base_string = base._string_at
-        raw = RawBTF(data, first_id=spec._first, base_strings_len=base_strings)
+        raw = RawBTF(data, first_id=spec._first, base_strings_len=base_strings, index=index)
         spec._raw = raw
         spec._decoder = Decoder(raw, spec, base_string)
         spec._types = [None] * raw.count
@@ -507,20 +515,26 @@ def load_spec(source: str | os.PathLike[str] | BytesLike, base: Spec | None = No
 
 
 def read_file(path: str | os.PathLike[str]) -> bytes:
-    """A whole file's bytes.
+    """A whole file's bytes."""
+    return read_file_stat(path)[0]
+
+
+def read_file_stat(path: str | os.PathLike[str]) -> tuple[bytes, os.stat_result]:
+    """A whole file's bytes, and the file's stat.
 
     sysfs hands out at most a page per read(2), so kernel BTF files are mapped
-    instead when the kernel allows it (a private read-only mapping, copied once).
+    instead when the kernel allows it (a private read-only mapping, copied once:
+    CPython's mapping would hold a descriptor open for as long as it lives).
     """
     with open(path, "rb", buffering=0) as f:
-        size = os.fstat(f.fileno()).st_size
-        if size:
+        st = os.fstat(f.fileno())
+        if st.st_size:
             try:
-                with mmap.mmap(f.fileno(), size, flags=_MAP_FLAGS, prot=mmap.PROT_READ) as m:
-                    return bytes(m)
+                with mmap.mmap(f.fileno(), st.st_size, flags=_MAP_FLAGS, prot=mmap.PROT_READ) as m:
+                    return bytes(m), st
             except (OSError, ValueError):
                 pass
         chunks = []
         while chunk := f.read(1 << 20):
             chunks.append(chunk)
-    return b"".join(chunks)
+    return b"".join(chunks), st

@@ -1,0 +1,149 @@
+"""The record index of the kernel's BTF, kept for the rest of the boot.
+
+Finding where each of vmlinux's ~126k type records starts is the one part of
+loading it that must touch every record: about 9 ms of Python against 2 ms for
+libbpf's whole parse. The kernel's BTF cannot change until the next boot (a
+module's, until the module is reloaded), so the first process of a boot that
+loads it saves the record offsets and each record's name offset, and later
+processes read them back (about 1 MB, a fraction of a millisecond).
+
+An entry is used only if its key matches: the boot id, the file's path,
+size, inode and modification time, and a checksum of the blob's first and
+last 64 KiB. Anything unexpected (no cache directory, a foreign owner, a
+short or stale file) makes the index be computed as before; caching never
+turns into an error.
+
+Where entries live: ``$PYBPF_CACHE_DIR`` when set (empty disables the cache),
+else ``$XDG_RUNTIME_DIR/pybpf``, else ``/run/pybpf`` for root, else
+``~/.cache/pybpf``. The runtime directories are emptied at every boot; in
+``~/.cache`` an entry of an earlier boot is simply replaced.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import zlib
+from array import array
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TypeAlias
+
+__all__ = ["RecordIndex", "cache_dir", "load", "store"]
+
+_MAGIC = b"pybpf-btf-index\n"
+_FORMAT = 1
+_SAMPLE = 64 * 1024
+_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+
+# The word offset of every record, and every record's name offset packed as
+# native 32-bit words (what RawBTF searches names in).
+RecordIndex: TypeAlias = "tuple[Sequence[int], bytes | memoryview]"
+
+
+def cache_dir() -> Path | None:
+    """The directory index entries go in, or None when caching is off."""
+    chosen = os.environ.get("PYBPF_CACHE_DIR")
+    if chosen is not None:
+        return Path(chosen) if chosen else None
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        return Path(runtime) / "pybpf"
+    if os.geteuid() == 0:
+        return Path("/run/pybpf")
+    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache_home) / "pybpf"
+
+
+def load(path: Path, st: os.stat_result, blob: bytes) -> RecordIndex | None:
+    """The saved index of the BTF file ``path`` (stat ``st``, contents ``blob``), if valid."""
+    entry = _entry(path)
+    key = _key(path, st, blob)
+    if entry is None or key is None:
+        return None
+    try:
+        fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if info.st_uid != os.geteuid() or not stat.S_ISREG(info.st_mode):
+            return None
+        data = os.read(fd, info.st_size)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    head = _MAGIC + key
+    body = len(data) - len(head)
+    if body % 8 or not data.startswith(head):
+        return None
+    view = memoryview(data)
+    split = len(head) + body // 2
+    return view[len(head) : split].cast("I"), view[split:]
+
+
+def store(path: Path, st: os.stat_result, blob: bytes, index: RecordIndex) -> None:
+    """Save ``index`` for the BTF file ``path``; silently skipped when that is not possible."""
+    entry = _entry(path, create=True)
+    key = _key(path, st, blob)
+    if entry is None or key is None:
+        return
+    offsets, names = index
+    temp = entry.with_name(f".{entry.name}.{os.getpid()}")
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(temp, flags, 0o600)
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(_MAGIC + key)
+            f.write(array("I", offsets).tobytes())
+            f.write(names)
+        os.replace(temp, entry)
+    except OSError:
+        temp.unlink(missing_ok=True)
+
+
+def _entry(path: Path, *, create: bool = False) -> Path | None:
+    """The entry file for ``path`` in a directory only this user can write, or None."""
+    directory = cache_dir()
+    if directory is None:
+        return None
+    try:
+        if create:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = os.lstat(directory)
+    except OSError:
+        return None
+    if (
+        not stat.S_ISDIR(info.st_mode)
+        or info.st_uid != os.geteuid()
+        or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    ):
+        return None
+    return directory / f"btf-index-{path.name}"
+
+
+def _key(path: Path, st: os.stat_result, blob: bytes) -> bytes | None:
+    """What an entry must match: this boot, this very file, these contents."""
+    try:
+        boot_id = _BOOT_ID.read_text().strip()
+    except OSError:
+        return None
+    view = memoryview(blob)
+    checksum = zlib.crc32(view[-_SAMPLE:], zlib.crc32(view[:_SAMPLE]))
+    fields = (
+        _FORMAT,
+        sys.byteorder,
+        boot_id,
+        os.fsencode(path).hex(),
+        st.st_size,
+        st.st_ino,
+        st.st_mtime_ns,
+        len(view),
+        checksum,
+    )
+    return " ".join(map(str, fields)).encode() + b"\n"
