@@ -33,12 +33,15 @@ def compile_bpf(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-un
         pytest.skip("no clang")
     tmp = tmp_path_factory.mktemp("compiled")
 
-    def build(source: str, order: str = "bpfel") -> bytes:
+    def build(source: str, order: str = "bpfel", compiler: str = "clang") -> bytes:
+        cc = shutil.which(compiler)
+        if cc is None:
+            pytest.skip(f"no {compiler}")
         src = tmp / "prog.c"
         obj = tmp / "prog.o"
         src.write_text(PRELUDE + source)
         subprocess.run(
-            [clang, "-O2", "-g", "-target", order, "-c", str(src), "-o", str(obj)],
+            [cc, "-O2", "-g", "-target", order, "-c", str(src), "-o", str(obj)],
             check=True,
             capture_output=True,
         )
@@ -138,3 +141,38 @@ def test_legacy_map_with_kv_annotation(compile_bpf) -> None:  # type: ignore[no-
     assert (m.key_size, m.value_size, m.max_entries) == (4, 8, 16)
     assert m.key_type is not None and m.key_type.name == "u32"
     assert m.value_type is not None and m.value_type.name == "u64"
+
+
+def arena_map(name: str) -> str:
+    """An arena map (type 33, BPF_F_MMAPABLE) of one page."""
+    return (
+        "struct { __uint(type, 33); __uint(map_flags, 1024); __uint(max_entries, 1); } "
+        f'{name} SEC(".maps");\n'
+    )
+
+
+ARENA_USER = (
+    "int __attribute__((address_space(1))) shared = 3;\n"
+    'SEC("syscall") long prog(void *ctx) { return (long)&shared; }\n'
+)
+
+
+def test_arena_globals_need_an_arena_map(compile_bpf) -> None:  # type: ignore[no-untyped-def]
+    # clang 18 and later put __arena globals in .addr_space.1.
+    data = compile_bpf(ARENA_USER, compiler="clang-19")
+    with pytest.raises(ELFError, match="need an arena map") as e:
+        load_collection_spec(data)
+    assert e.value.section == ".addr_space.1"
+
+
+def test_one_arena_map_per_object(compile_bpf) -> None:  # type: ignore[no-untyped-def]
+    source = arena_map("first") + arena_map("second") + ARENA_USER
+    with pytest.raises(ELFError, match="only one arena map") as e:
+        load_collection_spec(compile_bpf(source, compiler="clang-19"))
+    assert (e.value.section, e.value.symbol) == (".maps", "second")
+
+
+def test_arena_map_without_globals(compile_bpf) -> None:  # type: ignore[no-untyped-def]
+    source = arena_map("heap") + 'SEC("syscall") long prog(void *ctx) { return 0; }\n'
+    spec = load_collection_spec(compile_bpf(source, compiler="clang-19"))
+    assert spec.maps["heap"].contents == [] and not spec.variables

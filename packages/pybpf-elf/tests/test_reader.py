@@ -127,6 +127,55 @@ def test_legacy_and_iproute2_maps(testdata: Path) -> None:
     assert struct.unpack(">4I", flows.extra) == (1, 1, 0, 0)
 
 
+@pytest.mark.parametrize(("order", "end"), [("el", "<"), ("eb", ">")])
+def test_arena_globals(testdata: Path, order: str, end: str) -> None:
+    spec = load(testdata, "arena_globals", order)
+    arena = spec.maps["arena"]
+    assert (arena.type, arena.key_size, arena.value_size, arena.max_entries) == (
+        MapType.ARENA,
+        0,
+        0,
+        2,
+    )
+    # The kernel takes no BTF value type for an arena: the DATASEC stays off the map.
+    assert arena.value_type is None and arena.section is None
+    # One value under the empty key (arena maps have none): the section's bytes.
+    [(key, data)] = arena.contents
+    assert key == b"" and len(data) == 64
+    where = {n: (v.section, v.offset, v.size) for n, v in spec.variables.items()}
+    assert where == {
+        "initial": (".addr_space.1", 0, 4),
+        "table": (".addr_space.1", 8, 32),
+        "stats": (".addr_space.1", 40, 16),
+        "counter": (".addr_space.1", 56, 4),
+        "hidden": (".addr_space.1", 60, 4),
+    }
+    v = spec.variables
+    assert all(x.map is arena for x in v.values())
+    assert (v["initial"].get(), v["table"].get(), v["counter"].get(), v["hidden"].get()) == (
+        42,
+        [1, 2, 3, 4],
+        0,
+        7,
+    )
+    stats = v["stats"].get()
+    assert (stats.hits, stats.last) == (5, 6)
+    v["counter"].set(9)
+    assert arena.contents[0][1][56:60] == struct.pack(end + "i", 9)
+    # Taking an address loads a value of the arena map at the variable's offset
+    # (the static "hidden" through the section symbol and an addend).
+    loads = [
+        (i.src, i.constant >> 32)
+        for i in spec.programs["arena_addresses"].instructions
+        if i.reference == "arena"
+    ]
+    assert loads == [(PseudoSource.MAP_VALUE, off) for off in (0, 8, 56, 40, 60)]
+    clone = spec.copy()
+    assert clone.variables["counter"].map is clone.maps["arena"]
+    clone.variables["counter"].set(1)
+    assert v["counter"].get() == 9
+
+
 def test_globals_variables(testdata: Path) -> None:
     spec = load(testdata, "globals")
     v = spec.variables["custom_data_a"]

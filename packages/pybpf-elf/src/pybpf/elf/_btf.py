@@ -88,11 +88,10 @@ class BTFInfo:
         )
 
     def variables(self, section: Section, spec: MapSpec, elf: ElfFile) -> list[VariableSpec]:
-        """The variables of a data section, from its DATASEC."""
+        """The variables of a section of globals held by ``spec``, from its DATASEC."""
         ds = self.fixed_datasec(elf, section)
         if ds is None:
             return []
-        spec.value_type = ds
         out = []
         for vsi in ds.vars:
             var = _var(vsi.type, section.name)

@@ -2,7 +2,8 @@
 
 The work is split by section kind: :mod:`legacy_maps` (``maps``),
 :mod:`btf_maps` (``.maps``), :mod:`datasecs` (``.data*``, ``.rodata*``,
-``.bss*``), :mod:`externs` (``.kconfig``, ``.ksyms``, kfuncs),
+``.bss*``), :mod:`arena` (``.addr_space.1``), :mod:`externs` (``.kconfig``,
+``.ksyms``, kfuncs),
 :mod:`struct_ops` (``.struct_ops*``) and :mod:`programs` (code). This module
 walks the section table (``bpf_object__elf_collect``), hands each section to
 its reader, then resolves the code's relocations against what they produced.
@@ -34,6 +35,7 @@ from pybpf.elf._elffile import (
     Section,
     Symbol,
 )
+from pybpf.elf.arena import arena_map, is_arena_section, set_arena_data
 from pybpf.elf.datasecs import data_map, is_data_section, symbol_variables
 from pybpf.elf.errors import ELFError, Where
 from pybpf.elf.legacy_maps import annotate_legacy_maps, read_legacy_maps
@@ -100,7 +102,10 @@ class _Reader:
         self.legacy_section: Section | None = None
         self.btf_maps = btf_maps.BTFMaps()
         self.btf_maps_section: Section | None = None
-        self.data_sections: dict[int, MapSpec] = {}
+        self.arena_section: Section | None = None
+        #: Sections whose symbols are values of a map (data sections, the
+        #: arena's globals), by section index.
+        self.value_sections: dict[int, MapSpec] = {}
         self.btf: BTFInfo | None = None
         self.externs: externs.Externs | None = None
 
@@ -152,6 +157,8 @@ class _Reader:
                     self.text = sec
             elif name in (".struct_ops", ".struct_ops.link") and sec.type == SHT_PROGBITS:
                 self.struct_ops_sections.append(sec)
+            elif is_arena_section(sec):
+                self.arena_section = sec
         for index, sec in self.relocs.items():
             if sec.type == SHT_RELA and 0 <= index < len(elf.sections):
                 target = elf.sections[index]
@@ -177,16 +184,18 @@ class _Reader:
             self.btf_maps = btf_maps.read_btf_maps(elf, self.btf_maps_section, btf)
             for m in self.btf_maps.maps.values():
                 self._add_map(m, self.btf_maps_section)
+        arena = arena_map(self.btf_maps.maps.values())
+        if self.arena_section is not None:
+            self._add_values(self.arena_section, set_arena_data(elf, self.arena_section, arena))
         for sec in elf.sections:
             if not (is_data_section(sec) and sec.size):
                 continue
             mmapable = btf is not None and btf.has_global_variables(elf, sec)
             m = data_map(elf, sec, mmapable=mmapable)
-            self.data_sections[sec.index] = m
+            if btf is not None:
+                m.value_type = btf.fixed_datasec(elf, sec)
             self._add_map(m, sec)
-            found = btf.variables(sec, m, elf) if btf is not None else symbol_variables(elf, sec, m)
-            for v in found:
-                self._add_variable(v)
+            self._add_values(sec, m)
         if btf is not None:
             self.externs = externs.collect(elf, btf)
             kconfig = self.externs.kconfig_map()
@@ -194,6 +203,17 @@ class _Reader:
                 self._add_map(kconfig, None)
                 for v in self.externs.kconfig_variables(kconfig, elf.byte_order):
                     self._add_variable(v)
+
+    def _add_values(self, section: Section, m: MapSpec) -> None:
+        """Record that the section's symbols are values of ``m``; add its variables."""
+        self.value_sections[section.index] = m
+        elf, btf = self.elf, self.btf
+        if btf is not None:
+            found = btf.variables(section, m, elf)
+        else:
+            found = symbol_variables(elf, section, m)
+        for v in found:
+            self._add_variable(v)
 
     def _read_code(self) -> CodeReader:
         """Every function of every code section, relocated, with its ext infos."""
@@ -290,10 +310,10 @@ class _Reader:
                 raise where.error(f"no map at offset {sym.value} of '.maps'")
             self._load_map(insn, m.name, where)
             return True
-        data = self.data_sections.get(idx)
+        data = self.value_sections.get(idx)
         if data is not None:
             if not insn.is_ld_imm64:
-                raise where.error("data section used by a call")
+                raise where.error(f"global variable of {data.name!r} used by a call")
             value_offset = (insn.constant & 0xFFFFFFFF) + sym.value
             insn.src = PseudoSource.MAP_VALUE
             insn.constant = (value_offset & 0xFFFFFFFF) << 32

@@ -65,7 +65,9 @@ class MapSpec:
     program arrays and maps of maps, whose values name the program or the map
     (``str``) to put there when the collection is loaded. The maps of data
     sections (``.data``, ``.rodata``, ``.bss``, ``.kconfig``, ``.data.foo``) are
-    named after their section and hold one value: the section's bytes.
+    named after their section and hold one value: the section's bytes. An
+    arena map with ``__arena`` globals holds one value under the empty key:
+    the bytes of ``.addr_space.1``, which the loader copies into the arena.
     """
 
     name: str
@@ -154,6 +156,8 @@ class ProgramSpec:
 class VariableSpec:
     """A global variable: ``size`` bytes at ``offset`` of a data section's map.
 
+    ``section`` is the ELF section; ``map`` holds the bytes: the section's own
+    map, or for ``__arena`` globals (section ``.addr_space.1``) the arena map.
     ``get()`` and ``set()`` read and edit the variable's initial value in the
     map's contents, through the BTF value codec.
     """
