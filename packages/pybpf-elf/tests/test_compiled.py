@@ -7,11 +7,12 @@ the compiler is needed.
 from __future__ import annotations
 
 import shutil
+import struct
 import subprocess
 
 import pytest
 
-from pybpf.elf import ELFError, load_collection_spec
+from pybpf.elf import ELFError, Pinning, load_collection_spec
 from pybpf.elf._uapi import MapType
 
 PRELUDE = """
@@ -141,6 +142,28 @@ def test_legacy_map_with_kv_annotation(compile_bpf) -> None:  # type: ignore[no-
     assert (m.key_size, m.value_size, m.max_entries) == (4, 8, 16)
     assert m.key_type is not None and m.key_type.name == "u32"
     assert m.value_type is not None and m.value_type.name == "u64"
+
+
+@pytest.mark.parametrize(("order", "end"), [("bpfel", "<"), ("bpfeb", ">")])
+def test_iproute2_fields_kept_as_bytes(compile_bpf, order: str, end: str) -> None:  # type: ignore[no-untyped-def]
+    # iproute2 puts "inner" at slot 3 of the map-in-map whose inner_id is its id
+    # (7). That wiring is tc's, not libbpf's: pybpf keeps the fields as bytes.
+    data = compile_bpf(
+        "struct bpf_elf_map { u32 type, size_key, size_value, max_elem, flags,"
+        " id, pinning, inner_id, inner_idx; };\n"
+        'struct bpf_elf_map SEC("maps") inner = { 2, 4, 8, 1, 0, 7, 0, 0, 3 };\n'
+        'struct bpf_elf_map SEC("maps") outer = { 12, 4, 4, 4, 0, 0, 2, 7, 0 };\n'
+        'SEC("classifier") int prog(struct __sk_buff *skb) { return 0; }\n',
+        order,
+    )
+    spec = load_collection_spec(data)
+    inner, outer = spec.maps["inner"], spec.maps["outer"]
+    assert struct.unpack(end + "4I", inner.extra) == (7, 0, 0, 3)
+    assert struct.unpack(end + "4I", outer.extra) == (0, 2, 7, 0)
+    assert outer.type == MapType.ARRAY_OF_MAPS
+    assert outer.inner_map is None and outer.contents == []
+    # iproute2's PIN_GLOBAL_NS (2) is not libbpf's pinning.
+    assert outer.pinning == Pinning.NONE
 
 
 def arena_map(name: str) -> str:

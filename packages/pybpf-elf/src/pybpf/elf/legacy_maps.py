@@ -4,7 +4,11 @@ libbpf 1.0 dropped them; ebpf-go and iproute2 still read them, and so do we.
 Each map is a symbol of the section; its record is five ``u32`` (type, key
 size, value size, max entries, flags). Longer records (iproute2's
 ``struct bpf_elf_map`` adds id, pinning, inner_id, inner_idx) keep the rest
-as raw bytes in ``MapSpec.extra``.
+as raw bytes, in the object's byte order, in ``MapSpec.extra``, as ebpf-go
+does. They mean nothing here: libbpf 0.x read only the five fields (and, in
+strict mode, refused non-zero extra bytes); iproute2's pinning and its
+map-in-map wiring (the map-in-map whose ``inner_id`` is a map's ``id`` gets
+that map at slot ``inner_idx``) are tc's own, left to whoever reads ``extra``.
 
 Key and value BTF types come, when the object has them, from the
 ``struct ____btf_map_<name> { key; value; }`` that ``BPF_ANNOTATE_KV_PAIR``

@@ -88,7 +88,7 @@ class MapSpec:
     #: True for ``.rodata``-like sections and ``.kconfig``: the loader freezes them.
     readonly: bool = False
     #: Bytes of a legacy ``maps`` record past ``struct bpf_map_def`` (iproute2's
-    #: id, pinning, inner_id, inner_idx), kept as they are.
+    #: id, pinning, inner_id, inner_idx), kept as they are, in the object's byte order.
     extra: bytes = b""
     #: For ``.struct_ops`` maps: the struct type's name and, per function
     #: pointer member, the program to put there.
