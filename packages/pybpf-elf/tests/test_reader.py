@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pybpf.asm import CallSource, PseudoSource
+from pybpf.btf import Datasec
 from pybpf.btf.ext.records import FuncInfo, LineInfo
 from pybpf.elf import (
     CollectionSpec,
@@ -40,6 +41,16 @@ def test_every_object_loads(obj_path: Path) -> None:
         for insn in prog.instructions:
             if insn.is_function_call or insn.is_function_pointer:
                 assert insn.reference in names
+
+
+def test_datasec_variables_sorted_by_offset(obj_path: Path) -> None:
+    # As libbpf's btf_fixup_datasec leaves them (bpftool's static link, .kconfig's
+    # layout and clang's own order can list them otherwise).
+    spec = load_collection_spec(obj_path)
+    for t in spec.types or ():
+        if isinstance(t, Datasec):
+            offsets = [v.offset for v in t.vars]
+            assert offsets == sorted(offsets), t.name
 
 
 def test_reads_without_pyelftools(testdata: Path) -> None:

@@ -3,7 +3,8 @@
 Wraps :mod:`pybpf.btf` so that its errors come out as :class:`ELFError`
 naming the section, and does what libbpf does to clang's BTF right after
 opening (``btf_fixup_datasec``): clang leaves each ``DATASEC`` with size 0 and
-its variables at offset 0, the ELF section and symbols have the real numbers.
+its variables at offset 0, the ELF section and symbols have the real numbers,
+and the variables get sorted by offset.
 """
 
 from __future__ import annotations
@@ -52,7 +53,12 @@ class BTFInfo:
         return self._datasecs[name]
 
     def fixed_datasec(self, elf: ElfFile, section: Section) -> Datasec | None:
-        """The section's DATASEC with libbpf's size and offset fixups applied."""
+        """The section's DATASEC with libbpf's size and offset fixups applied.
+
+        Its variables end up sorted by offset, as libbpf sorts them (and the
+        kernel wants them): clang lists them in its own order, which a static
+        link (``bpftool gen object``) can leave unsorted.
+        """
         ds = self.datasec(section.name)
         if ds is None or section.name in _VIRTUAL or section.index in self._fixed:
             return ds
@@ -78,6 +84,7 @@ class BTFInfo:
                     symbol=var.name,
                     offset=offset,
                 )
+        ds.vars.sort(key=attrgetter("offset"))
         return ds
 
     def has_global_variables(self, elf: ElfFile, section: Section) -> bool:

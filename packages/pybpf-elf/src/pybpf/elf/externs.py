@@ -12,6 +12,7 @@ spec records what each instruction uses, as ``insn.metadata[Extern]``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 
 from pybpf.asm import CallSource, Instruction, PseudoSource
 from pybpf.btf import (
@@ -161,13 +162,15 @@ def collect(elf: ElfFile, btf: BTFInfo) -> Externs:
     out.kconfig_size = offset
     ds = btf.datasec(KCONFIG)
     if ds is not None and kconfig:
-        # libbpf lays the section out itself and writes the result back to BTF.
+        # libbpf lays the section out itself and writes the result back to BTF,
+        # variables sorted by offset.
         ds.size = offset
         for vsi in ds.vars:
             k2 = out.kconfig.get(vsi.type.name)
             if k2 is not None:
                 vsi.offset = k2.offset
                 vsi.size = k2.size
+        ds.vars.sort(key=attrgetter("offset"))
     return out
 
 
