@@ -1,8 +1,9 @@
 """A tiny, strict ELF reader: the bytes of one named section.
 
-Enough to pull ``.BTF`` out of a BPF object or a ``vmlinux`` image without
-depending on pyelftools (which only the ``pybpf.elf`` layer uses). Every
-offset read from the file is bounds-checked; anything odd raises BTFError.
+Enough to pull ``.BTF`` out of a BPF object or a ``vmlinux`` image, so that
+this layer needs no ELF library (the full reader is ``pybpf.elf``'s, a layer
+above). Every offset read from the file is bounds-checked; anything odd
+raises BTFError.
 """
 
 from __future__ import annotations
