@@ -23,6 +23,8 @@ CASES: list[tuple[asm.Instruction, str, bool]] = [
     (asm.movsx(R1, R2, 8), "r1 = (s8)r2", True),
     (asm.movsx(R1, R2, 32), "r1 = (s32)r2", True),
     (asm.movsx32(R1, R2, 16), "w1 = (s16)w2", True),
+    (asm.addr_space_cast(R3, R2, 0, 1), "r3 = addr_space_cast(r2, 0x0, 0x1)", True),
+    (asm.addr_space_cast(R1, R1, 1, 0), "r1 = addr_space_cast(r1, 0x1, 0x0)", True),
     (asm.add(R1, 8), "r1 += 0x8", True),
     (asm.add(R2, -4), "r2 += -0x4", True),
     (asm.add32(R1, R2), "w1 += w2", True),
@@ -189,6 +191,10 @@ def test_bytes_match_llvm_assembler(tmp_path: Path) -> None:
         (lambda: asm.add(R1, "x"), "immediate must be an int"),  # type: ignore[arg-type]
         (lambda: asm.movsx(R1, R2, 64), "8, 16 or 32"),
         (lambda: asm.movsx32(R1, R2, 32), "8 or 16"),
+        (lambda: asm.addr_space_cast(R1, R2, 0, 2), "address spaces 0 and 1"),
+        (lambda: asm.addr_space_cast(R1, R2, 1, 1), "address spaces 0 and 1"),
+        (lambda: asm.addr_space_cast(R1, R2, -1, 0x1_0001), "address spaces 0 and 1"),
+        (lambda: asm.addr_space_cast(R1, 11, 0, 1), "src must be one of R0-R10"),  # type: ignore[arg-type]
         (lambda: asm.to_le(R1, 8), "16, 32 or 64"),
         (lambda: asm.ja(0x8000), "16 signed bits"),
         (lambda: asm.load(R0, R1, size=3), "1, 2, 4 or 8"),

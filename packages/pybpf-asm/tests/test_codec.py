@@ -106,6 +106,14 @@ def error_offset(data: bytes, byteorder: str = "little") -> int | None:
         (slot(0xBC, 1, 2, 32), "offset 32 is not valid"),
         (slot(0xBF, 1, 2, 7), "offset 7 is not valid"),
         (slot(0xB7, 1, 0, 8, 0), "offset 8 is not valid"),
+        # addr_space_cast: ALU64 register MOV only, between address spaces 0 and 1 only.
+        (slot(0xBC, 1, 2, 1, 1), "offset 1 is not valid"),
+        (slot(0xB7, 1, 0, 1, 1), "offset 1 is not valid"),
+        (slot(0xBF, 1, 2, 1, 0), "immediate 0x0 is neither"),
+        (slot(0xBF, 1, 2, 1, 0x1_0001), "immediate 0x10001 is neither"),
+        (slot(0xBF, 1, 2, 1, 0x2_0000), "immediate 0x20000 is neither"),
+        (slot(0xBF, 1, 2, 1, -1), "immediate -0x1 is neither"),
+        (slot(0xBF, 1, 2, 0x101, 1), "offset 257 is not valid"),
     ],
 )
 def test_bad_instruction_names_its_offset(bad: bytes, match: str) -> None:
@@ -135,6 +143,8 @@ def test_stray_second_half_after_a_valid_ld_imm64() -> None:
         slot(0x94, 1, 0, 1, 5),  # smod32 imm
         slot(0xBF, 1, 2, 32),  # movsx from 32 bits
         slot(0xBC, 1, 2, 16),  # movsx32 from 16 bits
+        slot(0xBF, 1, 2, 1, 1),  # addr_space_cast to the kernel (cast_kern)
+        slot(0xBF, 1, 1, 1, 0x1_0000),  # addr_space_cast to the arena (cast_user)
         slot(0xD3, 0, 1, 0, 0x100),  # load-acquire of a byte
         slot(0xCB, 1, 2, 0, 0x110),  # store-release of a half word
         slot(0xC3, 1, 2, 0, 0xF1),  # cmpxchg32
@@ -221,3 +231,19 @@ def test_encode_errors_name_the_instruction(insn: asm.Instruction, match: str) -
 def test_encode_unsigned_64_bit_constant() -> None:
     insn = asm.Instruction(0x18, 1, 0, 0, 2**64 - 1)
     assert insn.encode() == slot(0x18, 1, 0, 0, -1) + slot(0, 0, 0, 0, -1)
+
+
+def test_addr_space_cast_is_told_apart_from_movsx() -> None:
+    kern, user, movsx, mov = asm.decode(
+        slot(0xBF, 3, 2, 1, 1)
+        + slot(0xBF, 1, 1, 1, 0x1_0000)
+        + slot(0xBF, 1, 2, 8)
+        + slot(0xBF, 1, 2)
+    )
+    assert kern.is_addr_space_cast and user.is_addr_space_cast
+    assert not movsx.is_addr_space_cast and not mov.is_addr_space_cast
+    assert (str(kern), str(user)) == (
+        "r3 = addr_space_cast(r2, 0x0, 0x1)",
+        "r1 = addr_space_cast(r1, 0x1, 0x0)",
+    )
+    assert kern == asm.addr_space_cast(asm.R3, asm.R2, 0, 1)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pybpf.asm.errors import InstructionError
 from pybpf.asm.instruction import Instruction
 from pybpf.asm.opcodes import (
+    ADDR_SPACE_CAST,
+    ADDR_SPACE_CASTS,
     LD_IMM64,
     ALUOp,
     AtomicOp,
@@ -33,6 +35,7 @@ __all__ = [
     "Symbol",
     "add",
     "add32",
+    "addr_space_cast",
     "and32",
     "and_",
     "arsh",
@@ -208,6 +211,31 @@ def movsx32(dst: Register, src: Register, bits: int) -> Instruction:
     if bits not in (8, 16):
         raise InstructionError(f"movsx32 sign-extends 8 or 16 bits, not {bits}")
     return _alu(OpClass.ALU, ALUOp.MOV, dst, Register(_reg(src, "src")), bits)
+
+
+def addr_space_cast(dst: Register, src: Register, dst_as: int, src_as: int) -> Instruction:
+    """Convert the pointer in ``src`` from address space ``src_as`` to ``dst_as``, into ``dst``.
+
+    The kernel (6.9+) converts between a BPF arena (address space 1) and
+    kernel pointers (0) only: ``addr_space_cast(R1, R1, 0, 1)`` is libbpf's
+    ``cast_kern``, ``addr_space_cast(R1, R1, 1, 0)`` its ``cast_user``.
+    """
+    spaces = (
+        dst_as << 16 | src_as
+        if all(isinstance(a, int) and 0 <= a <= 0xFFFF for a in (dst_as, src_as))
+        else None
+    )
+    if spaces is None or spaces not in ADDR_SPACE_CASTS:
+        raise InstructionError(
+            f"addr_space_cast converts between address spaces 0 and 1, not {src_as!r} to {dst_as!r}"
+        )
+    return Instruction(
+        OpClass.ALU64 | ALUOp.MOV | Source.X,
+        _reg(dst, "dst"),
+        _reg(src, "src"),
+        ADDR_SPACE_CAST,
+        spaces,
+    )
 
 
 def add(dst: Register, src: Operand) -> Instruction:

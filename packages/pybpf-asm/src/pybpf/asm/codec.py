@@ -20,6 +20,8 @@ from operator import attrgetter
 from pybpf.asm.errors import InstructionError
 from pybpf.asm.instruction import Instruction
 from pybpf.asm.opcodes import (
+    ADDR_SPACE_CAST,
+    ADDR_SPACE_CASTS,
     LD_IMM64,
     VALID_OPCODES,
     ALUOp,
@@ -67,8 +69,9 @@ _ALLOWED_ALU_OFFSETS = {
         for op in (ALUOp.DIV, ALUOp.MOD)
         for src in Source
     },
-    # MOVSX: the source width to sign-extend from.
-    OpClass.ALU64 | ALUOp.MOV | Source.X: frozenset({0, 8, 16, 32}),
+    # MOVSX: the source width to sign-extend from; ALU64 also takes
+    # BPF_ADDR_SPACE_CAST (1), whose immediate _check_one looks at.
+    OpClass.ALU64 | ALUOp.MOV | Source.X: frozenset({0, ADDR_SPACE_CAST, 8, 16, 32}),
     OpClass.ALU | ALUOp.MOV | Source.X: frozenset({0, 8, 16}),
 }
 
@@ -138,6 +141,7 @@ def _not_in(values: Iterable[int]) -> bytes:
 
 
 _NOT_0_1 = _not_in([0, 1])
+# An addr_space_cast (offset 1) is a suspect too: its immediate must be checked.
 _NOT_SX64 = _not_in([0, 8, 16, 32])
 _NOT_SX32 = _not_in([0, 8, 16])
 _NOT_SWAP_WIDTH = _not_in([16, 32, 64])
@@ -290,6 +294,13 @@ def _check_one(insn: Instruction, slot: int) -> None:
         raise InstructionError(
             f"offset {insn.offset} is not valid for ALU opcode {op:#04x}", offset=offset
         )
+    elif op == _MOVSX64 and insn.offset == ADDR_SPACE_CAST:
+        if insn.constant not in ADDR_SPACE_CASTS:
+            raise InstructionError(
+                f"addr_space_cast converts between address spaces 0 and 1 only: "
+                f"immediate {insn.constant:#x} is neither 0x1 nor 0x10000",
+                offset=offset,
+            )
     elif op in _ENDS:
         if insn.constant not in (16, 32, 64):
             raise InstructionError(

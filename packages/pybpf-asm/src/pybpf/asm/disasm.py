@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from pybpf.asm._uapi import Helper
 from pybpf.asm.opcodes import (
+    ADDR_SPACE_CAST,
     LD_IMM64,
     ALUOp,
     AtomicOp,
@@ -113,6 +114,9 @@ def _alu(insn: Instruction) -> str | None:
         kind = "bswap" if is64 else "be" if x else "le"
         return f"r{insn.dst} = {kind}{insn.constant} r{insn.dst}"
     operand = f"{reg}{insn.src}" if x else _hex(insn.constant)
+    if op == ALUOp.MOV and is64 and x and insn.offset == ADDR_SPACE_CAST:
+        spaces = insn.constant & 0xFFFFFFFF
+        return f"{dst} = addr_space_cast({operand}, {spaces >> 16:#x}, {spaces & 0xFFFF:#x})"
     if op == ALUOp.MOV and insn.offset:
         return f"{dst} = (s{insn.offset}){operand}"
     symbol = _ALU_SYMBOLS[op]

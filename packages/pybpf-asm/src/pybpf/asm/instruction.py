@@ -6,11 +6,14 @@ from typing import Any, Literal
 
 from pybpf.asm.disasm import format_instruction
 from pybpf.asm.opcodes import (
+    ADDR_SPACE_CAST,
     LD_IMM64,
+    ALUOp,
     CallSource,
     JumpOp,
     OpClass,
     PseudoSource,
+    Source,
 )
 
 __all__ = ["ByteOrder", "Instruction"]
@@ -20,6 +23,7 @@ ByteOrder = Literal["little", "big"]
 _CALL = OpClass.JMP | JumpOp.CALL
 _EXIT = OpClass.JMP | JumpOp.EXIT
 _JA32 = OpClass.JMP32 | JumpOp.JA
+_MOV64_X = OpClass.ALU64 | ALUOp.MOV | Source.X
 _JUMP_CLASSES = (OpClass.JMP, OpClass.JMP32)
 _MAP_SOURCES = frozenset(
     {
@@ -204,6 +208,15 @@ class Instruction:
     def is_exit(self) -> bool:
         """True for EXIT."""
         return self.opcode == _EXIT
+
+    @property
+    def is_addr_space_cast(self) -> bool:
+        """True for ``addr_space_cast``: an ALU64 register move with offset 1.
+
+        Its ``constant`` is ``dst_as << 16 | src_as``: ``0x1`` turns an arena
+        pointer into a kernel one, ``0x10000`` the reverse.
+        """
+        return self.opcode == _MOV64_X and self.offset == ADDR_SPACE_CAST
 
     @property
     def is_jump(self) -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 
 __all__ = [
+    "ADDR_SPACE_CAST",
+    "ADDR_SPACE_CASTS",
     "LD_IMM64",
     "R0",
     "R1",
@@ -247,3 +249,13 @@ VALID_OPCODES: frozenset[int] = frozenset(
 
 #: The opcode of the two-slot 64-bit immediate load.
 LD_IMM64 = OpClass.LD | Mode.IMM | Size.DW
+
+#: ``BPF_ADDR_SPACE_CAST``: the ``offset`` that makes an ALU64 register ``MOV``
+#: an ``addr_space_cast`` (Linux 6.9, BPF arenas). Its immediate is
+#: ``dst_as << 16 | src_as``, the address spaces converted to and from.
+ADDR_SPACE_CAST = 1
+
+#: The immediates the kernel's verifier accepts for ``addr_space_cast``: from
+#: the arena (address space 1) to kernel pointers (0), libbpf's ``cast_kern``,
+#: and back, its ``cast_user``.
+ADDR_SPACE_CASTS: frozenset[int] = frozenset({0x1, 0x1_0000})
