@@ -56,7 +56,7 @@ def cache_dir() -> Path | None:
     return Path(cache_home) / "pybpf"
 
 
-def load(path: Path, st: os.stat_result, blob: bytes) -> RecordIndex | None:
+def load(path: Path, st: os.stat_result, blob: bytes | memoryview) -> RecordIndex | None:
     """The saved index of the BTF file ``path`` (stat ``st``, contents ``blob``), if valid."""
     entry = _entry(path)
     key = _key(path, st, blob)
@@ -84,7 +84,7 @@ def load(path: Path, st: os.stat_result, blob: bytes) -> RecordIndex | None:
     return view[len(head) : split].cast("I"), view[split:]
 
 
-def store(path: Path, st: os.stat_result, blob: bytes, index: RecordIndex) -> None:
+def store(path: Path, st: os.stat_result, blob: bytes | memoryview, index: RecordIndex) -> None:
     """Save ``index`` for the BTF file ``path``; silently skipped when that is not possible."""
     entry = _entry(path, create=True)
     key = _key(path, st, blob)
@@ -127,7 +127,7 @@ def _entry(path: Path, *, create: bool = False) -> Path | None:
     return directory / f"btf-index-{path.name}"
 
 
-def _key(path: Path, st: os.stat_result, blob: bytes) -> bytes | None:
+def _key(path: Path, st: os.stat_result, blob: bytes | memoryview) -> bytes | None:
     """What an entry must match: this boot, this very file, these contents."""
     try:
         boot_id = _BOOT_ID.read_text().strip()

@@ -11,7 +11,7 @@ import functools
 import os
 from pathlib import Path
 
-from pybpf.btf import _index_cache
+from pybpf.btf import _index_cache, _mapping
 from pybpf.btf.spec import Spec, load_spec, read_file_stat
 
 __all__ = ["load_kernel_module_spec", "load_kernel_spec", "vmlinux_candidates"]
@@ -76,10 +76,12 @@ def load_kernel_module_spec(name: str) -> Spec:
 
 
 def _load_sysfs(path: Path, base: Spec | None) -> Spec:
-    """A BTF file of ``/sys/kernel/btf``, its record index kept for the boot."""
-    data, st = read_file_stat(path)
+    """A BTF file of ``/sys/kernel/btf``: mapped where allowed, its index kept for the boot."""
+    mapped = _mapping.map_readonly(path)
+    data: bytes | memoryview
+    data, st = mapped if mapped is not None else read_file_stat(path)
     saved = _index_cache.load(path, st, data)
-    spec = Spec.over_raw(data, base=base, index=saved)
+    spec = Spec.over_raw(data, base=base, index=saved, in_place=True)
     raw = spec._raw
     assert raw is not None
     if saved is None or raw.offsets is not saved[0]:

@@ -132,8 +132,13 @@ class RawBTF:
         first_id: int = 1,
         base_strings_len: int = 0,
         index: RecordIndex | None = None,
+        in_place: bool = False,
     ) -> None:
-        """Frame ``data``; ``index`` is a saved :meth:`record_index` of the same bytes."""
+        """Frame ``data``; ``index`` is a saved :meth:`record_index` of the same bytes.
+
+        ``in_place`` says ``data`` cannot change while this object lives (a
+        mapped kernel BTF file): it is used without a copy.
+        """
         view = memoryview(data).cast("B")
         self.byte_order = detect_byte_order(view)
         size = len(view)
@@ -178,7 +183,9 @@ class RawBTF:
         self.first_id = first_id
         start = hdr_len + type_off
         # Native-order words are a view of the blob itself: no copy of vmlinux.
-        self.data = data if type(data) is bytes else bytes(view)
+        self.data: bytes | memoryview = data if type(data) is bytes else view
+        if not in_place and type(data) is not bytes:
+            self.data = bytes(view)
         type_view = memoryview(self.data)[start : start + type_len]
         if self.byte_order == sys.byteorder:
             native = type_view.cast("I")

@@ -118,16 +118,31 @@ class Spec:
 
     @classmethod
     def over_raw(
-        cls, data: BytesLike, *, base: Spec | None = None, index: RecordIndex | None = None
+        cls,
+        data: BytesLike,
+        *,
+        base: Spec | None = None,
+        index: RecordIndex | None = None,
+        in_place: bool = False,
     ) -> Spec:
-        """:meth:`from_bytes`, reusing a saved record index of the same bytes when it fits."""
+        """:meth:`from_bytes`, reusing a saved record index of the same bytes when it fits.
+
+        ``in_place`` uses ``data`` without copying it: only for bytes that
+        cannot change while the spec lives (a mapped kernel BTF file).
+        """
         spec = cls(base=base)
         base_strings = 0
         base_string = None
         if base is not None:
             base_strings = base._strings_end()
             base_string = base._string_at
-        raw = RawBTF(data, first_id=spec._first, base_strings_len=base_strings, index=index)
+        raw = RawBTF(
+            data,
+            first_id=spec._first,
+            base_strings_len=base_strings,
+            index=index,
+            in_place=in_place,
+        )
         spec._raw = raw
         spec._decoder = Decoder(raw, spec, base_string)
         spec._types = [None] * raw.count
