@@ -25,7 +25,7 @@ def test_maps_a_file_read_only(tmp_path: Path) -> None:
     assert bytes(view) == path.read_bytes()
     assert view[24:32].cast("I").tolist() == [0x1B1A1918, 0x1F1E1D1C]
     with pytest.raises(TypeError):
-        view[0] = 1  # type: ignore[index]
+        view[0] = 1
     # The fd-leak check of every test covers "no descriptor held".
 
 
