@@ -7,7 +7,8 @@ Run as root from the repository root:
 It loads ``testdata/demo.c``'s object with a ``.rodata`` constant set before
 loading (drop UDP), fills a map from user space (a length cap for the socket
 filter), runs both programs in the kernel with BPF_PROG_TEST_RUN, and prints
-what the programs counted, decoded through the object's BTF.
+what the programs counted: the maps decode keys and values through the
+object's BTF by themselves.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pybpf.btf import codec_for
 from pybpf.core import Collection, VerifierError, load_collection_spec
 
 XDP_VERDICTS = {0: "ABORTED", 1: "DROP", 2: "PASS", 3: "TX", 4: "REDIRECT"}
@@ -36,7 +36,7 @@ def main(argv: list[str]) -> int:
     spec.variables["drop_proto"].set(17)  # a .rodata constant, before loading
 
     with Collection(spec) as coll:
-        coll.maps["limits"].update((0).to_bytes(4, sys.byteorder), (40).to_bytes(4, sys.byteorder))
+        coll.maps["limits"][0] = 40
         xdp = coll.programs["count_packets"]
         for proto, size in [(6, 60), (6, 1500), (17, 90), (1, 64)]:
             result = xdp.run(packet(proto, size))
@@ -45,16 +45,10 @@ def main(argv: list[str]) -> int:
         capped = coll.programs["cap_length"].run(packet(6, 200), repeat=100)
         print(f"sock 200-byte frame -> keep {capped.retval} bytes ({capped.duration_ns} ns/run)")
 
-        per_proto = coll.maps["per_proto"]
-        stats_type = spec.maps["per_proto"].value_type
-        assert stats_type is not None
-        stats = codec_for(stats_type, spec.byte_order)
-        for key, value in sorted(per_proto.items()):
-            proto = int.from_bytes(key, sys.byteorder)
-            record = stats.decode(value)
+        for proto, stats in sorted(coll.maps["per_proto"].to_dict().items()):
             print(
                 f"per_proto[{PROTOCOLS.get(proto, proto)}] = "
-                f"packets={record.packets} bytes={record.bytes}"
+                f"packets={stats.packets} bytes={stats.bytes}"
             )
         print(f"total_packets = {coll.variables['total_packets'].get()}")
         print(f"drop_proto    = {coll.variables['drop_proto'].get()} (frozen .rodata)")

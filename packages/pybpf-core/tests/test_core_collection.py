@@ -166,7 +166,7 @@ def test_variables_get_set(testdata: Path) -> None:
         assert total.raw == (101).to_bytes(8, sys.byteorder)
         with pytest.raises(ValueError, match="8 bytes"):
             total.raw = b"\0"
-        stats = coll.maps["per_proto"].lookup((17).to_bytes(4, sys.byteorder))
+        stats = coll.maps["per_proto"].raw.lookup((17).to_bytes(4, sys.byteorder))
         assert int.from_bytes(stats[:8], sys.byteorder) == 5
 
 

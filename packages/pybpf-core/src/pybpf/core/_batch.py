@@ -7,12 +7,13 @@ on its buffers and codecs, and the map's public methods call them.
 from __future__ import annotations
 
 import errno
+import struct
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final
 
 from pybpf.core import _probes, _sys
 from pybpf.core._uapi import Command
-from pybpf.core.codec import Codec, IntCodec
+from pybpf.core.codec import CTYPES, int_format
 from pybpf.core.errors import ENOTSUPP, BPFError, KeyNotFoundError, LimitError, NotSupportedError
 
 if TYPE_CHECKING:
@@ -38,20 +39,11 @@ class BatchCursor:
         self.done = False
 
 
-#: memoryview formats of the native integer codecs, for whole-batch decoding.
-_FORMATS: Final[dict[str, Literal["I", "i", "Q", "q"]]] = {
-    "uint32_t": "I",
-    "int32_t": "i",
-    "uint64_t": "Q",
-    "int64_t": "q",
-}
-
-
-def _as_ints(buf: Any, n: int, size: int, codec: Codec) -> list[int]:
-    """``n`` native integers of ``size`` bytes at ``buf``, as a list."""
-    assert isinstance(codec, IntCodec) and codec.ctype is not None
+def _as_ints(buf: Any, n: int, fmt: str) -> list[int]:
+    """``n`` native integers of format ``fmt`` at ``buf``, as a list."""
     # memoryview.tolist beats ffi.unpack by ~10% on 100k elements.
-    return memoryview(_FFI.buffer(buf, n * size)).cast(_FORMATS[codec.ctype]).tolist()
+    view = memoryview(_FFI.buffer(buf, n * struct.calcsize(fmt)))
+    return view.cast(fmt).tolist()  # type: ignore[call-overload,no-any-return]
 
 
 def grow_batch(m: Map, cursor: BatchCursor, chunk: int) -> tuple[list[Any], list[Any], int]:
@@ -88,27 +80,64 @@ def batch_buffers(m: Map, count: int) -> tuple[Any, Any, Any]:
 def read_batch(
     m: Map, cmd: Command, cursor: BatchCursor, count: int
 ) -> tuple[list[Any], list[Any]]:
+    """One batch read after ``cursor``: its keys and values, decoded."""
+    with m._lock:
+        got = _read(m, cmd, cursor, count)
+        if got is None:
+            return [], []
+        kbuf, vbuf, n = got
+        return unpack_keys(m, kbuf, n), unpack_values(m, vbuf, n)
+
+
+def read_all(m: Map, chunk: int) -> dict[Any, Any]:
+    """The whole map as a dict, read by batches of ``chunk`` (doubled while too small)."""
+    result: dict[Any, Any] = {}
+    cursor = BatchCursor()
+    fill = _sys.fast_fill if m._kout is not None and m._vout is not None else None
+    while not cursor.done:
+        with m._lock:
+            try:
+                got = _read(m, Command.MAP_LOOKUP_BATCH, cursor, chunk)
+            except LimitError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                chunk *= 2
+                continue
+            if got is None:
+                break
+            kbuf, vbuf, n = got
+            if not result:
+                result = _sys.new_dict(n)  # one allocation, not a dozen resizes
+            if fill is not None:
+                # Ints straight from the buffers into the dict: no lists between.
+                fill(result, _sys.addr(kbuf), _sys.addr(vbuf), n, m._shape)
+            else:
+                result.update(zip(unpack_keys(m, kbuf, n), unpack_values(m, vbuf, n), strict=True))
+    return result
+
+
+def _read(m: Map, cmd: Command, cursor: BatchCursor, count: int) -> tuple[Any, Any, int] | None:
+    """A batch read into the map's buffers (the caller holds its lock); None when done."""
     if count <= 0:
         raise ValueError(f"batch count must be positive, not {count}")
     if cursor.done:
-        return [], []
+        return None
     ffi = _sys.ffi
     if cursor._buf is None:
         # The kernel keeps a key (generic maps) or a bucket index (hash
         # maps) there: a key's size, at least 8 bytes, covers both.
         cursor._buf = ffi.new("uint8_t[]", max(m._key_size, 8))
-    with m._lock:
-        kbuf, vbuf, cnt = batch_buffers(m, count)
-        cnt[0] = count
-        in_batch = cursor._buf if cursor._started else _sys.NULL
-        rc = _sys.map_batch(cmd, m._fd._num, in_batch, cursor._buf, kbuf, vbuf, cnt, 0)
-        n = int(cnt[0])
-        if rc == -errno.ENOENT:
-            cursor.done = True
-        elif rc:
-            raise batch_error(m, rc, cmd, count)
-        cursor._started = True
-        return unpack_keys(m, kbuf, n), unpack_values(m, vbuf, n)
+    kbuf, vbuf, cnt = batch_buffers(m, count)
+    cnt[0] = count
+    in_batch = cursor._buf if cursor._started else _sys.NULL
+    rc = _sys.map_batch(cmd, m._fd._num, in_batch, cursor._buf, kbuf, vbuf, cnt, 0)
+    n = int(cnt[0])
+    if rc == -errno.ENOENT:
+        cursor.done = True
+    elif rc:
+        raise batch_error(m, rc, cmd, count)
+    cursor._started = True
+    return kbuf, vbuf, n
 
 
 def write_batch(
@@ -120,7 +149,7 @@ def write_batch(
     ffi = _sys.ffi
     with m._lock:
         kbuf, vbuf, cnt = batch_buffers(m, count)
-        pack(kbuf, m._key_size, m._key_size, keys, encode=m._encode_key, codec=m._kcodec)
+        pack(kbuf, m._key_size, keys, encode=m._encode_key, fmt=m._kfmt)
         if values is not None:
             if m._percpu:
                 stride = m._stride * m._ncpu
@@ -128,14 +157,7 @@ def write_batch(
                 for i, value in enumerate(values):
                     m._put_value(memoryview(mem)[i * stride : (i + 1) * stride], value)
             else:
-                pack(
-                    vbuf,
-                    m._value_size,
-                    m._value_size,
-                    values,
-                    encode=m._encode_value,
-                    codec=m._vcodec,
-                )
+                pack(vbuf, m._value_size, values, encode=m._encode_value, fmt=m._vfmt)
         cnt[0] = count
         rc = _sys.map_batch(cmd, m._fd._num, _sys.NULL, _sys.NULL, kbuf, vbuf, cnt, flags)
         done = int(cnt[0])
@@ -147,56 +169,54 @@ def write_batch(
     return done
 
 
-def pack(
-    buf: Any, size: int, stride: int, objs: Sequence[Any], *, encode: Any, codec: Codec
-) -> None:
-    """Encode ``objs`` one after the other into ``buf``, ``stride`` bytes apart."""
+def pack(buf: Any, size: int, objs: Sequence[Any], *, encode: Any, fmt: str | None) -> None:
+    """Encode ``objs`` one after the other into ``buf``, ``size`` bytes each.
+
+    Where the map writes ints natively (``fmt``) and every object is one, they
+    go in by one slice assignment.
+    """
     ffi = _sys.ffi
-    # Plain ints go in by one slice assignment when the host's layout is theirs:
-    # no codec opinion (bytes) or a native-order int codec of this size.
-    ctype: str | None = f"uint{size * 8}_t"
-    if isinstance(codec, IntCodec):
-        ctype = codec.ctype if codec.size == size else None
-    if (
-        ctype is not None
-        and size == stride
-        and size in (4, 8)
-        and all(o.__class__ is int for o in objs)
-    ):
+    if fmt is not None and all(o.__class__ is int for o in objs):
         try:
-            ffi.cast(f"{ctype} *", buf)[0 : len(objs)] = objs
+            ffi.cast(f"{CTYPES[fmt]} *", buf)[0 : len(objs)] = objs
         except OverflowError:
             raise ValueError(f"an int does not fit in {size} bytes") from None
         return
     mem = ffi.buffer(buf)
     for i, obj in enumerate(objs):
-        mem[i * stride : i * stride + size] = encode(obj)
+        mem[i * size : (i + 1) * size] = encode(obj)
 
 
 def unpack_keys(m: Map, buf: Any, n: int) -> list[Any]:
+    """The ``n`` keys at ``buf``, decoded."""
     size = m._key_size
     if m._kout is not None:
-        return _as_ints(buf, n, size, m._kcodec)
-    raw = _sys.ffi.buffer(buf, n * size)[:]
-    decode = m._kcodec.decode
-    return [decode(raw[i : i + size]) for i in range(0, n * size, size)]
+        assert m._kfmt is not None
+        return _as_ints(buf, n, m._kfmt)
+    return _decode_all(m._kcodec.decode, _sys.ffi.buffer(buf, n * size)[:], size, size)
 
 
 def unpack_values(m: Map, buf: Any, n: int) -> list[Any]:
-    ffi = _sys.ffi
+    """The ``n`` values at ``buf``, decoded (per-CPU maps: a list per element)."""
     size = m._value_size
     if m._vout is not None:
-        return _as_ints(buf, n, size, m._vcodec)
-    decode = m._vcodec.decode
+        assert m._vfmt is not None
+        return _as_ints(buf, n, m._vfmt)
     if not m._percpu:
-        raw = ffi.buffer(buf, n * size)[:]
-        return [decode(raw[i : i + size]) for i in range(0, n * size, size)]
+        return _decode_all(m._vcodec.decode, _sys.ffi.buffer(buf, n * size)[:], size, size)
     stride, ncpu = m._stride, m._ncpu
-    raw = ffi.buffer(buf, n * stride * ncpu)[:]
-    return [
-        [decode(raw[j : j + size]) for j in range(i, i + stride * ncpu, stride)]
-        for i in range(0, n * stride * ncpu, stride * ncpu)
-    ]
+    raw = _sys.ffi.buffer(buf, n * stride * ncpu)[:]
+    fmt = int_format(m._vcodec, size)
+    if fmt is not None:
+        # One struct pass over every CPU's padded slot, then one list per element.
+        flat = [v for (v,) in struct.iter_unpack(f"={fmt}{stride - size}x", raw)]
+    else:
+        flat = _decode_all(m._vcodec.decode, raw, size, stride)
+    return [flat[i : i + ncpu] for i in range(0, len(flat), ncpu)]
+
+
+def _decode_all(decode: Any, raw: bytes, size: int, stride: int) -> list[Any]:
+    return [decode(raw[i : i + size]) for i in range(0, len(raw), stride)]
 
 
 def batch_error(m: Map, rc: int, cmd: Command, count: int) -> Exception:

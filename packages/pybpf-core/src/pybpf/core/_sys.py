@@ -11,6 +11,8 @@ an exception is the caller's job, because only the caller knows what failed.
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import os
 import platform
 import threading
@@ -40,11 +42,13 @@ CData = Any
 ElemFn = Callable[[int, int, CData, CData, int], int]
 BatchFn = Callable[[int, int, CData, CData, CData, CData, CData, int], int]
 BpfFn = Callable[[int, CData, int], int]
-LookupIntFn = Callable[[int, int, int], int]
-UpdateIntFn = Callable[[int, int, int, int, int], int]
+FastLookupFn = Callable[[int, int, int], int]
+FastUpdateFn = Callable[[int, int, int, int, int], None]
+FastFillFn = Callable[[dict[Any, Any], int, int, int, int], None]
+NewDictFn = Callable[[int], dict[Any, Any]]
 
 
-def _load_compiled() -> tuple[Any, BpfFn, ElemFn, BatchFn, LookupIntFn, UpdateIntFn] | None:
+def _load_compiled() -> tuple[Any, BpfFn, ElemFn, BatchFn, Any] | None:
     if os.environ.get("PYBPF_SYS", "") == "abi":
         return None
     try:
@@ -65,9 +69,18 @@ def _load_compiled() -> tuple[Any, BpfFn, ElemFn, BatchFn, LookupIntFn, UpdateIn
         lib.pybpf_bpf,
         lib.pybpf_map_elem,
         lib.pybpf_map_batch,
-        lib.pybpf_lookup_int,
-        lib.pybpf_update_int,
+        _load_fast(_pybpf_sys.__file__),
     )
+
+
+def _load_fast(path: str) -> Any:
+    """The second module of the compiled library: plain CPython functions, no cffi."""
+    loader = importlib.machinery.ExtensionFileLoader(_sys_build.FAST_MODULE, path)
+    spec = importlib.util.spec_from_loader(_sys_build.FAST_MODULE, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
 
 
 def _load_abi() -> tuple[Any, BpfFn, ElemFn, BatchFn]:
@@ -149,11 +162,22 @@ def _load_abi() -> tuple[Any, BpfFn, ElemFn, BatchFn]:
 _compiled = _load_compiled()
 #: True when the compiled (API-mode) module is in use.
 COMPILED = _compiled is not None
-#: Integer fast paths (compiled mode only): keys and values passed by value.
-lookup_int: LookupIntFn | None = None
-update_int: UpdateIntFn | None = None
+#: Integer element fast paths (compiled mode only), keys and values passed by
+#: value: ``fast_lookup(fd, key, shape)`` and ``fast_update(fd, key, value,
+#: shape, flags)`` raise ``OSError`` with the errno, ``OverflowError`` for an
+#: int too wide. A shape is key spec | value spec << 8, a spec being the size
+#: (1, 2, 4, 8) | 0x10 when signed. They keep the GIL: only for map types whose
+#: element operations never sleep. ``fast_fill(dict, keys, values, n, shape)``
+#: adds ``n`` ints packed at two addresses to a dict (a batch read's result);
+#: ``new_dict(n)`` is an empty dict, with room for ``n`` items when compiled.
+fast_lookup: FastLookupFn | None = None
+fast_update: FastUpdateFn | None = None
+fast_fill: FastFillFn | None = None
+new_dict: NewDictFn = lambda n: {}  # noqa: E731 (replaced by the compiled one)
 if _compiled is not None:
-    ffi, bpf, map_elem, map_batch, lookup_int, update_int = _compiled
+    ffi, bpf, map_elem, map_batch, _fast = _compiled
+    fast_lookup, fast_update, fast_fill = _fast.lookup, _fast.update, _fast.fill
+    new_dict = _fast.new_dict
 else:
     ffi, bpf, map_elem, map_batch = _load_abi()
 NULL: CData = ffi.NULL

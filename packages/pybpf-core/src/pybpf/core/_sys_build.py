@@ -15,7 +15,7 @@ from __future__ import annotations
 MODULE_NAME = "_pybpf_sys"
 #: Bumped whenever TYPES or HELPERS change, so that a stale compiled module
 #: (an editable install built from older sources) is noticed and not used.
-VERSION = 5
+VERSION = 6
 
 TYPES = """
 struct pybpf_map_create_attr {
@@ -216,8 +216,233 @@ long pybpf_bpf(int cmd, void *attr, unsigned int size);
 int pybpf_map_elem(int cmd, int fd, const void *key, void *value, uint64_t flags);
 int pybpf_map_batch(int cmd, int fd, const void *in_batch, void *out_batch,
                     void *keys, void *values, uint32_t *count, uint64_t elem_flags);
-uint64_t pybpf_lookup_int(int fd, uint64_t key, int shape);
-int pybpf_update_int(int fd, uint64_t key, uint64_t value, int shape, uint64_t flags);
+"""
+
+#: The element fast paths, as a second CPython module in the same library:
+#: ``import``-ed by :mod:`pybpf.core._sys` as ``_pybpf_fast`` (its own
+#: ``PyInit``). A cffi call costs ~100 ns (argument tuple, GIL release,
+#: errno bookkeeping); these vectorcall functions take a few tens, which is
+#: most of what separates a Python lookup from C's. They keep the GIL: they
+#: serve only map types whose element operations never sleep.
+FAST_MODULE = "_pybpf_fast"
+FAST_SOURCE = r"""
+#include <dlfcn.h>
+
+#ifndef METH_FASTCALL
+/* cffi compiles against the limited API of 3.2, which hides the flag; its
+ * value is part of the stable ABI since 3.10. */
+#define METH_FASTCALL 0x0080
+#endif
+
+/* A scalar's spec: bits 0-3 its size (1, 2, 4 or 8), bit 4 set when signed.
+ * An element shape is key spec | value spec << 8. */
+union pybpf_scalar {
+    uint8_t u8;
+    uint16_t u16;
+    uint32_t u32;
+    uint64_t u64;
+};
+
+static int pybpf_fast_put(PyObject *obj, int spec, union pybpf_scalar *out)
+{
+    int bits = (spec & 0xf) * 8;
+    uint64_t x;
+    if (spec & 0x10) {
+        long long s = PyLong_AsLongLong(obj);
+        if (s == -1 && PyErr_Occurred())
+            return -1;
+        if (bits < 64 && (s < -(1LL << (bits - 1)) || s >= (1LL << (bits - 1))))
+            goto overflow;
+        x = (uint64_t)s;
+    } else {
+        x = PyLong_AsUnsignedLongLong(obj);
+        if (x == (uint64_t)-1 && PyErr_Occurred())
+            return -1;
+        if (bits < 64 && x >> bits)
+            goto overflow;
+    }
+    switch (bits) {
+    case 8: out->u8 = (uint8_t)x; break;
+    case 16: out->u16 = (uint16_t)x; break;
+    case 32: out->u32 = (uint32_t)x; break;
+    default: out->u64 = x; break;
+    }
+    return 0;
+overflow:
+    PyErr_SetString(PyExc_OverflowError, "int does not fit");
+    return -1;
+}
+
+static PyObject *pybpf_fast_get(const union pybpf_scalar *in, int spec)
+{
+    int size = spec & 0xf;
+    if (spec & 0x10) {
+        switch (size) {
+        case 1: return PyLong_FromLong((int8_t)in->u8);
+        case 2: return PyLong_FromLong((int16_t)in->u16);
+        case 4: return PyLong_FromLong((int32_t)in->u32);
+        default: return PyLong_FromLongLong((int64_t)in->u64);
+        }
+    }
+    switch (size) {
+    case 1: return PyLong_FromUnsignedLong(in->u8);
+    case 2: return PyLong_FromUnsignedLong(in->u16);
+    case 4: return PyLong_FromUnsignedLong(in->u32);
+    default: return PyLong_FromUnsignedLongLong(in->u64);
+    }
+}
+
+static int pybpf_fast_ints(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t want,
+                           const char *usage, int *fd, int *shape)
+{
+    long a, b;
+    if (nargs != want) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return -1;
+    }
+    a = PyLong_AsLong(args[0]);
+    b = PyLong_AsLong(args[want == 3 ? 2 : 3]);
+    if ((a == -1 || b == -1) && PyErr_Occurred())
+        return -1;
+    *fd = (int)a;
+    *shape = (int)b;
+    return 0;
+}
+
+/* lookup(fd, key, shape) -> int; OSError with the errno on failure. */
+static PyObject *pybpf_fast_lookup(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
+{
+    union pybpf_scalar k, v;
+    struct pybpf_elem_attr attr;
+    int fd, shape;
+    (void)mod;
+    if (pybpf_fast_ints(args, nargs, 3, "lookup(fd, key, shape)", &fd, &shape))
+        return NULL;
+    if (pybpf_fast_put(args[1], shape & 0xff, &k))
+        return NULL;
+    v.u64 = 0;
+    attr.map_fd = (uint32_t)fd;
+    attr.pad = 0;
+    attr.key = (uint64_t)(uintptr_t)&k;
+    attr.value = (uint64_t)(uintptr_t)&v;
+    attr.flags = 0;
+    if (syscall(__NR_bpf, 1 /* BPF_MAP_LOOKUP_ELEM */, &attr, sizeof(attr)) < 0)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    return pybpf_fast_get(&v, shape >> 8);
+}
+
+/* update(fd, key, value, shape, flags) -> None; OSError with the errno on failure. */
+static PyObject *pybpf_fast_update(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
+{
+    union pybpf_scalar k, v;
+    struct pybpf_elem_attr attr;
+    int fd, shape;
+    uint64_t flags;
+    (void)mod;
+    if (pybpf_fast_ints(args, nargs, 5, "update(fd, key, value, shape, flags)", &fd, &shape))
+        return NULL;
+    flags = PyLong_AsUnsignedLongLong(args[4]);
+    if (flags == (uint64_t)-1 && PyErr_Occurred())
+        return NULL;
+    if (pybpf_fast_put(args[1], shape & 0xff, &k) || pybpf_fast_put(args[2], shape >> 8, &v))
+        return NULL;
+    attr.map_fd = (uint32_t)fd;
+    attr.pad = 0;
+    attr.key = (uint64_t)(uintptr_t)&k;
+    attr.value = (uint64_t)(uintptr_t)&v;
+    attr.flags = flags;
+    if (syscall(__NR_bpf, 2 /* BPF_MAP_UPDATE_ELEM */, &attr, sizeof(attr)) < 0)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    Py_INCREF(Py_None);
+    return Py_None;
+}
+
+/* _PyDict_NewPresized is not in the limited API, and private: found at run
+ * time, so that an interpreter without it still loads this module. */
+typedef PyObject *(*pybpf_presized_fn)(Py_ssize_t);
+static pybpf_presized_fn pybpf_presized;
+static int pybpf_presized_looked_up;
+
+/* new_dict(n) -> dict: an empty dict with room for n items without resizing. */
+static PyObject *pybpf_fast_new_dict(PyObject *mod, PyObject *arg)
+{
+    Py_ssize_t n = PyLong_AsSsize_t(arg);
+    (void)mod;
+    if (n == -1 && PyErr_Occurred())
+        return NULL;
+    if (!pybpf_presized_looked_up) {
+        pybpf_presized = (pybpf_presized_fn)dlsym(RTLD_DEFAULT, "_PyDict_NewPresized");
+        pybpf_presized_looked_up = 1;
+    }
+    return pybpf_presized ? pybpf_presized(n) : PyDict_New();
+}
+
+/* fill(dict, keys, values, n, shape) -> None: dict[key] = value for the n
+ * int keys and values packed at the addresses keys and values. */
+static PyObject *pybpf_fast_fill(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
+{
+    const char *keys, *values;
+    Py_ssize_t n, i;
+    int shape, ksize, vsize;
+    PyObject *dict;
+    (void)mod;
+    if (nargs != 5 || !PyDict_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "fill(dict, keys, values, n, shape)");
+        return NULL;
+    }
+    dict = args[0];
+    keys = (const char *)PyLong_AsVoidPtr(args[1]);
+    values = (const char *)PyLong_AsVoidPtr(args[2]);
+    n = PyLong_AsSsize_t(args[3]);
+    shape = (int)PyLong_AsLong(args[4]);
+    if (PyErr_Occurred())
+        return NULL;
+    ksize = shape & 0xf;
+    vsize = (shape >> 8) & 0xf;
+    for (i = 0; i < n; i++) {
+        union pybpf_scalar k, v;
+        PyObject *key, *value;
+        int rc;
+        memcpy(&k, keys + i * ksize, ksize);
+        memcpy(&v, values + i * vsize, vsize);
+        key = pybpf_fast_get(&k, shape & 0xff);
+        value = key ? pybpf_fast_get(&v, shape >> 8) : NULL;
+        rc = value ? PyDict_SetItem(dict, key, value) : -1;
+        Py_XDECREF(key);
+        Py_XDECREF(value);
+        if (rc < 0)
+            return NULL;
+    }
+    Py_INCREF(Py_None);
+    return Py_None;
+}
+
+static PyMethodDef pybpf_fast_methods[] = {
+    {"lookup", (PyCFunction)(void (*)(void))pybpf_fast_lookup, METH_FASTCALL,
+     "lookup(fd, key, shape): the int value at the int key."},
+    {"update", (PyCFunction)(void (*)(void))pybpf_fast_update, METH_FASTCALL,
+     "update(fd, key, value, shape, flags): set the int key to the int value."},
+    {"new_dict", pybpf_fast_new_dict, METH_O,
+     "new_dict(n): an empty dict with room for n items."},
+    {"fill", (PyCFunction)(void (*)(void))pybpf_fast_fill, METH_FASTCALL,
+     "fill(dict, keys, values, n, shape): add n packed int keys and values to dict."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef pybpf_fast_module = {
+    PyModuleDef_HEAD_INIT, "_pybpf_fast", "pybpf's map element fast paths.", -1,
+    pybpf_fast_methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__pybpf_fast(void)
+{
+    PyObject *m = PyModule_Create(&pybpf_fast_module);
+    if (m != NULL && PyModule_AddIntConstant(m, "VERSION", PYBPF_SYS_VERSION) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
 """
 
 SOURCE = (
@@ -270,65 +495,8 @@ int pybpf_map_batch(int cmd, int fd, const void *in_batch, void *out_batch,
     return rc;
 }
 
-/*
- * Integer keys and values passed by value: nothing shared between threads,
- * one call per operation. shape = key_size << 8 | value_size, sizes 4 or 8.
- * Keys or values too wide for their size fail with ERANGE before the syscall.
- */
-union pybpf_int {
-    uint32_t u32;
-    uint64_t u64;
-};
-
-static int pybpf_put_int(union pybpf_int *slot, uint64_t x, int size)
-{
-    if (size == 4) {
-        if (x > UINT32_MAX)
-            return -1;
-        slot->u32 = (uint32_t)x;
-    } else {
-        slot->u64 = x;
-    }
-    return 0;
-}
-
-/* Returns the value; on failure 0 with errno set, on success errno is 0. */
-uint64_t pybpf_lookup_int(int fd, uint64_t key, int shape)
-{
-    union pybpf_int k, v;
-    struct pybpf_elem_attr attr;
-    if (pybpf_put_int(&k, key, shape >> 8)) {
-        errno = ERANGE;
-        return 0;
-    }
-    v.u64 = 0;
-    attr.map_fd = (uint32_t)fd;
-    attr.pad = 0;
-    attr.key = (uint64_t)(uintptr_t)&k;
-    attr.value = (uint64_t)(uintptr_t)&v;
-    attr.flags = 0;
-    if (syscall(__NR_bpf, 1 /* BPF_MAP_LOOKUP_ELEM */, &attr, sizeof(attr)) < 0)
-        return 0;
-    errno = 0;
-    return (shape & 0xff) == 4 ? v.u32 : v.u64;
-}
-
-int pybpf_update_int(int fd, uint64_t key, uint64_t value, int shape, uint64_t flags)
-{
-    union pybpf_int k, v;
-    struct pybpf_elem_attr attr;
-    if (pybpf_put_int(&k, key, shape >> 8) || pybpf_put_int(&v, value, shape & 0xff))
-        return -ERANGE;
-    attr.map_fd = (uint32_t)fd;
-    attr.pad = 0;
-    attr.key = (uint64_t)(uintptr_t)&k;
-    attr.value = (uint64_t)(uintptr_t)&v;
-    attr.flags = flags;
-    if (syscall(__NR_bpf, 2 /* BPF_MAP_UPDATE_ELEM */, &attr, sizeof(attr)) < 0)
-        return -errno;
-    return 0;
-}
 """
+    + FAST_SOURCE
 )
 
 # ABI mode has no preprocessor: the syscall is reached through libc's variadic

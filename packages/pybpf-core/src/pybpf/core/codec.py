@@ -2,17 +2,25 @@
 
 A codec is anything with ``size``, ``encode(obj) -> bytes`` and ``decode(buf)
 -> obj``. :class:`BytesCodec` (the default) passes bytes through;
-:class:`IntCodec` reads and writes integers. The btf layer's value codec will
-plug in the same way. Bytes-like input is accepted by every map whatever its
-codec: it is the raw encoding.
+:class:`IntCodec` reads and writes integers; the btf layer's value codec
+(:func:`pybpf.btf.codec_for`) plugs in the same way, and is what a map whose
+spec carries BTF key or value types uses by default (:func:`btf_codec`).
+Bytes-like input is accepted by every map whatever its codec: it is the raw
+encoding.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, runtime_checkable
 
-__all__ = ["BytesCodec", "Codec", "IntCodec"]
+from pybpf.btf.codec import Codec as _BTFCodec
+from pybpf.btf.codec import codec_for
+
+if TYPE_CHECKING:
+    from pybpf.btf import Type as BTFType
+
+__all__ = ["BytesCodec", "Codec", "IntCodec", "btf_codec", "int_format"]
 
 
 @runtime_checkable
@@ -115,3 +123,67 @@ class IntCodec:
 
     def __hash__(self) -> int:
         return hash((IntCodec, self._size, self.byteorder, self.signed))
+
+
+#: struct formats of native integers by (size, signed).
+_INT_FORMATS: Final = {
+    (1, False): "B",
+    (2, False): "H",
+    (4, False): "I",
+    (8, False): "Q",
+    (1, True): "b",
+    (2, True): "h",
+    (4, True): "i",
+    (8, True): "q",
+}
+_NATIVE_INT_FORMATS: Final = frozenset(_INT_FORMATS.values())
+#: The C type of each native int format, for typed pointers into map buffers.
+CTYPES: Final = {
+    "B": "uint8_t",
+    "H": "uint16_t",
+    "I": "uint32_t",
+    "Q": "uint64_t",
+    "b": "int8_t",
+    "h": "int16_t",
+    "i": "int32_t",
+    "q": "int64_t",
+}
+
+
+def int_format(codec: Codec, size: int) -> str | None:
+    """The :mod:`struct` format (``"I"``, ``"q"``...) of ``size``-byte ints in host order.
+
+    Returned when ``codec`` turns exactly such ints into their native bytes
+    and back (a host-order :class:`IntCodec`, a BTF integer or pointer codec),
+    so that a map may skip it on its fast paths; ``None`` for anything else
+    (bytes, enums, structs, other sizes or byte orders).
+    """
+    if isinstance(codec, IntCodec):
+        if codec.size != size or codec.byteorder != sys.byteorder:
+            return None
+        return _INT_FORMATS[size, codec.signed]
+    if isinstance(codec, _BTFCodec):
+        fmt = codec.fmt
+        if (
+            fmt in _NATIVE_INT_FORMATS
+            and codec.fix is None
+            and codec.size == size
+            and codec.byte_order == sys.byteorder
+        ):
+            return fmt
+    return None
+
+
+def btf_codec(btf_type: BTFType | None, size: int) -> Codec | None:
+    """The BTF value codec of ``btf_type`` (host byte order), if it describes ``size`` bytes.
+
+    ``None`` without a type, or when the type has no value codec or another
+    size than the map's key or value: such a map keeps raw bytes.
+    """
+    if btf_type is None or size == 0:
+        return None
+    try:
+        codec = codec_for(btf_type)
+    except ValueError:  # CodecError: a type without values, or not supported
+        return None
+    return codec if codec.size == size else None

@@ -4,15 +4,18 @@
 ``Map.load_pinned`` open existing ones. A map is dict-like: ``m[k]``,
 ``m[k] = v``, ``del m[k]``, ``k in m``, iteration, ``get``.
 
-Keys and values are bytes (any bytes-like object of the exact size) or, for
-1/2/4/8-byte keys and values, ints in host byte order. What lookups return is
-decided by the map's codecs (:mod:`pybpf.core.codec`); the default gives bytes.
+Keys and values are always accepted as bytes (any bytes-like object of the
+exact size: the raw encoding). Otherwise the map's codecs
+(:mod:`pybpf.core.codec`) encode them and decode what lookups return: the BTF
+value codec of the spec's key and value types when it has them, else raw
+bytes, which also take 1/2/4/8-byte ints in host byte order. ``m.raw`` is the
+same map with raw codecs.
 
-Unsigned int keys and values (4 or 8 bytes, with an int value codec) take the
-fastest path: one call into the compiled helper, which passes them by value,
-so nothing is shared between threads. Other element operations reuse buffers
-that belong to the map; a lock keeps two threads from sharing them, and a
-thread that finds the map busy takes a slower path with buffers of its own.
+Int keys and values of hash, array and LRU hash maps take the fastest path:
+one call into the compiled helper, which passes them by value, so nothing is
+shared between threads. Other element operations reuse buffers that belong to
+the map; a lock keeps two threads from sharing them, and a thread that finds
+the map busy takes a slower path with buffers of its own.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ import errno
 import fcntl
 import mmap as _mmap
 import os
+import struct
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, TypeAlias
 
@@ -32,7 +36,7 @@ from pybpf.core._batch import BatchCursor
 from pybpf.core._map_create import MapBTF
 from pybpf.core._uapi import Command
 from pybpf.core._uapi_flags import FileFlags, MapFlags, UpdateFlags
-from pybpf.core.codec import BytesCodec, Codec, IntCodec
+from pybpf.core.codec import CTYPES, BytesCodec, Codec, IntCodec, btf_codec, int_format
 from pybpf.core.errors import (
     ENOTSUPP,
     BPFError,
@@ -70,8 +74,10 @@ _PERCPU = frozenset(
 _ARRAYS = frozenset({MapType.ARRAY, MapType.PERCPU_ARRAY})
 #: Types whose lookups return the id of the object stored (a u32).
 _ID_VALUED = frozenset({MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS})
+#: Types whose element operations never sleep: the compiled int path keeps the GIL.
+_FAST_TYPES = frozenset({MapType.HASH, MapType.ARRAY, MapType.LRU_HASH})
+_UNSIGNED: Final = {1: "B", 2: "H", 4: "I", 8: "Q"}
 _BYTES_LIKE = (bytes, bytearray, memoryview)
-_FFI: Final = _sys.ffi
 
 
 def _key_repr(key: object) -> str:
@@ -96,6 +102,30 @@ def _as_codec(codec: CodecArg, size: int, default: Codec) -> Codec:
     return codec
 
 
+def _spec_codecs(spec: MapSpec) -> tuple[Codec | None, Codec | None]:
+    """The BTF codecs of a spec's key and value, where they describe the map's bytes."""
+    if spec.section is not None or spec.type == MapType.STRUCT_OPS:
+        # A data section is read through its Variables; a struct_ops value
+        # has the kernel's layout, not the BTF type of the object's struct.
+        return None, None
+    key = btf_codec(spec.key_type, spec.key_size)
+    value = None if spec.type in _ID_VALUED else btf_codec(spec.value_type, spec.value_size)
+    return key, value
+
+
+def _input_format(codec: Codec, size: int) -> str | None:
+    """The native int format ints are written with, if the codec takes plain ints."""
+    fmt = int_format(codec, size)
+    if fmt is None and isinstance(codec, BytesCodec):
+        fmt = _UNSIGNED.get(size)  # raw maps take host-order unsigned ints
+    return fmt
+
+
+def _scalar_spec(fmt: str) -> int:
+    """The compiled helper's description of an int: its size, | 0x10 when signed."""
+    return struct.calcsize(fmt) | (0x10 if fmt.islower() else 0)
+
+
 class Map:
     """A BPF map.
 
@@ -105,8 +135,11 @@ class Map:
     of maps get their inner map from ``spec.inner_map``, ``spec.contents`` is
     written and ``spec.readonly`` maps are frozen. ``key_codec`` and
     ``value_codec`` (a :class:`~pybpf.core.codec.Codec`, or ``int`` or
-    ``bytes``) say what lookups return. ``btf`` is the loader's hook for maps
-    that need BTF.
+    ``bytes``) say how keys and values are encoded and what lookups return;
+    by default, the BTF value codec of ``spec.key_type``/``spec.value_type``
+    (ints, typed records...), else raw bytes. Bytes of the exact size are
+    always accepted, and :attr:`raw` gives the map with raw codecs. ``btf``
+    is the loader's hook for maps that need BTF.
 
     The map owns its file descriptor; close it with :meth:`close` or a
     ``with`` block (a finalizer closes a forgotten one). After close, every
@@ -119,16 +152,17 @@ class Map:
         "_elem",
         "_fd",
         "_flags",
+        "_flookup",
         "_frozen",
-        "_ilookup",
-        "_ishape",
-        "_iupdate",
+        "_fupdate",
         "_kbuf",
         "_kcodec",
         "_key_size",
+        "_kfmt",
         "_kin",
         "_kmem",
         "_kout",
+        "_kraw",
         "_lock",
         "_max_entries",
         "_name",
@@ -136,11 +170,14 @@ class Map:
         "_nkbuf",
         "_percpu",
         "_pinned",
+        "_raw",
+        "_shape",
         "_stride",
         "_type",
         "_value_size",
         "_vbuf",
         "_vcodec",
+        "_vfmt",
         "_vin",
         "_vmem",
         "_vout",
@@ -163,6 +200,7 @@ class Map:
                     f"map {spec.name!r}: contents name {value!r}, which only a Collection can "
                     "resolve"
                 )
+        btf_key, btf_value = _spec_codecs(spec)
         fd, name = _map_create.create(spec, max_entries, btf)
         try:
             self._setup(
@@ -173,8 +211,8 @@ class Map:
                 max_entries=max_entries,
                 flags=spec.flags,
                 name=name,
-                key_codec=key_codec,
-                value_codec=value_codec,
+                key_codec=btf_key if key_codec is None else key_codec,
+                value_codec=btf_value if value_codec is None else value_codec,
             )
             for key, value in spec.contents:
                 self._write_initial(key, value)
@@ -284,48 +322,46 @@ class Map:
         self._vmem = ffi.buffer(self._vbuf)
         self._lock = threading.Lock()
         self._batch: tuple[int, Any, Any, Any] | None = None
+        self._raw: Map | None = None
         self._elem = _sys.map_elem
         default_value: Codec = (
             IntCodec(value_size) if map_type in _ID_VALUED and value_size == 4 else BytesCodec()
         )
         self._kcodec = _as_codec(key_codec, key_size, BytesCodec())
         self._vcodec = _as_codec(value_codec, value_size, default_value)
-        self._kin, self._kout = self._fast_ints(self._kbuf, key_size, self._kcodec)
-        self._vin: Any = None
-        self._vout: Any = None
-        if not self._percpu:
-            self._vin, self._vout = self._fast_ints(self._vbuf, value_size, self._vcodec)
+        self._kraw = isinstance(self._kcodec, BytesCodec)
         self._setup_int_paths()
 
     def _setup_int_paths(self) -> None:
-        """Pick the by-value C helpers where keys and values are plain unsigned ints."""
-        self._ilookup: Any = None
-        self._iupdate: Any = None
-        self._ishape = self._key_size << 8 | self._value_size
-        if self._percpu or self._key_size not in (4, 8) or self._value_size not in (4, 8):
+        """Pick how int keys and values are written and read without their codec.
+
+        ``_kfmt``/``_vfmt`` are the native formats ints are written with
+        (``None``: through the codec); ``_kin``/``_vin`` typed pointers into
+        the map's buffers for them, ``_kout``/``_vout`` the same where lookups
+        return plain ints; ``_flookup``/``_fupdate`` the compiled helpers
+        where they apply, with ``_shape`` describing the key and value.
+        """
+        ffi = _sys.ffi
+        kfmt = _input_format(self._kcodec, self._key_size) if self._key_size else None
+        vfmt = None if self._percpu else _input_format(self._vcodec, self._value_size)
+        kout = kfmt is not None and int_format(self._kcodec, self._key_size) is not None
+        vout = vfmt is not None and int_format(self._vcodec, self._value_size) is not None
+        self._kfmt, self._vfmt = kfmt, vfmt
+        self._kin = ffi.cast(f"{CTYPES[kfmt]} *", self._kbuf) if kfmt else None
+        self._vin = ffi.cast(f"{CTYPES[vfmt]} *", self._vbuf) if vfmt else None
+        self._kout = self._kin if kout else None
+        self._vout = self._vin if vout else None
+        self._flookup: Any = None
+        self._fupdate: Any = None
+        self._shape = 0
+        if kfmt is None or vfmt is None:
             return
-
-        def unsigned_native(codec: Codec) -> bool:
-            return not isinstance(codec, IntCodec) or codec.ctype in ("uint32_t", "uint64_t")
-
-        if not (unsigned_native(self._kcodec) and unsigned_native(self._vcodec)):
+        self._shape = _scalar_spec(kfmt) | _scalar_spec(vfmt) << 8
+        if self._type not in _FAST_TYPES:
             return
-        self._iupdate = _sys.update_int
-        if isinstance(self._vcodec, IntCodec):
-            self._ilookup = _sys.lookup_int
-
-    @staticmethod
-    def _fast_ints(buf: Any, size: int, codec: Codec) -> tuple[Any, Any]:
-        """Typed pointers into ``buf`` for int input and, if the codec allows, output."""
-        if size not in (4, 8):
-            return None, None
-        native = None
-        if isinstance(codec, IntCodec):
-            native = codec.ctype if codec.size == size else None
-            if native is None:
-                return None, None  # ints go through the codec (byte order, size)
-        ptr = _sys.ffi.cast(f"{native or f'uint{size * 8}_t'} *", buf)
-        return ptr, (ptr if native else None)
+        self._fupdate = _sys.fast_update
+        if vout:
+            self._flookup = _sys.fast_lookup
 
     # -- properties -------------------------------------------------------------
 
@@ -380,6 +416,37 @@ class Map:
         return self._vcodec
 
     @property
+    def raw(self) -> Map:
+        """The same map with raw codecs: lookups, iteration and batches return bytes.
+
+        A view sharing the map's file descriptor (closing either closes both);
+        keys and values go in as bytes, or as host-order ints for 1/2/4/8-byte
+        ones. A map that already has raw codecs is its own view.
+        """
+        view = self._raw
+        if view is None:
+            if self._kraw and isinstance(self._vcodec, BytesCodec):
+                view = self
+            else:
+                view = Map.__new__(Map)
+                view._setup(
+                    self._fd,
+                    map_type=self._type,
+                    key_size=self._key_size,
+                    value_size=self._value_size,
+                    max_entries=self._max_entries,
+                    flags=self._flags,
+                    name=self._name,
+                    key_codec=bytes,
+                    value_codec=bytes,
+                )
+                view._pinned = self._pinned
+                view._frozen = self._frozen
+                view._raw = view
+            self._raw = view
+        return view
+
+    @property
     def per_cpu(self) -> bool:
         """Whether values are per CPU (lookups return one value per possible CPU)."""
         return self._percpu
@@ -406,28 +473,24 @@ class Map:
 
     def lookup(self, key: Any) -> Any:
         """The value at ``key``; :class:`~pybpf.core.errors.KeyNotFoundError` if absent."""
-        ilookup = self._ilookup
-        if ilookup is not None and key.__class__ is int:
+        fast = self._flookup
+        if fast is not None and key.__class__ is int:
             try:
-                value = ilookup(self._fd._num, key, self._ishape)
+                return fast(self._fd._num, key, self._shape)
+            except OSError as exc:
+                raise self._error(-(exc.errno or errno.EIO), "lookup", key) from None
             except OverflowError:
                 raise self._bad_int("key", key) from None
-            # 0 is also what a failure returns: only then is errno worth reading.
-            if value == 0 and _FFI.errno:
-                raise self._int_error(_FFI.errno, "lookup", key)
-            return value
+        return self._lookup(key)
+
+    __getitem__ = lookup
+
+    def _lookup(self, key: Any) -> Any:
         lock = self._lock
         if not lock.acquire(False):
             return self._slow(_LOOKUP, key, None, 0)
         try:
-            kin = self._kin
-            if kin is not None and key.__class__ is int:
-                try:
-                    kin[0] = key
-                except OverflowError:
-                    raise self._bad_int("key", key) from None
-            else:
-                self._put_key(key)
+            self._put_key(key)
             rc = self._elem(_LOOKUP, self._fd._num, self._kbuf, self._vbuf, 0)
             if rc:
                 raise self._error(rc, "lookup", key)
@@ -438,32 +501,28 @@ class Map:
         finally:
             lock.release()
 
-    __getitem__ = lookup
-
     def update(self, key: Any, value: Any, flags: int = UpdateFlags.ANY) -> None:
         """Set ``key`` to ``value``; ``flags`` as :class:`UpdateFlags` (NOEXIST, EXIST...)."""
-        iupdate = self._iupdate
-        if iupdate is not None and key.__class__ is int and value.__class__ is int:
+        fast = self._fupdate
+        if fast is not None and key.__class__ is int and value.__class__ is int:
             try:
-                rc = iupdate(self._fd._num, key, value, self._ishape, flags)
+                fast(self._fd._num, key, value, self._shape, flags)
+            except OSError as exc:
+                raise self._error(-(exc.errno or errno.EIO), "update", key, flags) from None
             except OverflowError:
-                rc = -errno.ERANGE
-            if rc:
-                raise self._int_error(-rc, "update", key, value, flags)
+                raise self._bad_ints(key, value) from None
             return
+        self._update(key, value, flags)
+
+    __setitem__ = update
+
+    def _update(self, key: Any, value: Any, flags: int) -> None:
         lock = self._lock
         if not lock.acquire(False):
             self._slow(_UPDATE, key, value, flags)
             return
         try:
-            kin = self._kin
-            if kin is not None and key.__class__ is int:
-                try:
-                    kin[0] = key
-                except OverflowError:
-                    raise self._bad_int("key", key) from None
-            else:
-                self._put_key(key)
+            self._put_key(key)
             vin = self._vin
             if vin is not None and value.__class__ is int:
                 try:
@@ -477,8 +536,6 @@ class Map:
                 raise self._error(rc, "update", key, flags)
         finally:
             lock.release()
-
-    __setitem__ = update
 
     def delete(self, key: Any) -> None:
         """Remove ``key``; :class:`~pybpf.core.errors.KeyNotFoundError` if absent."""
@@ -635,16 +692,17 @@ class Map:
 
     def to_dict(self, *, chunk: int = 0) -> dict[Any, Any]:
         """A snapshot of the whole map, read by batches of ``chunk`` where possible."""
-        if not _batch.batch_supported(self):
-            return dict(self.items())
-        chunk = chunk or max(1, min(self._max_entries, 1 << 20))
-        cursor = BatchCursor()
-        keys, values, chunk = _batch.grow_batch(self, cursor, chunk)
-        result = dict(zip(keys, values, strict=True))
-        while not cursor.done:
-            keys, values, chunk = _batch.grow_batch(self, cursor, chunk)
-            result.update(zip(keys, values, strict=True))
-        return result
+        try:
+            if not _batch.batch_supported(self):
+                return dict(self.items())
+            return _batch.read_all(self, chunk or max(1, min(self._max_entries, 1 << 20)))
+        except TypeError as exc:
+            if "unhashable" not in str(exc):
+                raise
+            raise TypeError(
+                f"map {self._name!r}: its keys decode to objects a dict cannot hold ({exc}); "
+                "iterate items(), or take .raw.to_dict()"
+            ) from None
 
     def __len__(self) -> int:
         if self._type in _ARRAYS:
@@ -684,15 +742,22 @@ class Map:
         size = self._key_size
         if isinstance(key, _BYTES_LIKE):
             data = bytes(key)
-        elif isinstance(key, int) and not isinstance(self._kcodec, IntCodec):
+        elif isinstance(key, int) and self._kraw:
             data = self._native_int(key, size, "key")
         else:
-            data = self._kcodec.encode(key)
+            data = self._encode(self._kcodec, key, "key")
         if len(data) != size:
             raise ValueError(f"map {self._name!r}: key must be {size} bytes, got {len(data)}")
         return data
 
     def _put_key(self, key: Any) -> None:
+        kin = self._kin
+        if kin is not None and key.__class__ is int:
+            try:
+                kin[0] = key
+            except OverflowError:
+                raise self._bad_int("key", key) from None
+            return
         kmem = self._kmem
         if kmem is None:
             raise TypeError(f"{_probes.type_name(self._type)} maps have no keys")
@@ -709,10 +774,10 @@ class Map:
             # Maps of maps, program arrays and friends take fds as values.
             fd = value.fd if isinstance(value, Map) else value
             data = self._native_int(fd.number, size, "value")
-        elif isinstance(value, int) and not isinstance(self._vcodec, IntCodec):
+        elif isinstance(value, int) and isinstance(self._vcodec, BytesCodec):
             data = self._native_int(value, size, "value")
         else:
-            data = self._vcodec.encode(value)
+            data = self._encode(self._vcodec, value, "value")
         if len(data) != size:
             raise ValueError(f"map {self._name!r}: value must be {size} bytes, got {len(data)}")
         return data
@@ -725,7 +790,7 @@ class Map:
         if isinstance(value, _BYTES_LIKE) and len(value) == stride * ncpu:
             mem[: stride * ncpu] = bytes(value)
             return
-        if isinstance(value, (*_BYTES_LIKE, int)) or not isinstance(value, Iterable):
+        if isinstance(value, (*_BYTES_LIKE, int, str, Mapping)) or not isinstance(value, Iterable):
             raise TypeError(
                 f"map {self._name!r} is per-CPU: give one value per possible CPU ({ncpu}), "
                 f"or {stride * ncpu} bytes"
@@ -746,6 +811,13 @@ class Map:
         raw = mem[: self._stride * self._ncpu]
         return [decode(raw[i : i + size]) for i in range(0, len(raw), self._stride)]
 
+    def _encode(self, codec: Codec, obj: Any, what: str) -> bytes:
+        try:
+            return codec.encode(obj)
+        except (TypeError, ValueError) as exc:
+            exc.add_note(f"encoding a {what} of map {self._name!r}")
+            raise
+
     def _native_int(self, value: int, size: int, what: str) -> bytes:
         if size not in (1, 2, 4, 8):
             raise TypeError(
@@ -757,14 +829,13 @@ class Map:
         except OverflowError:
             raise self._bad_int(what, value) from None
 
-    def _int_error(
-        self, code: int, op: str, key: int, value: int | None = None, flags: int = 0
-    ) -> Exception:
-        if code == errno.ERANGE:
-            if key.bit_length() > self._key_size * 8 or key < 0:
-                return self._bad_int("key", key)
-            return self._bad_int("value", value if value is not None else 0)
-        return self._error(-code, op, key, flags)
+    def _bad_ints(self, key: int, value: int) -> ValueError:
+        """The error for a key or value that does not fit the compiled path's ints."""
+        try:
+            struct.pack(f"={self._kfmt}", key)
+        except struct.error:
+            return self._bad_int("key", key)
+        return self._bad_int("value", value)
 
     def _bad_int(self, what: str, value: int) -> ValueError:
         size = self._key_size if what == "key" else self._value_size
