@@ -39,6 +39,8 @@ UDP_PACKET = bytes(14) + bytes([0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17]) + bytes(40)
 #: testdata objects that load as a whole, and the first kernel they load on
 #: (testdata/README.md).
 LOADABLE = {
+    "arena_access": (6, 9),
+    "arena_globals": (6, 9),
     "atomics": (5, 12),
     "btf": (5, 10),
     "core": (5, 10),

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 
 from pybpf.btf import CORERelocator, Spec, Type, core_relocation
-from pybpf.core import _btf_probes, _kconfig, _struct_ops
+from pybpf.core import _arena, _btf_probes, _kconfig, _struct_ops
 from pybpf.core._map_create import MapBTF
 from pybpf.core._objbtf import ObjectBTF
 from pybpf.core._pinning import check_compatible, pinned_or_new
@@ -85,6 +85,8 @@ class Collection:
         self.programs: dict[str, Program] = {}
         #: The variables of the loaded data sections, by name.
         self.variables: dict[str, Variable] = {}
+        #: The object's BPF arena mapped into this process, if it has one.
+        self.arena: _arena.Arena | None = None
         self._owned: list[Map] = []
         self._mmaps: dict[str, mmap.mmap | None] = {}
         self._struct_ops: dict[str, _struct_ops.StructOps] = {}
@@ -106,6 +108,10 @@ class Collection:
             self._load_programs(spec, wanted_progs, options, btf)
             self._fill_fd_maps(spec, wanted_maps)
             for name, var in spec.variables.items():
+                if var.section == _arena.ARENA_SECTION:
+                    if self.arena is not None:
+                        self.variables[name] = self.arena.variable(var, spec.byte_order)
+                    continue
                 data = self.maps.get(var.section)
                 if data is not None:
                     mem = self._mmap(var.section, data)
@@ -143,6 +149,8 @@ class Collection:
             if ms.type in _FD_CONTENTS and ms.contents:
                 ms = ms.copy()
                 ms.contents = []
+            if ms.type == MapType.ARENA:
+                ms = _arena.creation_spec(ms)
             map_btf = _map_btf(ms, btf)
             if ms.pinning == Pinning.BY_NAME and options.pin_path is not None:
                 m = pinned_or_new(ms, os.fspath(options.pin_path), map_btf)
@@ -150,6 +158,11 @@ class Collection:
                 m = _create_map(ms, map_btf)
             self._owned.append(m)
             self.maps[name] = m
+            if ms.type == MapType.ARENA:
+                # Before any program loads: they need the arena's user address.
+                self.arena = _arena.map_arena(m, spec.maps[name])
+                if self.arena is not None:
+                    self._mmaps[_arena.ARENA_SECTION] = self.arena.memory
 
     def _create_struct_ops(self, ms: MapSpec, btf: ObjectBTF | None) -> None:
         # Laid out against the running kernel: CO-RE targets do not apply.
@@ -204,8 +217,11 @@ class Collection:
                 )
             relocator = CORERelocator(spec.types, target)
         for name in wanted:
+            prog = spec.programs[name]
+            if self.arena is not None:
+                prog = self.arena.relocate(prog)
             self.programs[name] = Program(
-                spec.programs[name],
+                prog,
                 maps=self.maps,
                 types=spec.types,
                 core_target=options.core_target,

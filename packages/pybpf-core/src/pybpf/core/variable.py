@@ -23,6 +23,8 @@ class Variable:
     when the map is mmapable (data sections are, from Linux 5.5), else by
     lookup and update of the whole section. ``.rodata`` maps are frozen: their
     variables are read-only once loaded (set them on the spec instead).
+    ``__arena`` globals live in the collection's arena mapping: ``map`` is the
+    arena map and ``offset`` counts from the arena's first byte.
     """
 
     __slots__ = ("_byte_order", "_map", "_mem", "name", "offset", "size", "type")
