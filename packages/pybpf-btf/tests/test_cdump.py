@@ -238,3 +238,18 @@ def test_layouts_libbpf_gets_wrong() -> None:
         "struct tail {\n\tshort a;\n\tchar b;\n\tchar c: 1;\n\tchar d: 8;\n"
         "\tshort: 0;\n} __attribute__((packed));\n\n"
     )
+    # A packed struct aligns no padding member: a gap needs a `type: 0` mark first.
+    inner = Struct("inner", 16, [Member("c", CHAR, 0), Member("p", Pointer(INT), 64)])
+    gap = Struct("pgap", 32, [Member("c", CHAR, 0), Member("s", inner, 8)])
+    assert dump_c([gap]).endswith(
+        "struct pgap {\n\tchar c;\n\tstruct inner s;\n\tlong: 0;\n\tlong: 64;\n"
+        "} __attribute__((packed));\n\n"
+    )
+    # A bitfield after a gap (a `:0` in the source) would otherwise fill the gap.
+    after = Struct("after", 8, [Member("c", CHAR, 0), Member("b", INT, 32, 3)])
+    assert dump_c([after]) == "struct after {\n\tchar c;\n\tint: 0;\n\tint b: 3;\n};\n\n"
+    # An aligned(16) union off its alignment: the struct holding it must be packed.
+    holder = Struct("holder", 17, [Member("c", CHAR, 0), Member("u", aligned, 8)])
+    assert dump_c([holder]).endswith(
+        "struct holder {\n\tchar c;\n\tunion al u;\n} __attribute__((packed));\n\n"
+    )

@@ -1,9 +1,10 @@
 """Property test: a header made from clang's BTF recompiles to the same layouts.
 
-Hypothesis draws a few C structs (integers, arrays, bitfields, pointers, nested
-and anonymous structs and unions, packed and over-aligned ones); clang makes
-BTF of them; the dump of that BTF compiled again must give every struct and
-union the same size and member offsets.
+Hypothesis draws a few C structs and unions (integers, arrays, bitfields,
+unnamed and zero-width bitfields, over-aligned members, pointers, nested and
+anonymous structs and unions, packed and over-aligned ones, each embeddable in
+the next); clang makes BTF of them; the dump of that BTF compiled again must
+give every struct and union the same size and member offsets.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ SCALARS = [
 
 @st.composite
 def member(draw: st.DrawFn, index: int, earlier: list[str]) -> str:
-    choice = draw(st.integers(0, 9))
+    choice = draw(st.integers(0, 11))
     name = f"m{index}"
     if choice == 7:
         enum = draw(st.sampled_from(ENUMS))
@@ -42,7 +43,7 @@ def member(draw: st.DrawFn, index: int, earlier: list[str]) -> str:
     if choice == 9:
         return f"word_t {name};"
     if choice == 0 and earlier:
-        return f"struct {draw(st.sampled_from(earlier))} {name};"
+        return f"{draw(st.sampled_from(earlier))} {name};"
     if choice == 1:
         ctype, width = draw(st.sampled_from(SCALARS))
         return f"{ctype} {name} : {draw(st.integers(1, width))};"
@@ -61,6 +62,15 @@ def member(draw: st.DrawFn, index: int, earlier: list[str]) -> str:
         )
         anonymous = draw(st.booleans())
         return f"{kind} {{ {inner} }}{'' if anonymous else ' ' + name};"
+    if choice == 10:
+        # Unnamed: BTF has no member for it, only the gap or size it leaves.
+        ctype, width = draw(st.sampled_from(SCALARS))
+        return f"{ctype} : {draw(st.integers(0, width))};"
+    if choice == 11:
+        ctype, width = draw(st.sampled_from(SCALARS))
+        bits = draw(st.one_of(st.just(""), st.integers(1, width).map(lambda b: f" : {b}")))
+        align = draw(st.sampled_from([1, 2, 4, 8, 16, 32]))
+        return f"{ctype} {name}{bits} __attribute__((aligned({align})));"
     ctype, _ = draw(st.sampled_from(SCALARS))
     return f"{ctype} {name};"
 
@@ -89,16 +99,18 @@ def sources(draw: st.DrawFn) -> str:
                     " __attribute__((packed))",
                     " __attribute__((aligned(16)))",
                     " __attribute__((aligned(2), packed))",
+                    " __attribute__((aligned(8), packed))",
+                    " __attribute__((aligned(32)))",
                 ]
             )
         )
         kind = draw(st.sampled_from(["struct", "struct", "union"]))
-        if kind == "union":
-            # Embedding by name below assumes structs; unions stand alone.
-            text.append(f"union u{s} {{ {' '.join(members)} }}{attrs};\nunion u{s} vu{s};")
-            continue
-        text.append(f"struct s{s} {{ {' '.join(members)} }}{attrs};\nstruct s{s} v{s};")
-        structs.append(f"s{s}")
+        if kind == "union" and all(re.fullmatch(r"[a-z ]+ : \d+;", m) for m in members):
+            # A union without members is written empty, as libbpf does.
+            members.append("char c;")
+        tag = f"{kind} {kind[0]}{s}"
+        text.append(f"{tag} {{ {' '.join(members)} }}{attrs};\n{tag} v{s};")
+        structs.append(tag)
     return "\n".join(text) + "\n"
 
 

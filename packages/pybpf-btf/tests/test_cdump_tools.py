@@ -1,8 +1,9 @@
 """The C dump against the tools: bpftool's text, and clang compiling the header.
 
-bpftool 7.1 (libbpf 1.1) writes no ``__attribute__((mode(...)))`` after 1- and
-2-byte enums, which the dump writes so that such enums keep their size (newer
-libbpf writes ``mode(byte)`` too); the comparison ignores those attributes.
+bpftool 7.1 (libbpf 1.1) writes no ``__attribute__((mode(...)))`` after 1-, 2-
+and 8-byte enums, which the dump writes so that such enums keep their size (newer
+libbpf writes ``mode(byte)`` and ``mode(word)`` too); the comparison ignores those
+attributes. 8-byte ENUMs (BTF from before ENUM64) are in 5.10's kernel BTF.
 Recompiling a header must give back every struct's and union's layout.
 Skipped, with the reason, where a tool is missing.
 """
@@ -24,10 +25,11 @@ from pybpf.btf.cdump import format_c
 VMLINUX = Path("/sys/kernel/btf/vmlinux")
 MODE_BYTE = " __attribute__((mode(byte)))"
 MODE_HI = " __attribute__((mode(HI)))"
+MODE_WORD = " __attribute__((mode(word)))"
 
 
 def without_modes(header: str) -> str:
-    return header.replace(MODE_BYTE, "").replace(MODE_HI, "")
+    return header.replace(MODE_BYTE, "").replace(MODE_HI, "").replace(MODE_WORD, "")
 
 
 RICH_SOURCE = r"""
@@ -204,6 +206,62 @@ def test_rich_source(tmp_path: Path, target: str) -> None:
     assert "enum small {\n\tSMALL_A = 1,\n}" + MODE_BYTE in mine
     (tmp_path / "header").mkdir()
     compiles(mine, tmp_path / "header")
+
+
+# Layouts bpftool's header gets wrong; each must survive recompilation.
+LAYOUT_SOURCES = {
+    # Found by the property test: a packed struct's tail gap, 56 bits to the
+    # next long boundary and then a whole long, gets no aligning mark.
+    "packed_tail_gap": """
+struct s0 { char m0; long m1:49; int (*m2[1])(void*, long); } __attribute__((packed));
+struct s1 { char m0; struct s0 m1; } __attribute__((aligned(16)));
+""",
+    # The same gap in the middle of a packed struct.
+    "packed_middle_gap": """
+struct mid { char a; int b; char c __attribute__((aligned(16))); } __attribute__((packed));
+""",
+    # An explicit `:0` before a bitfield: BTF has no member for it.
+    "zero_width_before_bitfield": """
+struct z1 { char a; int: 0; int b: 3; };
+struct z2 { char a; long: 0; short b: 3; };
+struct z3 { int x; long: 0; long y: 40; };
+""",
+    # An over-aligned union at an offset its alignment forbids.
+    "aligned_union_in_packed_struct": """
+union ua { char c; } __attribute__((aligned(16)));
+struct pu { char c; union ua u; } __attribute__((packed));
+struct wu { short s; struct pu p; };
+""",
+    # Unnamed bitfields give a union a size no attribute can.
+    "union_unnamed_bitfields": """
+union u1 { char a; int: 24; };
+union u2 { short a; int: 24; } __attribute__((packed));
+union u4 { short a; long: 40; };
+struct h { char c; union u4 x; };
+""",
+    # A struct packed for a straddling bitfield has alignment 1 where it is held.
+    "straddle_struct_embedded": """
+struct st { char a; short b: 9; char c; } __attribute__((packed));
+struct wst { char c; struct st s __attribute__((aligned(2))); };
+""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUT_SOURCES))
+def test_layouts_bpftool_gets_wrong(name: str, tmp_path: Path) -> None:
+    cc = tool("clang", "clang-19", "clang-16")
+    source = LAYOUT_SOURCES[name]
+    names = re.findall(r"^(struct|union) (\w+) \{", source, re.MULTILINE)
+    (tmp_path / "layout.c").write_text(
+        source + "".join(f"{kind} {tag} v{i};\n" for i, (kind, tag) in enumerate(names))
+    )
+    obj = tmp_path / "layout.o"
+    subprocess.run(
+        [cc, "-target", "bpf", "-g", "-O2", "-c", str(tmp_path / "layout.c"), "-o", str(obj)],
+        check=True,
+    )
+    (tmp_path / "header").mkdir()
+    assert layouts_survive(load_spec(obj), tmp_path / "header") == len(names)
 
 
 def kernel_header() -> str:

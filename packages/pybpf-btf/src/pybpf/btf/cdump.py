@@ -23,17 +23,24 @@ from it (bpftool's output for vmlinux and the testdata objects is unaffected):
   ``__attribute__((mode(HI)))`` (libbpf 1.1 writes neither, newer libbpf the
   first), or they would be 4 bytes;
 - a union whose members do not give its size gets ``packed`` and/or
-  ``aligned(N)`` (a union has no padding members to stretch it);
+  ``aligned(N)``, or an unnamed bitfield where no alignment gives the size
+  (an unnamed bitfield in the source: it adds size, not alignment);
 - a struct with a bitfield straddling a unit of its type's alignment is
   packed, which libbpf's test (on non-bitfield members only) misses;
-- a packed struct's tail padding is computed with alignment 1, so that it is
-  written out rather than left to an alignment the struct does not have.
+- the alignment a struct's padding counts on for a member is the alignment
+  the member's own written definition has (libbpf's, but for those unions
+  and structs), so that a struct holding one off that alignment is packed;
+- a packed struct's padding relies on no alignment: its tail is computed
+  with alignment 1, and a gap gets its ``long: 0`` mark before the whole
+  ``long: 64`` units, which a packed struct would not move to the boundary;
+- a gap before a bitfield (an unnamed ``int: 0`` in the source) gets its
+  ``type: 0`` mark where the bitfield would otherwise fit in the gap.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from pybpf.btf.errors import BTFError
 from pybpf.btf.types import (
@@ -136,6 +143,15 @@ def dump_c(types: Spec | Iterable[Type], *, pointer_size: int | None = None) -> 
     for t in roots:
         dumper.dump_type(t)
     return "".join(dumper.out)
+
+
+class _UnionLayout(NamedTuple):
+    """What a union's definition needs to get the size it has in BTF."""
+
+    attrs: list[str]
+    align: int
+    #: Bits of one unnamed bitfield that gives the size, 0 for none.
+    pad_bits: int
 
 
 class _Dumper:
@@ -420,8 +436,11 @@ class _Dumper:
         prev_bitfield = False
         for m in t.members:
             bits = m.bitfield_size
-            m_align = 1 if packed else self.align_of(m.type)
-            self.bit_padding(offset, m.offset, m_align, prev_bitfield and bits != 0, lvl + 1)
+            lands = self.lands_at(offset, m.type, bits, packed)
+            in_bitfield = prev_bitfield and bits != 0
+            self.bit_padding(
+                offset, m.offset, lands, in_bitfield=in_bitfield, packed=packed, lvl=lvl + 1
+            )
             write(f"\n{indent}")
             self.type_decl(m.type, m.name, lvl + 1)
             if bits:
@@ -432,52 +451,83 @@ class _Dumper:
                 offset = m.offset + self.size_of(m.type) * 8
                 prev_bitfield = False
             write(";")
+        attrs = ["packed"] if packed else []
         if is_struct:
-            self.bit_padding(offset, t.size * 8, 1 if packed else align, False, lvl + 1)
+            # The compiler rounds the size up to the struct's alignment (1 when packed).
+            lands = _roundup(offset, max(align, 1) * 8)
+            self.bit_padding(
+                offset, t.size * 8, lands, in_bitfield=False, packed=packed, lvl=lvl + 1
+            )
+        else:
+            layout = self.union_layout(t)
+            attrs = layout.attrs
+            self.bit_padding(0, layout.pad_bits, 0, in_bitfield=False, packed=False, lvl=lvl + 1)
         if t.members or t.size:
             write(f"\n{_indent(lvl)}}}")
         else:
             write("}")
-        if packed:
-            write(" __attribute__((packed))")
-        elif not is_struct:
-            write(self.union_attributes(t))
+        if attrs:
+            write(f" __attribute__(({', '.join(attrs)}))")
 
-    def union_attributes(self, t: Composite) -> str:
-        """``packed`` / ``aligned(N)`` for a union whose members do not give its size.
+    def lands_at(self, cur: int, t: Type, bits: int, packed: bool) -> int:
+        """The bit at which the compiler puts a member of type ``t`` declared at bit ``cur``.
 
-        A union has no padding members to adjust it, and libbpf writes no
-        attribute on one: a union declared ``aligned(16)`` around a ``char``
-        would come out 1 byte long, a packed one around a ``short`` bitfield 2.
+        A packed struct aligns nothing but bytes, and bitfields not even
+        those. Otherwise a member goes to its type's alignment; a bitfield
+        stays at ``cur`` unless it would straddle a unit of that alignment.
         """
+        unit = 8 if packed else max(self.align_of(t), 1) * 8
+        if not bits:
+            return _roundup(cur, unit)
+        if packed or cur // unit == (cur + bits - 1) // unit:
+            return cur
+        return _roundup(cur, unit)
+
+    def union_layout(self, t: Composite) -> _UnionLayout:
+        """The attributes and padding a union needs for its size, and its alignment then.
+
+        A union has no padding members between its members, and libbpf writes
+        no attribute on one: a union declared ``aligned(16)`` around a
+        ``char`` would come out 1 byte long, a packed one around a ``short``
+        bitfield 2. A size no attribute gives (an unnamed bitfield in the
+        source, ``union { char c; int: 24; }``) gets such a bitfield back; it
+        adds size but no alignment.
+        """
+        align = max([1, *(self.align_of(m.type) for m in t.members)])
         if not t.members or not t.size:
-            return ""
+            # As libbpf writes it (vmlinux's transparent union release_pages_arg).
+            return _UnionLayout([], align, 0)
         widest = max(self.size_of(m.type) for m in t.members)
-        align = max(1, *(self.align_of(m.type) for m in t.members))
         natural = _roundup(widest, align)
         attrs = []
-        if natural > t.size:
+        if natural > t.size or t.size % align:
             attrs.append("packed")
-            natural = max(
-                (m.bitfield_size + 7) // 8 if m.bitfield_size else self.size_of(m.type)
-                for m in t.members
-            )
+            natural = max((m.bitfield_size + 7) // 8 or self.size_of(m.type) for m in t.members)
             align = 1
-        if 0 < natural < t.size:
+        pad_bits = 0
+        if natural < t.size:
             grow = align
-            while _roundup(natural, grow) < t.size:
+            while _roundup(max(natural, 1), grow) < t.size:
                 grow *= 2
-            if _roundup(natural, grow) == t.size:
+            if natural and _roundup(natural, grow) == t.size:
                 attrs.append(f"aligned({grow})")
-        return f" __attribute__(({', '.join(attrs)}))" if attrs else ""
+                align = grow
+            elif t.size <= self.ptr_size:
+                pad_bits = t.size * 8
+        return _UnionLayout(attrs, align, pad_bits)
 
-    def bit_padding(self, cur: int, nxt: int, next_align: int, in_bitfield: bool, lvl: int) -> None:
+    def bit_padding(
+        self, cur: int, nxt: int, lands: int, *, in_bitfield: bool, packed: bool, lvl: int
+    ) -> None:
         """Padding members that make the compiler put the next member at bit ``nxt``.
 
-        First the widest of long/int/short/char whose natural alignment lands
-        within the gap (marked with ``type: 0`` when the compiler would not
-        align there by itself), then whole units of it, then the smallest
-        type that covers the rest.
+        ``lands`` is where the compiler would put the next member without
+        padding. First the widest of long/int/short/char whose natural
+        alignment lands within the gap (marked with ``type: 0`` when the
+        compiler would not align there by itself), then whole units of it,
+        then the smallest type that covers the rest. In a packed struct no
+        padding member is aligned for us, so the mark is always needed before
+        whole units (a zero-width bitfield aligns even there).
         """
         if cur >= nxt:
             return
@@ -492,8 +542,8 @@ class _Dumper:
         if cur < new <= nxt:
             if (
                 in_bitfield
-                or (new == nxt and _roundup(cur, next_align * 8) != new)
-                or (new != nxt and nxt - new <= new - cur)
+                or (new == nxt and lands != new)
+                or (new != nxt and (packed or nxt - new <= new - cur))
             ):
                 write(f"\n{indent}{pad_type}: {new - cur if in_bitfield else 0};")
             cur = new
@@ -655,7 +705,13 @@ class _Dumper:
     # -- layout (libbpf's btf__align_of / btf__resolve_size) ---------------
 
     def align_of(self, t: Type) -> int:
-        """Alignment as libbpf computes it: 1 for a struct that must be packed, 0 if none."""
+        """The alignment ``t`` has once its definition is written out, 0 if none.
+
+        libbpf's (1 for a struct that must be packed), except where the dump
+        writes attributes libbpf does not: a union's ``aligned(N)`` or
+        ``packed``, and a struct packed for a straddling bitfield. The padding
+        of every struct that holds ``t`` is computed from this alignment.
+        """
         key = id(t)
         cached = self.aligns.get(key)
         if cached is not None:
@@ -672,17 +728,15 @@ class _Dumper:
         if isinstance(t, Pointer):
             return self.ptr_size
         if isinstance(t, Composite):
-            max_align = 1
             for m in t.members:
                 align = self.align_of(m.type)
                 if align <= 0:
                     return align
-                max_align = max(max_align, align)
-                if not m.bitfield_size and m.offset % (8 * align):
-                    return 1
-            if t.size % max_align:
+            if not isinstance(t, Struct):
+                return self.union_layout(t).align
+            if self.is_packed(t):
                 return 1
-            return max_align
+            return max([1, *(self.align_of(m.type) for m in t.members)])
         return 0
 
     def is_packed(self, t: Composite) -> bool:
