@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,14 +55,28 @@ def test_second_load_reuses_the_saved_index(cache: Path, btf_file: Path) -> None
     assert [t.name for t in second] == [t.name for t in first]
 
 
+def _layout(entry: bytes) -> tuple[int, int, int]:
+    """Where the offsets, the names and the name order start in an entry."""
+    head = entry.index(b"\n", len(b"pybpf-btf-index\n")) + 1
+    count = int.from_bytes(entry[head : head + 4], sys.byteorder)
+    offsets_at = head + 12
+    return offsets_at, offsets_at + 4 * count, offsets_at + 8 * count
+
+
+def _zero(entry: bytes, start: int, size: int) -> bytes:
+    return entry[:start] + bytes(size) + entry[start + size :]
+
+
 @pytest.mark.parametrize(
     "damage",
     [
         pytest.param(lambda b: b[: len(b) // 2], id="truncated"),
-        pytest.param(lambda b: b[:-4], id="odd-length"),
+        pytest.param(lambda b: b[:-4], id="short"),
+        pytest.param(lambda b: b + b"x", id="long"),
         pytest.param(lambda b: b"garbage" + b[7:], id="bad-magic"),
         pytest.param(lambda b: b.replace(b" 1 ", b" 9 ", 1), id="other-key"),
-        pytest.param(lambda b: b[:-8] + bytes(8), id="wrong-last-name"),
+        pytest.param(lambda b: _zero(b, _layout(b)[2] - 4, 4), id="wrong-last-name"),
+        pytest.param(lambda b: _zero(b, _layout(b)[2], len(b) - _layout(b)[2]), id="zeroed-order"),
         pytest.param(lambda b: b"", id="empty"),
     ],
 )
@@ -80,17 +95,14 @@ def test_damaged_entry_is_recomputed_and_replaced(cache: Path, btf_file: Path, d
 def test_index_that_does_not_frame_the_blob_is_ignored(cache: Path, btf_file: Path) -> None:
     good = kernel._load_sysfs(btf_file, base=None)
     entry = _entry(cache)
-    saved = bytearray(entry.read_bytes())
-    head = saved.index(b"\n", len(b"pybpf-btf-index\n")) + 1
-    count = (len(saved) - head) // 8
+    saved = entry.read_bytes()
     # The last record said to start where the first does: records no longer tile.
-    last = head + 4 * (count - 1)
-    saved[last : last + 4] = bytes(4)
-    entry.write_bytes(bytes(saved))
+    broken = _zero(saved, _layout(saved)[1] - 4, 4)
+    entry.write_bytes(broken)
     again = kernel._load_sysfs(btf_file, base=None)
     assert not _from_cache(again)
     assert again == good
-    assert entry.read_bytes() != bytes(saved)
+    assert entry.read_bytes() == saved
 
 
 def test_changed_file_is_not_matched(cache: Path, btf_file: Path) -> None:
@@ -159,3 +171,15 @@ def test_kernel_spec_from_the_saved_index_equals_a_fresh_parse(cache: Path) -> N
     task, fresh = second.type_by_name("task_struct"), first.type_by_name("task_struct")
     assert second.shape(task) == first.shape(fresh)
     assert second.type_id(task) == first.type_id(fresh)
+
+
+def test_saved_name_order_answers_lookups(cache: Path, btf_file: Path) -> None:
+    kernel._load_sysfs(btf_file, base=None)
+    spec = kernel._load_sysfs(btf_file, base=None)
+    assert spec._raw is not None and spec._raw.by_name is not None
+    # No copy of the string table was needed to find names.
+    assert spec._raw._strings is None
+    for name in ("pair", "int", "u8"):
+        assert spec.type_by_name(name).name == name
+    assert spec.types_by_name("missing") == []
+    assert spec._raw._strings is None

@@ -15,7 +15,7 @@ import mmap
 import os
 import weakref
 
-__all__ = ["map_readonly"]
+__all__ = ["map_fd", "map_readonly"]
 
 _MAP_FAILED = ctypes.c_void_p(-1).value
 
@@ -48,22 +48,28 @@ def map_readonly(path: str | os.PathLike[str]) -> tuple[memoryview, os.stat_resu
     Only for files that cannot change while mapped (kernel BTF): the view
     reads the file's pages directly.
     """
-    libc = _LIBC
-    if libc is None:
-        return None
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         st = os.fstat(fd)
-        size = st.st_size
-        if not size:
-            return None
-        flags = mmap.MAP_PRIVATE | getattr(mmap, "MAP_POPULATE", 0)
-        addr = libc.mmap(None, size, mmap.PROT_READ, flags, fd, 0)
+        view = map_fd(fd, st.st_size)
     finally:
         os.close(fd)
+    return None if view is None else (view, st)
+
+
+def map_fd(fd: int, size: int) -> memoryview | None:
+    """The first ``size`` bytes of the open file ``fd``, mapped read-only; None if not possible.
+
+    The caller may close ``fd`` right away.
+    """
+    libc = _LIBC
+    if libc is None or size <= 0:
+        return None
+    flags = mmap.MAP_PRIVATE | getattr(mmap, "MAP_POPULATE", 0)
+    addr = libc.mmap(None, size, mmap.PROT_READ, flags, fd, 0)
     if addr is None or addr == _MAP_FAILED:
         return None
     pages = (ctypes.c_ubyte * size).from_address(addr)
     # Every view of the mapping holds ``pages``: it is unmapped after the last.
     weakref.finalize(pages, libc.munmap, addr, size)
-    return memoryview(pages).cast("B").toreadonly(), st
+    return memoryview(pages).cast("B").toreadonly()

@@ -11,7 +11,7 @@ import functools
 import os
 from pathlib import Path
 
-from pybpf.btf import _index_cache, _mapping
+from pybpf.btf import _index_cache, _mapping, name_order
 from pybpf.btf.spec import Spec, load_spec, read_file_stat
 
 __all__ = ["load_kernel_module_spec", "load_kernel_spec", "vmlinux_candidates"]
@@ -85,5 +85,6 @@ def _load_sysfs(path: Path, base: Spec | None) -> Spec:
     raw = spec._raw
     assert raw is not None
     if saved is None or raw.offsets is not saved[0]:
-        _index_cache.store(path, st, data, raw.record_index())
+        raw.by_name = name_order.build(raw)
+        _index_cache.store(path, st, data, raw.record_index(raw.by_name))
     return spec

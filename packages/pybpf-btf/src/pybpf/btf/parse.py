@@ -114,14 +114,17 @@ class RawBTF:
     __slots__ = (
         "_names",
         "_scans",
+        "_string_view",
+        "_strings",
         "_types_at",
         "base_strings_len",
+        "by_name",
         "byte_order",
         "data",
         "first_id",
         "infos",
         "offsets",
-        "strings",
+        "strings_len",
         "words",
     )
 
@@ -170,7 +173,7 @@ class RawBTF:
             )
         if type_off < str_off + str_len and str_off < type_off + type_len:
             raise BTFError("type and string sections overlap")
-        strings = bytes(view[hdr_len + str_off : hdr_len + str_off + str_len])
+        strings = view[hdr_len + str_off : hdr_len + str_off + str_len]
         if base_strings_len == 0 or str_len:
             if not strings or strings[-1] != 0:
                 raise BTFError(f"string section at {hdr_len + str_off} is not NUL-terminated")
@@ -178,7 +181,13 @@ class RawBTF:
                 raise BTFError(f"string section at {hdr_len + str_off} does not start with NUL")
         if base_strings_len + str_len > MAX_NAME_OFFSET + 1:
             raise BTFError(f"string section too large ({str_len} bytes)")
-        self.strings = strings
+        # The table is copied (for C-speed searches) only when a search needs
+        # it; reading one name at a time uses the view.
+        self._strings: bytes | None = None
+        self._string_view = strings if in_place or type(data) is bytes else None
+        if self._string_view is None:
+            self._strings = bytes(strings)
+        self.strings_len: int = str_len
         self.base_strings_len = base_strings_len
         self.first_id = first_id
         start = hdr_len + type_off
@@ -200,8 +209,10 @@ class RawBTF:
         self.infos: Sequence[int] = native[1:]
         self._names: bytes | memoryview | None = None
         self.offsets: Sequence[int]
+        #: Named records (indices) sorted by name, when a saved index has them.
+        self.by_name: Sequence[int] | None = None
         if index is not None and _fits(index, self.words, self.infos):
-            self.offsets, self._names = index
+            self.offsets, self._names, self.by_name = index
         else:
             self.offsets = _index(self.words, self.infos, start)
         if first_id + len(self.offsets) - 1 > MAX_TYPE_ID:
@@ -214,15 +225,41 @@ class RawBTF:
         """The number of type records in this blob."""
         return len(self.offsets)
 
+    @property
+    def strings(self) -> bytes:
+        """The string table (copied from the blob on first use)."""
+        strings = self._strings
+        if strings is None:
+            assert self._string_view is not None
+            strings = self._strings = bytes(self._string_view)
+        return strings
+
+    def cstring(self, rel: int) -> bytes:
+        """The string at ``rel`` (relative to this blob's table), without its NUL.
+
+        ``rel`` must be inside the table, which is NUL-terminated.
+        """
+        strings = self._strings
+        if strings is not None:
+            return strings[rel : strings.index(b"\0", rel)]
+        view = self._string_view
+        assert view is not None
+        size = 64
+        while True:
+            chunk = bytes(view[rel : rel + size])
+            end = chunk.find(b"\0")
+            if end >= 0:
+                return chunk[:end]
+            size *= 8
+
     def string(self, offset: int) -> str | None:
         """The string at ``offset`` of this blob (None when it belongs to the base)."""
         rel = offset - self.base_strings_len
         if rel < 0:
             return None
-        end = self.strings.find(b"\0", rel)
-        if end < 0:
+        if rel >= self.strings_len:
             raise BTFError(f"string offset {offset} out of range")
-        return self.strings[rel:end].decode("utf-8", "replace")
+        return self.cstring(rel).decode("utf-8", "replace")
 
     def name_offsets(self, name: str) -> list[int]:
         """Every offset (absolute) in this blob's strings where ``name`` is stored."""
@@ -263,9 +300,9 @@ class RawBTF:
         found.sort()
         return found
 
-    def record_index(self) -> RecordIndex:
+    def record_index(self, by_name: Sequence[int] | None = None) -> RecordIndex:
         """Where every record starts and the name it has: what loading computes, for saving."""
-        return self.offsets, self._packed_names()
+        return self.offsets, self._packed_names(), by_name
 
     def _packed_names(self) -> bytes | memoryview:
         """Every record's name_off, packed: 0.5 MB for vmlinux, searched at C speed.
@@ -309,7 +346,7 @@ class RawBTF:
 
 def _fits(index: RecordIndex, words: Sequence[int], infos: Sequence[int]) -> bool:
     """Whether a saved index frames these words: a name per record, the last one ending them."""
-    offsets, names = index
+    offsets, names, _ = index
     if not offsets or len(names) != 4 * len(offsets) or offsets[0] != 0:
         return False
     last = offsets[-1]

@@ -120,10 +120,9 @@ class Decoder:
                 raise BTFError(f"type {type_id}: string offset {offset} out of range")
             name = self.base_string(offset)
         else:
-            strings = raw.strings
-            if rel >= len(strings):
+            if rel >= raw.strings_len:
                 raise BTFError(f"type {type_id}: string offset {offset} out of range")
-            name = strings[rel : strings.index(b"\0", rel)].decode("utf-8", "replace")
+            name = raw.cstring(rel).decode("utf-8", "replace")
         self.names[offset] = name
         return name
 

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar, cast
 
-from pybpf.btf import elfsections
+from pybpf.btf import elfsections, name_order
 from pybpf.btf._index_cache import RecordIndex
 from pybpf.btf.errors import BTFError, TypeNotFoundError
 from pybpf.btf.parse import ByteOrder, BytesLike, RawBTF
@@ -287,7 +287,11 @@ class Spec:
         raw = self._raw
         own: list[int] = []
         if raw is not None and name:
-            for type_id in raw.ids_named(self._name_offsets(name)):
+            if raw.by_name is not None and self._base is None:
+                named = name_order.ids_named(raw, raw.by_name, name.encode())
+            else:
+                named = raw.ids_named(self._name_offsets(name))
+            for type_id in named:
                 if _kind_matches(raw.kind_of(type_id), kind):
                     own.append(type_id)
         extra_start = raw.count if raw is not None else 0
@@ -327,7 +331,7 @@ class Spec:
     def _strings_end(self) -> int:
         if self._raw is None:
             raise BTFError("a split spec's base must be loaded from BTF, not built by hand")
-        return self._raw.base_strings_len + len(self._raw.strings)
+        return self._raw.base_strings_len + self._raw.strings_len
 
     def _string_at(self, offset: int) -> str:
         assert self._raw is not None

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pybpf.btf import name_order
 from pybpf.btf.corerelo.typeutil import essential_name
 from pybpf.btf.parse import RawBTF
 from pybpf.btf.spec import Spec
@@ -77,7 +79,9 @@ class NameIndex:
         found: _Entries = []
         for spec in self._specs():
             raw = spec._raw
-            if raw is not None:
+            if raw is not None and raw.by_name is not None and spec.base is None:
+                found += ((i, raw.kind_of(i)) for i in _ordered(raw, raw.by_name, essential))
+            elif raw is not None:
                 offsets = []
                 s: Spec | None = spec
                 # A split blob's records may name strings of its bases.
@@ -109,6 +113,17 @@ class NameIndex:
                         key = essential_name(t.name.encode())
                         added.setdefault(key, []).append((type_id, t.kind))
         return added
+
+
+def _ordered(raw: RawBTF, by_name: Sequence[int], essential: bytes) -> list[int]:
+    """The ids of the records whose essential name is ``essential``, from the name order."""
+    # A name with a flavour of its own is not its own essential name.
+    exact = essential_name(essential) == essential
+    found = name_order.ids_named(raw, by_name, essential) if exact else []
+    for type_id, name in name_order.ids_with_prefix(raw, by_name, essential + b"___"):
+        if essential_name(name) == essential:
+            found.append(type_id)
+    return found
 
 
 def _spellings(raw: RawBTF, essential: bytes) -> list[int]:
