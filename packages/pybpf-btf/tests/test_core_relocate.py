@@ -509,11 +509,23 @@ _PATCHED = re.compile(
 _POISONED = re.compile(r"prog '([^']+)': relo #(\d+): substituting insn #(\d+)")
 
 
+# libbpf resolves an object's externs before its CO-RE relocations: an extern this
+# kernel lacks (a kfunc, a typed ksym whose variable has no BTF) fails the load first.
+_EXTERN_MISSING = re.compile(r"libbpf: (extern \([^)]*\) '[^']+': not found in [^\n]*)")
+
+
+def run_oracle(oracle: Path, path: Path, target: Path | None = None) -> str:
+    args = [str(oracle), str(path)] + ([str(target)] if target is not None else [])
+    return subprocess.run(args, capture_output=True, text=True, check=False, timeout=120).stdout
+
+
 def libbpf_decisions(
     oracle: Path, path: Path, target: Path | None = None
 ) -> dict[tuple[str, int], Decision]:
-    args = [str(oracle), str(path)] + ([str(target)] if target is not None else [])
-    out = subprocess.run(args, capture_output=True, text=True, check=False, timeout=120).stdout
+    return parse_decisions(run_oracle(oracle, path, target))
+
+
+def parse_decisions(out: str) -> dict[tuple[str, int], Decision]:
     starts: dict[str, int] = {}
     section = ""
     decisions: dict[tuple[str, int], Decision] = {}
@@ -544,7 +556,10 @@ def test_same_decisions_as_libbpf(
     name: str, testdata: Path, kernel_spec: Spec, oracle: Path
 ) -> None:
     path = testdata / f"{name}-el.o"
-    expected = libbpf_decisions(oracle, path)
+    out = run_oracle(oracle, path)
+    expected = parse_decisions(out)
+    if not expected and (missing := _EXTERN_MISSING.search(out)):
+        pytest.skip(f"libbpf stops at {name}'s externs before CO-RE here: {missing.group(1)}")
     assert expected, "the oracle printed no CO-RE decisions"
     assert our_decisions(path, kernel_spec) == expected
 
