@@ -84,7 +84,8 @@ def _load_sysfs(path: Path, base: Spec | None) -> Spec:
     spec = Spec.over_raw(data, base=base, index=saved, in_place=True)
     raw = spec._raw
     assert raw is not None
-    if saved is None or raw.offsets is not saved[0]:
+    if (saved is None or raw.offsets is not saved[0]) and _index_cache.cache_dir() is not None:
+        # Sorting the names costs more than one process saves: only worth it kept.
         raw.by_name = name_order.build(raw)
         _index_cache.store(path, st, data, raw.record_index(raw.by_name))
     return spec
