@@ -38,7 +38,7 @@ def tests(session: nox.Session) -> None:
     session.install(*TEST_DEPS)
     # A layer with no tests yet (pybpf-link) has no tests/ folder in a clone.
     suites = [str(p / "tests") for p in PACKAGES if (p / "tests").is_dir()]
-    targets = session.posargs or [*suites, "docs"]
+    targets = session.posargs or [*suites, "kernels/tests", "docs"]
     session.run("pytest", "--doctest-glob=*.md", *targets, env={"PYBPF_ROOT": str(ROOT)})
 
 

@@ -142,12 +142,17 @@ def read_entry(row: str) -> Entry | None:
     """The recorded entry of `row`, or None when there is none or it is unreadable."""
     try:
         raw = json.loads((entry_dir(row) / "entry.json").read_text())
-        if raw.get("format") != ENTRY_FORMAT:
+        if not isinstance(raw, dict) or raw.get("format") != ENTRY_FORMAT:
             return None
         raw["packages"] = [Package(**p) for p in raw.get("packages", [])]
-        return Entry(**raw)
+        entry = Entry(**raw)
     except (OSError, ValueError, TypeError):
         return None
+    paths = (entry.release, entry.vmlinuz, entry.vmlinuz_sha256, entry.modules, entry.config)
+    if not all(isinstance(p, str) for p in paths):
+        return None
+    # An entry recorded for another row (a folder copied by hand) is not this row's.
+    return entry if entry.row == row else None
 
 
 @contextlib.contextmanager

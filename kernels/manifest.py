@@ -50,40 +50,70 @@ class ManifestError(ValueError):
     """matrix.toml is malformed, or names a row that it does not have."""
 
 
+# The keys a [[kernel]] table may have; any other is a typo that would be ignored.
+_KEYS = {"name", "source", "suites", "package", "series", "ci", "why"}
+
+
+def _string(raw: dict[str, object], key: str, where: str, default: str | None = None) -> str:
+    value = raw.get(key, default)
+    if value is None:
+        raise ManifestError(f"{where} lacks {key!r}")
+    if not isinstance(value, str):
+        raise ManifestError(f"{where}: {key} must be a string, not {value!r}")
+    return value
+
+
 def load(path: Path = MATRIX_FILE) -> list[Row]:
     """Every row of the matrix, in the file's order."""
-    with path.open("rb") as f:
-        data = tomllib.load(f)
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except OSError as e:
+        raise ManifestError(f"cannot read {path}: {e.strerror or e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ManifestError(f"{path}: not valid TOML: {e}") from None
+    tables = data.get("kernel", [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise ManifestError(f"{path}: rows must be [[kernel]] tables")
+    if not tables:
+        raise ManifestError(f"{path}: no [[kernel]] rows")
     rows = []
-    for raw in data.get("kernel", []):
-        try:
-            name = str(raw["name"])
-            source = str(raw.get("source", "debian"))
-            if source not in ("debian", "host"):
-                raise ManifestError(f"{path}: row {name!r}: unknown source {source!r}")
-            suites = tuple(str(s) for s in raw.get("suites", []))
-            package = str(raw.get("package", ""))
-            if source == "debian" and not (suites and package):
-                raise ManifestError(f"{path}: row {name!r} needs suites and package")
-            ci = str(raw.get("ci", "full"))
-            if ci not in CI_SCOPES:
-                raise ManifestError(f"{path}: row {name!r}: ci must be one of {CI_SCOPES}")
-            rows.append(
-                Row(
-                    name=name,
-                    source=source,
-                    suites=suites,
-                    package=package,
-                    series=str(raw.get("series", "")),
-                    ci=ci,
-                    why=str(raw.get("why", "")),
-                )
+    for index, raw in enumerate(tables, 1):
+        where = f"{path}: [[kernel]] row {index}"
+        name = _string(raw, "name", where)
+        if not name:
+            raise ManifestError(f"{where}: name is empty")
+        where = f"{path}: row {name!r}"
+        unknown = sorted(set(raw) - _KEYS)
+        if unknown:
+            raise ManifestError(f"{where}: unknown key(s) {unknown}; known: {sorted(_KEYS)}")
+        source = _string(raw, "source", where, "debian")
+        if source not in ("debian", "host"):
+            raise ManifestError(f"{where}: unknown source {source!r}")
+        suites = raw.get("suites", [])
+        if not isinstance(suites, list) or not all(isinstance(s, str) and s for s in suites):
+            raise ManifestError(f"{where}: suites must be a list of suite names")
+        package = _string(raw, "package", where, "")
+        if source == "debian" and not (suites and package):
+            raise ManifestError(f"{where} needs suites and package")
+        ci = _string(raw, "ci", where, "full")
+        if ci not in CI_SCOPES:
+            raise ManifestError(f"{where}: ci must be one of {CI_SCOPES}, not {ci!r}")
+        rows.append(
+            Row(
+                name=name,
+                source=source,
+                suites=tuple(suites),
+                package=package,
+                series=_string(raw, "series", where, ""),
+                ci=ci,
+                why=_string(raw, "why", where, ""),
             )
-        except KeyError as e:
-            raise ManifestError(f"{path}: a [[kernel]] row lacks {e}") from None
+        )
     names = [r.name for r in rows]
-    if len(set(names)) != len(names):
-        raise ManifestError(f"{path}: duplicate row names in {names}")
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ManifestError(f"{path}: duplicate row names {duplicates}")
     return rows
 
 

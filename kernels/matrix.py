@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import fetch, manifest, qemu, results, vm
+from . import fetch, initramfs, manifest, qemu, results, vm
 from .guest_tests import GUEST_NAME
 
 # A row that runs longer than this is stopped and fails; $PYBPF_VM_TIMEOUT overrides it.
@@ -66,6 +66,7 @@ def run_row(
             meta["release"] = platform.release()
             rc = vm.run_on_host(command, cwd=vm.CHECKOUT, env=env)
         else:
+            vm.check_tools()
             entry = fetch.fetch(row)
             meta["fetch_seconds"] = round(time.monotonic() - start, 1)
             meta["release"] = entry.release
@@ -74,7 +75,7 @@ def run_row(
             rc = vm.run_in_vm(
                 row, command, cwd=vm.CHECKOUT, timeout=timeout, env=env, timings=timings
             )
-    except (fetch.FetchError, qemu.VMError) as e:
+    except (fetch.FetchError, qemu.VMError, initramfs.InitramfsError) as e:
         print(f"matrix: row {row.name}: {e}", file=sys.stderr, flush=True)
         rc = qemu.EXIT_VM_ERROR
     meta["wall_seconds"] = round(time.monotonic() - start, 1)

@@ -83,6 +83,19 @@ def _guest_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def check_tools() -> None:
+    """Raise a VMError naming what to install when qemu, virtiofsd or busybox is missing.
+
+    Checked before a kernel is fetched: a missing tool should not cost a download first.
+    """
+    qemu.qemu_binary()
+    qemu.virtiofsd_binary()
+    try:
+        initramfs.busybox()
+    except initramfs.InitramfsError as e:
+        raise qemu.VMError(str(e)) from None
+
+
 def run_in_vm(
     row: manifest.Row,
     command: list[str] | None,
@@ -97,6 +110,7 @@ def run_in_vm(
     raise_memlock: bool = True,
 ) -> int:
     """Boot `row`'s kernel, run `command` (None: a shell) in `cwd`, return its exit code."""
+    check_tools()
     entry = fetch.fetch(row)
     python_prefix = Path(sys.executable).resolve().parent.parent
     shares = shares_for([cache.root(), python_prefix, cwd.resolve()])
@@ -181,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     args.command = argv[split + 1 :]
     if bool(args.command) == args.shell:
         parser.error("give a command after --, or --shell")
+    malformed = [item for item in args.env if "=" not in item or item.startswith("=")]
+    if malformed:
+        parser.error(f"--env takes NAME=VALUE, not {malformed[0]!r}")
     env = dict(item.split("=", 1) for item in args.env)
     try:
         row = manifest.row(args.row)
