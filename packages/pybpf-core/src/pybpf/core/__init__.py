@@ -4,6 +4,7 @@ See ``docs/core.md``. Everything public is re-exported here, with the spec
 side of ``pybpf.elf`` so that a loading user imports from one place.
 """
 
+from pybpf.core._arena import Arena, ArenaError
 from pybpf.core._cpus import possible_cpus
 from pybpf.core._pinning import IncompatibleMapError
 from pybpf.core._uapi_flags import FileFlags, MapFlags, UpdateFlags
@@ -40,6 +41,8 @@ from pybpf.elf._uapi import AttachType, MapType, ProgramType
 
 __all__ = [
     "FD",
+    "Arena",
+    "ArenaError",
     "AttachType",
     "BPFError",
     "BPFPermissionError",
