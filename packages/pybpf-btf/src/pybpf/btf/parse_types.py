@@ -285,39 +285,25 @@ def _composite(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) ->
     names = d.names
     append = members.append
     # Plain indexing: most structs have a few members, and slicing the words
-    # costs more per struct than it saves per member. The kind_flag test is
-    # hoisted out of the loop.
-    if info >> 31:
-        for p in range(o + 3, end, 3):
-            target = words[p + 1]
-            if target >= limit:
-                _raise_bad_part(d, tid, words[o + 3 : end : 3], words[o + 4 : end : 3], "member")
-            m = _new(Member)
-            try:
-                m.name = names[words[p]]
-            except KeyError:
-                m.name = d.name(words[p], tid)
-            m._type = target  # type: ignore[assignment]
-            m._spec = spec
-            off = words[p + 2]
-            m.offset = off & 0xFFFFFF
-            m.bitfield_size = off >> 24
-            append(m)
-    else:
-        for p in range(o + 3, end, 3):
-            target = words[p + 1]
-            if target >= limit:
-                _raise_bad_part(d, tid, words[o + 3 : end : 3], words[o + 4 : end : 3], "member")
-            m = _new(Member)
-            try:
-                m.name = names[words[p]]
-            except KeyError:
-                m.name = d.name(words[p], tid)
-            m._type = target  # type: ignore[assignment]
-            m._spec = spec
-            m.offset = words[p + 2]
-            m.bitfield_size = 0
-            append(m)
+    # costs more per struct than it saves per member. With kind_flag the
+    # offset word holds a bitfield size in its top byte; without, shifting
+    # all 32 bits out gives 0.
+    mask, shift = (0xFFFFFF, 24) if info >> 31 else (0xFFFFFFFF, 32)
+    for p in range(o + 3, end, 3):
+        target = words[p + 1]
+        if target >= limit:
+            _raise_bad_part(d, tid, words[o + 3 : end : 3], words[o + 4 : end : 3], "member")
+        m = _new(Member)
+        try:
+            m.name = names[words[p]]
+        except KeyError:
+            m.name = d.name(words[p], tid)
+        m._type = target  # type: ignore[assignment]
+        m._spec = spec
+        off = words[p + 2]
+        m.offset = off & mask
+        m.bitfield_size = off >> shift
+        append(m)
     return t
 
 
