@@ -42,8 +42,6 @@ CData = Any
 ElemFn = Callable[[int, int, CData, CData, int], int]
 BatchFn = Callable[[int, int, CData, CData, CData, CData, CData, int], int]
 BpfFn = Callable[[int, CData, int], int]
-FastLookupFn = Callable[[int, int, int], int]
-FastUpdateFn = Callable[[int, int, int, int, int], None]
 FastFillFn = Callable[[dict[Any, Any], int, int, int, int], None]
 NewDictFn = Callable[[int], dict[Any, Any]]
 
@@ -162,22 +160,19 @@ def _load_abi() -> tuple[Any, BpfFn, ElemFn, BatchFn]:
 _compiled = _load_compiled()
 #: True when the compiled (API-mode) module is in use.
 COMPILED = _compiled is not None
-#: Integer element fast paths (compiled mode only), keys and values passed by
-#: value: ``fast_lookup(fd, key, shape)`` and ``fast_update(fd, key, value,
-#: shape, flags)`` raise ``OSError`` with the errno, ``OverflowError`` for an
-#: int too wide. A shape is key spec | value spec << 8, a spec being the size
-#: (1, 2, 4, 8) | 0x10 when signed. They keep the GIL: only for map types whose
-#: element operations never sleep. ``fast_fill(dict, keys, values, n, shape)``
-#: adds ``n`` ints packed at two addresses to a dict (a batch read's result);
-#: ``new_dict(n)`` is an empty dict, with room for ``n`` items when compiled.
-fast_lookup: FastLookupFn | None = None
-fast_update: FastUpdateFn | None = None
+#: The plain-CPython module compiled alongside (None in ABI mode): ``MapBase``,
+#: the element hot paths of :class:`~pybpf.core.map.Map` (see
+#: :mod:`pybpf.core._map_base`), and the helpers below.
+fast: Any = None
+#: ``fast_fill(dict, keys, values, n, shape)`` adds ``n`` ints packed at two
+#: addresses to a dict (a batch read's result; a shape is key spec | value
+#: spec << 8, a spec being the size | 0x10 when signed); ``new_dict(n)`` is an
+#: empty dict, with room for ``n`` items when compiled.
 fast_fill: FastFillFn | None = None
 new_dict: NewDictFn = lambda n: {}  # noqa: E731 (replaced by the compiled one)
 if _compiled is not None:
-    ffi, bpf, map_elem, map_batch, _fast = _compiled
-    fast_lookup, fast_update, fast_fill = _fast.lookup, _fast.update, _fast.fill
-    new_dict = _fast.new_dict
+    ffi, bpf, map_elem, map_batch, fast = _compiled
+    fast_fill, new_dict = fast.fill, fast.new_dict
 else:
     ffi, bpf, map_elem, map_batch = _load_abi()
 NULL: CData = ffi.NULL

@@ -227,6 +227,8 @@ int pybpf_map_batch(int cmd, int fd, const void *in_batch, void *out_batch,
 FAST_MODULE = "_pybpf_fast"
 FAST_SOURCE = r"""
 #include <dlfcn.h>
+#include <stddef.h>
+#include <structmember.h>
 
 #ifndef METH_FASTCALL
 /* cffi compiles against the limited API of 3.2, which hides the flag; its
@@ -292,34 +294,71 @@ static PyObject *pybpf_fast_get(const union pybpf_scalar *in, int spec)
     }
 }
 
-static int pybpf_fast_ints(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t want,
-                           const char *usage, int *fd, int *shape)
+/* MapBase: the base class of pybpf.core.Map, holding its element hot
+ * paths. Int keys and values of the map types Map marks fast go straight to
+ * bpf(2); everything else, and every error, is handed to Map's Python
+ * methods (_lookup, _update, delete, _fast_error). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *fd; /* the map's FD object: its _num is read at every call */
+    int shape;    /* key spec | value spec << 8 */
+    int fast;     /* 1: int lookups, 2: int updates */
+} pybpf_map;
+
+static PyObject *pybpf_s_num, *pybpf_s_lookup, *pybpf_s_update, *pybpf_s_delete, *pybpf_s_error;
+static PyObject *pybpf_s_op_lookup, *pybpf_s_op_update, *pybpf_s_flags;
+
+/* The fd number, -1 once closed (the kernel's EBADF becomes ClosedError);
+ * -2 with an exception set. Read anew each time: the FD may be closed
+ * behind the map's back, and its number reused. */
+static int pybpf_map_fd(pybpf_map *self)
 {
-    long a, b;
-    if (nargs != want) {
-        PyErr_SetString(PyExc_TypeError, usage);
+    PyObject *num;
+    long fd;
+    if (self->fd == NULL)
         return -1;
-    }
-    a = PyLong_AsLong(args[0]);
-    b = PyLong_AsLong(args[want == 3 ? 2 : 3]);
-    if ((a == -1 || b == -1) && PyErr_Occurred())
-        return -1;
-    *fd = (int)a;
-    *shape = (int)b;
-    return 0;
+    num = PyObject_GetAttr(self->fd, pybpf_s_num);
+    if (num == NULL)
+        return -2;
+    fd = PyLong_AsLong(num);
+    Py_DECREF(num);
+    if (fd == -1 && PyErr_Occurred())
+        return -2;
+    return (int)fd;
 }
 
-/* lookup(fd, key, shape) -> int; OSError with the errno on failure. */
-static PyObject *pybpf_fast_lookup(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
+/* Map._fast_error raises the typed error (err 0: an int that does not fit). */
+static PyObject *pybpf_map_fail(pybpf_map *self, PyObject *op, int err, PyObject *key,
+                                PyObject *value, PyObject *flags)
 {
+    PyObject *code, *res;
+    if (err == 0)
+        PyErr_Clear(); /* the OverflowError of pybpf_fast_put */
+    code = PyLong_FromLong(err);
+    if (code == NULL)
+        return NULL;
+    res = PyObject_CallMethodObjArgs((PyObject *)self, pybpf_s_error, op, code, key, value,
+                                     flags, NULL);
+    Py_DECREF(code);
+    Py_XDECREF(res);
+    if (res != NULL)
+        PyErr_SetString(PyExc_SystemError, "Map._fast_error returned");
+    return NULL;
+}
+
+static PyObject *pybpf_map_lookup(PyObject *obj, PyObject *key)
+{
+    pybpf_map *self = (pybpf_map *)obj;
     union pybpf_scalar k, v;
     struct pybpf_elem_attr attr;
-    int fd, shape;
-    (void)mod;
-    if (pybpf_fast_ints(args, nargs, 3, "lookup(fd, key, shape)", &fd, &shape))
+    int fd;
+    if (!(self->fast & 1) || !PyLong_CheckExact(key))
+        return PyObject_CallMethodObjArgs(obj, pybpf_s_lookup, key, NULL);
+    fd = pybpf_map_fd(self);
+    if (fd == -2)
         return NULL;
-    if (pybpf_fast_put(args[1], shape & 0xff, &k))
-        return NULL;
+    if (pybpf_fast_put(key, self->shape & 0xff, &k))
+        return pybpf_map_fail(self, pybpf_s_op_lookup, 0, key, Py_None, Py_None);
     v.u64 = 0;
     attr.map_fd = (uint32_t)fd;
     attr.pad = 0;
@@ -327,35 +366,141 @@ static PyObject *pybpf_fast_lookup(PyObject *mod, PyObject *const *args, Py_ssiz
     attr.value = (uint64_t)(uintptr_t)&v;
     attr.flags = 0;
     if (syscall(__NR_bpf, 1 /* BPF_MAP_LOOKUP_ELEM */, &attr, sizeof(attr)) < 0)
-        return PyErr_SetFromErrno(PyExc_OSError);
-    return pybpf_fast_get(&v, shape >> 8);
+        return pybpf_map_fail(self, pybpf_s_op_lookup, errno, key, Py_None, Py_None);
+    return pybpf_fast_get(&v, self->shape >> 8);
 }
 
-/* update(fd, key, value, shape, flags) -> None; OSError with the errno on failure. */
-static PyObject *pybpf_fast_update(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
+/* flags may be NULL (0, UpdateFlags.ANY). */
+static PyObject *pybpf_map_set(pybpf_map *self, PyObject *key, PyObject *value, PyObject *flags)
 {
     union pybpf_scalar k, v;
     struct pybpf_elem_attr attr;
-    int fd, shape;
-    uint64_t flags;
-    (void)mod;
-    if (pybpf_fast_ints(args, nargs, 5, "update(fd, key, value, shape, flags)", &fd, &shape))
+    uint64_t f = 0;
+    int fd;
+    if (!(self->fast & 2) || !PyLong_CheckExact(key) || !PyLong_CheckExact(value)) {
+        PyObject *zero = NULL, *res;
+        if (flags == NULL && (flags = zero = PyLong_FromLong(0)) == NULL)
+            return NULL;
+        res = PyObject_CallMethodObjArgs((PyObject *)self, pybpf_s_update, key, value, flags,
+                                         NULL);
+        Py_XDECREF(zero);
+        return res;
+    }
+    if (flags != NULL) {
+        f = PyLong_AsUnsignedLongLong(flags);
+        if (f == (uint64_t)-1 && PyErr_Occurred())
+            return NULL;
+    }
+    fd = pybpf_map_fd(self);
+    if (fd == -2)
         return NULL;
-    flags = PyLong_AsUnsignedLongLong(args[4]);
-    if (flags == (uint64_t)-1 && PyErr_Occurred())
-        return NULL;
-    if (pybpf_fast_put(args[1], shape & 0xff, &k) || pybpf_fast_put(args[2], shape >> 8, &v))
-        return NULL;
+    if (pybpf_fast_put(key, self->shape & 0xff, &k) || pybpf_fast_put(value, self->shape >> 8, &v))
+        return pybpf_map_fail(self, pybpf_s_op_update, 0, key, value, flags ? flags : Py_None);
     attr.map_fd = (uint32_t)fd;
     attr.pad = 0;
     attr.key = (uint64_t)(uintptr_t)&k;
     attr.value = (uint64_t)(uintptr_t)&v;
-    attr.flags = flags;
+    attr.flags = f;
     if (syscall(__NR_bpf, 2 /* BPF_MAP_UPDATE_ELEM */, &attr, sizeof(attr)) < 0)
-        return PyErr_SetFromErrno(PyExc_OSError);
+        return pybpf_map_fail(self, pybpf_s_op_update, errno, key, value,
+                              flags ? flags : Py_None);
     Py_INCREF(Py_None);
     return Py_None;
 }
+
+static PyObject *pybpf_map_update(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+                                  PyObject *kwnames)
+{
+    PyObject *flags = nargs > 2 ? args[2] : NULL;
+    if (kwnames != NULL && PyTuple_Size(kwnames) > 0) {
+        PyObject *name = PyTuple_GetItem(kwnames, 0);
+        int is_flags = name ? PyObject_RichCompareBool(name, pybpf_s_flags, Py_EQ) : -1;
+        if (is_flags < 0)
+            return NULL;
+        if (PyTuple_Size(kwnames) != 1 || !is_flags || nargs != 2) {
+            PyErr_SetString(PyExc_TypeError, "update(key, value, flags=0): bad arguments");
+            return NULL;
+        }
+        flags = args[2];
+    } else if (nargs != 2 && nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "update(key, value, flags=0) takes 2 or 3 arguments");
+        return NULL;
+    }
+    return pybpf_map_set((pybpf_map *)obj, args[0], args[1], flags);
+}
+
+static int pybpf_map_ass_subscript(PyObject *obj, PyObject *key, PyObject *value)
+{
+    PyObject *res;
+    if (value == NULL)
+        res = PyObject_CallMethodObjArgs(obj, pybpf_s_delete, key, NULL);
+    else
+        res = pybpf_map_set((pybpf_map *)obj, key, value, NULL);
+    if (res == NULL)
+        return -1;
+    Py_DECREF(res);
+    return 0;
+}
+
+static int pybpf_map_traverse(PyObject *obj, visitproc visit, void *arg)
+{
+    Py_VISIT(((pybpf_map *)obj)->fd);
+    Py_VISIT((PyObject *)Py_TYPE(obj));
+    return 0;
+}
+
+static int pybpf_map_clear(PyObject *obj)
+{
+    Py_CLEAR(((pybpf_map *)obj)->fd);
+    return 0;
+}
+
+static void pybpf_map_dealloc(PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    PyObject_GC_UnTrack(obj);
+    pybpf_map_clear(obj);
+    PyObject_GC_Del(obj);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef pybpf_map_methods[] = {
+    {"lookup", pybpf_map_lookup, METH_O,
+     "lookup($self, key, /)\n--\n\n"
+     "The value at key; KeyNotFoundError if absent."},
+    {"update", (PyCFunction)(void (*)(void))pybpf_map_update, METH_FASTCALL | METH_KEYWORDS,
+     "update($self, key, value, flags=UpdateFlags.ANY)\n--\n\n"
+     "Set key to value; flags as UpdateFlags (NOEXIST, EXIST...)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef pybpf_map_members[] = {
+    {"_fd", T_OBJECT_EX, offsetof(pybpf_map, fd), 0, "The map's FD."},
+    {"_shape", T_INT, offsetof(pybpf_map, shape), 0, "Key spec | value spec << 8."},
+    {"_fast", T_INT, offsetof(pybpf_map, fast), 0, "1: int lookups, 2: int updates in C."},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot pybpf_map_slots[] = {
+    {Py_tp_doc, "The element hot paths of pybpf.core.Map, in C."},
+    {Py_tp_new, PyType_GenericNew},
+    {Py_tp_dealloc, pybpf_map_dealloc},
+    {Py_tp_traverse, pybpf_map_traverse},
+    {Py_tp_clear, pybpf_map_clear},
+    {Py_tp_methods, pybpf_map_methods},
+    {Py_tp_members, pybpf_map_members},
+    {Py_mp_subscript, pybpf_map_lookup},
+    {Py_mp_ass_subscript, pybpf_map_ass_subscript},
+    {0, NULL},
+};
+
+static PyType_Spec pybpf_map_spec = {
+    "_pybpf_fast.MapBase",
+    sizeof(pybpf_map),
+    0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    pybpf_map_slots,
+};
 
 /* _PyDict_NewPresized is not in the limited API, and private: found at run
  * time, so that an interpreter without it still loads this module. */
@@ -418,10 +563,6 @@ static PyObject *pybpf_fast_fill(PyObject *mod, PyObject *const *args, Py_ssize_
 }
 
 static PyMethodDef pybpf_fast_methods[] = {
-    {"lookup", (PyCFunction)(void (*)(void))pybpf_fast_lookup, METH_FASTCALL,
-     "lookup(fd, key, shape): the int value at the int key."},
-    {"update", (PyCFunction)(void (*)(void))pybpf_fast_update, METH_FASTCALL,
-     "update(fd, key, value, shape, flags): set the int key to the int value."},
     {"new_dict", pybpf_fast_new_dict, METH_O,
      "new_dict(n): an empty dict with room for n items."},
     {"fill", (PyCFunction)(void (*)(void))pybpf_fast_fill, METH_FASTCALL,
@@ -436,8 +577,26 @@ static struct PyModuleDef pybpf_fast_module = {
 
 PyMODINIT_FUNC PyInit__pybpf_fast(void)
 {
-    PyObject *m = PyModule_Create(&pybpf_fast_module);
-    if (m != NULL && PyModule_AddIntConstant(m, "VERSION", PYBPF_SYS_VERSION) < 0) {
+    PyObject *m, *base;
+#define PYBPF_STR(var, text) \
+    if ((var = PyUnicode_InternFromString(text)) == NULL) \
+        return NULL;
+    PYBPF_STR(pybpf_s_num, "_num")
+    PYBPF_STR(pybpf_s_lookup, "_lookup")
+    PYBPF_STR(pybpf_s_update, "_update")
+    PYBPF_STR(pybpf_s_delete, "delete")
+    PYBPF_STR(pybpf_s_error, "_fast_error")
+    PYBPF_STR(pybpf_s_op_lookup, "lookup")
+    PYBPF_STR(pybpf_s_op_update, "update")
+    PYBPF_STR(pybpf_s_flags, "flags")
+#undef PYBPF_STR
+    m = PyModule_Create(&pybpf_fast_module);
+    if (m == NULL)
+        return NULL;
+    base = PyType_FromSpec(&pybpf_map_spec);
+    if (base == NULL || PyModule_AddObject(m, "MapBase", base) < 0
+        || PyModule_AddIntConstant(m, "VERSION", PYBPF_SYS_VERSION) < 0) {
+        Py_XDECREF(base);
         Py_DECREF(m);
         return NULL;
     }

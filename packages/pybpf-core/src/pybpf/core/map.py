@@ -12,10 +12,12 @@ bytes, which also take 1/2/4/8-byte ints in host byte order. ``m.raw`` is the
 same map with raw codecs.
 
 Int keys and values of hash, array and LRU hash maps take the fastest path:
-one call into the compiled helper, which passes them by value, so nothing is
-shared between threads. Other element operations reuse buffers that belong to
-the map; a lock keeps two threads from sharing them, and a thread that finds
-the map busy takes a slower path with buffers of its own.
+``m[k]``, ``m[k] = v``, ``lookup`` and ``update`` are implemented in C by the
+base class (:mod:`pybpf.core._map_base`), which passes them to bpf(2) by
+value, so nothing is shared between threads. Other element operations reuse
+buffers that belong to the map; a lock keeps two threads from sharing them,
+and a thread that finds the map busy takes a slower path with buffers of its
+own.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Any, Final, TypeAlias
 
 from pybpf.core import _batch, _cmds, _cpus, _map_create, _probes, _sys
 from pybpf.core._batch import BatchCursor
+from pybpf.core._map_base import MapBase
 from pybpf.core._map_create import MapBTF
 from pybpf.core._uapi import Command
 from pybpf.core._uapi_flags import FileFlags, MapFlags, UpdateFlags
@@ -126,7 +129,7 @@ def _scalar_spec(fmt: str) -> int:
     return struct.calcsize(fmt) | (0x10 if fmt.islower() else 0)
 
 
-class Map:
+class Map(MapBase):
     """A BPF map.
 
     ``Map(spec)`` creates it from a :class:`~pybpf.elf.spec.MapSpec`: the name
@@ -150,11 +153,8 @@ class Map:
         "__weakref__",
         "_batch",
         "_elem",
-        "_fd",
         "_flags",
-        "_flookup",
         "_frozen",
-        "_fupdate",
         "_kbuf",
         "_kcodec",
         "_key_size",
@@ -171,7 +171,6 @@ class Map:
         "_percpu",
         "_pinned",
         "_raw",
-        "_shape",
         "_stride",
         "_type",
         "_value_size",
@@ -338,8 +337,8 @@ class Map:
         ``_kfmt``/``_vfmt`` are the native formats ints are written with
         (``None``: through the codec); ``_kin``/``_vin`` typed pointers into
         the map's buffers for them, ``_kout``/``_vout`` the same where lookups
-        return plain ints; ``_flookup``/``_fupdate`` the compiled helpers
-        where they apply, with ``_shape`` describing the key and value.
+        return plain ints; ``_shape`` describes both for the compiled code,
+        and ``_fast`` says which element operations it does.
         """
         ffi = _sys.ffi
         kfmt = _input_format(self._kcodec, self._key_size) if self._key_size else None
@@ -351,17 +350,13 @@ class Map:
         self._vin = ffi.cast(f"{CTYPES[vfmt]} *", self._vbuf) if vfmt else None
         self._kout = self._kin if kout else None
         self._vout = self._vin if vout else None
-        self._flookup: Any = None
-        self._fupdate: Any = None
+        self._fast = 0
         self._shape = 0
         if kfmt is None or vfmt is None:
             return
         self._shape = _scalar_spec(kfmt) | _scalar_spec(vfmt) << 8
-        if self._type not in _FAST_TYPES:
-            return
-        self._fupdate = _sys.fast_update
-        if vout:
-            self._flookup = _sys.fast_lookup
+        if self._type in _FAST_TYPES:
+            self._fast = 3 if vout else 2
 
     # -- properties -------------------------------------------------------------
 
@@ -471,19 +466,8 @@ class Map:
 
     # -- element operations: the hot paths ------------------------------------------
 
-    def lookup(self, key: Any) -> Any:
-        """The value at ``key``; :class:`~pybpf.core.errors.KeyNotFoundError` if absent."""
-        fast = self._flookup
-        if fast is not None and key.__class__ is int:
-            try:
-                return fast(self._fd._num, key, self._shape)
-            except OSError as exc:
-                raise self._error(-(exc.errno or errno.EIO), "lookup", key) from None
-            except OverflowError:
-                raise self._bad_int("key", key) from None
-        return self._lookup(key)
-
-    __getitem__ = lookup
+    # lookup, update, m[k], m[k] = v and del m[k] are the base class's: in C
+    # for int keys and values, else here.
 
     def _lookup(self, key: Any) -> Any:
         lock = self._lock
@@ -500,21 +484,6 @@ class Map:
             return self._get_value(self._vmem)
         finally:
             lock.release()
-
-    def update(self, key: Any, value: Any, flags: int = UpdateFlags.ANY) -> None:
-        """Set ``key`` to ``value``; ``flags`` as :class:`UpdateFlags` (NOEXIST, EXIST...)."""
-        fast = self._fupdate
-        if fast is not None and key.__class__ is int and value.__class__ is int:
-            try:
-                fast(self._fd._num, key, value, self._shape, flags)
-            except OSError as exc:
-                raise self._error(-(exc.errno or errno.EIO), "update", key, flags) from None
-            except OverflowError:
-                raise self._bad_ints(key, value) from None
-            return
-        self._update(key, value, flags)
-
-    __setitem__ = update
 
     def _update(self, key: Any, value: Any, flags: int) -> None:
         lock = self._lock
@@ -544,8 +513,6 @@ class Map:
             rc = self._elem(_DELETE, self._fd._num, self._kbuf, _sys.NULL, 0)
         if rc:
             raise self._error(rc, "delete", key)
-
-    __delitem__ = delete
 
     def lookup_and_delete(self, key: Any) -> Any:
         """Remove ``key`` and return its value, atomically (hash maps: Linux 5.14)."""
@@ -828,6 +795,14 @@ class Map:
             return value.to_bytes(size, _BYTEORDER)
         except OverflowError:
             raise self._bad_int(what, value) from None
+
+    def _fast_error(self, op: str, err: int, key: Any, value: Any, flags: Any) -> None:
+        """Raise what the C paths of the base class met: ``err`` an errno, or 0 for a bad int."""
+        if err:
+            raise self._error(-err, op, key, flags or 0)
+        if op == "update":
+            raise self._bad_ints(key, value)
+        raise self._bad_int("key", key)
 
     def _bad_ints(self, key: int, value: int) -> ValueError:
         """The error for a key or value that does not fit the compiled path's ints."""
