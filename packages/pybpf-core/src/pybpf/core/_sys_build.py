@@ -13,9 +13,10 @@ with fixed-width types so that the text is both a cdef and valid C.
 from __future__ import annotations
 
 MODULE_NAME = "_pybpf_sys"
-#: Bumped whenever TYPES or HELPERS change, so that a stale compiled module
-#: (an editable install built from older sources) is noticed and not used.
-VERSION = 6
+#: Bumped whenever TYPES, HELPERS or FAST_SOURCE change, so that a stale
+#: compiled module (an editable install built from older sources) is noticed
+#: and not used.
+VERSION = 7
 
 TYPES = """
 struct pybpf_map_create_attr {
@@ -218,12 +219,15 @@ int pybpf_map_batch(int cmd, int fd, const void *in_batch, void *out_batch,
                     void *keys, void *values, uint32_t *count, uint64_t elem_flags);
 """
 
-#: The element fast paths, as a second CPython module in the same library:
-#: ``import``-ed by :mod:`pybpf.core._sys` as ``_pybpf_fast`` (its own
-#: ``PyInit``). A cffi call costs ~100 ns (argument tuple, GIL release,
-#: errno bookkeeping); these vectorcall functions take a few tens, which is
-#: most of what separates a Python lookup from C's. They keep the GIL: they
-#: serve only map types whose element operations never sleep.
+#: The map hot paths, as a second CPython module in the same library, loaded
+#: by :mod:`pybpf.core._sys` as ``_pybpf_fast`` (its own ``PyInit``):
+#: ``MapBase``, the C base class of ``Map`` (:mod:`pybpf.core._map_base`), and
+#: the batch helpers ``fill`` and ``new_dict``. A cffi call costs ~100 ns
+#: (argument tuple, GIL release, errno bookkeeping) and a Python frame 50 more;
+#: these take a few tens, which is most of what separated a Python lookup from
+#: C's. They keep the GIL: Map uses them only for map types whose element
+#: operations never sleep. cffi compiles against the limited API, so they use
+#: it too.
 FAST_MODULE = "_pybpf_fast"
 FAST_SOURCE = r"""
 #include <dlfcn.h>
@@ -275,22 +279,22 @@ overflow:
     return -1;
 }
 
-static PyObject *pybpf_fast_get(const union pybpf_scalar *in, int spec)
+/* The int of spec at p (any alignment: batch buffers pack elements). */
+static PyObject *pybpf_fast_get(const void *p, int spec)
 {
-    int size = spec & 0xf;
-    if (spec & 0x10) {
-        switch (size) {
-        case 1: return PyLong_FromLong((int8_t)in->u8);
-        case 2: return PyLong_FromLong((int16_t)in->u16);
-        case 4: return PyLong_FromLong((int32_t)in->u32);
-        default: return PyLong_FromLongLong((int64_t)in->u64);
-        }
-    }
-    switch (size) {
-    case 1: return PyLong_FromUnsignedLong(in->u8);
-    case 2: return PyLong_FromUnsignedLong(in->u16);
-    case 4: return PyLong_FromUnsignedLong(in->u32);
-    default: return PyLong_FromUnsignedLongLong(in->u64);
+    uint8_t u8;
+    uint16_t u16;
+    uint32_t u32;
+    uint64_t u64;
+    switch (spec) {
+    case 0x01: memcpy(&u8, p, 1); return PyLong_FromLong(u8);
+    case 0x02: memcpy(&u16, p, 2); return PyLong_FromLong(u16);
+    case 0x04: memcpy(&u32, p, 4); return PyLong_FromUnsignedLong(u32);
+    case 0x08: memcpy(&u64, p, 8); return PyLong_FromUnsignedLongLong(u64);
+    case 0x11: memcpy(&u8, p, 1); return PyLong_FromLong((int8_t)u8);
+    case 0x12: memcpy(&u16, p, 2); return PyLong_FromLong((int16_t)u16);
+    case 0x14: memcpy(&u32, p, 4); return PyLong_FromLong((int32_t)u32);
+    default: memcpy(&u64, p, 8); return PyLong_FromLongLong((int64_t)u64);
     }
 }
 
@@ -545,13 +549,10 @@ static PyObject *pybpf_fast_fill(PyObject *mod, PyObject *const *args, Py_ssize_
     ksize = shape & 0xf;
     vsize = (shape >> 8) & 0xf;
     for (i = 0; i < n; i++) {
-        union pybpf_scalar k, v;
         PyObject *key, *value;
         int rc;
-        memcpy(&k, keys + i * ksize, ksize);
-        memcpy(&v, values + i * vsize, vsize);
-        key = pybpf_fast_get(&k, shape & 0xff);
-        value = key ? pybpf_fast_get(&v, shape >> 8) : NULL;
+        key = pybpf_fast_get(keys + i * ksize, shape & 0xff);
+        value = key ? pybpf_fast_get(values + i * vsize, shape >> 8) : NULL;
         rc = value ? PyDict_SetItem(dict, key, value) : -1;
         Py_XDECREF(key);
         Py_XDECREF(value);
