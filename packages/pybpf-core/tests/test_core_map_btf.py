@@ -7,8 +7,10 @@ records, per-CPU lists of them; bytes stay accepted, and ``raw`` returns them.
 from __future__ import annotations
 
 import errno
+import gc
 import struct
 import sys
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -284,3 +286,29 @@ def test_mmapable_typed_array(maps_spec: dict[str, MapSpec]) -> None:
         view[3] = 33
         assert m[3] == 33 and m.flags & MapFlags.MMAPABLE
         view.release()
+
+
+def test_int_paths_follow_the_fd_and_take_flags_by_name() -> None:
+    spec = MapSpec("typed", MapType.HASH, 4, 8, 4, key_type=U32, value_type=U64)
+    m = Map(spec)
+    m.update(1, 2, flags=UpdateFlags.NOEXIST)
+    with pytest.raises(BPFError) as exists:
+        m.update(1, 3, flags=UpdateFlags.NOEXIST)
+    assert exists.value.errno == errno.EEXIST
+    with pytest.raises(TypeError):
+        m.update(1, 3, flag=0)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        m.update(1)  # type: ignore[call-arg]
+    ref = weakref.ref(m)
+    m.fd.close()  # behind the map's back: its number must not be reused
+    with pytest.raises(ClosedError):
+        m[1]
+    with pytest.raises(ClosedError):
+        m.lookup(1)
+    with pytest.raises(ClosedError):
+        m[1] = 2
+    with pytest.raises(ClosedError):
+        m.update(1, 2)
+    del m, exists  # (the traceback holds the map)
+    gc.collect()
+    assert ref() is None
