@@ -147,6 +147,10 @@ def test_typed_errors_come_before_the_syscall() -> None:
             m[-1]
         with pytest.raises(ValueError, match="8 bytes"):
             m[1] = b"\0" * 4
+        with pytest.raises(ValueError, match="value 18446744073709551616 does not fit"):
+            m[_le(1, 4)] = 1 << 64
+        with pytest.raises(KeyNotFoundError, match="key 09000000 not found"):
+            m[_le(9, 4)]
         with pytest.raises(ValueError):
             m.update_batch([1, 2], [1, -1])
         assert m.to_dict() == {}

@@ -16,7 +16,7 @@ MODULE_NAME = "_pybpf_sys"
 #: Bumped whenever TYPES, HELPERS or FAST_SOURCE change, so that a stale
 #: compiled module (an editable install built from older sources) is noticed
 #: and not used.
-VERSION = 7
+VERSION = 8
 
 TYPES = """
 struct pybpf_map_create_attr {
@@ -331,6 +331,24 @@ static int pybpf_map_fd(pybpf_map *self)
     return (int)fd;
 }
 
+/* Points *p at the bytes of a key or value: an int, written to slot, or a
+ * bytes object of the exact size (the raw encoding). 1: done; 0: neither,
+ * Map's Python code decides; -1: an int that does not fit (error set). */
+static int pybpf_map_arg(PyObject *obj, int spec, union pybpf_scalar *slot, const void **p)
+{
+    if (PyLong_CheckExact(obj)) {
+        if (pybpf_fast_put(obj, spec, slot))
+            return -1;
+        *p = slot;
+        return 1;
+    }
+    if (PyBytes_CheckExact(obj) && PyBytes_Size(obj) == (spec & 0xf)) {
+        *p = PyBytes_AsString(obj);
+        return 1;
+    }
+    return 0;
+}
+
 /* Map._fast_error raises the typed error (err 0: an int that does not fit). */
 static PyObject *pybpf_map_fail(pybpf_map *self, PyObject *op, int err, PyObject *key,
                                 PyObject *value, PyObject *flags)
@@ -355,18 +373,20 @@ static PyObject *pybpf_map_lookup(PyObject *obj, PyObject *key)
     pybpf_map *self = (pybpf_map *)obj;
     union pybpf_scalar k, v;
     struct pybpf_elem_attr attr;
-    int fd;
-    if (!(self->fast & 1) || !PyLong_CheckExact(key))
+    const void *kp = NULL;
+    int fd, got;
+    got = self->fast & 1 ? pybpf_map_arg(key, self->shape & 0xff, &k, &kp) : 0;
+    if (got == 0)
         return PyObject_CallMethodObjArgs(obj, pybpf_s_lookup, key, NULL);
+    if (got < 0)
+        return pybpf_map_fail(self, pybpf_s_op_lookup, 0, key, Py_None, Py_None);
     fd = pybpf_map_fd(self);
     if (fd == -2)
         return NULL;
-    if (pybpf_fast_put(key, self->shape & 0xff, &k))
-        return pybpf_map_fail(self, pybpf_s_op_lookup, 0, key, Py_None, Py_None);
     v.u64 = 0;
     attr.map_fd = (uint32_t)fd;
     attr.pad = 0;
-    attr.key = (uint64_t)(uintptr_t)&k;
+    attr.key = (uint64_t)(uintptr_t)kp;
     attr.value = (uint64_t)(uintptr_t)&v;
     attr.flags = 0;
     if (syscall(__NR_bpf, 1 /* BPF_MAP_LOOKUP_ELEM */, &attr, sizeof(attr)) < 0)
@@ -379,9 +399,17 @@ static PyObject *pybpf_map_set(pybpf_map *self, PyObject *key, PyObject *value, 
 {
     union pybpf_scalar k, v;
     struct pybpf_elem_attr attr;
+    const void *kp = NULL, *vp = NULL;
     uint64_t f = 0;
-    int fd;
-    if (!(self->fast & 2) || !PyLong_CheckExact(key) || !PyLong_CheckExact(value)) {
+    int fd, got = 0;
+    if (self->fast & 2) {
+        got = pybpf_map_arg(key, self->shape & 0xff, &k, &kp);
+        if (got > 0)
+            got = pybpf_map_arg(value, self->shape >> 8, &v, &vp);
+    }
+    if (got < 0)
+        return pybpf_map_fail(self, pybpf_s_op_update, 0, key, value, flags ? flags : Py_None);
+    if (got == 0) {
         PyObject *zero = NULL, *res;
         if (flags == NULL && (flags = zero = PyLong_FromLong(0)) == NULL)
             return NULL;
@@ -398,12 +426,10 @@ static PyObject *pybpf_map_set(pybpf_map *self, PyObject *key, PyObject *value, 
     fd = pybpf_map_fd(self);
     if (fd == -2)
         return NULL;
-    if (pybpf_fast_put(key, self->shape & 0xff, &k) || pybpf_fast_put(value, self->shape >> 8, &v))
-        return pybpf_map_fail(self, pybpf_s_op_update, 0, key, value, flags ? flags : Py_None);
     attr.map_fd = (uint32_t)fd;
     attr.pad = 0;
-    attr.key = (uint64_t)(uintptr_t)&k;
-    attr.value = (uint64_t)(uintptr_t)&v;
+    attr.key = (uint64_t)(uintptr_t)kp;
+    attr.value = (uint64_t)(uintptr_t)vp;
     attr.flags = f;
     if (syscall(__NR_bpf, 2 /* BPF_MAP_UPDATE_ELEM */, &attr, sizeof(attr)) < 0)
         return pybpf_map_fail(self, pybpf_s_op_update, errno, key, value,

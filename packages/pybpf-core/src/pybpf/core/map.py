@@ -11,10 +11,11 @@ value codec of the spec's key and value types when it has them, else raw
 bytes, which also take 1/2/4/8-byte ints in host byte order. ``m.raw`` is the
 same map with raw codecs.
 
-Int keys and values of hash, array and LRU hash maps take the fastest path:
-``m[k]``, ``m[k] = v``, ``lookup`` and ``update`` are implemented in C by the
-base class (:mod:`pybpf.core._map_base`), which passes them to bpf(2) by
-value, so nothing is shared between threads. Other element operations reuse
+Int keys and values (and raw bytes of the exact size) of hash, array and LRU
+hash maps take the fastest path: ``m[k]``, ``m[k] = v``, ``lookup`` and
+``update`` are implemented in C by the base class
+(:mod:`pybpf.core._map_base`), which passes them to bpf(2) by value, so
+nothing is shared between threads. Other element operations reuse
 buffers that belong to the map; a lock keeps two threads from sharing them,
 and a thread that finds the map busy takes a slower path with buffers of its
 own.
@@ -804,12 +805,13 @@ class Map(MapBase):
             raise self._bad_ints(key, value)
         raise self._bad_int("key", key)
 
-    def _bad_ints(self, key: int, value: int) -> ValueError:
+    def _bad_ints(self, key: Any, value: int) -> ValueError:
         """The error for a key or value that does not fit the compiled path's ints."""
-        try:
-            struct.pack(f"={self._kfmt}", key)
-        except struct.error:
-            return self._bad_int("key", key)
+        if isinstance(key, int):
+            try:
+                struct.pack(f"={self._kfmt}", key)
+            except struct.error:
+                return self._bad_int("key", key)
         return self._bad_int("value", value)
 
     def _bad_int(self, what: str, value: int) -> ValueError:
