@@ -10,8 +10,7 @@ from __future__ import annotations
 import errno
 
 from pybpf.btf import Func, Spec, TypeNotFoundError
-from pybpf.core import _cmds, _sys
-from pybpf.core._uapi import Command
+from pybpf.core import _kernel_btf
 from pybpf.core.errors import BPFError
 from pybpf.core.fd import FD
 from pybpf.core.prog_info import ProgramInfo
@@ -22,17 +21,7 @@ def program_btf(prog_fd: FD, what: str) -> Spec:
     btf_id = ProgramInfo.from_fd(prog_fd).btf_id
     if not btf_id:
         raise BPFError(errno.EINVAL, what, reason="the target program was loaded without BTF")
-    ffi = _sys.ffi
-    with _cmds.get_fd_by_id(Command.BTF_GET_FD_BY_ID, btf_id, 0, "open BTF id") as btf_fd:
-        info = ffi.new("struct pybpf_btf_info *")
-        _cmds.obj_info(btf_fd, info, f"BTF id {btf_id}")
-        size = int(info.btf_size)
-        buf = ffi.new("uint8_t[]", size)
-        info = ffi.new("struct pybpf_btf_info *")
-        info.btf = _sys.addr(buf)
-        info.btf_size = size
-        _cmds.obj_info(btf_fd, info, f"BTF id {btf_id}")
-        return Spec.from_bytes(bytes(ffi.buffer(buf, size)))
+    return _kernel_btf.btf_spec_by_id(btf_id)
 
 
 def func_id(prog_fd: FD, func: str, what: str) -> int:

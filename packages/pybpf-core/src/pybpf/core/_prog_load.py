@@ -9,7 +9,7 @@ when it reports one, else double) up to the kernel's maximum.
 from __future__ import annotations
 
 import errno
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pybpf.core import _cmds, _rlimit, _sys
 from pybpf.core._uapi import Command
@@ -49,6 +49,8 @@ class LoadRequest:
     #: A user-chosen log level: the log is asked for on the first attempt too.
     log_level: int = 0
     log_size: int = 0
+    #: The fds kfunc calls of module functions name by index (their ``off``).
+    fd_array: list[int] = field(default_factory=list)
 
 
 def load(req: LoadRequest) -> FD:
@@ -112,6 +114,10 @@ def _fill(attr: object, req: LoadRequest) -> list[object]:
     a.attach_btf_id = req.attach_btf_id
     a.attach_prog_fd = req.attach_prog_fd or req.attach_btf_obj_fd
     keep: list[object] = [insns, lic]
+    if req.fd_array:
+        fds = ffi.new("int32_t[]", req.fd_array)
+        a.fd_array = _sys.addr(fds)
+        keep.append(fds)
     if req.btf_fd:
         a.prog_btf_fd = req.btf_fd
         if req.func_info:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 
 from pybpf.btf import CORERelocator, Spec, Type, core_relocation
-from pybpf.core import _arena, _btf_probes, _kconfig, _struct_ops
+from pybpf.core import _arena, _btf_probes, _externs, _kconfig, _struct_ops
 from pybpf.core._map_create import MapBTF
 from pybpf.core._objbtf import ObjectBTF
 from pybpf.core._pinning import check_compatible, pinned_or_new
@@ -216,21 +216,25 @@ class Collection:
                     reason="the kernel has no BTF (/sys/kernel/btf/vmlinux); set core_target",
                 )
             relocator = CORERelocator(spec.types, target)
-        for name in wanted:
-            prog = spec.programs[name]
-            if self.arena is not None:
-                prog = self.arena.relocate(prog)
-            self.programs[name] = Program(
-                prog,
-                maps=self.maps,
-                types=spec.types,
-                core_target=options.core_target,
-                log_level=options.log_level,
-                log_size=options.log_size,
-                _btf=btf,
-                _relocator=relocator,
-                _struct_ops=self._struct_ops_progs.get(name),
-            )
+        # One resolver for every program: externs are looked up once, and the
+        # module BTF fds stay open until the last program is loaded.
+        with _externs.Resolver(kernel_spec_or_none()) as resolver:
+            for name in wanted:
+                prog = spec.programs[name]
+                if self.arena is not None:
+                    prog = self.arena.relocate(prog)
+                self.programs[name] = Program(
+                    prog,
+                    maps=self.maps,
+                    types=spec.types,
+                    core_target=options.core_target,
+                    log_level=options.log_level,
+                    log_size=options.log_size,
+                    _btf=btf,
+                    _relocator=relocator,
+                    _struct_ops=self._struct_ops_progs.get(name),
+                    _resolver=resolver,
+                )
         for mname, so in self._struct_ops.items():
             members = self._spec.maps[mname].struct_ops_programs
             fds = {

@@ -110,27 +110,33 @@ class Program:
         _btf: ObjectBTF | None = None,
         _relocator: CORERelocator | None = None,
         _struct_ops: tuple[int, int] | None = None,
+        _resolver: _externs.Resolver | None = None,
     ) -> None:
         insns = spec.instructions.copy()
         relocate(spec.name, insns, types, core_target, _relocator)
-        if any(
-            i._names is not None and i._names.metadata and Extern in i._names.metadata
-            for i in insns
-        ):
-            # Kernel symbols live in the running kernel, whatever CO-RE targets.
-            _externs.resolve(spec.name, insns, kernel_spec_or_none())
-        link_maps(spec.name, insns, maps or {})
         own_btf = None
-        if _btf is None and types is not None:
-            _btf = own_btf = ObjectBTF(types, [insns], _btf_probes.sanitize_options())
+        own_resolver = None
         try:
+            if any(
+                i._names is not None and i._names.metadata and Extern in i._names.metadata
+                for i in insns
+            ):
+                # Kernel symbols live in the running kernel, whatever CO-RE targets.
+                if _resolver is None:
+                    _resolver = own_resolver = _externs.Resolver(kernel_spec_or_none())
+                _resolver.resolve(spec.name, insns)
+            link_maps(spec.name, insns, maps or {})
+            if _btf is None and types is not None:
+                _btf = own_btf = ObjectBTF(types, [insns], _btf_probes.sanitize_options())
             attach = _Attach(*_struct_ops) if _struct_ops is not None else None
             if spec.type == ProgramType.EXT:
                 attach = _ext_attach(spec, attach_target)
-            self._fd = _load(spec, insns, _btf, log_level, log_size, attach)
+            self._fd = _load(spec, insns, _btf, log_level, log_size, attach, _resolver)
         finally:
             if own_btf is not None:
                 own_btf.close()
+            if own_resolver is not None:
+                own_resolver.close()
         self._name = spec.name
         self._type: ProgramType | int = spec.type
         self._pinned: str | None = None
@@ -365,6 +371,7 @@ def _load(  # noqa: PLR0917 (one private call site)
     log_level: int,
     log_size: int,
     attach: _Attach | None,
+    resolver: _externs.Resolver | None,
 ) -> FD:
     attach_type = spec.attach_type
     req = _prog_load.LoadRequest(
@@ -388,6 +395,8 @@ def _load(  # noqa: PLR0917 (one private call site)
         req.attach_prog_fd = attach.prog_fd
         if attach.expected_attach_type is not None:
             req.expected_attach_type = attach.expected_attach_type
+    if resolver is not None:
+        req.fd_array = resolver.fd_array
     line_records: list[LineInfo] = []
     if btf is not None and btf.fd is not None:
         req.btf_fd = btf.fd.number
@@ -395,14 +404,20 @@ def _load(  # noqa: PLR0917 (one private call site)
     try:
         return _prog_load.load(req)
     except VerifierError as exc:
+        unresolved = resolver.explain(exc.log) if resolver is not None else ""
+        if unresolved:
+            exc.add_note(unresolved)
         # The object's line info names file and line; older kernels' logs
         # give only the text of the line.
         source = _source_of(exc.log, line_records) if line_records else ""
         if not source or source == exc.source:
             raise
-        raise VerifierError(
+        better = VerifierError(
             exc.errno or 0, exc.program, exc.log, source=source, truncated=exc.truncated
-        ) from None
+        )
+        if unresolved:
+            better.add_note(unresolved)
+        raise better from None
     except BPFError as exc:
         if exc.errno != errno.EINVAL:
             raise

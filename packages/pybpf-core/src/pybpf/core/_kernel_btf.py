@@ -1,0 +1,237 @@
+"""BTF objects the kernel holds, by id: vmlinux, modules, and loaded BTF.
+
+``BPF_BTF_GET_NEXT_ID`` walks them, ``BPF_BTF_GET_FD_BY_ID`` opens one and
+``BPF_OBJ_GET_INFO_BY_FD`` says what it is (name, whether the kernel's own)
+and hands its raw bytes back. Parsed specs are cached per process by BTF id
+(ids are not reused while the kernel runs); file descriptors never are: a
+:class:`ModuleBTFs` is opened for one load, as libbpf's ``load_module_btfs``
+does per object, and closes each descriptor it opened exactly once.
+A module's BTF is split BTF: it is parsed on top of vmlinux's.
+"""
+
+from __future__ import annotations
+
+import errno
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import TracebackType
+
+from pybpf.btf import Spec, load_kernel_spec
+from pybpf.core import _cmds, _sys
+from pybpf.core._uapi import Command
+from pybpf.core.errors import BPFError, BPFPermissionError, LimitError
+from pybpf.core.fd import FD
+
+__all__ = [
+    "BTFInfo",
+    "ModuleBTF",
+    "ModuleBTFs",
+    "btf_ids",
+    "btf_info",
+    "btf_spec_by_id",
+    "open_btf",
+    "read_btf",
+]
+
+#: Room for a BTF object's name: module names are at most 56 bytes.
+_NAME_LEN = 64
+
+
+@dataclass(frozen=True)
+class BTFInfo:
+    """What ``BPF_OBJ_GET_INFO_BY_FD`` says about a BTF object."""
+
+    id: int
+    #: The module's name for kernel BTF ("vmlinux" for the kernel's own), "" otherwise.
+    name: str
+    #: True for the kernel's and modules' BTF, False for BTF loaded by user space.
+    kernel_btf: bool
+    #: The size of the raw BTF in bytes.
+    size: int
+
+
+def btf_ids() -> Iterator[int]:
+    """Every BTF object's id, in increasing order (``BPF_BTF_GET_NEXT_ID``)."""
+    cur = 0
+    while True:
+        nxt = _cmds.get_next_id(Command.BTF_GET_NEXT_ID, cur)
+        if nxt is None:
+            return
+        yield nxt
+        cur = nxt
+
+
+def open_btf(btf_id: int) -> FD:
+    """A descriptor of the BTF object with id ``btf_id`` (``BPF_BTF_GET_FD_BY_ID``)."""
+    return _cmds.get_fd_by_id(Command.BTF_GET_FD_BY_ID, btf_id, 0, "open BTF id")
+
+
+def btf_info(fd: FD, *, with_name: bool = True) -> BTFInfo:
+    """What the BTF object behind ``fd`` is.
+
+    Kernels before 5.11 know neither names nor kernel BTF objects: they refuse
+    the name buffer (``E2BIG``); ``with_name=False`` leaves it out.
+    """
+    ffi = _sys.ffi
+    info = ffi.new("struct pybpf_btf_info *")
+    name = ffi.new("char[]", _NAME_LEN)
+    if with_name:
+        info.name = _sys.addr(name)
+        info.name_len = _NAME_LEN
+    _cmds.obj_info(fd, info, f"BTF fd {fd.number}")
+    return BTFInfo(
+        id=int(info.id),
+        name=ffi.string(name).decode("utf-8", "replace") if with_name else "",
+        kernel_btf=bool(info.kernel_btf),
+        size=int(info.btf_size),
+    )
+
+
+def read_btf(fd: FD, size: int) -> bytes:
+    """The raw BTF (``size`` bytes, from :func:`btf_info`) of the object behind ``fd``."""
+    ffi = _sys.ffi
+    buf = ffi.new("uint8_t[]", max(size, 1))
+    info = ffi.new("struct pybpf_btf_info *")
+    info.btf = _sys.addr(buf)
+    info.btf_size = size
+    _cmds.obj_info(fd, info, f"BTF fd {fd.number}")
+    return bytes(ffi.buffer(buf, min(size, int(info.btf_size))))
+
+
+# Parsed specs by BTF id. The kernel's own BTF objects (vmlinux, modules)
+# live as long as the kernel or the module; loaded BTF as long as what uses
+# it: only the last few of those are kept.
+_specs: dict[int, tuple[Spec | None, Spec]] = {}
+_loaded: list[int] = []
+_LOADED_KEPT = 16
+_lock = threading.Lock()
+
+
+def btf_spec_by_id(btf_id: int, fd: FD | None = None, info: BTFInfo | None = None) -> Spec:
+    """The parsed BTF of the object with id ``btf_id``, cached per process.
+
+    Module BTF is parsed on top of vmlinux's (split BTF), vmlinux's is
+    :func:`~pybpf.btf.load_kernel_spec`'s, BTF loaded by user space stands
+    alone. ``fd`` (an open descriptor of that object) and ``info`` spare
+    opening it again.
+    """
+    with _lock:
+        cached = _specs.get(btf_id)
+    if cached is not None:
+        base, spec = cached
+        if base is None or base is _vmlinux_or_none():
+            return spec
+    if fd is None:
+        with open_btf(btf_id) as own:
+            return btf_spec_by_id(btf_id, own, info)
+    if info is None:
+        info = _info_or_unnamed(fd)
+    if info.kernel_btf and info.name == "vmlinux":
+        return load_kernel_spec()
+    base = load_kernel_spec() if info.kernel_btf else None
+    spec = Spec.from_bytes(read_btf(fd, info.size), base=base)
+    with _lock:
+        _specs[btf_id] = (base, spec)
+        if not info.kernel_btf:
+            _loaded.append(btf_id)
+            while len(_loaded) > _LOADED_KEPT:
+                _specs.pop(_loaded.pop(0), None)
+    return spec
+
+
+def _vmlinux_or_none() -> Spec | None:
+    try:
+        return load_kernel_spec()
+    except (OSError, ValueError):
+        return None
+
+
+def _info_or_unnamed(fd: FD) -> BTFInfo:
+    try:
+        return btf_info(fd)
+    except LimitError:
+        return btf_info(fd, with_name=False)
+
+
+@dataclass
+class ModuleBTF:
+    """One kernel module's BTF, open for the length of a load."""
+
+    name: str
+    id: int
+    fd: FD
+    size: int
+
+    @property
+    def spec(self) -> Spec:
+        """The module's types, split on top of vmlinux's."""
+        info = BTFInfo(self.id, self.name, kernel_btf=True, size=self.size)
+        return btf_spec_by_id(self.id, self.fd, info)
+
+
+class ModuleBTFs:
+    """The BTF of every loaded kernel module, opened at first use.
+
+    What libbpf's ``load_module_btfs`` gathers once per object: one open
+    descriptor per module, kept until :meth:`close` (or the end of a ``with``
+    block) closes each of them, once. A kernel without module BTF (before
+    5.11), or a caller not allowed to walk BTF objects, has none.
+    """
+
+    def __init__(self) -> None:
+        self._modules: list[ModuleBTF] | None = None
+
+    def __iter__(self) -> Iterator[ModuleBTF]:
+        if self._modules is None:
+            self._modules = []
+            self._open_all(self._modules)
+        return iter(self._modules)
+
+    @staticmethod
+    def _open_all(out: list[ModuleBTF]) -> None:
+        try:
+            ids = list(btf_ids())
+        except BPFPermissionError:
+            return  # as libbpf: no privilege to walk BTF objects, no modules
+        for btf_id in ids:
+            try:
+                fd = open_btf(btf_id)
+            except BPFError as exc:
+                if exc.errno == errno.ENOENT:
+                    continue  # unloaded meanwhile
+                raise
+            try:
+                info = btf_info(fd)
+            except LimitError:
+                fd.close()
+                return  # no names: a kernel from before module BTF
+            except BaseException:
+                fd.close()
+                raise
+            if not info.kernel_btf or info.name == "vmlinux":
+                fd.close()
+                continue
+            out.append(ModuleBTF(info.name, info.id, fd, info.size))
+
+    @property
+    def opened(self) -> bool:
+        """Whether the modules were looked up (and descriptors may be open)."""
+        return self._modules is not None
+
+    def close(self) -> None:
+        """Close every module's descriptor; the object then has no modules."""
+        for mod in self._modules or ():
+            mod.fd.close()
+        self._modules = []
+
+    def __enter__(self) -> ModuleBTFs:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
