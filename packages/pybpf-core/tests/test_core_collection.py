@@ -289,7 +289,9 @@ def test_pinning_reuse(testdata: Path, pin_dir: Path) -> None:
         with Collection(testdata / "loader-el.o", opts) as second:
             again = second.maps["pybpf_loader_pinned"]
             assert again.info().id == first_id
-            assert again.lookup(b"\0\0\0\0")[0] == 7
+            assert again.raw.lookup(b"\0\0\0\0")[0] == 7
+            # Reused from the pin, typed by its kernel BTF as the new one was.
+            assert again.lookup(b"\0\0\0\0") == pinned.lookup(b"\0\0\0\0")
 
 
 def test_pinning_refuses_incompatible(testdata: Path, pin_dir: Path) -> None:

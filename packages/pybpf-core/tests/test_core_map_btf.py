@@ -316,3 +316,39 @@ def test_int_paths_follow_the_fd_and_take_flags_by_name() -> None:
     del m, exists  # (the traceback holds the map)
     gc.collect()
     assert ref() is None
+
+
+def test_opened_maps_are_typed_by_their_kernel_btf(testdata: Path, tmp_path: Path) -> None:
+    # The kernel keeps the object's BTF for its maps: opened by id, pin or fd,
+    # they decode as the collection's own maps do.
+    with Collection(testdata / "demo-el.o") as coll:
+        per_proto, limits = coll.maps["per_proto"], coll.maps["limits"]
+        per_proto[17] = {"packets": 3, "bytes": 300}
+        limits[0] = 1500
+        with Map.from_id(per_proto.info().id) as again:
+            stats = again[17]
+            assert (stats.packets, stats.bytes) == (3, 300)
+            assert again.raw[17] == per_proto.raw[17]
+        with Map.from_fd(limits.fd.number) as again:
+            assert again[0] == 1500 and again.to_dict() == limits.to_dict()
+        pin = Path("/sys/fs/bpf") / f"pybpf_typed_{tmp_path.name}"
+        limits.pin(pin)
+        try:
+            with Map.load_pinned(pin) as again:
+                assert again.lookup(0) == 1500
+        finally:
+            limits.unpin()
+        # A data section stays raw (its typed access is the Variables), and
+        # codecs given by the caller win.
+        with Map.from_id(coll.maps[".bss"].info().id) as bss:
+            assert isinstance(bss[0], bytes)
+        with Map.from_id(limits.info().id, value_codec=bytes) as raw_values:
+            assert raw_values[0] == (1500).to_bytes(4, sys.byteorder)
+
+
+def test_opened_map_without_btf_is_raw() -> None:
+    with Map(MapSpec("nobtf", MapType.HASH, 4, 4, 4, key_type=Int("int", 4))) as m:
+        m[1] = 2
+        assert m.info().btf_id == 0
+        with Map.from_id(m.info().id) as again:
+            assert again[1] == (2).to_bytes(4, sys.byteorder)

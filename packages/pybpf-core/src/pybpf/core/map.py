@@ -32,9 +32,10 @@ import struct
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Final, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
-from pybpf.core import _batch, _cmds, _cpus, _map_create, _probes, _sys
+from pybpf.btf import BTFError, Datasec, TypeNotFoundError
+from pybpf.core import _batch, _cmds, _cpus, _kernel_btf, _map_create, _probes, _sys
 from pybpf.core._batch import BatchCursor
 from pybpf.core._map_base import MapBase
 from pybpf.core._map_create import MapBTF
@@ -54,6 +55,9 @@ from pybpf.core.fd import FD
 from pybpf.core.info import MapInfo
 from pybpf.elf._uapi import MapType
 from pybpf.elf.spec import MapSpec
+
+if TYPE_CHECKING:
+    from pybpf.btf import Type as BTFType
 
 __all__ = ["BatchCursor", "Map", "MapBTF"]
 
@@ -106,15 +110,45 @@ def _as_codec(codec: CodecArg, size: int, default: Codec) -> Codec:
     return codec
 
 
-def _spec_codecs(spec: MapSpec) -> tuple[Codec | None, Codec | None]:
-    """The BTF codecs of a spec's key and value, where they describe the map's bytes."""
-    if spec.section is not None or spec.type == MapType.STRUCT_OPS:
+def _btf_codecs(
+    map_type: int,
+    key_type: BTFType | None,
+    value_type: BTFType | None,
+    key_size: int,
+    value_size: int,
+) -> tuple[Codec | None, Codec | None]:
+    """The BTF codecs of a map's key and value, where they describe the map's bytes."""
+    if map_type == MapType.STRUCT_OPS or isinstance(value_type, Datasec):
         # A data section is read through its Variables; a struct_ops value
         # has the kernel's layout, not the BTF type of the object's struct.
         return None, None
-    key = btf_codec(spec.key_type, spec.key_size)
-    value = None if spec.type in _ID_VALUED else btf_codec(spec.value_type, spec.value_size)
+    key = btf_codec(key_type, key_size)
+    value = None if map_type in _ID_VALUED else btf_codec(value_type, value_size)
     return key, value
+
+
+def _spec_codecs(spec: MapSpec) -> tuple[Codec | None, Codec | None]:
+    """The BTF codecs of a spec's key and value."""
+    if spec.section is not None:
+        return None, None
+    return _btf_codecs(spec.type, spec.key_type, spec.value_type, spec.key_size, spec.value_size)
+
+
+def _info_codecs(info: MapInfo) -> tuple[Codec | None, Codec | None]:
+    """The BTF codecs of an existing map's key and value, from the BTF the kernel holds for it.
+
+    Raw (None) when the map has no BTF, or when its BTF cannot be read or parsed
+    here (gone meanwhile, or not allowed: opening BTF by id needs CAP_SYS_ADMIN).
+    """
+    if not info.btf_id or info.btf_vmlinux_value_type_id:
+        return None, None
+    try:
+        spec = _kernel_btf.btf_spec_by_id(info.btf_id)
+        key_type = spec.type_by_id(info.btf_key_type_id) if info.btf_key_type_id else None
+        value_type = spec.type_by_id(info.btf_value_type_id) if info.btf_value_type_id else None
+    except (BPFError, BTFError, TypeNotFoundError):
+        return None, None
+    return _btf_codecs(info.type, key_type, value_type, info.key_size, info.value_size)
 
 
 def _input_format(codec: Codec, size: int) -> str | None:
@@ -272,6 +306,10 @@ class Map(MapBase):
     def _from_owned(cls, fd: FD, key_codec: CodecArg, value_codec: CodecArg) -> Map:
         try:
             info = MapInfo.from_fd(fd)
+            if key_codec is None or value_codec is None:
+                btf_key, btf_value = _info_codecs(info)
+                key_codec = btf_key if key_codec is None else key_codec
+                value_codec = btf_value if value_codec is None else value_codec
             m = cls.__new__(cls)
             m._setup(
                 fd,
