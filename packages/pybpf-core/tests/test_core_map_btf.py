@@ -23,6 +23,7 @@ from pybpf.core import (
     BPFError,
     ClosedError,
     Collection,
+    KeyExistsError,
     KeyNotFoundError,
     Map,
     MapBTF,
@@ -352,3 +353,36 @@ def test_opened_map_without_btf_is_raw() -> None:
         assert m.info().btf_id == 0
         with Map.from_id(m.info().id) as again:
             assert again[1] == (2).to_bytes(4, sys.byteorder)
+
+
+@pytest.mark.parametrize("value_type", [U64, None], ids=["typed", "raw"])
+def test_lookup_and_update_by_keyword(value_type: Int | None) -> None:
+    # Every argument by name, on the C int paths and on the paths they hand
+    # over to (bytes values, per-CPU maps).
+    spec = MapSpec("kw", MapType.HASH, 4, 8, 4, key_type=U32, value_type=value_type)
+    seven = (7).to_bytes(8, sys.byteorder)
+    with Map(spec) as m:
+        m.update(key=1, value=7)
+        m.update(2, value=seven, flags=UpdateFlags.NOEXIST)
+        m.update(3, 7, flags=UpdateFlags.ANY)
+        m.update(value=7, key=4, flags=UpdateFlags.NOEXIST)
+        want = 7 if value_type is not None else seven
+        assert [m.lookup(key=k) for k in (1, 2, 3, 4)] == [want] * 4
+        with pytest.raises(KeyExistsError):
+            m.update(key=1, value=8, flags=UpdateFlags.NOEXIST)
+        with pytest.raises(KeyNotFoundError):
+            m.lookup(key=b"\x09\0\0\0")
+        for bad in (
+            lambda: m.update(1, 2, key=3),
+            lambda: m.update(1, 2, 0, 4),  # type: ignore[call-arg]
+            lambda: m.update(value=2),  # type: ignore[call-arg]
+            m.lookup,
+            lambda: m.lookup(1, key=1),
+            lambda: m.lookup(kee=1),  # type: ignore[call-arg]
+        ):
+            with pytest.raises(TypeError):
+                bad()
+    n = possible_cpus()
+    with Map(MapSpec("kwpc", MapType.PERCPU_ARRAY, 4, 8, 1, value_type=U64)) as pc:
+        pc.update(key=0, value=list(range(n)), flags=UpdateFlags.EXIST)
+        assert pc.lookup(key=0) == list(range(n))

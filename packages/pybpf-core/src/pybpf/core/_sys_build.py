@@ -16,7 +16,7 @@ MODULE_NAME = "_pybpf_sys"
 #: Bumped whenever TYPES, HELPERS or FAST_SOURCE change, so that a stale
 #: compiled module (an editable install built from older sources) is noticed
 #: and not used.
-VERSION = 8
+VERSION = 9
 
 TYPES = """
 struct pybpf_map_create_attr {
@@ -310,7 +310,62 @@ typedef struct {
 } pybpf_map;
 
 static PyObject *pybpf_s_num, *pybpf_s_lookup, *pybpf_s_update, *pybpf_s_delete, *pybpf_s_error;
-static PyObject *pybpf_s_op_lookup, *pybpf_s_op_update, *pybpf_s_flags;
+static PyObject *pybpf_s_op_lookup, *pybpf_s_op_update;
+/* The parameter names of lookup and update, for keyword arguments. */
+static PyObject *pybpf_params[3]; /* key, value, flags */
+
+/* Sorts the arguments of a call that passed keywords (or too many or too few)
+ * into out[0..n): by position, then by the names in pybpf_params; NULL for
+ * an optional one not given. 0 when done, -1 with TypeError set, worded as
+ * Python words it for a function defined in Python. */
+static int pybpf_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
+                      PyObject *kwnames, int n, int required, PyObject **out)
+{
+    Py_ssize_t i, nkw = kwnames != NULL ? PyTuple_Size(kwnames) : 0;
+    int j;
+    if (nkw < 0)
+        return -1;
+    if (nargs > n) {
+        PyErr_Format(PyExc_TypeError, "%s() takes from %d to %d positional arguments but %zd "
+                     "were given", fname, required, n, nargs);
+        return -1;
+    }
+    for (j = 0; j < n; j++)
+        out[j] = j < nargs ? args[j] : NULL;
+    for (i = 0; i < nkw; i++) {
+        PyObject *name = PyTuple_GetItem(kwnames, i);
+        if (name == NULL)
+            return -1;
+        for (j = 0; j < n && name != pybpf_params[j]; j++)
+            ;
+        for (j = j < n ? j : 0; j < n && name != pybpf_params[j]; j++) {
+            int eq = PyObject_RichCompareBool(name, pybpf_params[j], Py_EQ);
+            if (eq < 0)
+                return -1;
+            if (eq)
+                break;
+        }
+        if (j == n) {
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'", fname,
+                         name);
+            return -1;
+        }
+        if (out[j] != NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%U'", fname,
+                         pybpf_params[j]);
+            return -1;
+        }
+        out[j] = args[nargs + i];
+    }
+    for (j = 0; j < required; j++) {
+        if (out[j] == NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() missing required argument '%U'", fname,
+                         pybpf_params[j]);
+            return -1;
+        }
+    }
+    return 0;
+}
 
 /* The fd number, -1 once closed (the kernel's EBADF becomes ClosedError);
  * -2 with an exception set. Read anew each time: the FD may be closed
@@ -438,25 +493,28 @@ static PyObject *pybpf_map_set(pybpf_map *self, PyObject *key, PyObject *value, 
     return Py_None;
 }
 
+/* lookup(key): positional calls go straight through; keywords are sorted first. */
+static PyObject *pybpf_map_lookup_meth(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+                                       PyObject *kwnames)
+{
+    PyObject *out[1];
+    if (nargs == 1 && kwnames == NULL)
+        return pybpf_map_lookup(obj, args[0]);
+    if (pybpf_args("lookup", args, nargs, kwnames, 1, 1, out))
+        return NULL;
+    return pybpf_map_lookup(obj, out[0]);
+}
+
+/* update(key, value, flags=0): the same. */
 static PyObject *pybpf_map_update(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
                                   PyObject *kwnames)
 {
-    PyObject *flags = nargs > 2 ? args[2] : NULL;
-    if (kwnames != NULL && PyTuple_Size(kwnames) > 0) {
-        PyObject *name = PyTuple_GetItem(kwnames, 0);
-        int is_flags = name ? PyObject_RichCompareBool(name, pybpf_s_flags, Py_EQ) : -1;
-        if (is_flags < 0)
-            return NULL;
-        if (PyTuple_Size(kwnames) != 1 || !is_flags || nargs != 2) {
-            PyErr_SetString(PyExc_TypeError, "update(key, value, flags=0): bad arguments");
-            return NULL;
-        }
-        flags = args[2];
-    } else if (nargs != 2 && nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "update(key, value, flags=0) takes 2 or 3 arguments");
+    PyObject *out[3];
+    if (kwnames == NULL && (nargs == 2 || nargs == 3))
+        return pybpf_map_set((pybpf_map *)obj, args[0], args[1], nargs == 3 ? args[2] : NULL);
+    if (pybpf_args("update", args, nargs, kwnames, 3, 2, out))
         return NULL;
-    }
-    return pybpf_map_set((pybpf_map *)obj, args[0], args[1], flags);
+    return pybpf_map_set((pybpf_map *)obj, out[0], out[1], out[2]);
 }
 
 static int pybpf_map_ass_subscript(PyObject *obj, PyObject *key, PyObject *value)
@@ -495,8 +553,9 @@ static void pybpf_map_dealloc(PyObject *obj)
 }
 
 static PyMethodDef pybpf_map_methods[] = {
-    {"lookup", pybpf_map_lookup, METH_O,
-     "lookup($self, key, /)\n--\n\n"
+    {"lookup", (PyCFunction)(void (*)(void))pybpf_map_lookup_meth,
+     METH_FASTCALL | METH_KEYWORDS,
+     "lookup($self, key)\n--\n\n"
      "The value at key; KeyNotFoundError if absent."},
     {"update", (PyCFunction)(void (*)(void))pybpf_map_update, METH_FASTCALL | METH_KEYWORDS,
      "update($self, key, value, flags=UpdateFlags.ANY)\n--\n\n"
@@ -615,7 +674,9 @@ PyMODINIT_FUNC PyInit__pybpf_fast(void)
     PYBPF_STR(pybpf_s_error, "_fast_error")
     PYBPF_STR(pybpf_s_op_lookup, "lookup")
     PYBPF_STR(pybpf_s_op_update, "update")
-    PYBPF_STR(pybpf_s_flags, "flags")
+    PYBPF_STR(pybpf_params[0], "key")
+    PYBPF_STR(pybpf_params[1], "value")
+    PYBPF_STR(pybpf_params[2], "flags")
 #undef PYBPF_STR
     m = PyModule_Create(&pybpf_fast_module);
     if (m == NULL)
