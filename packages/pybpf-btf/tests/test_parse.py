@@ -262,3 +262,16 @@ def test_split_blob_names_from_the_base(order: str) -> None:
         load_spec(blob([1, info(8), 6], strings=b"", order=order), base=base).type_by_id(4)
     with pytest.raises(BTFError, match="string offset 9 out of range"):
         load_spec(blob([9, info(8), 1], strings=b"own\0", order=order), base=base).type_by_id(4)
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+@pytest.mark.parametrize("kind", [6, 19])
+def test_enum_forward_declaration_has_size_zero(order: str, kind: int) -> None:
+    # clang writes ``enum later;`` as an ENUM of size 0 and no values; libbpf
+    # reads it (the kernel only refuses it on load). With values, size 0 is bad.
+    spec = load_spec(blob([1, info(kind), 0], order=order))
+    later = spec.type_by_id(1)
+    assert later.size == 0 and later.values == []  # type: ignore[attr-defined]
+    two = [1, info(kind, vlen=1), 0, 1, 5] + ([0] if kind == 19 else [])
+    with pytest.raises(BTFError, match=r"type 1: ENUM(64)? of bad size 0"):
+        load_spec(blob(two, order=order)).type_by_id(1)

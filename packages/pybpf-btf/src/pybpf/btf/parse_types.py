@@ -327,7 +327,8 @@ def _enum(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Type
         t.name = d.name(words[o], tid)
     t._spec = None
     size = words[o + 2]
-    if size not in (1, 2, 4, 8):
+    # Size 0 only for a forward declaration (clang's ``enum foo;``), as libbpf reads it.
+    if size not in (1, 2, 4, 8) and (size or info & 0xFFFF):
         raise BTFError(f"type {tid}: ENUM of bad size {size}")
     t.size = size
     signed = bool(info >> 31)
@@ -356,7 +357,8 @@ def _enum64(d: Decoder, tid: int, words: Sequence[int], o: int, info: int) -> Ty
         t.name = d.name(words[o], tid)
     t._spec = None
     size = words[o + 2]
-    if size not in (1, 2, 4, 8):
+    # Size 0 only for a forward declaration (clang's ``enum foo;``), as libbpf reads it.
+    if size not in (1, 2, 4, 8) and (size or info & 0xFFFF):
         raise BTFError(f"type {tid}: ENUM64 of bad size {size}")
     t.size = size
     signed = bool(info >> 31)
