@@ -13,10 +13,12 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -656,6 +658,26 @@ def test_module_targets_only_when_the_kernel_lacks_the_type(local: Local) -> Non
     with_kernel = Spec.from_types([kernel_s])
     module = Spec(list(module_types), base=with_kernel)
     assert compute_fixup(local.records[INNER_Y_OFF], local.spec, [with_kernel, module]).target == 16
+
+
+def test_module_targets_are_taken_only_when_needed(local: Local) -> None:
+    module_types, _ = build(shift=8)
+    taken: list[str] = []
+
+    def modules(base: Spec) -> Iterator[Spec]:
+        # What core passes: a generator that opens the modules' BTF.
+        taken.append("modules")
+        yield Spec(list(module_types), base=base)
+
+    kernel_s = build()[1]
+    with_kernel = Spec.from_types([kernel_s])
+    relocator = CORERelocator(local.spec, itertools.chain([with_kernel], modules(with_kernel)))
+    assert relocator.fixup(local.records[INNER_Y_OFF]).target == 16
+    assert taken == [] and relocator.targets == (with_kernel,)
+    vmlinux = Spec.from_types([Int("int", 4, IntEncoding.SIGNED)])
+    relocator = CORERelocator(local.spec, itertools.chain([vmlinux], modules(vmlinux)))
+    assert relocator.fixup(local.records[INNER_Y_OFF]).target == 8 + 8 + 8
+    assert taken == ["modules"] and len(relocator.targets) == 2
 
 
 def test_relocate_function_and_errors(local: Local) -> None:

@@ -9,7 +9,7 @@ gives 0 for the existence kinds and the type kinds, and poisoning otherwise.
 
 from __future__ import annotations
 
-from collections.abc import MutableSequence, Sequence
+from collections.abc import Iterable, Iterator, MutableSequence
 from dataclasses import dataclass
 
 from pybpf.asm.instruction import Instruction
@@ -40,27 +40,44 @@ class CORERelocator:
     """Computes fixups of one object's relocations against target specs.
 
     ``targets`` is the kernel's spec, optionally followed by module specs:
-    as in libbpf, modules are searched only for a type the first spec lacks.
+    as in libbpf, modules are searched only for a type the first spec lacks,
+    each for its own types (not its base's). The specs after the first are
+    taken from ``targets`` only then: an iterator (say, a generator reading
+    the modules' BTF) is not advanced while the first spec has every type.
     One relocator per object and target keeps libbpf's candidate pruning
     across that object's relocations.
     """
 
-    def __init__(self, local_spec: Spec, targets: Spec | Sequence[Spec]) -> None:
+    def __init__(self, local_spec: Spec, targets: Spec | Iterable[Spec]) -> None:
         self.local_spec = local_spec
-        self.targets: tuple[Spec, ...] = (targets,) if isinstance(targets, Spec) else tuple(targets)
-        if not self.targets:
+        pending = iter((targets,) if isinstance(targets, Spec) else targets)
+        first = next(pending, None)
+        if first is None:
             raise ValueError("CO-RE needs at least one target spec")
+        self._first: Spec = first
+        self._pending: Iterator[Spec] | None = pending
+        self._modules: tuple[Spec, ...] = ()
         self._candidates: dict[int, list[Candidate]] = {}
+
+    @property
+    def targets(self) -> tuple[Spec, ...]:
+        """The target specs taken so far: the first, then the modules once needed."""
+        return (self._first, *self._modules)
+
+    def _module_targets(self) -> tuple[Spec, ...]:
+        if self._pending is not None:
+            self._modules = tuple(self._pending)
+            self._pending = None
+        return self._modules
 
     def _find_candidates(self, local_id: int) -> list[Candidate]:
         cached = self._candidates.get(local_id)
         if cached is not None:
             return cached
         local = self.local_spec.type_by_id(local_id)
-        main, *modules = self.targets
-        found = name_index(main).candidates(local)
+        found = name_index(self._first).candidates(local)
         if not found:
-            for module in modules:
+            for module in self._module_targets():
                 found += name_index(module, own_only=True).candidates(local)
         self._candidates[local_id] = found
         return found
@@ -101,8 +118,8 @@ class CORERelocator:
             raise COREError("relocations of anonymous types are not supported")
 
         candidates = self._find_candidates(local_id)
-        byteorder = self.targets[0].byte_order
-        pointer_sizes = (self.local_spec.pointer_size, self.targets[0].pointer_size)
+        byteorder = self._first.byte_order
+        pointer_sizes = (self.local_spec.pointer_size, self._first.pointer_size)
         matched: list[Candidate] = []
         result: COREFixup | None = None
         first_offset = 0
@@ -176,7 +193,7 @@ def _decision(fixup: COREFixup) -> str:
 
 
 def compute_fixup(
-    relocation: CORERelocation, local_spec: Spec, target: Spec | Sequence[Spec]
+    relocation: CORERelocation, local_spec: Spec, target: Spec | Iterable[Spec]
 ) -> COREFixup:
     """The fixup of a single relocation (no candidate pruning across relocations)."""
     return CORERelocator(local_spec, target).fixup(relocation)
@@ -185,7 +202,7 @@ def compute_fixup(
 def relocate(
     instructions: MutableSequence[Instruction],
     local_spec: Spec,
-    target: Spec | Sequence[Spec],
+    target: Spec | Iterable[Spec],
 ) -> list[COREResult]:
     """Apply every CO-RE relocation attached to ``instructions`` against ``target``."""
     return CORERelocator(local_spec, target).relocate(instructions)
