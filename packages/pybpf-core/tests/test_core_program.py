@@ -286,7 +286,9 @@ def test_attach_btf_ids(testdata: Path, program: str, kernel_name: str) -> None:
     spec = load_collection_spec(testdata / "sections-el.o").programs[program]
     assert _attach_btf.needs_attach_btf_id(spec)
     kernel = load_kernel_spec()
-    assert kernel.type_by_id(_attach_btf.attach_btf_id(spec)).name == kernel_name
+    found = _attach_btf.find_attach_btf(spec)
+    assert found.module is None and found.obj_fd == 0
+    assert kernel.type_by_id(found.btf_id).name == kernel_name
 
 
 def test_freplace(testdata: Path) -> None:

@@ -71,12 +71,15 @@ class Resolver:
     As libbpf's object: each extern is looked up once, module BTF is opened
     only when vmlinux lacks a name (and closed with :meth:`close`), and the
     module BTF fds kfunc calls name are collected in one :attr:`fd_array`
-    that every program of the load is given.
+    that every program of the load is given. ``modules``, when given, are
+    the load's (shared with CO-RE and attach targets) and stay open: whoever
+    opened them closes them.
     """
 
-    def __init__(self, kernel: Spec | None) -> None:
+    def __init__(self, kernel: Spec | None, modules: ModuleBTFs | None = None) -> None:
         self.kernel = kernel
-        self.modules = ModuleBTFs()
+        self._own_modules = modules is None
+        self.modules = ModuleBTFs() if modules is None else modules
         #: The module BTF fds kfunc calls index; slot 0 is reserved.
         self.fd_array: list[int] = []
         self._slots: dict[int, int] = {}
@@ -85,8 +88,9 @@ class Resolver:
         self.poisoned: dict[int, str] = {}
 
     def close(self) -> None:
-        """Close the module BTF fds (programs loaded meanwhile hold their own references)."""
-        self.modules.close()
+        """Close the module BTF fds it opened (loaded programs hold their own references)."""
+        if self._own_modules:
+            self.modules.close()
 
     def __enter__(self) -> Resolver:
         return self

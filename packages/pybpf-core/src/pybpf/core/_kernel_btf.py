@@ -214,6 +214,15 @@ class ModuleBTFs:
                 continue
             out.append(ModuleBTF(info.name, info.id, fd, info.size))
 
+    def specs(self) -> Iterator[Spec]:
+        """Each module's spec, in module order; nothing is opened before the first is asked for.
+
+        What CO-RE takes after vmlinux's spec: modules are read only for a
+        type vmlinux lacks.
+        """
+        for module in self:
+            yield module.spec
+
     @property
     def opened(self) -> bool:
         """Whether the modules were looked up (and descriptors may be open)."""

@@ -11,7 +11,6 @@ closes what was created.
 
 from __future__ import annotations
 
-import errno
 import mmap
 import os
 import sys
@@ -19,8 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from pybpf.btf import CORERelocator, Spec, Type, core_relocation
+from pybpf.btf import Spec, Type
 from pybpf.core import _arena, _btf_probes, _externs, _kconfig, _struct_ops
+from pybpf.core._kernel_btf import ModuleBTFs
 from pybpf.core._map_create import MapBTF
 from pybpf.core._objbtf import ObjectBTF
 from pybpf.core._pinning import check_compatible, pinned_or_new
@@ -28,7 +28,12 @@ from pybpf.core._probes import NEEDS_BTF
 from pybpf.core._uapi_flags import MapFlags
 from pybpf.core.errors import BPFError, ClosedError, NotSupportedError
 from pybpf.core.map import Map
-from pybpf.core.program import Program, kernel_spec_or_none
+from pybpf.core.program import (
+    Program,
+    core_relocator,
+    has_core_relocations,
+    kernel_spec_or_none,
+)
 from pybpf.core.variable import Variable
 from pybpf.elf import load_collection_spec
 from pybpf.elf._uapi import MapType
@@ -48,7 +53,7 @@ class CollectionOptions:
     ``LIBBPF_PIN_BY_NAME`` maps are reused or pinned (without it they are
     created unpinned). ``log_level``/``log_size``: ask for the verifier log
     on the first attempt. ``core_target``: the BTF CO-RE relocates against
-    instead of the running kernel's.
+    instead of the running kernel's (and its modules').
     """
 
     map_replacements: dict[str, Map] = field(default_factory=dict)
@@ -200,25 +205,19 @@ class Collection:
         options: CollectionOptions,
         btf: ObjectBTF | None,
     ) -> None:
-        relocator = None
-        needs_core = any(
-            core_relocation(i) is not None
-            for n in wanted
-            for i in spec.programs[n].instructions
-            if i._names is not None
-        )
-        if needs_core and spec.types is not None:
-            target = options.core_target or kernel_spec_or_none()
-            if target is None:
-                raise BPFError(
-                    errno.ENOENT,
-                    "CO-RE",
-                    reason="the kernel has no BTF (/sys/kernel/btf/vmlinux); set core_target",
-                )
-            relocator = CORERelocator(spec.types, target)
-        # One resolver for every program: externs are looked up once, and the
-        # module BTF fds stay open until the last program is loaded.
-        with _externs.Resolver(kernel_spec_or_none()) as resolver:
+        # As libbpf's object: one set of module BTFs for CO-RE, externs and
+        # attach targets, opened at the first need; their fds stay open until
+        # the last program is loaded. One relocator, one resolver: types and
+        # externs are looked up once.
+        with (
+            ModuleBTFs() as modules,
+            _externs.Resolver(kernel_spec_or_none(), modules) as resolver,
+        ):
+            relocator = None
+            if spec.types is not None and any(
+                has_core_relocations(spec.programs[n].instructions) for n in wanted
+            ):
+                relocator = core_relocator(spec.types, options.core_target, modules, "collection")
             for name in wanted:
                 prog = spec.programs[name]
                 if self.arena is not None:
@@ -234,6 +233,7 @@ class Collection:
                     _relocator=relocator,
                     _struct_ops=self._struct_ops_progs.get(name),
                     _resolver=resolver,
+                    _modules=modules,
                 )
         for mname, so in self._struct_ops.items():
             members = self._spec.maps[mname].struct_ops_programs

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import itertools
 import os
 import re
 from collections.abc import Mapping
@@ -38,6 +39,7 @@ from pybpf.core import (
     _prog_load,
     _sys,
 )
+from pybpf.core._kernel_btf import ModuleBTFs
 from pybpf.core._objbtf import ObjectBTF
 from pybpf.core._uapi import Command
 from pybpf.core._uapi_flags import FileFlags
@@ -89,7 +91,9 @@ class Program:
     ``log_level``/``log_size`` ask for a verifier log on the first attempt
     (by default it is fetched only when the load fails). ``attach_target`` is
     the loaded program whose function (``spec.attach_to``) a freplace
-    (``EXT``) program replaces.
+    (``EXT``) program replaces. What the running kernel lacks in vmlinux's
+    BTF (CO-RE types, ksyms and kfuncs, attach targets) is looked for in its
+    modules' BTF, opened for the load and closed after it.
 
     The program owns its file descriptor: :meth:`close` or a ``with`` block
     closes it; afterwards every operation raises ClosedError.
@@ -111,19 +115,25 @@ class Program:
         _relocator: CORERelocator | None = None,
         _struct_ops: tuple[int, int] | None = None,
         _resolver: _externs.Resolver | None = None,
+        _modules: ModuleBTFs | None = None,
     ) -> None:
         insns = spec.instructions.copy()
-        relocate(spec.name, insns, types, core_target, _relocator)
+        # The load's module BTF: opened at the first use, closed after the
+        # load, unless a collection lends its own.
+        own_modules = None
+        if _modules is None:
+            _modules = own_modules = ModuleBTFs()
         own_btf = None
         own_resolver = None
         try:
+            relocate(spec.name, insns, types, core_target, _relocator, modules=_modules)
             if any(
                 i._names is not None and i._names.metadata and Extern in i._names.metadata
                 for i in insns
             ):
                 # Kernel symbols live in the running kernel, whatever CO-RE targets.
                 if _resolver is None:
-                    _resolver = own_resolver = _externs.Resolver(kernel_spec_or_none())
+                    _resolver = own_resolver = _externs.Resolver(kernel_spec_or_none(), _modules)
                 _resolver.resolve(spec.name, insns)
             link_maps(spec.name, insns, maps or {})
             if _btf is None and types is not None:
@@ -131,12 +141,17 @@ class Program:
             attach = _Attach(*_struct_ops) if _struct_ops is not None else None
             if spec.type == ProgramType.EXT:
                 attach = _ext_attach(spec, attach_target)
+            elif attach is None and _attach_btf.needs_attach_btf_id(spec):
+                found = _attach_btf.find_attach_btf(spec, _modules)
+                attach = _Attach(found.btf_id, btf_obj_fd=found.obj_fd)
             self._fd = _load(spec, insns, _btf, log_level, log_size, attach, _resolver)
         finally:
             if own_btf is not None:
                 own_btf.close()
             if own_resolver is not None:
                 own_resolver.close()
+            if own_modules is not None:
+                own_modules.close()
         self._name = spec.name
         self._type: ProgramType | int = spec.type
         self._pinned: str | None = None
@@ -315,6 +330,8 @@ class _Attach:
     expected_attach_type: int | None = None
     #: freplace: the program whose function is replaced.
     prog_fd: int = 0
+    #: A target in a module: the module BTF's fd (open until the load is done).
+    btf_obj_fd: int = 0
 
 
 def _ext_attach(spec: ProgramSpec, target: Program | None) -> _Attach:
@@ -326,29 +343,52 @@ def _ext_attach(spec: ProgramSpec, target: Program | None) -> _Attach:
     return _Attach(_ext_target.func_id(fd, spec.attach_to, what), prog_fd=fd.number)
 
 
+def has_core_relocations(insns: Instructions) -> bool:
+    """Whether any of ``insns`` carries a CO-RE relocation."""
+    return any(core_relocation(i) is not None for i in insns if i._names is not None)
+
+
+def core_relocator(
+    types: Spec, target: Spec | None, modules: ModuleBTFs | None, what: str
+) -> CORERelocator:
+    """The CO-RE relocator of one object, as libbpf's ``bpf_core_find_cands``.
+
+    A ``target`` given by the user is the only one (as libbpf's custom BTF
+    path: no modules). Otherwise the kernel's BTF, then, for a type vmlinux
+    lacks, the own types of each of ``modules``, read only then.
+    """
+    if target is not None:
+        return CORERelocator(types, target)
+    kernel = kernel_spec_or_none()
+    if kernel is None:
+        raise BPFError(
+            errno.ENOENT,
+            f"{what}: CO-RE",
+            reason="the kernel has no BTF (/sys/kernel/btf/vmlinux); pass core_target=",
+        )
+    if modules is None:
+        return CORERelocator(types, kernel)
+    return CORERelocator(types, itertools.chain((kernel,), modules.specs()))
+
+
 def relocate(
     name: str,
     insns: Instructions,
     types: Spec | None,
     target: Spec | None,
     relocator: CORERelocator | None,
+    *,
+    modules: ModuleBTFs | None = None,
 ) -> None:
     """Apply the CO-RE relocations of ``insns`` in place."""
-    if not any(core_relocation(i) is not None for i in insns if i._names is not None):
+    if not has_core_relocations(insns):
         return
     if relocator is None:
         if types is None:
             raise ValueError(
                 f"program {name!r} has CO-RE relocations: pass the object's BTF as types="
             )
-        kernel = target or kernel_spec_or_none()
-        if kernel is None:
-            raise BPFError(
-                errno.ENOENT,
-                f"program {name!r}: CO-RE",
-                reason="the kernel has no BTF (/sys/kernel/btf/vmlinux); pass core_target=",
-            )
-        relocator = CORERelocator(types, kernel)
+        relocator = core_relocator(types, target, modules, f"program {name!r}")
     relocator.relocate(insns)
 
 
@@ -388,11 +428,10 @@ def _load(  # noqa: PLR0917 (one private call site)
     if _probes.have_map_names():
         # Program names follow the map name rules (and the same 4.15 probe).
         req.kernel_name = _map_create.sanitize_name(spec.name, allow_dot=_probes.names_allow_dot())
-    if _attach_btf.needs_attach_btf_id(spec):
-        req.attach_btf_id = _attach_btf.attach_btf_id(spec)
     if attach is not None:
         req.attach_btf_id = attach.btf_id
         req.attach_prog_fd = attach.prog_fd
+        req.attach_btf_obj_fd = attach.btf_obj_fd
         if attach.expected_attach_type is not None:
             req.expected_attach_type = attach.expected_attach_type
     if resolver is not None:
