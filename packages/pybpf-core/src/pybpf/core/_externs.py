@@ -26,13 +26,13 @@ import errno
 import functools
 from collections.abc import MutableSequence
 from dataclasses import dataclass
-from types import TracebackType
 
 from pybpf.asm import Instruction
 from pybpf.asm.opcodes import CallSource, PseudoSource
 from pybpf.btf import Func, FuncProto, Spec, Type, Var, Void, skip_qualifiers
 from pybpf.btf.corerelo import COREError, essential_name, types_are_compat
 from pybpf.btf.corerelo.typeutil import skip_mods_and_typedefs
+from pybpf.core._closing import Closing
 from pybpf.core._kernel_btf import ModuleBTF, ModuleBTFs
 from pybpf.core.errors import BPFError, LimitError
 from pybpf.elf.spec import Extern, ExternKind
@@ -65,7 +65,7 @@ class _Found:
     module: ModuleBTF | None
 
 
-class Resolver:
+class Resolver(Closing):
     """Resolves the ksyms and kfuncs of the programs of one load.
 
     As libbpf's object: each extern is looked up once, module BTF is opened
@@ -91,17 +91,6 @@ class Resolver:
         """Close the module BTF fds it opened (loaded programs hold their own references)."""
         if self._own_modules:
             self.modules.close()
-
-    def __enter__(self) -> Resolver:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def resolve(self, program: str, insns: MutableSequence[Instruction]) -> None:
         """Resolve every ksym and kfunc extern of ``insns`` in place."""

@@ -15,10 +15,10 @@ import errno
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from types import TracebackType
 
 from pybpf.btf import Spec, load_kernel_spec
 from pybpf.core import _cmds, _sys
+from pybpf.core._closing import Closing
 from pybpf.core._uapi import Command
 from pybpf.core.errors import BPFError, BPFPermissionError, LimitError
 from pybpf.core.fd import FD
@@ -170,7 +170,7 @@ class ModuleBTF:
         return btf_spec_by_id(self.id, self.fd, info)
 
 
-class ModuleBTFs:
+class ModuleBTFs(Closing):
     """The BTF of every loaded kernel module, opened at first use.
 
     What libbpf's ``load_module_btfs`` gathers once per object: one open
@@ -233,14 +233,3 @@ class ModuleBTFs:
         for mod in self._modules or ():
             mod.fd.close()
         self._modules = []
-
-    def __enter__(self) -> ModuleBTFs:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -16,10 +16,10 @@ import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from types import TracebackType
 
 from pybpf.btf import Spec, Type
 from pybpf.core import _arena, _btf_probes, _externs, _kconfig, _struct_ops
+from pybpf.core._closing import Closing
 from pybpf.core._kernel_btf import ModuleBTFs
 from pybpf.core._map_create import MapBTF
 from pybpf.core._objbtf import ObjectBTF
@@ -63,7 +63,7 @@ class CollectionOptions:
     core_target: Spec | None = None
 
 
-class Collection:
+class Collection(Closing):
     """Loaded maps, programs and variables of one object.
 
     ``maps``, ``programs`` and ``variables`` are dicts by name. Programs with
@@ -305,17 +305,6 @@ class Collection:
             p.close()
         for m in self._owned:
             m.close()
-
-    def __enter__(self) -> Collection:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"Collection(programs={list(self.programs)}, maps={list(self.maps)})"

@@ -6,8 +6,8 @@ import contextlib
 import fcntl
 import os
 import weakref
-from types import TracebackType
 
+from pybpf.core._closing import Closing
 from pybpf.core.errors import ClosedError
 
 __all__ = ["FD"]
@@ -20,7 +20,7 @@ def _close(num: int) -> None:
         os.close(num)
 
 
-class FD:
+class FD(Closing):
     """A file descriptor that this object owns.
 
     It is closed exactly once: by :meth:`close`, by leaving a ``with`` block, or
@@ -78,17 +78,6 @@ class FD:
         self._finalizer.detach()
         self._num = -1
         return num
-
-    def __enter__(self) -> FD:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return "FD(closed)" if self._num < 0 else f"FD({self._num})"

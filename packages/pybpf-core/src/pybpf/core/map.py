@@ -23,7 +23,6 @@ own.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import fcntl
 import mmap as _mmap
@@ -31,7 +30,6 @@ import os
 import struct
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 from pybpf.btf import BTFError, Datasec, TypeNotFoundError
@@ -39,13 +37,13 @@ from pybpf.core import _batch, _cmds, _cpus, _kernel_btf, _map_create, _probes, 
 from pybpf.core._batch import BatchCursor
 from pybpf.core._map_base import MapBase
 from pybpf.core._map_create import MapBTF
+from pybpf.core._owner import KernelObject
 from pybpf.core._uapi import Command
 from pybpf.core._uapi_flags import FileFlags, MapFlags, UpdateFlags
 from pybpf.core.codec import CTYPES, BytesCodec, Codec, IntCodec, btf_codec, int_format
 from pybpf.core.errors import (
     ENOTSUPP,
     BPFError,
-    ClosedError,
     KeyExistsError,
     KeyNotFoundError,
     LimitError,
@@ -164,7 +162,7 @@ def _scalar_spec(fmt: str) -> int:
     return struct.calcsize(fmt) | (0x10 if fmt.islower() else 0)
 
 
-class Map(MapBase):
+class Map(MapBase, KernelObject):
     """A BPF map.
 
     ``Map(spec)`` creates it from a :class:`~pybpf.elf.spec.MapSpec`: the name
@@ -216,6 +214,7 @@ class Map(MapBase):
         "_vmem",
         "_vout",
     )
+    _KIND = "map"
 
     def __init__(
         self,
@@ -400,13 +399,6 @@ class Map(MapBase):
     # -- properties -------------------------------------------------------------
 
     @property
-    def fd(self) -> FD:
-        """The map's file descriptor (owned by the map)."""
-        if self._fd.closed:
-            raise self._closed()
-        return self._fd
-
-    @property
     def type(self) -> MapType | int:
         """The map type."""
         try:
@@ -484,16 +476,6 @@ class Map(MapBase):
     def per_cpu(self) -> bool:
         """Whether values are per CPU (lookups return one value per possible CPU)."""
         return self._percpu
-
-    @property
-    def closed(self) -> bool:
-        """Whether the map was closed."""
-        return self._fd.closed
-
-    @property
-    def pinned(self) -> str | None:
-        """The bpffs path this object pinned or opened the map at, if any."""
-        return self._pinned
 
     def info(self) -> MapInfo:
         """What the kernel reports about the map (id, BTF ids, map_extra...)."""
@@ -865,9 +847,6 @@ class Map(MapBase):
 
     # -- errors --------------------------------------------------------------------
 
-    def _closed(self) -> ClosedError:
-        return ClosedError(f"map {self._name!r} is closed")
-
     def _error(self, rc: int, op: str, key: Any = None, flags: int = 0) -> Exception:
         code = -rc
         if self._fd._num < 0:
@@ -897,19 +876,6 @@ class Map(MapBase):
         """Forbid writes from user space from now on (``BPF_MAP_FREEZE``)."""
         _cmds.map_freeze(self.fd, f"map {self._name!r}")
         self._frozen = True
-
-    def pin(self, path: str | os.PathLike[str]) -> None:
-        """Pin the map at ``path`` in bpffs, so it outlives this process."""
-        _cmds.obj_pin(self.fd, path, f"map {self._name!r}")
-        self._pinned = os.fspath(path)
-
-    def unpin(self) -> None:
-        """Remove the pin this object made or opened; nothing if there is none."""
-        if self._pinned is None:
-            return
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._pinned)
-        self._pinned = None
 
     def clone(self) -> Map:
         """Another ``Map`` for the same kernel map, with its own fd."""
@@ -950,21 +916,6 @@ class Map(MapBase):
             return _mmap.mmap(fd.number, size, flags=_mmap.MAP_SHARED, prot=prot)
         except PermissionError as exc:
             raise _cmds.error(exc.errno or errno.EPERM, f"mmap map {self._name!r}") from None
-
-    def close(self) -> None:
-        """Close the map's fd; further operations raise ClosedError."""
-        self._fd.close()
-
-    def __enter__(self) -> Map:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: _ExcType,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 _BYTEORDER: Final = "little" if int.from_bytes(b"\x01\x00", "little") == 1 else "big"

@@ -9,7 +9,6 @@ plus func and line info from the object's BTF (``types``) when given.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import fcntl
 import itertools
@@ -17,7 +16,6 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import TYPE_CHECKING, TypeAlias
 
 from pybpf.asm import Instructions
@@ -41,9 +39,10 @@ from pybpf.core import (
 )
 from pybpf.core._kernel_btf import ModuleBTFs
 from pybpf.core._objbtf import ObjectBTF
+from pybpf.core._owner import KernelObject
 from pybpf.core._uapi import Command
 from pybpf.core._uapi_flags import FileFlags
-from pybpf.core.errors import BPFError, ClosedError, VerifierError
+from pybpf.core.errors import BPFError, VerifierError
 from pybpf.core.fd import FD
 from pybpf.core.prog_info import ProgramInfo
 from pybpf.elf._uapi import ProgramType
@@ -80,7 +79,7 @@ def kernel_spec_or_none() -> Spec | None:
         return None
 
 
-class Program:
+class Program(KernelObject):
     """A loaded BPF program.
 
     ``maps`` gives the :class:`~pybpf.core.map.Map` for each map name the
@@ -100,6 +99,7 @@ class Program:
     """
 
     __slots__ = ("__weakref__", "_fd", "_name", "_pinned", "_type")
+    _KIND = "program"
 
     def __init__(
         self,
@@ -196,13 +196,6 @@ class Program:
     # -- properties ----------------------------------------------------------------
 
     @property
-    def fd(self) -> FD:
-        """The program's file descriptor (owned by the program)."""
-        if self._fd.closed:
-            raise self._closed()
-        return self._fd
-
-    @property
     def name(self) -> str:
         """The program's name (the spec's; the kernel's for opened programs)."""
         return self._name
@@ -211,16 +204,6 @@ class Program:
     def type(self) -> ProgramType | int:
         """The program type."""
         return self._type
-
-    @property
-    def closed(self) -> bool:
-        """Whether the program was closed."""
-        return self._fd.closed
-
-    @property
-    def pinned(self) -> str | None:
-        """Where this object pinned or opened the program, if it did."""
-        return self._pinned
 
     def info(self) -> ProgramInfo:
         """The kernel's view of the program."""
@@ -280,19 +263,6 @@ class Program:
 
     # -- kernel object ---------------------------------------------------------------
 
-    def pin(self, path: str | os.PathLike[str]) -> None:
-        """Pin the program at ``path`` in bpffs, so it outlives this process."""
-        _cmds.obj_pin(self.fd, path, f"program {self._name!r}")
-        self._pinned = os.fspath(path)
-
-    def unpin(self) -> None:
-        """Remove the pin this object made or opened; nothing if there is none."""
-        if self._pinned is None:
-            return
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._pinned)
-        self._pinned = None
-
     def clone(self) -> Program:
         """Another ``Program`` for the same kernel program, with its own fd."""
         p = Program.__new__(Program)
@@ -301,24 +271,6 @@ class Program:
         p._type = self._type
         p._pinned = None
         return p
-
-    def _closed(self) -> ClosedError:
-        return ClosedError(f"program {self._name!r} is closed")
-
-    def close(self) -> None:
-        """Close the program's fd; further operations raise ClosedError."""
-        self._fd.close()
-
-    def __enter__(self) -> Program:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: _ExcType,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 @dataclass(frozen=True)
