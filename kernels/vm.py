@@ -26,9 +26,10 @@ from . import cache, fetch, guestinit, initramfs, manifest, qemu
 CHECKOUT = Path(__file__).resolve().parent.parent
 # Folders the guest gives its own tmpfs: host paths below them are hidden unless shared.
 GUEST_TMPFS = ("/tmp", "/var/tmp", "/run")
-# Loaded in every guest (when the kernel has it): gives 6.1+ guests module BTF even
-# where virtio is built in, and the conntrack kfuncs BPF programs call.
-DEFAULT_MODULES = ("nf_conntrack",)
+# Loaded in every guest (when the kernel has it): nf_conntrack gives 6.1+ guests
+# module BTF even where virtio is built in, and the conntrack kfuncs BPF programs
+# call; kvm is the module with per-CPU variables, for typed ksyms in modules.
+DEFAULT_MODULES = ("nf_conntrack", "kvm")
 # Host variables worth carrying into the guest's command.
 FORWARDED_ENV = ("PATH", "TERM", "CI", "NO_COLOR", "FORCE_COLOR", "COLUMNS")
 
