@@ -127,6 +127,10 @@ def compiles(header: str, tmp_path: Path, program: str = '#include "vmlinux.h"\n
     (tmp_path / "prog.c").write_text(program)
     arch = {"x86_64": "x86", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
     cmd = [tool("clang", "clang-19", "clang-16"), "-target", "bpf", "-g", "-O2"]
+    # Kernels built with -fms-extensions (Linux 6.19 and later) have tagged
+    # anonymous members (``union pipe_index;``), which the header keeps, as
+    # bpftool's does: compile it as the kernel's selftests do.
+    cmd += ["-fms-extensions", "-Wno-microsoft-anon-tag"]
     cmd += [f"-D__TARGET_ARCH_{arch}", "-I", str(tmp_path), "-c", str(tmp_path / "prog.c")]
     cmd += ["-o", str(tmp_path / "prog.o")]
     result = subprocess.run(cmd, check=False, capture_output=True, text=True)
@@ -244,6 +248,12 @@ struct h { char c; union u4 x; };
 struct st { char a; short b: 9; char c; } __attribute__((packed));
 struct wst { char c; struct st s __attribute__((aligned(2))); };
 """,
+    # Tagged anonymous members (-fms-extensions, as Linux 6.19+ builds with):
+    # 7.3's pipe_inode_info holds ``union pipe_index;``.
+    "tagged_anonymous_member": """
+union pipe_index { unsigned long head_tail; struct { unsigned short head, tail; }; };
+struct pipe { int x; union pipe_index; int y; };
+""",
 }
 
 
@@ -256,8 +266,9 @@ def test_layouts_bpftool_gets_wrong(name: str, tmp_path: Path) -> None:
         source + "".join(f"{kind} {tag} v{i};\n" for i, (kind, tag) in enumerate(names))
     )
     obj = tmp_path / "layout.o"
+    flags = ["-g", "-O2", "-fms-extensions", "-Wno-microsoft-anon-tag"]
     subprocess.run(
-        [cc, "-target", "bpf", "-g", "-O2", "-c", str(tmp_path / "layout.c"), "-o", str(obj)],
+        [cc, "-target", "bpf", *flags, "-c", str(tmp_path / "layout.c"), "-o", str(obj)],
         check=True,
     )
     (tmp_path / "header").mkdir()
