@@ -78,7 +78,7 @@ class Bench:
         """One row: the figure, and its ratio to the baseline when there is one."""
         ratio = f"{seconds / baseline:.2f}x {baseline_name}" if baseline else ""
         self.rows.append((what, _fmt(seconds), ratio, target))
-        print(f"  {what:<58} {_fmt(seconds):>10}  {ratio:<14} {target}", flush=True)
+        print(f"  {what:<64} {_fmt(seconds):>10}  {ratio:<14} {target}", flush=True)
 
 
 def _fmt(seconds: float) -> str:
