@@ -124,21 +124,10 @@ class Resolver(Closing):
             return
         # An LD_IMM64 of the kfunc (bpf_ksym_exists): never an fd_array index.
         insn.offset = 0
-        if found is None:
-            insn.src = PseudoSource.IMM
-            insn.constant = 0
-            return
-        insn.src = PseudoSource.BTF_ID
-        insn.constant = found.btf_id | _module_fd(found.module) << 32
+        _load_btf_id(insn, found)
 
     def _typed_ksym(self, program: str, insn: Instruction, ext: Extern) -> None:
-        found = self._lookup(program, ext)
-        if found is None:
-            insn.src = PseudoSource.IMM
-            insn.constant = 0
-            return
-        insn.src = PseudoSource.BTF_ID
-        insn.constant = found.btf_id | _module_fd(found.module) << 32
+        _load_btf_id(insn, self._lookup(program, ext))
 
     def _lookup(self, program: str, ext: Extern) -> _Found | None:
         """The kernel's VAR or FUNC for ``ext``, checked; None for a weak one it lacks."""
@@ -254,6 +243,16 @@ def _own_id(spec: Spec, name: str, kind: type[Func] | type[Var]) -> int | None:
     ids = [spec.type_id(t) for t in spec.types_by_name(name, kind)]
     own = [i for i in ids if i >= spec.start_id]
     return min(own) if own else None
+
+
+def _load_btf_id(insn: Instruction, found: _Found | None) -> None:
+    """Make the LD_IMM64 ``insn`` load ``found``'s BTF id and module fd, or 0 if missing."""
+    if found is None:
+        insn.src = PseudoSource.IMM
+        insn.constant = 0
+        return
+    insn.src = PseudoSource.BTF_ID
+    insn.constant = found.btf_id | _module_fd(found.module) << 32
 
 
 def _module_fd(module: ModuleBTF | None) -> int:

@@ -454,18 +454,7 @@ class Map(MapBase, KernelObject):
             if self._kraw and isinstance(self._vcodec, BytesCodec):
                 view = self
             else:
-                view = Map.__new__(Map)
-                view._setup(
-                    self._fd,
-                    map_type=self._type,
-                    key_size=self._key_size,
-                    value_size=self._value_size,
-                    max_entries=self._max_entries,
-                    flags=self._flags,
-                    name=self._name,
-                    key_codec=bytes,
-                    value_codec=bytes,
-                )
+                view = self._like(self._fd, bytes, bytes)
                 view._pinned = self._pinned
                 view._frozen = self._frozen
                 view._raw = view
@@ -879,17 +868,21 @@ class Map(MapBase, KernelObject):
 
     def clone(self) -> Map:
         """Another ``Map`` for the same kernel map, with its own fd."""
+        return self._like(self.fd.dup(), self._kcodec, self._vcodec)
+
+    def _like(self, fd: FD, key_codec: CodecArg, value_codec: CodecArg) -> Map:
+        """A new ``Map`` on ``fd`` of this map's type and sizes, with these codecs."""
         m = Map.__new__(Map)
         m._setup(
-            self.fd.dup(),
+            fd,
             map_type=self._type,
             key_size=self._key_size,
             value_size=self._value_size,
             max_entries=self._max_entries,
             flags=self._flags,
             name=self._name,
-            key_codec=self._kcodec,
-            value_codec=self._vcodec,
+            key_codec=key_codec,
+            value_codec=value_codec,
         )
         return m
 
