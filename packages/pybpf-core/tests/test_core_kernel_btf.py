@@ -64,6 +64,21 @@ def test_module_btfs_close_once() -> None:
     assert list(modules) == []
 
 
+def test_specs_of_gone_btf_objects_are_dropped() -> None:
+    need_kernel((5, 11), "walking BTF objects by id")
+    with Collection(load_collection_spec(TESTDATA / "demo-el.o")) as coll:
+        live = next(m.info().btf_id for m in coll.maps.values())
+        spec = _kernel_btf.btf_spec_by_id(live)
+        assert spec.types_by_name("unsigned int", Int)
+        gone = 0xFFFF_FFF0  # an id the kernel never handed out
+        _kernel_btf._specs[gone] = (None, spec)
+        _kernel_btf._loaded.append(gone)
+        with _kernel_btf.ModuleBTFs() as modules:
+            list(modules)  # walks every BTF id the kernel has
+        assert gone not in _kernel_btf._specs and gone not in _kernel_btf._loaded
+        assert _kernel_btf.btf_spec_by_id(live) is spec  # still cached: still alive
+
+
 def test_module_spec_is_split() -> None:
     need_module("nf_conntrack")
     with _kernel_btf.ModuleBTFs() as modules:

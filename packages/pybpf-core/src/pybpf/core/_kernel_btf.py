@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import errno
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pybpf.btf import Spec, load_kernel_spec
@@ -101,7 +101,8 @@ def read_btf(fd: FD, size: int) -> bytes:
 
 # Parsed specs by BTF id. The kernel's own BTF objects (vmlinux, modules)
 # live as long as the kernel or the module; loaded BTF as long as what uses
-# it: only the last few of those are kept.
+# it: only the last few of those are kept. The kernel never reuses a BTF id,
+# so each walk of the ids (ModuleBTFs) drops the specs of the ones gone.
 _specs: dict[int, tuple[Spec | None, Spec]] = {}
 _loaded: list[int] = []
 _LOADED_KEPT = 16
@@ -138,6 +139,15 @@ def btf_spec_by_id(btf_id: int, fd: FD | None = None, info: BTFInfo | None = Non
             while len(_loaded) > _LOADED_KEPT:
                 _specs.pop(_loaded.pop(0), None)
     return spec
+
+
+def _forget_all_but(live: Iterable[int]) -> None:
+    """Drop the cached specs of BTF objects not in ``live`` (unloaded modules, freed BTF)."""
+    keep = set(live)
+    with _lock:
+        for btf_id in [i for i in _specs if i not in keep]:
+            del _specs[btf_id]
+        _loaded[:] = [i for i in _loaded if i in keep]
 
 
 def _vmlinux_or_none() -> Spec | None:
@@ -194,6 +204,7 @@ class ModuleBTFs(Closing):
             ids = list(btf_ids())
         except BPFPermissionError:
             return  # as libbpf: no privilege to walk BTF objects, no modules
+        _forget_all_but(ids)
         for btf_id in ids:
             try:
                 fd = open_btf(btf_id)
