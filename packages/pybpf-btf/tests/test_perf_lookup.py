@@ -41,3 +41,18 @@ def test_scan_ignores_name_offsets_inside_records(order: str) -> None:
     raw = RawBTF(header + types + strings)
     assert raw.ids_named([1]) == [1]
     assert raw.ids_named([]) == []
+
+
+def test_name_offsets_are_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A base blob is asked for the same names once per split blob over it.
+    raw = load_spec(TESTDATA / "btf-el.o")._raw
+    assert raw is not None
+    first = raw.name_offsets("int")
+    assert first and raw.name_offsets("int") == first
+    first.append(-1)  # callers get their own list
+    assert -1 not in raw.name_offsets("int")
+    assert raw.name_offsets("no such name") == []
+    monkeypatch.setattr("pybpf.btf.parse._NAMES_REMEMBERED", 2)
+    raw.name_offsets("a")  # a third name: the memory is emptied, not grown
+    assert len(raw._offsets_by_name) <= 2
+    assert raw.name_offsets("int") == first[:-1]

@@ -39,6 +39,8 @@ BytesLike = bytes | bytearray | memoryview
 
 # Name lookups that scan the type section before its names get packed for reuse.
 _SCANS_BEFORE_PACKING = 8
+# Names whose string offsets a blob remembers (RawBTF.name_offsets).
+_NAMES_REMEMBERED = 4096
 
 _HEADER = {"little": struct.Struct("<HBBIIIII"), "big": struct.Struct(">HBBIIIII")}
 
@@ -113,6 +115,7 @@ class RawBTF:
 
     __slots__ = (
         "_names",
+        "_offsets_by_name",
         "_scans",
         "_string_view",
         "_strings",
@@ -218,6 +221,7 @@ class RawBTF:
         if first_id + len(self.offsets) - 1 > MAX_TYPE_ID:
             raise BTFError(f"too many types: {first_id + len(self.offsets) - 1}")
         self._scans = 0
+        self._offsets_by_name: dict[str, list[int]] = {}
         self._types_at = start
 
     @property
@@ -262,14 +266,23 @@ class RawBTF:
         return self.cstring(rel).decode("utf-8", "replace")
 
     def name_offsets(self, name: str) -> list[int]:
-        """Every offset (absolute) in this blob's strings where ``name`` is stored."""
-        needle = name.encode() + b"\0"
-        found = []
-        pos = self.strings.find(needle)
-        while pos >= 0:
-            found.append(pos + self.base_strings_len)
-            pos = self.strings.find(needle, pos + 1)
-        return found
+        """Every offset (absolute) in this blob's strings where ``name`` is stored.
+
+        Remembered per name: a base blob (vmlinux) is asked again for each
+        split blob (module) over it.
+        """
+        found = self._offsets_by_name.get(name)
+        if found is None:
+            needle = name.encode() + b"\0"
+            found = []
+            pos = self.strings.find(needle)
+            while pos >= 0:
+                found.append(pos + self.base_strings_len)
+                pos = self.strings.find(needle, pos + 1)
+            if len(self._offsets_by_name) >= _NAMES_REMEMBERED:
+                self._offsets_by_name.clear()
+            self._offsets_by_name[name] = found
+        return found.copy()
 
     def ids_named(self, name_offsets: list[int], *, many: bool = False) -> list[int]:
         """The ids of this blob's types whose ``name_off`` is one of ``name_offsets``, sorted.
