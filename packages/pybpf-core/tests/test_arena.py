@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import mmap
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,8 @@ from pybpf.core._arena import ArenaError
 pytestmark = pytest.mark.kernel
 
 PAGE = mmap.PAGESIZE
+# Where the kernel selftests put their arenas on x86-64 (map_extra = 1 << 44).
+FIXED = 1 << 44
 
 
 @pytest.fixture(autouse=True)
@@ -119,15 +122,55 @@ def test_globals_larger_than_the_arena(testdata: Path) -> None:
     assert info.value.limit == "max_entries=4"
 
 
-def test_map_extra(testdata: Path) -> None:
-    # Mapping at map_extra needs MAP_FIXED, which Map.mmap() cannot do: without
-    # globals the arena stays unmapped (programs only need the address), with
-    # globals loading fails and says why.
+def test_map_extra_without_globals(testdata: Path) -> None:
     spec = load_collection_spec(testdata / "maps_new-el.o")
-    spec.maps["arena"].map_extra = 1 << 44
+    spec.maps["arena"].map_extra = FIXED
     with Collection(spec) as coll:
-        assert coll.arena is None
-    spec = load_collection_spec(testdata / "arena_access-el.o")
-    spec.maps["arena"].map_extra = 1 << 44
-    with pytest.raises(ArenaError, match="map_extra=0x100000000000"):
-        Collection(spec)
+        arena = coll.arena
+        assert arena is not None and isinstance(arena.memory, memoryview)
+        assert arena.address == FIXED
+        assert len(arena.memory) == spec.maps["arena"].max_entries * PAGE
+        assert arena.globals_offset == len(arena.memory)
+    assert not _mapped(FIXED)
+
+
+def test_map_extra_with_globals(testdata: Path) -> None:
+    # Mapped at map_extra, as libbpf maps it: the programs' pointers are
+    # user addresses there, and the globals are read and written through it.
+    spec = load_collection_spec(testdata / "arena_globals-el.o")
+    spec.maps["arena"].map_extra = FIXED
+    with Collection(spec) as coll:
+        arena = coll.arena
+        assert arena is not None
+        assert arena.address == FIXED and _mapped(FIXED)
+        assert coll.programs["arena_addresses"].run(repeat=0).retval == 0
+        initial = spec.variables["initial"].offset
+        assert next(iter(coll.maps["addresses"].values())) == FIXED + arena.globals_offset + initial
+        assert coll.variables["initial"].get() == 42
+        coll.variables["counter"].set(9)
+        counter = arena.globals_offset + spec.variables["counter"].offset
+        assert arena.memory[counter : counter + 4] == (9).to_bytes(4, "little")
+        assert coll.variables["stats"].get().last == 6
+        view = arena.memory[counter : counter + 4]
+    # The mapping outlives the collection while a view of it does.
+    assert view.tobytes() == (9).to_bytes(4, "little") and _mapped(FIXED)
+    del view
+    assert not _mapped(FIXED)
+
+
+def test_map_extra_address_in_use(testdata: Path) -> None:
+    # libbpf's MAP_FIXED would replace what is there; pybpf refuses.
+    spec = load_collection_spec(testdata / "maps_new-el.o")
+    spec.maps["arena"].map_extra = FIXED
+    with Collection(spec) as first:
+        assert first.arena is not None
+        with pytest.raises(ArenaError, match="already has a mapping") as info:
+            Collection(spec)
+        assert info.value.errno == errno.EEXIST
+        assert first.arena.memory[0] == 0  # the first mapping is untouched
+
+
+def _mapped(address: int) -> bool:
+    """Whether this process has a mapping that starts at ``address``."""
+    with open("/proc/self/maps") as maps:
+        return any(int(line.split("-", 1)[0], 16) == address for line in maps)

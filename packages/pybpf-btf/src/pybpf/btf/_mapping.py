@@ -6,6 +6,9 @@ microseconds where reading it costs over a thousand page-sized read(2)s and a
 copy. Python's ``mmap`` keeps a duplicate of the file descriptor for as long
 as the mapping lives, so the mapping is made through ``ctypes`` instead and
 unmapped when the last view of it goes away.
+
+pybpf-core maps BPF arenas at fixed addresses with the same C library
+bindings (``LIBC``, ``MAP_FAILED``, :func:`mapped_view`).
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ import mmap
 import os
 import weakref
 
-__all__ = ["map_fd", "map_readonly"]
+__all__ = ["LIBC", "MAP_FAILED", "map_fd", "map_readonly", "mapped_view"]
 
-_MAP_FAILED = ctypes.c_void_p(-1).value
+#: What mmap(2) returns on failure.
+MAP_FAILED = ctypes.c_void_p(-1).value
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -39,7 +43,8 @@ def _libc() -> ctypes.CDLL | None:
     return libc
 
 
-_LIBC = _libc()
+#: The C library's ``mmap`` and ``munmap``, typed; None where ctypes cannot load it.
+LIBC = _libc()
 
 
 def map_readonly(path: str | os.PathLike[str]) -> tuple[memoryview, os.stat_result] | None:
@@ -62,14 +67,21 @@ def map_fd(fd: int, size: int) -> memoryview | None:
 
     The caller may close ``fd`` right away.
     """
-    libc = _LIBC
-    if libc is None or size <= 0:
+    if LIBC is None or size <= 0:
         return None
     flags = mmap.MAP_PRIVATE | getattr(mmap, "MAP_POPULATE", 0)
-    addr = libc.mmap(None, size, mmap.PROT_READ, flags, fd, 0)
-    if addr is None or addr == _MAP_FAILED:
+    addr = LIBC.mmap(None, size, mmap.PROT_READ, flags, fd, 0)
+    if addr is None or addr == MAP_FAILED:
         return None
+    return mapped_view(addr, size).toreadonly()
+
+
+def mapped_view(addr: int, size: int) -> memoryview:
+    """A byte view of the ``size`` bytes mapped at ``addr``, which it then owns.
+
+    Every view made from it keeps the mapping: it is unmapped after the last.
+    """
+    assert LIBC is not None
     pages = (ctypes.c_ubyte * size).from_address(addr)
-    # Every view of the mapping holds ``pages``: it is unmapped after the last.
-    weakref.finalize(pages, libc.munmap, addr, size)
-    return memoryview(pages).cast("B").toreadonly()
+    weakref.finalize(pages, LIBC.munmap, addr, size)
+    return memoryview(pages).cast("B")

@@ -17,10 +17,14 @@ those globals (``BPF_PSEUDO_MAP_VALUE`` of the arena map, at the variable's
 offset in the section) are moved by the same offset, and so are the
 collection's :class:`~pybpf.core.variable.Variable` objects for them.
 
-An arena whose spec sets ``map_extra`` must be mapped at exactly that address
-(``MAP_FIXED``), which :meth:`Map.mmap` cannot do (Python's :mod:`mmap` takes
-no address): such an arena is left unmapped, which the programs do not need,
-and its globals, if any, cannot be placed (:class:`ArenaError`).
+An arena whose spec sets ``map_extra`` (the kernel selftests' and sched_ext's
+arenas do) must be mapped at exactly that address, which Python's :mod:`mmap`
+cannot do: it takes no address. Such an arena is mapped through ``ctypes``
+instead, and its ``memory`` is a writable :class:`memoryview` of the mapping,
+unmapped once the collection is closed and the last view of it is gone.
+libbpf maps it with ``MAP_FIXED``, which silently replaces whatever the
+process had mapped there; here it is ``MAP_FIXED_NOREPLACE`` (Linux 4.17), and
+an address already in use is an :class:`ArenaError` that says so.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import errno
 import mmap
 
 from pybpf.asm import PseudoSource
+from pybpf.btf._mapping import LIBC, MAP_FAILED, mapped_view
 from pybpf.core._uapi_flags import MapFlags
 from pybpf.core.errors import BPFError, LimitError
 from pybpf.core.map import Map
@@ -41,6 +46,11 @@ from pybpf.elf.spec import ByteOrder, MapSpec, ProgramSpec, VariableSpec
 __all__ = ["ARENA_SECTION", "Arena", "ArenaError", "creation_spec", "map_arena"]
 
 _VALUE_LOADS = frozenset({PseudoSource.MAP_VALUE, PseudoSource.MAP_IDX_VALUE})
+# <linux/mman.h>; Python's mmap module does not name it.
+_MAP_FIXED_NOREPLACE = 0x100000
+
+#: An arena's memory: an :class:`mmap.mmap`, or a view of a mapping at a fixed address.
+ArenaMemory = mmap.mmap | memoryview
 
 
 class ArenaError(BPFError):
@@ -50,17 +60,19 @@ class ArenaError(BPFError):
 class Arena:
     """A collection's BPF arena, mapped into this process (``Collection.arena``).
 
-    ``memory`` is the whole arena (``max_entries`` pages, an :class:`mmap.mmap`),
-    mapped at ``address``: the user address the kernel gives the programs'
-    arena pointers, so a pointer ``p`` read from the arena is
-    ``memory[p - address]``. The object's ``__arena`` globals start at
+    ``memory`` is the whole arena (``max_entries`` pages) mapped at
+    ``address``: the user address the kernel gives the programs' arena
+    pointers, so a pointer ``p`` read from the arena is ``memory[p - address]``.
+    It is an :class:`mmap.mmap`, or for an arena at a fixed address
+    (``map_extra``) a writable :class:`memoryview`; both index, slice and
+    export their buffer alike. The object's ``__arena`` globals start at
     ``globals_offset``. Pages the programs did not allocate are allocated on
     first touch from user space. The collection closes the mapping.
     """
 
     __slots__ = ("_map", "_name", "globals_offset", "memory")
 
-    def __init__(self, name: str, arena_map: Map, memory: mmap.mmap, globals_offset: int) -> None:
+    def __init__(self, name: str, arena_map: Map, memory: ArenaMemory, globals_offset: int) -> None:
         # The spec's name: what the programs' instructions refer to.
         self._name = name
         self._map = arena_map
@@ -123,11 +135,10 @@ def creation_spec(spec: MapSpec) -> MapSpec:
     return spec
 
 
-def map_arena(arena_map: Map, spec: MapSpec) -> Arena | None:
+def map_arena(arena_map: Map, spec: MapSpec) -> Arena:
     """Map a freshly created arena and copy the spec's ``__arena`` globals into it.
 
-    None for an arena with ``map_extra`` and no globals (see the module's
-    docstring); :class:`ArenaError` when the globals cannot be placed.
+    :class:`ArenaError` when it cannot be mapped or the globals cannot be placed.
     """
     # The elf reader's arena contents: one value under the empty key.
     data = b"".join(bytes(v) for _, v in spec.contents if not isinstance(v, str))
@@ -142,15 +153,6 @@ def map_arena(arena_map: Map, spec: MapSpec) -> Arena | None:
             limit=f"max_entries={arena_map.max_entries}",
             reason=f"{size} bytes of arena cannot hold {len(data)} bytes of __arena globals",
         )
-    if spec.map_extra:
-        if not data:
-            return None
-        raise ArenaError(
-            errno.EINVAL,
-            what,
-            reason=f"__arena globals need the arena mapped at map_extra={spec.map_extra:#x}, "
-            "which Map.mmap() cannot do",
-        )
     if data and arena_map.flags & MapFlags.SEGV_ON_FAULT:
         # Writing the globals would fault on pages no program allocated yet.
         raise ArenaError(
@@ -158,8 +160,12 @@ def map_arena(arena_map: Map, spec: MapSpec) -> Arena | None:
             what,
             reason="__arena globals cannot be written into a BPF_F_SEGV_ON_FAULT arena",
         )
+    memory: ArenaMemory
     try:
-        memory = arena_map.mmap(writable=True)
+        if spec.map_extra:
+            memory = _map_at(arena_map, spec.map_extra, size)
+        else:
+            memory = arena_map.mmap(writable=True)
     except BPFError:
         raise
     except OSError as exc:
@@ -167,3 +173,33 @@ def map_arena(arena_map: Map, spec: MapSpec) -> Arena | None:
     offset = size - placed
     memory[offset : offset + len(data)] = data
     return Arena(spec.name, arena_map, memory, offset)
+
+
+def close_memory(memory: ArenaMemory) -> None:
+    """Close an arena's (or a data section's) mapping; BufferError while views of it live."""
+    if isinstance(memory, memoryview):
+        # The mapping goes once the last view made from this one is gone too.
+        memory.release()
+    else:
+        memory.close()
+
+
+def _map_at(arena_map: Map, address: int, size: int) -> memoryview:
+    """Map ``arena_map`` shared and writable at exactly ``address``, as its ``map_extra`` asks."""
+    what = f"mmap arena map {arena_map.name!r} at map_extra={address:#x}"
+    if LIBC is None:
+        raise ArenaError(errno.ENOSYS, what, reason="no C library to call mmap(2) through")
+    prot = mmap.PROT_READ | mmap.PROT_WRITE
+    flags = mmap.MAP_SHARED | _MAP_FIXED_NOREPLACE
+    addr = LIBC.mmap(address, size, prot, flags, arena_map.fd.fileno(), 0)
+    if addr is None or addr == MAP_FAILED:
+        code = ctypes.get_errno()
+        reason = None
+        if code == errno.EEXIST:
+            reason = f"this process already has a mapping in {address:#x}..{address + size:#x}"
+        raise ArenaError(code, what, reason=reason)
+    if addr != address:
+        # A kernel before 4.17 takes the flag as a mere hint.
+        LIBC.munmap(addr, size)
+        raise ArenaError(errno.EEXIST, what, reason=f"the kernel placed it at {addr:#x}")
+    return mapped_view(addr, size)

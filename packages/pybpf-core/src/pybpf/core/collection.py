@@ -11,7 +11,6 @@ closes what was created.
 
 from __future__ import annotations
 
-import mmap
 import os
 import sys
 from collections.abc import Iterable
@@ -93,7 +92,7 @@ class Collection(Closing):
         #: The object's BPF arena mapped into this process, if it has one.
         self.arena: _arena.Arena | None = None
         self._owned: list[Map] = []
-        self._mmaps: dict[str, mmap.mmap | None] = {}
+        self._mmaps: dict[str, _arena.ArenaMemory | None] = {}
         self._struct_ops: dict[str, _struct_ops.StructOps] = {}
         self._struct_ops_progs: dict[str, tuple[int, int]] = {}
         #: struct_ops map name to the value that registers it (function
@@ -166,8 +165,7 @@ class Collection(Closing):
             if ms.type == MapType.ARENA:
                 # Before any program loads: they need the arena's user address.
                 self.arena = _arena.map_arena(m, spec.maps[name])
-                if self.arena is not None:
-                    self._mmaps[_arena.ARENA_SECTION] = self.arena.memory
+                self._mmaps[_arena.ARENA_SECTION] = self.arena.memory
 
     def _create_struct_ops(self, ms: MapSpec, btf: ObjectBTF | None) -> None:
         # Laid out against the running kernel: CO-RE targets do not apply.
@@ -261,7 +259,7 @@ class Collection(Closing):
                     )
                 m.update(key, target.fd.number.to_bytes(4, sys.byteorder))
 
-    def _mmap(self, section: str, data: Map) -> mmap.mmap | None:
+    def _mmap(self, section: str, data: Map) -> _arena.ArenaMemory | None:
         if section not in self._mmaps:
             mem = None
             if data.flags & MapFlags.MMAPABLE and data.key_size == 4:
@@ -300,7 +298,7 @@ class Collection(Closing):
         self._closed = True
         for mem in self._mmaps.values():
             if mem is not None:
-                mem.close()
+                _arena.close_memory(mem)
         for p in self.programs.values():
             p.close()
         for m in self._owned:

@@ -34,7 +34,7 @@ class Variable:
         spec: VariableSpec,
         data_map: Map,
         byte_order: ByteOrder,
-        mem: mmap.mmap | None = None,
+        mem: mmap.mmap | memoryview | None = None,
     ) -> None:
         #: The variable's name.
         self.name = spec.name
@@ -63,7 +63,7 @@ class Variable:
         """The variable's current bytes in the kernel."""
         if self._mem is not None:
             self._map.fd  # noqa: B018 (raises ClosedError once the collection is closed)
-            return self._mem[self.offset : self.offset + self.size]
+            return bytes(self._mem[self.offset : self.offset + self.size])
         value = self._map.lookup(b"\0\0\0\0")
         return bytes(value[self.offset : self.offset + self.size])
 
