@@ -24,10 +24,10 @@ from pybpf.core import (
     Program,
     ProgramInfo,
     ProgramType,
+    _cmds,
     _kernel_btf,
     _sys,
     load_collection_spec,
-    prog_info,
 )
 
 pytestmark = pytest.mark.kernel
@@ -178,7 +178,7 @@ def test_kernel_fills_what_it_knows(sections: CollectionSpec) -> None:
     ffi = _sys.ffi
     raw = ffi.new("struct pybpf_prog_info *")
     with load(sections, "socket_one") as prog:
-        filled = prog_info._get_info(prog.fd, raw, "test")
+        filled = _cmds.obj_info(prog.fd, raw, "test")
     assert filled <= ffi.sizeof(raw[0])
     if KERNEL >= (6, 0):
         assert filled == FILLED_60 == ffi.sizeof(raw[0])
@@ -188,12 +188,12 @@ def test_kernel_fills_what_it_knows(sections: CollectionSpec) -> None:
 def older_kernel(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     """Make from_fd believe the kernel filled only as many bytes as the list's last item."""
     sizes: list[int] = []
-    real = prog_info._get_info
+    real = _cmds.obj_info
 
     def shorter(fd: FD, info: Any, what: str) -> int:
         return min(real(fd, info, what), sizes[-1])
 
-    monkeypatch.setattr(prog_info, "_get_info", shorter)
+    monkeypatch.setattr(_cmds, "obj_info", shorter)
     yield sizes
 
 

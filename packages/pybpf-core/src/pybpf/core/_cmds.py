@@ -108,8 +108,12 @@ def get_next_id(cmd: Command, start: int) -> int | None:
     return int(attr.next_id)
 
 
-def obj_info(fd: FD, info: CData, what: str) -> None:
-    """BPF_OBJ_GET_INFO_BY_FD into ``info`` (a pointer to an info struct)."""
+def obj_info(fd: FD, info: CData, what: str) -> int:
+    """BPF_OBJ_GET_INFO_BY_FD into ``info`` (a pointer to an info struct).
+
+    Returns how many bytes of it the kernel filled: ``min(our size, its
+    size)``, which tells a field an older kernel does not know from a zero.
+    """
     ffi = _sys.ffi
     attr = ffi.new("struct pybpf_info_attr *")
     attr.bpf_fd = fd.number
@@ -118,6 +122,7 @@ def obj_info(fd: FD, info: CData, what: str) -> None:
     rc = _sys.bpf(Command.OBJ_GET_INFO_BY_FD, attr, ffi.sizeof(attr[0]))
     if rc < 0:
         raise error(-rc, f"{what}: get info")
+    return int(attr.info_len)
 
 
 def map_freeze(fd: FD, what: str) -> None:

@@ -88,7 +88,7 @@ class ProgramInfo:
         ffi = _sys.ffi
         raw = ffi.new("struct pybpf_prog_info *")
         what = f"program fd {fd.number}"
-        filled = _get_info(fd, raw, what)
+        filled = _cmds.obj_info(fd, raw, what)
         count = int(raw.nr_map_ids)
         map_ids: tuple[int, ...] = ()
         if count:
@@ -159,23 +159,6 @@ class ProgramInfo:
                 reason=f"the kernel reports type id {self.attach_btf_id} but no BTF object",
             )
         return btf_spec_by_id(self.attach_btf_obj_id).type_by_id(self.attach_btf_id)
-
-
-def _get_info(fd: FD, info: _cmds.CData, what: str) -> int:
-    """BPF_OBJ_GET_INFO_BY_FD into ``info``; how many bytes of it the kernel filled.
-
-    The kernel writes back ``min(our size, its size)`` as ``info_len``: what
-    tells a field it does not know from a zero (``_cmds.obj_info`` drops it).
-    """
-    ffi = _sys.ffi
-    attr = ffi.new("struct pybpf_info_attr *")
-    attr.bpf_fd = fd.number
-    attr.info_len = ffi.sizeof(info[0])
-    attr.info = _sys.addr(info)
-    rc = _sys.bpf(Command.OBJ_GET_INFO_BY_FD, attr, ffi.sizeof(attr[0]))
-    if rc < 0:
-        raise _cmds.error(-rc, f"{what}: get info")
-    return int(attr.info_len)
 
 
 def enable_stats() -> FD:
