@@ -26,6 +26,7 @@ from pybpf.core import (
     Variable,
     VerifierError,
     _kconfig,
+    _kernel_btf,
     features,
     load_collection,
     load_collection_spec,
@@ -386,12 +387,24 @@ def test_variable_without_btf_type(testdata: Path) -> None:
 CONGESTION = Path("/proc/sys/net/ipv4/tcp_available_congestion_control")
 
 
+def _vmlinux_btf_id() -> int:
+    for btf_id in _kernel_btf.btf_ids():
+        with _kernel_btf.open_btf(btf_id) as fd:
+            info = _kernel_btf.btf_info(fd)
+        if info.kernel_btf and info.name == "vmlinux":
+            return btf_id
+    raise AssertionError("no BTF object named vmlinux")
+
+
 def test_struct_ops_registers(testdata: Path) -> None:
     if "pybpf_cc" in CONGESTION.read_text().split():
         pytest.skip("pybpf_cc is already registered (another test run?)")
     with Collection(testdata / "struct_ops-el.o") as coll:
         ops = coll.maps["pybpf_cc"]
-        assert ops.info().btf_vmlinux_value_type_id > 0
+        info = ops.info()
+        assert info.btf_vmlinux_value_type_id > 0
+        # From 6.9 the kernel names the BTF object holding the type: vmlinux's.
+        assert info.btf_vmlinux_id == (_vmlinux_btf_id() if KERNEL >= (6, 9) else 0)
         # Attaching is pybpf.link's job; the value is ready for it.
         ops.update(b"\0\0\0\0", coll.struct_ops_values["pybpf_cc"])
         try:

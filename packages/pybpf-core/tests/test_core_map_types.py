@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import pytest
 
-from pybpf.core import BPFError, Map, MapFlags, NotSupportedError, _probes
+from pybpf.core import BPFError, Map, MapFlags, NotSupportedError, _cmds, _probes
 from pybpf.elf._uapi import MapType
 from pybpf.elf.spec import MapSpec
 
@@ -72,6 +72,17 @@ def test_create(  # noqa: PLR0917
             assert m.max_entries > 0
         if map_type == MapType.BLOOM_FILTER:
             assert info.map_extra == 3
+
+
+def test_map_extra_before_516_is_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Kernels before 5.16 fill 80 bytes of struct bpf_map_info: no map_extra.
+    real = _cmds.obj_info
+    with Map(MapSpec("plain", MapType.HASH, 4, 4, 1)) as m:
+        assert m.info().map_extra == 0
+        monkeypatch.setattr(_cmds, "obj_info", lambda fd, raw, what: min(real(fd, raw, what), 80))
+        info = m.info()
+    assert info.map_extra is None
+    assert info.key_size == 4 and info.btf_vmlinux_id == 0
 
 
 @pytest.mark.parametrize("bogus", [0, 9999])
