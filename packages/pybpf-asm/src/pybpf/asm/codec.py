@@ -4,8 +4,9 @@ Both directions work on whole programs at once. Fields are cut out as byte
 strings with extended slices, checked with ``bytes.translate`` tables, and
 combined across slots as big integers used as byte-wise bit masks (C loops
 all), so the Python-level work per instruction is one object creation on
-decode and one attribute fetch on encode. Only slots a bulk check flags as
-suspect get a second, per-instruction look, to name the exact problem.
+decode and one attribute load per field on encode. Only slots a bulk check
+flags as suspect get a second, per-instruction look, to name the exact
+problem.
 """
 
 from __future__ import annotations
