@@ -23,8 +23,6 @@ from pybpf.core import (
     Program,
     VerifierError,
     _attach_btf,
-    _cmds,
-    _sys,
 )
 from pybpf.core._kernel_btf import ModuleBTF, ModuleBTFs
 from pybpf.core.program import core_relocator
@@ -54,9 +52,9 @@ def _conntrack(modules: ModuleBTFs) -> ModuleBTF:
 
 def _attach_ids(prog: Program) -> tuple[int, int]:
     """The program's ``attach_btf_obj_id`` and ``attach_btf_id`` (Linux 6.0+)."""
-    info = _sys.ffi.new("struct pybpf_prog_info *")
-    _cmds.obj_info(prog.fd, info, "test")
-    return int(info.attach_btf_obj_id), int(info.attach_btf_id)
+    info = prog.info()
+    assert info.attach_btf_obj_id is not None and info.attach_btf_id is not None
+    return info.attach_btf_obj_id, info.attach_btf_id
 
 
 # -- CO-RE ---------------------------------------------------------------------
@@ -202,3 +200,5 @@ def test_tracing_programs_on_module_functions(spec: CollectionSpec) -> None:
             obj_id, btf_id = _attach_ids(coll.programs[name])
             assert obj_id == conntrack.id
             assert conntrack.spec.type_by_id(btf_id).name == func
+            target = coll.programs[name].info().attach_btf_type()
+            assert target is not None and target.name == func
