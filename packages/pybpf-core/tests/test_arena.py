@@ -107,6 +107,29 @@ def test_closed_arena(testdata: Path) -> None:
         runs.get()
 
 
+@pytest.mark.parametrize("map_extra", [0, FIXED])
+def test_close_with_a_buffer_held(testdata: Path, map_extra: int) -> None:
+    # A buffer taken on the memory keeps the mapping; closing still closes
+    # every program and map (the fd-leak check would fail otherwise).
+    spec = load_collection_spec(testdata / "arena_access-el.o")
+    spec.maps["arena"].map_extra = map_extra
+    coll = Collection(spec)
+    assert coll.arena is not None
+    held = memoryview(coll.arena.memory)
+    var = spec.variables["runs"]
+    runs = coll.arena.globals_offset + var.offset
+    coll.close()
+    try:
+        assert all(p.closed for p in coll.programs.values())
+        assert all(m.closed for m in coll.maps.values())
+        assert held[runs : runs + var.size].tobytes() == (10).to_bytes(var.size, "little")
+    finally:
+        # Python's mmap keeps a duplicate of the map's fd until this goes.
+        held.release()
+    if map_extra:
+        assert not _mapped(map_extra)
+
+
 def test_arena_without_globals_is_mapped(testdata: Path) -> None:
     with Collection(testdata / "maps_new-el.o") as coll:
         assert coll.arena is not None

@@ -176,12 +176,19 @@ def map_arena(arena_map: Map, spec: MapSpec) -> Arena:
 
 
 def close_memory(memory: ArenaMemory) -> None:
-    """Close an arena's (or a data section's) mapping; BufferError while views of it live."""
-    if isinstance(memory, memoryview):
-        # The mapping goes once the last view made from this one is gone too.
-        memory.release()
-    else:
-        memory.close()
+    """Let go of an arena's (or a data section's) mapping.
+
+    A buffer the caller still holds on it (``memoryview(arena.memory)``)
+    keeps the mapping, which then goes with the last such buffer: closing a
+    collection must not fail half-way, with its programs and maps still open.
+    """
+    try:
+        if isinstance(memory, memoryview):
+            memory.release()
+        else:
+            memory.close()
+    except BufferError:
+        pass
 
 
 def _map_at(arena_map: Map, address: int, size: int) -> memoryview:
