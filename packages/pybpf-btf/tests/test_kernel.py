@@ -22,6 +22,7 @@ def test_candidates_follow_libbpf() -> None:
     assert "/usr/lib/debug/boot/vmlinux-6.1.0-test" in paths
 
 
+@pytest.mark.kernel_files
 @needs_vmlinux
 def test_kernel_spec_is_cached() -> None:
     spec = load_kernel_spec()
@@ -38,6 +39,7 @@ def test_bad_module_names() -> None:
         load_kernel_module_spec("no_such_module_xyz")
 
 
+@pytest.mark.kernel_files
 @pytest.mark.skipif(
     not SYSFS.exists() or len(list(SYSFS.iterdir())) < 2, reason="no kernel module BTF here"
 )
