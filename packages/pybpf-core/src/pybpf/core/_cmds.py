@@ -125,6 +125,16 @@ def obj_info(fd: FD, info: CData, what: str) -> int:
     return int(attr.info_len)
 
 
+def field_ends(info_type: str) -> dict[str, int]:
+    """Where each field of the cffi struct ``info_type`` ends, in bytes.
+
+    A field ending past what :func:`obj_info` says the kernel filled is one
+    that kernel does not report (an older kernel's struct is shorter).
+    """
+    ffi = _sys.ffi
+    return {name: f.offset + ffi.sizeof(f.type) for name, f in ffi.typeof(info_type).fields}
+
+
 def map_freeze(fd: FD, what: str) -> None:
     """BPF_MAP_FREEZE: no more writes from user space."""
     ffi = _sys.ffi

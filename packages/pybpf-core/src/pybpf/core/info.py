@@ -14,9 +14,7 @@ __all__ = ["MapInfo"]
 
 #: Where ``map_extra`` ends in ``struct bpf_map_info``: kernels that fill less
 #: (before 5.16) do not report it.
-_MAP_EXTRA_END = _sys.ffi.offsetof("struct pybpf_map_info", "map_extra") + _sys.ffi.sizeof(
-    "uint64_t"
-)
+_MAP_EXTRA_END = _cmds.field_ends("struct pybpf_map_info")["map_extra"]
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,7 @@ _STATS_RUN_TIME = 0
 
 #: Where each field of ``struct bpf_prog_info`` ends: a kernel that filled
 #: fewer bytes (older, smaller struct) did not report the field.
-_END = {
-    name: field.offset + _sys.ffi.sizeof(field.type)
-    for name, field in _sys.ffi.typeof("struct pybpf_prog_info").fields
-}
+_END = _cmds.field_ends("struct pybpf_prog_info")
 
 #: attach_btf_obj_id and attach_btf_id (both Linux 6.0).
 _ATTACH_SINCE = "6.0"
