@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+from typing import Any
 
 import pytest
 
@@ -31,10 +33,52 @@ KERNEL = tuple(int(x) for x in re.findall(r"\d+", os.uname().release)[:2])
 def test_program_types(prog_type: ProgramType) -> None:
     since = tuple(int(x) for x in features.PROGRAM_TYPE_SINCE[prog_type].split("."))
     if since <= KERNEL:
-        assert features.have_program_type(prog_type) is None
+        # The kernel has the type: the probe either loads one or passes on the
+        # kernel's refusal (fentry and LSM loads are EPERM on some 6.18 builds),
+        # never a claim about versions.
+        try:
+            assert features.have_program_type(prog_type) is None
+        except NotSupportedError as exc:
+            assert exc.errno != errno.EINVAL
+            assert exc.min_version == ""
+            assert "refused to load one" in str(exc)
     else:
         with pytest.raises(NotSupportedError):
             features.have_program_type(prog_type)
+
+
+def test_refusals_are_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A refused probe is asked once, like one that succeeded.
+    features.have_program_type(ProgramType.SOCKET_FILTER)  # asked before counting
+    loads = []
+    real = features._load
+
+    def counting(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        loads.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(features, "_load", counting)
+    helper = 100001  # a helper number no kernel has
+    for _ in range(3):
+        with pytest.raises(NotSupportedError, match="helper 100001"):
+            features.have_helper(ProgramType.SOCKET_FILTER, helper)
+    assert loads.count(ProgramType.SOCKET_FILTER) == 1
+
+
+def test_map_type_refusal_is_the_kernels_answer() -> None:
+    # ARENA is in 6.9+, and some builds refuse it even to root with every
+    # capability: the probe must say so, not claim a version.
+    if KERNEL < (6, 9):
+        with pytest.raises(NotSupportedError, match=r"requires Linux 6\.9"):
+            features.have_map_type(MapType.ARENA)
+        return
+    try:
+        features.have_map_type(MapType.ARENA)
+    except NotSupportedError as exc:
+        assert "requires Linux" not in str(exc)
+        assert exc.min_version == ""
+        assert exc.errno != errno.EINVAL
+        assert "refused to create one" in str(exc)
 
 
 def test_unknown_program_type() -> None:
@@ -56,6 +100,24 @@ def test_helpers() -> None:
     assert features.have_helper(ProgramType.SOCKET_FILTER, 1) is None  # map_lookup_elem
     with pytest.raises(NotSupportedError, match="helper 100000"):
         features.have_helper(ProgramType.SOCKET_FILTER, 100000)
+
+
+@pytest.mark.parametrize(
+    ("prog_type", "allowed"),
+    [
+        (ProgramType.SCHED_CLS, True),  # tc programs may write packets
+        (ProgramType.SOCKET_FILTER, False),  # "program of this type cannot use helper"
+        (ProgramType.XDP, False),
+        (ProgramType.TRACEPOINT, False),
+    ],
+)
+def test_helper_allowed_by_program_type(prog_type: ProgramType, allowed: bool) -> None:
+    skb_store_bytes = 9
+    if allowed:
+        assert features.have_helper(prog_type, skb_store_bytes) is None
+    else:
+        with pytest.raises(NotSupportedError, match=f"{prog_type.name} programs"):
+            features.have_helper(prog_type, skb_store_bytes)
 
 
 def test_isa_and_limits() -> None:

@@ -129,13 +129,14 @@ def names_allow_dot() -> bool:
 
 
 @functools.cache
-def have_map_type(map_type: int) -> bool | None:
-    """Whether this kernel creates maps of ``map_type``; None where it can't tell."""
+def create_answer(map_type: int) -> int | None:
+    """What BPF_MAP_CREATE answers for the smallest map of ``map_type``.
+
+    0 when the kernel made one, ``-errno`` when it refused, None where no
+    probe is possible (types that need BTF for their key and value).
+    """
     if map_type in NEEDS_BTF:
-        # Creating one needs BTF for its key and value, and the kernel answers
-        # EINVAL alike for an unknown type and for missing BTF: ask the
-        # kernel's own BTF whether its enum has the type instead.
-        return _kernel_enum_has("bpf_map_type", f"BPF_MAP_TYPE_{MapType(map_type).name}")
+        return None
     if map_type in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):
         inner = _sys.ffi.new("struct pybpf_map_create_attr *")
         inner.map_type = MapType.ARRAY
@@ -144,7 +145,7 @@ def have_map_type(map_type: int) -> bool | None:
         if inner_fd < 0:
             return None
         try:
-            return _create(map_type, 4, 4, 1, inner_map_fd=inner_fd) == 0
+            return _create(map_type, 4, 4, 1, inner_map_fd=inner_fd)
         finally:
             os.close(inner_fd)
     key, value, entries, flags = 4, 4, 1, 0
@@ -162,7 +163,28 @@ def have_map_type(map_type: int) -> bool | None:
         key, value, entries = 0, 0, os.sysconf("SC_PAGE_SIZE")
     elif map_type == MapType.ARENA:
         key, value, flags = 0, 0, MapFlags.MMAPABLE
-    return _create(map_type, key, value, entries, flags=flags) == 0
+    return _create(map_type, key, value, entries, flags=flags)
+
+
+@functools.cache
+def have_map_type(map_type: int) -> bool | None:
+    """Whether this kernel knows ``map_type``; None where it can't tell.
+
+    A kernel that refuses to create one for another reason than EINVAL (an
+    EPERM from a locked-down build, say) knows the type: whether it lets
+    this process use it is :func:`create_answer`'s to say.
+    """
+    if map_type == MapType.UNSPEC:
+        return False  # in the kernel's enum, but only as a placeholder
+    rc = create_answer(map_type)
+    if rc == 0:
+        return True
+    if rc is None or rc == -errno.EINVAL:
+        # EINVAL is the answer for an unknown type and for attributes the
+        # type does not take: the kernel's own enum tells them apart.
+        known = kernel_enum_has("bpf_map_type", f"BPF_MAP_TYPE_{type_name(map_type)}")
+        return known if rc is None else known is True
+    return True
 
 
 _batch_support: dict[int, bool] = {}
@@ -208,7 +230,7 @@ def have_batch(map_type: int) -> bool:
 
 
 @functools.cache
-def _kernel_enum_has(enum_name: str, member: str) -> bool | None:
+def kernel_enum_has(enum_name: str, member: str) -> bool | None:
     """Whether the running kernel's BTF enum has ``member``; None without kernel BTF."""
     try:
         enum = load_kernel_spec().type_by_name(enum_name, Enum)

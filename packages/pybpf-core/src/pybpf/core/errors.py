@@ -79,9 +79,13 @@ class NotSupportedError(BPFError):
         *,
         min_version: str = "",
         code: int = ENOTSUPP,
+        reason: str | None = None,
     ) -> None:
+        # ``reason`` is the kernel's own answer when it knows the feature but
+        # refused it here (an EPERM from a locked-down build, say): then no
+        # version is claimed.
         needs = f" (requires Linux {min_version} or newer)" if min_version else ""
-        super().__init__(code, feature, reason=f"not supported by this kernel{needs}")
+        super().__init__(code, feature, reason=reason or f"not supported by this kernel{needs}")
         #: What is missing, e.g. ``"map type RINGBUF"``.
         self.feature = feature
         #: The first kernel version that has it (``"5.8"``), or ``""`` if unknown.

@@ -13,13 +13,19 @@ import errno
 import functools
 import os
 import struct
+from collections.abc import Callable
+from typing import ParamSpec
 
 from pybpf.core import _probes, _rlimit, _sys
 from pybpf.core._uapi import Command
 from pybpf.core.errors import BPFError, NotSupportedError
+from pybpf.elf import CollectionSpec, MapSpec, ProgramSpec
 from pybpf.elf._uapi import AttachType, MapType, ProgramType
 
 __all__ = [
+    "check_spec",
+    "have_atomics",
+    "have_attach_type",
     "have_bounded_loops",
     "have_bpf_link",
     "have_helper",
@@ -75,6 +81,33 @@ _NEED_TARGET = frozenset(
 
 _EXIT = bytes([0x95, 0, 0, 0, 0, 0, 0, 0])
 
+_P = ParamSpec("_P")
+
+
+def _cached(probe: Callable[_P, None]) -> Callable[_P, None]:
+    """Ask the kernel once per arguments: remember the answer, a refusal included.
+
+    ``functools.cache`` remembers only returned values, so every call after a
+    refusal would load the probe again.
+    """
+    answers: dict[object, NotSupportedError | None] = {}
+
+    @functools.wraps(probe)
+    def cached(*args: _P.args, **kwargs: _P.kwargs) -> None:
+        key = (args, tuple(sorted(kwargs.items())))
+        if key not in answers:
+            try:
+                probe(*args, **kwargs)
+            except NotSupportedError as exc:
+                answers[key] = exc
+            else:
+                answers[key] = None
+        answer = answers[key]
+        if answer is not None:
+            raise answer.with_traceback(None)
+
+    return cached
+
 
 def _insn(op: int, dst: int = 0, src: int = 0, off: int = 0, imm: int = 0) -> bytes:
     return struct.pack("<BBhi", op, dst | src << 4, off, imm)
@@ -94,7 +127,14 @@ _PROBE_ATTACH: dict[int, int] = {
 _SLEEPABLE = 1 << 4
 
 
-def _load(prog_type: int, code: bytes, *, log: bool = False) -> tuple[int, str]:
+def _load(
+    prog_type: int,
+    code: bytes,
+    *,
+    log: bool = False,
+    attach_type: int | None = None,
+    attach_btf_id: int = 0,
+) -> tuple[int, str]:
     """Load and close a probe program; (0 or -errno, verifier log)."""
     _rlimit.ensure_memlock()
     ffi = _sys.ffi
@@ -105,7 +145,10 @@ def _load(prog_type: int, code: bytes, *, log: bool = False) -> tuple[int, str]:
     attr.insn_cnt = len(code) // 8
     attr.insns = _sys.addr(insns)
     attr.license = _sys.addr(lic)
-    attr.expected_attach_type = _PROBE_ATTACH.get(prog_type, 0)
+    attr.expected_attach_type = (
+        _PROBE_ATTACH.get(prog_type, 0) if attach_type is None else attach_type
+    )
+    attr.attach_btf_id = attach_btf_id
     if prog_type == ProgramType.SYSCALL:
         attr.prog_flags = _SLEEPABLE
     buf = ffi.new("char[]", 4096) if log else _sys.NULL
@@ -121,65 +164,165 @@ def _load(prog_type: int, code: bytes, *, log: bool = False) -> tuple[int, str]:
     return rc, text
 
 
-def _kernel_enum_has(enum_name: str, value_name: str) -> bool | None:
+def _missing(feature: str, since: str, code: int = errno.EINVAL) -> NotSupportedError:
+    return NotSupportedError(feature, min_version=since, code=code)
+
+
+def _refused(feature: str, code: int, what: str) -> NotSupportedError:
+    """The kernel knows ``feature`` (its BTF names it) but would not ``what``."""
+    name = errno.errorcode.get(code, str(code))
+    answer = f"{os.strerror(code)} ({name})"
+    if code == errno.EINVAL:
+        # The enum lists every type, but a type whose CONFIG_ option is off
+        # has no implementation behind it: the kernel answers EINVAL.
+        reason = f"this kernel was built without it: {answer}"
+    else:
+        reason = f"this kernel has it but refused to {what}: {answer}"
+    return NotSupportedError(feature, code=code, reason=reason)
+
+
+# Where a probe attaches the program types that only load with a target: a
+# function or tracepoint in every kernel's BTF (net/bpf/test_run.c's test
+# hooks, the scheduler's tracepoint, an LSM hook, the task iterator).
+_PROBE_TARGETS: dict[int, tuple[str, ...]] = {
+    AttachType.TRACE_RAW_TP: ("btf_trace_sched_switch",),
+    AttachType.TRACE_FENTRY: ("bpf_fentry_test1",),
+    AttachType.TRACE_FEXIT: ("bpf_fentry_test1",),
+    AttachType.MODIFY_RETURN: ("bpf_modify_return_test",),
+    AttachType.LSM_MAC: ("bpf_lsm_file_mprotect", "bpf_lsm_file_open"),
+    AttachType.LSM_CGROUP: ("bpf_lsm_socket_bind",),
+    AttachType.TRACE_ITER: ("bpf_iter_task",),
+}
+# The attach type a program-type probe tries for the types that need one.
+_TYPE_PROBE_ATTACH: dict[int, int] = {
+    ProgramType.TRACING: AttachType.TRACE_RAW_TP,
+    ProgramType.LSM: AttachType.LSM_MAC,
+}
+
+
+def _target_btf_id(names: tuple[str, ...]) -> int | None:
     from pybpf.core.program import kernel_spec_or_none  # noqa: PLC0415 (BTF only when needed)
 
     kernel = kernel_spec_or_none()
     if kernel is None:
         return None
-    try:
-        t = kernel.type_by_name(enum_name)
-    except (KeyError, ValueError):
-        return None
-    return any(v.name == value_name for v in getattr(t, "values", ()))
+    for name in names:
+        try:
+            return kernel.type_id(kernel.type_by_name(name))
+        except (KeyError, LookupError, ValueError):
+            continue
+    return None
 
 
-def _missing(feature: str, since: str, code: int = errno.EINVAL) -> NotSupportedError:
-    return NotSupportedError(feature, min_version=since, code=code)
+def _probe_load(prog_type: ProgramType, attach_type: int | None, feature: str) -> None:
+    """Load the smallest program of a type the kernel knows; raise what it answered."""
+    btf_id = 0
+    if attach_type in _PROBE_TARGETS:
+        found = _target_btf_id(_PROBE_TARGETS[attach_type])
+        if found is None:
+            return  # no target in this kernel's BTF to try: the enum is all we can ask
+        btf_id = found
+    rc, _ = _load(prog_type, _R0_ZERO + _EXIT, attach_type=attach_type, attach_btf_id=btf_id)
+    if rc in (0, -errno.EACCES):
+        return  # loaded, or the verifier judged the probe itself: the kernel has it
+    raise _refused(feature, -rc, "load one")
 
 
-@functools.cache
+@_cached
 def have_program_type(prog_type: ProgramType) -> None:
-    """Whether the kernel loads programs of ``prog_type``."""
+    """Whether the kernel loads programs of ``prog_type``.
+
+    Raises :class:`NotSupportedError` naming the first kernel with the type
+    when this kernel does not know it, and with the kernel's own answer
+    (``errno`` and its text, no version) when it knows the type but refuses
+    to load one here.
+    """
     prog_type = ProgramType(prog_type)
     since = PROGRAM_TYPE_SINCE.get(prog_type, "")
     feature = f"program type {prog_type.name}"
+    known = prog_type != ProgramType.UNSPEC and _probes.kernel_enum_has(
+        "bpf_prog_type", f"BPF_PROG_TYPE_{prog_type.name}"
+    )
     if prog_type in _NEED_TARGET:
-        if _kernel_enum_has("bpf_prog_type", f"BPF_PROG_TYPE_{prog_type.name}"):
-            return
-        raise _missing(feature, since)
+        if not known:
+            raise _missing(feature, since)
+        if prog_type in _TYPE_PROBE_ATTACH:
+            _probe_load(prog_type, _TYPE_PROBE_ATTACH[prog_type], feature)
+        return  # EXT and STRUCT_OPS need a program or a kernel struct: the enum answers
     rc, _ = _load(prog_type, _R0_ZERO + _EXIT)
-    if rc in (-errno.EINVAL, -errno.EOPNOTSUPP):
+    if rc in (0, -errno.EACCES):
+        return
+    if rc in (-errno.EINVAL, -errno.EOPNOTSUPP, -errno.E2BIG) and known is not True:
         raise _missing(feature, since, -rc)
-    if rc < 0 and rc != -errno.EACCES:
-        raise BPFError(-rc, f"probe {feature}")
+    raise _refused(feature, -rc, "load one")
 
 
-@functools.cache
+@_cached
+def have_attach_type(prog_type: ProgramType, attach_type: AttachType) -> None:
+    """Whether the kernel loads ``prog_type`` programs for ``attach_type``.
+
+    For the tracing and LSM types this loads a program at a real target
+    (``bpf_fentry_test1`` for fentry/fexit, an LSM hook for LSM, ...), so it
+    tells a kernel that takes raw BTF tracepoints but refuses fentry apart
+    from one that takes both. Raises like :func:`have_program_type`.
+    """
+    prog_type = ProgramType(prog_type)
+    attach_type = AttachType(attach_type)
+    have_program_type(prog_type)
+    feature = f"{prog_type.name} programs for attach type {attach_type.name}"
+    if not _probes.kernel_enum_has("bpf_attach_type", f"BPF_{attach_type.name}"):
+        raise _missing(feature, "")
+    _probe_load(prog_type, attach_type, feature)
+
+
+@_cached
 def have_map_type(map_type: MapType) -> None:
-    """Whether the kernel creates maps of ``map_type``."""
+    """Whether the kernel creates maps of ``map_type``.
+
+    Raises :class:`NotSupportedError` naming the first kernel with the type
+    when this kernel does not know it, and with the kernel's own answer when
+    it knows the type but refuses to create one here.
+    """
     map_type = MapType(map_type)
     feature = f"map type {map_type.name}"
-    since = _probes.MAP_TYPE_SINCE.get(map_type, "")
-    ok = _probes.have_map_type(map_type)
-    if ok is None:
-        ok = _kernel_enum_has("bpf_map_type", f"BPF_MAP_TYPE_{map_type.name}")
-    if ok is False:
-        raise _missing(feature, since)
+    if _probes.have_map_type(map_type) is False:
+        raise _missing(feature, _probes.MAP_TYPE_SINCE.get(map_type, ""))
+    rc = _probes.create_answer(map_type)
+    if rc:
+        raise _refused(feature, -rc, "create one")
 
 
-@functools.cache
+# What the verifier says when a program type may not call a helper. From
+# kernel/bpf/verifier.c: "invalid func unknown#N" (no such helper),
+# "unknown func NAME#N" (the type's get_func_proto knows no such helper: the
+# usual answer), "program of this type cannot use helper NAME#N" (5.x-6.x
+# for helpers restricted by type), "cannot call NAME" variants.
+_HELPER_REFUSALS = (
+    "invalid func ",
+    "unknown func ",
+    "cannot use helper",
+    "cannot call",
+    "not allowed for this program type",
+)
+
+
+@_cached
 def have_helper(prog_type: ProgramType, helper: int) -> None:
-    """Whether programs of ``prog_type`` may call helper number ``helper``."""
+    """Whether programs of ``prog_type`` may call helper number ``helper``.
+
+    As ebpf-go's ``HaveProgramHelper``: load a program calling the helper and
+    read the verifier's answer. A rejection for any other reason (the probe
+    passes no valid arguments) means the helper is allowed.
+    """
     have_program_type(prog_type)
     code = _insn(0x85, imm=int(helper)) + _R0_ZERO + _EXIT
     rc, log = _load(prog_type, code, log=True)
-    if rc < 0 and ("invalid func " in log or "unknown func " in log or "cannot call" in log):
+    if rc < 0 and any(refusal in log for refusal in _HELPER_REFUSALS):
         name = getattr(helper, "name", str(int(helper)))
         raise _missing(f"helper {name} in {ProgramType(prog_type).name} programs", "")
 
 
-@functools.cache
+@_cached
 def have_bpf_link() -> None:
     """Whether BPF_LINK_CREATE exists (Linux 5.7)."""
     ffi = _sys.ffi
@@ -198,25 +341,25 @@ def _isa(feature: str, since: str, code: bytes) -> None:
         raise BPFError(-rc, f"probe {feature}")
 
 
-@functools.cache
+@_cached
 def have_isa_v2() -> None:
     """Whether the kernel knows the v2 ISA (the JLT/JLE/JSLT/JSLE jumps, 4.14)."""
     _isa("ISA v2 (BPF_JLT)", "4.14", _R0_ZERO + _insn(0xA5) + _EXIT)
 
 
-@functools.cache
+@_cached
 def have_isa_v3() -> None:
     """Whether the kernel knows the v3 ISA (JMP32, 5.1)."""
     _isa("ISA v3 (BPF_JMP32)", "5.1", _insn(0xB4) + _insn(0xA6) + _EXIT)
 
 
-@functools.cache
+@_cached
 def have_isa_v4() -> None:
     """Whether the kernel knows the v4 ISA (sign-extending moves and loads, sdiv, 6.6)."""
     _isa("ISA v4 (BPF_MOVSX)", "6.6", _R0_ZERO + _insn(0xBF, off=8) + _EXIT)
 
 
-@functools.cache
+@_cached
 def have_large_instructions() -> None:
     """Whether programs may have a million instructions instead of 4096 (5.2)."""
     code = _insn(0x05) * 4096 + _R0_ZERO + _EXIT  # 4096 'goto +0', then r0 = 0
@@ -225,7 +368,7 @@ def have_large_instructions() -> None:
         raise _missing("large instruction limit (1M)", "5.2", -rc)
 
 
-@functools.cache
+@_cached
 def have_bounded_loops() -> None:
     """Whether the verifier accepts bounded loops (5.3)."""
     # r0 = 10; loop: r0 -= 1; if r0 != 0 goto loop; exit
@@ -233,3 +376,79 @@ def have_bounded_loops() -> None:
     rc, _ = _load(ProgramType.SOCKET_FILTER, code)
     if rc == -errno.EINVAL:
         raise _missing("bounded loops", "5.3")
+
+
+@_cached
+def have_atomics() -> None:
+    """Whether the kernel knows the atomic operations beyond add (fetch, xchg, cmpxchg; 5.12)."""
+    stack_store = _insn(0x7B, dst=10, src=0, off=-8)  # *(u64 *)(r10 - 8) = r0
+    fetch_add = _insn(0xDB, dst=10, src=1, off=-8, imm=0x01)  # r1 = atomic_fetch_add(...)
+    code = _R0_ZERO + stack_store + _insn(0xB7, dst=1, imm=1) + fetch_add + _R0_ZERO + _EXIT
+    _isa("atomic fetch operations (BPF_FETCH)", "5.12", code)
+
+
+# Opcode bits the ISA checks below read: instruction class, ALU operation,
+# memory mode.
+_CLASS, _ALU_OP, _MODE = 0x07, 0xF0, 0xE0
+_LDX, _STX, _ALU, _JMP32, _ALU64 = 0x01, 0x03, 0x04, 0x06, 0x07
+_MEMSX, _ATOMIC = 0x80, 0xC0
+_MOV, _DIV, _MOD, _END, _JA = 0xB0, 0x30, 0x90, 0xD0, 0x00
+_ATOMIC_ADD = 0x00
+
+
+def _instruction_needs(spec: ProgramSpec) -> set[str]:
+    """The ISA extensions a program's instructions use, by probe name."""
+    needs: set[str] = set()
+    for insn in spec.instructions:
+        op = insn.opcode
+        cls = op & _CLASS
+        if cls == _JMP32:
+            needs.add("isa_v4" if op & _ALU_OP == _JA else "isa_v3")
+        elif cls == _LDX and op & _MODE == _MEMSX:
+            needs.add("isa_v4")
+        elif cls == _STX and op & _MODE == _ATOMIC and insn.constant != _ATOMIC_ADD:
+            needs.add("atomics")
+        elif cls in (_ALU, _ALU64):
+            alu = op & _ALU_OP
+            signed_div = alu in (_DIV, _MOD) and insn.offset == 1
+            if (alu == _MOV and insn.offset) or signed_div or (cls == _ALU64 and alu == _END):
+                needs.add("isa_v4")
+    return needs
+
+
+_ISA_PROBES = {"isa_v3": have_isa_v3, "isa_v4": have_isa_v4, "atomics": have_atomics}
+
+
+def check_spec(spec: CollectionSpec | ProgramSpec | MapSpec) -> None:
+    """Whether this kernel has what ``spec`` needs, asked before loading it.
+
+    Probes every map type (inner maps included), program type (with its
+    attach type, for tracing and LSM programs), helper call
+    and instruction-set extension the spec uses, and raises
+    :class:`NotSupportedError` for the first one the kernel lacks or refuses.
+    It cannot promise a load will succeed (the verifier, kfuncs and attach
+    targets have the last word), but what it reports is the kernel's own
+    answer. For a collection, programs with ``autoload`` off are left out.
+    """
+    if isinstance(spec, MapSpec):
+        inner: MapSpec | None = spec
+        while inner is not None:
+            have_map_type(MapType(inner.type))
+            inner = inner.inner_map
+        return
+    if isinstance(spec, CollectionSpec):
+        for map_spec in spec.maps.values():
+            check_spec(map_spec)
+        for prog in spec.programs.values():
+            if prog.autoload:
+                check_spec(prog)
+        return
+    prog_type = ProgramType(spec.type)
+    if prog_type in _NEED_TARGET and spec.attach_type:
+        have_attach_type(prog_type, AttachType(spec.attach_type))
+    else:
+        have_program_type(prog_type)
+    for need in sorted(_instruction_needs(spec)):
+        _ISA_PROBES[need]()
+    for helper in sorted({i.constant for i in spec.instructions if i.is_helper_call}):
+        have_helper(prog_type, helper)
