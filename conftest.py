@@ -4,14 +4,16 @@
 - A test that takes an ``obj_path`` argument runs once per testdata object.
 - ``@pytest.mark.kernel`` tests need bpf(2): they are skipped, with the reason,
   where the kernel or the privileges are missing.
-- A test that raises ``NotSupportedError`` (this kernel lacks the feature) is
-  reported as skipped, with the error's message as the reason.
+- A test (or a docs page's doctest) that raises ``NotSupportedError`` (this
+  kernel lacks or refuses the feature) is reported as skipped, with the
+  error's message (the kernel's answer) as the reason.
 - Every test fails if it leaves a file descriptor open.
 """
 
 from __future__ import annotations
 
 import ctypes
+import doctest
 import os
 import subprocess
 from collections.abc import Iterator
@@ -112,9 +114,14 @@ def _no_fd_leak() -> Iterator[None]:
         pytest.fail(f"test leaked file descriptors: {targets}")
 
 
-def _not_supported(exc: BaseException) -> bool:
+def _not_supported(exc: BaseException) -> BaseException | None:
+    """The NotSupportedError behind ``exc`` (a doctest's included), if any."""
+    if isinstance(exc, doctest.UnexpectedException):
+        exc = exc.exc_info[1]
     # By name: the offline layers' tests run where pybpf.core is not installed.
-    return any(cls.__name__ == "NotSupportedError" for cls in type(exc).__mro__)
+    if any(cls.__name__ == "NotSupportedError" for cls in type(exc).__mro__):
+        return exc
+    return None
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -122,7 +129,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
     excinfo = call.excinfo
-    if call.when in ("setup", "call") and excinfo is not None and _not_supported(excinfo.value):
+    missing = _not_supported(excinfo.value) if excinfo is not None else None
+    if call.when in ("setup", "call") and missing is not None:
         report.outcome = "skipped"
         path, line, _ = item.location
-        report.longrepr = (path, (line or 0) + 1, f"not supported here: {excinfo.value}")
+        report.longrepr = (path, (line or 0) + 1, f"not supported here: {missing}")

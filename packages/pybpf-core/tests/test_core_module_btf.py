@@ -16,13 +16,13 @@ import pytest
 from pybpf.btf import Func, Struct, load_kernel_spec
 from pybpf.core import (
     BPFError,
-    BPFPermissionError,
     Collection,
     CollectionOptions,
     Map,
     Program,
     VerifierError,
     _attach_btf,
+    features,
 )
 from pybpf.core._kernel_btf import ModuleBTF, ModuleBTFs
 from pybpf.core.program import core_relocator
@@ -108,14 +108,12 @@ def test_core_target_leaves_modules_out(spec: CollectionSpec) -> None:
 def test_core_against_module_type_in_a_program(spec: CollectionSpec) -> None:
     need_module("nf_conntrack")
     bss = spec.maps[".bss"]
-    with Map(bss) as data:
-        try:
-            with Program(
-                spec.programs["l4proto_found"], maps={".bss": data}, types=spec.types
-            ) as prog:
-                obj_id, btf_id = _attach_ids(prog)
-        except BPFPermissionError:
-            pytest.skip("fentry/fexit loads fail with EPERM on this kernel (see KERNELS.md)")
+    features.check_spec(spec.programs["l4proto_found"])  # the kernel's refusal is a skip
+    with (
+        Map(bss) as data,
+        Program(spec.programs["l4proto_found"], maps={".bss": data}, types=spec.types) as prog,
+    ):
+        obj_id, btf_id = _attach_ids(prog)
     with ModuleBTFs() as modules:
         conntrack = _conntrack(modules)
         assert obj_id == conntrack.id
@@ -187,10 +185,9 @@ def test_module_part_skips_vmlinux(spec: CollectionSpec) -> None:
 
 def test_tracing_programs_on_module_functions(spec: CollectionSpec) -> None:
     need_module("nf_conntrack")
-    try:
-        coll = Collection(spec, programs=["l4proto_found", "conn_free"])
-    except BPFPermissionError:
-        pytest.skip("fentry/fexit loads fail with EPERM on this kernel (see KERNELS.md)")
+    for name in ("l4proto_found", "conn_free"):
+        features.check_spec(spec.programs[name])  # the kernel's refusal is a skip
+    coll = Collection(spec, programs=["l4proto_found", "conn_free"])
     with coll, ModuleBTFs() as modules:
         conntrack = _conntrack(modules)
         for name, func in (
