@@ -217,15 +217,29 @@ def _target_btf_id(names: tuple[str, ...]) -> int | None:
 def _probe_load(prog_type: ProgramType, attach_type: int | None, feature: str) -> None:
     """Load the smallest program of a type the kernel knows; raise what it answered."""
     btf_id = 0
-    if attach_type in _PROBE_TARGETS:
-        found = _target_btf_id(_PROBE_TARGETS[attach_type])
+    if prog_type in _NEED_TARGET:
+        found = _target_btf_id(_PROBE_TARGETS.get(attach_type or 0, ()))
         if found is None:
-            return  # no target in this kernel's BTF to try: the enum is all we can ask
+            return  # no target to try (in this kernel's BTF): the enum is all we can ask
         btf_id = found
-    rc, _ = _load(prog_type, _R0_ZERO + _EXIT, attach_type=attach_type, attach_btf_id=btf_id)
-    if rc in (0, -errno.EACCES):
-        return  # loaded, or the verifier judged the probe itself: the kernel has it
+    rc, log = _load(
+        prog_type, _R0_ZERO + _EXIT, log=True, attach_type=attach_type, attach_btf_id=btf_id
+    )
+    if _loaded_or_judged(rc, log):
+        return
     raise _refused(feature, -rc, "load one")
+
+
+def _loaded_or_judged(rc: int, log: str) -> bool:
+    """Whether a probe load shows the kernel has the type.
+
+    It loaded, or the verifier ran and judged the probe program itself
+    (EACCES, or a log: some attach types want another return value than the
+    probe's 0, an EINVAL with the verifier's words), as opposed to the
+    EINVAL of a type or attach type the kernel has no code for, which comes
+    before any log.
+    """
+    return rc in (0, -errno.EACCES) or (rc < 0 and bool(log.strip()))
 
 
 @_cached
@@ -249,8 +263,8 @@ def have_program_type(prog_type: ProgramType) -> None:
         if prog_type in _TYPE_PROBE_ATTACH:
             _probe_load(prog_type, _TYPE_PROBE_ATTACH[prog_type], feature)
         return  # EXT and STRUCT_OPS need a program or a kernel struct: the enum answers
-    rc, _ = _load(prog_type, _R0_ZERO + _EXIT)
-    if rc in (0, -errno.EACCES):
+    rc, log = _load(prog_type, _R0_ZERO + _EXIT, log=True)
+    if _loaded_or_judged(rc, log):
         return
     if rc in (-errno.EINVAL, -errno.EOPNOTSUPP, -errno.E2BIG) and known is not True:
         raise _missing(feature, since, -rc)
@@ -261,10 +275,12 @@ def have_program_type(prog_type: ProgramType) -> None:
 def have_attach_type(prog_type: ProgramType, attach_type: AttachType) -> None:
     """Whether the kernel loads ``prog_type`` programs for ``attach_type``.
 
-    For the tracing and LSM types this loads a program at a real target
-    (``bpf_fentry_test1`` for fentry/fexit, an LSM hook for LSM, ...), so it
-    tells a kernel that takes raw BTF tracepoints but refuses fentry apart
-    from one that takes both. Raises like :func:`have_program_type`.
+    The probe program says ``attach_type`` as its expected attach type, which
+    tells, say, a kernel with ``cgroup/connect_unix`` (6.7) or
+    ``uprobe.multi`` (6.6) from one without. For the tracing and LSM types it
+    loads at a real target (``bpf_fentry_test1`` for fentry/fexit, an LSM
+    hook, ...), so a kernel that takes raw BTF tracepoints but refuses fentry
+    is told apart. Raises like :func:`have_program_type`.
     """
     prog_type = ProgramType(prog_type)
     attach_type = AttachType(attach_type)
@@ -444,7 +460,7 @@ def check_spec(spec: CollectionSpec | ProgramSpec | MapSpec) -> None:
                 check_spec(prog)
         return
     prog_type = ProgramType(spec.type)
-    if prog_type in _NEED_TARGET and spec.attach_type:
+    if spec.attach_type is not None:
         have_attach_type(prog_type, AttachType(spec.attach_type))
     else:
         have_program_type(prog_type)
