@@ -108,7 +108,7 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def generate(session: nox.Session) -> None:
-    """Regenerate the kernel UAPI enums from the running kernel's BTF."""
+    """Regenerate the kernel UAPI enums and structs from testdata/uapi's BTF blob."""
     session.run(
         sys.executable, str(ROOT / "tools" / "gen_uapi.py"), *session.posargs, external=True
     )
