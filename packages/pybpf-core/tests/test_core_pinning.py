@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import pybpf.core
 from pybpf.asm import Instructions, builder
 from pybpf.asm.opcodes import Register
 from pybpf.core import (
@@ -217,12 +220,26 @@ def test_collection_verifier_log(demo: CollectionSpec) -> None:
 def test_collection_numbers_checked_before_any_map(demo: CollectionSpec, pin_dir: Path) -> None:
     spec = _pins_then_fails("pinned")
     spec.programs["bad"].flags = 1 << 32
-    with pytest.raises(ValueError, match="'bad'.*flags"):
+    with pytest.raises(ValueError, match=r"'bad'.*flags"):
         Collection(spec, CollectionOptions(pin_path=pin_dir))
     assert list(pin_dir.iterdir()) == []
     spec = _pins_then_fails("pinned")
     spec.maps["pinned"].key_size = -4
-    with pytest.raises(ValueError, match="'pinned'.*key_size"):
+    with pytest.raises(ValueError, match=r"'pinned'.*key_size"):
         Collection(spec, CollectionOptions(pin_path=pin_dir))
-    with pytest.raises(ValueError, match="'pinned'.*max_entries"):
+    with pytest.raises(ValueError, match=r"'pinned'.*max_entries"):
         Map(MapSpec("pinned", MapType.ARRAY, 4, 4, -1))
+
+
+def test_every_core_error_is_public() -> None:
+    # Users catch these: each must be importable from pybpf.core, wherever it is defined.
+    for info in pkgutil.iter_modules(pybpf.core.__path__):
+        module = importlib.import_module(f"pybpf.core.{info.name}")
+        for name, obj in vars(module).items():
+            if (
+                isinstance(obj, type)
+                and issubclass(obj, Exception)
+                and obj.__module__ == module.__name__
+            ):
+                assert getattr(pybpf.core, name, None) is obj, f"{module.__name__}.{name}"
+                assert name in pybpf.core.__all__
