@@ -5,9 +5,11 @@ side of ``pybpf.elf`` so that a loading user imports from one place.
 """
 
 from pybpf.core._arena import Arena, ArenaError
+from pybpf.core._bpffs import PinPathError
 from pybpf.core._cpus import possible_cpus
+from pybpf.core._owner import ObjectKindError
 from pybpf.core._pinning import IncompatibleMapError
-from pybpf.core._uapi_flags import FileFlags, MapFlags, UpdateFlags
+from pybpf.core._uapi_flags import FileFlags, MapFlags, RunFlags, UpdateFlags
 from pybpf.core.assign import load_into
 from pybpf.core.codec import BytesCodec, Codec, IntCodec
 from pybpf.core.collection import Collection, CollectionOptions, load_collection
@@ -66,11 +68,14 @@ __all__ = [
     "MapSpec",
     "MapType",
     "NotSupportedError",
+    "ObjectKindError",
+    "PinPathError",
     "Pinning",
     "Program",
     "ProgramInfo",
     "ProgramSpec",
     "ProgramType",
+    "RunFlags",
     "RunResult",
     "UpdateFlags",
     "Variable",

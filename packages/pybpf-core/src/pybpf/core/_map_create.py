@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 from dataclasses import dataclass
 
-from pybpf.core import _cmds, _probes, _sys
+from pybpf.core import _args, _cmds, _probes, _sys
 from pybpf.core._uapi_flags import MapFlags
 from pybpf.core.errors import BPFError, NotSupportedError
 from pybpf.core.fd import FD
@@ -39,8 +39,20 @@ def sanitize_name(name: str, *, allow_dot: bool = True) -> str:
     return "".join(out)
 
 
+def check_numbers(spec: MapSpec) -> None:
+    """Raise TypeError/ValueError naming the field of ``spec`` that does not fit the kernel."""
+    what = f"map {spec.name!r}"
+    for name in ("type", "key_size", "value_size", "max_entries", "flags", "numa_node"):
+        _args.unsigned(what, name, getattr(spec, name))
+    _args.unsigned(what, "map_extra", spec.map_extra, maximum=_args.U64_MAX)
+    if spec.inner_map is not None:
+        check_numbers(spec.inner_map)
+
+
 def create(spec: MapSpec, max_entries: int, btf: MapBTF | None) -> tuple[FD, str]:
     """BPF_MAP_CREATE from a spec; returns the fd and the name the kernel got."""
+    check_numbers(spec)
+    _args.unsigned(f"map {spec.name!r}", "max_entries", max_entries)
     ffi = _sys.ffi
     attr = ffi.new("struct pybpf_map_create_attr *")
     attr.map_type = spec.type

@@ -7,15 +7,62 @@ a class with a C base (``Map``) can derive from it too.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from typing import ClassVar
 
-from pybpf.core import _cmds
+from pybpf.core import _bpffs, _cmds
 from pybpf.core._closing import Closing
-from pybpf.core.errors import ClosedError
+from pybpf.core._uapi_flags import FileFlags
+from pybpf.core.errors import BPFError, ClosedError
 from pybpf.core.fd import FD
 
-__all__ = ["KernelObject"]
+__all__ = ["KernelObject", "ObjectKindError"]
+
+#: What the kernel names the anonymous inode behind each kind of bpf fd
+#: (``readlink /proc/self/fd/N`` gives ``anon_inode:<name>``).
+_ANON_INODE_KINDS = {
+    "bpf-prog": "program",
+    "bpf-map": "map",
+    "bpf_link": "link",
+    "bpf_iter": "BPF iterator",
+    "btf": "BTF object",
+    "bpf-token": "BPF token",
+}
+
+
+class ObjectKindError(BPFError, TypeError):
+    """An fd, id or pin that holds another kind of object than the one asked for.
+
+    ``Program.load_pinned`` of a map's pin, ``Map.from_fd`` of a program's fd
+    and the like. ``expected`` is the kind asked for (``"program"``),
+    ``actual`` what the object is (``"map"``, ``"link"``, or a description of
+    a file that is no BPF object at all).
+    """
+
+    def __init__(self, what: str, expected: str, actual: str) -> None:
+        super().__init__(errno.EINVAL, what, reason=f"is a {actual}, not a {expected}")
+        #: The kind that was asked for.
+        self.expected = expected
+        #: The kind the object is.
+        self.actual = actual
+
+
+def object_kind(fd: FD) -> str | None:
+    """What kind of object ``fd`` holds (``"program"``, ``"map"``, ...).
+
+    Read from the fd's anonymous inode name in ``/proc/self/fd``; None when
+    that is not readable here (no ``/proc``), so nothing can be said.
+    """
+    try:
+        target = os.readlink(f"/proc/self/fd/{fd.number}")
+    except OSError:
+        return None
+    prefix = "anon_inode:"
+    if target.startswith(prefix):
+        inode = target[len(prefix) :]
+        return _ANON_INODE_KINDS.get(inode, f"file that is no BPF object ({target})")
+    return f"file that is no BPF object ({target})"
 
 
 class KernelObject(Closing):
@@ -50,9 +97,15 @@ class KernelObject(Closing):
         return self._pinned
 
     def pin(self, path: str | os.PathLike[str]) -> None:
-        """Pin the object at ``path`` in bpffs, so it outlives this process."""
-        _cmds.obj_pin(self.fd, path, f"{self._KIND} {self._name!r}")
-        self._pinned = os.fspath(path)  # type: ignore[misc] # a subclass's slot
+        """Pin the object at ``path`` in bpffs, so it outlives this process.
+
+        A path with a NUL byte, or whose directory is not in a bpffs mount,
+        raises :class:`~pybpf.core.PinPathError` before the kernel sees it.
+        """
+        fd = self.fd
+        text = _bpffs.check_path(path, name=self._name, kind=self._KIND)
+        _cmds.obj_pin(fd, text, f"{self._KIND} {self._name!r}")
+        self._pinned = text  # type: ignore[misc] # a subclass's slot
 
     def unpin(self) -> None:
         """Remove the pin this object made or opened; nothing if there is none."""
@@ -65,6 +118,25 @@ class KernelObject(Closing):
     def close(self) -> None:
         """Close the object's fd; further operations raise ClosedError."""
         self._fd.close()
+
+    @classmethod
+    def _check_kind(cls, fd: FD, what: str) -> None:
+        """Raise ObjectKindError unless ``fd`` holds this class's kind of object.
+
+        ``what`` says where the fd came from (``"pinned object '/sys/fs/bpf/x'"``).
+        Opened objects call this before anything reads the fd's info: the info
+        of a map read as a program's is garbage, not an error.
+        """
+        actual = object_kind(fd)
+        if actual is not None and actual != cls._KIND:
+            raise ObjectKindError(what, cls._KIND, actual)
+
+    @classmethod
+    def _open_pinned(cls, path: str | os.PathLike[str], flags: FileFlags) -> tuple[FD, str]:
+        """BPF_OBJ_GET of ``path`` once it is a path the kernel reads as given."""
+        text = _bpffs.check_path(path, kind=cls._KIND, bpffs=False)
+        fd = _cmds.obj_get(text, flags, f"open pinned {cls._KIND}")
+        return fd, text
 
     def _closed(self) -> ClosedError:
         return ClosedError(f"{self._KIND} {self._name!r} is closed")

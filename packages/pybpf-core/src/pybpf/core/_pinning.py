@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 
+from pybpf.core import _bpffs
 from pybpf.core._map_create import MapBTF
 from pybpf.core._uapi_flags import MapFlags
 from pybpf.core.errors import BPFError
@@ -46,9 +47,22 @@ def check_compatible(spec: MapSpec, m: Map, where: str) -> None:
             raise IncompatibleMapError(spec.name, prop, want, have, where)
 
 
-def pinned_or_new(spec: MapSpec, pin_dir: str, btf: MapBTF | None) -> Map:
-    """The map pinned at ``pin_dir/<name>`` if compatible, else a new one pinned there."""
-    path = os.path.join(pin_dir, spec.name)
+def pin_path_of(spec: MapSpec, pin_dir: str | os.PathLike[str]) -> str:
+    """Where the map of ``spec`` is pinned by name: ``pin_dir/<name>``, checked.
+
+    The name comes from the object file: one that is no single path component
+    (``../x``, ``a/b``), and a directory that is not in a bpffs mount, raise
+    :class:`~pybpf.core.PinPathError` naming the map and the path.
+    """
+    return _bpffs.join_name(pin_dir, spec.name)
+
+
+def pinned_or_new(spec: MapSpec, path: str, btf: MapBTF | None) -> tuple[Map, bool]:
+    """The map pinned at ``path`` if compatible, else a new one pinned there.
+
+    The flag says whether the map is new (and the pin this call's to undo).
+    ``path`` comes from :func:`pin_path_of`.
+    """
     try:
         m = Map.load_pinned(path)
     except BPFError as exc:
@@ -60,11 +74,11 @@ def pinned_or_new(spec: MapSpec, pin_dir: str, btf: MapBTF | None) -> Map:
         except BaseException:
             m.close()
             raise
-        return m
+        return m, False
     m = Map(spec, btf=btf)
     try:
         m.pin(path)
     except BaseException:
         m.close()
         raise
-    return m
+    return m, True

@@ -3,15 +3,17 @@
 As libbpf and ebpf-go do: the first attempt asks for no log (a log costs the
 kernel time on every load). On failure the load is repeated with a log; a log
 that does not fit (ENOSPC) is retried larger (the kernel's ``log_true_size``
-when it reports one, else double) up to the kernel's maximum.
+when it reports one, else double) up to the kernel's maximum. A log asked for
+by the user (``log_level``) is kept from the successful load too.
 """
 
 from __future__ import annotations
 
 import errno
 from dataclasses import dataclass, field
+from typing import NoReturn
 
-from pybpf.core import _cmds, _rlimit, _sys
+from pybpf.core import _args, _cmds, _rlimit, _sys
 from pybpf.core._uapi import Command
 from pybpf.core.errors import LimitError, VerifierError
 from pybpf.core.fd import FD
@@ -53,21 +55,24 @@ class LoadRequest:
     fd_array: list[int] = field(default_factory=list)
 
 
-def load(req: LoadRequest) -> FD:
-    """Load ``req``; raise VerifierError (with the log) or a typed BPFError."""
+def load(req: LoadRequest) -> tuple[FD, str | None]:
+    """Load ``req``: its fd, and the verifier's log when ``req.log_level`` asked for it.
+
+    Raise VerifierError (with the log) or a typed BPFError.
+    """
+    what = f"load program {req.name!r}"
+    _args.unsigned(what, "log_level", req.log_level)
+    _args.unsigned(what, "log_size", req.log_size, maximum=LOG_MAX)
     _rlimit.ensure_memlock()
     ffi = _sys.ffi
     attr = ffi.new("struct pybpf_prog_load_attr *")
     keep = _fill(attr, req)
     size = ffi.sizeof(attr[0])
-    log_size = 0
-    if req.log_level:
-        log_size = max(req.log_size or LOG_START, LOG_MIN)
-    else:
+    if not req.log_level:
         rc = _sys.bpf(Command.PROG_LOAD, attr, size)
         if rc >= 0:
-            return FD(rc)
-        log_size = max(req.log_size or LOG_START, LOG_MIN)
+            return FD(rc), None
+    log_size = max(req.log_size or LOG_START, LOG_MIN)
     level = req.log_level or LOG_LEVEL_DEFAULT
     while True:
         buf = ffi.new("char[]", log_size)
@@ -76,18 +81,19 @@ def load(req: LoadRequest) -> FD:
         attr.log_level = level
         attr.log_true_size = 0
         rc = _sys.bpf(Command.PROG_LOAD, attr, size)
+        # The kernel writes at most log_size bytes, NUL included.
+        log = ffi.string(buf, log_size).decode("utf-8", "replace")
         if rc >= 0:
-            return FD(rc)
+            return FD(rc), log if req.log_level else None
         code = -rc
-        log = ffi.string(buf).decode("utf-8", "replace")
         if code == errno.ENOSPC and log_size < LOG_MAX:
             want = int(attr.log_true_size)
             log_size = min(LOG_MAX, want if want > log_size else log_size * 2)
             continue
-        return _raise(req, code, log, truncated=code == errno.ENOSPC, keep=keep)
+        _raise(req, code, log, truncated=code == errno.ENOSPC, keep=keep)
 
 
-def _raise(req: LoadRequest, code: int, log: str, *, truncated: bool, keep: object) -> FD:
+def _raise(req: LoadRequest, code: int, log: str, *, truncated: bool, keep: object) -> NoReturn:
     del keep  # the buffers had to live until here
     what = f"load program {req.name!r}"
     if not log.strip():
@@ -97,10 +103,23 @@ def _raise(req: LoadRequest, code: int, log: str, *, truncated: bool, keep: obje
     raise VerifierError(code, req.name, log, truncated=truncated)
 
 
+def check_numbers(what: str, fields: object) -> None:
+    """Raise TypeError/ValueError naming the field if a number does not fit the kernel's.
+
+    ``fields`` is a LoadRequest or a ProgramSpec: both name the numbers
+    BPF_PROG_LOAD takes the same way (``flags``, ``kernel_version``...).
+    """
+    for name in ("flags", "kernel_version"):
+        _args.unsigned(what, name, getattr(fields, name))
+    prog_type = getattr(fields, "prog_type", None)
+    _args.unsigned(what, "type", getattr(fields, "type", prog_type))
+
+
 def _fill(attr: object, req: LoadRequest) -> list[object]:
     """Fill the attribute; return the buffers that must outlive the syscall."""
     ffi = _sys.ffi
     a: _sys.CData = attr
+    check_numbers(f"program {req.name!r}", req)
     insns = ffi.from_buffer(req.insns)
     lic = ffi.new("char[]", req.license.encode())
     a.prog_type = req.prog_type

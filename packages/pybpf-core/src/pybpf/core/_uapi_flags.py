@@ -2,8 +2,9 @@
 
 Hand-copied from ``include/uapi/linux/bpf.h`` (Linux 6.18): the anonymous
 enums holding ``BPF_ANY``/``BPF_NOEXIST``/``BPF_EXIST``/``BPF_F_LOCK``, the
-``BPF_MAP_CREATE`` flags (``BPF_F_NO_PREALLOC`` ...) and the ``BPF_OBJ_*``
-file flags. They belong in the generator; until then this is their only home.
+``BPF_MAP_CREATE`` flags (``BPF_F_NO_PREALLOC`` ...), the ``BPF_OBJ_*``
+file flags and the ``BPF_F_TEST_*`` test run flags. They belong in the
+generator; until then this is their only home.
 """
 
 from __future__ import annotations
@@ -51,3 +52,15 @@ class FileFlags(enum.IntFlag):
     RDWR = 0
     RDONLY = 1 << 3
     WRONLY = 1 << 4
+
+
+class RunFlags(enum.IntFlag):
+    """``BPF_PROG_TEST_RUN`` flags (``Program.run(flags=...)``)."""
+
+    NONE = 0
+    #: Run on the CPU given as ``cpu`` (raw tracepoint programs).
+    RUN_ON_CPU = 1 << 0
+    #: XDP: transmit the frames the program passes on (live frames, 5.18+).
+    XDP_LIVE_FRAMES = 1 << 1
+    #: tc/skb: give the skb CHECKSUM_COMPLETE and check it after the run (6.11+).
+    SKB_CHECKSUM_COMPLETE = 1 << 2

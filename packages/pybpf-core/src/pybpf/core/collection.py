@@ -6,23 +6,35 @@ sections filled, ``.rodata`` frozen, ``.kconfig`` filled for this kernel,
 pinned maps reused or pinned, replacements used as given); programs are
 loaded with CO-RE applied, externs resolved and map fds in place; then
 program arrays and maps of maps get their ``.values``. A failure half-way
-closes what was created.
+undoes what the load did: it removes the pins it made (not those it reused)
+and closes what it created.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pybpf.btf import Spec, Type
-from pybpf.core import _arena, _btf_probes, _externs, _kconfig, _struct_ops
+from pybpf.core import (
+    _arena,
+    _args,
+    _bpffs,
+    _btf_probes,
+    _externs,
+    _kconfig,
+    _map_create,
+    _prog_load,
+    _struct_ops,
+)
 from pybpf.core._closing import Closing
 from pybpf.core._kernel_btf import ModuleBTFs
 from pybpf.core._map_create import MapBTF
 from pybpf.core._objbtf import ObjectBTF
-from pybpf.core._pinning import check_compatible, pinned_or_new
+from pybpf.core._pinning import check_compatible, pin_path_of, pinned_or_new
 from pybpf.core._probes import NEEDS_BTF
 from pybpf.core._uapi_flags import MapFlags
 from pybpf.core.errors import BPFError, ClosedError, NotSupportedError
@@ -49,10 +61,11 @@ class CollectionOptions:
 
     ``map_replacements``: existing maps to use instead of creating the named
     ones (checked for compatibility). ``pin_path``: the bpffs directory where
-    ``LIBBPF_PIN_BY_NAME`` maps are reused or pinned (without it they are
-    created unpinned). ``log_level``/``log_size``: ask for the verifier log
-    on the first attempt. ``core_target``: the BTF CO-RE relocates against
-    instead of the running kernel's (and its modules').
+    ``LIBBPF_PIN_BY_NAME`` maps are reused or pinned (without it, libbpf's
+    default, ``/sys/fs/bpf``). ``log_level``/``log_size``: ask for the
+    verifier log on the first attempt, and keep it (``Program.verifier_log``).
+    ``core_target``: the BTF CO-RE relocates against instead of the running
+    kernel's (and its modules').
     """
 
     map_replacements: dict[str, Map] = field(default_factory=dict)
@@ -68,7 +81,8 @@ class Collection(Closing):
     ``maps``, ``programs`` and ``variables`` are dicts by name. Programs with
     ``autoload`` False (``SEC("?...")``) are not loaded. The collection owns
     what it created (not the replacement maps it was given): :meth:`close`,
-    or leaving a ``with`` block, closes them.
+    or leaving a ``with`` block, closes them. A load that fails half-way
+    removes the pins it made and closes everything it opened.
     """
 
     def __init__(
@@ -79,10 +93,20 @@ class Collection(Closing):
         programs: Iterable[str] | None = None,
         maps: Iterable[str] | None = None,
     ) -> None:
+        if not isinstance(spec, CollectionSpec | str | os.PathLike | bytes):
+            raise TypeError(
+                "Collection needs a CollectionSpec, or an ELF path or bytes, "
+                f"not {type(spec).__name__}"
+            )
+        if options is None:
+            options = CollectionOptions()
+        elif not isinstance(options, CollectionOptions):
+            raise TypeError(f"options must be CollectionOptions, not {type(options).__name__}")
+        _args.unsigned("collection", "log_level", options.log_level)
+        _args.unsigned("collection", "log_size", options.log_size, maximum=_prog_load.LOG_MAX)
         if not isinstance(spec, CollectionSpec):
             spec = load_collection_spec(spec)
         self._spec = spec
-        options = options or CollectionOptions()
         #: The loaded maps, by name.
         self.maps: dict[str, Map] = {}
         #: The loaded programs, by name.
@@ -92,6 +116,8 @@ class Collection(Closing):
         #: The object's BPF arena mapped into this process, if it has one.
         self.arena: _arena.Arena | None = None
         self._owned: list[Map] = []
+        #: Maps this load pinned (not those it found pinned): unpinned if it fails.
+        self._new_pins: list[Map] = []
         self._mmaps: dict[str, _arena.ArenaMemory | None] = {}
         self._struct_ops: dict[str, _struct_ops.StructOps] = {}
         self._struct_ops_progs: dict[str, tuple[int, int]] = {}
@@ -100,6 +126,13 @@ class Collection(Closing):
         self.struct_ops_values: dict[str, bytes] = {}
         self._closed = False
         wanted_progs, wanted_maps = _selection(spec, programs, maps)
+        # Every number and every pin path is checked before the first syscall.
+        for name in wanted_maps:
+            if name not in options.map_replacements:
+                _map_create.check_numbers(spec.maps[name])
+        for name in wanted_progs:
+            _prog_load.check_numbers(f"program {name!r}", spec.programs[name])
+        pin_paths = _pin_paths(spec, wanted_maps, options)
         btf: ObjectBTF | None = None
         try:
             if spec.types is not None:
@@ -108,7 +141,7 @@ class Collection(Closing):
                     [spec.programs[n].instructions for n in wanted_progs],
                     _btf_probes.sanitize_options(),
                 )
-            self._create_maps(spec, wanted_maps, wanted_progs, options, btf)
+            self._create_maps(spec, wanted_maps, wanted_progs, options, btf, pin_paths=pin_paths)
             self._load_programs(spec, wanted_progs, options, btf)
             self._fill_fd_maps(spec, wanted_maps)
             for name, var in spec.variables.items():
@@ -121,6 +154,9 @@ class Collection(Closing):
                     mem = self._mmap(var.section, data)
                     self.variables[name] = Variable(var, data, spec.byte_order, mem)
         except BaseException:
+            for m in self._new_pins:
+                with contextlib.suppress(OSError):  # the load's own error matters more
+                    m.unpin()
             self.close()
             raise
         finally:
@@ -136,6 +172,8 @@ class Collection(Closing):
         progs: list[str],
         options: CollectionOptions,
         btf: ObjectBTF | None,
+        *,
+        pin_paths: dict[str, str],
     ) -> None:
         for name in wanted:
             ms = spec.maps[name]
@@ -156,8 +194,10 @@ class Collection(Closing):
             if ms.type == MapType.ARENA:
                 ms = _arena.creation_spec(ms)
             map_btf = _map_btf(ms, btf)
-            if ms.pinning == Pinning.BY_NAME and options.pin_path is not None:
-                m = pinned_or_new(ms, os.fspath(options.pin_path), map_btf)
+            if name in pin_paths:
+                m, new = pinned_or_new(ms, pin_paths[name], map_btf)
+                if new:
+                    self._new_pins.append(m)
             else:
                 m = _create_map(ms, map_btf)
             self._owned.append(m)
@@ -314,6 +354,18 @@ def load_collection(
 ) -> Collection:
     """Load every map and autoload program of ``spec`` (a spec, or an ELF path/bytes)."""
     return Collection(spec, options)
+
+
+def _pin_paths(
+    spec: CollectionSpec, wanted: list[str], options: CollectionOptions
+) -> dict[str, str]:
+    """Where each ``LIBBPF_PIN_BY_NAME`` map to create is pinned, by map name."""
+    root = _bpffs.DEFAULT_PIN_ROOT if options.pin_path is None else options.pin_path
+    return {
+        name: pin_path_of(spec.maps[name], root)
+        for name in wanted
+        if spec.maps[name].pinning == Pinning.BY_NAME and name not in options.map_replacements
+    }
 
 
 def _create_map(ms: MapSpec, map_btf: MapBTF | None) -> Map:

@@ -296,7 +296,7 @@ class Map(MapBase, KernelObject):
         value_codec: CodecArg = None,
     ) -> Map:
         """Open the map pinned at ``path`` in bpffs."""
-        fd = _cmds.obj_get(path, flags, "open pinned map")
+        fd, path = cls._open_pinned(path, flags)
         m = cls._from_owned(fd, key_codec, value_codec)
         m._pinned = os.fspath(path)
         return m
@@ -304,6 +304,7 @@ class Map(MapBase, KernelObject):
     @classmethod
     def _from_owned(cls, fd: FD, key_codec: CodecArg, value_codec: CodecArg) -> Map:
         try:
+            cls._check_kind(fd, f"fd {fd.number}")
             info = MapInfo.from_fd(fd)
             if key_codec is None or value_codec is None:
                 btf_key, btf_value = _info_codecs(info)

@@ -27,6 +27,7 @@ from pybpf.btf import (
     load_kernel_spec,
 )
 from pybpf.core import (
+    _args,
     _attach_btf,
     _btf_probes,
     _cmds,
@@ -41,8 +42,8 @@ from pybpf.core._kernel_btf import ModuleBTFs
 from pybpf.core._objbtf import ObjectBTF
 from pybpf.core._owner import KernelObject
 from pybpf.core._uapi import Command
-from pybpf.core._uapi_flags import FileFlags
-from pybpf.core.errors import BPFError, VerifierError
+from pybpf.core._uapi_flags import FileFlags, RunFlags
+from pybpf.core.errors import BPFError, LimitError, VerifierError
 from pybpf.core.fd import FD
 from pybpf.core.prog_info import ProgramInfo
 from pybpf.elf._uapi import ProgramType
@@ -56,6 +57,23 @@ __all__ = ["Program", "RunResult"]
 #: What ``__exit__`` receives; ``type`` is a property inside ``Program``.
 _ExcType: TypeAlias = "type[BaseException] | None"
 
+#: Room past the input for a packet that grows in a test run (XDP, tc).
+RUN_DATA_SLACK = 256
+
+#: Program types whose test run takes a context in and gives none back:
+#: the kernel refuses ``ctx_out`` (EINVAL) for them. A syscall program's
+#: context comes back in its input buffer instead.
+_CTX_IN_ONLY = frozenset(
+    {
+        ProgramType.RAW_TRACEPOINT,
+        ProgramType.RAW_TRACEPOINT_WRITABLE,
+        ProgramType.TRACING,
+        ProgramType.LSM,
+        ProgramType.STRUCT_OPS,
+        ProgramType.SYSCALL,
+    }
+)
+
 
 @dataclass(frozen=True)
 class RunResult:
@@ -63,9 +81,9 @@ class RunResult:
 
     #: The program's return value (``r0``, 32 bits).
     retval: int
-    #: The packet data after the run (``b""`` when none was given).
+    #: The packet data after the run (``b""`` when none was given or asked for).
     data: bytes
-    #: The context after the run (``b""`` when none was given).
+    #: The context after the run (``b""`` when none was given or asked for).
     ctx: bytes
     #: The mean duration of one run, in nanoseconds.
     duration_ns: int
@@ -88,7 +106,8 @@ class Program(KernelObject):
     program gets func and line info, and CO-RE relocations can be applied.
     ``core_target`` replaces the kernel's BTF as the CO-RE target.
     ``log_level``/``log_size`` ask for a verifier log on the first attempt
-    (by default it is fetched only when the load fails). ``attach_target`` is
+    (by default it is fetched only when the load fails); the log of the
+    successful load is then kept as :attr:`verifier_log`. ``attach_target`` is
     the loaded program whose function (``spec.attach_to``) a freplace
     (``EXT``) program replaces. What the running kernel lacks in vmlinux's
     BTF (CO-RE types, ksyms and kfuncs, attach targets) is looked for in its
@@ -98,7 +117,7 @@ class Program(KernelObject):
     closes it; afterwards every operation raises ClosedError.
     """
 
-    __slots__ = ("__weakref__", "_fd", "_name", "_pinned", "_type")
+    __slots__ = ("__weakref__", "_fd", "_name", "_pinned", "_type", "_verifier_log")
     _KIND = "program"
 
     def __init__(
@@ -117,6 +136,12 @@ class Program(KernelObject):
         _resolver: _externs.Resolver | None = None,
         _modules: ModuleBTFs | None = None,
     ) -> None:
+        if not isinstance(spec, ProgramSpec):
+            raise TypeError(f"Program needs a ProgramSpec, not {type(spec).__name__}")
+        what = f"program {spec.name!r}"
+        _prog_load.check_numbers(what, spec)
+        log_level = _args.unsigned(what, "log_level", log_level)
+        log_size = _args.unsigned(what, "log_size", log_size, maximum=_prog_load.LOG_MAX)
         insns = spec.instructions.copy()
         # The load's module BTF: opened at the first use, closed after the
         # load, unless a collection lends its own.
@@ -144,7 +169,7 @@ class Program(KernelObject):
             elif attach is None and _attach_btf.needs_attach_btf_id(spec):
                 found = _attach_btf.find_attach_btf(spec, _modules)
                 attach = _Attach(found.btf_id, btf_obj_fd=found.obj_fd)
-            self._fd = _load(spec, insns, _btf, log_level, log_size, attach, _resolver)
+            self._fd, log = _load(spec, insns, _btf, log_level, log_size, attach, _resolver)
         finally:
             if own_btf is not None:
                 own_btf.close()
@@ -155,12 +180,14 @@ class Program(KernelObject):
         self._name = spec.name
         self._type: ProgramType | int = spec.type
         self._pinned: str | None = None
+        self._verifier_log = log
 
     # -- opening existing programs ------------------------------------------------
 
     @classmethod
-    def _from_owned(cls, fd: FD) -> Program:
+    def _from_owned(cls, fd: FD, what: str) -> Program:
         try:
+            cls._check_kind(fd, what)
             info = ProgramInfo.from_fd(fd)
         except BaseException:
             fd.close()
@@ -170,27 +197,40 @@ class Program(KernelObject):
         p._name = info.name
         p._type = info.type
         p._pinned = None
+        p._verifier_log = None
         return p
 
     @classmethod
     def from_fd(cls, fd: int | FD) -> Program:
-        """The program behind ``fd``: an FD is taken over, a raw int duplicated."""
-        owned = fd if isinstance(fd, FD) else FD(fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 1))
-        return cls._from_owned(owned)
+        """The program behind ``fd``: an FD is taken over, a raw int duplicated.
+
+        An fd of another kind of object (a map, a link) raises
+        :class:`~pybpf.core.ObjectKindError`, which says what it is.
+        """
+        if isinstance(fd, FD):
+            return cls._from_owned(fd, f"fd {fd.number}")
+        num = _args.unsigned("Program.from_fd", "fd", fd, maximum=0x7FFFFFFF)
+        return cls._from_owned(FD(fcntl.fcntl(num, fcntl.F_DUPFD_CLOEXEC, 1)), f"fd {num}")
 
     @classmethod
     def from_id(cls, prog_id: int) -> Program:
         """Open the program with kernel-wide id ``prog_id``."""
+        prog_id = _args.unsigned("Program.from_id", "prog_id", prog_id)
         fd = _cmds.get_fd_by_id(Command.PROG_GET_FD_BY_ID, prog_id, 0, "open program id")
-        return cls._from_owned(fd)
+        return cls._from_owned(fd, f"program id {prog_id}")
 
     @classmethod
     def load_pinned(
         cls, path: str | os.PathLike[str], *, flags: FileFlags = FileFlags.RDWR
     ) -> Program:
-        """Open the program pinned at ``path`` in bpffs."""
-        p = cls._from_owned(_cmds.obj_get(path, flags, "open pinned program"))
-        p._pinned = os.fspath(path)
+        """Open the program pinned at ``path`` in bpffs.
+
+        A pin of another kind of object raises :class:`~pybpf.core.ObjectKindError`.
+        """
+        flags = FileFlags(_args.unsigned("Program.load_pinned", "flags", flags))
+        fd, text = cls._open_pinned(path, flags)
+        p = cls._from_owned(fd, f"pinned object {text!r}")
+        p._pinned = text
         return p
 
     # -- properties ----------------------------------------------------------------
@@ -204,6 +244,15 @@ class Program(KernelObject):
     def type(self) -> ProgramType | int:
         """The program type."""
         return self._type
+
+    @property
+    def verifier_log(self) -> str | None:
+        """The verifier's log of the load, when ``log_level`` asked for one; else None.
+
+        A failed load's log is in its :class:`~pybpf.core.VerifierError`.
+        Opened programs (``from_fd``, ``from_id``, ``load_pinned``) have none.
+        """
+        return self._verifier_log
 
     def info(self) -> ProgramInfo:
         """The kernel's view of the program."""
@@ -220,46 +269,100 @@ class Program(KernelObject):
         data: bytes | None = None,
         *,
         ctx: bytes | None = None,
-        repeat: int = 1,
+        repeat: int = 0,
         data_out_size: int | None = None,
+        ctx_out_size: int | None = None,
+        flags: RunFlags | int = RunFlags.NONE,
+        cpu: int | None = None,
+        batch_size: int = 0,
     ) -> RunResult:
         """Run the program in the kernel on ``data`` and/or ``ctx`` (BPF_PROG_TEST_RUN).
 
-        Output buffers are as large as the input (plus room for XDP/tc to grow
-        the packet) unless ``data_out_size`` says otherwise.
+        - ``data``: the packet; ``data_out_size`` the room for the packet after
+          the run: by default as large as the input plus ``RUN_DATA_SLACK``
+          bytes, ``0`` for none (``RunResult.data`` is then ``b""``). A packet
+          that outgrows it raises LimitError (``ENOSPC``).
+        - ``ctx``: the context (``struct __sk_buff``, ``xdp_md``, a raw
+          tracepoint's arguments...); ``ctx_out_size`` the room for the
+          context after the run: by default as large as ``ctx``, except for
+          the types whose test run gives none back (raw tracepoint,
+          tracing, LSM, struct_ops, syscall: the kernel refuses one); ``0``
+          for none. A syscall program's context comes back in
+          ``RunResult.ctx`` all the same (the kernel writes it over the input).
+        - ``repeat``: how many times to run (``0``, the default, runs once:
+          raw tracepoint, tracing and syscall programs take only ``0``);
+          ``duration_ns`` is the mean.
+        - ``flags``: :class:`~pybpf.core.RunFlags`; ``cpu`` the CPU to run on
+          (sets ``RunFlags.RUN_ON_CPU``; raw tracepoint programs only);
+          ``batch_size``: frames per batch with ``RunFlags.XDP_LIVE_FRAMES``.
+
+        Every number is checked before the syscall (TypeError, ValueError).
         """
+        what = f"test run of program {self._name!r}"
+        fd = self.fd.number
+        repeat = _args.unsigned(what, "repeat", repeat)
+        run_flags = _args.unsigned(what, "flags", flags)
+        batch_size = _args.unsigned(what, "batch_size", batch_size)
+        if cpu is not None:
+            cpu = _args.unsigned(what, "cpu", cpu)
+            run_flags |= RunFlags.RUN_ON_CPU
+        data_in = _args.buffer(what, "data", data) if data is not None else None
+        ctx_in = _args.buffer(what, "ctx", ctx) if ctx is not None else None
+        data_out_len = _out_size(what, "data_out_size", data_out_size, data_in, RUN_DATA_SLACK)
+        default_ctx = None if self._type in _CTX_IN_ONLY else ctx_in
+        ctx_out_len = _out_size(what, "ctx_out_size", ctx_out_size, default_ctx, 0)
+        if ctx_out_len and ctx_in is None:
+            raise ValueError(f"{what}: ctx_out_size={ctx_out_len} without a ctx")
+
         ffi = _sys.ffi
         attr = ffi.new("struct pybpf_test_run_attr *")
-        attr.prog_fd = self.fd.number
+        attr.prog_fd = fd
         attr.repeat = repeat
-        keep = []
-        out = None
-        ctx_out = None
-        if data is not None:
-            din = ffi.from_buffer(data)
-            size = len(data) + 256 if data_out_size is None else data_out_size
-            out = ffi.new("uint8_t[]", max(size, 1))
+        attr.flags = run_flags
+        attr.cpu = cpu or 0
+        attr.batch_size = batch_size
+        # Every buffer the kernel reads or writes is our own: a syscall
+        # program's context is written back over the input, and no size the
+        # kernel is told exceeds the buffer it describes (0 would mean "no
+        # limit" for data_out: that buffer is then not given at all).
+        din = ffi.from_buffer(data_in) if data_in is not None else None
+        dout = ffi.new("uint8_t[]", data_out_len) if data_out_len else None
+        cin = ffi.new("uint8_t[]", ctx_in) if ctx_in else None
+        cout = ffi.new("uint8_t[]", ctx_out_len) if ctx_out_len else None
+        if data_in is not None:
             attr.data_in = _sys.addr(din)
-            attr.data_size_in = len(data)
-            attr.data_out = _sys.addr(out)
-            attr.data_size_out = size
-            keep.append(din)
-        if ctx is not None:
-            cin = ffi.from_buffer(ctx)
-            ctx_out = ffi.new("uint8_t[]", max(len(ctx), 1))
+            attr.data_size_in = len(data_in)
+        if dout is not None:
+            attr.data_out = _sys.addr(dout)
+            attr.data_size_out = data_out_len
+        if cin is not None:
             attr.ctx_in = _sys.addr(cin)
-            attr.ctx_size_in = len(ctx)
-            attr.ctx_out = _sys.addr(ctx_out)
-            attr.ctx_size_out = len(ctx)
-            keep.append(cin)
+            attr.ctx_size_in = len(cin)
+        if cout is not None:
+            attr.ctx_out = _sys.addr(cout)
+            attr.ctx_size_out = ctx_out_len
         rc = _sys.bpf(Command.PROG_TEST_RUN, attr, ffi.sizeof(attr[0]))
         if rc < 0:
             if self._fd.closed:
                 raise self._closed()
-            raise _cmds.error(-rc, f"test run of program {self._name!r}")
-        data_out = bytes(ffi.buffer(out, attr.data_size_out)) if out is not None else b""
-        ctx_res = bytes(ffi.buffer(ctx_out, attr.ctx_size_out)) if ctx_out is not None else b""
-        return RunResult(int(attr.retval), data_out, ctx_res, int(attr.duration))
+            if rc == -errno.ENOSPC:
+                raise LimitError(
+                    -rc,
+                    what,
+                    limit=f"data_out_size={data_out_len}, ctx_out_size={ctx_out_len}",
+                    reason="the output does not fit (ENOSPC)",
+                )
+            raise _cmds.error(-rc, what)
+        # The kernel reports the whole size of what it had; it copied at most the buffer.
+        out = b""
+        if dout is not None:
+            out = bytes(ffi.buffer(dout, min(int(attr.data_size_out), data_out_len)))
+        ctx_res = b""
+        if cout is not None:
+            ctx_res = bytes(ffi.buffer(cout, min(int(attr.ctx_size_out), ctx_out_len)))
+        elif cin is not None and self._type == ProgramType.SYSCALL:
+            ctx_res = bytes(ffi.buffer(cin))
+        return RunResult(int(attr.retval), out, ctx_res, int(attr.duration))
 
     # -- kernel object ---------------------------------------------------------------
 
@@ -270,7 +373,15 @@ class Program(KernelObject):
         p._name = self._name
         p._type = self._type
         p._pinned = None
+        p._verifier_log = self._verifier_log
         return p
+
+
+def _out_size(what: str, name: str, given: int | None, data_in: bytes | None, slack: int) -> int:
+    """The size of an output buffer of a test run: 0 for none."""
+    if given is not None:
+        return _args.unsigned(what, name, given)
+    return 0 if data_in is None else len(data_in) + slack
 
 
 @dataclass(frozen=True)
@@ -364,7 +475,8 @@ def _load(  # noqa: PLR0917 (one private call site)
     log_size: int,
     attach: _Attach | None,
     resolver: _externs.Resolver | None,
-) -> FD:
+) -> tuple[FD, str | None]:
+    """Load; the FD and, when ``log_level`` asked for it, the verifier's log."""
     attach_type = spec.attach_type
     req = _prog_load.LoadRequest(
         name=spec.name,
