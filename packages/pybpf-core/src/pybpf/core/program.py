@@ -45,6 +45,7 @@ from pybpf.core._uapi_flags import FileFlags
 from pybpf.core.errors import BPFError, VerifierError
 from pybpf.core.fd import FD
 from pybpf.core.prog_info import ProgramInfo
+from pybpf.elf import UnspecifiedProgramTypeError
 from pybpf.elf._uapi import ProgramType
 from pybpf.elf.spec import Extern, ProgramSpec
 
@@ -92,7 +93,9 @@ class Program(KernelObject):
     the loaded program whose function (``spec.attach_to``) a freplace
     (``EXT``) program replaces. What the running kernel lacks in vmlinux's
     BTF (CO-RE types, ksyms and kfuncs, attach targets) is looked for in its
-    modules' BTF, opened for the load and closed after it.
+    modules' BTF, opened for the load and closed after it. A spec without a
+    program type (``ProgramType.UNSPEC``: its section names none) raises
+    :class:`~pybpf.elf.UnspecifiedProgramTypeError`.
 
     The program owns its file descriptor: :meth:`close` or a ``with`` block
     closes it; afterwards every operation raises ClosedError.
@@ -117,6 +120,10 @@ class Program(KernelObject):
         _resolver: _externs.Resolver | None = None,
         _modules: ModuleBTFs | None = None,
     ) -> None:
+        if spec.type == ProgramType.UNSPEC:
+            # The kernel would only say EINVAL; the reader leaves this type to
+            # programs of sections that name none, for the user to set.
+            raise UnspecifiedProgramTypeError(spec.name, spec.section)
         insns = spec.instructions.copy()
         # The load's module BTF: opened at the first use, closed after the
         # load, unless a collection lends its own.
