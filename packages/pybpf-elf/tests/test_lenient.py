@@ -8,6 +8,7 @@ import pytest
 
 from pybpf.elf import load_collection_spec
 from pybpf.elf._uapi import ProgramType
+from pybpf.elf.btf_maps import ringbuf_max_entries
 
 ORDERS = ["el", "eb"]
 
@@ -46,3 +47,33 @@ def test_text_functions_beside_programs_stay_subprograms(testdata: Path) -> None
     spec = load_collection_spec(testdata / "sections_unknown-el.o")
     assert "verdict" not in spec.programs
 
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_ring_buffer_sizes_rounded_as_libbpf(testdata: Path, order: str) -> None:
+    maps = load_collection_spec(testdata / f"ringbuf_size-{order}.o").maps
+    seen = {n: (maps[n].max_entries, maps[n].declared_max_entries) for n in maps}
+    assert seen == {
+        "odd_ring": (8192, 5000),
+        "three_pages": (16384, 3 * 4096),
+        # Already a power-of-two number of pages: as declared.
+        "exact_ring": (8192, None),
+    }
+
+
+@pytest.mark.parametrize(
+    ("size", "page", "expected"),
+    [
+        (0, 4096, 0),
+        (1, 4096, 4096),
+        (4096, 4096, 4096),
+        (4097, 4096, 8192),
+        (3 * 4096, 4096, 4 * 4096),
+        (1 << 20, 4096, 1 << 20),
+        (5000, 65536, 65536),
+        # Nothing below 2**32 is large enough: left for the kernel to refuse.
+        (0xFFFFF000, 4096, 0xFFFFF000),
+        ((1 << 31) + 1, 4096, (1 << 31) + 1),
+    ],
+)
+def test_ringbuf_max_entries(size: int, page: int, expected: int) -> None:
+    assert ringbuf_max_entries(size, page) == expected

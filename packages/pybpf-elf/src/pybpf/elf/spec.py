@@ -93,6 +93,10 @@ class MapSpec:
     #: For ``.struct_ops`` maps: the struct type's name and, per function
     #: pointer member, the program to put there.
     struct_ops_programs: dict[str, str] = field(default_factory=dict)
+    #: The ``max_entries`` the object declares, where the reader changed it: a
+    #: ring buffer's size is rounded up to a power-of-two number of pages, as
+    #: libbpf rounds it. None when ``max_entries`` is the object's own value.
+    declared_max_entries: int | None = None
 
     __eq__ = _fields_equal
     __hash__ = None  # type: ignore[assignment]
