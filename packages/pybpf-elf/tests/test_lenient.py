@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pybpf.elf import load_collection_spec
+from pybpf.elf import ELFError, load_collection_spec
 from pybpf.elf._uapi import ProgramType
 from pybpf.elf.btf_maps import ringbuf_max_entries
 
@@ -77,3 +77,29 @@ def test_ring_buffer_sizes_rounded_as_libbpf(testdata: Path, order: str) -> None
 )
 def test_ringbuf_max_entries(size: int, page: int, expected: int) -> None:
     assert ringbuf_max_entries(size, page) == expected
+
+
+def _without_btf(data: bytes) -> bytes:
+    """The object as clang makes it without -g (checked by hand): no BTF sections."""
+    return data.replace(b".BTF", b".XTF")
+
+
+def test_btf_maps_without_btf_say_compile_with_g(testdata: Path) -> None:
+    data = _without_btf((testdata / "ringbuf_size-el.o").read_bytes())
+    with pytest.raises(ELFError, match="compile with -g") as e:
+        load_collection_spec(data)
+    assert e.value.section == ".maps"
+    assert "BTF-defined maps (odd_ring, exact_ring, three_pages) need" in str(e.value)
+
+
+def test_struct_ops_without_btf_say_compile_with_g(testdata: Path) -> None:
+    data = _without_btf((testdata / "struct_ops-el.o").read_bytes())
+    with pytest.raises(ELFError, match=r"struct_ops maps .* compile with -g") as e:
+        load_collection_spec(data)
+    assert e.value.section == ".struct_ops"
+
+
+def test_externs_without_btf_say_compile_with_g(testdata: Path) -> None:
+    data = _without_btf((testdata / "ksyms-el.o").read_bytes())
+    with pytest.raises(ELFError, match=r"needs the object's BTF .* compile with -g"):
+        load_collection_spec(data)

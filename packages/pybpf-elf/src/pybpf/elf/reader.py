@@ -50,6 +50,8 @@ __all__ = ["Source", "load_collection_spec"]
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 
 _LICENSE_MAX = 64
+#: How clang is told to emit BTF: the fix for every "needs BTF" error.
+_COMPILE_WITH_G = "compile with -g (clang -g -O2 -target bpf), which emits it"
 
 
 def load_collection_spec(source: Source) -> CollectionSpec:
@@ -166,6 +168,20 @@ class _Reader:
                 if target in self.code or target is self.btf_maps_section:
                     raise ELFError("RELA relocations are not supported", section=sec.name)
 
+    def _btf_missing(self, what: str, section: Section) -> ELFError:
+        """The error for a section that only BTF explains, in an object without it."""
+        symbols = sorted(
+            (sym.value, sym.name)
+            for sym in self.elf.symbols
+            if sym.shndx == section.index and sym.type != STT_SECTION and sym.name
+        )
+        names = [name for _, name in symbols]
+        listed = f" ({', '.join(names)})" if names else ""
+        return ELFError(
+            f"{what}{listed} need a .BTF section, which the object lacks: {_COMPILE_WITH_G}",
+            section=section.name,
+        )
+
     def _relocations(self, section: Section) -> list[Relocation]:
         rel = self.relocs.get(section.index)
         return self.elf.relocations(rel) if rel is not None else []
@@ -181,7 +197,7 @@ class _Reader:
                 self._add_map(m, self.legacy_section)
         if self.btf_maps_section is not None:
             if btf is None:
-                raise ELFError("BTF-defined maps need a .BTF section", section=".maps")
+                raise self._btf_missing("BTF-defined maps", self.btf_maps_section)
             self.btf_maps = btf_maps.read_btf_maps(elf, self.btf_maps_section, btf)
             for m in self.btf_maps.maps.values():
                 self._add_map(m, self.btf_maps_section)
@@ -286,7 +302,7 @@ class _Reader:
             )
         for sec in self.struct_ops_sections:
             if self.btf is None:
-                raise ELFError("struct_ops maps need a .BTF section", section=sec.name)
+                raise self._btf_missing("struct_ops maps", sec)
             for m in struct_ops.read_struct_ops(
                 self.elf, sec, self._relocations(sec), self.btf, code.functions
             ):
@@ -315,7 +331,9 @@ class _Reader:
         where = Where(section.name, sym.name or None, offset)
         if sym.shndx == SHN_UNDEF:
             if self.externs is None:
-                raise where.error("reference to an undefined symbol without BTF")
+                raise where.error(
+                    f"extern {sym.name!r} needs the object's BTF (.BTF section): {_COMPILE_WITH_G}"
+                )
             self.externs.relocate(insn, sym, where)
             return True
         idx = sym.shndx
