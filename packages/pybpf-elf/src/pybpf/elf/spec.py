@@ -47,6 +47,14 @@ class Pinning(enum.IntEnum):
     BY_NAME = 1
 
 
+def _member(kind: type[enum.IntEnum], value: int) -> str:
+    """``ProgramType.XDP`` for a known value, the number for another."""
+    try:
+        return f"{kind.__name__}.{kind(value).name}"
+    except ValueError:
+        return repr(value)
+
+
 def _fields_equal(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return NotImplemented  # type: ignore[no-any-return]
@@ -137,6 +145,17 @@ class ProgramSpec:
 
     __eq__ = _fields_equal
     __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        # One line: the instructions (with their metadata) run to kilobytes.
+        return (
+            f"ProgramSpec(name={self.name!r}, type={_member(ProgramType, self.type)}, "
+            f"section={self.section!r}, instructions={len(self.instructions)})"
+        )
+
+    def __str__(self) -> str:
+        """The one-line ``repr`` followed by the disassembled instructions."""
+        return f"{self!r}\n{self.instructions}"
 
     @property
     def own_slots(self) -> int:
@@ -261,6 +280,13 @@ class CollectionSpec:
 
     __eq__ = _fields_equal
     __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        # One line: the names, not every program's instructions.
+        return (
+            f"CollectionSpec(programs={list(self.programs)}, maps={list(self.maps)}, "
+            f"variables={len(self.variables)}, byte_order={self.byte_order!r})"
+        )
 
     def copy(self) -> CollectionSpec:
         """A deep copy that can be edited without touching this spec."""
