@@ -17,12 +17,12 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from pybpf.asm import Instructions
 from pybpf.btf.codec import codec_for
 from pybpf.elf._btfeq import content_equal
 from pybpf.elf._uapi import AttachType, MapType, ProgramType
 
 if TYPE_CHECKING:
-    from pybpf.asm import Instructions
     from pybpf.btf import Spec as BTFSpec
     from pybpf.btf import Type as BTFType
 
@@ -45,6 +45,23 @@ class Pinning(enum.IntEnum):
 
     NONE = 0
     BY_NAME = 1
+
+
+def _check_types(owner: object, *checks: tuple[str, type | tuple[type, ...]]) -> None:
+    """Raise TypeError naming the first constructor argument of the wrong type.
+
+    A wrong type (``name=b"x"``) would otherwise surface far away, as an
+    untyped error from whatever first uses the value (the kernel layer).
+    """
+    for arg, kind in checks:
+        value = getattr(owner, arg)
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+            kinds = kind if isinstance(kind, tuple) else (kind,)
+            wanted = " or ".join("None" if k is type(None) else k.__name__ for k in kinds)
+            raise TypeError(
+                f"{type(owner).__name__}() argument {arg!r} must be {wanted}, "
+                f"not {type(value).__name__}"
+            )
 
 
 def _member(kind: type[enum.IntEnum], value: int) -> str:
@@ -109,6 +126,26 @@ class MapSpec:
     __eq__ = _fields_equal
     __hash__ = None  # type: ignore[assignment]
 
+    def __post_init__(self) -> None:
+        _check_types(
+            self,
+            ("name", str),
+            ("type", int),
+            ("key_size", int),
+            ("value_size", int),
+            ("max_entries", int),
+            ("flags", int),
+            ("pinning", int),
+            ("inner_map", (MapSpec, type(None))),
+            ("contents", list),
+            ("map_extra", int),
+            ("numa_node", int),
+            ("section", (str, type(None))),
+            ("extra", bytes),
+            ("struct_ops_programs", dict),
+            ("declared_max_entries", (int, type(None))),
+        )
+
     def copy(self) -> MapSpec:
         """A deep copy that can be edited without touching this spec."""
         return dataclasses.replace(
@@ -145,6 +182,20 @@ class ProgramSpec:
 
     __eq__ = _fields_equal
     __hash__ = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        _check_types(
+            self,
+            ("name", str),
+            ("section", str),
+            ("type", int),
+            ("instructions", Instructions),
+            ("attach_type", (int, type(None))),
+            ("attach_to", str),
+            ("flags", int),
+            ("license", str),
+            ("kernel_version", int),
+        )
 
     def __repr__(self) -> str:
         # One line: the instructions (with their metadata) run to kilobytes.
@@ -196,6 +247,16 @@ class VariableSpec:
 
     __eq__ = _fields_equal
     __hash__ = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        _check_types(
+            self,
+            ("name", str),
+            ("section", str),
+            ("offset", int),
+            ("size", int),
+            ("map", (MapSpec, type(None))),
+        )
 
     @property
     def raw(self) -> bytes:
@@ -280,6 +341,21 @@ class CollectionSpec:
 
     __eq__ = _fields_equal
     __hash__ = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        _check_types(self, ("maps", dict), ("programs", dict), ("variables", dict))
+        for kind, specs, spec_type in (
+            ("maps", self.maps, MapSpec),
+            ("programs", self.programs, ProgramSpec),
+            ("variables", self.variables, VariableSpec),
+        ):
+            for name, spec in specs.items():
+                if not isinstance(name, str) or not isinstance(spec, spec_type):
+                    raise TypeError(
+                        f"CollectionSpec() argument {kind!r} must map str to "
+                        f"{spec_type.__name__}, not {type(name).__name__} to "
+                        f"{type(spec).__name__}"
+                    )
 
     def __repr__(self) -> str:
         # One line: the names, not every program's instructions.
