@@ -4,6 +4,14 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
+struct sample {
+	int pid;
+	int value;
+};
+
+/* The last sample sent (also gives the BTF a named struct). */
+struct sample last_sample;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 5000);
@@ -22,10 +30,11 @@ struct {
 SEC("tp/syscalls/sys_enter_getpid")
 int emit(void *ctx)
 {
-	int v = 1;
+	struct sample s = { .pid = bpf_get_current_pid_tgid() >> 32, .value = 1 };
 
-	bpf_ringbuf_output(&odd_ring, &v, sizeof(v), 0);
-	bpf_ringbuf_output(&exact_ring, &v, sizeof(v), 0);
+	bpf_ringbuf_output(&odd_ring, &s, sizeof(s), 0);
+	bpf_ringbuf_output(&exact_ring, &s, sizeof(s), 0);
+	last_sample = s;
 	return 0;
 }
 

@@ -57,6 +57,7 @@ def test_ring_buffer_sizes_rounded_as_libbpf(testdata: Path, order: str) -> None
         "three_pages": (16384, 3 * 4096),
         # Already a power-of-two number of pages: as declared.
         "exact_ring": (8192, None),
+        ".bss": (1, None),
     }
 
 
