@@ -164,6 +164,10 @@ class ProgramSpec:
     calls (directly or through callbacks), appended in the order libbpf appends
     them; each function's first instruction carries its ``symbol``, and calls,
     function pointers, map loads and extern uses carry a ``reference``.
+
+    ``type`` is ``ProgramType.UNSPEC`` for a program whose section names no
+    type (and for a lone ``.text`` function), as libbpf opens them: set it
+    before loading. ``repr()`` is one line; ``str()`` adds the disassembly.
     """
 
     name: str
