@@ -1,18 +1,28 @@
-"""Prove that each layer's wheel installs and imports on its own.
+"""Prove that each layer's wheel installs and imports on its own, and check its sdist.
 
 For every layer, a fresh venv gets that layer's wheel and the wheels of the
 layers below it (from ``dist/``, never from an index), plus its third-party
 dependencies; then ``pybpf.<layer>`` must import and every layer above it must
 be absent. This is what an offline user who installs only ``pybpf-asm`` gets.
+
+Each sdist must hold the layer's whole source (every file under
+``src/pybpf/<layer>`` in the checkout, ``py.typed`` included), its
+``pyproject.toml`` and README, and no tests: the tests run from the
+repository only, as they need its root ``conftest.py``, the shared
+``testdata/`` objects (and the clang toolchain that rebuilds them), ``docs/``
+and ``tools/``, none of which one distribution can carry.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import tarfile
 import tempfile
 import venv
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 LAYERS = ["asm", "btf", "elf", "core", "link"]
 # Run-time dependencies only: pyelftools is a test-time cross-check of the ELF
@@ -49,9 +59,49 @@ def check(dist: Path, index: int) -> bool:
         return ok
 
 
+def sdist_problems(sdist: Path, layer: str, source: Path) -> list[str]:
+    """What is wrong with one layer's sdist: files missing, tests present."""
+    with tarfile.open(sdist) as tar:
+        # Every member sits under one "<name>-<version>/" directory.
+        files = {m.name.split("/", 1)[1] for m in tar.getmembers() if m.isfile() and "/" in m.name}
+    package = source / "src" / "pybpf" / layer
+    wanted = {"pyproject.toml", "README.md", "PKG-INFO"} | {
+        str(f.relative_to(source))
+        for f in package.rglob("*")
+        if f.is_file() and "__pycache__" not in f.parts and f.suffix not in (".so", ".pyc")
+    }
+    problems = [f"missing {name}" for name in sorted(wanted - files)]
+    test_files = [
+        name
+        for name in files
+        if name.startswith(("tests/", "testdata/")) or name.endswith("conftest.py")
+    ]
+    if test_files:
+        problems.append(
+            f"carries {len(test_files)} test files ({min(test_files)}, ...), "
+            "which run only from the repository"
+        )
+    if "src/pybpf/__init__.py" in files:
+        problems.append("ships pybpf/__init__.py: pybpf is a namespace package")
+    return problems
+
+
+def check_sdist(dist: Path, layer: str) -> bool:
+    """The layer's sdist holds its whole source and no tests."""
+    sdists = sorted(dist.glob(f"pybpf_{layer}-*.tar.gz"))
+    if not sdists:
+        print(f"check_wheels: no sdist for pybpf-{layer} in {dist}")
+        return False
+    problems = sdist_problems(sdists[-1], layer, ROOT / "packages" / f"pybpf-{layer}")
+    status = "ok" if not problems else "FAILED " + "; ".join(problems)
+    print(f"check_wheels: pybpf-{layer} sdist: {status}")
+    return not problems
+
+
 def main() -> int:
     dist = Path(sys.argv[1]).resolve()
-    results = [check(dist, i) for i in range(len(LAYERS))]
+    results = [check_sdist(dist, layer) for layer in LAYERS]
+    results += [check(dist, i) for i in range(len(LAYERS))]
     return 0 if all(results) else 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +38,33 @@ def test_text(testdata: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(testdata / "maps-eb.o")]) == 0
     out = capsys.readouterr().out
     assert "byte order: big" in out and "jump_table" in out
+
+
+def test_text_tables_have_headers(testdata: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(testdata / "loader-el.o")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    headers = {
+        "programs:": ["NAME", "SECTION", "TYPE", "ATTACH TYPE", "SLOTS", "LICENSE"],
+        "maps:": ["NAME", "TYPE", "KEY", "VALUE", "MAX ENTRIES", "FLAGS", "PINNING", "INNER MAP"],
+        "variables:": ["NAME", "SECTION", "OFFSET", "SIZE"],
+    }
+    for title, columns in headers.items():
+        header = lines[lines.index(title) + 1]
+        assert re.split(r"\s{2,}", header.strip()) == columns
+    # Each value starts under its header (left-aligned) or ends under it (numbers).
+    at = lines.index("programs:") + 1
+    header, row = lines[at], next(line for line in lines[at:] if "cgroup_ingress" in line)
+    assert row.index("cgroup_skb/ingress") == header.index("SECTION")
+    assert row.index("cgroup_inet_ingress") == header.index("ATTACH TYPE")
+    assert row.index("7  Dual") + 1 == header.index("SLOTS") + len("SLOTS")
+
+
+def test_text_empty_tables(testdata: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(testdata / "text_only-el.o")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    at = lines.index("maps:")
+    assert lines[at + 1].startswith("  NAME  TYPE  KEY  VALUE  MAX ENTRIES")
+    assert lines[at + 2] == "  (none)"
 
 
 def test_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -46,6 +46,7 @@ from pybpf.core._uapi_flags import FileFlags, RunFlags
 from pybpf.core.errors import BPFError, LimitError, VerifierError
 from pybpf.core.fd import FD
 from pybpf.core.prog_info import ProgramInfo
+from pybpf.elf import UnspecifiedProgramTypeError
 from pybpf.elf._uapi import ProgramType
 from pybpf.elf.spec import Extern, ProgramSpec
 
@@ -111,7 +112,9 @@ class Program(KernelObject):
     the loaded program whose function (``spec.attach_to``) a freplace
     (``EXT``) program replaces. What the running kernel lacks in vmlinux's
     BTF (CO-RE types, ksyms and kfuncs, attach targets) is looked for in its
-    modules' BTF, opened for the load and closed after it.
+    modules' BTF, opened for the load and closed after it. A spec without a
+    program type (``ProgramType.UNSPEC``: its section names none) raises
+    :class:`~pybpf.elf.UnspecifiedProgramTypeError`.
 
     The program owns its file descriptor: :meth:`close` or a ``with`` block
     closes it; afterwards every operation raises ClosedError.
@@ -138,6 +141,10 @@ class Program(KernelObject):
     ) -> None:
         if not isinstance(spec, ProgramSpec):
             raise TypeError(f"Program needs a ProgramSpec, not {type(spec).__name__}")
+        if spec.type == ProgramType.UNSPEC:
+            # The kernel would only say EINVAL; the reader leaves this type to
+            # programs of sections that name none, for the user to set.
+            raise UnspecifiedProgramTypeError(spec.name, spec.section)
         what = f"program {spec.name!r}"
         _prog_load.check_numbers(what, spec)
         log_level = _args.unsigned(what, "log_level", log_level)

@@ -4,7 +4,8 @@
 >>> spec = load_collection_spec("testdata/loader-el.o")  # doctest: +SKIP
 """
 
-from pybpf.elf.errors import ELFError
+from pybpf.elf._uapi import AttachType, MapType, ProgramType
+from pybpf.elf.errors import ELFError, UnspecifiedProgramTypeError
 from pybpf.elf.names import attach_type_name, map_type_name, program_type_name
 from pybpf.elf.reader import Source, load_collection_spec
 from pybpf.elf.sections import SECTION_DEFS, SectionDef, SectionInfo, match_section
@@ -21,17 +22,21 @@ from pybpf.elf.spec import (
 
 __all__ = [
     "SECTION_DEFS",
+    "AttachType",
     "ByteOrder",
     "CollectionSpec",
     "ELFError",
     "Extern",
     "ExternKind",
     "MapSpec",
+    "MapType",
     "Pinning",
     "ProgramSpec",
+    "ProgramType",
     "SectionDef",
     "SectionInfo",
     "Source",
+    "UnspecifiedProgramTypeError",
     "VariableSpec",
     "attach_type_name",
     "load_collection_spec",

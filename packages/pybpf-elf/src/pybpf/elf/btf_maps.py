@@ -13,11 +13,15 @@ The rules are libbpf's (``bpf_object__init_user_btf_map``,
 - ``__array(values, struct inner)`` declares the inner map of a map of maps
   (one level only) or, as ``__array(values, int (void *))``, the programs of a
   program array; relocations of the ``values`` slots initialise them;
-- any other member is an error, as in libbpf's (default) strict mode.
+- any other member is an error, as in libbpf's (default) strict mode;
+- a ring buffer's ``max_entries`` is rounded up to a power-of-two number of
+  pages (``fill_map_from_def``); ``MapSpec.declared_max_entries`` keeps the
+  object's value.
 """
 
 from __future__ import annotations
 
+import mmap
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -44,9 +48,10 @@ if TYPE_CHECKING:
     from pybpf.elf._btf import BTFInfo
     from pybpf.elf.programs import Function
 
-__all__ = ["BTFMaps", "apply_initial_values", "read_btf_maps"]
+__all__ = ["BTFMaps", "apply_initial_values", "read_btf_maps", "ringbuf_max_entries"]
 
 _MAP_IN_MAP = (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS)
+_RING_BUFFERS = (MapType.RINGBUF, MapType.USER_RINGBUF)
 _R_BPF_64_ABS64 = 2
 _R_BPF_64_ABS32 = 3
 
@@ -211,7 +216,30 @@ def _parse_map(name: str, t: Type, where: _Where, *, inner: bool, btf: BTFInfo) 
         value_size = 4
     m.key_size = key_size or 0
     m.value_size = value_size or 0
+    if m.type in _RING_BUFFERS:
+        size = ringbuf_max_entries(m.max_entries)
+        if size != m.max_entries:
+            m.declared_max_entries, m.max_entries = m.max_entries, size
     return m
+
+
+def ringbuf_max_entries(size: int, page_size: int = mmap.PAGESIZE) -> int:
+    """A ring buffer size the kernel accepts: a power-of-two number of pages.
+
+    libbpf's ``adjust_ringbuf_sz``, applied when it opens an object: ``size``
+    rounded up to the next ``page_size`` times a power of two that is larger
+    than it, unless it already is one; 0, and a size too large to round below
+    2**32, are left for the kernel to refuse.
+    """
+    if size == 0:
+        return 0
+    pages, rest = divmod(size, page_size)
+    if not rest and pages & (pages - 1) == 0:
+        return size
+    rounded = page_size
+    while rounded <= size:
+        rounded *= 2
+    return rounded if rounded <= 0xFFFFFFFF else size
 
 
 def apply_initial_values(

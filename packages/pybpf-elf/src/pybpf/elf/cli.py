@@ -52,31 +52,75 @@ def summary(spec: CollectionSpec) -> dict[str, Any]:
     }
 
 
+def _table(header: Sequence[str], rows: list[list[str]], numeric: frozenset[int]) -> list[str]:
+    """Rows under a header line, each column as wide as its widest cell.
+
+    Columns whose index is in ``numeric`` are right-aligned; an empty table
+    says so under its header.
+    """
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = (
+            cell.rjust(width) if i in numeric else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        )
+        return ("  " + "  ".join(padded)).rstrip()
+
+    return [line(header), *(line(row) for row in rows)] if rows else [line(header), "  (none)"]
+
+
 def _text(doc: dict[str, Any]) -> str:
-    lines = [f"byte order: {doc['byte_order']}", "", "programs:"]
-    progs = doc["programs"]
-    name_w = max((len(n) for n in [*progs, *doc["maps"], *doc["variables"]]), default=0) + 2
-    sec_w = max((len(p["section"]) for p in progs.values()), default=0) + 2
-    for name, p in progs.items():
-        attach = p["attach_type"] or "-"
-        lines.append(
-            f"  {name:<{name_w}}{p['section']:<{sec_w}}{p['type']:<18} {attach:<31}"
-            f"{p['insn_slots']:>6} slots  {p['license']}"
-        )
-    lines += ["", "maps:"]
-    for name, m in doc["maps"].items():
-        inner = f" inner={m['inner_map']}" if m["inner_map"] else ""
-        pin = f" pinning={m['pinning']}" if m["pinning"] != "none" else ""
-        lines.append(
-            f"  {name:<{name_w}}{m['type']:<22} key={m['key_size']:<4} value={m['value_size']:<6} "
-            f"max_entries={m['max_entries']:<8} flags={m['flags']:#x}{pin}{inner}"
-        )
-    lines += ["", "variables:"]
-    for name, v in doc["variables"].items():
-        lines.append(
-            f"  {name:<{name_w}}{v['section']:<16} offset={v['offset']:<6} size={v['size']}"
-        )
-    return "\n".join(lines)
+    programs = [
+        [
+            name,
+            p["section"],
+            p["type"],
+            p["attach_type"] or "-",
+            str(p["insn_slots"]),
+            p["license"] or "-",
+        ]
+        for name, p in doc["programs"].items()
+    ]
+    maps = [
+        [
+            name,
+            m["type"],
+            str(m["key_size"]),
+            str(m["value_size"]),
+            str(m["max_entries"]),
+            f"{m['flags']:#x}",
+            m["pinning"],
+            m["inner_map"] or "-",
+        ]
+        for name, m in doc["maps"].items()
+    ]
+    variables = [
+        [name, v["section"], str(v["offset"]), str(v["size"])]
+        for name, v in doc["variables"].items()
+    ]
+    return "\n".join(
+        [
+            f"byte order: {doc['byte_order']}",
+            "",
+            "programs:",
+            *_table(
+                ["NAME", "SECTION", "TYPE", "ATTACH TYPE", "SLOTS", "LICENSE"],
+                programs,
+                frozenset({4}),
+            ),
+            "",
+            "maps:",
+            *_table(
+                ["NAME", "TYPE", "KEY", "VALUE", "MAX ENTRIES", "FLAGS", "PINNING", "INNER MAP"],
+                maps,
+                frozenset({2, 3, 4}),
+            ),
+            "",
+            "variables:",
+            *_table(["NAME", "SECTION", "OFFSET", "SIZE"], variables, frozenset({2, 3})),
+        ]
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,8 +1,8 @@
-"""The error of the ELF layer: a ``ValueError`` that says where."""
+"""The errors of the ELF layer: ``ValueError`` subclasses that say where."""
 
 from __future__ import annotations
 
-__all__ = ["ELFError"]
+__all__ = ["ELFError", "UnspecifiedProgramTypeError"]
 
 
 class ELFError(ValueError):
@@ -33,6 +33,26 @@ class ELFError(ValueError):
         self.section = section
         self.symbol = symbol
         self.offset = offset
+
+
+class UnspecifiedProgramTypeError(ValueError):
+    """A program of type ``ProgramType.UNSPEC`` was to be loaded.
+
+    The reader gives that type to programs whose section names none libbpf
+    knows (``SEC("cls_test")``) and to a lone ``.text`` function, as libbpf
+    does: the user sets the type before loading. The message says how.
+    """
+
+    def __init__(self, program: str, section: str) -> None:
+        super().__init__(
+            f"program {program!r} has no program type (section {section!r} names none): "
+            f"set it before loading, e.g. spec.programs[{program!r}].type = "
+            "ProgramType.SCHED_CLS"
+        )
+        #: The program's name.
+        self.program = program
+        #: The section the program came from.
+        self.section = section
 
 
 class Where:

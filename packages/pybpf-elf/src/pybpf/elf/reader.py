@@ -16,7 +16,7 @@ import os
 import struct
 from typing import IO
 
-from pybpf.asm import Instruction, PseudoSource
+from pybpf.asm import Instruction, Instructions, PseudoSource
 from pybpf.btf import BTFError, Linkage, func_info
 from pybpf.elf import btf_maps, externs, struct_ops
 from pybpf.elf._btf import BTFInfo, read_btf
@@ -35,11 +35,12 @@ from pybpf.elf._elffile import (
     Section,
     Symbol,
 )
+from pybpf.elf._uapi import ProgramType
 from pybpf.elf.arena import arena_map, is_arena_section, set_arena_data
 from pybpf.elf.datasecs import data_map, is_data_section, symbol_variables
 from pybpf.elf.errors import ELFError, Where
 from pybpf.elf.legacy_maps import annotate_legacy_maps, read_legacy_maps
-from pybpf.elf.programs import CodeReader, link
+from pybpf.elf.programs import CodeReader, Function, link
 from pybpf.elf.sections import match_section
 from pybpf.elf.spec import CollectionSpec, MapSpec, ProgramSpec, VariableSpec
 
@@ -49,6 +50,8 @@ __all__ = ["Source", "load_collection_spec"]
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 
 _LICENSE_MAX = 64
+#: How clang is told to emit BTF: the fix for every "needs BTF" error.
+_COMPILE_WITH_G = "compile with -g (clang -g -O2 -target bpf), which emits it"
 
 
 def load_collection_spec(source: Source) -> CollectionSpec:
@@ -165,6 +168,20 @@ class _Reader:
                 if target in self.code or target is self.btf_maps_section:
                     raise ELFError("RELA relocations are not supported", section=sec.name)
 
+    def _btf_missing(self, what: str, section: Section) -> ELFError:
+        """The error for a section that only BTF explains, in an object without it."""
+        symbols = sorted(
+            (sym.value, sym.name)
+            for sym in self.elf.symbols
+            if sym.shndx == section.index and sym.type != STT_SECTION and sym.name
+        )
+        names = [name for _, name in symbols]
+        listed = f" ({', '.join(names)})" if names else ""
+        return ELFError(
+            f"{what}{listed} need a .BTF section, which the object lacks: {_COMPILE_WITH_G}",
+            section=section.name,
+        )
+
     def _relocations(self, section: Section) -> list[Relocation]:
         rel = self.relocs.get(section.index)
         return self.elf.relocations(rel) if rel is not None else []
@@ -180,7 +197,7 @@ class _Reader:
                 self._add_map(m, self.legacy_section)
         if self.btf_maps_section is not None:
             if btf is None:
-                raise ELFError("BTF-defined maps need a .BTF section", section=".maps")
+                raise self._btf_missing("BTF-defined maps", self.btf_maps_section)
             self.btf_maps = btf_maps.read_btf_maps(elf, self.btf_maps_section, btf)
             for m in self.btf_maps.maps.values():
                 self._add_map(m, self.btf_maps_section)
@@ -227,30 +244,51 @@ class _Reader:
         return reader
 
     def _programs(self, code: CodeReader) -> dict[str, ProgramSpec]:
-        """One spec per function outside ``.text``, its subprograms linked in."""
+        """One spec per function outside ``.text``, its subprograms linked in.
+
+        As libbpf 1.0 to 1.4 (``prog_is_subprog``): a function of ``.text`` is
+        a subprogram unless it is the object's only function, which is then
+        its one program (of section ``.text``, so of unspecified type).
+        """
         programs: dict[str, ProgramSpec] = {}
+        lone = len(code.functions) == 1
         for func in code.functions.values():
-            if func.section is self.text:
+            if func.section is self.text and not lone:
                 continue
-            info = match_section(func.section.name)
-            if info is None:
-                raise ELFError(
-                    "unknown program section", section=func.section.name, symbol=func.name
-                )
-            programs[func.name] = ProgramSpec(
+            programs[func.name] = self._program(func, link(code.functions, func))
+        return programs
+
+    def _program(self, func: Function, instructions: Instructions) -> ProgramSpec:
+        """The spec of one program; a section libbpf does not know gives type UNSPEC.
+
+        libbpf opens such programs without a type for the user to set
+        (``bpf_program__set_type``); loading one unset is refused by the loader.
+        """
+        section = func.section.name
+        info = match_section(section)
+        if info is None:
+            return ProgramSpec(
                 name=func.name,
-                section=info.name,
-                type=info.type,
-                instructions=link(code.functions, func),
-                attach_type=info.attach_type,
-                attach_to=info.attach_to,
-                flags=info.flags,
+                section=section.removeprefix("?"),
+                type=ProgramType.UNSPEC,
+                instructions=instructions,
                 license=self.license,
                 kernel_version=self.version,
-                sleepable=info.sleepable,
-                autoload=info.autoload,
+                autoload=not section.startswith("?"),
             )
-        return programs
+        return ProgramSpec(
+            name=func.name,
+            section=info.name,
+            type=info.type,
+            instructions=instructions,
+            attach_type=info.attach_type,
+            attach_to=info.attach_to,
+            flags=info.flags,
+            license=self.license,
+            kernel_version=self.version,
+            sleepable=info.sleepable,
+            autoload=info.autoload,
+        )
 
     def _read_initial_values(self, code: CodeReader) -> None:
         """What needs the functions: ``.values`` of BTF maps, struct_ops maps."""
@@ -264,7 +302,7 @@ class _Reader:
             )
         for sec in self.struct_ops_sections:
             if self.btf is None:
-                raise ELFError("struct_ops maps need a .BTF section", section=sec.name)
+                raise self._btf_missing("struct_ops maps", sec)
             for m in struct_ops.read_struct_ops(
                 self.elf, sec, self._relocations(sec), self.btf, code.functions
             ):
@@ -293,7 +331,9 @@ class _Reader:
         where = Where(section.name, sym.name or None, offset)
         if sym.shndx == SHN_UNDEF:
             if self.externs is None:
-                raise where.error("reference to an undefined symbol without BTF")
+                raise where.error(
+                    f"extern {sym.name!r} needs the object's BTF (.BTF section): {_COMPILE_WITH_G}"
+                )
             self.externs.relocate(insn, sym, where)
             return True
         idx = sym.shndx

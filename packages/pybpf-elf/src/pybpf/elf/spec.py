@@ -17,12 +17,12 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from pybpf.asm import Instructions
 from pybpf.btf.codec import codec_for
 from pybpf.elf._btfeq import content_equal
 from pybpf.elf._uapi import AttachType, MapType, ProgramType
 
 if TYPE_CHECKING:
-    from pybpf.asm import Instructions
     from pybpf.btf import Spec as BTFSpec
     from pybpf.btf import Type as BTFType
 
@@ -45,6 +45,31 @@ class Pinning(enum.IntEnum):
 
     NONE = 0
     BY_NAME = 1
+
+
+def _check_types(owner: object, *checks: tuple[str, type | tuple[type, ...]]) -> None:
+    """Raise TypeError naming the first constructor argument of the wrong type.
+
+    A wrong type (``name=b"x"``) would otherwise surface far away, as an
+    untyped error from whatever first uses the value (the kernel layer).
+    """
+    for arg, kind in checks:
+        value = getattr(owner, arg)
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+            kinds = kind if isinstance(kind, tuple) else (kind,)
+            wanted = " or ".join("None" if k is type(None) else k.__name__ for k in kinds)
+            raise TypeError(
+                f"{type(owner).__name__}() argument {arg!r} must be {wanted}, "
+                f"not {type(value).__name__}"
+            )
+
+
+def _member(kind: type[enum.IntEnum], value: int) -> str:
+    """``ProgramType.XDP`` for a known value, the number for another."""
+    try:
+        return f"{kind.__name__}.{kind(value).name}"
+    except ValueError:
+        return repr(value)
 
 
 def _fields_equal(a: Any, b: Any) -> bool:
@@ -93,9 +118,33 @@ class MapSpec:
     #: For ``.struct_ops`` maps: the struct type's name and, per function
     #: pointer member, the program to put there.
     struct_ops_programs: dict[str, str] = field(default_factory=dict)
+    #: The ``max_entries`` the object declares, where the reader changed it: a
+    #: ring buffer's size is rounded up to a power-of-two number of pages, as
+    #: libbpf rounds it. None when ``max_entries`` is the object's own value.
+    declared_max_entries: int | None = None
 
     __eq__ = _fields_equal
     __hash__ = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        _check_types(
+            self,
+            ("name", str),
+            ("type", int),
+            ("key_size", int),
+            ("value_size", int),
+            ("max_entries", int),
+            ("flags", int),
+            ("pinning", int),
+            ("inner_map", (MapSpec, type(None))),
+            ("contents", list),
+            ("map_extra", int),
+            ("numa_node", int),
+            ("section", (str, type(None))),
+            ("extra", bytes),
+            ("struct_ops_programs", dict),
+            ("declared_max_entries", (int, type(None))),
+        )
 
     def copy(self) -> MapSpec:
         """A deep copy that can be edited without touching this spec."""
@@ -115,6 +164,10 @@ class ProgramSpec:
     calls (directly or through callbacks), appended in the order libbpf appends
     them; each function's first instruction carries its ``symbol``, and calls,
     function pointers, map loads and extern uses carry a ``reference``.
+
+    ``type`` is ``ProgramType.UNSPEC`` for a program whose section names no
+    type (and for a lone ``.text`` function), as libbpf opens them: set it
+    before loading. ``repr()`` is one line; ``str()`` adds the disassembly.
     """
 
     name: str
@@ -133,6 +186,31 @@ class ProgramSpec:
 
     __eq__ = _fields_equal
     __hash__ = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        _check_types(
+            self,
+            ("name", str),
+            ("section", str),
+            ("type", int),
+            ("instructions", Instructions),
+            ("attach_type", (int, type(None))),
+            ("attach_to", str),
+            ("flags", int),
+            ("license", str),
+            ("kernel_version", int),
+        )
+
+    def __repr__(self) -> str:
+        # One line: the instructions (with their metadata) run to kilobytes.
+        return (
+            f"ProgramSpec(name={self.name!r}, type={_member(ProgramType, self.type)}, "
+            f"section={self.section!r}, instructions={len(self.instructions)})"
+        )
+
+    def __str__(self) -> str:
+        """The one-line ``repr`` followed by the disassembled instructions."""
+        return f"{self!r}\n{self.instructions}"
 
     @property
     def own_slots(self) -> int:
@@ -173,6 +251,16 @@ class VariableSpec:
 
     __eq__ = _fields_equal
     __hash__ = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        _check_types(
+            self,
+            ("name", str),
+            ("section", str),
+            ("offset", int),
+            ("size", int),
+            ("map", (MapSpec, type(None))),
+        )
 
     @property
     def raw(self) -> bytes:
@@ -257,6 +345,28 @@ class CollectionSpec:
 
     __eq__ = _fields_equal
     __hash__ = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        _check_types(self, ("maps", dict), ("programs", dict), ("variables", dict))
+        for kind, specs, spec_type in (
+            ("maps", self.maps, MapSpec),
+            ("programs", self.programs, ProgramSpec),
+            ("variables", self.variables, VariableSpec),
+        ):
+            for name, spec in specs.items():
+                if not isinstance(name, str) or not isinstance(spec, spec_type):
+                    raise TypeError(
+                        f"CollectionSpec() argument {kind!r} must map str to "
+                        f"{spec_type.__name__}, not {type(name).__name__} to "
+                        f"{type(spec).__name__}"
+                    )
+
+    def __repr__(self) -> str:
+        # One line: the names, not every program's instructions.
+        return (
+            f"CollectionSpec(programs={list(self.programs)}, maps={list(self.maps)}, "
+            f"variables={len(self.variables)}, byte_order={self.byte_order!r})"
+        )
 
     def copy(self) -> CollectionSpec:
         """A deep copy that can be edited without touching this spec."""
