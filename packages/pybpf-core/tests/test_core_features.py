@@ -137,3 +137,11 @@ def test_not_supported_names_version() -> None:
     err = features._missing("ISA v4 (BPF_MOVSX)", "6.6")
     assert err.min_version == "6.6"
     assert "requires Linux 6.6" in str(err)
+
+
+def test_sleepable() -> None:
+    # XDP programs never sleep; uprobes may from 6.2 (the verifier says which).
+    with pytest.raises(NotSupportedError, match="sleepable XDP programs"):
+        features.have_sleepable(ProgramType.XDP)
+    if KERNEL >= (6, 2):
+        assert features.have_sleepable(ProgramType.KPROBE) is None

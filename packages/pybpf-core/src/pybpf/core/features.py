@@ -21,6 +21,7 @@ from pybpf.core._uapi import Command
 from pybpf.core.errors import BPFError, NotSupportedError
 from pybpf.elf import CollectionSpec, MapSpec, ProgramSpec
 from pybpf.elf._uapi import AttachType, MapType, ProgramType
+from pybpf.elf.sections import BPF_F_SLEEPABLE
 
 __all__ = [
     "check_spec",
@@ -35,6 +36,7 @@ __all__ = [
     "have_large_instructions",
     "have_map_type",
     "have_program_type",
+    "have_sleepable",
 ]
 
 #: The first Linux release with each program type.
@@ -123,8 +125,6 @@ _PROBE_ATTACH: dict[int, int] = {
     ProgramType.SK_LOOKUP: AttachType.SK_LOOKUP,
     ProgramType.NETFILTER: AttachType.NETFILTER,
 }
-#: ``BPF_F_SLEEPABLE``: syscall programs must be sleepable.
-_SLEEPABLE = 1 << 4
 
 
 def _load(
@@ -134,6 +134,7 @@ def _load(
     log: bool = False,
     attach_type: int | None = None,
     attach_btf_id: int = 0,
+    flags: int = 0,
 ) -> tuple[int, str]:
     """Load and close a probe program; (0 or -errno, verifier log)."""
     _rlimit.ensure_memlock()
@@ -149,8 +150,8 @@ def _load(
         _PROBE_ATTACH.get(prog_type, 0) if attach_type is None else attach_type
     )
     attr.attach_btf_id = attach_btf_id
-    if prog_type == ProgramType.SYSCALL:
-        attr.prog_flags = _SLEEPABLE
+    # Syscall programs must be sleepable.
+    attr.prog_flags = flags | (BPF_F_SLEEPABLE if prog_type == ProgramType.SYSCALL else 0)
     buf = ffi.new("char[]", 4096) if log else _sys.NULL
     if log:
         attr.log_buf = _sys.addr(buf)
@@ -214,19 +215,30 @@ def _target_btf_id(names: tuple[str, ...]) -> int | None:
     return None
 
 
-def _probe_load(prog_type: ProgramType, attach_type: int | None, feature: str) -> None:
-    """Load the smallest program of a type the kernel knows; raise what it answered."""
+def _probe_load(
+    prog_type: ProgramType, attach_type: int | None, feature: str, flags: int = 0
+) -> tuple[int, str]:
+    """Load the smallest program of a type the kernel knows; raise what it answered.
+
+    Returns the load's result and log when the kernel has the type, for
+    callers that read more into the verifier's words.
+    """
     btf_id = 0
     if prog_type in _NEED_TARGET:
         found = _target_btf_id(_PROBE_TARGETS.get(attach_type or 0, ()))
         if found is None:
-            return  # no target to try (in this kernel's BTF): the enum is all we can ask
+            return 0, ""  # no target to try (in this kernel's BTF): the enum is all we can ask
         btf_id = found
     rc, log = _load(
-        prog_type, _R0_ZERO + _EXIT, log=True, attach_type=attach_type, attach_btf_id=btf_id
+        prog_type,
+        _R0_ZERO + _EXIT,
+        log=True,
+        attach_type=attach_type,
+        attach_btf_id=btf_id,
+        flags=flags,
     )
     if _loaded_or_judged(rc, log):
-        return
+        return rc, log
     raise _refused(feature, -rc, "load one")
 
 
@@ -306,6 +318,35 @@ def have_map_type(map_type: MapType) -> None:
     rc = _probes.create_answer(map_type)
     if rc:
         raise _refused(feature, -rc, "create one")
+
+
+# The verifier's answer to BPF_F_SLEEPABLE on a type that may not sleep:
+# "Only fentry/fexit/fmod_ret and lsm programs can be sleepable" (5.10), the
+# list growing with iter, uprobe and struct_ops in later kernels.
+_NOT_SLEEPABLE = "can be sleepable"
+
+
+@_cached
+def have_sleepable(prog_type: ProgramType, attach_type: AttachType | None = None) -> None:
+    """Whether ``prog_type`` programs (for ``attach_type``) may be sleepable.
+
+    ``uprobe.s`` came with 6.2, ``iter.s`` with 5.16, ``fentry.s`` and
+    ``lsm.s`` with 5.10: the probe loads one with ``BPF_F_SLEEPABLE`` and
+    reads the verifier's answer.
+    """
+    prog_type = ProgramType(prog_type)
+    if attach_type is None:
+        have_program_type(prog_type)
+        attach = _TYPE_PROBE_ATTACH.get(prog_type)
+    else:
+        attach_type = AttachType(attach_type)
+        have_attach_type(prog_type, attach_type)
+        attach = attach_type
+    kind = prog_type.name if attach is None else f"{prog_type.name}/{AttachType(attach).name}"
+    feature = f"sleepable {kind} programs"
+    rc, log = _probe_load(prog_type, attach, feature, flags=BPF_F_SLEEPABLE)
+    if rc < 0 and _NOT_SLEEPABLE in log:
+        raise _missing(feature, "")
 
 
 # What the verifier says when a program type may not call a helper. From
@@ -438,8 +479,8 @@ _ISA_PROBES = {"isa_v3": have_isa_v3, "isa_v4": have_isa_v4, "atomics": have_ato
 def check_spec(spec: CollectionSpec | ProgramSpec | MapSpec) -> None:
     """Whether this kernel has what ``spec`` needs, asked before loading it.
 
-    Probes every map type (inner maps included), program type (with its
-    attach type, for tracing and LSM programs), helper call
+    Probes every map type (inner maps included), program and attach type,
+    whether it may sleep, helper call
     and instruction-set extension the spec uses, and raises
     :class:`NotSupportedError` for the first one the kernel lacks or refuses.
     It cannot promise a load will succeed (the verifier, kfuncs and attach
@@ -460,10 +501,13 @@ def check_spec(spec: CollectionSpec | ProgramSpec | MapSpec) -> None:
                 check_spec(prog)
         return
     prog_type = ProgramType(spec.type)
-    if spec.attach_type is not None:
-        have_attach_type(prog_type, AttachType(spec.attach_type))
+    attach_type = None if spec.attach_type is None else AttachType(spec.attach_type)
+    if attach_type is not None:
+        have_attach_type(prog_type, attach_type)
     else:
         have_program_type(prog_type)
+    if spec.flags & BPF_F_SLEEPABLE:
+        have_sleepable(prog_type, attach_type)
     for need in sorted(_instruction_needs(spec)):
         _ISA_PROBES[need]()
     for helper in sorted({i.constant for i in spec.instructions if i.is_helper_call}):
