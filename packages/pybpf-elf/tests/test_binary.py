@@ -174,3 +174,16 @@ def test_any_truncation_is_an_elf_error(cut: int) -> None:
     with pytest.raises(ELFError):
         elf = Binary(data)
         assert elf.segments is not None and elf.dynamic_symbols is not None
+
+
+@needs_libc
+def test_symbols_named_agrees_with_the_full_tables() -> None:
+    """The fast lookup finds names inside longer strings too (shared suffixes)."""
+    assert LIBC is not None
+    full = Binary.open(LIBC)
+    every = list(full.symbols())
+    bases = sorted({s.name.split("@")[0] for s in every if s.name})
+    for base in [*bases[::50], "malloc", "free"]:
+        fresh = Binary.open(LIBC)
+        assert fresh.symbols_named(base) == [s for s in every if s.name.split("@")[0] == base]
+    assert Binary.open(LIBC).symbols_named("no_such_symbol_anywhere") == []

@@ -240,7 +240,26 @@ class Binary:
         yield from self.dynamic_symbols
         yield from self.static_symbols
 
-    def _read_symbols(self, tab: Section, *, dynamic: bool) -> list[BinarySymbol]:
+    def symbols_named(self, name: str) -> list[BinarySymbol]:
+        """The symbols called ``name`` or ``name@...``, dynamic then static.
+
+        Faster than :meth:`symbols` for one lookup in a fresh process: the
+        string tables are searched first, and only the symbols that point at
+        a match are decoded.
+        """
+        out: list[BinarySymbol] = []
+        for kind, dynamic in ((SHT_DYNSYM, True), (SHT_SYMTAB, False)):
+            tab = self._elf.section_of_type(kind)
+            if tab is None:
+                continue
+            starts = _name_offsets(self._strings(tab), name.encode())
+            if starts:
+                out += self._read_symbols(tab, dynamic=dynamic, only=starts)
+        return out
+
+    def _read_symbols(
+        self, tab: Section, *, dynamic: bool, only: set[int] | None = None
+    ) -> list[BinarySymbol]:
         # The hot path of resolving a symbol in a fresh process: one struct
         # pass over the table, names decoded once each, no per-symbol objects
         # beyond the result tuple.
@@ -258,7 +277,7 @@ class Binary:
         version: str | None = None
         hidden = False
         for i, (name_off, info, _, shndx, value, size) in enumerate(unpack(raw)):
-            if i == 0:
+            if i == 0 or (only is not None and name_off not in only):
                 continue
             end = find(b"\0", name_off)
             if end < 0 or name_off >= len(strings):
@@ -379,3 +398,19 @@ class Binary:
             if not nxt:
                 break
             off += nxt
+
+
+def _name_offsets(strings: bytes, name: bytes) -> set[int]:
+    """Every offset of ``strings`` where ``name`` starts and is followed by NUL or ``@``.
+
+    Not only string starts: linkers share suffixes, so a symbol's name may
+    begin inside a longer string.
+    """
+    found = set()
+    at = strings.find(name)
+    while at >= 0:
+        after = at + len(name)
+        if after < len(strings) and strings[after] in (0, 0x40):
+            found.add(at)
+        at = strings.find(name, at + 1)
+    return found

@@ -71,18 +71,6 @@ class Executable:
         """Every symbol of ``.dynsym`` then ``.symtab`` (imports and data included)."""
         return [*self.binary.dynamic_symbols, *self.binary.static_symbols]
 
-    @cached_property
-    def _functions(self) -> tuple[dict[str, list[tuple[BinarySymbol, int]]], ...]:
-        """The defined functions of ``.dynsym`` and of ``.symtab``, by name without version."""
-        tables = []
-        for table in self._tables():
-            index: dict[str, list[tuple[BinarySymbol, int]]] = {}
-            for sym in table:
-                if sym.type == _STT_FUNC and sym.file_offset is not None:
-                    index.setdefault(sym.name.partition("@")[0], []).append((sym, sym.file_offset))
-            tables.append(index)
-        return tuple(tables)
-
     def _tables(self, *, static_first: bool = False) -> list[list[BinarySymbol]]:
         tables = [self.binary.dynamic_symbols, self.binary.static_symbols]
         return tables[::-1] if static_first else tables
@@ -97,9 +85,13 @@ class Executable:
         base, at, rest = symbol.partition("@")
         version = rest[1:] if rest.startswith("@") else rest
         found: int | None = None
-        for table in self._functions:
+        named = self.binary.symbols_named(base)
+        for dynamic in (True, False):
             found, bind = None, -1
-            for sym, offset in table.get(base, ()):
+            for sym in named:
+                offset = sym.file_offset
+                if sym.dynamic != dynamic or sym.type != _STT_FUNC or offset is None:
+                    continue
                 if not _name_matches(sym, symbol, version if at else None):
                     continue
                 if found:
@@ -115,13 +107,12 @@ class Executable:
         raise SymbolNotFoundError(symbol, self.path, self._why_missing(base))
 
     def _why_missing(self, name: str) -> str:
-        for table in self._tables():
-            for sym in table:
-                if sym.name == name and sym.type == STT_GNU_IFUNC and sym.defined:
-                    return (
-                        "it is a GNU indirect function (STT_GNU_IFUNC) whose implementation "
-                        "is chosen at load time: probe the implementation's symbol instead"
-                    )
+        for sym in self.binary.symbols_named(name):
+            if sym.name == name and sym.type == STT_GNU_IFUNC and sym.defined:
+                return (
+                    "it is a GNU indirect function (STT_GNU_IFUNC) whose implementation "
+                    "is chosen at load time: probe the implementation's symbol instead"
+                )
         return ""
 
     def symbol_offsets(self, symbols: Sequence[str]) -> list[int]:
