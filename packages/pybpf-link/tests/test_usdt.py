@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import shutil
@@ -10,6 +11,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pybpf.elf import ELFError, load_collection_spec
 from pybpf.elf.binary import Binary
@@ -237,3 +240,24 @@ def test_too_many_args_to_encode() -> None:
     arg = USDTArgument(USDTArgKind.REG, 0, "rax", 80, 8, False, 0)
     with pytest.raises(USDTArgumentError, match="13 arguments"):
         encode_usdt_spec([arg] * 13)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.data())
+def test_corrupt_notes_are_elf_errors(native: Path, data: st.DataObject) -> None:
+    seed = (native / "target").read_bytes()
+    notes = Binary(seed).section(".note.stapsdt")
+    assert notes is not None
+    buf = bytearray(seed)
+    for _ in range(data.draw(st.integers(1, 6))):
+        at = notes.offset + data.draw(st.integers(0, notes.size - 1))
+        buf[at] = data.draw(st.integers(0, 255))
+    try:
+        probes = read_usdt_probes(Binary(bytes(buf)))
+    except ELFError:
+        return
+    for p in probes:
+        with contextlib.suppress(USDTArgumentError):
+            encode_usdt_spec(p.args)

@@ -31,6 +31,7 @@ from pybpf.elf._elffile import (
     SHT_GNU_VERDEF,
     SHT_GNU_VERNEED,
     SHT_GNU_VERSYM,
+    SHT_NOBITS,
     SHT_NOTE,
     SHT_SYMTAB,
     ElfFile,
@@ -266,7 +267,7 @@ class Binary:
         if tab.entsize not in (0, _SYM.size) or tab.size % _SYM.size:
             raise ELFError(f"symbol table entry size {tab.entsize}", section=tab.name)
         strings = self._strings(tab)
-        raw = self._elf.section_data(tab)
+        raw = self._contents(tab)
         sections = self._elf.sections
         nsec = len(sections)
         out = []
@@ -329,7 +330,7 @@ class Binary:
         sec = self._elf.section_of_type(SHT_GNU_VERSYM)
         if sec is None:
             return None
-        raw = self._elf.section_data(sec)
+        raw = self._contents(sec)
         count = dynsym.size // 24
         if len(raw) < 2 * count:
             raise ELFError(
@@ -352,11 +353,17 @@ class Binary:
             self._read_verneeds(verneed, names)
         return names
 
+    def _contents(self, sec: Section) -> bytes:
+        """A table's bytes; a table without any (``SHT_NOBITS``) is corrupt, not zeros."""
+        if sec.type == SHT_NOBITS:
+            raise ELFError("table without contents in the file", section=sec.name)
+        return self._elf.section_data(sec)
+
     def _strings(self, sec: Section) -> bytes:
-        return self._elf.section_data(self._elf.section(sec.link, context=f"{sec.name} strings"))
+        return self._contents(self._elf.section(sec.link, context=f"{sec.name} strings"))
 
     def _read_verdefs(self, sec: Section, names: dict[int, str]) -> None:
-        raw = self._elf.section_data(sec)
+        raw = self._contents(sec)
         strings = self._strings(sec)
         verdef = struct.Struct(self._end + _VERDEF.format)
         verdaux = struct.Struct(self._end + _VERDAUX.format)
@@ -377,7 +384,7 @@ class Binary:
             off += nxt
 
     def _read_verneeds(self, sec: Section, names: dict[int, str]) -> None:
-        raw = self._elf.section_data(sec)
+        raw = self._contents(sec)
         strings = self._strings(sec)
         verneed = struct.Struct(self._end + _VERNEED.format)
         vernaux = struct.Struct(self._end + _VERNAUX.format)
