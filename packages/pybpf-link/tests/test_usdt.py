@@ -14,6 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pybpf.btf import Array, Int, Member, Struct
+from pybpf.btf import Spec as BTFSpec
 from pybpf.elf import ELFError, load_collection_spec
 from pybpf.elf.binary import Binary
 from pybpf.link import (
@@ -193,7 +195,7 @@ def test_parse_args(spec: str, expected: list[tuple[object, ...]]) -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("8@(%rdi,%rax,8)", "unknown register 'rdi,%rax,8'"),
+        ("8@(%rdi,%xmm1,8)", "unknown register 'xmm1'"),
         ("8@%xmm0", "unknown register 'xmm0'"),
         ("3@%eax", "unsupported size 3"),
         ("8@rax", "unrecognized argument"),
@@ -261,3 +263,74 @@ def test_corrupt_notes_are_elf_errors(native: Path, data: st.DataObject) -> None
     for p in probes:
         with contextlib.suppress(USDTArgumentError):
             encode_usdt_spec(p.args)
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("1@-96(%rbp,%rax,8)", (-96, "rbp", 32, "rax", 80, 3, 1, False)),
+        ("-2@(%rdi,%rcx,2)", (0, "rdi", 112, "rcx", 88, 1, 2, True)),
+        ("4@16(%rsp,%r8)", (16, "rsp", 152, "r8", 72, 0, 4, False)),
+        ("8@(%rbx,%rdx)", (0, "rbx", 40, "rdx", 96, 0, 8, False)),
+    ],
+)
+def test_parse_scale_index_base(spec: str, expected: tuple[object, ...]) -> None:
+    (a,) = parse_usdt_args(spec)
+    assert a.kind == USDTArgKind.SIB
+    got = (a.value_offset, a.register, a.register_offset, a.index_register)
+    got += (a.index_register_offset, a.scale_bitshift, a.size, a.signed)
+    assert got == expected
+
+
+def test_bad_scale() -> None:
+    with pytest.raises(USDTArgumentError, match="scale 3 is not 1, 2, 4 or 8"):
+        parse_usdt_args("8@(%rdi,%rax,3)")
+
+
+def _libbpf_1_7_layout(old: BTFSpec) -> BTFSpec:
+    """The object's BTF with libbpf 1.7's struct __bpf_usdt_arg_spec (little-endian)."""
+    spec = old.type_by_name("__bpf_usdt_spec", Struct)
+    assert isinstance(spec, Struct)
+    array = spec.members[0].type
+    assert isinstance(array, Array)
+    arg = array.type
+    assert isinstance(arg, Struct)
+    by_name = {m.name: m for m in arg.members}
+    u16, u8 = Int("unsigned short", 2), Int("unsigned char", 1)
+    members = [
+        Member("val_off", by_name["val_off"].type, 0),
+        Member("arg_type", by_name["arg_type"].type, 64, 8),
+        Member("idx_reg_off", u16, 72, 12),
+        Member("scale_bitshift", u16, 84, 4),
+        Member("__reserved", u8, 88, 8),
+        *(Member(n, by_name[n].type, by_name[n].offset) for n in ("reg_off", "arg_signed")),
+        Member("arg_bitshift", by_name["arg_bitshift"].type, by_name["arg_bitshift"].offset),
+    ]
+    new_arg = Struct("__bpf_usdt_arg_spec", arg.size, members)
+    new = Struct(
+        "__bpf_usdt_spec",
+        spec.size,
+        [Member("args", Array(new_arg, array.nelems), 0), *spec.members[1:]],
+    )
+    return BTFSpec.from_types([new])
+
+
+def test_scale_index_base_needs_libbpf_1_7_layout(testdata: Path) -> None:
+    old = load_collection_spec(testdata / "usdt-el.o").types
+    assert old is not None
+    args = parse_usdt_args("-4@%edi 1@-96(%rbp,%rax,8)")
+    with pytest.raises(USDTArgumentError, match=r"libbpf 1\.7"):
+        encode_usdt_spec(args, types=old)
+    with pytest.raises(USDTArgumentError, match=r"libbpf 1\.7"):
+        encode_usdt_spec(args)
+    new = _libbpf_1_7_layout(old)
+    raw = encode_usdt_spec(args, cookie=9, types=new)
+    # Non-SIB arguments keep the historical layout.
+    assert raw[:16] == encode_usdt_spec(args[:1])[:16]
+    val_off, arg_type, packed, reserved, reg_off, signed, shift = struct.unpack_from(
+        "<QBHBhbb", raw, 16
+    )
+    assert (val_off, arg_type, reserved) == ((-96) & (2**64 - 1), USDTArgKind.SIB, 0)
+    assert (packed & 0xFFF, packed >> 12) == (80, 3)
+    assert (reg_off, signed, shift) == (32, 0, 56)
+    assert struct.unpack_from("<Qh", raw, 192) == (9, 2)

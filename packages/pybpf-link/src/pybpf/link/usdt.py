@@ -84,10 +84,16 @@ X86_64_PT_REGS: dict[str, int] = {
 }
 """Register name (any width: ``rax``, ``eax``, ``al``) to its offset in ``struct pt_regs``."""
 
-# libbpf reads each argument with sscanf; these are the same four formats.
-# Whitespace is allowed wherever a format has a space, a register name is at
-# most 15 characters, numbers are decimal.
+# libbpf reads each argument with sscanf; these are the same formats, tried
+# in the same order. Whitespace is allowed wherever a format has a space, a
+# register name is at most 15 characters, numbers are decimal. (A SIB base
+# register stops at ")" too, where sscanf's would run on into the next
+# argument and fail on the register name.)
 _NUM = r"([+-]?\d+)"
+_SIB = re.compile(
+    rf"\s*{_NUM}\s*@\s*(?:{_NUM})?\s*\(\s*%([^,)]{{1,15}})\s*,\s*%([^,)]{{1,15}})"
+    rf"\s*(?:,\s*{_NUM}\s*)?\)\s*"
+)
 _DEREF = re.compile(rf"\s*{_NUM}\s*@\s*{_NUM}\s*\(\s*%([^)]{{1,15}})\s*\)\s*")
 _DEREF0 = re.compile(rf"\s*{_NUM}\s*@\s*\(\s*%([^)]{{1,15}})\s*\)\s*")
 _REG = re.compile(rf"\s*{_NUM}\s*@\s*%(\S{{1,15}})\s*")
@@ -105,6 +111,8 @@ class USDTArgKind(enum.IntEnum):
     """A register's value (``-4@%edi``)."""
     REG_DEREF = 2
     """Memory at a register plus ``value_offset`` (``8@-16(%rbp)``)."""
+    SIB = 3
+    """Memory at base + index << scale + offset (``1@-96(%rbp,%rax,8)``); libbpf 1.7+."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +131,12 @@ class USDTArgument:
     signed: bool
     bitshift: int
     """``64 - 8 * size``: how far ``usdt.bpf.h`` shifts to drop the bytes above ``size``."""
+    index_register: str | None = None
+    """``SIB`` only: the index register as the spec names it."""
+    index_register_offset: int = 0
+    """``SIB`` only: the index register's offset in ``struct pt_regs``."""
+    scale_bitshift: int = 0
+    """``SIB`` only: log2 of the scale (1, 2, 4 or 8)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +191,8 @@ def parse_usdt_args(
 
 def _parse_x86_64_arg(spec: str, pos: int, index: int) -> tuple[USDTArgument, int]:
     register: str | None
+    if m := _SIB.match(spec, pos):
+        return _sib_arg(spec, m, index), m.end()
     if m := _DEREF.match(spec, pos):
         size, value, register = int(m[1]), int(m[2]), m[3]
         kind = USDTArgKind.REG_DEREF
@@ -191,17 +207,47 @@ def _parse_x86_64_arg(spec: str, pos: int, index: int) -> tuple[USDTArgument, in
         kind = USDTArgKind.CONST
     else:
         raise USDTArgumentError(f"unrecognized argument {spec[pos:]!r}", spec=spec, index=index)
-    reg_off = 0
-    if register is not None:
-        found = X86_64_PT_REGS.get(register)
-        if found is None:
-            raise USDTArgumentError(f"unknown register {register!r}", spec=spec, index=index)
-        reg_off = found
+    reg_off = 0 if register is None else _register_offset(spec, register, index)
+    width = _width(spec, size, index)
+    arg = USDTArgument(kind, value, register, reg_off, width, size < 0, 64 - width * 8)
+    return arg, m.end()
+
+
+def _width(spec: str, size: int, index: int) -> int:
     width = abs(size)
     if width not in (1, 2, 4, 8):
         raise USDTArgumentError(f"unsupported size {size}", spec=spec, index=index)
-    arg = USDTArgument(kind, value, register, reg_off, width, size < 0, 64 - width * 8)
-    return arg, m.end()
+    return width
+
+
+def _register_offset(spec: str, name: str, index: int) -> int:
+    found = X86_64_PT_REGS.get(name)
+    if found is None:
+        raise USDTArgumentError(f"unknown register {name!r}", spec=spec, index=index)
+    return found
+
+
+def _sib_arg(spec: str, m: re.Match[str], index: int) -> USDTArgument:
+    size = int(m[1])
+    scale = int(m[5]) if m[5] is not None else 1
+    if scale not in _SCALE_BITSHIFT:
+        raise USDTArgumentError(f"scale {scale} is not 1, 2, 4 or 8", spec=spec, index=index)
+    width = _width(spec, size, index)
+    return USDTArgument(
+        USDTArgKind.SIB,
+        int(m[2]) if m[2] is not None else 0,
+        m[3],
+        _register_offset(spec, m[3], index),
+        width,
+        size < 0,
+        64 - width * 8,
+        m[4],
+        _register_offset(spec, m[4], index),
+        _SCALE_BITSHIFT[scale],
+    )
+
+
+_SCALE_BITSHIFT = {1: 0, 2: 1, 4: 2, 8: 3}
 
 
 def read_usdt_probes(binary: Binary) -> list[USDTProbe]:
@@ -307,6 +353,8 @@ _BUILTIN_SIZE = USDT_MAX_ARGS * _ARG_LAYOUT.size + 16
 def _encode_builtin(args: Sequence[USDTArgument], cookie: int, byte_order: str) -> bytes:
     if len(args) > USDT_MAX_ARGS:
         raise USDTArgumentError(f"{len(args)} arguments, at most {USDT_MAX_ARGS}", spec="")
+    if any(a.kind == USDTArgKind.SIB for a in args):
+        raise _sib_unsupported()
     end = "<" if byte_order == "little" else ">"
     arg = struct.Struct(end + _ARG_LAYOUT.format)
     buf = bytearray(_BUILTIN_SIZE)
@@ -341,19 +389,34 @@ def _encode_btf(t: Struct, args: Sequence[USDTArgument], cookie: int, byte_order
     if not needed <= names:
         missing = ", ".join(sorted(needed - names))
         raise USDTArgumentError(f"struct __bpf_usdt_arg_spec lacks {missing}", spec="")
+    sib = {"idx_reg_off", "scale_bitshift"} <= names
+    if not sib and any(a.kind == USDTArgKind.SIB for a in args):
+        raise _sib_unsupported()
+    records = []
+    for a in args:
+        record = {
+            "val_off": a.value_offset & _U64,
+            "arg_type": int(a.kind),
+            "reg_off": a.register_offset,
+            "arg_signed": a.signed,
+            "arg_bitshift": a.bitshift,
+        }
+        if sib:
+            record["idx_reg_off"] = a.index_register_offset
+            record["scale_bitshift"] = a.scale_bitshift
+        records.append(record)
     value = {
-        "args": [
-            {
-                "val_off": a.value_offset & _U64,
-                "arg_type": int(a.kind),
-                "reg_off": a.register_offset,
-                "arg_signed": a.signed,
-                "arg_bitshift": a.bitshift,
-            }
-            for a in args
-        ],
+        "args": records,
         "usdt_cookie": cookie & _U64,
         "arg_cnt": len(args),
     }
     encoded: bytes = codec_for(t, byte_order).encode(value)
     return encoded
+
+
+def _sib_unsupported() -> USDTArgumentError:
+    return USDTArgumentError(
+        "a scale-index-base argument needs the struct __bpf_usdt_arg_spec of libbpf 1.7's "
+        "usdt.bpf.h (idx_reg_off, scale_bitshift), which this object was not built with",
+        spec="",
+    )
