@@ -315,12 +315,6 @@ class ElfFile:
         tab = self.symtab
         if tab is None:
             return []
-        return self.read_symbols(tab)
-
-    def read_symbols(self, tab: Section) -> list[Symbol]:
-        """Every symbol of the symbol table ``tab`` (``SHT_SYMTAB`` or ``SHT_DYNSYM``)."""
-        if tab.type == SHT_NOBITS:
-            raise ELFError("symbol table without contents", section=tab.name)
         if tab.entsize not in (0, _SYM_SIZE) or tab.size % _SYM_SIZE:
             raise ELFError(f"symbol table entry size {tab.entsize}", section=tab.name)
         strtab = self.section(tab.link, context="symbol table strings")
