@@ -136,6 +136,30 @@ def test_prelink_base_adjustment(native: Path) -> None:
         read_usdt_probes(Binary(bytes(data)))
 
 
+@needs_python_probes
+def test_a_broken_site_only_blocks_its_own_probe(tmp_path: Path) -> None:
+    """As in libbpf, only the sites of the probe asked for must be placeable."""
+    data = bytearray(PYTHON.read_bytes())
+    binary = Binary(bytes(data))
+    notes = binary.section(".note.stapsdt")
+    assert notes is not None
+    first, *rest = read_usdt_probes(binary)
+    if not rest:
+        pytest.skip("needs two probes")
+    note = binary.notes(notes)[0]
+    desc = notes.offset + note.offset + 12 + 8
+    struct.pack_into("<Q", data, desc, 0xDEAD0000_00000000)  # the site's address
+    copy = tmp_path / "python3"
+    copy.write_bytes(bytes(data))
+    exe = Executable(copy)
+    with pytest.raises(ELFError, match=f"{first.provider}:{first.name}"):
+        exe.usdt_probes()
+    with pytest.raises(ELFError):
+        exe.usdt_probe_sites(first.provider, first.name)
+    other = next(p for p in rest if (p.provider, p.name) != (first.provider, first.name))
+    assert other in exe.usdt_probe_sites(other.provider, other.name)
+
+
 def test_semaphore_in_code_is_refused(native: Path) -> None:
     data = bytearray((native / "target").read_bytes())
     binary = Binary(bytes(data))

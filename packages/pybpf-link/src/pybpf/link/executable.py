@@ -163,10 +163,6 @@ class Executable:
 
     def usdt_probes(self) -> list[USDTProbe]:
         """Every USDT probe site of the file (``.note.stapsdt``), in note order."""
-        return self._usdt_probes
-
-    @cached_property
-    def _usdt_probes(self) -> list[USDTProbe]:
         return read_usdt_probes(self.binary)
 
     def usdt_probe_sites(self, provider: str, name: str) -> list[USDTProbe]:
@@ -175,7 +171,7 @@ class Executable:
         Raises :class:`~pybpf.link.USDTProbeNotFoundError` (a ``LookupError``)
         when the file has no such probe.
         """
-        sites = [p for p in self._usdt_probes if p.provider == provider and p.name == name]
+        sites = read_usdt_probes(self.binary, provider, name)
         if not sites:
             raise USDTProbeNotFoundError(provider, name, self.path)
         return sites

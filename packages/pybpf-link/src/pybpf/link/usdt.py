@@ -250,14 +250,19 @@ def _sib_arg(spec: str, m: re.Match[str], index: int) -> USDTArgument:
 _SCALE_BITSHIFT = {1: 0, 2: 1, 4: 2, 8: 3}
 
 
-def read_usdt_probes(binary: Binary) -> list[USDTProbe]:
-    """Every USDT call site of ``binary``, as libbpf's ``collect_usdt_targets`` finds them.
+def read_usdt_probes(
+    binary: Binary, provider: str | None = None, name: str | None = None
+) -> list[USDTProbe]:
+    """The USDT call sites of ``binary``, as libbpf's ``collect_usdt_targets`` finds them.
 
     The note's address is corrected by the distance between ``.stapsdt.base``
     now and when the note was written, then turned into a file offset through
     the executable ``PT_LOAD`` segment holding it; the semaphore likewise,
     through a non-executable one. A file without ``.note.stapsdt`` has no
-    probes; a note that cannot be placed raises :class:`~pybpf.elf.ELFError`.
+    probes; a malformed note raises :class:`~pybpf.elf.ELFError`. Given
+    ``provider`` and ``name``, only that probe's sites are placed, so that
+    (as in libbpf) an unplaceable site of another probe does not stand in
+    the way.
     """
     notes = binary.section(_NOTE_SECTION)
     if notes is None:
@@ -288,7 +293,7 @@ def read_usdt_probes(binary: Binary) -> list[USDTProbe]:
                 offset=note.offset,
             )
         try:
-            provider, name = texts[0].decode(), texts[1].decode()
+            site_provider, site_name = texts[0].decode(), texts[1].decode()
             args = texts[2].split(b"\0", 1)[0].decode()
         except UnicodeDecodeError as e:
             raise ELFError(
@@ -296,7 +301,9 @@ def read_usdt_probes(binary: Binary) -> list[USDTProbe]:
             ) from e
         if args.startswith(":"):
             args = ""
-        where = f"USDT probe {provider}:{name}"
+        if name is not None and (site_provider, site_name) != (provider, name):
+            continue
+        where = f"USDT probe {site_provider}:{site_name}"
         address = loc
         if base_addr:
             address = (loc + base_addr - note_base) & _U64
@@ -313,7 +320,9 @@ def read_usdt_probes(binary: Binary) -> list[USDTProbe]:
                 raise ELFError(f"{why} its semaphore {sema:#x}", symbol=where)
             sema_offset = sema - sseg.vaddr + sseg.offset
         probes.append(
-            USDTProbe(provider, name, address, offset, sema, sema_offset, args, binary.machine)
+            USDTProbe(
+                site_provider, site_name, address, offset, sema, sema_offset, args, binary.machine
+            )
         )
     return probes
 
