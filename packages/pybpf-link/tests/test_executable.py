@@ -128,6 +128,20 @@ def test_static_symbols_aliases_and_ambiguity(native: Path) -> None:
     assert exe.symbol_offset("traced") == oracle["traced"]
 
 
+def test_a_weak_definition_gives_way(native: Path) -> None:
+    for name, wanted_bind in (("target", 0), ("libtarget.so", 2)):
+        exe = Executable(native / name)
+        chosen = [s for s in exe.binary.symbols_named("chosen") if s.type == 2]
+        assert {s.bind for s in chosen} >= {wanted_bind}
+        # .symtab has both (local and weak); a .dynsym entry, the weak one, comes first.
+        expected = next(s.file_offset for s in chosen if s.bind == wanted_bind)
+        assert exe.symbol_offset("chosen") == expected, name
+        # uprobe_multi's resolution reads both tables through: the local
+        # definition replaces the weak one found first in .dynsym.
+        local = next(s.file_offset for s in chosen if s.bind == 0)
+        assert exe.symbol_offsets(["chosen"]) == [local]
+
+
 def test_symbol_offsets_in_order(native: Path) -> None:
     exe = Executable(native / "libtarget.so")
     names = ["second", "first", "traced"]

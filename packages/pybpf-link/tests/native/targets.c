@@ -4,6 +4,8 @@
 // - `duplicate`: one static function per unit, so .symtab holds two local
 //   definitions of one name at different addresses (ambiguous to libbpf);
 // - `first_alias`: an alias of `first`, one address under two names;
+// - `chosen`: static in the first unit, weak global in the second: the
+//   non-weak definition wins in .symtab, the weak one is all .dynsym has;
 // - `traced`: one USDT probe site, written the way systemtap's sys/sdt.h
 //   writes it (a stapsdt note, .stapsdt.base, a semaphore in .probes), so the
 //   tests need no systemtap headers.
@@ -21,6 +23,11 @@ int first(int x)
 }
 
 int first_alias(int x) __attribute__((alias("first")));
+
+static int __attribute__((noinline, used)) chosen(int x)
+{
+	return x + 3;
+}
 
 int __attribute__((noinline)) traced(int x)
 {
@@ -62,8 +69,13 @@ static int __attribute__((noinline, used)) duplicate(int x)
 	return x - 1;
 }
 
+int __attribute__((weak, noinline)) chosen(int x)
+{
+	return x + 4;
+}
+
 int second(int x)
 {
-	return duplicate(x);
+	return duplicate(x) + chosen(x);
 }
 #endif

@@ -84,25 +84,19 @@ class Executable:
         """
         base, at, rest = symbol.partition("@")
         version = rest[1:] if rest.startswith("@") else rest
-        found: int | None = None
+        found: tuple[int, int] | None = None
         named = self.binary.symbols_named(base)
         for dynamic in (True, False):
-            found, bind = None, -1
+            found = None
             for sym in named:
                 offset = sym.file_offset
                 if sym.dynamic != dynamic or sym.type != _STT_FUNC or offset is None:
                     continue
-                if not _name_matches(sym, symbol, version if at else None):
-                    continue
-                if found:
-                    if offset == found or sym.bind == _STB_WEAK:
-                        continue
-                    if bind != _STB_WEAK:
-                        raise AmbiguousSymbolError(symbol, self.path, (found, offset))
-                found, bind = offset, sym.bind
-            if found:
-                return found
-        if found == 0:
+                if _name_matches(sym, symbol, version if at else None):
+                    found = self._prefer(found, offset, sym.bind, symbol)
+            if found and found[0]:
+                return found[0]
+        if found is not None:
             raise SymbolNotFoundError(symbol, self.path, "its address is 0")
         raise SymbolNotFoundError(symbol, self.path, self._why_missing(base))
 
@@ -122,26 +116,36 @@ class Executable:
         match exactly (no version suffix), in ``.dynsym`` and ``.symtab``.
         """
         wanted = {name: i for i, name in enumerate(symbols)}
-        offsets: list[int | None] = [None] * len(symbols)
-        binds = [-1] * len(symbols)
+        found: list[tuple[int, int] | None] = [None] * len(symbols)
         for table in self._tables():
             for sym in table:
                 i = wanted.get(sym.name)
-                if i is None or sym.type != _STT_FUNC or sym.file_offset is None:
-                    continue
-                known = offsets[i]
-                if known is not None:
-                    if known == sym.file_offset or sym.bind == _STB_WEAK:
-                        continue
-                    if binds[i] != _STB_WEAK:
-                        raise AmbiguousSymbolError(sym.name, self.path, (known, sym.file_offset))
-                offsets[i], binds[i] = sym.file_offset, sym.bind
+                if i is not None and sym.type == _STT_FUNC and sym.file_offset is not None:
+                    found[i] = self._prefer(found[i], sym.file_offset, sym.bind, sym.name)
         out = []
-        for name, offset in zip(symbols, offsets, strict=True):
-            if offset is None:
+        for name, choice in zip(symbols, found, strict=True):
+            if choice is None:
                 raise SymbolNotFoundError(name, self.path, self._why_missing(name))
-            out.append(offset)
+            out.append(choice[0])
         return out
+
+    def _prefer(
+        self, current: tuple[int, int] | None, offset: int, bind: int, symbol: str
+    ) -> tuple[int, int]:
+        """The rule libbpf applies to one more definition (offset, binding) of a name.
+
+        Aliases (the same offset) and weak definitions change nothing once a
+        definition is known; a global one replaces a weak one; two non-weak
+        ones at different offsets are ambiguous.
+        """
+        if current is None or not current[0]:
+            return offset, bind
+        known, known_bind = current
+        if offset == known or bind == _STB_WEAK:
+            return current
+        if known_bind != _STB_WEAK:
+            raise AmbiguousSymbolError(symbol, self.path, (known, offset))
+        return offset, bind
 
     def pattern_offsets(self, pattern: str) -> list[tuple[str, int]]:
         """Every function matching the glob ``pattern`` (``*``, ``?``), with its offset.
