@@ -54,10 +54,16 @@ class USDTProbeNotFoundError(LookupError):
 
 
 class USDTArgumentError(ValueError):
-    """A USDT argument spec that libbpf's ``usdt.bpf.h`` convention cannot express."""
+    """A USDT argument spec that libbpf's ``usdt.bpf.h`` convention cannot express.
 
-    def __init__(self, message: str, *, spec: str, index: int | None = None) -> None:
+    ``spec`` is the note's whole argument string and ``index`` the argument,
+    when the error is about one; encoding errors name neither.
+    """
+
+    def __init__(self, message: str, *, spec: str | None = None, index: int | None = None) -> None:
         where = f"argument #{index} of " if index is not None else ""
-        super().__init__(f"{where}USDT spec {spec!r}: {message}")
+        if spec is not None:
+            message = f"{where}USDT spec {spec!r}: {message}"
+        super().__init__(message)
         self.spec = spec
         self.index = index

@@ -25,7 +25,7 @@ import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pybpf.btf import Array, Struct, TypeNotFoundError, codec_for
 from pybpf.btf.codec import resolve
@@ -332,14 +332,15 @@ def encode_usdt_spec(
     cookie: int = 0,
     *,
     types: BTFSpec | None = None,
-    byte_order: str = "little",
+    byte_order: Literal["little", "big"] = "little",
 ) -> bytes:
     """The ``struct __bpf_usdt_spec`` value for one site: its arguments and the user's cookie.
 
     With ``types`` (the BPF object's BTF, ``CollectionSpec.types``), the
     layout is that object's own ``struct __bpf_usdt_spec``, so it always
     matches the ``usdt.bpf.h`` the program was compiled with; without, it is
-    the layout of libbpf 1.0-1.3 (208 bytes).
+    the layout every libbpf since 1.0 reads (208 bytes; 1.7 keeps it for all
+    but scale-index-base arguments).
 
     >>> spec = encode_usdt_spec(parse_usdt_args("-4@%edi"), cookie=7)
     >>> len(spec), spec[8:16].hex(), spec[192:202].hex()
@@ -361,7 +362,7 @@ _BUILTIN_SIZE = USDT_MAX_ARGS * _ARG_LAYOUT.size + 16
 
 def _encode_builtin(args: Sequence[USDTArgument], cookie: int, byte_order: str) -> bytes:
     if len(args) > USDT_MAX_ARGS:
-        raise USDTArgumentError(f"{len(args)} arguments, at most {USDT_MAX_ARGS}", spec="")
+        raise USDTArgumentError(f"{len(args)} arguments, at most {USDT_MAX_ARGS}")
     if any(a.kind == USDTArgKind.SIB for a in args):
         raise _sib_unsupported()
     end = "<" if byte_order == "little" else ">"
@@ -390,14 +391,14 @@ def _encode_btf(t: Struct, args: Sequence[USDTArgument], cookie: int, byte_order
         or not isinstance(element, Struct)
         or not {"usdt_cookie", "arg_cnt"} <= members.keys()
     ):
-        raise USDTArgumentError("struct __bpf_usdt_spec of the object: unknown layout", spec="")
+        raise USDTArgumentError("struct __bpf_usdt_spec of the object: unknown layout")
     if len(args) > array.nelems:
-        raise USDTArgumentError(f"{len(args)} arguments, at most {array.nelems}", spec="")
+        raise USDTArgumentError(f"{len(args)} arguments, at most {array.nelems}")
     names = {m.name for m in element.members}
     needed = {"val_off", "arg_type", "reg_off", "arg_signed", "arg_bitshift"}
     if not needed <= names:
         missing = ", ".join(sorted(needed - names))
-        raise USDTArgumentError(f"struct __bpf_usdt_arg_spec lacks {missing}", spec="")
+        raise USDTArgumentError(f"struct __bpf_usdt_arg_spec lacks {missing}")
     sib = {"idx_reg_off", "scale_bitshift"} <= names
     if not sib and any(a.kind == USDTArgKind.SIB for a in args):
         raise _sib_unsupported()
@@ -427,5 +428,4 @@ def _sib_unsupported() -> USDTArgumentError:
     return USDTArgumentError(
         "a scale-index-base argument needs the struct __bpf_usdt_arg_spec of libbpf 1.7's "
         "usdt.bpf.h (idx_reg_off, scale_bitshift), which this object was not built with",
-        spec="",
     )
