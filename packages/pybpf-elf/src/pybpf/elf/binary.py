@@ -4,8 +4,8 @@ What uprobes and USDT probes need from the program they attach to: the
 segments (to turn a virtual address into a file offset), the dynamic and
 static symbols with their GNU symbol versions, and notes. This is the same
 strict reader that reads BPF objects (one ELF parser in the project), opened
-for any 64-bit ELF file of either byte order; sections are decoded only when
-asked for.
+for any 64-bit ELF file of either byte order; only the headers are read up
+front, each table when first asked for.
 
 >>> from pybpf.elf.binary import Binary
 >>> python = Binary.open("/usr/bin/python3")
