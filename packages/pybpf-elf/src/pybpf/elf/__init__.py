@@ -1,10 +1,14 @@
 """pybpf.elf: the specs, and the reader that makes them from clang's BPF objects.
 
+:class:`Binary` reads native executables and shared objects with the same
+parser (segments, versioned symbols, notes), for uprobes and USDT probes.
+
 >>> from pybpf.elf import load_collection_spec
 >>> spec = load_collection_spec("testdata/loader-el.o")  # doctest: +SKIP
 """
 
 from pybpf.elf._uapi import AttachType, MapType, ProgramType
+from pybpf.elf.binary import Binary, BinarySymbol, Segment
 from pybpf.elf.errors import ELFError, UnspecifiedProgramTypeError
 from pybpf.elf.names import attach_type_name, map_type_name, program_type_name
 from pybpf.elf.reader import Source, load_collection_spec
@@ -23,6 +27,8 @@ from pybpf.elf.spec import (
 __all__ = [
     "SECTION_DEFS",
     "AttachType",
+    "Binary",
+    "BinarySymbol",
     "ByteOrder",
     "CollectionSpec",
     "ELFError",
@@ -35,6 +41,7 @@ __all__ = [
     "ProgramType",
     "SectionDef",
     "SectionInfo",
+    "Segment",
     "Source",
     "UnspecifiedProgramTypeError",
     "VariableSpec",

@@ -1,6 +1,7 @@
-"""A small, strict reader of 64-bit relocatable ELF files.
+"""A small, strict reader of 64-bit ELF files.
 
-Only what BPF objects use: the section table, symbols and relocations. Every
+What BPF objects use (the section table, symbols and relocations), and what
+reading executables and shared libraries adds (program headers, notes). Every
 bound is checked so that a corrupt file gives :class:`ELFError` naming where,
 never a ``struct.error`` or ``IndexError``. pyelftools would do the same job
 about ten times slower (it decodes symbols through ``construct``); reading the
@@ -24,7 +25,12 @@ __all__ = [
     "SHN_ABS",
     "SHN_COMMON",
     "SHN_UNDEF",
+    "SHT_DYNSYM",
+    "SHT_GNU_VERDEF",
+    "SHT_GNU_VERNEED",
+    "SHT_GNU_VERSYM",
     "SHT_NOBITS",
+    "SHT_NOTE",
     "SHT_PROGBITS",
     "SHT_REL",
     "SHT_RELA",
@@ -37,6 +43,8 @@ __all__ = [
     "STT_OBJECT",
     "STT_SECTION",
     "ElfFile",
+    "Note",
+    "ProgramHeader",
     "Relocation",
     "Section",
     "Symbol",
@@ -50,8 +58,13 @@ SHT_PROGBITS = 1
 SHT_SYMTAB = 2
 SHT_STRTAB = 3
 SHT_RELA = 4
+SHT_NOTE = 7
 SHT_NOBITS = 8
 SHT_REL = 9
+SHT_DYNSYM = 11
+SHT_GNU_VERDEF = 0x6FFFFFFD
+SHT_GNU_VERNEED = 0x6FFFFFFE
+SHT_GNU_VERSYM = 0x6FFFFFFF
 
 SHF_WRITE = 0x1
 SHF_ALLOC = 0x2
@@ -81,6 +94,7 @@ _EHDR_SIZE = 64
 # a bigger .bss is corrupt, and materialising it would only exhaust memory.
 _NOBITS_MAX = 1 << 28
 _SHDR_SIZE = 64
+_PHDR_SIZE = 56
 _SYM_SIZE = 24
 _REL_SIZE = 16
 _RELA_SIZE = 24
@@ -100,6 +114,7 @@ class Section:
     info: int
     addralign: int
     entsize: int
+    addr: int = 0
 
 
 @dataclass(slots=True, eq=False)
@@ -116,6 +131,29 @@ class Symbol:
     shndx: int
 
 
+class ProgramHeader(NamedTuple):
+    """One entry of the program header table (a segment)."""
+
+    type: int
+    flags: int
+    offset: int
+    vaddr: int
+    paddr: int
+    filesz: int
+    memsz: int
+    align: int
+
+
+class Note(NamedTuple):
+    """One ELF note: its owner (``"GNU"``, ``"stapsdt"``), type and descriptor bytes."""
+
+    name: str
+    type: int
+    desc: bytes
+    offset: int
+    """Where the note starts within its section."""
+
+
 class Relocation(NamedTuple):
     """One REL/RELA entry: patch ``offset`` of the target section with ``symbol``."""
 
@@ -126,9 +164,14 @@ class Relocation(NamedTuple):
 
 
 class ElfFile:
-    """The sections, symbols and relocations of one relocatable BPF object."""
+    """The sections, symbols and relocations of one 64-bit ELF file.
 
-    def __init__(self, data: bytes) -> None:
+    By default only a relocatable BPF object is accepted (what clang emits);
+    ``bpf_object=False`` reads any 64-bit ELF file (executables, shared
+    objects, other machines), whose section table may then be absent.
+    """
+
+    def __init__(self, data: bytes, *, bpf_object: bool = True) -> None:
         self.data = data
         if len(data) < _EHDR_SIZE or data[:4] != b"\x7fELF":
             raise ELFError("not an ELF file", offset=0)
@@ -143,13 +186,32 @@ class ElfFile:
         else:
             raise ELFError(f"unknown ELF data encoding {data[5]}", offset=5)
         self._end = end
-        (e_type, e_machine, _, _, _, e_shoff, _, _, _, _, e_shentsize, e_shnum, e_shstrndx) = (
-            struct.unpack_from(end + "HHIQQQIHHHHHH", data, 16)
-        )
-        if e_machine != EM_BPF:
+        (
+            e_type,
+            e_machine,
+            _,
+            _,
+            e_phoff,
+            e_shoff,
+            _,
+            _,
+            e_phentsize,
+            e_phnum,
+            e_shentsize,
+            e_shnum,
+            e_shstrndx,
+        ) = struct.unpack_from(end + "HHIQQQIHHHHHH", data, 16)
+        self.type: int = e_type
+        self.machine: int = e_machine
+        self._phdrs = (e_phoff, e_phentsize, e_phnum)
+        if bpf_object and e_machine != EM_BPF:
             raise ELFError(f"machine {e_machine} is not BPF ({EM_BPF})", offset=18)
-        if e_type != ET_REL:
+        if bpf_object and e_type != ET_REL:
             raise ELFError(f"ELF type {e_type} is not a relocatable object", offset=16)
+        if e_shoff == 0 and not bpf_object:
+            self.sections: list[Section] = []
+            self.symtab: Section | None = None
+            return
         if e_shoff == 0:
             raise ELFError("no section header table", offset=0x28)
         if e_shentsize != _SHDR_SIZE:
@@ -175,8 +237,8 @@ class ElfFile:
         shstr = raw[e_shstrndx]
         shstr_data = self._bytes_at(shstr[4], shstr[5], f"section #{e_shstrndx}")
         sections = []
-        for i, (name, typ, flags, _, off, size, link, info, align, entsize) in enumerate(raw):
-            if typ == SHT_NOBITS and size > _NOBITS_MAX:
+        for i, (name, typ, flags, addr, off, size, link, info, align, entsize) in enumerate(raw):
+            if bpf_object and typ == SHT_NOBITS and size > _NOBITS_MAX:
                 raise ELFError(
                     f"section #{i} of {size} zero bytes: larger than any map value", offset=off
                 )
@@ -196,13 +258,14 @@ class ElfFile:
                     info,
                     align,
                     entsize,
+                    addr,
                 )
             )
-        self.sections: list[Section] = sections
+        self.sections = sections
         symtabs = [s for s in sections if s.type == SHT_SYMTAB]
         if len(symtabs) > 1:
             raise ELFError("more than one symbol table", section=symtabs[1].name)
-        self.symtab: Section | None = symtabs[0] if symtabs else None
+        self.symtab = symtabs[0] if symtabs else None
 
     def _bytes_at(self, offset: int, size: int, what: str) -> bytes:
         if offset < 0 or size < 0 or offset + size > len(self.data):
@@ -220,6 +283,31 @@ class ElfFile:
         if not 0 <= index < len(self.sections):
             raise ELFError(f"section index {index} out of range", symbol=context or None)
         return self.sections[index]
+
+    def section_named(self, name: str) -> Section | None:
+        """The first section called ``name``, or None."""
+        for s in self.sections:
+            if s.name == name:
+                return s
+        return None
+
+    def section_of_type(self, type: int) -> Section | None:
+        """The first section of type ``type`` (``SHT_*``), or None."""
+        for s in self.sections:
+            if s.type == type:
+                return s
+        return None
+
+    @cached_property
+    def program_headers(self) -> list[ProgramHeader]:
+        """Every entry of the program header table (empty in relocatable objects)."""
+        phoff, phentsize, phnum = self._phdrs
+        if phoff == 0 or phnum == 0:
+            return []
+        if phentsize != _PHDR_SIZE:
+            raise ELFError(f"program header size {phentsize}, expected {_PHDR_SIZE}", offset=0x36)
+        raw = self._bytes_at(phoff, phnum * _PHDR_SIZE, f"program header table ({phnum} entries)")
+        return [ProgramHeader(*h) for h in struct.Struct(self._end + "IIQQQQQQ").iter_unpack(raw)]
 
     @cached_property
     def symbols(self) -> list[Symbol]:
@@ -267,6 +355,38 @@ class ElfFile:
             Relocation(offset, info >> 32, info & 0xFFFFFFFF, addend)
             for offset, info, addend in struct.Struct(self._end + fmt).iter_unpack(raw)
         ]
+
+    def notes(self, section: Section) -> list[Note]:
+        """The entries of a ``SHT_NOTE`` section (4-byte aligned, as all but GNU properties)."""
+        raw = self.section_data(section)
+        header = struct.Struct(self._end + "III")
+        out = []
+        off = 0
+        while off < len(raw):
+            if off + 12 > len(raw):
+                raise ELFError("truncated note header", section=section.name, offset=off)
+            namesz, descsz, typ = header.unpack_from(raw, off)
+            name_off = off + 12
+            desc_off = name_off + _align4(namesz)
+            end = desc_off + _align4(descsz)
+            if desc_off + descsz > len(raw):
+                raise ELFError(
+                    f"note of {namesz}+{descsz} bytes past the end of the section",
+                    section=section.name,
+                    offset=off,
+                )
+            name = raw[name_off : name_off + namesz].rstrip(b"\0")
+            try:
+                text = name.decode()
+            except UnicodeDecodeError as e:
+                raise ELFError("note name is not UTF-8", section=section.name, offset=off) from e
+            out.append(Note(text, typ, raw[desc_off : desc_off + descsz], off))
+            off = end
+        return out
+
+
+def _align4(n: int) -> int:
+    return (n + 3) & ~3
 
 
 def _cstr(table: bytes, offset: int, what: str, section: str | None = None) -> str:

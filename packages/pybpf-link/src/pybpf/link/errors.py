@@ -1,0 +1,69 @@
+"""The errors of the link layer that need no kernel: missing binaries, symbols and probes."""
+
+from __future__ import annotations
+
+import errno
+
+__all__ = [
+    "AmbiguousSymbolError",
+    "BinaryNotFoundError",
+    "SymbolNotFoundError",
+    "USDTArgumentError",
+    "USDTProbeNotFoundError",
+]
+
+
+class BinaryNotFoundError(FileNotFoundError):
+    """No executable or library of that name or path (``errno`` is ``ENOENT``)."""
+
+    def __init__(self, name: str, searched: str = "") -> None:
+        where = f" (searched {searched})" if searched else ""
+        super().__init__(errno.ENOENT, f"no binary {name!r}{where}", name)
+        self.name = name
+
+
+class SymbolNotFoundError(LookupError):
+    """The binary defines no function of that name (``symbol``, ``path`` say which)."""
+
+    def __init__(self, symbol: str, path: str, reason: str = "") -> None:
+        detail = f": {reason}" if reason else ""
+        super().__init__(f"symbol {symbol!r} not found in {path!r}{detail}")
+        self.symbol = symbol
+        self.path = path
+
+
+class AmbiguousSymbolError(LookupError):
+    """Two non-weak definitions of one name at different offsets: which one is unclear."""
+
+    def __init__(self, symbol: str, path: str, offsets: tuple[int, ...]) -> None:
+        where = ", ".join(f"{o:#x}" for o in offsets)
+        super().__init__(f"symbol {symbol!r} in {path!r} is ambiguous: defined at {where}")
+        self.symbol = symbol
+        self.path = path
+        self.offsets = offsets
+
+
+class USDTProbeNotFoundError(LookupError):
+    """The binary has no USDT probe ``provider:name``."""
+
+    def __init__(self, provider: str, name: str, path: str) -> None:
+        super().__init__(f"USDT probe {provider}:{name} not found in {path!r}")
+        self.provider = provider
+        self.name = name
+        self.path = path
+
+
+class USDTArgumentError(ValueError):
+    """A USDT argument spec that libbpf's ``usdt.bpf.h`` convention cannot express.
+
+    ``spec`` is the note's whole argument string and ``index`` the argument,
+    when the error is about one; encoding errors name neither.
+    """
+
+    def __init__(self, message: str, *, spec: str | None = None, index: int | None = None) -> None:
+        where = f"argument #{index} of " if index is not None else ""
+        if spec is not None:
+            message = f"{where}USDT spec {spec!r}: {message}"
+        super().__init__(message)
+        self.spec = spec
+        self.index = index

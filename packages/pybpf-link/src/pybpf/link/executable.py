@@ -1,0 +1,197 @@
+"""An executable or shared library to attach uprobes and USDT probes to.
+
+:class:`Executable` resolves a function to the **file offset** the kernel's
+uprobes want, with libbpf's rules (``elf_find_func_offset``): ``.dynsym`` is
+searched before ``.symtab``; a name may carry a GNU version (``name@VER`` or
+``name@@VER``: either picks that version); only ``STT_FUNC`` symbols count;
+aliases at one offset are one function, and two non-weak definitions at
+different offsets are an error; the offset is the symbol's value translated
+through its section (``value - sh_addr + sh_offset``). Undefined symbols
+(imports, whose value may be a PLT address) are never candidates.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from functools import cached_property
+
+from pybpf.elf import ELFError
+from pybpf.elf.binary import STT_GNU_IFUNC, Binary, BinarySymbol
+from pybpf.link.errors import (
+    AmbiguousSymbolError,
+    BinaryNotFoundError,
+    SymbolNotFoundError,
+    USDTProbeNotFoundError,
+)
+from pybpf.link.paths import resolve_binary_path
+from pybpf.link.usdt import USDTProbe, read_usdt_probes
+
+__all__ = ["Executable"]
+
+_STT_FUNC = 2
+_STB_WEAK = 2
+
+
+class Executable:
+    """An ELF executable or shared library, found by path or library name.
+
+    ``path`` is a path (anything with a ``/``) or a bare name resolved like
+    libbpf does (:func:`~pybpf.link.resolve_binary_path`); with ``pid``, the
+    libraries that process has mapped are searched first. The ELF file itself
+    is read on first use and kept.
+
+    >>> from pybpf.link import Executable
+    >>> python = Executable("/usr/bin/python3")
+    >>> python.symbol_offset("Py_Initialize") > 0
+    True
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, pid: int | None = None) -> None:
+        self.path = resolve_binary_path(path, pid=pid)
+        """The file that was found."""
+
+    def __repr__(self) -> str:
+        return f"Executable({self.path!r})"
+
+    @cached_property
+    def binary(self) -> Binary:
+        """The parsed ELF file (read once, on first use)."""
+        try:
+            return Binary.open(self.path)
+        except FileNotFoundError:
+            raise BinaryNotFoundError(self.path) from None
+        except ELFError as e:
+            raise ELFError(
+                f"{self.path}: {e.message}", section=e.section, symbol=e.symbol, offset=e.offset
+            ) from None
+
+    def symbols(self) -> list[BinarySymbol]:
+        """Every symbol of ``.dynsym`` then ``.symtab`` (imports and data included)."""
+        return [*self.binary.dynamic_symbols, *self.binary.static_symbols]
+
+    def _tables(self, *, static_first: bool = False) -> list[list[BinarySymbol]]:
+        tables = [self.binary.dynamic_symbols, self.binary.static_symbols]
+        return tables[::-1] if static_first else tables
+
+    def symbol_offset(self, symbol: str) -> int:
+        """The file offset of function ``symbol`` (``name``, ``name@VER`` or ``name@@VER``).
+
+        Raises :class:`~pybpf.link.SymbolNotFoundError` (a ``LookupError``) when
+        no function has that name, and :class:`~pybpf.link.AmbiguousSymbolError`
+        when two non-weak ones at different offsets do.
+        """
+        base, at, rest = symbol.partition("@")
+        version = rest[1:] if rest.startswith("@") else rest
+        found: tuple[int, int] | None = None
+        named = self.binary.symbols_named(base)
+        for dynamic in (True, False):
+            found = None
+            for sym in named:
+                offset = sym.file_offset
+                if sym.dynamic != dynamic or sym.type != _STT_FUNC or offset is None:
+                    continue
+                if _name_matches(sym, symbol, version if at else None):
+                    found = self._prefer(found, offset, sym.bind, symbol)
+            if found and found[0]:
+                return found[0]
+        if found is not None:
+            raise SymbolNotFoundError(symbol, self.path, "its address is 0")
+        raise SymbolNotFoundError(symbol, self.path, self._why_missing(base))
+
+    def _why_missing(self, name: str) -> str:
+        for sym in self.binary.symbols_named(name):
+            if sym.name == name and sym.type == STT_GNU_IFUNC and sym.defined:
+                return (
+                    "it is a GNU indirect function (STT_GNU_IFUNC) whose implementation "
+                    "is chosen at load time: probe the implementation's symbol instead"
+                )
+        return ""
+
+    def symbol_offsets(self, symbols: Sequence[str]) -> list[int]:
+        """The file offsets of functions ``symbols``, in the order given.
+
+        As libbpf's ``elf_resolve_syms_offsets`` for ``uprobe_multi``: names
+        match exactly (no version suffix), in ``.dynsym`` and ``.symtab``.
+        """
+        wanted = {name: i for i, name in enumerate(symbols)}
+        found: list[tuple[int, int] | None] = [None] * len(symbols)
+        for table in self._tables():
+            for sym in table:
+                i = wanted.get(sym.name)
+                if i is not None and sym.type == _STT_FUNC and sym.file_offset is not None:
+                    found[i] = self._prefer(found[i], sym.file_offset, sym.bind, sym.name)
+        out = []
+        for name, choice in zip(symbols, found, strict=True):
+            if choice is None:
+                raise SymbolNotFoundError(name, self.path, self._why_missing(name))
+            out.append(choice[0])
+        return out
+
+    def _prefer(
+        self, current: tuple[int, int] | None, offset: int, bind: int, symbol: str
+    ) -> tuple[int, int]:
+        """The rule libbpf applies to one more definition (offset, binding) of a name.
+
+        Aliases (the same offset) and weak definitions change nothing once a
+        definition is known; a global one replaces a weak one; two non-weak
+        ones at different offsets are ambiguous.
+        """
+        if current is None or not current[0]:
+            return offset, bind
+        known, known_bind = current
+        if offset == known or bind == _STB_WEAK:
+            return current
+        if known_bind != _STB_WEAK:
+            raise AmbiguousSymbolError(symbol, self.path, (known, offset))
+        return offset, bind
+
+    def pattern_offsets(self, pattern: str) -> list[tuple[str, int]]:
+        """Every function matching the glob ``pattern`` (``*``, ``?``), with its offset.
+
+        As libbpf's ``elf_resolve_pattern_offsets``: ``.symtab`` is searched
+        first and ``.dynsym`` only when ``.symtab`` matched nothing; aliases
+        are all listed. No match raises :class:`~pybpf.link.SymbolNotFoundError`.
+        """
+        match = _glob(pattern).fullmatch
+        for table in self._tables(static_first=True):
+            found = [
+                (sym.name, sym.file_offset)
+                for sym in table
+                if sym.type == _STT_FUNC and sym.file_offset is not None and match(sym.name)
+            ]
+            if found:
+                return found
+        raise SymbolNotFoundError(pattern, self.path, "no function matches the pattern")
+
+    def usdt_probes(self) -> list[USDTProbe]:
+        """Every USDT probe site of the file (``.note.stapsdt``), in note order."""
+        return read_usdt_probes(self.binary)
+
+    def usdt_probe_sites(self, provider: str, name: str) -> list[USDTProbe]:
+        """The call sites of probe ``provider:name`` (one uprobe each).
+
+        Raises :class:`~pybpf.link.USDTProbeNotFoundError` (a ``LookupError``)
+        when the file has no such probe.
+        """
+        sites = read_usdt_probes(self.binary, provider, name)
+        if not sites:
+            raise USDTProbeNotFoundError(provider, name, self.path)
+        return sites
+
+
+def _name_matches(sym: BinarySymbol, symbol: str, version: str | None) -> bool:
+    """Libbpf's ``symbol_match``, for a symbol already known to have the name asked for."""
+    if version is None:
+        return True
+    if sym.dynamic:
+        return sym.version == version
+    # .symtab spells the version into the name: it must match exactly.
+    return sym.name == symbol
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    """The regex of libbpf's ``glob_match``: ``*`` any run, ``?`` one character, no classes."""
+    parts = [".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern]
+    return re.compile("".join(parts), re.DOTALL)
