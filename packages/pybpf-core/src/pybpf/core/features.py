@@ -16,11 +16,10 @@ import struct
 from collections.abc import Callable
 from typing import ParamSpec
 
-from pybpf.core import _probes, _rlimit, _sys
+from pybpf.core import _attach_btf, _probes, _rlimit, _sys
 from pybpf.core._uapi import Command
 from pybpf.core.errors import BPFError, NotSupportedError
-from pybpf.elf import CollectionSpec, MapSpec, ProgramSpec
-from pybpf.elf._uapi import AttachType, MapType, ProgramType
+from pybpf.elf import AttachType, CollectionSpec, MapSpec, MapType, ProgramSpec, ProgramType
 from pybpf.elf.sections import BPF_F_SLEEPABLE
 
 __all__ = [
@@ -480,7 +479,8 @@ def check_spec(spec: CollectionSpec | ProgramSpec | MapSpec) -> None:
     """Whether this kernel has what ``spec`` needs, asked before loading it.
 
     Probes every map type (inner maps included), program and attach type,
-    whether it may sleep, helper call
+    whether it may sleep, its attach target (for tracing and LSM programs
+    attaching to vmlinux: a probe program at the same target), helper call
     and instruction-set extension the spec uses, and raises
     :class:`NotSupportedError` for the first one the kernel lacks or refuses.
     It cannot promise a load will succeed (the verifier, kfuncs and attach
@@ -508,7 +508,54 @@ def check_spec(spec: CollectionSpec | ProgramSpec | MapSpec) -> None:
         have_program_type(prog_type)
     if spec.flags & BPF_F_SLEEPABLE:
         have_sleepable(prog_type, attach_type)
+    if attach_type is not None:
+        _check_target(spec, prog_type, attach_type)
     for need in sorted(_instruction_needs(spec)):
         _ISA_PROBES[need]()
     for helper in sorted({i.constant for i in spec.instructions if i.is_helper_call}):
         have_helper(prog_type, helper)
+
+
+def _check_target(spec: ProgramSpec, prog_type: ProgramType, attach_type: AttachType) -> None:
+    """The kernel's answer to a probe program at ``spec``'s own attach target.
+
+    A target the verifier refuses for every program (a function not on the
+    sleepable list, one that fmod_ret may not change) refuses ``spec`` too.
+    Only targets in vmlinux's BTF are asked; a module's are left to the load.
+    """
+    if prog_type not in _TYPE_PROBE_ATTACH or not spec.attach_to:
+        return
+    if not _attach_btf.needs_attach_btf_id(spec):
+        return
+    try:
+        found = _attach_btf.find_attach_btf(spec)
+    except (BPFError, LookupError, OSError, ValueError):
+        return  # not in vmlinux's BTF: the load says where it looked
+    _target_answer(
+        prog_type,
+        attach_type,
+        found.btf_id,
+        spec.flags & BPF_F_SLEEPABLE,
+        f"{prog_type.name} programs for {attach_type.name} at {spec.attach_to!r}",
+    )
+
+
+@_cached
+def _target_answer(
+    prog_type: ProgramType, attach_type: AttachType, btf_id: int, flags: int, feature: str
+) -> None:
+    rc, log = _load(
+        prog_type,
+        _R0_ZERO + _EXIT,
+        log=True,
+        attach_type=attach_type,
+        attach_btf_id=btf_id,
+        flags=flags,
+    )
+    if rc == 0:
+        return
+    lines = [line for line in log.splitlines() if line.strip()]
+    if not lines:
+        raise _refused(feature, -rc, "load one")
+    reason = f"this kernel refused it: {lines[-1].strip()}"
+    raise NotSupportedError(feature, code=-rc, reason=reason)
