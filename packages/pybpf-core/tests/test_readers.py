@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from pybpf.btf import codec_for
 from pybpf.core import (
     ClosedError,
     Collection,
@@ -143,6 +144,19 @@ def test_ring_typed_records(coll: Collection, loops: str) -> None:
         assert r.comm == b"pybpf"
         assert [(p.lo, p.hi) for p in r.pairs] == [(2, 1), (2, 3)]
         assert r.cpu in os.sched_getaffinity(0) or r.cpu >= 0
+
+
+def test_ring_typed_int_records_match_the_codec(coll: Collection, loops: str) -> None:
+    # A struct of ints only: the compiled loop fills the record's slots itself.
+    codec = codec_for(coll.spec.types.type_by_name("header"))
+    with RingBuffer(coll.maps["events"], record="struct header", btf=coll.spec.types) as rb:
+        produce(coll, "out_bytes", 300, size=24)
+        recs = rb.read_batch(0)
+    assert [r.seq for r in recs] == list(range(300))
+    assert all(type(r) is codec.record and r.len == 24 for r in recs)
+    assert recs[7] == codec.decode(HEADER.pack(7, recs[7].cpu, 24))
+    recs[7].cpu = 99  # records stay ordinary, mutable records
+    assert recs[7].cpu == 99
 
 
 def test_ring_typed_record_too_short(coll: Collection, loops: str) -> None:

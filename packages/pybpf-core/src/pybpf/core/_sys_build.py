@@ -707,24 +707,102 @@ READERS_SOURCE = r"""
 
 static PyTypeObject *pybpf_perf_record_type;
 
-/* One record of the consumer's choice: bytes, or what decode(view, offset)
- * (or decode(bytes) without a view) returns. decode(view, offset) reads
- * record_size bytes: a shorter record is an error, not a read past its end. */
+/* A record type whose members are all host-order ints at fixed offsets: its
+ * class (a pybpf.btf Record), and each member's name, offset in the record,
+ * scalar spec (size | 0x10 when signed, as pybpf_fast_get takes) and the
+ * offset of its slot in the instance (-1 when unknown). Decoded here without
+ * a Python frame: a fresh instance (zeroed: its slots empty) gets each
+ * member stored in its slot, or set by name when the slot is not known. */
+#define PYBPF_FLAT_MAX 64
+struct pybpf_flat {
+    PyTypeObject *cls;
+    Py_ssize_t n;
+    PyObject *names[PYBPF_FLAT_MAX];
+    int offsets[PYBPF_FLAT_MAX];
+    int specs[PYBPF_FLAT_MAX];
+    Py_ssize_t slots[PYBPF_FLAT_MAX];
+};
+
+/* decode is such a layout when it is a tuple (cls, ((name, offset, spec, slot), ...)):
+ * 1 and *flat filled, 0 for anything else (a callable), -1 on error. */
+static int pybpf_flat_parse(PyObject *decode, struct pybpf_flat *flat)
+{
+    PyObject *cls, *members;
+    Py_ssize_t i;
+    if (!PyTuple_Check(decode))
+        return 0;
+    cls = PyTuple_GetItem(decode, 0);
+    members = PyTuple_GetItem(decode, 1);
+    if (cls == NULL || members == NULL)
+        return -1;
+    if (!PyType_Check(cls) || !PyTuple_Check(members) || PyTuple_Size(members) > PYBPF_FLAT_MAX) {
+        PyErr_SetString(PyExc_TypeError,
+                        "a flat record layout is (cls, ((name, offset, spec, slot), ...))");
+        return -1;
+    }
+    flat->cls = (PyTypeObject *)cls;
+    flat->n = PyTuple_Size(members);
+    for (i = 0; i < flat->n; i++) {
+        PyObject *m = PyTuple_GetItem(members, i);
+        if (m == NULL || !PyTuple_Check(m) || PyTuple_Size(m) != 4) {
+            PyErr_SetString(PyExc_TypeError, "a flat record member is (name, offset, spec, slot)");
+            return -1;
+        }
+        flat->names[i] = PyTuple_GetItem(m, 0);
+        flat->offsets[i] = (int)PyLong_AsLong(PyTuple_GetItem(m, 1));
+        flat->specs[i] = (int)PyLong_AsLong(PyTuple_GetItem(m, 2));
+        flat->slots[i] = PyLong_AsSsize_t(PyTuple_GetItem(m, 3));
+        if (PyErr_Occurred())
+            return -1;
+    }
+    return 1;
+}
+
+static PyObject *pybpf_flat_record(const struct pybpf_flat *flat, const char *sample)
+{
+    PyObject *obj = PyType_GenericAlloc(flat->cls, 0);
+    Py_ssize_t i;
+    if (obj == NULL)
+        return NULL;
+    for (i = 0; i < flat->n; i++) {
+        PyObject *value = pybpf_fast_get(sample + flat->offsets[i], flat->specs[i]);
+        int rc = -1;
+        if (value != NULL && flat->slots[i] >= 0) {
+            /* The reference moves into the empty slot, as a member store does. */
+            *(PyObject **)((char *)obj + flat->slots[i]) = value;
+            continue;
+        }
+        rc = value ? PyObject_SetAttr(obj, flat->names[i], value) : -1;
+        Py_XDECREF(value);
+        if (rc < 0) {
+            Py_DECREF(obj);
+            return NULL;
+        }
+    }
+    return obj;
+}
+
+/* One record of the consumer's choice: bytes, a flat record, or what
+ * decode(view, offset) (or decode(bytes) without a view) returns. A flat
+ * record and decode(view, offset) read record_size bytes: a shorter record
+ * is an error, not a read past its end. */
 static PyObject *pybpf_record(const char *sample, uint32_t len, PyObject *decode,
-                              PyObject *view, Py_ssize_t offset, Py_ssize_t record_size)
+                              const struct pybpf_flat *flat, PyObject *view, Py_ssize_t offset,
+                              Py_ssize_t record_size)
 {
     PyObject *raw, *rec;
     if (decode == Py_None)
         return PyBytes_FromStringAndSize(sample, len);
+    if ((flat != NULL || view != Py_None) && (Py_ssize_t)len < record_size) {
+        PyErr_Format(PyExc_ValueError,
+                     "a record of %u bytes is shorter than its record type "
+                     "(%zd bytes); it was skipped", len, record_size);
+        return NULL;
+    }
+    if (flat != NULL)
+        return pybpf_flat_record(flat, sample);
     if (view != Py_None) {
-        PyObject *off;
-        if ((Py_ssize_t)len < record_size) {
-            PyErr_Format(PyExc_ValueError,
-                         "a ring buffer record of %u bytes is shorter than its record type "
-                         "(%zd bytes); it was skipped", len, record_size);
-            return NULL;
-        }
-        off = PyLong_FromSsize_t(offset);
+        PyObject *off = PyLong_FromSsize_t(offset);
         if (off == NULL)
             return NULL;
         rec = PyObject_CallFunctionObjArgs(decode, view, off, NULL);
@@ -746,7 +824,8 @@ static PyObject *pybpf_record(const char *sample, uint32_t len, PyObject *decode
  * producer and data are the addresses of the two position pages and of the
  * doubly mapped data area. The loop is libbpf's: stop at a record still busy,
  * skip discarded ones, release the consumer position after every record so
- * that the producer may reuse its space at once. A record whose decode
+ * that the producer may reuse its space at once. decode is None (bytes), a
+ * flat layout (see pybpf_flat_parse) or a callable. A record whose decoding
  * raises is consumed all the same, so that a bad record cannot wedge the
  * reader; the exception propagates with the records before it in out. */
 static PyObject *pybpf_ring_read(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
@@ -755,6 +834,8 @@ static PyObject *pybpf_ring_read(PyObject *mod, PyObject *const *args, Py_ssize_
     const char *data;
     PyObject *out, *decode, *view;
     Py_ssize_t limit, record_size, n = 0;
+    struct pybpf_flat flat_layout, *flat = NULL;
+    int is_flat;
     (void)mod;
     if (nargs != 9 || !PyList_Check(args[4])) {
         PyErr_SetString(PyExc_TypeError, "ring_read(consumer, producer, data, mask, out, "
@@ -772,6 +853,10 @@ static PyObject *pybpf_ring_read(PyObject *mod, PyObject *const *args, Py_ssize_
     record_size = PyLong_AsSsize_t(args[8]);
     if (PyErr_Occurred())
         return NULL;
+    if ((is_flat = pybpf_flat_parse(decode, &flat_layout)) < 0)
+        return NULL;
+    if (is_flat)
+        flat = &flat_layout;
     cons = __atomic_load_n(consumer, __ATOMIC_ACQUIRE);
     for (;;) {
         int progressed = 0;
@@ -787,7 +872,7 @@ static PyObject *pybpf_ring_read(PyObject *mod, PyObject *const *args, Py_ssize_
             if (!(len & PYBPF_RB_DISCARD)) {
                 Py_ssize_t offset = (Py_ssize_t)((cons & mask) + PYBPF_RB_HDR);
                 PyObject *rec = pybpf_record((const char *)hdr + PYBPF_RB_HDR, size, decode,
-                                             view, offset, record_size);
+                                             flat, view, offset, record_size);
                 int rc = rec ? PyList_Append(out, rec) : -1;
                 Py_XDECREF(rec);
                 cons += (size + PYBPF_RB_HDR + 7) & ~7ULL;
@@ -807,11 +892,12 @@ done:
     return PyLong_FromSsize_t(n);
 }
 
-/* perf_read(header, data, size, cpu, out, limit, decode) -> (n, lost)
+/* perf_read(header, data, size, cpu, out, limit, decode, record_size) -> (n, lost)
  *
  * Appends to out the records of one CPU's perf ring (forward, writable): a
  * PerfRecord(cpu, data, 0) per sample, data being bytes or decode(bytes),
- * and a PerfRecord(cpu, None, count) per PERF_RECORD_LOST. header is the
+ * (or a flat layout, as for ring_read), and a PerfRecord(cpu, None, count)
+ * per PERF_RECORD_LOST. header is the
  * address of the perf_event_mmap_page, data that of the size bytes after
  * it. Records that run past the end of the ring are put back together.
  * Returns how many records were appended and how many samples were lost. */
@@ -821,12 +907,15 @@ static PyObject *pybpf_perf_read(PyObject *mod, PyObject *const *args, Py_ssize_
     const char *data;
     uint64_t *head_p, *tail_p, head, tail, size;
     PyObject *cpu, *out, *decode;
-    Py_ssize_t limit, n = 0;
+    Py_ssize_t limit, record_size, n = 0;
     unsigned long long lost = 0;
     char *joined = NULL;
+    struct pybpf_flat flat_layout, *flat = NULL;
+    int is_flat;
     (void)mod;
-    if (nargs != 7 || !PyList_Check(args[4])) {
-        PyErr_SetString(PyExc_TypeError, "perf_read(header, data, size, cpu, out, limit, decode)");
+    if (nargs != 8 || !PyList_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "perf_read(header, data, size, cpu, out, limit, decode, record_size)");
         return NULL;
     }
     page = (char *)PyLong_AsVoidPtr(args[0]);
@@ -836,8 +925,13 @@ static PyObject *pybpf_perf_read(PyObject *mod, PyObject *const *args, Py_ssize_
     out = args[4];
     limit = PyLong_AsSsize_t(args[5]);
     decode = args[6];
+    record_size = PyLong_AsSsize_t(args[7]);
     if (PyErr_Occurred())
         return NULL;
+    if ((is_flat = pybpf_flat_parse(decode, &flat_layout)) < 0)
+        return NULL;
+    if (is_flat)
+        flat = &flat_layout;
     /* struct perf_event_mmap_page: data_head at 1024, data_tail right after. */
     head_p = (uint64_t *)(page + 1024);
     tail_p = (uint64_t *)(page + 1032);
@@ -865,7 +959,7 @@ static PyObject *pybpf_perf_read(PyObject *mod, PyObject *const *args, Py_ssize_
             uint32_t raw = *(const uint32_t *)(rec + 8);
             if (raw > (uint32_t)rsize - 12)
                 raw = rsize - 12;
-            value = pybpf_record(rec + 12, raw, decode, Py_None, 0, 0);
+            value = pybpf_record(rec + 12, raw, decode, flat, Py_None, 0, record_size);
             if (value != NULL && (item = PyStructSequence_New(pybpf_perf_record_type)) != NULL) {
                 Py_INCREF(cpu);
                 PyStructSequence_SetItem(item, 0, cpu);
@@ -950,7 +1044,7 @@ static PyMethodDef pybpf_readers_methods[] = {
     {"ring_read", (PyCFunction)(void (*)(void))pybpf_ring_read, METH_FASTCALL,
      "ring_read(consumer, producer, data, mask, out, limit, decode, view, record_size) -> n"},
     {"perf_read", (PyCFunction)(void (*)(void))pybpf_perf_read, METH_FASTCALL,
-     "perf_read(header, data, size, cpu, out, limit, decode) -> (n, lost)"},
+     "perf_read(header, data, size, cpu, out, limit, decode, record_size) -> (n, lost)"},
     {"load", (PyCFunction)(void (*)(void))pybpf_readers_load, METH_FASTCALL,
      "load(address, size): read a position with acquire ordering."},
     {"store", (PyCFunction)(void (*)(void))pybpf_readers_store, METH_FASTCALL,

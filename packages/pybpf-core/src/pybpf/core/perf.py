@@ -243,12 +243,15 @@ class _CPUBuffer:
         if _sys.readers is not None:
             self.header = _address(self.mapping)
 
-    def consume(self, out: list[Any], limit: int, decode: Any) -> int:
+    def consume(self, out: list[Any], limit: int, reader: PerfBuffer) -> int:
         if _sys.readers is not None:
+            decode, record_size = reader._compiled_decode, reader._record_size
+            data = self.header + _PAGE
             _, lost = _sys.readers.perf_read(
-                self.header, self.header + _PAGE, self.size, self.cpu, out, limit, decode
+                self.header, data, self.size, self.cpu, out, limit, decode, record_size
             )
         else:
+            decode = reader._decode
             _, lost = _consume.perf_read(
                 self.mapping, self.data, self.size, self.cpu, out, limit, decode
             )
@@ -294,6 +297,11 @@ class PerfBuffer(EventReader):
             raise ValueError(f"watermark must be below the ring's {pages * _PAGE} bytes")
         decoder = record_decoder(record, btf=btf, owner=perf_map)
         self._decode = None if decoder is None else decoder.decode
+        # The compiled loop's form of the decoder: a flat layout when there is one.
+        self._compiled_decode: Any = self._decode
+        self._record_size = 0
+        if decoder is not None and decoder.layout is not None:
+            self._compiled_decode, self._record_size = decoder.layout, decoder.size
         self._map = perf_map
         self._cpus: list[_CPUBuffer] = []
         #: Samples the kernel dropped, in all.
@@ -354,12 +362,18 @@ class PerfBuffer(EventReader):
         self._paused = False
 
     def _consume(self, out: list[Any], limit: int) -> None:
-        decode = self._decode
+        if self._decode is None:
+            self._consume_all(out, limit)
+        else:
+            with _consume.gc_paused():
+                self._consume_all(out, limit)
+
+    def _consume_all(self, out: list[Any], limit: int) -> None:
         for buf in self._cpus:
             left = -1 if limit < 0 else limit - len(out)
             if left == 0:
                 return
-            lost = buf.consume(out, left, decode)
+            lost = buf.consume(out, left, self)
             if lost:
                 self.lost += lost
                 self.lost_by_cpu[buf.cpu] = self.lost_by_cpu.get(buf.cpu, 0) + lost

@@ -87,6 +87,7 @@ class _Ring:
         self.decode = decoder.decode if decoder is not None else None
         self.get = decoder.get if decoder is not None else None
         self.record_size = decoder.size if decoder is not None else 0
+        self.layout = decoder.layout if decoder is not None else None
         self.view = self._view(memoryview(self.data)) if self.get is not None else None
         if _sys.readers is not None:
             self.addresses = (
@@ -106,10 +107,21 @@ class _Ring:
 
     def consume(self, out: list[Any], limit: int) -> None:
         """Append up to ``limit`` records (all when negative) to ``out``."""
+        if self.decode is None:
+            self._consume(out, limit)
+        else:
+            with _consume.gc_paused():
+                self._consume(out, limit)
+
+    def _consume(self, out: list[Any], limit: int) -> None:
         get = self.get
         if _sys.readers is not None:
             cons, prod, data = self.addresses
-            if get is not None:
+            if self.layout is not None:
+                _sys.readers.ring_read(
+                    cons, prod, data, self.mask, out, limit, self.layout, None, self.record_size
+                )
+            elif get is not None:
                 _sys.readers.ring_read(
                     cons, prod, data, self.mask, out, limit, get, self.view, self.record_size
                 )
