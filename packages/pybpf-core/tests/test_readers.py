@@ -9,6 +9,7 @@ ones.
 from __future__ import annotations
 
 import asyncio
+import mmap
 import os
 import struct
 import sys
@@ -377,3 +378,57 @@ def test_perf_event_open_software_counter() -> None:
     m = Map(MapSpec(name="x", type=MapType.ARRAY, key_size=4, value_size=4, max_entries=1))
     with m, pytest.raises(OSError):
         perf_event_open(attr)  # pid and cpu both -1: EINVAL
+
+
+def test_perf_overwritable_keeps_the_newest(coll: Collection, loops: str) -> None:
+    cpu = min(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpu})
+    try:
+        with PerfBuffer(coll.maps["samples"], pages=1, overwritable=True) as pb:
+            produce(coll, "perf_bytes", 1000, size=100)
+            recs = pb.read_batch(0)
+            got = [HEADER.unpack_from(r.data)[0] for r in recs]
+            # 112 bytes a record (header, size, 100 bytes): the newest that fit, oldest first.
+            assert len(got) == mmap.PAGESIZE // 112
+            assert got == list(range(1000 - len(got), 1000))
+            assert all(r.cpu == cpu and r.lost == 0 for r in recs)
+            assert pb.read_batch(0) == []
+            produce(coll, "perf_bytes", 3, size=100)
+            assert [HEADER.unpack_from(r.data)[0] for r in pb.read_batch(0, 2)] == [1000, 1001]
+            assert HEADER.unpack_from(pb.read(0).data)[0] == 1002
+            assert coll.variables["dropped"].get() == 0
+    finally:
+        os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+
+
+def test_perf_watermark_wakes_once_enough(coll: Collection) -> None:
+    with PerfBuffer(coll.maps["samples"], watermark=1024) as pb:
+        cpu = pb.cpus[0]
+        os.sched_setaffinity(0, {cpu})
+        try:
+            produce(coll, "perf_bytes", 1, size=16)
+            assert pb._wait(0) is False  # data, but below the watermark: no wakeup
+            assert len(pb.read_batch(0)) == 1
+            produce(coll, "perf_bytes", 40, size=40)  # 56 bytes each: past 1 KiB
+            assert pb._wait(5) is True
+            assert len(pb.read_batch(0)) == 40
+        finally:
+            os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+
+
+def test_ctrl_c_in_a_blocking_read_leaves_the_reader_usable(coll: Collection) -> None:
+    import signal
+    import threading
+
+    with RingBuffer(coll.maps["events"]) as rb:
+        main = threading.main_thread().ident
+        assert main is not None
+        timer = threading.Timer(0.05, signal.pthread_kill, (main, signal.SIGINT))
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                rb.read(timeout=10)
+        finally:
+            timer.join()
+        produce(coll, "out_bytes", 1)
+        assert seqs([rb.read(timeout=1)]) == [0]

@@ -192,22 +192,11 @@ def perf_read(  # noqa: PLR0917 (the compiled function's signature, with buffers
         rtype, _, rsize = _PERF_HEADER.unpack_from(data, off)
         if rsize < 8:
             break  # a corrupt ring: stop rather than spin
-        buf: Any = data
-        if off + rsize > size:
-            buf = bytes(data[off:size]) + bytes(data[: rsize - (size - off)])
-            off = 0
         tail += rsize
-        item: Any
-        if rtype == PERF_RECORD_SAMPLE and rsize >= 12:
-            raw = min(_U32.unpack_from(buf, off + 8)[0], rsize - 12)
-            sample = bytes(buf[off + 12 : off + 12 + raw])
-            item = _PerfRecord(cpu, sample if decode is None else decode(sample), 0)
-        elif rtype == PERF_RECORD_LOST and rsize >= 24:
-            count = _U64.unpack_from(buf, off + 16)[0]
-            lost += count
-            item = _PerfRecord(cpu, None, count)
-        else:
+        item = _perf_record(data, size, off, rtype, rsize, cpu=cpu, decode=decode)
+        if item is None:
             continue
+        lost += item.lost
         barrier()
         _U64.pack_into(page, PERF_DATA_TAIL, tail)
         out.append(item)
@@ -215,3 +204,62 @@ def perf_read(  # noqa: PLR0917 (the compiled function's signature, with buffers
     barrier()
     _U64.pack_into(page, PERF_DATA_TAIL, tail)
     return n, lost
+
+
+def _perf_record(
+    data: Any,
+    size: int,
+    off: int,
+    rtype: int,
+    rsize: int,
+    *,
+    cpu: int,
+    decode: Callable[[bytes], Any] | None,
+) -> Any:
+    """The reader's record for the perf record at ``off`` (put together if it wraps), or None."""
+    buf: Any = data
+    if off + rsize > size:
+        buf = bytes(data[off:size]) + bytes(data[: rsize - (size - off)])
+        off = 0
+    if rtype == PERF_RECORD_SAMPLE and rsize >= 12:
+        raw = min(_U32.unpack_from(buf, off + 8)[0], rsize - 12)
+        sample = bytes(buf[off + 12 : off + 12 + raw])
+        return _PerfRecord(cpu, sample if decode is None else decode(sample), 0)
+    if rtype == PERF_RECORD_LOST and rsize >= 24:
+        return _PerfRecord(cpu, None, _U64.unpack_from(buf, off + 16)[0])
+    return None
+
+
+def perf_read_backward(
+    data: Any,
+    size: int,
+    *,
+    head: int,
+    since: int,
+    cpu: int,
+    decode: Callable[[bytes], Any] | None,
+) -> list[Any]:
+    """The records of an overwritable perf ring written since position ``since``, oldest first.
+
+    The kernel writes such a ring backward: ``head`` (its ``data_head``,
+    paused) is where the newest record starts, and older ones follow it.
+    Reading stops at ``since`` (the head of the previous read), at space the
+    kernel never wrote, or where the oldest record was partly overwritten.
+    """
+    newest_first = []
+    pos = head
+    while pos != since:
+        used = (pos - head) & _U64_MASK
+        off = pos % size
+        rtype, _, rsize = _PERF_HEADER.unpack_from(data, off)
+        if rsize < 8 or used + rsize > size:
+            break
+        item = _perf_record(data, size, off, rtype, rsize, cpu=cpu, decode=decode)
+        if item is not None:
+            newest_first.append(item)
+        pos = (pos + rsize) & _U64_MASK
+    newest_first.reverse()
+    return newest_first
+
+
+_U64_MASK = (1 << 64) - 1

@@ -76,6 +76,10 @@ class EventReader(Closing):
                 if not out:
                     raise
                 self._error = exc
+        if 0 <= limit < len(out):
+            # A buffer read as a whole (an overwritable one) gave more: keep the rest.
+            pending.extend(out[limit:])
+            del out[limit:]
         return out
 
     def _wait(self, timeout: float | None) -> bool:

@@ -49,6 +49,7 @@ __all__ = [
 ]
 
 _PAGE = mmap.PAGESIZE
+_U64 = struct.Struct("=Q")
 _ONLINE = "/sys/devices/system/cpu/online"
 
 
@@ -139,6 +140,7 @@ _ATTR = struct.Struct("=IIQQQQQIIQQQQIiQIHH")
 PERF_FLAG_FD_CLOEXEC = 1 << 3
 PERF_EVENT_IOC_ENABLE = 0x2400
 PERF_EVENT_IOC_DISABLE = 0x2401
+PERF_EVENT_IOC_PAUSE_OUTPUT = 0x40042409  # _IOW('$', 9, __u32)
 
 
 @dataclass
@@ -231,10 +233,18 @@ class _CPUBuffer:
         self.cpu = cpu
         self.fd = perf_event_open(attr, cpu=cpu)
         self.size = pages * _PAGE
+        # A read-only mapping is what makes the kernel overwrite old records.
+        self.overwritable = bool(attr.flags & PerfEventFlag.WRITE_BACKWARD)
+        #: Where the newest record was at the previous read of an overwritable ring.
+        self.since = 0
         try:
             what = f"perf buffer of CPU {cpu}"
             self.mapping = _map(
-                self.fd.number, _PAGE + self.size, offset=0, writable=True, what=what
+                self.fd.number,
+                _PAGE + self.size,
+                offset=0,
+                writable=not self.overwritable,
+                what=what,
             )
         except BaseException:
             self.fd.close()
@@ -244,6 +254,8 @@ class _CPUBuffer:
             self.header = _address(self.mapping)
 
     def consume(self, out: list[Any], limit: int, reader: PerfBuffer) -> int:
+        if self.overwritable:
+            return self._consume_backward(out, reader._decode)
         if _sys.readers is not None:
             decode, record_size = reader._compiled_decode, reader._record_size
             data = self.header + _PAGE
@@ -257,7 +269,25 @@ class _CPUBuffer:
             )
         return int(lost)
 
+    def _consume_backward(self, out: list[Any], decode: Any) -> int:
+        """Every record written since the last read, oldest first; the kernel paused meanwhile."""
+        fd = self.fd.number
+        fcntl.ioctl(fd, PERF_EVENT_IOC_PAUSE_OUTPUT, 1)
+        try:
+            head = _U64.unpack_from(self.mapping, _consume.PERF_DATA_HEAD)[0]
+            _consume.barrier()
+            records = _consume.perf_read_backward(
+                self.data, self.size, head=head, since=self.since, cpu=self.cpu, decode=decode
+            )
+            self.since = head
+        finally:
+            fcntl.ioctl(fd, PERF_EVENT_IOC_PAUSE_OUTPUT, 0)
+        out.extend(records)
+        return sum(r.lost for r in records)
+
     def has_data(self) -> bool:
+        if self.overwritable:
+            return bool(_U64.unpack_from(self.mapping, _consume.PERF_DATA_HEAD)[0] != self.since)
         head, tail = struct.unpack_from("=QQ", self.mapping, _consume.PERF_DATA_HEAD)
         return bool(head != tail)
 
@@ -278,6 +308,11 @@ class PerfBuffer(EventReader):
     of padding after the program's data) and ``rec.lost``: a record with
     ``data`` None says how many samples that CPU's full ring dropped.
     :attr:`lost` counts them all, :attr:`lost_by_cpu` per CPU.
+
+    An ``overwritable`` buffer (Linux 4.7) never drops: the kernel writes over
+    the oldest records instead, like a flight recorder. Each read returns
+    what was written since the previous one and still is in the ring, oldest
+    first, pausing the CPU's output while it reads.
     """
 
     def __init__(
@@ -286,6 +321,7 @@ class PerfBuffer(EventReader):
         *,
         pages: int = 8,
         watermark: int = 0,
+        overwritable: bool = False,
         record: RecordArg = None,
         btf: Spec | None = None,
     ) -> None:
@@ -309,7 +345,9 @@ class PerfBuffer(EventReader):
         #: Samples the kernel dropped, by CPU.
         self.lost_by_cpu: dict[int, int] = {}
         self._paused = False
-        flags = PerfEventFlag.WATERMARK if watermark else 0
+        flags = PerfEventFlag.WATERMARK if watermark else PerfEventFlag(0)
+        if overwritable:
+            flags |= PerfEventFlag.WRITE_BACKWARD
         attr = PerfEventAttr.software(
             SoftwareEvent.BPF_OUTPUT,
             sample_period=1,
