@@ -432,3 +432,18 @@ def test_ctrl_c_in_a_blocking_read_leaves_the_reader_usable(coll: Collection) ->
             timer.join()
         produce(coll, "out_bytes", 1)
         assert seqs([rb.read(timeout=1)]) == [0]
+
+
+def test_perf_record_too_short_is_skipped(coll: Collection, loops: str) -> None:
+    with PerfBuffer(coll.maps["samples"], record="struct event", btf=coll.spec.types) as pb:
+        cpu = pb.cpus[0]
+        os.sched_setaffinity(0, {cpu})
+        try:
+            produce(coll, "perf_bytes", 1, size=16)  # 16 bytes (+4 of padding) < 32
+            with pytest.raises(ValueError, match=r"shorter|need 32 bytes|do not fit"):
+                pb.read_batch(0)
+            produce(coll, "perf_bytes", 1, size=40)
+            (rec,) = pb.read_batch(0)
+            assert rec.data.seq == 1
+        finally:
+            os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))

@@ -193,12 +193,15 @@ def perf_read(  # noqa: PLR0917 (the compiled function's signature, with buffers
         if rsize < 8:
             break  # a corrupt ring: stop rather than spin
         tail += rsize
-        item = _perf_record(data, size, off, rtype, rsize, cpu=cpu, decode=decode)
+        try:
+            item = _perf_record(data, size, off, rtype, rsize, cpu=cpu, decode=decode)
+        finally:
+            # Consumed even when its decoding fails: a bad record cannot wedge the reader.
+            barrier()
+            _U64.pack_into(page, PERF_DATA_TAIL, tail)
         if item is None:
             continue
         lost += item.lost
-        barrier()
-        _U64.pack_into(page, PERF_DATA_TAIL, tail)
         out.append(item)
         n += 1
     barrier()

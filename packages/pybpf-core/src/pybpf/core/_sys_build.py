@@ -892,6 +892,25 @@ done:
     return PyLong_FromSsize_t(n);
 }
 
+/* A PerfRecord(cpu, data, lost), taking over the references to data and
+ * lost; NULL (and both released) when either is NULL or on error. */
+static PyObject *pybpf_perf_item(PyObject *cpu, PyObject *data, PyObject *lost)
+{
+    PyObject *item = NULL;
+    if (data != NULL && lost != NULL)
+        item = PyStructSequence_New(pybpf_perf_record_type);
+    if (item == NULL) {
+        Py_XDECREF(data);
+        Py_XDECREF(lost);
+        return NULL;
+    }
+    Py_INCREF(cpu);
+    PyStructSequence_SetItem(item, 0, cpu);
+    PyStructSequence_SetItem(item, 1, data);
+    PyStructSequence_SetItem(item, 2, lost);
+    return item;
+}
+
 /* perf_read(header, data, size, cpu, out, limit, decode, record_size) -> (n, lost)
  *
  * Appends to out the records of one CPU's perf ring (forward, writable): a
@@ -960,24 +979,12 @@ static PyObject *pybpf_perf_read(PyObject *mod, PyObject *const *args, Py_ssize_
             if (raw > (uint32_t)rsize - 12)
                 raw = rsize - 12;
             value = pybpf_record(rec + 12, raw, decode, flat, Py_None, 0, record_size);
-            if (value != NULL && (item = PyStructSequence_New(pybpf_perf_record_type)) != NULL) {
-                Py_INCREF(cpu);
-                PyStructSequence_SetItem(item, 0, cpu);
-                PyStructSequence_SetItem(item, 1, value);
-                PyStructSequence_SetItem(item, 2, PyLong_FromLong(0));
-            } else {
-                Py_XDECREF(value);
-            }
+            item = pybpf_perf_item(cpu, value, PyLong_FromLong(0));
         } else if (type == PYBPF_PERF_RECORD_LOST && rsize >= 24) {
             uint64_t count = *(const uint64_t *)(rec + 16);
             lost += count;
-            if ((item = PyStructSequence_New(pybpf_perf_record_type)) != NULL) {
-                Py_INCREF(cpu);
-                Py_INCREF(Py_None);
-                PyStructSequence_SetItem(item, 0, cpu);
-                PyStructSequence_SetItem(item, 1, Py_None);
-                PyStructSequence_SetItem(item, 2, PyLong_FromUnsignedLongLong(count));
-            }
+            Py_INCREF(Py_None);
+            item = pybpf_perf_item(cpu, Py_None, PyLong_FromUnsignedLongLong(count));
         } else {
             tail += rsize;
             continue; /* other record types carry nothing for a reader */

@@ -17,7 +17,7 @@ import select
 import time
 from collections.abc import Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 from pybpf.core import _consume, _sys
 from pybpf.core._closing import Closing
@@ -430,9 +430,6 @@ class UserRingBuffer(Closing):
     def closed(self) -> bool:
         """Whether the writer was closed."""
         return self._epoll is None
-
-    def __enter__(self) -> Self:
-        return self
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"size={self._size}"
