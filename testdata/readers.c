@@ -34,7 +34,9 @@ struct pair {
 
 /* A typed record: ints, a char array and an array of nested structs. */
 struct event {
-	u64 seq;
+	/* Numbers the records. Tests run one program at a time, so a plain increment
+ * does: an atomic fetch-and-add would need Linux 5.12 (BPF_FETCH). */
+u64 seq;
 	u32 cpu;
 	u32 len;
 	char comm[8];
@@ -43,7 +45,9 @@ struct event {
 
 /* What every record starts with; its size is set by the caller. */
 struct header {
-	u64 seq;
+	/* Numbers the records. Tests run one program at a time, so a plain increment
+ * does: an atomic fetch-and-add would need Linux 5.12 (BPF_FETCH). */
+u64 seq;
 	u32 cpu;
 	u32 len;
 };
@@ -54,6 +58,8 @@ struct header *const unused_header __attribute__((unused));
 
 #define PAYLOAD_MAX 512
 
+/* Numbers the records. Tests run one program at a time, so a plain increment
+ * does: an atomic fetch-and-add would need Linux 5.12 (BPF_FETCH). */
 u64 seq;
 /* Bytes per record written by out_bytes, other_bytes and perf_bytes (16..512). */
 u32 size = 16;
@@ -72,7 +78,7 @@ static __always_inline u32 fill_payload(void)
 		n = sizeof(*h);
 	if (n > PAYLOAD_MAX)
 		n = PAYLOAD_MAX;
-	h->seq = __sync_fetch_and_add(&seq, 1);
+	h->seq = seq++;
 	h->cpu = bpf_get_smp_processor_id();
 	h->len = n;
 	/* The byte after the header says where the record ends, for wrap checks. */
@@ -110,7 +116,7 @@ int event_reserve(struct xdp_md *ctx)
 		__sync_fetch_and_add(&dropped, 1);
 		return XDP_PASS;
 	}
-	n = __sync_fetch_and_add(&seq, 1);
+	n = seq++;
 	e->seq = n;
 	e->cpu = bpf_get_smp_processor_id();
 	e->len = sizeof(*e);
