@@ -26,8 +26,20 @@ from pybpf.core.errors import (
 from pybpf.core.fd import FD
 from pybpf.core.info import MapInfo
 from pybpf.core.map import BatchCursor, Map, MapBTF
+from pybpf.core.perf import (
+    HardwareEvent,
+    PerfBuffer,
+    PerfEventAttr,
+    PerfEventFlag,
+    PerfRecord,
+    PerfType,
+    SampleType,
+    SoftwareEvent,
+    perf_event_open,
+)
 from pybpf.core.prog_info import ProgramInfo, enable_stats
 from pybpf.core.program import Program, RunResult
+from pybpf.core.ringbuf import Reservation, RingBuffer, RingBuffers, UserRingBuffer
 from pybpf.core.variable import Variable
 from pybpf.elf import (
     CollectionSpec,
@@ -56,6 +68,7 @@ __all__ = [
     "CollectionOptions",
     "CollectionSpec",
     "FileFlags",
+    "HardwareEvent",
     "IncompatibleMapError",
     "IntCodec",
     "KeyExistsError",
@@ -70,14 +83,25 @@ __all__ = [
     "NotSupportedError",
     "ObjectKindError",
     "PinPathError",
+    "PerfBuffer",
+    "PerfEventAttr",
+    "PerfEventFlag",
+    "PerfRecord",
+    "PerfType",
     "Pinning",
     "Program",
     "ProgramInfo",
     "ProgramSpec",
     "ProgramType",
     "RunFlags",
+    "Reservation",
+    "RingBuffer",
+    "RingBuffers",
     "RunResult",
+    "SampleType",
+    "SoftwareEvent",
     "UpdateFlags",
+    "UserRingBuffer",
     "Variable",
     "VariableSpec",
     "VerifierError",
@@ -85,5 +109,6 @@ __all__ = [
     "load_collection",
     "load_collection_spec",
     "load_into",
+    "perf_event_open",
     "possible_cpus",
 ]

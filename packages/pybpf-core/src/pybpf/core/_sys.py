@@ -71,10 +71,10 @@ def _load_compiled() -> tuple[Any, BpfFn, ElemFn, BatchFn, Any] | None:
     )
 
 
-def _load_fast(path: str) -> Any:
-    """The second module of the compiled library: plain CPython functions, no cffi."""
-    loader = importlib.machinery.ExtensionFileLoader(_sys_build.FAST_MODULE, path)
-    spec = importlib.util.spec_from_loader(_sys_build.FAST_MODULE, loader)
+def _load_fast(path: str, name: str = _sys_build.FAST_MODULE) -> Any:
+    """A further module of the compiled library: plain CPython functions, no cffi."""
+    loader = importlib.machinery.ExtensionFileLoader(name, path)
+    spec = importlib.util.spec_from_loader(name, loader)
     assert spec is not None
     module = importlib.util.module_from_spec(spec)
     loader.exec_module(module)
@@ -177,7 +177,57 @@ else:
     ffi, bpf, map_elem, map_batch = _load_abi()
 NULL: CData = ffi.NULL
 
+#: The event readers' consume loops (``ring_read``, ``perf_read``, ``load``,
+#: ``store`` and ``PerfRecord``), compiled alongside; None in ABI mode, where
+#: the readers use the same loops in Python (:mod:`pybpf.core._consume`).
+readers: Any = None
+if fast is not None:
+    readers = _load_fast(fast.__file__, _sys_build.READERS_MODULE)
+
 
 def addr(ptr: CData) -> int:
     """The address of a cdata pointer or array, for a ``__aligned_u64`` field."""
     return int(ffi.cast("uintptr_t", ptr))
+
+
+#: perf_event_open(2)'s syscall number per architecture (from each arch's
+#: ``unistd`` tables): no C header is needed to reach it.
+_NR_PERF_EVENT_OPEN = {
+    "x86_64": 298,
+    "i386": 336,
+    "i686": 336,
+    "aarch64": 241,
+    "riscv64": 241,
+    "loongarch64": 241,
+    "armv7l": 364,
+    "ppc64le": 319,
+    "ppc64": 319,
+    "s390x": 331,
+}
+_libc_syscall: Any = None
+
+
+def perf_event_open(attr: bytes, pid: int, cpu: int, group_fd: int, flags: int) -> int:
+    """Open a perf event from ``attr``, a raw ``struct perf_event_attr``: the fd or -errno."""
+    global _libc_syscall  # noqa: PLW0603 (bound on first use: most processes never call it)
+    import ctypes  # noqa: PLC0415
+    import errno  # noqa: PLC0415
+
+    if _libc_syscall is None:
+        _libc_syscall = ctypes.CDLL(None, use_errno=True).syscall
+        _libc_syscall.restype = ctypes.c_long
+    nr = _NR_PERF_EVENT_OPEN.get(platform.machine())
+    if nr is None:
+        return -errno.ENOSYS
+    buf = ctypes.create_string_buffer(attr, len(attr))
+    rc = int(
+        _libc_syscall(
+            ctypes.c_long(nr),
+            buf,
+            ctypes.c_int(pid),
+            ctypes.c_int(cpu),
+            ctypes.c_int(group_fd),
+            ctypes.c_ulong(flags),
+        )
+    )
+    return rc if rc >= 0 else -ctypes.get_errno()
