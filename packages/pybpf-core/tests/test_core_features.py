@@ -145,3 +145,11 @@ def test_sleepable() -> None:
         features.have_sleepable(ProgramType.XDP)
     if KERNEL >= (6, 2):
         assert features.have_sleepable(ProgramType.KPROBE) is None
+
+
+def test_program_flags() -> None:
+    # BPF_F_XDP_HAS_FRAGS (xdp.frags) is 5.18+; bit 15 is no flag at all.
+    if KERNEL >= (5, 18):
+        assert features.have_program_flags(ProgramType.XDP, 1 << 5) is None
+    with pytest.raises(NotSupportedError, match="prog_flags 0x8000"):
+        features.have_program_flags(ProgramType.XDP, 1 << 15)

@@ -18,7 +18,7 @@ from typing import ParamSpec
 
 from pybpf.core import _attach_btf, _probes, _rlimit, _sys
 from pybpf.core._uapi import Command
-from pybpf.core.errors import BPFError, NotSupportedError
+from pybpf.core.errors import BPFError, NotSupportedError, VerifierError
 from pybpf.elf import AttachType, CollectionSpec, MapSpec, MapType, ProgramSpec, ProgramType
 from pybpf.elf.sections import BPF_F_SLEEPABLE
 
@@ -34,6 +34,7 @@ __all__ = [
     "have_isa_v4",
     "have_large_instructions",
     "have_map_type",
+    "have_program_flags",
     "have_program_type",
     "have_sleepable",
 ]
@@ -348,6 +349,33 @@ def have_sleepable(prog_type: ProgramType, attach_type: AttachType | None = None
         raise _missing(feature, "")
 
 
+@_cached
+def have_program_flags(
+    prog_type: ProgramType, flags: int, attach_type: AttachType | None = None
+) -> None:
+    """Whether the kernel loads ``prog_type`` programs with ``prog_flags`` ``flags``.
+
+    For the flags sections set other than ``BPF_F_SLEEPABLE`` (which
+    :func:`have_sleepable` asks): ``xdp.frags`` sets ``BPF_F_XDP_HAS_FRAGS``
+    (5.18), ``xdp`` programs bound to a device ``BPF_F_XDP_DEV_BOUND_ONLY``
+    (6.3). A kernel that does not know a flag refuses it with EINVAL before
+    verifying anything.
+    """
+    prog_type = ProgramType(prog_type)
+    feature = f"{prog_type.name} programs with prog_flags {flags:#x}"
+    attach = None if attach_type is None else AttachType(attach_type)
+    if attach is None:
+        have_program_type(prog_type)
+    else:
+        have_attach_type(prog_type, attach)
+    try:
+        _probe_load(prog_type, attach, feature, flags=flags)
+    except NotSupportedError as exc:
+        if exc.errno != errno.EINVAL:
+            raise
+        raise _missing(feature, "") from None
+
+
 # What the verifier says when a program type may not call a helper. From
 # kernel/bpf/verifier.c: "invalid func unknown#N" (no such helper),
 # "unknown func NAME#N" (the type's get_func_proto knows no such helper: the
@@ -508,6 +536,8 @@ def check_spec(spec: CollectionSpec | ProgramSpec | MapSpec) -> None:
         have_program_type(prog_type)
     if spec.flags & BPF_F_SLEEPABLE:
         have_sleepable(prog_type, attach_type)
+    if spec.flags & ~BPF_F_SLEEPABLE:
+        have_program_flags(prog_type, spec.flags & ~BPF_F_SLEEPABLE, attach_type)
     if attach_type is not None:
         _check_target(spec, prog_type, attach_type)
     for need in sorted(_instruction_needs(spec)):
@@ -554,8 +584,7 @@ def _target_answer(
     )
     if rc == 0:
         return
-    lines = [line for line in log.splitlines() if line.strip()]
-    if not lines:
+    cause = VerifierError(-rc, feature, log).cause if log.strip() else ""
+    if not cause:
         raise _refused(feature, -rc, "load one")
-    reason = f"this kernel refused it: {lines[-1].strip()}"
-    raise NotSupportedError(feature, code=-rc, reason=reason)
+    raise NotSupportedError(feature, code=-rc, reason=f"this kernel refused it: {cause}")
