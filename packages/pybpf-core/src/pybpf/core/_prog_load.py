@@ -64,9 +64,9 @@ def load(req: LoadRequest) -> FD:
     if req.log_level:
         log_size = max(req.log_size or LOG_START, LOG_MIN)
     else:
-        rc = _sys.bpf(Command.PROG_LOAD, attr, size)
-        if rc >= 0:
-            return FD(rc)
+        got = _cmds.receive_fd(Command.PROG_LOAD, attr, size)
+        if isinstance(got, FD):
+            return got
         log_size = max(req.log_size or LOG_START, LOG_MIN)
     level = req.log_level or LOG_LEVEL_DEFAULT
     while True:
@@ -75,10 +75,10 @@ def load(req: LoadRequest) -> FD:
         attr.log_size = log_size
         attr.log_level = level
         attr.log_true_size = 0
-        rc = _sys.bpf(Command.PROG_LOAD, attr, size)
-        if rc >= 0:
-            return FD(rc)
-        code = -rc
+        got = _cmds.receive_fd(Command.PROG_LOAD, attr, size)
+        if isinstance(got, FD):
+            return got
+        code = -got
         log = ffi.string(buf).decode("utf-8", "replace")
         if code == errno.ENOSPC and log_size < LOG_MAX:
             want = int(attr.log_true_size)
