@@ -135,6 +135,26 @@ def test_interrupted_batches_and_iterations_leave_the_map_usable(hmap: Map) -> N
     assert sorted(hmap) == keys
 
 
+def test_interrupted_element_operations_leave_the_map_unlocked() -> None:
+    # Bytes keys take the Python paths, which lock the map's buffers.
+    with Map(MapSpec("locks", MapType.HASH, 4, 8, 8)) as m:
+        key, value = b"\1\0\0\0", b"\2" * 8
+
+        def elements() -> None:
+            m[key] = value
+            assert m[key] == value
+            assert key in m
+            m.next_key(key)
+            list(m.keys())
+            del m[key]
+
+        _no_leak_under_storm(elements)
+        assert m._lock.acquire(timeout=2), "an interrupt left the map locked"
+        m._lock.release()
+        m[key] = value
+        assert m.to_dict() == {key: value}
+
+
 # -- 2. close while other threads use the map ----------------------------------------
 
 

@@ -15,6 +15,8 @@ from pybpf.core.errors import ClosedError
 __all__ = ["FD"]
 
 _CLOSED = _sys_build.FD_CLOSED
+#: A cell with no descriptor yet.
+_EMPTY = (-1, 0)
 
 
 def _finalize(cell: Any, label: list[str]) -> None:
@@ -41,7 +43,7 @@ class FD(Closing):
     fields treat 0 as "no fd", so a 0 is moved to a higher number.
     """
 
-    __slots__ = ("__weakref__", "_addr", "_cell", "_finalizer", "_label", "_num")
+    __slots__ = ("__weakref__", "_cell", "_finalizer", "_label", "_num")
 
     def __init__(self, num: int) -> None:
         if num < 0:
@@ -58,14 +60,17 @@ class FD(Closing):
 
     def _start(self) -> None:
         #: The number lives in a cell that C helpers fill and hold (see
-        #: ``FD_HELPERS``); ``_addr`` is its address for the compiled map code.
-        self._cell = _sys.ffi.new("struct pybpf_fd_cell *")
-        self._cell.fd = -1
-        self._addr = _sys.addr(self._cell)
+        #: ``FD_HELPERS``).
+        self._cell = _sys.ffi.new("struct pybpf_fd_cell *", _EMPTY)
         #: The raw number, or -1 once closed (or before one is received).
         self._num = -1
-        self._label = [f"file descriptor of {type(self).__name__}"]
+        self._label = ["file descriptor"]
         self._finalizer = weakref.finalize(self, _finalize, self._cell, self._label)
+
+    @property
+    def _addr(self) -> int:
+        """The cell's address, for the compiled map code."""
+        return _sys.addr(self._cell)
 
     @classmethod
     def receive(cls, cmd: int, attr: Any, size: int) -> FD | int:

@@ -115,6 +115,16 @@ _MAX_PERCPU_VALUE_SIZE: Final = 32 << 10
 #: No map type takes a value larger than INT_MAX bytes.
 _MAX_VALUE_SIZE: Final = (1 << 31) - 1
 _U64: Final = 1 << 64
+#: The spec fields that go into the kernel's fixed-width attributes, and their widths.
+_SPEC_FIELDS: Final = (
+    ("type", 32),
+    ("key_size", 32),
+    ("value_size", 32),
+    ("max_entries", 32),
+    ("flags", 32),
+    ("numa_node", 32),
+    ("map_extra", 64),
+)
 
 
 def _check_spec(spec: object) -> None:
@@ -123,10 +133,10 @@ def _check_spec(spec: object) -> None:
         raise TypeError(f"Map() takes a MapSpec, not {type(spec).__name__}")
     if not isinstance(spec.name, str):
         raise TypeError(f"a map's name must be a str, not {type(spec.name).__name__}")
-    what = f"map {spec.name!r}"
-    for field in ("type", "key_size", "value_size", "max_entries", "flags", "numa_node"):
-        _cmds.check_uint(getattr(spec, field), 32, field, what)
-    _cmds.check_uint(spec.map_extra, 64, "map_extra", what)
+    for field, bits in _SPEC_FIELDS:
+        value = getattr(spec, field)
+        if not isinstance(value, int) or value < 0 or value >> bits:
+            _cmds.check_uint(value, bits, field, f"map {spec.name!r}")
     if spec.inner_map is not None:
         _check_spec(spec.inner_map)
 
@@ -562,11 +572,14 @@ class Map(MapBase, KernelObject):
     # lookup, update, m[k], m[k] = v and del m[k] are the base class's: in C
     # for int keys and values, else here.
 
+    # ``with lock`` rather than ``acquire(False)`` + ``try``: a signal handler
+    # raising between those two would leave the map locked for good.
+
     def _lookup(self, key: Any) -> Any:
         lock = self._lock
-        if not lock.acquire(False):
+        if lock.locked():
             return self._slow(_LOOKUP, key, None, 0)
-        try:
+        with lock:
             self._put_key(key)
             rc = self._elem(_LOOKUP, self._fd._cell, self._kbuf, self._vbuf, 0)
             if rc:
@@ -575,16 +588,14 @@ class Map(MapBase, KernelObject):
             if vout is not None:
                 return vout[0]
             return self._get_value(self._vmem)
-        finally:
-            lock.release()
 
     def _update(self, key: Any, value: Any, flags: int) -> None:
         flags = _check_flags(flags, f"update in map {self._name!r}")
         lock = self._lock
-        if not lock.acquire(False):
+        if lock.locked():
             self._slow(_UPDATE, key, value, flags)
             return
-        try:
+        with lock:
             self._put_key(key)
             vin = self._vin
             if vin is not None and value.__class__ is int:
@@ -597,8 +608,6 @@ class Map(MapBase, KernelObject):
             rc = self._elem(_UPDATE, self._fd._cell, self._kbuf, self._vbuf, flags)
             if rc:
                 raise self._error(rc, "update", key, flags)
-        finally:
-            lock.release()
 
     def delete(self, key: Any) -> None:
         """Remove ``key``; :class:`~pybpf.core.errors.KeyNotFoundError` if absent."""
