@@ -149,9 +149,9 @@ def _check_sizes(name: str, key_size: int, value_size: int, map_type: int) -> No
     limit = _MAX_PERCPU_VALUE_SIZE if map_type in _PERCPU else _MAX_VALUE_SIZE
     if not 0 <= key_size <= _MAX_KEY_SIZE or not 0 <= value_size <= limit:
         raise ValueError(
-            f"map {name!r}: key_size {key_size} or value_size {value_size} is beyond what "
-            f"any {_probes.type_name(map_type)} map has (keys up to {_MAX_KEY_SIZE} bytes, "
-            f"values up to {limit}): is this fd a map?"
+            f"map {name!r}: the kernel reports key_size {key_size} and value_size "
+            f"{value_size}, which no map has (keys up to {_MAX_KEY_SIZE} bytes, values up "
+            f"to {limit}): is this a map's fd?"
         )
 
 
