@@ -51,12 +51,22 @@ def test_context_manager() -> None:
     os.close(w)
 
 
-def test_finalizer_closes_forgotten_fd() -> None:
+def test_finalizer_closes_forgotten_fd_with_a_resource_warning() -> None:
     fd, w = _pipe_fd()
+    fd.describe("pipe end")
     num = fd.number
-    del fd
-    gc.collect()
+    with pytest.warns(ResourceWarning, match="unclosed pipe end"):
+        del fd
+        gc.collect()
     assert not _is_open(num)
+    os.close(w)
+
+
+def test_closed_fd_warns_nothing_when_collected() -> None:
+    fd, w = _pipe_fd()
+    fd.close()
+    del fd
+    gc.collect()  # filterwarnings=error: a ResourceWarning here fails the test
     os.close(w)
 
 

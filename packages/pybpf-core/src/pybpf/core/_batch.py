@@ -11,7 +11,7 @@ import struct
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from pybpf.core import _probes, _sys
+from pybpf.core import _cmds, _probes, _sys
 from pybpf.core._uapi import Command
 from pybpf.core.codec import CTYPES, int_format
 from pybpf.core.errors import ENOTSUPP, BPFError, KeyNotFoundError, LimitError, NotSupportedError
@@ -118,10 +118,13 @@ def read_all(m: Map, chunk: int) -> dict[Any, Any]:
 
 def _read(m: Map, cmd: Command, cursor: BatchCursor, count: int) -> tuple[Any, Any, int] | None:
     """A batch read into the map's buffers (the caller holds its lock); None when done."""
-    if count <= 0:
+    if count.__class__ is not int or not 0 < count < 1 << 32:
+        _cmds.check_uint(count, 32, "count", f"batch read of map {m._name!r}")
         raise ValueError(f"batch count must be positive, not {count}")
     if cursor.done:
         return None
+    # The kernel returns at most the map's elements: room for more is waste.
+    count = min(count, max(m._max_entries, 1))
     ffi = _sys.ffi
     if cursor._buf is None:
         # The kernel keeps a key (generic maps) or a bucket index (hash
@@ -130,7 +133,7 @@ def _read(m: Map, cmd: Command, cursor: BatchCursor, count: int) -> tuple[Any, A
     kbuf, vbuf, cnt = batch_buffers(m, count)
     cnt[0] = count
     in_batch = cursor._buf if cursor._started else _sys.NULL
-    rc = _sys.map_batch(cmd, m._fd._num, in_batch, cursor._buf, kbuf, vbuf, cnt, 0)
+    rc = _sys.fd_calls.map_batch(cmd, m._fd._cell, in_batch, cursor._buf, kbuf, vbuf, cnt, 0)
     n = int(cnt[0])
     if rc == -errno.ENOENT:
         cursor.done = True
@@ -159,7 +162,7 @@ def write_batch(
             else:
                 pack(vbuf, m._value_size, values, encode=m._encode_value, fmt=m._vfmt)
         cnt[0] = count
-        rc = _sys.map_batch(cmd, m._fd._num, _sys.NULL, _sys.NULL, kbuf, vbuf, cnt, flags)
+        rc = _sys.fd_calls.map_batch(cmd, m._fd._cell, _sys.NULL, _sys.NULL, kbuf, vbuf, cnt, flags)
         done = int(cnt[0])
     if rc:
         err = batch_error(m, rc, cmd, count)

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Sequence
 from typing import Any
 
-from pybpf.core import _rlimit, _sys
+from pybpf.core import _privileges, _rlimit, _sys
 from pybpf.core._uapi import Command
 from pybpf.core.errors import (
     ENOTSUPP,
     BPFError,
     BPFPermissionError,
+    ClosedError,
     LimitError,
     NotSupportedError,
 )
@@ -24,10 +26,14 @@ from pybpf.core.fd import FD
 CData = Any
 
 
-def error(code: int, what: str) -> BPFError:
-    """The typed error for ``code`` (a positive errno) from an attempt at ``what``."""
+def error(code: int, what: str, *, needs: Sequence[str] = ("CAP_BPF",)) -> BPFError:
+    """The typed error for ``code`` (a positive errno) from an attempt at ``what``.
+
+    ``needs``: the capabilities the attempt requires, named in a permission
+    error only when this process lacks them.
+    """
     if code in (errno.EPERM, errno.EACCES):
-        return BPFPermissionError(code, what, reason=f"{os.strerror(code)}; {permission_hint()}")
+        return permission_error(code, what, permission_hint(needs))
     if code in (ENOTSUPP, errno.EOPNOTSUPP):
         return NotSupportedError(what, code=code)
     if code in (errno.E2BIG, errno.ENOSPC):
@@ -35,24 +41,70 @@ def error(code: int, what: str) -> BPFError:
     return BPFError(code, what)
 
 
-def permission_hint() -> str:
-    """Why the kernel usually says EPERM to bpf(2), for the error message."""
-    hint = "bpf(2) needs CAP_BPF (plus CAP_PERFMON/CAP_NET_ADMIN for some objects) or root"
-    memlock = _rlimit.memlock_hint()
-    return f"{hint}; {memlock}" if memlock else hint
+def permission_error(code: int, what: str, hint: str) -> BPFPermissionError:
+    """A refusal (EPERM/EACCES) of ``what``, with ``hint`` saying why."""
+    return BPFPermissionError(code, what, reason=f"{os.strerror(code)}; {hint}")
 
 
-def _fd_result(rc: int, what: str) -> FD:
-    if rc < 0:
-        raise error(-rc, what)
-    return FD(rc)
+def permission_hint(needs: Sequence[str] = ("CAP_BPF",)) -> str:
+    """Why the kernel refused an operation that ``needs`` these capabilities."""
+    return _privileges.permission_hint(needs)
+
+
+def _pin_error(code: int, what: str, path: str | os.PathLike[str]) -> BPFError:
+    """The error of pinning at, or opening, ``path``: a path off bpffs is named as such."""
+    if code in (errno.EPERM, errno.EACCES) and _privileges.on_bpffs(path) is False:
+        return permission_error(code, what, "not a bpffs path (pins live on a bpf filesystem)")
+    return error(code, what)
+
+
+def check_uint(value: object, bits: int, name: str, what: str) -> int:
+    """``value`` if it is an int that fits ``bits`` unsigned bits, else a TypeError/ValueError.
+
+    For arguments that go into the kernel's fixed-width fields: checked
+    before any syscall, named in the message.
+    """
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{what}: {name} must be an int, not {type(value).__name__}")
+    if not 0 <= value < 1 << bits:
+        raise ValueError(f"{what}: {name} {value} is out of range (0 to 2**{bits}-1)")
+    return value
+
+
+def receive_fd(cmd: Command, attr: CData, size: int | None = None) -> FD | int:
+    """Issue ``cmd``, a command that returns an fd: the owned FD, or ``-errno``.
+
+    The fd is owned before any Python code runs (see :meth:`FD.receive`).
+    """
+    return FD.receive(cmd, attr, _sys.ffi.sizeof(attr[0]) if size is None else size)
+
+
+def call_with_fd(cmd: Command, attr: CData, field: str, fd: FD) -> int:
+    """Issue ``cmd`` with ``fd``'s number in ``attr``'s ``field``: the result or ``-errno``.
+
+    The number is held for the call: a close in another thread waits for it
+    instead of letting the kernel meet a reused number; a closed fd raises
+    ClosedError.
+    """
+    ffi = _sys.ffi
+    offset = ffi.offsetof(ffi.typeof(attr).item, field)
+    rc = int(_sys.fd_calls.bpf_held(cmd, attr, ffi.sizeof(attr[0]), fd._cell, offset))
+    if rc == -errno.EBADF and fd.closed:
+        raise ClosedError("file descriptor is closed")
+    return rc
+
+
+def _fd_result(cmd: Command, attr: CData, what: str, *, needs: Sequence[str] = ("CAP_BPF",)) -> FD:
+    got = receive_fd(cmd, attr)
+    if isinstance(got, int):
+        raise error(-got, what, needs=needs)
+    return got
 
 
 def map_create(attr: CData, what: str) -> FD:
     """BPF_MAP_CREATE with a filled ``struct pybpf_map_create_attr``."""
     _rlimit.ensure_memlock()
-    rc = _sys.bpf(Command.MAP_CREATE, attr, _sys.ffi.sizeof(attr[0]))
-    return _fd_result(rc, what)
+    return _fd_result(Command.MAP_CREATE, attr, what)
 
 
 def map_create_raw(attr: CData) -> int:
@@ -66,10 +118,9 @@ def obj_pin(fd: FD, path: str | os.PathLike[str], what: str) -> None:
     cpath = ffi.new("char[]", os.fsencode(path))
     attr = ffi.new("struct pybpf_obj_attr *")
     attr.pathname = _sys.addr(cpath)
-    attr.bpf_fd = fd.number
-    rc = _sys.bpf(Command.OBJ_PIN, attr, ffi.sizeof(attr[0]))
+    rc = call_with_fd(Command.OBJ_PIN, attr, "bpf_fd", fd)
     if rc < 0:
-        raise error(-rc, f"{what}: pin to {os.fspath(path)!r}")
+        raise _pin_error(-rc, f"{what}: pin to {os.fspath(path)!r}", path)
 
 
 def obj_get(path: str | os.PathLike[str], flags: int, what: str) -> FD:
@@ -79,9 +130,11 @@ def obj_get(path: str | os.PathLike[str], flags: int, what: str) -> FD:
     cpath = ffi.new("char[]", os.fsencode(path))
     attr = ffi.new("struct pybpf_obj_attr *")
     attr.pathname = _sys.addr(cpath)
-    attr.file_flags = flags
-    rc = _sys.bpf(Command.OBJ_GET, attr, ffi.sizeof(attr[0]))
-    return _fd_result(rc, f"{what} {os.fspath(path)!r}")
+    attr.file_flags = check_uint(flags, 32, "flags", what)
+    got = receive_fd(Command.OBJ_GET, attr)
+    if isinstance(got, int):
+        raise _pin_error(-got, f"{what} {os.fspath(path)!r}", path)
+    return got
 
 
 def get_fd_by_id(cmd: Command, obj_id: int, flags: int, what: str) -> FD:
@@ -89,22 +142,22 @@ def get_fd_by_id(cmd: Command, obj_id: int, flags: int, what: str) -> FD:
     _rlimit.ensure_memlock()
     ffi = _sys.ffi
     attr = ffi.new("struct pybpf_get_id_attr *")
-    attr.id = obj_id
-    attr.open_flags = flags
-    rc = _sys.bpf(cmd, attr, ffi.sizeof(attr[0]))
-    return _fd_result(rc, f"{what} {obj_id}")
+    attr.id = check_uint(obj_id, 32, "id", what)
+    attr.open_flags = check_uint(flags, 32, "flags", what)
+    # Opening objects by id is for administrators only: CAP_SYS_ADMIN.
+    return _fd_result(cmd, attr, f"{what} {obj_id}", needs=("CAP_SYS_ADMIN",))
 
 
 def get_next_id(cmd: Command, start: int) -> int | None:
     """``BPF_*_GET_NEXT_ID``: the next id after ``start``, or None at the end."""
     ffi = _sys.ffi
     attr = ffi.new("struct pybpf_get_id_attr *")
-    attr.id = start
+    attr.id = check_uint(start, 32, "start", cmd.name)
     rc = _sys.bpf(cmd, attr, ffi.sizeof(attr[0]))
     if rc == -errno.ENOENT:
         return None
     if rc < 0:
-        raise error(-rc, f"{cmd.name} after {start}")
+        raise error(-rc, f"{cmd.name} after {start}", needs=("CAP_SYS_ADMIN",))
     return int(attr.next_id)
 
 
@@ -116,10 +169,9 @@ def obj_info(fd: FD, info: CData, what: str) -> int:
     """
     ffi = _sys.ffi
     attr = ffi.new("struct pybpf_info_attr *")
-    attr.bpf_fd = fd.number
     attr.info_len = ffi.sizeof(info[0])
     attr.info = _sys.addr(info)
-    rc = _sys.bpf(Command.OBJ_GET_INFO_BY_FD, attr, ffi.sizeof(attr[0]))
+    rc = call_with_fd(Command.OBJ_GET_INFO_BY_FD, attr, "bpf_fd", fd)
     if rc < 0:
         raise error(-rc, f"{what}: get info")
     return int(attr.info_len)
@@ -139,8 +191,7 @@ def map_freeze(fd: FD, what: str) -> None:
     """BPF_MAP_FREEZE: no more writes from user space."""
     ffi = _sys.ffi
     attr = ffi.new("struct pybpf_elem_attr *")
-    attr.map_fd = fd.number
-    rc = _sys.bpf(Command.MAP_FREEZE, attr, ffi.sizeof(attr[0]))
+    rc = call_with_fd(Command.MAP_FREEZE, attr, "map_fd", fd)
     if rc < 0:
         if rc == -errno.EINVAL:
             raise NotSupportedError(f"{what}: freeze", min_version="5.2", code=errno.EINVAL)
@@ -159,17 +210,18 @@ def btf_load(blob: bytes, what: str) -> FD:
     attr = ffi.new("struct pybpf_btf_load_attr *")
     attr.btf = _sys.addr(data)
     attr.btf_size = len(blob)
-    rc = _sys.bpf(Command.BTF_LOAD, attr, ffi.sizeof(attr[0]))
-    if rc >= 0:
-        return FD(rc)
+    got = receive_fd(Command.BTF_LOAD, attr)
+    if not isinstance(got, int):
+        return got
+    rc = got
     # Only a failed load pays for the log: load again, asking for it.
     log = ffi.new("char[]", _BTF_LOG_SIZE)
     attr.btf_log_buf = _sys.addr(log)
     attr.btf_log_size = _BTF_LOG_SIZE
     attr.btf_log_level = 1
-    retry = _sys.bpf(Command.BTF_LOAD, attr, ffi.sizeof(attr[0]))
-    if retry >= 0:
-        return FD(retry)
+    retry = receive_fd(Command.BTF_LOAD, attr)
+    if not isinstance(retry, int):
+        return retry
     text = ffi.string(log).decode("utf-8", "replace").strip()
     tail = "; ".join(text.splitlines()[-3:])
     err = error(-rc, what)

@@ -69,9 +69,9 @@ def load(req: LoadRequest) -> tuple[FD, str | None]:
     keep = _fill(attr, req)
     size = ffi.sizeof(attr[0])
     if not req.log_level:
-        rc = _sys.bpf(Command.PROG_LOAD, attr, size)
-        if rc >= 0:
-            return FD(rc), None
+        got = _cmds.receive_fd(Command.PROG_LOAD, attr, size)
+        if isinstance(got, FD):
+            return got, None
     log_size = max(req.log_size or LOG_START, LOG_MIN)
     level = req.log_level or LOG_LEVEL_DEFAULT
     while True:
@@ -80,12 +80,12 @@ def load(req: LoadRequest) -> tuple[FD, str | None]:
         attr.log_size = log_size
         attr.log_level = level
         attr.log_true_size = 0
-        rc = _sys.bpf(Command.PROG_LOAD, attr, size)
+        got = _cmds.receive_fd(Command.PROG_LOAD, attr, size)
         # The kernel writes at most log_size bytes, NUL included.
         log = ffi.string(buf, log_size).decode("utf-8", "replace")
-        if rc >= 0:
-            return FD(rc), log if req.log_level else None
-        code = -rc
+        if isinstance(got, FD):
+            return got, log if req.log_level else None
+        code = -got
         if code == errno.ENOSPC and log_size < LOG_MAX:
             want = int(attr.log_true_size)
             log_size = min(LOG_MAX, want if want > log_size else log_size * 2)

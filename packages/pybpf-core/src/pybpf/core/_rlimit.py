@@ -3,19 +3,22 @@
 Kernels before 5.11 charge maps and programs to the locked-memory rlimit; later
 ones charge the memory cgroup. Detection (the way ebpf-go does it): drop the
 soft limit to zero, create a tiny array map, restore the limit. If creation
-worked, memory is not charged to the rlimit and nothing needs raising.
+worked, memory is not charged to the rlimit and nothing needs raising. If it
+failed, the same creation is tried under the restored limit: only when that
+one works was it the rlimit that refused (a process that may not use bpf(2)
+at all gets EPERM both times, and then nothing is known or raised).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import os
 import resource
 import threading
 
 from pybpf.core import _sys
 from pybpf.core._uapi import Command
+from pybpf.core.fd import FD
 from pybpf.elf._uapi import MapType
 
 
@@ -30,25 +33,37 @@ class _State:
 _state = _State()
 
 
-def _detect() -> bool | None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_MEMLOCK)
-    if soft == resource.RLIM_INFINITY:
-        return None
+def _try_create() -> int:
+    """Create and close a tiny array map: 0, or the -errno it failed with."""
     ffi = _sys.ffi
     attr = ffi.new("struct pybpf_map_create_attr *")
     attr.map_type = MapType.ARRAY
     attr.key_size = 4
     attr.value_size = 4
     attr.max_entries = 1
+    got = FD.receive(Command.MAP_CREATE, attr, ffi.sizeof(attr[0]))
+    if isinstance(got, int):
+        return got
+    got.close()
+    return 0
+
+
+def _detect() -> bool | None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_MEMLOCK)
+    if soft == resource.RLIM_INFINITY:
+        return None
     resource.setrlimit(resource.RLIMIT_MEMLOCK, (0, hard))
     try:
-        rc = _sys.bpf(Command.MAP_CREATE, attr, ffi.sizeof(attr[0]))
+        rc = _try_create()
     finally:
         resource.setrlimit(resource.RLIMIT_MEMLOCK, (soft, hard))
-    if rc >= 0:
-        os.close(rc)
+    if rc == 0:
         return False
-    return True if rc == -errno.EPERM else None
+    if rc != -errno.EPERM:
+        return None
+    # EPERM under a zero limit; under the real one too means "not allowed at
+    # all", which is no news about the rlimit.
+    return True if _try_create() == 0 else None
 
 
 def ensure_memlock() -> None:
@@ -80,6 +95,6 @@ def memlock_hint() -> str:
     if soft == resource.RLIM_INFINITY:
         return ""
     return (
-        f"this kernel (< 5.11) charges BPF memory to RLIMIT_MEMLOCK, which is {soft} bytes "
-        "and could not be raised (needs CAP_SYS_RESOURCE)"
+        f"this kernel charges BPF memory to RLIMIT_MEMLOCK (as kernels before 5.11 do), "
+        f"which is {soft} bytes and could not be raised (needs CAP_SYS_RESOURCE)"
     )

@@ -11,13 +11,18 @@ an exception is the caller's job, because only the caller knows what failed.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import importlib.machinery
 import importlib.util
 import os
 import platform
+import signal
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from pybpf.core import _sys_build
@@ -44,9 +49,38 @@ BatchFn = Callable[[int, int, CData, CData, CData, CData, CData, int], int]
 BpfFn = Callable[[int, CData, int], int]
 FastFillFn = Callable[[dict[Any, Any], int, int, int, int], None]
 NewDictFn = Callable[[int], dict[Any, Any]]
+CellFn = Callable[[CData], int]
 
 
-def _load_compiled() -> tuple[Any, BpfFn, ElemFn, BatchFn, Any] | None:
+@dataclass(frozen=True)
+class FDCalls:
+    """The owned-descriptor helpers (see ``FD_HELPERS`` in :mod:`._sys_build`).
+
+    ``bpf_fd(cmd, attr, size, cell)`` issues a command that returns an fd and
+    puts it in ``cell`` before returning; ``dup(fd, cell)`` duplicates into
+    ``cell``, ``dup_cell(from, cell)`` the same from a held cell;
+    ``bpf_held(cmd, attr, size, cell, offset)`` issues a command whose attr
+    takes the cell's fd at ``offset``, held for the call; ``hold(cell,
+    held)``/``unhold(cell, held)`` keep a cell's number from being freed
+    across several calls (``held``, an ``int32_t[1]``, records the hold, so
+    that it is released once); ``close`` closes it (1 if this call did),
+    ``detach`` gives it up; ``map_elem``/``map_batch`` are the element and
+    batch calls on a held cell.
+    """
+
+    bpf_fd: Callable[[int, CData, int, CData], int]
+    dup: Callable[[int, CData], int]
+    dup_cell: Callable[[CData, CData], int]
+    bpf_held: Callable[[int, CData, int, CData, int], int]
+    hold: Callable[[CData, CData], int]
+    unhold: Callable[[CData, CData], None]
+    close: CellFn
+    detach: CellFn
+    map_elem: ElemFn
+    map_batch: BatchFn
+
+
+def _load_compiled() -> tuple[Any, BpfFn, ElemFn, BatchFn, Any, FDCalls] | None:
     if os.environ.get("PYBPF_SYS", "") == "abi":
         return None
     try:
@@ -68,6 +102,7 @@ def _load_compiled() -> tuple[Any, BpfFn, ElemFn, BatchFn, Any] | None:
         lib.pybpf_map_elem,
         lib.pybpf_map_batch,
         _load_fast(_pybpf_sys.__file__),
+        _compiled_fd_calls(lib),
     )
 
 
@@ -157,6 +192,163 @@ def _load_abi() -> tuple[Any, BpfFn, ElemFn, BatchFn]:
     return abi, bpf, map_elem, map_batch
 
 
+def _compiled_fd_calls(lib: Any) -> FDCalls:
+    return FDCalls(
+        bpf_fd=lib.pybpf_bpf_fd,
+        dup=lib.pybpf_fd_dup,
+        dup_cell=lib.pybpf_fd_dup_cell,
+        bpf_held=lib.pybpf_bpf_held,
+        hold=lib.pybpf_fd_hold,
+        unhold=lib.pybpf_fd_unhold,
+        close=lib.pybpf_fd_close,
+        detach=lib.pybpf_fd_detach,
+        map_elem=lib.pybpf_fd_map_elem,
+        map_batch=lib.pybpf_fd_map_batch,
+    )
+
+
+_ALL_SIGNALS = signal.valid_signals()
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """On the main thread, hold signals back: their Python handlers run after the block."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    # Read the mask before changing it: blocking runs pending handlers, and
+    # one that raises must not leave the mask changed.
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, _ALL_SIGNALS)
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _abi_fd_calls(abi: Any, bpf: BpfFn, map_elem: ElemFn, map_batch: BatchFn) -> FDCalls:
+    """The same helpers in Python, for ABI mode.
+
+    A lock stands in for the atomics, and signals are held back on the main
+    thread for each whole helper, as no Python code runs inside the C ones.
+    (A signal that another thread takes can still run its handler inside:
+    ABI mode is the fallback, not the reference.)
+    """
+    lock = threading.Lock()
+    closed, kept = _sys_build.FD_CLOSED, _sys_build.FD_KEPT
+
+    def acquire(cell: CData) -> int:
+        with lock:
+            state = cell.state
+            if state & closed:
+                return -1
+            cell.state = state + 1
+            return int(cell.fd)
+
+    def release(cell: CData) -> None:
+        with lock:
+            cell.state -= 1
+            last = cell.state == closed
+        if last and cell.fd >= 0:
+            os.close(cell.fd)
+
+    def own(cell: CData, fd: int) -> int:
+        if fd == 0:
+            moved = fcntl.fcntl(0, fcntl.F_DUPFD_CLOEXEC, 1)
+            os.close(0)
+            fd = moved
+        cell.fd = fd
+        return fd
+
+    def bpf_fd(cmd: int, attr: CData, size: int, cell: CData) -> int:
+        with _signals_held():
+            rc = bpf(cmd, attr, size)
+            return own(cell, rc) if rc >= 0 else rc
+
+    def dup_number(fd: int, cell: CData) -> int:
+        try:
+            return own(cell, fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 1))
+        except OSError as exc:
+            return -(exc.errno or errno.EBADF)
+
+    def dup(fd: int, cell: CData) -> int:
+        with _signals_held():
+            return dup_number(fd, cell)
+
+    def held(call: Callable[[int], int], cell: CData) -> int:
+        """``call(fd)`` with the cell's number held, or -EBADF once closed."""
+        with _signals_held():
+            fd = acquire(cell)
+            if fd < 0:
+                return -errno.EBADF
+            try:
+                return call(fd)
+            finally:
+                release(cell)
+
+    def dup_cell(source: CData, cell: CData) -> int:
+        return held(lambda fd: dup_number(fd, cell), source)
+
+    def bpf_held(cmd: int, attr: CData, size: int, cell: CData, offset: int) -> int:
+        def call(fd: int) -> int:
+            abi.cast("int32_t *", abi.cast("char *", attr) + offset)[0] = fd
+            return bpf(cmd, attr, size)
+
+        return held(call, cell)
+
+    def held_elem(cmd: int, cell: CData, key: CData, value: CData, flags: int) -> int:
+        return held(lambda fd: map_elem(cmd, fd, key, value, flags), cell)
+
+    def held_batch(  # noqa: PLR0917 (mirrors the C helper)
+        cmd: int,
+        cell: CData,
+        in_batch: CData,
+        out_batch: CData,
+        keys: CData,
+        values: CData,
+        count: CData,
+        elem_flags: int,
+    ) -> int:
+        return held(
+            lambda fd: map_batch(cmd, fd, in_batch, out_batch, keys, values, count, elem_flags),
+            cell,
+        )
+
+    def hold(cell: CData, flag: CData) -> int:
+        with _signals_held():
+            fd = acquire(cell)
+            if fd >= 0:
+                flag[0] = 1
+            return fd
+
+    def unhold(cell: CData, flag: CData) -> None:
+        with _signals_held():
+            if flag[0]:
+                flag[0] = 0
+                release(cell)
+
+    def close(cell: CData) -> int:
+        with _signals_held():
+            with lock:
+                state = cell.state
+                if state & closed:
+                    return 0
+                cell.state = state | closed
+            if state == 0 and cell.fd >= 0:
+                os.close(cell.fd)
+            return 1 if cell.fd >= 0 else 0
+
+    def detach(cell: CData) -> int:
+        with lock:
+            state = cell.state
+            cell.state = state | closed | kept
+        return -1 if state & closed else int(cell.fd)
+
+    return FDCalls(
+        bpf_fd, dup, dup_cell, bpf_held, hold, unhold, close, detach, held_elem, held_batch
+    )
+
+
 _compiled = _load_compiled()
 #: True when the compiled (API-mode) module is in use.
 COMPILED = _compiled is not None
@@ -170,11 +362,14 @@ fast: Any = None
 #: empty dict, with room for ``n`` items when compiled.
 fast_fill: FastFillFn | None = None
 new_dict: NewDictFn = lambda n: {}  # noqa: E731 (replaced by the compiled one)
+#: The owned-descriptor helpers of this mode.
+fd_calls: FDCalls
 if _compiled is not None:
-    ffi, bpf, map_elem, map_batch, fast = _compiled
+    ffi, bpf, map_elem, map_batch, fast, fd_calls = _compiled
     fast_fill, new_dict = fast.fill, fast.new_dict
 else:
     ffi, bpf, map_elem, map_batch = _load_abi()
+    fd_calls = _abi_fd_calls(ffi, bpf, map_elem, map_batch)
 NULL: CData = ffi.NULL
 
 #: The event readers' consume loops (``ring_read``, ``perf_read``, ``load``,

@@ -16,9 +16,14 @@ MODULE_NAME = "_pybpf_sys"
 #: Bumped whenever TYPES, HELPERS, FAST_SOURCE or READERS_SOURCE change, so that a stale
 #: compiled module (an editable install built from older sources) is noticed
 #: and not used.
-VERSION = 10
+VERSION = 13
 
 TYPES = """
+struct pybpf_fd_cell {
+    int32_t fd;
+    uint32_t state;
+};
+
 struct pybpf_map_create_attr {
     uint32_t map_type;
     uint32_t key_size;
@@ -209,15 +214,199 @@ struct pybpf_map_info {
 };
 """
 
+#: Owned descriptors (:class:`pybpf.core.fd.FD`) keep their number in a
+#: ``struct pybpf_fd_cell``: ``fd`` (-1 until one is received) and ``state``,
+#: the number of calls using it in flight, | FD_CLOSED once closed (and
+#: | FD_KEPT when it was detached: closed for the object, never close(2)d).
+#: A call acquires the number (refused once closed) and releases it after
+#: the syscall; close(2) happens at close() when no call is in flight, else at
+#: the last release, so a number is never reused under a running call. The
+#: fd-returning helpers write the new number into a cell before returning, so
+#: no Python code (a signal handler raising KeyboardInterrupt) runs while a
+#: descriptor belongs to nobody.
+FD_CLOSED = 1 << 31
+FD_KEPT = 1 << 30
+FD_HELPERS = """
+long pybpf_bpf_fd(int cmd, void *attr, unsigned int size, struct pybpf_fd_cell *cell);
+int pybpf_fd_dup(int fd, struct pybpf_fd_cell *cell);
+int pybpf_fd_dup_cell(struct pybpf_fd_cell *from, struct pybpf_fd_cell *cell);
+long pybpf_bpf_held(int cmd, void *attr, unsigned int size, struct pybpf_fd_cell *cell,
+                    unsigned int offset);
+int pybpf_fd_acquire(struct pybpf_fd_cell *cell);
+void pybpf_fd_release(struct pybpf_fd_cell *cell);
+int pybpf_fd_hold(struct pybpf_fd_cell *cell, int32_t *held);
+void pybpf_fd_unhold(struct pybpf_fd_cell *cell, int32_t *held);
+int pybpf_fd_close(struct pybpf_fd_cell *cell);
+int pybpf_fd_detach(struct pybpf_fd_cell *cell);
+int pybpf_fd_map_elem(int cmd, struct pybpf_fd_cell *cell, const void *key, void *value,
+                      uint64_t flags);
+int pybpf_fd_map_batch(int cmd, struct pybpf_fd_cell *cell, const void *in_batch,
+                       void *out_batch, void *keys, void *values, uint32_t *count,
+                       uint64_t elem_flags);
+"""
+
+FD_SOURCE = f"""
+#define PYBPF_FD_CLOSED {FD_CLOSED}u
+#define PYBPF_FD_KEPT {FD_KEPT}u
+"""
+
+FD_SOURCE += r"""
+#include <fcntl.h>
+
+/* Never hold descriptor 0: bpf_attr fields read 0 as "no fd". */
+static int pybpf_fd_settle(int fd)
+{
+    if (fd == 0) {
+        int moved = fcntl(0, F_DUPFD_CLOEXEC, 1);
+        if (moved < 0)
+            return -errno;
+        close(0);
+        fd = moved;
+    }
+    return fd;
+}
+
+long pybpf_bpf_fd(int cmd, void *attr, unsigned int size, struct pybpf_fd_cell *cell)
+{
+    long rc = syscall(__NR_bpf, cmd, attr, size);
+    if (rc < 0)
+        return -errno;
+    rc = pybpf_fd_settle((int)rc);
+    if (rc >= 0)
+        cell->fd = (int32_t)rc;
+    return rc;
+}
+
+int pybpf_fd_dup(int fd, struct pybpf_fd_cell *cell)
+{
+    int rc = fcntl(fd, F_DUPFD_CLOEXEC, 1);
+    if (rc < 0)
+        return -errno;
+    cell->fd = rc;
+    return rc;
+}
+
+int pybpf_fd_acquire(struct pybpf_fd_cell *cell);
+void pybpf_fd_release(struct pybpf_fd_cell *cell);
+
+int pybpf_fd_dup_cell(struct pybpf_fd_cell *from, struct pybpf_fd_cell *cell)
+{
+    int fd = pybpf_fd_acquire(from), rc;
+    if (fd < 0)
+        return -EBADF;
+    rc = pybpf_fd_dup(fd, cell);
+    pybpf_fd_release(from);
+    return rc;
+}
+
+/* A command whose attr names the cell's fd at offset: the fd is written
+ * there and held for the syscall. */
+long pybpf_bpf_held(int cmd, void *attr, unsigned int size, struct pybpf_fd_cell *cell,
+                    unsigned int offset)
+{
+    int32_t fd = pybpf_fd_acquire(cell);
+    long rc;
+    if (fd < 0)
+        return -EBADF;
+    memcpy((char *)attr + offset, &fd, sizeof(fd));
+    rc = syscall(__NR_bpf, cmd, attr, size);
+    if (rc < 0)
+        rc = -errno;
+    pybpf_fd_release(cell);
+    return rc;
+}
+
+int pybpf_fd_acquire(struct pybpf_fd_cell *cell)
+{
+    uint32_t s = __atomic_load_n(&cell->state, __ATOMIC_ACQUIRE);
+    do {
+        if (s & PYBPF_FD_CLOSED)
+            return -1;
+    } while (!__atomic_compare_exchange_n(&cell->state, &s, s + 1, 1, __ATOMIC_ACQ_REL,
+                                          __ATOMIC_ACQUIRE));
+    return cell->fd;
+}
+
+void pybpf_fd_release(struct pybpf_fd_cell *cell)
+{
+    uint32_t s = __atomic_sub_fetch(&cell->state, 1, __ATOMIC_ACQ_REL);
+    if (s == PYBPF_FD_CLOSED && cell->fd >= 0)
+        close(cell->fd);
+}
+
+/* acquire, noting in *held that it did: Python code releases through
+ * pybpf_fd_unhold, which releases at most once per hold, so that an
+ * exception between the two (a signal) can release it from a finalizer. */
+int pybpf_fd_hold(struct pybpf_fd_cell *cell, int32_t *held)
+{
+    int fd = pybpf_fd_acquire(cell);
+    if (fd >= 0)
+        *held = 1;
+    return fd;
+}
+
+void pybpf_fd_unhold(struct pybpf_fd_cell *cell, int32_t *held)
+{
+    if (__atomic_exchange_n(held, 0, __ATOMIC_ACQ_REL))
+        pybpf_fd_release(cell);
+}
+
+/* 1 if this call closed the cell (close(2) now, or at the last release), 0
+ * if it was closed already. */
+int pybpf_fd_close(struct pybpf_fd_cell *cell)
+{
+    uint32_t s = __atomic_fetch_or(&cell->state, PYBPF_FD_CLOSED, __ATOMIC_ACQ_REL);
+    if (s & PYBPF_FD_CLOSED)
+        return 0;
+    if (s == 0 && cell->fd >= 0)
+        close(cell->fd);
+    return cell->fd >= 0;
+}
+
+/* The number, now nobody's to close; -1 if the cell was closed already. */
+int pybpf_fd_detach(struct pybpf_fd_cell *cell)
+{
+    uint32_t s = __atomic_fetch_or(&cell->state, PYBPF_FD_CLOSED | PYBPF_FD_KEPT,
+                                   __ATOMIC_ACQ_REL);
+    return s & PYBPF_FD_CLOSED ? -1 : cell->fd;
+}
+
+int pybpf_fd_map_elem(int cmd, struct pybpf_fd_cell *cell, const void *key, void *value,
+                      uint64_t flags)
+{
+    int fd = pybpf_fd_acquire(cell), rc;
+    if (fd < 0)
+        return -EBADF;
+    rc = pybpf_map_elem(cmd, fd, key, value, flags);
+    pybpf_fd_release(cell);
+    return rc;
+}
+
+int pybpf_fd_map_batch(int cmd, struct pybpf_fd_cell *cell, const void *in_batch,
+                       void *out_batch, void *keys, void *values, uint32_t *count,
+                       uint64_t elem_flags)
+{
+    int fd = pybpf_fd_acquire(cell), rc;
+    if (fd < 0)
+        return -EBADF;
+    rc = pybpf_map_batch(cmd, fd, in_batch, out_batch, keys, values, count, elem_flags);
+    pybpf_fd_release(cell);
+    return rc;
+}
+"""
+
 # Every helper returns the syscall's result, or -errno: reading errno from
 # Python after the call would cost a second trip through cffi.
-HELPERS = """
+HELPERS = (
+    """
 static const int PYBPF_SYS_VERSION;
 long pybpf_bpf(int cmd, void *attr, unsigned int size);
 int pybpf_map_elem(int cmd, int fd, const void *key, void *value, uint64_t flags);
 int pybpf_map_batch(int cmd, int fd, const void *in_batch, void *out_batch,
                     void *keys, void *values, uint32_t *count, uint64_t elem_flags);
 """
+    + FD_HELPERS
+)
 
 #: The map hot paths, as a second CPython module in the same library, loaded
 #: by :mod:`pybpf.core._sys` as ``_pybpf_fast`` (its own ``PyInit``):
@@ -304,12 +493,13 @@ static PyObject *pybpf_fast_get(const void *p, int spec)
  * methods (_lookup, _update, delete, _fast_error). */
 typedef struct {
     PyObject_HEAD
-    PyObject *fd; /* the map's FD object: its _num is read at every call */
-    int shape;    /* key spec | value spec << 8 */
-    int fast;     /* 1: int lookups, 2: int updates */
+    PyObject *fd;                /* the map's FD object, which owns cell */
+    struct pybpf_fd_cell *cell;  /* its number, held for each call (NULL: none) */
+    int shape;                   /* key spec | value spec << 8 */
+    int fast;                    /* 1: int lookups, 2: int updates */
 } pybpf_map;
 
-static PyObject *pybpf_s_num, *pybpf_s_lookup, *pybpf_s_update, *pybpf_s_delete, *pybpf_s_error;
+static PyObject *pybpf_s_addr, *pybpf_s_lookup, *pybpf_s_update, *pybpf_s_delete, *pybpf_s_error;
 static PyObject *pybpf_s_op_lookup, *pybpf_s_op_update;
 /* The parameter names of lookup and update, for keyword arguments. */
 static PyObject *pybpf_params[3]; /* key, value, flags */
@@ -367,23 +557,18 @@ static int pybpf_args(const char *fname, PyObject *const *args, Py_ssize_t nargs
     return 0;
 }
 
-/* The fd number, -1 once closed (the kernel's EBADF becomes ClosedError);
- * -2 with an exception set. Read anew each time: the FD may be closed
- * behind the map's back, and its number reused. */
-static int pybpf_map_fd(pybpf_map *self)
+/* One element operation on the map's fd, held for the syscall's duration
+ * (see pybpf_fd_acquire): 0 or -errno, -EBADF once closed. */
+static int pybpf_map_call(pybpf_map *self, int cmd, struct pybpf_elem_attr *attr)
 {
-    PyObject *num;
-    long fd;
-    if (self->fd == NULL)
-        return -1;
-    num = PyObject_GetAttr(self->fd, pybpf_s_num);
-    if (num == NULL)
-        return -2;
-    fd = PyLong_AsLong(num);
-    Py_DECREF(num);
-    if (fd == -1 && PyErr_Occurred())
-        return -2;
-    return (int)fd;
+    int fd, rc = 0;
+    if (self->cell == NULL || (fd = pybpf_fd_acquire(self->cell)) < 0)
+        return -EBADF;
+    attr->map_fd = (uint32_t)fd;
+    if (syscall(__NR_bpf, cmd, attr, sizeof(*attr)) < 0)
+        rc = -errno;
+    pybpf_fd_release(self->cell);
+    return rc;
 }
 
 /* Points *p at the bytes of a key or value: an int, written to slot, or a
@@ -429,23 +614,19 @@ static PyObject *pybpf_map_lookup(PyObject *obj, PyObject *key)
     union pybpf_scalar k, v;
     struct pybpf_elem_attr attr;
     const void *kp = NULL;
-    int fd, got;
+    int rc, got;
     got = self->fast & 1 ? pybpf_map_arg(key, self->shape & 0xff, &k, &kp) : 0;
     if (got == 0)
         return PyObject_CallMethodObjArgs(obj, pybpf_s_lookup, key, NULL);
     if (got < 0)
         return pybpf_map_fail(self, pybpf_s_op_lookup, 0, key, Py_None, Py_None);
-    fd = pybpf_map_fd(self);
-    if (fd == -2)
-        return NULL;
     v.u64 = 0;
-    attr.map_fd = (uint32_t)fd;
     attr.pad = 0;
     attr.key = (uint64_t)(uintptr_t)kp;
     attr.value = (uint64_t)(uintptr_t)&v;
     attr.flags = 0;
-    if (syscall(__NR_bpf, 1 /* BPF_MAP_LOOKUP_ELEM */, &attr, sizeof(attr)) < 0)
-        return pybpf_map_fail(self, pybpf_s_op_lookup, errno, key, Py_None, Py_None);
+    if ((rc = pybpf_map_call(self, 1 /* BPF_MAP_LOOKUP_ELEM */, &attr)) < 0)
+        return pybpf_map_fail(self, pybpf_s_op_lookup, -rc, key, Py_None, Py_None);
     return pybpf_fast_get(&v, self->shape >> 8);
 }
 
@@ -456,7 +637,7 @@ static PyObject *pybpf_map_set(pybpf_map *self, PyObject *key, PyObject *value, 
     struct pybpf_elem_attr attr;
     const void *kp = NULL, *vp = NULL;
     uint64_t f = 0;
-    int fd, got = 0;
+    int rc, got = 0;
     if (self->fast & 2) {
         got = pybpf_map_arg(key, self->shape & 0xff, &k, &kp);
         if (got > 0)
@@ -464,6 +645,14 @@ static PyObject *pybpf_map_set(pybpf_map *self, PyObject *key, PyObject *value, 
     }
     if (got < 0)
         return pybpf_map_fail(self, pybpf_s_op_update, 0, key, value, flags ? flags : Py_None);
+    if (got > 0 && flags != NULL) {
+        f = PyLong_AsUnsignedLongLong(flags);
+        if (f == (uint64_t)-1 && PyErr_Occurred()) {
+            /* Not a u64: Map's Python path says which argument is wrong. */
+            PyErr_Clear();
+            got = 0;
+        }
+    }
     if (got == 0) {
         PyObject *zero = NULL, *res;
         if (flags == NULL && (flags = zero = PyLong_FromLong(0)) == NULL)
@@ -473,21 +662,12 @@ static PyObject *pybpf_map_set(pybpf_map *self, PyObject *key, PyObject *value, 
         Py_XDECREF(zero);
         return res;
     }
-    if (flags != NULL) {
-        f = PyLong_AsUnsignedLongLong(flags);
-        if (f == (uint64_t)-1 && PyErr_Occurred())
-            return NULL;
-    }
-    fd = pybpf_map_fd(self);
-    if (fd == -2)
-        return NULL;
-    attr.map_fd = (uint32_t)fd;
     attr.pad = 0;
     attr.key = (uint64_t)(uintptr_t)kp;
     attr.value = (uint64_t)(uintptr_t)vp;
     attr.flags = f;
-    if (syscall(__NR_bpf, 2 /* BPF_MAP_UPDATE_ELEM */, &attr, sizeof(attr)) < 0)
-        return pybpf_map_fail(self, pybpf_s_op_update, errno, key, value,
+    if ((rc = pybpf_map_call(self, 2 /* BPF_MAP_UPDATE_ELEM */, &attr)) < 0)
+        return pybpf_map_fail(self, pybpf_s_op_update, -rc, key, value,
                               flags ? flags : Py_None);
     Py_INCREF(Py_None);
     return Py_None;
@@ -539,9 +719,50 @@ static int pybpf_map_traverse(PyObject *obj, visitproc visit, void *arg)
 
 static int pybpf_map_clear(PyObject *obj)
 {
+    ((pybpf_map *)obj)->cell = NULL;
     Py_CLEAR(((pybpf_map *)obj)->fd);
     return 0;
 }
+
+static PyObject *pybpf_map_get_fd(PyObject *obj, void *closure)
+{
+    PyObject *fd = ((pybpf_map *)obj)->fd;
+    (void)closure;
+    if (fd == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "_fd");
+        return NULL;
+    }
+    Py_INCREF(fd);
+    return fd;
+}
+
+/* Setting _fd also points cell at the FD's cell (its address is FD._addr). */
+static int pybpf_map_set_fd(PyObject *obj, PyObject *value, void *closure)
+{
+    pybpf_map *self = (pybpf_map *)obj;
+    struct pybpf_fd_cell *cell = NULL;
+    PyObject *old = self->fd;
+    (void)closure;
+    if (value != NULL) {
+        PyObject *addr = PyObject_GetAttr(value, pybpf_s_addr);
+        if (addr == NULL)
+            return -1;
+        cell = (struct pybpf_fd_cell *)PyLong_AsVoidPtr(addr);
+        Py_DECREF(addr);
+        if (cell == NULL && PyErr_Occurred())
+            return -1;
+        Py_INCREF(value);
+    }
+    self->fd = value;
+    self->cell = cell;
+    Py_XDECREF(old);
+    return 0;
+}
+
+static PyGetSetDef pybpf_map_getset[] = {
+    {"_fd", pybpf_map_get_fd, pybpf_map_set_fd, "The map's FD.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
 
 static void pybpf_map_dealloc(PyObject *obj)
 {
@@ -564,7 +785,6 @@ static PyMethodDef pybpf_map_methods[] = {
 };
 
 static PyMemberDef pybpf_map_members[] = {
-    {"_fd", T_OBJECT_EX, offsetof(pybpf_map, fd), 0, "The map's FD."},
     {"_shape", T_INT, offsetof(pybpf_map, shape), 0, "Key spec | value spec << 8."},
     {"_fast", T_INT, offsetof(pybpf_map, fast), 0, "1: int lookups, 2: int updates in C."},
     {NULL, 0, 0, 0, NULL},
@@ -578,6 +798,7 @@ static PyType_Slot pybpf_map_slots[] = {
     {Py_tp_clear, pybpf_map_clear},
     {Py_tp_methods, pybpf_map_methods},
     {Py_tp_members, pybpf_map_members},
+    {Py_tp_getset, pybpf_map_getset},
     {Py_mp_subscript, pybpf_map_lookup},
     {Py_mp_ass_subscript, pybpf_map_ass_subscript},
     {0, NULL},
@@ -667,7 +888,7 @@ PyMODINIT_FUNC PyInit__pybpf_fast(void)
 #define PYBPF_STR(var, text) \
     if ((var = PyUnicode_InternFromString(text)) == NULL) \
         return NULL;
-    PYBPF_STR(pybpf_s_num, "_num")
+    PYBPF_STR(pybpf_s_addr, "_addr")
     PYBPF_STR(pybpf_s_lookup, "_lookup")
     PYBPF_STR(pybpf_s_update, "_update")
     PYBPF_STR(pybpf_s_delete, "delete")
@@ -1147,6 +1368,7 @@ int pybpf_map_batch(int cmd, int fd, const void *in_batch, void *out_batch,
 }
 
 """
+    + FD_SOURCE
     + FAST_SOURCE
     + READERS_SOURCE
 )

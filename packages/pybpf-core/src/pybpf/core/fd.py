@@ -2,55 +2,116 @@
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
+import errno
 import os
+import warnings
 import weakref
+from typing import Any
 
+from pybpf.core import _sys, _sys_build
 from pybpf.core._closing import Closing
 from pybpf.core.errors import ClosedError
 
 __all__ = ["FD"]
 
+_CLOSED = _sys_build.FD_CLOSED
+#: A cell with no descriptor yet.
+_EMPTY = (-1, 0)
 
-def _close(num: int) -> None:
-    # A finalizer runs at most once, and the number may already be gone if
-    # the process closed it behind our back: nothing useful to report then.
-    with contextlib.suppress(OSError):
-        os.close(num)
+
+def _finalize(cell: Any, label: list[str]) -> None:
+    # Runs at most once: when the FD was garbage collected without close().
+    if _sys.fd_calls.close(cell):
+        warnings.warn(f"unclosed {label[0]}", ResourceWarning, stacklevel=2)
 
 
 class FD(Closing):
     """A file descriptor that this object owns.
 
     It is closed exactly once: by :meth:`close`, by leaving a ``with`` block, or
-    by a finalizer when the object is garbage collected. After close, every
+    by a finalizer when the object is garbage collected (which warns with a
+    :class:`ResourceWarning`, as an unclosed file does). After close, every
     use raises :class:`~pybpf.core.errors.ClosedError` instead of reaching the
-    kernel with a number that may already name another file.
+    kernel with a number that may already name another file: the syscall
+    helpers hold the number while they use it (``FD_HELPERS`` in
+    :mod:`pybpf.core._sys_build`), and a close that comes meanwhile takes
+    effect when the last of them ends, so the number cannot be reused under
+    them.
 
     Descriptors are close-on-exec (the kernel creates bpf fds that way, and
     :meth:`dup` keeps it). Descriptor 0 is never held: several ``bpf_attr``
     fields treat 0 as "no fd", so a 0 is moved to a higher number.
     """
 
-    __slots__ = ("__weakref__", "_finalizer", "_num")
+    __slots__ = ("__weakref__", "_cell", "_finalizer", "_label", "_num")
 
     def __init__(self, num: int) -> None:
         if num < 0:
             raise ValueError(f"invalid file descriptor {num}")
+        self._start()
         if num == 0:
-            moved = fcntl.fcntl(0, fcntl.F_DUPFD_CLOEXEC, 1)
+            got = _sys.fd_calls.dup(0, self._cell)
+            if got < 0:
+                raise OSError(-got, os.strerror(-got))
             os.close(0)
-            num = moved
-        #: The raw number, or -1 once closed. Hot paths read it directly: the
-        #: kernel answers -1 with EBADF, which they turn into ClosedError.
-        self._num = num
-        self._finalizer = weakref.finalize(self, _close, num)
+        else:
+            self._cell.fd = num
+        self._num = int(self._cell.fd)
+
+    def _start(self) -> None:
+        #: The number lives in a cell that C helpers fill and hold (see
+        #: ``FD_HELPERS``).
+        self._cell = _sys.ffi.new("struct pybpf_fd_cell *", _EMPTY)
+        #: The raw number, or -1 once closed (or before one is received).
+        self._num = -1
+        self._label = ["file descriptor"]
+        self._finalizer = weakref.finalize(self, _finalize, self._cell, self._label)
+
+    @property
+    def _addr(self) -> int:
+        """The cell's address, for the compiled map code."""
+        return _sys.addr(self._cell)
+
+    @classmethod
+    def receive(cls, cmd: int, attr: Any, size: int) -> FD | int:
+        """Issue ``cmd`` (a bpf(2) command returning an fd): the owned FD, or ``-errno``.
+
+        The number is owned from the moment the syscall returns: an exception
+        raised by a signal handler right after cannot leak it.
+        """
+        fd = cls.__new__(cls)
+        fd._start()
+        rc = _sys.fd_calls.bpf_fd(cmd, attr, size, fd._cell)
+        if rc < 0:
+            fd._finalizer.detach()
+            return int(rc)
+        fd._num = int(rc)
+        return fd
+
+    @classmethod
+    def duplicate(cls, num: int) -> FD:
+        """A new owned descriptor for whatever ``num`` refers to (``F_DUPFD_CLOEXEC``)."""
+        fd = cls.__new__(cls)
+        fd._start()
+        rc = _sys.fd_calls.dup(num, fd._cell)
+        if rc < 0:
+            fd._finalizer.detach()
+            raise OSError(-rc, f"duplicate fd {num}: {os.strerror(-rc)}")
+        fd._num = int(rc)
+        return fd
+
+    def describe(self, label: str) -> None:
+        """Name what the descriptor is (``"map 'counts'"``) for the unclosed warning."""
+        self._label[0] = label
 
     @property
     def number(self) -> int:
-        """The raw descriptor number."""
-        if self._num < 0:
+        """The raw descriptor number.
+
+        A close in another thread may free it at any time: calls that must
+        not meet a reused number go through ``_cmds.call_with_fd``.
+        """
+        if self.closed:
             raise ClosedError("file descriptor is closed")
         return self._num
 
@@ -61,23 +122,38 @@ class FD(Closing):
     @property
     def closed(self) -> bool:
         """Whether the descriptor was closed."""
-        return self._num < 0
+        return self._num < 0 or bool(self._cell.state & _CLOSED)
 
     def close(self) -> None:
-        """Close the descriptor; closing again does nothing."""
+        """Close the descriptor; closing again does nothing.
+
+        Calls holding it meanwhile finish first; the number is freed after them.
+        """
+        _sys.fd_calls.close(self._cell)
         self._num = -1
-        self._finalizer()
+        self._finalizer.detach()
 
     def dup(self) -> FD:
         """A new, independently owned descriptor for the same kernel object."""
-        return FD(fcntl.fcntl(self.number, fcntl.F_DUPFD_CLOEXEC, 1))
+        fd = FD.__new__(FD)
+        fd._start()
+        rc = _sys.fd_calls.dup_cell(self._cell, fd._cell)
+        if rc < 0:
+            fd._finalizer.detach()
+            if rc == -errno.EBADF:
+                raise ClosedError("file descriptor is closed")
+            raise OSError(-rc, f"duplicate fd {self._num}: {os.strerror(-rc)}")
+        fd._num = int(rc)
+        return fd
 
     def detach(self) -> int:
         """Give up ownership: return the number and never close it."""
-        num = self.number
-        self._finalizer.detach()
+        num = _sys.fd_calls.detach(self._cell)
         self._num = -1
-        return num
+        self._finalizer.detach()
+        if num < 0:
+            raise ClosedError("file descriptor is closed")
+        return int(num)
 
     def __repr__(self) -> str:
-        return "FD(closed)" if self._num < 0 else f"FD({self._num})"
+        return "FD(closed)" if self.closed else f"FD({self._num})"

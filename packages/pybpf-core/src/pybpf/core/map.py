@@ -24,7 +24,6 @@ own.
 from __future__ import annotations
 
 import errno
-import fcntl
 import mmap as _mmap
 import os
 import struct
@@ -44,6 +43,7 @@ from pybpf.core.codec import CTYPES, BytesCodec, Codec, IntCodec, btf_codec, int
 from pybpf.core.errors import (
     ENOTSUPP,
     BPFError,
+    BPFPermissionError,
     KeyExistsError,
     KeyNotFoundError,
     LimitError,
@@ -83,7 +83,92 @@ _ID_VALUED = frozenset({MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_
 #: Types whose element operations never sleep: the compiled int path keeps the GIL.
 _FAST_TYPES = frozenset({MapType.HASH, MapType.ARRAY, MapType.LRU_HASH})
 _UNSIGNED: Final = {1: "B", 2: "H", 4: "I", 8: "Q"}
+#: Types that hold a stream of records rather than keyed elements: what to use instead.
+_RECORD_MAPS: Final = {
+    MapType.RINGBUF: "a RINGBUF map has no keys to look up or iterate; read its records "
+    "with a ring buffer reader, pybpf.core.RingBuffer",
+    MapType.USER_RINGBUF: "a USER_RINGBUF map has no keys to look up or iterate; write its "
+    "records with a user ring buffer writer, pybpf.core.UserRingBuffer",
+    MapType.PERF_EVENT_ARRAY: "a PERF_EVENT_ARRAY map holds perf event fds, not values; read "
+    "its records with a perf buffer reader, pybpf.core.PerfBuffer",
+}
+#: Element operations that write the map (EPERM: frozen or opened read-only).
+_WRITES = frozenset(
+    {
+        "update",
+        "delete",
+        "push",
+        "pop",
+        "lookup_and_delete",
+        "update_batch",
+        "delete_batch",
+        "lookup_and_delete_batch",
+    }
+)
 _BYTES_LIKE = (bytes, bytearray, memoryview)
+
+
+#: No map type takes a key larger than the BPF stack (MAX_BPF_STACK).
+_MAX_KEY_SIZE: Final = 512
+#: A per-CPU value is at most PCPU_MIN_UNIT_SIZE bytes per CPU.
+_MAX_PERCPU_VALUE_SIZE: Final = 32 << 10
+#: No map type takes a value larger than INT_MAX bytes.
+_MAX_VALUE_SIZE: Final = (1 << 31) - 1
+_U64: Final = 1 << 64
+#: The spec fields that go into the kernel's fixed-width attributes, and their widths.
+_SPEC_FIELDS: Final = (
+    ("type", 32),
+    ("key_size", 32),
+    ("value_size", 32),
+    ("max_entries", 32),
+    ("flags", 32),
+    ("numa_node", 32),
+    ("map_extra", 64),
+)
+
+
+def _check_spec(spec: object) -> None:
+    """A TypeError/ValueError naming the field, for a spec the kernel's fields cannot hold."""
+    if not isinstance(spec, MapSpec):
+        raise TypeError(f"Map() takes a MapSpec, not {type(spec).__name__}")
+    if not isinstance(spec.name, str):
+        raise TypeError(f"a map's name must be a str, not {type(spec.name).__name__}")
+    for field, bits in _SPEC_FIELDS:
+        value = getattr(spec, field)
+        if not isinstance(value, int) or value < 0 or value >> bits:
+            _cmds.check_uint(value, bits, field, f"map {spec.name!r}")
+    if spec.inner_map is not None:
+        _check_spec(spec.inner_map)
+
+
+def _check_sizes(name: str, key_size: int, value_size: int, map_type: int) -> None:
+    """Refuse sizes no map has before allocating buffers of that size.
+
+    They come from the kernel's answer about an fd, which need not be a map's.
+    """
+    limit = _MAX_PERCPU_VALUE_SIZE if map_type in _PERCPU else _MAX_VALUE_SIZE
+    if not 0 <= key_size <= _MAX_KEY_SIZE or not 0 <= value_size <= limit:
+        raise ValueError(
+            f"map {name!r}: the kernel reports key_size {key_size} and value_size "
+            f"{value_size}, which no map has (keys up to {_MAX_KEY_SIZE} bytes, values up "
+            f"to {limit}): is this a map's fd?"
+        )
+
+
+def _check_flags(flags: object, what: str) -> int:
+    """``flags`` for a u64 field; a TypeError/ValueError naming them otherwise."""
+    if isinstance(flags, int) and 0 <= flags < _U64:
+        return flags
+    return _cmds.check_uint(flags, 64, "flags", what)
+
+
+def _fdinfo(num: int) -> dict[str, str]:
+    """The kernel's ``/proc/self/fdinfo`` fields of fd ``num`` (empty if unreadable)."""
+    try:
+        with open(f"/proc/self/fdinfo/{num}", encoding="ascii", errors="replace") as f:
+            return dict((k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in f))
+    except OSError:
+        return {}
 
 
 def _key_repr(key: object) -> str:
@@ -224,6 +309,7 @@ class Map(MapBase, KernelObject):
         value_codec: CodecArg = None,
         btf: MapBTF | None = None,
     ) -> None:
+        _check_spec(spec)
         max_entries = spec.max_entries
         if spec.type == MapType.PERF_EVENT_ARRAY and max_entries == 0:
             max_entries = _cpus.possible_cpus()
@@ -270,7 +356,9 @@ class Map(MapBase, KernelObject):
         An :class:`~pybpf.core.fd.FD` is taken over (the map closes it); a raw
         int is duplicated, so the caller keeps and still closes its own.
         """
-        owned = fd if isinstance(fd, FD) else FD(_dup(fd))
+        if not isinstance(fd, FD):
+            _cmds.check_uint(fd, 31, "fd", "Map.from_fd")
+        owned = fd if isinstance(fd, FD) else FD.duplicate(fd)
         return cls._from_owned(owned, key_codec, value_codec)
 
     @classmethod
@@ -282,7 +370,10 @@ class Map(MapBase, KernelObject):
         key_codec: CodecArg = None,
         value_codec: CodecArg = None,
     ) -> Map:
-        """Open the map with kernel-wide id ``map_id`` (``BPF_MAP_GET_FD_BY_ID``)."""
+        """Open the map with kernel-wide id ``map_id`` (``BPF_MAP_GET_FD_BY_ID``).
+
+        Needs CAP_SYS_ADMIN, as every lookup of an object by id does.
+        """
         fd = _cmds.get_fd_by_id(Command.MAP_GET_FD_BY_ID, map_id, flags, "open map id")
         return cls._from_owned(fd, key_codec, value_codec)
 
@@ -340,7 +431,9 @@ class Map(MapBase, KernelObject):
         key_codec: CodecArg,
         value_codec: CodecArg,
     ) -> None:
+        _check_sizes(name, key_size, value_size, map_type)
         ffi = _sys.ffi
+        fd.describe(f"map {name!r}")
         self._fd = fd
         self._type = map_type
         self._key_size = key_size
@@ -361,7 +454,7 @@ class Map(MapBase, KernelObject):
         self._lock = threading.Lock()
         self._batch: tuple[int, Any, Any, Any] | None = None
         self._raw: Map | None = None
-        self._elem = _sys.map_elem
+        self._elem = _sys.fd_calls.map_elem
         default_value: Codec = (
             IntCodec(value_size) if map_type in _ID_VALUED and value_size == 4 else BytesCodec()
         )
@@ -480,28 +573,30 @@ class Map(MapBase, KernelObject):
     # lookup, update, m[k], m[k] = v and del m[k] are the base class's: in C
     # for int keys and values, else here.
 
+    # ``with lock`` rather than ``acquire(False)`` + ``try``: a signal handler
+    # raising between those two would leave the map locked for good.
+
     def _lookup(self, key: Any) -> Any:
         lock = self._lock
-        if not lock.acquire(False):
+        if lock.locked():
             return self._slow(_LOOKUP, key, None, 0)
-        try:
+        with lock:
             self._put_key(key)
-            rc = self._elem(_LOOKUP, self._fd._num, self._kbuf, self._vbuf, 0)
+            rc = self._elem(_LOOKUP, self._fd._cell, self._kbuf, self._vbuf, 0)
             if rc:
                 raise self._error(rc, "lookup", key)
             vout = self._vout
             if vout is not None:
                 return vout[0]
             return self._get_value(self._vmem)
-        finally:
-            lock.release()
 
     def _update(self, key: Any, value: Any, flags: int) -> None:
+        flags = _check_flags(flags, f"update in map {self._name!r}")
         lock = self._lock
-        if not lock.acquire(False):
+        if lock.locked():
             self._slow(_UPDATE, key, value, flags)
             return
-        try:
+        with lock:
             self._put_key(key)
             vin = self._vin
             if vin is not None and value.__class__ is int:
@@ -511,17 +606,15 @@ class Map(MapBase, KernelObject):
                     raise self._bad_int("value", value) from None
             else:
                 self._put_value(self._vmem, value)
-            rc = self._elem(_UPDATE, self._fd._num, self._kbuf, self._vbuf, flags)
+            rc = self._elem(_UPDATE, self._fd._cell, self._kbuf, self._vbuf, flags)
             if rc:
                 raise self._error(rc, "update", key, flags)
-        finally:
-            lock.release()
 
     def delete(self, key: Any) -> None:
         """Remove ``key``; :class:`~pybpf.core.errors.KeyNotFoundError` if absent."""
         with self._lock:
             self._put_key(key)
-            rc = self._elem(_DELETE, self._fd._num, self._kbuf, _sys.NULL, 0)
+            rc = self._elem(_DELETE, self._fd._cell, self._kbuf, _sys.NULL, 0)
         if rc:
             raise self._error(rc, "delete", key)
 
@@ -529,7 +622,7 @@ class Map(MapBase, KernelObject):
         """Remove ``key`` and return its value, atomically (hash maps: Linux 5.14)."""
         with self._lock:
             self._put_key(key)
-            rc = self._elem(_LOOKUP_AND_DELETE, self._fd._num, self._kbuf, self._vbuf, 0)
+            rc = self._elem(_LOOKUP_AND_DELETE, self._fd._cell, self._kbuf, self._vbuf, 0)
             if rc:
                 raise self._error(rc, "lookup_and_delete", key)
             return self._get_value(self._vmem)
@@ -546,7 +639,7 @@ class Map(MapBase, KernelObject):
             return self.contains(key)
         with self._lock:
             self._put_key(key)
-            rc = self._elem(_LOOKUP, self._fd._num, self._kbuf, self._vbuf, 0)
+            rc = self._elem(_LOOKUP, self._fd._cell, self._kbuf, self._vbuf, 0)
         if rc == -errno.ENOENT:
             return False
         if rc:
@@ -560,7 +653,7 @@ class Map(MapBase, KernelObject):
             if key is not None:
                 self._put_key(key)
                 kbuf = self._kbuf
-            rc = self._elem(_NEXT_KEY, self._fd._num, kbuf, self._nkbuf, 0)
+            rc = self._elem(_NEXT_KEY, self._fd._cell, kbuf, self._nkbuf, 0)
             if rc == -errno.ENOENT:
                 return None
             if rc:
@@ -577,7 +670,7 @@ class Map(MapBase, KernelObject):
         vmem = ffi.buffer(vbuf)
         if cmd == _UPDATE:
             self._put_value(vmem, value)
-        rc = self._elem(cmd, self._fd._num, kbuf, vbuf, flags)
+        rc = self._elem(cmd, self._fd._cell, kbuf, vbuf, flags)
         if rc:
             raise self._error(rc, "update" if cmd == _UPDATE else "lookup", key, flags)
         return None if cmd == _UPDATE else self._get_value(vmem)
@@ -586,16 +679,17 @@ class Map(MapBase, KernelObject):
 
     def push(self, value: Any, flags: int = UpdateFlags.ANY) -> None:
         """Add ``value`` to a queue, stack or bloom filter."""
+        flags = _check_flags(flags, f"push in map {self._name!r}")
         with self._lock:
             self._put_value(self._vmem, value)
-            rc = self._elem(_UPDATE, self._fd._num, _sys.NULL, self._vbuf, flags)
+            rc = self._elem(_UPDATE, self._fd._cell, _sys.NULL, self._vbuf, flags)
         if rc:
             raise self._error(rc, "push", flags=flags)
 
     def pop(self) -> Any:
         """Remove and return the next value of a queue or stack (KeyNotFoundError if empty)."""
         with self._lock:
-            rc = self._elem(_LOOKUP_AND_DELETE, self._fd._num, _sys.NULL, self._vbuf, 0)
+            rc = self._elem(_LOOKUP_AND_DELETE, self._fd._cell, _sys.NULL, self._vbuf, 0)
             if rc:
                 raise self._error(rc, "pop")
             return self._get_value(self._vmem)
@@ -603,7 +697,7 @@ class Map(MapBase, KernelObject):
     def peek(self) -> Any:
         """The next value of a queue or stack, left in place (KeyNotFoundError if empty)."""
         with self._lock:
-            rc = self._elem(_LOOKUP, self._fd._num, _sys.NULL, self._vbuf, 0)
+            rc = self._elem(_LOOKUP, self._fd._cell, _sys.NULL, self._vbuf, 0)
             if rc:
                 raise self._error(rc, "peek")
             return self._get_value(self._vmem)
@@ -612,7 +706,7 @@ class Map(MapBase, KernelObject):
         """Whether a bloom filter may contain ``value`` (False is certain)."""
         with self._lock:
             self._put_value(self._vmem, value)
-            rc = self._elem(_LOOKUP, self._fd._num, _sys.NULL, self._vbuf, 0)
+            rc = self._elem(_LOOKUP, self._fd._cell, _sys.NULL, self._vbuf, 0)
         if rc == -errno.ENOENT:
             return False
         if rc:
@@ -635,7 +729,7 @@ class Map(MapBase, KernelObject):
         prev = _sys.NULL
         decode = self._kcodec.decode
         while True:
-            rc = self._elem(_NEXT_KEY, self._fd._num, prev, nxt, 0)
+            rc = self._elem(_NEXT_KEY, self._fd._cell, prev, nxt, 0)
             if rc == -errno.ENOENT:
                 return
             if rc:
@@ -708,6 +802,7 @@ class Map(MapBase, KernelObject):
         """Write many elements in one call; returns how many were written."""
         if len(keys) != len(values):
             raise ValueError(f"{len(keys)} keys but {len(values)} values")
+        flags = _check_flags(flags, f"update_batch in map {self._name!r}")
         return _batch.write_batch(self, Command.MAP_UPDATE_BATCH, keys, values, flags)
 
     def delete_batch(self, keys: Sequence[Any]) -> int:
@@ -839,7 +934,7 @@ class Map(MapBase, KernelObject):
 
     def _error(self, rc: int, op: str, key: Any = None, flags: int = 0) -> Exception:
         code = -rc
-        if self._fd._num < 0:
+        if self._fd.closed:
             return self._closed()
         what = f"{op} in map {self._name!r}"
         type_name = _probes.type_name(self._type)
@@ -855,10 +950,26 @@ class Map(MapBase, KernelObject):
             reason = "key out of range" if self._type in _ARRAYS else "map is full"
             return LimitError(code, what, limit=f"max_entries={self._max_entries}", reason=reason)
         if code in (ENOTSUPP, errno.EOPNOTSUPP):
+            instead = _RECORD_MAPS.get(MapType(self._type)) if self._type in _RECORD_MAPS else None
+            if instead:
+                return BPFError(code, what, reason=instead)
             return NotSupportedError(f"{op} on {type_name} maps", code=code)
+        if code == errno.EPERM and op in _WRITES:
+            refusal = self._write_refusal()
+            if refusal:
+                return BPFPermissionError(code, what, reason=f"{os.strerror(code)}; {refusal}")
         if code == errno.EINVAL and op == "delete" and self._type in _ARRAYS:
             return BPFError(code, what, reason="array elements cannot be deleted (EINVAL)")
         return _cmds.error(code, what)
+
+    def _write_refusal(self) -> str:
+        """Why user space may not write this map, if the fd's state says (not privileges)."""
+        info = _fdinfo(self._fd._num)
+        if self._frozen or info.get("frozen") == "1":
+            return "the map is frozen: user space may not write to it (BPF programs still may)"
+        if int(info.get("flags", "0"), 8) & os.O_ACCMODE == os.O_RDONLY:
+            return "this fd was opened read-only (FileFlags.RDONLY)"
+        return ""
 
     # -- kernel object ---------------------------------------------------------------
 
@@ -906,14 +1017,13 @@ class Map(MapBase, KernelObject):
         if writable is None:
             writable = not self._frozen
         prot = _mmap.PROT_READ | (_mmap.PROT_WRITE if writable else 0)
+        # mmap keeps a descriptor of its own: give it a duplicate, which no
+        # close of this map can free under it.
         try:
-            return _mmap.mmap(fd.number, size, flags=_mmap.MAP_SHARED, prot=prot)
+            with fd.dup() as own:
+                return _mmap.mmap(own.number, size, flags=_mmap.MAP_SHARED, prot=prot)
         except PermissionError as exc:
             raise _cmds.error(exc.errno or errno.EPERM, f"mmap map {self._name!r}") from None
 
 
 _BYTEORDER: Final = "little" if int.from_bytes(b"\x01\x00", "little") == 1 else "big"
-
-
-def _dup(num: int) -> int:
-    return fcntl.fcntl(num, fcntl.F_DUPFD_CLOEXEC, 1)
