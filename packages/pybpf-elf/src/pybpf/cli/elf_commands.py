@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import base64
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,9 +24,9 @@ def read_object(path: Path) -> CollectionSpec:
 
 
 def jsonable(value: Any) -> Any:
-    """A decoded BTF value as JSON: bytes as base64 text, records as objects."""
+    """A decoded BTF value as JSON: records as objects, bytes as lists of numbers (as bpftool)."""
     if isinstance(value, bytes | bytearray | memoryview):
-        return {"base64": base64.b64encode(bytes(value)).decode()}
+        return list(bytes(value))
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
