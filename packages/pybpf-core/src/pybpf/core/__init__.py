@@ -23,6 +23,7 @@ from pybpf.core.errors import (
 )
 from pybpf.core.fd import FD
 from pybpf.core.info import MapInfo
+from pybpf.core.inventory import map_ids, maps, program_ids, programs
 from pybpf.core.map import BatchCursor, Map, MapBTF
 from pybpf.core.prog_info import ProgramInfo, enable_stats
 from pybpf.core.program import Program, RunResult
@@ -80,5 +81,9 @@ __all__ = [
     "load_collection",
     "load_collection_spec",
     "load_into",
+    "map_ids",
+    "maps",
     "possible_cpus",
+    "program_ids",
+    "programs",
 ]
