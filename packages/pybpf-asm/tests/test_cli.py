@@ -32,7 +32,7 @@ def test_help_lists_installed_commands_and_names_what_adds_the_rest() -> None:
     for words in installed:
         assert words in out.stdout
     # pybpf-link's commands are not built yet: --help says who adds them.
-    assert "link list, link show: pip install pybpf-link" in out.stdout
+    assert "link list, link show: added by pybpf-link" in out.stdout
     assert set(LAYER_COMMANDS["pybpf-link"]).isdisjoint(installed)
 
 
@@ -102,3 +102,41 @@ def test_main_in_process(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
     prog.write_bytes(Instructions([Instruction(0x95)]).encode())
     assert main(["asm", "disasm", os.fspath(prog), "--byteorder", "little"]) == 0
     assert capsys.readouterr().out == "    0: exit\n"
+
+
+def test_pybpf_asm_alone(tmp_path: Path) -> None:
+    """Only pybpf-asm installed: its commands, and --help names who adds the rest."""
+    asm_src = Path(__file__).resolve().parents[1] / "src"
+    dist_info = tmp_path / "pybpf_asm-0.1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "entry_points.txt").write_text(
+        "[console_scripts]\npybpf = pybpf.cli.main:run\n\n"
+        "[pybpf.cli]\nasm = pybpf.cli.asm:COMMANDS\n"
+    )
+    env = {"PYTHONPATH": f"{tmp_path}{os.pathsep}{asm_src}", "PATH": os.environ.get("PATH", "")}
+    out = subprocess.run(
+        # -S: no site-packages, so no other pybpf distribution is importable.
+        [sys.executable, "-S", "-m", "pybpf.cli", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "asm disasm" in out.stdout
+    assert "btf dump, btf diff: added by pybpf-btf" in out.stdout
+    assert "object show, prog disasm: added by pybpf-elf" in out.stdout
+    assert "top: added by pybpf-core" in out.stdout
+    prog = tmp_path / "exit.bin"
+    prog.write_bytes(Instructions([Instruction(0x95)]).encode())
+    run_asm = [sys.executable, "-S", "-m", "pybpf.cli", "asm", "disasm", str(prog)]
+    disasm = subprocess.run(run_asm, capture_output=True, text=True, env=env, check=False)
+    assert disasm.stdout == "    0: exit\n", disasm.stderr
+    usage = subprocess.run(
+        [sys.executable, "-S", "-m", "pybpf.cli", "btf", "dump", "x"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert usage.returncode == 2

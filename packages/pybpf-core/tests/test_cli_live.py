@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import select
 import shutil
 import socket
@@ -106,6 +107,7 @@ def test_prog_dump_xlated_matches_bpftool(prog_id: int) -> None:
     assert ours[-1]["disasm"] == "exit"
     text = pybpf("prog", "dump", str(prog_id)).stdout
     assert "; data_packets++; @ globals.c:" in text
+    assert re.search(r"r2 = map_value 0x[0-9a-f]+ \+ 0x0 ll <\.data>", text)  # maps by name
 
 
 def test_prog_dump_names_helper_calls(globals_collection: Collection) -> None:

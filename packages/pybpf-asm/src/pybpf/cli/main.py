@@ -168,10 +168,10 @@ def _epilog(commands: Sequence[Command]) -> str:
     lines += [f"  {c.words:<{width}}{c.help}" for c in sorted(commands, key=lambda c: c.words)]
     missing = _missing_layers(commands)
     if missing:
-        lines += ["", "not installed:"]
+        lines += ["", "more commands:"]
         for dist, words in missing:
             absent = [w for w in words if w not in {c.words for c in commands}]
-            lines.append(f"  {', '.join(absent)}: pip install {dist}")
+            lines.append(f"  {', '.join(absent)}: added by {dist}")
     lines += ["", "Run 'pybpf COMMAND --help' for a command's options."]
     return "\n".join(lines)
 

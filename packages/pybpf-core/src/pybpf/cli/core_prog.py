@@ -125,6 +125,27 @@ def _name_calls(insns: Any) -> None:
                 insn.reference = name
 
 
+def _name_maps(insns: Any, prog_id: int) -> None:
+    """Name map loads: in translated code an LD_IMM64's low half holds the map's id."""
+    from pybpf.asm.opcodes import PseudoSource  # noqa: PLC0415 (only this command needs it)
+    from pybpf.core.map import Map  # noqa: PLC0415
+
+    with Program.from_id(prog_id) as prog:
+        ids = prog.info().map_ids
+    names: dict[int, str] = {}
+    for map_id in ids:
+        try:
+            with Map.from_id(map_id) as m:
+                names[map_id] = m.info().name
+        except OSError:
+            continue  # gone, or not ours to open: the id stays
+    for insn in insns:
+        if insn.is_ld_imm64 and insn.src in (PseudoSource.MAP_FD, PseudoSource.MAP_VALUE):
+            name = names.get(insn.constant & 0xFFFFFFFF)
+            if name:
+                insn.reference = name
+
+
 def dump(args: argparse.Namespace) -> int:
     """A program's translated instructions (with source lines) or JIT code."""
     from pybpf.asm.instructions import decode  # noqa: PLC0415 (only this command needs it)
@@ -141,6 +162,7 @@ def dump(args: argparse.Namespace) -> int:
         return 0
     insns = decode(code.xlated, sys.byteorder, strict=False)
     _name_calls(insns)
+    _name_maps(insns, args.id)
     if args.json:
         from pybpf.asm.disasm import format_instruction  # noqa: PLC0415
 
