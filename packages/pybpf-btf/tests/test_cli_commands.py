@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import shutil
 import subprocess
 import sys
@@ -140,3 +142,34 @@ def test_broken_pipe_is_quiet() -> None:
     )
     assert proc.stdout.startswith("[1] ")
     assert proc.stderr == ""
+
+
+@pytest.mark.skipif(not VMLINUX.exists(), reason="no /sys/kernel/btf/vmlinux")
+def test_progress_shows_on_a_terminal() -> None:
+    main, terminal = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [str(SCRIPT), "btf", "dump", "vmlinux"],
+            stdout=subprocess.DEVNULL,
+            stderr=terminal,
+            check=False,
+            timeout=300,
+        )
+        os.close(terminal)
+        terminal = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(main)
+        if terminal >= 0:
+            os.close(terminal)
+    assert proc.returncode == 0
+    assert b"pybpf btf dump: " in seen and b"/" in seen
+    assert seen.endswith(b"\r\x1b[K")  # erased when done
