@@ -49,19 +49,24 @@ def test_help_imports_no_layer() -> None:
 
 
 def test_help_starts_within_100ms() -> None:
-    # The best of several runs, against the interpreter's own start-up: the
-    # machine is shared, the budget is for the command.
+    # The best of several runs. The machine is shared: when even a bare
+    # interpreter starts slowly, the CPU time the command used is what is held
+    # to the budget, not the time it waited for a CPU.
     ours = min(_timed(str(SCRIPT), "--help") for _ in range(10))
     bare = min(_timed(sys.executable, "-c", "pass") for _ in range(10))
-    assert ours - bare <= 0.060, f"pybpf --help took {ours * 1000:.0f} ms, python {bare * 1000:.0f}"
-    if bare < 0.040:  # an idle machine: the whole budget holds
-        assert ours <= 0.100, f"pybpf --help took {ours * 1000:.0f} ms"
+    if bare[0] < 0.040:
+        assert ours[0] <= 0.100, f"pybpf --help took {ours[0] * 1000:.0f} ms"
+    assert ours[1] <= 0.100, f"pybpf --help used {ours[1] * 1000:.0f} ms of CPU"
 
 
-def _timed(*argv: str) -> float:
+def _timed(*argv: str) -> tuple[float, float]:
+    """(wall time, CPU time) of one run of ``argv``."""
     start = time.perf_counter()
-    subprocess.run(argv, capture_output=True, check=True)
-    return time.perf_counter() - start
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0
+    return time.perf_counter() - start, usage.ru_utime + usage.ru_stime
 
 
 def test_usage_errors_exit_2() -> None:
