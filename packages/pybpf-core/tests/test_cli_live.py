@@ -179,6 +179,15 @@ def test_feature_probe() -> None:
             assert d["reason"]
 
 
+def test_feature_probe_helpers() -> None:
+    helpers = pybpf_json("feature", "probe", "--only", "helpers")["helpers"]
+    assert helpers["socket_filter/map_lookup_elem"] == {"supported": True, "status": "yes"}
+    # Socket filters may not write to the packet: missing, not "not built".
+    refused = helpers["socket_filter/skb_store_bytes"]
+    assert refused["supported"] is False and refused["status"] == "missing"
+    assert "since" not in refused
+
+
 def test_feature_probe_text_shows_refusals_apart() -> None:
     out = pybpf("feature", "probe", "--only", "map_types")
     assert out.returncode == 0, out.stderr

@@ -2,9 +2,10 @@
 
 Every probe of :mod:`pybpf.core.features` gives one of four answers, shown
 apart: supported; missing (the kernel predates the feature: the first
-version that has it is named); not built (the kernel knows the feature but
-was configured without it: ``EINVAL``); refused (it has it but would not let
-this process use it: ``EPERM`` and the like).
+version that has it is named, where one is known: helpers a program type
+may not call have none); not built (the kernel knows the feature but was
+configured without it: ``EINVAL``); refused (it has it but would not let this
+process use it: ``EPERM`` and the like).
 """
 
 from __future__ import annotations
@@ -47,11 +48,13 @@ def answer(probe: Callable[[], None], since: str = "") -> dict[str, Any]:
         if e.min_version:
             doc["status"] = "missing"
             since = e.min_version
+        elif (e.strerror or "").endswith(": not supported by this kernel"):
+            doc["status"] = "missing"  # no version known: a helper a program type cannot call
         elif e.errno == errno.EINVAL:
             doc["status"] = "not built"
         else:
             doc["status"] = "refused"
-        doc["reason"] = str(e)
+        doc["reason"] = e.strerror or str(e)
     if since:
         doc["since"] = since
     return doc
