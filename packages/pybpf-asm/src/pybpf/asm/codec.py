@@ -149,8 +149,18 @@ _NOT_SWAP_WIDTH = _not_in([16, 32, 64])
 _NOT_RMW = _not_in(op for op in AtomicOp if op < 0x100)
 
 
-def decode_instructions(data: bytes | bytearray | memoryview, byteorder: str) -> list[Instruction]:
-    """Decode a whole program; raises :class:`InstructionError` naming the byte offset."""
+def decode_instructions(
+    data: bytes | bytearray | memoryview, byteorder: str, *, strict: bool = True
+) -> list[Instruction]:
+    """Decode a whole program; raises :class:`InstructionError` naming the byte offset.
+
+    ``strict=False`` decodes what the kernel hands back from a loaded program
+    (``BPF_OBJ_GET_INFO_BY_FD``'s translated instructions), which may hold its
+    internal encodings (opcodes and registers the UAPI does not define):
+    every slot becomes an instruction with its fields as they are, nothing is
+    rejected, and an LD_IMM64 still spans its two slots when the second one
+    is there. A trailing partial slot still raises.
+    """
     prefix = _byteorder_prefix(byteorder)
     raw = bytes(data)
     slots, rest = divmod(len(raw), 8)
@@ -158,6 +168,35 @@ def decode_instructions(data: bytes | bytearray | memoryview, byteorder: str) ->
         raise InstructionError(
             f"{rest} trailing byte(s), not a whole 8-byte instruction", offset=slots * 8
         )
+    if not strict:
+        try:
+            return _decode_strict(raw, prefix, slots)
+        except InstructionError:
+            return _decode_lenient(raw, prefix, slots)
+    return _decode_strict(raw, prefix, slots)
+
+
+def _decode_lenient(raw: bytes, prefix: str, slots: int) -> list[Instruction]:
+    """Slot by slot, every field as it is: the slow path for the kernel's encodings."""
+    slot = struct.Struct(prefix + "BBhi")
+    little = prefix == "<"
+    out: list[Instruction] = []
+    i = 0
+    while i < slots:
+        op, regs, off, imm = slot.unpack_from(raw, i * 8)
+        dst, src = (regs & 0x0F, regs >> 4) if little else (regs >> 4, regs & 0x0F)
+        if op == LD_IMM64 and i + 1 < slots and raw[(i + 1) * 8] == 0:
+            high = slot.unpack_from(raw, (i + 1) * 8)[3]
+            value = ((high & 0xFFFFFFFF) << 32) | (imm & 0xFFFFFFFF)
+            out.append(Instruction(op, dst, src, off, value - (1 << 64) if value >> 63 else value))
+            i += 2
+            continue
+        out.append(Instruction(op, dst, src, off, imm))
+        i += 1
+    return out
+
+
+def _decode_strict(raw: bytes, prefix: str, slots: int) -> list[Instruction]:
     if not slots:
         return []
     ops = raw[0::8]

@@ -17,13 +17,17 @@ __all__ = ["Instructions", "decode"]
 _TAG_ZEROED_SOURCES = (PseudoSource.MAP_FD, PseudoSource.MAP_VALUE)
 
 
-def decode(data: bytes | bytearray | memoryview, byteorder: ByteOrder = "little") -> Instructions:
+def decode(
+    data: bytes | bytearray | memoryview, byteorder: ByteOrder = "little", *, strict: bool = True
+) -> Instructions:
     """Decode raw eBPF bytecode (a multiple of 8 bytes) into instructions.
 
     Raises :class:`InstructionError` (a ``ValueError``) naming the byte offset
-    of the first bad instruction.
+    of the first bad instruction. ``strict=False`` rejects nothing but a
+    partial slot: for the kernel's translated instructions, which may use
+    encodings of its own (see :func:`pybpf.asm.codec.decode_instructions`).
     """
-    return Instructions._wrap(decode_instructions(data, byteorder))
+    return Instructions._wrap(decode_instructions(data, byteorder, strict=strict))
 
 
 class Instructions(MutableSequence[Instruction]):

@@ -25,6 +25,7 @@ from pybpf.core.errors import (
 )
 from pybpf.core.fd import FD
 from pybpf.core.info import MapInfo
+from pybpf.core.inventory import map_ids, maps, program_ids, programs
 from pybpf.core.map import BatchCursor, Map, MapBTF
 from pybpf.core.perf import (
     HardwareEvent,
@@ -109,6 +110,10 @@ __all__ = [
     "load_collection",
     "load_collection_spec",
     "load_into",
+    "map_ids",
+    "maps",
     "perf_event_open",
     "possible_cpus",
+    "program_ids",
+    "programs",
 ]

@@ -1,0 +1,81 @@
+"""What ``pybpf btf dump`` and ``pybpf btf diff`` run (declared in :mod:`pybpf.cli.btf`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pybpf.cli.main import CommandError
+
+if TYPE_CHECKING:
+    from pybpf.btf.spec import Spec
+    from pybpf.btf.types import Type
+
+__all__ = ["diff", "dump", "load_btf"]
+
+_VMLINUX = Path("/sys/kernel/btf/vmlinux")
+
+
+def load_btf(path: Path, base: Path | None = None) -> Spec:
+    """The BTF in ``path`` (raw or an ELF object's ``.BTF``); ``vmlinux`` is the kernel's."""
+    from pybpf.btf.cli import _load  # noqa: PLC0415 (lazy: start-up time)
+    from pybpf.cli.output import Progress  # noqa: PLC0415
+
+    if str(path) == "vmlinux" and not path.exists():
+        path = _VMLINUX
+    if not path.exists():
+        raise CommandError(f"{path}: no such file", "give a BTF file, an ELF object or 'vmlinux'")
+    with Progress("pybpf") as progress:
+        progress.note(f"reading {path}")
+        return _load(path, base)
+
+
+def _selected(spec: Spec, name: str | None) -> list[tuple[int, Type]]:
+    if name is None:
+        return [(i, spec.type_by_id(i)) for i in range(spec.start_id, spec.next_id)]
+    found = spec.types_by_name(name)
+    if not found:
+        raise CommandError(f"no type named {name!r}", "names are case-sensitive: 'task_struct'")
+    return [(spec.type_id(t), t) for t in found]
+
+
+def dump(args: argparse.Namespace) -> int:
+    """Print the types of a BTF blob: bpftool's raw text, C, or JSON."""
+    from pybpf.btf.cdump import format_c  # noqa: PLC0415 (lazy: start-up time)
+    from pybpf.btf.cli_dump import _raw, type_fields  # noqa: PLC0415
+    from pybpf.cli.output import Progress, print_json  # noqa: PLC0415
+
+    spec = load_btf(Path(args.file), Path(args.base) if args.base else None)
+    chosen = _selected(spec, args.type)
+    out = sys.stdout
+    if args.format == "json":
+        print_json({"types": [type_fields(spec, i, t) for i, t in chosen]})
+    elif args.format == "c":
+        out.write(format_c(spec if args.type is None else [t for _, t in chosen]))
+    else:
+        with Progress("pybpf btf dump", len(chosen)) as progress:
+            for n, (type_id, t) in enumerate(chosen):
+                out.write("\n".join(_raw(spec, type_id, t)))
+                out.write("\n")
+                if n % 4096 == 0:
+                    progress.update(n)
+    out.flush()
+    return 0
+
+
+def diff(args: argparse.Namespace) -> int:
+    """Print what changed between two BTF blobs; exit status 0 either way, as with a report."""
+    from pybpf.cli.btf_diff import diff_specs  # noqa: PLC0415 (lazy: start-up time)
+    from pybpf.cli.output import Progress, print_json  # noqa: PLC0415
+
+    old, new = load_btf(Path(args.old)), load_btf(Path(args.new))
+    with Progress("pybpf btf diff", old.next_id - old.start_id) as progress:
+        result = diff_specs(old, new, progress)
+    if args.json:
+        print_json(result.as_json())
+    else:
+        for line in result.lines():
+            print(line)
+    return 0
