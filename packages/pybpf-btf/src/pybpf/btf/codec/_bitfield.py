@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pybpf.btf.codec._base import Buffer, ByteOrder, Codec, WritableBuffer
-from pybpf.btf.codec._errors import CodecError
+from pybpf.btf.codec.errors import CodecError
 from pybpf.btf.codec._scalar import BoolCodec, check_int, int_range
 
 __all__ = ["Bitfield"]
