@@ -107,6 +107,14 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def fuzz(session: nox.Session) -> None:
+    """Coverage-guided fuzzing of every parser with atheris, 60 s in all (``-- SECONDS``)."""
+    install_layers(session)
+    session.install("atheris>=2.3")
+    session.run("python", str(ROOT / "fuzz" / "run.py"), *session.posargs)
+
+
+@nox.session
 def generate(session: nox.Session) -> None:
     """Regenerate the kernel UAPI enums from the running kernel's BTF."""
     session.run(
