@@ -221,7 +221,7 @@ class _Dumper:
     def _order_step(self, call: tuple[Type, bool]) -> _Step[tuple[Type, bool], bool]:
         t, through_ptr = call
         if self.order_state.get(id(t)) == _DONE:
-            return _Ready(True)  # most calls: no walk to start
+            return _ORDERED  # most calls: no walk to start
         # Only a struct or union has a state that ends a walk coming back to it;
         # anything else met again on the same walk would be walked forever.
         guard = None if isinstance(t, Composite) else (id(t), through_ptr)
@@ -245,8 +245,12 @@ class _Dumper:
             if through_ptr and t.name:
                 return False
             self.order_state[key] = _IN_PROGRESS
+            order_state = self.order_state
             for m in t.members:  # type: ignore[attr-defined]
-                (yield (m.type, False))
+                member_type = m.type
+                # Most members are of types ordered already: no call for those.
+                if order_state.get(id(member_type)) != _DONE:
+                    yield (member_type, False)
             if t.name:
                 self.queue.append(t)
             self.order_state[key] = _DONE
@@ -287,7 +291,7 @@ class _Dumper:
     def _emit_step(self, call: tuple[Type, Type | None]) -> _Step[tuple[Type, Type | None], None]:
         t, container = call
         if self.emit_state.get(id(t)) == _DONE:
-            return _Ready(None)
+            return _EMITTED
         # Structs, unions and typedefs end a walk coming back to them with a
         # forward declaration; anything else would be walked forever.
         stateful = isinstance(t, Composite | Typedef)
@@ -327,8 +331,11 @@ class _Dumper:
             if top_level or not t.name:
                 # Its members are written out here: their types need declaring first.
                 inner = t if t.name else container
+                emit_state = self.emit_state
                 for m in t.members:
-                    yield (m.type, inner)
+                    member_type = m.type
+                    if emit_state.get(id(member_type)) != _DONE:
+                        yield (member_type, inner)
             elif key not in self.fwd_emitted and t is not container:
                 self.struct_fwd(t)
                 write(";\n\n")
@@ -783,6 +790,10 @@ class _Dumper:
         cached = self.aligns.get(id(t))
         if cached is not None:
             return cached
+        base = _layout_base(t)
+        if not isinstance(base, Composite) or all(id(m.type) in self.aligns for m in base.members):
+            align = self.aligns[id(t)] = self._align_of(t)
+            return align
         # Members first, on an explicit stack, so that structs nested by value
         # as deep as the input likes cost no Python stack.
         todo = [t]
@@ -915,6 +926,12 @@ class _Ready(NamedTuple, Generic[_Result]):
     value: _Result
 
 
+_ORDERED = _Ready(True)
+_EMITTED = _Ready(None)
+# Below this depth a walk does not look for cycles: a cycle nothing ends
+# deepens the walk forever, so it is still caught, at a cost only on deep input.
+_GUARD_DEPTH = 256
+
 #: What a walk's ``step`` makes of a call: a walk and its cycle key, or the result.
 _Step = tuple[_Walk[_Call, _Result], Hashable | None] | _Ready[_Result]
 
@@ -926,9 +943,9 @@ def _walk(
     """Run ``root`` and every call it yields, depth first, on an explicit stack.
 
     ``step`` makes the walk of one call and a key for it (None: no check),
-    or its result when no walk is needed:
-    a call whose key is already on the stack is a walk around a cycle that
-    nothing ends, and raises BTFError.
+    or its result when no walk is needed. Past ``_GUARD_DEPTH``, a call whose
+    key is already on the stack is a walk around a cycle that nothing ends,
+    and raises BTFError.
     """
     stack: list[tuple[_Walk[_Call, _Result], Hashable | None]] = [(root, None)]
     active: set[Hashable] = set()
@@ -950,6 +967,8 @@ def _walk(
             result = made.value
             continue
         inner, inner_key = made
+        if inner_key is not None and len(stack) < _GUARD_DEPTH:
+            inner_key = None
         if inner_key is not None:
             if inner_key in active:
                 what = call[0] if isinstance(call, tuple) else call
