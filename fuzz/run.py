@@ -20,7 +20,7 @@ from seeds import write_seeds
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = ROOT / ".nox" / "fuzz-runs"
-TARGETS = ["asm", "btf", "btf_ext", "dump", "elf"]
+TARGETS = ["asm", "btf", "btf_graph", "btf_ext", "dump", "elf"]
 DEFAULT_SECONDS = 60
 
 
