@@ -139,6 +139,15 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def fuzz(session: nox.Session) -> None:
+    """Coverage-guided fuzzing of every parser with atheris, 60 s in all (``-- SECONDS``)."""
+    # Only the offline layers parse untrusted bytes; core and link need no build here.
+    offline = [pkg for pkg in PACKAGES if pkg.name in ("pybpf-asm", "pybpf-btf", "pybpf-elf")]
+    session.install(*[arg for pkg in offline for arg in ("-e", str(pkg))], "atheris>=2.3")
+    session.run("python", str(ROOT / "fuzz" / "run.py"), *session.posargs)
+
+
+@nox.session
 def generate(session: nox.Session) -> None:
     """Regenerate the kernel UAPI enums and structs from testdata/uapi's BTF blob."""
     session.run(

@@ -39,8 +39,8 @@ from it (bpftool's output for vmlinux and the testdata objects is unaffected):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, NamedTuple
+from collections.abc import Callable, Generator, Hashable, Iterable
+from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
 from pybpf.btf.errors import BTFError
 from pybpf.btf.types import (
@@ -72,7 +72,7 @@ from pybpf.btf.types import (
 if TYPE_CHECKING:
     from pybpf.btf.spec import Spec
 
-__all__ = ["HEADER_GUARD", "dump_c", "format_c"]
+__all__ = ["HEADER_GUARD", "MAX_NESTING", "dump_c", "format_c"]
 
 HEADER_GUARD = "__VMLINUX_H__"
 
@@ -92,6 +92,16 @@ _MISSING_BASE_TYPES = {
 
 # Kinds that end a declaration's chain of pointers, arrays and qualifiers.
 _TERMINAL = (Void, Int, Float, Enum, Fwd, Composite, Typedef)
+
+# Declarations nested deeper than this (anonymous structs in anonymous structs,
+# parentheses around pointers to arrays or functions) are refused: clang accepts
+# 256 levels of brackets, and no real header comes near either number.
+MAX_NESTING = 64
+
+# Whole padding units written one per line, as bpftool writes them, up to this
+# many (a gap before a page-aligned member takes 511 ``long: 64``); a longer run
+# is one ``char`` array, so that a hostile size does not make gigabytes of text.
+_MAX_PAD_UNITS = 512
 
 
 def format_c(
@@ -169,6 +179,8 @@ class _Dumper:
         self.ident_names: dict[str, int] = {}
         self.aligns: dict[int, int] = {}
         self.queue: list[Type] = []
+        #: How deeply the declaration being written nests (see MAX_NESTING).
+        self.nesting = 0
 
     # -- what is referenced ------------------------------------------------
 
@@ -201,8 +213,21 @@ class _Dumper:
 
         A chain from one type to another is *weak* (a forward declaration is
         enough) when it passes through a pointer and reaches a named type,
-        otherwise *strong*.
+        otherwise *strong*. The walk keeps its own stack: its depth is the
+        input's.
         """
+        return _walk(self._order(t, through_ptr), self._order_step)
+
+    def _order_step(self, call: tuple[Type, bool]) -> _Step[tuple[Type, bool], bool]:
+        t, through_ptr = call
+        if self.order_state.get(id(t)) == _DONE:
+            return _ORDERED  # most calls: no walk to start
+        # Only a struct or union has a state that ends a walk coming back to it;
+        # anything else met again on the same walk would be walked forever.
+        guard = None if isinstance(t, Composite) else (id(t), through_ptr)
+        return self._order(t, through_ptr), guard
+
+    def _order(self, t: Type, through_ptr: bool) -> _Walk[tuple[Type, bool], bool]:
         key = id(t)
         state = self.order_state.get(key)
         if state is not None:
@@ -213,36 +238,40 @@ class _Dumper:
             raise BTFError(f"unsatisfiable type cycle at {t!r}: a type contains itself")
         code = _CODES.get(t.__class__) or _code(t.__class__)
         if code == _PTR:
-            strong = self.order(t.target, True)  # type: ignore[attr-defined]
+            strong = yield (t.target, True)  # type: ignore[attr-defined]
             self.order_state[key] = _DONE
             return strong
         if code == _COMPOSITE:
             if through_ptr and t.name:
                 return False
             self.order_state[key] = _IN_PROGRESS
+            order_state = self.order_state
             for m in t.members:  # type: ignore[attr-defined]
-                self.order(m.type, False)
+                member_type = m.type
+                # Most members are of types ordered already: no call for those.
+                if order_state.get(id(member_type)) != _DONE:
+                    yield (member_type, False)
             if t.name:
                 self.queue.append(t)
             self.order_state[key] = _DONE
             return True
         if code == _QUALIFIER:
-            return self.order(t.type, through_ptr)  # type: ignore[attr-defined]
+            return (yield (t.type, through_ptr))  # type: ignore[attr-defined]
         if code == _TYPEDEF:
-            strong = self.order(t.type, through_ptr)  # type: ignore[attr-defined]
+            strong = yield (t.type, through_ptr)  # type: ignore[attr-defined]
             if through_ptr and not strong:
                 return False
             self.queue.append(t)
             self.order_state[key] = _DONE
             return True
         if code == _PROTO:
-            strong = self.order(t.return_type, through_ptr)  # type: ignore[attr-defined]
+            strong = yield (t.return_type, through_ptr)  # type: ignore[attr-defined]
             for p in t.params:  # type: ignore[attr-defined]
-                if self.order(p.type, through_ptr):
+                if (yield (p.type, through_ptr)):
                     strong = True
             return strong
         if code == _ARRAY:
-            return self.order(t.type, False)  # type: ignore[attr-defined]
+            return (yield (t.type, False))  # type: ignore[attr-defined]
         if code == _ENUM_OR_FWD:
             if t.name or key not in self.referenced:
                 self.queue.append(t)
@@ -257,6 +286,19 @@ class _Dumper:
 
     def emit_type(self, t: Type, container: Type | None) -> None:
         """Write ``t`` (top level when ``container`` is None), forward-declaring as needed."""
+        _walk(self._emit(t, container), self._emit_step)
+
+    def _emit_step(self, call: tuple[Type, Type | None]) -> _Step[tuple[Type, Type | None], None]:
+        t, container = call
+        if self.emit_state.get(id(t)) == _DONE:
+            return _EMITTED
+        # Structs, unions and typedefs end a walk coming back to them with a
+        # forward declaration; anything else would be walked forever.
+        stateful = isinstance(t, Composite | Typedef)
+        guard = None if stateful else (id(t), id(container))
+        return self._emit(t, container), guard
+
+    def _emit(self, t: Type, container: Type | None) -> _Walk[tuple[Type, Type | None], None]:
         key = id(t)
         state = self.emit_state.get(key, _NOT_DONE)
         if state == _DONE:
@@ -281,7 +323,7 @@ class _Dumper:
 
         k = t.kind
         if k == _K_PTR:
-            self.emit_type(t.target, container)  # type: ignore[attr-defined]
+            yield (t.target, container)  # type: ignore[attr-defined]
         elif k in (_K_STRUCT, _K_UNION):
             assert isinstance(t, Composite)
             self.emit_state[key] = _IN_PROGRESS
@@ -289,8 +331,11 @@ class _Dumper:
             if top_level or not t.name:
                 # Its members are written out here: their types need declaring first.
                 inner = t if t.name else container
+                emit_state = self.emit_state
                 for m in t.members:
-                    self.emit_type(m.type, inner)
+                    member_type = m.type
+                    if emit_state.get(id(member_type)) != _DONE:
+                        yield (member_type, inner)
             elif key not in self.fwd_emitted and t is not container:
                 self.struct_fwd(t)
                 write(";\n\n")
@@ -304,19 +349,19 @@ class _Dumper:
         elif k == _K_TYPEDEF:
             assert isinstance(t, Typedef)
             self.emit_state[key] = _IN_PROGRESS
-            self.emit_type(t.type, t)
+            yield (t.type, t)
             # Someone may have needed the typedef as a forward declaration already.
             if key not in self.fwd_emitted and t.name != _BUILTIN:
                 self.typedef_def(t, 0)
                 write(";\n\n")
             self.emit_state[key] = _DONE
         elif k in _K_FOLLOW_TYPE:
-            self.emit_type(t.type, container)  # type: ignore[attr-defined]
+            yield (t.type, container)  # type: ignore[attr-defined]
         elif k == _K_FUNC_PROTO:
             assert isinstance(t, FuncProto)
-            self.emit_type(t.return_type, container)
+            yield (t.return_type, container)
             for p in t.params:
-                self.emit_type(p.type, container)
+                yield (p.type, container)
         elif k == _K_INT:
             alias = _MISSING_BASE_TYPES.get(self.type_name(t))
             if alias is not None:
@@ -424,6 +469,17 @@ class _Dumper:
 
     def struct_def(self, t: Composite, lvl: int) -> None:
         """``struct name { members; }`` with padding members and ``packed`` as needed."""
+        self.nest(t)
+        self._struct_def(t, lvl)
+        self.nesting -= 1
+
+    def nest(self, t: Type) -> None:
+        """Enter one more level of braces or parentheses; BTFError past MAX_NESTING."""
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise BTFError(f"{t!r}: declaration nested more than {MAX_NESTING} levels deep")
+
+    def _struct_def(self, t: Composite, lvl: int) -> None:
         write = self.out.append
         is_struct = isinstance(t, Struct)
         align = self.align_of(t)
@@ -534,6 +590,16 @@ class _Dumper:
         pads = (("long", self.ptr_size * 8), ("int", 32), ("short", 16), ("char", 8))
         write = self.out.append
         indent = _indent(lvl)
+        if (nxt - cur) // (self.ptr_size * 8) > _MAX_PAD_UNITS:
+            # A char array adds no alignment, as an unnamed bitfield does not;
+            # the bits before it close the byte a bitfield left open.
+            if cur % 8:
+                write(f"\n{indent}char: {8 - cur % 8};")
+                cur += 8 - cur % 8
+            write(f"\n{indent}char __pad_{cur // 8}[{(nxt - cur) // 8}];")
+            cur += (nxt - cur) // 8 * 8
+            if cur == nxt:
+                return
         pad_type, pad_bits, new = "char", 8, cur
         for pad_type, pad_bits in pads:  # noqa: B007  (the last one tried is used below)
             new = _roundup(cur, pad_bits)
@@ -570,7 +636,11 @@ class _Dumper:
         and wraps pointers to arrays and functions in parentheses.
         """
         stack: list[Type] = []
+        seen: set[int] = set()
         while True:
+            if id(t) in seen:
+                raise BTFError(f"{t!r}: declaration refers to itself")
+            seen.add(id(t))
             stack.append(t)
             if isinstance(t, _TERMINAL):
                 break
@@ -603,6 +673,11 @@ class _Dumper:
 
     def type_chain(self, stack: list[Type], fname: str, lvl: int) -> None:
         """Write a declaration from its stack (see :meth:`type_decl`)."""
+        self.nest(stack[-1])
+        self._type_chain(stack, fname, lvl)
+        self.nesting -= 1
+
+    def _type_chain(self, stack: list[Type], fname: str, lvl: int) -> None:
         write = self.out.append
         last_was_ptr = True
         while stack:
@@ -712,17 +787,34 @@ class _Dumper:
         ``packed``, and a struct packed for a straddling bitfield. The padding
         of every struct that holds ``t`` is computed from this alignment.
         """
-        key = id(t)
-        cached = self.aligns.get(key)
+        cached = self.aligns.get(id(t))
         if cached is not None:
             return cached
-        align = self._align_of(t)
-        self.aligns[key] = align
-        return align
+        base = _layout_base(t)
+        if not isinstance(base, Composite) or all(id(m.type) in self.aligns for m in base.members):
+            align = self.aligns[id(t)] = self._align_of(t)
+            return align
+        # Members first, on an explicit stack, so that structs nested by value
+        # as deep as the input likes cost no Python stack.
+        todo = [t]
+        expanded: set[int] = set()
+        while todo:
+            top = todo[-1]
+            key = id(top)
+            if key in self.aligns:
+                todo.pop()
+                continue
+            base = _layout_base(top)
+            if isinstance(base, Composite) and key not in expanded:
+                expanded.add(key)
+                todo.extend(m.type for m in base.members if id(m.type) not in self.aligns)
+                continue
+            todo.pop()
+            self.aligns[key] = self._align_of(top)
+        return self.aligns[id(t)]
 
     def _align_of(self, t: Type) -> int:
-        while isinstance(t, Typedef | Qualifier | Array):
-            t = t.type
+        t = _layout_base(t)
         if isinstance(t, Int | Enum | Float):
             return min(self.ptr_size, t.size)
         if isinstance(t, Pointer):
@@ -819,6 +911,82 @@ def _code(cls: type) -> int:
             return code
     _CODES[cls] = _OTHER
     return _OTHER
+
+
+_Call = TypeVar("_Call")
+_Result = TypeVar("_Result")
+#: One step of a walk over the type graph: it yields the calls it needs made
+#: and is sent their results, so that the walk's depth costs no Python stack.
+_Walk = Generator[_Call, _Result, _Result]
+
+
+class _Ready(NamedTuple, Generic[_Result]):
+    """A call's result known without walking."""
+
+    value: _Result
+
+
+_ORDERED = _Ready(True)
+_EMITTED = _Ready(None)
+# Below this depth a walk does not look for cycles: a cycle nothing ends
+# deepens the walk forever, so it is still caught, at a cost only on deep input.
+_GUARD_DEPTH = 256
+
+#: What a walk's ``step`` makes of a call: a walk and its cycle key, or the result.
+_Step = tuple[_Walk[_Call, _Result], Hashable | None] | _Ready[_Result]
+
+
+def _walk(
+    root: _Walk[_Call, _Result],
+    step: Callable[[_Call], _Step[_Call, _Result]],
+) -> _Result:
+    """Run ``root`` and every call it yields, depth first, on an explicit stack.
+
+    ``step`` makes the walk of one call and a key for it (None: no check),
+    or its result when no walk is needed. Past ``_GUARD_DEPTH``, a call whose
+    key is already on the stack is a walk around a cycle that nothing ends,
+    and raises BTFError.
+    """
+    stack: list[tuple[_Walk[_Call, _Result], Hashable | None]] = [(root, None)]
+    active: set[Hashable] = set()
+    result: _Result | None = None
+    while True:
+        walk, key = stack[-1]
+        try:
+            call = walk.send(result)  # type: ignore[arg-type]
+        except StopIteration as done:
+            stack.pop()
+            if key is not None:
+                active.discard(key)
+            result = done.value
+            if not stack:
+                return result
+            continue
+        made = step(call)
+        if isinstance(made, _Ready):
+            result = made.value
+            continue
+        inner, inner_key = made
+        if inner_key is not None and len(stack) < _GUARD_DEPTH:
+            inner_key = None
+        if inner_key is not None:
+            if inner_key in active:
+                what = call[0] if isinstance(call, tuple) else call
+                raise BTFError(f"unsatisfiable type cycle at {what!r}: no struct or union ends it")
+            active.add(inner_key)
+        stack.append((inner, inner_key))
+        result = None
+
+
+def _layout_base(t: Type) -> Type:
+    """``t`` through typedefs, qualifiers and arrays: what gives it its alignment."""
+    seen: set[int] = set()
+    while isinstance(t, Typedef | Qualifier | Array):
+        if id(t) in seen:
+            raise BTFError(f"{t!r}: typedef/qualifier/array cycle")
+        seen.add(id(t))
+        t = t.type
+    return t
 
 
 def _indent(lvl: int) -> str:

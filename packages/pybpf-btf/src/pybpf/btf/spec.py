@@ -373,9 +373,12 @@ class Spec:
         arrays and variables that loop back without a struct, union, pointer or
         function in between, and array sizes past 32 bits.
         """
+        # Each type's largest element count down its chain, computed once:
+        # checking every chain from its start would be quadratic in its length.
+        counts: dict[int, int] = {}
         for t in self.own_types():
             if isinstance(t, (Typedef, Qualifier, Array, Var)):
-                _check_chain(self, t)
+                _check_chain(self, t, counts)
 
     def sizeof(self, t: Type) -> int:
         """``sizeof(t)`` with this spec's pointer size."""
@@ -478,19 +481,33 @@ def _copy_part(part: _Part) -> _Part:
     return clone
 
 
-def _check_chain(spec: Spec, start: Type) -> None:
-    seen: set[int] = set()
+def _check_chain(spec: Spec, start: Type, counts: dict[int, int]) -> None:
+    """Reject a chain from ``start`` that loops or nests arrays past 2^32 elements.
+
+    ``counts`` maps the id() of each chain type already walked to the largest
+    product of element counts over the prefixes of its chain (capped just past
+    the limit), so that a type shared by many chains is walked once.
+    """
+    path: list[Type] = []
+    on_path: set[int] = set()
     t = start
-    count = 1
-    while isinstance(t, (Typedef, Qualifier, Array, Var)):
-        if id(t) in seen:
+    while isinstance(t, (Typedef, Qualifier, Array, Var)) and id(t) not in counts:
+        if id(t) in on_path:
             raise BTFError(f"type {spec.type_id(start)}: reference cycle through {t!r}")
-        seen.add(id(t))
-        if isinstance(t, Array):
-            count *= t.nelems
-            if count > 0xFFFF_FFFF:
-                raise BTFError(f"type {spec.type_id(start)}: array of more than 2^32 elements")
+        on_path.add(id(t))
+        path.append(t)
         t = t.type
+    below = counts.get(id(t), 1)
+    for t in reversed(path):
+        own = t.nelems if isinstance(t, Array) else 1
+        below = min(own * max(below, 1), _TOO_MANY_ELEMENTS)
+        counts[id(t)] = below
+    if counts[id(start)] >= _TOO_MANY_ELEMENTS:
+        raise BTFError(f"type {spec.type_id(start)}: array of more than 2^32 elements")
+
+
+# One past the most elements a chain of arrays may hold (the kernel's u32).
+_TOO_MANY_ELEMENTS = 0x1_0000_0000
 
 
 def _kind_matches(kind: int, wanted: KindFilter) -> bool:

@@ -8,8 +8,8 @@ b'\x07\x00\x00\x00'
 
 from pybpf.btf.codec._base import Codec
 from pybpf.btf.codec._compile import cache_clear, codec_for, resolve
-from pybpf.btf.codec._errors import CodecError, CodecTypeError
 from pybpf.btf.codec._record import Record, asdict, fields
+from pybpf.btf.codec.errors import CodecError, CodecTypeError
 
 __all__ = [
     "Codec",

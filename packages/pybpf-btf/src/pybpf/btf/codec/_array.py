@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from pybpf.btf.codec._base import Buffer, ByteOrder, Codec, WritableBuffer, type_error
-from pybpf.btf.codec._errors import CodecError
 from pybpf.btf.codec._scalar import prefix
+from pybpf.btf.codec.errors import CodecError
 from pybpf.btf.types import Type
 
 __all__ = ["ArrayCodec"]

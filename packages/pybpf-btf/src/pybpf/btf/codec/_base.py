@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pybpf.btf.codec._errors import CodecError, CodecTypeError
+from pybpf.btf.codec.errors import CodecError, CodecTypeError
 from pybpf.btf.types import Type
 
 __all__ = ["Buffer", "ByteOrder", "Codec", "WritableBuffer"]

@@ -9,7 +9,6 @@ from typing import Any
 from pybpf.btf.codec._array import ArrayCodec
 from pybpf.btf.codec._base import ByteOrder, Codec
 from pybpf.btf.codec._composite import CompositeCodec, Field
-from pybpf.btf.codec._errors import CodecError
 from pybpf.btf.codec._record import reserved
 from pybpf.btf.codec._scalar import (
     BoolCodec,
@@ -19,6 +18,7 @@ from pybpf.btf.codec._scalar import (
     WideIntCodec,
     enum_class,
 )
+from pybpf.btf.codec.errors import CodecError
 from pybpf.btf.types import (
     Array,
     Composite,

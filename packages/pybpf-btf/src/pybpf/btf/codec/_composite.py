@@ -15,9 +15,9 @@ from typing import Any
 
 from pybpf.btf.codec._base import Buffer, ByteOrder, Codec, WritableBuffer, type_error
 from pybpf.btf.codec._bitfield import Bitfield
-from pybpf.btf.codec._errors import CodecError
 from pybpf.btf.codec._record import Record, make_record_class
 from pybpf.btf.codec._scalar import prefix
+from pybpf.btf.codec.errors import CodecError
 from pybpf.btf.types import Type
 
 __all__ = ["CompositeCodec", "Field"]

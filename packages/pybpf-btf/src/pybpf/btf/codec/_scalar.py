@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pybpf.btf.codec._base import Buffer, ByteOrder, Codec, WritableBuffer, type_error
-from pybpf.btf.codec._errors import CodecError
+from pybpf.btf.codec.errors import CodecError
 from pybpf.btf.types import EnumValue, Type
 
 __all__ = [
