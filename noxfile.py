@@ -64,7 +64,7 @@ def typecheck(session: nox.Session) -> None:
     session.install("mypy>=1.10", *TEST_DEPS)
     session.run("mypy", "--strict", *[str(p / "src" / "pybpf") for p in PACKAGES])
     # The project's own tooling is held to the same standard.
-    tooling = ["kernels", "tools", "bench/run.py", "testdata/build.py", "conftest.py"]
+    tooling = ["kernels", "tools", "fuzz", "bench/run.py", "testdata/build.py", "conftest.py"]
     session.run("mypy", "--strict", *[str(ROOT / t) for t in tooling])
 
 
