@@ -36,7 +36,7 @@ import mmap
 
 from pybpf.asm import PseudoSource
 from pybpf.btf._mapping import LIBC, MAP_FAILED, mapped_view
-from pybpf.core._uapi_flags import MapFlags
+from pybpf.core._uapi import MapFlags
 from pybpf.core.errors import BPFError, LimitError
 from pybpf.core.map import Map
 from pybpf.core.variable import Variable

@@ -6,10 +6,10 @@ import errno
 from dataclasses import dataclass
 
 from pybpf.core import _args, _cmds, _probes, _sys
-from pybpf.core._uapi_flags import MapFlags
+from pybpf.core._uapi import MapFlags
 from pybpf.core.errors import BPFError, NotSupportedError
 from pybpf.core.fd import FD
-from pybpf.elf._uapi import MapType
+from pybpf.elf import MapType
 from pybpf.elf.spec import MapSpec
 
 _MAPS_OF_MAPS = frozenset({MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS})

@@ -13,9 +13,8 @@ import os
 
 from pybpf.btf import Enum, load_kernel_spec
 from pybpf.core import _cmds, _cpus, _sys
-from pybpf.core._uapi import Command
-from pybpf.core._uapi_flags import MapFlags
-from pybpf.elf._uapi import MapType
+from pybpf.core._uapi import Command, MapFlags
+from pybpf.elf import MapType
 
 #: The first Linux release with each map type.
 MAP_TYPE_SINCE: dict[int, str] = {

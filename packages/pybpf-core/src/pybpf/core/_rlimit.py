@@ -19,7 +19,7 @@ import threading
 from pybpf.core import _sys
 from pybpf.core._uapi import Command
 from pybpf.core.fd import FD
-from pybpf.elf._uapi import MapType
+from pybpf.elf import MapType
 
 
 class _State:

@@ -192,6 +192,30 @@ struct pybpf_attr_task_fd_query {
     uint64_t probe_addr;
 };
 
+struct pybpf_nested_attr_link_create_tcx {
+    union {
+        uint32_t relative_fd;
+        uint32_t relative_id;
+    };
+    uint64_t expected_revision;
+};
+
+struct pybpf_nested_attr_link_create_netkit {
+    union {
+        uint32_t relative_fd;
+        uint32_t relative_id;
+    };
+    uint64_t expected_revision;
+};
+
+struct pybpf_nested_attr_link_create_cgroup {
+    union {
+        uint32_t relative_fd;
+        uint32_t relative_id;
+    };
+    uint64_t expected_revision;
+};
+
 struct pybpf_attr_link_create {
     union {
         uint32_t prog_fd;
@@ -229,13 +253,7 @@ struct pybpf_attr_link_create {
             int32_t priority;
             uint32_t flags;
         } netfilter;
-        struct {
-            union {
-                uint32_t relative_fd;
-                uint32_t relative_id;
-            };
-            uint64_t expected_revision;
-        } tcx;
+        struct pybpf_nested_attr_link_create_tcx tcx;
         struct {
             uint64_t path;
             uint64_t offsets;
@@ -245,20 +263,8 @@ struct pybpf_attr_link_create {
             uint32_t flags;
             uint32_t pid;
         } uprobe_multi;
-        struct {
-            union {
-                uint32_t relative_fd;
-                uint32_t relative_id;
-            };
-            uint64_t expected_revision;
-        } netkit;
-        struct {
-            union {
-                uint32_t relative_fd;
-                uint32_t relative_id;
-            };
-            uint64_t expected_revision;
-        } cgroup;
+        struct pybpf_nested_attr_link_create_netkit netkit;
+        struct pybpf_nested_attr_link_create_cgroup cgroup;
     };
 };
 
@@ -377,6 +383,57 @@ struct pybpf_btf_info {
     uint32_t kernel_btf;
 };
 
+struct pybpf_nested_link_info_iter {
+    uint64_t target_name;
+    uint32_t target_name_len;
+    union {
+        struct {
+            uint32_t map_id;
+        } map;
+    };
+    union {
+        struct {
+            uint64_t cgroup_id;
+            uint32_t order;
+        } cgroup;
+        struct {
+            uint32_t tid;
+            uint32_t pid;
+        } task;
+    };
+};
+
+struct pybpf_nested_link_info_perf_event {
+    uint32_t type;
+    union {
+        struct {
+            uint64_t file_name;
+            uint32_t name_len;
+            uint32_t offset;
+            uint64_t cookie;
+            uint64_t ref_ctr_offset;
+        } uprobe;
+        struct {
+            uint64_t func_name;
+            uint32_t name_len;
+            uint32_t offset;
+            uint64_t addr;
+            uint64_t missed;
+            uint64_t cookie;
+        } kprobe;
+        struct {
+            uint64_t tp_name;
+            uint32_t name_len;
+            uint64_t cookie;
+        } tracepoint;
+        struct {
+            uint64_t config;
+            uint32_t type;
+            uint64_t cookie;
+        } event;
+    };
+};
+
 struct pybpf_link_info {
     uint32_t type;
     uint32_t id;
@@ -397,25 +454,7 @@ struct pybpf_link_info {
             uint64_t cgroup_id;
             uint32_t attach_type;
         } cgroup;
-        struct {
-            uint64_t target_name;
-            uint32_t target_name_len;
-            union {
-                struct {
-                    uint32_t map_id;
-                } map;
-            };
-            union {
-                struct {
-                    uint64_t cgroup_id;
-                    uint32_t order;
-                } cgroup;
-                struct {
-                    uint32_t tid;
-                    uint32_t pid;
-                } task;
-            };
-        } iter;
+        struct pybpf_nested_link_info_iter iter;
         struct {
             uint32_t netns_ino;
             uint32_t attach_type;
@@ -449,36 +488,7 @@ struct pybpf_link_info {
             uint32_t flags;
             uint32_t pid;
         } uprobe_multi;
-        struct {
-            uint32_t type;
-            union {
-                struct {
-                    uint64_t file_name;
-                    uint32_t name_len;
-                    uint32_t offset;
-                    uint64_t cookie;
-                    uint64_t ref_ctr_offset;
-                } uprobe;
-                struct {
-                    uint64_t func_name;
-                    uint32_t name_len;
-                    uint32_t offset;
-                    uint64_t addr;
-                    uint64_t missed;
-                    uint64_t cookie;
-                } kprobe;
-                struct {
-                    uint64_t tp_name;
-                    uint32_t name_len;
-                    uint64_t cookie;
-                } tracepoint;
-                struct {
-                    uint64_t config;
-                    uint32_t type;
-                    uint64_t cookie;
-                } event;
-            };
-        } perf_event;
+        struct pybpf_nested_link_info_perf_event perf_event;
         struct {
             uint32_t ifindex;
             uint32_t attach_type;

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pybpf.core import _cmds, _sys
-from pybpf.core._uapi_flags import MapFlags
+from pybpf.core._uapi import MapFlags
 from pybpf.core.fd import FD
-from pybpf.elf._uapi import MapType
+from pybpf.elf import MapType
 
 __all__ = ["MapInfo"]
 

@@ -11,7 +11,7 @@ from pybpf.core._kernel_btf import btf_spec_by_id
 from pybpf.core._uapi import Command
 from pybpf.core.errors import BPFError, NotSupportedError
 from pybpf.core.fd import FD
-from pybpf.elf._uapi import ProgramType
+from pybpf.elf import ProgramType
 
 __all__ = ["ProgramInfo", "enable_stats"]
 

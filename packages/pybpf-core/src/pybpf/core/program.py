@@ -41,13 +41,11 @@ from pybpf.core import (
 from pybpf.core._kernel_btf import ModuleBTFs
 from pybpf.core._objbtf import ObjectBTF
 from pybpf.core._owner import KernelObject
-from pybpf.core._uapi import Command
-from pybpf.core._uapi_flags import FileFlags, RunFlags
+from pybpf.core._uapi import Command, FileFlags, RunFlags
 from pybpf.core.errors import BPFError, LimitError, VerifierError
 from pybpf.core.fd import FD
 from pybpf.core.prog_info import ProgramInfo
-from pybpf.elf import UnspecifiedProgramTypeError
-from pybpf.elf._uapi import ProgramType
+from pybpf.elf import ProgramType, UnspecifiedProgramTypeError
 from pybpf.elf.spec import Extern, ProgramSpec
 
 if TYPE_CHECKING:
