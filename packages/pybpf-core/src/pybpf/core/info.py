@@ -62,7 +62,7 @@ class MapInfo:
     def from_fd(cls, fd: FD) -> MapInfo:
         """Ask the kernel about the map behind ``fd``."""
         ffi = _sys.ffi
-        raw = ffi.new("struct pybpf_map_info *")
+        raw = _cmds.new_info("map")
         filled = _cmds.obj_info(fd, raw, f"map fd {fd.number}")
         try:
             map_type: MapType | int = MapType(raw.type)

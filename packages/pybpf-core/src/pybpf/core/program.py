@@ -320,7 +320,7 @@ class Program(KernelObject):
             raise ValueError(f"{what}: ctx_out_size={ctx_out_len} without a ctx")
 
         ffi = _sys.ffi
-        attr = ffi.new("struct pybpf_test_run_attr *")
+        attr = _cmds.new_attr("test_run")
         attr.prog_fd = fd
         attr.repeat = repeat
         attr.flags = run_flags
@@ -346,7 +346,7 @@ class Program(KernelObject):
         if cout is not None:
             attr.ctx_out = _sys.addr(cout)
             attr.ctx_size_out = ctx_out_len
-        rc = _sys.bpf(Command.PROG_TEST_RUN, attr, ffi.sizeof(attr[0]))
+        rc = _cmds.prog_test_run(attr)
         if rc < 0:
             if self._fd.closed:
                 raise self._closed()
