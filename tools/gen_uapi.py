@@ -532,10 +532,17 @@ def render_header(spec: Spec, kernel: str) -> str:
         " *",
         " * Do not edit: run `nox -s generate` instead. Valid both as C and as a cffi",
         " * cdef: fixed-width types only, no preprocessor. Each `union bpf_attr`",
-        " * variant is a struct of its own, `struct pybpf_attr_<command>`.",
+        " * variant is a struct of its own, `struct pybpf_attr_<command>`; the",
+        " * commands are `enum pybpf_bpf_cmd`.",
         " */",
         "",
     ]
+    # The commands, for the C helpers that issue one (the map hot paths).
+    out.append("enum pybpf_bpf_cmd {")
+    for name, value in kernel_enum(spec, EnumTarget("", "bpf_cmd", "BPF_", "")):
+        if not name.startswith("__"):
+            out.append(f"    PYBPF_{name} = {value},")
+    out += ["};", ""]
     for name, body in attr_variants(spec):
         hoisted: list[str] = []
         lines = list(declare("", body, 0, "", scope=f"attr_{name}", hoisted=hoisted))

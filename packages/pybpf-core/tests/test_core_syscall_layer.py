@@ -162,3 +162,13 @@ def test_the_abi_cdef_declares_what_the_compiled_module_does() -> None:
         assert abi.sizeof(f"struct pybpf_attr_{variant}") == bpf_sys.ffi.sizeof(
             f"struct pybpf_attr_{variant}"
         )
+
+
+def test_the_c_side_names_the_commands_as_the_generated_enum_does() -> None:
+    import cffi  # type: ignore[import-untyped]
+
+    abi = cffi.FFI()
+    abi.cdef(_sys_build.abi_cdef())
+    names = abi.typeof("enum pybpf_bpf_cmd").relements
+    for cmd in bpf_sys.Command:
+        assert names[f"PYBPF_BPF_{cmd.name}"] == cmd

@@ -2,8 +2,51 @@
  *
  * Do not edit: run `nox -s generate` instead. Valid both as C and as a cffi
  * cdef: fixed-width types only, no preprocessor. Each `union bpf_attr`
- * variant is a struct of its own, `struct pybpf_attr_<command>`.
+ * variant is a struct of its own, `struct pybpf_attr_<command>`; the
+ * commands are `enum pybpf_bpf_cmd`.
  */
+
+enum pybpf_bpf_cmd {
+    PYBPF_BPF_MAP_CREATE = 0,
+    PYBPF_BPF_MAP_LOOKUP_ELEM = 1,
+    PYBPF_BPF_MAP_UPDATE_ELEM = 2,
+    PYBPF_BPF_MAP_DELETE_ELEM = 3,
+    PYBPF_BPF_MAP_GET_NEXT_KEY = 4,
+    PYBPF_BPF_PROG_LOAD = 5,
+    PYBPF_BPF_OBJ_PIN = 6,
+    PYBPF_BPF_OBJ_GET = 7,
+    PYBPF_BPF_PROG_ATTACH = 8,
+    PYBPF_BPF_PROG_DETACH = 9,
+    PYBPF_BPF_PROG_TEST_RUN = 10,
+    PYBPF_BPF_PROG_RUN = 10,
+    PYBPF_BPF_PROG_GET_NEXT_ID = 11,
+    PYBPF_BPF_MAP_GET_NEXT_ID = 12,
+    PYBPF_BPF_PROG_GET_FD_BY_ID = 13,
+    PYBPF_BPF_MAP_GET_FD_BY_ID = 14,
+    PYBPF_BPF_OBJ_GET_INFO_BY_FD = 15,
+    PYBPF_BPF_PROG_QUERY = 16,
+    PYBPF_BPF_RAW_TRACEPOINT_OPEN = 17,
+    PYBPF_BPF_BTF_LOAD = 18,
+    PYBPF_BPF_BTF_GET_FD_BY_ID = 19,
+    PYBPF_BPF_TASK_FD_QUERY = 20,
+    PYBPF_BPF_MAP_LOOKUP_AND_DELETE_ELEM = 21,
+    PYBPF_BPF_MAP_FREEZE = 22,
+    PYBPF_BPF_BTF_GET_NEXT_ID = 23,
+    PYBPF_BPF_MAP_LOOKUP_BATCH = 24,
+    PYBPF_BPF_MAP_LOOKUP_AND_DELETE_BATCH = 25,
+    PYBPF_BPF_MAP_UPDATE_BATCH = 26,
+    PYBPF_BPF_MAP_DELETE_BATCH = 27,
+    PYBPF_BPF_LINK_CREATE = 28,
+    PYBPF_BPF_LINK_UPDATE = 29,
+    PYBPF_BPF_LINK_GET_FD_BY_ID = 30,
+    PYBPF_BPF_LINK_GET_NEXT_ID = 31,
+    PYBPF_BPF_ENABLE_STATS = 32,
+    PYBPF_BPF_ITER_CREATE = 33,
+    PYBPF_BPF_LINK_DETACH = 34,
+    PYBPF_BPF_PROG_BIND_MAP = 35,
+    PYBPF_BPF_TOKEN_CREATE = 36,
+    PYBPF_BPF_PROG_STREAM_READ_BY_FD = 37,
+};
 
 struct pybpf_attr_map_create {
     uint32_t map_type;

@@ -207,7 +207,7 @@ static PyObject *pybpf_map_lookup(PyObject *obj, PyObject *key)
     attr.key = (uint64_t)(uintptr_t)kp;
     attr.value = (uint64_t)(uintptr_t)&v;
     attr.flags = 0;
-    if ((rc = pybpf_map_call(self, 1 /* BPF_MAP_LOOKUP_ELEM */, &attr)) < 0)
+    if ((rc = pybpf_map_call(self, PYBPF_BPF_MAP_LOOKUP_ELEM, &attr)) < 0)
         return pybpf_map_fail(self, pybpf_s_op_lookup, -rc, key, Py_None, Py_None);
     return pybpf_fast_get(&v, self->shape >> 8);
 }
@@ -248,7 +248,7 @@ static PyObject *pybpf_map_set(pybpf_map *self, PyObject *key, PyObject *value, 
     attr.key = (uint64_t)(uintptr_t)kp;
     attr.value = (uint64_t)(uintptr_t)vp;
     attr.flags = f;
-    if ((rc = pybpf_map_call(self, 2 /* BPF_MAP_UPDATE_ELEM */, &attr)) < 0)
+    if ((rc = pybpf_map_call(self, PYBPF_BPF_MAP_UPDATE_ELEM, &attr)) < 0)
         return pybpf_map_fail(self, pybpf_s_op_update, -rc, key, value,
                               flags ? flags : Py_None);
     Py_INCREF(Py_None);
