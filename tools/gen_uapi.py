@@ -47,12 +47,88 @@ BLOB_README = BLOB.parent / "README.md"
 
 @dataclass(frozen=True)
 class EnumTarget:
-    """One Python enum class generated from one kernel enum."""
+    """One Python enum class generated from one kernel enum.
+
+    ``c_enum`` names the kernel enum; an empty name with ``member`` set finds
+    the anonymous enum holding that member (most ``BPF_F_*`` families of
+    bpf.h are anonymous enums); ``defines`` names a family of
+    :data:`DEFINES` instead, for the ``#define``s that BTF does not carry.
+    ``only`` keeps just those kernel names; ``first`` adds members (the
+    empty flag set) before the kernel's; names ending in ``_MAX`` are
+    counts, not values, and are left out.
+    """
 
     cls: str
     c_enum: str
     prefix: str
     doc: str
+    flag: bool = False
+    member: str = ""
+    defines: str = ""
+    only: tuple[str, ...] = ()
+    first: tuple[tuple[str, int], ...] = ()
+    longer_prefix: str = ""  # stripped before ``prefix`` where a name has it
+
+
+# The flag families that are ``#define``s in the kernel's UAPI headers, so
+# absent from BTF: the one hand-kept table, each value as its header spells it.
+DEFINES: dict[str, tuple[str, list[tuple[str, int]]]] = {
+    # (header, [(kernel name, value)])
+    "prog_flags": (
+        "include/uapi/linux/bpf.h",
+        [
+            ("BPF_F_STRICT_ALIGNMENT", 1 << 0),
+            ("BPF_F_ANY_ALIGNMENT", 1 << 1),
+            ("BPF_F_TEST_RND_HI32", 1 << 2),
+            ("BPF_F_TEST_STATE_FREQ", 1 << 3),
+            ("BPF_F_SLEEPABLE", 1 << 4),
+            ("BPF_F_XDP_HAS_FRAGS", 1 << 5),
+            ("BPF_F_XDP_DEV_BOUND_ONLY", 1 << 6),
+            ("BPF_F_TEST_REG_INVARIANTS", 1 << 7),
+        ],
+    ),
+    "test_run_flags": (
+        "include/uapi/linux/bpf.h",
+        [
+            ("BPF_F_TEST_RUN_ON_CPU", 1 << 0),
+            ("BPF_F_TEST_XDP_LIVE_FRAMES", 1 << 1),
+            ("BPF_F_TEST_SKB_CHECKSUM_COMPLETE", 1 << 2),
+        ],
+    ),
+    "perf_open_flags": (
+        "include/uapi/linux/perf_event.h",
+        [
+            ("PERF_FLAG_FD_NO_GROUP", 1 << 0),
+            ("PERF_FLAG_FD_OUTPUT", 1 << 1),
+            ("PERF_FLAG_PID_CGROUP", 1 << 2),
+            ("PERF_FLAG_FD_CLOEXEC", 1 << 3),
+        ],
+    ),
+}
+
+# The perf ioctls of include/uapi/linux/perf_event.h: (name, nr, direction,
+# argument size), encoded as asm-generic/ioctl.h does (x86, arm64, riscv,
+# loongarch, s390; not powerpc, mips or sparc, whose direction bits differ).
+_IOC_NONE, _IOC_WRITE, _IOC_READ = 0, 1, 2
+PERF_IOCTLS: list[tuple[str, int, int, int]] = [
+    ("PERF_EVENT_IOC_ENABLE", 0, _IOC_NONE, 0),
+    ("PERF_EVENT_IOC_DISABLE", 1, _IOC_NONE, 0),
+    ("PERF_EVENT_IOC_REFRESH", 2, _IOC_NONE, 0),
+    ("PERF_EVENT_IOC_RESET", 3, _IOC_NONE, 0),
+    ("PERF_EVENT_IOC_PERIOD", 4, _IOC_WRITE, 8),
+    ("PERF_EVENT_IOC_SET_OUTPUT", 5, _IOC_NONE, 0),
+    ("PERF_EVENT_IOC_SET_FILTER", 6, _IOC_WRITE, 8),
+    ("PERF_EVENT_IOC_ID", 7, _IOC_READ, 8),
+    ("PERF_EVENT_IOC_SET_BPF", 8, _IOC_WRITE, 4),
+    ("PERF_EVENT_IOC_PAUSE_OUTPUT", 9, _IOC_WRITE, 4),
+    ("PERF_EVENT_IOC_QUERY_BPF", 10, _IOC_READ | _IOC_WRITE, 8),
+    ("PERF_EVENT_IOC_MODIFY_ATTRIBUTES", 11, _IOC_WRITE, 8),
+]
+
+
+def ioctl_number(nr: int, direction: int, size: int, kind: int = ord("$")) -> int:
+    """``_IOC(direction, kind, nr, size)`` as asm-generic/ioctl.h lays it out."""
+    return direction << 30 | size << 16 | kind << 8 | nr
 
 
 # (layer, module, enums): the enum modules, one per layer that first needs them.
@@ -85,6 +161,15 @@ ENUM_MODULES: list[tuple[str, str, list[EnumTarget]]] = [
             EnumTarget(
                 "AttachType", "bpf_attach_type", "BPF_", "Attach types (``enum bpf_attach_type``)."
             ),
+            EnumTarget(
+                "ProgramFlags",
+                "",
+                "BPF_F_",
+                "``BPF_PROG_LOAD`` flags (``prog_flags``; #defines of bpf.h).",
+                flag=True,
+                defines="prog_flags",
+                first=(("NONE", 0),),
+            ),
         ],
     ),
     (
@@ -97,6 +182,82 @@ ENUM_MODULES: list[tuple[str, str, list[EnumTarget]]] = [
                 "bpf_link_type",
                 "BPF_LINK_TYPE_",
                 "Link types (``enum bpf_link_type``).",
+            ),
+            EnumTarget(
+                "UpdateFlags",
+                "",
+                "BPF_",
+                "How ``Map.update`` treats an existing key (``BPF_ANY`` ... ``BPF_F_LOCK``).",
+                flag=True,
+                member="BPF_ANY",
+                longer_prefix="BPF_F_",
+            ),
+            EnumTarget(
+                "MapFlags",
+                "",
+                "BPF_F_",
+                "``BPF_MAP_CREATE`` flags (``map_flags``).",
+                flag=True,
+                member="BPF_F_NO_PREALLOC",
+                first=(("NONE", 0),),
+            ),
+            EnumTarget(
+                "FileFlags",
+                "",
+                "BPF_F_",
+                "``file_flags`` of ``BPF_OBJ_GET`` and ``open_flags`` of ``*_GET_FD_BY_ID``.",
+                flag=True,
+                member="BPF_F_NO_PREALLOC",
+                only=("BPF_F_RDONLY", "BPF_F_WRONLY"),
+                first=(("RDWR", 0),),
+            ),
+            EnumTarget(
+                "RunFlags",
+                "",
+                "BPF_F_TEST_",
+                "``BPF_PROG_TEST_RUN`` flags (``Program.run(flags=...)``; #defines of bpf.h).",
+                flag=True,
+                defines="test_run_flags",
+                first=(("NONE", 0),),
+            ),
+            EnumTarget(
+                "StatsType",
+                "bpf_stats_type",
+                "BPF_STATS_",
+                "``BPF_ENABLE_STATS`` types (``enum bpf_stats_type``).",
+            ),
+            EnumTarget(
+                "PerfType",
+                "perf_type_id",
+                "PERF_TYPE_",
+                "``enum perf_type_id``: what kind of event ``config`` names.",
+            ),
+            EnumTarget(
+                "HardwareEvent",
+                "perf_hw_id",
+                "PERF_COUNT_HW_",
+                "``enum perf_hw_id``: the ``config`` of a HARDWARE event.",
+            ),
+            EnumTarget(
+                "SoftwareEvent",
+                "perf_sw_ids",
+                "PERF_COUNT_SW_",
+                "``enum perf_sw_ids``: the ``config`` of a SOFTWARE event.",
+            ),
+            EnumTarget(
+                "SampleType",
+                "perf_event_sample_format",
+                "PERF_SAMPLE_",
+                "``enum perf_event_sample_format``: what each sample record carries.",
+                flag=True,
+            ),
+            EnumTarget(
+                "PerfOpenFlags",
+                "",
+                "PERF_FLAG_",
+                "perf_event_open(2) ``flags`` (#defines of perf_event.h).",
+                flag=True,
+                defines="perf_open_flags",
             ),
         ],
     ),
@@ -166,28 +327,73 @@ def blob_kernel() -> str:
 # --- enums ---
 
 
-def kernel_enum(spec: Spec, name: str) -> list[tuple[str, int]]:
-    t = spec.type_by_name(name, Enum)
-    assert isinstance(t, Enum)
-    return [(v.name, v.value) for v in t.values]
+def kernel_enum(spec: Spec, target: EnumTarget) -> list[tuple[str, int]]:
+    """The (kernel name, value) members ``target`` is generated from."""
+    if target.defines:
+        return list(DEFINES[target.defines][1])
+    if target.c_enum:
+        t = spec.type_by_name(target.c_enum, Enum)
+        assert isinstance(t, Enum)
+    else:
+        t = anonymous_enum(spec, target.member)
+    members = [(v.name, v.value) for v in t.values]
+    if target.only:
+        members = [m for m in members if m[0] in target.only]
+    return members
+
+
+def anonymous_enum(spec: Spec, member: str) -> Enum:
+    """The anonymous enum of the blob that holds ``member``."""
+    for t in spec:
+        if isinstance(t, Enum) and not t.name and any(v.name == member for v in t.values):
+            return t
+    raise GenerateError(f"no anonymous enum holds {member!r}")
 
 
 def canonical_first(members: list[tuple[str, int]]) -> list[tuple[str, int]]:
     """Aliases after the name the kernel means: ``CGROUP_STORAGE`` before its
     ``_DEPRECATED`` twin, so that ``MapType(19).name`` is the current name."""
     deprecated = [m for m in members if m[0].endswith("_DEPRECATED")]
-    seen_values = {v for n, v in members if not n.endswith("_DEPRECATED")}
     kept = [m for m in members if not m[0].endswith("_DEPRECATED")]
     out = list(kept)
     for name, value in deprecated:
         # Keep the deprecated name as an alias, after the canonical one.
         at = next((i + 1 for i, (_, v) in enumerate(out) if v == value), len(out))
         out.insert(at, (name, value))
-        seen_values.add(value)
     return out
 
 
-def render_enums(targets: list[EnumTarget], spec: Spec, kernel: str) -> str:
+def perf_event_flags(spec: Spec) -> list[tuple[str, int]]:
+    """The one-bit fields of ``struct perf_event_attr``, as bits of their 64-bit word."""
+    attr = spec.type_by_name("perf_event_attr", Struct)
+    assert isinstance(attr, Struct)
+    bits = [m for m in attr.members if m.bitfield_size]
+    base = bits[0].offset
+    return [
+        (m.name.upper(), 1 << (m.offset - base))
+        for m in bits
+        if m.bitfield_size == 1 and not m.name.startswith("__")
+    ]
+
+
+def render_members(target: EnumTarget, spec: Spec) -> list[str]:
+    out = [f"    {name} = {value}" for name, value in target.first]
+    for name, value in canonical_first(kernel_enum(spec, target)):
+        if name.startswith("__") or not name.startswith(target.prefix) or name.endswith("_MAX"):
+            continue
+        prefix = (
+            target.longer_prefix
+            if target.longer_prefix and name.startswith(target.longer_prefix)
+            else target.prefix
+        )
+        short = name[len(prefix) :]
+        if short[0].isdigit():
+            short = "_" + short
+        out.append(f"    {short} = {value}")
+    return out
+
+
+def render_enums(targets: list[EnumTarget], spec: Spec, kernel: str, layer: str) -> str:
     out = [
         f'"""Kernel UAPI numbers, generated by tools/gen_uapi.py from the BTF of Linux {kernel}.',
         "",
@@ -198,15 +404,23 @@ def render_enums(targets: list[EnumTarget], spec: Spec, kernel: str) -> str:
         "",
     ]
     for target in targets:
-        out += ["", f"class {target.cls}(enum.IntEnum):", f'    """{target.doc}"""', ""]
-        for name, value in canonical_first(kernel_enum(spec, target.c_enum)):
-            if name.startswith("__") or not name.startswith(target.prefix):
-                continue
-            short = name[len(target.prefix) :]
-            if short[0].isdigit():
-                short = "_" + short
-            out.append(f"    {short} = {value}")
+        base = "IntFlag" if target.flag else "IntEnum"
+        out += ["", f"class {target.cls}(enum.{base}):", f'    """{target.doc}"""', ""]
+        out += render_members(target, spec)
         out.append("")
+    if layer == "core":
+        out += [
+            "",
+            "class PerfEventFlag(enum.IntFlag):",
+            '    """The one-bit fields of ``struct perf_event_attr``: its u64 at offset 40."""',
+            "",
+        ]
+        out += [f"    {name} = {value}" for name, value in perf_event_flags(spec)]
+        out += ["", "", "# perf_event ioctls (asm-generic encoding; see tools/gen_uapi.py)."]
+        out += [
+            f"{name} = 0x{ioctl_number(nr, direction, size):X}"
+            for name, nr, direction, size in PERF_IOCTLS
+        ]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -222,8 +436,16 @@ def c_int(t: Int | Enum) -> str:
     return f"{'' if signed else 'u'}int{t.size * 8}_t"
 
 
-def declare(name: str, t: Type, bits: int, indent: str) -> Iterator[str]:
-    """The C lines declaring a field ``name`` of type ``t``."""
+def declare(
+    name: str, t: Type, bits: int, indent: str, *, scope: str = "", hoisted: list[str] | None = None
+) -> Iterator[str]:
+    """The C lines declaring a field ``name`` of type ``t``.
+
+    A named field whose struct or union holds anonymous ones is declared as a
+    type of its own, ``pybpf_nested_<scope>_<name>``, appended to ``hoisted``:
+    cffi's API mode lays such an inline type out differently from the C
+    compiler (``bpf_link_info``'s ``iter``), a top-level one the same.
+    """
     u = underlying(t)
     if isinstance(u, (Int, Enum)):
         suffix = f" : {bits}" if bits else ""
@@ -239,12 +461,39 @@ def declare(name: str, t: Type, bits: int, indent: str) -> Iterator[str]:
         yield f"{indent}{c_int(elem)} {name}{dims};"
     elif isinstance(u, Composite):
         keyword = "union" if isinstance(u, Union) else "struct"
+        inner = f"{scope}_{name}" if name else scope
+        if name and hoisted is not None and has_anonymous_composite(u):
+            type_name = f"pybpf_nested_{inner}"
+            body = [f"{keyword} {type_name} {{"]
+            for member in u.members:
+                body += declare(
+                    member.name,
+                    member.type,
+                    member.bitfield_size,
+                    "    ",
+                    scope=inner,
+                    hoisted=hoisted,
+                )
+            hoisted += [*body, "};", ""]
+            yield f"{indent}{keyword} {type_name} {name};"
+            return
         yield f"{indent}{keyword} {{"
         for member in u.members:
-            yield from declare(member.name, member.type, member.bitfield_size, indent + "    ")
+            yield from declare(
+                member.name,
+                member.type,
+                member.bitfield_size,
+                indent + "    ",
+                scope=inner,
+                hoisted=hoisted,
+            )
         yield f"{indent}}}{' ' + name if name else ''};"
     else:
         raise GenerateError(f"field {name!r}: cannot spell {u!r} in a cffi declaration")
+
+
+def has_anonymous_composite(t: Composite) -> bool:
+    return any(not m.name and isinstance(underlying(m.type), Composite) for m in t.members)
 
 
 def attr_variants(spec: Spec) -> list[tuple[str, Composite]]:
@@ -283,12 +532,21 @@ def render_header(spec: Spec, kernel: str) -> str:
         " *",
         " * Do not edit: run `nox -s generate` instead. Valid both as C and as a cffi",
         " * cdef: fixed-width types only, no preprocessor. Each `union bpf_attr`",
-        " * variant is a struct of its own, `struct pybpf_attr_<command>`.",
+        " * variant is a struct of its own, `struct pybpf_attr_<command>`; the",
+        " * commands are `enum pybpf_bpf_cmd`.",
         " */",
         "",
     ]
+    # The commands, for the C helpers that issue one (the map hot paths).
+    out.append("enum pybpf_bpf_cmd {")
+    for name, value in kernel_enum(spec, EnumTarget("", "bpf_cmd", "BPF_", "")):
+        if not name.startswith("__"):
+            out.append(f"    PYBPF_{name} = {value},")
+    out += ["};", ""]
     for name, body in attr_variants(spec):
-        lines = list(declare("", body, 0, ""))
+        hoisted: list[str] = []
+        lines = list(declare("", body, 0, "", scope=f"attr_{name}", hoisted=hoisted))
+        out += hoisted
         out.append(f"struct pybpf_attr_{name} {lines[0].removeprefix('struct ').lstrip()}")
         out += lines[1:-1]
         out += ["};", ""]
@@ -300,7 +558,9 @@ def render_header(spec: Spec, kernel: str) -> str:
                 continue
             raise
         assert isinstance(t, Struct)
-        lines = list(declare("", t, 0, ""))
+        hoisted = []
+        lines = list(declare("", t, 0, "", scope=struct.removeprefix("bpf_"), hoisted=hoisted))
+        out += hoisted
         out.append(f"struct pybpf_{struct.removeprefix('bpf_')} {{")
         out += lines[1:-1]
         out += ["};", ""]
@@ -314,7 +574,7 @@ def outputs(spec: Spec, kernel: str) -> dict[Path, str]:
     files = {}
     for layer, module, targets in ENUM_MODULES:
         path = ROOT / "packages" / f"pybpf-{layer}" / "src" / "pybpf" / layer / module
-        files[path] = render_enums(targets, spec, kernel)
+        files[path] = render_enums(targets, spec, kernel, layer)
     files[HEADER] = render_header(spec, kernel)
     return files
 

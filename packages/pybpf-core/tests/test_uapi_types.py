@@ -107,3 +107,26 @@ def test_members_are_fields(blob: Spec) -> None:
     t = blob.type_by_name("bpf_map_info")
     assert isinstance(t, Composite)
     assert all(isinstance(m, Member) for m in t.members)
+
+
+def test_flag_families_are_generated_with_their_public_names() -> None:
+    # The kernel's values, as the hand-kept copies that the generator replaced had them.
+    from pybpf.core import FileFlags, MapFlags, PerfEventFlag, RunFlags, SampleType, UpdateFlags
+    from pybpf.core._uapi import PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_PAUSE_OUTPUT, PerfOpenFlags
+    from pybpf.elf.sections import BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS
+
+    assert [UpdateFlags.ANY, UpdateFlags.NOEXIST, UpdateFlags.EXIST, UpdateFlags.LOCK] == [
+        0,
+        1,
+        2,
+        4,
+    ]
+    assert MapFlags.NO_PREALLOC == 1 and MapFlags.MMAPABLE == 1 << 10
+    assert MapFlags.NO_USER_CONV == 1 << 18 and MapFlags.NONE == 0
+    assert (FileFlags.RDWR, FileFlags.RDONLY, FileFlags.WRONLY) == (0, 1 << 3, 1 << 4)
+    assert RunFlags.RUN_ON_CPU == 1 and RunFlags.SKB_CHECKSUM_COMPLETE == 4
+    assert (BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS) == (1 << 4, 1 << 5)
+    assert SampleType.RAW == 1 << 10
+    assert PerfEventFlag.SAMPLE_ID_ALL == 1 << 18 and PerfEventFlag.WRITE_BACKWARD == 1 << 27
+    assert PerfOpenFlags.FD_CLOEXEC == 1 << 3
+    assert (PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_PAUSE_OUTPUT) == (0x2400, 0x40042409)

@@ -21,7 +21,7 @@ from pybpf.cli.output import Progress, print_json
 from pybpf.core import features
 from pybpf.core._probes import MAP_TYPE_SINCE
 from pybpf.core.errors import NotSupportedError
-from pybpf.elf._uapi import MapType, ProgramType
+from pybpf.elf import MapType, ProgramType
 
 __all__ = ["answer", "probe"]
 

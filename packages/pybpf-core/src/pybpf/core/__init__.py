@@ -9,7 +9,7 @@ from pybpf.core._bpffs import PinPathError
 from pybpf.core._cpus import possible_cpus
 from pybpf.core._owner import ObjectKindError
 from pybpf.core._pinning import IncompatibleMapError
-from pybpf.core._uapi_flags import FileFlags, MapFlags, RunFlags, UpdateFlags
+from pybpf.core._uapi import FileFlags, MapFlags, RunFlags, UpdateFlags
 from pybpf.core.assign import load_into
 from pybpf.core.codec import BytesCodec, Codec, IntCodec
 from pybpf.core.collection import Collection, CollectionOptions, load_collection
@@ -42,17 +42,19 @@ from pybpf.core.prog_info import ProgramInfo, enable_stats
 from pybpf.core.program import Program, RunResult
 from pybpf.core.ringbuf import Reservation, RingBuffer, RingBuffers, UserRingBuffer
 from pybpf.core.variable import Variable
+
+# Re-exported: Map.type and MapInfo.type hold one, and specs need one.
 from pybpf.elf import (
+    AttachType,
     CollectionSpec,
     MapSpec,
+    MapType,
     Pinning,
     ProgramSpec,
+    ProgramType,
     VariableSpec,
     load_collection_spec,
 )
-
-# Re-exported: Map.type and MapInfo.type hold one, and specs need one.
-from pybpf.elf._uapi import AttachType, MapType, ProgramType
 
 __all__ = [
     "FD",

@@ -19,8 +19,8 @@ collection's :class:`~pybpf.core.variable.Variable` objects for them.
 
 An arena whose spec sets ``map_extra`` (the kernel selftests' and sched_ext's
 arenas do) must be mapped at exactly that address, which Python's :mod:`mmap`
-cannot do: it takes no address. Such an arena is mapped through ``ctypes``
-instead, and its ``memory`` is a writable :class:`memoryview` of the mapping,
+cannot do: it takes no address. Such an arena is mapped through the syscall
+layer's ``mmap`` instead, and its ``memory`` is a writable :class:`memoryview` of the mapping,
 unmapped once the collection is closed and the last view of it is gone.
 libbpf maps it with ``MAP_FIXED``, which silently replaces whatever the
 process had mapped there; here it is ``MAP_FIXED_NOREPLACE`` (Linux 4.17), and
@@ -35,8 +35,8 @@ import errno
 import mmap
 
 from pybpf.asm import PseudoSource
-from pybpf.btf._mapping import LIBC, MAP_FAILED, mapped_view
-from pybpf.core._uapi_flags import MapFlags
+from pybpf.core import _sys
+from pybpf.core._uapi import MapFlags
 from pybpf.core.errors import BPFError, LimitError
 from pybpf.core.map import Map
 from pybpf.core.variable import Variable
@@ -194,19 +194,16 @@ def close_memory(memory: ArenaMemory) -> None:
 def _map_at(arena_map: Map, address: int, size: int) -> memoryview:
     """Map ``arena_map`` shared and writable at exactly ``address``, as its ``map_extra`` asks."""
     what = f"mmap arena map {arena_map.name!r} at map_extra={address:#x}"
-    if LIBC is None:
-        raise ArenaError(errno.ENOSYS, what, reason="no C library to call mmap(2) through")
     prot = mmap.PROT_READ | mmap.PROT_WRITE
     flags = mmap.MAP_SHARED | _MAP_FIXED_NOREPLACE
-    addr = LIBC.mmap(address, size, prot, flags, arena_map.fd.fileno(), 0)
-    if addr is None or addr == MAP_FAILED:
-        code = ctypes.get_errno()
+    addr = _sys.mmap(address, size, prot, flags, arena_map.fd.fileno())
+    if addr < 0:
         reason = None
-        if code == errno.EEXIST:
+        if addr == -errno.EEXIST:
             reason = f"this process already has a mapping in {address:#x}..{address + size:#x}"
-        raise ArenaError(code, what, reason=reason)
+        raise ArenaError(-addr, what, reason=reason)
     if addr != address:
         # A kernel before 4.17 takes the flag as a mere hint.
-        LIBC.munmap(addr, size)
+        _sys.munmap(addr, size)
         raise ArenaError(errno.EEXIST, what, reason=f"the kernel placed it at {addr:#x}")
-    return mapped_view(addr, size)
+    return _sys.mapped_view(addr, size)

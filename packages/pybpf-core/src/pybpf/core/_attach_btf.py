@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pybpf.btf import Func, Spec, Typedef, load_kernel_spec
 from pybpf.core._kernel_btf import ModuleBTF, ModuleBTFs
 from pybpf.core.errors import BPFError
-from pybpf.elf._uapi import AttachType, ProgramType
+from pybpf.elf import AttachType, ProgramType
 from pybpf.elf.spec import ProgramSpec
 
 __all__ = ["AttachBTF", "find_attach_btf", "needs_attach_btf_id", "split_target"]

@@ -1,7 +1,10 @@
 """bpf(2) commands other than the element hot paths, as typed functions.
 
-Each function fills its attribute struct, issues the command and turns a
-failure into a :class:`~pybpf.core.errors.BPFError` naming what was attempted.
+Each function issues one command and turns a failure into a
+:class:`~pybpf.core.errors.BPFError` naming what was attempted. The attribute
+structs are the generated ``struct pybpf_attr_<command>`` (``_uapi_types.h``),
+made here and nowhere else (:func:`new_attr`, :func:`new_info`). Published
+for pybpf's own distributions as :mod:`pybpf.core.sys`.
 """
 
 from __future__ import annotations
@@ -71,6 +74,58 @@ def check_uint(value: object, bits: int, name: str, what: str) -> int:
     return value
 
 
+#: The ``union bpf_attr`` variants, by the name of the command (family) they serve.
+ATTRS = frozenset(
+    {
+        "map_create",
+        "map_elem",
+        "map_batch",
+        "prog_load",
+        "obj",
+        "prog_attach",
+        "test_run",
+        "get_id",
+        "info",
+        "query",
+        "raw_tracepoint",
+        "btf_load",
+        "task_fd_query",
+        "link_create",
+        "link_update",
+        "link_detach",
+        "enable_stats",
+        "iter_create",
+        "prog_bind_map",
+        "token_create",
+        "prog_stream_read",
+    }
+)
+#: The ``bpf_*_info`` structs of BPF_OBJ_GET_INFO_BY_FD, by object kind.
+INFOS = frozenset({"prog", "map", "btf", "link"})
+
+
+def new_attr(variant: str) -> CData:
+    """A zeroed ``struct pybpf_attr_<variant>``: the attribute of one command (family)."""
+    if variant not in ATTRS:
+        raise ValueError(f"no bpf_attr variant {variant!r} (one of {sorted(ATTRS)})")
+    return _sys.ffi.new(f"struct pybpf_attr_{variant} *")
+
+
+def new_info(kind: str) -> CData:
+    """A zeroed ``struct bpf_<kind>_info`` (``prog``, ``map``, ``btf`` or ``link``)."""
+    if kind not in INFOS:
+        raise ValueError(f"no bpf_{kind}_info (one of {sorted(INFOS)})")
+    return _sys.ffi.new(f"struct pybpf_{kind}_info *")
+
+
+def call(cmd: Command, attr: CData) -> int:
+    """Issue ``cmd`` with ``attr`` as it is: the result, or ``-errno``.
+
+    For commands that return no fd, and for probes that want the bare errno.
+    """
+    return int(_sys.bpf(cmd, attr, _sys.ffi.sizeof(attr[0])))
+
+
 def receive_fd(cmd: Command, attr: CData, size: int | None = None) -> FD | int:
     """Issue ``cmd``, a command that returns an fd: the owned FD, or ``-errno``.
 
@@ -102,7 +157,7 @@ def _fd_result(cmd: Command, attr: CData, what: str, *, needs: Sequence[str] = (
 
 
 def map_create(attr: CData, what: str) -> FD:
-    """BPF_MAP_CREATE with a filled ``struct pybpf_map_create_attr``."""
+    """BPF_MAP_CREATE with a filled ``struct pybpf_attr_map_create``."""
     _rlimit.ensure_memlock()
     return _fd_result(Command.MAP_CREATE, attr, what)
 
@@ -116,7 +171,7 @@ def obj_pin(fd: FD, path: str | os.PathLike[str], what: str) -> None:
     """BPF_OBJ_PIN: give the object a name in bpffs."""
     ffi = _sys.ffi
     cpath = ffi.new("char[]", os.fsencode(path))
-    attr = ffi.new("struct pybpf_obj_attr *")
+    attr = new_attr("obj")
     attr.pathname = _sys.addr(cpath)
     rc = call_with_fd(Command.OBJ_PIN, attr, "bpf_fd", fd)
     if rc < 0:
@@ -128,7 +183,7 @@ def obj_get(path: str | os.PathLike[str], flags: int, what: str) -> FD:
     _rlimit.ensure_memlock()
     ffi = _sys.ffi
     cpath = ffi.new("char[]", os.fsencode(path))
-    attr = ffi.new("struct pybpf_obj_attr *")
+    attr = new_attr("obj")
     attr.pathname = _sys.addr(cpath)
     attr.file_flags = check_uint(flags, 32, "flags", what)
     got = receive_fd(Command.OBJ_GET, attr)
@@ -140,9 +195,8 @@ def obj_get(path: str | os.PathLike[str], flags: int, what: str) -> FD:
 def get_fd_by_id(cmd: Command, obj_id: int, flags: int, what: str) -> FD:
     """``BPF_*_GET_FD_BY_ID``."""
     _rlimit.ensure_memlock()
-    ffi = _sys.ffi
-    attr = ffi.new("struct pybpf_get_id_attr *")
-    attr.id = check_uint(obj_id, 32, "id", what)
+    attr = new_attr("get_id")
+    attr.start_id = check_uint(obj_id, 32, "id", what)
     attr.open_flags = check_uint(flags, 32, "flags", what)
     # Opening objects by id is for administrators only: CAP_SYS_ADMIN.
     return _fd_result(cmd, attr, f"{what} {obj_id}", needs=("CAP_SYS_ADMIN",))
@@ -150,10 +204,9 @@ def get_fd_by_id(cmd: Command, obj_id: int, flags: int, what: str) -> FD:
 
 def get_next_id(cmd: Command, start: int) -> int | None:
     """``BPF_*_GET_NEXT_ID``: the next id after ``start``, or None at the end."""
-    ffi = _sys.ffi
-    attr = ffi.new("struct pybpf_get_id_attr *")
-    attr.id = check_uint(start, 32, "start", cmd.name)
-    rc = _sys.bpf(cmd, attr, ffi.sizeof(attr[0]))
+    attr = new_attr("get_id")
+    attr.start_id = check_uint(start, 32, "start", cmd.name)
+    rc = call(cmd, attr)
     if rc == -errno.ENOENT:
         return None
     if rc < 0:
@@ -168,7 +221,7 @@ def obj_info(fd: FD, info: CData, what: str) -> int:
     size)``, which tells a field an older kernel does not know from a zero.
     """
     ffi = _sys.ffi
-    attr = ffi.new("struct pybpf_info_attr *")
+    attr = new_attr("info")
     attr.info_len = ffi.sizeof(info[0])
     attr.info = _sys.addr(info)
     rc = call_with_fd(Command.OBJ_GET_INFO_BY_FD, attr, "bpf_fd", fd)
@@ -189,8 +242,7 @@ def field_ends(info_type: str) -> dict[str, int]:
 
 def map_freeze(fd: FD, what: str) -> None:
     """BPF_MAP_FREEZE: no more writes from user space."""
-    ffi = _sys.ffi
-    attr = ffi.new("struct pybpf_elem_attr *")
+    attr = new_attr("map_elem")
     rc = call_with_fd(Command.MAP_FREEZE, attr, "map_fd", fd)
     if rc < 0:
         if rc == -errno.EINVAL:
@@ -207,7 +259,7 @@ def btf_load(blob: bytes, what: str) -> FD:
     _rlimit.ensure_memlock()
     ffi = _sys.ffi
     data = ffi.from_buffer(blob)
-    attr = ffi.new("struct pybpf_btf_load_attr *")
+    attr = new_attr("btf_load")
     attr.btf = _sys.addr(data)
     attr.btf_size = len(blob)
     got = receive_fd(Command.BTF_LOAD, attr)
@@ -228,3 +280,87 @@ def btf_load(blob: bytes, what: str) -> FD:
     if tail:
         err.add_note(f"kernel BTF log: {tail}")
     raise err
+
+
+def _no_result(cmd: Command, attr: CData, what: str, needs: Sequence[str] = ("CAP_BPF",)) -> None:
+    rc = call(cmd, attr)
+    if rc < 0:
+        raise error(-rc, what, needs=needs)
+
+
+def prog_load(attr: CData, what: str) -> FD:
+    """BPF_PROG_LOAD with a filled ``struct pybpf_attr_prog_load`` (no log retry here)."""
+    _rlimit.ensure_memlock()
+    return _fd_result(Command.PROG_LOAD, attr, what)
+
+
+def link_create(attr: CData, what: str) -> FD:
+    """BPF_LINK_CREATE with a filled ``struct pybpf_attr_link_create``: the link's fd."""
+    return _fd_result(Command.LINK_CREATE, attr, what)
+
+
+def link_update(attr: CData, what: str) -> None:
+    """BPF_LINK_UPDATE: give a link another program."""
+    _no_result(Command.LINK_UPDATE, attr, what)
+
+
+def link_detach(link: FD, what: str) -> None:
+    """BPF_LINK_DETACH: detach a link's program, the link's fd staying open."""
+    rc = call_with_fd(Command.LINK_DETACH, new_attr("link_detach"), "link_fd", link)
+    if rc < 0:
+        raise error(-rc, f"{what}: detach")
+
+
+def raw_tracepoint_open(attr: CData, what: str) -> FD:
+    """BPF_RAW_TRACEPOINT_OPEN with a filled ``struct pybpf_attr_raw_tracepoint``."""
+    return _fd_result(Command.RAW_TRACEPOINT_OPEN, attr, what)
+
+
+def iter_create(attr: CData, what: str) -> FD:
+    """BPF_ITER_CREATE with a filled ``struct pybpf_attr_iter_create``: a readable fd."""
+    return _fd_result(Command.ITER_CREATE, attr, what)
+
+
+def prog_attach(attr: CData, what: str) -> None:
+    """BPF_PROG_ATTACH with a filled ``struct pybpf_attr_prog_attach``."""
+    _no_result(Command.PROG_ATTACH, attr, what, needs=("CAP_NET_ADMIN",))
+
+
+def prog_detach(attr: CData, what: str) -> None:
+    """BPF_PROG_DETACH with a filled ``struct pybpf_attr_prog_attach``."""
+    _no_result(Command.PROG_DETACH, attr, what, needs=("CAP_NET_ADMIN",))
+
+
+def prog_query(attr: CData, what: str) -> None:
+    """BPF_PROG_QUERY into a filled ``struct pybpf_attr_query`` (the kernel fills it in)."""
+    _no_result(Command.PROG_QUERY, attr, what, needs=("CAP_NET_ADMIN",))
+
+
+def prog_bind_map(attr: CData, what: str) -> None:
+    """BPF_PROG_BIND_MAP with a filled ``struct pybpf_attr_prog_bind_map``."""
+    _no_result(Command.PROG_BIND_MAP, attr, what)
+
+
+def task_fd_query(attr: CData, what: str) -> None:
+    """BPF_TASK_FD_QUERY into a filled ``struct pybpf_attr_task_fd_query``."""
+    _no_result(Command.TASK_FD_QUERY, attr, what)
+
+
+def prog_test_run(attr: CData) -> int:
+    """BPF_PROG_TEST_RUN with a filled ``struct pybpf_attr_test_run``: 0 or ``-errno``.
+
+    The caller words the error: what ENOSPC means depends on the buffers it gave.
+    """
+    return call(Command.PROG_TEST_RUN, attr)
+
+
+def enable_stats(stats_type: int, what: str) -> FD:
+    """BPF_ENABLE_STATS: statistics of ``stats_type`` on while the returned fd is open."""
+    attr = new_attr("enable_stats")
+    attr.type = check_uint(stats_type, 32, "type", what)
+    return _fd_result(Command.ENABLE_STATS, attr, what)
+
+
+def token_create(attr: CData, what: str) -> FD:
+    """BPF_TOKEN_CREATE with a filled ``struct pybpf_attr_token_create``."""
+    return _fd_result(Command.TOKEN_CREATE, attr, what)

@@ -29,9 +29,8 @@ from dataclasses import dataclass
 
 from pybpf.asm import Instruction
 from pybpf.asm.opcodes import CallSource, PseudoSource
-from pybpf.btf import Func, FuncProto, Spec, Type, Var, Void, skip_qualifiers
+from pybpf.btf import Func, FuncProto, Spec, Type, Var, Void, skip_qualifiers, underlying
 from pybpf.btf.corerelo import COREError, essential_name, types_are_compat
-from pybpf.btf.corerelo.typeutil import skip_mods_and_typedefs
 from pybpf.core._closing import Closing
 from pybpf.core._kernel_btf import ModuleBTF, ModuleBTFs
 from pybpf.core.errors import BPFError, LimitError
@@ -183,8 +182,8 @@ class Resolver(Closing):
             if not isinstance(local_t, FuncProto):
                 return True  # nothing local to compare
         elif isinstance(target, Var):
-            local_t = skip_mods_and_typedefs(local)
-            target_t = skip_mods_and_typedefs(target.type)
+            local_t = underlying(local)
+            target_t = underlying(target.type)
         else:
             return False
         try:

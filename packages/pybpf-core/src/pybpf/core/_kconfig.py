@@ -18,10 +18,11 @@ import os
 import platform
 import re
 
+from pybpf.asm import Helper
 from pybpf.btf import Array, Enum, Int, IntEncoding, Type, underlying
 from pybpf.core import _externs
 from pybpf.core.errors import BPFError, NotSupportedError
-from pybpf.elf._uapi import ProgramType
+from pybpf.elf import ProgramType
 from pybpf.elf.spec import ByteOrder, VariableSpec
 
 __all__ = ["config_paths", "fill", "kernel_version", "read_config"]
@@ -84,16 +85,12 @@ def has_syscall_wrapper() -> bool:
         return False
 
 
-#: ``BPF_FUNC_get_attach_cookie``.
-_GET_ATTACH_COOKIE = 174
-
-
 def has_bpf_cookie() -> bool:
     """Whether tracing programs may call ``bpf_get_attach_cookie`` (libbpf's FEAT_BPF_COOKIE)."""
     from pybpf.core import features  # noqa: PLC0415 (features imports the program layer)
 
     try:
-        features.have_helper(ProgramType.TRACEPOINT, _GET_ATTACH_COOKIE)
+        features.have_helper(ProgramType.TRACEPOINT, Helper.get_attach_cookie)
     except NotSupportedError:
         return False
     return True

@@ -74,7 +74,7 @@ def btf_info(fd: FD, *, with_name: bool = True) -> BTFInfo:
     the name buffer (``E2BIG``); ``with_name=False`` leaves it out.
     """
     ffi = _sys.ffi
-    info = ffi.new("struct pybpf_btf_info *")
+    info = _cmds.new_info("btf")
     name = ffi.new("char[]", _NAME_LEN)
     if with_name:
         info.name = _sys.addr(name)
@@ -92,7 +92,7 @@ def read_btf(fd: FD, size: int) -> bytes:
     """The raw BTF (``size`` bytes, from :func:`btf_info`) of the object behind ``fd``."""
     ffi = _sys.ffi
     buf = ffi.new("uint8_t[]", max(size, 1))
-    info = ffi.new("struct pybpf_btf_info *")
+    info = _cmds.new_info("btf")
     info.btf = _sys.addr(buf)
     info.btf_size = size
     _cmds.obj_info(fd, info, f"BTF fd {fd.number}")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import errno
 from dataclasses import dataclass
 
-from pybpf.core import _args, _cmds, _probes, _sys
-from pybpf.core._uapi_flags import MapFlags
+from pybpf.core import _args, _cmds, _probes
+from pybpf.core._uapi import MapFlags
 from pybpf.core.errors import BPFError, NotSupportedError
 from pybpf.core.fd import FD
-from pybpf.elf._uapi import MapType
+from pybpf.elf import MapType
 from pybpf.elf.spec import MapSpec
 
 _MAPS_OF_MAPS = frozenset({MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS})
@@ -53,8 +53,7 @@ def create(spec: MapSpec, max_entries: int, btf: MapBTF | None) -> tuple[FD, str
     """BPF_MAP_CREATE from a spec; returns the fd and the name the kernel got."""
     check_numbers(spec)
     _args.unsigned(f"map {spec.name!r}", "max_entries", max_entries)
-    ffi = _sys.ffi
-    attr = ffi.new("struct pybpf_map_create_attr *")
+    attr = _cmds.new_attr("map_create")
     attr.map_type = spec.type
     attr.key_size = spec.key_size
     attr.value_size = spec.value_size

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from pybpf.core import _bpffs, _cmds
 from pybpf.core._closing import Closing
-from pybpf.core._uapi_flags import FileFlags
+from pybpf.core._uapi import FileFlags
 from pybpf.core.errors import BPFError, ClosedError
 from pybpf.core.fd import FD
 

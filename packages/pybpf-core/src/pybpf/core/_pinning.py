@@ -7,10 +7,10 @@ import os
 
 from pybpf.core import _bpffs
 from pybpf.core._map_create import MapBTF
-from pybpf.core._uapi_flags import MapFlags
+from pybpf.core._uapi import MapFlags
 from pybpf.core.errors import BPFError
 from pybpf.core.map import Map
-from pybpf.elf._uapi import MapType
+from pybpf.elf import MapType
 from pybpf.elf.spec import MapSpec
 
 __all__ = ["IncompatibleMapError", "check_compatible", "pinned_or_new"]

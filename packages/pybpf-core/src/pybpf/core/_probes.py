@@ -13,9 +13,8 @@ import os
 
 from pybpf.btf import Enum, load_kernel_spec
 from pybpf.core import _cmds, _cpus, _sys
-from pybpf.core._uapi import Command
-from pybpf.core._uapi_flags import MapFlags
-from pybpf.elf._uapi import MapType
+from pybpf.core._uapi import Command, MapFlags
+from pybpf.elf import MapType
 
 #: The first Linux release with each map type.
 MAP_TYPE_SINCE: dict[int, str] = {
@@ -101,7 +100,7 @@ def _create(
     inner_map_fd: int = 0,
 ) -> int:
     """Create and close a map; return 0 or -errno."""
-    attr = _sys.ffi.new("struct pybpf_map_create_attr *")
+    attr = _cmds.new_attr("map_create")
     attr.map_type = map_type
     attr.key_size = key_size
     attr.value_size = value_size
@@ -138,7 +137,7 @@ def create_answer(map_type: int) -> int | None:
     if map_type in NEEDS_BTF:
         return None
     if map_type in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):
-        inner = _sys.ffi.new("struct pybpf_map_create_attr *")
+        inner = _cmds.new_attr("map_create")
         inner.map_type = MapType.ARRAY
         inner.key_size = inner.value_size = inner.max_entries = 4
         inner_fd = _cmds.map_create_raw(inner)
@@ -208,7 +207,7 @@ def have_batch(map_type: int) -> bool:
         _batch_support[map_type] = False
         return False
     ffi = _sys.ffi
-    attr = ffi.new("struct pybpf_map_create_attr *")
+    attr = _cmds.new_attr("map_create")
     attr.map_type = map_type
     attr.key_size = attr.value_size = 4
     attr.max_entries = 1

@@ -65,7 +65,7 @@ def load(req: LoadRequest) -> tuple[FD, str | None]:
     _args.unsigned(what, "log_size", req.log_size, maximum=LOG_MAX)
     _rlimit.ensure_memlock()
     ffi = _sys.ffi
-    attr = ffi.new("struct pybpf_prog_load_attr *")
+    attr = _cmds.new_attr("prog_load")
     keep = _fill(attr, req)
     size = ffi.sizeof(attr[0])
     if not req.log_level:

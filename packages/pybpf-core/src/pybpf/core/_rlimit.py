@@ -16,10 +16,8 @@ import errno
 import resource
 import threading
 
-from pybpf.core import _sys
 from pybpf.core._uapi import Command
-from pybpf.core.fd import FD
-from pybpf.elf._uapi import MapType
+from pybpf.elf import MapType
 
 
 class _State:
@@ -35,13 +33,15 @@ _state = _State()
 
 def _try_create() -> int:
     """Create and close a tiny array map: 0, or the -errno it failed with."""
-    ffi = _sys.ffi
-    attr = ffi.new("struct pybpf_map_create_attr *")
+    # Here, not at the top: the command layer needs this module to load first.
+    from pybpf.core import _cmds  # noqa: PLC0415
+
+    attr = _cmds.new_attr("map_create")
     attr.map_type = MapType.ARRAY
     attr.key_size = 4
     attr.value_size = 4
     attr.max_entries = 1
-    got = FD.receive(Command.MAP_CREATE, attr, ffi.sizeof(attr[0]))
+    got = _cmds.receive_fd(Command.MAP_CREATE, attr)
     if isinstance(got, int):
         return got
     got.close()

@@ -54,7 +54,7 @@ CellFn = Callable[[CData], int]
 
 @dataclass(frozen=True)
 class FDCalls:
-    """The owned-descriptor helpers (see ``FD_HELPERS`` in :mod:`._sys_build`).
+    """The owned-descriptor helpers (declared in ``_csrc/pybpf_sys.h``).
 
     ``bpf_fd(cmd, attr, size, cell)`` issues a command that returns an fd and
     puts it in ``cell`` before returning; ``dup(fd, cell)`` duplicates into
@@ -80,7 +80,7 @@ class FDCalls:
     map_batch: BatchFn
 
 
-def _load_compiled() -> tuple[Any, BpfFn, ElemFn, BatchFn, Any, FDCalls] | None:
+def _load_compiled() -> tuple[Any, Any, BpfFn, ElemFn, BatchFn, Any, FDCalls] | None:
     if os.environ.get("PYBPF_SYS", "") == "abi":
         return None
     try:
@@ -88,7 +88,7 @@ def _load_compiled() -> tuple[Any, BpfFn, ElemFn, BatchFn, Any, FDCalls] | None:
     except ImportError:
         return None
     lib = _pybpf_sys.lib
-    if getattr(lib, "PYBPF_SYS_VERSION", None) != _sys_build.VERSION:
+    if getattr(lib, "PYBPF_SYS_HASH", None) != _sys_build.source_hash():
         warnings.warn(
             "pybpf: the compiled _pybpf_sys is stale (built from other sources); "
             "reinstall pybpf-core. Falling back to cffi ABI mode.",
@@ -98,6 +98,7 @@ def _load_compiled() -> tuple[Any, BpfFn, ElemFn, BatchFn, Any, FDCalls] | None:
         return None
     return (
         _pybpf_sys.ffi,
+        lib,
         lib.pybpf_bpf,
         lib.pybpf_map_elem,
         lib.pybpf_map_batch,
@@ -116,11 +117,11 @@ def _load_fast(path: str, name: str = _sys_build.FAST_MODULE) -> Any:
     return module
 
 
-def _load_abi() -> tuple[Any, BpfFn, ElemFn, BatchFn]:
+def _load_abi() -> tuple[Any, Any, BpfFn, ElemFn, BatchFn]:
     import cffi  # type: ignore[import-untyped]  # noqa: PLC0415 (only in ABI mode)
 
     abi = cffi.FFI()
-    abi.cdef(_sys_build.ABI_CDEF)
+    abi.cdef(_sys_build.abi_cdef())
     libc: Any = abi.dlopen(None)
     machine = platform.machine()
     if machine not in _NR_BPF:
@@ -149,8 +150,8 @@ def _load_abi() -> tuple[Any, BpfFn, ElemFn, BatchFn]:
     # takes the key and value pointers without a cast per call.
     local = threading.local()
     by_pointer = abi.sizeof("void *") == 8
-    elem_type = "struct pybpf_elem_attr_ptr *" if by_pointer else "struct pybpf_elem_attr *"
-    elem_size = abi.sizeof("struct pybpf_elem_attr")
+    elem_type = "struct pybpf_attr_map_elem_ptr *" if by_pointer else "struct pybpf_attr_map_elem *"
+    elem_size = abi.sizeof("struct pybpf_attr_map_elem")
 
     def map_elem(cmd: int, fd: int, key: CData, value: CData, flags: int) -> int:
         attr = getattr(local, "elem", None)
@@ -177,7 +178,7 @@ def _load_abi() -> tuple[Any, BpfFn, ElemFn, BatchFn]:
         count: CData,
         elem_flags: int,
     ) -> int:
-        attr = abi.new("struct pybpf_batch_attr *")
+        attr = abi.new("struct pybpf_attr_map_batch *")
         attr.in_batch = addr(in_batch)
         attr.out_batch = addr(out_batch)
         attr.keys = addr(keys)
@@ -185,11 +186,11 @@ def _load_abi() -> tuple[Any, BpfFn, ElemFn, BatchFn]:
         attr.count = count[0]
         attr.map_fd = fd & 0xFFFFFFFF
         attr.elem_flags = elem_flags
-        rc = bpf(cmd, attr, abi.sizeof("struct pybpf_batch_attr"))
+        rc = bpf(cmd, attr, abi.sizeof("struct pybpf_attr_map_batch"))
         count[0] = attr.count
         return rc if rc < 0 else 0
 
-    return abi, bpf, map_elem, map_batch
+    return abi, libc, bpf, map_elem, map_batch
 
 
 def _compiled_fd_calls(lib: Any) -> FDCalls:
@@ -364,11 +365,14 @@ fast_fill: FastFillFn | None = None
 new_dict: NewDictFn = lambda n: {}  # noqa: E731 (replaced by the compiled one)
 #: The owned-descriptor helpers of this mode.
 fd_calls: FDCalls
+#: The C functions declared beside the helpers (``mmap``, ``munmap``): the
+#: compiled module's, or libc's in ABI mode.
+libc: Any
 if _compiled is not None:
-    ffi, bpf, map_elem, map_batch, fast, fd_calls = _compiled
+    ffi, libc, bpf, map_elem, map_batch, fast, fd_calls = _compiled
     fast_fill, new_dict = fast.fill, fast.new_dict
 else:
-    ffi, bpf, map_elem, map_batch = _load_abi()
+    ffi, libc, bpf, map_elem, map_batch = _load_abi()
     fd_calls = _abi_fd_calls(ffi, bpf, map_elem, map_batch)
 NULL: CData = ffi.NULL
 
@@ -426,3 +430,29 @@ def perf_event_open(attr: bytes, pid: int, cpu: int, group_fd: int, flags: int) 
         )
     )
     return rc if rc >= 0 else -ctypes.get_errno()
+
+
+def mmap(address: int, size: int, prot: int, flags: int, fd: int, *, offset: int = 0) -> int:
+    """Map ``fd`` at ``address`` (0: where the kernel likes): the mapping's address, or -errno.
+
+    mmap(2), for what Python's :mod:`mmap` cannot do: map at a given address.
+    """
+    hint = ffi.cast("void *", address) if address else NULL
+    got = int(ffi.cast("intptr_t", libc.mmap(hint, size, prot, flags, fd, offset)))
+    return got if got != -1 else -ffi.errno
+
+
+def munmap(address: int, size: int) -> int:
+    """Unmap ``size`` bytes at ``address`` (munmap(2)): 0, or -errno."""
+    rc = int(libc.munmap(ffi.cast("void *", address), size))
+    return rc if rc == 0 else -ffi.errno
+
+
+def mapped_view(address: int, size: int) -> memoryview:
+    """A writable byte view of the ``size`` bytes mapped at ``address``, which it then owns.
+
+    Every view made from it keeps the mapping: it is unmapped after the last.
+    """
+    unmap = libc.munmap
+    owner = ffi.gc(ffi.cast("void *", address), lambda p: unmap(p, size), size)
+    return memoryview(ffi.buffer(owner, size)).cast("B")

@@ -68,3 +68,198 @@ class LinkType(enum.IntEnum):
     UPROBE_MULTI = 12
     NETKIT = 13
     SOCKMAP = 14
+
+
+class UpdateFlags(enum.IntFlag):
+    """How ``Map.update`` treats an existing key (``BPF_ANY`` ... ``BPF_F_LOCK``)."""
+
+    ANY = 0
+    NOEXIST = 1
+    EXIST = 2
+    LOCK = 4
+
+
+class MapFlags(enum.IntFlag):
+    """``BPF_MAP_CREATE`` flags (``map_flags``)."""
+
+    NONE = 0
+    NO_PREALLOC = 1
+    NO_COMMON_LRU = 2
+    NUMA_NODE = 4
+    RDONLY = 8
+    WRONLY = 16
+    STACK_BUILD_ID = 32
+    ZERO_SEED = 64
+    RDONLY_PROG = 128
+    WRONLY_PROG = 256
+    CLONE = 512
+    MMAPABLE = 1024
+    PRESERVE_ELEMS = 2048
+    INNER_MAP = 4096
+    LINK = 8192
+    PATH_FD = 16384
+    VTYPE_BTF_OBJ_FD = 32768
+    TOKEN_FD = 65536
+    SEGV_ON_FAULT = 131072
+    NO_USER_CONV = 262144
+
+
+class FileFlags(enum.IntFlag):
+    """``file_flags`` of ``BPF_OBJ_GET`` and ``open_flags`` of ``*_GET_FD_BY_ID``."""
+
+    RDWR = 0
+    RDONLY = 8
+    WRONLY = 16
+
+
+class RunFlags(enum.IntFlag):
+    """``BPF_PROG_TEST_RUN`` flags (``Program.run(flags=...)``; #defines of bpf.h)."""
+
+    NONE = 0
+    RUN_ON_CPU = 1
+    XDP_LIVE_FRAMES = 2
+    SKB_CHECKSUM_COMPLETE = 4
+
+
+class StatsType(enum.IntEnum):
+    """``BPF_ENABLE_STATS`` types (``enum bpf_stats_type``)."""
+
+    RUN_TIME = 0
+
+
+class PerfType(enum.IntEnum):
+    """``enum perf_type_id``: what kind of event ``config`` names."""
+
+    HARDWARE = 0
+    SOFTWARE = 1
+    TRACEPOINT = 2
+    HW_CACHE = 3
+    RAW = 4
+    BREAKPOINT = 5
+
+
+class HardwareEvent(enum.IntEnum):
+    """``enum perf_hw_id``: the ``config`` of a HARDWARE event."""
+
+    CPU_CYCLES = 0
+    INSTRUCTIONS = 1
+    CACHE_REFERENCES = 2
+    CACHE_MISSES = 3
+    BRANCH_INSTRUCTIONS = 4
+    BRANCH_MISSES = 5
+    BUS_CYCLES = 6
+    STALLED_CYCLES_FRONTEND = 7
+    STALLED_CYCLES_BACKEND = 8
+    REF_CPU_CYCLES = 9
+
+
+class SoftwareEvent(enum.IntEnum):
+    """``enum perf_sw_ids``: the ``config`` of a SOFTWARE event."""
+
+    CPU_CLOCK = 0
+    TASK_CLOCK = 1
+    PAGE_FAULTS = 2
+    CONTEXT_SWITCHES = 3
+    CPU_MIGRATIONS = 4
+    PAGE_FAULTS_MIN = 5
+    PAGE_FAULTS_MAJ = 6
+    ALIGNMENT_FAULTS = 7
+    EMULATION_FAULTS = 8
+    DUMMY = 9
+    BPF_OUTPUT = 10
+    CGROUP_SWITCHES = 11
+
+
+class SampleType(enum.IntFlag):
+    """``enum perf_event_sample_format``: what each sample record carries."""
+
+    IP = 1
+    TID = 2
+    TIME = 4
+    ADDR = 8
+    READ = 16
+    CALLCHAIN = 32
+    ID = 64
+    CPU = 128
+    PERIOD = 256
+    STREAM_ID = 512
+    RAW = 1024
+    BRANCH_STACK = 2048
+    REGS_USER = 4096
+    STACK_USER = 8192
+    WEIGHT = 16384
+    DATA_SRC = 32768
+    IDENTIFIER = 65536
+    TRANSACTION = 131072
+    REGS_INTR = 262144
+    PHYS_ADDR = 524288
+    AUX = 1048576
+    CGROUP = 2097152
+    DATA_PAGE_SIZE = 4194304
+    CODE_PAGE_SIZE = 8388608
+    WEIGHT_STRUCT = 16777216
+
+
+class PerfOpenFlags(enum.IntFlag):
+    """perf_event_open(2) ``flags`` (#defines of perf_event.h)."""
+
+    FD_NO_GROUP = 1
+    FD_OUTPUT = 2
+    PID_CGROUP = 4
+    FD_CLOEXEC = 8
+
+
+class PerfEventFlag(enum.IntFlag):
+    """The one-bit fields of ``struct perf_event_attr``: its u64 at offset 40."""
+
+    DISABLED = 1
+    INHERIT = 2
+    PINNED = 4
+    EXCLUSIVE = 8
+    EXCLUDE_USER = 16
+    EXCLUDE_KERNEL = 32
+    EXCLUDE_HV = 64
+    EXCLUDE_IDLE = 128
+    MMAP = 256
+    COMM = 512
+    FREQ = 1024
+    INHERIT_STAT = 2048
+    ENABLE_ON_EXEC = 4096
+    TASK = 8192
+    WATERMARK = 16384
+    MMAP_DATA = 131072
+    SAMPLE_ID_ALL = 262144
+    EXCLUDE_HOST = 524288
+    EXCLUDE_GUEST = 1048576
+    EXCLUDE_CALLCHAIN_KERNEL = 2097152
+    EXCLUDE_CALLCHAIN_USER = 4194304
+    MMAP2 = 8388608
+    COMM_EXEC = 16777216
+    USE_CLOCKID = 33554432
+    CONTEXT_SWITCH = 67108864
+    WRITE_BACKWARD = 134217728
+    NAMESPACES = 268435456
+    KSYMBOL = 536870912
+    BPF_EVENT = 1073741824
+    AUX_OUTPUT = 2147483648
+    CGROUP = 4294967296
+    TEXT_POKE = 8589934592
+    BUILD_ID = 17179869184
+    INHERIT_THREAD = 34359738368
+    REMOVE_ON_EXEC = 68719476736
+    SIGTRAP = 137438953472
+
+
+# perf_event ioctls (asm-generic encoding; see tools/gen_uapi.py).
+PERF_EVENT_IOC_ENABLE = 0x2400
+PERF_EVENT_IOC_DISABLE = 0x2401
+PERF_EVENT_IOC_REFRESH = 0x2402
+PERF_EVENT_IOC_RESET = 0x2403
+PERF_EVENT_IOC_PERIOD = 0x40082404
+PERF_EVENT_IOC_SET_OUTPUT = 0x2405
+PERF_EVENT_IOC_SET_FILTER = 0x40082406
+PERF_EVENT_IOC_ID = 0x80082407
+PERF_EVENT_IOC_SET_BPF = 0x40042408
+PERF_EVENT_IOC_PAUSE_OUTPUT = 0x40042409
+PERF_EVENT_IOC_QUERY_BPF = 0xC008240A
+PERF_EVENT_IOC_MODIFY_ATTRIBUTES = 0x4008240B

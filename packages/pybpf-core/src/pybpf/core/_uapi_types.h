@@ -2,8 +2,51 @@
  *
  * Do not edit: run `nox -s generate` instead. Valid both as C and as a cffi
  * cdef: fixed-width types only, no preprocessor. Each `union bpf_attr`
- * variant is a struct of its own, `struct pybpf_attr_<command>`.
+ * variant is a struct of its own, `struct pybpf_attr_<command>`; the
+ * commands are `enum pybpf_bpf_cmd`.
  */
+
+enum pybpf_bpf_cmd {
+    PYBPF_BPF_MAP_CREATE = 0,
+    PYBPF_BPF_MAP_LOOKUP_ELEM = 1,
+    PYBPF_BPF_MAP_UPDATE_ELEM = 2,
+    PYBPF_BPF_MAP_DELETE_ELEM = 3,
+    PYBPF_BPF_MAP_GET_NEXT_KEY = 4,
+    PYBPF_BPF_PROG_LOAD = 5,
+    PYBPF_BPF_OBJ_PIN = 6,
+    PYBPF_BPF_OBJ_GET = 7,
+    PYBPF_BPF_PROG_ATTACH = 8,
+    PYBPF_BPF_PROG_DETACH = 9,
+    PYBPF_BPF_PROG_TEST_RUN = 10,
+    PYBPF_BPF_PROG_RUN = 10,
+    PYBPF_BPF_PROG_GET_NEXT_ID = 11,
+    PYBPF_BPF_MAP_GET_NEXT_ID = 12,
+    PYBPF_BPF_PROG_GET_FD_BY_ID = 13,
+    PYBPF_BPF_MAP_GET_FD_BY_ID = 14,
+    PYBPF_BPF_OBJ_GET_INFO_BY_FD = 15,
+    PYBPF_BPF_PROG_QUERY = 16,
+    PYBPF_BPF_RAW_TRACEPOINT_OPEN = 17,
+    PYBPF_BPF_BTF_LOAD = 18,
+    PYBPF_BPF_BTF_GET_FD_BY_ID = 19,
+    PYBPF_BPF_TASK_FD_QUERY = 20,
+    PYBPF_BPF_MAP_LOOKUP_AND_DELETE_ELEM = 21,
+    PYBPF_BPF_MAP_FREEZE = 22,
+    PYBPF_BPF_BTF_GET_NEXT_ID = 23,
+    PYBPF_BPF_MAP_LOOKUP_BATCH = 24,
+    PYBPF_BPF_MAP_LOOKUP_AND_DELETE_BATCH = 25,
+    PYBPF_BPF_MAP_UPDATE_BATCH = 26,
+    PYBPF_BPF_MAP_DELETE_BATCH = 27,
+    PYBPF_BPF_LINK_CREATE = 28,
+    PYBPF_BPF_LINK_UPDATE = 29,
+    PYBPF_BPF_LINK_GET_FD_BY_ID = 30,
+    PYBPF_BPF_LINK_GET_NEXT_ID = 31,
+    PYBPF_BPF_ENABLE_STATS = 32,
+    PYBPF_BPF_ITER_CREATE = 33,
+    PYBPF_BPF_LINK_DETACH = 34,
+    PYBPF_BPF_PROG_BIND_MAP = 35,
+    PYBPF_BPF_TOKEN_CREATE = 36,
+    PYBPF_BPF_PROG_STREAM_READ_BY_FD = 37,
+};
 
 struct pybpf_attr_map_create {
     uint32_t map_type;
@@ -192,6 +235,30 @@ struct pybpf_attr_task_fd_query {
     uint64_t probe_addr;
 };
 
+struct pybpf_nested_attr_link_create_tcx {
+    union {
+        uint32_t relative_fd;
+        uint32_t relative_id;
+    };
+    uint64_t expected_revision;
+};
+
+struct pybpf_nested_attr_link_create_netkit {
+    union {
+        uint32_t relative_fd;
+        uint32_t relative_id;
+    };
+    uint64_t expected_revision;
+};
+
+struct pybpf_nested_attr_link_create_cgroup {
+    union {
+        uint32_t relative_fd;
+        uint32_t relative_id;
+    };
+    uint64_t expected_revision;
+};
+
 struct pybpf_attr_link_create {
     union {
         uint32_t prog_fd;
@@ -229,13 +296,7 @@ struct pybpf_attr_link_create {
             int32_t priority;
             uint32_t flags;
         } netfilter;
-        struct {
-            union {
-                uint32_t relative_fd;
-                uint32_t relative_id;
-            };
-            uint64_t expected_revision;
-        } tcx;
+        struct pybpf_nested_attr_link_create_tcx tcx;
         struct {
             uint64_t path;
             uint64_t offsets;
@@ -245,20 +306,8 @@ struct pybpf_attr_link_create {
             uint32_t flags;
             uint32_t pid;
         } uprobe_multi;
-        struct {
-            union {
-                uint32_t relative_fd;
-                uint32_t relative_id;
-            };
-            uint64_t expected_revision;
-        } netkit;
-        struct {
-            union {
-                uint32_t relative_fd;
-                uint32_t relative_id;
-            };
-            uint64_t expected_revision;
-        } cgroup;
+        struct pybpf_nested_attr_link_create_netkit netkit;
+        struct pybpf_nested_attr_link_create_cgroup cgroup;
     };
 };
 
@@ -377,6 +426,57 @@ struct pybpf_btf_info {
     uint32_t kernel_btf;
 };
 
+struct pybpf_nested_link_info_iter {
+    uint64_t target_name;
+    uint32_t target_name_len;
+    union {
+        struct {
+            uint32_t map_id;
+        } map;
+    };
+    union {
+        struct {
+            uint64_t cgroup_id;
+            uint32_t order;
+        } cgroup;
+        struct {
+            uint32_t tid;
+            uint32_t pid;
+        } task;
+    };
+};
+
+struct pybpf_nested_link_info_perf_event {
+    uint32_t type;
+    union {
+        struct {
+            uint64_t file_name;
+            uint32_t name_len;
+            uint32_t offset;
+            uint64_t cookie;
+            uint64_t ref_ctr_offset;
+        } uprobe;
+        struct {
+            uint64_t func_name;
+            uint32_t name_len;
+            uint32_t offset;
+            uint64_t addr;
+            uint64_t missed;
+            uint64_t cookie;
+        } kprobe;
+        struct {
+            uint64_t tp_name;
+            uint32_t name_len;
+            uint64_t cookie;
+        } tracepoint;
+        struct {
+            uint64_t config;
+            uint32_t type;
+            uint64_t cookie;
+        } event;
+    };
+};
+
 struct pybpf_link_info {
     uint32_t type;
     uint32_t id;
@@ -397,25 +497,7 @@ struct pybpf_link_info {
             uint64_t cgroup_id;
             uint32_t attach_type;
         } cgroup;
-        struct {
-            uint64_t target_name;
-            uint32_t target_name_len;
-            union {
-                struct {
-                    uint32_t map_id;
-                } map;
-            };
-            union {
-                struct {
-                    uint64_t cgroup_id;
-                    uint32_t order;
-                } cgroup;
-                struct {
-                    uint32_t tid;
-                    uint32_t pid;
-                } task;
-            };
-        } iter;
+        struct pybpf_nested_link_info_iter iter;
         struct {
             uint32_t netns_ino;
             uint32_t attach_type;
@@ -449,36 +531,7 @@ struct pybpf_link_info {
             uint32_t flags;
             uint32_t pid;
         } uprobe_multi;
-        struct {
-            uint32_t type;
-            union {
-                struct {
-                    uint64_t file_name;
-                    uint32_t name_len;
-                    uint32_t offset;
-                    uint64_t cookie;
-                    uint64_t ref_ctr_offset;
-                } uprobe;
-                struct {
-                    uint64_t func_name;
-                    uint32_t name_len;
-                    uint32_t offset;
-                    uint64_t addr;
-                    uint64_t missed;
-                    uint64_t cookie;
-                } kprobe;
-                struct {
-                    uint64_t tp_name;
-                    uint32_t name_len;
-                    uint64_t cookie;
-                } tracepoint;
-                struct {
-                    uint64_t config;
-                    uint32_t type;
-                    uint64_t cookie;
-                } event;
-            };
-        } perf_event;
+        struct pybpf_nested_link_info_perf_event perf_event;
         struct {
             uint32_t ifindex;
             uint32_t attach_type;

@@ -36,7 +36,7 @@ from pybpf.core._map_create import MapBTF
 from pybpf.core._objbtf import ObjectBTF
 from pybpf.core._pinning import check_compatible, pin_path_of, pinned_or_new
 from pybpf.core._probes import NEEDS_BTF
-from pybpf.core._uapi_flags import MapFlags
+from pybpf.core._uapi import MapFlags
 from pybpf.core.errors import BPFError, ClosedError, NotSupportedError
 from pybpf.core.map import Map
 from pybpf.core.program import (
@@ -46,8 +46,7 @@ from pybpf.core.program import (
     kernel_spec_or_none,
 )
 from pybpf.core.variable import Variable
-from pybpf.elf import load_collection_spec
-from pybpf.elf._uapi import MapType
+from pybpf.elf import MapType, load_collection_spec
 from pybpf.elf.spec import CollectionSpec, Extern, ExternKind, MapSpec, Pinning, ProgramSpec
 
 __all__ = ["Collection", "CollectionOptions", "load_collection"]

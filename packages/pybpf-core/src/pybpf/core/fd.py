@@ -33,8 +33,8 @@ class FD(Closing):
     :class:`ResourceWarning`, as an unclosed file does). After close, every
     use raises :class:`~pybpf.core.errors.ClosedError` instead of reaching the
     kernel with a number that may already name another file: the syscall
-    helpers hold the number while they use it (``FD_HELPERS`` in
-    :mod:`pybpf.core._sys_build`), and a close that comes meanwhile takes
+    helpers hold the number while they use it (``_csrc/pybpf_sys.h``, and
+    ``FD_CLOSED`` in :mod:`pybpf.core._sys_build`), and a close that comes meanwhile takes
     effect when the last of them ends, so the number cannot be reused under
     them.
 
@@ -60,7 +60,7 @@ class FD(Closing):
 
     def _start(self) -> None:
         #: The number lives in a cell that C helpers fill and hold (see
-        #: ``FD_HELPERS``).
+        #: ``_csrc/pybpf_sys.h``).
         self._cell = _sys.ffi.new("struct pybpf_fd_cell *", _EMPTY)
         #: The raw number, or -1 once closed (or before one is received).
         self._num = -1

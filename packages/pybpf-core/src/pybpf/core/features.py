@@ -16,7 +16,7 @@ import struct
 from collections.abc import Callable
 from typing import ParamSpec
 
-from pybpf.core import _attach_btf, _probes, _rlimit, _sys
+from pybpf.core import _attach_btf, _cmds, _probes, _rlimit, _sys
 from pybpf.core._uapi import Command
 from pybpf.core.errors import BPFError, NotSupportedError, VerifierError
 from pybpf.elf import AttachType, CollectionSpec, MapSpec, MapType, ProgramSpec, ProgramType
@@ -139,7 +139,7 @@ def _load(
     """Load and close a probe program; (0 or -errno, verifier log)."""
     _rlimit.ensure_memlock()
     ffi = _sys.ffi
-    attr = ffi.new("struct pybpf_prog_load_attr *")
+    attr = _cmds.new_attr("prog_load")
     insns = ffi.from_buffer(code)
     lic = ffi.new("char[]", b"GPL")
     attr.prog_type = prog_type
@@ -157,7 +157,7 @@ def _load(
         attr.log_buf = _sys.addr(buf)
         attr.log_size = 4096
         attr.log_level = 1
-    rc = _sys.bpf(Command.PROG_LOAD, attr, ffi.sizeof(attr[0]))
+    rc = _cmds.call(Command.PROG_LOAD, attr)
     if rc >= 0:
         os.close(rc)
         rc = 0
@@ -409,10 +409,9 @@ def have_helper(prog_type: ProgramType, helper: int) -> None:
 @_cached
 def have_bpf_link() -> None:
     """Whether BPF_LINK_CREATE exists (Linux 5.7)."""
-    ffi = _sys.ffi
-    attr = ffi.new("uint32_t[16]")
-    attr[0] = 0xFFFFFFFF  # prog_fd -1: a known command answers EBADF
-    rc = _sys.bpf(Command.LINK_CREATE, attr, 64)
+    attr = _cmds.new_attr("link_create")
+    attr.prog_fd = 0xFFFFFFFF  # -1: a known command answers EBADF
+    rc = _cmds.call(Command.LINK_CREATE, attr)
     if rc == -errno.EINVAL:
         raise _missing("bpf_link (BPF_LINK_CREATE)", "5.7")
 

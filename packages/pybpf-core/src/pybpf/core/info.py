@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pybpf.core import _cmds, _sys
-from pybpf.core._uapi_flags import MapFlags
+from pybpf.core._uapi import MapFlags
 from pybpf.core.fd import FD
-from pybpf.elf._uapi import MapType
+from pybpf.elf import MapType
 
 __all__ = ["MapInfo"]
 
@@ -62,7 +62,7 @@ class MapInfo:
     def from_fd(cls, fd: FD) -> MapInfo:
         """Ask the kernel about the map behind ``fd``."""
         ffi = _sys.ffi
-        raw = ffi.new("struct pybpf_map_info *")
+        raw = _cmds.new_info("map")
         filled = _cmds.obj_info(fd, raw, f"map fd {fd.number}")
         try:
             map_type: MapType | int = MapType(raw.type)

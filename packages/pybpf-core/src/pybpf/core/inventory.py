@@ -141,13 +141,13 @@ def program_code(prog_id: int) -> ProgramCode:
     ffi = _sys.ffi
     with _cmds.get_fd_by_id(Command.PROG_GET_FD_BY_ID, prog_id, 0, "open program id") as fd:
         what = f"program id {prog_id}"
-        first = ffi.new("struct pybpf_prog_info *")
+        first = _cmds.new_info("prog")
         _cmds.obj_info(fd, first, what)
         xlated = ffi.new("uint8_t[]", max(int(first.xlated_prog_len), 1))
         jited = ffi.new("uint8_t[]", max(int(first.jited_prog_len), 1))
         count, rec_size = int(first.nr_line_info), int(first.line_info_rec_size)
         lines = ffi.new("uint8_t[]", max(count * rec_size, 1))
-        info = ffi.new("struct pybpf_prog_info *")
+        info = _cmds.new_info("prog")
         info.xlated_prog_len = first.xlated_prog_len
         info.xlated_prog_insns = _sys.addr(xlated)
         info.jited_prog_len = first.jited_prog_len

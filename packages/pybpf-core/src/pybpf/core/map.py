@@ -37,8 +37,7 @@ from pybpf.core._batch import BatchCursor
 from pybpf.core._map_base import MapBase
 from pybpf.core._map_create import MapBTF
 from pybpf.core._owner import KernelObject
-from pybpf.core._uapi import Command
-from pybpf.core._uapi_flags import FileFlags, MapFlags, UpdateFlags
+from pybpf.core._uapi import Command, FileFlags, MapFlags, UpdateFlags
 from pybpf.core.codec import CTYPES, BytesCodec, Codec, IntCodec, btf_codec, int_format
 from pybpf.core.errors import (
     ENOTSUPP,
@@ -51,7 +50,7 @@ from pybpf.core.errors import (
 )
 from pybpf.core.fd import FD
 from pybpf.core.info import MapInfo
-from pybpf.elf._uapi import MapType
+from pybpf.elf import MapType
 from pybpf.elf.spec import MapSpec
 
 if TYPE_CHECKING:

@@ -15,7 +15,6 @@ too (``lost`` > 0), and are counted in :attr:`PerfBuffer.lost`.
 from __future__ import annotations
 
 import contextlib
-import enum
 import fcntl
 import mmap
 import select
@@ -27,10 +26,20 @@ from pybpf.core import _cmds, _consume, _sys
 from pybpf.core._cpus import parse_cpu_list
 from pybpf.core._reader import EventReader
 from pybpf.core._records import RecordArg, record_decoder
+from pybpf.core._uapi import (
+    PERF_EVENT_IOC_ENABLE,
+    PERF_EVENT_IOC_PAUSE_OUTPUT,
+    HardwareEvent,
+    PerfEventFlag,
+    PerfOpenFlags,
+    PerfType,
+    SampleType,
+    SoftwareEvent,
+)
 from pybpf.core.errors import BPFError
 from pybpf.core.fd import FD
 from pybpf.core.ringbuf import _address, _check_type, _map
-from pybpf.elf._uapi import MapType
+from pybpf.elf import MapType
 
 if TYPE_CHECKING:
     from pybpf.btf import Spec
@@ -53,94 +62,8 @@ _U64 = struct.Struct("=Q")
 _ONLINE = "/sys/devices/system/cpu/online"
 
 
-class PerfType(enum.IntEnum):
-    """``enum perf_type_id``: what kind of event ``config`` names."""
-
-    HARDWARE = 0
-    SOFTWARE = 1
-    TRACEPOINT = 2
-    HW_CACHE = 3
-    RAW = 4
-    BREAKPOINT = 5
-
-
-class HardwareEvent(enum.IntEnum):
-    """``enum perf_hw_id``: the ``config`` of a HARDWARE event."""
-
-    CPU_CYCLES = 0
-    INSTRUCTIONS = 1
-    CACHE_REFERENCES = 2
-    CACHE_MISSES = 3
-    BRANCH_INSTRUCTIONS = 4
-    BRANCH_MISSES = 5
-    BUS_CYCLES = 6
-    STALLED_CYCLES_FRONTEND = 7
-    STALLED_CYCLES_BACKEND = 8
-    REF_CPU_CYCLES = 9
-
-
-class SoftwareEvent(enum.IntEnum):
-    """``enum perf_sw_ids``: the ``config`` of a SOFTWARE event."""
-
-    CPU_CLOCK = 0
-    TASK_CLOCK = 1
-    PAGE_FAULTS = 2
-    CONTEXT_SWITCHES = 3
-    CPU_MIGRATIONS = 4
-    PAGE_FAULTS_MIN = 5
-    PAGE_FAULTS_MAJ = 6
-    ALIGNMENT_FAULTS = 7
-    EMULATION_FAULTS = 8
-    DUMMY = 9
-    BPF_OUTPUT = 10
-    CGROUP_SWITCHES = 11
-
-
-class SampleType(enum.IntFlag):
-    """``enum perf_event_sample_format``: what each sample record carries."""
-
-    IP = 1 << 0
-    TID = 1 << 1
-    TIME = 1 << 2
-    ADDR = 1 << 3
-    READ = 1 << 4
-    CALLCHAIN = 1 << 5
-    ID = 1 << 6
-    CPU = 1 << 7
-    PERIOD = 1 << 8
-    STREAM_ID = 1 << 9
-    RAW = 1 << 10
-
-
-class PerfEventFlag(enum.IntFlag):
-    """The bit fields of ``struct perf_event_attr`` (its 64-bit word at offset 40)."""
-
-    DISABLED = 1 << 0
-    INHERIT = 1 << 1
-    PINNED = 1 << 2
-    EXCLUSIVE = 1 << 3
-    EXCLUDE_USER = 1 << 4
-    EXCLUDE_KERNEL = 1 << 5
-    EXCLUDE_HV = 1 << 6
-    EXCLUDE_IDLE = 1 << 7
-    MMAP = 1 << 8
-    COMM = 1 << 9
-    FREQ = 1 << 10
-    INHERIT_STAT = 1 << 11
-    ENABLE_ON_EXEC = 1 << 12
-    TASK = 1 << 13
-    WATERMARK = 1 << 14
-    SAMPLE_ID_ALL = 1 << 18
-    WRITE_BACKWARD = 1 << 27
-
-
 #: ``struct perf_event_attr`` up to ``sample_max_stack`` (PERF_ATTR_SIZE_VER5).
 _ATTR = struct.Struct("=IIQQQQQIIQQQQIiQIHH")
-#: perf_event_open(2) flags and ioctls (``<linux/perf_event.h>``).
-PERF_FLAG_FD_CLOEXEC = 1 << 3
-PERF_EVENT_IOC_ENABLE = 0x2400
-PERF_EVENT_IOC_DISABLE = 0x2401
-PERF_EVENT_IOC_PAUSE_OUTPUT = 0x40042409  # _IOW('$', 9, __u32)
 
 
 @dataclass
@@ -209,7 +132,7 @@ def perf_event_open(
     ``pid=-1`` with ``cpu=-1`` is refused by the kernel: one of them must be set.
     """
     group_fd = -1 if group is None else group.number
-    rc = _sys.perf_event_open(attr.pack(), pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC)
+    rc = _sys.perf_event_open(attr.pack(), pid, cpu, group_fd, PerfOpenFlags.FD_CLOEXEC)
     if rc < 0:
         what = f"perf_event_open type={int(attr.type)} config={attr.config} pid={pid} cpu={cpu}"
         raise _cmds.error(-rc, what)

@@ -8,15 +8,13 @@ from dataclasses import dataclass
 from pybpf.btf import Type
 from pybpf.core import _cmds, _sys
 from pybpf.core._kernel_btf import btf_spec_by_id
-from pybpf.core._uapi import Command
+from pybpf.core._uapi import StatsType
 from pybpf.core.errors import BPFError, NotSupportedError
 from pybpf.core.fd import FD
-from pybpf.elf._uapi import ProgramType
+from pybpf.elf import ProgramType
 
 __all__ = ["ProgramInfo", "enable_stats"]
 
-#: ``BPF_STATS_RUN_TIME``.
-_STATS_RUN_TIME = 0
 
 #: Where each field of ``struct bpf_prog_info`` ends: a kernel that filled
 #: fewer bytes (older, smaller struct) did not report the field.
@@ -83,7 +81,7 @@ class ProgramInfo:
     def from_fd(cls, fd: FD) -> ProgramInfo:
         """Ask the kernel about the program behind ``fd``."""
         ffi = _sys.ffi
-        raw = ffi.new("struct pybpf_prog_info *")
+        raw = _cmds.new_info("prog")
         what = f"program fd {fd.number}"
         filled = _cmds.obj_info(fd, raw, what)
         count = int(raw.nr_map_ids)
@@ -91,7 +89,7 @@ class ProgramInfo:
         if count:
             # A second call fills the id array the first one sized.
             ids = ffi.new("uint32_t[]", count)
-            raw2 = ffi.new("struct pybpf_prog_info *")
+            raw2 = _cmds.new_info("prog")
             raw2.nr_map_ids = count
             raw2.map_ids = _sys.addr(ids)
             _cmds.obj_info(fd, raw2, what)
@@ -163,10 +161,4 @@ def enable_stats() -> FD:
 
     ``BPF_ENABLE_STATS`` (Linux 5.8); close the fd (or use ``with``) to stop.
     """
-    ffi = _sys.ffi
-    attr = ffi.new("struct pybpf_enable_stats_attr *")
-    attr.type = _STATS_RUN_TIME
-    rc = _sys.bpf(Command.ENABLE_STATS, attr, ffi.sizeof(attr[0]))
-    if rc < 0:
-        raise _cmds.error(-rc, "enable BPF run-time statistics")
-    return FD(rc)
+    return _cmds.enable_stats(StatsType.RUN_TIME, "enable BPF run-time statistics")

@@ -41,13 +41,11 @@ from pybpf.core import (
 from pybpf.core._kernel_btf import ModuleBTFs
 from pybpf.core._objbtf import ObjectBTF
 from pybpf.core._owner import KernelObject
-from pybpf.core._uapi import Command
-from pybpf.core._uapi_flags import FileFlags, RunFlags
+from pybpf.core._uapi import Command, FileFlags, RunFlags
 from pybpf.core.errors import BPFError, LimitError, VerifierError
 from pybpf.core.fd import FD
 from pybpf.core.prog_info import ProgramInfo
-from pybpf.elf import UnspecifiedProgramTypeError
-from pybpf.elf._uapi import ProgramType
+from pybpf.elf import ProgramType, UnspecifiedProgramTypeError
 from pybpf.elf.spec import Extern, ProgramSpec
 
 if TYPE_CHECKING:
@@ -322,7 +320,7 @@ class Program(KernelObject):
             raise ValueError(f"{what}: ctx_out_size={ctx_out_len} without a ctx")
 
         ffi = _sys.ffi
-        attr = ffi.new("struct pybpf_test_run_attr *")
+        attr = _cmds.new_attr("test_run")
         attr.prog_fd = fd
         attr.repeat = repeat
         attr.flags = run_flags
@@ -348,7 +346,7 @@ class Program(KernelObject):
         if cout is not None:
             attr.ctx_out = _sys.addr(cout)
             attr.ctx_size_out = ctx_out_len
-        rc = _sys.bpf(Command.PROG_TEST_RUN, attr, ffi.sizeof(attr[0]))
+        rc = _cmds.prog_test_run(attr)
         if rc < 0:
             if self._fd.closed:
                 raise self._closed()

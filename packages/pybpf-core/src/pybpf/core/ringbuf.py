@@ -24,7 +24,7 @@ from pybpf.core._closing import Closing
 from pybpf.core._reader import EventReader
 from pybpf.core._records import RecordArg, RecordDecoder, record_decoder
 from pybpf.core.errors import ClosedError, LimitError
-from pybpf.elf._uapi import MapType
+from pybpf.elf import MapType
 
 if TYPE_CHECKING:
     from pybpf.btf import Spec

@@ -146,3 +146,17 @@ class AttachType(enum.IntEnum):
     NETKIT_PEER = 55
     TRACE_KPROBE_SESSION = 56
     TRACE_UPROBE_SESSION = 57
+
+
+class ProgramFlags(enum.IntFlag):
+    """``BPF_PROG_LOAD`` flags (``prog_flags``; #defines of bpf.h)."""
+
+    NONE = 0
+    STRICT_ALIGNMENT = 1
+    ANY_ALIGNMENT = 2
+    TEST_RND_HI32 = 4
+    TEST_STATE_FREQ = 8
+    SLEEPABLE = 16
+    XDP_HAS_FRAGS = 32
+    XDP_DEV_BOUND_ONLY = 64
+    TEST_REG_INVARIANTS = 128

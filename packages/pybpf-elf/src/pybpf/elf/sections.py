@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from pybpf.elf._uapi import AttachType, ProgramType
+from pybpf.elf._uapi import AttachType, ProgramFlags, ProgramType
 
 __all__ = [
     "BPF_F_SLEEPABLE",
@@ -28,10 +28,10 @@ __all__ = [
     "match_section",
 ]
 
-#: ``BPF_F_SLEEPABLE`` of ``include/uapi/linux/bpf.h`` (a #define, absent from BTF).
-BPF_F_SLEEPABLE = 1 << 4
-#: ``BPF_F_XDP_HAS_FRAGS`` of ``include/uapi/linux/bpf.h`` (a #define, absent from BTF).
-BPF_F_XDP_HAS_FRAGS = 1 << 5
+#: ``BPF_F_SLEEPABLE`` of ``include/uapi/linux/bpf.h`` (generated: :mod:`._uapi`).
+BPF_F_SLEEPABLE = int(ProgramFlags.SLEEPABLE)
+#: ``BPF_F_XDP_HAS_FRAGS`` of ``include/uapi/linux/bpf.h`` (generated: :mod:`._uapi`).
+BPF_F_XDP_HAS_FRAGS = int(ProgramFlags.XDP_HAS_FRAGS)
 
 # libbpf's sec_def_flags, kept as booleans below.
 _SLEEPABLE = "sleepable"

@@ -1,0 +1,151 @@
+"""The bpf(2) layer, for pybpf's own distributions: no stability promise.
+
+``pybpf.link`` and the readers build on this module; users should not. It
+changes with ``pybpf-core`` (which ``pybpf-link`` pins exactly), as ebpf-go's
+``internal/sys`` does. It is the one place that makes kernel structs:
+
+- the cffi ``ffi``, :data:`NULL` and :func:`addr` (a buffer's address for an
+  ``__aligned_u64`` field);
+- :func:`new_attr` (a zeroed ``struct pybpf_attr_<command>``, every
+  ``union bpf_attr`` variant generated from the committed kernel BTF,
+  ``link_create`` with all its per-link-type unions) and :func:`new_info`;
+- one function per command: those returning an fd give an owned :class:`FD`
+  (owned before any Python code runs), the others ``None`` or an int, and a
+  failure raises the typed error of :func:`error`;
+- :func:`perf_event_open` and the perf ioctls; :func:`mmap`, :func:`munmap` and
+  :func:`mapped_view`, for mappings at a given address;
+- the generated enums and flags, and :class:`KernelObject`, :class:`FD` and
+  :class:`Closing` for the objects built on top.
+
+Every command function takes ``what``, the words an error starts with.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pybpf.core import _sys
+from pybpf.core._closing import Closing
+from pybpf.core._cmds import (
+    ATTRS,
+    INFOS,
+    btf_load,
+    call,
+    call_with_fd,
+    enable_stats,
+    error,
+    get_fd_by_id,
+    get_next_id,
+    iter_create,
+    link_create,
+    link_detach,
+    link_update,
+    map_create,
+    map_freeze,
+    new_attr,
+    new_info,
+    obj_get,
+    obj_info,
+    obj_pin,
+    prog_attach,
+    prog_bind_map,
+    prog_detach,
+    prog_load,
+    prog_query,
+    prog_test_run,
+    raw_tracepoint_open,
+    receive_fd,
+    task_fd_query,
+    token_create,
+)
+from pybpf.core._owner import KernelObject
+from pybpf.core._uapi import (
+    PERF_EVENT_IOC_DISABLE,
+    PERF_EVENT_IOC_ENABLE,
+    PERF_EVENT_IOC_ID,
+    PERF_EVENT_IOC_PAUSE_OUTPUT,
+    PERF_EVENT_IOC_QUERY_BPF,
+    PERF_EVENT_IOC_RESET,
+    PERF_EVENT_IOC_SET_BPF,
+    Command,
+    FileFlags,
+    LinkType,
+    MapFlags,
+    PerfOpenFlags,
+    RunFlags,
+    StatsType,
+    UpdateFlags,
+)
+from pybpf.core.fd import FD
+from pybpf.elf import AttachType, MapType, ProgramType
+
+__all__ = [
+    "ATTRS",
+    "FD",
+    "INFOS",
+    "NULL",
+    "PERF_EVENT_IOC_DISABLE",
+    "PERF_EVENT_IOC_ENABLE",
+    "PERF_EVENT_IOC_ID",
+    "PERF_EVENT_IOC_PAUSE_OUTPUT",
+    "PERF_EVENT_IOC_QUERY_BPF",
+    "PERF_EVENT_IOC_RESET",
+    "PERF_EVENT_IOC_SET_BPF",
+    "AttachType",
+    "Closing",
+    "Command",
+    "FileFlags",
+    "KernelObject",
+    "LinkType",
+    "MapFlags",
+    "MapType",
+    "PerfOpenFlags",
+    "ProgramType",
+    "RunFlags",
+    "StatsType",
+    "UpdateFlags",
+    "addr",
+    "btf_load",
+    "call",
+    "call_with_fd",
+    "enable_stats",
+    "error",
+    "ffi",
+    "get_fd_by_id",
+    "get_next_id",
+    "iter_create",
+    "link_create",
+    "link_detach",
+    "link_update",
+    "map_create",
+    "map_freeze",
+    "mapped_view",
+    "mmap",
+    "munmap",
+    "new_attr",
+    "new_info",
+    "obj_get",
+    "obj_info",
+    "obj_pin",
+    "perf_event_open",
+    "prog_attach",
+    "prog_bind_map",
+    "prog_detach",
+    "prog_load",
+    "prog_query",
+    "prog_test_run",
+    "raw_tracepoint_open",
+    "receive_fd",
+    "task_fd_query",
+    "token_create",
+]
+
+#: The cffi FFI of the layer (compiled, or ABI mode where no compiler was).
+ffi: Any = _sys.ffi
+#: cffi's NULL pointer.
+NULL: Any = _sys.NULL
+addr = _sys.addr
+perf_event_open = _sys.perf_event_open
+mmap = _sys.mmap
+mapped_view = _sys.mapped_view
+munmap = _sys.munmap
