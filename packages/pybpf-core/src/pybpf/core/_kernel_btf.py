@@ -79,7 +79,12 @@ def btf_info(fd: FD, *, with_name: bool = True) -> BTFInfo:
     if with_name:
         info.name = _sys.addr(name)
         info.name_len = _NAME_LEN
-    _cmds.obj_info(fd, info, f"BTF fd {fd.number}")
+    try:
+        _cmds.obj_info(fd, info, f"BTF fd {fd.number}")
+    except LimitError as exc:
+        if not with_name or exc.errno != errno.E2BIG:
+            raise
+        return btf_info(fd, with_name=False)  # the kernel's answer: no names before 5.11
     return BTFInfo(
         id=int(info.id),
         name=ffi.string(name).decode("utf-8", "replace") if with_name else "",
