@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,7 +52,13 @@ def dump(args: argparse.Namespace) -> int:
     chosen = _selected(spec, args.type)
     out = sys.stdout
     if args.format == "json":
-        print_json({"types": [type_fields(spec, i, t) for i, t in chosen]})
+        doc = {"types": [type_fields(spec, i, t) for i, t in chosen]}
+        if args.pretty:
+            print_json(doc)
+        else:
+            # Compact as bpftool -j: an indent forces json's pure-Python encoder.
+            json.dump(doc, out, separators=(",", ":"))
+            out.write("\n")
     elif args.format == "c":
         out.write(format_c(spec if args.type is None else [t for _, t in chosen]))
     else:
