@@ -240,15 +240,16 @@ class Bench:
     ) -> Row:
         """A row without paired samples: a figure for the record.
 
-        ``baseline`` is for the modules not yet measured in pairs (core, readers,
-        btf, btf_codec): its ratio comes from separate phases, and the row says so.
+        ``baseline`` is for the rows not yet measured in pairs (readers, btf): its
+        ratio comes from separate phases, and the row says so.
         """
+        unpaired = "unpaired phases" if baseline else ""
+        note = "; ".join(filter(None, [note, unpaired, target]))
         row = Row(what=what, kind=kind, seconds=seconds, rounds=self.rounds, note=note)
         if baseline:
             row.baseline_name = baseline_name
             row.baseline_seconds = baseline
             row.ratio = row.ratio_low = row.ratio_high = seconds / baseline
-            row.note = " ".join(filter(None, [note, "unpaired phases", target]))
         self._add(row)
         return row
 
