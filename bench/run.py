@@ -153,10 +153,10 @@ class Bench:
 
     # --- rows ---
 
-    def time(self, fn: Callable[[], object], *, number: int = 0, repeat: int = 0) -> float:
-        """Median seconds per call of ``fn`` over ``repeat`` (>= the bench's rounds) batches."""
+    def time(self, fn: Callable[[], object], *, number: int = 0) -> float:
+        """Median seconds per call of ``fn`` over the bench's rounds of batches."""
         sample = self.in_process(fn, number=number)
-        return statistics.median(sample() for _ in range(max(repeat, self.rounds)))
+        return statistics.median(sample() for _ in range(self.rounds))
 
     def compare(
         self,
@@ -227,29 +227,9 @@ class Bench:
         self._add(row)
         return row
 
-    def report(
-        self,
-        what: str,
-        seconds: float,
-        *,
-        kind: str = "in-process",
-        note: str = "",
-        baseline: float | None = None,
-        baseline_name: str = "C",
-        target: str = "",
-    ) -> Row:
-        """A row without paired samples: a figure for the record.
-
-        ``baseline`` is for the rows not yet measured in pairs (readers, btf): its
-        ratio comes from separate phases, and the row says so.
-        """
-        unpaired = "unpaired phases" if baseline else ""
-        note = "; ".join(filter(None, [note, unpaired, target]))
+    def report(self, what: str, seconds: float, *, kind: str = "in-process", note: str = "") -> Row:
+        """A row without a baseline: a figure for the record."""
         row = Row(what=what, kind=kind, seconds=seconds, rounds=self.rounds, note=note)
-        if baseline:
-            row.baseline_name = baseline_name
-            row.baseline_seconds = baseline
-            row.ratio = row.ratio_low = row.ratio_high = seconds / baseline
         self._add(row)
         return row
 
