@@ -34,3 +34,8 @@ def test_every_public_name_resolves() -> None:
 
 def test_unknown_name_is_attribute_error() -> None:
     assert not hasattr(pybpf.elf, "no_such_name")
+
+
+def test_the_specs_need_no_value_codec() -> None:
+    loaded = _modules_after("from pybpf.elf import CollectionSpec")
+    assert "pybpf.btf.codec" not in loaded
