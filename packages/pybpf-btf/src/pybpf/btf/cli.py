@@ -60,9 +60,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         spec = _load(args.file, args.base)
         if args.format == "raw":
-            for line in raw_lines(spec):
-                out.write(line)
-                out.write("\n")
+            out.writelines(f"{line}\n" for line in raw_lines(spec))
         elif args.format == "json":
             # Compact unless asked: any indent forces json's pure-Python encoder.
             if args.pretty:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from pybpf.btf.raw_records import record_lines
 from pybpf.btf.spec import Spec
 from pybpf.btf.types import (
     Array,
@@ -51,6 +52,10 @@ def _name(name: str) -> str:
 
 def raw_lines(spec: Spec) -> Iterator[str]:
     """One line per type (plus one per member/value/parameter), as bpftool prints them."""
+    from_records = record_lines(spec)
+    if from_records is not None:
+        yield from from_records
+        return
     for type_id in range(spec.start_id, spec.next_id):
         yield from _raw(spec, type_id, spec.type_by_id(type_id))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -45,12 +46,24 @@ def _selected(spec: Spec, name: str | None) -> list[tuple[int, Type]]:
 def dump(args: argparse.Namespace) -> int:
     """Print the types of a BTF blob: bpftool's raw text, C, or JSON."""
     from pybpf.btf.cdump import format_c  # noqa: PLC0415 (lazy: start-up time)
-    from pybpf.btf.cli_dump import _raw, type_fields  # noqa: PLC0415
+    from pybpf.btf.cli_dump import _raw, raw_lines, type_fields  # noqa: PLC0415
     from pybpf.cli.output import Progress, print_json  # noqa: PLC0415
 
     spec = load_btf(Path(args.file), Path(args.base) if args.base else None)
-    chosen = _selected(spec, args.type)
     out = sys.stdout
+    if args.format == "raw" and args.type is None:
+        # Before anything decodes a type: the whole dump can come from the records.
+        lines = raw_lines(spec)
+        with Progress("pybpf btf dump", spec.next_id - spec.start_id) as progress:
+            done = 0
+            while chunk := list(itertools.islice(lines, 16384)):
+                out.write("\n".join(chunk))
+                out.write("\n")
+                done += sum(not line.startswith("\t") for line in chunk)
+                progress.update(done)
+        out.flush()
+        return 0
+    chosen = _selected(spec, args.type)
     if args.format == "json":
         doc = {"types": [type_fields(spec, i, t) for i, t in chosen]}
         if args.pretty:

@@ -1,0 +1,149 @@
+"""bpftool's raw dump read straight from a blob's type records, by type id.
+
+Decoding every :class:`~pybpf.btf.types.Type` of vmlinux to print it costs
+far more than printing it: here each line comes from the record's words
+(``RawBTF.words`` at ``RawBTF.offsets[id]``), the way bpftool walks them. It
+applies to a spec loaded from bytes whose types were never decoded, so that
+nothing edited since could be missed; :func:`record_lines` returns None
+otherwise and the caller renders the decoded types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from pybpf.btf.parse import RawBTF
+from pybpf.btf.spec import Spec
+from pybpf.btf.types import Kind
+
+__all__ = ["record_lines"]
+
+_KIND_NAMES = {kind.value: kind.name for kind in Kind}
+_ENCODINGS = {0: "(none)", 1: "SIGNED", 2: "CHAR", 4: "BOOL"}
+_LINKAGES = {0: "static", 1: "global", 2: "extern"}
+_TYPE_ONLY = frozenset(
+    {Kind.PTR, Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG}
+)
+
+
+def _signed32(word: int) -> int:
+    return word - (1 << 32) if word >> 31 else word
+
+
+def record_lines(spec: Spec) -> Iterator[str] | None:
+    """The spec's raw dump from its records, or None when it must come from decoded types."""
+    raw = spec._raw
+    types = spec._types
+    if raw is None or raw.count != len(types) or any(t is not None for t in types):
+        return None
+    return _lines(spec, raw)
+
+
+def _lines(spec: Spec, raw: RawBTF) -> Iterator[str]:
+    words, offsets, first = raw.words, raw.offsets, raw.first_id
+    base = spec.base
+    names: dict[int, str] = {0: "(anon)"}
+
+    def name(offset: int) -> str:
+        found = names.get(offset)
+        if found is None:
+            own = raw.string(offset)
+            if own is None:
+                assert base is not None
+                own = base._string_at(offset) or ""
+            found = names[offset] = own or "(anon)"
+        return found
+
+    var_label = _var_label(spec, raw, name)
+    for index, at in enumerate(offsets):
+        info = words[at + 1]
+        kind = (info >> 24) & 0x1F
+        vlen = info & 0xFFFF
+        kind_flag = info >> 31
+        size_type = words[at + 2]
+        head = f"[{first + index}] {_KIND_NAMES.get(kind, 'UNKN')} '{name(words[at])}'"
+        if kind in _TYPE_ONLY:
+            yield f"{head} type_id={size_type}"
+        elif kind == Kind.INT:
+            w = words[at + 3]
+            encoding = _ENCODINGS.get((w >> 24) & 0x0F, "UNKN")
+            yield (
+                f"{head} size={size_type} bits_offset={(w >> 16) & 0xFF} "
+                f"nr_bits={w & 0xFF} encoding={encoding}"
+            )
+        elif kind in (Kind.STRUCT, Kind.UNION):
+            yield f"{head} size={size_type} vlen={vlen}"
+            for m in range(at + 3, at + 3 + 3 * vlen, 3):
+                offset = words[m + 2]
+                if kind_flag and offset >> 24:
+                    yield (
+                        f"\t'{name(words[m])}' type_id={words[m + 1]} "
+                        f"bits_offset={offset & 0xFFFFFF} bitfield_size={offset >> 24}"
+                    )
+                else:
+                    bits = offset & 0xFFFFFF if kind_flag else offset
+                    yield f"\t'{name(words[m])}' type_id={words[m + 1]} bits_offset={bits}"
+        elif kind == Kind.ARRAY:
+            yield (
+                f"{head} type_id={words[at + 3]} index_type_id={words[at + 4]} "
+                f"nr_elems={words[at + 5]}"
+            )
+        elif kind == Kind.FUNC_PROTO:
+            yield f"{head} ret_type_id={size_type} vlen={vlen}"
+            for p in range(at + 3, at + 3 + 2 * vlen, 2):
+                yield f"\t'{name(words[p])}' type_id={words[p + 1]}"
+        elif kind == Kind.FUNC:
+            yield f"{head} type_id={size_type} linkage={_LINKAGES[vlen]}"
+        elif kind == Kind.ENUM:
+            yield (
+                f"{head} encoding={'SIGNED' if kind_flag else 'UNSIGNED'} "
+                f"size={size_type} vlen={vlen}"
+            )
+            for v in range(at + 3, at + 3 + 2 * vlen, 2):
+                value = _signed32(words[v + 1]) if kind_flag else words[v + 1]
+                yield f"\t'{name(words[v])}' val={value}"
+        elif kind == Kind.ENUM64:
+            yield (
+                f"{head} encoding={'SIGNED' if kind_flag else 'UNSIGNED'} "
+                f"size={size_type} vlen={vlen}"
+            )
+            suffix = "LL" if kind_flag else "ULL"
+            for v in range(at + 3, at + 3 + 3 * vlen, 3):
+                value = (words[v + 2] << 32) | words[v + 1]
+                if kind_flag and value >> 63:
+                    value -= 1 << 64
+                yield f"\t'{name(words[v])}' val={value}{suffix}"
+        elif kind == Kind.FWD:
+            yield f"{head} fwd_kind={'union' if kind_flag else 'struct'}"
+        elif kind == Kind.VAR:
+            yield f"{head} type_id={size_type}, linkage={_LINKAGES.get(words[at + 3], 'UNKN')}"
+        elif kind == Kind.DATASEC:
+            yield f"{head} size={size_type} vlen={vlen}"
+            for s in range(at + 3, at + 3 + 3 * vlen, 3):
+                var_id = words[s]
+                yield (
+                    f"\ttype_id={var_id} offset={words[s + 1]} size={words[s + 2]} "
+                    f"({var_label(var_id)})"
+                )
+        elif kind == Kind.FLOAT:
+            yield f"{head} size={size_type}"
+        elif kind == Kind.DECL_TAG:
+            yield f"{head} type_id={size_type} component_idx={_signed32(words[at + 3])}"
+        else:
+            yield head
+
+
+def _var_label(spec: Spec, raw: RawBTF, name: Callable[[int], str]) -> Callable[[int], str]:
+    """``KIND 'name'`` of the type a DATASEC entry points at."""
+    words, offsets, first = raw.words, raw.offsets, raw.first_id
+
+    def label(type_id: int) -> str:
+        index = type_id - first
+        if 0 <= index < len(offsets):
+            at = offsets[index]
+            kind = (words[at + 1] >> 24) & 0x1F
+            return f"{_KIND_NAMES.get(kind, 'UNKN')} '{name(words[at])}'"
+        t = spec.type_by_id(type_id)
+        return f"{t.kind.name} '{t.name or '(anon)'}'"
+
+    return label
