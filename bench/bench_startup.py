@@ -5,6 +5,14 @@ round by round with its anchor: a bare interpreter for the import rows, the C
 program doing the same work for the others. Targets (issue #18): ``import
 pybpf.core`` <= 30 ms over a bare interpreter, ``pybpf --help`` <= 100 ms, a
 process that loads ``core-el.o`` <= 3x the C program doing the same.
+
+``import pybpf.core`` is left to pybpf-core's syscall-layer rewrite. What
+``-X importtime`` shows it needs: a lazy ``pybpf/core/__init__.py`` like
+asm/btf/elf/link's (PEP 562 ``__getattr__`` over a name -> module table);
+``asyncio`` imported only by the readers' async methods (``_reader``); the
+arena, perf and map modules not imported by ``collection``/``assign`` until
+used; ``codec_for`` imported where a value is first encoded; and the cffi
+module (``_sys``) loaded on the first system call rather than at import.
 """
 
 from __future__ import annotations
