@@ -62,11 +62,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         if args.format == "raw":
             out.writelines(f"{line}\n" for line in raw_lines(spec))
         elif args.format == "json":
-            # Compact unless asked: any indent forces json's pure-Python encoder.
+            # Compact unless asked, in one string: json's C encoder serves only
+            # json.dumps without an indent (json.dump streams in pure Python).
             if args.pretty:
                 json.dump(json_document(spec), out, indent=1)
             else:
-                json.dump(json_document(spec), out, separators=(",", ":"))
+                out.write(json.dumps(json_document(spec), separators=(",", ":")))
             out.write("\n")
         else:
             _dump_c(spec, out)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pybpf.btf.raw_records import record_lines
+from pybpf.btf.raw_records import record_fields, record_lines
 from pybpf.btf.spec import Spec
 from pybpf.btf.types import (
     Array,
@@ -166,6 +166,9 @@ def type_fields(spec: Spec, type_id: int, t: Type) -> dict[str, Any]:
 
 def json_document(spec: Spec) -> dict[str, Any]:
     """``{"types": [...]}`` for the spec's own types, in id order."""
+    from_records = record_fields(spec)
+    if from_records is not None:
+        return {"types": list(from_records)}
     return {
         "types": [
             type_fields(spec, type_id, spec.type_by_id(type_id))

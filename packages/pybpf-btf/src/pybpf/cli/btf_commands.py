@@ -46,7 +46,12 @@ def _selected(spec: Spec, name: str | None) -> list[tuple[int, Type]]:
 def dump(args: argparse.Namespace) -> int:
     """Print the types of a BTF blob: bpftool's raw text, C, or JSON."""
     from pybpf.btf.cdump import format_c  # noqa: PLC0415 (lazy: start-up time)
-    from pybpf.btf.cli_dump import _raw, raw_lines, type_fields  # noqa: PLC0415
+    from pybpf.btf.cli_dump import (  # noqa: PLC0415
+        _raw,
+        json_document,
+        raw_lines,
+        type_fields,
+    )
     from pybpf.cli.output import Progress, print_json  # noqa: PLC0415
 
     spec = load_btf(Path(args.file), Path(args.base) if args.base else None)
@@ -63,18 +68,23 @@ def dump(args: argparse.Namespace) -> int:
                 progress.update(done)
         out.flush()
         return 0
-    chosen = _selected(spec, args.type)
     if args.format == "json":
-        doc = {"types": [type_fields(spec, i, t) for i, t in chosen]}
+        if args.type is None:
+            doc = json_document(spec)  # from the records, before anything decodes a type
+        else:
+            doc = {"types": [type_fields(spec, i, t) for i, t in _selected(spec, args.type)]}
         if args.pretty:
             print_json(doc)
         else:
-            # Compact as bpftool -j: an indent forces json's pure-Python encoder.
-            json.dump(doc, out, separators=(",", ":"))
+            # Compact as bpftool -j, in one string: json's C encoder serves only
+            # json.dumps without an indent (json.dump streams in pure Python).
+            out.write(json.dumps(doc, separators=(",", ":")))
             out.write("\n")
     elif args.format == "c":
+        chosen = _selected(spec, args.type)
         out.write(format_c(spec if args.type is None else [t for _, t in chosen]))
     else:
+        chosen = _selected(spec, args.type)
         with Progress("pybpf btf dump", len(chosen)) as progress:
             for n, (type_id, t) in enumerate(chosen):
                 out.write("\n".join(_raw(spec, type_id, t)))
