@@ -132,7 +132,14 @@ def _lines(spec: Spec, raw: RawBTF) -> Iterator[str]:
 def _namer(spec: Spec, raw: RawBTF) -> Callable[[int], str]:
     """The name at a string offset (this blob's or the base's), "(anon)" when empty."""
     base = spec.base
-    names: dict[int, str] = {0: "(anon)"}
+    # Every string that starts after a NUL, in one pass over the table; an
+    # offset into the middle of a string (legal, if rare) is looked up alone.
+    names: dict[int, str] = {}
+    at = raw.base_strings_len
+    for piece in raw.strings.split(b"\0"):
+        names[at] = piece.decode("utf-8", "replace") or "(anon)"
+        at += len(piece) + 1
+    names[0] = "(anon)"
 
     def name(offset: int) -> str:
         found = names.get(offset)
