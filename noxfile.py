@@ -129,7 +129,7 @@ def build(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Performance figures, as ratios against C (libbpf) measured in the same run."""
+    """Performance figures: ratios from interleaved pairs (``-- --json`` saves them)."""
     install_layers(session, editable=False)
     session.install("pyelftools>=0.31")  # the asm bench pulls programs out of testdata
     session.run(

@@ -1,14 +1,14 @@
 """BTF figures: loading and querying the kernel's BTF, decoding it whole, marshalling it.
 
-Baseline: libbpf's ``btf__parse`` of the same file, timed in the same run
-(``bench/c/btf_parse.c``), two ways, each compared with pybpf measured the same way:
+Baseline: libbpf's ``btf__parse`` of the same file (``bench/c/btf_parse.c``),
+one C run per pair, two ways, each compared with pybpf measured the same way:
 
-- *fresh process*: the first parse of a new process, median over several
-  processes. This is what a tool that reads the kernel's BTF once pays, and
-  how the targets of issue #3 were measured (libbpf's 4.6 ms there is a
-  one-shot figure).
-- *one process*: best of many parses in one process, where C's allocator
-  hands back the memory of the previous parse.
+- *first in a process*: the first parse of a new process (imports not timed).
+  This is what a tool that reads the kernel's BTF once pays, and how the
+  targets of issue #3 were measured (libbpf's 4.6 ms there is a one-shot
+  figure). Whole processes, imports included, are in bench_startup.
+- *again in one process*: repeated parses in one process, where C's allocator
+  hands back the memory of the previous parse (C's best of 5 per sample).
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+from run import Bench
 
 from pybpf.btf import Spec, load_spec, marshal
 from pybpf.btf.corerelo import CORERelocator
@@ -35,7 +38,6 @@ from pybpf.btf.spec import read_file
 VMLINUX = Path("/sys/kernel/btf/vmlinux")
 ROOT = Path(os.environ.get("PYBPF_ROOT", Path(__file__).resolve().parent.parent))
 TESTDATA = ROOT / "testdata"
-PROCESSES = 11
 
 # Run in a fresh interpreter; imports and reading the file are not timed.
 _FRESH = """
@@ -55,30 +57,28 @@ print(time.perf_counter() - t0)
 """
 
 
-def _fresh(what: str) -> float:
-    """Median seconds of ``what`` done once in each of PROCESSES fresh interpreters."""
-    return statistics.median(
-        float(
-            subprocess.run(
-                [sys.executable, "-c", _FRESH, what, str(VMLINUX)],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-        )
-        for _ in range(PROCESSES)
-    )
+def _fresh(what: str) -> Callable[[], float]:
+    """Seconds of ``what`` done once in a fresh interpreter, one process per sample."""
+
+    def sample() -> float:
+        out = subprocess.run(
+            [sys.executable, "-c", _FRESH, what, str(VMLINUX)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        return float(out)
+
+    return sample
 
 
-def run(bench) -> None:  # type: ignore[no-untyped-def]
+def run(bench: Bench) -> None:
+    """Kernel BTF load and lookup, whole decode and marshal, each paired with libbpf."""
     if not VMLINUX.exists():
         print("  skipped: no /sys/kernel/btf/vmlinux")
         return
-    runs = [bench.c_seconds("btf_parse", str(VMLINUX), "30") for _ in range(PROCESSES)]
-    first = statistics.median(r["btf__parse(first)"] for r in runs)
-    parse = min(r["btf__parse"] for r in runs)
-    bench.report(f"libbpf btf__parse(vmlinux), fresh process (median of {PROCESSES})", first)
-    bench.report("libbpf btf__parse(vmlinux), one process (best of 30)", parse)
+    c_first = bench.c_figure("btf_parse", "btf__parse(first)", str(VMLINUX), "1")
+    c_parse = bench.c_figure("btf_parse", "btf__parse", str(VMLINUX), "5")
 
     def load_and_find() -> None:
         load_kernel_spec_uncached().type_by_name("task_struct")
@@ -86,23 +86,25 @@ def run(bench) -> None:  # type: ignore[no-untyped-def]
     # What every process but the first of a boot pays: the record index was
     # saved by an earlier load (made here if this is the boot's first).
     load_kernel_spec_uncached()
-    bench.report(
-        "load_kernel_spec() + type_by_name('task_struct'), fresh process",
+    bench.compare(
+        "load_kernel_spec() + type_by_name('task_struct'), first in a process",
         _fresh("find"),
-        baseline=first,
-        baseline_name="C fresh",
-        target="<= 5x",
+        c_first,
+        baseline_name="C btf__parse, first",
+        target=5.0,
     )
-    bench.report(
-        "  the same, one process",
-        bench.time(load_and_find, repeat=15),
-        baseline=parse,
-        target="<= 5x",
+    bench.compare(
+        "  the same, again in one process",
+        bench.in_process(load_and_find),
+        c_parse,
+        baseline_name="C btf__parse",
+        target=5.0,
     )
-    bench.report(
+    bench.compare(
         "  of which load_kernel_spec() alone",
-        bench.time(load_kernel_spec_uncached, repeat=15),
-        baseline=parse,
+        bench.in_process(load_kernel_spec_uncached),
+        c_parse,
+        baseline_name="C btf__parse",
     )
     # The first process of a boot computes the index and saves it; with the
     # cache turned off every process computes it and saves nothing.
@@ -115,16 +117,18 @@ def run(bench) -> None:  # type: ignore[no-untyped-def]
                 os.environ["PYBPF_CACHE_DIR"] = f"{tmp}/{next(fresh)}"
                 load_and_find()
 
-            bench.report(
+            bench.compare(
                 "  the same, first process of the boot (index computed, saved)",
-                bench.time(first_of_boot, repeat=5),
-                baseline=parse,
+                bench.in_process(first_of_boot, number=1),
+                c_parse,
+                baseline_name="C btf__parse",
             )
         os.environ["PYBPF_CACHE_DIR"] = ""
-        bench.report(
+        bench.compare(
             "  the same, cache turned off (PYBPF_CACHE_DIR='')",
-            bench.time(load_and_find, repeat=7),
-            baseline=parse,
+            bench.in_process(load_and_find, number=1),
+            c_parse,
+            baseline_name="C btf__parse",
         )
     finally:
         if saved_setting is None:
@@ -145,33 +149,35 @@ def run(bench) -> None:  # type: ignore[no-untyped-def]
         gc.collect()
         return elapsed
 
-    bench.report(
-        "decode every vmlinux type (spec loaded), fresh process",
+    bench.compare(
+        "decode every vmlinux type (spec loaded), first in a process",
         _fresh("decode"),
-        baseline=first,
-        baseline_name="C fresh",
-        target="<= 75x",
+        c_first,
+        baseline_name="C btf__parse, first",
+        target=75.0,
     )
-    bench.report(
-        "  the same, one process (best of 5)",
-        min(decode_all() for _ in range(5)),
-        baseline=parse,
+    bench.compare(
+        "  the same, again in one process",
+        decode_all,
+        c_parse,
+        baseline_name="C btf__parse",
     )
 
     spec = Spec.from_bytes(data)
     for _ in spec:
         pass
-    bench.report(
+    bench.compare(
         "marshal(vmlinux spec), types already decoded",
-        bench.time(lambda: marshal(spec), number=1, repeat=3),
-        baseline=parse,
+        bench.in_process(lambda: marshal(spec), number=1),
+        c_parse,
+        baseline_name="C btf__parse",
     )
 
     core_candidates(bench)
     ext_infos(bench)
 
 
-def core_candidates(bench) -> None:  # type: ignore[no-untyped-def]
+def core_candidates(bench: Bench) -> None:
     """Candidate lookup for every relocation of core-el.o against a freshly loaded kernel spec."""
     data = (TESTDATA / "core-el.o").read_bytes()
     local = load_spec(data)
@@ -194,11 +200,11 @@ def core_candidates(bench) -> None:  # type: ignore[no-untyped-def]
 
     bench.report(
         f"CO-RE candidates of core-el.o ({len(local_ids)} local types) in vmlinux",
-        min(find() for _ in range(7)),
+        statistics.median(find() for _ in range(bench.rounds)),
     )
 
 
-def ext_infos(bench) -> None:  # type: ignore[no-untyped-def]
+def ext_infos(bench: Bench) -> None:
     """``load_ext_infos`` of a 1 MB .BTF.ext: sections.o's records repeated."""
     data = (TESTDATA / "sections-el.o").read_bytes()
     spec = load_spec(data)
@@ -214,5 +220,5 @@ def ext_infos(bench) -> None:  # type: ignore[no-untyped-def]
     big = ext.marshal_for(spec)
     bench.report(
         f"load_ext_infos of {len(big) >> 10} KiB .BTF.ext",
-        bench.time(lambda: load_ext_infos(big, spec), number=1, repeat=7),
+        bench.time(lambda: load_ext_infos(big, spec), number=1),
     )

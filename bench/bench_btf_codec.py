@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import time
 from pathlib import Path
+
+from run import Bench
 
 from pybpf.btf import Array, Int, IntEncoding, Member, Struct, load_spec
 from pybpf.btf.cdump import format_c
@@ -14,7 +14,8 @@ from pybpf.btf.codec import cache_clear, codec_for
 VMLINUX = Path("/sys/kernel/btf/vmlinux")
 
 
-def run(bench):  # type: ignore[no-untyped-def]
+def run(bench: Bench) -> None:
+    """Codec hot paths, a struct record, task_struct, and format_c of vmlinux."""
     u32 = Int("unsigned int", 4)
     u64 = Int("unsigned long long", 8)
     key, value = codec_for(u32, "little"), codec_for(u64, "little")
@@ -24,7 +25,7 @@ def run(bench):  # type: ignore[no-untyped-def]
         key.decode(key.encode(7))
         value.decode(value.encode(1 << 40))
 
-    bench.report("u32 key + u64 value: encode + decode", bench.time(hot), target="<= 1 us")
+    bench.report("u32 key + u64 value: encode + decode", bench.time(hot), note="target <= 1 us")
     bench.report("u32 key encode", bench.time(lambda: key.encode(7)))
     bench.report("u64 value decode", bench.time(lambda: value.decode(v)))
     assert key.decode(k) == 7
@@ -68,31 +69,24 @@ def run(bench):  # type: ignore[no-untyped-def]
         cache_clear()
         codec_for(task, "little")
 
-    bench.report("codec_for(task_struct), uncached", bench.time(compile_task, number=1, repeat=3))
+    bench.report("codec_for(task_struct), uncached", bench.time(compile_task, number=1))
     tc = codec_for(task, "little")
     raw_task = bytes(tc.size)
     bench.report("task_struct (3264 bytes) decode", bench.time(lambda: tc.decode(raw_task)))
 
-    # The C dump of the kernel's types, against bpftool dumping the same file.
-    baseline = None
-    if shutil.which("bpftool"):
-        runs = []
-        for _ in range(3):
-            t0 = time.perf_counter()
-            subprocess.run(
-                ["bpftool", "btf", "dump", "file", str(VMLINUX), "format", "c"],
-                check=True,
-                capture_output=True,
-            )
-            runs.append(time.perf_counter() - t0)
-        baseline = min(runs)
-    t0 = time.perf_counter()
-    format_c(load_spec(VMLINUX))
-    cold = time.perf_counter() - t0
-    bench.report(
-        "format_c(vmlinux), load included", cold, baseline=baseline, baseline_name="bpftool"
+    # The C dump of the kernel's types, paired with bpftool dumping the same file.
+    if shutil.which("bpftool") is None:
+        return
+    bpftool = bench.process(["bpftool", "btf", "dump", "file", str(VMLINUX), "format", "c"])
+    bench.compare(
+        "format_c(vmlinux), load included",
+        bench.in_process(lambda: format_c(load_spec(VMLINUX)), number=1),
+        bpftool,
+        baseline_name="bpftool process",
     )
-    warm = bench.time(lambda: format_c(spec), number=1, repeat=3)
-    bench.report(
-        "format_c(vmlinux), types decoded", warm, baseline=baseline, baseline_name="bpftool"
+    bench.compare(
+        "format_c(vmlinux), types decoded",
+        bench.in_process(lambda: format_c(spec), number=1),
+        bpftool,
+        baseline_name="bpftool process",
     )

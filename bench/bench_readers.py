@@ -1,7 +1,8 @@
 """pybpf.core's event readers against libbpf in C and against plain-Python readers.
 
 Records of 16 bytes are written by testdata/readers.c's XDP programs run with
-BPF_PROG_TEST_RUN; only reading them is timed (best round, per record). The
+BPF_PROG_TEST_RUN; only reading them is timed (per record, in interleaved
+pairs with one run of ``bench/c/readers_consume.c`` or with the plain reader). The
 plain-Python readers are what a user writes by hand over ``mmap`` and
 ``struct``: the reference the targets are stated against, measured in the
 same run. The memory row reads 10^6 records in batches and reports how much
@@ -19,12 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from run import Bench
+
 from pybpf.core import Collection, PerfBuffer, RingBuffer, load_collection_spec
 
 OBJECT = Path(__file__).resolve().parent.parent / "testdata" / "readers-el.o"
 RING_RECORDS = 100_000
 PERF_RECORDS = 5_000
-ROUNDS = 7
 RING_SIZE = 1 << 22
 PERF_PAGES = 128
 MEMORY_RECORDS = 1_000_000
@@ -92,17 +94,21 @@ def _plain_perf_read(pb: PerfBuffer) -> Callable[[], list[tuple[int, bytes]]]:
     return read
 
 
-def _best(produce: Callable[[], None], read: Callable[[], list[Any]], n: int) -> float:
-    best = 1e9
-    for _ in range(ROUNDS):
+def _per_record(
+    produce: Callable[[], None], read: Callable[[], list[Any]], n: int
+) -> Callable[[], float]:
+    """One sample: produce ``n`` records, then time reading them, per record."""
+
+    def sample() -> float:
         produce()
         t0 = time.perf_counter()
         got = read()
         t1 = time.perf_counter()
         if len(got) != n:
             raise RuntimeError(f"read {len(got)} records, expected {n}")
-        best = min(best, (t1 - t0) / n)
-    return best
+        return (t1 - t0) / n
+
+    return sample
 
 
 def _rss() -> int:
@@ -110,9 +116,11 @@ def _rss() -> int:
         return int(f.read().split()[1]) * _PAGE
 
 
-def run(bench: Any) -> None:
+def run(bench: Bench) -> None:
     """Ring and perf buffer reading rates, typed decoding, memory."""
-    c = bench.c_seconds("readers_consume", str(OBJECT), str(RING_RECORDS), str(PERF_RECORDS))
+    c_args = (str(OBJECT), str(RING_RECORDS), str(PERF_RECORDS))
+    ring_c = bench.c_figure("readers_consume", "ring_buffer__consume", *c_args)
+    perf_c = bench.c_figure("readers_consume", "perf_buffer__consume", *c_args)
     os.sched_setaffinity(0, {0})
     spec = load_collection_spec(OBJECT)
     spec.maps["events"].max_entries = RING_SIZE
@@ -127,15 +135,51 @@ def run(bench: Any) -> None:
 
         events = coll.maps["events"]
         plain_read, plain_close = _plain_ring_reader(events)
-        plain = _best(ring_produce, plain_read, RING_RECORDS)
-        plain_close()
-        with RingBuffer(events) as rb:
-            raw = _best(ring_produce, lambda: rb.read_batch(0), RING_RECORDS)
-        with RingBuffer(events, record="struct header", btf=coll.spec.types) as rb:
-            typed = _best(ring_produce, lambda: rb.read_batch(0), RING_RECORDS)
+        try:
+            plain = _per_record(ring_produce, plain_read, RING_RECORDS)
+            bench.compare(
+                "ring: plain-Python reader (mmap + struct), per record",
+                plain,
+                ring_c,
+                baseline_name="C libbpf",
+            )
+            with RingBuffer(events) as rb:
+                raw = _per_record(ring_produce, lambda: rb.read_batch(0), RING_RECORDS)
+                bench.compare(
+                    "ring: RingBuffer.read_batch, bytes, per record",
+                    raw,
+                    plain,
+                    baseline_name="plain Py",
+                    target=0.20,
+                )
+                bench.compare("  the same", raw, ring_c, baseline_name="C libbpf")
+            with RingBuffer(events, record="struct header", btf=coll.spec.types) as rb:
+                bench.compare(
+                    'ring: RingBuffer.read_batch, record="struct header", per record',
+                    _per_record(ring_produce, lambda: rb.read_batch(0), RING_RECORDS),
+                    plain,
+                    baseline_name="plain Py",
+                    target=0.50,
+                )
+        finally:
+            plain_close()
         with PerfBuffer(coll.maps["samples"], pages=PERF_PAGES) as pb:
-            perf_plain = _best(perf_produce, _plain_perf_read(pb), PERF_RECORDS)
-            perf = _best(perf_produce, lambda: pb.read_batch(0), PERF_RECORDS)
+            perf_plain = _per_record(perf_produce, _plain_perf_read(pb), PERF_RECORDS)
+            perf = _per_record(perf_produce, lambda: pb.read_batch(0), PERF_RECORDS)
+            bench.compare(
+                "perf: plain-Python reader (mmap + struct), per record",
+                perf_plain,
+                perf_c,
+                baseline_name="C libbpf",
+            )
+            bench.compare(
+                "perf: PerfBuffer.read_batch, per record",
+                perf,
+                perf_plain,
+                baseline_name="plain Py",
+                target=0.33,
+            )
+            bench.compare("  the same", perf, perf_c, baseline_name="C libbpf")
 
         with RingBuffer(events) as rb:
             rb.read_batch(0)
@@ -147,35 +191,6 @@ def run(bench: Any) -> None:
                 total += len(rb.read_batch(0))
             gc.collect()
             growth = _rss() - before
-
-    ring_c, perf_c = c["ring_buffer__consume"], c["perf_buffer__consume"]
-    bench.report("ring: plain-Python reader (mmap + struct), per record", plain, baseline=ring_c)
-    bench.report(
-        "ring: RingBuffer.read_batch, bytes, per record",
-        raw,
-        baseline=plain,
-        baseline_name="plain Py",
-        target=f"target <= 0.20x plain Py; {raw / ring_c:.1f}x C",
-    )
-    bench.report(
-        'ring: RingBuffer.read_batch, record="struct header", per record',
-        typed,
-        baseline=plain,
-        baseline_name="plain Py",
-        target="target <= 0.50x plain Py",
-    )
-    bench.report("C libbpf ring_buffer__consume, per record", ring_c)
-    bench.report(
-        "perf: plain-Python reader (mmap + struct), per record", perf_plain, baseline=perf_c
-    )
-    bench.report(
-        "perf: PerfBuffer.read_batch, per record",
-        perf,
-        baseline=perf_plain,
-        baseline_name="plain Py",
-        target=f"target <= 0.33x plain Py; {perf / perf_c:.1f}x C",
-    )
-    bench.report("C libbpf perf_buffer__consume, per record", perf_c)
     print(
         f"  memory: RSS grew {growth / 1e6:.1f} MB reading {MEMORY_RECORDS} records of 16 bytes "
         f"({MEMORY_RECORDS * 16 / 1e6:.0f} MB of records; target: less)",

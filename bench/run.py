@@ -1,51 +1,136 @@
-"""``nox -s bench``: every layer's figures, as ratios against C measured in the same run.
+"""``nox -s bench``: every layer's figures, as ratios measured in interleaved pairs.
 
-Each ``bench/bench_*.py`` module defines ``run(bench: Bench) -> None`` and reports
-its measurements through ``bench.report``. C baselines live in ``bench/c/`` and
-are compiled against libbpf-dev by ``Bench.c_program``.
-Run a subset with ``nox -s bench -- asm btf``.
+Each ``bench/bench_*.py`` module defines ``run(bench: Bench) -> None`` and records
+its rows through :class:`Bench`:
+
+- :meth:`Bench.compare` takes a ratio from interleaved pairs (ours, theirs,
+  ours, theirs, ... for at least :data:`ROUNDS` rounds) and reports the median
+  of the per-pair ratios and their spread (lowest to highest pair). On a shared
+  machine the load changes from one second to the next; a pair sees the same
+  load on both sides, where the minima of two separate phases need not.
+- A sample is either *in-process* (:meth:`Bench.in_process`: one auto-ranged
+  batch of calls, seconds per call), a *fresh process* (:meth:`Bench.process`:
+  the wall time of a whole process, interpreter start and imports included,
+  against a whole C process), a C program's own figure (:meth:`Bench.c_figure`),
+  or a constant (:class:`Constant`, for ebpf-go, whose modules are not
+  reachable here: measured elsewhere, never same-run, and the row says so).
+- :meth:`Bench.report` is a row without a baseline: the median of the samples.
+
+C baselines live in ``bench/c/`` and are compiled against libbpf-dev by
+:meth:`Bench.c_program`. Run a subset with ``nox -s bench -- asm btf``;
+``--json [PATH]`` also writes every row as JSON for CI to keep
+(default ``bench/build/results.json``).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BUILD = HERE / "build"
+ROUNDS = 7
+# An in-process sample is a batch of calls lasting about this long.
+BATCH_SECONDS = 0.02
+
+Sampler = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A figure measured elsewhere (not same-run): the value and where it comes from."""
+
+    seconds: float
+    source: str
+
+
+@dataclass
+class Row:
+    """One line of the table, as ``--json`` writes it."""
+
+    what: str
+    kind: str
+    seconds: float
+    baseline_name: str = ""
+    baseline_seconds: float | None = None
+    ratio: float | None = None
+    ratio_low: float | None = None
+    ratio_high: float | None = None
+    target: float | None = None
+    target_seconds: float | None = None
+    rounds: int = 0
+    note: str = ""
+
+    @property
+    def holds(self) -> bool | None:
+        """Whether the medians meet the targets (ratio, seconds), when there are any."""
+        checks = []
+        if self.target is not None and self.ratio is not None:
+            checks.append(self.ratio <= self.target)
+        if self.target_seconds is not None:
+            checks.append(self.seconds <= self.target_seconds)
+        return all(checks) if checks else None
 
 
 @dataclass
 class Bench:
-    """What a bench module gets: timing helpers, C baselines, and the report."""
+    """What a bench module gets: samplers, C baselines, and the rows of the report."""
 
-    rows: list[tuple[str, str, str, str]] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    rounds: int = ROUNDS
+    _said: set[str] = field(default_factory=set)
 
-    def time(self, fn: Callable[[], object], *, number: int = 0, repeat: int = 7) -> float:
-        """Best-of-``repeat`` seconds per call of ``fn`` (auto-ranged when number=0)."""
+    # --- samplers: each call returns one measurement, in seconds ---
+
+    def in_process(self, fn: Callable[[], object], *, number: int = 0) -> Sampler:
+        """Seconds per call of ``fn``, one batch per sample (auto-ranged once when number=0)."""
         if number == 0:
             number = 1
             while True:
                 t0 = time.perf_counter()
                 for _ in range(number):
                     fn()
-                if time.perf_counter() - t0 > 0.2:
+                if time.perf_counter() - t0 > BATCH_SECONDS:
                     break
                 number *= 2
-        runs = []
-        for _ in range(repeat):
+
+        def sample() -> float:
             t0 = time.perf_counter()
             for _ in range(number):
                 fn()
-            runs.append((time.perf_counter() - t0) / number)
-        return min(runs)
+            return (time.perf_counter() - t0) / number
+
+        return sample
+
+    def process(self, argv: Sequence[str | os.PathLike[str]], **kwargs: object) -> Sampler:
+        """The wall time of a whole process, its output thrown away; it must succeed."""
+        args = [os.fspath(a) for a in argv]
+
+        def sample() -> float:
+            t0 = time.perf_counter()
+            subprocess.run(args, check=True, stdout=subprocess.DEVNULL, **kwargs)  # type: ignore[call-overload]
+            return time.perf_counter() - t0
+
+        return sample
+
+    def python(self, code: str, *args: str) -> Sampler:
+        """A whole fresh interpreter running ``code``: start-up and imports included."""
+        return self.process([sys.executable, "-c", code, *args])
+
+    def c_figure(self, name: str, label: str, *args: str) -> Sampler:
+        """The figure a C baseline prints on its ``label seconds`` line, one run per sample."""
+        return lambda: self.c_seconds(name, *args)[label]
+
+    # --- C baselines ---
 
     def c_program(self, name: str, *, libs: tuple[str, ...] = ("-lbpf",)) -> Path:
         """Compile ``bench/c/NAME.c`` (once per run) and return the binary."""
@@ -56,7 +141,7 @@ class Bench:
         return exe
 
     def c_seconds(self, name: str, *args: str) -> dict[str, float]:
-        """Run a C baseline; it prints ``label seconds`` lines."""
+        """Run a C baseline once; it prints ``label seconds`` lines."""
         out = subprocess.run(
             [str(self.c_program(name)), *args], check=True, capture_output=True, text=True
         ).stdout
@@ -66,19 +151,112 @@ class Bench:
             result[label] = float(value)
         return result
 
-    def report(
+    # --- rows ---
+
+    def time(self, fn: Callable[[], object], *, number: int = 0) -> float:
+        """Median seconds per call of ``fn`` over the bench's rounds of batches."""
+        sample = self.in_process(fn, number=number)
+        return statistics.median(sample() for _ in range(self.rounds))
+
+    def compare(
         self,
         what: str,
-        seconds: float,
+        ours: Sampler,
+        theirs: Sampler | Constant,
         *,
-        baseline: float | None = None,
-        baseline_name: str = "C",
-        target: str = "",
-    ) -> None:
-        """One row: the figure, and its ratio to the baseline when there is one."""
-        ratio = f"{seconds / baseline:.2f}x {baseline_name}" if baseline else ""
-        self.rows.append((what, _fmt(seconds), ratio, target))
-        print(f"  {what:<64} {_fmt(seconds):>10}  {ratio:<14} {target}", flush=True)
+        baseline_name: str,
+        kind: str = "in-process",
+        target: float | None = None,
+        target_seconds: float | None = None,
+        rounds: int = 0,
+    ) -> Row:
+        """One row: the median of interleaved pair ratios ours/theirs, with their spread."""
+        rounds = max(rounds or self.rounds, ROUNDS)
+        ours_s, theirs_s, ratios = [], [], []
+        for _ in range(rounds):
+            a = ours()
+            b = theirs.seconds if isinstance(theirs, Constant) else theirs()
+            ours_s.append(a)
+            theirs_s.append(b)
+            ratios.append(a / b)
+        note = f"not same-run: {theirs.source}" if isinstance(theirs, Constant) else ""
+        row = Row(
+            what=what,
+            kind=kind,
+            seconds=statistics.median(ours_s),
+            baseline_name=baseline_name,
+            baseline_seconds=statistics.median(theirs_s),
+            ratio=statistics.median(ratios),
+            ratio_low=min(ratios),
+            ratio_high=max(ratios),
+            target=target,
+            target_seconds=target_seconds,
+            rounds=rounds,
+            note=note,
+        )
+        self._add(row)
+        return row
+
+    def excess(
+        self,
+        what: str,
+        ours: Sampler,
+        theirs: Sampler,
+        *,
+        baseline_name: str,
+        kind: str = "fresh process",
+        target_seconds: float | None = None,
+    ) -> Row:
+        """One row: the median of interleaved pair differences ours - theirs (e.g. imports)."""
+        diffs, theirs_s = [], []
+        for _ in range(self.rounds):
+            a, b = ours(), theirs()
+            diffs.append(a - b)
+            theirs_s.append(b)
+        row = Row(
+            what=what,
+            kind=kind,
+            seconds=statistics.median(diffs),
+            baseline_name=baseline_name,
+            baseline_seconds=statistics.median(theirs_s),
+            target_seconds=target_seconds,
+            rounds=self.rounds,
+            note=f"over {baseline_name} ({_fmt(statistics.median(theirs_s))}), "
+            f"pairs {_fmt(min(diffs))} to {_fmt(max(diffs))}",
+        )
+        self._add(row)
+        return row
+
+    def report(self, what: str, seconds: float, *, kind: str = "in-process", note: str = "") -> Row:
+        """A row without a baseline: a figure for the record."""
+        row = Row(what=what, kind=kind, seconds=seconds, rounds=self.rounds, note=note)
+        self._add(row)
+        return row
+
+    def _add(self, row: Row) -> None:
+        self.rows.append(row)
+        ratio = ""
+        if row.ratio is not None:
+            ratio = (
+                f"{row.ratio:.2f}x {row.baseline_name} [{row.ratio_low:.2f}-{row.ratio_high:.2f}]"
+            )
+        goals = []
+        if row.target is not None:
+            goals.append(f"<= {row.target:g}x")
+        if row.target_seconds is not None:
+            goals.append(f"<= {_fmt(row.target_seconds)}")
+        verdict = f"{', '.join(goals)} {'ok' if row.holds else 'MISSED'}" if goals else ""
+        note = row.note
+        if note.startswith("not same-run: "):
+            # Where a constant comes from is said once; the JSON keeps it on every row.
+            if note in self._said:
+                note = "not same-run"
+            self._said.add(row.note)
+        print(
+            f"  {row.what:<58} {row.kind:<13} {_fmt(row.seconds):>10}  {ratio:<30} {verdict}"
+            + (f"  ({note})" if note else ""),
+            flush=True,
+        )
 
 
 def _fmt(seconds: float) -> str:
@@ -88,10 +266,22 @@ def _fmt(seconds: float) -> str:
 
 
 def main(argv: list[str]) -> int:
-    wanted = set(argv)
+    """Run the bench modules named in ``argv`` (all by default); ``--json [PATH]`` saves rows."""
+    json_path: Path | None = None
+    wanted: set[str] = set()
+    args = iter(argv)
+    for arg in args:
+        if arg == "--json":
+            json_path = BUILD / "results.json"
+        elif arg.startswith("--json="):
+            json_path = Path(arg.removeprefix("--json="))
+        else:
+            wanted.add(arg)
     modules = sorted(HERE.glob("bench_*.py"))
     bench = Bench()
+    started = time.perf_counter()
     print(f"pybpf bench: Python {sys.version.split()[0]}, {os.uname().release}")
+    print(f"  ratios: median of >= {ROUNDS} interleaved pairs [lowest-highest pair]")
     for path in modules:
         name = path.stem.removeprefix("bench_")
         if wanted and name not in wanted:
@@ -102,8 +292,23 @@ def main(argv: list[str]) -> int:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         module.run(bench)
+    missed = [row.what for row in bench.rows if row.holds is False]
+    elapsed = time.perf_counter() - started
+    print(f"{len(bench.rows)} rows in {elapsed:.0f} s; targets missed: {len(missed)}")
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        doc = {
+            "python": sys.version.split()[0],
+            "kernel": os.uname().release,
+            "rounds": ROUNDS,
+            "rows": [asdict(row) | {"holds": row.holds} for row in bench.rows],
+        }
+        json_path.write_text(json.dumps(doc, indent=1) + "\n")
+        print(f"wrote {json_path}")
     return 0
 
 
 if __name__ == "__main__":
+    # The bench modules import their helpers from ``run``: let that be this module.
+    sys.modules.setdefault("run", sys.modules[__name__])
     sys.exit(main(sys.argv[1:]))

@@ -116,3 +116,14 @@ def test_split_file_with_base(tmp_path: Path) -> None:
     assert text == "[3] PTR '(anon)' type_id=2\n"
     rc, text = dump(str(split_file), "--base", str(base_file), "--format", "json")
     assert json.loads(text) == {"types": [{"id": 3, "kind": "PTR", "name": "(anon)", "type_id": 2}]}
+
+
+def test_json_is_compact_unless_pretty(testdata: Path) -> None:
+    path = str(testdata / "globals-el.o")
+    rc, compact = dump(path, "--format", "json")
+    assert rc == 0
+    assert compact.count("\n") == 1 and '": ' not in compact
+    rc, pretty = dump(path, "--format", "json", "--pretty")
+    assert rc == 0
+    assert pretty.count("\n") > 10
+    assert json.loads(pretty) == json.loads(compact)

@@ -173,3 +173,12 @@ def test_progress_shows_on_a_terminal() -> None:
     assert proc.returncode == 0
     assert b"pybpf btf dump: " in seen and b"/" in seen
     assert seen.endswith(b"\r\x1b[K")  # erased when done
+
+
+def test_dump_json_is_compact_unless_pretty(testdata: Path) -> None:
+    args = ("btf", "dump", str(testdata / "globals-el.o"), "--format", "json")
+    compact = pybpf(*args).stdout
+    assert compact.count("\n") == 1 and '": ' not in compact
+    pretty = pybpf(*args, "--pretty").stdout
+    assert pretty.count("\n") > 10
+    assert json.loads(pretty) == json.loads(compact)

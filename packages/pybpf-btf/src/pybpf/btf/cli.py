@@ -1,8 +1,9 @@
 """``python -m pybpf.btf``: look at BTF from the command line.
 
-``dump FILE [--format raw|c|json] [--base FILE]`` prints the types of a raw BTF
-file or of an ELF object's ``.BTF`` section. The raw format is bpftool's, line
-for line. As bpftool does, a file under ``/sys/kernel/btf/`` other than
+``dump FILE [--format raw|c|json] [--pretty] [--base FILE]`` prints the types
+of a raw BTF file or of an ELF object's ``.BTF`` section. The raw format is
+bpftool's, line for line; JSON is compact, as ``bpftool -j`` prints it, unless
+``--pretty`` asks for it indented. As bpftool does, a file under ``/sys/kernel/btf/`` other than
 ``vmlinux`` is read as split BTF on top of the kernel's.
 """
 
@@ -30,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     dump = commands.add_parser("dump", help="print the types of a BTF file or ELF object")
     dump.add_argument("file", type=Path, help="raw BTF (e.g. /sys/kernel/btf/vmlinux) or ELF")
     dump.add_argument("--format", choices=("raw", "c", "json"), default="raw")
+    dump.add_argument("--pretty", action="store_true", help="indent the JSON")
     dump.add_argument("--base", type=Path, help="base BTF of a split BTF file")
     return parser
 
@@ -58,11 +60,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         spec = _load(args.file, args.base)
         if args.format == "raw":
-            for line in raw_lines(spec):
-                out.write(line)
-                out.write("\n")
+            out.writelines(f"{line}\n" for line in raw_lines(spec))
         elif args.format == "json":
-            json.dump(json_document(spec), out, indent=1)
+            # Compact unless asked, in one string: json's C encoder serves only
+            # json.dumps without an indent (json.dump streams in pure Python).
+            if args.pretty:
+                json.dump(json_document(spec), out, indent=1)
+            else:
+                out.write(json.dumps(json_document(spec), separators=(",", ":")))
             out.write("\n")
         else:
             _dump_c(spec, out)

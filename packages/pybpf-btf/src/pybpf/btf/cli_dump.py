@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from pybpf.btf.raw_records import record_fields, record_lines
 from pybpf.btf.spec import Spec
 from pybpf.btf.types import (
     Array,
@@ -51,6 +52,10 @@ def _name(name: str) -> str:
 
 def raw_lines(spec: Spec) -> Iterator[str]:
     """One line per type (plus one per member/value/parameter), as bpftool prints them."""
+    from_records = record_lines(spec)
+    if from_records is not None:
+        yield from from_records
+        return
     for type_id in range(spec.start_id, spec.next_id):
         yield from _raw(spec, type_id, spec.type_by_id(type_id))
 
@@ -161,6 +166,9 @@ def type_fields(spec: Spec, type_id: int, t: Type) -> dict[str, Any]:
 
 def json_document(spec: Spec) -> dict[str, Any]:
     """``{"types": [...]}`` for the spec's own types, in id order."""
+    from_records = record_fields(spec)
+    if from_records is not None:
+        return {"types": list(from_records)}
     return {
         "types": [
             type_fields(spec, type_id, spec.type_by_id(type_id))

@@ -25,6 +25,9 @@ def _dump_arguments(parser: argparse.ArgumentParser) -> None:
     _file_argument(parser, "file", "what to dump")
     parser.add_argument("--format", choices=("raw", "c", "json"), default="raw")
     parser.add_argument("--type", metavar="NAME", help="only the types called NAME")
+    parser.add_argument(
+        "--pretty", action="store_true", help="indent the JSON (compact by default, as bpftool -j)"
+    )
     parser.add_argument("--base", help="the base BTF of a split BTF file")
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,17 +46,45 @@ def _selected(spec: Spec, name: str | None) -> list[tuple[int, Type]]:
 def dump(args: argparse.Namespace) -> int:
     """Print the types of a BTF blob: bpftool's raw text, C, or JSON."""
     from pybpf.btf.cdump import format_c  # noqa: PLC0415 (lazy: start-up time)
-    from pybpf.btf.cli_dump import _raw, type_fields  # noqa: PLC0415
+    from pybpf.btf.cli_dump import (  # noqa: PLC0415
+        _raw,
+        json_document,
+        raw_lines,
+        type_fields,
+    )
     from pybpf.cli.output import Progress, print_json  # noqa: PLC0415
 
     spec = load_btf(Path(args.file), Path(args.base) if args.base else None)
-    chosen = _selected(spec, args.type)
     out = sys.stdout
+    if args.format == "raw" and args.type is None:
+        # Before anything decodes a type: the whole dump can come from the records.
+        lines = raw_lines(spec)
+        with Progress("pybpf btf dump", spec.next_id - spec.start_id) as progress:
+            done = 0
+            while chunk := list(itertools.islice(lines, 16384)):
+                out.write("\n".join(chunk))
+                out.write("\n")
+                done += sum(not line.startswith("\t") for line in chunk)
+                progress.update(done)
+        out.flush()
+        return 0
     if args.format == "json":
-        print_json({"types": [type_fields(spec, i, t) for i, t in chosen]})
+        if args.type is None:
+            doc = json_document(spec)  # from the records, before anything decodes a type
+        else:
+            doc = {"types": [type_fields(spec, i, t) for i, t in _selected(spec, args.type)]}
+        if args.pretty:
+            print_json(doc)
+        else:
+            # Compact as bpftool -j, in one string: json's C encoder serves only
+            # json.dumps without an indent (json.dump streams in pure Python).
+            out.write(json.dumps(doc, separators=(",", ":")))
+            out.write("\n")
     elif args.format == "c":
+        chosen = _selected(spec, args.type)
         out.write(format_c(spec if args.type is None else [t for _, t in chosen]))
     else:
+        chosen = _selected(spec, args.type)
         with Progress("pybpf btf dump", len(chosen)) as progress:
             for n, (type_id, t) in enumerate(chosen):
                 out.write("\n".join(_raw(spec, type_id, t)))

@@ -7,22 +7,85 @@ parser (segments, versioned symbols, notes), for uprobes and USDT probes.
 >>> spec = load_collection_spec("testdata/loader-el.o")  # doctest: +SKIP
 """
 
-from pybpf.elf._uapi import AttachType, MapType, ProgramType
-from pybpf.elf.binary import Binary, BinarySymbol, Segment
-from pybpf.elf.errors import ELFError, UnspecifiedProgramTypeError
-from pybpf.elf.names import attach_type_name, map_type_name, program_type_name
-from pybpf.elf.reader import Source, load_collection_spec
-from pybpf.elf.sections import SECTION_DEFS, SectionDef, SectionInfo, match_section
-from pybpf.elf.spec import (
-    ByteOrder,
-    CollectionSpec,
-    Extern,
-    ExternKind,
-    MapSpec,
-    Pinning,
-    ProgramSpec,
-    VariableSpec,
-)
+from __future__ import annotations
+
+import importlib
+
+# Not typing.TYPE_CHECKING: importing typing costs more than this whole module.
+# Type checkers treat any name TYPE_CHECKING as true.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from pybpf.elf._uapi import (
+        AttachType,
+        MapType,
+        ProgramType,
+    )
+    from pybpf.elf.binary import (
+        Binary,
+        BinarySymbol,
+        Segment,
+    )
+    from pybpf.elf.errors import (
+        ELFError,
+        UnspecifiedProgramTypeError,
+    )
+    from pybpf.elf.names import (
+        attach_type_name,
+        map_type_name,
+        program_type_name,
+    )
+    from pybpf.elf.reader import (
+        Source,
+        load_collection_spec,
+    )
+    from pybpf.elf.sections import (
+        SECTION_DEFS,
+        SectionDef,
+        SectionInfo,
+        match_section,
+    )
+    from pybpf.elf.spec import (
+        ByteOrder,
+        CollectionSpec,
+        Extern,
+        ExternKind,
+        MapSpec,
+        Pinning,
+        ProgramSpec,
+        VariableSpec,
+    )
+
+# Where each public name is defined. A name's module is imported the first time
+# the name is read (PEP 562), so an import of this package costs only what its
+# caller uses.
+_EXPORTS = {
+    "SECTION_DEFS": "pybpf.elf.sections",
+    "AttachType": "pybpf.elf._uapi",
+    "Binary": "pybpf.elf.binary",
+    "BinarySymbol": "pybpf.elf.binary",
+    "ByteOrder": "pybpf.elf.spec",
+    "CollectionSpec": "pybpf.elf.spec",
+    "ELFError": "pybpf.elf.errors",
+    "Extern": "pybpf.elf.spec",
+    "ExternKind": "pybpf.elf.spec",
+    "MapSpec": "pybpf.elf.spec",
+    "MapType": "pybpf.elf._uapi",
+    "Pinning": "pybpf.elf.spec",
+    "ProgramSpec": "pybpf.elf.spec",
+    "ProgramType": "pybpf.elf._uapi",
+    "SectionDef": "pybpf.elf.sections",
+    "SectionInfo": "pybpf.elf.sections",
+    "Segment": "pybpf.elf.binary",
+    "Source": "pybpf.elf.reader",
+    "UnspecifiedProgramTypeError": "pybpf.elf.errors",
+    "VariableSpec": "pybpf.elf.spec",
+    "attach_type_name": "pybpf.elf.names",
+    "load_collection_spec": "pybpf.elf.reader",
+    "map_type_name": "pybpf.elf.names",
+    "match_section": "pybpf.elf.sections",
+    "program_type_name": "pybpf.elf.names",
+}
 
 __all__ = [
     "SECTION_DEFS",
@@ -51,3 +114,22 @@ __all__ = [
     "match_section",
     "program_type_name",
 ]
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        # A submodule read as an attribute (``pybpf.x.sub``) before anyone imported it.
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

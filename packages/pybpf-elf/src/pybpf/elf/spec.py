@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from pybpf.asm import Instructions
-from pybpf.btf.codec import codec_for
 from pybpf.elf._btfeq import content_equal
 from pybpf.elf._uapi import AttachType, MapType, ProgramType
 
@@ -289,6 +288,9 @@ class VariableSpec:
     def _codec(self) -> Any:
         if self.type is None:
             raise ValueError(f"variable {self.name!r} has no BTF type: use .raw")
+        # Imported here: the codec's compiler is only needed once a value is read.
+        from pybpf.btf.codec import codec_for  # noqa: PLC0415
+
         return codec_for(self.type, self.byte_order)
 
     def _value_bytes(self) -> bytes:

@@ -10,10 +10,96 @@ expects. The link types themselves come with core's syscall layer.
 True
 """
 
-from pybpf.link import errors, executable, paths, usdt
-from pybpf.link.errors import *  # noqa: F403
-from pybpf.link.executable import *  # noqa: F403
-from pybpf.link.paths import *  # noqa: F403
-from pybpf.link.usdt import *  # noqa: F403
+from __future__ import annotations
 
-__all__ = errors.__all__ + executable.__all__ + paths.__all__ + usdt.__all__
+import importlib
+
+# Not typing.TYPE_CHECKING: importing typing costs more than this whole module.
+# Type checkers treat any name TYPE_CHECKING as true.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from pybpf.link.errors import (
+        AmbiguousSymbolError,
+        BinaryNotFoundError,
+        SymbolNotFoundError,
+        USDTArgumentError,
+        USDTProbeNotFoundError,
+    )
+    from pybpf.link.executable import (
+        Executable,
+    )
+    from pybpf.link.paths import (
+        resolve_binary_path,
+    )
+    from pybpf.link.usdt import (
+        EM_X86_64,
+        USDT_MAX_ARGS,
+        X86_64_PT_REGS,
+        USDTArgKind,
+        USDTArgument,
+        USDTProbe,
+        encode_usdt_spec,
+        parse_usdt_args,
+        read_usdt_probes,
+    )
+
+# Where each public name is defined. A name's module is imported the first time
+# the name is read (PEP 562), so an import of this package costs only what its
+# caller uses.
+_EXPORTS = {
+    "AmbiguousSymbolError": "pybpf.link.errors",
+    "BinaryNotFoundError": "pybpf.link.errors",
+    "EM_X86_64": "pybpf.link.usdt",
+    "Executable": "pybpf.link.executable",
+    "SymbolNotFoundError": "pybpf.link.errors",
+    "USDTArgKind": "pybpf.link.usdt",
+    "USDTArgument": "pybpf.link.usdt",
+    "USDTArgumentError": "pybpf.link.errors",
+    "USDTProbe": "pybpf.link.usdt",
+    "USDTProbeNotFoundError": "pybpf.link.errors",
+    "USDT_MAX_ARGS": "pybpf.link.usdt",
+    "X86_64_PT_REGS": "pybpf.link.usdt",
+    "encode_usdt_spec": "pybpf.link.usdt",
+    "parse_usdt_args": "pybpf.link.usdt",
+    "read_usdt_probes": "pybpf.link.usdt",
+    "resolve_binary_path": "pybpf.link.paths",
+}
+
+__all__ = [
+    "EM_X86_64",
+    "USDT_MAX_ARGS",
+    "X86_64_PT_REGS",
+    "AmbiguousSymbolError",
+    "BinaryNotFoundError",
+    "Executable",
+    "SymbolNotFoundError",
+    "USDTArgKind",
+    "USDTArgument",
+    "USDTArgumentError",
+    "USDTProbe",
+    "USDTProbeNotFoundError",
+    "encode_usdt_spec",
+    "parse_usdt_args",
+    "read_usdt_probes",
+    "resolve_binary_path",
+]
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        # A submodule read as an attribute (``pybpf.x.sub``) before anyone imported it.
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

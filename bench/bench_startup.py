@@ -1,0 +1,88 @@
+"""Start-up: what a user waits for before pybpf does anything, as whole processes.
+
+Every row is a fresh process (interpreter start and imports included), paired
+round by round with its anchor: a bare interpreter for the import rows, the C
+program doing the same work for the others. Targets (issue #18): ``import
+pybpf.core`` <= 30 ms over a bare interpreter, ``pybpf --help`` <= 100 ms, a
+process that loads ``core-el.o`` <= 3x the C program doing the same.
+
+``import pybpf.core`` is left to pybpf-core's syscall-layer rewrite. What
+``-X importtime`` shows it needs: a lazy ``pybpf/core/__init__.py`` like
+asm/btf/elf/link's (PEP 562 ``__getattr__`` over a name -> module table);
+``asyncio`` imported only by the readers' async methods (``_reader``); the
+arena, perf and map modules not imported by ``collection``/``assign`` until
+used; ``codec_for`` imported where a value is first encoded; and the cffi
+module (``_sys``) loaded on the first system call rather than at import.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from run import Bench
+
+ROOT = Path(os.environ.get("PYBPF_ROOT", Path(__file__).resolve().parent.parent))
+CORE_OBJECT = ROOT / "testdata" / "core-el.o"
+VMLINUX = Path("/sys/kernel/btf/vmlinux")
+
+_IMPORTS = [
+    ("import pybpf.asm", None),
+    ("import pybpf.btf", None),
+    ("import pybpf.elf", None),
+    ("from pybpf.link import Executable", None),
+    ("import pybpf.core", 30e-3),
+]
+
+_LOAD = """
+import sys
+from pybpf.core import Collection, load_collection_spec
+Collection(load_collection_spec(sys.argv[1])).close()
+"""
+
+_FIND = """
+from pybpf.btf import load_kernel_spec
+load_kernel_spec().type_by_name("task_struct")
+"""
+
+
+def run(bench: Bench) -> None:
+    """Imports over a bare interpreter, --help, and two one-shot jobs against C."""
+    bare = bench.python("pass")
+    for statement, target in _IMPORTS:
+        bench.excess(
+            f"python -c '{statement}'",
+            bench.python(statement),
+            bare,
+            baseline_name="bare python",
+            target_seconds=target,
+        )
+    cli = shutil.which("pybpf", path=str(Path(sys.executable).parent))
+    if cli is not None:
+        bench.compare(
+            "pybpf --help",
+            bench.process([cli, "--help"]),
+            bare,
+            baseline_name="bare python",
+            kind="fresh process",
+            target_seconds=0.1,
+        )
+    if os.geteuid() == 0 and CORE_OBJECT.exists():
+        bench.compare(
+            f"load {CORE_OBJECT.name} (kernel BTF + CO-RE)",
+            bench.python(_LOAD, str(CORE_OBJECT)),
+            bench.process([bench.c_program("core_load"), CORE_OBJECT, "1"]),
+            baseline_name="C libbpf process",
+            kind="fresh process",
+            target=3.0,
+        )
+    if VMLINUX.exists():
+        bench.compare(
+            "find task_struct in the kernel's BTF",
+            bench.python(_FIND),
+            bench.process([bench.c_program("btf_parse"), VMLINUX, "1"]),
+            baseline_name="C libbpf process",
+            kind="fresh process",
+        )

@@ -1,0 +1,80 @@
+"""The raw and JSON dumps read from the records equal those rendered from decoded types."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pybpf.btf import BTFError, Int, load_spec
+from pybpf.btf.cli_dump import _raw, type_fields
+from pybpf.btf.raw_records import record_fields, record_lines
+from pybpf.btf.spec import Spec
+
+VMLINUX = Path("/sys/kernel/btf/vmlinux")
+
+
+def _decoded(spec: Spec) -> list[str]:
+    return [
+        line
+        for type_id in range(spec.start_id, spec.next_id)
+        for line in _raw(spec, type_id, spec.type_by_id(type_id))
+    ]
+
+
+def _objects(testdata: Path) -> list[Path]:
+    found = []
+    for path in sorted(testdata.glob("*.o")):
+        try:
+            load_spec(path)
+        except (BTFError, ValueError):
+            continue
+        found.append(path)
+    return found
+
+
+def test_every_testdata_object(testdata: Path) -> None:
+    objects = _objects(testdata)
+    assert objects
+    for path in objects:
+        lines = record_lines(load_spec(path))
+        assert lines is not None, path
+        assert list(lines) == _decoded(load_spec(path)), path
+
+
+@pytest.mark.skipif(not VMLINUX.exists(), reason="no /sys/kernel/btf/vmlinux")
+def test_vmlinux() -> None:
+    lines = record_lines(load_spec(VMLINUX))
+    assert lines is not None
+    assert list(lines) == _decoded(load_spec(VMLINUX))
+
+
+def test_not_once_a_type_was_decoded(testdata: Path) -> None:
+    spec = load_spec(testdata / "globals-el.o")
+    spec.type_by_id(1)
+    assert record_lines(spec) is None
+
+
+def test_not_for_a_spec_built_by_hand() -> None:
+    assert record_lines(Spec([Int("int", 4)])) is None
+
+
+def test_fields_of_every_testdata_object(testdata: Path) -> None:
+    for path in _objects(testdata):
+        spec = load_spec(path)
+        fields = record_fields(spec)
+        assert fields is not None, path
+        decoded = load_spec(path)
+        expected = [
+            type_fields(decoded, i, decoded.type_by_id(i))
+            for i in range(decoded.start_id, decoded.next_id)
+        ]
+        # Compared as JSON text: the same keys in the same order.
+        assert json.dumps(list(fields)) == json.dumps(expected), path
+
+
+def test_fields_not_once_a_type_was_decoded(testdata: Path) -> None:
+    spec = load_spec(testdata / "globals-el.o")
+    spec.type_by_id(1)
+    assert record_fields(spec) is None

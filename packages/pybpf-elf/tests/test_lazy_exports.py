@@ -1,0 +1,41 @@
+"""pybpf.elf's re-exports load on first use: an import pays only for the names read."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pybpf.elf
+
+
+def _modules_after(statement: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``statement``."""
+    code = f"import sys\n{statement}\nprint(*sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return set(out.stdout.split())
+
+
+def test_import_loads_no_submodule() -> None:
+    loaded = _modules_after("import pybpf.elf")
+    assert {name for name in loaded if name.startswith("pybpf.elf.")} <= set()
+
+
+def test_a_name_loads_its_own_module_only() -> None:
+    loaded = _modules_after("from pybpf.elf import MapType")
+    assert "pybpf.elf._uapi" in loaded
+    assert "pybpf.elf.reader" not in loaded
+
+
+def test_every_public_name_resolves() -> None:
+    for name in pybpf.elf.__all__:
+        assert getattr(pybpf.elf, name) is not None, name
+    assert set(pybpf.elf.__all__) <= set(dir(pybpf.elf))
+
+
+def test_unknown_name_is_attribute_error() -> None:
+    assert not hasattr(pybpf.elf, "no_such_name")
+
+
+def test_the_specs_need_no_value_codec() -> None:
+    loaded = _modules_after("from pybpf.elf import CollectionSpec")
+    assert "pybpf.btf.codec" not in loaded
