@@ -11,7 +11,6 @@ and leaves the reader as it was. asyncio waits through the event loop's
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import select
 import time
@@ -147,6 +146,8 @@ class EventReader(Closing):
 
     async def _readable(self) -> None:
         """Until the epoll descriptor is readable, through the running loop."""
+        import asyncio  # noqa: PLC0415 (only readers used from asyncio pay its import)
+
         fd = self._check().fileno()
         loop = asyncio.get_running_loop()
         ready = loop.create_future()
@@ -182,6 +183,8 @@ class EventReader(Closing):
         if pending:
             self._check()
             return pending.popleft()
+        import asyncio  # noqa: PLC0415 (see _readable)
+
         async with asyncio.timeout(timeout):
             batch = await self.read_batch_async()
         pending.extend(batch[1:])
