@@ -18,7 +18,6 @@ import pytest
 from pybpf.core import (
     BatchCursor,
     BPFError,
-    BPFPermissionError,
     FileFlags,
     Map,
     PinPathError,
@@ -169,7 +168,7 @@ def test_pin_outside_bpffs_says_so(hmap: Map, tmp_path: Path) -> None:
 
 
 def test_load_pinned_of_a_regular_file_says_so() -> None:
-    with pytest.raises(BPFPermissionError, match="not a bpffs path") as info:
+    with pytest.raises(PinPathError, match="not a directory in a bpffs mount") as info:
         Map.load_pinned("/etc/passwd")
     assert "CAP_" not in str(info.value)
 

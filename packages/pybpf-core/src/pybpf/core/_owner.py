@@ -133,8 +133,13 @@ class KernelObject(Closing):
 
     @classmethod
     def _open_pinned(cls, path: str | os.PathLike[str], flags: FileFlags) -> tuple[FD, str]:
-        """BPF_OBJ_GET of ``path`` once it is a path the kernel reads as given."""
-        text = _bpffs.check_path(path, kind=cls._KIND, bpffs=False)
+        """BPF_OBJ_GET of ``path`` once it is a path the kernel reads as given.
+
+        Only bpffs holds pinned objects: a path elsewhere is refused here, as
+        the same :class:`~pybpf.core.PinPathError` on every kernel (the
+        kernel's own answer varies: EPERM, or EROFS on a read-only mount).
+        """
+        text = _bpffs.check_path(path, kind=cls._KIND)
         fd = _cmds.obj_get(text, flags, f"open pinned {cls._KIND}")
         return fd, text
 
