@@ -7,7 +7,7 @@ Nothing here touches the kernel.
 
 from __future__ import annotations
 
-import importlib
+from pybpf.asm.exports import lazy_exports
 
 # Not typing.TYPE_CHECKING: importing typing costs more than this whole module.
 # Type checkers treat any name TYPE_CHECKING as true.
@@ -388,20 +388,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    module = _EXPORTS.get(name)
-    if module is None:
-        # A submodule read as an attribute (``pybpf.x.sub``) before anyone imported it.
-        try:
-            return importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as e:
-            if e.name != f"{__name__}.{name}":
-                raise
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), __all__)
