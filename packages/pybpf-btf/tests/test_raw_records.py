@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,14 @@ def test_fields_not_once_a_type_was_decoded(testdata: Path) -> None:
     spec = load_spec(testdata / "globals-el.o")
     spec.type_by_id(1)
     assert record_fields(spec) is None
+
+
+def test_a_datasec_entry_of_no_type_is_a_btf_error() -> None:
+    # Found by `nox -s fuzz` (dump): the raw dump from records looked the
+    # entry's type up and leaked TypeNotFoundError.
+    strings = b"\0.data\0"
+    datasec = struct.pack("<III", 1, (15 << 24) | 1, 4) + struct.pack("<III", 99, 0, 4)
+    header = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(datasec), len(datasec), len(strings))
+    spec = load_spec(header + datasec + strings)
+    with pytest.raises(BTFError, match="type id 99"):
+        list(record_lines(spec) or ())

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from pybpf.btf.errors import BTFError, TypeNotFoundError
 from pybpf.btf.parse import RawBTF
 from pybpf.btf.spec import Spec
 from pybpf.btf.types import Kind
@@ -164,7 +165,10 @@ def _var_label(spec: Spec, raw: RawBTF, name: Callable[[int], str]) -> Callable[
             at = offsets[index]
             kind = (words[at + 1] >> 24) & 0x1F
             return f"{_KIND_NAMES.get(kind, 'UNKN')} '{name(words[at])}'"
-        t = spec.type_by_id(type_id)
+        try:
+            t = spec.type_by_id(type_id)  # in the base of a split spec
+        except TypeNotFoundError:
+            raise BTFError(f"a DATASEC entry refers to type id {type_id}, which is none") from None
         return f"{t.kind.name} '{t.name or '(anon)'}'"
 
     return label
