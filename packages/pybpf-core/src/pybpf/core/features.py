@@ -322,8 +322,9 @@ def have_map_type(map_type: MapType) -> None:
 
 # The verifier's answer to BPF_F_SLEEPABLE on a type that may not sleep:
 # "Only fentry/fexit/fmod_ret and lsm programs can be sleepable" (5.10), the
-# list growing with iter, uprobe and struct_ops in later kernels.
-_NOT_SLEEPABLE = "can be sleepable"
+# list growing with iter, uprobe and struct_ops in later kernels, then
+# "Program of this type cannot be sleepable" (7.x).
+_NOT_SLEEPABLE = ("can be sleepable", "cannot be sleepable")
 
 
 @_cached
@@ -345,7 +346,7 @@ def have_sleepable(prog_type: ProgramType, attach_type: AttachType | None = None
     kind = prog_type.name if attach is None else f"{prog_type.name}/{AttachType(attach).name}"
     feature = f"sleepable {kind} programs"
     rc, log = _probe_load(prog_type, attach, feature, flags=BPF_F_SLEEPABLE)
-    if rc < 0 and _NOT_SLEEPABLE in log:
+    if rc < 0 and any(answer in log for answer in _NOT_SLEEPABLE):
         raise _missing(feature, "")
 
 
