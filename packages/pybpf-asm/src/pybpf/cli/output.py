@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TextIO
 
-__all__ = ["Progress", "print_json"]
+__all__ = ["Progress", "print_documents", "print_json"]
 
 
 def print_json(doc: Any, out: TextIO | None = None) -> None:
@@ -17,6 +18,24 @@ def print_json(doc: Any, out: TextIO | None = None) -> None:
     json.dump(doc, out, indent=2)
     out.write("\n")
     out.flush()
+
+
+def print_documents(
+    docs: dict[str, Any] | list[dict[str, Any]],
+    text: Callable[[dict[str, Any]], list[str]],
+    *,
+    as_json: bool,
+) -> None:
+    """A listing's or one object's documents: as JSON, or as ``text`` lines each.
+
+    A list stays a JSON array (``prog list --json``), one document an object
+    (``prog show --json``), as bpftool prints them.
+    """
+    if as_json:
+        print_json(docs)
+        return
+    for doc in docs if isinstance(docs, list) else [docs]:
+        print("\n".join(text(doc)))
 
 
 class Progress:

@@ -7,7 +7,7 @@ from typing import Any
 
 from pybpf.cli.elf_commands import jsonable
 from pybpf.cli.main import CommandError
-from pybpf.cli.output import print_json
+from pybpf.cli.output import print_documents, print_json
 from pybpf.core.info import MapInfo
 from pybpf.core.inventory import maps
 from pybpf.core.map import Map
@@ -53,11 +53,7 @@ def _text(doc: dict[str, Any]) -> list[str]:
 def list_(args: argparse.Namespace) -> int:
     """Every map, as ``bpftool map list`` shows them."""
     docs = [map_document(info) for info in maps()]
-    if args.json:
-        print_json(docs)
-    else:
-        for doc in docs:
-            print("\n".join(_text(doc)))
+    print_documents(docs, _text, as_json=args.json)
     return 0
 
 
@@ -65,10 +61,7 @@ def show(args: argparse.Namespace) -> int:
     """One map, as ``bpftool map show id N`` shows it."""
     with Map.from_id(args.id) as m:
         doc = map_document(m.info())
-    if args.json:
-        print_json(doc)
-    else:
-        print("\n".join(_text(doc)))
+    print_documents(doc, _text, as_json=args.json)
     return 0
 
 

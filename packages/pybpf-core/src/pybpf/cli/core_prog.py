@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pybpf.cli.output import print_json
+from pybpf.cli.output import print_documents, print_json
 from pybpf.core.inventory import btf_objects, program_code, programs
 from pybpf.core.prog_info import ProgramInfo
 from pybpf.core.program import Program
@@ -78,11 +78,7 @@ def _text(doc: dict[str, Any]) -> list[str]:
 def list_(args: argparse.Namespace) -> int:
     """Every loaded program, as ``bpftool prog list`` shows them."""
     docs = [program_document(info) for info in programs()]
-    if args.json:
-        print_json(docs)
-    else:
-        for doc in docs:
-            print("\n".join(_text(doc)))
+    print_documents(docs, _text, as_json=args.json)
     return 0
 
 
@@ -90,10 +86,7 @@ def show(args: argparse.Namespace) -> int:
     """One program, as ``bpftool prog show id N`` shows it."""
     with Program.from_id(args.id) as prog:
         doc = program_document(prog.info())
-    if args.json:
-        print_json(doc)
-    else:
-        print("\n".join(_text(doc)))
+    print_documents(doc, _text, as_json=args.json)
     return 0
 
 
