@@ -70,6 +70,81 @@ class LinkType(enum.IntEnum):
     SOCKMAP = 14
 
 
+class AttachFlags(enum.IntFlag):
+    """``BPF_PROG_ATTACH``/``BPF_LINK_CREATE`` flags (#defines of bpf.h)."""
+
+    NONE = 0
+    ALLOW_OVERRIDE = 1
+    ALLOW_MULTI = 2
+    REPLACE = 4
+    BEFORE = 8
+    AFTER = 16
+    ID = 32
+    LINK = 8192
+
+
+class QueryFlags(enum.IntFlag):
+    """``BPF_PROG_QUERY`` flags (#defines of bpf.h)."""
+
+    NONE = 0
+    EFFECTIVE = 1
+
+
+class KprobeMultiFlags(enum.IntFlag):
+    """``link_create.kprobe_multi.flags``."""
+
+    NONE = 0
+    RETURN = 1
+
+
+class UprobeMultiFlags(enum.IntFlag):
+    """``link_create.uprobe_multi.flags``."""
+
+    NONE = 0
+    RETURN = 1
+
+
+class NetfilterFlags(enum.IntFlag):
+    """``link_create.netfilter.flags`` (#defines of bpf.h)."""
+
+    NONE = 0
+    IP_DEFRAG = 1
+
+
+class XDPFlags(enum.IntFlag):
+    """XDP attach flags (XDP links' ``flags``; #defines of if_link.h)."""
+
+    NONE = 0
+    UPDATE_IF_NOEXIST = 1
+    SKB_MODE = 2
+    DRV_MODE = 4
+    HW_MODE = 8
+    REPLACE = 16
+
+
+class PerfEventType(enum.IntEnum):
+    """What a perf-event link attaches (``enum bpf_perf_event_type``)."""
+
+    UNSPEC = 0
+    UPROBE = 1
+    URETPROBE = 2
+    KPROBE = 3
+    KRETPROBE = 4
+    TRACEPOINT = 5
+    EVENT = 6
+
+
+class TaskFdType(enum.IntEnum):
+    """What ``BPF_TASK_FD_QUERY`` found behind an fd (``enum bpf_task_fd_type``)."""
+
+    RAW_TRACEPOINT = 0
+    TRACEPOINT = 1
+    KPROBE = 2
+    KRETPROBE = 3
+    UPROBE = 4
+    URETPROBE = 5
+
+
 class UpdateFlags(enum.IntFlag):
     """How ``Map.update`` treats an existing key (``BPF_ANY`` ... ``BPF_F_LOCK``)."""
 
