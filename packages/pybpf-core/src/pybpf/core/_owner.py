@@ -25,6 +25,7 @@ _ANON_INODE_KINDS = {
     "bpf-prog": "program",
     "bpf-map": "map",
     "bpf_link": "link",
+    "bpf-link": "link",  # the name from Linux 6.x
     "bpf_iter": "BPF iterator",
     "btf": "BTF object",
     "bpf-token": "BPF token",

@@ -118,7 +118,7 @@ class Program(KernelObject):
     closes it; afterwards every operation raises ClosedError.
     """
 
-    __slots__ = ("__weakref__", "_fd", "_name", "_pinned", "_type", "_verifier_log")
+    __slots__ = ("__weakref__", "_fd", "_name", "_pinned", "_spec", "_type", "_verifier_log")
     _KIND = "program"
 
     def __init__(
@@ -186,6 +186,7 @@ class Program(KernelObject):
         self._type: ProgramType | int = spec.type
         self._pinned: str | None = None
         self._verifier_log = log
+        self._spec: ProgramSpec | None = spec
 
     # -- opening existing programs ------------------------------------------------
 
@@ -203,6 +204,7 @@ class Program(KernelObject):
         p._type = info.type
         p._pinned = None
         p._verifier_log = None
+        p._spec = None
         return p
 
     @classmethod
@@ -249,6 +251,18 @@ class Program(KernelObject):
     def type(self) -> ProgramType | int:
         """The program type."""
         return self._type
+
+    @property
+    def spec(self) -> ProgramSpec | None:
+        """The spec this program was loaded from; None for opened programs.
+
+        The link layer reads what attaching needs from it: the section
+        (``kprobe/do_sys_open`` names its target), ``attach_type``,
+        ``attach_to`` and ``sleepable``. Opened programs (``from_fd``,
+        ``from_id``, ``load_pinned``) have only the kernel's view
+        (:meth:`info`).
+        """
+        return self._spec
 
     @property
     def verifier_log(self) -> str | None:
@@ -379,6 +393,7 @@ class Program(KernelObject):
         p._type = self._type
         p._pinned = None
         p._verifier_log = self._verifier_log
+        p._spec = self._spec
         return p
 
 
