@@ -1,4 +1,8 @@
-"""The errors of the link layer that need no kernel: missing binaries, symbols and probes."""
+"""The link layer's own errors: missing binaries, symbols, probes and tracepoints.
+
+The kernel's refusals are core's typed errors (:class:`~pybpf.core.BPFError`
+and its subclasses); these name what was not found before the kernel was asked.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ __all__ = [
     "AmbiguousSymbolError",
     "BinaryNotFoundError",
     "SymbolNotFoundError",
+    "TracepointNotFoundError",
     "USDTArgumentError",
     "USDTProbeNotFoundError",
 ]
@@ -67,3 +72,12 @@ class USDTArgumentError(ValueError):
         super().__init__(message)
         self.spec = spec
         self.index = index
+
+
+class TracepointNotFoundError(LookupError):
+    """The kernel has no tracepoint ``group/name`` (not in tracefs ``events/``)."""
+
+    def __init__(self, group: str, name: str) -> None:
+        super().__init__(f"tracepoint {group}/{name} not found (no tracefs events/{group}/{name})")
+        self.group = group
+        self.name = name

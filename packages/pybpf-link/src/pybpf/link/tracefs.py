@@ -1,0 +1,88 @@
+"""The kernel's tracing filesystem: where tracepoints and dynamic probes are named.
+
+Found wherever it is mounted (``/sys/kernel/tracing``, the older
+``/sys/kernel/debug/tracing``, or any mount listed in ``/proc/self/mounts``),
+and mounted at ``/sys/kernel/tracing`` when it is nowhere and this process
+may mount it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import re
+
+from pybpf.core import NotSupportedError
+from pybpf.link.errors import TracepointNotFoundError
+
+__all__ = ["event_id", "tracefs_path"]
+
+_DEFAULT = "/sys/kernel/tracing"
+_DEBUGFS = "/sys/kernel/debug/tracing"
+#: What a tracepoint group or name may contain (tracefs directory names).
+_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+
+_found: str | None = None
+
+
+def _mounted() -> str | None:
+    """The first tracefs mount listed for this process, if any."""
+    try:
+        with open("/proc/self/mounts") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) > 2 and fields[2] == "tracefs":
+                    return fields[1].replace("\\040", " ")
+    except OSError:
+        pass
+    return None
+
+
+def _mount(target: str) -> bool:
+    """Mount tracefs at ``target``: whether that worked."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    rc = libc.mount(b"tracefs", target.encode(), b"tracefs", ctypes.c_ulong(0), None)
+    return int(rc) == 0
+
+
+def tracefs_path() -> str:
+    """Where tracefs is mounted; mounted at ``/sys/kernel/tracing`` if it is nowhere.
+
+    A kernel without tracefs, or a process that may not mount it, raises
+    :class:`~pybpf.core.NotSupportedError`.
+    """
+    global _found  # noqa: PLW0603 (the answer does not change while the process runs)
+    if _found is not None and os.path.isdir(os.path.join(_found, "events")):
+        return _found
+    candidates = [p for p in (_mounted(), _DEFAULT, _DEBUGFS) if p]
+    for path in candidates:
+        if os.path.isdir(os.path.join(path, "events")):
+            _found = path
+            return path
+    if os.path.isdir(_DEFAULT) and _mount(_DEFAULT) and os.path.isdir(f"{_DEFAULT}/events"):
+        _found = _DEFAULT
+        return _DEFAULT
+    raise NotSupportedError(
+        "tracefs: not mounted, and mounting it at /sys/kernel/tracing failed "
+        "(a kernel without CONFIG_TRACING, or no CAP_SYS_ADMIN)",
+        code=errno.EOPNOTSUPP,
+    )
+
+
+def event_id(group: str, name: str) -> int:
+    """The perf event id of tracepoint ``group/name`` (tracefs ``events/G/N/id``).
+
+    An unknown tracepoint raises :class:`~pybpf.link.TracepointNotFoundError`.
+    """
+    for part, label in ((group, "group"), (name, "name")):
+        if not isinstance(part, str):
+            raise TypeError(f"tracepoint {label} must be a str, not {type(part).__name__}")
+        if not _NAME.fullmatch(part):
+            raise ValueError(f"tracepoint {label} {part!r} is not a tracefs event name")
+    path = os.path.join(tracefs_path(), "events", group, name, "id")
+    try:
+        with open(path) as f:
+            return int(f.read())
+    except FileNotFoundError:
+        raise TracepointNotFoundError(group, name) from None

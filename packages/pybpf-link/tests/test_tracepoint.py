@@ -1,0 +1,94 @@
+"""Tracepoints on the real kernel: the program runs on the event, and not after close()."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pybpf.core import BPFError, Collection, ObjectKindError
+from pybpf.elf import load_collection_spec
+from pybpf.link import (
+    LegacyPerfEventLink,
+    Link,
+    LinkInfo,
+    LinkType,
+    PerfEventLink,
+    TracepointNotFoundError,
+    links,
+    tracepoint,
+)
+
+pytestmark = pytest.mark.kernel
+
+
+@pytest.fixture
+def coll(testdata: Path) -> Iterator[Collection]:
+    spec = load_collection_spec(testdata / "link_tracepoint-el.o")
+    spec.variables["target_tgid"].set(os.getpid())
+    spec.programs["cookie_getppid"].autoload = False  # bpf_get_attach_cookie: 5.15+
+    with Collection(spec) as c:
+        yield c
+
+
+def _calls(coll: Collection) -> int:
+    return int(coll.variables["calls"].get())
+
+
+def test_program_runs_until_close(coll: Collection) -> None:
+    link = tracepoint(coll.programs["count_getpid"], "syscalls", "sys_enter_getpid")
+    with link:
+        assert isinstance(link, PerfEventLink | LegacyPerfEventLink)
+        for _ in range(5):
+            os.getpid()
+        assert _calls(coll) == 5
+    assert link.closed
+    os.getpid()
+    assert _calls(coll) == 5
+
+
+def test_link_info_and_listing(coll: Collection) -> None:
+    with tracepoint(coll.programs["count_getpid"], "syscalls", "sys_enter_getpid") as link:
+        if link.type is None:
+            pytest.skip("perf-event bpf_links are Linux 5.15+: attached by ioctl")
+        assert link.type == LinkType.PERF_EVENT
+        info = link.info()
+        assert isinstance(info, LinkInfo)
+        assert info.program_id == coll.programs["count_getpid"].info().id
+        assert info.id in {i.id for i in links()}
+        with Link.from_id(info.id) as again:
+            assert type(again) is PerfEventLink
+            assert again.info().id == info.id
+    assert info.id not in {i.id for i in links()}
+
+
+def test_cookie(testdata: Path) -> None:
+    spec = load_collection_spec(testdata / "link_tracepoint-el.o")
+    spec.variables["target_tgid"].set(os.getpid())
+    with Collection(spec) as c:
+        prog = c.programs["cookie_getppid"]
+        with tracepoint(prog, "syscalls", "sys_enter_getppid", cookie=0xC0FFEE):
+            os.getppid()
+        assert c.variables["last_cookie"].get() == 0xC0FFEE
+
+
+def test_missing_tracepoint_leaks_nothing(coll: Collection) -> None:
+    before = {i.id for i in links()}
+    with pytest.raises(TracepointNotFoundError, match="syscalls/sys_enter_nonesuch"):
+        tracepoint(coll.programs["count_getpid"], "syscalls", "sys_enter_nonesuch")
+    with pytest.raises(ValueError, match="not a tracefs event name"):
+        tracepoint(coll.programs["count_getpid"], "../..", "x")
+    assert {i.id for i in links()} == before
+
+
+def test_wrong_program_type_is_refused(testdata: Path) -> None:
+    spec = load_collection_spec(testdata / "demo-el.o")
+    with Collection(spec) as c, pytest.raises(BPFError, match="tracepoint syscalls/sys_enter"):
+        tracepoint(c.programs["count_packets"], "syscalls", "sys_enter_getpid")
+
+
+def test_from_fd_of_a_map_is_refused(coll: Collection) -> None:
+    with pytest.raises(ObjectKindError):
+        Link.from_fd(coll.maps[".bss"].fd.number)
