@@ -11,6 +11,7 @@ import errno
 __all__ = [
     "AmbiguousSymbolError",
     "BinaryNotFoundError",
+    "KernelSymbolNotFoundError",
     "SymbolNotFoundError",
     "TracepointNotFoundError",
     "USDTArgumentError",
@@ -81,3 +82,12 @@ class TracepointNotFoundError(LookupError):
         super().__init__(f"tracepoint {group}/{name} not found (no tracefs events/{group}/{name})")
         self.group = group
         self.name = name
+
+
+class KernelSymbolNotFoundError(LookupError):
+    """The kernel has no function ``symbol`` to probe (not in kallsyms, or not probeable)."""
+
+    def __init__(self, symbol: str, reason: str = "") -> None:
+        detail = f": {reason}" if reason else ""
+        super().__init__(f"kernel symbol {symbol!r} not found or not probeable{detail}")
+        self.symbol = symbol
