@@ -92,3 +92,18 @@ def test_wrong_program_type_is_refused(testdata: Path) -> None:
 def test_from_fd_of_a_map_is_refused(coll: Collection) -> None:
     with pytest.raises(ObjectKindError):
         Link.from_fd(coll.maps[".bss"].fd.number)
+
+
+def test_info_names_the_tracepoint(coll: Collection) -> None:
+    from pybpf.link import PerfEventInfo, TracepointInfo
+
+    with tracepoint(coll.programs["count_getpid"], "syscalls", "sys_enter_getpid") as link:
+        if link.type is None:
+            pytest.skip("perf-event bpf_links are Linux 5.15+: attached by ioctl")
+        info = link.info()
+        assert isinstance(info, PerfEventInfo)
+        if info.event_type is None:
+            return  # before 6.6 the kernel says no more
+        assert isinstance(info, TracepointInfo)
+        assert info.tracepoint == "sys_enter_getpid"
+        assert info.cookie in (0, None)
