@@ -107,3 +107,41 @@ def test_info_names_the_tracepoint(coll: Collection) -> None:
         assert isinstance(info, TracepointInfo)
         assert info.tracepoint == "sys_enter_getpid"
         assert info.cookie in (0, None)
+
+
+def test_auto_attach_by_section(coll: Collection) -> None:
+    from pybpf.link import attach
+
+    with attach(coll.programs["count_getpid"]) as link:
+        assert "syscalls/sys_enter_getpid" in link.name
+        os.getpid()
+        assert _calls(coll) == 1
+    os.getpid()
+    assert _calls(coll) == 1
+
+
+def test_attach_all_is_all_or_nothing(testdata: Path) -> None:
+    from pybpf.link import attach_all
+
+    spec = load_collection_spec(testdata / "link_tracepoint-el.o")
+    spec.variables["target_tgid"].set(os.getpid())
+    with Collection(spec) as c:
+        before = {i.id for i in links()}
+        made = attach_all(c)
+        try:
+            assert len(made) == 2
+            os.getpid()
+            assert int(c.variables["calls"].get()) == 1
+        finally:
+            for link in made:
+                link.close()
+        assert {i.id for i in links()} == before
+
+
+def test_opened_program_has_no_section(coll: Collection) -> None:
+    from pybpf.core import Program
+    from pybpf.link import SectionNotAttachableError, attach
+
+    opened = Program.from_id(coll.programs["count_getpid"].info().id)
+    with opened, pytest.raises(SectionNotAttachableError, match="no section"):
+        attach(opened)

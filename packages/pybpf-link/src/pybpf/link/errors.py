@@ -12,6 +12,7 @@ __all__ = [
     "AmbiguousSymbolError",
     "BinaryNotFoundError",
     "KernelSymbolNotFoundError",
+    "SectionNotAttachableError",
     "SymbolNotFoundError",
     "TracepointNotFoundError",
     "USDTArgumentError",
@@ -91,3 +92,26 @@ class KernelSymbolNotFoundError(LookupError):
         detail = f": {reason}" if reason else ""
         super().__init__(f"kernel symbol {symbol!r} not found or not probeable{detail}")
         self.symbol = symbol
+
+
+class SectionNotAttachableError(ValueError):
+    """A program whose section does not say where to attach it (``xdp``, a bare ``kprobe``).
+
+    ``section`` is the program's section, ``call`` the explicit attach call to
+    use instead (None where there is none), ``malformed`` whether the section
+    tries to name a target but cannot be read (``kretprobe/f+8``) rather than
+    naming none: :func:`~pybpf.link.attach_all` skips the programs that name
+    none and raises for the malformed ones, as libbpf does.
+    """
+
+    def __init__(
+        self, section: str, call: str | None, why: str = "", *, malformed: bool = False
+    ) -> None:
+        what = f"section {section!r}" if section else "the program"
+        reason = f": {why}" if why else ""
+        use = f"; use {call}" if call else ""
+        super().__init__(f"{what} cannot be attached automatically{reason}{use}")
+        self.section = section
+        self.call = call
+        self.why = why
+        self.malformed = malformed
