@@ -69,6 +69,7 @@ class MapBatches:
     def read(self, cmd: Command, cursor: BatchCursor, count: int) -> tuple[list[Any], list[Any]]:
         """One batch read after ``cursor``: its keys and values, decoded."""
         el = self._elements
+        el.require_keys()
         with el.lock:
             got = self._read(cmd, cursor, count)
             if got is None:

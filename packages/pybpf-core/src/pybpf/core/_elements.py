@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from pybpf.core import _cpus, _sys
-from pybpf.core._map_errors import keyless_error
+from pybpf.core._map_errors import VALUE_STORES, keyless_error
 from pybpf.core._owner import KernelObject
 from pybpf.core.codec import CTYPES, BytesCodec, Codec, int_format
 from pybpf.core.fd import FD
@@ -183,11 +183,22 @@ class Elements:
         if self.map_type in _FAST_TYPES:
             self.fast = 3 if vout else 2
 
+    def require_keys(self) -> None:
+        """Raise the TypeError of a keyed operation on a queue, stack or bloom filter.
+
+        For operations that encode no key (iteration, batch reads), which the
+        kernel would otherwise answer with an errno that does not say why.
+        """
+        if self.map_type in VALUE_STORES:
+            raise keyless_error(self.name, self.map_type)
+
     # -- one element -------------------------------------------------------------------
 
     def encode_key(self, key: Any) -> bytes:
         """The bytes of ``key``: bytes as given, else a native int or the key codec's."""
         size = self.key_size
+        if not size:
+            raise keyless_error(self.name, self.map_type)
         if isinstance(key, _BYTES_LIKE):
             data = bytes(key)
         elif isinstance(key, int) and self.key_raw:
@@ -209,7 +220,7 @@ class Elements:
             return
         kmem = self.kmem
         if kmem is None:
-            raise keyless_error(self.map_type)
+            raise keyless_error(self.name, self.map_type)
         if key.__class__ is bytes and len(key) == self.key_size:
             kmem[:] = key
         else:
@@ -307,6 +318,8 @@ class Elements:
 
     def pack_keys(self, buf: Any, keys: Sequence[Any]) -> None:
         """Encode ``keys`` one after the other into ``buf``."""
+        if not self.key_size:
+            raise keyless_error(self.name, self.map_type)
         _pack(buf, self.key_size, keys, encode=self.encode_key, fmt=self.key_format)
 
     def pack_values(self, buf: Any, values: Sequence[Any]) -> None:

@@ -4,7 +4,9 @@
 into the exception a Python user catches (:class:`KeyError` for a missing key,
 :class:`~pybpf.core.errors.LimitError` for a full map...), naming the
 operation and the map, and saying why where the map's state tells (frozen,
-opened read-only, a record map read as a keyed one).
+opened read-only, a record map read as a keyed one). The TypeErrors for an
+operation a map type does not have (keys of a queue, ``pop`` of a hash map)
+are here too, each naming what to use instead.
 """
 
 from __future__ import annotations
@@ -30,10 +32,23 @@ if TYPE_CHECKING:
     from pybpf.core._uapi import Command
     from pybpf.core.fd import FD
 
-__all__ = ["ARRAY_TYPES", "MapErrors", "check_flags", "keyless_error"]
+__all__ = [
+    "ARRAY_TYPES",
+    "VALUE_STORES",
+    "MapErrors",
+    "check_flags",
+    "keyless_error",
+    "wrong_type_error",
+]
 
 #: Types whose keys are the indexes 0 .. max_entries-1, all present.
 ARRAY_TYPES: Final = frozenset({MapType.ARRAY, MapType.PERCPU_ARRAY})
+#: Types that hold values without keys, and the methods that reach them.
+VALUE_STORES: Final = {
+    MapType.QUEUE: "push(), pop() and peek()",
+    MapType.STACK: "push(), pop() and peek()",
+    MapType.BLOOM_FILTER: "push() and contains()",
+}
 #: Types that hold a stream of records rather than keyed elements: what to use instead.
 _RECORD_MAPS: Final = {
     MapType.RINGBUF: "a RINGBUF map has no keys to look up or iterate; read its records "
@@ -67,9 +82,34 @@ def check_flags(flags: object, what: str) -> int:
     return _cmds.check_uint(flags, 64, "flags", what)
 
 
-def keyless_error(map_type: int) -> TypeError:
-    """The error for a keyed operation (``m[k]``...) on a map without keys."""
-    return TypeError(f"{_probes.type_name(map_type)} maps have no keys")
+def keyless_error(name: str, map_type: int) -> TypeError:
+    """The error for a keyed operation (``m[k]``, ``keys()``...) on a map without keys."""
+    type_name = _probes.type_name(map_type)
+    instead = VALUE_STORES.get(MapType(map_type)) if map_type in VALUE_STORES else None
+    if instead is None:
+        return TypeError(f"{type_name} maps have no keys")
+    return TypeError(
+        f"map {name!r}: a {type_name} map has no keys: m[k], keys(), items() and the other "
+        f"dict operations do not apply; use {instead}"
+    )
+
+
+#: What a map with keys offers instead of each method of the keyless ones.
+_KEYED_INSTEAD: Final = {
+    "push": "m[k] = v (update)",
+    "pop": "lookup_and_delete(k)",
+    "peek": "m[k] (lookup)",
+    "contains": "k in m",
+}
+
+
+def wrong_type_error(name: str, map_type: int, method: str) -> TypeError:
+    """The error for ``push``/``pop``/``peek``/``contains`` on a map type without them."""
+    type_name = _probes.type_name(map_type)
+    instead = VALUE_STORES.get(MapType(map_type)) if map_type in VALUE_STORES else None
+    if instead is None:
+        instead = _KEYED_INSTEAD[method]
+    return TypeError(f"map {name!r}: a {type_name} map has no {method}(); use {instead}")
 
 
 def _key_repr(key: object) -> str:

@@ -1,8 +1,11 @@
 """Maps: kernel objects created from a :class:`~pybpf.elf.spec.MapSpec`.
 
 ``Map(spec)`` creates the map. ``Map.from_fd``, ``Map.from_id`` and
-``Map.load_pinned`` open existing ones. A map is dict-like: ``m[k]``,
-``m[k] = v``, ``del m[k]``, ``k in m``, iteration, ``get``.
+``Map.load_pinned`` open existing ones. A map with keys is dict-like:
+``m[k]``, ``m[k] = v``, ``del m[k]``, ``k in m``, iteration, ``get``. Queues
+and stacks are pushed, popped and peeked, bloom filters pushed and asked
+whether they ``contains`` a value (:mod:`pybpf.core._queue`); their dict-like
+operations raise a TypeError that names those methods.
 
 Keys and values are always accepted as bytes (any bytes-like object of the
 exact size: the raw encoding). Otherwise the map's codecs
@@ -39,6 +42,7 @@ from pybpf.core._map_codecs import CodecArg
 from pybpf.core._map_create import MapBTF
 from pybpf.core._map_errors import ARRAY_TYPES, MapErrors, check_flags
 from pybpf.core._owner import KernelObject
+from pybpf.core._queue import ValueStoreOps
 from pybpf.core._uapi import Command, FileFlags, MapFlags, UpdateFlags
 from pybpf.core.codec import Codec
 from pybpf.core.errors import ClosedError, KeyNotFoundError
@@ -103,7 +107,7 @@ def _check_sizes(name: str, key_size: int, value_size: int, map_type: int) -> No
         )
 
 
-class Map(MapBase, KernelObject):
+class Map(MapBase, ValueStoreOps, KernelObject):
     """A BPF map.
 
     ``Map(spec)`` creates it from a :class:`~pybpf.elf.spec.MapSpec`: the name
@@ -457,6 +461,7 @@ class Map(MapBase, KernelObject):
     def next_key(self, key: Any = None) -> Any:
         """The key after ``key`` (the first key for None), or None at the end."""
         el = self._elements
+        el.require_keys()
         with el.lock:
             kbuf = _sys.NULL
             if key is not None:
@@ -473,8 +478,7 @@ class Map(MapBase, KernelObject):
         """One element operation with buffers of its own (the map is busy in another thread)."""
         el = self._elements
         kbuf, vbuf = el.scratch()
-        if el.key_size:
-            _sys.ffi.buffer(kbuf)[:] = el.encode_key(key)
+        _sys.ffi.buffer(kbuf)[:] = el.encode_key(key)
         vmem = _sys.ffi.buffer(vbuf)
         if cmd == _UPDATE:
             el.write_value(vmem, value)
@@ -482,48 +486,6 @@ class Map(MapBase, KernelObject):
         if rc:
             raise self._errors.element(rc, "update" if cmd == _UPDATE else "lookup", key)
         return None if cmd == _UPDATE else el.read_value(vmem)
-
-    # -- queues, stacks, bloom filters --------------------------------------------
-
-    def push(self, value: Any, flags: int = UpdateFlags.ANY) -> None:
-        """Add ``value`` to a queue, stack or bloom filter."""
-        el = self._elements
-        flags = check_flags(flags, f"push in map {el.name!r}")
-        with el.lock:
-            el.write_value(el.vmem, value)
-            rc = self._elem(_UPDATE, self._fd._cell, _sys.NULL, el.vbuf, flags)
-        if rc:
-            raise self._errors.element(rc, "push")
-
-    def pop(self) -> Any:
-        """Remove and return the next value of a queue or stack (KeyNotFoundError if empty)."""
-        el = self._elements
-        with el.lock:
-            rc = self._elem(_LOOKUP_AND_DELETE, self._fd._cell, _sys.NULL, el.vbuf, 0)
-            if rc:
-                raise self._errors.element(rc, "pop")
-            return el.read_value(el.vmem)
-
-    def peek(self) -> Any:
-        """The next value of a queue or stack, left in place (KeyNotFoundError if empty)."""
-        el = self._elements
-        with el.lock:
-            rc = self._elem(_LOOKUP, self._fd._cell, _sys.NULL, el.vbuf, 0)
-            if rc:
-                raise self._errors.element(rc, "peek")
-            return el.read_value(el.vmem)
-
-    def contains(self, value: Any) -> bool:
-        """Whether a bloom filter may contain ``value`` (False is certain)."""
-        el = self._elements
-        with el.lock:
-            el.write_value(el.vmem, value)
-            rc = self._elem(_LOOKUP, self._fd._cell, _sys.NULL, el.vbuf, 0)
-        if rc == -errno.ENOENT:
-            return False
-        if rc:
-            raise self._errors.element(rc, "contains")
-        return True
 
     # -- iteration -----------------------------------------------------------------
 
@@ -533,6 +495,7 @@ class Map(MapBase, KernelObject):
         If a hash map's current key is deleted meanwhile, the kernel restarts
         from the first key, so keys may repeat.
         """
+        self._elements.require_keys()
         return self._keys()
 
     def _keys(self) -> Iterator[Any]:
@@ -561,6 +524,8 @@ class Map(MapBase, KernelObject):
 
     def items(self) -> Iterator[tuple[Any, Any]]:
         """Every (key, value) pair; by batches where the kernel offers them."""
+        el = self._elements
+        el.require_keys()
         if self._batches.supported():
             return self._batch_items()
         return self._items()
@@ -588,6 +553,7 @@ class Map(MapBase, KernelObject):
     def to_dict(self, *, chunk: int = 0) -> dict[Any, Any]:
         """A snapshot of the whole map, read by batches of ``chunk`` where possible."""
         el = self._elements
+        el.require_keys()
         try:
             if not self._batches.supported():
                 return dict(self.items())
