@@ -23,9 +23,11 @@ from pybpf.core import (
     Map,
     MapFlags,
     NotSupportedError,
+    Program,
     UpdateFlags,
 )
 from pybpf.core._cpus import possible_cpus
+from pybpf.elf import load_collection_spec
 from pybpf.elf._uapi import MapType
 from pybpf.elf.spec import MapSpec
 
@@ -252,6 +254,18 @@ def test_contents_naming_objects_are_refused() -> None:
     spec = MapSpec("progs", MapType.PROG_ARRAY, 4, 4, 1, contents=[(u32(0), "prog")])
     with pytest.raises(ValueError, match="Collection"):
         Map(spec)
+
+
+def test_a_program_is_a_prog_array_value(testdata: Path) -> None:
+    # Like a Map or an FD, a Program stands for its fd as a value.
+    demo = load_collection_spec(testdata / "demo-el.o")
+    with (
+        Map(demo.maps["limits"]) as limits,
+        Program(demo.programs["cap_length"], maps={"limits": limits}, types=demo.types) as prog,
+        Map(MapSpec("progs", MapType.PROG_ARRAY, 4, 4, 1), key_codec=int) as progs,
+    ):
+        progs[0] = prog
+        assert progs[0] == prog.info().id
 
 
 def test_mmap() -> None:
