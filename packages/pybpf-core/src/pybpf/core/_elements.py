@@ -231,7 +231,11 @@ class Elements:
         return self.key_codec.decode(raw)
 
     def encode_value(self, value: Any) -> bytes:
-        """The bytes of one (CPU's) value: bytes as given, an fd's number, or the codec's."""
+        """The bytes of one (CPU's) value.
+
+        Bytes as given; the fd number of an :class:`~pybpf.core.fd.FD` or of a
+        kernel object (a ``Map``, a ``Program``); else the value codec's.
+        """
         size = self.value_size
         if isinstance(value, _BYTES_LIKE):
             data = bytes(value)
