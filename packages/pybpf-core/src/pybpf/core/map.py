@@ -51,7 +51,7 @@ from pybpf.core.info import MapInfo
 from pybpf.elf import MapType
 from pybpf.elf.spec import MapSpec
 
-__all__ = ["BatchCursor", "CodecArg", "Map", "MapBTF"]
+__all__ = ["BatchCursor", "Map", "MapBTF"]
 
 _LOOKUP: Final = int(Command.MAP_LOOKUP_ELEM)
 _UPDATE: Final = int(Command.MAP_UPDATE_ELEM)
@@ -121,6 +121,10 @@ class Map(MapBase, ValueStoreOps, KernelObject):
     (ints, typed records...), else raw bytes. Bytes of the exact size are
     always accepted, and :attr:`raw` gives the map with raw codecs. ``btf``
     is the loader's hook for maps that need BTF.
+
+    A queue, stack or bloom filter has no keys: :meth:`push`, :meth:`pop`,
+    :meth:`peek` and :meth:`contains` reach it, and the dict-like operations
+    raise a TypeError that names them.
 
     The map owns its file descriptor; close it with :meth:`close` or a
     ``with`` block (a finalizer closes a forgotten one). After close, every
