@@ -23,9 +23,11 @@ from pybpf.core import (
     Map,
     MapFlags,
     NotSupportedError,
+    Program,
     UpdateFlags,
 )
 from pybpf.core._cpus import possible_cpus
+from pybpf.elf import load_collection_spec
 from pybpf.elf._uapi import MapType
 from pybpf.elf.spec import MapSpec
 
@@ -254,6 +256,18 @@ def test_contents_naming_objects_are_refused() -> None:
         Map(spec)
 
 
+def test_a_program_is_a_prog_array_value(testdata: Path) -> None:
+    # Like a Map or an FD, a Program stands for its fd as a value.
+    demo = load_collection_spec(testdata / "demo-el.o")
+    with (
+        Map(demo.maps["limits"]) as limits,
+        Program(demo.programs["cap_length"], maps={"limits": limits}, types=demo.types) as prog,
+        Map(MapSpec("progs", MapType.PROG_ARRAY, 4, 4, 1), key_codec=int) as progs,
+    ):
+        progs[0] = prog
+        assert progs[0] == prog.info().id
+
+
 def test_mmap() -> None:
     with Map(MapSpec("mm", MapType.ARRAY, 4, 8, 4, MapFlags.MMAPABLE), value_codec=int) as m:
         with m.mmap() as mem:
@@ -296,6 +310,105 @@ def test_bloom_filter() -> None:
         assert b.contains(u64(5))
         assert 5 in b
         assert not b.contains(u64(6))
+
+
+def test_push_exist_replaces_the_oldest_value_of_a_full_queue() -> None:
+    with Map(MapSpec("q", MapType.QUEUE, 0, 8, 2), value_codec=int) as q:
+        q.push(1)
+        q.push(2)
+        q.push(3, UpdateFlags.EXIST)
+        assert (q.pop(), q.pop()) == (2, 3)
+
+
+def test_bloom_filter_contains_and_in_test_a_value() -> None:
+    spec = MapSpec("bloom", MapType.BLOOM_FILTER, 0, 4, 64, map_extra=3)
+    with Map(spec, value_codec=int) as b:
+        assert not b.contains(7)
+        assert 7 not in b
+        b.push(7)
+        assert b.contains(7)
+        assert 7 in b
+        # No false negatives; 1000 absent values are not all false positives.
+        assert not all(b.contains(v) for v in range(1000, 2000))
+
+
+#: Every operation of a dict-like map, none of which a queue, stack or bloom filter has.
+_KEYED_OPERATIONS = {
+    "m[k]": lambda m: m[1],
+    "m[k] = v": lambda m: m.__setitem__(1, 1),
+    "del m[k]": lambda m: m.__delitem__(1),
+    "lookup": lambda m: m.lookup(1),
+    "update": lambda m: m.update(1, 1),
+    "delete": lambda m: m.delete(1),
+    "get": lambda m: m.get(1),
+    "lookup_and_delete": lambda m: m.lookup_and_delete(1),
+    "next_key": lambda m: m.next_key(),
+    "keys": lambda m: m.keys(),
+    "iter": iter,
+    "items": lambda m: m.items(),
+    "values": lambda m: m.values(),
+    "to_dict": lambda m: m.to_dict(),
+    "lookup_batch": lambda m: m.lookup_batch(BatchCursor(), 4),
+    "lookup_and_delete_batch": lambda m: m.lookup_and_delete_batch(BatchCursor(), 4),
+    "update_batch": lambda m: m.update_batch([1], [1]),
+    "delete_batch": lambda m: m.delete_batch([1]),
+}
+
+
+@pytest.mark.parametrize(
+    ("map_type", "extra", "instead"),
+    [
+        (MapType.QUEUE, 0, "push(), pop() and peek()"),
+        (MapType.STACK, 0, "push(), pop() and peek()"),
+        (MapType.BLOOM_FILTER, 3, "push() and contains()"),
+    ],
+)
+@pytest.mark.parametrize("operation", sorted(_KEYED_OPERATIONS))
+def test_dict_operations_on_a_keyless_map_name_its_methods(
+    map_type: MapType, extra: int, instead: str, operation: str
+) -> None:
+    spec = MapSpec("keyless", map_type, 0, 8, 4, map_extra=extra)
+    with Map(spec, value_codec=int) as m:
+        m.push(5)
+        with pytest.raises(TypeError) as info:
+            _KEYED_OPERATIONS[operation](m)
+        assert f"a {map_type.name} map has no keys" in str(info.value)
+        assert instead in str(info.value)
+        # Nothing reached the kernel: the value pushed is still there.
+        assert m.contains(5) if map_type == MapType.BLOOM_FILTER else m.peek() == 5
+
+
+def test_a_queue_has_no_contains_and_a_bloom_filter_no_pop() -> None:
+    with Map(MapSpec("q", MapType.QUEUE, 0, 8, 4), value_codec=int) as q:
+        q.push(5)
+        # contains() once peeked at the queue and answered True for any value.
+        with pytest.raises(TypeError, match=r"QUEUE map has no contains\(\); use push\(\)"):
+            q.contains(6)
+        assert q.pop() == 5
+    spec = MapSpec("bloom", MapType.BLOOM_FILTER, 0, 8, 4, map_extra=3)
+    with Map(spec, value_codec=int) as b:
+        b.push(5)
+        for method in (b.pop, b.peek):
+            with pytest.raises(TypeError, match=r"BLOOM_FILTER map has no p..k?\(\); use push"):
+                method()
+
+
+@pytest.mark.parametrize(
+    ("method", "instead"),
+    [
+        ("push", "m[k] = v"),
+        ("pop", "lookup_and_delete(k)"),
+        ("peek", "m[k]"),
+        ("contains", "k in m"),
+    ],
+)
+def test_queue_methods_on_a_hash_map_name_the_dict_operation(
+    hmap: Map, method: str, instead: str
+) -> None:
+    args = (1,) if method in ("push", "contains") else ()
+    with pytest.raises(TypeError, match=f"HASH map has no {method}") as info:
+        getattr(hmap, method)(*args)
+    assert instead in str(info.value)
 
 
 def test_lpm_trie() -> None:

@@ -149,8 +149,8 @@ def test_interrupted_element_operations_leave_the_map_unlocked() -> None:
             del m[key]
 
         _no_leak_under_storm(elements)
-        assert m._lock.acquire(timeout=2), "an interrupt left the map locked"
-        m._lock.release()
+        assert m._elements.lock.acquire(timeout=2), "an interrupt left the map locked"
+        m._elements.lock.release()
         m[key] = value
         assert m.to_dict() == {key: value}
 

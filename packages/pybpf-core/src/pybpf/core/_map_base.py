@@ -3,11 +3,11 @@
 Compiled, it is ``_pybpf_fast.MapBase``, written in C: ``m[k]``, ``m[k] = v``,
 ``lookup`` and ``update`` with int (or exact-size bytes) keys and values go
 straight to bpf(2) for the maps that ``Map`` marks fast (``_fast``: 1 lookups,
-2 updates; ``_shape`` the ints' sizes and signs), without a Python frame in
-between. Anything else,
-and every error, is handed to the map's Python methods: ``_lookup``,
-``_update``, ``delete`` and ``_fast_error``. Without the compiled module,
-:class:`PyMapBase` hands everything to them.
+2 updates; ``_shape`` the ints' sizes and signs; both taken from the map's
+:class:`~pybpf.core._elements.Elements`), without a Python frame in between.
+Anything else, and every error, is handed to the map's Python methods:
+``_lookup``, ``_update``, ``delete`` and ``_fast_error``. Without the compiled
+module, :class:`PyMapBase` hands everything to them.
 """
 
 from __future__ import annotations

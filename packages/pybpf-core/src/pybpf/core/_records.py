@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 from pybpf.btf import BTFError, Enum, Struct, Type, TypeNotFoundError, Union, codec_for
 from pybpf.btf.codec import Codec as BTFCodec
 from pybpf.core import _kernel_btf
+from pybpf.core._elements import scalar_spec as _scalar_spec
 from pybpf.core.codec import Codec, int_format
 from pybpf.core.errors import BPFError
-from pybpf.core.map import _scalar_spec
 
 if TYPE_CHECKING:
     from pybpf.btf import Spec
