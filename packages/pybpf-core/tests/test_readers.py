@@ -180,9 +180,14 @@ def test_ring_record_type_from_btf_type_and_codec(coll: Collection, loops: str) 
             assert rb.read(0).comm == b"pybpf"
 
 
-def test_ring_record_name_needs_btf(coll: Collection) -> None:
-    with pytest.raises(ValueError, match="pass btf="):
-        RingBuffer(coll.maps["events"], record="struct event")
+def test_ring_record_name_from_the_object_or_btf(coll: Collection) -> None:
+    # A collection's map knows its object's BTF; a map made alone needs btf=.
+    assert coll.maps["events"].types is coll.spec.types
+    with RingBuffer(coll.maps["events"], record="struct event"):
+        pass
+    alone = MapSpec("alone", MapType.RINGBUF, max_entries=4096)
+    with Map(alone) as m, pytest.raises(ValueError, match="pass btf="):
+        RingBuffer(m, record="struct event")
     with pytest.raises(ValueError, match="no Struct named 'nope'"):
         RingBuffer(coll.maps["events"], record="struct nope", btf=coll.spec.types)
 

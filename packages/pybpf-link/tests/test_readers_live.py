@@ -26,7 +26,7 @@ def coll(testdata: Path) -> Iterator[Collection]:
 
 def test_ring_buffer_gets_each_syscall_typed(coll: Collection) -> None:
     with (
-        RingBuffer(coll.maps["events"], record="struct event", btf=coll.spec.types) as rb,
+        RingBuffer(coll.maps["events"], record="struct event") as rb,
         tracepoint(coll.programs["ring_getpid"], "syscalls", "sys_enter_getpid"),
     ):
         for _ in range(10):
@@ -49,7 +49,7 @@ def test_no_records_after_close(coll: Collection) -> None:
 
 def test_perf_buffer_gets_each_syscall(coll: Collection) -> None:
     with (
-        PerfBuffer(coll.maps["perf_events"], record="struct event", btf=coll.spec.types) as pb,
+        PerfBuffer(coll.maps["perf_events"], record="struct event") as pb,
         tracepoint(coll.programs["perf_getppid"], "syscalls", "sys_enter_getppid"),
     ):
         for _ in range(5):
@@ -63,7 +63,7 @@ def test_asyncio_reads_events_as_they_come(coll: Collection) -> None:
     async def main() -> list[int]:
         seqs: list[int] = []
         with (
-            RingBuffer(coll.maps["events"], record="struct event", btf=coll.spec.types) as rb,
+            RingBuffer(coll.maps["events"], record="struct event") as rb,
             tracepoint(coll.programs["ring_getpid"], "syscalls", "sys_enter_getpid"),
         ):
             for _ in range(3):

@@ -78,11 +78,12 @@ def _type_named(name: str, btf: Spec | None, owner: Map) -> Type:
     keyword, _, rest = name.strip().partition(" ")
     kind = _KINDS.get(keyword) if rest else None
     bare = rest.strip() if kind is not None else name.strip()
-    spec = btf if btf is not None else _map_btf(owner)
+    spec = btf if btf is not None else owner.types or _map_btf(owner)
     if spec is None:
         raise ValueError(
-            f"record={name!r}: map {owner.name!r} has no BTF of its own; pass btf= "
-            "(the object's BTF, e.g. collection.spec.types) or a pybpf.btf.Type"
+            f"record={name!r}: map {owner.name!r} was not loaded from an object and has no "
+            "BTF of its own; pass btf= (the object's BTF: CollectionSpec.types) or a "
+            "pybpf.btf.Type"
         )
     try:
         return spec.type_by_name(bare, kind)

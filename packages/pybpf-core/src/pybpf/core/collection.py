@@ -200,6 +200,7 @@ class Collection(Closing):
             else:
                 m = _create_map(ms, map_btf)
             self._owned.append(m)
+            m._types = spec.types
             self.maps[name] = m
             if ms.type == MapType.ARENA:
                 # Before any program loads: they need the arena's user address.
@@ -216,6 +217,7 @@ class Collection(Closing):
         so = _struct_ops.prepare(ms, kernel)
         map_btf = MapBTF(btf.fd, vmlinux_value_type_id=so.vmlinux_value_type_id)
         m = Map(so.map_spec, btf=map_btf)
+        m._types = self.spec.types
         self._owned.append(m)
         self.maps[ms.name] = m
         self._struct_ops[ms.name] = so

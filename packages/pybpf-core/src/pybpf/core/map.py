@@ -34,6 +34,7 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
+from pybpf.btf import Spec
 from pybpf.core import _batch, _cmds, _cpus, _map_codecs, _map_create, _probes, _sys
 from pybpf.core._batch import BatchCursor
 from pybpf.core._elements import PERCPU_TYPES, Elements
@@ -141,6 +142,7 @@ class Map(MapBase, ValueStoreOps, KernelObject):
         "_name",
         "_pinned",
         "_raw",
+        "_types",
     )
     _KIND = "map"
 
@@ -281,6 +283,7 @@ class Map(MapBase, ValueStoreOps, KernelObject):
         self._name = name
         self._pinned: str | None = None
         self._raw: Map | None = None
+        self._types: Spec | None = None
         self._elem = _sys.fd_calls.map_elem
         kcodec, vcodec = _map_codecs.codecs(map_type, key_size, value_size, key_codec, value_codec)
         elements = Elements(
@@ -361,10 +364,21 @@ class Map(MapBase, ValueStoreOps, KernelObject):
             else:
                 view = self._like(self._fd, bytes, bytes)
                 view._pinned = self._pinned
+                view._types = self._types
                 view._frozen = self._frozen
                 view._raw = view
             self._raw = view
         return view
+
+    @property
+    def types(self) -> Spec | None:
+        """The BTF of the object this map was loaded from, by a Collection; else None.
+
+        Readers find record types in it by name (``RingBuffer(m,
+        record="struct event")``): a ring buffer has no key or value type of
+        its own in the kernel.
+        """
+        return self._types
 
     @property
     def per_cpu(self) -> bool:
