@@ -24,6 +24,7 @@ from pybpf.core.errors import (
     VerifierError,
 )
 from pybpf.core.fd import FD
+from pybpf.core.histogram import log2_histogram
 from pybpf.core.info import MapInfo
 from pybpf.core.inventory import map_ids, maps, program_ids, programs
 from pybpf.core.map import BatchCursor, Map, MapBTF
@@ -112,6 +113,7 @@ __all__ = [
     "load_collection",
     "load_collection_spec",
     "load_into",
+    "log2_histogram",
     "map_ids",
     "maps",
     "perf_event_open",
