@@ -1,25 +1,88 @@
-"""pybpf demo: load a BPF object, configure it, feed it packets, read the results.
+"""pybpf demo: attach programs to real events, stream them, and show what they counted.
 
 Run as root from the repository root:
 
-    python3 examples/demo.py [testdata/demo-el.o]
+    python3 examples/demo.py
 
-It loads ``testdata/demo.c``'s object with a ``.rodata`` constant set before
-loading (drop UDP), fills a map from user space (a length cap for the socket
-filter), runs both programs in the kernel with BPF_PROG_TEST_RUN, and prints
-what the programs counted: the maps decode keys and values through the
-object's BTF by themselves.
+Part 1, live (``testdata/demo_live.c``): a tracepoint program streams every
+``execve`` on the machine through a ring buffer, and a uprobe/uretprobe pair
+on libc's ``clock_nanosleep`` times each sleep. The demo runs a few commands
+itself, prints the events as they come, then a log2 histogram of the sleeps
+and a table of who slept.
+
+Part 2, packets (``testdata/demo.c``): a ``.rodata`` constant set before
+loading, a map filled from user space, an XDP program and a socket filter run
+in the kernel with BPF_PROG_TEST_RUN, and a verifier rejection shown with the
+C line that caused it.
 """
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import time
 from pathlib import Path
 
-from pybpf.core import Collection, VerifierError, load_collection_spec
+from pybpf.core import (
+    Collection,
+    RingBuffer,
+    VerifierError,
+    load_collection_spec,
+    log2_histogram,
+)
+from pybpf.link import attach_all
 
+ROOT = Path(__file__).resolve().parent.parent
 XDP_VERDICTS = {0: "ABORTED", 1: "DROP", 2: "PASS", 3: "TX", 4: "REDIRECT"}
 PROTOCOLS = {1: "ICMP", 6: "TCP", 17: "UDP"}
+#: What the demo runs while it listens: execs for the tracepoint, sleeps for the uprobes.
+COMMANDS = [
+    ["sleep", "0.01"],
+    ["sleep", "0.05"],
+    ["true"],
+    ["sleep", "0.2"],
+    ["ls", "/"],
+]
+
+
+def say(text: str) -> None:
+    """One step of the demo, as it happens."""
+    print(f"==> {text}", flush=True)
+
+
+def live(listen_seconds: float) -> None:
+    """Attach, trigger, stream, summarise."""
+    spec = load_collection_spec(ROOT / "testdata" / "demo_live-el.o")
+    say(f"loading {len(spec.programs)} programs and {len(spec.maps)} maps of demo_live.c")
+    with Collection(spec) as coll:
+        links = attach_all(coll)
+        try:
+            for link in links:
+                say(f"attached {link.name}")
+            with RingBuffer(coll.maps["execs"], record="struct exec_event") as execs:
+                say(f"running {len(COMMANDS)} commands; streaming execve events")
+                for argv in COMMANDS:
+                    subprocess.run(argv, stdout=subprocess.DEVNULL, check=True)
+                time.sleep(0.1)  # this process sleeps too
+                deadline = time.monotonic() + listen_seconds
+                seen = 0
+                while (left := deadline - time.monotonic()) > 0:
+                    for ev in execs.read_batch(timeout=min(left, 0.5)):
+                        seen += 1
+                        comm = bytes(ev.comm).rstrip(b"\0").decode(errors="replace")
+                        name = bytes(ev.filename).rstrip(b"\0").decode(errors="replace")
+                        print(f"    exec  pid {ev.pid:<7} {comm:<16} {name}")
+                say(f"{seen} execve events")
+        finally:
+            for link in links:
+                link.close()
+        say("detached; what the uprobes counted while attached:")
+        print(log2_histogram(coll.maps["sleep_usecs"].values(), label="usecs"))
+        print(f"\n    {'PID':<8} {'COMM':<16} {'SLEEPS':>6} {'TOTAL ms':>9}")
+        table = sorted(coll.maps["sleepers"].items(), key=lambda kv: -kv[1].total_ns)
+        for pid, who in table[:10]:
+            comm = bytes(who.comm).rstrip(b"\0").decode(errors="replace")
+            print(f"    {pid:<8} {comm:<16} {who.calls:>6} {who.total_ns / 1e6:>9.1f}")
 
 
 def packet(proto: int, size: int) -> bytes:
@@ -28,35 +91,41 @@ def packet(proto: int, size: int) -> bytes:
     return bytes(12) + b"\x08\x00" + ip + bytes(size - 14 - len(ip))
 
 
-def main(argv: list[str]) -> int:
-    """Run the demo on the object ``argv[0]`` (default: testdata/demo-el.o)."""
-    root = Path(__file__).resolve().parent.parent
-    path = Path(argv[0]) if argv else root / "testdata" / "demo-el.o"
-    spec = load_collection_spec(path)
+def packets() -> None:
+    """Configure, fill, run with BPF_PROG_TEST_RUN, and a verifier rejection."""
+    spec = load_collection_spec(ROOT / "testdata" / "demo-el.o")
     spec.variables["drop_proto"].set(17)  # a .rodata constant, before loading
-
+    say("packets: XDP and a socket filter run in the kernel on test frames")
     with Collection(spec) as coll:
         coll.maps["limits"][0] = 40
         xdp = coll.programs["count_packets"]
         for proto, size in [(6, 60), (6, 1500), (17, 90), (1, 64)]:
             result = xdp.run(packet(proto, size))
             verdict = XDP_VERDICTS.get(result.retval, result.retval)
-            print(f"xdp  {PROTOCOLS[proto]:<4} {size:>5} bytes -> {verdict}")
+            print(f"    xdp  {PROTOCOLS[proto]:<4} {size:>5} bytes -> {verdict}")
         capped = coll.programs["cap_length"].run(packet(6, 200), repeat=100)
-        print(f"sock 200-byte frame -> keep {capped.retval} bytes ({capped.duration_ns} ns/run)")
-
+        print(
+            f"    sock 200-byte frame -> keep {capped.retval} bytes ({capped.duration_ns} ns/run)"
+        )
         for proto, stats in sorted(coll.maps["per_proto"].to_dict().items()):
-            print(
-                f"per_proto[{PROTOCOLS.get(proto, proto)}] = "
-                f"packets={stats.packets} bytes={stats.bytes}"
-            )
-        print(f"total_packets = {coll.variables['total_packets'].get()}")
-        print(f"drop_proto    = {coll.variables['drop_proto'].get()} (frozen .rodata)")
-
+            name = PROTOCOLS.get(proto, proto)
+            print(f"    per_proto[{name}] = packets={stats.packets} bytes={stats.bytes}")
+        print(f"    total_packets = {coll.variables['total_packets'].get()}")
+    say("a program the verifier rejects, with the C line that caused it")
     try:
         Collection(spec, programs=["bad_stack"])
     except VerifierError as err:
-        print(f"bad_stack rejected: {err.cause}\n  at {err.source}")
+        print(f"    bad_stack rejected: {err.cause}\n      at {err.source}")
+
+
+def main(argv: list[str]) -> int:
+    """The whole demo; ``--listen SECONDS`` sets how long events stream (default 2)."""
+    listen = float(argv[argv.index("--listen") + 1]) if "--listen" in argv else 2.0
+    started = time.monotonic()
+    live(listen)
+    print()
+    packets()
+    say(f"done in {time.monotonic() - started:.1f} s")
     return 0
 
 
