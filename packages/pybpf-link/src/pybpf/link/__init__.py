@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from pybpf.link.errors import (
         AmbiguousSymbolError,
         BinaryNotFoundError,
+        InterfaceNotFoundError,
         SymbolNotFoundError,
         TracepointNotFoundError,
         USDTArgumentError,
@@ -84,6 +85,7 @@ _EXPORTS = {
     "BinaryNotFoundError": "pybpf.link.errors",
     "EM_X86_64": "pybpf.link.usdt",
     "Executable": "pybpf.link.executable",
+    "InterfaceNotFoundError": "pybpf.link.errors",
     "KprobeMultiFlags": "pybpf.core.sys",
     "LegacyPerfEventLink": "pybpf.link.perf_event",
     "Link": "pybpf.link.link",
@@ -122,6 +124,7 @@ __all__ = [
     "AttachFlags",
     "BinaryNotFoundError",
     "Executable",
+    "InterfaceNotFoundError",
     "KprobeMultiFlags",
     "LegacyPerfEventLink",
     "Link",

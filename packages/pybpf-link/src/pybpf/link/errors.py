@@ -11,6 +11,7 @@ import errno
 __all__ = [
     "AmbiguousSymbolError",
     "BinaryNotFoundError",
+    "InterfaceNotFoundError",
     "KernelSymbolNotFoundError",
     "SymbolNotFoundError",
     "TracepointNotFoundError",
@@ -91,3 +92,12 @@ class KernelSymbolNotFoundError(LookupError):
         detail = f": {reason}" if reason else ""
         super().__init__(f"kernel symbol {symbol!r} not found or not probeable{detail}")
         self.symbol = symbol
+
+
+class InterfaceNotFoundError(LookupError):
+    """No network interface of that name or index in this network namespace."""
+
+    def __init__(self, interface: str | int) -> None:
+        kind = "name" if isinstance(interface, str) else "index"
+        super().__init__(f"no network interface with {kind} {interface!r} in this namespace")
+        self.interface = interface
