@@ -75,6 +75,13 @@ if TYPE_CHECKING:
         parse_usdt_args,
         read_usdt_probes,
     )
+    from pybpf.link.xdp import (
+        LegacyXDPLink,
+        XDPLink,
+        XDPMode,
+        xdp,
+        xdp_legacy,
+    )
 
 # Where each public name is defined. A name's module is imported the first time
 # the name is read (PEP 562), so an import of this package costs only what its
@@ -88,6 +95,7 @@ _EXPORTS = {
     "InterfaceNotFoundError": "pybpf.link.errors",
     "KprobeMultiFlags": "pybpf.core.sys",
     "LegacyPerfEventLink": "pybpf.link.perf_event",
+    "LegacyXDPLink": "pybpf.link.xdp",
     "Link": "pybpf.link.link",
     "LinkInfo": "pybpf.link.info",
     "LinkType": "pybpf.core.sys",
@@ -105,6 +113,8 @@ _EXPORTS = {
     "UprobeMultiFlags": "pybpf.core.sys",
     "X86_64_PT_REGS": "pybpf.link.usdt",
     "XDPFlags": "pybpf.core.sys",
+    "XDPLink": "pybpf.link.xdp",
+    "XDPMode": "pybpf.link.xdp",
     "encode_usdt_spec": "pybpf.link.usdt",
     "link_ids": "pybpf.link.link",
     "links": "pybpf.link.link",
@@ -114,6 +124,8 @@ _EXPORTS = {
     "resolve_binary_path": "pybpf.link.paths",
     "tracefs_path": "pybpf.link.tracefs",
     "tracepoint": "pybpf.link.tracepoint",
+    "xdp": "pybpf.link.xdp",
+    "xdp_legacy": "pybpf.link.xdp",
 }
 
 __all__ = [
@@ -127,6 +139,7 @@ __all__ = [
     "InterfaceNotFoundError",
     "KprobeMultiFlags",
     "LegacyPerfEventLink",
+    "LegacyXDPLink",
     "Link",
     "LinkInfo",
     "LinkType",
@@ -142,6 +155,8 @@ __all__ = [
     "USDTProbeNotFoundError",
     "UprobeMultiFlags",
     "XDPFlags",
+    "XDPLink",
+    "XDPMode",
     "encode_usdt_spec",
     "link_ids",
     "links",
@@ -151,6 +166,8 @@ __all__ = [
     "resolve_binary_path",
     "tracefs_path",
     "tracepoint",
+    "xdp",
+    "xdp_legacy",
 ]
 
 
