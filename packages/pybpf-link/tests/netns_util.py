@@ -98,13 +98,22 @@ def netns() -> Iterator[None]:
 
 
 class UDPFlow:
-    """A receiving UDP socket on ``address:port`` and a sender (made in this namespace).
+    """A receiving UDP socket on ``address:port`` and a sender, made in this namespace.
 
-    Both sockets are closed by :meth:`close` (or leaving a ``with`` block).
+    With ``receiver_netns`` (a namespace fd), the receiver is made in that
+    namespace instead: a socket stays in the namespace it was made in, so the
+    datagrams cross from this one to that one. Both sockets are closed by
+    :meth:`close` (or leaving a ``with`` block).
     """
 
-    def __init__(self, address: str = "127.0.0.1", port: int = 0) -> None:
-        self.receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    def __init__(
+        self, address: str = "127.0.0.1", port: int = 0, *, receiver_netns: int | None = None
+    ) -> None:
+        if receiver_netns is None:
+            self.receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        else:
+            with inside(receiver_netns):
+                self.receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.receiver.bind((address, port))
         self.receiver.settimeout(0.2)

@@ -50,6 +50,10 @@ if TYPE_CHECKING:
         link_ids,
         links,
     )
+    from pybpf.link.netkit import (
+        NetkitLink,
+        netkit,
+    )
     from pybpf.link.paths import (
         resolve_binary_path,
     )
@@ -57,6 +61,10 @@ if TYPE_CHECKING:
         LegacyPerfEventLink,
         PerfEventLink,
         perf_event,
+    )
+    from pybpf.link.tcx import (
+        TCXLink,
+        tcx,
     )
     from pybpf.link.tracefs import (
         tracefs_path,
@@ -100,9 +108,11 @@ _EXPORTS = {
     "LinkInfo": "pybpf.link.info",
     "LinkType": "pybpf.core.sys",
     "NetfilterFlags": "pybpf.core.sys",
+    "NetkitLink": "pybpf.link.netkit",
     "PerfEventLink": "pybpf.link.perf_event",
     "PerfEventType": "pybpf.core.sys",
     "SymbolNotFoundError": "pybpf.link.errors",
+    "TCXLink": "pybpf.link.tcx",
     "TracepointNotFoundError": "pybpf.link.errors",
     "USDTArgKind": "pybpf.link.usdt",
     "USDTArgument": "pybpf.link.usdt",
@@ -118,10 +128,12 @@ _EXPORTS = {
     "encode_usdt_spec": "pybpf.link.usdt",
     "link_ids": "pybpf.link.link",
     "links": "pybpf.link.link",
+    "netkit": "pybpf.link.netkit",
     "parse_usdt_args": "pybpf.link.usdt",
     "perf_event": "pybpf.link.perf_event",
     "read_usdt_probes": "pybpf.link.usdt",
     "resolve_binary_path": "pybpf.link.paths",
+    "tcx": "pybpf.link.tcx",
     "tracefs_path": "pybpf.link.tracefs",
     "tracepoint": "pybpf.link.tracepoint",
     "xdp": "pybpf.link.xdp",
@@ -144,9 +156,11 @@ __all__ = [
     "LinkInfo",
     "LinkType",
     "NetfilterFlags",
+    "NetkitLink",
     "PerfEventLink",
     "PerfEventType",
     "SymbolNotFoundError",
+    "TCXLink",
     "TracepointNotFoundError",
     "USDTArgKind",
     "USDTArgument",
@@ -160,10 +174,12 @@ __all__ = [
     "encode_usdt_spec",
     "link_ids",
     "links",
+    "netkit",
     "parse_usdt_args",
     "perf_event",
     "read_usdt_probes",
     "resolve_binary_path",
+    "tcx",
     "tracefs_path",
     "tracepoint",
     "xdp",
