@@ -62,6 +62,10 @@ if TYPE_CHECKING:
         PerfEventLink,
         perf_event,
     )
+    from pybpf.link.tc import (
+        TCLink,
+        tc,
+    )
     from pybpf.link.tcx import (
         TCXLink,
         tcx,
@@ -112,6 +116,7 @@ _EXPORTS = {
     "PerfEventLink": "pybpf.link.perf_event",
     "PerfEventType": "pybpf.core.sys",
     "SymbolNotFoundError": "pybpf.link.errors",
+    "TCLink": "pybpf.link.tc",
     "TCXLink": "pybpf.link.tcx",
     "TracepointNotFoundError": "pybpf.link.errors",
     "USDTArgKind": "pybpf.link.usdt",
@@ -133,6 +138,7 @@ _EXPORTS = {
     "perf_event": "pybpf.link.perf_event",
     "read_usdt_probes": "pybpf.link.usdt",
     "resolve_binary_path": "pybpf.link.paths",
+    "tc": "pybpf.link.tc",
     "tcx": "pybpf.link.tcx",
     "tracefs_path": "pybpf.link.tracefs",
     "tracepoint": "pybpf.link.tracepoint",
@@ -160,6 +166,7 @@ __all__ = [
     "PerfEventLink",
     "PerfEventType",
     "SymbolNotFoundError",
+    "TCLink",
     "TCXLink",
     "TracepointNotFoundError",
     "USDTArgKind",
@@ -179,6 +186,7 @@ __all__ = [
     "perf_event",
     "read_usdt_probes",
     "resolve_binary_path",
+    "tc",
     "tcx",
     "tracefs_path",
     "tracepoint",
