@@ -180,3 +180,14 @@ def test_legacy_link_has_no_bpf_link_operations(coll: Collection) -> None:
         for call in (link.info, link.detach, lambda: link.pin("/sys/fs/bpf/x")):
             with pytest.raises(NotSupportedError):
                 call()
+
+
+def test_update_swaps_the_program(coll: Collection, other: Collection) -> None:
+    mine, theirs = coll.programs["xdp_count"], other.programs["xdp_count"]
+    with UDPFlow() as flow, xdp(mine, "lo") as link:
+        link.update(theirs, old=mine)
+        assert _xdp_program_id() == theirs.info().id
+        assert flow.delivered(1) == 1
+        assert (_by_proto(coll, UDP), _by_proto(other, UDP)) == (0, 1)
+        with pytest.raises(BPFError):
+            link.update(mine, old=mine)  # no longer the link's program
