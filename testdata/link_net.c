@@ -118,8 +118,10 @@ static __always_inline int note(struct __sk_buff *skb, u64 *mine)
 	void *data_end = (void *)(long)skb->data_end;
 	u32 proto = 0;
 
+	// Not an atomic fetch-and-add: its result needs 5.12's BPF_FETCH. The
+	// programs of one hook run one after the other on a packet.
 	if (frame_udp_dest(data, data_end, &proto) == watch_port)
-		*mine = __sync_fetch_and_add(&step, 1) + 1;
+		*mine = ++step;
 	return TC_NEXT;
 }
 
