@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from netns_util import UDPFlow, fresh_netns, inside, spare_netns
 
-from pybpf.core import BPFError, Collection
-from pybpf.elf import load_collection_spec
+from pybpf.core import BPFError, Collection, features
+from pybpf.elf import AttachType, ProgramType, load_collection_spec
 from pybpf.link import InterfaceNotFoundError, LinkType, NetkitLink, links, netkit
 from pybpf.link._netlink import Route, interface_index
 
@@ -105,6 +105,14 @@ def test_bad_arguments_attach_nothing(coll: Collection) -> None:
             )
         with pytest.raises(InterfaceNotFoundError):
             netkit(coll.programs["netkit_peer"], "nk0")
+        assert {i.id for i in links()} == before
+
+
+def test_a_device_that_is_not_netkit_is_refused(coll: Collection) -> None:
+    # A kernel without netkit links (before 6.7) answers NotSupportedError: a skip.
+    features.have_attach_type(ProgramType.SCHED_CLS, AttachType.NETKIT_PRIMARY)
+    with fresh_netns():
+        before = {i.id for i in links()}
         with pytest.raises(BPFError, match="netkit primary of lo"):
-            netkit(coll.programs["netkit_primary"], "lo")  # not a netkit device
+            netkit(coll.programs["netkit_primary"], "lo")
         assert {i.id for i in links()} == before

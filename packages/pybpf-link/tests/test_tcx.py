@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from netns_util import UDPFlow, netns  # noqa: F401 (netns: a fixture)
 
-from pybpf.core import BPFError, Collection
+from pybpf.core import BPFError, Collection, features
 from pybpf.elf import AttachType, ProgramType, load_collection_spec
 from pybpf.link import InterfaceNotFoundError, Link, LinkType, TCXLink, links, tcx
 
@@ -18,8 +18,6 @@ pytestmark = [pytest.mark.kernel, pytest.mark.usefixtures("netns")]
 
 @pytest.fixture
 def coll(testdata: Path) -> Iterator[Collection]:
-    from pybpf.core import features
-
     features.have_attach_type(ProgramType.SCHED_CLS, AttachType.TCX_INGRESS)  # 6.6+
     with Collection(load_collection_spec(testdata / "link_net-el.o")) as c:
         yield c
