@@ -1,6 +1,8 @@
-"""pybpf.link offline: resolving a libc function in a fresh process.
+"""pybpf.link: resolving a libc function in a fresh process; attaching to a device.
 
 Target: symbol resolution of libc in <= 20 ms in a fresh process (issue #13).
+Attaching and detaching an XDP link and a tcx link: <= 1.5x libbpf's C
+(issue #14); they need root and run on lo of a namespace of their own.
 Each sample is a new interpreter, so nothing is cached: it reads libc, its
 section table, .dynsym and the GNU versions, then finds ``malloc``; the row is
 the median over the bench's rounds. Importing ``pybpf.link`` is on its own row
@@ -9,11 +11,18 @@ the median over the bench's rounds. Importing ``pybpf.link`` is on its own row
 
 from __future__ import annotations
 
+import ctypes
+import os
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 
-from run import Bench
+from run import ROOT, Bench
+
+from pybpf.core import Collection, NotSupportedError
+from pybpf.elf import load_collection_spec
+from pybpf.link import tcx, xdp
 
 _PROBE = """
 import time
@@ -48,3 +57,63 @@ def run(bench: Bench) -> None:
         statistics.median(imported for imported, _ in samples),
         kind="fresh process",
     )
+    if os.geteuid() == 0:
+        _netdev(bench)
+
+
+# --- attaching to a device: XDP and tcx links on lo, against libbpf (bench/c/link_netdev.c) ---
+
+_NET_OBJECT = "testdata/link_net-el.o"
+_CLONE_NEWNET = 0x40000000
+
+
+def _in_own_netns(body: Callable[[], None]) -> None:
+    """Run ``body`` with this thread in a new network namespace, then return to this one."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if libc.unshare(_CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET)")
+        try:
+            body()
+        finally:
+            if libc.setns(home, _CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns back")
+    finally:
+        os.close(home)
+
+
+def _netdev(bench: Bench) -> None:
+    """Attach+detach an XDP link and a tcx link on lo (ifindex 1 in a new namespace)."""
+    obj = str(ROOT / _NET_OBJECT)
+
+    def body() -> None:
+        with Collection(load_collection_spec(obj)) as coll:
+            xdp_prog, tcx_prog = coll.programs["xdp_count"], coll.programs["tcx_ingress"]
+            rows: list[tuple[str, Callable[[], object], str]] = [
+                (
+                    "xdp(prog, 1).close(): attach+detach an XDP link",
+                    lambda: xdp(xdp_prog, 1).close(),
+                    "xdp",
+                ),
+                (
+                    "tcx(prog, 1).close(): attach+detach a tcx link",
+                    lambda: tcx(tcx_prog, 1).close(),
+                    "tcx",
+                ),
+            ]
+            for what, attach, label in rows:
+                try:
+                    attach()
+                except NotSupportedError as e:
+                    print(f"  ({what}: skipped: {e})")
+                    continue
+                bench.compare(
+                    what,
+                    bench.in_process(attach, number=10),
+                    bench.c_figure("link_netdev", label, obj, "1"),
+                    baseline_name="C libbpf",
+                    target=1.5,
+                )
+
+    _in_own_netns(body)

@@ -34,3 +34,14 @@ def test_every_public_name_resolves() -> None:
 
 def test_unknown_name_is_attribute_error() -> None:
     assert not hasattr(pybpf.link, "no_such_name")
+
+
+def test_a_function_named_like_its_module_stays_the_function() -> None:
+    # The module pybpf.link.tracepoint (imported first, as opening a link may do)
+    # must not hide the function tracepoint it defines.
+    code = (
+        "import pybpf.link.tracepoint\nfrom pybpf.link import tracepoint\n"
+        "print(type(tracepoint).__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "function"

@@ -10,6 +10,8 @@ sits in the lowest layer, which they all depend on); no stability promise.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 
 # Not typing.TYPE_CHECKING: importing typing costs more than a lazy package's
 # whole __init__. Type checkers treat any name TYPE_CHECKING as true.
@@ -31,7 +33,24 @@ def lazy_exports(
     cached there so that later reads are plain attribute reads) and ``names``
     its ``__all__``. A submodule read as an attribute (``pybpf.x.sub``) before
     anyone imported it is imported too; anything else is an AttributeError.
+
+    A public name may be also the name of a submodule (``pybpf.link.xdp``,
+    the function, lives in the module ``pybpf.link.xdp``): importing the
+    submodule binds it on the package, which would hide the function, so
+    the package refuses that binding and the name stays the function's.
     """
+
+    class _Package(types.ModuleType):
+        def __setattr__(self, name: str, value: object) -> None:
+            if (
+                name in exports
+                and isinstance(value, types.ModuleType)
+                and value.__name__ == f"{package}.{name}"
+            ):
+                return
+            super().__setattr__(name, value)
+
+    sys.modules[package].__class__ = _Package
 
     def __getattr__(name: str) -> object:
         module = exports.get(name)

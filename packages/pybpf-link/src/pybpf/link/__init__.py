@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from pybpf.link.errors import (
         AmbiguousSymbolError,
         BinaryNotFoundError,
+        InterfaceNotFoundError,
         KernelSymbolNotFoundError,
         SectionNotAttachableError,
         SymbolNotFoundError,
@@ -76,6 +77,10 @@ if TYPE_CHECKING:
         link_ids,
         links,
     )
+    from pybpf.link.netkit import (
+        NetkitLink,
+        netkit,
+    )
     from pybpf.link.paths import (
         resolve_binary_path,
     )
@@ -83,6 +88,14 @@ if TYPE_CHECKING:
         LegacyPerfEventLink,
         PerfEventLink,
         perf_event,
+    )
+    from pybpf.link.tc import (
+        TCLink,
+        tc,
+    )
+    from pybpf.link.tcx import (
+        TCXLink,
+        tcx,
     )
     from pybpf.link.tracefs import (
         tracefs_path,
@@ -101,6 +114,13 @@ if TYPE_CHECKING:
         parse_usdt_args,
         read_usdt_probes,
     )
+    from pybpf.link.xdp import (
+        LegacyXDPLink,
+        XDPLink,
+        XDPMode,
+        xdp,
+        xdp_legacy,
+    )
 
 # Where each public name is defined. A name's module is imported the first time
 # the name is read (PEP 562), so an import of this package costs only what its
@@ -114,12 +134,14 @@ _EXPORTS = {
     "EM_X86_64": "pybpf.link.usdt",
     "EventInfo": "pybpf.link.info",
     "Executable": "pybpf.link.executable",
+    "InterfaceNotFoundError": "pybpf.link.errors",
     "IterInfo": "pybpf.link.info",
     "KernelSymbolNotFoundError": "pybpf.link.errors",
     "KprobeInfo": "pybpf.link.info",
     "KprobeMultiFlags": "pybpf.core.sys",
     "KprobeMultiInfo": "pybpf.link.info",
     "LegacyPerfEventLink": "pybpf.link.perf_event",
+    "LegacyXDPLink": "pybpf.link.xdp",
     "Link": "pybpf.link.link",
     "LinkInfo": "pybpf.link.info",
     "LinkType": "pybpf.core.sys",
@@ -127,6 +149,7 @@ _EXPORTS = {
     "NetfilterFlags": "pybpf.core.sys",
     "NetfilterInfo": "pybpf.link.info",
     "NetkitInfo": "pybpf.link.info",
+    "NetkitLink": "pybpf.link.netkit",
     "PerfEventInfo": "pybpf.link.info",
     "PerfEventLink": "pybpf.link.perf_event",
     "PerfEventType": "pybpf.core.sys",
@@ -135,7 +158,9 @@ _EXPORTS = {
     "SockmapInfo": "pybpf.link.info",
     "StructOpsInfo": "pybpf.link.info",
     "SymbolNotFoundError": "pybpf.link.errors",
+    "TCLink": "pybpf.link.tc",
     "TCXInfo": "pybpf.link.info",
+    "TCXLink": "pybpf.link.tcx",
     "TracepointInfo": "pybpf.link.info",
     "TracepointNotFoundError": "pybpf.link.errors",
     "TracingInfo": "pybpf.link.info",
@@ -151,6 +176,8 @@ _EXPORTS = {
     "X86_64_PT_REGS": "pybpf.link.usdt",
     "XDPFlags": "pybpf.core.sys",
     "XDPInfo": "pybpf.link.info",
+    "XDPLink": "pybpf.link.xdp",
+    "XDPMode": "pybpf.link.xdp",
     "attach": "pybpf.link.auto",
     "attach_all": "pybpf.link.auto",
     "auto_attachable": "pybpf.link.auto",
@@ -158,12 +185,17 @@ _EXPORTS = {
     "encode_usdt_spec": "pybpf.link.usdt",
     "link_ids": "pybpf.link.link",
     "links": "pybpf.link.link",
+    "netkit": "pybpf.link.netkit",
     "parse_usdt_args": "pybpf.link.usdt",
     "perf_event": "pybpf.link.perf_event",
     "read_usdt_probes": "pybpf.link.usdt",
     "resolve_binary_path": "pybpf.link.paths",
+    "tc": "pybpf.link.tc",
+    "tcx": "pybpf.link.tcx",
     "tracefs_path": "pybpf.link.tracefs",
     "tracepoint": "pybpf.link.tracepoint",
+    "xdp": "pybpf.link.xdp",
+    "xdp_legacy": "pybpf.link.xdp",
 }
 
 __all__ = [
@@ -177,12 +209,14 @@ __all__ = [
     "CgroupInfo",
     "EventInfo",
     "Executable",
+    "InterfaceNotFoundError",
     "IterInfo",
     "KernelSymbolNotFoundError",
     "KprobeInfo",
     "KprobeMultiFlags",
     "KprobeMultiInfo",
     "LegacyPerfEventLink",
+    "LegacyXDPLink",
     "Link",
     "LinkInfo",
     "LinkType",
@@ -190,6 +224,7 @@ __all__ = [
     "NetfilterFlags",
     "NetfilterInfo",
     "NetkitInfo",
+    "NetkitLink",
     "PerfEventInfo",
     "PerfEventLink",
     "PerfEventType",
@@ -198,7 +233,9 @@ __all__ = [
     "SockmapInfo",
     "StructOpsInfo",
     "SymbolNotFoundError",
+    "TCLink",
     "TCXInfo",
+    "TCXLink",
     "TracepointInfo",
     "TracepointNotFoundError",
     "TracingInfo",
@@ -212,6 +249,8 @@ __all__ = [
     "UprobeMultiInfo",
     "XDPFlags",
     "XDPInfo",
+    "XDPLink",
+    "XDPMode",
     "attach",
     "attach_all",
     "auto_attachable",
@@ -219,12 +258,17 @@ __all__ = [
     "encode_usdt_spec",
     "link_ids",
     "links",
+    "netkit",
     "parse_usdt_args",
     "perf_event",
     "read_usdt_probes",
     "resolve_binary_path",
+    "tc",
+    "tcx",
     "tracefs_path",
     "tracepoint",
+    "xdp",
+    "xdp_legacy",
 ]
 
 

@@ -11,6 +11,7 @@ import errno
 __all__ = [
     "AmbiguousSymbolError",
     "BinaryNotFoundError",
+    "InterfaceNotFoundError",
     "KernelSymbolNotFoundError",
     "SectionNotAttachableError",
     "SymbolNotFoundError",
@@ -115,3 +116,12 @@ class SectionNotAttachableError(ValueError):
         self.call = call
         self.why = why
         self.malformed = malformed
+
+
+class InterfaceNotFoundError(LookupError):
+    """No network interface of that name or index in this network namespace."""
+
+    def __init__(self, interface: str | int) -> None:
+        kind = "name" if isinstance(interface, str) else "index"
+        super().__init__(f"no network interface with {kind} {interface!r} in this namespace")
+        self.interface = interface
