@@ -10,15 +10,39 @@ sits in the lowest layer, which they all depend on); no stability promise.
 from __future__ import annotations
 
 import importlib
+import sys
 
 # Not typing.TYPE_CHECKING: importing typing costs more than a lazy package's
 # whole __init__. Type checkers treat any name TYPE_CHECKING as true.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from types import ModuleType
     from typing import Any
+else:
+    ModuleType = type(sys)  # importing types costs as much as this module
 
 __all__ = ["lazy_exports"]
+
+
+class _ExportsFirst(ModuleType):
+    """A package where a public name beats the same-named submodule that defines it.
+
+    ``pybpf.link.kprobe`` is a function defined in the module
+    ``pybpf.link.kprobe``: importing that module makes the import system set
+    the package attribute to the module, which would hide the function.
+    """
+
+    _shadowing: frozenset[str] = frozenset()
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if (
+            name in self._shadowing
+            and isinstance(value, ModuleType)
+            and value.__name__ == f"{self.__name__}.{name}"
+        ):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
 
 
 def lazy_exports(
@@ -31,7 +55,14 @@ def lazy_exports(
     cached there so that later reads are plain attribute reads) and ``names``
     its ``__all__``. A submodule read as an attribute (``pybpf.x.sub``) before
     anyone imported it is imported too; anything else is an AttributeError.
+    A public name that is also the name of the submodule defining it stays
+    the public name, however the submodule gets imported.
     """
+    shadowing = frozenset(n for n, m in exports.items() if m == f"{package}.{n}")
+    if shadowing:
+        module_object = sys.modules[package]
+        module_object.__class__ = _ExportsFirst
+        module_object._shadowing = shadowing  # type: ignore[attr-defined]
 
     def __getattr__(name: str) -> object:
         module = exports.get(name)
