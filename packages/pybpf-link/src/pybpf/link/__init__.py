@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from pybpf.link.errors import (
         AmbiguousSymbolError,
         BinaryNotFoundError,
+        KernelSymbolNotFoundError,
         SymbolNotFoundError,
         TracepointNotFoundError,
         USDTArgumentError,
@@ -43,6 +44,13 @@ if TYPE_CHECKING:
     )
     from pybpf.link.info import (
         LinkInfo,
+    )
+    from pybpf.link.kprobe import (
+        KprobeMultiLink,
+        kprobe,
+        kprobe_multi,
+        ksyscall,
+        syscall_function,
     )
     from pybpf.link.link import (
         Link,
@@ -84,7 +92,9 @@ _EXPORTS = {
     "BinaryNotFoundError": "pybpf.link.errors",
     "EM_X86_64": "pybpf.link.usdt",
     "Executable": "pybpf.link.executable",
+    "KernelSymbolNotFoundError": "pybpf.link.errors",
     "KprobeMultiFlags": "pybpf.core.sys",
+    "KprobeMultiLink": "pybpf.link.kprobe",
     "LegacyPerfEventLink": "pybpf.link.perf_event",
     "Link": "pybpf.link.link",
     "LinkInfo": "pybpf.link.info",
@@ -104,12 +114,16 @@ _EXPORTS = {
     "X86_64_PT_REGS": "pybpf.link.usdt",
     "XDPFlags": "pybpf.core.sys",
     "encode_usdt_spec": "pybpf.link.usdt",
+    "kprobe": "pybpf.link.kprobe",
+    "kprobe_multi": "pybpf.link.kprobe",
+    "ksyscall": "pybpf.link.kprobe",
     "link_ids": "pybpf.link.link",
     "links": "pybpf.link.link",
     "parse_usdt_args": "pybpf.link.usdt",
     "perf_event": "pybpf.link.perf_event",
     "read_usdt_probes": "pybpf.link.usdt",
     "resolve_binary_path": "pybpf.link.paths",
+    "syscall_function": "pybpf.link.kprobe",
     "tracefs_path": "pybpf.link.tracefs",
     "tracepoint": "pybpf.link.tracepoint",
 }
@@ -122,7 +136,9 @@ __all__ = [
     "AttachFlags",
     "BinaryNotFoundError",
     "Executable",
+    "KernelSymbolNotFoundError",
     "KprobeMultiFlags",
+    "KprobeMultiLink",
     "LegacyPerfEventLink",
     "Link",
     "LinkInfo",
@@ -140,12 +156,16 @@ __all__ = [
     "UprobeMultiFlags",
     "XDPFlags",
     "encode_usdt_spec",
+    "kprobe",
+    "kprobe_multi",
+    "ksyscall",
     "link_ids",
     "links",
     "parse_usdt_args",
     "perf_event",
     "read_usdt_probes",
     "resolve_binary_path",
+    "syscall_function",
     "tracefs_path",
     "tracepoint",
 ]
