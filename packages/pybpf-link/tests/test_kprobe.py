@@ -227,6 +227,7 @@ def test_kprobe_multi_pattern(load: Loader) -> None:
 
 
 def test_kprobe_multi_symbols_with_cookies(load: Loader) -> None:
+    features.have_helper(ProgramType.KPROBE, Helper.get_attach_cookie)  # 5.15: loads before 5.18
     coll = load("multi_cookie")
     prog = coll.programs["multi_cookie"]
     with kprobe_multi(prog, symbols=[GETPPID, GETPID], cookies=[10, 1]) as link:
