@@ -55,7 +55,7 @@ _SYSCALL_PREFIXES = {
 }
 #: What ftrace lists in place of a function it could not name: never a target.
 _FTRACE_INVALID = "__ftrace_invalid_address__"
-#: Fewer than this many characters in a syscall name, and only these.
+#: What a system call's name may be (``openat``, ``rt_sigaction``).
 _SYSCALL_NAME = re.compile(r"[a-z0-9_]{1,64}")
 
 _syscall_wrappers: bool | None = None
@@ -167,19 +167,11 @@ def _has_syscall_wrappers(prefix: str) -> bool:
     global _syscall_wrappers  # noqa: PLW0603 (the kernel does not change under us)
     if _syscall_wrappers is None:
         wanted = f"__{prefix}_sys_bpf"
-        _syscall_wrappers = any(name == wanted for name in _function_names())
+        # ftrace may list the wrapper under an alias: kallsyms has every name.
+        _syscall_wrappers = any(name == wanted for name, _ in _filter_functions()) or any(
+            name == wanted for _, name in _kallsyms()
+        )
     return _syscall_wrappers
-
-
-def _function_names() -> Iterator[str]:
-    """The kernel's functions: ftrace's list where it has one, else kallsyms' text symbols."""
-    listed = False
-    for name, _module in _filter_functions():
-        listed = True
-        yield name
-    if not listed:
-        for _address, name in _kallsyms():
-            yield name
 
 
 def _filter_functions() -> Iterator[tuple[str, str]]:
@@ -328,7 +320,7 @@ def _create(
 
 def _missing(names: list[str]) -> list[str]:
     """Which of ``names`` the kernel lists among neither its traceable functions nor kallsyms."""
-    known = set(_function_names())
+    known = {name for name, _ in _filter_functions()} | {name for _, name in _kallsyms()}
     return [n for n in names if n not in known and n.partition(":")[2] not in known]
 
 
