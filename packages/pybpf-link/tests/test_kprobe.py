@@ -186,6 +186,8 @@ def test_kprobe_arguments_are_checked(load: Loader) -> None:
         kprobe(prog, GETPID, offset=-1)
     with pytest.raises(ValueError, match="cookie"):
         kprobe(prog, GETPID, cookie=1 << 64)
+    with pytest.raises(ValueError, match="a kretprobe takes no offset"):
+        kprobe(prog, GETPID, offset=4, retprobe=True)
     with pytest.raises(ValueError, match="maxactive= is for kretprobes"):
         kprobe(prog, GETPID, maxactive=4)
     with pytest.raises(ValueError, match="offset= goes with a symbol"):

@@ -112,6 +112,8 @@ def kprobe(
         if offset:
             raise ValueError(f"{what}: offset= goes with a symbol, not an address")
     offset = bpf.check_uint(offset, 64, "offset", what)
+    if offset and retprobe:
+        raise ValueError(f"{what}: a kretprobe takes no offset (it fires at the return)")
     bpf.check_uint(cookie, 64, "cookie", what)
     maxactive = bpf.check_uint(maxactive, 31, "maxactive", what)
     if maxactive and not retprobe:
