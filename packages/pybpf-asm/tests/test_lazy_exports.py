@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pybpf.asm
 
@@ -35,3 +37,24 @@ def test_every_public_name_resolves() -> None:
 
 def test_unknown_name_is_attribute_error() -> None:
     assert not hasattr(pybpf.asm, "no_such_name")
+
+
+def test_a_function_named_like_its_module_wins(tmp_path: Path) -> None:
+    # pybpf.link.kprobe is both a module and the function it defines: the
+    # package must give the function, whichever import loaded the module.
+    pkg = tmp_path / "lazypkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(
+        "from pybpf.asm.exports import lazy_exports\n"
+        "_EXPORTS = {'probe': 'lazypkg.probe', 'ProbeLink': 'lazypkg.probe'}\n"
+        "__all__ = ['ProbeLink', 'probe']\n"
+        "__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), __all__)\n"
+    )
+    (pkg / "probe.py").write_text("class ProbeLink: pass\ndef probe(): return 42\n")
+    for statement in (
+        "from lazypkg import ProbeLink, probe; assert probe() == 42",
+        "import lazypkg.probe; from lazypkg import probe; assert probe() == 42",
+        "import lazypkg; lazypkg.ProbeLink; assert lazypkg.probe() == 42",
+    ):
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+        subprocess.run([sys.executable, "-c", statement], check=True, env=env)
