@@ -257,7 +257,8 @@ def link_ids() -> Iterator[int]:
 def links() -> Iterator[LinkInfo]:
     """What the kernel says of every link it holds, like ``bpftool link list``.
 
-    Links that go away while they are listed are left out. Needs CAP_SYS_ADMIN.
+    Links that go away while they are listed, or are still being made, are
+    left out. Needs CAP_SYS_ADMIN.
     """
     from pybpf.link.info import LinkInfo  # noqa: PLC0415 (a cycle: info names link types)
 
@@ -265,7 +266,9 @@ def links() -> Iterator[LinkInfo]:
         try:
             fd = bpf.get_fd_by_id(bpf.Command.LINK_GET_FD_BY_ID, link_id, 0, "open link id")
         except BPFError as e:
-            if e.errno == errno.ENOENT:
+            # Gone since it was listed, or still being made (a link is listed
+            # before its attach completes, and opening it says EAGAIN).
+            if e.errno in (errno.ENOENT, errno.EAGAIN):
                 continue
             raise
         with fd:
