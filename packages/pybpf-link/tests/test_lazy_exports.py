@@ -34,3 +34,14 @@ def test_every_public_name_resolves() -> None:
 
 def test_unknown_name_is_attribute_error() -> None:
     assert not hasattr(pybpf.link, "no_such_name")
+
+
+def test_functions_named_like_their_module_stay_functions() -> None:
+    # Loading pybpf.link.tracing (by any import) must not hide the function tracing().
+    code = (
+        "import pybpf.link.tracing, pybpf.link.tracepoint\n"
+        "from pybpf.link import raw_tracepoint, tracepoint, tracing\n"
+        "print(*(type(f).__name__ for f in (raw_tracepoint, tracepoint, tracing)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.split() == ["function"] * 3

@@ -23,6 +23,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pybpf.core.sys import (
         AttachFlags,
+        CgroupIterOrder,
         KprobeMultiFlags,
         LinkType,
         NetfilterFlags,
@@ -63,6 +64,13 @@ if TYPE_CHECKING:
     from pybpf.link.tracepoint import (
         tracepoint,
     )
+    from pybpf.link.tracing import (
+        RawTracepointLink,
+        TracingLink,
+        freplace,
+        raw_tracepoint,
+        tracing,
+    )
     from pybpf.link.usdt import (
         EM_X86_64,
         USDT_MAX_ARGS,
@@ -82,6 +90,7 @@ _EXPORTS = {
     "AmbiguousSymbolError": "pybpf.link.errors",
     "AttachFlags": "pybpf.core.sys",
     "BinaryNotFoundError": "pybpf.link.errors",
+    "CgroupIterOrder": "pybpf.core.sys",
     "EM_X86_64": "pybpf.link.usdt",
     "Executable": "pybpf.link.executable",
     "KprobeMultiFlags": "pybpf.core.sys",
@@ -92,8 +101,10 @@ _EXPORTS = {
     "NetfilterFlags": "pybpf.core.sys",
     "PerfEventLink": "pybpf.link.perf_event",
     "PerfEventType": "pybpf.core.sys",
+    "RawTracepointLink": "pybpf.link.tracing",
     "SymbolNotFoundError": "pybpf.link.errors",
     "TracepointNotFoundError": "pybpf.link.errors",
+    "TracingLink": "pybpf.link.tracing",
     "USDTArgKind": "pybpf.link.usdt",
     "USDTArgument": "pybpf.link.usdt",
     "USDTArgumentError": "pybpf.link.errors",
@@ -104,14 +115,17 @@ _EXPORTS = {
     "X86_64_PT_REGS": "pybpf.link.usdt",
     "XDPFlags": "pybpf.core.sys",
     "encode_usdt_spec": "pybpf.link.usdt",
+    "freplace": "pybpf.link.tracing",
     "link_ids": "pybpf.link.link",
     "links": "pybpf.link.link",
     "parse_usdt_args": "pybpf.link.usdt",
     "perf_event": "pybpf.link.perf_event",
+    "raw_tracepoint": "pybpf.link.tracing",
     "read_usdt_probes": "pybpf.link.usdt",
     "resolve_binary_path": "pybpf.link.paths",
     "tracefs_path": "pybpf.link.tracefs",
     "tracepoint": "pybpf.link.tracepoint",
+    "tracing": "pybpf.link.tracing",
 }
 
 __all__ = [
@@ -121,6 +135,7 @@ __all__ = [
     "AmbiguousSymbolError",
     "AttachFlags",
     "BinaryNotFoundError",
+    "CgroupIterOrder",
     "Executable",
     "KprobeMultiFlags",
     "LegacyPerfEventLink",
@@ -130,8 +145,10 @@ __all__ = [
     "NetfilterFlags",
     "PerfEventLink",
     "PerfEventType",
+    "RawTracepointLink",
     "SymbolNotFoundError",
     "TracepointNotFoundError",
+    "TracingLink",
     "USDTArgKind",
     "USDTArgument",
     "USDTArgumentError",
@@ -140,15 +157,44 @@ __all__ = [
     "UprobeMultiFlags",
     "XDPFlags",
     "encode_usdt_spec",
+    "freplace",
     "link_ids",
     "links",
     "parse_usdt_args",
     "perf_event",
+    "raw_tracepoint",
     "read_usdt_probes",
     "resolve_binary_path",
     "tracefs_path",
     "tracepoint",
+    "tracing",
 ]
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), __all__)
+
+
+def _keep_functions_over_modules() -> None:
+    """Keep ``pybpf.link.tracing`` the function when its module ``pybpf.link.tracing`` loads.
+
+    Several attach functions share their module's name (``tracepoint``,
+    ``tracing``, ``iter``, ``struct_ops``). Loading a submodule sets it as
+    an attribute of the package, which would hide the function from then on;
+    the package refuses that one assignment, so the name stays the function
+    (the module is still ``sys.modules["pybpf.link.tracing"]``).
+    """
+    import sys  # noqa: PLC0415 (only here: the package module imports nothing up front)
+    import types  # noqa: PLC0415
+
+    shadowed = frozenset(n for n, m in _EXPORTS.items() if m == f"{__name__}.{n}")
+
+    class _Package(types.ModuleType):
+        def __setattr__(self, name: str, value: object) -> None:
+            if name in shadowed and isinstance(value, types.ModuleType):
+                return
+            super().__setattr__(name, value)
+
+    sys.modules[__name__].__class__ = _Package
+
+
+_keep_functions_over_modules()
