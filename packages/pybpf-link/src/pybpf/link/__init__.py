@@ -45,6 +45,11 @@ if TYPE_CHECKING:
     from pybpf.link.info import (
         LinkInfo,
     )
+    from pybpf.link.iter import (
+        IterLink,
+        IterTask,
+        iter,
+    )
     from pybpf.link.link import (
         Link,
         link_ids,
@@ -93,6 +98,8 @@ _EXPORTS = {
     "CgroupIterOrder": "pybpf.core.sys",
     "EM_X86_64": "pybpf.link.usdt",
     "Executable": "pybpf.link.executable",
+    "IterLink": "pybpf.link.iter",
+    "IterTask": "pybpf.link.iter",
     "KprobeMultiFlags": "pybpf.core.sys",
     "LegacyPerfEventLink": "pybpf.link.perf_event",
     "Link": "pybpf.link.link",
@@ -116,6 +123,7 @@ _EXPORTS = {
     "XDPFlags": "pybpf.core.sys",
     "encode_usdt_spec": "pybpf.link.usdt",
     "freplace": "pybpf.link.tracing",
+    "iter": "pybpf.link.iter",
     "link_ids": "pybpf.link.link",
     "links": "pybpf.link.link",
     "parse_usdt_args": "pybpf.link.usdt",
@@ -137,6 +145,8 @@ __all__ = [
     "BinaryNotFoundError",
     "CgroupIterOrder",
     "Executable",
+    "IterLink",
+    "IterTask",
     "KprobeMultiFlags",
     "LegacyPerfEventLink",
     "Link",
@@ -158,6 +168,7 @@ __all__ = [
     "XDPFlags",
     "encode_usdt_spec",
     "freplace",
+    "iter",
     "link_ids",
     "links",
     "parse_usdt_args",
