@@ -39,9 +39,9 @@ def test_unknown_name_is_attribute_error() -> None:
 def test_functions_named_like_their_module_stay_functions() -> None:
     # Loading pybpf.link.tracing (by any import) must not hide the function tracing().
     code = (
-        "import pybpf.link.tracing, pybpf.link.iter, pybpf.link.tracepoint\n"
-        "from pybpf.link import iter, raw_tracepoint, tracepoint, tracing\n"
-        "print(*(type(f).__name__ for f in (iter, tracepoint, tracing)))"
+        "import pybpf.link.tracing, pybpf.link.iter, pybpf.link.struct_ops, pybpf.link.tracepoint\n"
+        "from pybpf.link import iter, raw_tracepoint, struct_ops, tracepoint, tracing\n"
+        "print(*(type(f).__name__ for f in (iter, struct_ops, tracepoint, tracing)))"
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-    assert out.stdout.split() == ["function"] * 3
+    assert out.stdout.split() == ["function"] * 4

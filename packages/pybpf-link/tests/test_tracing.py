@@ -186,7 +186,8 @@ def test_lsm_cgroup_points_to_the_cgroup_module(testdata: Path) -> None:
     prog.attach_type = AttachType.LSM_CGROUP
     prog.attach_to = "socket_bind"
     features.have_attach_type(ProgramType.LSM, AttachType.LSM_CGROUP)
-    with Program(prog, types=spec.types) as loaded, pytest.raises(
-        ValueError, match=r"pybpf\.link\.cgroup"
+    with (
+        Program(prog, types=spec.types) as loaded,
+        pytest.raises(ValueError, match=r"pybpf\.link\.cgroup"),
     ):
         tracing(loaded)

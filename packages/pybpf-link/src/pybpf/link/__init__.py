@@ -63,6 +63,11 @@ if TYPE_CHECKING:
         PerfEventLink,
         perf_event,
     )
+    from pybpf.link.struct_ops import (
+        StructOpsLink,
+        StructOpsRegistration,
+        struct_ops,
+    )
     from pybpf.link.tracefs import (
         tracefs_path,
     )
@@ -109,6 +114,8 @@ _EXPORTS = {
     "PerfEventLink": "pybpf.link.perf_event",
     "PerfEventType": "pybpf.core.sys",
     "RawTracepointLink": "pybpf.link.tracing",
+    "StructOpsLink": "pybpf.link.struct_ops",
+    "StructOpsRegistration": "pybpf.link.struct_ops",
     "SymbolNotFoundError": "pybpf.link.errors",
     "TracepointNotFoundError": "pybpf.link.errors",
     "TracingLink": "pybpf.link.tracing",
@@ -131,6 +138,7 @@ _EXPORTS = {
     "raw_tracepoint": "pybpf.link.tracing",
     "read_usdt_probes": "pybpf.link.usdt",
     "resolve_binary_path": "pybpf.link.paths",
+    "struct_ops": "pybpf.link.struct_ops",
     "tracefs_path": "pybpf.link.tracefs",
     "tracepoint": "pybpf.link.tracepoint",
     "tracing": "pybpf.link.tracing",
@@ -156,6 +164,8 @@ __all__ = [
     "PerfEventLink",
     "PerfEventType",
     "RawTracepointLink",
+    "StructOpsLink",
+    "StructOpsRegistration",
     "SymbolNotFoundError",
     "TracepointNotFoundError",
     "TracingLink",
@@ -176,6 +186,7 @@ __all__ = [
     "raw_tracepoint",
     "read_usdt_probes",
     "resolve_binary_path",
+    "struct_ops",
     "tracefs_path",
     "tracepoint",
     "tracing",
