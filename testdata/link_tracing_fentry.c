@@ -2,7 +2,7 @@
 // fmod_ret programs trace net/bpf/test_run.c's bpf_fentry_test1 and
 // bpf_modify_return_test, which a test run of a tracing program calls; the
 // LSM program counts the file opens of one process (target_tgid, set in
-// .rodata before loading). fentry_cookie reads its attach cookie (6.0+).
+// .rodata before loading). fentry_cookie reads its attach cookie (5.19+).
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>

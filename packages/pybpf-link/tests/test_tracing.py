@@ -73,7 +73,13 @@ def test_fentry_of_an_opened_program(fentry: Collection) -> None:
 
 def test_fentry_cookie(testdata: Path) -> None:
     features.have_attach_type(ProgramType.TRACING, AttachType.TRACE_FENTRY)
-    with Collection(_fentry_spec(testdata, "fentry_cookie")) as coll:
+    try:
+        coll = Collection(_fentry_spec(testdata, "fentry_cookie"))
+    except BPFError as e:
+        raise NotSupportedError(
+            "bpf_get_attach_cookie in fentry programs", min_version="5.19"
+        ) from e
+    with coll:
         prog = coll.programs["fentry_cookie"]
         with tracing(prog, cookie=0xF00D):
             prog.run()

@@ -8,7 +8,8 @@
   ``fentry``/``fexit``/``fmod_ret`` and their sleepable ``.s`` forms, ``lsm``
   and ``lsm.s`` (a :class:`TracingLink`). ``BPF_LINK_CREATE`` with the
   program's expected attach type; kernels whose ``BPF_LINK_CREATE`` does not
-  take them (EINVAL) get ``BPF_RAW_TRACEPOINT_OPEN`` with no name, as libbpf.
+  take them (EINVAL: before 5.19, 6.10 for tp_btf) get
+  ``BPF_RAW_TRACEPOINT_OPEN`` with no name, as libbpf.
 - :func:`freplace` replaces a function of another loaded program with a
   ``freplace/…`` (``BPF_PROG_TYPE_EXT``) program: a :class:`TracingLink`.
 """
@@ -39,10 +40,10 @@ _RAW_TP_FALLBACK = frozenset(_TRACING_KINDS)
 #: The first kernel with attach cookies for each attach type.
 _COOKIE_SINCE = {
     _A.TRACE_RAW_TP: "6.10",
-    _A.TRACE_FENTRY: "6.0",
-    _A.TRACE_FEXIT: "6.0",
-    _A.MODIFY_RETURN: "6.0",
-    _A.LSM_MAC: "6.0",
+    _A.TRACE_FENTRY: "5.19",
+    _A.TRACE_FEXIT: "5.19",
+    _A.MODIFY_RETURN: "5.19",
+    _A.LSM_MAC: "5.19",
 }
 
 
@@ -117,7 +118,7 @@ def tracing(prog: Program, *, cookie: int = 0) -> RawTracepointLink | TracingLin
     The target (a tracepoint, a kernel function, an LSM hook) was fixed when
     the program was loaded, so nothing else is needed: ``tp_btf/…`` gives a
     :class:`RawTracepointLink`, the others a :class:`TracingLink`. ``cookie``
-    is what ``bpf_get_attach_cookie()`` returns in the program (6.0+ for
+    is what ``bpf_get_attach_cookie()`` returns in the program (5.19+ for
     fentry/fexit/fmod_ret/LSM, 6.10+ for tp_btf; a non-zero cookie on an
     older kernel raises :class:`~pybpf.core.NotSupportedError`).
 
@@ -165,7 +166,8 @@ def tracing(prog: Program, *, cookie: int = 0) -> RawTracepointLink | TracingLin
     attr.tracing.cookie = cookie
     got = bpf.receive_fd(bpf.Command.LINK_CREATE, attr)
     if isinstance(got, int):
-        # Kernels before 5.13 know no BPF_LINK_CREATE for these: EINVAL.
+        # BPF_LINK_CREATE takes fentry/fexit/fmod_ret/LSM from 5.19 and tp_btf
+        # from 6.10: older kernels answer EINVAL.
         if got != -errno.EINVAL or attach_type not in _RAW_TP_FALLBACK:
             raise bpf.error(-got, what)
         if cookie:
