@@ -187,13 +187,12 @@ def test_bad_arguments_attach_nothing(testdata: Path) -> None:
 
 
 def test_lsm_cgroup_points_to_the_cgroup_module(testdata: Path) -> None:
-    spec = load_collection_spec(testdata / "link_tracing_fentry-el.o")
+    features.have_attach_type(ProgramType.LSM, AttachType.LSM_CGROUP)
+    spec = _fentry_spec(testdata, "on_file_open")
     prog = spec.programs["on_file_open"]
     prog.attach_type = AttachType.LSM_CGROUP
     prog.attach_to = "socket_bind"
-    features.have_attach_type(ProgramType.LSM, AttachType.LSM_CGROUP)
-    with (
-        Program(prog, types=spec.types) as loaded,
-        pytest.raises(ValueError, match=r"pybpf\.link\.cgroup"),
-    ):
-        tracing(loaded)
+    before = {i.id for i in links()}
+    with Collection(spec) as coll, pytest.raises(ValueError, match=r"pybpf\.link\.cgroup"):
+        tracing(coll.programs["on_file_open"])
+    assert {i.id for i in links()} == before
