@@ -90,15 +90,9 @@ def test_map_element_iterator(coll: Collection) -> None:
 
 
 def test_task_iterator_of_one_process(coll: Collection) -> None:
-    # Linux 6.1+: the task iterator takes a tid, pid or pidfd.
+    # Linux 6.1+: the task iterator takes a tid, pid or pidfd (before, NotSupportedError).
     spec_all = coll.programs["list_tasks"]
-    try:
-        link = iter(spec_all, task=os.getpid())
-    except BPFError as e:
-        if e.errno != errno.EINVAL:
-            raise
-        raise NotSupportedError("task iterators of one task", min_version="6.1") from e
-    with link:
+    with iter(spec_all, task=os.getpid()) as link:
         tgids = {tgid for tgid, _, _ in _tasks(link.read())}
     assert tgids == {os.getpid()}
     pidfd = os.pidfd_open(os.getpid())

@@ -15,12 +15,13 @@ around one ``cgroup`` (``iter/cgroup``, 6.1+).
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from pybpf.core import Map, Program
+from pybpf.core import Map, NotSupportedError, Program
 from pybpf.core import sys as bpf
 from pybpf.link.link import Link
 
@@ -100,7 +101,8 @@ def iter(
     - ``map``: the map whose elements ``iter/bpf_map_elem`` (or a socket
       storage map's) walks;
     - ``task``: a pid, or an :class:`IterTask` naming a thread or a pidfd,
-      for the task iterators (6.1+; all tasks without it);
+      for the task iterators (6.1+, :class:`~pybpf.core.NotSupportedError`
+      before; all tasks without it);
     - ``cgroup``: an fd of, or the path to, a cgroup (v2) directory for
       ``iter/cgroup`` (6.1+), walked in ``order``
       (:class:`~pybpf.core.sys.CgroupIterOrder`; the kernel's default,
@@ -146,7 +148,16 @@ def iter(
         if given:
             attr.iter_info = bpf.addr(info)
             attr.iter_info_len = bpf.ffi.sizeof(info[0])
-        fd = bpf.link_create(attr, what)
+        got = bpf.receive_fd(bpf.Command.LINK_CREATE, attr)
+    if isinstance(got, int):
+        # Before 6.1 the kernel's bpf_iter_link_info held a map only: the task
+        # and cgroup fields are bytes past its end, which must be zero (E2BIG).
+        if got == -errno.E2BIG and given and given[0] in ("task", "cgroup"):
+            raise NotSupportedError(
+                f"{what}: an iterator of one {given[0]}", min_version="6.1", code=errno.E2BIG
+            )
+        raise bpf.error(-got, what)
+    fd = got
     detail = f" of {given[0]}" if given else ""
     return IterLink(fd, name + detail)
 
