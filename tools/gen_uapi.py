@@ -274,6 +274,12 @@ ENUM_MODULES: list[tuple[str, str, list[EnumTarget]]] = [
                 "What a perf-event link attaches (``enum bpf_perf_event_type``).",
             ),
             EnumTarget(
+                "CgroupIterOrder",
+                "bpf_cgroup_iter_order",
+                "BPF_CGROUP_ITER_",
+                "The walk of a cgroup iterator (``enum bpf_cgroup_iter_order``).",
+            ),
+            EnumTarget(
                 "TaskFdType",
                 "bpf_task_fd_type",
                 "BPF_FD_TYPE_",
@@ -388,13 +394,14 @@ ATTR_BY_MEMBER = {
     "token_create": "token_create",
     "prog_stream_read": "prog_stream_read",
 }
-# Kernel structs declared whole, under pybpf_ names so that the compiled
+# Kernel structs (and unions) declared whole, under pybpf_ names so that the compiled
 # module never clashes with a system <linux/bpf.h>.
 STRUCTS = [
     "bpf_prog_info",
     "bpf_map_info",
     "bpf_btf_info",
     "bpf_link_info",
+    "bpf_iter_link_info",
     "perf_event_attr",
     "bpf_test_run_opts",
 ]
@@ -648,16 +655,17 @@ def render_header(spec: Spec, kernel: str) -> str:
         out += ["};", ""]
     for struct in STRUCTS:
         try:
-            t = spec.type_by_name(struct, Struct)
+            t = spec.type_by_name(struct, Composite)
         except LookupError:
             if struct in OPTIONAL_STRUCTS:
                 continue
             raise
-        assert isinstance(t, Struct)
+        assert isinstance(t, Composite)
+        keyword = "union" if isinstance(t, Union) else "struct"
         hoisted = []
         lines = list(declare("", t, 0, "", scope=struct.removeprefix("bpf_"), hoisted=hoisted))
         out += hoisted
-        out.append(f"struct pybpf_{struct.removeprefix('bpf_')} {{")
+        out.append(f"{keyword} pybpf_{struct.removeprefix('bpf_')} {{")
         out += lines[1:-1]
         out += ["};", ""]
     return "\n".join(out).rstrip() + "\n"

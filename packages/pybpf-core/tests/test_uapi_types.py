@@ -11,7 +11,7 @@ from typing import Any
 import cffi  # type: ignore[import-untyped]
 import pytest
 
-from pybpf.btf import Composite, Member, Spec, load_spec, underlying
+from pybpf.btf import Composite, Member, Spec, Union, load_spec, underlying
 from pybpf.core import MapType
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -130,3 +130,10 @@ def test_flag_families_are_generated_with_their_public_names() -> None:
     assert PerfEventFlag.SAMPLE_ID_ALL == 1 << 18 and PerfEventFlag.WRITE_BACKWARD == 1 << 27
     assert PerfOpenFlags.FD_CLOEXEC == 1 << 3
     assert (PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_PAUSE_OUTPUT) == (0x2400, 0x40042409)
+
+
+def test_iter_link_info_matches_the_blob(ffi: cffi.FFI, blob: Spec) -> None:
+    # A union declared whole: what iterator links pass in link_create.iter_info.
+    t = blob.type_by_name("bpf_iter_link_info")
+    assert isinstance(t, Union)
+    check(ffi, "union pybpf_iter_link_info", t)

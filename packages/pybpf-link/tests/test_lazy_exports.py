@@ -45,3 +45,14 @@ def test_a_function_named_like_its_module_stays_the_function() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert out.stdout.strip() == "function"
+
+
+def test_functions_named_like_their_module_stay_functions() -> None:
+    # Loading pybpf.link.tracing (by any import) must not hide the function tracing().
+    code = (
+        "import pybpf.link.tracing, pybpf.link.iter, pybpf.link.struct_ops, pybpf.link.tracepoint\n"
+        "from pybpf.link import iter, raw_tracepoint, struct_ops, tracepoint, tracing\n"
+        "print(*(type(f).__name__ for f in (iter, struct_ops, tracepoint, tracing)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.split() == ["function"] * 4

@@ -118,6 +118,11 @@ def new_info(kind: str) -> CData:
     return _sys.ffi.new(f"struct pybpf_{kind}_info *")
 
 
+def new_iter_link_info() -> CData:
+    """A zeroed ``union bpf_iter_link_info``: what an iterator link iterates over."""
+    return _sys.ffi.new("union pybpf_iter_link_info *")
+
+
 def call(cmd: Command, attr: CData) -> int:
     """Issue ``cmd`` with ``attr`` as it is: the result, or ``-errno``.
 

@@ -134,6 +134,16 @@ class PerfEventType(enum.IntEnum):
     EVENT = 6
 
 
+class CgroupIterOrder(enum.IntEnum):
+    """The walk of a cgroup iterator (``enum bpf_cgroup_iter_order``)."""
+
+    ORDER_UNSPEC = 0
+    SELF_ONLY = 1
+    DESCENDANTS_PRE = 2
+    DESCENDANTS_POST = 3
+    ANCESTORS_UP = 4
+
+
 class TaskFdType(enum.IntEnum):
     """What ``BPF_TASK_FD_QUERY`` found behind an fd (``enum bpf_task_fd_type``)."""
 

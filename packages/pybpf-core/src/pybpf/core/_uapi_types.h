@@ -547,6 +547,22 @@ struct pybpf_link_info {
     };
 };
 
+union pybpf_iter_link_info {
+    struct {
+        uint32_t map_fd;
+    } map;
+    struct {
+        uint32_t order;
+        uint32_t cgroup_fd;
+        uint64_t cgroup_id;
+    } cgroup;
+    struct {
+        uint32_t tid;
+        uint32_t pid;
+        uint32_t pid_fd;
+    } task;
+};
+
 struct pybpf_perf_event_attr {
     uint32_t type;
     uint32_t size;

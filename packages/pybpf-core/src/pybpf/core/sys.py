@@ -6,6 +6,7 @@ changes with ``pybpf-core`` (which ``pybpf-link`` pins exactly), as ebpf-go's
 
 - the cffi ``ffi``, :data:`NULL` and :func:`addr` (a buffer's address for an
   ``__aligned_u64`` field);
+- :func:`new_iter_link_info`, what an iterator link iterates over;
 - :func:`new_attr` (a zeroed ``struct pybpf_attr_<command>``, every
   ``union bpf_attr`` variant generated from the committed kernel BTF,
   ``link_create`` with all its per-link-type unions) and :func:`new_info`;
@@ -46,6 +47,7 @@ from pybpf.core._cmds import (
     map_freeze,
     new_attr,
     new_info,
+    new_iter_link_info,
     obj_get,
     obj_info,
     obj_pin,
@@ -60,6 +62,7 @@ from pybpf.core._cmds import (
     task_fd_query,
     token_create,
 )
+from pybpf.core._ext_target import func_id as program_func_id
 from pybpf.core._owner import KernelObject
 from pybpf.core._uapi import (
     PERF_EVENT_IOC_DISABLE,
@@ -70,6 +73,7 @@ from pybpf.core._uapi import (
     PERF_EVENT_IOC_RESET,
     PERF_EVENT_IOC_SET_BPF,
     AttachFlags,
+    CgroupIterOrder,
     Command,
     FileFlags,
     KprobeMultiFlags,
@@ -103,6 +107,7 @@ __all__ = [
     "PERF_EVENT_IOC_SET_BPF",
     "AttachFlags",
     "AttachType",
+    "CgroupIterOrder",
     "Closing",
     "Command",
     "FileFlags",
@@ -144,6 +149,7 @@ __all__ = [
     "munmap",
     "new_attr",
     "new_info",
+    "new_iter_link_info",
     "obj_get",
     "obj_info",
     "obj_pin",
@@ -154,6 +160,7 @@ __all__ = [
     "prog_load",
     "prog_query",
     "prog_test_run",
+    "program_func_id",
     "raw_tracepoint_open",
     "receive_fd",
     "task_fd_query",
