@@ -249,9 +249,11 @@ def _loaded_or_judged(rc: int, log: str) -> bool:
     (EACCES, or a log: some attach types want another return value than the
     probe's 0, an EINVAL with the verifier's words), as opposed to the
     EINVAL of a type or attach type the kernel has no code for, which comes
-    before any log.
+    before any log. EPERM is a refusal whatever the log says: a kernel that
+    refuses a tracing program after verifying it (an iterator on some 6.18
+    builds) leaves the verifier's statistics in the log, no verdict.
     """
-    return rc in (0, -errno.EACCES) or (rc < 0 and bool(log.strip()))
+    return rc in (0, -errno.EACCES) or (rc < 0 and rc != -errno.EPERM and bool(log.strip()))
 
 
 @_cached
