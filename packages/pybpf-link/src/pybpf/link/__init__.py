@@ -63,6 +63,10 @@ if TYPE_CHECKING:
     from pybpf.link.tracepoint import (
         tracepoint,
     )
+    from pybpf.link.uprobe import (
+        UprobeMultiLink,
+        have_uprobe_multi,
+    )
     from pybpf.link.usdt import (
         EM_X86_64,
         USDT_MAX_ARGS,
@@ -101,9 +105,11 @@ _EXPORTS = {
     "USDTProbeNotFoundError": "pybpf.link.errors",
     "USDT_MAX_ARGS": "pybpf.link.usdt",
     "UprobeMultiFlags": "pybpf.core.sys",
+    "UprobeMultiLink": "pybpf.link.uprobe",
     "X86_64_PT_REGS": "pybpf.link.usdt",
     "XDPFlags": "pybpf.core.sys",
     "encode_usdt_spec": "pybpf.link.usdt",
+    "have_uprobe_multi": "pybpf.link.uprobe",
     "link_ids": "pybpf.link.link",
     "links": "pybpf.link.link",
     "parse_usdt_args": "pybpf.link.usdt",
@@ -138,8 +144,10 @@ __all__ = [
     "USDTProbe",
     "USDTProbeNotFoundError",
     "UprobeMultiFlags",
+    "UprobeMultiLink",
     "XDPFlags",
     "encode_usdt_spec",
+    "have_uprobe_multi",
     "link_ids",
     "links",
     "parse_usdt_args",
