@@ -78,6 +78,9 @@ if TYPE_CHECKING:
         parse_usdt_args,
         read_usdt_probes,
     )
+    from pybpf.link.usdt_attach import (
+        USDTLink,
+    )
 
 # Where each public name is defined. A name's module is imported the first time
 # the name is read (PEP 562), so an import of this package costs only what its
@@ -101,6 +104,7 @@ _EXPORTS = {
     "USDTArgKind": "pybpf.link.usdt",
     "USDTArgument": "pybpf.link.usdt",
     "USDTArgumentError": "pybpf.link.errors",
+    "USDTLink": "pybpf.link.usdt_attach",
     "USDTProbe": "pybpf.link.usdt",
     "USDTProbeNotFoundError": "pybpf.link.errors",
     "USDT_MAX_ARGS": "pybpf.link.usdt",
@@ -141,6 +145,7 @@ __all__ = [
     "USDTArgKind",
     "USDTArgument",
     "USDTArgumentError",
+    "USDTLink",
     "USDTProbe",
     "USDTProbeNotFoundError",
     "UprobeMultiFlags",

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from pybpf.core import Program
     from pybpf.link.perf_event import LegacyPerfEventLink, PerfEventLink
     from pybpf.link.uprobe import UprobeMultiLink
+    from pybpf.link.usdt_attach import USDTLink
 
 __all__ = ["Executable"]
 
@@ -263,6 +264,24 @@ class Executable:
             cookies=cookies,
             ref_ctr_offsets=ref_ctr_offsets,
         )
+
+    def usdt(
+        self, prog: Program, provider: str, name: str, *, pid: int | None = None, cookie: int = 0
+    ) -> USDTLink:
+        """Attach ``prog`` (a ``BPF_USDT`` program of libbpf's ``usdt.bpf.h``) to a USDT probe.
+
+        Every call site of ``provider:name`` gets a uprobe (one
+        ``UPROBE_MULTI`` link for them all when the program was loaded with
+        the ``TRACE_UPROBE_MULTI`` attach type); the object's
+        ``__bpf_usdt_specs`` map (and, before 5.15, ``__bpf_usdt_ip_to_spec_id``),
+        found among the maps the program uses, says where each site's
+        arguments are. ``cookie`` is what ``bpf_usdt_cookie()`` returns.
+        The probe's semaphore is raised while the link exists. Returns one
+        :class:`~pybpf.link.USDTLink` for all sites.
+        """
+        from pybpf.link.usdt_attach import attach_usdt  # noqa: PLC0415
+
+        return attach_usdt(self, prog, provider, name, pid=pid, cookie=cookie)
 
 
 def _name_matches(sym: BinarySymbol, symbol: str, version: str | None) -> bool:
