@@ -190,14 +190,15 @@ def test_errors_leave_nothing_behind(testdata: Path, python: Executable) -> None
     assert {i.id for i in links()} == before
 
 
-def test_no_cookie_kernels_need_a_pid_for_a_pie(testdata: Path, python: Executable) -> None:
+def test_no_cookie_kernels_need_a_pid_for_a_pie(testdata: Path, native: Path) -> None:
     """The rule of libbpf: before 5.15 a PIE's sites are found by address, per process."""
     from pybpf.link import usdt_attach
 
     if usdt_attach._has_bpf_cookie():
         pytest.skip("this kernel has BPF cookies: the rule does not apply")
+    target = Executable(native / "target")  # a PIE with the probe test:traced
     with _collection(testdata, os.getpid()) as coll, pytest.raises(NotSupportedError, match="pid"):
-        python.usdt(coll.programs["function_entry"], "python", "function__entry")
+        target.usdt(coll.programs["function_entry"], "test", "traced")
 
 
 def test_semaphore_raised_through_process_memory(
