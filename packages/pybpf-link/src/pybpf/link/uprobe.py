@@ -52,8 +52,7 @@ def have_uprobe_multi() -> None:
         features.have_attach_type(bpf.ProgramType.KPROBE, bpf.AttachType.TRACE_UPROBE_MULTI)
     except NotSupportedError as e:
         raise NotSupportedError(
-            f"uprobe_multi links need Linux 6.6 (the kernel said: {e})",
-            code=e.errno or errno.EOPNOTSUPP,
+            "uprobe_multi links", min_version="6.6", code=e.errno or errno.EOPNOTSUPP
         ) from None
 
 
