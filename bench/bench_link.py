@@ -1,8 +1,11 @@
-"""pybpf.link: resolving a libc function in a fresh process; attaching to a device.
+"""pybpf.link: resolving a libc function in a fresh process; attaching uprobes and devices.
 
 Target: symbol resolution of libc in <= 20 ms in a fresh process (issue #13).
-Attaching and detaching an XDP link and a tcx link: <= 1.5x libbpf's C
-(issue #14); they need root and run on lo of a namespace of their own.
+Attaching and detaching a uprobe, and an uprobe_multi link on 100 libc
+functions, are compared with C (libbpf; a raw bpf(2) call for uprobe_multi,
+which libbpf 1.1.2 lacks): <= 1.5x. Attaching and detaching an XDP link and a
+tcx link: <= 1.5x libbpf's C (issue #14), on lo of a namespace of their own.
+These need root.
 Each sample is a new interpreter, so nothing is cached: it reads libc, its
 section table, .dynsym and the GNU versions, then finds ``malloc``; the row is
 the median over the bench's rounds. Importing ``pybpf.link`` is on its own row
@@ -17,12 +20,17 @@ import statistics
 import subprocess
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from run import ROOT, Bench
 
 from pybpf.core import Collection, NotSupportedError
 from pybpf.elf import load_collection_spec
+from pybpf.elf.binary import STT_FUNC
 from pybpf.link import tcx, xdp
+
+if TYPE_CHECKING:
+    from pybpf.link import Executable
 
 _PROBE = """
 import time
@@ -59,6 +67,7 @@ def run(bench: Bench) -> None:
     )
     if os.geteuid() == 0:
         _netdev(bench)
+        _attach(bench)
 
 
 # --- attaching to a device: XDP and tcx links on lo, against libbpf (bench/c/link_netdev.c) ---
@@ -117,3 +126,62 @@ def _netdev(bench: Bench) -> None:
                 )
 
     _in_own_netns(body)
+
+
+# --- attaching: uprobes on libc, against libbpf in C (bench/c/link_uprobe.c) ---
+
+_OBJECT = "testdata/link_uprobe-el.o"
+_MULTI_COUNT = 100
+
+
+def _libc_offsets(libc: Executable, count: int) -> list[int]:
+    """``count`` distinct function offsets of libc's .dynsym, in table order."""
+    seen: list[int] = []
+    for sym in libc.binary.dynamic_symbols:
+        offset = sym.file_offset
+        if sym.type == STT_FUNC and sym.defined and offset and offset not in seen:
+            seen.append(offset)
+            if len(seen) == count:
+                break
+    return seen
+
+
+def _attach(bench: Bench) -> None:
+    """One uprobe, and uprobe_multi on 100 libc functions: attach + detach, this process only."""
+    from pybpf.core import Collection, NotSupportedError  # noqa: PLC0415 (timed rows first)
+    from pybpf.elf import load_collection_spec  # noqa: PLC0415
+    from pybpf.link import Executable, have_uprobe_multi  # noqa: PLC0415
+
+    libc = Executable("libc.so.6", pid=os.getpid())
+    offsets = _libc_offsets(libc, _MULTI_COUNT)
+    spec = load_collection_spec(ROOT / _OBJECT)
+    try:
+        have_uprobe_multi()
+        multi = True
+    except NotSupportedError:
+        multi = False
+    for name, prog in spec.programs.items():
+        prog.autoload = name == "on_entry" or (multi and name == "multi_entry")
+    c_args = [str(ROOT / _OBJECT), libc.path, "1", *(hex(o) for o in offsets)]
+    pid = os.getpid()
+    with Collection(spec) as coll:
+        single = coll.programs["on_entry"]
+        bench.compare(
+            "Executable.uprobe + close (libc getpid offset, one pid)",
+            bench.in_process(
+                lambda: libc.uprobe(single, offset=offsets[0], pid=pid).close(), number=5
+            ),
+            bench.c_figure("link_uprobe", "uprobe", *c_args),
+            baseline_name="C libbpf",
+        )
+        if multi:
+            multi_prog = coll.programs["multi_entry"]
+            bench.compare(
+                f"Executable.uprobe_multi on {_MULTI_COUNT} libc functions + close",
+                bench.in_process(
+                    lambda: libc.uprobe_multi(multi_prog, offsets=offsets, pid=pid).close(),
+                    number=5,
+                ),
+                bench.c_figure("link_uprobe", "uprobe_multi", *c_args),
+                baseline_name="C bpf(2) (libbpf 1.1.2 has no uprobe_multi)",
+            )

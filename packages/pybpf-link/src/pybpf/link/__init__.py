@@ -128,6 +128,10 @@ if TYPE_CHECKING:
         raw_tracepoint,
         tracing,
     )
+    from pybpf.link.uprobe import (
+        UprobeMultiLink,
+        have_uprobe_multi,
+    )
     from pybpf.link.usdt import (
         EM_X86_64,
         USDT_MAX_ARGS,
@@ -138,6 +142,9 @@ if TYPE_CHECKING:
         encode_usdt_spec,
         parse_usdt_args,
         read_usdt_probes,
+    )
+    from pybpf.link.usdt_attach import (
+        USDTLink,
     )
     from pybpf.link.xdp import (
         LegacyXDPLink,
@@ -200,12 +207,14 @@ _EXPORTS = {
     "USDTArgKind": "pybpf.link.usdt",
     "USDTArgument": "pybpf.link.usdt",
     "USDTArgumentError": "pybpf.link.errors",
+    "USDTLink": "pybpf.link.usdt_attach",
     "USDTProbe": "pybpf.link.usdt",
     "USDTProbeNotFoundError": "pybpf.link.errors",
     "USDT_MAX_ARGS": "pybpf.link.usdt",
     "UprobeInfo": "pybpf.link.info",
     "UprobeMultiFlags": "pybpf.core.sys",
     "UprobeMultiInfo": "pybpf.link.info",
+    "UprobeMultiLink": "pybpf.link.uprobe",
     "X86_64_PT_REGS": "pybpf.link.usdt",
     "XDPFlags": "pybpf.core.sys",
     "XDPInfo": "pybpf.link.info",
@@ -217,6 +226,7 @@ _EXPORTS = {
     "auto_target": "pybpf.link.auto",
     "encode_usdt_spec": "pybpf.link.usdt",
     "freplace": "pybpf.link.tracing",
+    "have_uprobe_multi": "pybpf.link.uprobe",
     "iter": "pybpf.link.iter",
     "kprobe": "pybpf.link.kprobe",
     "kprobe_multi": "pybpf.link.kprobe",
@@ -292,11 +302,13 @@ __all__ = [
     "USDTArgKind",
     "USDTArgument",
     "USDTArgumentError",
+    "USDTLink",
     "USDTProbe",
     "USDTProbeNotFoundError",
     "UprobeInfo",
     "UprobeMultiFlags",
     "UprobeMultiInfo",
+    "UprobeMultiLink",
     "XDPFlags",
     "XDPInfo",
     "XDPLink",
@@ -307,6 +319,7 @@ __all__ = [
     "auto_target",
     "encode_usdt_spec",
     "freplace",
+    "have_uprobe_multi",
     "iter",
     "kprobe",
     "kprobe_multi",

@@ -16,6 +16,7 @@ import os
 import re
 from collections.abc import Sequence
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from pybpf.elf import ELFError
 from pybpf.elf.binary import STT_GNU_IFUNC, Binary, BinarySymbol
@@ -27,6 +28,12 @@ from pybpf.link.errors import (
 )
 from pybpf.link.paths import resolve_binary_path
 from pybpf.link.usdt import USDTProbe, read_usdt_probes
+
+if TYPE_CHECKING:
+    from pybpf.core import Program
+    from pybpf.link.perf_event import LegacyPerfEventLink, PerfEventLink
+    from pybpf.link.uprobe import UprobeMultiLink
+    from pybpf.link.usdt_attach import USDTLink
 
 __all__ = ["Executable"]
 
@@ -179,6 +186,102 @@ class Executable:
         if not sites:
             raise USDTProbeNotFoundError(provider, name, self.path)
         return sites
+
+    # -- attaching (imported on use: reading files needs no kernel layer) -----------
+
+    def uprobe(
+        self,
+        prog: Program,
+        symbol: str | None = None,
+        *,
+        offset: int = 0,
+        address: int | None = None,
+        pid: int | None = None,
+        retprobe: bool = False,
+        ref_ctr_offset: int = 0,
+        cookie: int = 0,
+    ) -> PerfEventLink | LegacyPerfEventLink:
+        """Attach ``prog`` (a ``uprobe``/``uretprobe`` program) to a function of this file.
+
+        The probe goes at ``symbol``'s file offset plus ``offset``; or at the
+        virtual ``address`` (as ``readelf``/``nm`` show it) plus ``offset``,
+        translated through the program headers; or, with neither, at file
+        offset ``offset``. ``retprobe`` fires on the function's return
+        instead. ``pid`` limits it to one process (None: every process that
+        runs the file). ``ref_ctr_offset`` is the file offset of a USDT
+        semaphore the kernel raises while the probe exists (4.20+).
+        ``cookie`` is what ``bpf_get_attach_cookie()`` returns (5.15+).
+
+        Returns a :class:`~pybpf.link.PerfEventLink` (5.15+) or a
+        :class:`~pybpf.link.LegacyPerfEventLink`.
+        """
+        from pybpf.link.uprobe import attach_uprobe  # noqa: PLC0415
+
+        return attach_uprobe(
+            self,
+            prog,
+            symbol,
+            offset=offset,
+            address=address,
+            pid=pid,
+            retprobe=retprobe,
+            ref_ctr_offset=ref_ctr_offset,
+            cookie=cookie,
+        )
+
+    def uprobe_multi(
+        self,
+        prog: Program,
+        symbols: Sequence[str] | None = None,
+        *,
+        pattern: str | None = None,
+        offsets: Sequence[int] | None = None,
+        pid: int | None = None,
+        retprobe: bool = False,
+        cookies: Sequence[int] | None = None,
+        ref_ctr_offsets: Sequence[int] | None = None,
+    ) -> UprobeMultiLink:
+        """Attach ``prog`` to many functions of this file as one link (Linux 6.6+).
+
+        Exactly one of ``symbols`` (exact names, :meth:`symbol_offsets`),
+        ``pattern`` (a glob over function names, :meth:`pattern_offsets`)
+        and ``offsets`` (file offsets) says where. ``cookies`` and
+        ``ref_ctr_offsets`` give one value per probe, in that order. The
+        program must be loaded for it (an ``uprobe.multi/...`` or
+        ``uretprobe.multi/...`` section). Kernels without uprobe_multi links
+        raise :class:`~pybpf.core.NotSupportedError` naming 6.6.
+        """
+        from pybpf.link.uprobe import attach_uprobe_multi  # noqa: PLC0415
+
+        return attach_uprobe_multi(
+            self,
+            prog,
+            symbols,
+            pattern=pattern,
+            offsets=offsets,
+            pid=pid,
+            retprobe=retprobe,
+            cookies=cookies,
+            ref_ctr_offsets=ref_ctr_offsets,
+        )
+
+    def usdt(
+        self, prog: Program, provider: str, name: str, *, pid: int | None = None, cookie: int = 0
+    ) -> USDTLink:
+        """Attach ``prog`` (a ``BPF_USDT`` program of libbpf's ``usdt.bpf.h``) to a USDT probe.
+
+        Every call site of ``provider:name`` gets a uprobe (one
+        ``UPROBE_MULTI`` link for them all when the program was loaded with
+        the ``TRACE_UPROBE_MULTI`` attach type); the object's
+        ``__bpf_usdt_specs`` map (and, before 5.15, ``__bpf_usdt_ip_to_spec_id``),
+        found among the maps the program uses, says where each site's
+        arguments are. ``cookie`` is what ``bpf_usdt_cookie()`` returns.
+        The probe's semaphore is raised while the link exists. Returns one
+        :class:`~pybpf.link.USDTLink` for all sites.
+        """
+        from pybpf.link.usdt_attach import attach_usdt  # noqa: PLC0415
+
+        return attach_usdt(self, prog, provider, name, pid=pid, cookie=cookie)
 
 
 def _name_matches(sym: BinarySymbol, symbol: str, version: str | None) -> bool:
