@@ -218,6 +218,8 @@ def test_bad_arguments_attach_nothing(coll: Collection, cg: Path) -> None:
         cgroup_legacy(prog, cg, flags=AttachFlags.ALLOW_OVERRIDE, replace=prog)
     with pytest.raises(ValueError, match="flags"):
         cgroup_legacy(prog, cg, flags=AttachFlags.BEFORE)
+    with pytest.raises(ValueError, match="flags"):
+        cgroup_legacy(prog, cg, flags=1 << 20)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="not a cgroup attach type"):
         query_cgroup(cg, AttachType.XDP)
     assert query_cgroup(cg, AttachType.CGROUP_SYSCTL).programs == ()

@@ -182,7 +182,7 @@ def cgroup_legacy(
     kind = resolve_attach_type(prog, attach_type, CGROUP_ATTACH_TYPES, call)
     if not isinstance(flags, int) or isinstance(flags, bool):
         raise TypeError(f"{call}: flags must be AttachFlags, not {type(flags).__name__}")
-    if flags & ~_LEGACY_FLAGS:
+    if int(flags) & ~int(_LEGACY_FLAGS):
         raise ValueError(f"{call}: flags {flags!r} has bits BPF_PROG_ATTACH takes not for cgroups")
     flags = bpf.AttachFlags(flags)
     if replace is not None:

@@ -25,6 +25,9 @@ _E = TypeVar("_E", bound=enum.IntEnum)
 #: The priorities netfilter keeps for itself (``NF_IP_PRI_FIRST``/``LAST``).
 _PRIORITY_MIN = -(2**31) + 1
 _PRIORITY_MAX = 2**31 - 2
+#: The defragmenter's priority (``NF_IP_PRI_CONNTRACK_DEFRAG``, the same for IPv6):
+#: a program that wants whole packets must run after it.
+_DEFRAG_PRIORITY = -400
 
 
 class NetfilterFamily(enum.IntEnum):
@@ -61,7 +64,8 @@ def netfilter(
     """Attach the ``netfilter`` program ``prog`` at ``hook`` of ``family`` (Linux 6.4+).
 
     ``priority`` orders it among the hooks (lower runs first; netfilter's
-    own ``INT_MIN`` and ``INT_MAX`` are refused). The hook is in the
+    own ``INT_MIN`` and ``INT_MAX`` are refused; with ``IP_DEFRAG``, it must
+    be above the defragmenter's -400). The hook is in the
     network namespace of the calling thread. A kernel without netfilter
     links raises :class:`~pybpf.core.NotSupportedError`.
     """
@@ -78,8 +82,13 @@ def netfilter(
         )
     if not isinstance(flags, int) or isinstance(flags, bool):
         raise TypeError(f"{call}: flags must be NetfilterFlags, not {type(flags).__name__}")
-    if flags & ~bpf.NetfilterFlags.IP_DEFRAG:
+    if int(flags) & ~int(bpf.NetfilterFlags.IP_DEFRAG):
         raise ValueError(f"{call}: flags {flags:#x} has unknown bits")
+    if flags & bpf.NetfilterFlags.IP_DEFRAG and priority <= _DEFRAG_PRIORITY:
+        raise ValueError(
+            f"{call}: priority {priority} with IP_DEFRAG must be above the defragmenter's "
+            f"({_DEFRAG_PRIORITY})"
+        )
     name = f"netfilter {family.name} {hook.name} priority {priority}"
     attr = bpf.new_attr("link_create")
     attr.prog_fd = prog.fd.number

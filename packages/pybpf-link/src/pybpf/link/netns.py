@@ -65,14 +65,16 @@ def netns(prog: Program, netns: str | os.PathLike[str] | int) -> NetNsLink:
     or an fd of one. Something else raises
     :class:`~pybpf.link.NotANetworkNamespaceError`; a program of another type,
     TypeError; a second flow dissector in one namespace, a
-    :class:`~pybpf.core.BPFError` with ``EEXIST``.
+    :class:`~pybpf.core.LimitError` (``E2BIG``).
     """
     call = "netns"
     check_program(prog, call)
-    spec = prog.spec
-    given = spec.attach_type if spec is not None else None
-    if given is None and isinstance(prog.type, bpf.ProgramType):
-        given = _BY_PROGRAM_TYPE.get(prog.type)
+    given = _BY_PROGRAM_TYPE.get(prog.type)  # type: ignore[call-overload]
+    if given is None:
+        kind = prog.type.name if isinstance(prog.type, bpf.ProgramType) else prog.type
+        raise TypeError(
+            f"{call}: program {prog.name!r} is a {kind} program, not FLOW_DISSECTOR or SK_LOOKUP"
+        )
     kind = resolve_attach_type(prog, given, NETNS_ATTACH_TYPES, call)
     fd, label = open_netns(netns, call)
     with fd:
