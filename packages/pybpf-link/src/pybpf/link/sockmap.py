@@ -6,7 +6,9 @@ verdict, skb verdict) or ``sk_msg`` (msg verdict) program to a
 the map *after* the attachment. Through a bpf_link where the kernel has
 one (``BPF_LINK_TYPE_SOCKMAP``, Linux 6.10+, a :class:`SockmapLink`), else
 with ``BPF_PROG_ATTACH`` to the map (a :class:`LegacySockmapLink`, which
-detaches its program on close). A map holds one program per attach type.
+detaches its program on close). A map holds one program per attach type:
+a second link of a type is refused (EBUSY), while ``BPF_PROG_ATTACH``
+replaces the map's program.
 """
 
 from __future__ import annotations
