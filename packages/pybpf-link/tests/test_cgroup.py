@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pybpf.core import BPFError, Collection, Program, features
+from pybpf.core import BPFError, Collection, NotSupportedError, Program, features
 from pybpf.elf import AttachType, CollectionSpec, load_collection_spec
 from pybpf.link import (
     AttachFlags,
@@ -110,6 +110,9 @@ def test_legacy_refuses_connect_until_close(coll: Collection, cg: Path) -> None:
         assert set(link_ids()) == before  # no bpf_link behind it
         assert run_in_cgroup(cg, TRY_CONNECT).strip() == "EPERM"
         assert _get(coll, "connects_refused") == 1
+        with pytest.raises(NotSupportedError, match="without a bpf_link"):
+            link.pin("/sys/fs/bpf/pybpf-never")
+    link.close()  # again: nothing
     assert run_in_cgroup(cg, TRY_CONNECT).strip() == "ok"
     assert query_cgroup(cg, AttachType.CGROUP_INET4_CONNECT).programs == ()
 

@@ -36,10 +36,10 @@ class _HasFileno(Protocol):
     def fileno(self) -> int: ...
 
 
-Socket = socket.socket | _HasFileno | int
+_Socket = socket.socket | _HasFileno | int
 
 
-def socket_filter(prog: Program, sock: Socket) -> None:
+def socket_filter(prog: Program, sock: _Socket) -> None:
     """Set the ``socket`` program ``prog`` as the filter of ``sock`` (``SO_ATTACH_BPF``).
 
     ``sock``: a :class:`socket.socket`, anything with ``fileno()``, or an fd.
@@ -52,12 +52,12 @@ def socket_filter(prog: Program, sock: Socket) -> None:
     _setsockopt(sock, call, _SO_ATTACH_BPF, prog)
 
 
-def detach_socket_filter(sock: Socket) -> None:
+def detach_socket_filter(sock: _Socket) -> None:
     """Remove the filter of ``sock`` (``SO_DETACH_BPF``); a socket without one raises ENOENT."""
     _setsockopt(sock, "detach_socket_filter", _SO_DETACH_BPF, None)
 
 
-def reuseport(prog: Program, sock: Socket) -> None:
+def reuseport(prog: Program, sock: _Socket) -> None:
     """Set ``prog`` as the selector of the ``SO_REUSEPORT`` group of ``sock``.
 
     ``prog`` is an ``sk_reuseport`` program (``SO_ATTACH_REUSEPORT_EBPF``):
@@ -71,7 +71,7 @@ def reuseport(prog: Program, sock: Socket) -> None:
     _setsockopt(sock, call, _SO_ATTACH_REUSEPORT_EBPF, prog)
 
 
-def detach_reuseport(sock: Socket) -> None:
+def detach_reuseport(sock: _Socket) -> None:
     """Remove the selector of the ``SO_REUSEPORT`` group of ``sock`` (Linux 5.3+)."""
     _setsockopt(sock, "detach_reuseport", _SO_DETACH_REUSEPORT_BPF, None)
 
