@@ -46,6 +46,12 @@ def lo_up() -> None:
         fcntl.ioctl(s.fileno(), _SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", flags | _IFF_UP))
 
 
+def enter_new_netns() -> None:
+    """Move the calling thread into a new network namespace, with ``lo`` up, for good."""
+    _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
+    lo_up()
+
+
 @contextlib.contextmanager
 def own_netns() -> Iterator[None]:
     """Run the block in a new network namespace with ``lo`` up; the old one is back after.
@@ -55,9 +61,8 @@ def own_netns() -> Iterator[None]:
     """
     old = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
+        enter_new_netns()
         try:
-            lo_up()
             yield
         finally:
             _check(_libc.setns(old, CLONE_NEWNET), "setns back to the test's network namespace")
@@ -114,9 +119,16 @@ def child_cgroup(root: Path) -> Iterator[Path]:
 def run_in_cgroup(cgroup: Path, code: str) -> str:
     """Run Python ``code`` in a child process moved into ``cgroup`` first: its stdout.
 
-    The child fails the test with its traceback if ``code`` raises.
+    The child also has a network namespace of its own (``lo`` up), so the
+    traffic it makes stays there. It fails the test with its traceback if
+    ``code`` raises.
     """
-    prelude = f"import os\nopen({str(cgroup / 'cgroup.procs')!r}, 'w').write(str(os.getpid()))\n"
+    here = str(Path(__file__).resolve().parent)
+    prelude = (  # the namespace first: bringing lo up makes a socket the cgroup may refuse
+        f"import os, sys\nsys.path.insert(0, {here!r})\nimport ns_helpers\n"
+        "ns_helpers.enter_new_netns()\n"
+        f"open({str(cgroup / 'cgroup.procs')!r}, 'w').write(str(os.getpid()))\n"
+    )
     done = subprocess.run(
         [sys.executable, "-c", prelude + code],
         capture_output=True,
