@@ -162,6 +162,24 @@ def test_query_lists_programs_in_order_and_replace(coll: Collection, cg: Path) -
     assert query_cgroup(cg, AttachType.CGROUP_SYSCTL).programs == ()
 
 
+def test_link_update_swaps_the_program(coll: Collection, cg: Path) -> None:
+    counting, allowing = coll.programs["count_sysctl_reads"], coll.programs["allow_sysctl"]
+    with cgroup(allowing, cg) as link:
+        revision = query_cgroup(cg, AttachType.CGROUP_SYSCTL).revision
+        run_in_cgroup(cg, READ_SYSCTL)
+        assert _get(coll, "sysctl_reads") == 0
+        link.update(counting, old=allowing)
+        assert query_cgroup(cg, AttachType.CGROUP_SYSCTL).program_ids == (counting.info().id,)
+        run_in_cgroup(cg, READ_SYSCTL)
+        assert _get(coll, "sysctl_reads") >= 2
+        with pytest.raises(BPFError):
+            link.update(allowing, old=allowing)  # no longer its program: EPERM
+    after = query_cgroup(cg, AttachType.CGROUP_SYSCTL)
+    assert after.programs == ()
+    if revision is not None:  # where the kernel reports one
+        assert after.revision is not None and after.revision > revision
+
+
 def test_legacy_replace(coll: Collection, cg: Path) -> None:
     counting, allowing = coll.programs["count_sysctl_reads"], coll.programs["allow_sysctl"]
     with cgroup_legacy(counting, cg) as first:
