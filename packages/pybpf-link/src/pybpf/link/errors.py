@@ -1,4 +1,4 @@
-"""The link layer's own errors: missing binaries, symbols, probes and tracepoints.
+"""The link layer's own errors: missing binaries, symbols, probes, tracepoints; bad targets.
 
 The kernel's refusals are core's typed errors (:class:`~pybpf.core.BPFError`
 and its subclasses); these name what was not found before the kernel was asked.
@@ -13,6 +13,8 @@ __all__ = [
     "BinaryNotFoundError",
     "InterfaceNotFoundError",
     "KernelSymbolNotFoundError",
+    "NotACgroupError",
+    "NotANetworkNamespaceError",
     "SectionNotAttachableError",
     "SymbolNotFoundError",
     "TracepointNotFoundError",
@@ -125,3 +127,27 @@ class InterfaceNotFoundError(LookupError):
         kind = "name" if isinstance(interface, str) else "index"
         super().__init__(f"no network interface with {kind} {interface!r} in this namespace")
         self.interface = interface
+
+
+class NotACgroupError(ValueError):
+    """A path or fd that is not a cgroup v2 directory (``cgroup`` says which, ``reason`` why).
+
+    cgroup programs attach to cgroup v2 only: a cgroup v1 directory, a plain
+    directory or a missing path is refused before the kernel is asked.
+    """
+
+    def __init__(self, cgroup: str | int, reason: str) -> None:
+        what = f"fd {cgroup}" if isinstance(cgroup, int) else repr(cgroup)
+        super().__init__(f"{what} is not a cgroup v2 directory: {reason}")
+        self.cgroup = cgroup
+        self.reason = reason
+
+
+class NotANetworkNamespaceError(ValueError):
+    """A path or fd that is not a network namespace (``netns`` says which, ``reason`` why)."""
+
+    def __init__(self, netns: str | int, reason: str) -> None:
+        what = f"fd {netns}" if isinstance(netns, int) else repr(netns)
+        super().__init__(f"{what} is not a network namespace: {reason}")
+        self.netns = netns
+        self.reason = reason
