@@ -59,9 +59,9 @@ def _pybpf(obj: Path) -> dict[str, str]:
             try:
                 link = attach(prog)
             except SectionNotAttachableError:
-                answers[name] = f"err {errno.EOPNOTSUPP}"
-            except (OSError, LookupError, ValueError) as e:
-                answers[name] = f"err {getattr(e, 'errno', None) or 'other'}"
+                answers[name] = "err no target"
+            except (OSError, LookupError, ValueError):
+                answers[name] = "err refused"
             else:
                 with link:
                     answers[name] = "ok legacy" if link.type is None else f"ok {int(link.type)}"
@@ -69,8 +69,11 @@ def _pybpf(obj: Path) -> dict[str, str]:
 
 
 def _outcome(answer: str) -> str:
-    """What must agree: the link type when attached; refused-for-its-section or not."""
-    if answer.startswith("ok"):
+    """What must agree: the link type when attached; refused-for-its-section or not.
+
+    libbpf says EOPNOTSUPP for a section that names no target.
+    """
+    if answer.startswith("ok") or answer in ("err no target", "err refused"):
         return answer
     return "err no target" if answer == f"err {errno.EOPNOTSUPP}" else "err refused"
 
