@@ -5,7 +5,7 @@ Run as root from the repository root:
     python3 examples/demo.py
 
 Part 1, live (``testdata/demo_live.c``): a tracepoint program streams every
-``execve`` on the machine through a ring buffer, and a uprobe/uretprobe pair
+exec on the machine through a ring buffer, and a uprobe/uretprobe pair
 on libc's ``clock_nanosleep`` times each sleep. The demo runs a few commands
 itself, prints the events as they come, then a log2 histogram of the sleeps
 and a table of who slept.
@@ -60,7 +60,7 @@ def live(listen_seconds: float) -> None:
             for link in links:
                 say(f"attached {link.name}")
             with RingBuffer(coll.maps["execs"], record="struct exec_event") as execs:
-                say(f"running {len(COMMANDS)} commands; streaming execve events")
+                say(f"running {len(COMMANDS)} commands; streaming exec events")
                 for argv in COMMANDS:
                     subprocess.run(argv, stdout=subprocess.DEVNULL, check=True)
                 time.sleep(0.1)  # this process sleeps too
@@ -72,12 +72,16 @@ def live(listen_seconds: float) -> None:
                         comm = bytes(ev.comm).rstrip(b"\0").decode(errors="replace")
                         name = bytes(ev.filename).rstrip(b"\0").decode(errors="replace")
                         print(f"    exec  pid {ev.pid:<7} {comm:<16} {name}")
-                say(f"{seen} execve events")
+                say(f"{seen} exec events")
         finally:
             for link in links:
                 link.close()
         say("detached; what the uprobes counted while attached:")
-        print(log2_histogram(coll.maps["sleep_usecs"].values(), label="usecs"))
+        print(
+            log2_histogram(
+                coll.maps["sleep_usecs"].values(), label="usecs", skip_leading_zeros=True
+            )
+        )
         print(f"\n    {'PID':<8} {'COMM':<16} {'SLEEPS':>6} {'TOTAL ms':>9}")
         table = sorted(coll.maps["sleepers"].items(), key=lambda kv: -kv[1].total_ns)
         for pid, who in table[:10]:

@@ -1,4 +1,4 @@
-// The live part of the main demo (examples/demo.py): every execve on the
+// The live part of the main demo (examples/demo.py): every exec on the
 // machine streams an event through a ring buffer (a tracepoint program), and
 // a uprobe/uretprobe pair on libc's clock_nanosleep times each sleep into a
 // log2 histogram and a per-process table. Loads on 5.10.
@@ -52,27 +52,27 @@ struct {
 // Names struct exec_event in the object's BTF, for the ring buffer reader.
 struct exec_event *unused_exec_event __attribute__((unused));
 
-// The syscalls:sys_enter_execve tracepoint's record (tracefs format file).
-struct sys_enter_execve {
+// The sched:sched_process_exec tracepoint's record (tracefs format file):
+// the filename is a __data_loc, its offset in the record's low 16 bits.
+struct sched_process_exec {
 	u64 common;
-	int syscall_nr;
-	int pad;
-	const char *filename;
-	const char *const *argv;
-	const char *const *envp;
+	u32 filename_loc;
+	int pid;
+	int old_pid;
 };
 
-SEC("tracepoint/syscalls/sys_enter_execve")
-int on_execve(struct sys_enter_execve *ctx)
+SEC("tracepoint/sched/sched_process_exec")
+int on_exec(struct sched_process_exec *ctx)
 {
 	struct exec_event *e = bpf_ringbuf_reserve(&execs, sizeof(*e), 0);
+	unsigned short offset = ctx->filename_loc & 0xFFFF;
 
 	if (!e)
 		return 0;
 	e->pid = bpf_get_current_pid_tgid() >> 32;
 	e->ppid_unused = 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_probe_read_user_str(e->filename, sizeof(e->filename), ctx->filename);
+	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), (void *)ctx + offset);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

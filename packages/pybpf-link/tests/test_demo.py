@@ -23,7 +23,7 @@ def test_demo_runs() -> None:
         timeout=120,
     ).stdout
     # Live: the tracepoint saw the demo's own commands, the uprobes its sleeps.
-    assert "attached tracepoint syscalls/sys_enter_execve" in out
+    assert "attached tracepoint sched/sched_process_exec" in out
     assert re.search(r"exec  pid \d+ +\S+ +/usr/bin/sleep|exec  pid \d+ +\S+ +.*sleep", out)
     assert "usecs               : count     distribution" in out
     assert re.search(r"\d+ +sleep +\d+", out)
