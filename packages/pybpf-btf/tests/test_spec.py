@@ -33,7 +33,6 @@ from pybpf.btf import (
 )
 
 VMLINUX = Path("/sys/kernel/btf/vmlinux")
-needs_vmlinux = pytest.mark.skipif(not VMLINUX.exists(), reason="no /sys/kernel/btf/vmlinux")
 
 
 def small_spec() -> Spec:
@@ -218,7 +217,7 @@ def test_every_kind_in_testdata_decodes(obj_path: Path) -> None:
         assert spec.type_by_id(spec.type_id(t)) is t
 
 
-@needs_vmlinux
+@pytest.mark.kernel_files
 def test_vmlinux_lookup() -> None:
     spec = load_spec(VMLINUX)
     assert spec.byte_order == sys.byteorder
@@ -233,7 +232,7 @@ def test_vmlinux_lookup() -> None:
     assert [t.name for t in spec.types_by_name("int")] == ["int"]
 
 
-@needs_vmlinux
+@pytest.mark.kernel_files
 def test_split_spec_continues_base_ids() -> None:
     base = load_spec(VMLINUX)
     task = base.type_by_name("task_struct", Struct)
