@@ -58,6 +58,10 @@ if TYPE_CHECKING:
         load_kernel_module_spec,
         load_kernel_spec,
     )
+    from pybpf.btf.layout import (
+        alignof,
+        sizeof,
+    )
     from pybpf.btf.sanitize import (
         SanitizeOptions,
     )
@@ -97,8 +101,6 @@ if TYPE_CHECKING:
         VarSecinfo,
         Void,
         Volatile,
-        alignof,
-        sizeof,
         skip_qualifiers,
         underlying,
     )
@@ -158,7 +160,7 @@ _EXPORTS = {
     "Void": "pybpf.btf.types",
     "Volatile": "pybpf.btf.types",
     "add_strings": "pybpf.btf.ext",
-    "alignof": "pybpf.btf.types",
+    "alignof": "pybpf.btf.layout",
     "attach_ext_infos": "pybpf.btf.ext",
     "codec_for": "pybpf.btf.codec",
     "collect_ext_infos": "pybpf.btf.ext",
@@ -175,7 +177,7 @@ _EXPORTS = {
     "load_kernel_module_spec": "pybpf.btf.kernel",
     "load_kernel_spec": "pybpf.btf.kernel",
     "load_spec": "pybpf.btf.spec",
-    "sizeof": "pybpf.btf.types",
+    "sizeof": "pybpf.btf.layout",
     "skip_qualifiers": "pybpf.btf.types",
     "underlying": "pybpf.btf.types",
 }
