@@ -27,6 +27,16 @@ def test_a_name_loads_its_own_module_only() -> None:
     assert "pybpf.asm.builder" not in loaded
 
 
+def test_byte_order_costs_no_instruction_set() -> None:
+    # Every layer annotates with pybpf.asm.ByteOrder; the BTF parser must not
+    # pay for the instruction set's import to get it.
+    loaded = _modules_after("from pybpf.asm import ByteOrder")
+    assert {name for name in loaded if name.startswith("pybpf.asm.")} <= {
+        "pybpf.asm.exports",
+        "pybpf.asm.byteorder",
+    }
+
+
 def test_every_public_name_resolves() -> None:
     for name in pybpf.asm.__all__:
         assert getattr(pybpf.asm, name) is not None, name

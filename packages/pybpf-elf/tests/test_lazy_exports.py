@@ -39,3 +39,9 @@ def test_unknown_name_is_attribute_error() -> None:
 def test_the_specs_need_no_value_codec() -> None:
     loaded = _modules_after("from pybpf.elf import CollectionSpec")
     assert "pybpf.btf.codec" not in loaded
+
+
+def test_byte_order_is_asms() -> None:
+    import pybpf.asm
+
+    assert pybpf.elf.ByteOrder is pybpf.asm.ByteOrder

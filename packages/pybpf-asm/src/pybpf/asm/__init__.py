@@ -107,12 +107,14 @@ if TYPE_CHECKING:
         xor,
         xor32,
     )
+    from pybpf.asm.byteorder import (
+        ByteOrder,
+    )
     from pybpf.asm.errors import (
         InstructionError,
         UnresolvedReferenceError,
     )
     from pybpf.asm.instruction import (
-        ByteOrder,
         Instruction,
     )
     from pybpf.asm.instructions import (
@@ -162,7 +164,7 @@ _EXPORTS = {
     "RFP": "pybpf.asm.opcodes",
     "ALUOp": "pybpf.asm.opcodes",
     "AtomicOp": "pybpf.asm.opcodes",
-    "ByteOrder": "pybpf.asm.instruction",
+    "ByteOrder": "pybpf.asm.byteorder",
     "CallSource": "pybpf.asm.opcodes",
     "Helper": "pybpf.asm._uapi",
     "Instruction": "pybpf.asm.instruction",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import mmap
 from typing import TYPE_CHECKING, Any
 
+from pybpf.asm import ByteOrder
 from pybpf.btf import codec_for
-from pybpf.elf.spec import ByteOrder, VariableSpec
+from pybpf.elf.spec import VariableSpec
 
 if TYPE_CHECKING:
     from pybpf.core.map import Map

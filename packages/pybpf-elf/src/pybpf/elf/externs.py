@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from operator import attrgetter
 
-from pybpf.asm import CallSource, Instruction, PseudoSource
+from pybpf.asm import ByteOrder, CallSource, Instruction, PseudoSource
 from pybpf.btf import (
     Array,
     BTFError,
@@ -35,7 +35,7 @@ from pybpf.elf._elffile import SHN_UNDEF, STB_GLOBAL, STB_WEAK, STT_NOTYPE, ElfF
 from pybpf.elf._uapi import MapType
 from pybpf.elf.datasecs import BPF_F_MMAPABLE, BPF_F_RDONLY_PROG
 from pybpf.elf.errors import ELFError, Where
-from pybpf.elf.spec import ByteOrder, Extern, ExternKind, MapSpec, VariableSpec
+from pybpf.elf.spec import Extern, ExternKind, MapSpec, VariableSpec
 
 __all__ = ["Externs", "collect"]
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pybpf.asm import Instructions
+from pybpf.asm import ByteOrder, Instructions
 from pybpf.elf._btfeq import content_equal
 from pybpf.elf._uapi import AttachType, MapType, ProgramType
 
@@ -35,8 +35,6 @@ __all__ = [
     "ProgramSpec",
     "VariableSpec",
 ]
-
-ByteOrder = Literal["little", "big"]
 
 
 class Pinning(enum.IntEnum):
