@@ -91,6 +91,11 @@ def test_type_by_name_none_one_several() -> None:
         spec.type_by_name("nope")
     with pytest.raises(TypeNotFoundError, match="no Union named 'pair'"):
         spec.type_by_name("pair", Union)
+    # Caught as the layer's error or as the failed look-up it is.
+    with pytest.raises(BTFError, match="no type named 'nope'"):
+        spec.type_by_name("nope")
+    with pytest.raises(LookupError):
+        spec.type_by_name("nope")
     assert spec.type_by_name("pair", Kind.STRUCT).name == "pair"
     assert spec.types_by_name("pair_t", Typedef)
 

@@ -25,6 +25,7 @@ from pybpf.btf import (
     IntEncoding,
     Linkage,
     Type,
+    TypeNotFoundError,
     Var,
     Void,
     skip_qualifiers,
@@ -178,10 +179,10 @@ def _extern_type(btf: BTFInfo, sym: Symbol) -> Type | None:
     """The BTF VAR or FUNC of an extern (libbpf's ``find_extern_btf_id``)."""
     try:
         candidates = btf.spec.types_by_name(sym.name)
+    except TypeNotFoundError:
+        return None
     except BTFError as e:
         raise ELFError(f"bad BTF: {e}", section=".BTF", symbol=sym.name) from e
-    except LookupError:
-        return None
     for t in candidates:
         if isinstance(t, Var | Func) and t.linkage == Linkage.EXTERN:
             return t
