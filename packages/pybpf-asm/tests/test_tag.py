@@ -20,7 +20,7 @@ def program() -> asm.Instructions:
             asm.mov(R2, R10),
             asm.add(R2, -4),
             asm.ld_map_fd(R1, "counters"),
-            asm.call(Helper.map_lookup_elem),
+            asm.call(Helper.MAP_LOOKUP_ELEM),
             asm.jeq(R0, 0, "out"),
             asm.ld_map_value(R1, "counters", 0),
             asm.load(R2, R1, 0),
