@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 import pybpf.asm
+from pybpf.asm.exports import export_mismatches
 
 
 def _modules_after(statement: str) -> set[str]:
@@ -45,3 +50,28 @@ def test_every_public_name_resolves() -> None:
 
 def test_unknown_name_is_attribute_error() -> None:
     assert not hasattr(pybpf.asm, "no_such_name")
+
+
+def test_the_lists_of_public_names_agree() -> None:
+    # The lazy exports, the imports type checkers read and __all__ name the
+    # same names, each from the module that lists it in its own __all__.
+    assert export_mismatches(pybpf.asm, pybpf.asm._EXPORTS) == []
+
+
+def test_mismatches_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "pkg_exports_demo"
+    package.mkdir()
+    (package / "things.py").write_text('__all__ = ["a", "b"]\na = b = c = 1\n')
+    (package / "__init__.py").write_text(
+        "TYPE_CHECKING = False\n"
+        "if TYPE_CHECKING:\n"
+        "    from pkg_exports_demo.things import a, b\n"
+        '__all__ = ["a", "b"]\n'
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("pkg_exports_demo")
+    problems = export_mismatches(module, {"pkg_exports_demo.things": ("a", "c")})
+    assert len(problems) == 3
+    assert "differ from the lazy exports" in problems[0]
+    assert "__all__ lacks ['c'], has ['b'] too" in problems[1]
+    assert "does not list ['c']" in problems[2]

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pybpf.elf
+from pybpf.asm.exports import export_mismatches
 
 
 def _modules_after(statement: str) -> set[str]:
@@ -45,3 +46,9 @@ def test_byte_order_is_asms() -> None:
     import pybpf.asm
 
     assert pybpf.elf.ByteOrder is pybpf.asm.ByteOrder
+
+
+def test_the_lists_of_public_names_agree() -> None:
+    # The lazy exports, the imports type checkers read and __all__ name the
+    # same names, each from the module that lists it in its own __all__.
+    assert export_mismatches(pybpf.elf, pybpf.elf._EXPORTS) == []

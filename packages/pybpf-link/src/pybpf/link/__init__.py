@@ -44,26 +44,30 @@ if TYPE_CHECKING:
         read_usdt_probes,
     )
 
-# Where each public name is defined. A name's module is imported the first time
+# The public names, by the module defining each. A name's module is imported the first time
 # the name is read (PEP 562), so an import of this package costs only what its
 # caller uses.
 _EXPORTS = {
-    "AmbiguousSymbolError": "pybpf.link.errors",
-    "BinaryNotFoundError": "pybpf.link.errors",
-    "EM_X86_64": "pybpf.link.usdt",
-    "Executable": "pybpf.link.executable",
-    "SymbolNotFoundError": "pybpf.link.errors",
-    "USDTArgKind": "pybpf.link.usdt",
-    "USDTArgument": "pybpf.link.usdt",
-    "USDTArgumentError": "pybpf.link.errors",
-    "USDTProbe": "pybpf.link.usdt",
-    "USDTProbeNotFoundError": "pybpf.link.errors",
-    "USDT_MAX_ARGS": "pybpf.link.usdt",
-    "X86_64_PT_REGS": "pybpf.link.usdt",
-    "encode_usdt_spec": "pybpf.link.usdt",
-    "parse_usdt_args": "pybpf.link.usdt",
-    "read_usdt_probes": "pybpf.link.usdt",
-    "resolve_binary_path": "pybpf.link.paths",
+    "pybpf.link.errors": (
+        "AmbiguousSymbolError",
+        "BinaryNotFoundError",
+        "SymbolNotFoundError",
+        "USDTArgumentError",
+        "USDTProbeNotFoundError",
+    ),
+    "pybpf.link.executable": ("Executable",),
+    "pybpf.link.paths": ("resolve_binary_path",),
+    "pybpf.link.usdt": (
+        "EM_X86_64",
+        "USDT_MAX_ARGS",
+        "X86_64_PT_REGS",
+        "USDTArgKind",
+        "USDTArgument",
+        "USDTProbe",
+        "encode_usdt_spec",
+        "parse_usdt_args",
+        "read_usdt_probes",
+    ),
 }
 
 __all__ = [
