@@ -4,6 +4,9 @@
 - A test that takes an ``obj_path`` argument runs once per testdata object.
 - ``@pytest.mark.kernel`` tests need bpf(2): they are skipped, with the reason,
   where the kernel or the privileges are missing.
+- ``@pytest.mark.kernel_files`` tests read the running kernel's own files
+  (``/sys/kernel/btf``): they are skipped, with the reason, where the kernel
+  publishes no readable BTF.
 - A test (or a docs page's doctest) that raises ``NotSupportedError`` (this
   kernel lacks or refuses the feature) is reported as skipped, with the
   error's message (the kernel's answer) as the reason.
@@ -72,6 +75,19 @@ def _bpf_unavailable_reason() -> str | None:
 
 _KERNEL_SKIP = _bpf_unavailable_reason()
 
+VMLINUX_BTF = Path("/sys/kernel/btf/vmlinux")
+
+
+def _kernel_files_unavailable_reason() -> str | None:
+    if not VMLINUX_BTF.exists():
+        return f"no {VMLINUX_BTF} (kernel without CONFIG_DEBUG_INFO_BTF)"
+    if not os.access(VMLINUX_BTF, os.R_OK):
+        return f"{VMLINUX_BTF} is not readable"
+    return None
+
+
+_KERNEL_FILES_SKIP = _kernel_files_unavailable_reason()
+
 
 def _mount_filesystems() -> None:
     mounted = Path("/proc/self/mounts").read_text()
@@ -82,14 +98,15 @@ def _mount_filesystems() -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if _KERNEL_SKIP is None:
-        if any(item.get_closest_marker("kernel") for item in items):
-            _mount_filesystems()
-        return
-    skip = pytest.mark.skip(reason=_KERNEL_SKIP)
-    for item in items:
-        if item.get_closest_marker("kernel"):
-            item.add_marker(skip)
+    for marker, reason in (("kernel", _KERNEL_SKIP), ("kernel_files", _KERNEL_FILES_SKIP)):
+        if reason is None:
+            continue
+        skip = pytest.mark.skip(reason=reason)
+        for item in items:
+            if item.get_closest_marker(marker):
+                item.add_marker(skip)
+    if _KERNEL_SKIP is None and any(item.get_closest_marker("kernel") for item in items):
+        _mount_filesystems()
 
 
 def _open_fds() -> set[str]:

@@ -68,6 +68,10 @@ class EnumTarget:
     only: tuple[str, ...] = ()
     first: tuple[tuple[str, int], ...] = ()
     longer_prefix: str = ""  # stripped before ``prefix`` where a name has it
+    #: The kernel spells the members in lower case (``BPF_FUNC_map_lookup_elem``):
+    #: they are generated in upper case, as every other enum's, and the kernel's
+    #: spelling stays as an alias.
+    lower_case_aliases: bool = False
 
 
 # The flag families that are ``#define``s in the kernel's UAPI headers, so
@@ -172,6 +176,7 @@ ENUM_MODULES: list[tuple[str, str, list[EnumTarget]]] = [
                 "bpf_func_id",
                 "BPF_FUNC_",
                 "Helper function ids (``enum bpf_func_id``): the immediate of a helper call.",
+                lower_case_aliases=True,
             ),
         ],
     ),
@@ -481,6 +486,7 @@ def perf_event_flags(spec: Spec) -> list[tuple[str, int]]:
 
 def render_members(target: EnumTarget, spec: Spec) -> list[str]:
     out = [f"    {name} = {value}" for name, value in target.first]
+    aliases: list[str] = []
     for name, value in canonical_first(kernel_enum(spec, target)):
         if name.startswith("__") or not name.startswith(target.prefix) or name.endswith("_MAX"):
             continue
@@ -492,7 +498,11 @@ def render_members(target: EnumTarget, spec: Spec) -> list[str]:
         short = name[len(prefix) :]
         if short[0].isdigit():
             short = "_" + short
-        out.append(f"    {short} = {value}")
+        out.append(f"    {short.upper()} = {value}")
+        if target.lower_case_aliases and short != short.upper():
+            aliases.append(f"    {short} = {value}")
+    if aliases:
+        out += ["", "    # The kernel's spelling, as aliases of the names above.", *aliases]
     return out
 
 

@@ -212,7 +212,7 @@ def test_map_fds() -> None:
 
 
 def test_predicates() -> None:
-    assert asm.call(Helper.map_lookup_elem).is_helper_call
+    assert asm.call(Helper.MAP_LOOKUP_ELEM).is_helper_call
     assert asm.call_kfunc(5).is_kfunc_call
     assert asm.exit().is_exit
     assert asm.ja(1).is_jump
@@ -271,3 +271,12 @@ def test_errors_pickle() -> None:
     assert (str(err), err.offset, err.index) == ("byte offset 8, instruction 1: bad", 8, 1)
     ref = pickle.loads(pickle.dumps(UnresolvedReferenceError("f", offset=0)))
     assert (ref.reference, ref.offset) == ("f", 0)
+
+
+def test_helper_names_are_upper_case_like_every_enum() -> None:
+    assert Helper(1).name == "MAP_LOOKUP_ELEM"
+    assert all(h.name.isupper() or h.name.startswith("_") for h in Helper)
+    # The kernel's own spelling stays an alias, and the disassembly prints it.
+    assert Helper.map_lookup_elem is Helper.MAP_LOOKUP_ELEM
+    assert Helper["ktime_get_ns"] is Helper.KTIME_GET_NS
+    assert str(asm.call(Helper.KTIME_GET_NS)).endswith("<ktime_get_ns>")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import pybpf.asm
+from pybpf.asm.exports import export_mismatches
 
 
 def _modules_after(statement: str) -> set[str]:
@@ -29,6 +33,16 @@ def test_a_name_loads_its_own_module_only() -> None:
     assert "pybpf.asm.builder" not in loaded
 
 
+def test_byte_order_costs_no_instruction_set() -> None:
+    # Every layer annotates with pybpf.asm.ByteOrder; the BTF parser must not
+    # pay for the instruction set's import to get it.
+    loaded = _modules_after("from pybpf.asm import ByteOrder")
+    assert {name for name in loaded if name.startswith("pybpf.asm.")} <= {
+        "pybpf.asm.exports",
+        "pybpf.asm.byteorder",
+    }
+
+
 def test_every_public_name_resolves() -> None:
     for name in pybpf.asm.__all__:
         assert getattr(pybpf.asm, name) is not None, name
@@ -46,7 +60,7 @@ def test_a_function_named_like_its_module_wins(tmp_path: Path) -> None:
     pkg.mkdir()
     (pkg / "__init__.py").write_text(
         "from pybpf.asm.exports import lazy_exports\n"
-        "_EXPORTS = {'probe': 'lazypkg.probe', 'ProbeLink': 'lazypkg.probe'}\n"
+        "_EXPORTS = {'lazypkg.probe': ('ProbeLink', 'probe')}\n"
         "__all__ = ['ProbeLink', 'probe']\n"
         "__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), __all__)\n"
     )
@@ -58,3 +72,28 @@ def test_a_function_named_like_its_module_wins(tmp_path: Path) -> None:
     ):
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
         subprocess.run([sys.executable, "-c", statement], check=True, env=env)
+
+
+def test_the_lists_of_public_names_agree() -> None:
+    # The lazy exports, the imports type checkers read and __all__ name the
+    # same names, each from the module that lists it in its own __all__.
+    assert export_mismatches(pybpf.asm, pybpf.asm._EXPORTS) == []
+
+
+def test_mismatches_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "pkg_exports_demo"
+    package.mkdir()
+    (package / "things.py").write_text('__all__ = ["a", "b"]\na = b = c = 1\n')
+    (package / "__init__.py").write_text(
+        "TYPE_CHECKING = False\n"
+        "if TYPE_CHECKING:\n"
+        "    from pkg_exports_demo.things import a, b\n"
+        '__all__ = ["a", "b"]\n'
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("pkg_exports_demo")
+    problems = export_mismatches(module, {"pkg_exports_demo.things": ("a", "c")})
+    assert len(problems) == 3
+    assert "differ from the lazy exports" in problems[0]
+    assert "__all__ lacks ['c'], has ['b'] too" in problems[1]
+    assert "does not list ['c']" in problems[2]

@@ -10,7 +10,6 @@ Skipped, with the reason, where a tool is missing.
 
 from __future__ import annotations
 
-import os
 import platform
 import re
 import shutil
@@ -276,12 +275,12 @@ def test_layouts_bpftool_gets_wrong(name: str, tmp_path: Path) -> None:
 
 
 def kernel_header() -> str:
-    if not VMLINUX.exists() or not os.access(VMLINUX, os.R_OK):
-        pytest.skip("no readable /sys/kernel/btf/vmlinux")
+    """The C header of the running kernel's BTF (for ``kernel_files`` tests only)."""
     return format_c(load_spec(VMLINUX))
 
 
 @pytest.mark.slow
+@pytest.mark.kernel_files
 def test_vmlinux_header_compiles_a_core_program(tmp_path: Path) -> None:
     if not Path("/usr/include/bpf/bpf_core_read.h").exists():
         pytest.skip("libbpf headers (bpf/bpf_core_read.h) are not installed")
@@ -289,12 +288,13 @@ def test_vmlinux_header_compiles_a_core_program(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.kernel_files
 def test_vmlinux_layouts_survive_recompilation(tmp_path: Path) -> None:
-    kernel_header()  # skips without vmlinux
     assert layouts_survive(load_spec(VMLINUX), tmp_path) > 1000
 
 
 @pytest.mark.slow
+@pytest.mark.kernel_files
 def test_vmlinux_matches_bpftool() -> None:
     mine = kernel_header()
     theirs = bpftool_c(VMLINUX)

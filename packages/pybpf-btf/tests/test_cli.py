@@ -39,7 +39,7 @@ def test_raw_matches_bpftool_on_testdata(obj_path: Path) -> None:
 
 @pytest.mark.slow
 @needs_bpftool
-@pytest.mark.skipif(not VMLINUX.exists(), reason="no /sys/kernel/btf/vmlinux")
+@pytest.mark.kernel_files
 def test_raw_matches_bpftool_on_vmlinux() -> None:
     rc, ours = dump(str(VMLINUX))
     assert rc == 0

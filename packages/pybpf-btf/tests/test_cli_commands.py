@@ -16,7 +16,6 @@ from pybpf.btf import Int, IntEncoding, Member, Spec, Struct, Typedef, marshal
 from pybpf.cli.btf_diff import diff_specs
 
 SCRIPT = Path(sys.executable).with_name("pybpf")
-VMLINUX = Path("/sys/kernel/btf/vmlinux")
 BPFTOOL = shutil.which("bpftool")
 CLANG = shutil.which("clang")
 
@@ -55,7 +54,7 @@ def test_dump_one_type(testdata: Path) -> None:
 
 
 @pytest.mark.skipif(CLANG is None, reason="clang not installed")
-@pytest.mark.skipif(not VMLINUX.exists(), reason="no /sys/kernel/btf/vmlinux")
+@pytest.mark.kernel_files
 def test_c_dump_of_vmlinux_type_compiles(tmp_path: Path) -> None:
     out = pybpf("btf", "dump", "vmlinux", "--type", "task_struct", "--format", "c")
     assert out.returncode == 0, out.stderr
@@ -70,7 +69,7 @@ def test_c_dump_of_vmlinux_type_compiles(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.skipif(not VMLINUX.exists(), reason="no /sys/kernel/btf/vmlinux")
+@pytest.mark.kernel_files
 def test_progress_is_quiet_when_piped() -> None:
     out = pybpf("btf", "dump", "vmlinux", "--type", "pid_t")
     assert out.returncode == 0
@@ -128,10 +127,9 @@ def test_diff_of_a_blob_with_itself_is_empty(testdata: Path) -> None:
     assert out.stdout == ""
 
 
+@pytest.mark.kernel_files
 def test_broken_pipe_is_quiet() -> None:
     # ``pybpf btf dump vmlinux | head -1``: no traceback, no complaint.
-    if not VMLINUX.exists():
-        pytest.skip("no /sys/kernel/btf/vmlinux")
     proc = subprocess.run(
         f"{SCRIPT} btf dump vmlinux | head -1",
         shell=True,
@@ -144,7 +142,7 @@ def test_broken_pipe_is_quiet() -> None:
     assert proc.stderr == ""
 
 
-@pytest.mark.skipif(not VMLINUX.exists(), reason="no /sys/kernel/btf/vmlinux")
+@pytest.mark.kernel_files
 def test_progress_shows_on_a_terminal() -> None:
     main, terminal = pty.openpty()
     try:

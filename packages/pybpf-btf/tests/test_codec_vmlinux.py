@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -12,12 +11,12 @@ from pybpf.btf.codec import codec_for
 
 VMLINUX = Path("/sys/kernel/btf/vmlinux")
 
+pytestmark = pytest.mark.kernel_files
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("order", ["little", "big"])
 def test_every_kernel_composite_round_trips(order: str) -> None:
-    if not VMLINUX.exists() or not os.access(VMLINUX, os.R_OK):
-        pytest.skip("no readable /sys/kernel/btf/vmlinux")
     spec = load_spec(VMLINUX)
     count = 0
     for t in spec:

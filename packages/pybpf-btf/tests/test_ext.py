@@ -213,10 +213,8 @@ def test_bad_core_records(testdata: Path) -> None:
         load_ext_infos(bad_access, spec)
 
 
+@pytest.mark.kernel_files
 def test_core_reloc_kind_matches_kernel() -> None:
-    vmlinux = Path("/sys/kernel/btf/vmlinux")
-    if not vmlinux.exists():
-        pytest.skip("no kernel BTF at /sys/kernel/btf/vmlinux")
     from pybpf.btf import Enum, TypeNotFoundError, load_kernel_spec
 
     try:

@@ -160,7 +160,7 @@ def test_unwritable_directory_is_not_an_error(
     assert spec.type_by_name("pair").name == "pair"
 
 
-@pytest.mark.skipif(not SYSFS_VMLINUX.exists(), reason="no /sys/kernel/btf/vmlinux")
+@pytest.mark.kernel_files
 def test_kernel_spec_from_the_saved_index_equals_a_fresh_parse(cache: Path) -> None:
     first = kernel._load_sysfs(SYSFS_VMLINUX, base=None)
     second = kernel._load_sysfs(SYSFS_VMLINUX, base=None)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pybpf.btf
+from pybpf.asm.exports import export_mismatches
 
 
 def _modules_after(statement: str) -> set[str]:
@@ -36,3 +37,9 @@ def test_every_public_name_resolves() -> None:
 
 def test_unknown_name_is_attribute_error() -> None:
     assert not hasattr(pybpf.btf, "no_such_name")
+
+
+def test_the_lists_of_public_names_agree() -> None:
+    # The lazy exports, the imports type checkers read and __all__ name the
+    # same names, each from the module that lists it in its own __all__.
+    assert export_mismatches(pybpf.btf, pybpf.btf._EXPORTS) == []

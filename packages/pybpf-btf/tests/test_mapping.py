@@ -56,7 +56,7 @@ def test_missing_file_raises() -> None:
         map_readonly("/nonexistent/btf")
 
 
-@pytest.mark.skipif(not SYSFS_VMLINUX.exists(), reason="no /sys/kernel/btf/vmlinux")
+@pytest.mark.kernel_files
 def test_kernel_spec_uses_the_mapping_where_the_kernel_allows_it() -> None:
     if map_readonly(SYSFS_VMLINUX) is None:
         pytest.skip(

@@ -109,7 +109,7 @@ def test_testdata_round_trip(obj_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not VMLINUX.exists(), reason="no /sys/kernel/btf/vmlinux")
+@pytest.mark.kernel_files
 def test_vmlinux_round_trip() -> None:
     spec = load_spec(VMLINUX)
     data = marshal(spec)

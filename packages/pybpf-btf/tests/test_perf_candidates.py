@@ -12,7 +12,6 @@ from pybpf.btf.corerelo.typeutil import essential_name, kinds_compatible
 from pybpf.btf.kernel import load_kernel_spec
 
 TESTDATA = Path(__file__).resolve().parents[3] / "testdata"
-VMLINUX = Path("/sys/kernel/btf/vmlinux")
 
 
 def scan(target: Spec, local: Type) -> list[int]:
@@ -51,7 +50,7 @@ def test_flavours_and_added_types() -> None:
     assert len(found(index, Struct("pybpf_added___x", 4))) == 2
 
 
-@pytest.mark.skipif(not VMLINUX.exists(), reason="no kernel BTF")
+@pytest.mark.kernel_files
 def test_kernel_names() -> None:
     kernel = load_kernel_spec()
     index = NameIndex(kernel)

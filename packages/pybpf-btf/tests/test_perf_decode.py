@@ -69,7 +69,7 @@ def test_utf8_names_in_bulk(order: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not VMLINUX.exists(), reason="no kernel BTF")
+@pytest.mark.kernel_files
 def test_vmlinux_bulk_and_single_agree() -> None:
     data = VMLINUX.read_bytes()
     bulk = load_spec(data)

@@ -44,7 +44,7 @@ def test_every_testdata_object(testdata: Path) -> None:
         assert list(lines) == _decoded(load_spec(path)), path
 
 
-@pytest.mark.skipif(not VMLINUX.exists(), reason="no /sys/kernel/btf/vmlinux")
+@pytest.mark.kernel_files
 def test_vmlinux() -> None:
     lines = record_lines(load_spec(VMLINUX))
     assert lines is not None

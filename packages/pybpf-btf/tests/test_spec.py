@@ -33,7 +33,6 @@ from pybpf.btf import (
 )
 
 VMLINUX = Path("/sys/kernel/btf/vmlinux")
-needs_vmlinux = pytest.mark.skipif(not VMLINUX.exists(), reason="no /sys/kernel/btf/vmlinux")
 
 
 def small_spec() -> Spec:
@@ -92,6 +91,11 @@ def test_type_by_name_none_one_several() -> None:
         spec.type_by_name("nope")
     with pytest.raises(TypeNotFoundError, match="no Union named 'pair'"):
         spec.type_by_name("pair", Union)
+    # Caught as the layer's error or as the failed look-up it is.
+    with pytest.raises(BTFError, match="no type named 'nope'"):
+        spec.type_by_name("nope")
+    with pytest.raises(LookupError):
+        spec.type_by_name("nope")
     assert spec.type_by_name("pair", Kind.STRUCT).name == "pair"
     assert spec.types_by_name("pair_t", Typedef)
 
@@ -218,7 +222,7 @@ def test_every_kind_in_testdata_decodes(obj_path: Path) -> None:
         assert spec.type_by_id(spec.type_id(t)) is t
 
 
-@needs_vmlinux
+@pytest.mark.kernel_files
 def test_vmlinux_lookup() -> None:
     spec = load_spec(VMLINUX)
     assert spec.byte_order == sys.byteorder
@@ -233,7 +237,7 @@ def test_vmlinux_lookup() -> None:
     assert [t.name for t in spec.types_by_name("int")] == ["int"]
 
 
-@needs_vmlinux
+@pytest.mark.kernel_files
 def test_split_spec_continues_base_ids() -> None:
     base = load_spec(VMLINUX)
     task = base.type_by_name("task_struct", Struct)

@@ -33,6 +33,7 @@ from pybpf.core import (
     load_collection_spec,
     load_into,
 )
+from pybpf.elf.variable_value import VariableValue
 
 pytestmark = pytest.mark.kernel
 
@@ -178,6 +179,9 @@ def test_variables_get_set(testdata: Path) -> None:
         assert total.raw == (101).to_bytes(8, sys.byteorder)
         with pytest.raises(ValueError, match="8 bytes"):
             total.raw = b"\0"
+        # The spec's variables and the loaded ones share one get/set.
+        assert isinstance(total, VariableValue)
+        assert total.byte_order == sys.byteorder
         stats = coll.maps["per_proto"].raw.lookup((17).to_bytes(4, sys.byteorder))
         assert int.from_bytes(stats[:8], sys.byteorder) == 5
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pybpf.elf
+from pybpf.asm.exports import export_mismatches
 
 
 def _modules_after(statement: str) -> set[str]:
@@ -39,3 +40,15 @@ def test_unknown_name_is_attribute_error() -> None:
 def test_the_specs_need_no_value_codec() -> None:
     loaded = _modules_after("from pybpf.elf import CollectionSpec")
     assert "pybpf.btf.codec" not in loaded
+
+
+def test_byte_order_is_asms() -> None:
+    import pybpf.asm
+
+    assert pybpf.elf.ByteOrder is pybpf.asm.ByteOrder
+
+
+def test_the_lists_of_public_names_agree() -> None:
+    # The lazy exports, the imports type checkers read and __all__ name the
+    # same names, each from the module that lists it in its own __all__.
+    assert export_mismatches(pybpf.elf, pybpf.elf._EXPORTS) == []

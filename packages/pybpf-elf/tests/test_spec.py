@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pybpf.btf.codec import Record, asdict
 from pybpf.elf import CollectionSpec, load_collection_spec
 
@@ -80,3 +82,19 @@ def _plain(value: object) -> object:
     if isinstance(value, list | tuple):
         return [_plain(x) for x in value]
     return value
+
+
+def test_spec_and_loaded_variables_share_one_value_codec(testdata: Path) -> None:
+    # pybpf.core.Variable subclasses it too: get/set are written once.
+    from pybpf.elf.variable_value import VariableValue
+
+    var = load_collection_spec(testdata / "demo-el.o").variables["total_packets"]
+    assert isinstance(var, VariableValue)
+    var.set(7)
+    assert var.get() == 7
+    assert var.raw == (7).to_bytes(8, "little")
+    with pytest.raises(ValueError, match="is 8 bytes, got 1"):
+        var.raw = b"\0"
+    var.type = None
+    with pytest.raises(ValueError, match="no BTF type"):
+        var.get()

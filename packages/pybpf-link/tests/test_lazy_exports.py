@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pybpf.link
+from pybpf.asm.exports import export_mismatches
 
 
 def _modules_after(statement: str) -> set[str]:
@@ -56,3 +57,9 @@ def test_functions_named_like_their_module_stay_functions() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert out.stdout.split() == ["function"] * 4
+
+
+def test_the_lists_of_public_names_agree() -> None:
+    # The lazy exports, the imports type checkers read and __all__ name the
+    # same names, each from the module that lists it in its own __all__.
+    assert export_mismatches(pybpf.link, pybpf.link._EXPORTS) == []

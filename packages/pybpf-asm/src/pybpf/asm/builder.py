@@ -546,7 +546,7 @@ def jset32(dst: Register, src: Operand, target: Target) -> Instruction:
 
 
 def call(target: int | str) -> Instruction:
-    """Call a helper by id (an ``int`` such as ``Helper.map_lookup_elem``) or a subprogram.
+    """Call a helper by id (an ``int`` such as ``Helper.MAP_LOOKUP_ELEM``) or a subprogram.
 
     A ``str`` names a function of the program: a bpf-to-bpf call whose offset
     :meth:`Instructions.resolve_references` fills in.

@@ -74,7 +74,7 @@ _PSEUDO_NAMES = {
     PseudoSource.MAP_IDX: "map_idx",
     PseudoSource.MAP_IDX_VALUE: "map_idx_value",
 }
-_HELPER_NAMES = {h.value: h.name for h in Helper}
+_HELPER_NAMES = {h.value: h.name.lower() for h in Helper}
 
 
 def _hex(value: int) -> str:

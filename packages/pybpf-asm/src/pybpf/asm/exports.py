@@ -17,19 +17,23 @@ import types
 # whole __init__. Type checkers treat any name TYPE_CHECKING as true.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
+    from types import ModuleType
     from typing import Any
 
-__all__ = ["lazy_exports"]
+__all__ = ["export_mismatches", "lazy_exports"]
 
 
 def lazy_exports(
-    package: str, exports: Mapping[str, str], namespace: dict[str, Any], names: list[str]
+    package: str,
+    exports: Mapping[str, Sequence[str]],
+    namespace: dict[str, Any],
+    names: list[str],
 ) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
     """The module ``__getattr__`` and ``__dir__`` of ``package``.
 
-    ``exports`` maps each public name to the module that defines it,
-    ``namespace`` is the package's ``globals()`` (a name, once imported, is
+    ``exports`` maps each module to the public names the package takes from
+    it, ``namespace`` is the package's ``globals()`` (a name, once imported, is
     cached there so that later reads are plain attribute reads) and ``names``
     its ``__all__``. A submodule read as an attribute (``pybpf.x.sub``) before
     anyone imported it is imported too; anything else is an AttributeError.
@@ -39,11 +43,12 @@ def lazy_exports(
     submodule binds it on the package, which would hide the function, so
     the package refuses that binding and the name stays the function's.
     """
+    where = {name: module for module, defined in exports.items() for name in defined}
 
     class _Package(types.ModuleType):
         def __setattr__(self, name: str, value: object) -> None:
             if (
-                name in exports
+                name in where
                 and isinstance(value, types.ModuleType)
                 and value.__name__ == f"{package}.{name}"
             ):
@@ -53,7 +58,7 @@ def lazy_exports(
     sys.modules[package].__class__ = _Package
 
     def __getattr__(name: str) -> object:
-        module = exports.get(name)
+        module = where.get(name)
         if module is None:
             try:
                 return importlib.import_module(f"{package}.{name}")
@@ -69,3 +74,44 @@ def lazy_exports(
         return sorted(set(namespace) | set(names))
 
     return __getattr__, __dir__
+
+
+def export_mismatches(package: ModuleType, exports: Mapping[str, Sequence[str]]) -> list[str]:
+    """Where a package's views of its public names disagree; empty when they all agree.
+
+    A lazy package states its names three times, for three readers: ``exports``
+    (the imports at run time), the imports under ``TYPE_CHECKING`` (type
+    checkers) and ``__all__`` (``import *``, the API reference). For each
+    package's tests: the static imports are read from its source, and every
+    name must be one its module lists in its own ``__all__``.
+    """
+    # Imported here: only tests call this, and a package import must not pay for them.
+    import ast  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    assert package.__file__ is not None
+    tree = ast.parse(Path(package.__file__).read_text())
+    checked: dict[str, set[str]] = {}
+    eager: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for sub in node.body:
+                if isinstance(sub, ast.ImportFrom) and sub.module:
+                    checked.setdefault(sub.module, set()).update(a.name for a in sub.names)
+        elif isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            eager.update(a.asname or a.name for a in node.names)
+    problems: list[str] = []
+    lazy = {module: set(names) for module, names in exports.items()}
+    if checked != lazy:
+        problems.append(f"TYPE_CHECKING imports {checked} differ from the lazy exports {lazy}")
+    listed = set(package.__all__)
+    wanted = {name for names in lazy.values() for name in names} | (eager & listed)
+    if listed != wanted:
+        problems.append(
+            f"__all__ lacks {sorted(wanted - listed)}, has {sorted(listed - wanted)} too"
+        )
+    for module, names in lazy.items():
+        own = set(getattr(importlib.import_module(module), "__all__", names))
+        if names - own:
+            problems.append(f"{module} does not list {sorted(names - own)} in its __all__")
+    return problems

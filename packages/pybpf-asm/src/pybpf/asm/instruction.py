@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
+from pybpf.asm.byteorder import ByteOrder
 from pybpf.asm.disasm import format_instruction
 from pybpf.asm.opcodes import (
     ADDR_SPACE_CAST,
@@ -16,9 +17,7 @@ from pybpf.asm.opcodes import (
     Source,
 )
 
-__all__ = ["ByteOrder", "Instruction"]
-
-ByteOrder = Literal["little", "big"]
+__all__ = ["Instruction"]
 
 _CALL = OpClass.JMP | JumpOp.CALL
 _EXIT = OpClass.JMP | JumpOp.EXIT

@@ -7,9 +7,10 @@ from collections.abc import Iterable, Iterator, MutableSequence
 from typing import Literal, overload
 
 from pybpf.asm.builder import Label, Symbol
+from pybpf.asm.byteorder import ByteOrder
 from pybpf.asm.codec import decode_instructions, encode_instructions
 from pybpf.asm.errors import InstructionError, UnresolvedReferenceError
-from pybpf.asm.instruction import ByteOrder, Instruction
+from pybpf.asm.instruction import Instruction
 from pybpf.asm.opcodes import LD_IMM64, PseudoSource
 
 __all__ = ["Instructions", "decode"]

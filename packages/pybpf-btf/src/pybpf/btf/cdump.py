@@ -43,6 +43,7 @@ from collections.abc import Callable, Generator, Hashable, Iterable
 from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
 from pybpf.btf.errors import BTFError
+from pybpf.btf.layout import is_misaligned, layout_base, scalar_alignment, sizeof
 from pybpf.btf.types import (
     Array,
     Composite,
@@ -790,7 +791,7 @@ class _Dumper:
         cached = self.aligns.get(id(t))
         if cached is not None:
             return cached
-        base = _layout_base(t)
+        base = layout_base(t)
         if not isinstance(base, Composite) or all(id(m.type) in self.aligns for m in base.members):
             align = self.aligns[id(t)] = self._align_of(t)
             return align
@@ -804,7 +805,7 @@ class _Dumper:
             if key in self.aligns:
                 todo.pop()
                 continue
-            base = _layout_base(top)
+            base = layout_base(top)
             if isinstance(base, Composite) and key not in expanded:
                 expanded.add(key)
                 todo.extend(m.type for m in base.members if id(m.type) not in self.aligns)
@@ -814,11 +815,10 @@ class _Dumper:
         return self.aligns[id(t)]
 
     def _align_of(self, t: Type) -> int:
-        t = _layout_base(t)
-        if isinstance(t, Int | Enum | Float):
-            return min(self.ptr_size, t.size)
-        if isinstance(t, Pointer):
-            return self.ptr_size
+        t = layout_base(t)
+        scalar = scalar_alignment(t, self.ptr_size)
+        if scalar is not None:
+            return scalar
         if isinstance(t, Composite):
             for m in t.members:
                 align = self.align_of(m.type)
@@ -842,7 +842,7 @@ class _Dumper:
         for m in t.members:
             align = self.align_of(m.type)
             bits = m.bitfield_size
-            if align and not bits and m.offset % (8 * align):
+            if is_misaligned(m, align):
                 return True
             if align and bits and m.offset // (8 * align) != (m.offset + bits - 1) // (8 * align):
                 return True
@@ -851,20 +851,10 @@ class _Dumper:
 
     def size_of(self, t: Type) -> int:
         """``sizeof``, 0 where there is none (libbpf's resolve_size, clamped)."""
-        count = 1
-        for _ in range(32):
-            if isinstance(t, Int | Enum | Composite | Float | Datasec):
-                return count * t.size
-            if isinstance(t, Pointer):
-                return count * self.ptr_size
-            if isinstance(t, Typedef | Qualifier | Var):
-                t = t.type
-            elif isinstance(t, Array):
-                count *= t.nelems
-                t = t.type
-            else:
-                return 0
-        return 0
+        try:
+            return sizeof(t, self.ptr_size)
+        except BTFError:
+            return 0
 
 
 # BTF kinds as plain ints, to dispatch on ``Type.kind`` in the hot loops.
@@ -976,17 +966,6 @@ def _walk(
             active.add(inner_key)
         stack.append((inner, inner_key))
         result = None
-
-
-def _layout_base(t: Type) -> Type:
-    """``t`` through typedefs, qualifiers and arrays: what gives it its alignment."""
-    seen: set[int] = set()
-    while isinstance(t, Typedef | Qualifier | Array):
-        if id(t) in seen:
-            raise BTFError(f"{t!r}: typedef/qualifier/array cycle")
-        seen.add(id(t))
-        t = t.type
-    return t
 
 
 def _indent(lvl: int) -> str:

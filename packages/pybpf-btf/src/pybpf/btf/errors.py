@@ -9,5 +9,9 @@ class BTFError(ValueError):
     """Malformed or unsupported BTF; the message names the type id or byte offset."""
 
 
-class TypeNotFoundError(LookupError):
-    """No type (or more than one, where exactly one was asked for) matches a query."""
+class TypeNotFoundError(BTFError, LookupError):
+    """No type (or more than one, where exactly one was asked for) matches a query.
+
+    A :class:`BTFError` like every other answer the BTF layer refuses, and a
+    :class:`LookupError`, as the failed look-up it is.
+    """

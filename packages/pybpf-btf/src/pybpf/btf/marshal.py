@@ -13,10 +13,11 @@ import sys
 from array import array
 from collections.abc import Iterable, Sized
 
+from pybpf.asm import ByteOrder
 from pybpf.btf._gc import gc_paused
 from pybpf.btf.errors import BTFError
 from pybpf.btf.marshal_record import Record
-from pybpf.btf.parse import HEADER_SIZE, MAGIC, MAX_NAME_OFFSET, VERSION, ByteOrder
+from pybpf.btf.parse import HEADER_SIZE, MAGIC, MAX_NAME_OFFSET, VERSION
 from pybpf.btf.sanitize import SanitizeOptions, sanitize_records
 from pybpf.btf.spec import Spec
 from pybpf.btf.types import (

@@ -19,13 +19,13 @@ import sys
 from array import array
 from bisect import bisect_left
 from collections.abc import Sequence
-from typing import Literal
 
+from pybpf.asm import ByteOrder
 from pybpf.btf._index_cache import RecordIndex
 from pybpf.btf.errors import BTFError
 from pybpf.btf.types import Kind
 
-__all__ = ["HEADER_SIZE", "MAGIC", "ByteOrder", "BytesLike", "RawBTF", "detect_byte_order"]
+__all__ = ["HEADER_SIZE", "MAGIC", "BytesLike", "RawBTF", "detect_byte_order"]
 
 MAGIC = 0xEB9F
 VERSION = 1
@@ -34,7 +34,6 @@ HEADER_SIZE = 24
 MAX_TYPE_ID = 0x000F_FFFF
 MAX_NAME_OFFSET = 0x00FF_FFFF
 
-ByteOrder = Literal["little", "big"]
 BytesLike = bytes | bytearray | memoryview
 
 # Name lookups that scan the type section before its names get packed for reuse.

@@ -15,10 +15,12 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar, cast
 
+from pybpf.asm import ByteOrder
 from pybpf.btf import elfsections, name_order
 from pybpf.btf._index_cache import RecordIndex
 from pybpf.btf.errors import BTFError, TypeNotFoundError
-from pybpf.btf.parse import ByteOrder, BytesLike, RawBTF
+from pybpf.btf.layout import alignof, sizeof
+from pybpf.btf.parse import BytesLike, RawBTF
 from pybpf.btf.parse_types import KIND_CLASSES, Decoder
 from pybpf.btf.types import (
     Array,
@@ -43,8 +45,6 @@ from pybpf.btf.types import (
     Var,
     VarSecinfo,
     Void,
-    alignof,
-    sizeof,
 )
 
 __all__ = ["KindFilter", "Spec", "load_spec", "read_file", "read_file_stat"]

@@ -55,8 +55,6 @@ __all__ = [
     "VarSecinfo",
     "Void",
     "Volatile",
-    "alignof",
-    "sizeof",
     "skip_qualifiers",
     "underlying",
 ]
@@ -639,10 +637,6 @@ def _short(t: object) -> str:
     return repr(t)
 
 
-# Sizes are u32 in BTF: anything larger is corrupt input, not a real type.
-_MAX_SIZE = 0xFFFF_FFFF
-
-
 def _describe(t: Type) -> str:
     """A type for an error message: its id when it came from a spec, and its repr."""
     spec = t._spec
@@ -677,80 +671,3 @@ def underlying(t: Type) -> Type:
         seen.add(id(t))
         t = t.type
     return t
-
-
-def sizeof(t: Type, pointer_size: int = 8) -> int:
-    """The size in bytes of ``t``, as ``sizeof`` in C (``pointer_size``: 8 for BPF).
-
-    Raises :class:`BTFError` for types without a size (void, functions, forward
-    declarations), for reference cycles that no struct, union or pointer breaks
-    (the kernel rejects those too), and for sizes past BTF's 32-bit limit.
-    """
-    start = t
-    count = 1
-    seen: set[int] = set()
-    while True:
-        if id(t) in seen:
-            raise BTFError(f"{_describe(start)}: reference cycle while computing its size")
-        seen.add(id(t))
-        if isinstance(t, (Int, Enum, Composite, Float, Datasec)):
-            size = count * t.size
-            break
-        if isinstance(t, Pointer):
-            size = count * pointer_size
-            break
-        if isinstance(t, (Typedef, Qualifier, Var)):
-            t = t.type
-        elif isinstance(t, Array):
-            count *= t.nelems
-            t = t.type
-        else:
-            raise BTFError(f"{_describe(start)}: {type(t).__name__} has no size")
-    if size > _MAX_SIZE:
-        raise BTFError(f"{_describe(start)}: size {size} exceeds 32 bits")
-    return size
-
-
-def alignof(t: Type, pointer_size: int = 8) -> int:
-    """The alignment in bytes of ``t`` (1 for a packed struct), as libbpf computes it.
-
-    Raises :class:`BTFError` for types without alignment and for a struct that
-    contains itself (corrupt BTF).
-    """
-    return _alignof(t, pointer_size, [])
-
-
-# Real C nests structs a few levels deep; this bounds the recursion on corrupt input.
-_MAX_NESTING = 256
-
-
-def _alignof(t: Type, pointer_size: int, path: list[Composite]) -> int:
-    start = t
-    seen: set[int] = set()
-    while True:
-        if id(t) in seen:
-            raise BTFError(f"{_describe(start)}: reference cycle while computing its alignment")
-        seen.add(id(t))
-        if isinstance(t, (Int, Enum, Float)):
-            return max(1, min(pointer_size, t.size))
-        if isinstance(t, Pointer):
-            return pointer_size
-        if isinstance(t, (Typedef, Qualifier, Var, Array)):
-            t = t.type
-        elif isinstance(t, Composite):
-            break
-        else:
-            raise BTFError(f"{_describe(start)}: {type(t).__name__} has no alignment")
-    if any(c is t for c in path) or len(path) > _MAX_NESTING:
-        raise BTFError(f"{_describe(t)}: struct or union contains itself")
-    path.append(t)
-    best = 1
-    for m in t.members:
-        align = _alignof(m.type, pointer_size, path)
-        # A member placed off its natural alignment means the struct is packed.
-        if m.bitfield_size == 0 and m.offset % (8 * align):
-            best = 0
-            break
-        best = max(best, align)
-    path.pop()
-    return best or 1

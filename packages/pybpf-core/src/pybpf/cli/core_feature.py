@@ -84,8 +84,9 @@ def _map_types() -> Iterator[tuple[str, Callable[[], None], str]]:
 def _helpers(prog_types: list[ProgramType]) -> Iterator[tuple[str, Callable[[], None], str]]:
     for p in prog_types:
         for h in Helper:
-            if h != Helper.unspec:
-                yield f"{p.name.lower()}/{h.name}", partial(features.have_helper, p, h), ""
+            if h != Helper.UNSPEC:
+                # The kernel's spelling, as bpftool prints it.
+                yield f"{p.name.lower()}/{h.name.lower()}", partial(features.have_helper, p, h), ""
 
 
 def _show(section: str, results: dict[str, dict[str, Any]]) -> None:

@@ -13,6 +13,7 @@ import errno
 from dataclasses import dataclass, field
 from typing import NoReturn
 
+from pybpf.btf.ext import FUNC_INFO_SIZE, LINE_INFO_SIZE
 from pybpf.core import _args, _cmds, _rlimit, _sys
 from pybpf.core._uapi import Command
 from pybpf.core.errors import LimitError, VerifierError
@@ -26,8 +27,6 @@ LOG_MIN = 128
 LOG_MAX = 0xFFFFFFFF >> 2
 #: ``BPF_LOG_LEVEL1``.
 LOG_LEVEL_DEFAULT = 1
-FUNC_INFO_SIZE = 8
-LINE_INFO_SIZE = 16
 
 
 @dataclass

@@ -12,8 +12,9 @@ encoding.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
+from pybpf.asm import ByteOrder
 from pybpf.btf.codec import Codec as _BTFCodec
 from pybpf.btf.codec import codec_for
 
@@ -76,13 +77,13 @@ class IntCodec:
         self,
         size: int,
         *,
-        byteorder: Literal["little", "big"] = sys.byteorder,
+        byteorder: ByteOrder = sys.byteorder,
         signed: bool = False,
     ) -> None:
         if size not in (1, 2, 4, 8):
             raise ValueError(f"IntCodec size must be 1, 2, 4 or 8, not {size}")
         self._size = size
-        self.byteorder: Literal["little", "big"] = byteorder
+        self.byteorder: ByteOrder = byteorder
         self.signed = signed
 
     @property

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import mmap
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from pybpf.btf import codec_for
-from pybpf.elf.spec import ByteOrder, VariableSpec
+from pybpf.asm import ByteOrder
+from pybpf.elf.spec import VariableSpec
+from pybpf.elf.variable_value import VariableValue
 
 if TYPE_CHECKING:
     from pybpf.core.map import Map
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["Variable"]
 
 
-class Variable:
+class Variable(VariableValue):
     """A global variable: ``size`` bytes at ``offset`` of a data section's map.
 
     ``get()``/``set()`` go through the variable's BTF type (the value codec);
@@ -27,7 +28,7 @@ class Variable:
     arena map and ``offset`` counts from the arena's first byte.
     """
 
-    __slots__ = ("_byte_order", "_map", "_mem", "name", "offset", "size", "type")
+    __slots__ = ("_map", "_mem", "byte_order", "name", "offset", "size", "type")
 
     def __init__(
         self,
@@ -44,8 +45,9 @@ class Variable:
         self.size = spec.size
         #: Its BTF type, if the object has BTF.
         self.type = spec.type
+        #: The byte order of the loaded collection, that its values are encoded in.
+        self.byte_order = byte_order
         self._map = data_map
-        self._byte_order = byte_order
         self._mem = mem
 
     @property
@@ -69,8 +71,7 @@ class Variable:
 
     @raw.setter
     def raw(self, data: bytes) -> None:
-        if len(data) != self.size:
-            raise ValueError(f"variable {self.name!r} is {self.size} bytes, got {len(data)}")
+        self.check_raw(data)
         if self.read_only:
             raise PermissionError(
                 f"variable {self.name!r} lives in the frozen map {self._map.name!r}: "
@@ -85,19 +86,6 @@ class Variable:
         value = bytearray(self._map.lookup(b"\0\0\0\0"))
         value[self.offset : self.offset + self.size] = data
         self._map.update(b"\0\0\0\0", bytes(value))
-
-    def get(self) -> Any:
-        """The current value, decoded through the BTF type."""
-        return self._codec().decode(self.raw)
-
-    def set(self, value: Any) -> None:
-        """Write ``value``, encoded through the BTF type."""
-        self.raw = self._codec().encode(value)
-
-    def _codec(self) -> Any:
-        if self.type is None:
-            raise ValueError(f"variable {self.name!r} has no BTF type: use .raw")
-        return codec_for(self.type, self._byte_order)
 
     def __repr__(self) -> str:
         return f"Variable({self.name!r}, map={self._map.name!r}, offset={self.offset})"

@@ -56,35 +56,49 @@ if TYPE_CHECKING:
         VariableSpec,
     )
 
-# Where each public name is defined. A name's module is imported the first time
+# The public names, by the module defining each. A name's module is imported the first time
 # the name is read (PEP 562), so an import of this package costs only what its
 # caller uses.
 _EXPORTS = {
-    "SECTION_DEFS": "pybpf.elf.sections",
-    "AttachType": "pybpf.elf._uapi",
-    "Binary": "pybpf.elf.binary",
-    "BinarySymbol": "pybpf.elf.binary",
-    "ByteOrder": "pybpf.elf.spec",
-    "CollectionSpec": "pybpf.elf.spec",
-    "ELFError": "pybpf.elf.errors",
-    "Extern": "pybpf.elf.spec",
-    "ExternKind": "pybpf.elf.spec",
-    "MapSpec": "pybpf.elf.spec",
-    "MapType": "pybpf.elf._uapi",
-    "Pinning": "pybpf.elf.spec",
-    "ProgramSpec": "pybpf.elf.spec",
-    "ProgramType": "pybpf.elf._uapi",
-    "SectionDef": "pybpf.elf.sections",
-    "SectionInfo": "pybpf.elf.sections",
-    "Segment": "pybpf.elf.binary",
-    "Source": "pybpf.elf.reader",
-    "UnspecifiedProgramTypeError": "pybpf.elf.errors",
-    "VariableSpec": "pybpf.elf.spec",
-    "attach_type_name": "pybpf.elf.names",
-    "load_collection_spec": "pybpf.elf.reader",
-    "map_type_name": "pybpf.elf.names",
-    "match_section": "pybpf.elf.sections",
-    "program_type_name": "pybpf.elf.names",
+    "pybpf.elf._uapi": (
+        "AttachType",
+        "MapType",
+        "ProgramType",
+    ),
+    "pybpf.elf.binary": (
+        "Binary",
+        "BinarySymbol",
+        "Segment",
+    ),
+    "pybpf.elf.errors": (
+        "ELFError",
+        "UnspecifiedProgramTypeError",
+    ),
+    "pybpf.elf.names": (
+        "attach_type_name",
+        "map_type_name",
+        "program_type_name",
+    ),
+    "pybpf.elf.reader": (
+        "Source",
+        "load_collection_spec",
+    ),
+    "pybpf.elf.sections": (
+        "SECTION_DEFS",
+        "SectionDef",
+        "SectionInfo",
+        "match_section",
+    ),
+    "pybpf.elf.spec": (
+        "ByteOrder",
+        "CollectionSpec",
+        "Extern",
+        "ExternKind",
+        "MapSpec",
+        "Pinning",
+        "ProgramSpec",
+        "VariableSpec",
+    ),
 }
 
 __all__ = [

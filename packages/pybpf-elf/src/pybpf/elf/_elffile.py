@@ -14,8 +14,9 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
+from pybpf.asm import ByteOrder
 from pybpf.elf.errors import ELFError
 
 __all__ = [
@@ -178,7 +179,7 @@ class ElfFile:
         if data[4] != ELFCLASS64:
             raise ELFError(f"ELF class {data[4]} is not 64-bit", offset=4)
         if data[5] == 1:
-            self.byte_order: Literal["little", "big"] = "little"
+            self.byte_order: ByteOrder = "little"
             end = "<"
         elif data[5] == 2:
             self.byte_order = "big"

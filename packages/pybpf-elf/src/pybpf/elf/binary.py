@@ -22,8 +22,9 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
+from pybpf.asm import ByteOrder
 from pybpf.elf._elffile import (
     SHN_LORESERVE,
     SHN_UNDEF,
@@ -164,7 +165,7 @@ class Binary:
         return f"<Binary {self.name!r}>"
 
     @property
-    def byte_order(self) -> Literal["little", "big"]:
+    def byte_order(self) -> ByteOrder:
         """The file's byte order."""
         return self._elf.byte_order
 

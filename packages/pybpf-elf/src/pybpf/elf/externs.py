@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from operator import attrgetter
 
-from pybpf.asm import CallSource, Instruction, PseudoSource
+from pybpf.asm import ByteOrder, CallSource, Instruction, PseudoSource
 from pybpf.btf import (
     Array,
     BTFError,
@@ -25,6 +25,7 @@ from pybpf.btf import (
     IntEncoding,
     Linkage,
     Type,
+    TypeNotFoundError,
     Var,
     Void,
     skip_qualifiers,
@@ -35,7 +36,7 @@ from pybpf.elf._elffile import SHN_UNDEF, STB_GLOBAL, STB_WEAK, STT_NOTYPE, ElfF
 from pybpf.elf._uapi import MapType
 from pybpf.elf.datasecs import BPF_F_MMAPABLE, BPF_F_RDONLY_PROG
 from pybpf.elf.errors import ELFError, Where
-from pybpf.elf.spec import ByteOrder, Extern, ExternKind, MapSpec, VariableSpec
+from pybpf.elf.spec import Extern, ExternKind, MapSpec, VariableSpec
 
 __all__ = ["Externs", "collect"]
 
@@ -178,10 +179,10 @@ def _extern_type(btf: BTFInfo, sym: Symbol) -> Type | None:
     """The BTF VAR or FUNC of an extern (libbpf's ``find_extern_btf_id``)."""
     try:
         candidates = btf.spec.types_by_name(sym.name)
+    except TypeNotFoundError:
+        return None
     except BTFError as e:
         raise ELFError(f"bad BTF: {e}", section=".BTF", symbol=sym.name) from e
-    except LookupError:
-        return None
     for t in candidates:
         if isinstance(t, Var | Func) and t.linkage == Linkage.EXTERN:
             return t

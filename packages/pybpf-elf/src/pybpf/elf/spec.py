@@ -15,11 +15,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pybpf.asm import Instructions
+from pybpf.asm import ByteOrder, Instructions
 from pybpf.elf._btfeq import content_equal
 from pybpf.elf._uapi import AttachType, MapType, ProgramType
+from pybpf.elf.variable_value import VariableValue
 
 if TYPE_CHECKING:
     from pybpf.btf import Spec as BTFSpec
@@ -35,8 +36,6 @@ __all__ = [
     "ProgramSpec",
     "VariableSpec",
 ]
-
-ByteOrder = Literal["little", "big"]
 
 
 class Pinning(enum.IntEnum):
@@ -230,7 +229,7 @@ class ProgramSpec:
 
 
 @dataclass(eq=False)
-class VariableSpec:
+class VariableSpec(VariableValue):
     """A global variable: ``size`` bytes at ``offset`` of a data section's map.
 
     ``section`` is the ELF section; ``map`` holds the bytes: the section's own
@@ -269,29 +268,12 @@ class VariableSpec:
 
     @raw.setter
     def raw(self, data: bytes) -> None:
-        if len(data) != self.size:
-            raise ValueError(f"variable {self.name!r} is {self.size} bytes, got {len(data)}")
+        self.check_raw(data)
         value = bytearray(self._value_bytes())
         value[self.offset : self.offset + self.size] = data
         assert self.map is not None
         key = self.map.contents[0][0]
         self.map.contents[0] = (key, bytes(value))
-
-    def get(self) -> Any:
-        """The initial value, decoded through the variable's BTF type."""
-        return self._codec().decode(self.raw)
-
-    def set(self, value: Any) -> None:
-        """Replace the initial value, encoded through the variable's BTF type."""
-        self.raw = self._codec().encode(value)
-
-    def _codec(self) -> Any:
-        if self.type is None:
-            raise ValueError(f"variable {self.name!r} has no BTF type: use .raw")
-        # Imported here: the codec's compiler is only needed once a value is read.
-        from pybpf.btf.codec import codec_for  # noqa: PLC0415
-
-        return codec_for(self.type, self.byte_order)
 
     def _value_bytes(self) -> bytes:
         if self.map is None or not self.map.contents:

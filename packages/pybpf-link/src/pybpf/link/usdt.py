@@ -25,8 +25,9 @@ import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
+from pybpf.asm import ByteOrder
 from pybpf.btf import Array, Struct, TypeNotFoundError, codec_for
 from pybpf.btf.codec import resolve
 from pybpf.elf import ELFError
@@ -332,7 +333,7 @@ def encode_usdt_spec(
     cookie: int = 0,
     *,
     types: BTFSpec | None = None,
-    byte_order: Literal["little", "big"] = "little",
+    byte_order: ByteOrder = "little",
 ) -> bytes:
     """The ``struct __bpf_usdt_spec`` value for one site: its arguments and the user's cookie.
 

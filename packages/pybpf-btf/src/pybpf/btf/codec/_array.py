@@ -6,7 +6,8 @@ import struct
 from collections.abc import Sequence
 from typing import Any
 
-from pybpf.btf.codec._base import Buffer, ByteOrder, Codec, WritableBuffer, type_error
+from pybpf.asm import ByteOrder
+from pybpf.btf.codec._base import Buffer, Codec, WritableBuffer, type_error
 from pybpf.btf.codec._scalar import prefix
 from pybpf.btf.codec.errors import CodecError
 from pybpf.btf.types import Type

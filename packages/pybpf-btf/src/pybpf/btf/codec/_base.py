@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
+from pybpf.asm import ByteOrder
 from pybpf.btf.codec.errors import CodecError, CodecTypeError
 from pybpf.btf.types import Type
 
-__all__ = ["Buffer", "ByteOrder", "Codec", "WritableBuffer"]
-
-ByteOrder = Literal["little", "big"]
+__all__ = ["Buffer", "Codec", "WritableBuffer"]
 Buffer = bytes | bytearray | memoryview
 WritableBuffer = bytearray | memoryview
 

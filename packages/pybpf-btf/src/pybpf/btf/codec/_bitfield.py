@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pybpf.btf.codec._base import Buffer, ByteOrder, Codec, WritableBuffer
+from pybpf.asm import ByteOrder
+from pybpf.btf.codec._base import Buffer, Codec, WritableBuffer
 from pybpf.btf.codec._scalar import BoolCodec, check_int, int_range
 from pybpf.btf.codec.errors import CodecError
 

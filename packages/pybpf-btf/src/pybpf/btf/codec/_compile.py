@@ -6,8 +6,9 @@ import functools
 import sys
 from typing import Any
 
+from pybpf.asm import ByteOrder
 from pybpf.btf.codec._array import ArrayCodec
-from pybpf.btf.codec._base import ByteOrder, Codec
+from pybpf.btf.codec._base import Codec
 from pybpf.btf.codec._composite import CompositeCodec, Field
 from pybpf.btf.codec._record import reserved
 from pybpf.btf.codec._scalar import (

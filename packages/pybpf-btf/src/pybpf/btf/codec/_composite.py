@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
-from pybpf.btf.codec._base import Buffer, ByteOrder, Codec, WritableBuffer, type_error
+from pybpf.asm import ByteOrder
+from pybpf.btf.codec._base import Buffer, Codec, WritableBuffer, type_error
 from pybpf.btf.codec._bitfield import Bitfield
 from pybpf.btf.codec._record import Record, make_record_class
 from pybpf.btf.codec._scalar import prefix

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
+from pybpf.asm import ByteOrder
 from pybpf.btf.corerelo.accessor import AccessSpec
 from pybpf.btf.corerelo.errors import COREError
 from pybpf.btf.corerelo.typeutil import (
@@ -23,8 +23,6 @@ POISON_HELPER_ID = 0xBAD2310
 
 _M32 = 0xFFFFFFFF
 _M64 = 0xFFFFFFFFFFFFFFFF
-
-ByteOrder = Literal["little", "big"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,10 +6,11 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from pybpf.asm import ByteOrder
 from pybpf.btf._gc import gc_paused
 from pybpf.btf.errors import BTFError, TypeNotFoundError
 from pybpf.btf.ext.records import CORERelocation, CORERelocKind, FuncInfo, LineInfo
-from pybpf.btf.ext.wire import ByteOrder, RawExtInfos, RawSection, marshal_raw, parse_raw
+from pybpf.btf.ext.wire import RawExtInfos, RawSection, marshal_raw, parse_raw
 from pybpf.btf.spec import Spec
 from pybpf.btf.types import Func, Type
 

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Literal
 
+from pybpf.asm import ByteOrder
 from pybpf.btf.errors import BTFError
 
 __all__ = ["SUBSECTIONS", "RawExtInfos", "RawSection", "marshal_raw", "parse_raw"]
 
-ByteOrder = Literal["little", "big"]
 
 MAGIC = 0xEB9F
 VERSION = 1
