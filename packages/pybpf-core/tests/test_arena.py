@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pybpf.core import (
+    ArenaError,
     ClosedError,
     Collection,
     LimitError,
@@ -17,7 +18,6 @@ from pybpf.core import (
     features,
     load_collection_spec,
 )
-from pybpf.core._arena import ArenaError
 
 pytestmark = pytest.mark.kernel
 

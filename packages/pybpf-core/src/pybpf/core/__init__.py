@@ -1,61 +1,205 @@
-"""pybpf.core: kernel objects: maps, programs, collections.
+"""pybpf.core: kernel objects (maps, programs, collections), event readers, feature probes.
 
 See ``docs/core.md``. Everything public is re-exported here, with the spec
-side of ``pybpf.elf`` so that a loading user imports from one place.
+side of ``pybpf.elf`` so that a loading user imports from one place; lazily,
+so that ``import pybpf.core`` costs only what its caller uses.
 """
 
-from pybpf.core._arena import Arena, ArenaError
-from pybpf.core._bpffs import PinPathError
-from pybpf.core._cpus import possible_cpus
-from pybpf.core._owner import ObjectKindError
-from pybpf.core._pinning import IncompatibleMapError
-from pybpf.core._uapi import FileFlags, MapFlags, RunFlags, UpdateFlags
-from pybpf.core.assign import load_into
-from pybpf.core.codec import BytesCodec, Codec, IntCodec
-from pybpf.core.collection import Collection, CollectionOptions, load_collection
-from pybpf.core.errors import (
-    BPFError,
-    BPFPermissionError,
-    ClosedError,
-    KeyExistsError,
-    KeyNotFoundError,
-    LimitError,
-    NotSupportedError,
-    VerifierError,
-)
-from pybpf.core.fd import FD
-from pybpf.core.histogram import log2_histogram
-from pybpf.core.info import MapInfo
-from pybpf.core.inventory import map_ids, maps, program_ids, programs
-from pybpf.core.map import BatchCursor, Map, MapBTF
-from pybpf.core.perf import (
-    HardwareEvent,
-    PerfBuffer,
-    PerfEventAttr,
-    PerfEventFlag,
-    PerfRecord,
-    PerfType,
-    SampleType,
-    SoftwareEvent,
-    perf_event_open,
-)
-from pybpf.core.prog_info import ProgramInfo, enable_stats
-from pybpf.core.program import Program, RunResult
-from pybpf.core.ringbuf import Reservation, RingBuffer, RingBuffers, UserRingBuffer
-from pybpf.core.variable import Variable
+from pybpf.asm.exports import lazy_exports
 
-# Re-exported: Map.type and MapInfo.type hold one, and specs need one.
-from pybpf.elf import (
-    AttachType,
-    CollectionSpec,
-    MapSpec,
-    MapType,
-    Pinning,
-    ProgramSpec,
-    ProgramType,
-    VariableSpec,
-    load_collection_spec,
-)
+# Not typing.TYPE_CHECKING: importing typing costs more than this whole module.
+# Type checkers treat any name TYPE_CHECKING as true.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from pybpf.core._arena import (
+        Arena,
+    )
+    from pybpf.core._cpus import (
+        possible_cpus,
+    )
+    from pybpf.core._uapi import (
+        FileFlags,
+        MapFlags,
+        RunFlags,
+        UpdateFlags,
+    )
+    from pybpf.core.assign import (
+        load_into,
+    )
+    from pybpf.core.codec import (
+        BytesCodec,
+        Codec,
+        IntCodec,
+    )
+    from pybpf.core.collection import (
+        Collection,
+        CollectionOptions,
+        load_collection,
+    )
+    from pybpf.core.errors import (
+        ArenaError,
+        BPFError,
+        BPFPermissionError,
+        ClosedError,
+        IncompatibleMapError,
+        KeyExistsError,
+        KeyNotFoundError,
+        LimitError,
+        NotSupportedError,
+        ObjectKindError,
+        PinPathError,
+        VerifierError,
+    )
+    from pybpf.core.fd import (
+        FD,
+    )
+    from pybpf.core.histogram import (
+        log2_histogram,
+    )
+    from pybpf.core.info import (
+        MapInfo,
+    )
+    from pybpf.core.inventory import (
+        map_ids,
+        maps,
+        program_ids,
+        programs,
+    )
+    from pybpf.core.map import (
+        BatchCursor,
+        Map,
+        MapBTF,
+    )
+    from pybpf.core.perf import (
+        HardwareEvent,
+        PerfBuffer,
+        PerfEventAttr,
+        PerfEventFlag,
+        PerfRecord,
+        PerfType,
+        SampleType,
+        SoftwareEvent,
+        perf_event_open,
+    )
+    from pybpf.core.prog_info import (
+        ProgramInfo,
+        enable_stats,
+    )
+    from pybpf.core.program import (
+        Program,
+        RunResult,
+    )
+    from pybpf.core.ringbuf import (
+        Reservation,
+        RingBuffer,
+        RingBuffers,
+        UserRingBuffer,
+    )
+    from pybpf.core.variable import (
+        Variable,
+    )
+    from pybpf.elf import (
+        AttachType,
+        CollectionSpec,
+        MapSpec,
+        MapType,
+        Pinning,
+        ProgramSpec,
+        ProgramType,
+        VariableSpec,
+        load_collection_spec,
+    )
+
+# The public names, by the module defining each (pybpf.elf's: the spec side, so
+# that a loading user imports from one place). A name's module is imported the
+# first time the name is read (PEP 562).
+_EXPORTS = {
+    "pybpf.core._arena": ("Arena",),
+    "pybpf.core._cpus": ("possible_cpus",),
+    "pybpf.core._uapi": (
+        "FileFlags",
+        "MapFlags",
+        "RunFlags",
+        "UpdateFlags",
+    ),
+    "pybpf.core.assign": ("load_into",),
+    "pybpf.core.codec": (
+        "BytesCodec",
+        "Codec",
+        "IntCodec",
+    ),
+    "pybpf.core.collection": (
+        "Collection",
+        "CollectionOptions",
+        "load_collection",
+    ),
+    "pybpf.core.errors": (
+        "ArenaError",
+        "BPFError",
+        "BPFPermissionError",
+        "ClosedError",
+        "IncompatibleMapError",
+        "KeyExistsError",
+        "KeyNotFoundError",
+        "LimitError",
+        "NotSupportedError",
+        "ObjectKindError",
+        "PinPathError",
+        "VerifierError",
+    ),
+    "pybpf.core.fd": ("FD",),
+    "pybpf.core.histogram": ("log2_histogram",),
+    "pybpf.core.info": ("MapInfo",),
+    "pybpf.core.inventory": (
+        "map_ids",
+        "maps",
+        "program_ids",
+        "programs",
+    ),
+    "pybpf.core.map": (
+        "BatchCursor",
+        "Map",
+        "MapBTF",
+    ),
+    "pybpf.core.perf": (
+        "HardwareEvent",
+        "PerfBuffer",
+        "PerfEventAttr",
+        "PerfEventFlag",
+        "PerfRecord",
+        "PerfType",
+        "SampleType",
+        "SoftwareEvent",
+        "perf_event_open",
+    ),
+    "pybpf.core.prog_info": (
+        "ProgramInfo",
+        "enable_stats",
+    ),
+    "pybpf.core.program": (
+        "Program",
+        "RunResult",
+    ),
+    "pybpf.core.ringbuf": (
+        "Reservation",
+        "RingBuffer",
+        "RingBuffers",
+        "UserRingBuffer",
+    ),
+    "pybpf.core.variable": ("Variable",),
+    "pybpf.elf": (
+        "AttachType",
+        "CollectionSpec",
+        "MapSpec",
+        "MapType",
+        "Pinning",
+        "ProgramSpec",
+        "ProgramType",
+        "VariableSpec",
+        "load_collection_spec",
+    ),
+}
 
 __all__ = [
     "FD",
@@ -121,3 +265,6 @@ __all__ = [
     "program_ids",
     "programs",
 ]
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), __all__)

@@ -37,13 +37,13 @@ import mmap
 from pybpf.asm import PseudoSource
 from pybpf.core import _sys
 from pybpf.core._uapi import MapFlags
-from pybpf.core.errors import BPFError, LimitError
+from pybpf.core.errors import ArenaError, BPFError, LimitError
 from pybpf.core.map import Map
 from pybpf.core.variable import Variable
 from pybpf.elf.arena import ARENA_SECTION
 from pybpf.elf.spec import ByteOrder, MapSpec, ProgramSpec, VariableSpec
 
-__all__ = ["ARENA_SECTION", "Arena", "ArenaError", "creation_spec", "map_arena"]
+__all__ = ["ARENA_SECTION", "Arena", "creation_spec", "map_arena"]
 
 _VALUE_LOADS = frozenset({PseudoSource.MAP_VALUE, PseudoSource.MAP_IDX_VALUE})
 # <linux/mman.h>; Python's mmap module does not name it.
@@ -51,10 +51,6 @@ _MAP_FIXED_NOREPLACE = 0x100000
 
 #: An arena's memory: an :class:`mmap.mmap`, or a view of a mapping at a fixed address.
 ArenaMemory = mmap.mmap | memoryview
-
-
-class ArenaError(BPFError):
-    """An arena could not be mapped, or its ``__arena`` globals not placed in it."""
 
 
 class Arena:

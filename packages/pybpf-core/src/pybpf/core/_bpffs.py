@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["DEFAULT_PIN_ROOT", "PinPathError", "check_path", "join_name"]
+from pybpf.core.errors import PinPathError
+
+__all__ = ["DEFAULT_PIN_ROOT", "check_path", "join_name"]
 
 #: Where libbpf pins ``LIBBPF_PIN_BY_NAME`` maps when no pin path is given
 #: (its ``BPF_FS_DEFAULT_PATH``).
@@ -20,22 +22,6 @@ DEFAULT_PIN_ROOT = "/sys/fs/bpf"
 
 #: The filesystem type bpffs has in ``/proc/self/mounts``.
 _BPFFS = "bpf"
-
-
-class PinPathError(ValueError):
-    """A pin path or an object's pin name that cannot be used, said before any syscall.
-
-    ``path`` is the offending path (or the directory a name was to be joined
-    to), ``name`` the name of the object to pin, when known.
-    """
-
-    def __init__(self, path: str, reason: str, *, name: str = "", kind: str = "map") -> None:
-        who = f"{kind} {name!r}: " if name else ""
-        super().__init__(f"{who}pin path {path!r}: {reason}")
-        #: The path (or pin directory) that was refused.
-        self.path = path
-        #: The name of the object whose pin it was, if known.
-        self.name = name
 
 
 def check_path(

@@ -7,17 +7,16 @@ a class with a C base (``Map``) can derive from it too.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 from typing import ClassVar
 
 from pybpf.core import _bpffs, _cmds
 from pybpf.core._closing import Closing
 from pybpf.core._uapi import FileFlags
-from pybpf.core.errors import BPFError, ClosedError
+from pybpf.core.errors import ClosedError, ObjectKindError
 from pybpf.core.fd import FD
 
-__all__ = ["KernelObject", "ObjectKindError"]
+__all__ = ["KernelObject"]
 
 #: What the kernel names the anonymous inode behind each kind of bpf fd
 #: (``readlink /proc/self/fd/N`` gives ``anon_inode:<name>``).
@@ -30,23 +29,6 @@ _ANON_INODE_KINDS = {
     "btf": "BTF object",
     "bpf-token": "BPF token",
 }
-
-
-class ObjectKindError(BPFError, TypeError):
-    """An fd, id or pin that holds another kind of object than the one asked for.
-
-    ``Program.load_pinned`` of a map's pin, ``Map.from_fd`` of a program's fd
-    and the like. ``expected`` is the kind asked for (``"program"``),
-    ``actual`` what the object is (``"map"``, ``"link"``, or a description of
-    a file that is no BPF object at all).
-    """
-
-    def __init__(self, what: str, expected: str, actual: str) -> None:
-        super().__init__(errno.EINVAL, what, reason=f"is a {actual}, not a {expected}")
-        #: The kind that was asked for.
-        self.expected = expected
-        #: The kind the object is.
-        self.actual = actual
 
 
 def object_kind(fd: FD) -> str | None:

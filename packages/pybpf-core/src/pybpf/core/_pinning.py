@@ -8,25 +8,12 @@ import os
 from pybpf.core import _bpffs
 from pybpf.core._map_create import MapBTF
 from pybpf.core._uapi import MapFlags
-from pybpf.core.errors import BPFError
+from pybpf.core.errors import BPFError, IncompatibleMapError
 from pybpf.core.map import Map
 from pybpf.elf import MapType
 from pybpf.elf.spec import MapSpec
 
-__all__ = ["IncompatibleMapError", "check_compatible", "pinned_or_new"]
-
-
-class IncompatibleMapError(BPFError):
-    """An existing map (pinned or a replacement) differs from the spec; ``property`` says how."""
-
-    def __init__(self, name: str, prop: str, want: object, have: object, where: str) -> None:
-        super().__init__(
-            errno.EINVAL,
-            f"map {name!r} ({where})",
-            reason=f"{prop} differs: the spec wants {want!r}, the existing map has {have!r}",
-        )
-        #: The property that differs (``"key_size"``, ``"type"``, ...).
-        self.property = prop
+__all__ = ["check_compatible", "pinned_or_new"]
 
 
 def check_compatible(spec: MapSpec, m: Map, where: str) -> None:

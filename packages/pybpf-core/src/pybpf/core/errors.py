@@ -16,13 +16,17 @@ ENOTSUPP = 524
 
 __all__ = [
     "ENOTSUPP",
+    "ArenaError",
     "BPFError",
     "BPFPermissionError",
     "ClosedError",
+    "IncompatibleMapError",
     "KeyExistsError",
     "KeyNotFoundError",
     "LimitError",
     "NotSupportedError",
+    "ObjectKindError",
+    "PinPathError",
     "VerifierError",
 ]
 
@@ -140,3 +144,53 @@ class VerifierError(BPFError):
         self.log = log
         #: Whether the log was cut short at the kernel's maximum size.
         self.truncated = truncated
+
+
+class ArenaError(BPFError):
+    """An arena could not be mapped, or its ``__arena`` globals not placed in it."""
+
+
+class PinPathError(ValueError):
+    """A pin path or an object's pin name that cannot be used, said before any syscall.
+
+    ``path`` is the offending path (or the directory a name was to be joined
+    to), ``name`` the name of the object to pin, when known.
+    """
+
+    def __init__(self, path: str, reason: str, *, name: str = "", kind: str = "map") -> None:
+        who = f"{kind} {name!r}: " if name else ""
+        super().__init__(f"{who}pin path {path!r}: {reason}")
+        #: The path (or pin directory) that was refused.
+        self.path = path
+        #: The name of the object whose pin it was, if known.
+        self.name = name
+
+
+class ObjectKindError(BPFError, TypeError):
+    """An fd, id or pin that holds another kind of object than the one asked for.
+
+    ``Program.load_pinned`` of a map's pin, ``Map.from_fd`` of a program's fd
+    and the like. ``expected`` is the kind asked for (``"program"``),
+    ``actual`` what the object is (``"map"``, ``"link"``, or a description of
+    a file that is no BPF object at all).
+    """
+
+    def __init__(self, what: str, expected: str, actual: str) -> None:
+        super().__init__(_errno.EINVAL, what, reason=f"is a {actual}, not a {expected}")
+        #: The kind that was asked for.
+        self.expected = expected
+        #: The kind the object is.
+        self.actual = actual
+
+
+class IncompatibleMapError(BPFError):
+    """An existing map (pinned or a replacement) differs from the spec; ``property`` says how."""
+
+    def __init__(self, name: str, prop: str, want: object, have: object, where: str) -> None:
+        super().__init__(
+            _errno.EINVAL,
+            f"map {name!r} ({where})",
+            reason=f"{prop} differs: the spec wants {want!r}, the existing map has {have!r}",
+        )
+        #: The property that differs (``"key_size"``, ``"type"``, ...).
+        self.property = prop
