@@ -244,7 +244,7 @@ def test_run_row_ci_scope(
     monkeypatch.setenv("PYBPF_MATRIX_SCOPE", "ci")
     out = tmp_path / "6.1"
     assert matrix.run_row(VM_ROW, Path("/py"), out, timeout=1, pytest_args=["-x"]) == 0
-    assert fake.commands[0][-3:] == ["-m", "kernel or kernel_files", "-x"]  # type: ignore[attr-defined]
+    assert fake.commands[0][-3:] == ["-m", "(kernel or kernel_files) and not slow", "-x"]  # type: ignore[attr-defined]
     meta = json.loads((out / results.ROW_NAME).read_text())
     assert (meta["scope"], meta["release"], meta["status"]) == ("kernel", "6.1.0-56", "ok")
     assert "ok (kernel tests only)" in capsys.readouterr().out
