@@ -554,6 +554,29 @@ class Map(MapBase, KernelObject):
             self._raw = view
         return view
 
+    def with_codecs(self, *, key: CodecArg = None, value: CodecArg = None) -> Map:
+        """The same map with other codecs for its keys and/or values (``None``: keep this one's).
+
+        A view sharing the map's file descriptor, like :attr:`raw`: closing
+        either closes both. What ``pybpf gen``'s typed modules use to make
+        lookups return their generated record classes.
+        """
+        for codec, size, what in ((key, self._key_size, "key"), (value, self._value_size, "value")):
+            codec_size = getattr(codec, "size", 0) if not isinstance(codec, type) else 0
+            if codec_size and codec_size != size:
+                raise ValueError(
+                    f"map {self._name!r}: a {what} codec of {codec_size} bytes for "
+                    f"{size}-byte {what}s"
+                )
+        view = self._like(
+            self._fd,
+            self._kcodec if key is None else key,
+            self._vcodec if value is None else value,
+        )
+        view._pinned = self._pinned
+        view._frozen = self._frozen
+        return view
+
     @property
     def per_cpu(self) -> bool:
         """Whether values are per CPU (lookups return one value per possible CPU)."""

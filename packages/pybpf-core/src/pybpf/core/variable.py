@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import mmap
 from typing import TYPE_CHECKING, Any
 
@@ -9,6 +10,7 @@ from pybpf.btf import codec_for
 from pybpf.elf.spec import ByteOrder, VariableSpec
 
 if TYPE_CHECKING:
+    from pybpf.core.codec import Codec
     from pybpf.core.map import Map
 
 __all__ = ["Variable"]
@@ -27,7 +29,7 @@ class Variable:
     arena map and ``offset`` counts from the arena's first byte.
     """
 
-    __slots__ = ("_byte_order", "_map", "_mem", "name", "offset", "size", "type")
+    __slots__ = ("_byte_order", "_map", "_mem", "_value_codec", "name", "offset", "size", "type")
 
     def __init__(
         self,
@@ -47,6 +49,7 @@ class Variable:
         self._map = data_map
         self._byte_order = byte_order
         self._mem = mem
+        self._value_codec: Codec | None = None
 
     @property
     def map(self) -> Map:
@@ -94,7 +97,23 @@ class Variable:
         """Write ``value``, encoded through the BTF type."""
         self.raw = self._codec().encode(value)
 
+    def with_codec(self, codec: Codec) -> Variable:
+        """The same variable, its value encoded and decoded by ``codec`` instead of its BTF type.
+
+        What ``pybpf gen``'s typed modules use to make ``get()`` return their
+        generated record classes.
+        """
+        if codec.size and codec.size != self.size:
+            raise ValueError(
+                f"variable {self.name!r} is {self.size} bytes, its codec {codec.size} bytes"
+            )
+        view = copy.copy(self)
+        view._value_codec = codec
+        return view
+
     def _codec(self) -> Any:
+        if self._value_codec is not None:
+            return self._value_codec
         if self.type is None:
             raise ValueError(f"variable {self.name!r} has no BTF type: use .raw")
         return codec_for(self.type, self._byte_order)
