@@ -118,6 +118,7 @@ def test_layouts_match_the_btf() -> None:
     entry = {f.name: f for f in records["Entry"].fields}
     assert entry["name"].chars and entry["name"].annotation == "bytes"
     assert not entry["mac"].chars  # __u8 mac[6]: bytes, not text
+    assert entry["mac"].default == 'b"\\0" * 6'  # what the zeroed C struct decodes to
     assert entry["where"].annotation == "Point"
     assert entry["verdict"].annotation == "Verdict | int"
     assert entry["samples"].annotation == "tuple[int, ...]"

@@ -120,9 +120,13 @@ def _int_format(t: Int) -> str | None:
 
 
 def _raw(name: str, c_name: str, size: int) -> Field:
-    return Field(
-        name, c_name, "bytes", f"{size}s", 1, "{v}", f'_fit({{x}}, {size}, "{name}")', 'b""'
-    )
+    fit = f'_fit({{x}}, {size}, "{name}")'
+    return Field(name, c_name, "bytes", f"{size}s", 1, "{v}", fit, _zeros(size))
+
+
+def _zeros(size: int) -> str:
+    """The default of a bytes field that decodes as it is: as many NULs as it holds."""
+    return f'b"\\0" * {size}'
 
 
 class TypeRegistry:
@@ -293,7 +297,7 @@ class TypeRegistry:
                 1,
                 decode,
                 f'_fit({{x}}, {n}, "{name}")',
-                'b""',
+                'b""' if chars else _zeros(n),
                 chars,
             )
         scalar = self._scalar(element, name, c_name, hint)
