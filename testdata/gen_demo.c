@@ -70,10 +70,15 @@ __u64 getpid_calls;
 SEC("socket")
 int count_packet(struct __sk_buff *skb)
 {
-	struct flow_key key = { .addr = magic, .port = 80, .proto = 6 };
+	struct flow_key key;
 	__u64 one = 1, *hits;
 	struct event *e;
 
+	/* The padding is part of a hash key: zero it, as user space does. */
+	__builtin_memset(&key, 0, sizeof(key));
+	key.addr = magic;
+	key.port = 80;
+	key.proto = 6;
 	hits = bpf_map_lookup_elem(&flows, &key);
 	if (hits)
 		__sync_fetch_and_add(hits, 1);
