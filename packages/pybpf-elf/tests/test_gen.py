@@ -333,3 +333,18 @@ def test_registry_on_hand_made_btf() -> None:
     enum = registry.python_type(color)
     assert isinstance(enum, EnumClass) and enum.default() == "0"
     assert registry.python_type(u32) is None
+
+
+@needs_clang
+def test_ring_buffer_value_type_types_the_reader(tmp_path: Path) -> None:
+    """A ring buffer's BTF value type is its records' type, not a codec for map values."""
+    source = tmp_path / "rb.c"
+    source.write_text(
+        "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n"
+        "struct event { __u32 pid; __u32 len; };\n"
+        "struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 4096);\n"
+        '         __type(value, struct event); } events SEC(".maps");\n'
+    )
+    text = generate("rb", source).text
+    assert "return RingBuffer(self.events, record=Event.codec)" in text
+    assert "with_codecs" not in text

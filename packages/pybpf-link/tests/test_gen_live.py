@@ -183,3 +183,53 @@ def test_imports_and_loads_without_pybpf_link(module_dir: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["1", "no", "link"]
+
+
+def _objects_class(module: ModuleType) -> Any:
+    return next(v for k, v in vars(module).items() if k.endswith("Objects") and k != "_Objects")
+
+
+@pytest.mark.parametrize(
+    "obj", sorted(p.name for p in (ROOT / "testdata").glob("*-el.o")), ids=lambda n: n[:-5]
+)
+def test_every_loadable_testdata_object(obj: str, tmp_path: Path) -> None:
+    """What loads as a Collection loads through its generated module, every attribute there."""
+    from pybpf.core import Collection
+
+    path = ROOT / "testdata" / obj
+    try:
+        Collection(path).close()
+    except Exception as exc:  # the object's own tests say why
+        pytest.skip(f"{obj} does not load here: {type(exc).__name__}")
+    name = "every_" + obj.removesuffix("-el.o")
+    generate(name, objects=[path]).write(tmp_path)
+    spec = importlib.util.spec_from_file_location(name, tmp_path / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+        objects = _objects_class(module)
+        with objects.load() as objs:
+            loaded = objs.collection.programs  # not the SEC("?...") ones
+            programs = [a for n, a in objects.PROGRAMS.items() if n in loaded]
+            for attr in [*programs, *objects.MAPS.values()]:
+                assert getattr(objs, attr) is not None
+            for attr in objects.VARIABLES.values():
+                getattr(objs, attr).get()
+    finally:
+        del sys.modules[name]
+
+
+def test_objects_beside_the_module(tmp_path: Path) -> None:
+    generate("beside", objects=OBJECTS, object_file=True).write(tmp_path)
+    code = "import beside\nwith beside.BesideObjects.load() as objs:\n    print(objs.magic.get())\n"
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "7\n"

@@ -23,6 +23,11 @@ from pybpf.elf.spec import ByteOrder, CollectionSpec
 __all__ = ["ModuleInputs", "render_module"]
 
 _RING_BUFFERS = (MapType.RINGBUF,)
+#: Maps whose values are not the data their BTF type describes: ids and fds of
+#: programs and maps, or a struct_ops value the kernel lays out itself.
+_NOT_DATA_VALUES = frozenset(
+    {MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS, MapType.STRUCT_OPS}
+)
 #: What the ``Objects`` class defines itself: no object of the collection may shadow it.
 #: Nor the names its annotations use.
 _OBJECTS_RESERVED = frozenset(
@@ -61,13 +66,18 @@ def render_module(inputs: ModuleInputs) -> str:
     key_types: dict[str, RecordClass | None] = {}
     value_types: dict[str, RecordClass | None] = {}
     var_types: dict[str, RecordClass | None] = {}
+    ring_types: dict[str, RecordClass | None] = {}
     extra: list[RecordClass | EnumClass] = []
     if registry is not None:
         for name, ms in spec.maps.items():
             if ms.section is not None:
                 continue
-            key_types[name] = _record(registry.python_type(ms.key_type))
-            value_types[name] = _record(registry.python_type(ms.value_type))
+            key_types[name] = _sized(registry.python_type(ms.key_type), ms.key_size)
+            value = registry.python_type(ms.value_type)
+            if ms.type in _RING_BUFFERS:
+                ring_types[name] = _record(value)  # the records, not a map value
+            elif ms.type not in _NOT_DATA_VALUES:
+                value_types[name] = _sized(value, ms.value_size)
         for name, vs in spec.variables.items():
             var_types[name] = _record(registry.python_type(vs.type))
         for t in inputs.extra_types:
@@ -75,7 +85,7 @@ def render_module(inputs: ModuleInputs) -> str:
             if cls is not None:
                 extra.append(cls)
     declared = registry.declared if registry is not None else []
-    ring_record = _ring_record(spec, value_types, extra)
+    ring_record = _ring_record(spec, ring_types, extra)
     out: list[str] = [f"# {line}" for line in inputs.header]
     core = ["Collection", "CollectionOptions", "CollectionSpec", "Map", "Variable"]
     if spec.programs:
@@ -96,9 +106,15 @@ def _record(cls: RecordClass | EnumClass | None) -> RecordClass | None:
     return cls if isinstance(cls, RecordClass) else None
 
 
+def _sized(cls: RecordClass | EnumClass | None, size: int) -> RecordClass | None:
+    """``cls`` if it is a record of ``size`` bytes: what a map's codec must encode."""
+    record = _record(cls)
+    return record if record is not None and record.size == size else None
+
+
 def _ring_record(
     spec: CollectionSpec,
-    value_types: Mapping[str, RecordClass | None],
+    ring_types: Mapping[str, RecordClass | None],
     extra: Sequence[RecordClass | EnumClass],
 ) -> dict[str, RecordClass | None]:
     """The record type each ring buffer's reader decodes.
@@ -109,7 +125,7 @@ def _ring_record(
     records = [c for c in extra if isinstance(c, RecordClass)]
     only = records[0] if len(records) == 1 else None
     return {
-        name: value_types.get(name) or only
+        name: ring_types.get(name) or only
         for name, ms in spec.maps.items()
         if ms.type in _RING_BUFFERS and ms.section is None
     }
