@@ -20,6 +20,7 @@ from pybpf.btf import Spec
 from pybpf.cli.main import main
 from pybpf.elf import load_collection_spec
 from pybpf.elf.gen import ClangNotFoundError, CompileError, GenError, generate
+from pybpf.elf.gen.module import command_lines
 from pybpf.elf.gen.names import attribute_name, class_name
 from pybpf.elf.gen.records import EnumClass, RecordClass, TypeRegistry
 
@@ -91,6 +92,19 @@ def test_module_declares_a_type_per_c_type_used() -> None:
     assert text.index("class Point:") < text.index("class Entry:")
     assert text.index("class Verdict(") < text.index("class Entry:")
     compile(text, "demo.py", "exec")
+
+
+def test_command_lines_keep_options_with_their_values() -> None:
+    command = ["pybpf", "gen", "demo", "--object", "a" * 40 + ".o", "--type", "event"]
+    assert command_lines(command) == [f"Command: pybpf gen demo --object {'a' * 40}.o --type event"]
+    assert command_lines(command, width=60) == [
+        "Command: pybpf gen demo",
+        f"    --object {'a' * 40}.o",
+        "    --type event",
+    ]
+    assert command_lines(["pybpf", "gen", "x", "my source.c", "--", "-DX"]) == [
+        "Command: pybpf gen x 'my source.c' -- -DX"
+    ]
 
 
 def test_module_is_reproducible_and_records_its_command() -> None:
@@ -272,17 +286,20 @@ def test_module_without_btf_types() -> None:
 # -- the command line -------------------------------------------------------------
 
 
-def test_cli_writes_and_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["gen", "demo", "--object", str(OBJECTS[0]), "--type", "event"]
+def test_cli_writes_and_checks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(TESTDATA)
+    args = ["gen", "demo", "--object", "gen_demo-el.o", "--type", "event"]
     assert main([*args, "--output-dir", str(tmp_path)]) == 0
     assert f"wrote {tmp_path / 'demo.py'}" in capsys.readouterr().out
     header = (tmp_path / "demo.py").read_text().splitlines()[1]
-    assert header == f"# Command: pybpf gen demo --object {OBJECTS[0]} --type event"
+    assert header == "# Command: pybpf gen demo --object gen_demo-el.o --type event"
     assert main([*args, "--output-dir", str(tmp_path), "--check"]) == 0
     assert "up to date" in capsys.readouterr().out
     # another option: another module
     assert (
-        main(["gen", "demo", "--object", str(OBJECTS[0]), "--output-dir", str(tmp_path), "--check"])
+        main(["gen", "demo", "--object", "gen_demo-el.o", "--output-dir", str(tmp_path), "--check"])
         == 1
     )
     err = capsys.readouterr().err
@@ -301,8 +318,11 @@ def test_cli_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
 
 @needs_clang
-def test_cli_cflags_after_dashes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    source = tmp_path / "flags.c"
+def test_cli_cflags_after_dashes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    source = Path("flags.c")
     source.write_text(
         "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n"
         "#ifndef WANTED\n#error WANTED is not defined\n#endif\n"
