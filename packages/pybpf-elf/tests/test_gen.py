@@ -195,6 +195,14 @@ def test_compile_error_shows_clang_output(tmp_path: Path) -> None:
         generate("broken", source)
 
 
+@needs_clang
+def test_missing_libbpf_header_names_the_debian_package(tmp_path: Path) -> None:
+    source = tmp_path / "headers.c"
+    source.write_text("#include <bpf/no_such_header.h>\n")
+    with pytest.raises(CompileError, match="install Debian's package 'libbpf-dev'"):
+        generate("headers", source)
+
+
 # -- from C -----------------------------------------------------------------------
 
 

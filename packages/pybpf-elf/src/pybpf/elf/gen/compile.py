@@ -87,6 +87,8 @@ def _run(cmd: Sequence[str], cwd: Path) -> str:
         if len(output) > _MAX_ERROR_LINES:
             output = [*output[:_MAX_ERROR_LINES], "..."]
         summary = f"{Path(cmd[0]).name} failed: {first}"
+        if "file not found" in first and "bpf/" in first:
+            summary += " (libbpf's headers: install Debian's package 'libbpf-dev')"
         raise CompileError("\n".join([summary, f"$ {shlex.join(cmd)}", *output]))
     return proc.stdout
 
