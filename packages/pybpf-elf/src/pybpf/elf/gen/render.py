@@ -326,7 +326,7 @@ def _objects_text(
         f"class {cls}:",
         '    """The programs, maps and variables of the object, loaded.',
         "",
-        "    ``with Objects.load() as objs:`` loads them; each is an attribute.",
+        f"    ``with {cls}.load() as objs:`` loads them; each is an attribute.",
         "    ``load(programs=[...])`` loads only those programs and what they use:",
         "    the attributes of what was left out raise ``LookupError``.",
         '    """',
@@ -370,19 +370,16 @@ def _objects_text(
         out += _property(
             attr,
             "Program",
-            f"``{name}``: a {kind} program.",
+            f"``{name}``: program of type ``{kind}``.",
             f'Its section: ``SEC("{ps.section}")``.',
             ["self.collection.programs", '"program"', f'"{name}"'],
         )
     for name, attr in maps.items():
         ms = spec.maps[name]
         key, value = key_types.get(name), value_types.get(name)
-        detail = ""
-        if key is not None or value is not None:
-            detail = (
-                f"Keys: {key.name if key else 'bytes'}, values: {value.name if value else 'bytes'}."
-            )
-        summary = f"``{name}``: a {map_type_name(ms.type)} map."
+        typed = [f"Keys: {key.name}." if key else "", f"Values: {value.name}." if value else ""]
+        detail = " ".join(t for t in typed if t)
+        summary = f"``{name}``: map of type ``{map_type_name(ms.type)}``."
         out += _property(attr, "Map", summary, detail, ["self._maps", '"map"', f'"{name}"'])
     for name, attr in variables.items():
         vs = spec.variables[name]
