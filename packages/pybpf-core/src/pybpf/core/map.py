@@ -370,6 +370,31 @@ class Map(MapBase, ValueStoreOps, KernelObject):
             self._raw = view
         return view
 
+    def with_codecs(self, *, key: CodecArg = None, value: CodecArg = None) -> Map:
+        """The same map with other codecs for its keys and/or values (``None``: keep this one's).
+
+        A view sharing the map's file descriptor, like :attr:`raw`: closing
+        either closes both. What ``pybpf gen``'s typed modules use to make
+        lookups return their generated record classes.
+        """
+        el = self._elements
+        for codec, size, what in ((key, el.key_size, "key"), (value, el.value_size, "value")):
+            codec_size = getattr(codec, "size", 0) if not isinstance(codec, type) else 0
+            if codec_size and codec_size != size:
+                raise ValueError(
+                    f"map {self._name!r}: a {what} codec of {codec_size} bytes for "
+                    f"{size}-byte {what}s"
+                )
+        view = self._like(
+            self._fd,
+            el.key_codec if key is None else key,
+            el.value_codec if value is None else value,
+        )
+        view._pinned = self._pinned
+        view._types = self._types
+        view._frozen = self._frozen
+        return view
+
     @property
     def types(self) -> Spec | None:
         """The BTF of the object this map was loaded from, by a Collection; else None.

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import mmap
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pybpf.asm import ByteOrder
 from pybpf.elf.spec import VariableSpec
 from pybpf.elf.variable_value import VariableValue
 
 if TYPE_CHECKING:
+    from pybpf.core.codec import Codec
     from pybpf.core.map import Map
 
 __all__ = ["Variable"]
@@ -28,7 +30,7 @@ class Variable(VariableValue):
     arena map and ``offset`` counts from the arena's first byte.
     """
 
-    __slots__ = ("_map", "_mem", "byte_order", "name", "offset", "size", "type")
+    __slots__ = ("_map", "_mem", "_value_codec", "byte_order", "name", "offset", "size", "type")
 
     def __init__(
         self,
@@ -49,6 +51,7 @@ class Variable(VariableValue):
         self.byte_order = byte_order
         self._map = data_map
         self._mem = mem
+        self._value_codec: Codec | None = None
 
     @property
     def map(self) -> Map:
@@ -86,6 +89,25 @@ class Variable(VariableValue):
         value = bytearray(self._map.lookup(b"\0\0\0\0"))
         value[self.offset : self.offset + self.size] = data
         self._map.update(b"\0\0\0\0", bytes(value))
+
+    def with_codec(self, codec: Codec) -> Variable:
+        """The same variable, its value encoded and decoded by ``codec`` instead of its BTF type.
+
+        What ``pybpf gen``'s typed modules use to make ``get()`` return their
+        generated record classes.
+        """
+        if codec.size and codec.size != self.size:
+            raise ValueError(
+                f"variable {self.name!r} is {self.size} bytes, its codec {codec.size} bytes"
+            )
+        view = copy.copy(self)
+        view._value_codec = codec
+        return view
+
+    def _codec(self) -> Any:
+        if self._value_codec is not None:
+            return self._value_codec
+        return super()._codec()
 
     def __repr__(self) -> str:
         return f"Variable({self.name!r}, map={self._map.name!r}, offset={self.offset})"
