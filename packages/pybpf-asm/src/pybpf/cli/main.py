@@ -34,7 +34,7 @@ COMMAND_GROUP = "pybpf.cli"
 #: What each distribution above pybpf-asm adds, for ``--help`` to name what is missing.
 LAYER_COMMANDS: dict[str, tuple[str, ...]] = {
     "pybpf-btf": ("btf dump", "btf diff"),
-    "pybpf-elf": ("object show", "prog disasm"),
+    "pybpf-elf": ("object show", "prog disasm", "gen"),
     "pybpf-core": (
         "prog list",
         "prog show",
