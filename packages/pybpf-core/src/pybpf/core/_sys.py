@@ -17,7 +17,6 @@ import fcntl
 import importlib.machinery
 import importlib.util
 import os
-import platform
 import signal
 import threading
 import warnings
@@ -123,7 +122,7 @@ def _load_abi() -> tuple[Any, Any, BpfFn, ElemFn, BatchFn]:
     abi = cffi.FFI()
     abi.cdef(_sys_build.abi_cdef())
     libc: Any = abi.dlopen(None)
-    machine = platform.machine()
+    machine = os.uname().machine
     if machine not in _NR_BPF:
         raise ImportError(f"pybpf: no bpf(2) syscall number known for {machine}")
     nr = abi.cast("long", _NR_BPF[machine])
@@ -415,7 +414,7 @@ def perf_event_open(attr: bytes, pid: int, cpu: int, group_fd: int, flags: int) 
     if _libc_syscall is None:
         _libc_syscall = ctypes.CDLL(None, use_errno=True).syscall
         _libc_syscall.restype = ctypes.c_long
-    nr = _NR_PERF_EVENT_OPEN.get(platform.machine())
+    nr = _NR_PERF_EVENT_OPEN.get(os.uname().machine)
     if nr is None:
         return -errno.ENOSYS
     buf = ctypes.create_string_buffer(attr, len(attr))

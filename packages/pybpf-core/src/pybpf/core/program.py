@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from pybpf.asm import Instructions
 from pybpf.btf import (
-    CORERelocator,
     LineInfo,
     Spec,
     core_relocation,
@@ -49,6 +48,7 @@ from pybpf.elf import ProgramType, UnspecifiedProgramTypeError
 from pybpf.elf.spec import Extern, ProgramSpec
 
 if TYPE_CHECKING:
+    from pybpf.btf import CORERelocator
     from pybpf.core.map import Map
 
 __all__ = ["Program", "RunResult"]
@@ -440,6 +440,8 @@ def core_relocator(
     path: no modules). Otherwise the kernel's BTF, then, for a type vmlinux
     lacks, the own types of each of ``modules``, read only then.
     """
+    from pybpf.btf import CORERelocator  # noqa: PLC0415 (only objects with CO-RE records)
+
     if target is not None:
         return CORERelocator(types, target)
     kernel = kernel_spec_or_none()
