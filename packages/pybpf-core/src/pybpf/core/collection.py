@@ -142,7 +142,7 @@ class Collection(Closing):
                 btf = ObjectBTF(
                     spec.types,
                     [spec.programs[n].instructions for n in wanted_progs],
-                    _btf_probes.sanitize_options(),
+                    _btf_probes.sanitize_options(spec.types),
                 )
             self._create_maps(spec, wanted_maps, wanted_progs, options, btf, pin_paths=pin_paths)
             self._load_programs(spec, wanted_progs, options, btf)

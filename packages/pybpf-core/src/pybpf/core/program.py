@@ -167,7 +167,7 @@ class Program(KernelObject):
                 _resolver.resolve(spec.name, insns)
             link_maps(spec.name, insns, maps or {})
             if _btf is None and types is not None:
-                _btf = own_btf = ObjectBTF(types, [insns], _btf_probes.sanitize_options())
+                _btf = own_btf = ObjectBTF(types, [insns], _btf_probes.sanitize_options(types))
             attach = _Attach(*_struct_ops) if _struct_ops is not None else None
             if spec.type == ProgramType.EXT:
                 attach = _ext_attach(spec, attach_target)
