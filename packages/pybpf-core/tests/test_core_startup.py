@@ -38,3 +38,15 @@ def test_importing_core_leaves_out_what_only_some_calls_use() -> None:
     # platform: os.uname() says the machine; gzip: only /proc/config.gz;
     # CO-RE: only objects with CO-RE records, or extern kfuncs and ksyms.
     assert not {"platform", "gzip", "pybpf.btf.corerelo"} & loaded
+
+
+def test_private_classes_on_the_load_path_are_plain_classes() -> None:
+    # A dataclass costs a few hundred microseconds to define (it compiles its
+    # methods at import); these are internal, so they need none of it.
+    import dataclasses
+
+    from pybpf.core import _externs, _prog_load, _sys, program
+
+    for cls in (_sys.FDCalls, _prog_load.LoadRequest, program._Attach, _externs._Found):
+        assert not dataclasses.is_dataclass(cls), cls
+        assert "__slots__" in vars(cls), cls

@@ -25,7 +25,6 @@ from __future__ import annotations
 import errno
 import functools
 from collections.abc import MutableSequence
-from dataclasses import dataclass
 
 from pybpf.asm import Instruction
 from pybpf.asm.opcodes import CallSource, PseudoSource
@@ -55,12 +54,14 @@ def kallsyms() -> dict[str, int]:
     return out
 
 
-@dataclass(frozen=True)
 class _Found:
     """Where a typed ksym or kfunc was found: its id, and the module (None: vmlinux)."""
 
-    btf_id: int
-    module: ModuleBTF | None
+    __slots__ = ("btf_id", "module")
+
+    def __init__(self, btf_id: int, module: ModuleBTF | None) -> None:
+        self.btf_id = btf_id
+        self.module = module
 
 
 class Resolver(Closing):

@@ -404,17 +404,29 @@ def _out_size(what: str, name: str, given: int | None, data_in: bytes | None, sl
     return 0 if data_in is None else len(data_in) + slack
 
 
-@dataclass(frozen=True)
 class _Attach:
-    """What a program attaches to when the spec alone cannot say."""
+    """What a program attaches to when the spec alone cannot say.
 
-    btf_id: int
-    #: struct_ops: the index of the member the program implements.
-    expected_attach_type: int | None = None
-    #: freplace: the program whose function is replaced.
-    prog_fd: int = 0
-    #: A target in a module: the module BTF's fd (open until the load is done).
-    btf_obj_fd: int = 0
+    ``expected_attach_type``: for struct_ops, the index of the member the
+    program implements; ``prog_fd``: for freplace, the program whose function
+    is replaced; ``btf_obj_fd``: for a target in a module, the module BTF's
+    fd (open until the load is done).
+    """
+
+    __slots__ = ("btf_id", "btf_obj_fd", "expected_attach_type", "prog_fd")
+
+    def __init__(
+        self,
+        btf_id: int,
+        expected_attach_type: int | None = None,
+        *,
+        prog_fd: int = 0,
+        btf_obj_fd: int = 0,
+    ) -> None:
+        self.btf_id = btf_id
+        self.expected_attach_type = expected_attach_type
+        self.prog_fd = prog_fd
+        self.btf_obj_fd = btf_obj_fd
 
 
 def _ext_attach(spec: ProgramSpec, target: Program | None) -> _Attach:
