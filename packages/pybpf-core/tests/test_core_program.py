@@ -251,6 +251,39 @@ def test_btf_probes_and_sanitized_btf(testdata: Path) -> None:
         new.close()
 
 
+def test_btf_probes_ask_only_about_the_kinds_an_object_uses(
+    testdata: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pybpf.btf import Datasec, Float, Func, FuncProto, Int, Linkage, Var, VarSecinfo
+    from pybpf.core import _btf_probes
+
+    i = Int("int", 4)
+    proto = FuncProto(i)
+    var = Var("x", i, Linkage.GLOBAL)
+    types = [i, proto, Func("f", proto, Linkage.GLOBAL), Float("float", 4), var]
+    types.append(Datasec("?.data", 4, [VarSecinfo(var, 0, 4)]))
+    assert _btf_probes.features_used(types) == {
+        "func",
+        "func_global",
+        "float",
+        "datasec",
+        "qmark_datasec",
+    }
+    assert _btf_probes.features_used([i, FuncProto(i), Func("g", proto)]) == {"func"}
+
+    # The kernel's answers are those of the full probe, for the kinds used.
+    full = _btf_probes.sanitize_options()
+    spec = load_collection_spec(testdata / "core-el.o")
+    assert spec.types is not None
+    used = _btf_probes.features_used(spec.types)
+    asked: list[str] = []
+    real = _btf_probes.supported
+    monkeypatch.setattr(_btf_probes, "supported", lambda f: asked.append(f) or real(f))
+    opts = _btf_probes.sanitize_options(spec.types)
+    assert sorted(asked) == sorted(used)
+    assert all(getattr(opts, f) == getattr(full, f) for f in used)
+
+
 def test_object_btf_refused(testdata: Path) -> None:
     from pybpf.core._btf_probes import sanitize_options
     from pybpf.core._objbtf import ObjectBTF

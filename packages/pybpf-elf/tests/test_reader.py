@@ -324,3 +324,15 @@ def test_inconsistent_map(testdata: Path) -> None:
     with pytest.raises(ELFError, match="unknown map type 999") as e:
         load_collection_spec(bytes(broken))
     assert e.value.section == "maps"
+
+
+def test_reader_records_are_plain_classes() -> None:
+    # Defining a dataclass costs a few hundred microseconds at import, paid by
+    # every process that reads an object; these records need none of it.
+    import dataclasses
+
+    from pybpf.elf import btf_maps, externs, programs
+
+    for cls in (programs.Function, externs._Kconfig, btf_maps.BTFMaps):
+        assert not dataclasses.is_dataclass(cls), cls
+        assert "__slots__" in vars(cls), cls

@@ -39,7 +39,7 @@ from pybpf.core import _sys
 from pybpf.core._uapi import MapFlags
 from pybpf.core.errors import ArenaError, BPFError, LimitError
 from pybpf.core.map import Map
-from pybpf.core.variable import Variable
+from pybpf.core.variable import Memory, Variable
 from pybpf.elf.arena import ARENA_SECTION
 from pybpf.elf.spec import ByteOrder, MapSpec, ProgramSpec, VariableSpec
 
@@ -50,7 +50,7 @@ _VALUE_LOADS = frozenset({PseudoSource.MAP_VALUE, PseudoSource.MAP_IDX_VALUE})
 _MAP_FIXED_NOREPLACE = 0x100000
 
 #: An arena's memory: an :class:`mmap.mmap`, or a view of a mapping at a fixed address.
-ArenaMemory = mmap.mmap | memoryview
+ArenaMemory = Memory
 
 
 class Arena:
@@ -169,22 +169,6 @@ def map_arena(arena_map: Map, spec: MapSpec) -> Arena:
     offset = size - placed
     memory[offset : offset + len(data)] = data
     return Arena(spec.name, arena_map, memory, offset)
-
-
-def close_memory(memory: ArenaMemory) -> None:
-    """Let go of an arena's (or a data section's) mapping.
-
-    A buffer the caller still holds on it (``memoryview(arena.memory)``)
-    keeps the mapping, which then goes with the last such buffer: closing a
-    collection must not fail half-way, with its programs and maps still open.
-    """
-    try:
-        if isinstance(memory, memoryview):
-            memory.release()
-        else:
-            memory.close()
-    except BufferError:
-        pass
 
 
 def _map_at(arena_map: Map, address: int, size: int) -> memoryview:

@@ -1,18 +1,21 @@
 """Which BTF kinds the kernel accepts, for :class:`~pybpf.btf.SanitizeOptions`.
 
 As libbpf's ``probe_kern_btf_*``: load the smallest blob that uses the kind
-and see whether the kernel takes it. Asked once per process.
+and see whether the kernel takes it. Asked once per process, and only for
+the kinds an object's BTF uses.
 """
 
 from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Callable, Iterable
 
 from pybpf.btf import (
     BTFError,
     Datasec,
     DeclTag,
+    Enum,
     Enum64,
     EnumValue,
     Float,
@@ -58,20 +61,72 @@ def _datasec(name: str) -> list[Type]:
     return [i, var, Datasec(name, 4, [VarSecinfo(var, 0, 4)])]
 
 
-@functools.cache
-def sanitize_options() -> SanitizeOptions:
-    """What this kernel's BTF loader accepts, as the btf layer's sanitizer wants it."""
+def _decl_tag(attribute: bool) -> list[Type]:
     i = _int()
     var = Var("x", i, Linkage.GLOBAL)
+    return [i, var, DeclTag("tag", var, attribute=attribute)]
+
+
+def _type_tag() -> list[Type]:
+    i = _int()
     tag = TypeTag("tag", i)
-    return SanitizeOptions(
-        func=_accepts(_func(Linkage.STATIC)),
-        func_global=_accepts(_func(Linkage.GLOBAL)),
-        datasec=_accepts(_datasec(".data")),
-        qmark_datasec=_accepts(_datasec("?.data")),
-        float=_accepts([Float("float", 4)]),
-        decl_tag=_accepts([i, var, DeclTag("tag", var)]),
-        type_tag=_accepts([i, tag, Pointer(tag)]),
-        enum64=_accepts([Enum64("e", 8, [EnumValue("A", 1 << 40)])]),
-        tag_attributes=_accepts([i, var, DeclTag("tag", var, attribute=True)]),
-    )
+    return [i, tag, Pointer(tag)]
+
+
+#: Each field of :class:`SanitizeOptions`, and the smallest BTF that needs it.
+_PROBES: dict[str, Callable[[], list[Type]]] = {
+    "func": lambda: _func(Linkage.STATIC),
+    "func_global": lambda: _func(Linkage.GLOBAL),
+    "datasec": lambda: _datasec(".data"),
+    "qmark_datasec": lambda: _datasec("?.data"),
+    "float": lambda: [Float("float", 4)],
+    "decl_tag": lambda: _decl_tag(attribute=False),
+    "type_tag": _type_tag,
+    "enum64": lambda: [Enum64("e", 8, [EnumValue("A", 1 << 40)])],
+    "tag_attributes": lambda: _decl_tag(attribute=True),
+}
+
+
+@functools.cache
+def supported(feature: str) -> bool:
+    """Whether the kernel's BTF loader accepts ``feature`` (a field of SanitizeOptions)."""
+    return _accepts(_PROBES[feature]())
+
+
+def features_used(types: Iterable[Type]) -> set[str]:
+    """The fields of :class:`SanitizeOptions` whose rewrite would change ``types``."""
+    used: set[str] = set()
+    for t in types:
+        if isinstance(t, Func):
+            used.add("func")
+            if t.linkage != Linkage.STATIC:
+                used.add("func_global")
+        elif isinstance(t, FuncProto):
+            used.add("func")
+        elif isinstance(t, Var):
+            used.add("datasec")
+        elif isinstance(t, Datasec):
+            used.add("datasec")
+            if t.name.startswith("?"):
+                used.add("qmark_datasec")
+        elif isinstance(t, Float):
+            used.add("float")
+        elif isinstance(t, Enum):  # Enum64 too
+            if t.signed or isinstance(t, Enum64):
+                used.add("enum64")
+        elif isinstance(t, DeclTag | TypeTag):
+            used.add("decl_tag" if isinstance(t, DeclTag) else "type_tag")
+            if t.attribute:
+                used.add("tag_attributes")
+    return used
+
+
+def sanitize_options(types: Iterable[Type] | None = None) -> SanitizeOptions:
+    """What this kernel's BTF loader accepts, as the btf layer's sanitizer wants it.
+
+    With ``types`` (an object's BTF), only the features those types use are
+    probed: a feature they do not use needs no rewrite, and keeps the
+    default ("supported"). Each feature is probed once per process.
+    """
+    wanted = _PROBES.keys() if types is None else features_used(types)
+    return SanitizeOptions(**{feature: supported(feature) for feature in wanted})

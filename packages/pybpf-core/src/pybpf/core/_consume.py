@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import platform
+import os
 import struct
 import threading
 from collections.abc import Callable, Iterator
@@ -54,7 +54,7 @@ PERF_RECORD_SAMPLE = 9
 #: True when the compiled loops are there.
 COMPILED = _sys.readers is not None
 
-_TSO = platform.machine().lower() in {"x86_64", "amd64", "i386", "i686", "s390x"}
+_TSO = os.uname().machine.lower() in {"x86_64", "amd64", "i386", "i686", "s390x"}
 _barrier_lock = threading.Lock()
 _U32 = struct.Struct("=I")
 _U64 = struct.Struct("=Q")

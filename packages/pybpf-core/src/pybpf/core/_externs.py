@@ -25,12 +25,10 @@ from __future__ import annotations
 import errno
 import functools
 from collections.abc import MutableSequence
-from dataclasses import dataclass
 
 from pybpf.asm import Instruction
 from pybpf.asm.opcodes import CallSource, PseudoSource
 from pybpf.btf import Func, FuncProto, Spec, Type, Var, Void, skip_qualifiers, underlying
-from pybpf.btf.corerelo import COREError, essential_name, types_are_compat
 from pybpf.core._closing import Closing
 from pybpf.core._kernel_btf import ModuleBTF, ModuleBTFs
 from pybpf.core.errors import BPFError, LimitError
@@ -56,12 +54,14 @@ def kallsyms() -> dict[str, int]:
     return out
 
 
-@dataclass(frozen=True)
 class _Found:
     """Where a typed ksym or kfunc was found: its id, and the module (None: vmlinux)."""
 
-    btf_id: int
-    module: ModuleBTF | None
+    __slots__ = ("btf_id", "module")
+
+    def __init__(self, btf_id: int, module: ModuleBTF | None) -> None:
+        self.btf_id = btf_id
+        self.module = module
 
 
 class Resolver(Closing):
@@ -142,7 +142,12 @@ class Resolver(Closing):
             )
         is_func = ext.kind == ExternKind.KFUNC
         kind: type[Func] | type[Var] = Func if is_func else Var
-        name = essential_name(ext.name) if is_func else ext.name
+        if is_func:
+            from pybpf.btf.corerelo import essential_name  # noqa: PLC0415 (kfuncs only)
+
+            name = essential_name(ext.name)
+        else:
+            name = ext.name
         found = self._find(kernel, name, kind)
         if found is None:
             if not ext.weak:
@@ -186,6 +191,8 @@ class Resolver(Closing):
             target_t = underlying(target.type)
         else:
             return False
+        from pybpf.btf.corerelo import COREError, types_are_compat  # noqa: PLC0415
+
         try:
             return types_are_compat(local_t, target_t)
         except COREError:

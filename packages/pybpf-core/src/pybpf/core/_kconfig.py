@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import errno
 import functools
-import gzip
 import os
-import platform
 import re
+from typing import IO
 
 from pybpf.asm import Helper
 from pybpf.btf import Array, Enum, Int, IntEncoding, Type, underlying
@@ -40,8 +39,7 @@ def read_config(path: str | None = None) -> dict[str, str] | None:
     """``CONFIG_*`` name to raw value (``y``, ``m``, ``100``, ``"str"``), or None if absent."""
     for candidate in [path] if path else config_paths():
         try:
-            opener = gzip.open if candidate.endswith(".gz") else open
-            with opener(candidate, "rt", encoding="utf-8", errors="replace") as f:
+            with _open_text(candidate) as f:
                 text = f.read()
         except OSError:
             continue
@@ -52,6 +50,14 @@ def read_config(path: str | None = None) -> dict[str, str] | None:
                 out[name] = value
         return out
     return None
+
+
+def _open_text(path: str) -> IO[str]:
+    if path.endswith(".gz"):
+        import gzip  # noqa: PLC0415 (only read where /boot has no config)
+
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")
 
 
 def kernel_version(release: str | None = None) -> int:
@@ -76,7 +82,7 @@ _ARCH_PREFIX = {
 
 def has_syscall_wrapper() -> bool:
     """Whether syscalls are reached through ``__<arch>_sys_*`` wrappers."""
-    prefix = _ARCH_PREFIX.get(platform.machine(), "")
+    prefix = _ARCH_PREFIX.get(os.uname().machine, "")
     if not prefix:
         return False
     try:

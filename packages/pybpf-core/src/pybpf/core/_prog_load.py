@@ -10,7 +10,6 @@ by the user (``log_level``) is kept from the successful load too.
 from __future__ import annotations
 
 import errno
-from dataclasses import dataclass, field
 from typing import NoReturn
 
 from pybpf.btf.ext import FUNC_INFO_SIZE, LINE_INFO_SIZE
@@ -29,29 +28,70 @@ LOG_MAX = 0xFFFFFFFF >> 2
 LOG_LEVEL_DEFAULT = 1
 
 
-@dataclass
 class LoadRequest:
     """Everything BPF_PROG_LOAD takes, already encoded."""
 
-    name: str
-    prog_type: int
-    insns: bytes
-    license: str = ""
-    kernel_version: int = 0
-    flags: int = 0
-    expected_attach_type: int = 0
-    attach_btf_id: int = 0
-    attach_btf_obj_fd: int = 0
-    attach_prog_fd: int = 0
-    btf_fd: int = 0
-    func_info: bytes = b""
-    line_info: bytes = b""
-    kernel_name: str = ""
-    #: A user-chosen log level: the log is asked for on the first attempt too.
-    log_level: int = 0
-    log_size: int = 0
-    #: The fds kfunc calls of module functions name by index (their ``off``).
-    fd_array: list[int] = field(default_factory=list)
+    # A plain class: a dataclass costs more to define (at import) than it saves.
+    __slots__ = (
+        "attach_btf_id",
+        "attach_btf_obj_fd",
+        "attach_prog_fd",
+        "btf_fd",
+        "expected_attach_type",
+        "fd_array",
+        "flags",
+        "func_info",
+        "insns",
+        "kernel_name",
+        "kernel_version",
+        "license",
+        "line_info",
+        "log_level",
+        "log_size",
+        "name",
+        "prog_type",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        prog_type: int,
+        insns: bytes,
+        *,
+        license: str = "",
+        kernel_version: int = 0,
+        flags: int = 0,
+        expected_attach_type: int = 0,
+        attach_btf_id: int = 0,
+        attach_btf_obj_fd: int = 0,
+        attach_prog_fd: int = 0,
+        btf_fd: int = 0,
+        func_info: bytes = b"",
+        line_info: bytes = b"",
+        kernel_name: str = "",
+        log_level: int = 0,
+        log_size: int = 0,
+        fd_array: list[int] | None = None,
+    ) -> None:
+        self.name = name
+        self.prog_type = prog_type
+        self.insns = insns
+        self.license = license
+        self.kernel_version = kernel_version
+        self.flags = flags
+        self.expected_attach_type = expected_attach_type
+        self.attach_btf_id = attach_btf_id
+        self.attach_btf_obj_fd = attach_btf_obj_fd
+        self.attach_prog_fd = attach_prog_fd
+        self.btf_fd = btf_fd
+        self.func_info = func_info
+        self.line_info = line_info
+        self.kernel_name = kernel_name
+        #: A user-chosen log level: the log is asked for on the first attempt too.
+        self.log_level = log_level
+        self.log_size = log_size
+        #: The fds kfunc calls of module functions name by index (their ``off``).
+        self.fd_array: list[int] = [] if fd_array is None else fd_array
 
 
 def load(req: LoadRequest) -> tuple[FD, str | None]:

@@ -17,12 +17,10 @@ import fcntl
 import importlib.machinery
 import importlib.util
 import os
-import platform
 import signal
 import threading
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from pybpf.core import _sys_build
@@ -52,7 +50,6 @@ NewDictFn = Callable[[int], dict[Any, Any]]
 CellFn = Callable[[CData], int]
 
 
-@dataclass(frozen=True)
 class FDCalls:
     """The owned-descriptor helpers (declared in ``_csrc/pybpf_sys.h``).
 
@@ -68,16 +65,44 @@ class FDCalls:
     batch calls on a held cell.
     """
 
-    bpf_fd: Callable[[int, CData, int, CData], int]
-    dup: Callable[[int, CData], int]
-    dup_cell: Callable[[CData, CData], int]
-    bpf_held: Callable[[int, CData, int, CData, int], int]
-    hold: Callable[[CData, CData], int]
-    unhold: Callable[[CData, CData], None]
-    close: CellFn
-    detach: CellFn
-    map_elem: ElemFn
-    map_batch: BatchFn
+    # A plain class: built once per process, a dataclass would cost more to define.
+    __slots__ = (
+        "bpf_fd",
+        "bpf_held",
+        "close",
+        "detach",
+        "dup",
+        "dup_cell",
+        "hold",
+        "map_batch",
+        "map_elem",
+        "unhold",
+    )
+
+    def __init__(
+        self,
+        *,
+        bpf_fd: Callable[[int, CData, int, CData], int],
+        dup: Callable[[int, CData], int],
+        dup_cell: Callable[[CData, CData], int],
+        bpf_held: Callable[[int, CData, int, CData, int], int],
+        hold: Callable[[CData, CData], int],
+        unhold: Callable[[CData, CData], None],
+        close: CellFn,
+        detach: CellFn,
+        map_elem: ElemFn,
+        map_batch: BatchFn,
+    ) -> None:
+        self.bpf_fd = bpf_fd
+        self.dup = dup
+        self.dup_cell = dup_cell
+        self.bpf_held = bpf_held
+        self.hold = hold
+        self.unhold = unhold
+        self.close = close
+        self.detach = detach
+        self.map_elem = map_elem
+        self.map_batch = map_batch
 
 
 def _load_compiled() -> tuple[Any, Any, BpfFn, ElemFn, BatchFn, Any, FDCalls] | None:
@@ -123,7 +148,7 @@ def _load_abi() -> tuple[Any, Any, BpfFn, ElemFn, BatchFn]:
     abi = cffi.FFI()
     abi.cdef(_sys_build.abi_cdef())
     libc: Any = abi.dlopen(None)
-    machine = platform.machine()
+    machine = os.uname().machine
     if machine not in _NR_BPF:
         raise ImportError(f"pybpf: no bpf(2) syscall number known for {machine}")
     nr = abi.cast("long", _NR_BPF[machine])
@@ -346,7 +371,16 @@ def _abi_fd_calls(abi: Any, bpf: BpfFn, map_elem: ElemFn, map_batch: BatchFn) ->
         return -1 if state & closed else int(cell.fd)
 
     return FDCalls(
-        bpf_fd, dup, dup_cell, bpf_held, hold, unhold, close, detach, held_elem, held_batch
+        bpf_fd=bpf_fd,
+        dup=dup,
+        dup_cell=dup_cell,
+        bpf_held=bpf_held,
+        hold=hold,
+        unhold=unhold,
+        close=close,
+        detach=detach,
+        map_elem=held_elem,
+        map_batch=held_batch,
     )
 
 
@@ -415,7 +449,7 @@ def perf_event_open(attr: bytes, pid: int, cpu: int, group_fd: int, flags: int) 
     if _libc_syscall is None:
         _libc_syscall = ctypes.CDLL(None, use_errno=True).syscall
         _libc_syscall.restype = ctypes.c_long
-    nr = _NR_PERF_EVENT_OPEN.get(platform.machine())
+    nr = _NR_PERF_EVENT_OPEN.get(os.uname().machine)
     if nr is None:
         return -errno.ENOSYS
     buf = ctypes.create_string_buffer(attr, len(attr))

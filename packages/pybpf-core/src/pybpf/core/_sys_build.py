@@ -18,7 +18,7 @@ that they share cffi's limited-API settings and the static helpers.
 
 from __future__ import annotations
 
-import hashlib
+import zlib
 from pathlib import Path
 
 MODULE_NAME = "_pybpf_sys"
@@ -102,16 +102,20 @@ def abi_cdef() -> str:
 
 
 def source_hash() -> int:
-    """A digest of everything compiled into ``_pybpf_sys`` (31 bits: a C ``int``).
+    """A checksum of everything compiled into ``_pybpf_sys`` (31 bits: a C ``int``).
 
     The compiled module carries it as ``PYBPF_SYS_HASH``; a module built from
     other sources (an editable install after an edit) is noticed at import.
+    It is computed at every import of :mod:`pybpf.core._sys`, so it is a
+    CRC-32 over the raw bytes (``zlib`` is cheap to import where ``hashlib``
+    loads OpenSSL): it tells sources apart, which is all it is for.
     """
-    digest = hashlib.sha256()
-    for part in (_INCLUDES, _defines(0), declarations(), *(p.read_text() for p in SOURCES)):
-        digest.update(part.encode())
-        digest.update(b"\0")
-    return int.from_bytes(digest.digest()[:4], "little") & 0x7FFFFFFF
+    crc = 0
+    texts = (_INCLUDES, _defines(0), _LIBC_CDEF)
+    files = (path.read_bytes() for path in (*HEADERS, *SOURCES))
+    for part in (*(text.encode() for text in texts), *files):
+        crc = zlib.crc32(b"\0", zlib.crc32(part, crc))
+    return crc & 0x7FFFFFFF
 
 
 def _defines(source_hash: int) -> str:

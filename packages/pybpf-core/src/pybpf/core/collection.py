@@ -17,10 +17,10 @@ import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pybpf.btf import Spec, Type
 from pybpf.core import (
-    _arena,
     _args,
     _bpffs,
     _btf_probes,
@@ -45,11 +45,15 @@ from pybpf.core.program import (
     has_core_relocations,
     kernel_spec_or_none,
 )
-from pybpf.core.variable import Variable
+from pybpf.core.variable import Memory, Variable, close_memory
 from pybpf.elf import MapType, load_collection_spec
+from pybpf.elf.arena import ARENA_SECTION
 from pybpf.elf.spec import CollectionSpec, Extern, ExternKind, MapSpec, Pinning, ProgramSpec
 
 __all__ = ["Collection", "CollectionOptions", "load_collection"]
+
+if TYPE_CHECKING:
+    from pybpf.core._arena import Arena
 
 _FD_CONTENTS = frozenset({MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS})
 
@@ -113,11 +117,11 @@ class Collection(Closing):
         #: The variables of the loaded data sections, by name.
         self.variables: dict[str, Variable] = {}
         #: The object's BPF arena mapped into this process, if it has one.
-        self.arena: _arena.Arena | None = None
+        self.arena: Arena | None = None
         self._owned: list[Map] = []
         #: Maps this load pinned (not those it found pinned): unpinned if it fails.
         self._new_pins: list[Map] = []
-        self._mmaps: dict[str, _arena.ArenaMemory | None] = {}
+        self._mmaps: dict[str, Memory | None] = {}
         self._struct_ops: dict[str, _struct_ops.StructOps] = {}
         self._struct_ops_progs: dict[str, tuple[int, int]] = {}
         #: struct_ops map name to the value that registers it (function
@@ -138,13 +142,13 @@ class Collection(Closing):
                 btf = ObjectBTF(
                     spec.types,
                     [spec.programs[n].instructions for n in wanted_progs],
-                    _btf_probes.sanitize_options(),
+                    _btf_probes.sanitize_options(spec.types),
                 )
             self._create_maps(spec, wanted_maps, wanted_progs, options, btf, pin_paths=pin_paths)
             self._load_programs(spec, wanted_progs, options, btf)
             self._fill_fd_maps(spec, wanted_maps)
             for name, var in spec.variables.items():
-                if var.section == _arena.ARENA_SECTION:
+                if var.section == ARENA_SECTION:
                     if self.arena is not None:
                         self.variables[name] = self.arena.variable(var, spec.byte_order)
                     continue
@@ -190,7 +194,10 @@ class Collection(Closing):
             if ms.type in _FD_CONTENTS and ms.contents:
                 ms = ms.copy()
                 ms.contents = []
-            if ms.type == MapType.ARENA:
+            arena = ms.type == MapType.ARENA
+            if arena:
+                from pybpf.core import _arena  # noqa: PLC0415 (only objects with an arena)
+
                 ms = _arena.creation_spec(ms)
             map_btf = _map_btf(ms, btf)
             if name in pin_paths:
@@ -202,10 +209,10 @@ class Collection(Closing):
             self._owned.append(m)
             m._types = spec.types
             self.maps[name] = m
-            if ms.type == MapType.ARENA:
+            if arena:
                 # Before any program loads: they need the arena's user address.
                 self.arena = _arena.map_arena(m, spec.maps[name])
-                self._mmaps[_arena.ARENA_SECTION] = self.arena.memory
+                self._mmaps[ARENA_SECTION] = self.arena.memory
 
     def _create_struct_ops(self, ms: MapSpec, btf: ObjectBTF | None) -> None:
         # Laid out against the running kernel: CO-RE targets do not apply.
@@ -300,7 +307,7 @@ class Collection(Closing):
                     )
                 m.update(key, target.fd.number.to_bytes(4, sys.byteorder))
 
-    def _mmap(self, section: str, data: Map) -> _arena.ArenaMemory | None:
+    def _mmap(self, section: str, data: Map) -> Memory | None:
         if section not in self._mmaps:
             mem = None
             if data.flags & MapFlags.MMAPABLE and data.key_size == 4:
@@ -339,7 +346,7 @@ class Collection(Closing):
         self._closed = True
         for mem in self._mmaps.values():
             if mem is not None:
-                _arena.close_memory(mem)
+                close_memory(mem)
         for p in self.programs.values():
             p.close()
         for m in self._owned:

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from pybpf.asm import Instructions
 from pybpf.btf import (
-    CORERelocator,
     LineInfo,
     Spec,
     core_relocation,
@@ -49,6 +48,7 @@ from pybpf.elf import ProgramType, UnspecifiedProgramTypeError
 from pybpf.elf.spec import Extern, ProgramSpec
 
 if TYPE_CHECKING:
+    from pybpf.btf import CORERelocator
     from pybpf.core.map import Map
 
 __all__ = ["Program", "RunResult"]
@@ -167,7 +167,7 @@ class Program(KernelObject):
                 _resolver.resolve(spec.name, insns)
             link_maps(spec.name, insns, maps or {})
             if _btf is None and types is not None:
-                _btf = own_btf = ObjectBTF(types, [insns], _btf_probes.sanitize_options())
+                _btf = own_btf = ObjectBTF(types, [insns], _btf_probes.sanitize_options(types))
             attach = _Attach(*_struct_ops) if _struct_ops is not None else None
             if spec.type == ProgramType.EXT:
                 attach = _ext_attach(spec, attach_target)
@@ -404,17 +404,29 @@ def _out_size(what: str, name: str, given: int | None, data_in: bytes | None, sl
     return 0 if data_in is None else len(data_in) + slack
 
 
-@dataclass(frozen=True)
 class _Attach:
-    """What a program attaches to when the spec alone cannot say."""
+    """What a program attaches to when the spec alone cannot say.
 
-    btf_id: int
-    #: struct_ops: the index of the member the program implements.
-    expected_attach_type: int | None = None
-    #: freplace: the program whose function is replaced.
-    prog_fd: int = 0
-    #: A target in a module: the module BTF's fd (open until the load is done).
-    btf_obj_fd: int = 0
+    ``expected_attach_type``: for struct_ops, the index of the member the
+    program implements; ``prog_fd``: for freplace, the program whose function
+    is replaced; ``btf_obj_fd``: for a target in a module, the module BTF's
+    fd (open until the load is done).
+    """
+
+    __slots__ = ("btf_id", "btf_obj_fd", "expected_attach_type", "prog_fd")
+
+    def __init__(
+        self,
+        btf_id: int,
+        expected_attach_type: int | None = None,
+        *,
+        prog_fd: int = 0,
+        btf_obj_fd: int = 0,
+    ) -> None:
+        self.btf_id = btf_id
+        self.expected_attach_type = expected_attach_type
+        self.prog_fd = prog_fd
+        self.btf_obj_fd = btf_obj_fd
 
 
 def _ext_attach(spec: ProgramSpec, target: Program | None) -> _Attach:
@@ -440,6 +452,8 @@ def core_relocator(
     path: no modules). Otherwise the kernel's BTF, then, for a type vmlinux
     lacks, the own types of each of ``modules``, read only then.
     """
+    from pybpf.btf import CORERelocator  # noqa: PLC0415 (only objects with CO-RE records)
+
     if target is not None:
         return CORERelocator(types, target)
     kernel = kernel_spec_or_none()

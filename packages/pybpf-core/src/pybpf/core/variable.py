@@ -14,7 +14,11 @@ if TYPE_CHECKING:
     from pybpf.core.codec import Codec
     from pybpf.core.map import Map
 
-__all__ = ["Variable"]
+__all__ = ["Memory", "Variable", "close_memory"]
+
+#: The memory a variable lives in: a data section's :class:`mmap.mmap`, or a
+#: view of an arena mapped at a fixed address.
+Memory = mmap.mmap | memoryview
 
 
 class Variable(VariableValue):
@@ -37,7 +41,7 @@ class Variable(VariableValue):
         spec: VariableSpec,
         data_map: Map,
         byte_order: ByteOrder,
-        mem: mmap.mmap | memoryview | None = None,
+        mem: Memory | None = None,
     ) -> None:
         #: The variable's name.
         self.name = spec.name
@@ -111,3 +115,19 @@ class Variable(VariableValue):
 
     def __repr__(self) -> str:
         return f"Variable({self.name!r}, map={self._map.name!r}, offset={self.offset})"
+
+
+def close_memory(memory: Memory) -> None:
+    """Let go of an arena's (or a data section's) mapping.
+
+    A buffer the caller still holds on it (``memoryview(arena.memory)``)
+    keeps the mapping, which then goes with the last such buffer: closing a
+    collection must not fail half-way, with its programs and maps still open.
+    """
+    try:
+        if isinstance(memory, memoryview):
+            memory.release()
+        else:
+            memory.close()
+    except BufferError:
+        pass

@@ -24,7 +24,6 @@ from __future__ import annotations
 import mmap
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pybpf.btf import (
@@ -65,15 +64,17 @@ class _Where:
         return ELFError(message, section=self.section, symbol=self.symbol, offset=offset)
 
 
-@dataclass
 class BTFMaps:
     """The maps of ``.maps`` by their offset in the section, with their extents."""
 
-    maps: dict[int, MapSpec] = field(default_factory=dict)
-    #: Size of each map's variable, by offset.
-    sizes: dict[int, int] = field(default_factory=dict)
-    #: Byte offset of the ``values`` member in the definition, by offset.
-    values_offsets: dict[int, int] = field(default_factory=dict)
+    __slots__ = ("maps", "sizes", "values_offsets")
+
+    def __init__(self) -> None:
+        self.maps: dict[int, MapSpec] = {}
+        #: Size of each map's variable, by offset.
+        self.sizes: dict[int, int] = {}
+        #: Byte offset of the ``values`` member in the definition, by offset.
+        self.values_offsets: dict[int, int] = {}
 
 
 def read_btf_maps(elf: ElfFile, section: Section, btf: BTFInfo) -> BTFMaps:

@@ -11,7 +11,6 @@ spec records what each instruction uses, as ``insn.metadata[Extern]``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from operator import attrgetter
 
 from pybpf.asm import ByteOrder, CallSource, Instruction, PseudoSource
@@ -44,12 +43,16 @@ KCONFIG = ".kconfig"
 KSYMS = ".ksyms"
 
 
-@dataclass
 class _Kconfig:
-    extern: Extern
-    size: int
-    align: int
-    offset: int = 0
+    """A ``.kconfig`` extern, its size and alignment, and its offset once laid out."""
+
+    __slots__ = ("align", "extern", "offset", "size")
+
+    def __init__(self, extern: Extern, size: int, align: int) -> None:
+        self.extern = extern
+        self.size = size
+        self.align = align
+        self.offset = 0
 
 
 class Externs:

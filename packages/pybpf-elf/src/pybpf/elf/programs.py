@@ -21,7 +21,6 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from pybpf.asm import (
     CallSource,
@@ -55,21 +54,37 @@ _CALL = 0x85
 _LD_IMM64 = 0x18
 
 
-@dataclass
 class Function:
-    """One function of a code section: its name, place and decoded code."""
+    """One function of a code section: its name, place and decoded code.
 
-    name: str
-    section: Section
-    #: First slot of the function in its section.
-    slot: int
-    slots: int
-    symbol: Symbol
-    instructions: Instructions = field(default_factory=Instructions)
-    #: The functions this one calls or takes the address of, in order.
-    callees: list[str] = field(default_factory=list)
-    #: Where it does: (instruction index, slot offset in the function, callee).
-    sites: list[tuple[int, int, str]] = field(default_factory=list)
+    ``slot`` is the first slot of the function in its section, ``slots`` its
+    length; ``callees`` the functions it calls or takes the address of, in
+    order, and ``sites`` where it does (instruction index, slot offset in
+    the function, callee).
+    """
+
+    # A plain class: a dataclass costs a few hundred microseconds to define,
+    # at every start of a process that reads an object.
+    __slots__ = ("callees", "instructions", "name", "section", "sites", "slot", "slots", "symbol")
+
+    def __init__(
+        self,
+        name: str,
+        section: Section,
+        slot: int,
+        slots: int,
+        symbol: Symbol,
+        *,
+        instructions: Instructions,
+    ) -> None:
+        self.name = name
+        self.section = section
+        self.slot = slot
+        self.slots = slots
+        self.symbol = symbol
+        self.instructions = instructions
+        self.callees: list[str] = []
+        self.sites: list[tuple[int, int, str]] = []
 
 
 #: Given (instruction, symbol, relocation, section, byte offset), rewrite the
@@ -133,7 +148,7 @@ class CodeReader:
                 ):
                     n += 1
                 name = f"{sym.name}#{n}"
-            func = Function(name, section, start, count, sym, insns[first:last])
+            func = Function(name, section, start, count, sym, instructions=insns[first:last])
             funcs.append(func)
         funcs.sort(key=lambda f: f.slot)
         for a, b in itertools.pairwise(funcs):

@@ -1,0 +1,52 @@
+"""Start-up: what a process pays before pybpf.core does anything (issue #18).
+
+Each check runs a fresh interpreter and looks at ``sys.modules`` afterwards:
+a module that only some calls need is imported by those calls, not up front.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from pybpf.core import _sys_build
+
+
+def _modules_after(code: str) -> set[str]:
+    """The modules a fresh interpreter holds once it has run ``code``."""
+    probe = f"{code}\nimport sys\nprint(' '.join(sys.modules))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(done.stdout.split())
+
+
+def test_the_freshness_check_of_the_compiled_module_needs_no_hashlib() -> None:
+    # Loaded outside the package, as the build hook loads it.
+    code = (
+        "import importlib.util as u\n"
+        f"s = u.spec_from_file_location('b', {str(_sys_build.__file__)!r})\n"
+        "m = u.module_from_spec(s)\n"
+        "s.loader.exec_module(m)\n"
+        "m.source_hash()"
+    )
+    loaded = _modules_after(code)
+    assert "hashlib" not in loaded
+    assert "_hashlib" not in loaded
+
+
+def test_importing_core_leaves_out_what_only_some_calls_use() -> None:
+    loaded = _modules_after("import pybpf.core")
+    # platform: os.uname() says the machine; gzip: only /proc/config.gz;
+    # CO-RE: only objects with CO-RE records, or extern kfuncs and ksyms.
+    assert not {"platform", "gzip", "pybpf.btf.corerelo"} & loaded
+
+
+def test_private_classes_on_the_load_path_are_plain_classes() -> None:
+    # A dataclass costs a few hundred microseconds to define (it compiles its
+    # methods at import); these are internal, so they need none of it.
+    import dataclasses
+
+    from pybpf.core import _externs, _prog_load, _sys, program
+
+    for cls in (_sys.FDCalls, _prog_load.LoadRequest, program._Attach, _externs._Found):
+        assert not dataclasses.is_dataclass(cls), cls
+        assert "__slots__" in vars(cls), cls
