@@ -98,7 +98,7 @@ def test_link_refuses_sockets_until_close(coll: Collection, cg: Path) -> None:
         assert set(link_ids()) - before
     assert run_in_cgroup(cg, TRY_UDP_SOCKET).strip() == "ok"
     assert _get(coll, "sockets_refused") == 1
-    assert set(link_ids()) == before
+    assert set(link_ids()) <= before  # nothing of ours left (others may go)
 
 
 def test_legacy_refuses_connect_until_close(coll: Collection, cg: Path) -> None:
@@ -107,7 +107,7 @@ def test_legacy_refuses_connect_until_close(coll: Collection, cg: Path) -> None:
     with link:
         assert link.type is None
         assert link.attach_type == AttachType.CGROUP_INET4_CONNECT
-        assert set(link_ids()) == before  # no bpf_link behind it
+        assert set(link_ids()) <= before  # no bpf_link behind it
         assert run_in_cgroup(cg, TRY_CONNECT).strip() == "EPERM"
         assert _get(coll, "connects_refused") == 1
         with pytest.raises(NotSupportedError, match="without a bpf_link"):
@@ -196,7 +196,7 @@ def test_exclusive_attachment_refuses_a_link(coll: Collection, cg: Path) -> None
         with pytest.raises(BPFError, match="CGROUP_SYSCTL") as e:
             cgroup(allowing, cg)
         assert e.value.errno is not None
-        assert set(link_ids()) == before
+        assert set(link_ids()) <= before  # nothing of ours left (others may go)
     assert query_cgroup(cg, AttachType.CGROUP_SYSCTL).programs == ()
 
 
@@ -223,7 +223,7 @@ def test_bad_targets_attach_nothing(coll: Collection, tmp_path: Path, cg: Path) 
         query_cgroup("/proc", AttachType.CGROUP_SYSCTL)
     with pytest.raises(TypeError, match="cgroup must be a path or an fd"):
         cgroup(prog, 1.5)  # type: ignore[arg-type]
-    assert set(link_ids()) == before
+    assert set(link_ids()) <= before  # nothing of ours left (others may go)
     assert query_cgroup(cg, AttachType.CGROUP_SYSCTL).programs == ()
 
 

@@ -121,4 +121,4 @@ def test_bad_arguments_attach_nothing(coll: Collection) -> None:
         IterTask(tid=1, pid=2)
     with pytest.raises(FileNotFoundError):
         iter(prog, cgroup="/nonexistent/pybpf-cgroup")
-    assert {i.id for i in links()} == before
+    assert {i.id for i in links()} <= before  # nothing of ours left (others may go)

@@ -98,4 +98,4 @@ def test_bad_arguments_attach_nothing(coll: Collection, testdata: Path) -> None:
     spec = load_collection_spec(testdata / "link_netns-el.o")
     with Collection(spec) as c, pytest.raises(TypeError, match="SK_LOOKUP program, not NETFILTER"):
         netfilter(c.programs["redirect_port_lookup"], family=ipv4, hook=local_in, priority=0)
-    assert set(link_ids()) == before
+    assert set(link_ids()) <= before  # nothing of ours left (others may go)

@@ -68,7 +68,7 @@ def test_counts_and_drops_until_close(coll: Collection, far: int, program: str) 
             assert flow.delivered(3) == 3
             assert _seen(coll) == 3
             assert dropped.delivered(1) == 0
-        assert {i.id for i in links()} == before
+        assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
         assert flow.delivered(1) == 1
         assert dropped.delivered(1) == 1
         assert _seen(coll) == 3
@@ -105,7 +105,7 @@ def test_bad_arguments_attach_nothing(coll: Collection) -> None:
             )
         with pytest.raises(InterfaceNotFoundError):
             netkit(coll.programs["netkit_peer"], "nk0")
-        assert {i.id for i in links()} == before
+        assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
 
 
 def test_a_device_that_is_not_netkit_is_refused(coll: Collection) -> None:
@@ -115,4 +115,4 @@ def test_a_device_that_is_not_netkit_is_refused(coll: Collection) -> None:
         before = {i.id for i in links()}
         with pytest.raises(BPFError, match="netkit primary of lo"):
             netkit(coll.programs["netkit_primary"], "lo")
-        assert {i.id for i in links()} == before
+        assert {i.id for i in links()} <= before  # nothing of ours left (others may go)

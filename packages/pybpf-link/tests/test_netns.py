@@ -72,7 +72,7 @@ def test_flow_dissector_is_one_per_namespace(coll: Collection) -> None:
         # Closed: another may attach.
         with netns(prog, THIS_NETNS):
             pass
-    assert set(link_ids()) == before
+    assert set(link_ids()) <= before  # nothing of ours left (others may go)
 
 
 def test_bad_targets_attach_nothing(coll: Collection, tmp_path: Path, testdata: Path) -> None:
@@ -92,4 +92,4 @@ def test_bad_targets_attach_nothing(coll: Collection, tmp_path: Path, testdata: 
         p.autoload = p.name == "truncate_packets"
     with Collection(spec) as c, pytest.raises(TypeError, match="SOCKET_FILTER program, not"):
         netns(c.programs["truncate_packets"], THIS_NETNS)
-    assert set(link_ids()) == before
+    assert set(link_ids()) <= before  # nothing of ours left (others may go)

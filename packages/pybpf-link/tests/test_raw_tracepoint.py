@@ -149,4 +149,4 @@ def test_bad_arguments_attach_nothing(coll: Collection) -> None:
     with pytest.raises(BPFError, match="pybpf_no_such_tracepoint") as e:
         raw_tracepoint(raw, "pybpf_no_such_tracepoint")
     assert e.value.errno == 2
-    assert {i.id for i in links()} == before
+    assert {i.id for i in links()} <= before  # nothing of ours left (others may go)

@@ -115,7 +115,7 @@ def test_bad_arguments_attach_nothing(coll: Collection, path: str) -> None:
         sockmap(coll.programs["pass_msg"], socks, attach_type=AttachType.SK_SKB_STREAM_VERDICT)
     with pytest.raises(ValueError, match="CGROUP_DEVICE is not one sockmap attaches"):
         sockmap(coll.programs["pass_msg"], socks, attach_type=AttachType.CGROUP_DEVICE)
-    assert set(link_ids()) == before
+    assert set(link_ids()) <= before  # nothing of ours left (others may go)
 
 
 def test_second_program_of_one_attach_type(coll: Collection, path: str) -> None:
@@ -134,4 +134,4 @@ def test_second_program_of_one_attach_type(coll: Collection, path: str) -> None:
                 socks[0] = client.fileno()
                 with pytest.raises(PermissionError):
                     client.send(b"dropped")
-    assert set(link_ids()) == before
+    assert set(link_ids()) <= before  # nothing of ours left (others may go)

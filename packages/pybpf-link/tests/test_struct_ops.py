@@ -157,7 +157,7 @@ def test_a_taken_name_registers_nothing(testdata: Path) -> None:
             with pytest.raises(BPFError) as e:
                 struct_ops(second.maps["pybpf_linked"], second.struct_ops_values["pybpf_linked"])
             assert e.value.errno == errno.EEXIST  # the name is taken
-        assert {i.id for i in links()} == before
+        assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
         assert "pybpf_linked" not in _available()
 
 

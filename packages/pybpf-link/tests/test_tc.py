@@ -55,7 +55,7 @@ def test_filter_counts_and_drops_until_close(coll: Collection, direction: str) -
             assert link.type is None
             assert (link.priority, link.handle) == (3, 1)
             assert link.name == f"tc {direction} lo prio 3 handle 0x1"
-            assert {i.id for i in links()} == before  # no bpf_link behind it
+            assert {i.id for i in links()} <= before  # no bpf_link behind it
             assert _filters(direction)
             assert flow.delivered(2) == 2
             assert _seen(coll) == 2

@@ -84,7 +84,7 @@ def test_a_stale_revision_is_refused(coll: Collection) -> None:
         with pytest.raises(BPFError) as stale:
             tcx(coll.programs["order_second"], "lo", expected_revision=1000)
         assert stale.value.errno == errno.ESTALE
-        assert {i.id for i in links()} == before
+        assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
 
 
 def test_bad_arguments_attach_nothing(coll: Collection) -> None:
@@ -106,4 +106,4 @@ def test_bad_arguments_attach_nothing(coll: Collection) -> None:
         tcx(coll.programs["xdp_count"], "lo", direction="ingress")  # wrong program type
     with pytest.raises(BPFError):
         tcx(prog, "lo", before=coll.programs["order_first"])  # not attached there
-    assert {i.id for i in links()} == before
+    assert {i.id for i in links()} <= before  # nothing of ours left (others may go)

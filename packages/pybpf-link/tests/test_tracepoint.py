@@ -80,7 +80,7 @@ def test_missing_tracepoint_leaks_nothing(coll: Collection) -> None:
         tracepoint(coll.programs["count_getpid"], "syscalls", "sys_enter_nonesuch")
     with pytest.raises(ValueError, match="not a tracefs event name"):
         tracepoint(coll.programs["count_getpid"], "../..", "x")
-    assert {i.id for i in links()} == before
+    assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
 
 
 def test_wrong_program_type_is_refused(testdata: Path) -> None:
@@ -135,7 +135,7 @@ def test_attach_all_is_all_or_nothing(testdata: Path) -> None:
         finally:
             for link in made:
                 link.close()
-        assert {i.id for i in links()} == before
+        assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
 
 
 def test_opened_program_has_no_section(coll: Collection) -> None:

@@ -165,7 +165,7 @@ def test_freplace_of_a_missing_function_attaches_nothing(ext: tuple[Collection, 
     with pytest.raises(BPFError, match="pybpf_no_such_function") as e:
         freplace(new_answer, coll.programs["ask"], "pybpf_no_such_function")
     assert e.value.errno == errno.ESRCH
-    assert {i.id for i in links()} == before
+    assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
 
 
 def test_bad_arguments_attach_nothing(testdata: Path) -> None:
@@ -185,7 +185,7 @@ def test_bad_arguments_attach_nothing(testdata: Path) -> None:
             freplace(ask, ask, 1)  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="not a function name"):
             freplace(ask, ask, "")
-    assert {i.id for i in links()} == before
+    assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
 
 
 def test_lsm_cgroup_points_to_the_cgroup_module(testdata: Path) -> None:
@@ -197,4 +197,4 @@ def test_lsm_cgroup_points_to_the_cgroup_module(testdata: Path) -> None:
     before = {i.id for i in links()}
     with Collection(spec) as coll, pytest.raises(ValueError, match=r"pybpf\.link\.cgroup"):
         tracing(coll.programs["on_file_open"])
-    assert {i.id for i in links()} == before
+    assert {i.id for i in links()} <= before  # nothing of ours left (others may go)

@@ -176,7 +176,7 @@ def test_uprobe_multi_needs_a_multi_program(coll: Collection, target: Executable
     before = {i.id for i in links()}
     with pytest.raises(BPFError, match="not loaded for uprobe_multi"):
         target.uprobe_multi(coll.programs["on_entry"], ["traced"])
-    assert {i.id for i in links()} == before
+    assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
 
 
 def test_errors_leave_nothing_attached(coll: Collection, target: Executable) -> None:
@@ -206,7 +206,7 @@ def test_errors_leave_nothing_attached(coll: Collection, target: Executable) -> 
         target.uprobe_multi(prog, ["traced", "second"], cookies=[1])
     with pytest.raises(SymbolNotFoundError, match="no function matches"):
         target.uprobe_multi(prog, pattern="zz*")
-    assert {i.id for i in links()} == before
+    assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
 
 
 def test_wrong_program_type_is_refused(testdata: Path, target: Executable) -> None:
@@ -214,4 +214,4 @@ def test_wrong_program_type_is_refused(testdata: Path, target: Executable) -> No
     spec = load_collection_spec(testdata / "demo-el.o")
     with Collection(spec) as c, pytest.raises(BPFError, match=r"uretprobe .*target:traced"):
         target.uprobe(c.programs["count_packets"], "traced", retprobe=True)
-    assert {i.id for i in links()} == before
+    assert {i.id for i in links()} <= before  # nothing of ours left (others may go)

@@ -189,7 +189,7 @@ def test_errors_leave_nothing_behind(testdata: Path, python: Executable) -> None
         prog_spec.autoload = prog_name == "on_entry"  # the others need 5.15 or 6.6
     with Collection(spec) as other, pytest.raises(ValueError, match="no __bpf_usdt_specs map"):
         python.usdt(other.programs["on_entry"], "python", "function__entry")
-    assert {i.id for i in links()} == before
+    assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
 
 
 def test_no_cookie_kernels_need_a_pid_for_a_pie(testdata: Path, native: Path) -> None:

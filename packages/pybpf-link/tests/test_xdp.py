@@ -99,7 +99,7 @@ def test_an_attached_program_is_exclusive(coll: Collection, other: Collection) -
         assert busy.value.errno == errno.EBUSY
         with pytest.raises(BPFError, match="lo through netlink"):
             xdp_legacy(theirs, "lo", replace=True)
-        assert {i.id for i in links()} == before
+        assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
         assert _xdp_program_id() == mine.info().id
 
 
@@ -120,7 +120,7 @@ def test_bad_arguments_attach_nothing(coll: Collection) -> None:
         xdp("xdp_count", "lo")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="expected must be a Program"):
         xdp_legacy(prog, "lo", expected=3)  # type: ignore[arg-type]
-    assert {i.id for i in links()} == before
+    assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
     assert _xdp_program_id() == 0
 
 
@@ -130,7 +130,7 @@ def test_wrong_program_type_is_refused(coll: Collection) -> None:
         xdp(coll.programs["tcx_ingress"], "lo")
     with pytest.raises(BPFError, match="through netlink"):
         xdp_legacy(coll.programs["tcx_ingress"], "lo")
-    assert {i.id for i in links()} == before
+    assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
     assert _xdp_program_id() == 0
 
 
