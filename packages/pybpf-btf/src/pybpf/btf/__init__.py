@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from pybpf.asm.exports import lazy_exports
 
-# ``marshal`` is both a function and the submodule defining it: imported lazily,
-# the submodule would shadow the function once anything imported it.
-from pybpf.btf.marshal import marshal
-
 # Not typing.TYPE_CHECKING: importing typing costs more than this whole module.
 # Type checkers treat any name TYPE_CHECKING as true.
 TYPE_CHECKING = False
@@ -62,6 +58,7 @@ if TYPE_CHECKING:
         alignof,
         sizeof,
     )
+    from pybpf.btf.marshal import marshal
     from pybpf.btf.sanitize import (
         SanitizeOptions,
     )
@@ -109,6 +106,7 @@ if TYPE_CHECKING:
 # the name is read (PEP 562), so an import of this package costs only what its
 # caller uses.
 _EXPORTS = {
+    "pybpf.btf.marshal": ("marshal",),
     "pybpf.btf.cdump": (
         "dump_c",
         "format_c",
