@@ -66,8 +66,39 @@ def run(bench: Bench) -> None:
         kind="fresh process",
     )
     if os.geteuid() == 0:
+        _raw_tracepoint(bench)
         _netdev(bench)
         _attach(bench)
+
+
+# --- attaching a raw tracepoint, against libbpf (bench/c/link_raw_tp.c) ---
+
+_RAW_TP_OBJECT = "testdata/link_tracing-el.o"
+
+
+def _raw_tracepoint(bench: Bench) -> None:
+    """Attach+detach a raw tracepoint (sys_enter), the program loaded once."""
+    from pybpf.core import Collection  # noqa: PLC0415 (timed rows first)
+    from pybpf.elf import load_collection_spec  # noqa: PLC0415
+    from pybpf.link import raw_tracepoint  # noqa: PLC0415
+
+    spec = load_collection_spec(ROOT / _RAW_TP_OBJECT)
+    with Collection(spec, programs=["raw_sys_enter"]) as coll:
+        prog = coll.programs["raw_sys_enter"]
+        bench.compare(
+            "raw_tracepoint(prog, 'sys_enter').close(): attach+detach",
+            bench.in_process(lambda: raw_tracepoint(prog, "sys_enter").close(), number=20),
+            bench.c_figure(
+                "link_raw_tp",
+                "raw_tp",
+                str(ROOT / _RAW_TP_OBJECT),
+                "raw_sys_enter",
+                "sys_enter",
+                "3",
+            ),
+            baseline_name="C libbpf",
+            target=1.5,
+        )
 
 
 # --- attaching to a device: XDP and tcx links on lo, against libbpf (bench/c/link_netdev.c) ---
