@@ -15,8 +15,8 @@
 
 from __future__ import annotations
 
-import ctypes
 import doctest
+import errno
 import os
 import subprocess
 from collections.abc import Iterator
@@ -62,14 +62,15 @@ def testdata() -> Path:
 def _bpf_unavailable_reason() -> str | None:
     if os.geteuid() != 0:
         return "needs root for bpf(2)"
-    libc = ctypes.CDLL(None, use_errno=True)
-    # BPF_PROG_LOAD (5) with a NULL attr: EFAULT means the syscall exists and we
-    # may call it, ENOSYS/EPERM mean we may not.
-    nr_bpf = 321
-    rc = libc.syscall(nr_bpf, 5, None, 0)
-    err = ctypes.get_errno()
-    if rc < 0 and err in (38, 1):
-        return f"bpf(2) unavailable: {os.strerror(err)}"
+    try:
+        from pybpf.core import sys as bpf  # noqa: PLC0415 (absent where only offline layers are)
+    except ImportError:
+        return "pybpf-core is not installed"
+    # BPF_PROG_LOAD of an empty attr: EINVAL means the syscall exists and we may
+    # call it, ENOSYS/EPERM mean we may not.
+    rc = bpf.call(bpf.Command.PROG_LOAD, bpf.new_attr("prog_load"))
+    if rc in (-errno.ENOSYS, -errno.EPERM):
+        return f"bpf(2) unavailable: {os.strerror(-rc)}"
     return None
 
 
