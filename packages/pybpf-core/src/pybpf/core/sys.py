@@ -13,7 +13,7 @@ changes with ``pybpf-core`` (which ``pybpf-link`` pins exactly), as ebpf-go's
 - one function per command: those returning an fd give an owned :class:`FD`
   (owned before any Python code runs), the others ``None`` or an int, and a
   failure raises the typed error of :func:`error`;
-- :func:`perf_event_open` and the perf ioctls; :func:`mmap`, :func:`munmap` and
+- :func:`perf_event_open` and the perf ioctls (:func:`perf_ioctl`); :func:`mmap`, :func:`munmap` and
   :func:`mapped_view`, for mappings at a given address;
 - the generated enums and flags, and :class:`KernelObject`, :class:`FD` and
   :class:`Closing` for the objects built on top.
@@ -23,6 +23,7 @@ Every command function takes ``what``, the words an error starts with.
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 from pybpf.core import _sys
@@ -154,6 +155,7 @@ __all__ = [
     "obj_info",
     "obj_pin",
     "perf_event_open",
+    "perf_ioctl",
     "prog_attach",
     "prog_bind_map",
     "prog_detach",
@@ -176,3 +178,18 @@ perf_event_open = _sys.perf_event_open
 mmap = _sys.mmap
 mapped_view = _sys.mapped_view
 munmap = _sys.munmap
+
+
+def perf_ioctl(event: FD, request: int, arg: int, what: str) -> None:
+    """One of the perf ioctls (``PERF_EVENT_IOC_*``) on the perf event ``event``.
+
+    ``arg`` is the ioctl's integer argument (a program fd for
+    ``PERF_EVENT_IOC_SET_BPF``). A failure raises the typed error of
+    :func:`error` naming ``what``.
+    """
+    import fcntl  # noqa: PLC0415 (only perf users pay for it)
+
+    try:
+        fcntl.ioctl(event.number, request, arg)
+    except OSError as e:
+        raise error(e.errno or errno.EINVAL, what) from None

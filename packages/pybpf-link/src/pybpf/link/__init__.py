@@ -1,9 +1,13 @@
 """pybpf.link: attaching BPF programs.
 
-So far the part that needs no kernel: finding executables and libraries
-(:class:`Executable`), resolving their functions to the file offsets uprobes
-take, and reading their USDT probes into the records libbpf's ``usdt.bpf.h``
-expects. The link types themselves come with core's syscall layer.
+Every attach call returns a :class:`Link`, which keeps the program attached
+until it is closed (or pinned): :func:`attach` by the program's section, or
+the call of each hook (:func:`tracepoint`, :func:`kprobe`,
+``Executable(path).uprobe``, :func:`xdp`, :func:`cgroup`, ...). :func:`links`
+lists the kernel's links, and :meth:`Link.from_pin`, :meth:`Link.from_id` and
+:meth:`Link.from_fd` open them. :class:`Executable` finds executables and
+libraries, resolves their functions to file offsets and reads their USDT
+probes. Every system call goes through ``pybpf.core.sys``.
 
 >>> from pybpf.link import Executable
 >>> Executable("libc.so.6").symbol_offset("malloc") > 0

@@ -17,7 +17,6 @@ that subclass.
 from __future__ import annotations
 
 import errno
-import fcntl
 import importlib
 import os
 from collections.abc import Iterator
@@ -118,7 +117,7 @@ class Link(bpf.KernelObject):
             raise TypeError(f"Link.from_fd: fd must be an int or FD, not {type(fd).__name__}")
         if fd < 0:
             raise ValueError(f"Link.from_fd: fd {fd} is negative")
-        return cls._adopt(bpf.FD(fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 1)), f"link fd {fd}")
+        return cls._adopt(bpf.FD.duplicate(fd), f"link fd {fd}")
 
     @classmethod
     def from_id(cls, link_id: int) -> Link:

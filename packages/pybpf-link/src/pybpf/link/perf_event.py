@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 from collections.abc import Callable
 
 from pybpf.core import NotSupportedError, Program
@@ -84,7 +83,7 @@ class LegacyPerfEventLink(Link):
         try:
             if not self._fd.closed:
                 with contextlib.suppress(OSError):
-                    fcntl.ioctl(self._fd.number, bpf.PERF_EVENT_IOC_DISABLE, 0)
+                    bpf.perf_ioctl(self._fd, bpf.PERF_EVENT_IOC_DISABLE, 0, self._name)
             super().close()
         finally:
             _release(self)
@@ -143,11 +142,8 @@ def attach_perf_event(
             raise NotSupportedError(
                 f"{what}: a cookie needs perf-event bpf_links (Linux 5.15)", code=errno.EOPNOTSUPP
             )
-        try:
-            fcntl.ioctl(event.number, bpf.PERF_EVENT_IOC_SET_BPF, prog_fd.number)
-            fcntl.ioctl(event.number, bpf.PERF_EVENT_IOC_ENABLE, 0)
-        except OSError as e:
-            raise bpf.error(e.errno or errno.EINVAL, what) from None
+        bpf.perf_ioctl(event, bpf.PERF_EVENT_IOC_SET_BPF, prog_fd.number, what)
+        bpf.perf_ioctl(event, bpf.PERF_EVENT_IOC_ENABLE, 0, what)
         return LegacyPerfEventLink(event, name, cleanup)
     except BaseException:
         try:
