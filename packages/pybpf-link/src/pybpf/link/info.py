@@ -583,14 +583,6 @@ class TCXInfo(LinkInfo):
     attach_type: bpf.AttachType | int
 
 
-@_decoder(bpf.LinkType.TCX)
-def _tcx(r: _Reader, common: dict[str, Any]) -> LinkInfo:
-    t = r.raw.tcx
-    return TCXInfo(
-        **common, ifindex=int(t.ifindex), attach_type=_enum(bpf.AttachType, int(t.attach_type))
-    )
-
-
 @dataclass(frozen=True)
 class NetkitInfo(LinkInfo):
     """A netkit link."""
@@ -599,14 +591,6 @@ class NetkitInfo(LinkInfo):
     ifindex: int
     #: ``NETKIT_PRIMARY`` or ``NETKIT_PEER``.
     attach_type: bpf.AttachType | int
-
-
-@_decoder(bpf.LinkType.NETKIT)
-def _netkit(r: _Reader, common: dict[str, Any]) -> LinkInfo:
-    n = r.raw.netkit
-    return NetkitInfo(
-        **common, ifindex=int(n.ifindex), attach_type=_enum(bpf.AttachType, int(n.attach_type))
-    )
 
 
 @dataclass(frozen=True)
@@ -625,3 +609,19 @@ def _sockmap(r: _Reader, common: dict[str, Any]) -> LinkInfo:
     return SockmapInfo(
         **common, map_id=int(s.map_id), attach_type=_enum(bpf.AttachType, int(s.attach_type))
     )
+
+
+def _device_decoder(cls: type[TCXInfo | NetkitInfo], part: str) -> _Decoder:
+    """The decoder of a device link type whose info is an ifindex and an attach type."""
+
+    def decode(r: _Reader, common: dict[str, Any]) -> LinkInfo:
+        d = getattr(r.raw, part)
+        return cls(
+            **common, ifindex=int(d.ifindex), attach_type=_enum(bpf.AttachType, int(d.attach_type))
+        )
+
+    return decode
+
+
+_decoder(bpf.LinkType.TCX)(_device_decoder(TCXInfo, "tcx"))
+_decoder(bpf.LinkType.NETKIT)(_device_decoder(NetkitInfo, "netkit"))
