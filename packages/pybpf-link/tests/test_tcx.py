@@ -40,6 +40,7 @@ def test_counts_and_drops_until_close(coll: Collection, program: str) -> None:
             assert dropped.delivered(1) == 0
             info = link.info()
             assert info.type == LinkType.TCX
+            assert info.ifindex == 1  # lo, in the test's own namespace
             assert info.id in {i.id for i in links()}
         assert flow.delivered(1) == 1
         assert dropped.delivered(1) == 1

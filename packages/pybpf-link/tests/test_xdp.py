@@ -83,6 +83,7 @@ def test_link_is_listed_and_opens_by_id(coll: Collection) -> None:
     with xdp(prog, socket.if_nametoindex("lo"), mode=XDPMode.GENERIC) as link:
         info = link.info()
         assert info.type == LinkType.XDP
+        assert info.ifindex == socket.if_nametoindex("lo")
         assert info.program_id == prog.info().id
         assert info.id in {i.id for i in links()}
         assert _xdp_program_id() == prog.info().id
