@@ -20,6 +20,8 @@ from pybpf.core import BPFError, Collection, features
 from pybpf.elf import ProgramType, load_collection_spec
 from pybpf.link import (
     KernelSymbolNotFoundError,
+    KprobeInfo,
+    KprobeMultiInfo,
     KprobeMultiLink,
     LegacyPerfEventLink,
     Link,
@@ -93,6 +95,11 @@ def test_kprobe_runs_until_close(load: Loader) -> None:
         for _ in range(5):
             os.getpid()
         assert _get(coll, "calls") == 5
+        if link.type is not None:
+            info = link.info()
+            if isinstance(info, KprobeInfo):  # 6.6+ says what the event is
+                assert info.function == GETPID
+                assert not info.retprobe
     assert link.closed
     os.getpid()
     assert _get(coll, "calls") == 5
@@ -239,6 +246,12 @@ def test_kprobe_multi_symbols_with_cookies(load: Loader) -> None:
         assert _get(coll, "last_cookie") == 10
         info = link.info()
         assert info.id in _ids(coll)
+        assert isinstance(info, KprobeMultiInfo)
+        assert not info.retprobe
+        if info.addresses:  # 6.6+ reports them (kptr_restrict may hide them)
+            assert len(info.addresses) == 2
+        if info.cookies is not None:  # 6.9+: in the order of the sorted addresses
+            assert sorted(info.cookies) == [1, 10]
         with Link.from_id(info.id) as again:
             assert type(again) is KprobeMultiLink
     os.getpid()
