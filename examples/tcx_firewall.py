@@ -163,6 +163,8 @@ def main() -> int:
     except (OSError, LookupError, ValueError, subprocess.CalledProcessError) as err:
         print(f"tcx_firewall: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # before counting started: nothing to show
+        return 130
     return 0
 
 

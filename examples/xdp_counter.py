@@ -176,6 +176,8 @@ def main() -> int:
     except (OSError, LookupError, ValueError, subprocess.CalledProcessError) as err:
         print(f"xdp_counter: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # before counting started: nothing to show
+        return 130
     return 0
 
 

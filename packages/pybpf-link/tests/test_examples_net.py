@@ -9,6 +9,7 @@ Their generated modules are checked to be what ``pybpf gen`` makes of the C.
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -130,6 +131,15 @@ def test_xdp_counter_counts_what_the_test_sends() -> None:
         out = finish(proc)
     assert totals(out, "UDP") == (7, 7 * (ETH_IP_UDP + len(b"packet 0")))
     assert "ICMP" not in out and "TCP" not in out
+
+
+@pytest.mark.kernel
+def test_ctrl_c_detaches_and_prints_the_totals() -> None:
+    with fresh_netns(), UDPFlow() as flow, running("xdp_counter", "lo") as proc:
+        assert flow.delivered(3) == 3
+        proc.send_signal(signal.SIGINT)
+        out = finish(proc)
+    assert totals(out, "UDP") == (3, 3 * (ETH_IP_UDP + len(b"packet 0")))
 
 
 @pytest.mark.kernel
