@@ -120,10 +120,10 @@ def count(path: Path, args: argparse.Namespace) -> None:
     with CgroupEgressBpfObjects.load() as objs:
         link, how = attach(objs.count_egress, path)
         with link:
-            print(f"==> counting what {path} sends, with {how}", flush=True)
-            before = EgressTotals()
-            started = time.monotonic()
             try:
+                print(f"==> counting what {path} sends, with {how}", flush=True)
+                before = EgressTotals()
+                started = time.monotonic()
                 while args.duration is None or time.monotonic() - started < args.duration:
                     if args.demo:
                         print(f"==> {run_demo_child(path)}", flush=True)

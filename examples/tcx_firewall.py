@@ -113,10 +113,10 @@ def firewall(args: argparse.Namespace) -> None:
         link, how = attach(objs.drop_port, args.interface, use_tc=args.tc)
         with link:
             what = f"{args.proto.upper()} to port {args.port}"
-            print(f"==> dropping {what} at ingress of {args.interface} with {how}", flush=True)
-            dropped = passed = 0
-            started = time.monotonic()
             try:
+                print(f"==> dropping {what} at ingress of {args.interface} with {how}", flush=True)
+                dropped = passed = 0
+                started = time.monotonic()
                 while args.duration is None or time.monotonic() - started < args.duration:
                     if args.demo:
                         print(f"==> {knock(args.port, args.proto)}", flush=True)

@@ -126,10 +126,10 @@ def count(args: argparse.Namespace) -> None:
             objs.count_packets, args.interface, generic=args.generic, netlink=args.netlink
         )
         with link:
-            print(f"==> counting packets received on {args.interface} with {how}", flush=True)
-            before: dict[int, ProtoStats] = {}
-            started = time.monotonic()
             try:
+                print(f"==> counting packets received on {args.interface} with {how}", flush=True)
+                before: dict[int, ProtoStats] = {}
+                started = time.monotonic()
                 while args.duration is None or time.monotonic() - started < args.duration:
                     if args.demo:
                         print(f"==> {send_demo_traffic()}", flush=True)
