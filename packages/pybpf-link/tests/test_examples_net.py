@@ -163,7 +163,9 @@ def test_xdp_counter_names_a_missing_interface() -> None:
 def test_tcx_firewall_demo(proto: str, how: str) -> None:
     args = ["--demo", "--duration", "1", "--proto", proto, "--port", "9000"]
     out = run("tcx_firewall", *args, *(["--tc"] if how == "tc" else []))
-    assert f"==> dropping {proto.upper()} to port 9000 at ingress of lo with {how}" in out
+    if how == "tc" or "==> no tcx here (" in out:  # before 6.6 the tool falls back to tc
+        how = "tc (clsact, direct-action filter)"
+    assert f"==> dropping {proto.upper()} to port 9000 at ingress of lo with {how}\n" in out
     knocks = re.findall(
         r"^==> to port 9000: (\d) of 3 got through, to port 9001: (\d) of 3", out, re.M
     )
