@@ -67,8 +67,69 @@ def run(bench: Bench) -> None:
     )
     if os.geteuid() == 0:
         _raw_tracepoint(bench)
+        _kprobe_multi(bench)
         _netdev(bench)
         _attach(bench)
+
+
+# --- kprobe_multi on 1,000 kernel functions, against libbpf (bench/c/link_kprobe_multi.c) ---
+
+_KPROBE_OBJECT = "testdata/link_kprobe-el.o"
+_KPROBE_MULTI_COUNT = 1000
+
+
+def _kprobe_multi(bench: Bench) -> None:
+    """Attach+detach one kprobe_multi link on 1,000 functions (kernels with fprobe: VM rows)."""
+    from pybpf.core import Collection, NotSupportedError  # noqa: PLC0415 (timed rows first)
+    from pybpf.elf import load_collection_spec  # noqa: PLC0415
+    from pybpf.link import kprobe_multi  # noqa: PLC0415
+
+    names = _traceable_functions(_KPROBE_MULTI_COUNT)
+    spec = load_collection_spec(ROOT / _KPROBE_OBJECT)
+    with Collection(spec, programs=["multi_count"]) as coll:
+        prog = coll.programs["multi_count"]
+        what = f"kprobe_multi on {_KPROBE_MULTI_COUNT} functions"
+        if len(names) < _KPROBE_MULTI_COUNT:
+            bench.skip(what, f"ftrace lists {len(names)} traceable functions here")
+            return
+        try:
+            kprobe_multi(prog, symbols=names[:1]).close()
+        except NotSupportedError as e:
+            bench.skip(what, str(e))
+            return
+        bench.compare(
+            f"kprobe_multi(prog, symbols=<{_KPROBE_MULTI_COUNT}>).close()",
+            bench.in_process(lambda: kprobe_multi(prog, symbols=names).close(), number=1),
+            bench.c_figure(
+                "link_kprobe_multi",
+                "kprobe_multi",
+                str(ROOT / _KPROBE_OBJECT),
+                "multi_count",
+                "1",
+                *names,
+            ),
+            baseline_name="C libbpf",
+            target=2.0,
+        )
+
+
+def _traceable_functions(count: int) -> list[str]:
+    """``count`` distinct vmlinux functions ftrace can trace, once each in kallsyms."""
+    seen: dict[str, int] = {}
+    try:
+        with open("/proc/kallsyms") as f:
+            for line in f:
+                _, kind, name, *module = line.split()
+                if kind in "tT" and not module:
+                    seen[name] = seen.get(name, 0) + 1
+        with open("/sys/kernel/tracing/available_filter_functions") as f:
+            traceable = [line.split()[0] for line in f if len(line.split()) == 1]
+    except OSError:
+        return []
+    names = [n for n in dict.fromkeys(traceable) if seen.get(n) == 1 and "." not in n]
+    # bpf and ftrace internals would trace the attach itself: leave them out.
+    names = [n for n in names if not n.startswith(("bpf", "__bpf", "ftrace", "rcu"))]
+    return names[:count]
 
 
 # --- attaching a raw tracepoint, against libbpf (bench/c/link_raw_tp.c) ---

@@ -233,6 +233,10 @@ class Bench:
         self._add(row)
         return row
 
+    def skip(self, what: str, reason: str) -> None:
+        """A row this machine cannot measure (its kernel lacks the feature), and why."""
+        print(f"  {what:<58} skipped: {reason}", flush=True)
+
     def _add(self, row: Row) -> None:
         self.rows.append(row)
         ratio = ""
