@@ -1,4 +1,4 @@
-"""The tracing example tools (examples/*snoop.py, syscount) on this kernel.
+"""The tracing example tools (examples/*snoop.py, syscount, funclatency) on this kernel.
 
 Each test starts a tool with a short duration, waits until it says it is
 attached, triggers the events itself (runs commands, or drives a child
@@ -27,11 +27,12 @@ GENERATED: dict[str, tuple[list[str], list[str]]] = {
     "execsnoop": (["--type", "event"], []),
     "opensnoop": (["--type", "event"], []),
     "syscount": ([], []),
+    "funclatency": ([], []),
 }
 
 #: A child that runs what it is told on stdin, one line at a time, and says "done".
 _CHILD = """\
-import os, sys
+import os, sys, time
 for line in sys.stdin:
     what, _, arg = line.strip().partition(" ")
     if what == "open":
@@ -43,6 +44,9 @@ for line in sys.stdin:
     elif what == "getppid":
         for _ in range(int(arg)):
             os.getppid()
+    elif what == "sleep":
+        for _ in range(int(arg)):
+            time.sleep(0.002)
     print("done", flush=True)
 """
 
@@ -192,3 +196,40 @@ def test_syscount_names_from_the_header(tmp_path: Path) -> None:
     header.write_text("#define __NR_read 0\n#define __NR_getppid 110\n#define __NR_x bad\n")
     assert syscount.syscall_names([tmp_path / "missing.h", header]) == {0: "read", 110: "getppid"}
     assert syscount.syscall_names([tmp_path / "missing.h"]) == {}
+
+
+@pytest.mark.kernel
+def test_funclatency_uprobe_on_libc(child: subprocess.Popen[str]) -> None:
+    def trigger() -> None:
+        tell(child, "sleep 20")
+
+    args = ["libc:clock_nanosleep", "-u", "-d", "1.5", "--pid", str(child.pid)]
+    rc, out, err = run_tool("funclatency", args, trigger)
+    assert rc == 0, err
+    assert "libc:clock_nanosleep: 20 calls" in out
+    assert "     usecs               : count     distribution" in out
+    # 2 ms sleeps land in the 1024..2047 or 2048..4095 usecs slots.
+    assert re.search(r"(1024 -> 2047|2048 -> 4095) +: [1-9]", out), out
+
+
+@pytest.mark.kernel
+def test_funclatency_unknown_function_is_one_line() -> None:
+    rc, _, err = run_tool("funclatency", ["libc:pybpf_no_such_function", "-d", "1"], lambda: None)
+    assert rc == 1
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("funclatency: symbol 'pybpf_no_such_function' not found in "), err
+
+
+@pytest.mark.kernel
+def test_funclatency_kprobe() -> None:
+    """Needs kprobes: on a kernel without them, the tool's one line is the skip reason."""
+
+    def trigger() -> None:
+        subprocess.run(["cat", "/proc/self/status"], check=True, stdout=subprocess.DEVNULL)
+
+    rc, out, err = run_tool("funclatency", ["vfs_read", "-m", "-d", "1"], trigger)
+    if rc == 1 and "not supported" in err:
+        pytest.skip(err.strip())
+    assert rc == 0, err
+    assert re.search(r"^vfs_read: [1-9]\d* calls$", out, re.M), out
+    assert "     msecs               : count     distribution" in out
