@@ -1,4 +1,4 @@
-"""The tracing example tools (examples/*snoop.py, syscount, funclatency) on this kernel.
+"""The tracing example tools (examples/*snoop.py, syscount, funclatency, pyflow) on this kernel.
 
 Each test starts a tool with a short duration, waits until it says it is
 attached, triggers the events itself (runs commands, or drives a child
@@ -28,11 +28,17 @@ GENERATED: dict[str, tuple[list[str], list[str]]] = {
     "opensnoop": (["--type", "event"], []),
     "syscount": ([], []),
     "funclatency": ([], []),
+    "pyflow": (["--type", "call"], ["-D__TARGET_ARCH_x86"]),
 }
 
 #: A child that runs what it is told on stdin, one line at a time, and says "done".
 _CHILD = """\
 import os, sys, time
+sys.setprofile(slice)  # CPython 3.11 fires function__entry only under a profiler
+def pybpf_inner(i):
+    return i + 1
+def pybpf_outer(i):
+    return pybpf_inner(i) * 2
 for line in sys.stdin:
     what, _, arg = line.strip().partition(" ")
     if what == "open":
@@ -47,6 +53,9 @@ for line in sys.stdin:
     elif what == "sleep":
         for _ in range(int(arg)):
             time.sleep(0.002)
+    elif what == "calls":
+        for i in range(int(arg)):
+            pybpf_outer(i)
     print("done", flush=True)
 """
 
@@ -233,3 +242,36 @@ def test_funclatency_kprobe() -> None:
     assert rc == 0, err
     assert re.search(r"^vfs_read: [1-9]\d* calls$", out, re.M), out
     assert "     msecs               : count     distribution" in out
+
+
+@pytest.mark.kernel
+def test_pyflow_follows_calls_with_depth_and_time(child: subprocess.Popen[str]) -> None:
+    from pybpf.link import Executable, USDTProbeNotFoundError
+
+    try:
+        Executable(PYTHON).usdt_probe_sites("python", "function__entry")
+    except USDTProbeNotFoundError as e:
+        pytest.skip(str(e))
+
+    def trigger() -> None:
+        tell(child, "calls 3")
+
+    args = ["--pid", str(child.pid), "-d", "2"]
+    rc, out, err = run_tool("pyflow", args, trigger)
+    assert rc == 0, err
+    tid = child.pid
+    lines = out.splitlines()
+    assert lines[0] == "TID     CALLS (-> entry, <- return)"
+    # The child's own calls (reading stdin decodes, too) and the depth of each.
+    ours = [line for line in lines[1:] if "pybpf_" in line]
+    # Each line: the thread id in 7 columns, a space, two spaces per depth, the call.
+    shape = [re.sub(r":\d+( \(.*\))?$", "", line[8:]) for line in ours]
+    call = [
+        "-> <string>:pybpf_outer",
+        "  -> <string>:pybpf_inner",
+        "  <- <string>:pybpf_inner",
+        "<- <string>:pybpf_outer",
+    ]
+    assert shape == call * 3, out
+    assert all(line.startswith(f"{tid:<7} ") for line in lines[1:])
+    assert re.search(r"<- <string>:pybpf_outer:\d+ \(\d+\.\d us\)$", out, re.M), out
