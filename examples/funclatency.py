@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
 import time
 
@@ -65,7 +66,10 @@ def measure(target: str, pid: int | None, unit: str, duration: float | None) -> 
         try:
             print(f"(timing {target}, Ctrl-C to end)", file=sys.stderr, flush=True)
             with contextlib.suppress(KeyboardInterrupt):
-                time.sleep(sys.float_info.max if duration is None else duration)
+                if duration is None:
+                    signal.pause()
+                else:
+                    time.sleep(duration)
         finally:
             for link in links:
                 link.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -99,8 +100,13 @@ def tell(proc: subprocess.Popen[str], command: str) -> None:
     assert proc.stdout.readline() == "done\n"
 
 
-def run_tool(tool: str, args: list[str], trigger: Callable[[], None]) -> tuple[int, str, str]:
-    """Run ``examples/<tool>.py``; once it is attached, ``trigger()``; its exit code and output."""
+def run_tool(
+    tool: str, args: list[str], trigger: Callable[[], None], *, interrupt: bool = False
+) -> tuple[int, str, str]:
+    """Run ``examples/<tool>.py``; once it is attached, ``trigger()``; its exit code and output.
+
+    With ``interrupt``, the tool then gets a SIGINT, as from Ctrl-C.
+    """
     proc = subprocess.Popen(
         [sys.executable, str(EXAMPLES / f"{tool}.py"), *args],
         stdout=subprocess.PIPE,
@@ -112,6 +118,8 @@ def run_tool(tool: str, args: list[str], trigger: Callable[[], None]) -> tuple[i
     try:
         if ready.startswith("("):
             trigger()
+            if interrupt:
+                proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -219,6 +227,21 @@ def test_funclatency_uprobe_on_libc(child: subprocess.Popen[str]) -> None:
     assert "     usecs               : count     distribution" in out
     # 2 ms sleeps land in the 1024..2047 or 2048..4095 usecs slots.
     assert re.search(r"(1024 -> 2047|2048 -> 4095) +: [1-9]", out), out
+
+
+@pytest.mark.kernel
+def test_funclatency_runs_until_ctrl_c(child: subprocess.Popen[str]) -> None:
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        pytest.skip("SIGINT is ignored here (a shell's background job), and in the tool with it")
+
+    def trigger() -> None:
+        tell(child, "sleep 5")
+
+    args = ["libc:clock_nanosleep", "--pid", str(child.pid)]
+    rc, out, err = run_tool("funclatency", args, trigger, interrupt=True)
+    assert rc == 0, err
+    assert "libc:clock_nanosleep: 5 calls" in out
+    assert "     nsecs               : count     distribution" in out
 
 
 @pytest.mark.kernel
