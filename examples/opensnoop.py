@@ -3,9 +3,10 @@
 A tracepoint pair (``syscalls/sys_enter_openat`` and ``sys_exit_openat``)
 sends each open through a ring buffer with its file name, flags and result.
 ``--pid`` filters in the kernel (a ``.rodata`` constant set before loading);
-``--name`` keeps the processes whose name contains it. The BPF side is
-``opensnoop.bpf.c``; ``opensnoop_bpf.py`` is its typed module, generated
-from the repository root with::
+``--name`` keeps the processes whose name contains it. Only ``openat`` is
+traced (what glibc's ``open()`` calls), not ``open(2)`` or ``openat2(2)``.
+The BPF side is ``opensnoop.bpf.c``; ``opensnoop_bpf.py`` is its typed
+module, generated from the repository root with::
 
     pybpf gen opensnoop_bpf examples/opensnoop.bpf.c --type event --output-dir examples
 
