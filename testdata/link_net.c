@@ -71,19 +71,10 @@ int xdp_count(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-// The verdict of a tc/tcx program on a frame: counted if to watch_port,
-// dropped if to drop_port.
-static __always_inline int verdict(struct __sk_buff *skb, u32 l3_offset)
+// The verdict on a packet to UDP ``port`` (0: not UDP over IPv4): counted if
+// to watch_port, dropped if to drop_port.
+static __always_inline int port_verdict(u32 port)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
-	u32 proto = 0;
-	u32 port;
-
-	if (l3_offset)
-		port = frame_udp_dest(data, data_end, &proto);
-	else
-		port = udp_dest(data, data_end, 0, &proto);
 	if (!port)
 		return TC_NEXT;
 	if (port == watch_port)
@@ -93,22 +84,49 @@ static __always_inline int verdict(struct __sk_buff *skb, u32 l3_offset)
 	return TC_NEXT;
 }
 
+// The verdict of a tc/tcx program on an Ethernet frame.
+static __always_inline int verdict(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	u32 proto = 0;
+
+	return port_verdict(frame_udp_dest(data, data_end, &proto));
+}
+
+// The UDP destination port of an skb's IPv4 packet, read from its network
+// header wherever the data starts: netkit's L3 mode has no Ethernet header,
+// its L2 mode has one.
+static __always_inline u32 net_udp_dest(struct __sk_buff *skb)
+{
+	struct iphdr ip;
+	struct udphdr udp;
+
+	if (bpf_skb_load_bytes_relative(skb, 0, &ip, sizeof(ip), BPF_HDR_START_NET))
+		return 0;
+	if (ip.version != 4 || ip.protocol != IPPROTO_UDP || ip.ihl != 5)
+		return 0;
+	if (bpf_skb_load_bytes_relative(skb, sizeof(ip), &udp, sizeof(udp), BPF_HDR_START_NET))
+		return 0;
+	return bpf_ntohs(udp.dest);
+}
+
 SEC("tcx/ingress")
 int tcx_ingress(struct __sk_buff *skb)
 {
-	return verdict(skb, 1);
+	return verdict(skb);
 }
 
 SEC("tcx/egress")
 int tcx_egress(struct __sk_buff *skb)
 {
-	return verdict(skb, 1);
+	return verdict(skb);
 }
 
 SEC("tc/ingress")
 int tc_ingress(struct __sk_buff *skb)
 {
-	return verdict(skb, 1);
+	return verdict(skb);
 }
 
 // Two programs that note the order they run in, on packets to watch_port.
@@ -137,17 +155,18 @@ int order_second(struct __sk_buff *skb)
 	return note(skb, &second_step);
 }
 
-// netkit's default mode is L3: the packet starts at its IP header.
+// netkit: the primary's program runs on what the primary sends, the peer's
+// on what the peer sends.
 SEC("netkit/primary")
 int netkit_primary(struct __sk_buff *skb)
 {
-	return verdict(skb, 0);
+	return port_verdict(net_udp_dest(skb));
 }
 
 SEC("netkit/peer")
 int netkit_peer(struct __sk_buff *skb)
 {
-	return verdict(skb, 0);
+	return port_verdict(net_udp_dest(skb));
 }
 
 char LICENSE[] SEC("license") = "GPL";

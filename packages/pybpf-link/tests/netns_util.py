@@ -97,26 +97,43 @@ def netns() -> Iterator[None]:
         yield
 
 
+def _udp_socket(netns: int | None) -> socket.socket:
+    """A UDP socket made in ``netns`` (a namespace fd), or in this namespace."""
+    if netns is None:
+        return socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with inside(netns):
+        return socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+
 class UDPFlow:
     """A receiving UDP socket on ``address:port`` and a sender, made in this namespace.
 
-    With ``receiver_netns`` (a namespace fd), the receiver is made in that
-    namespace instead: a socket stays in the namespace it was made in, so the
-    datagrams cross from this one to that one. Both sockets are closed by
+    With ``receiver_netns`` or ``sender_netns`` (namespace fds), that socket is
+    made in that namespace instead: a socket stays in the namespace it was made
+    in, so the datagrams cross from one to the other. Both sockets are closed by
     :meth:`close` (or leaving a ``with`` block).
     """
 
     def __init__(
-        self, address: str = "127.0.0.1", port: int = 0, *, receiver_netns: int | None = None
+        self,
+        address: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        receiver_netns: int | None = None,
+        sender_netns: int | None = None,
     ) -> None:
-        if receiver_netns is None:
-            self.receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        else:
-            with inside(receiver_netns):
-                self.receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.receiver.bind((address, port))
-        self.receiver.settimeout(0.2)
+        self.receiver = _udp_socket(receiver_netns)
+        try:
+            self.sender = _udp_socket(sender_netns)
+        except BaseException:
+            self.receiver.close()
+            raise
+        try:
+            self.receiver.bind((address, port))
+            self.receiver.settimeout(0.2)
+        except BaseException:
+            self.close()
+            raise
         self.address, self.port = self.receiver.getsockname()
 
     def delivered(self, count: int = 1) -> int:

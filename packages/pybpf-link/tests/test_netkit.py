@@ -55,8 +55,7 @@ def test_counts_and_drops_until_close(coll: Collection, far: int, program: str) 
     if program == "netkit_primary":
         flow, dropped = UDPFlow(FAR, receiver_netns=far), UDPFlow(FAR, receiver_netns=far)
     else:
-        with inside(far):
-            flow, dropped = UDPFlow(NEAR), UDPFlow(NEAR)
+        flow, dropped = UDPFlow(NEAR, sender_netns=far), UDPFlow(NEAR, sender_netns=far)
     with flow, dropped:
         coll.variables["watch_port"].set(flow.port)
         coll.variables["drop_port"].set(dropped.port)
