@@ -68,6 +68,10 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", "--strict", *[str(ROOT / t) for t in tooling])
     # The fuzz harnesses import each other as top-level modules.
     session.run("mypy", "--strict", str(ROOT / "fuzz"), env={"MYPYPATH": str(ROOT / "fuzz")})
+    # The example tools import their pybpf-gen modules as top-level modules.
+    session.run(
+        "mypy", "--strict", str(ROOT / "examples"), env={"MYPYPATH": str(ROOT / "examples")}
+    )
 
 
 # The site's tools: mkdocs with the Material theme, mkdocstrings' Python handler

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 APT_PACKAGES=(
-  clang clang-16 clang-19 llvm libbpf-dev bpftool linux-libc-dev
+  clang clang-16 clang-19 llvm libbpf-dev bpftool linux-libc-dev iproute2
   qemu-system-x86 busybox-static zstd xz-utils kmod cpio
 )
 
