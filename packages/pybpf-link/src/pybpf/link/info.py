@@ -528,9 +528,11 @@ class EventInfo(PerfEventInfo):
 
 @_decoder(bpf.LinkType.PERF_EVENT)
 def _perf_event(r: _Reader, common: dict[str, Any]) -> LinkInfo:
-    if not r.reported("perf_event", "type"):
-        return PerfEventInfo(**common, event_type=None)
     p = r.raw.perf_event
+    # Kernels before 6.6 fill the union's bytes for other link types' fields:
+    # there the kind reads as UNSPEC, which no 6.6+ kernel reports.
+    if not r.reported("perf_event", "type") or int(p.type) == bpf.PerfEventType.UNSPEC:
+        return PerfEventInfo(**common, event_type=None)
     kind = _enum(bpf.PerfEventType, int(p.type))
     et = bpf.PerfEventType
     if kind in (et.KPROBE, et.KRETPROBE):
