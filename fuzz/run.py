@@ -1,14 +1,17 @@
 """Run every fuzz harness for a share of a time budget; print what each tried and found.
 
-``python fuzz/run.py [SECONDS]`` (default 60 in all). Seed corpora come from
+``python fuzz/run.py [SECONDS] [--seed N]`` (default 60 s in all; libFuzzer's
+random seed unless ``--seed`` fixes it, as CI does so that its run can be
+replayed: ``nox -s fuzz -- 60 --seed 1``). Seed corpora come from
 the objects in ``testdata/`` and the hostile blobs in ``seeds.py``; the corpus
 each run grows, and any crash, hang or out-of-memory input, stay under
 ``.nox/fuzz-runs/<target>/`` for the next run. Exits non-zero when a harness found
-something.
+something, and prints the end of that harness's report (the Python traceback).
 """
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import sys
@@ -25,9 +28,13 @@ DEFAULT_SECONDS = 60
 
 
 def main(argv: list[str]) -> int:
-    """Fuzz each target for its share of ``argv[0]`` seconds (default 60)."""
-    total = int(argv[0]) if argv else DEFAULT_SECONDS
-    share = max(total // len(TARGETS), 1)
+    """Fuzz each target for its share of the seconds given (default 60)."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("seconds", nargs="?", type=int, default=DEFAULT_SECONDS)
+    parser.add_argument("--seed", type=int, help="libFuzzer's -seed (default: random)")
+    args = parser.parse_args(argv)
+    share = max(args.seconds // len(TARGETS), 1)
+    seed = [] if args.seed is None else [f"-seed={args.seed}"]
     rows = []
     for target in TARGETS:
         corpus = WORK / target / "corpus"
@@ -43,6 +50,7 @@ def main(argv: list[str]) -> int:
                 sys.executable,
                 str(HERE / f"fuzz_{target}.py"),
                 f"-max_total_time={share}",
+                *seed,
                 f"-artifact_prefix={crashes}/",
                 str(corpus),
                 str(seeds),
@@ -55,8 +63,8 @@ def main(argv: list[str]) -> int:
         elapsed = time.monotonic() - start
         runs = re.findall(r"stat::number_of_executed_units:\s*(\d+)", proc.stderr)
         found = sorted(set(crashes.iterdir()) - before)
-        if proc.returncode and not found:
-            sys.stderr.write(proc.stderr[-4000:])
+        if proc.returncode:
+            sys.stderr.write(f"--- {target}: the end of its report\n{proc.stderr[-4000:]}\n")
         rows.append((target, int(runs[-1]) if runs else 0, found, proc.returncode, elapsed))
     print(f"\n{'target':10} {'inputs':>10} {'crashes':>8} {'seconds':>8}")
     for target, runs_done, found, _, elapsed in rows:

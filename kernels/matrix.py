@@ -99,6 +99,9 @@ def report(folders: list[Path], *, strict_skips: bool) -> int:
     failed = [r.name for r in rows if r.failed]
     if failed:
         print(f"\nmatrix: failed rows: {', '.join(failed)}")
+    for r in rows:
+        for test, message in r.failures.items():
+            print(f"matrix: FAILED on {r.name}: {test}: {message}")
     never = results.skipped_everywhere(rows) if len(rows) > 1 else {}
     if never:
         print(f"\nmatrix: DEFECT: {len(never)} test(s) skipped on every row, so never run:")

@@ -38,6 +38,8 @@ class RowResult:
     counts: dict[str, Counts] = field(default_factory=dict)
     # test id -> skip reason, for every test this row skipped
     skipped: dict[str, str] = field(default_factory=dict)
+    # test id -> the first line of its failure or error message
+    failures: dict[str, str] = field(default_factory=dict)
     collected: set[str] = field(default_factory=set)
 
     @property
@@ -66,8 +68,13 @@ def parse_junit(path: Path, result: RowResult) -> None:
         counts = result.counts.setdefault(dist, Counts())
         test = _test_id(case)
         result.collected.add(test)
-        if case.find("failure") is not None or case.find("error") is not None:
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        if problem is not None:
             counts.failed += 1
+            message = problem.get("message") or problem.text or ""
+            result.failures[test] = message.strip().split("\n", 1)[0][:300]
         elif (skip := case.find("skipped")) is not None:
             counts.skipped += 1
             result.skipped[test] = skip.get("message", "")

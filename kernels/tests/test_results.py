@@ -77,6 +77,7 @@ def test_junit_is_counted_per_distribution(tmp_path: Path) -> None:
         "other": "1/0/0",
     }
     assert r.skipped == {f"{ASM}::b": "not on this kernel"}
+    assert r.failures == {f"{BTF}::c": "assert 0", f"{BTF}::d": "fixture"}
     assert len(r.collected) == 6
 
 
@@ -163,6 +164,7 @@ def test_report_prints_the_table_and_the_defects(
     assert "matrix: 2 row(s)" in out
     assert "6.1     6.1.0-56  1/0/0  -    -    0/1/0  -     90s   ok" in out
     assert "matrix: failed rows: host" in out
+    assert f"matrix: FAILED on host: {ASM}::a: assert 0\n" in out
     assert "1 test(s) skipped on every row, so never run:" in out
     assert f"  {CORE}::k: no kprobes\n" in out
     assert out.rstrip().endswith("matrix: 1 passed, 1 failed, 2 skipped")
