@@ -23,6 +23,7 @@ from pybpf.btf import (
     Struct,
     Type,
     Typedef,
+    Var,
     load_spec,
 )
 from pybpf.btf.cdump import MAX_NESTING, dump_c, format_c
@@ -117,3 +118,12 @@ def test_qualifier_cycle() -> None:
     loop.type = Pointer(loop)
     with pytest.raises(BTFError, match="cycle"):
         dump_c([Typedef("t", loop)])
+
+
+def test_struct_holding_itself_through_a_variable() -> None:
+    # Found by fuzz/fuzz_btf_graph.py: a member whose type is a VAR of the struct
+    # itself took the alignment computation into a RecursionError.
+    struct = Struct("s", 4, [])
+    struct.members.append(Member("", Var("v", struct), 32))
+    with pytest.raises(BTFError, match="cycle"):
+        format_c([struct])

@@ -811,6 +811,13 @@ class _Dumper:
                 todo.extend(m.type for m in base.members if id(m.type) not in self.aligns)
                 continue
             todo.pop()
+            pending = isinstance(base, Composite) and any(
+                id(m.type) not in self.aligns for m in base.members
+            )
+            if pending:
+                # Its members were expanded after it and should all be done: one
+                # of them is still on the stack below, so it holds itself by value.
+                raise BTFError(f"unsatisfiable type cycle at {top!r}: a type contains itself")
             self.aligns[key] = self._align_of(top)
         return self.aligns[id(t)]
 
