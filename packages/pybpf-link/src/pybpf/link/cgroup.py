@@ -27,10 +27,9 @@ from pybpf.link.link import Link
 from pybpf.link.prog_attach import (
     ProgAttachLink,
     check_program,
-    open_target,
+    open_checked_target,
     prog_attach,
     resolve_attach_type,
-    target_label,
 )
 
 __all__ = [
@@ -120,17 +119,16 @@ def open_cgroup(cgroup: object, call: str) -> tuple[bpf.FD, str]:
     Anything else raises :class:`~pybpf.link.NotACgroupError` (TypeError for
     an argument of the wrong kind).
     """
-    try:
-        fd, target = open_target(cgroup, call, "cgroup")
-    except OSError as e:
-        raise NotACgroupError(target_label(cgroup), e.strerror or str(e)) from None
+    return open_checked_target(cgroup, call, "cgroup", NotACgroupError, _not_cgroup2)
+
+
+def _not_cgroup2(fd: bpf.FD) -> str | None:
+    """Why the directory ``fd`` is no cgroup v2 directory; None if it is one."""
     try:
         os.stat(_CGROUP2_FILE, dir_fd=fd.number)
     except OSError as e:
-        fd.close()
-        reason = "not a directory" if e.errno == errno.ENOTDIR else f"it has no {_CGROUP2_FILE}"
-        raise NotACgroupError(target, reason) from None
-    return fd, (f"cgroup fd {target}" if isinstance(target, int) else f"cgroup {target}")
+        return "not a directory" if e.errno == errno.ENOTDIR else f"it has no {_CGROUP2_FILE}"
+    return None
 
 
 def cgroup(
