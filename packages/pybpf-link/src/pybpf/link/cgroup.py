@@ -27,6 +27,7 @@ from pybpf.link.link import Link
 from pybpf.link.prog_attach import (
     ProgAttachLink,
     check_program,
+    link_target,
     open_checked_target,
     prog_attach,
     resolve_attach_type,
@@ -149,14 +150,9 @@ def cgroup(
     check_program(prog, call)
     kind = resolve_attach_type(prog, attach_type, CGROUP_ATTACH_TYPES, call)
     fd, label = open_cgroup(cgroup, call)
+    name = f"{label} {kind.name}"
     with fd:
-        name = f"{label} {kind.name}"
-        attr = bpf.new_attr("link_create")
-        attr.prog_fd = prog.fd.number
-        attr.target_fd = fd.number
-        attr.attach_type = kind
-        link_fd = bpf.link_create(attr, f"attach program {prog.name!r} to {name}")
-    return CgroupLink(link_fd, name)
+        return CgroupLink(link_target(prog, fd, kind, name), name)
 
 
 def cgroup_legacy(

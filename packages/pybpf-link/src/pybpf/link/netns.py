@@ -17,7 +17,12 @@ from pybpf.core import Program
 from pybpf.core import sys as bpf
 from pybpf.link.errors import NotANetworkNamespaceError
 from pybpf.link.link import Link
-from pybpf.link.prog_attach import check_program, open_checked_target, resolve_attach_type
+from pybpf.link.prog_attach import (
+    check_program,
+    link_target,
+    open_checked_target,
+    resolve_attach_type,
+)
 
 __all__ = ["NetNsLink", "netns"]
 
@@ -69,11 +74,6 @@ def netns(prog: Program, netns: str | os.PathLike[str] | int) -> NetNsLink:
         )
     kind = resolve_attach_type(prog, given, NETNS_ATTACH_TYPES, call)
     fd, label = open_netns(netns, call)
+    name = f"{label} {kind.name}"
     with fd:
-        name = f"{label} {kind.name}"
-        attr = bpf.new_attr("link_create")
-        attr.prog_fd = prog.fd.number
-        attr.target_fd = fd.number
-        attr.attach_type = kind
-        link_fd = bpf.link_create(attr, f"attach program {prog.name!r} to {name}")
-    return NetNsLink(link_fd, name)
+        return NetNsLink(link_target(prog, fd, kind, name), name)

@@ -100,6 +100,18 @@ def prog_attach(
     return prog_fd
 
 
+def link_target(prog: Program, target: bpf.FD, attach_type: bpf.AttachType, name: str) -> bpf.FD:
+    """``BPF_LINK_CREATE`` of ``prog`` on the object behind ``target`` (a cgroup, a netns).
+
+    The bpf_link's fd; ``name`` says what is attached to, for the error.
+    """
+    attr = bpf.new_attr("link_create")
+    attr.prog_fd = prog.fd.number
+    attr.target_fd = target.number
+    attr.attach_type = attach_type
+    return bpf.link_create(attr, f"attach program {prog.name!r} to {name}")
+
+
 def check_program(prog: object, call: str) -> Program:
     """``prog`` if it is a loaded :class:`~pybpf.core.Program`, else a TypeError naming ``call``."""
     if not isinstance(prog, Program):
