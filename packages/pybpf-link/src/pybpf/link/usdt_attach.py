@@ -13,8 +13,8 @@ the arguments of the site it runs at through two maps of its object:
 ``UPROBE_MULTI`` link for all sites when the program was loaded for it (as
 pybpf.core, like libbpf 1.5, loads ``usdt`` programs on kernels that make
 such links) or else one uprobe per site, and returns one :class:`USDTLink`
-whose ``close()`` undoes it all. The maps are found among the maps the program uses (its
-``map_ids``), so no collection needs to be passed along.
+whose ``close()`` undoes it all. The maps are found among the maps the
+program uses (its ``map_ids``), so no collection needs to be passed along.
 
 A probe with a semaphore (Python's, so that it only prepares the arguments
 when someone listens) is enabled by the kernel through the uprobe's
