@@ -136,7 +136,9 @@ class Bench:
         """Compile ``bench/c/NAME.c`` (once per run) and return the binary."""
         BUILD.mkdir(exist_ok=True)
         src, exe = HERE / "c" / f"{name}.c", BUILD / name
-        if not exe.exists() or exe.stat().st_mtime < src.stat().st_mtime:
+        # The shared header (common.h) is found beside the source: no -I needed.
+        newest = max(p.stat().st_mtime for p in (src, *src.parent.glob("*.h")))
+        if not exe.exists() or exe.stat().st_mtime < newest:
             subprocess.run(["cc", "-O2", "-o", str(exe), str(src), *libs], check=True)
         return exe
 

@@ -28,6 +28,7 @@ import argparse
 import contextlib
 import errno
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -70,10 +71,15 @@ def attach(prog: Program, path: Path) -> tuple[Link, str]:
 
 
 def cgroup2_root() -> Path | None:
-    """Where cgroup v2 is mounted, if it is."""
+    """Where the machine mounts cgroup v2, if it does.
+
+    Mounts under the temporary directory are another tool's for a while (this
+    one's ``--demo`` makes such): they may go while this one runs.
+    """
+    temporary = Path(tempfile.gettempdir())
     for line in Path("/proc/self/mounts").read_text().splitlines():
         fields = line.split()
-        if fields[2] == "cgroup2":
+        if fields[2] == "cgroup2" and temporary not in Path(fields[1]).parents:
             return Path(fields[1])
     return None
 
@@ -87,7 +93,8 @@ def demo_cgroup() -> Iterator[Path]:
             root = Path(tempfile.mkdtemp(prefix="cgroup2-"))
             cleanup.callback(root.rmdir)
             subprocess.run(["mount", "-t", "cgroup2", "none", str(root)], check=True)
-            cleanup.callback(subprocess.run, ["umount", str(root)], check=True)
+            # Lazily: a file still open in it must not keep it mounted.
+            cleanup.callback(subprocess.run, ["umount", "-l", str(root)], check=True)
             print(f"==> mounted cgroup2 on {root}", flush=True)
         path = root / f"cgroup_egress-demo-{os.getpid()}"
         path.mkdir()
@@ -151,6 +158,8 @@ def main() -> int:
         "--demo", action="store_true", help="count a cgroup of its own, with a child sending"
     )
     args = parser.parse_args()
+    # A kill (SIGTERM) ends it as Ctrl-C does: detached, and the demo's mount gone.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     given: Path | None = args.cgroup
     if args.demo:
         if given is not None:

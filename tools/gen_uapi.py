@@ -138,6 +138,19 @@ DEFINES: dict[str, tuple[str, list[tuple[str, int]]]] = {
             ("PERF_FLAG_FD_CLOEXEC", 1 << 3),
         ],
     ),
+    "namespace_types": (
+        "include/uapi/linux/sched.h",
+        [
+            ("CLONE_NEWTIME", 0x00000080),
+            ("CLONE_NEWNS", 0x00020000),
+            ("CLONE_NEWCGROUP", 0x02000000),
+            ("CLONE_NEWUTS", 0x04000000),
+            ("CLONE_NEWIPC", 0x08000000),
+            ("CLONE_NEWUSER", 0x10000000),
+            ("CLONE_NEWPID", 0x20000000),
+            ("CLONE_NEWNET", 0x40000000),
+        ],
+    ),
 }
 
 # The perf ioctls of include/uapi/linux/perf_event.h: (name, nr, direction,
@@ -158,6 +171,13 @@ PERF_IOCTLS: list[tuple[str, int, int, int]] = [
     ("PERF_EVENT_IOC_QUERY_BPF", 10, _IOC_READ | _IOC_WRITE, 8),
     ("PERF_EVENT_IOC_MODIFY_ATTRIBUTES", 11, _IOC_WRITE, 8),
 ]
+
+
+# The nsfs ioctls of include/uapi/linux/nsfs.h (type 0xb7), encoded the same way.
+NSFS_IOCTLS: list[tuple[str, int, int, int]] = [
+    ("NS_GET_NSTYPE", 3, _IOC_NONE, 0),
+]
+NSFS_IOCTL_TYPE = 0xB7
 
 
 def ioctl_number(nr: int, direction: int, size: int, kind: int = ord("$")) -> int:
@@ -366,6 +386,13 @@ ENUM_MODULES: list[tuple[str, str, list[EnumTarget]]] = [
                 flag=True,
                 defines="perf_open_flags",
             ),
+            EnumTarget(
+                "NamespaceType",
+                "",
+                "CLONE_NEW",
+                "Namespace types: what nsfs's ``NS_GET_NSTYPE`` answers (#defines of sched.h).",
+                defines="namespace_types",
+            ),
         ],
     ),
 ]
@@ -533,6 +560,11 @@ def render_enums(targets: list[EnumTarget], spec: Spec, kernel: str, layer: str)
         out += [
             f"{name} = 0x{ioctl_number(nr, direction, size):X}"
             for name, nr, direction, size in PERF_IOCTLS
+        ]
+        out += ["", "# nsfs ioctls (asm-generic encoding; see tools/gen_uapi.py)."]
+        out += [
+            f"{name} = 0x{ioctl_number(nr, direction, size, NSFS_IOCTL_TYPE):X}"
+            for name, nr, direction, size in NSFS_IOCTLS
         ]
     return "\n".join(out).rstrip() + "\n"
 

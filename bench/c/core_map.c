@@ -10,17 +10,11 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
+#include "common.h"
 
 #define ENTRIES 100000
 #define OPS ENTRIES
 #define REPEAT 7
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 int main(int argc, char **argv)
 {

@@ -7,22 +7,7 @@
 #include <bpf/libbpf.h>
 #include <stdio.h>
 #include <time.h>
-
-static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	(void)fmt;
-	(void)ap;
-	return 0;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "common.h"
 
 static int open_close(const char *path, long n)
 {
@@ -38,7 +23,7 @@ static int open_close(const char *path, long n)
 
 int main(int argc, char **argv)
 {
-	libbpf_set_print(quiet);
+	libbpf_set_print(silent);
 	for (int a = 1; a < argc; a++) {
 		long n = 1;
 		double t0;

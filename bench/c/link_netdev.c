@@ -11,18 +11,12 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
+#include "common.h"
 
 #define OPS 10 // a detach waits for an RCU grace period: tens of ms
 #define REPEAT 7
 #define LO 1		     // lo's ifindex in a new namespace
 #define TCX_INGRESS 46	     // BPF_TCX_INGRESS, newer than this libbpf's headers
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 int main(int argc, char **argv)
 {

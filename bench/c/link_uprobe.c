@@ -17,24 +17,10 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include "common.h"
 
 #define BATCH 5
 #define ATTACH_TRACE_UPROBE_MULTI 48
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int silent(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	(void)level;
-	(void)fmt;
-	(void)args;
-	return 0;
-}
 
 // BPF_LINK_CREATE's attr for an uprobe_multi link (linux/bpf.h, 6.6).
 struct uprobe_multi_attr {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "common.h"
 
 #define ROUNDS 7
 #define RING_SIZE (1 << 22)
@@ -21,13 +22,6 @@
 
 static uint64_t sink;
 static long seen;
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int on_ring(void *ctx, void *data, size_t size)
 {

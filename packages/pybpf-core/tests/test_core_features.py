@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from pybpf.core import MapType, NotSupportedError, ProgramType, features
+from pybpf.asm import Instructions, builder
+from pybpf.asm.opcodes import Register
+from pybpf.core import MapType, NotSupportedError, Program, ProgramType, features
+from pybpf.elf.spec import ProgramSpec
+
+R0 = Register.R0
 
 pytestmark = pytest.mark.kernel
 
@@ -153,3 +158,29 @@ def test_program_flags() -> None:
         assert features.have_program_flags(ProgramType.XDP, 1 << 5) is None
     with pytest.raises(NotSupportedError, match="prog_flags 0x8000"):
         features.have_program_flags(ProgramType.XDP, 1 << 15)
+
+
+def test_uprobe_multi_link_probe_is_libbpfs() -> None:
+    # The links exist where the attach type loads (6.6+); the probe links for real.
+    from pybpf.core import _probes
+    from pybpf.elf import AttachType
+
+    if not _probes.kernel_enum_has("bpf_attach_type", "BPF_TRACE_UPROBE_MULTI"):
+        with pytest.raises(NotSupportedError, match=r"requires Linux 6\.6"):
+            features.have_uprobe_multi_link()
+        return
+    features.have_attach_type(ProgramType.KPROBE, AttachType.TRACE_UPROBE_MULTI)
+    try:
+        features.have_uprobe_multi_link()
+    except NotSupportedError as exc:
+        assert "filter by thread" in str(exc)  # the first kernels' pid filter
+    # A program not loaded for the links is refused before the path is looked at.
+    with Program(
+        ProgramSpec(
+            "plain",
+            "kprobe",
+            ProgramType.KPROBE,
+            Instructions([builder.mov(R0, 0), builder.exit()]),
+        )
+    ) as plain:
+        assert features._uprobe_multi_answer(plain.fd.number, pid=0) == errno.EINVAL

@@ -18,6 +18,7 @@ from pybpf.core import (
     Collection,
     CollectionSpec,
     Map,
+    NotSupportedError,
     Program,
     ProgramType,
     VerifierError,
@@ -25,6 +26,8 @@ from pybpf.core import (
     features,
     load_collection_spec,
 )
+from pybpf.elf import AttachType
+from pybpf.elf.sections import BPF_F_SLEEPABLE
 from pybpf.elf.spec import ProgramSpec
 
 pytestmark = pytest.mark.kernel
@@ -350,3 +353,40 @@ def test_freplace_target_without_btf(testdata: Path) -> None:
         bare = Program(spec.programs["socket_one"], maps=coll.maps)
         with bare, pytest.raises(BPFError, match="without BTF"):
             Program(spec.programs["freplace"], types=spec.types, maps=coll.maps, attach_target=bare)
+
+
+def _kprobe_spec(section: str) -> ProgramSpec:
+    code = Instructions([builder.mov(R0, 0), builder.exit()])
+    return ProgramSpec("probe", section, ProgramType.KPROBE, code, license="GPL")
+
+
+@pytest.mark.parametrize("section", ["usdt", "usdt/python:function__entry", "usdt.s/x:p:n"])
+def test_a_usdt_program_is_loaded_for_uprobe_multi_where_the_kernel_links_them(
+    section: str,
+) -> None:
+    # libbpf 1.5 (SEC_USDT): decided by the cached probe, the user's spec untouched.
+    spec = _kprobe_spec(section)
+    try:
+        features.have_uprobe_multi_link()
+        expected = AttachType.TRACE_UPROBE_MULTI
+    except NotSupportedError:
+        expected = None
+    if section.startswith("usdt.s"):
+        spec.flags = BPF_F_SLEEPABLE
+        spec.sleepable = True
+    with Program(spec) as prog:
+        assert prog.spec is not None
+        assert prog.spec.attach_type == expected
+        assert prog.spec.section == section
+    assert spec.attach_type is None
+
+
+def test_only_usdt_programs_without_an_attach_type_are_loaded_for_uprobe_multi() -> None:
+    for section in ("uprobe", "kprobe/f", "usdtx"):
+        spec = _kprobe_spec(section)
+        with Program(spec) as prog:
+            assert prog.spec is spec
+    spec = _kprobe_spec("usdt")
+    spec.attach_type = AttachType.TRACE_KPROBE_MULTI  # the user's choice stays
+    with Program(spec) as prog:
+        assert prog.spec is spec

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import errno
 import mmap
+import os
 import re
 import warnings
 from pathlib import Path
@@ -148,6 +149,33 @@ def test_only_the_syscall_layer_makes_kernel_structs() -> None:
     assert not wrong
     issued = re.compile(r"_sys\.bpf\(")
     assert not [p for p in SOURCES if p.name not in layer and issued.search(p.read_text())]
+
+
+def test_the_link_layer_calls_the_kernel_only_through_core() -> None:
+    # ioctls and mounts go through pybpf.core.sys (namespace_type, mount, perf_ioctl).
+    calls = re.compile(r"^\s*import (ctypes|fcntl)\b|\bfcntl\.ioctl\(|\bCDLL\(", re.M)
+    link = sorted((ROOT / "packages" / "pybpf-link" / "src").rglob("*.py"))
+    assert link
+    assert not [str(p.relative_to(ROOT)) for p in link if calls.search(p.read_text())]
+
+
+def test_namespace_type_names_the_namespace_of_a_file(tmp_path: Path) -> None:
+    with bpf_sys.FD(os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)) as net:
+        assert bpf_sys.namespace_type(net, "net") is bpf_sys.NamespaceType.NET
+    with bpf_sys.FD(os.open("/proc/self/ns/uts", os.O_RDONLY | os.O_CLOEXEC)) as uts:
+        assert bpf_sys.namespace_type(uts, "uts") is bpf_sys.NamespaceType.UTS
+    plain = bpf_sys.FD(os.open(tmp_path, os.O_RDONLY | os.O_CLOEXEC))
+    with plain, pytest.raises(BPFError, match="ask a directory") as e:
+        bpf_sys.namespace_type(plain, "ask a directory")
+    assert e.value.errno == errno.ENOTTY
+
+
+@pytest.mark.kernel
+def test_mount_raises_the_kernels_answer_typed(tmp_path: Path) -> None:
+    with pytest.raises(BPFError, match="mount nothing") as e:
+        bpf_sys.mount("none", str(tmp_path), "no-such-filesystem", "mount nothing")
+    assert e.value.errno == errno.ENODEV
+    assert not os.path.ismount(tmp_path)
 
 
 def test_the_abi_cdef_declares_what_the_compiled_module_does() -> None:

@@ -70,21 +70,31 @@ def own_netns() -> Iterator[None]:
         os.close(old)
 
 
-def _cgroup2_mounted() -> Path | None:
+def shared_cgroup2() -> Path | None:
+    """A cgroup2 mount of the machine's, if any: not another run's temporary one.
+
+    A test run (or an example tool) that mounts cgroup2 itself does so under
+    the temporary directory, and unmounts it when it ends; a test that used
+    it meanwhile would lose its cgroups, and, holding a file open in it, make
+    that unmount fail and the mount stay.
+    """
+    temporary = Path(tempfile.gettempdir())
     for line in Path("/proc/self/mounts").read_text().splitlines():
         fields = line.split()
         if len(fields) > 2 and fields[2] == "cgroup2":
-            return Path(fields[1])
+            where = Path(fields[1].replace("\\040", " "))
+            if temporary not in where.parents:
+                return where
     return None
 
 
 @contextlib.contextmanager
-def cgroup2_mount() -> Iterator[Path]:
-    """A cgroup v2 hierarchy's root: the mounted one, or one mounted here for the block."""
-    mounted = _cgroup2_mounted()
-    if mounted is not None:
-        yield mounted
-        return
+def own_cgroup2_mount() -> Iterator[Path]:
+    """cgroup2 mounted on a new temporary directory for the block, and gone after it.
+
+    The unmount is lazy (``umount -l``): a file still open in the mount when
+    the block ends cannot keep it mounted.
+    """
     where = Path(tempfile.mkdtemp(prefix="pybpf-cgroup2-"))
     try:
         subprocess.run(
@@ -93,9 +103,20 @@ def cgroup2_mount() -> Iterator[Path]:
         try:
             yield where
         finally:
-            subprocess.run(["umount", str(where)], check=True, capture_output=True)
+            subprocess.run(["umount", "-l", str(where)], check=True, capture_output=True)
     finally:
         where.rmdir()
+
+
+@contextlib.contextmanager
+def cgroup2_mount() -> Iterator[Path]:
+    """A cgroup v2 hierarchy's root: the machine's mount, or one mounted here for the block."""
+    shared = shared_cgroup2()
+    if shared is not None:
+        yield shared
+        return
+    with own_cgroup2_mount() as where:
+        yield where
 
 
 @contextlib.contextmanager

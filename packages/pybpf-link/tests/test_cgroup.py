@@ -26,7 +26,13 @@ from pybpf.link import (
 
 # The tests run with --import-mode=importlib: their folder is not on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ns_helpers import cgroup2_mount, child_cgroup, run_in_cgroup
+from ns_helpers import (
+    cgroup2_mount,
+    child_cgroup,
+    own_cgroup2_mount,
+    run_in_cgroup,
+    shared_cgroup2,
+)
 
 pytestmark = pytest.mark.kernel
 
@@ -313,3 +319,31 @@ def test_an_attach_function_is_not_hidden_by_its_module(name: str) -> None:
         f"assert callable({name}) and not isinstance({name}, type(sys)), {name}\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _mounted_at(where: Path) -> bool:
+    return any(
+        line.split()[1] == str(where) for line in Path("/proc/self/mounts").read_text().splitlines()
+    )
+
+
+def test_a_temporary_cgroup2_mount_goes_even_with_a_file_open_in_it() -> None:
+    # A run that used it (a cgroup fd still open) must not keep it mounted.
+    with own_cgroup2_mount() as root:
+        held = os.open(root, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        assert not _mounted_at(root)
+        assert not root.exists()
+    finally:
+        os.close(held)
+
+
+def test_another_runs_temporary_cgroup2_mount_is_not_shared() -> None:
+    with own_cgroup2_mount() as other:
+        shared = shared_cgroup2()
+        assert shared != other
+        with cgroup2_mount() as root:
+            assert root != other
+            assert (root / "cgroup.controllers").exists()
+        assert _mounted_at(other)
+    assert not _mounted_at(other)

@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,17 +32,26 @@ IP_UDP = 20 + 8  # the headers cgroup_skb sees
 
 
 def run(tool: str, *args: str, timeout: float = 60) -> str:
-    """Run ``examples/<tool>.py`` with ``args`` to its end; its stdout (it must exit 0)."""
-    done = subprocess.run(
+    """Run ``examples/<tool>.py`` with ``args`` to its end; its stdout (it must exit 0).
+
+    A tool still running after ``timeout`` seconds is stopped with SIGTERM,
+    which lets it undo what it made (a demo's cgroup2 mount), not killed.
+    """
+    with subprocess.Popen(
         [sys.executable, str(EXAMPLES / f"{tool}.py"), *args],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
-    return done.stdout
+    ) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            out, err = proc.communicate(timeout=30)
+            raise AssertionError(f"{tool} ran over {timeout} s:\n{out}{err}") from None
+    assert proc.returncode == 0, err
+    assert err == ""
+    return out
 
 
 @contextmanager
@@ -211,6 +221,21 @@ def test_cgroup_egress_demo() -> None:
     )
     assert "==> a child in the cgroup sent 10 UDP datagrams of 200 bytes" in out
     assert re.search(rf"sent 10 packets, {10 * (IP_UDP + 200)} bytes$", out, re.M), out
+
+
+@pytest.mark.kernel
+def test_cgroup_egress_demo_undoes_what_it_made_when_killed() -> None:
+    # SIGTERM (a timeout's kill) ends it as Ctrl-C does: its cgroup (and, where
+    # the machine mounts no cgroup2, its mount) must not stay behind.
+    with running("cgroup_egress", "--demo", "--duration", "600", ready="==> counting") as proc:
+        proc.terminate()
+        out = finish(proc)
+    found = re.search(r"^==> detached; (\S+) sent \d+ packets", out, re.M)
+    assert found, out
+    group = Path(found.group(1))
+    assert not group.exists()
+    if Path(tempfile.gettempdir()) in group.parents:  # under a mount of its own
+        assert not group.parent.exists()
 
 
 @pytest.mark.kernel

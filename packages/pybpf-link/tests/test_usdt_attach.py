@@ -15,13 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from pybpf.core import Collection, NotSupportedError
+from pybpf.core import ClosedError, Collection, NotSupportedError, features
 from pybpf.elf import AttachType, load_collection_spec
 from pybpf.elf.binary import ET_DYN
 from pybpf.link import (
     Executable,
     LegacyPerfEventLink,
+    LinkType,
     PerfEventLink,
+    UprobeMultiInfo,
     UprobeMultiLink,
     USDTLink,
     USDTProbeNotFoundError,
@@ -66,10 +68,14 @@ def child() -> Iterator[subprocess.Popen[str]]:
         proc.communicate(timeout=30)
 
 
-def _collection(testdata: Path, target: int, *, multi: bool = False) -> Collection:
+def _collection(
+    testdata: Path, target: int, *, multi: bool = False, section: str | None = None
+) -> Collection:
     spec = load_collection_spec(testdata / "link_usdt-el.o")
     if multi:
         spec.programs["function_entry"].attach_type = AttachType.TRACE_UPROBE_MULTI
+    if section is not None:
+        spec.programs["function_entry"].section = section
     coll = Collection(spec)
     coll.variables["target_tgid"].set(target)
     return coll
@@ -115,7 +121,6 @@ def _check_counts(
 ) -> None:
     with link:
         assert isinstance(link, USDTLink)
-        assert link.type is None
         assert link.name == f"usdt {python.path}:python:function__entry"
         assert _semaphore(python, proc.pid) > 0
         _call_functions(proc)
@@ -128,15 +133,57 @@ def _check_counts(
     assert _specs_in_use(coll) == 0
 
 
-def test_python_function_entry(
+def test_a_usdt_program_fires_through_one_uprobe_multi_link(
     testdata: Path, python: Executable, child: subprocess.Popen[str]
 ) -> None:
+    """libbpf 1.5's default: a usdt program is loaded for uprobe_multi where the kernel can."""
+    features.have_uprobe_multi_link()  # else skipped with the kernel's answer
     with _collection(testdata, child.pid) as coll:
-        link = python.usdt(
-            coll.programs["function_entry"], "python", "function__entry", cookie=0xFEED
-        )
-        assert all(isinstance(p, PerfEventLink | LegacyPerfEventLink) for p in link.links)
+        prog = coll.programs["function_entry"]
+        assert prog.spec is not None
+        assert prog.spec.attach_type == AttachType.TRACE_UPROBE_MULTI
+        link = python.usdt(prog, "python", "function__entry", cookie=0xFEED)
+        (part,) = link.links
+        assert isinstance(part, UprobeMultiLink)
+        assert link.type == LinkType.UPROBE_MULTI
+        info = link.info()
+        assert isinstance(info, UprobeMultiInfo)
+        assert info.id == part.info().id
+        sites = python.usdt_probe_sites("python", "function__entry")
+        if info.offsets:  # reported from 6.8
+            assert sorted(info.offsets) == sorted(s.offset for s in sites)
+            assert info.path == os.path.realpath(python.path)
         _check_counts(coll, python, link, child)
+        with pytest.raises(ClosedError):
+            link.info()
+
+
+def test_one_uprobe_per_site_for_a_program_not_loaded_for_uprobe_multi(
+    testdata: Path, python: Executable, child: subprocess.Popen[str]
+) -> None:
+    """The path of kernels without uprobe_multi links (5.10, 6.1), and of such programs."""
+    with _collection(testdata, child.pid, section="uprobe") as coll:
+        prog = coll.programs["function_entry"]
+        assert prog.spec is not None and prog.spec.attach_type is None
+        link = python.usdt(prog, "python", "function__entry", cookie=0xFEED)
+        assert len(link.links) == len(python.usdt_probe_sites("python", "function__entry"))
+        assert all(isinstance(p, PerfEventLink | LegacyPerfEventLink) for p in link.links)
+        assert link.type is None
+        with pytest.raises(NotSupportedError, match="one uprobe per site"):
+            link.info()
+        _check_counts(coll, python, link, child)
+
+
+def test_a_usdt_program_is_loaded_as_the_probe_says(testdata: Path) -> None:
+    """Decided by the cached feature probe, never by the kernel's version."""
+    try:
+        features.have_uprobe_multi_link()
+        expected = AttachType.TRACE_UPROBE_MULTI
+    except NotSupportedError:
+        expected = None
+    with _collection(testdata, os.getpid()) as coll:
+        spec = coll.programs["function_entry"].spec
+        assert spec is not None and spec.attach_type == expected
 
 
 def test_python_function_entry_with_a_pid(

@@ -294,6 +294,19 @@ class PerfOpenFlags(enum.IntFlag):
     FD_CLOEXEC = 8
 
 
+class NamespaceType(enum.IntEnum):
+    """Namespace types: what nsfs's ``NS_GET_NSTYPE`` answers (#defines of sched.h)."""
+
+    TIME = 128
+    NS = 131072
+    CGROUP = 33554432
+    UTS = 67108864
+    IPC = 134217728
+    USER = 268435456
+    PID = 536870912
+    NET = 1073741824
+
+
 class PerfEventFlag(enum.IntFlag):
     """The one-bit fields of ``struct perf_event_attr``: its u64 at offset 40."""
 
@@ -348,3 +361,6 @@ PERF_EVENT_IOC_SET_BPF = 0x40042408
 PERF_EVENT_IOC_PAUSE_OUTPUT = 0x40042409
 PERF_EVENT_IOC_QUERY_BPF = 0xC008240A
 PERF_EVENT_IOC_MODIFY_ATTRIBUTES = 0x4008240B
+
+# nsfs ioctls (asm-generic encoding; see tools/gen_uapi.py).
+NS_GET_NSTYPE = 0xB703

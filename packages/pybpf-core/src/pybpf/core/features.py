@@ -16,7 +16,7 @@ import struct
 from collections.abc import Callable
 from typing import ParamSpec
 
-from pybpf.core import _attach_btf, _cmds, _probes, _rlimit, _sys
+from pybpf.core import _attach_btf, _cmds, _probes, _prog_load, _rlimit, _sys
 from pybpf.core._uapi import Command
 from pybpf.core.errors import BPFError, NotSupportedError, VerifierError
 from pybpf.elf import AttachType, CollectionSpec, MapSpec, MapType, ProgramSpec, ProgramType
@@ -37,6 +37,7 @@ __all__ = [
     "have_program_flags",
     "have_program_type",
     "have_sleepable",
+    "have_uprobe_multi_link",
 ]
 
 #: The first Linux release with each program type.
@@ -417,6 +418,60 @@ def have_bpf_link() -> None:
     rc = _cmds.call(Command.LINK_CREATE, attr)
     if rc == -errno.EINVAL:
         raise _missing("bpf_link (BPF_LINK_CREATE)", "5.7")
+
+
+@_cached
+def have_uprobe_multi_link() -> None:
+    """Whether the kernel makes ``UPROBE_MULTI`` links that filter by process (Linux 6.6).
+
+    libbpf's probe, whose answer makes it load ``usdt`` programs for such
+    links: a kprobe program loaded for ``TRACE_UPROBE_MULTI`` is linked to
+    the directory ``/``, which a kernel with the links refuses with EBADF
+    (any other answer: no such links), then again with pid -1, which a
+    kernel whose pid filter is the process's (not the first kernels', which
+    filtered by thread) refuses with EINVAL before it looks at the path.
+    """
+    feature = "uprobe_multi links"
+    req = _prog_load.LoadRequest(
+        "uprobe_multi",
+        ProgramType.KPROBE,
+        _R0_ZERO + _EXIT,
+        license="GPL",
+        expected_attach_type=AttachType.TRACE_UPROBE_MULTI,
+    )
+    try:
+        prog, _ = _prog_load.load(req)
+    except BPFError as exc:
+        raise _missing(feature, "6.6", exc.errno or errno.EINVAL) from None
+    with prog:
+        code = _uprobe_multi_answer(prog.number, pid=0)
+        if code != errno.EBADF:
+            raise _missing(feature, "6.6", code or errno.EINVAL)
+        code = _uprobe_multi_answer(prog.number, pid=0xFFFFFFFF)
+        if code != errno.EINVAL:
+            raise NotSupportedError(
+                feature,
+                code=code or errno.EINVAL,
+                reason="this kernel's uprobe_multi links filter by thread, not by process",
+            )
+
+
+def _uprobe_multi_answer(prog_fd: int, *, pid: int) -> int:
+    """The errno of linking ``prog_fd`` to a uprobe_multi at offset 0 of ``/`` (0: linked)."""
+    path = _sys.ffi.new("char[]", b"/")
+    offsets = _sys.ffi.new("uint64_t[]", [0])
+    attr = _cmds.new_attr("link_create")
+    attr.prog_fd = prog_fd
+    attr.attach_type = AttachType.TRACE_UPROBE_MULTI
+    attr.uprobe_multi.path = _sys.addr(path)
+    attr.uprobe_multi.offsets = _sys.addr(offsets)
+    attr.uprobe_multi.cnt = 1
+    attr.uprobe_multi.pid = pid
+    rc = _cmds.call(Command.LINK_CREATE, attr)
+    if rc >= 0:
+        os.close(rc)
+        return 0
+    return -rc
 
 
 def _isa(feature: str, since: str, code: bytes) -> None:

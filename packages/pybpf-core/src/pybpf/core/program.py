@@ -9,6 +9,7 @@ plus func and line info from the object's BTF (``types``) when given.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import fcntl
 import itertools
@@ -41,10 +42,10 @@ from pybpf.core._kernel_btf import ModuleBTFs
 from pybpf.core._objbtf import ObjectBTF
 from pybpf.core._owner import KernelObject
 from pybpf.core._uapi import Command, FileFlags, RunFlags
-from pybpf.core.errors import BPFError, LimitError, VerifierError
+from pybpf.core.errors import BPFError, LimitError, NotSupportedError, VerifierError
 from pybpf.core.fd import FD
 from pybpf.core.prog_info import ProgramInfo
-from pybpf.elf import ProgramType, UnspecifiedProgramTypeError
+from pybpf.elf import AttachType, ProgramType, UnspecifiedProgramTypeError
 from pybpf.elf.spec import Extern, ProgramSpec
 
 if TYPE_CHECKING:
@@ -143,6 +144,7 @@ class Program(KernelObject):
             # The kernel would only say EINVAL; the reader leaves this type to
             # programs of sections that name none, for the user to set.
             raise UnspecifiedProgramTypeError(spec.name, spec.section)
+        spec = _usdt_load_spec(spec)
         what = f"program {spec.name!r}"
         _prog_load.check_numbers(what, spec)
         log_level = _args.unsigned(what, "log_level", log_level)
@@ -260,7 +262,9 @@ class Program(KernelObject):
         (``kprobe/do_sys_open`` names its target), ``attach_type``,
         ``attach_to`` and ``sleepable``. Opened programs (``from_fd``,
         ``from_id``, ``load_pinned``) have only the kernel's view
-        (:meth:`info`).
+        (:meth:`info`). A ``usdt`` program that a kernel with uprobe_multi
+        links got as a ``TRACE_UPROBE_MULTI`` program (as libbpf loads them)
+        has a copy of its spec saying so.
         """
         return self._spec
 
@@ -402,6 +406,34 @@ def _out_size(what: str, name: str, given: int | None, data_in: bytes | None, sl
     if given is not None:
         return _args.unsigned(what, name, given)
     return 0 if data_in is None else len(data_in) + slack
+
+
+#: libbpf's ``SEC_USDT`` sections: loaded for uprobe_multi links where the
+#: kernel makes them, so that one link holds every site of a probe.
+_USDT_SECTIONS = frozenset({"usdt+", "usdt.s+"})
+
+
+def _usdt_load_spec(spec: ProgramSpec) -> ProgramSpec:
+    """``spec``, or for a ``usdt`` program a copy loaded for ``TRACE_UPROBE_MULTI``.
+
+    libbpf 1.5's rule: the copy where the kernel makes uprobe_multi links
+    that filter by process (the cached probe
+    :func:`~pybpf.core.features.have_uprobe_multi_link`), never by version.
+    A spec that names its own attach type keeps it.
+    """
+    if spec.attach_type is not None or spec.type != ProgramType.KPROBE:
+        return spec
+    from pybpf.core import features  # noqa: PLC0415 (usdt programs only)
+    from pybpf.elf.sections import match_section  # noqa: PLC0415
+
+    found = match_section(spec.section)
+    if found is None or found.definition.pattern not in _USDT_SECTIONS:
+        return spec
+    try:
+        features.have_uprobe_multi_link()
+    except NotSupportedError:
+        return spec
+    return dataclasses.replace(spec, attach_type=AttachType.TRACE_UPROBE_MULTI)
 
 
 class _Attach:

@@ -15,6 +15,8 @@ changes with ``pybpf-core`` (which ``pybpf-link`` pins exactly), as ebpf-go's
   failure raises the typed error of :func:`error`;
 - :func:`perf_event_open` and the perf ioctls (:func:`perf_ioctl`); :func:`mmap`, :func:`munmap` and
   :func:`mapped_view`, for mappings at a given address;
+- :func:`namespace_type` (nsfs's ``NS_GET_NSTYPE``) and :func:`mount`, for the
+  link layer's namespace targets and tracefs;
 - the generated enums and flags, and :class:`KernelObject`, :class:`FD` and
   :class:`Closing` for the objects built on top.
 
@@ -24,6 +26,7 @@ Every command function takes ``what``, the words an error starts with.
 from __future__ import annotations
 
 import errno
+import os
 from typing import Any
 
 from pybpf.core import _sys
@@ -66,6 +69,7 @@ from pybpf.core._cmds import (
 from pybpf.core._ext_target import func_id as program_func_id
 from pybpf.core._owner import KernelObject
 from pybpf.core._uapi import (
+    NS_GET_NSTYPE,
     PERF_EVENT_IOC_DISABLE,
     PERF_EVENT_IOC_ENABLE,
     PERF_EVENT_IOC_ID,
@@ -80,6 +84,7 @@ from pybpf.core._uapi import (
     KprobeMultiFlags,
     LinkType,
     MapFlags,
+    NamespaceType,
     NetfilterFlags,
     PerfEventType,
     PerfOpenFlags,
@@ -117,6 +122,7 @@ __all__ = [
     "LinkType",
     "MapFlags",
     "MapType",
+    "NamespaceType",
     "NetfilterFlags",
     "PerfEventType",
     "PerfOpenFlags",
@@ -147,7 +153,9 @@ __all__ = [
     "map_freeze",
     "mapped_view",
     "mmap",
+    "mount",
     "munmap",
+    "namespace_type",
     "new_attr",
     "new_info",
     "new_iter_link_info",
@@ -193,3 +201,36 @@ def perf_ioctl(event: FD, request: int, arg: int, what: str) -> None:
         fcntl.ioctl(event.number, request, arg)
     except OSError as e:
         raise error(e.errno or errno.EINVAL, what) from None
+
+
+def namespace_type(ns: FD, what: str) -> NamespaceType | int:
+    """The type of the namespace file ``ns`` (nsfs's ``NS_GET_NSTYPE``, Linux 4.11+).
+
+    A plain int for a type newer than this library. A file that is no
+    namespace raises the typed error of :func:`error` naming ``what``
+    (``ENOTTY``).
+    """
+    import fcntl  # noqa: PLC0415 (only namespace targets pay for it)
+
+    try:
+        kind = fcntl.ioctl(ns.number, NS_GET_NSTYPE)
+    except OSError as e:
+        raise error(e.errno or errno.EINVAL, what) from None
+    try:
+        return NamespaceType(kind)
+    except ValueError:
+        return kind
+
+
+def mount(source: str, target: str, fstype: str, what: str, *, flags: int = 0) -> None:
+    """Mount the ``fstype`` filesystem ``source`` at ``target`` (mount(2)), with ``flags``.
+
+    A failure raises the typed error of :func:`error` naming ``what``
+    (a permission error says which capability is missing).
+    """
+    import ctypes  # noqa: PLC0415 (only a process that mounts pays for it)
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    args = (os.fsencode(source), os.fsencode(target), os.fsencode(fstype))
+    if libc.mount(*args, ctypes.c_ulong(flags), None) != 0:
+        raise error(ctypes.get_errno() or errno.EINVAL, what, needs=("CAP_SYS_ADMIN",))

@@ -11,7 +11,9 @@ links up and add addresses.
 
 A :class:`Route` socket belongs to the network namespace of the thread that
 opened it: links keep theirs, so that closing detaches in the namespace the
-program was attached in.
+program was attached in. :class:`RouteLink` is what such a link shares
+(the program's fd, the socket, the device), and :func:`attach_through_route`
+the attach step both paths take.
 """
 
 from __future__ import annotations
@@ -21,13 +23,17 @@ import ipaddress
 import itertools
 import socket
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
+from pybpf.core import Program
 from pybpf.core import sys as bpf
 from pybpf.link.errors import InterfaceNotFoundError
+from pybpf.link.link import Link
 
 __all__ = [
     "Route",
+    "RouteLink",
+    "attach_through_route",
     "attr",
     "attr_str",
     "attr_u32",
@@ -398,3 +404,65 @@ def _refusal(code: int, flags: int, payload: memoryview, what: str) -> OSError:
     return bpf.error(
         code, f"{what} (kernel: {message})" if message else what, needs=("CAP_NET_ADMIN",)
     )
+
+
+class RouteLink(Link):
+    """A program attached to a device through rtnetlink: no bpf_link behind it.
+
+    It holds a duplicate of the program's fd and the :class:`Route` socket of
+    the namespace it was attached in. :meth:`close` asks the subclass's
+    :meth:`_detach` to undo the attachment through that socket, then closes
+    both, whatever the detach raised.
+    """
+
+    __slots__ = ("_ifindex", "_route")
+
+    def __init__(self, program: bpf.FD, name: str, route: Route, ifindex: int) -> None:
+        """Take over ``program`` (a dup of the attached program's fd) and the ``route`` socket."""
+        super().__init__(program, name)
+        self._route: Route | None = route
+        self._ifindex = ifindex
+
+    @property
+    def ifindex(self) -> int:
+        """The device's ifindex, in the namespace the program was attached in."""
+        return self._ifindex
+
+    def _detach(self, route: Route) -> None:
+        """Undo the attachment through ``route`` (once, from :meth:`close`)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Detach the program from the device, and close the socket and the fd."""
+        route, self._route = self._route, None
+        try:
+            if route is not None:
+                self._detach(route)
+        finally:
+            try:
+                if route is not None:
+                    route.close()
+            finally:
+                super().close()
+
+
+def attach_through_route(
+    prog: Program, attach: Callable[[Route, int], None]
+) -> tuple[bpf.FD, Route]:
+    """A dup of ``prog``'s fd and a new :class:`Route`, once ``attach(route, fd number)`` worked.
+
+    What a :class:`RouteLink` takes over; if ``attach`` raises, both are
+    closed before the error goes on.
+    """
+    program = prog.fd.dup()
+    try:
+        route = Route()
+        try:
+            attach(route, program.number)
+        except BaseException:
+            route.close()
+            raise
+    except BaseException:
+        program.close()
+        raise
+    return program, route

@@ -27,10 +27,10 @@ from pybpf.link.link import Link
 from pybpf.link.prog_attach import (
     ProgAttachLink,
     check_program,
-    open_target,
+    link_target,
+    open_checked_target,
     prog_attach,
     resolve_attach_type,
-    target_label,
 )
 
 __all__ = [
@@ -120,17 +120,16 @@ def open_cgroup(cgroup: object, call: str) -> tuple[bpf.FD, str]:
     Anything else raises :class:`~pybpf.link.NotACgroupError` (TypeError for
     an argument of the wrong kind).
     """
-    try:
-        fd, target = open_target(cgroup, call, "cgroup")
-    except OSError as e:
-        raise NotACgroupError(target_label(cgroup), e.strerror or str(e)) from None
+    return open_checked_target(cgroup, call, "cgroup", NotACgroupError, _not_cgroup2)
+
+
+def _not_cgroup2(fd: bpf.FD) -> str | None:
+    """Why the directory ``fd`` is no cgroup v2 directory; None if it is one."""
     try:
         os.stat(_CGROUP2_FILE, dir_fd=fd.number)
     except OSError as e:
-        fd.close()
-        reason = "not a directory" if e.errno == errno.ENOTDIR else f"it has no {_CGROUP2_FILE}"
-        raise NotACgroupError(target, reason) from None
-    return fd, (f"cgroup fd {target}" if isinstance(target, int) else f"cgroup {target}")
+        return "not a directory" if e.errno == errno.ENOTDIR else f"it has no {_CGROUP2_FILE}"
+    return None
 
 
 def cgroup(
@@ -151,14 +150,9 @@ def cgroup(
     check_program(prog, call)
     kind = resolve_attach_type(prog, attach_type, CGROUP_ATTACH_TYPES, call)
     fd, label = open_cgroup(cgroup, call)
+    name = f"{label} {kind.name}"
     with fd:
-        name = f"{label} {kind.name}"
-        attr = bpf.new_attr("link_create")
-        attr.prog_fd = prog.fd.number
-        attr.target_fd = fd.number
-        attr.attach_type = kind
-        link_fd = bpf.link_create(attr, f"attach program {prog.name!r} to {name}")
-    return CgroupLink(link_fd, name)
+        return CgroupLink(link_target(prog, fd, kind, name), name)
 
 
 def cgroup_legacy(

@@ -270,9 +270,11 @@ class Executable:
     ) -> USDTLink:
         """Attach ``prog`` (a ``BPF_USDT`` program of libbpf's ``usdt.bpf.h``) to a USDT probe.
 
-        Every call site of ``provider:name`` gets a uprobe (one
+        Every call site of ``provider:name`` gets a uprobe: one
         ``UPROBE_MULTI`` link for them all when the program was loaded with
-        the ``TRACE_UPROBE_MULTI`` attach type); the object's
+        the ``TRACE_UPROBE_MULTI`` attach type (which pybpf.core, as libbpf,
+        gives ``usdt`` programs on kernels with uprobe_multi links), else
+        one uprobe each; the object's
         ``__bpf_usdt_specs`` map (and, before 5.15, ``__bpf_usdt_ip_to_spec_id``),
         found among the maps the program uses, says where each site's
         arguments are. ``cookie`` is what ``bpf_usdt_cookie()`` returns.

@@ -11,14 +11,18 @@ alive: once the namespace is gone, the program is detached.
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 
 from pybpf.core import Program
 from pybpf.core import sys as bpf
 from pybpf.link.errors import NotANetworkNamespaceError
 from pybpf.link.link import Link
-from pybpf.link.prog_attach import check_program, open_target, resolve_attach_type, target_label
+from pybpf.link.prog_attach import (
+    check_program,
+    link_target,
+    open_checked_target,
+    resolve_attach_type,
+)
 
 __all__ = ["NetNsLink", "netns"]
 
@@ -29,9 +33,6 @@ NETNS_ATTACH_TYPES = {
 }
 #: Each netns program type has one attach type: a program without a spec still attaches.
 _BY_PROGRAM_TYPE = {prog: attach for attach, prog in NETNS_ATTACH_TYPES.items()}
-#: ioctl(2) of nsfs, ``_IO(0xb7, 0x3)``: the type of a namespace (a CLONE_NEW* flag).
-_NS_GET_NSTYPE = 0xB703
-_CLONE_NEWNET = 0x40000000
 
 
 class NetNsLink(Link, link_type=bpf.LinkType.NETNS):
@@ -42,20 +43,16 @@ class NetNsLink(Link, link_type=bpf.LinkType.NETNS):
 
 def open_netns(netns: object, call: str) -> tuple[bpf.FD, str]:
     """An owned fd of the network namespace ``netns`` (a path or fd), and a label for it."""
+    return open_checked_target(netns, call, "netns", NotANetworkNamespaceError, _not_netns)
+
+
+def _not_netns(fd: bpf.FD) -> str | None:
+    """Why the file ``fd`` is no network namespace; None if it is one."""
     try:
-        fd, target = open_target(netns, call, "netns")
+        kind = bpf.namespace_type(fd, "NS_GET_NSTYPE")
     except OSError as e:
-        raise NotANetworkNamespaceError(target_label(netns), e.strerror or str(e)) from None
-    try:
-        kind = fcntl.ioctl(fd.number, _NS_GET_NSTYPE)
-    except OSError as e:
-        fd.close()
-        reason = "not a namespace file" if e.errno in (errno.ENOTTY, errno.EINVAL) else str(e)
-        raise NotANetworkNamespaceError(target, reason) from None
-    if kind != _CLONE_NEWNET:
-        fd.close()
-        raise NotANetworkNamespaceError(target, "a namespace of another kind")
-    return fd, (f"netns fd {target}" if isinstance(target, int) else f"netns {target}")
+        return "not a namespace file" if e.errno in (errno.ENOTTY, errno.EINVAL) else str(e)
+    return None if kind == bpf.NamespaceType.NET else "a namespace of another kind"
 
 
 def netns(prog: Program, netns: str | os.PathLike[str] | int) -> NetNsLink:
@@ -77,11 +74,6 @@ def netns(prog: Program, netns: str | os.PathLike[str] | int) -> NetNsLink:
         )
     kind = resolve_attach_type(prog, given, NETNS_ATTACH_TYPES, call)
     fd, label = open_netns(netns, call)
+    name = f"{label} {kind.name}"
     with fd:
-        name = f"{label} {kind.name}"
-        attr = bpf.new_attr("link_create")
-        attr.prog_fd = prog.fd.number
-        attr.target_fd = fd.number
-        attr.attach_type = kind
-        link_fd = bpf.link_create(attr, f"attach program {prog.name!r} to {name}")
-    return NetNsLink(link_fd, name)
+        return NetNsLink(link_target(prog, fd, kind, name), name)

@@ -8,14 +8,15 @@ program (duplicated fds, so closing the caller's objects changes nothing)
 and detaches exactly that program when it is closed.
 
 Also the checks every attach call of this package makes before a syscall:
-the program argument, and the attach type a program's section implies.
+the program argument, the attach type a program's section implies, and a
+target given as a path or fd (:func:`open_checked_target`).
 """
 
 from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from pybpf.core import BPFError, Program
 from pybpf.core import sys as bpf
@@ -99,6 +100,18 @@ def prog_attach(
     return prog_fd
 
 
+def link_target(prog: Program, target: bpf.FD, attach_type: bpf.AttachType, name: str) -> bpf.FD:
+    """``BPF_LINK_CREATE`` of ``prog`` on the object behind ``target`` (a cgroup, a netns).
+
+    The bpf_link's fd; ``name`` says what is attached to, for the error.
+    """
+    attr = bpf.new_attr("link_create")
+    attr.prog_fd = prog.fd.number
+    attr.target_fd = target.number
+    attr.attach_type = attach_type
+    return bpf.link_create(attr, f"attach program {prog.name!r} to {name}")
+
+
 def check_program(prog: object, call: str) -> Program:
     """``prog`` if it is a loaded :class:`~pybpf.core.Program`, else a TypeError naming ``call``."""
     if not isinstance(prog, Program):
@@ -161,7 +174,38 @@ def _kind(prog: Program) -> str:
     return prog.type.name if isinstance(prog.type, bpf.ProgramType) else str(prog.type)
 
 
-def open_target(target: object, call: str, argument: str) -> tuple[bpf.FD, str | int]:
+def open_checked_target(
+    target: object,
+    call: str,
+    argument: str,
+    refuse: Callable[[str | int, str], Exception],
+    check: Callable[[bpf.FD], str | None],
+) -> tuple[bpf.FD, str]:
+    """An owned fd of ``target`` (a path or fd number) that passes ``check``, and its label.
+
+    For the attach calls whose target is a file (a cgroup directory, a
+    namespace file). ``check`` returns None for a fitting target, else why it
+    does not fit; that, and a path or fd that cannot be opened, raise
+    ``refuse(target, reason)`` with nothing left open. A ``target`` of another
+    kind raises TypeError. The label reads ``"<argument> PATH"`` or
+    ``"<argument> fd N"``.
+    """
+    try:
+        fd, opened = _open_target(target, call, argument)
+    except OSError as e:
+        raise refuse(_target_label(target), e.strerror or str(e)) from None
+    try:
+        reason = check(fd)
+    except BaseException:
+        fd.close()
+        raise
+    if reason is not None:
+        fd.close()
+        raise refuse(opened, reason)
+    return fd, (f"{argument} fd {opened}" if isinstance(opened, int) else f"{argument} {opened}")
+
+
+def _open_target(target: object, call: str, argument: str) -> tuple[bpf.FD, str | int]:
     """An owned fd for ``target``, a path (str or PathLike) or an fd number, and its label.
 
     A path is opened read-only (a directory too); an fd number is duplicated,
@@ -181,7 +225,7 @@ def open_target(target: object, call: str, argument: str) -> tuple[bpf.FD, str |
     raise TypeError(f"{call}: {argument} must be a path or an fd, not {type(target).__name__}")
 
 
-def target_label(target: object) -> str | int:
+def _target_label(target: object) -> str | int:
     """How an error names ``target``, a path or fd argument that could not be opened."""
     if isinstance(target, int):
         return target

@@ -18,8 +18,13 @@ import os
 
 from pybpf.core import Program
 from pybpf.core import sys as bpf
-from pybpf.link._netlink import Route, clsact_parent, interface_index
-from pybpf.link.link import Link
+from pybpf.link._netlink import (
+    Route,
+    RouteLink,
+    attach_through_route,
+    clsact_parent,
+    interface_index,
+)
 from pybpf.link.tcx import section_attach_type
 
 __all__ = ["TCLink", "tc"]
@@ -37,7 +42,7 @@ def _qdisc_key(ifindex: int) -> tuple[int, int]:
     return (os.stat("/proc/thread-self/ns/net").st_ino, ifindex)
 
 
-class TCLink(Link):
+class TCLink(RouteLink):
     """A ``cls_bpf`` filter on a device's clsact qdisc: no bpf_link behind it.
 
     :attr:`type` is None; it cannot be pinned, updated or asked for
@@ -46,7 +51,7 @@ class TCLink(Link):
     without closing.
     """
 
-    __slots__ = ("_filter", "_qdisc", "_route")
+    __slots__ = ("_filter", "_qdisc")
 
     def __init__(  # noqa: PLR0917 (what a filter is)
         self,
@@ -60,15 +65,9 @@ class TCLink(Link):
         qdisc: tuple[int, int],
     ) -> None:
         """Take over ``program`` (a dup of the filter's program fd) and the ``route`` socket."""
-        super().__init__(program, name)
-        self._route: Route | None = route
+        super().__init__(program, name, route, ifindex)
         self._filter = (ifindex, parent, priority, handle)
         self._qdisc = qdisc
-
-    @property
-    def ifindex(self) -> int:
-        """The device's ifindex, in the namespace the filter was added in."""
-        return self._filter[0]
 
     @property
     def priority(self) -> int:
@@ -80,18 +79,9 @@ class TCLink(Link):
         """The filter's handle."""
         return self._filter[3]
 
-    def close(self) -> None:
-        """Delete the filter (and the qdisc this process made, once empty), and close."""
-        route, self._route = self._route, None
-        try:
-            if route is not None:
-                _remove(route, *self._filter, self._qdisc, f"detach {self._name}")
-        finally:
-            try:
-                if route is not None:
-                    route.close()
-            finally:
-                super().close()
+    def _detach(self, route: Route) -> None:
+        """Delete the filter (and the qdisc this process made, once empty)."""
+        _remove(route, *self._filter, self._qdisc, f"detach {self._name}")
 
 
 def _remove(  # noqa: PLR0917 (what a filter is)
@@ -160,24 +150,18 @@ def tc(
     what = f"attach program {prog.name!r} to tc {direction} of {name}"
     parent = clsact_parent(direction == "ingress")
     label = f"{prog.name}:[{prog.info().id}]"  # as libbpf and tc name cls_bpf filters
-    program = prog.fd.dup()
-    try:
-        route = Route()
+    qdisc = _qdisc_key(ifindex)
+
+    def add_filter(route: Route, program: int) -> None:
+        if route.add_clsact(ifindex, what):
+            _MADE.add(qdisc)
         try:
-            qdisc = _qdisc_key(ifindex)
-            if route.add_clsact(ifindex, what):
-                _MADE.add(qdisc)
-            try:
-                route.add_bpf_filter(ifindex, parent, priority, handle, program.number, label, what)
-            except BaseException:
-                # Not _remove: a filter already at priority/handle is someone else's.
-                _drop_unused_qdisc(route, ifindex, qdisc, what)
-                raise
+            route.add_bpf_filter(ifindex, parent, priority, handle, program, label, what)
         except BaseException:
-            route.close()
+            # Not _remove: a filter already at priority/handle is someone else's.
+            _drop_unused_qdisc(route, ifindex, qdisc, what)
             raise
-    except BaseException:
-        program.close()
-        raise
+
+    program, route = attach_through_route(prog, add_filter)
     name = f"tc {direction} {name} prio {priority} handle {handle:#x}"
     return TCLink(program, name, route, ifindex, parent, priority, handle, qdisc)

@@ -8,12 +8,12 @@ may mount it.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import re
 
 from pybpf.core import NotSupportedError
+from pybpf.core import sys as bpf
 from pybpf.link.errors import TracepointNotFoundError
 
 __all__ = ["event_id", "tracefs_path"]
@@ -39,13 +39,6 @@ def _mounted() -> str | None:
     return None
 
 
-def _mount(target: str) -> bool:
-    """Mount tracefs at ``target``: whether that worked."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    rc = libc.mount(b"tracefs", target.encode(), b"tracefs", ctypes.c_ulong(0), None)
-    return int(rc) == 0
-
-
 def tracefs_path() -> str:
     """Where tracefs is mounted; mounted at ``/sys/kernel/tracing`` if it is nowhere.
 
@@ -60,12 +53,20 @@ def tracefs_path() -> str:
         if os.path.isdir(os.path.join(path, "events")):
             _found = path
             return path
-    if os.path.isdir(_DEFAULT) and _mount(_DEFAULT) and os.path.isdir(f"{_DEFAULT}/events"):
-        _found = _DEFAULT
-        return _DEFAULT
+    why = f"{_DEFAULT} does not exist"
+    if os.path.isdir(_DEFAULT):
+        try:
+            bpf.mount("tracefs", _DEFAULT, "tracefs", f"mount tracefs at {_DEFAULT}")
+        except OSError as e:
+            why = str(e)
+        else:
+            if os.path.isdir(f"{_DEFAULT}/events"):
+                _found = _DEFAULT
+                return _DEFAULT
+            why = f"{_DEFAULT} has no events/ once mounted"
     raise NotSupportedError(
-        "tracefs: not mounted, and mounting it at /sys/kernel/tracing failed "
-        "(a kernel without CONFIG_TRACING, or no CAP_SYS_ADMIN)",
+        f"tracefs: not mounted, and mounting it failed ({why}; a kernel without "
+        "CONFIG_TRACING, or no CAP_SYS_ADMIN)",
         code=errno.EOPNOTSUPP,
     )
 

@@ -10,10 +10,11 @@ the arguments of the site it runs at through two maps of its object:
   elsewhere the spec id is the uprobe's BPF cookie.
 
 :func:`attach_usdt` fills both for every call site of one probe, places one
-uprobe per site (or one ``UPROBE_MULTI`` link for all, when the program was
-loaded for it), and returns one :class:`USDTLink` whose ``close()`` undoes it
-all. The maps are found among the maps the program uses (its
-``map_ids``), so no collection needs to be passed along.
+``UPROBE_MULTI`` link for all sites when the program was loaded for it (as
+pybpf.core, like libbpf 1.5, loads ``usdt`` programs on kernels that make
+such links) or else one uprobe per site, and returns one :class:`USDTLink`
+whose ``close()`` undoes it all. The maps are found among the maps the
+program uses (its ``map_ids``), so no collection needs to be passed along.
 
 A probe with a semaphore (Python's, so that it only prepares the arguments
 when someone listens) is enabled by the kernel through the uprobe's
@@ -37,11 +38,12 @@ from pybpf.core import sys as bpf
 from pybpf.elf.binary import ET_DYN
 from pybpf.link.errors import USDTArgumentError
 from pybpf.link.link import Link
-from pybpf.link.uprobe import _check_pid, attach_uprobe, attach_uprobe_multi
+from pybpf.link.uprobe import UprobeMultiLink, _check_pid, attach_uprobe, attach_uprobe_multi
 from pybpf.link.usdt import USDTProbe, encode_usdt_spec
 
 if TYPE_CHECKING:
     from pybpf.link.executable import Executable
+    from pybpf.link.info import LinkInfo
 
 __all__ = ["USDTLink", "attach_usdt"]
 
@@ -72,11 +74,12 @@ def _has_ref_ctr() -> bool:
 class USDTLink(Link):
     """A program on every call site of one USDT probe.
 
-    One object, whatever is behind it: one uprobe per site
-    (:class:`~pybpf.link.PerfEventLink` or, before 5.15,
-    :class:`~pybpf.link.LegacyPerfEventLink`), or a single
-    :class:`~pybpf.link.UprobeMultiLink` (:attr:`links`). :attr:`type` is None
-    (it is no single bpf_link: no pin, update or info). ``close()`` detaches
+    One object, whatever is behind it (:attr:`links`): a single
+    :class:`~pybpf.link.UprobeMultiLink`, whose :attr:`type` and :meth:`info`
+    it reports, or one uprobe per site (:class:`~pybpf.link.PerfEventLink`
+    or, before 5.15, :class:`~pybpf.link.LegacyPerfEventLink`), when
+    :attr:`type` is None and :meth:`info` raises. It is never pinned or
+    updated: its map entries live with this object. ``close()`` detaches
     every site, removes the link's entries from the object's USDT maps and
     releases the semaphores it raised.
     """
@@ -97,6 +100,34 @@ class USDTLink(Link):
     def links(self) -> tuple[Link, ...]:
         """The attachments behind this link: one per call site, or one uprobe_multi link."""
         return tuple(self._parts)
+
+    @property
+    def type(self) -> bpf.LinkType | int | None:
+        """``UPROBE_MULTI`` when one uprobe_multi link holds every site; else None."""
+        multi = self._multi_link()
+        return None if multi is None else multi.type
+
+    def info(self) -> LinkInfo:
+        """The uprobe_multi link's :class:`~pybpf.link.UprobeMultiInfo` (its sites).
+
+        A USDT attached with one uprobe per site raises
+        :class:`~pybpf.core.NotSupportedError`.
+        """
+        if self.closed:
+            raise self._closed()
+        multi = self._multi_link()
+        if multi is None:
+            raise NotSupportedError(
+                f"info of {self._name}: attached with one uprobe per site, no single bpf_link",
+                code=errno.EOPNOTSUPP,
+            )
+        return multi.info()
+
+    def _multi_link(self) -> UprobeMultiLink | None:
+        """The one uprobe_multi link behind this USDT, if that is how it was attached."""
+        if len(self._parts) == 1 and isinstance(self._parts[0], UprobeMultiLink):
+            return self._parts[0]
+        return None
 
     def close(self) -> None:
         """Detach every site, then remove the map entries and release the semaphores."""
@@ -248,7 +279,11 @@ def _free_spec_id(in_use: set[int], limit: int, what: str) -> int:
 
 
 def _multi_capable(prog: Program) -> bool:
-    """Whether ``prog`` was loaded for ``UPROBE_MULTI`` links (its spec says so)."""
+    """Whether ``prog`` was loaded for ``UPROBE_MULTI`` links (its spec says so).
+
+    pybpf.core loads ``usdt`` programs so where the kernel makes such links;
+    a user's spec may also say so itself.
+    """
     spec = prog.spec
     return spec is not None and spec.attach_type == bpf.AttachType.TRACE_UPROBE_MULTI
 

@@ -15,7 +15,7 @@ import errno
 
 from pybpf.core import Program
 from pybpf.core import sys as bpf
-from pybpf.link._netlink import Route, interface_index
+from pybpf.link._netlink import Route, RouteLink, attach_through_route, interface_index
 from pybpf.link.link import Link
 
 __all__ = ["LegacyXDPLink", "XDPLink", "XDPMode", "xdp", "xdp_legacy"]
@@ -42,7 +42,7 @@ class XDPLink(Link, link_type=bpf.LinkType.XDP):
     __slots__ = ()
 
 
-class LegacyXDPLink(Link):
+class LegacyXDPLink(RouteLink):
     """An XDP program set on a device through rtnetlink (``IFLA_XDP``): no bpf_link behind it.
 
     :attr:`type` is None; it cannot be pinned, updated or asked for
@@ -52,45 +52,27 @@ class LegacyXDPLink(Link):
     the process exits without closing.
     """
 
-    __slots__ = ("_flags", "_ifindex", "_route")
+    __slots__ = ("_flags",)
 
     def __init__(self, program: bpf.FD, name: str, route: Route, ifindex: int, flags: int) -> None:
         """Take over ``program`` (a dup of the attached program's fd) and the ``route`` socket."""
-        super().__init__(program, name)
-        self._route: Route | None = route
-        self._ifindex = ifindex
+        super().__init__(program, name, route, ifindex)
         self._flags = flags
 
-    @property
-    def ifindex(self) -> int:
-        """The device's ifindex, in the namespace it was attached in."""
-        return self._ifindex
-
-    def close(self) -> None:
-        """Remove the program from the device if it is still there, and close."""
-        route, self._route = self._route, None
+    def _detach(self, route: Route) -> None:
+        """Remove the program from the device if it is still there."""
+        if self._fd.closed:
+            return
+        # Masking the mode would make the kernel pick another mode's program.
+        flags = (self._flags & _MODES) | bpf.XDPFlags.REPLACE
         try:
-            if route is not None and not self._fd.closed:
-                # Masking the mode would make the kernel pick another mode's program.
-                flags = (self._flags & _MODES) | bpf.XDPFlags.REPLACE
-                try:
-                    route.set_xdp(
-                        self._ifindex,
-                        -1,
-                        flags,
-                        f"detach {self._name}",
-                        expected_fd=self._fd.number,
-                    )
-                except OSError as e:
-                    # EEXIST: another program replaced ours; ENODEV: the device is gone.
-                    if e.errno not in (errno.EEXIST, errno.ENODEV):
-                        raise
-        finally:
-            try:
-                if route is not None:
-                    route.close()
-            finally:
-                super().close()
+            route.set_xdp(
+                self._ifindex, -1, flags, f"detach {self._name}", expected_fd=self._fd.number
+            )
+        except OSError as e:
+            # EEXIST: another program replaced ours; ENODEV: the device is gone.
+            if e.errno not in (errno.EEXIST, errno.ENODEV):
+                raise
 
 
 _MODES = int(bpf.XDPFlags.SKB_MODE | bpf.XDPFlags.DRV_MODE | bpf.XDPFlags.HW_MODE)
@@ -168,15 +150,7 @@ def xdp_legacy(
         expected_fd = expected.fd.number
     elif not replace:
         flags |= bpf.XDPFlags.UPDATE_IF_NOEXIST
-    program = prog.fd.dup()
-    try:
-        route = Route()
-        try:
-            route.set_xdp(ifindex, program.number, flags, what, expected_fd=expected_fd)
-        except BaseException:
-            route.close()
-            raise
-    except BaseException:
-        program.close()
-        raise
+    program, route = attach_through_route(
+        prog, lambda route, fd: route.set_xdp(ifindex, fd, flags, what, expected_fd=expected_fd)
+    )
     return LegacyXDPLink(program, f"xdp {name} (netlink)", route, ifindex, flags)
