@@ -112,10 +112,13 @@ def link_target(prog: Program, target: bpf.FD, attach_type: bpf.AttachType, name
     return bpf.link_create(attr, f"attach program {prog.name!r} to {name}")
 
 
-def check_program(prog: object, call: str) -> Program:
-    """``prog`` if it is a loaded :class:`~pybpf.core.Program`, else a TypeError naming ``call``."""
+def check_program(prog: object, call: str, argument: str = "prog") -> Program:
+    """``prog`` if it is a loaded :class:`~pybpf.core.Program`, else a TypeError naming ``call``.
+
+    ``argument`` is the parameter's name in ``call``, for the message.
+    """
     if not isinstance(prog, Program):
-        raise TypeError(f"{call}: prog must be a Program, not {type(prog).__name__}")
+        raise TypeError(f"{call}: {argument} must be a Program, not {type(prog).__name__}")
     return prog
 
 

@@ -21,6 +21,7 @@ import errno
 from pybpf.core import NotSupportedError, Program
 from pybpf.core import sys as bpf
 from pybpf.link.link import Link
+from pybpf.link.prog_attach import check_program
 
 __all__ = ["RawTracepointLink", "TracingLink", "freplace", "raw_tracepoint", "tracing"]
 
@@ -67,12 +68,6 @@ class TracingLink(Link, link_type=bpf.LinkType.TRACING):
     __slots__ = ()
 
 
-def _check_program(prog: object, caller: str) -> Program:
-    if not isinstance(prog, Program):
-        raise TypeError(f"{caller}: prog must be a Program, not {type(prog).__name__}")
-    return prog
-
-
 def raw_tracepoint(prog: Program, name: str, *, cookie: int = 0) -> RawTracepointLink:
     """Attach the raw tracepoint program ``prog`` to the kernel tracepoint ``name``.
 
@@ -87,7 +82,7 @@ def raw_tracepoint(prog: Program, name: str, *, cookie: int = 0) -> RawTracepoin
     For ``tp_btf/…`` programs, whose tracepoint was named at load, use
     :func:`tracing`.
     """
-    prog = _check_program(prog, "raw_tracepoint")
+    prog = check_program(prog, "raw_tracepoint")
     if not isinstance(name, str):
         raise TypeError(f"raw_tracepoint: name must be a str, not {type(name).__name__}")
     if not name or "\0" in name or "/" in name:
@@ -128,7 +123,7 @@ def tracing(prog: Program, *, cookie: int = 0) -> RawTracepointLink | TracingLin
     ``BPF_RAW_TRACEPOINT_OPEN``, which needs no attach type and takes no
     cookie.
     """
-    prog = _check_program(prog, "tracing")
+    prog = check_program(prog, "tracing")
     spec = prog.spec
     attach_type = spec.attach_type if spec is not None else None
     kind = _TRACING_KINDS.get(attach_type) if attach_type is not None else None
@@ -206,7 +201,7 @@ def freplace(prog: Program, target_program: Program, function_name: str) -> Trac
     with ``errno`` ESRCH). While the link is open, every call of the function
     runs ``prog`` instead.
     """
-    prog = _check_program(prog, "freplace")
+    prog = check_program(prog, "freplace")
     if not isinstance(target_program, Program):
         kind = type(target_program).__name__
         raise TypeError(f"freplace: target_program must be a Program, not {kind}")

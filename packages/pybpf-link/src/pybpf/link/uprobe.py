@@ -24,6 +24,7 @@ from pybpf.core import sys as bpf
 from pybpf.link.link import Link
 from pybpf.link.perf_event import LegacyPerfEventLink, PerfEventLink, attach_perf_event
 from pybpf.link.probes import Probe, open_probe
+from pybpf.link.prog_attach import check_program
 
 if TYPE_CHECKING:
     from pybpf.link.executable import Executable
@@ -54,12 +55,6 @@ def have_uprobe_multi() -> None:
         raise NotSupportedError(
             "uprobe_multi links", min_version="6.6", code=e.errno or errno.EOPNOTSUPP
         ) from None
-
-
-def _check_program(prog: object, what: str) -> Program:
-    if not isinstance(prog, Program):
-        raise TypeError(f"{what}: prog must be a Program, not {type(prog).__name__}")
-    return prog
 
 
 def _check_pid(pid: object, what: str) -> int:
@@ -100,7 +95,7 @@ def attach_uprobe(
     """Attach ``prog`` to one uprobe of ``exe``: see :meth:`Executable.uprobe`."""
     ret = "ret" if retprobe else ""
     what = f"u{ret}probe on {exe.path}"
-    _check_program(prog, what)
+    check_program(prog, what)
     if symbol is not None and not isinstance(symbol, str):
         raise TypeError(f"{what}: symbol must be a str, not {type(symbol).__name__}")
     if symbol is not None and address is not None:
@@ -155,7 +150,7 @@ def attach_uprobe_multi(
     """Attach ``prog`` to many uprobes of ``exe``: see :meth:`Executable.uprobe_multi`."""
     ret = "ret" if retprobe else ""
     what = f"u{ret}probe_multi on {exe.path}"
-    _check_program(prog, what)
+    check_program(prog, what)
     given = [
         n
         for n, v in (("symbols", symbols), ("pattern", pattern), ("offsets", offsets))

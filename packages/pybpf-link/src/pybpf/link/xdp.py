@@ -17,6 +17,7 @@ from pybpf.core import Program
 from pybpf.core import sys as bpf
 from pybpf.link._netlink import Route, RouteLink, attach_through_route, interface_index
 from pybpf.link.link import Link
+from pybpf.link.prog_attach import check_program
 
 __all__ = ["LegacyXDPLink", "XDPLink", "XDPMode", "xdp", "xdp_legacy"]
 
@@ -90,11 +91,6 @@ def _mode_flags(mode: object, caller: str) -> int:
         raise ValueError(f"{caller}: mode {mode!r} is not an XDPMode") from None
 
 
-def _check_program(prog: object, name: str, caller: str) -> None:
-    if not isinstance(prog, Program):
-        raise TypeError(f"{caller}: {name} must be a Program, not {type(prog).__name__}")
-
-
 def xdp(prog: Program, interface: str | int, *, mode: XDPMode | None = None) -> XDPLink:
     """Attach the XDP program ``prog`` to ``interface`` (a name or an ifindex) with a bpf_link.
 
@@ -105,7 +101,7 @@ def xdp(prog: Program, interface: str | int, *, mode: XDPMode | None = None) -> 
     raises :class:`~pybpf.link.InterfaceNotFoundError` before the kernel is
     asked.
     """
-    _check_program(prog, "prog", "xdp")
+    check_program(prog, "xdp")
     flags = _mode_flags(mode, "xdp")
     ifindex, name = interface_index(interface, "xdp")
     attr = bpf.new_attr("link_create")
@@ -136,9 +132,9 @@ def xdp_legacy(
     replaced. ``mode`` is as for :func:`xdp`. The returned link removes the
     program on close, if it is still ours.
     """
-    _check_program(prog, "prog", "xdp_legacy")
+    check_program(prog, "xdp_legacy")
     if expected is not None:
-        _check_program(expected, "expected", "xdp_legacy")
+        check_program(expected, "xdp_legacy", "expected")
     if not isinstance(replace, bool):
         raise TypeError(f"xdp_legacy: replace must be a bool, not {type(replace).__name__}")
     flags = _mode_flags(mode, "xdp_legacy")
