@@ -19,7 +19,7 @@ from typing import ClassVar, Self
 
 import pytest
 
-from pybpf.core import ClosedError, Codec, GeneratedObjects, IntCodec
+from pybpf.core import ClosedError, Codec, GeneratedObjects, IntCodec, generated
 from pybpf.core.generated import (
     BytesLike,
     MapField,
@@ -34,6 +34,7 @@ from pybpf.core.generated import (
     fit_bytes,
     object_beside,
 )
+from pybpf.elf.gen.render import OBJECTS_RESERVED, RUNTIME
 
 ROOT = Path(__file__).resolve().parents[3]
 GEN_DEMO = ROOT / "testdata" / f"gen_demo-{'el' if sys.byteorder == 'little' else 'eb'}.o"
@@ -136,6 +137,13 @@ def test_fields_make_the_tables() -> None:
     assert Renamed.MAPS == {"__bpf_usdt_specs": "bpf_usdt_specs"}
     with pytest.raises(NotImplementedError, match="Renamed does not say where its object is"):
         Renamed.spec()
+
+
+def test_the_generator_knows_the_runtime() -> None:
+    """What the generator imports and keeps clear of is what this module has."""
+    assert set(RUNTIME) == set(generated.__all__) - {"Record"}
+    public = {n for n in dir(GeneratedObjects) if not n.startswith("_")}
+    assert public | {"collection"} <= OBJECTS_RESERVED
 
 
 # -- on the kernel ----------------------------------------------------------------
