@@ -326,22 +326,6 @@ def _string_call(indent: int, head: str, text: str) -> list[str]:
     return [f"{pad}{head}", *pieces, f"{pad})"]
 
 
-def _docstring(indent: int, summary: str, detail: str = "") -> list[str]:
-    """A docstring: one line when it fits, else the summary and the wrapped detail."""
-    pad = " " * indent
-    one = f'{pad}"""{summary} {detail}"""' if detail else f'{pad}"""{summary}"""'
-    if len(one) <= _LINE:
-        return [one]
-    lines = [f'{pad}"""{summary}']
-    if detail:
-        width = _LINE - indent
-        lines += [
-            "",
-            *(pad + line for line in textwrap.wrap(detail, width, break_long_words=False)),
-        ]
-    return [*lines, f'{pad}"""']
-
-
 def _take(c_name: str, taken: set[str]) -> str:
     name = attribute_name(c_name, taken)
     taken.add(name)
