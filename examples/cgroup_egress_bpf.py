@@ -12,80 +12,21 @@ maps, variables and ring buffers hold.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import enum
 import struct
-import sys
-import zlib
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Self
 
-from pybpf.core import (
-    Collection,
-    CollectionOptions,
-    CollectionSpec,
-    Map,
-    Program,
-    Variable,
-    load_collection_spec,
+from pybpf.core.generated import (
+    BytesLike,
+    GeneratedObjects,
+    ProgramField,
+    RecordCodec,
+    VariableField,
+    embedded_object,
 )
 
 if TYPE_CHECKING:
     from pybpf.link import Link
-
-_T = TypeVar("_T")
-_E = TypeVar("_E", bound=enum.IntEnum)
-_Buffer = bytes | bytearray | memoryview
-
-
-class _Encodable(Protocol):
-    def encode(self) -> bytes: ...
-
-
-class _Codec(Generic[_T]):
-    """Encodes and decodes one record type: what maps and ring buffer readers take."""
-
-    __slots__ = ("decode", "encode", "size")
-
-    def __init__(
-        self, size: int, encode: Callable[[_T], bytes], decode: Callable[[_Buffer], _T]
-    ) -> None:
-        self.size = size
-        self.encode = encode
-        self.decode = decode
-
-
-def _enum(cls: type[_E], value: int) -> _E | int:
-    """``value`` as a member of ``cls``; as an ``int`` when no member has it."""
-    try:
-        return cls(value)
-    except ValueError:
-        return value
-
-
-def _fit(value: bytes, size: int, name: str) -> bytes:
-    """``value``, checked to fit the ``size`` bytes of field ``name``."""
-    if len(value) > size:
-        raise ValueError(f"{name} holds {size} bytes, got {len(value)}")
-    return value
-
-
-def _records(decode: Callable[[_Buffer], _T], data: bytes, size: int) -> tuple[_T, ...]:
-    """The records of ``size`` bytes each in ``data``."""
-    return tuple(decode(data[i : i + size]) for i in range(0, len(data), size))
-
-
-def _join(items: Sequence[_Encodable], count: int, name: str) -> bytes:
-    """The bytes of ``count`` records, checked to be that many."""
-    if len(items) != count:
-        raise ValueError(f"{name} holds {count} records, got {len(items)}")
-    return b"".join(item.encode() for item in items)
-
-
-def _text(data: bytes) -> str:
-    """A C string: up to the first NUL, decoded as UTF-8."""
-    return data.split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,7 +39,7 @@ class EgressTotals:
     #: The size of the C struct in bytes.
     SIZE: ClassVar[int] = 16
     #: How maps and readers encode and decode it.
-    codec: ClassVar[_Codec[EgressTotals]]
+    codec: ClassVar[RecordCodec[EgressTotals]]
     layout: ClassVar[struct.Struct] = struct.Struct("=QQ")
 
     def encode(self) -> bytes:
@@ -109,7 +50,7 @@ class EgressTotals:
             raise ValueError(f"EgressTotals: {exc}") from None
 
     @classmethod
-    def decode(cls, data: _Buffer) -> Self:
+    def decode(cls, data: BytesLike) -> Self:
         """The record in the first 16 bytes of ``data``."""
         try:
             f = cls.layout.unpack_from(data)
@@ -118,58 +59,21 @@ class EgressTotals:
         return cls(packets=f[0], bytes_=f[1])
 
 
-EgressTotals.codec = _Codec(EgressTotals.SIZE, EgressTotals.encode, EgressTotals.decode)
+EgressTotals.codec = RecordCodec(EgressTotals)
 
 
-class CgroupEgressBpfObjects:
-    """The programs, maps and variables of the object, loaded.
+class CgroupEgressBpfObjects(GeneratedObjects):
+    """The programs, maps and variables of ``cgroup_egress.bpf.c``, loaded.
 
     ``with CgroupEgressBpfObjects.load() as objs:`` loads them; each is an attribute.
     ``load(programs=[...])`` loads only those programs and what they use:
     the attributes of what was left out raise ``LookupError``.
     """
 
-    #: The object's programs, maps and variables: C name to attribute.
-    PROGRAMS: ClassVar[dict[str, str]] = {"count_egress": "count_egress"}
-    MAPS: ClassVar[dict[str, str]] = {}
-    VARIABLES: ClassVar[dict[str, str]] = {"totals": "totals"}
-
-    def __init__(self, collection: Collection) -> None:
-        """Wrap a collection loaded from this object (what :meth:`load` does)."""
-        #: The loaded collection: every object by its C name.
-        self.collection = collection
-        self._maps: dict[str, Map] = dict(collection.maps)
-        self._variables: dict[str, Variable] = dict(collection.variables)
-        if "totals" in collection.variables:
-            v = collection.variables["totals"]
-            self._variables["totals"] = v.with_codec(EgressTotals.codec)
-
-    @staticmethod
-    def spec() -> CollectionSpec:
-        """A fresh spec of the object, to change before loading (``.rodata`` constants)."""
-        return load_collection_spec(_object())
-
-    @classmethod
-    def load(
-        cls,
-        spec: CollectionSpec | None = None,
-        *,
-        programs: Iterable[str] | None = None,
-        maps: Iterable[str] | None = None,
-        **options: Any,
-    ) -> Self:
-        """Load the object (or ``spec``, from :meth:`spec`): every program, or those named.
-
-        ``options`` are :class:`pybpf.core.CollectionOptions`' fields (``pin_path``,
-        ``map_replacements``, ``log_level``...).
-        """
-        collection = Collection(
-            cls.spec() if spec is None else spec,
-            CollectionOptions(**options),
-            programs=programs,
-            maps=maps,
-        )
-        return cls(collection)
+    #: ``count_egress``: program of type ``cgroup_skb``, in ``SEC("cgroup_skb/egress")``.
+    count_egress = ProgramField("count_egress")
+    #: ``totals``: a variable of type EgressTotals in ``.bss``.
+    totals = VariableField("totals", EgressTotals.codec)
 
     def attach(self) -> list[Link]:
         """Attach every program whose section names its target; the caller closes the links."""
@@ -177,38 +81,10 @@ class CgroupEgressBpfObjects:
 
         return attach_all(self.collection)
 
-    def close(self) -> None:
-        """Close every program, map and variable."""
-        self.collection.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"CgroupEgressBpfObjects({self.collection!r})"
-
-    @staticmethod
-    def _get(objects: dict[str, _T], kind: str, name: str) -> _T:
-        try:
-            return objects[name]
-        except KeyError:
-            raise LookupError(f"{kind} {name!r} was not loaded (see load())") from None
-
-    @property
-    def count_egress(self) -> Program:
-        """``count_egress``: program of type ``cgroup_skb``.
-
-        Its section: ``SEC("cgroup_skb/egress")``.
-        """
-        return self._get(self.collection.programs, "program", "count_egress")
-
-    @property
-    def totals(self) -> Variable:
-        """``totals``: a variable of type EgressTotals in ``.bss``."""
-        return self._get(self._variables, "variable", "totals")
+    @classmethod
+    def object_bytes(cls) -> bytes:
+        """The compiled object for this machine's byte order."""
+        return embedded_object(_OBJECTS)
 
 
 #: The objects (zlib, base64), by byte order.
@@ -260,11 +136,3 @@ _OBJECTS = {
         "Pz2C/4ysXe3vsEh1upL76D+gfg6k/1/8a6wS/3bOz8zx6/+z/wHELXQx"
     ),
 }
-
-
-def _object() -> bytes:
-    """The object for this machine's byte order."""
-    data = _OBJECTS.get(sys.byteorder)
-    if data is None:
-        raise RuntimeError(f"no object for {sys.byteorder}-endian machines")
-    return zlib.decompress(base64.b64decode(data))

@@ -12,81 +12,25 @@ variables and ring buffers hold.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import enum
 import struct
-import sys
-import zlib
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Self
 
-from pybpf.core import (
-    Collection,
-    CollectionOptions,
-    CollectionSpec,
-    Map,
-    Program,
-    RingBuffer,
-    Variable,
-    load_collection_spec,
+from pybpf.core import RingBuffer
+from pybpf.core.generated import (
+    BytesLike,
+    GeneratedObjects,
+    MapField,
+    ProgramField,
+    RecordCodec,
+    VariableField,
+    c_string,
+    embedded_object,
+    fit_bytes,
 )
 
 if TYPE_CHECKING:
     from pybpf.link import Link
-
-_T = TypeVar("_T")
-_E = TypeVar("_E", bound=enum.IntEnum)
-_Buffer = bytes | bytearray | memoryview
-
-
-class _Encodable(Protocol):
-    def encode(self) -> bytes: ...
-
-
-class _Codec(Generic[_T]):
-    """Encodes and decodes one record type: what maps and ring buffer readers take."""
-
-    __slots__ = ("decode", "encode", "size")
-
-    def __init__(
-        self, size: int, encode: Callable[[_T], bytes], decode: Callable[[_Buffer], _T]
-    ) -> None:
-        self.size = size
-        self.encode = encode
-        self.decode = decode
-
-
-def _enum(cls: type[_E], value: int) -> _E | int:
-    """``value`` as a member of ``cls``; as an ``int`` when no member has it."""
-    try:
-        return cls(value)
-    except ValueError:
-        return value
-
-
-def _fit(value: bytes, size: int, name: str) -> bytes:
-    """``value``, checked to fit the ``size`` bytes of field ``name``."""
-    if len(value) > size:
-        raise ValueError(f"{name} holds {size} bytes, got {len(value)}")
-    return value
-
-
-def _records(decode: Callable[[_Buffer], _T], data: bytes, size: int) -> tuple[_T, ...]:
-    """The records of ``size`` bytes each in ``data``."""
-    return tuple(decode(data[i : i + size]) for i in range(0, len(data), size))
-
-
-def _join(items: Sequence[_Encodable], count: int, name: str) -> bytes:
-    """The bytes of ``count`` records, checked to be that many."""
-    if len(items) != count:
-        raise ValueError(f"{name} holds {count} records, got {len(items)}")
-    return b"".join(item.encode() for item in items)
-
-
-def _text(data: bytes) -> str:
-    """A C string: up to the first NUL, decoded as UTF-8."""
-    return data.split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,18 +49,18 @@ class Event:
     #: The size of the C struct in bytes.
     SIZE: ClassVar[int] = 552
     #: How maps and readers encode and decode it.
-    codec: ClassVar[_Codec[Event]]
+    codec: ClassVar[RecordCodec[Event]]
     layout: ClassVar[struct.Struct] = struct.Struct("=IIIiII16s512s")
 
     @property
     def comm_str(self) -> str:
         """``comm`` as text (up to the first NUL)."""
-        return _text(self.comm)
+        return c_string(self.comm)
 
     @property
     def args_str(self) -> str:
         """``args`` as text (up to the first NUL)."""
-        return _text(self.args)
+        return c_string(self.args)
 
     def encode(self) -> bytes:
         """The 552 bytes of the C struct."""
@@ -128,14 +72,14 @@ class Event:
                 self.retval,
                 self.args_count,
                 self.truncated,
-                _fit(self.comm, 16, "comm"),
-                _fit(self.args, 512, "args"),
+                fit_bytes(self.comm, 16, "comm"),
+                fit_bytes(self.args, 512, "args"),
             )
         except struct.error as exc:
             raise ValueError(f"Event: {exc}") from None
 
     @classmethod
-    def decode(cls, data: _Buffer) -> Self:
+    def decode(cls, data: BytesLike) -> Self:
         """The record in the first 552 bytes of ``data``."""
         try:
             f = cls.layout.unpack_from(data)
@@ -153,67 +97,35 @@ class Event:
         )
 
 
-Event.codec = _Codec(Event.SIZE, Event.encode, Event.decode)
+Event.codec = RecordCodec(Event)
 
 
-class ExecsnoopBpfObjects:
-    """The programs, maps and variables of the object, loaded.
+class ExecsnoopBpfObjects(GeneratedObjects):
+    """The programs, maps and variables of ``execsnoop.bpf.c``, loaded.
 
     ``with ExecsnoopBpfObjects.load() as objs:`` loads them; each is an attribute.
     ``load(programs=[...])`` loads only those programs and what they use:
     the attributes of what was left out raise ``LookupError``.
     """
 
-    #: The object's programs, maps and variables: C name to attribute.
-    PROGRAMS: ClassVar[dict[str, str]] = {
-        "execve_enter": "execve_enter",
-        "execve_exit": "execve_exit",
-    }
-    MAPS: ClassVar[dict[str, str]] = {"execs": "execs", "events": "events"}
-    VARIABLES: ClassVar[dict[str, str]] = {
-        "empty_event": "empty_event",
-        "unused_event": "unused_event",
-    }
+    #: ``execve_enter``: program of type ``tracepoint``, in
+    #: ``SEC("tracepoint/syscalls/sys_enter_execve")``.
+    execve_enter = ProgramField("execve_enter")
+    #: ``execve_exit``: program of type ``tracepoint``, in
+    #: ``SEC("tracepoint/syscalls/sys_exit_execve")``.
+    execve_exit = ProgramField("execve_exit")
+    #: ``execs``: map of type ``hash``. Values: Event.
+    execs = MapField("execs", value=Event.codec)
+    #: ``events``: map of type ``ringbuf``.
+    events = MapField("events")
+    #: ``empty_event``: a variable of type Event in ``.rodata``.
+    empty_event = VariableField("empty_event", Event.codec)
+    #: ``unused_event``: a variable in ``.bss``.
+    unused_event = VariableField("unused_event")
 
-    def __init__(self, collection: Collection) -> None:
-        """Wrap a collection loaded from this object (what :meth:`load` does)."""
-        #: The loaded collection: every object by its C name.
-        self.collection = collection
-        self._maps: dict[str, Map] = dict(collection.maps)
-        self._variables: dict[str, Variable] = dict(collection.variables)
-        if "execs" in collection.maps:
-            m = collection.maps["execs"]
-            self._maps["execs"] = m.with_codecs(value=Event.codec)
-        if "empty_event" in collection.variables:
-            v = collection.variables["empty_event"]
-            self._variables["empty_event"] = v.with_codec(Event.codec)
-
-    @staticmethod
-    def spec() -> CollectionSpec:
-        """A fresh spec of the object, to change before loading (``.rodata`` constants)."""
-        return load_collection_spec(_object())
-
-    @classmethod
-    def load(
-        cls,
-        spec: CollectionSpec | None = None,
-        *,
-        programs: Iterable[str] | None = None,
-        maps: Iterable[str] | None = None,
-        **options: Any,
-    ) -> Self:
-        """Load the object (or ``spec``, from :meth:`spec`): every program, or those named.
-
-        ``options`` are :class:`pybpf.core.CollectionOptions`' fields (``pin_path``,
-        ``map_replacements``, ``log_level``...).
-        """
-        collection = Collection(
-            cls.spec() if spec is None else spec,
-            CollectionOptions(**options),
-            programs=programs,
-            maps=maps,
-        )
-        return cls(collection)
+    def events_reader(self) -> RingBuffer:
+        """A reader of the ring buffer ``events``: records come as :class:`Event`."""
+        return RingBuffer(self.events, record=Event.codec)
 
     def attach(self) -> list[Link]:
         """Attach every program whose section names its target; the caller closes the links."""
@@ -221,65 +133,10 @@ class ExecsnoopBpfObjects:
 
         return attach_all(self.collection)
 
-    def close(self) -> None:
-        """Close every program, map and variable."""
-        self.collection.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"ExecsnoopBpfObjects({self.collection!r})"
-
-    @staticmethod
-    def _get(objects: dict[str, _T], kind: str, name: str) -> _T:
-        try:
-            return objects[name]
-        except KeyError:
-            raise LookupError(f"{kind} {name!r} was not loaded (see load())") from None
-
-    @property
-    def execve_enter(self) -> Program:
-        """``execve_enter``: program of type ``tracepoint``.
-
-        Its section: ``SEC("tracepoint/syscalls/sys_enter_execve")``.
-        """
-        return self._get(self.collection.programs, "program", "execve_enter")
-
-    @property
-    def execve_exit(self) -> Program:
-        """``execve_exit``: program of type ``tracepoint``.
-
-        Its section: ``SEC("tracepoint/syscalls/sys_exit_execve")``.
-        """
-        return self._get(self.collection.programs, "program", "execve_exit")
-
-    @property
-    def execs(self) -> Map:
-        """``execs``: map of type ``hash``. Values: Event."""
-        return self._get(self._maps, "map", "execs")
-
-    @property
-    def events(self) -> Map:
-        """``events``: map of type ``ringbuf``."""
-        return self._get(self._maps, "map", "events")
-
-    @property
-    def empty_event(self) -> Variable:
-        """``empty_event``: a variable of type Event in ``.rodata``."""
-        return self._get(self._variables, "variable", "empty_event")
-
-    @property
-    def unused_event(self) -> Variable:
-        """``unused_event``: a variable in ``.bss``."""
-        return self._get(self._variables, "variable", "unused_event")
-
-    def events_reader(self) -> RingBuffer:
-        """A reader of the ring buffer ``events``: records come as :class:`Event`."""
-        return RingBuffer(self.events, record=Event.codec)
+    @classmethod
+    def object_bytes(cls) -> bytes:
+        """The compiled object for this machine's byte order."""
+        return embedded_object(_OBJECTS)
 
 
 #: The objects (zlib, base64), by byte order.
@@ -385,11 +242,3 @@ _OBJECTS = {
         "3/D9mjV972/A/wUYBkli"
     ),
 }
-
-
-def _object() -> bytes:
-    """The object for this machine's byte order."""
-    data = _OBJECTS.get(sys.byteorder)
-    if data is None:
-        raise RuntimeError(f"no object for {sys.byteorder}-endian machines")
-    return zlib.decompress(base64.b64decode(data))

@@ -12,81 +12,25 @@ variables and ring buffers hold.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import enum
 import struct
-import sys
-import zlib
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Self
 
-from pybpf.core import (
-    Collection,
-    CollectionOptions,
-    CollectionSpec,
-    Map,
-    Program,
-    RingBuffer,
-    Variable,
-    load_collection_spec,
+from pybpf.core import RingBuffer
+from pybpf.core.generated import (
+    BytesLike,
+    GeneratedObjects,
+    MapField,
+    ProgramField,
+    RecordCodec,
+    VariableField,
+    c_string,
+    embedded_object,
+    fit_bytes,
 )
 
 if TYPE_CHECKING:
     from pybpf.link import Link
-
-_T = TypeVar("_T")
-_E = TypeVar("_E", bound=enum.IntEnum)
-_Buffer = bytes | bytearray | memoryview
-
-
-class _Encodable(Protocol):
-    def encode(self) -> bytes: ...
-
-
-class _Codec(Generic[_T]):
-    """Encodes and decodes one record type: what maps and ring buffer readers take."""
-
-    __slots__ = ("decode", "encode", "size")
-
-    def __init__(
-        self, size: int, encode: Callable[[_T], bytes], decode: Callable[[_Buffer], _T]
-    ) -> None:
-        self.size = size
-        self.encode = encode
-        self.decode = decode
-
-
-def _enum(cls: type[_E], value: int) -> _E | int:
-    """``value`` as a member of ``cls``; as an ``int`` when no member has it."""
-    try:
-        return cls(value)
-    except ValueError:
-        return value
-
-
-def _fit(value: bytes, size: int, name: str) -> bytes:
-    """``value``, checked to fit the ``size`` bytes of field ``name``."""
-    if len(value) > size:
-        raise ValueError(f"{name} holds {size} bytes, got {len(value)}")
-    return value
-
-
-def _records(decode: Callable[[_Buffer], _T], data: bytes, size: int) -> tuple[_T, ...]:
-    """The records of ``size`` bytes each in ``data``."""
-    return tuple(decode(data[i : i + size]) for i in range(0, len(data), size))
-
-
-def _join(items: Sequence[_Encodable], count: int, name: str) -> bytes:
-    """The bytes of ``count`` records, checked to be that many."""
-    if len(items) != count:
-        raise ValueError(f"{name} holds {count} records, got {len(items)}")
-    return b"".join(item.encode() for item in items)
-
-
-def _text(data: bytes) -> str:
-    """A C string: up to the first NUL, decoded as UTF-8."""
-    return data.split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,7 +43,7 @@ class Start:
     #: The size of the C struct in bytes.
     SIZE: ClassVar[int] = 16
     #: How maps and readers encode and decode it.
-    codec: ClassVar[_Codec[Start]]
+    codec: ClassVar[RecordCodec[Start]]
     layout: ClassVar[struct.Struct] = struct.Struct("=Qi4x")
 
     def encode(self) -> bytes:
@@ -110,7 +54,7 @@ class Start:
             raise ValueError(f"Start: {exc}") from None
 
     @classmethod
-    def decode(cls, data: _Buffer) -> Self:
+    def decode(cls, data: BytesLike) -> Self:
         """The record in the first 16 bytes of ``data``."""
         try:
             f = cls.layout.unpack_from(data)
@@ -119,7 +63,7 @@ class Start:
         return cls(filename=f[0], flags=f[1])
 
 
-Start.codec = _Codec(Start.SIZE, Start.encode, Start.decode)
+Start.codec = RecordCodec(Start)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,18 +80,18 @@ class Event:
     #: The size of the C struct in bytes.
     SIZE: ClassVar[int] = 288
     #: How maps and readers encode and decode it.
-    codec: ClassVar[_Codec[Event]]
+    codec: ClassVar[RecordCodec[Event]]
     layout: ClassVar[struct.Struct] = struct.Struct("=IIii16s256s")
 
     @property
     def comm_str(self) -> str:
         """``comm`` as text (up to the first NUL)."""
-        return _text(self.comm)
+        return c_string(self.comm)
 
     @property
     def filename_str(self) -> str:
         """``filename`` as text (up to the first NUL)."""
-        return _text(self.filename)
+        return c_string(self.filename)
 
     def encode(self) -> bytes:
         """The 288 bytes of the C struct."""
@@ -157,14 +101,14 @@ class Event:
                 self.uid,
                 self.flags,
                 self.ret,
-                _fit(self.comm, 16, "comm"),
-                _fit(self.filename, 256, "filename"),
+                fit_bytes(self.comm, 16, "comm"),
+                fit_bytes(self.filename, 256, "filename"),
             )
         except struct.error as exc:
             raise ValueError(f"Event: {exc}") from None
 
     @classmethod
-    def decode(cls, data: _Buffer) -> Self:
+    def decode(cls, data: BytesLike) -> Self:
         """The record in the first 288 bytes of ``data``."""
         try:
             f = cls.layout.unpack_from(data)
@@ -180,64 +124,35 @@ class Event:
         )
 
 
-Event.codec = _Codec(Event.SIZE, Event.encode, Event.decode)
+Event.codec = RecordCodec(Event)
 
 
-class OpensnoopBpfObjects:
-    """The programs, maps and variables of the object, loaded.
+class OpensnoopBpfObjects(GeneratedObjects):
+    """The programs, maps and variables of ``opensnoop.bpf.c``, loaded.
 
     ``with OpensnoopBpfObjects.load() as objs:`` loads them; each is an attribute.
     ``load(programs=[...])`` loads only those programs and what they use:
     the attributes of what was left out raise ``LookupError``.
     """
 
-    #: The object's programs, maps and variables: C name to attribute.
-    PROGRAMS: ClassVar[dict[str, str]] = {
-        "openat_enter": "openat_enter",
-        "openat_exit": "openat_exit",
-    }
-    MAPS: ClassVar[dict[str, str]] = {"starts": "starts", "events": "events"}
-    VARIABLES: ClassVar[dict[str, str]] = {
-        "target_tgid": "target_tgid",
-        "unused_event": "unused_event",
-    }
+    #: ``openat_enter``: program of type ``tracepoint``, in
+    #: ``SEC("tracepoint/syscalls/sys_enter_openat")``.
+    openat_enter = ProgramField("openat_enter")
+    #: ``openat_exit``: program of type ``tracepoint``, in
+    #: ``SEC("tracepoint/syscalls/sys_exit_openat")``.
+    openat_exit = ProgramField("openat_exit")
+    #: ``starts``: map of type ``hash``. Values: Start.
+    starts = MapField("starts", value=Start.codec)
+    #: ``events``: map of type ``ringbuf``.
+    events = MapField("events")
+    #: ``target_tgid``: a variable in ``.rodata``.
+    target_tgid = VariableField("target_tgid")
+    #: ``unused_event``: a variable in ``.bss``.
+    unused_event = VariableField("unused_event")
 
-    def __init__(self, collection: Collection) -> None:
-        """Wrap a collection loaded from this object (what :meth:`load` does)."""
-        #: The loaded collection: every object by its C name.
-        self.collection = collection
-        self._maps: dict[str, Map] = dict(collection.maps)
-        self._variables: dict[str, Variable] = dict(collection.variables)
-        if "starts" in collection.maps:
-            m = collection.maps["starts"]
-            self._maps["starts"] = m.with_codecs(value=Start.codec)
-
-    @staticmethod
-    def spec() -> CollectionSpec:
-        """A fresh spec of the object, to change before loading (``.rodata`` constants)."""
-        return load_collection_spec(_object())
-
-    @classmethod
-    def load(
-        cls,
-        spec: CollectionSpec | None = None,
-        *,
-        programs: Iterable[str] | None = None,
-        maps: Iterable[str] | None = None,
-        **options: Any,
-    ) -> Self:
-        """Load the object (or ``spec``, from :meth:`spec`): every program, or those named.
-
-        ``options`` are :class:`pybpf.core.CollectionOptions`' fields (``pin_path``,
-        ``map_replacements``, ``log_level``...).
-        """
-        collection = Collection(
-            cls.spec() if spec is None else spec,
-            CollectionOptions(**options),
-            programs=programs,
-            maps=maps,
-        )
-        return cls(collection)
+    def events_reader(self) -> RingBuffer:
+        """A reader of the ring buffer ``events``: records come as :class:`Event`."""
+        return RingBuffer(self.events, record=Event.codec)
 
     def attach(self) -> list[Link]:
         """Attach every program whose section names its target; the caller closes the links."""
@@ -245,65 +160,10 @@ class OpensnoopBpfObjects:
 
         return attach_all(self.collection)
 
-    def close(self) -> None:
-        """Close every program, map and variable."""
-        self.collection.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"OpensnoopBpfObjects({self.collection!r})"
-
-    @staticmethod
-    def _get(objects: dict[str, _T], kind: str, name: str) -> _T:
-        try:
-            return objects[name]
-        except KeyError:
-            raise LookupError(f"{kind} {name!r} was not loaded (see load())") from None
-
-    @property
-    def openat_enter(self) -> Program:
-        """``openat_enter``: program of type ``tracepoint``.
-
-        Its section: ``SEC("tracepoint/syscalls/sys_enter_openat")``.
-        """
-        return self._get(self.collection.programs, "program", "openat_enter")
-
-    @property
-    def openat_exit(self) -> Program:
-        """``openat_exit``: program of type ``tracepoint``.
-
-        Its section: ``SEC("tracepoint/syscalls/sys_exit_openat")``.
-        """
-        return self._get(self.collection.programs, "program", "openat_exit")
-
-    @property
-    def starts(self) -> Map:
-        """``starts``: map of type ``hash``. Values: Start."""
-        return self._get(self._maps, "map", "starts")
-
-    @property
-    def events(self) -> Map:
-        """``events``: map of type ``ringbuf``."""
-        return self._get(self._maps, "map", "events")
-
-    @property
-    def target_tgid(self) -> Variable:
-        """``target_tgid``: a variable in ``.rodata``."""
-        return self._get(self._variables, "variable", "target_tgid")
-
-    @property
-    def unused_event(self) -> Variable:
-        """``unused_event``: a variable in ``.bss``."""
-        return self._get(self._variables, "variable", "unused_event")
-
-    def events_reader(self) -> RingBuffer:
-        """A reader of the ring buffer ``events``: records come as :class:`Event`."""
-        return RingBuffer(self.events, record=Event.codec)
+    @classmethod
+    def object_bytes(cls) -> bytes:
+        """The compiled object for this machine's byte order."""
+        return embedded_object(_OBJECTS)
 
 
 #: The objects (zlib, base64), by byte order.
@@ -388,11 +248,3 @@ _OBJECTS = {
         "fwGl7Pxf"
     ),
 }
-
-
-def _object() -> bytes:
-    """The object for this machine's byte order."""
-    data = _OBJECTS.get(sys.byteorder)
-    if data is None:
-        raise RuntimeError(f"no object for {sys.byteorder}-endian machines")
-    return zlib.decompress(base64.b64decode(data))

@@ -12,81 +12,29 @@ variables and ring buffers hold.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import enum
 import struct
-import sys
-import zlib
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Self
 
-from pybpf.core import (
-    Collection,
-    CollectionOptions,
-    CollectionSpec,
-    Map,
-    Program,
-    RingBuffer,
-    Variable,
-    load_collection_spec,
+from pybpf.core import RingBuffer
+from pybpf.core.generated import (
+    BytesLike,
+    GeneratedObjects,
+    MapField,
+    ProgramField,
+    RecordCodec,
+    VariableField,
+    c_string,
+    decode_records,
+    embedded_object,
+    encode_records,
+    enum_or_int,
+    fit_bytes,
 )
 
 if TYPE_CHECKING:
     from pybpf.link import Link
-
-_T = TypeVar("_T")
-_E = TypeVar("_E", bound=enum.IntEnum)
-_Buffer = bytes | bytearray | memoryview
-
-
-class _Encodable(Protocol):
-    def encode(self) -> bytes: ...
-
-
-class _Codec(Generic[_T]):
-    """Encodes and decodes one record type: what maps and ring buffer readers take."""
-
-    __slots__ = ("decode", "encode", "size")
-
-    def __init__(
-        self, size: int, encode: Callable[[_T], bytes], decode: Callable[[_Buffer], _T]
-    ) -> None:
-        self.size = size
-        self.encode = encode
-        self.decode = decode
-
-
-def _enum(cls: type[_E], value: int) -> _E | int:
-    """``value`` as a member of ``cls``; as an ``int`` when no member has it."""
-    try:
-        return cls(value)
-    except ValueError:
-        return value
-
-
-def _fit(value: bytes, size: int, name: str) -> bytes:
-    """``value``, checked to fit the ``size`` bytes of field ``name``."""
-    if len(value) > size:
-        raise ValueError(f"{name} holds {size} bytes, got {len(value)}")
-    return value
-
-
-def _records(decode: Callable[[_Buffer], _T], data: bytes, size: int) -> tuple[_T, ...]:
-    """The records of ``size`` bytes each in ``data``."""
-    return tuple(decode(data[i : i + size]) for i in range(0, len(data), size))
-
-
-def _join(items: Sequence[_Encodable], count: int, name: str) -> bytes:
-    """The bytes of ``count`` records, checked to be that many."""
-    if len(items) != count:
-        raise ValueError(f"{name} holds {count} records, got {len(items)}")
-    return b"".join(item.encode() for item in items)
-
-
-def _text(data: bytes) -> str:
-    """A C string: up to the first NUL, decoded as UTF-8."""
-    return data.split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
 class BpfUsdtArgType(enum.IntEnum):
@@ -110,7 +58,7 @@ class BpfUsdtArgSpec:
     #: The size of the C struct in bytes.
     SIZE: ClassVar[int] = 16
     #: How maps and readers encode and decode it.
-    codec: ClassVar[_Codec[BpfUsdtArgSpec]]
+    codec: ClassVar[RecordCodec[BpfUsdtArgSpec]]
     layout: ClassVar[struct.Struct] = struct.Struct("=QIh?b")
 
     def encode(self) -> bytes:
@@ -123,7 +71,7 @@ class BpfUsdtArgSpec:
             raise ValueError(f"BpfUsdtArgSpec: {exc}") from None
 
     @classmethod
-    def decode(cls, data: _Buffer) -> Self:
+    def decode(cls, data: BytesLike) -> Self:
         """The record in the first 16 bytes of ``data``."""
         try:
             f = cls.layout.unpack_from(data)
@@ -131,14 +79,14 @@ class BpfUsdtArgSpec:
             raise ValueError(f"BpfUsdtArgSpec: {exc}") from None
         return cls(
             val_off=f[0],
-            arg_type=_enum(BpfUsdtArgType, f[1]),
+            arg_type=enum_or_int(BpfUsdtArgType, f[1]),
             reg_off=f[2],
             arg_signed=f[3],
             arg_bitshift=f[4],
         )
 
 
-BpfUsdtArgSpec.codec = _Codec(BpfUsdtArgSpec.SIZE, BpfUsdtArgSpec.encode, BpfUsdtArgSpec.decode)
+BpfUsdtArgSpec.codec = RecordCodec(BpfUsdtArgSpec)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -154,27 +102,31 @@ class BpfUsdtSpec:
     #: The size of the C struct in bytes.
     SIZE: ClassVar[int] = 208
     #: How maps and readers encode and decode it.
-    codec: ClassVar[_Codec[BpfUsdtSpec]]
+    codec: ClassVar[RecordCodec[BpfUsdtSpec]]
     layout: ClassVar[struct.Struct] = struct.Struct("=192sQh6x")
 
     def encode(self) -> bytes:
         """The 208 bytes of the C struct."""
         try:
-            return self.layout.pack(_join(self.args, 12, "args"), self.usdt_cookie, self.arg_cnt)
+            return self.layout.pack(
+                encode_records(self.args, 12, "args"), self.usdt_cookie, self.arg_cnt
+            )
         except struct.error as exc:
             raise ValueError(f"BpfUsdtSpec: {exc}") from None
 
     @classmethod
-    def decode(cls, data: _Buffer) -> Self:
+    def decode(cls, data: BytesLike) -> Self:
         """The record in the first 208 bytes of ``data``."""
         try:
             f = cls.layout.unpack_from(data)
         except struct.error as exc:
             raise ValueError(f"BpfUsdtSpec: {exc}") from None
-        return cls(args=_records(BpfUsdtArgSpec.decode, f[0], 16), usdt_cookie=f[1], arg_cnt=f[2])
+        return cls(
+            args=decode_records(BpfUsdtArgSpec.decode, f[0], 16), usdt_cookie=f[1], arg_cnt=f[2]
+        )
 
 
-BpfUsdtSpec.codec = _Codec(BpfUsdtSpec.SIZE, BpfUsdtSpec.encode, BpfUsdtSpec.decode)
+BpfUsdtSpec.codec = RecordCodec(BpfUsdtSpec)
 
 
 class CallKind(enum.IntEnum):
@@ -199,18 +151,18 @@ class Call:
     #: The size of the C struct in bytes.
     SIZE: ClassVar[int] = 152
     #: How maps and readers encode and decode it.
-    codec: ClassVar[_Codec[Call]]
+    codec: ClassVar[RecordCodec[Call]]
     layout: ClassVar[struct.Struct] = struct.Struct("=QIIIi64s64s")
 
     @property
     def filename_str(self) -> str:
         """``filename`` as text (up to the first NUL)."""
-        return _text(self.filename)
+        return c_string(self.filename)
 
     @property
     def function_str(self) -> str:
         """``function`` as text (up to the first NUL)."""
-        return _text(self.function)
+        return c_string(self.function)
 
     def encode(self) -> bytes:
         """The 152 bytes of the C struct."""
@@ -221,14 +173,14 @@ class Call:
                 self.tid,
                 self.kind,
                 self.lineno,
-                _fit(self.filename, 64, "filename"),
-                _fit(self.function, 64, "function"),
+                fit_bytes(self.filename, 64, "filename"),
+                fit_bytes(self.function, 64, "function"),
             )
         except struct.error as exc:
             raise ValueError(f"Call: {exc}") from None
 
     @classmethod
-    def decode(cls, data: _Buffer) -> Self:
+    def decode(cls, data: BytesLike) -> Self:
         """The record in the first 152 bytes of ``data``."""
         try:
             f = cls.layout.unpack_from(data)
@@ -238,76 +190,44 @@ class Call:
             ts_ns=f[0],
             pid=f[1],
             tid=f[2],
-            kind=_enum(CallKind, f[3]),
+            kind=enum_or_int(CallKind, f[3]),
             lineno=f[4],
             filename=f[5].rstrip(b"\0"),
             function=f[6].rstrip(b"\0"),
         )
 
 
-Call.codec = _Codec(Call.SIZE, Call.encode, Call.decode)
+Call.codec = RecordCodec(Call)
 
 
-class PyflowBpfObjects:
-    """The programs, maps and variables of the object, loaded.
+class PyflowBpfObjects(GeneratedObjects):
+    """The programs, maps and variables of ``pyflow.bpf.c``, loaded.
 
     ``with PyflowBpfObjects.load() as objs:`` loads them; each is an attribute.
     ``load(programs=[...])`` loads only those programs and what they use:
     the attributes of what was left out raise ``LookupError``.
     """
 
-    #: The object's programs, maps and variables: C name to attribute.
-    PROGRAMS: ClassVar[dict[str, str]] = {
-        "function_entry": "function_entry",
-        "function_return": "function_return",
-    }
-    MAPS: ClassVar[dict[str, str]] = {
-        "__bpf_usdt_specs": "bpf_usdt_specs",
-        "__bpf_usdt_ip_to_spec_id": "bpf_usdt_ip_to_spec_id",
-        "calls": "calls",
-    }
-    VARIABLES: ClassVar[dict[str, str]] = {
-        "target_tgid": "target_tgid",
-        "unused_call": "unused_call",
-        "LINUX_HAS_BPF_COOKIE": "LINUX_HAS_BPF_COOKIE",
-    }
+    #: ``function_entry``: program of type ``kprobe``, in ``SEC("usdt")``.
+    function_entry = ProgramField("function_entry")
+    #: ``function_return``: program of type ``kprobe``, in ``SEC("usdt")``.
+    function_return = ProgramField("function_return")
+    #: ``__bpf_usdt_specs``: map of type ``array``. Values: BpfUsdtSpec.
+    bpf_usdt_specs = MapField("__bpf_usdt_specs", value=BpfUsdtSpec.codec)
+    #: ``__bpf_usdt_ip_to_spec_id``: map of type ``hash``.
+    bpf_usdt_ip_to_spec_id = MapField("__bpf_usdt_ip_to_spec_id")
+    #: ``calls``: map of type ``ringbuf``.
+    calls = MapField("calls")
+    #: ``target_tgid``: a variable in ``.rodata``.
+    target_tgid = VariableField("target_tgid")
+    #: ``unused_call``: a variable in ``.bss``.
+    unused_call = VariableField("unused_call")
+    #: ``LINUX_HAS_BPF_COOKIE``: a variable in ``.kconfig``.
+    LINUX_HAS_BPF_COOKIE = VariableField("LINUX_HAS_BPF_COOKIE")
 
-    def __init__(self, collection: Collection) -> None:
-        """Wrap a collection loaded from this object (what :meth:`load` does)."""
-        #: The loaded collection: every object by its C name.
-        self.collection = collection
-        self._maps: dict[str, Map] = dict(collection.maps)
-        self._variables: dict[str, Variable] = dict(collection.variables)
-        if "__bpf_usdt_specs" in collection.maps:
-            m = collection.maps["__bpf_usdt_specs"]
-            self._maps["__bpf_usdt_specs"] = m.with_codecs(value=BpfUsdtSpec.codec)
-
-    @staticmethod
-    def spec() -> CollectionSpec:
-        """A fresh spec of the object, to change before loading (``.rodata`` constants)."""
-        return load_collection_spec(_object())
-
-    @classmethod
-    def load(
-        cls,
-        spec: CollectionSpec | None = None,
-        *,
-        programs: Iterable[str] | None = None,
-        maps: Iterable[str] | None = None,
-        **options: Any,
-    ) -> Self:
-        """Load the object (or ``spec``, from :meth:`spec`): every program, or those named.
-
-        ``options`` are :class:`pybpf.core.CollectionOptions`' fields (``pin_path``,
-        ``map_replacements``, ``log_level``...).
-        """
-        collection = Collection(
-            cls.spec() if spec is None else spec,
-            CollectionOptions(**options),
-            programs=programs,
-            maps=maps,
-        )
-        return cls(collection)
+    def calls_reader(self) -> RingBuffer:
+        """A reader of the ring buffer ``calls``: records come as :class:`Call`."""
+        return RingBuffer(self.calls, record=Call.codec)
 
     def attach(self) -> list[Link]:
         """Attach every program whose section names its target; the caller closes the links."""
@@ -315,69 +235,10 @@ class PyflowBpfObjects:
 
         return attach_all(self.collection)
 
-    def close(self) -> None:
-        """Close every program, map and variable."""
-        self.collection.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"PyflowBpfObjects({self.collection!r})"
-
-    @staticmethod
-    def _get(objects: dict[str, _T], kind: str, name: str) -> _T:
-        try:
-            return objects[name]
-        except KeyError:
-            raise LookupError(f"{kind} {name!r} was not loaded (see load())") from None
-
-    @property
-    def function_entry(self) -> Program:
-        """``function_entry``: program of type ``kprobe``. Its section: ``SEC("usdt")``."""
-        return self._get(self.collection.programs, "program", "function_entry")
-
-    @property
-    def function_return(self) -> Program:
-        """``function_return``: program of type ``kprobe``. Its section: ``SEC("usdt")``."""
-        return self._get(self.collection.programs, "program", "function_return")
-
-    @property
-    def bpf_usdt_specs(self) -> Map:
-        """``__bpf_usdt_specs``: map of type ``array``. Values: BpfUsdtSpec."""
-        return self._get(self._maps, "map", "__bpf_usdt_specs")
-
-    @property
-    def bpf_usdt_ip_to_spec_id(self) -> Map:
-        """``__bpf_usdt_ip_to_spec_id``: map of type ``hash``."""
-        return self._get(self._maps, "map", "__bpf_usdt_ip_to_spec_id")
-
-    @property
-    def calls(self) -> Map:
-        """``calls``: map of type ``ringbuf``."""
-        return self._get(self._maps, "map", "calls")
-
-    @property
-    def target_tgid(self) -> Variable:
-        """``target_tgid``: a variable in ``.rodata``."""
-        return self._get(self._variables, "variable", "target_tgid")
-
-    @property
-    def unused_call(self) -> Variable:
-        """``unused_call``: a variable in ``.bss``."""
-        return self._get(self._variables, "variable", "unused_call")
-
-    @property
-    def LINUX_HAS_BPF_COOKIE(self) -> Variable:
-        """``LINUX_HAS_BPF_COOKIE``: a variable in ``.kconfig``."""
-        return self._get(self._variables, "variable", "LINUX_HAS_BPF_COOKIE")
-
-    def calls_reader(self) -> RingBuffer:
-        """A reader of the ring buffer ``calls``: records come as :class:`Call`."""
-        return RingBuffer(self.calls, record=Call.codec)
+    @classmethod
+    def object_bytes(cls) -> bytes:
+        """The compiled object for this machine's byte order."""
+        return embedded_object(_OBJECTS)
 
 
 #: The objects (zlib, base64), by byte order.
@@ -533,11 +394,3 @@ _OBJECTS = {
         "sZfz/xHzP69Uvf1G//p/c/8LWibvcA=="
     ),
 }
-
-
-def _object() -> bytes:
-    """The object for this machine's byte order."""
-    data = _OBJECTS.get(sys.byteorder)
-    if data is None:
-        raise RuntimeError(f"no object for {sys.byteorder}-endian machines")
-    return zlib.decompress(base64.b64decode(data))

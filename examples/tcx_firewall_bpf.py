@@ -12,131 +12,32 @@ maps, variables and ring buffers hold.
 
 from __future__ import annotations
 
-import base64
-import enum
-import sys
-import zlib
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING
 
-from pybpf.core import (
-    Collection,
-    CollectionOptions,
-    CollectionSpec,
-    Map,
-    Program,
-    Variable,
-    load_collection_spec,
-)
+from pybpf.core.generated import GeneratedObjects, ProgramField, VariableField, embedded_object
 
 if TYPE_CHECKING:
     from pybpf.link import Link
 
-_T = TypeVar("_T")
-_E = TypeVar("_E", bound=enum.IntEnum)
-_Buffer = bytes | bytearray | memoryview
 
-
-class _Encodable(Protocol):
-    def encode(self) -> bytes: ...
-
-
-class _Codec(Generic[_T]):
-    """Encodes and decodes one record type: what maps and ring buffer readers take."""
-
-    __slots__ = ("decode", "encode", "size")
-
-    def __init__(
-        self, size: int, encode: Callable[[_T], bytes], decode: Callable[[_Buffer], _T]
-    ) -> None:
-        self.size = size
-        self.encode = encode
-        self.decode = decode
-
-
-def _enum(cls: type[_E], value: int) -> _E | int:
-    """``value`` as a member of ``cls``; as an ``int`` when no member has it."""
-    try:
-        return cls(value)
-    except ValueError:
-        return value
-
-
-def _fit(value: bytes, size: int, name: str) -> bytes:
-    """``value``, checked to fit the ``size`` bytes of field ``name``."""
-    if len(value) > size:
-        raise ValueError(f"{name} holds {size} bytes, got {len(value)}")
-    return value
-
-
-def _records(decode: Callable[[_Buffer], _T], data: bytes, size: int) -> tuple[_T, ...]:
-    """The records of ``size`` bytes each in ``data``."""
-    return tuple(decode(data[i : i + size]) for i in range(0, len(data), size))
-
-
-def _join(items: Sequence[_Encodable], count: int, name: str) -> bytes:
-    """The bytes of ``count`` records, checked to be that many."""
-    if len(items) != count:
-        raise ValueError(f"{name} holds {count} records, got {len(items)}")
-    return b"".join(item.encode() for item in items)
-
-
-def _text(data: bytes) -> str:
-    """A C string: up to the first NUL, decoded as UTF-8."""
-    return data.split(b"\0", 1)[0].decode("utf-8", "replace")
-
-
-class TcxFirewallBpfObjects:
-    """The programs, maps and variables of the object, loaded.
+class TcxFirewallBpfObjects(GeneratedObjects):
+    """The programs, maps and variables of ``tcx_firewall.bpf.c``, loaded.
 
     ``with TcxFirewallBpfObjects.load() as objs:`` loads them; each is an attribute.
     ``load(programs=[...])`` loads only those programs and what they use:
     the attributes of what was left out raise ``LookupError``.
     """
 
-    #: The object's programs, maps and variables: C name to attribute.
-    PROGRAMS: ClassVar[dict[str, str]] = {"drop_port": "drop_port"}
-    MAPS: ClassVar[dict[str, str]] = {}
-    VARIABLES: ClassVar[dict[str, str]] = {
-        "port": "port",
-        "protocol": "protocol",
-        "dropped": "dropped",
-        "passed": "passed",
-    }
-
-    def __init__(self, collection: Collection) -> None:
-        """Wrap a collection loaded from this object (what :meth:`load` does)."""
-        #: The loaded collection: every object by its C name.
-        self.collection = collection
-        self._maps: dict[str, Map] = dict(collection.maps)
-        self._variables: dict[str, Variable] = dict(collection.variables)
-
-    @staticmethod
-    def spec() -> CollectionSpec:
-        """A fresh spec of the object, to change before loading (``.rodata`` constants)."""
-        return load_collection_spec(_object())
-
-    @classmethod
-    def load(
-        cls,
-        spec: CollectionSpec | None = None,
-        *,
-        programs: Iterable[str] | None = None,
-        maps: Iterable[str] | None = None,
-        **options: Any,
-    ) -> Self:
-        """Load the object (or ``spec``, from :meth:`spec`): every program, or those named.
-
-        ``options`` are :class:`pybpf.core.CollectionOptions`' fields (``pin_path``,
-        ``map_replacements``, ``log_level``...).
-        """
-        collection = Collection(
-            cls.spec() if spec is None else spec,
-            CollectionOptions(**options),
-            programs=programs,
-            maps=maps,
-        )
-        return cls(collection)
+    #: ``drop_port``: program of type ``sched_cls``, in ``SEC("tcx/ingress")``.
+    drop_port = ProgramField("drop_port")
+    #: ``port``: a variable in ``.rodata``.
+    port = VariableField("port")
+    #: ``protocol``: a variable in ``.rodata``.
+    protocol = VariableField("protocol")
+    #: ``dropped``: a variable in ``.bss``.
+    dropped = VariableField("dropped")
+    #: ``passed``: a variable in ``.bss``.
+    passed = VariableField("passed")
 
     def attach(self) -> list[Link]:
         """Attach every program whose section names its target; the caller closes the links."""
@@ -144,50 +45,10 @@ class TcxFirewallBpfObjects:
 
         return attach_all(self.collection)
 
-    def close(self) -> None:
-        """Close every program, map and variable."""
-        self.collection.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"TcxFirewallBpfObjects({self.collection!r})"
-
-    @staticmethod
-    def _get(objects: dict[str, _T], kind: str, name: str) -> _T:
-        try:
-            return objects[name]
-        except KeyError:
-            raise LookupError(f"{kind} {name!r} was not loaded (see load())") from None
-
-    @property
-    def drop_port(self) -> Program:
-        """``drop_port``: program of type ``sched_cls``. Its section: ``SEC("tcx/ingress")``."""
-        return self._get(self.collection.programs, "program", "drop_port")
-
-    @property
-    def port(self) -> Variable:
-        """``port``: a variable in ``.rodata``."""
-        return self._get(self._variables, "variable", "port")
-
-    @property
-    def protocol(self) -> Variable:
-        """``protocol``: a variable in ``.rodata``."""
-        return self._get(self._variables, "variable", "protocol")
-
-    @property
-    def dropped(self) -> Variable:
-        """``dropped``: a variable in ``.bss``."""
-        return self._get(self._variables, "variable", "dropped")
-
-    @property
-    def passed(self) -> Variable:
-        """``passed``: a variable in ``.bss``."""
-        return self._get(self._variables, "variable", "passed")
+    @classmethod
+    def object_bytes(cls) -> bytes:
+        """The compiled object for this machine's byte order."""
+        return embedded_object(_OBJECTS)
 
 
 #: The objects (zlib, base64), by byte order.
@@ -271,11 +132,3 @@ _OBJECTS = {
         "6h//K0zOferEtl6hT/Xb/ZD8WR3WFK8t+iOiGDuv4vOX/4v9F4U2wGE="
     ),
 }
-
-
-def _object() -> bytes:
-    """The object for this machine's byte order."""
-    data = _OBJECTS.get(sys.byteorder)
-    if data is None:
-        raise RuntimeError(f"no object for {sys.byteorder}-endian machines")
-    return zlib.decompress(base64.b64decode(data))

@@ -83,7 +83,7 @@ def test_module_declares_a_type_per_c_type_used() -> None:
         "class Entry:",
         "class Event:",
         "class Verdict(enum.IntEnum):",
-        "class DemoObjects:",
+        "class DemoObjects(GeneratedObjects):",
         "def events_reader(self) -> RingBuffer:",
         "return RingBuffer(self.events, record=Event.codec)",
     ):
@@ -92,6 +92,23 @@ def test_module_declares_a_type_per_c_type_used() -> None:
     assert text.index("class Point:") < text.index("class Entry:")
     assert text.index("class Verdict(") < text.index("class Entry:")
     compile(text, "demo.py", "exec")
+
+
+def test_module_declares_and_the_runtime_loads() -> None:
+    """The objects class declares fields; loading and the records' helpers are imported."""
+    text = _generate()
+    for declaration in (
+        'count_packet = ProgramField("count_packet")',
+        'flows = MapField("flows", key=FlowKey.codec)',
+        'entries = MapField("entries", value=Entry.codec)',
+        'last = VariableField("last", Point.codec)',
+        "FlowKey.codec = RecordCodec(FlowKey)",
+        "return embedded_object(_OBJECTS)",
+        "from pybpf.core.generated import (",
+    ):
+        assert declaration in text
+    for repeated in ("def load(", "def close(", "def __enter__(", "def _fit(", "class _Codec"):
+        assert repeated not in text
 
 
 def test_command_lines_keep_options_with_their_values() -> None:
@@ -286,7 +303,7 @@ def test_every_testdata_object(tmp_path: Path) -> None:
 def test_module_without_btf_types() -> None:
     """An object whose maps and variables hold no struct: no record, still a module."""
     text = generate("plain", objects=[TESTDATA / "atomics-el.o"]).text
-    assert "class PlainObjects:" in text
+    assert "class PlainObjects(GeneratedObjects):" in text
     assert "dataclasses" not in text
     compile(text, "plain.py", "exec")
 
@@ -361,6 +378,37 @@ def test_registry_on_hand_made_btf() -> None:
     enum = registry.python_type(color)
     assert isinstance(enum, EnumClass) and enum.default() == "0"
     assert registry.python_type(u32) is None
+
+
+def test_record_classes_keep_clear_of_the_module_names() -> None:
+    """A C type named like a name the module imports gets another class name."""
+    from pybpf.btf import Int, Member, Struct
+
+    u32 = Int("unsigned int", 4)
+    codec = Struct("record_codec", 4, [Member("x", u32, 0)])
+    registry = TypeRegistry(Spec([u32, codec]), reserved={"RecordCodec"})
+    record = registry.python_type(codec)
+    assert isinstance(record, RecordClass) and record.name == "RecordCodecStruct"
+
+
+@needs_clang
+def test_c_names_clashing_with_the_runtime(tmp_path: Path) -> None:
+    """C types and objects named like what the module imports or defines still check clean."""
+    source = tmp_path / "clash.c"
+    source.write_text(
+        "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n"
+        "struct record_codec { __u32 x; };\nstruct map_field { __u64 y; };\n"
+        "struct record_codec RingBuffer; struct map_field object_bytes; __u32 MapField;\n"
+    )
+    text = generate("clash", source).text
+    assert "class RecordCodecStruct:" in text
+    assert "class MapFieldStruct:" in text
+    assert 'RingBuffer_ = VariableField("RingBuffer", RecordCodecStruct.codec)' in text
+    assert 'object_bytes_ = VariableField("object_bytes", MapFieldStruct.codec)' in text
+    assert 'MapField_ = VariableField("MapField")' in text
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "clash.py").write_text(text)
+    _lint_and_typecheck(tmp_path / "out")
 
 
 @needs_clang

@@ -186,7 +186,13 @@ def test_imports_and_loads_without_pybpf_link(module_dir: Path) -> None:
 
 
 def _objects_class(module: ModuleType) -> Any:
-    return next(v for k, v in vars(module).items() if k.endswith("Objects") and k != "_Objects")
+    from pybpf.core import GeneratedObjects
+
+    return next(
+        v
+        for v in vars(module).values()
+        if isinstance(v, type) and issubclass(v, GeneratedObjects) and v is not GeneratedObjects
+    )
 
 
 @pytest.mark.parametrize(

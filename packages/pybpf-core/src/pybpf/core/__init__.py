@@ -54,6 +54,9 @@ if TYPE_CHECKING:
     from pybpf.core.fd import (
         FD,
     )
+    from pybpf.core.generated import (
+        GeneratedObjects,
+    )
     from pybpf.core.histogram import (
         log2_histogram,
     )
@@ -149,6 +152,7 @@ _EXPORTS = {
         "VerifierError",
     ),
     "pybpf.core.fd": ("FD",),
+    "pybpf.core.generated": ("GeneratedObjects",),
     "pybpf.core.histogram": ("log2_histogram",),
     "pybpf.core.info": ("MapInfo",),
     "pybpf.core.inventory": (
@@ -216,6 +220,7 @@ __all__ = [
     "CollectionOptions",
     "CollectionSpec",
     "FileFlags",
+    "GeneratedObjects",
     "HardwareEvent",
     "IncompatibleMapError",
     "IntCodec",

@@ -14,6 +14,7 @@ the record; for a whole type, the map keeps raw bytes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pybpf.btf import BTFError, Spec
@@ -47,10 +48,11 @@ _INT_FORMATS = {
 }
 _FLOAT_FORMATS = {4: "f", 8: "d"}
 #: Names a record reserves for its own members.
-#: (and the modules its class body uses, and the builtins its annotations name:
-#: a field ``bytes`` would be what ``bytes`` means in the class body).
+#: (and the modules and runtime names its class body uses, and the builtins its
+#: annotations name: a field ``bytes`` would be what ``bytes`` means in the class body).
 _RECORD_RESERVED = frozenset(
     {"SIZE", "codec", "decode", "encode", "layout", "dataclasses", "enum", "struct"}
+    | {"BytesLike", "ClassVar", "RecordCodec", "Self"}
     | {"bool", "bytes", "float", "int", "str", "tuple"}
 )
 
@@ -120,7 +122,7 @@ def _int_format(t: Int) -> str | None:
 
 
 def _raw(name: str, c_name: str, size: int) -> Field:
-    fit = f'_fit({{x}}, {size}, "{name}")'
+    fit = f'fit_bytes({{x}}, {size}, "{name}")'
     return Field(name, c_name, "bytes", f"{size}s", 1, "{v}", fit, _zeros(size))
 
 
@@ -132,12 +134,13 @@ def _zeros(size: int) -> str:
 class TypeRegistry:
     """Every Python type a module declares, built on demand from the object's BTF."""
 
-    def __init__(self, btf: Spec) -> None:
+    def __init__(self, btf: Spec, *, reserved: Iterable[str] = ()) -> None:
+        """Types of ``btf``; their classes take none of the ``reserved`` names."""
         self._btf = btf
         #: Records and enums, each after the types it uses (the order to declare them).
         self.declared: list[RecordClass | EnumClass] = []
         self._by_type: dict[int, RecordClass | EnumClass | None] = {}
-        self._names: set[str] = set()
+        self._names: set[str] = set(reserved)
 
     def python_type(self, t: Type | None, hint: str = "") -> RecordClass | EnumClass | None:
         """The record or enum class for ``t``, declared on first use; None for other types.
@@ -272,7 +275,7 @@ class TypeRegistry:
                     f"{cls.name} | int",
                     fmt,
                     1,
-                    f"_enum({cls.name}, {{v}})",
+                    f"enum_or_int({cls.name}, {{v}})",
                     "{x}",
                     cls.default(),
                 )
@@ -296,7 +299,7 @@ class TypeRegistry:
                 f"{n}s",
                 1,
                 decode,
-                f'_fit({{x}}, {n}, "{name}")',
+                f'fit_bytes({{x}}, {n}, "{name}")',
                 'b""' if chars else _zeros(n),
                 chars,
             )
@@ -326,8 +329,8 @@ class TypeRegistry:
                     f"tuple[{cls.name}, ...]",
                     f"{size}s",
                     1,
-                    f"_records({cls.name}.decode, {{v}}, {cls.size})",
-                    f'_join({{x}}, {n}, "{name}")',
+                    f"decode_records({cls.name}.decode, {{v}}, {cls.size})",
+                    f'encode_records({{x}}, {n}, "{name}")',
                     f"dataclasses.field(default_factory=lambda: ({cls.name}(),) * {n})",
                 )
         return _raw(name, c_name, size)
