@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from leftovers import link_ids_now, our_links_since
 
 from pybpf.core import BPFError, Collection, NotSupportedError, Program, features
 from pybpf.elf import AttachType, CollectionSpec, load_collection_spec
@@ -20,7 +21,6 @@ from pybpf.link import (
     NotACgroupError,
     cgroup,
     cgroup_legacy,
-    link_ids,
     query_cgroup,
 )
 
@@ -95,25 +95,25 @@ def _get(coll: Collection, name: str) -> int:
 
 
 def test_link_refuses_sockets_until_close(coll: Collection, cg: Path) -> None:
-    before = set(link_ids())
+    before = link_ids_now()
     with cgroup(coll.programs["deny_udp_socket"], cg) as link:
         assert isinstance(link, CgroupLink)
         assert link.type == LinkType.CGROUP
         assert run_in_cgroup(cg, TRY_UDP_SOCKET).strip() == "EPERM"
         assert _get(coll, "sockets_refused") == 1
-        assert set(link_ids()) - before
+        assert our_links_since(before)
     assert run_in_cgroup(cg, TRY_UDP_SOCKET).strip() == "ok"
     assert _get(coll, "sockets_refused") == 1
-    assert set(link_ids()) <= before  # nothing of ours left (others may go)
+    assert not our_links_since(before)
 
 
 def test_legacy_refuses_connect_until_close(coll: Collection, cg: Path) -> None:
-    before = set(link_ids())
+    before = link_ids_now()
     link = cgroup_legacy(coll.programs["deny_connect4"], cg)
     with link:
         assert link.type is None
         assert link.attach_type == AttachType.CGROUP_INET4_CONNECT
-        assert set(link_ids()) <= before  # no bpf_link behind it
+        assert not our_links_since(before)  # no bpf_link behind it
         assert run_in_cgroup(cg, TRY_CONNECT).strip() == "EPERM"
         assert _get(coll, "connects_refused") == 1
         with pytest.raises(NotSupportedError, match="without a bpf_link"):
@@ -196,13 +196,13 @@ def test_legacy_replace(coll: Collection, cg: Path) -> None:
 
 
 def test_exclusive_attachment_refuses_a_link(coll: Collection, cg: Path) -> None:
-    before = set(link_ids())
+    before = link_ids_now()
     counting, allowing = coll.programs["count_sysctl_reads"], coll.programs["allow_sysctl"]
     with cgroup_legacy(counting, cg, flags=AttachFlags.NONE):
         with pytest.raises(BPFError, match="CGROUP_SYSCTL") as e:
             cgroup(allowing, cg)
         assert e.value.errno is not None
-        assert set(link_ids()) <= before  # nothing of ours left (others may go)
+        assert not our_links_since(before)
     assert query_cgroup(cg, AttachType.CGROUP_SYSCTL).programs == ()
 
 
@@ -215,7 +215,7 @@ def test_link_opened_by_id_is_a_cgroup_link(coll: Collection, cg: Path) -> None:
 
 def test_bad_targets_attach_nothing(coll: Collection, tmp_path: Path, cg: Path) -> None:
     prog = coll.programs["allow_sysctl"]
-    before = set(link_ids())
+    before = link_ids_now()
     with pytest.raises(NotACgroupError, match=r"cgroup\.controllers"):
         cgroup(prog, tmp_path)
     with pytest.raises(NotACgroupError, match="nonesuch"):
@@ -229,7 +229,7 @@ def test_bad_targets_attach_nothing(coll: Collection, tmp_path: Path, cg: Path) 
         query_cgroup("/proc", AttachType.CGROUP_SYSCTL)
     with pytest.raises(TypeError, match="cgroup must be a path or an fd"):
         cgroup(prog, 1.5)  # type: ignore[arg-type]
-    assert set(link_ids()) <= before  # nothing of ours left (others may go)
+    assert not our_links_since(before)
     assert query_cgroup(cg, AttachType.CGROUP_SYSCTL).programs == ()
 
 

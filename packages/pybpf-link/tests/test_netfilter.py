@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from leftovers import link_ids_now, our_links_since
 
 from pybpf.core import Collection, features
 from pybpf.elf import ProgramType, load_collection_spec
@@ -17,7 +18,6 @@ from pybpf.link import (
     NetfilterFlags,
     NetfilterHook,
     NetfilterLink,
-    link_ids,
     netfilter,
 )
 
@@ -83,7 +83,7 @@ def test_defrag_flag(coll: Collection) -> None:
 
 def test_bad_arguments_attach_nothing(coll: Collection, testdata: Path) -> None:
     prog = coll.programs["drop_by_length"]
-    before = set(link_ids())
+    before = link_ids_now()
     ipv4, local_in = NetfilterFamily.IPV4, NetfilterHook.LOCAL_IN
     with pytest.raises(ValueError, match="family 7 is not a NetfilterFamily"):
         netfilter(prog, family=7, hook=local_in, priority=0)  # type: ignore[arg-type]
@@ -98,4 +98,4 @@ def test_bad_arguments_attach_nothing(coll: Collection, testdata: Path) -> None:
     spec = load_collection_spec(testdata / "link_netns-el.o")
     with Collection(spec) as c, pytest.raises(TypeError, match="SK_LOOKUP program, not NETFILTER"):
         netfilter(c.programs["redirect_port_lookup"], family=ipv4, hook=local_in, priority=0)
-    assert set(link_ids()) <= before  # nothing of ours left (others may go)
+    assert not our_links_since(before)

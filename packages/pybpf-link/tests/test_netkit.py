@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from leftovers import link_ids_now, our_links_since
 from netns_util import UDPFlow, fresh_netns, inside, spare_netns
 
 from pybpf.core import BPFError, Collection, features
 from pybpf.elf import AttachType, ProgramType, load_collection_spec
-from pybpf.link import InterfaceNotFoundError, LinkType, NetkitLink, links, netkit
+from pybpf.link import InterfaceNotFoundError, LinkType, NetkitLink, netkit
 from pybpf.link._netlink import Route, interface_index
 
 pytestmark = pytest.mark.kernel
@@ -59,7 +60,7 @@ def test_counts_and_drops_until_close(coll: Collection, far: int, program: str) 
     with flow, dropped:
         coll.variables["watch_port"].set(flow.port)
         coll.variables["drop_port"].set(dropped.port)
-        before = {i.id for i in links()}
+        before = link_ids_now()
         with netkit(coll.programs[program], "nk0") as link:  # the side from the section
             assert isinstance(link, NetkitLink)
             assert link.name == f"netkit {program.removeprefix('netkit_')} nk0"
@@ -67,7 +68,7 @@ def test_counts_and_drops_until_close(coll: Collection, far: int, program: str) 
             assert flow.delivered(3) == 3
             assert _seen(coll) == 3
             assert dropped.delivered(1) == 0
-        assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
+        assert not our_links_since(before)
         assert flow.delivered(1) == 1
         assert dropped.delivered(1) == 1
         assert _seen(coll) == 3
@@ -92,7 +93,7 @@ def test_peer_flag_overrides_the_section_and_orders(coll: Collection, far: int) 
 
 def test_bad_arguments_attach_nothing(coll: Collection) -> None:
     with fresh_netns():
-        before = {i.id for i in links()}
+        before = link_ids_now()
         with pytest.raises(TypeError, match="peer must be a bool or None"):
             netkit(coll.programs["netkit_peer"], "lo", peer="yes")  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="before or after, not both"):
@@ -104,14 +105,14 @@ def test_bad_arguments_attach_nothing(coll: Collection) -> None:
             )
         with pytest.raises(InterfaceNotFoundError):
             netkit(coll.programs["netkit_peer"], "nk0")
-        assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
+        assert not our_links_since(before)
 
 
 def test_a_device_that_is_not_netkit_is_refused(coll: Collection) -> None:
     # A kernel without netkit links (before 6.7) answers NotSupportedError: a skip.
     features.have_attach_type(ProgramType.SCHED_CLS, AttachType.NETKIT_PRIMARY)
     with fresh_netns():
-        before = {i.id for i in links()}
+        before = link_ids_now()
         with pytest.raises(BPFError, match="netkit primary of lo"):
             netkit(coll.programs["netkit_primary"], "lo")
-        assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
+        assert not our_links_since(before)

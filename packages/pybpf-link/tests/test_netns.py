@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from leftovers import link_ids_now, our_links_since
 
 from pybpf.core import BPFError, Collection
 from pybpf.elf import load_collection_spec
-from pybpf.link import Link, LinkType, NetNsLink, NotANetworkNamespaceError, link_ids, netns
+from pybpf.link import Link, LinkType, NetNsLink, NotANetworkNamespaceError, netns
 
 # The tests run with --import-mode=importlib: their folder is not on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -60,7 +61,7 @@ def test_sk_lookup_redirects_until_close(coll: Collection) -> None:
 
 def test_flow_dissector_is_one_per_namespace(coll: Collection) -> None:
     prog = coll.programs["dissect"]
-    before = set(link_ids())
+    before = link_ids_now()
     with own_netns():
         with open(THIS_NETNS) as ns, netns(prog, ns.fileno()) as link:
             assert link.name.endswith("FLOW_DISSECTOR")
@@ -72,12 +73,12 @@ def test_flow_dissector_is_one_per_namespace(coll: Collection) -> None:
         # Closed: another may attach.
         with netns(prog, THIS_NETNS):
             pass
-    assert set(link_ids()) <= before  # nothing of ours left (others may go)
+    assert not our_links_since(before)
 
 
 def test_bad_targets_attach_nothing(coll: Collection, tmp_path: Path, testdata: Path) -> None:
     prog = coll.programs["redirect_port_lookup"]
-    before = set(link_ids())
+    before = link_ids_now()
     with pytest.raises(NotANetworkNamespaceError, match="another kind"):
         netns(prog, "/proc/self/ns/uts")
     (tmp_path / "file").write_text("")
@@ -92,4 +93,4 @@ def test_bad_targets_attach_nothing(coll: Collection, tmp_path: Path, testdata: 
         p.autoload = p.name == "truncate_packets"
     with Collection(spec) as c, pytest.raises(TypeError, match="SOCKET_FILTER program, not"):
         netns(c.programs["truncate_packets"], THIS_NETNS)
-    assert set(link_ids()) <= before  # nothing of ours left (others may go)
+    assert not our_links_since(before)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from leftovers import link_ids_now, our_links_since
 from netns_util import UDPFlow, netns  # noqa: F401 (netns: a fixture)
 
 from pybpf.core import BPFError, Collection, features
@@ -81,16 +82,16 @@ def test_before_and_after_order_the_programs(coll: Collection) -> None:
 
 def test_a_stale_revision_is_refused(coll: Collection) -> None:
     with tcx(coll.programs["order_first"], "lo"):
-        before = {i.id for i in links()}
+        before = link_ids_now()
         with pytest.raises(BPFError) as stale:
             tcx(coll.programs["order_second"], "lo", expected_revision=1000)
         assert stale.value.errno == errno.ESTALE
-        assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
+        assert not our_links_since(before)
 
 
 def test_bad_arguments_attach_nothing(coll: Collection) -> None:
     prog = coll.programs["tcx_ingress"]
-    before = {i.id for i in links()}
+    before = link_ids_now()
     with pytest.raises(ValueError, match="before or after, not both"):
         tcx(prog, "lo", before=prog, after=prog)
     with pytest.raises(TypeError, match="before must be a Program, a Link or None"):
@@ -107,4 +108,4 @@ def test_bad_arguments_attach_nothing(coll: Collection) -> None:
         tcx(coll.programs["xdp_count"], "lo", direction="ingress")  # wrong program type
     with pytest.raises(BPFError):
         tcx(prog, "lo", before=coll.programs["order_first"])  # not attached there
-    assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
+    assert not our_links_since(before)

@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from leftovers import link_ids_now, our_links_since
 
 from pybpf.core import BPFError, Collection, NotSupportedError, Program, features
 from pybpf.core.sys import AttachType, ProgramType
 from pybpf.elf import CollectionSpec, load_collection_spec
-from pybpf.link import Link, LinkType, TracingLink, freplace, links, tracing
+from pybpf.link import Link, LinkType, TracingLink, freplace, tracing
 
 pytestmark = pytest.mark.kernel
 
@@ -161,16 +162,16 @@ def test_freplace_runs_until_close(ext: tuple[Collection, Program]) -> None:
 
 def test_freplace_of_a_missing_function_attaches_nothing(ext: tuple[Collection, Program]) -> None:
     coll, new_answer = ext
-    before = {i.id for i in links()}
+    before = link_ids_now()
     with pytest.raises(BPFError, match="pybpf_no_such_function") as e:
         freplace(new_answer, coll.programs["ask"], "pybpf_no_such_function")
     assert e.value.errno == errno.ESRCH
-    assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
+    assert not our_links_since(before)
 
 
 def test_bad_arguments_attach_nothing(testdata: Path) -> None:
     spec = load_collection_spec(testdata / "link_tracing_ext-el.o")
-    before = {i.id for i in links()}
+    before = link_ids_now()
     with Collection(spec, programs=["ask"]) as coll:
         ask = coll.programs["ask"]
         with pytest.raises(TypeError, match="prog must be a Program"):
@@ -185,7 +186,7 @@ def test_bad_arguments_attach_nothing(testdata: Path) -> None:
             freplace(ask, ask, 1)  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="not a function name"):
             freplace(ask, ask, "")
-    assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
+    assert not our_links_since(before)
 
 
 def test_lsm_cgroup_points_to_the_cgroup_module(testdata: Path) -> None:
@@ -194,7 +195,7 @@ def test_lsm_cgroup_points_to_the_cgroup_module(testdata: Path) -> None:
     prog = spec.programs["on_file_open"]
     prog.attach_type = AttachType.LSM_CGROUP
     prog.attach_to = "socket_bind"
-    before = {i.id for i in links()}
+    before = link_ids_now()
     with Collection(spec) as coll, pytest.raises(ValueError, match=r"pybpf\.link\.cgroup"):
         tracing(coll.programs["on_file_open"])
-    assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
+    assert not our_links_since(before)

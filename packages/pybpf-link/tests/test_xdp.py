@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from leftovers import link_ids_now, our_links_since
 from netns_util import UDPFlow, netns  # noqa: F401 (netns: a fixture)
 
 from pybpf.core import BPFError, Collection, NotSupportedError
@@ -94,19 +95,19 @@ def test_link_is_listed_and_opens_by_id(coll: Collection) -> None:
 def test_an_attached_program_is_exclusive(coll: Collection, other: Collection) -> None:
     mine, theirs = coll.programs["xdp_count"], other.programs["xdp_count"]
     with xdp(mine, "lo"):
-        before = {i.id for i in links()}
+        before = link_ids_now()
         with pytest.raises(BPFError) as busy:
             xdp(theirs, "lo")
         assert busy.value.errno == errno.EBUSY
         with pytest.raises(BPFError, match="lo through netlink"):
             xdp_legacy(theirs, "lo", replace=True)
-        assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
+        assert not our_links_since(before)
         assert _xdp_program_id() == mine.info().id
 
 
 def test_bad_arguments_attach_nothing(coll: Collection) -> None:
     prog = coll.programs["xdp_count"]
-    before = {i.id for i in links()}
+    before = link_ids_now()
     with pytest.raises(InterfaceNotFoundError, match="nonesuch0"):
         xdp(prog, "nonesuch0")
     with pytest.raises(InterfaceNotFoundError, match="4242"):
@@ -121,17 +122,17 @@ def test_bad_arguments_attach_nothing(coll: Collection) -> None:
         xdp("xdp_count", "lo")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="expected must be a Program"):
         xdp_legacy(prog, "lo", expected=3)  # type: ignore[arg-type]
-    assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
+    assert not our_links_since(before)
     assert _xdp_program_id() == 0
 
 
 def test_wrong_program_type_is_refused(coll: Collection) -> None:
-    before = {i.id for i in links()}
+    before = link_ids_now()
     with pytest.raises(BPFError, match="to XDP of lo"):
         xdp(coll.programs["tcx_ingress"], "lo")
     with pytest.raises(BPFError, match="through netlink"):
         xdp_legacy(coll.programs["tcx_ingress"], "lo")
-    assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
+    assert not our_links_since(before)
     assert _xdp_program_id() == 0
 
 
