@@ -34,6 +34,10 @@ def link_ids_now() -> set[int]:
 
 
 def our_links_since(before: set[int]) -> set[int]:
-    """Links created since ``before`` that run a program of this process."""
-    ours = our_program_ids()
+    """Links created since ``before`` that run a program of this process.
+
+    A link that reports no program (a struct_ops link holds a map) counts too:
+    it cannot be told apart, and other processes seldom make one.
+    """
+    ours = our_program_ids() | {0}
     return {info.id for info in links() if info.id not in before and info.program_id in ours}

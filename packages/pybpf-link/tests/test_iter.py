@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from leftovers import link_ids_now, our_links_since
 
 from pybpf.core import BPFError, Collection, NotSupportedError, features
 from pybpf.core.sys import AttachType, ProgramType
 from pybpf.elf import load_collection_spec
-from pybpf.link import IterLink, IterTask, Link, LinkType, iter, links
+from pybpf.link import IterLink, IterTask, Link, LinkType, iter
 
 pytestmark = pytest.mark.kernel
 
@@ -104,7 +105,7 @@ def test_task_iterator_of_one_process(coll: Collection) -> None:
 
 
 def test_bad_arguments_attach_nothing(coll: Collection) -> None:
-    before = {i.id for i in links()}
+    before = link_ids_now()
     prog = coll.programs["list_elems"]
     squares = coll.maps["squares"]
     with pytest.raises(TypeError, match="prog must be a Program"):
@@ -121,4 +122,4 @@ def test_bad_arguments_attach_nothing(coll: Collection) -> None:
         IterTask(tid=1, pid=2)
     with pytest.raises(FileNotFoundError):
         iter(prog, cgroup="/nonexistent/pybpf-cgroup")
-    assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
+    assert not our_links_since(before)

@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from leftovers import link_ids_now, our_links_since
 
 from pybpf.core import BPFError, Collection, NotSupportedError, Program
 from pybpf.elf import load_collection_spec
-from pybpf.link import Link, LinkType, RawTracepointLink, links, raw_tracepoint, tracing
+from pybpf.link import Link, LinkType, RawTracepointLink, raw_tracepoint, tracing
 
 pytestmark = pytest.mark.kernel
 
@@ -131,7 +132,7 @@ def test_cookie(testdata: Path, reader: str) -> None:
 
 
 def test_bad_arguments_attach_nothing(coll: Collection) -> None:
-    before = {i.id for i in links()}
+    before = link_ids_now()
     raw = coll.programs["raw_sys_enter"]
     btf = coll.programs["btf_sys_enter"]
     with pytest.raises(TypeError, match="prog must be a Program"):
@@ -149,4 +150,4 @@ def test_bad_arguments_attach_nothing(coll: Collection) -> None:
     with pytest.raises(BPFError, match="pybpf_no_such_tracepoint") as e:
         raw_tracepoint(raw, "pybpf_no_such_tracepoint")
     assert e.value.errno == 2
-    assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
+    assert not our_links_since(before)

@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from leftovers import link_ids_now, our_links_since
 
 from pybpf.core import BPFError, Collection, features
 from pybpf.elf import AttachType, ProgramType, load_collection_spec
-from pybpf.link import LegacySockmapLink, LinkType, SockmapLink, link_ids, sockmap
+from pybpf.link import LegacySockmapLink, LinkType, SockmapLink, sockmap
 
 # The tests run with --import-mode=importlib: their folder is not on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -105,7 +106,7 @@ def test_skb_verdict_needs_its_attach_type(testdata: Path) -> None:
 
 
 def test_bad_arguments_attach_nothing(coll: Collection, path: str) -> None:
-    before = set(link_ids())
+    before = link_ids_now()
     socks = coll.maps["socks"]
     with pytest.raises(TypeError, match="REUSEPORT_SOCKARRAY map, not SOCKMAP or SOCKHASH"):
         sockmap(coll.programs["pass_msg"], coll.maps["group"])
@@ -115,12 +116,12 @@ def test_bad_arguments_attach_nothing(coll: Collection, path: str) -> None:
         sockmap(coll.programs["pass_msg"], socks, attach_type=AttachType.SK_SKB_STREAM_VERDICT)
     with pytest.raises(ValueError, match="CGROUP_DEVICE is not one sockmap attaches"):
         sockmap(coll.programs["pass_msg"], socks, attach_type=AttachType.CGROUP_DEVICE)
-    assert set(link_ids()) <= before  # nothing of ours left (others may go)
+    assert not our_links_since(before)
 
 
 def test_second_program_of_one_attach_type(coll: Collection, path: str) -> None:
     socks = coll.maps["socks"]
-    before = set(link_ids())
+    before = link_ids_now()
     with sockmap(coll.programs["pass_msg"], socks) as first:
         if isinstance(first, SockmapLink):
             with pytest.raises(BPFError, match="SK_MSG_VERDICT") as e:
@@ -134,4 +135,4 @@ def test_second_program_of_one_attach_type(coll: Collection, path: str) -> None:
                 socks[0] = client.fileno()
                 with pytest.raises(PermissionError):
                     client.send(b"dropped")
-    assert set(link_ids()) <= before  # nothing of ours left (others may go)
+    assert not our_links_since(before)

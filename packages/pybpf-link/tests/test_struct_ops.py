@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from leftovers import link_ids_now, our_links_since
 
 from pybpf.core import BPFError, Collection, NotSupportedError, features
 from pybpf.core.sys import MapType
@@ -23,7 +24,6 @@ from pybpf.link import (
     LinkType,
     StructOpsLink,
     StructOpsRegistration,
-    links,
     struct_ops,
 )
 
@@ -152,12 +152,12 @@ def test_update_swaps_the_map(testdata: Path) -> None:
 
 def test_a_taken_name_registers_nothing(testdata: Path) -> None:
     with _load(testdata, "pybpf_linked") as first, _load(testdata, "pybpf_linked") as second:
-        before = {i.id for i in links()}
+        before = link_ids_now()
         with struct_ops(first.maps["pybpf_linked"], first.struct_ops_values["pybpf_linked"]):
             with pytest.raises(BPFError) as e:
                 struct_ops(second.maps["pybpf_linked"], second.struct_ops_values["pybpf_linked"])
             assert e.value.errno == errno.EEXIST  # the name is taken
-        assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
+        assert not our_links_since(before)
         assert "pybpf_linked" not in _available()
 
 

@@ -8,11 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from leftovers import link_ids_now, our_links_since
 from netns_util import UDPFlow, netns  # noqa: F401 (netns: a fixture)
 
 from pybpf.core import BPFError, Collection, NotSupportedError
 from pybpf.elf import load_collection_spec
-from pybpf.link import InterfaceNotFoundError, TCLink, links, tc
+from pybpf.link import InterfaceNotFoundError, TCLink, tc
 from pybpf.link._netlink import Route, clsact_parent
 
 pytestmark = [pytest.mark.kernel, pytest.mark.usefixtures("netns")]
@@ -49,13 +50,13 @@ def test_filter_counts_and_drops_until_close(coll: Collection, direction: str) -
     with UDPFlow() as flow, UDPFlow() as dropped:
         coll.variables["watch_port"].set(flow.port)
         coll.variables["drop_port"].set(dropped.port)
-        before = {i.id for i in links()}
+        before = link_ids_now()
         with tc(coll.programs["tc_ingress"], "lo", direction=direction, priority=3) as link:
             assert isinstance(link, TCLink)
             assert link.type is None
             assert (link.priority, link.handle) == (3, 1)
             assert link.name == f"tc {direction} lo prio 3 handle 0x1"
-            assert {i.id for i in links()} <= before  # no bpf_link behind it
+            assert not our_links_since(before)  # no bpf_link behind it
             assert _filters(direction)
             assert flow.delivered(2) == 2
             assert _seen(coll) == 2

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from leftovers import link_ids_now, our_links_since
 
 from pybpf.asm import Helper
 from pybpf.core import BPFError, Collection, NotSupportedError, ObjectKindError, features
@@ -85,12 +86,12 @@ def test_cookie(testdata: Path) -> None:
 
 
 def test_missing_tracepoint_leaks_nothing(coll: Collection) -> None:
-    before = {i.id for i in links()}
+    before = link_ids_now()
     with pytest.raises(TracepointNotFoundError, match="syscalls/sys_enter_nonesuch"):
         tracepoint(coll.programs["count_getpid"], "syscalls", "sys_enter_nonesuch")
     with pytest.raises(ValueError, match="not a tracefs event name"):
         tracepoint(coll.programs["count_getpid"], "../..", "x")
-    assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
+    assert not our_links_since(before)
 
 
 def test_wrong_program_type_is_refused(testdata: Path) -> None:
@@ -138,7 +139,7 @@ def test_attach_all_is_all_or_nothing(testdata: Path) -> None:
     cookies = _have_cookies()
     spec.programs["cookie_getppid"].autoload = cookies  # bpf_get_attach_cookie: 5.15+
     with Collection(spec) as c:
-        before = {i.id for i in links()}
+        before = link_ids_now()
         made = attach_all(c)
         try:
             assert len(made) == (2 if cookies else 1)
@@ -147,7 +148,7 @@ def test_attach_all_is_all_or_nothing(testdata: Path) -> None:
         finally:
             for link in made:
                 link.close()
-        assert {i.id for i in links()} <= before  # nothing of ours left (others may go)
+        assert not our_links_since(before)
 
 
 def test_opened_program_has_no_section(coll: Collection) -> None:
