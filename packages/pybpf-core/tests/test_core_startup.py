@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from pybpf.core import _sys_build
 
@@ -50,3 +53,22 @@ def test_private_classes_on_the_load_path_are_plain_classes() -> None:
     for cls in (_sys.FDCalls, _prog_load.LoadRequest, program._Attach, _externs._Found):
         assert not dataclasses.is_dataclass(cls), cls
         assert "__slots__" in vars(cls), cls
+
+
+@pytest.mark.kernel
+def test_loading_a_core_object_leaves_out_what_only_other_calls_use(testdata: Path) -> None:
+    loaded = _modules_after(
+        "from pybpf.core import Collection, load_collection_spec\n"
+        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
+    )
+    # The link and perf enums: only links and perf events use them. The helper
+    # ids: only a printed helper call. Map and program infos: only .info().
+    unused = {
+        "pybpf.core._uapi_link",
+        "pybpf.core._uapi_perf",
+        "pybpf.asm._uapi",
+        "pybpf.core.info",
+        "pybpf.core.prog_info",
+    }
+    assert not unused & loaded, sorted(unused & loaded)
+    assert "pybpf.core.collection" in loaded
