@@ -30,7 +30,6 @@ from pybpf.core import (
     _attach_btf,
     _btf_probes,
     _cmds,
-    _ext_target,
     _externs,
     _map_create,
     _probes,
@@ -442,8 +441,11 @@ def _ext_attach(spec: ProgramSpec, target: Program | None) -> _Attach:
     what = f"program {spec.name!r}"
     if target is None:
         raise ValueError(f"{what}: a freplace program needs attach_target=<the Program to extend>")
+    # Imported here: freplace programs are rare, and the module reads program infos.
+    from pybpf.core._ext_target import func_id  # noqa: PLC0415
+
     fd = target.fd
-    return _Attach(_ext_target.func_id(fd, spec.attach_to, what), prog_fd=fd.number)
+    return _Attach(func_id(fd, spec.attach_to, what), prog_fd=fd.number)
 
 
 def has_core_relocations(insns: Instructions) -> bool:
