@@ -12,13 +12,19 @@ freshness check is a CRC-32), CO-RE only for objects with CO-RE records or
 kfunc/ksym externs, the arena module only for objects with an arena, and
 BTF feature probes only for the kinds an object's BTF uses. With a lazy
 core ``__init__`` (PEP 562, like asm/elf/link's) ``import pybpf.core`` is
-then about a bare interpreter. What a process that loads ``core-el.o`` still
-pays, by ``-X importtime`` and cProfile of its imports (about a quarter of
-the import time each): ~690 enum members (the generated ``_uapi`` modules of
-core, asm and elf, and asm's opcodes) and ~30 dataclasses (elf's spec, btf's
-ext and marshal records); then ``pybpf.btf``'s eager ``marshal`` import
-(which brings most of btf), and ``hashlib``/the asm builder from
-``pybpf.elf.spec``.
+then about a bare interpreter. A process that loads ``core-el.o`` also
+skips the link and perf enums (core's generated enums are split by the
+calls that use them), the ~200-member ``Helper`` enum (only a printed
+helper call builds it), map/program infos, the btf value codecs (only maps
+with BTF keys or values), and the struct_ops, kconfig and freplace modules.
+What it still pays, by ``-X importtime`` (minimum of 15 runs): about 60 ms
+of imports, mostly in the layers below core: ``dataclasses`` (and the
+``inspect``/``ast``/``dis`` it imports) for elf's specs and btf's ext,
+CO-RE and marshal records; ``hashlib`` and the asm builder from
+``pybpf.asm.instructions``; ``pathlib`` (with ``urllib.parse`` and
+``ipaddress``) from ``pybpf.btf.kernel``/``_index_cache``; the enums of
+``pybpf.asm.opcodes`` and ``pybpf.elf._uapi``; ``typing``. The load itself
+is ~15 ms of CPU, most of it CO-RE relocation in ``pybpf.btf.corerelo``.
 """
 
 from __future__ import annotations

@@ -185,7 +185,11 @@ def ioctl_number(nr: int, direction: int, size: int, kind: int = ord("$")) -> in
     return direction << 30 | size << 16 | kind << 8 | nr
 
 
-# (layer, module, enums): the enum modules, one per layer that first needs them.
+#: Core's module of the perf_event enums, which also holds ``PerfEventFlag``
+#: (the bit fields of ``perf_event_attr``) and the ioctl numbers (perf's, nsfs's).
+PERF_MODULE = "_uapi_perf.py"
+
+# (layer, module, enums): the enum modules, in the layer that first needs them.
 ENUM_MODULES: list[tuple[str, str, list[EnumTarget]]] = [
     (
         "asm",
@@ -227,11 +231,63 @@ ENUM_MODULES: list[tuple[str, str, list[EnumTarget]]] = [
             ),
         ],
     ),
+    # Core's enums in three modules, by the calls that need them, so that a
+    # process that only loads objects builds none of the link or perf enums
+    # (building an enum costs tens of microseconds per member).
     (
         "core",
         "_uapi.py",
         [
             EnumTarget("Command", "bpf_cmd", "BPF_", "bpf(2) commands (``enum bpf_cmd``)."),
+            EnumTarget(
+                "UpdateFlags",
+                "",
+                "BPF_",
+                "How ``Map.update`` treats an existing key (``BPF_ANY`` ... ``BPF_F_LOCK``).",
+                flag=True,
+                member="BPF_ANY",
+                longer_prefix="BPF_F_",
+            ),
+            EnumTarget(
+                "MapFlags",
+                "",
+                "BPF_F_",
+                "``BPF_MAP_CREATE`` flags (``map_flags``).",
+                flag=True,
+                member="BPF_F_NO_PREALLOC",
+                first=(("NONE", 0),),
+            ),
+            EnumTarget(
+                "FileFlags",
+                "",
+                "BPF_F_",
+                "``file_flags`` of ``BPF_OBJ_GET`` and ``open_flags`` of ``*_GET_FD_BY_ID``.",
+                flag=True,
+                member="BPF_F_NO_PREALLOC",
+                only=("BPF_F_RDONLY", "BPF_F_WRONLY"),
+                first=(("RDWR", 0),),
+            ),
+            EnumTarget(
+                "RunFlags",
+                "",
+                "BPF_F_TEST_",
+                "``BPF_PROG_TEST_RUN`` flags (``Program.run(flags=...)``; #defines of bpf.h).",
+                flag=True,
+                defines="test_run_flags",
+                first=(("NONE", 0),),
+            ),
+            EnumTarget(
+                "StatsType",
+                "bpf_stats_type",
+                "BPF_STATS_",
+                "``BPF_ENABLE_STATS`` types (``enum bpf_stats_type``).",
+            ),
+        ],
+    ),
+    (
+        "core",
+        "_uapi_link.py",
+        [
             EnumTarget(
                 "LinkType",
                 "bpf_link_type",
@@ -311,48 +367,18 @@ ENUM_MODULES: list[tuple[str, str, list[EnumTarget]]] = [
                 "What ``BPF_TASK_FD_QUERY`` found behind an fd (``enum bpf_task_fd_type``).",
             ),
             EnumTarget(
-                "UpdateFlags",
+                "NamespaceType",
                 "",
-                "BPF_",
-                "How ``Map.update`` treats an existing key (``BPF_ANY`` ... ``BPF_F_LOCK``).",
-                flag=True,
-                member="BPF_ANY",
-                longer_prefix="BPF_F_",
+                "CLONE_NEW",
+                "Namespace types: what nsfs's ``NS_GET_NSTYPE`` answers (#defines of sched.h).",
+                defines="namespace_types",
             ),
-            EnumTarget(
-                "MapFlags",
-                "",
-                "BPF_F_",
-                "``BPF_MAP_CREATE`` flags (``map_flags``).",
-                flag=True,
-                member="BPF_F_NO_PREALLOC",
-                first=(("NONE", 0),),
-            ),
-            EnumTarget(
-                "FileFlags",
-                "",
-                "BPF_F_",
-                "``file_flags`` of ``BPF_OBJ_GET`` and ``open_flags`` of ``*_GET_FD_BY_ID``.",
-                flag=True,
-                member="BPF_F_NO_PREALLOC",
-                only=("BPF_F_RDONLY", "BPF_F_WRONLY"),
-                first=(("RDWR", 0),),
-            ),
-            EnumTarget(
-                "RunFlags",
-                "",
-                "BPF_F_TEST_",
-                "``BPF_PROG_TEST_RUN`` flags (``Program.run(flags=...)``; #defines of bpf.h).",
-                flag=True,
-                defines="test_run_flags",
-                first=(("NONE", 0),),
-            ),
-            EnumTarget(
-                "StatsType",
-                "bpf_stats_type",
-                "BPF_STATS_",
-                "``BPF_ENABLE_STATS`` types (``enum bpf_stats_type``).",
-            ),
+        ],
+    ),
+    (
+        "core",
+        "_uapi_perf.py",
+        [
             EnumTarget(
                 "PerfType",
                 "perf_type_id",
@@ -385,13 +411,6 @@ ENUM_MODULES: list[tuple[str, str, list[EnumTarget]]] = [
                 "perf_event_open(2) ``flags`` (#defines of perf_event.h).",
                 flag=True,
                 defines="perf_open_flags",
-            ),
-            EnumTarget(
-                "NamespaceType",
-                "",
-                "CLONE_NEW",
-                "Namespace types: what nsfs's ``NS_GET_NSTYPE`` answers (#defines of sched.h).",
-                defines="namespace_types",
             ),
         ],
     ),
@@ -533,7 +552,7 @@ def render_members(target: EnumTarget, spec: Spec) -> list[str]:
     return out
 
 
-def render_enums(targets: list[EnumTarget], spec: Spec, kernel: str, layer: str) -> str:
+def render_enums(targets: list[EnumTarget], spec: Spec, kernel: str, perf: bool) -> str:
     out = [
         f'"""Kernel UAPI numbers, generated by tools/gen_uapi.py from the BTF of Linux {kernel}.',
         "",
@@ -548,7 +567,7 @@ def render_enums(targets: list[EnumTarget], spec: Spec, kernel: str, layer: str)
         out += ["", f"class {target.cls}(enum.{base}):", f'    """{target.doc}"""', ""]
         out += render_members(target, spec)
         out.append("")
-    if layer == "core":
+    if perf:
         out += [
             "",
             "class PerfEventFlag(enum.IntFlag):",
@@ -720,7 +739,7 @@ def outputs(spec: Spec, kernel: str) -> dict[Path, str]:
     files = {}
     for layer, module, targets in ENUM_MODULES:
         path = ROOT / "packages" / f"pybpf-{layer}" / "src" / "pybpf" / layer / module
-        files[path] = render_enums(targets, spec, kernel, layer)
+        files[path] = render_enums(targets, spec, kernel, perf=module == PERF_MODULE)
     files[HEADER] = render_header(spec, kernel)
     return files
 

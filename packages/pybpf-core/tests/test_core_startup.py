@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from pybpf.core import _sys_build
 
@@ -45,8 +48,43 @@ def test_private_classes_on_the_load_path_are_plain_classes() -> None:
     # methods at import); these are internal, so they need none of it.
     import dataclasses
 
-    from pybpf.core import _externs, _prog_load, _sys, program
+    from pybpf.core import _attach_btf, _externs, _kernel_btf, _prog_load, _sys, program
 
-    for cls in (_sys.FDCalls, _prog_load.LoadRequest, program._Attach, _externs._Found):
+    for cls in (
+        _sys.FDCalls,
+        _prog_load.LoadRequest,
+        program._Attach,
+        _externs._Found,
+        _attach_btf.AttachBTF,
+        _kernel_btf.BTFInfo,
+        _kernel_btf.ModuleBTF,
+    ):
         assert not dataclasses.is_dataclass(cls), cls
         assert "__slots__" in vars(cls), cls
+
+
+@pytest.mark.kernel
+def test_loading_a_core_object_leaves_out_what_only_other_calls_use(testdata: Path) -> None:
+    loaded = _modules_after(
+        "from pybpf.core import Collection, load_collection_spec\n"
+        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
+    )
+    # The link and perf enums: only links and perf events use them. The helper
+    # ids: only a printed helper call. Map and program infos: only .info().
+    # BTF value codecs: only maps with BTF keys or values (core-el.o has .bss).
+    # struct_ops, .kconfig and freplace: only objects that have them. signal:
+    # only the ABI-mode fallback of the syscall layer holds signals back.
+    unused = {
+        "signal",
+        "pybpf.btf.codec",
+        "pybpf.core._struct_ops",
+        "pybpf.core._kconfig",
+        "pybpf.core._ext_target",
+        "pybpf.core._uapi_link",
+        "pybpf.core._uapi_perf",
+        "pybpf.asm._uapi",
+        "pybpf.core.info",
+        "pybpf.core.prog_info",
+    }
+    assert not unused & loaded, sorted(unused & loaded)
+    assert "pybpf.core.collection" in loaded

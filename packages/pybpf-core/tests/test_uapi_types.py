@@ -112,7 +112,11 @@ def test_members_are_fields(blob: Spec) -> None:
 def test_flag_families_are_generated_with_their_public_names() -> None:
     # The kernel's values, as the hand-kept copies that the generator replaced had them.
     from pybpf.core import FileFlags, MapFlags, PerfEventFlag, RunFlags, SampleType, UpdateFlags
-    from pybpf.core._uapi import PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_PAUSE_OUTPUT, PerfOpenFlags
+    from pybpf.core._uapi_perf import (
+        PERF_EVENT_IOC_ENABLE,
+        PERF_EVENT_IOC_PAUSE_OUTPUT,
+        PerfOpenFlags,
+    )
     from pybpf.elf.sections import BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS
 
     assert [UpdateFlags.ANY, UpdateFlags.NOEXIST, UpdateFlags.EXIST, UpdateFlags.LOCK] == [

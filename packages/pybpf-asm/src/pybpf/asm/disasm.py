@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pybpf.asm._uapi import Helper
 from pybpf.asm.opcodes import (
     ADDR_SPACE_CAST,
     LD_IMM64,
@@ -74,7 +73,19 @@ _PSEUDO_NAMES = {
     PseudoSource.MAP_IDX: "map_idx",
     PseudoSource.MAP_IDX_VALUE: "map_idx_value",
 }
-_HELPER_NAMES = {h.value: h.name.lower() for h in Helper}
+
+
+def _helper_name(number: int) -> str | None:
+    """The name of helper ``number`` in lower case, as LLVM prints it; None if unknown."""
+    # Imported here: every Instruction's repr comes from this module, and the
+    # ~200-member Helper enum costs more to build than a load path that never
+    # prints a helper call should pay.
+    from pybpf.asm._uapi import Helper  # noqa: PLC0415
+
+    try:
+        return Helper(number).name.lower()
+    except ValueError:
+        return None
 
 
 def _hex(value: int) -> str:
@@ -137,7 +148,7 @@ def _jump(insn: Instruction) -> str | None:
     if op == JumpOp.CALL:
         text = f"call {_hex(insn.constant)}"
         if insn.src == CallSource.HELPER and insn.reference is None:
-            name = _HELPER_NAMES.get(insn.constant)
+            name = _helper_name(insn.constant)
             if name is not None:
                 text += f" <{name}>"
         elif insn.src == CallSource.KFUNC:

@@ -18,7 +18,6 @@ reads with the module BTF's fd (``attach_btf_obj_fd``, Linux 5.11+).
 from __future__ import annotations
 
 import errno
-from dataclasses import dataclass
 
 from pybpf.btf import Func, Spec, Typedef, load_kernel_spec
 from pybpf.core._kernel_btf import ModuleBTF, ModuleBTFs
@@ -39,13 +38,20 @@ _PREFIX: dict[int, tuple[str, type[Func] | type[Typedef]]] = {
 }
 
 
-@dataclass(frozen=True)
 class AttachBTF:
     """Where a program's attach target is: its id in vmlinux's or a module's BTF."""
 
-    btf_id: int
-    #: The module whose BTF holds the target; None for vmlinux.
-    module: ModuleBTF | None = None
+    # A plain class: this module is imported by every load, a dataclass costs
+    # more to define than the loads that attach by BTF id use it.
+    __slots__ = ("btf_id", "module")
+
+    def __init__(self, btf_id: int, module: ModuleBTF | None = None) -> None:
+        self.btf_id = btf_id
+        #: The module whose BTF holds the target; None for vmlinux.
+        self.module = module
+
+    def __repr__(self) -> str:
+        return f"AttachBTF(btf_id={self.btf_id}, module={self.module!r})"
 
     @property
     def obj_fd(self) -> int:

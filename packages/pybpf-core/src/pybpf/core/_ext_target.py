@@ -13,11 +13,13 @@ from pybpf.btf import Func, Spec, TypeNotFoundError
 from pybpf.core import _kernel_btf
 from pybpf.core.errors import BPFError
 from pybpf.core.fd import FD
-from pybpf.core.prog_info import ProgramInfo
 
 
 def program_btf(prog_fd: FD, what: str) -> Spec:
     """The BTF a loaded program was loaded with, read back from the kernel."""
+    # Imported here: this module is on every load path, freplace programs are rare.
+    from pybpf.core.prog_info import ProgramInfo  # noqa: PLC0415
+
     btf_id = ProgramInfo.from_fd(prog_fd).btf_id
     if not btf_id:
         raise BPFError(errno.EINVAL, what, reason="the target program was loaded without BTF")

@@ -17,7 +17,6 @@ import os
 import re
 from typing import IO
 
-from pybpf.asm import Helper
 from pybpf.btf import Array, Enum, Int, IntEncoding, Type, underlying
 from pybpf.core import _externs
 from pybpf.core.errors import BPFError, NotSupportedError
@@ -93,7 +92,10 @@ def has_syscall_wrapper() -> bool:
 
 def has_bpf_cookie() -> bool:
     """Whether tracing programs may call ``bpf_get_attach_cookie`` (libbpf's FEAT_BPF_COOKIE)."""
-    from pybpf.core import features  # noqa: PLC0415 (features imports the program layer)
+    # Imported here: features imports the program layer, and the helper ids
+    # (a ~200-member enum) are needed only by this probe.
+    from pybpf.asm import Helper  # noqa: PLC0415
+    from pybpf.core import features  # noqa: PLC0415
 
     try:
         features.have_helper(ProgramType.TRACEPOINT, Helper.get_attach_cookie)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import errno
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 from pybpf.btf import Spec, load_kernel_spec
 from pybpf.core import _cmds, _sys
@@ -38,17 +37,27 @@ __all__ = [
 _NAME_LEN = 64
 
 
-@dataclass(frozen=True)
 class BTFInfo:
     """What ``BPF_OBJ_GET_INFO_BY_FD`` says about a BTF object."""
 
-    id: int
-    #: The module's name for kernel BTF ("vmlinux" for the kernel's own), "" otherwise.
-    name: str
-    #: True for the kernel's and modules' BTF, False for BTF loaded by user space.
-    kernel_btf: bool
-    #: The size of the raw BTF in bytes.
-    size: int
+    # Plain classes here and in ModuleBTF: this module is imported by every
+    # load, and a dataclass compiles its methods when it is defined.
+    __slots__ = ("id", "kernel_btf", "name", "size")
+
+    def __init__(self, id: int, name: str, kernel_btf: bool, size: int) -> None:
+        self.id = id
+        #: The module's name for kernel BTF ("vmlinux" for the kernel's own), "" otherwise.
+        self.name = name
+        #: True for the kernel's and modules' BTF, False for BTF loaded by user space.
+        self.kernel_btf = kernel_btf
+        #: The size of the raw BTF in bytes.
+        self.size = size
+
+    def __repr__(self) -> str:
+        return (
+            f"BTFInfo(id={self.id}, name={self.name!r}, "
+            f"kernel_btf={self.kernel_btf}, size={self.size})"
+        )
 
 
 def btf_ids() -> Iterator[int]:
@@ -169,14 +178,19 @@ def _info_or_unnamed(fd: FD) -> BTFInfo:
         return btf_info(fd, with_name=False)
 
 
-@dataclass
 class ModuleBTF:
     """One kernel module's BTF, open for the length of a load."""
 
-    name: str
-    id: int
-    fd: FD
-    size: int
+    __slots__ = ("fd", "id", "name", "size")
+
+    def __init__(self, name: str, id: int, fd: FD, size: int) -> None:
+        self.name = name
+        self.id = id
+        self.fd = fd
+        self.size = size
+
+    def __repr__(self) -> str:
+        return f"ModuleBTF(name={self.name!r}, id={self.id}, fd={self.fd!r}, size={self.size})"
 
     @property
     def spec(self) -> Spec:

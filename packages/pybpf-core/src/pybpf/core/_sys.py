@@ -17,7 +17,6 @@ import fcntl
 import importlib.machinery
 import importlib.util
 import os
-import signal
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -233,20 +232,21 @@ def _compiled_fd_calls(lib: Any) -> FDCalls:
     )
 
 
-_ALL_SIGNALS = signal.valid_signals()
-
-
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
     """On the main thread, hold signals back: their Python handlers run after the block."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    # Imported here: only ABI mode holds signals, and the signal module builds
+    # its enums when imported, which a process on the compiled module skips.
+    import signal  # noqa: PLC0415
+
     # Read the mask before changing it: blocking runs pending handlers, and
     # one that raises must not leave the mask changed.
     old = signal.pthread_sigmask(signal.SIG_BLOCK, ())
     try:
-        signal.pthread_sigmask(signal.SIG_BLOCK, _ALL_SIGNALS)
+        signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)

@@ -12,14 +12,17 @@ encoding.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeGuard, runtime_checkable
 
 from pybpf.asm import ByteOrder
-from pybpf.btf.codec import Codec as _BTFCodec
-from pybpf.btf.codec import codec_for
 
 if TYPE_CHECKING:
     from pybpf.btf import Type as BTFType
+    from pybpf.btf.codec import Codec as BTFCodec
+
+#: The btf layer's value codecs: imported by the first map with BTF-typed keys
+#: or values (:func:`btf_codec`), not by every load.
+_BTF_CODEC_MODULE: Final = "pybpf.btf.codec"
 
 __all__ = ["BytesCodec", "Codec", "IntCodec", "btf_codec", "int_format"]
 
@@ -163,7 +166,7 @@ def int_format(codec: Codec, size: int) -> str | None:
         if codec.size != size or codec.byteorder != sys.byteorder:
             return None
         return _INT_FORMATS[size, codec.signed]
-    if isinstance(codec, _BTFCodec):
+    if _is_btf_codec(codec):
         fmt = codec.fmt
         if (
             fmt in _NATIVE_INT_FORMATS
@@ -175,6 +178,12 @@ def int_format(codec: Codec, size: int) -> str | None:
     return None
 
 
+def _is_btf_codec(codec: object) -> TypeGuard[BTFCodec]:
+    """Whether ``codec`` is a BTF value codec; none exists before their module is imported."""
+    module = sys.modules.get(_BTF_CODEC_MODULE)
+    return module is not None and isinstance(codec, module.Codec)
+
+
 def btf_codec(btf_type: BTFType | None, size: int) -> Codec | None:
     """The BTF value codec of ``btf_type`` (host byte order), if it describes ``size`` bytes.
 
@@ -183,6 +192,8 @@ def btf_codec(btf_type: BTFType | None, size: int) -> Codec | None:
     """
     if btf_type is None or size == 0:
         return None
+    from pybpf.btf.codec import codec_for  # noqa: PLC0415 (see _BTF_CODEC_MODULE)
+
     try:
         codec = codec_for(btf_type)
     except ValueError:  # CodecError: a type without values, or not supported

@@ -25,10 +25,8 @@ from pybpf.core import (
     _bpffs,
     _btf_probes,
     _externs,
-    _kconfig,
     _map_create,
     _prog_load,
-    _struct_ops,
 )
 from pybpf.core._closing import Closing
 from pybpf.core._kernel_btf import ModuleBTFs
@@ -53,6 +51,7 @@ from pybpf.elf.spec import CollectionSpec, Extern, ExternKind, MapSpec, Pinning,
 __all__ = ["Collection", "CollectionOptions", "load_collection"]
 
 if TYPE_CHECKING:
+    from pybpf.core import _struct_ops
     from pybpf.core._arena import Arena
 
 _FD_CONTENTS = frozenset({MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS})
@@ -221,7 +220,10 @@ class Collection(Closing):
             raise NotSupportedError(
                 f"struct_ops map {ms.name!r} without the kernel's and the object's BTF"
             )
-        so = _struct_ops.prepare(ms, kernel)
+        # Imported here, as _kconfig below: only objects with such maps need them.
+        from pybpf.core._struct_ops import prepare  # noqa: PLC0415
+
+        so = prepare(ms, kernel)
         map_btf = MapBTF(btf.fd, vmlinux_value_type_id=so.vmlinux_value_type_id)
         m = Map(so.map_spec, btf=map_btf)
         m._types = self.spec.types
@@ -242,7 +244,9 @@ class Collection(Closing):
         value = ms.contents[0][1]
         assert isinstance(value, bytes)
         order = spec.byte_order
-        return _kconfig.fill(value, variables, weak, order)
+        from pybpf.core._kconfig import fill  # noqa: PLC0415
+
+        return fill(value, variables, weak, order)
 
     def _load_programs(
         self,

@@ -32,7 +32,7 @@ import errno
 import mmap as _mmap
 import os
 from collections.abc import Iterator, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from pybpf.btf import Spec
 from pybpf.core import _batch, _cmds, _cpus, _map_codecs, _map_create, _probes, _sys
@@ -48,9 +48,11 @@ from pybpf.core._uapi import Command, FileFlags, MapFlags, UpdateFlags
 from pybpf.core.codec import Codec
 from pybpf.core.errors import ClosedError, KeyNotFoundError
 from pybpf.core.fd import FD
-from pybpf.core.info import MapInfo
 from pybpf.elf import MapType
 from pybpf.elf.spec import MapSpec
+
+if TYPE_CHECKING:
+    from pybpf.core.info import MapInfo
 
 __all__ = ["BatchCursor", "Map", "MapBTF"]
 
@@ -106,6 +108,14 @@ def _check_sizes(name: str, key_size: int, value_size: int, map_type: int) -> No
             f"{value_size}, which no map has (keys up to {_MAX_KEY_SIZE} bytes, values up "
             f"to {limit}): is this a map's fd?"
         )
+
+
+def _map_info(fd: FD) -> MapInfo:
+    """What the kernel says about the map behind ``fd``."""
+    # Imported here: only opening a loaded map and .info() need it, not a load.
+    from pybpf.core.info import MapInfo  # noqa: PLC0415
+
+    return MapInfo.from_fd(fd)
 
 
 class Map(MapBase, ValueStoreOps, KernelObject):
@@ -241,7 +251,7 @@ class Map(MapBase, ValueStoreOps, KernelObject):
     def _from_owned(cls, fd: FD, key_codec: CodecArg, value_codec: CodecArg) -> Map:
         try:
             cls._check_kind(fd, f"fd {fd.number}")
-            info = MapInfo.from_fd(fd)
+            info = _map_info(fd)
             if key_codec is None or value_codec is None:
                 btf_key, btf_value = _map_codecs.info_codecs(info)
                 key_codec = btf_key if key_codec is None else key_codec
@@ -421,7 +431,7 @@ class Map(MapBase, ValueStoreOps, KernelObject):
 
     def info(self) -> MapInfo:
         """What the kernel reports about the map (id, BTF ids, map_extra...)."""
-        return MapInfo.from_fd(self.fd)
+        return _map_info(self.fd)
 
     def __repr__(self) -> str:
         state = " closed" if self._fd.closed else ""

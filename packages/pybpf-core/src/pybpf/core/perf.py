@@ -26,7 +26,7 @@ from pybpf.core import _cmds, _consume, _sys
 from pybpf.core._cpus import parse_cpu_list
 from pybpf.core._reader import EventReader
 from pybpf.core._records import RecordArg, record_decoder
-from pybpf.core._uapi import (
+from pybpf.core._uapi_perf import (
     PERF_EVENT_IOC_ENABLE,
     PERF_EVENT_IOC_PAUSE_OUTPUT,
     HardwareEvent,

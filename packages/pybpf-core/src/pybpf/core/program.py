@@ -31,7 +31,6 @@ from pybpf.core import (
     _attach_btf,
     _btf_probes,
     _cmds,
-    _ext_target,
     _externs,
     _map_create,
     _probes,
@@ -44,13 +43,13 @@ from pybpf.core._owner import KernelObject
 from pybpf.core._uapi import Command, FileFlags, RunFlags
 from pybpf.core.errors import BPFError, LimitError, NotSupportedError, VerifierError
 from pybpf.core.fd import FD
-from pybpf.core.prog_info import ProgramInfo
 from pybpf.elf import AttachType, ProgramType, UnspecifiedProgramTypeError
 from pybpf.elf.spec import Extern, ProgramSpec
 
 if TYPE_CHECKING:
     from pybpf.btf import CORERelocator
     from pybpf.core.map import Map
+    from pybpf.core.prog_info import ProgramInfo
 
 __all__ = ["Program", "RunResult"]
 
@@ -95,6 +94,14 @@ def kernel_spec_or_none() -> Spec | None:
         return load_kernel_spec()
     except (OSError, ValueError):
         return None
+
+
+def _program_info(fd: FD) -> ProgramInfo:
+    """What the kernel says about the program behind ``fd``."""
+    # Imported here: only opening a loaded program and .info() need it, not a load.
+    from pybpf.core.prog_info import ProgramInfo  # noqa: PLC0415
+
+    return ProgramInfo.from_fd(fd)
 
 
 class Program(KernelObject):
@@ -196,7 +203,7 @@ class Program(KernelObject):
     def _from_owned(cls, fd: FD, what: str) -> Program:
         try:
             cls._check_kind(fd, what)
-            info = ProgramInfo.from_fd(fd)
+            info = _program_info(fd)
         except BaseException:
             fd.close()
             raise
@@ -279,7 +286,7 @@ class Program(KernelObject):
 
     def info(self) -> ProgramInfo:
         """The kernel's view of the program."""
-        return ProgramInfo.from_fd(self.fd)
+        return _program_info(self.fd)
 
     def __repr__(self) -> str:
         state = "closed" if self._fd.closed else f"fd={self._fd.number}"
@@ -466,8 +473,11 @@ def _ext_attach(spec: ProgramSpec, target: Program | None) -> _Attach:
     what = f"program {spec.name!r}"
     if target is None:
         raise ValueError(f"{what}: a freplace program needs attach_target=<the Program to extend>")
+    # Imported here: freplace programs are rare, and the module reads program infos.
+    from pybpf.core._ext_target import func_id  # noqa: PLC0415
+
     fd = target.fd
-    return _Attach(_ext_target.func_id(fd, spec.attach_to, what), prog_fd=fd.number)
+    return _Attach(func_id(fd, spec.attach_to, what), prog_fd=fd.number)
 
 
 def has_core_relocations(insns: Instructions) -> bool:

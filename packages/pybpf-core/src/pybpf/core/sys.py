@@ -69,6 +69,27 @@ from pybpf.core._cmds import (
 from pybpf.core._ext_target import func_id as program_func_id
 from pybpf.core._owner import KernelObject
 from pybpf.core._uapi import (
+    Command,
+    FileFlags,
+    MapFlags,
+    RunFlags,
+    StatsType,
+    UpdateFlags,
+)
+from pybpf.core._uapi_link import (
+    AttachFlags,
+    CgroupIterOrder,
+    KprobeMultiFlags,
+    LinkType,
+    NamespaceType,
+    NetfilterFlags,
+    PerfEventType,
+    QueryFlags,
+    TaskFdType,
+    UprobeMultiFlags,
+    XDPFlags,
+)
+from pybpf.core._uapi_perf import (
     NS_GET_NSTYPE,
     PERF_EVENT_IOC_DISABLE,
     PERF_EVENT_IOC_ENABLE,
@@ -77,24 +98,7 @@ from pybpf.core._uapi import (
     PERF_EVENT_IOC_QUERY_BPF,
     PERF_EVENT_IOC_RESET,
     PERF_EVENT_IOC_SET_BPF,
-    AttachFlags,
-    CgroupIterOrder,
-    Command,
-    FileFlags,
-    KprobeMultiFlags,
-    LinkType,
-    MapFlags,
-    NamespaceType,
-    NetfilterFlags,
-    PerfEventType,
     PerfOpenFlags,
-    QueryFlags,
-    RunFlags,
-    StatsType,
-    TaskFdType,
-    UpdateFlags,
-    UprobeMultiFlags,
-    XDPFlags,
 )
 from pybpf.core.fd import FD
 from pybpf.elf import AttachType, MapType, ProgramType
