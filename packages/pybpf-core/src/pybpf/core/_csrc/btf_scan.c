@@ -212,7 +212,10 @@ static PyObject *pybpf_name_order(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "name_order: want a NUL-terminated table and words");
         goto out;
     }
-    named = PyMem_Malloc(2 * sizeof(*named) * (size_t)(count ? count : 1));
+    if ((size_t)count > PY_SSIZE_T_MAX / (2 * sizeof(*named)))
+        named = NULL;
+    else
+        named = PyMem_Malloc(2 * sizeof(*named) * (size_t)(count ? count : 1));
     if (named == NULL) {
         PyErr_NoMemory();
         goto out;
@@ -226,7 +229,7 @@ static PyObject *pybpf_name_order(PyObject *self, PyObject *args)
             uint64_t head = 0;
             int k;
             /* A string starts the table or follows a NUL. */
-            if ((Py_ssize_t)off >= size || (off > 0 && table[off - 1] != 0)) {
+            if ((size_t)off >= (size_t)size || (off > 0 && table[off - 1] != 0)) {
                 bad = 1;
                 break;
             }
