@@ -186,6 +186,10 @@ def test_index_rejects_what_it_cannot_read(compiled: ModuleType) -> None:
         compiled.index(b"\0" * 13, rules)
     with pytest.raises(ValueError, match="kind rules"):
         compiled.index(b"", rules[:-2])
+    # A kind whose records would be shorter than their header: the walk could not move on.
+    stuck = struct.pack("=4H", 1, 0, 0, 0) + rules[8:]
+    with pytest.raises(ValueError, match="kind 0 has 1 words"):
+        compiled.index(b"\0" * 12, stuck)
     with pytest.raises(TypeError):
         compiled.index("not a buffer", rules)
     with pytest.raises(TypeError):

@@ -41,9 +41,9 @@ static uint32_t pybpf_word(const unsigned char *p, Py_ssize_t i)
 }
 
 /* Walks the records of a type section of n native-order words. Writes the
- * word offset and the name offset of each (when offsets is not NULL) and
- * returns their number, or -1 when a record is malformed or the records do
- * not tile the section exactly. */
+ * word offset and the name offset of each and returns their number, or -1
+ * when a record is malformed or the records do not tile the section exactly.
+ * Every rule's words are at least 3 (pybpf_rules): each step moves on. */
 static Py_ssize_t pybpf_walk(const unsigned char *words, Py_ssize_t n,
                              const struct pybpf_kind_rule *rules, uint32_t *offsets,
                              uint32_t *names)
@@ -65,24 +65,35 @@ static Py_ssize_t pybpf_walk(const unsigned char *words, Py_ssize_t n,
         length = (Py_ssize_t)rule->words + (Py_ssize_t)rule->item_words * vlen;
         if (length > n - i)
             return -1;
-        if (offsets != NULL) {
-            offsets[count] = (uint32_t)i;
-            names[count] = pybpf_word(words, i);
-        }
+        offsets[count] = (uint32_t)i;
+        names[count] = pybpf_word(words, i);
         count++;
         i += length;
     }
     return count;
 }
 
-static int pybpf_rules(PyObject *obj, Py_buffer *view)
+/* Copies the kind rules out of obj: 32 entries, each of a known kind at
+ * least a record's 3 header words long. */
+static int pybpf_rules(PyObject *obj, struct pybpf_kind_rule *rules)
 {
-    if (PyObject_GetBuffer(obj, view, PyBUF_SIMPLE) < 0)
+    Py_buffer view;
+    int kind;
+    if (PyObject_GetBuffer(obj, &view, PyBUF_SIMPLE) < 0)
         return -1;
-    if (view->len != (Py_ssize_t)(PYBPF_KINDS * sizeof(struct pybpf_kind_rule))) {
-        PyBuffer_Release(view);
+    if (view.len != (Py_ssize_t)(PYBPF_KINDS * sizeof(*rules))) {
+        PyBuffer_Release(&view);
         PyErr_SetString(PyExc_ValueError, "kind rules: want 32 entries of 4 uint16");
         return -1;
+    }
+    memcpy(rules, view.buf, PYBPF_KINDS * sizeof(*rules));
+    PyBuffer_Release(&view);
+    for (kind = 0; kind < PYBPF_KINDS; kind++) {
+        if (rules[kind].words != 0 && rules[kind].words < 3) {
+            PyErr_Format(PyExc_ValueError, "kind rules: kind %d has %d words", kind,
+                         (int)rules[kind].words);
+            return -1;
+        }
     }
     return 0;
 }
@@ -91,17 +102,15 @@ static int pybpf_rules(PyObject *obj, Py_buffer *view)
 static PyObject *pybpf_index(PyObject *self, PyObject *args)
 {
     PyObject *types_obj, *rules_obj, *offsets = NULL, *names = NULL, *result = NULL;
-    Py_buffer types, rules_view;
+    Py_buffer types;
     struct pybpf_kind_rule rules[PYBPF_KINDS];
     uint32_t *scratch = NULL;
     Py_ssize_t n, count = -1;
     (void)self;
     if (!PyArg_ParseTuple(args, "OO", &types_obj, &rules_obj))
         return NULL;
-    if (pybpf_rules(rules_obj, &rules_view) < 0)
+    if (pybpf_rules(rules_obj, rules) < 0)
         return NULL;
-    memcpy(rules, rules_view.buf, sizeof(rules));
-    PyBuffer_Release(&rules_view);
     if (PyObject_GetBuffer(types_obj, &types, PyBUF_SIMPLE) < 0)
         return NULL;
     if (types.len % 4 != 0) {
