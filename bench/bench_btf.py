@@ -9,6 +9,13 @@ one C run per pair, two ways, each compared with pybpf measured the same way:
   figure). Whole processes, imports included, are in bench_startup.
 - *again in one process*: repeated parses in one process, where C's allocator
   hands back the memory of the previous parse (C's best of 5 per sample).
+
+The *cold* rows are what a process pays when no earlier process of the boot
+saved the kernel BTF's record index (the first of a boot, which saves it, or
+any process where ``/run`` is read-only): fresh processes against the first
+``btf__parse`` + ``btf__find_by_name_kind`` of a C process. pybpf-core's
+compiled record scan does the walk where it is installed; the row with
+``PYBPF_BTF_SCAN=python`` is what an offline install (no pybpf-core) pays.
 """
 
 from __future__ import annotations
@@ -57,8 +64,11 @@ print(time.perf_counter() - t0)
 """
 
 
-def _fresh(what: str) -> Callable[[], float]:
-    """Seconds of ``what`` done once in a fresh interpreter, one process per sample."""
+def _fresh(what: str, env: Callable[[], dict[str, str]] | None = None) -> Callable[[], float]:
+    """Seconds of ``what`` done once in a fresh interpreter, one process per sample.
+
+    ``env``, when given, makes the variables each sample's process adds to ours.
+    """
 
     def sample() -> float:
         out = subprocess.run(
@@ -66,10 +76,48 @@ def _fresh(what: str) -> Callable[[], float]:
             check=True,
             capture_output=True,
             text=True,
+            env=None if env is None else os.environ | env(),
         ).stdout
         return float(out)
 
     return sample
+
+
+def cold(bench: Bench) -> None:
+    """Fresh processes that find no saved record index: the first of a boot, a read-only /run."""
+    c_find = bench.c_figure("btf_parse", "btf__parse+find(first)", str(VMLINUX), "1")
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = itertools.count()
+        bench.compare(
+            "  the same, cold: first process of the boot (index saved)",
+            _fresh("find", lambda: {"PYBPF_CACHE_DIR": f"{tmp}/{next(fresh)}"}),
+            c_find,
+            baseline_name="C btf__parse+find, first",
+            target=10.0,
+        )
+    bench.compare(
+        "  the same, cold: cache turned off (read-only /run)",
+        _fresh("find", lambda: {"PYBPF_CACHE_DIR": ""}),
+        c_find,
+        baseline_name="C btf__parse+find, first",
+        target=10.0,
+    )
+    # What an offline install (no pybpf-core) pays, as every install did before the compiled scan.
+    python = {"PYBPF_BTF_SCAN": "python"}
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = itertools.count()
+        bench.compare(
+            "  the same, cold: first of the boot, Python scan",
+            _fresh("find", lambda: python | {"PYBPF_CACHE_DIR": f"{tmp}/{next(fresh)}"}),
+            c_find,
+            baseline_name="C btf__parse+find, first",
+        )
+    bench.compare(
+        "  the same, cold: cache turned off, Python scan",
+        _fresh("find", lambda: python | {"PYBPF_CACHE_DIR": ""}),
+        c_find,
+        baseline_name="C btf__parse+find, first",
+    )
 
 
 def run(bench: Bench) -> None:
@@ -93,6 +141,7 @@ def run(bench: Bench) -> None:
         baseline_name="C btf__parse, first",
         target=5.0,
     )
+    cold(bench)
     bench.compare(
         "  the same, again in one process",
         bench.in_process(load_and_find),

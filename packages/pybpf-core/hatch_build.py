@@ -1,5 +1,8 @@
 """Hatch build hook: compile the bpf(2) layer (cffi, API mode) into the wheel.
 
+It also compiles ``_pybpf_btf_scan``, pybpf.btf's record scan in C (see
+``BTF_SCAN_MODULE`` in ``_sys_build.py``).
+
 The extension is a top-level module, ``_pybpf_sys``, so that the same file
 works from a regular wheel and from an editable install (where ``pybpf.core``
 is imported from the source tree). Without a compiler the wheel stays pure
@@ -50,6 +53,17 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[misc]
                 "the wheel falls back to cffi ABI mode"
             )
             return
+        self._include(built, version, build_data)
+        try:
+            scan = _load_build_script().build_btf_scan(Path(self._tmp) / "btf_scan")
+        except Exception as exc:  # pybpf.btf scans in Python without it
+            self.app.display_warning(f"pybpf-core: compiling _pybpf_btf_scan failed ({exc})")
+            return
+        self._include(scan, version, build_data)
+
+    @staticmethod
+    def _include(built: Path, version: str, build_data: dict[str, Any]) -> None:
+        """Put a compiled extension at the top level of the wheel, which is no longer pure."""
         target = built.name
         if version == "editable":
             build_data["force_include_editable"][str(built)] = target

@@ -173,7 +173,7 @@ def test_split_blob_needs_a_loaded_base() -> None:
 def test_raw_index() -> None:
     raw = RawBTF(blob(VALID, order=">"))
     assert raw.count == 3
-    assert raw.offsets == [0, 4, 7]
+    assert list(raw.offsets) == [0, 4, 7]
     assert raw.ids_named([1]) == [1, 3]
     assert raw.kind_of(2) == 2
 

@@ -14,8 +14,8 @@ import pytest
 
 from pybpf.asm import Instruction, Instructions
 from pybpf.asm.opcodes import CallSource, PseudoSource
-from pybpf.btf import Func, FuncParam, FuncProto, Int, Void, load_kernel_spec
-from pybpf.core import BPFError, Collection, VerifierError, _externs, _kernel_btf
+from pybpf.btf import Func, FuncParam, FuncProto, Int, Void, load_kernel_spec, parse
+from pybpf.core import BPFError, Collection, VerifierError, _externs, _kernel_btf, _sys
 from pybpf.elf import load_collection_spec
 from pybpf.elf.spec import Extern, ExternKind
 
@@ -35,6 +35,14 @@ def need_module(name: str) -> None:
 def need_kernel(version: tuple[int, int], what: str) -> None:
     if version > KERNEL:
         pytest.skip(f"{what} needs Linux {version[0]}.{version[1]}")
+
+
+def test_compiled_core_brings_the_compiled_btf_scan() -> None:
+    """Loading the kernel's BTF with no saved index walks its records in C."""
+    if not _sys.COMPILED:
+        pytest.skip("pybpf-core runs in cffi ABI mode here")
+    parse._compiled_scan.cache_clear()
+    assert parse._compiled_scan() is not None
 
 
 def test_vmlinux_btf_object() -> None:

@@ -2,7 +2,9 @@
 
 Finding where each of vmlinux's ~126k type records starts is the one part of
 loading it that must touch every record: about 9 ms of Python against 2 ms for
-libbpf's whole parse. The kernel's BTF cannot change until the next boot (a
+libbpf's whole parse (about 1 ms where pybpf-core's compiled scan is
+installed, see :mod:`pybpf.btf.parse`; sorting the names, below, still costs
+a few ms). The kernel's BTF cannot change until the next boot (a
 module's, until the module is reloaded), so the first process of a boot that
 loads it saves the record offsets, each record's name offset and the named
 records sorted by name (:mod:`pybpf.btf.name_order`), about 1.3 MB for

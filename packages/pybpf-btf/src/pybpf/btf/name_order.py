@@ -8,8 +8,9 @@ reads instead of megabytes of scanning, and no copy of the string table.
 
 The order is built from C-level steps: the table split into strings, every
 record's name offset mapped to its string, the records sorted by those
-(about 40 ms for vmlinux, once per boot). Records of one name stay together
-even where the table stores the name twice.
+(about 40 ms for vmlinux, once per boot; a few ms where pybpf-core's compiled
+scan does it, see :func:`pybpf.btf.parse._compiled_scan`). Records of one name
+stay together even where the table stores the name twice.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 
-from pybpf.btf.parse import RawBTF
+from pybpf.btf.parse import RawBTF, _compiled_scan
 
 __all__ = ["build", "ids_named", "ids_with_prefix"]
 
@@ -34,6 +35,14 @@ def build(raw: RawBTF) -> array[int] | None:
     """
     if raw.base_strings_len:
         return None
+    scan = _compiled_scan()
+    if scan is not None:
+        packed: bytes | None = scan.name_order(raw.strings, raw._packed_names())
+        if packed is None:
+            return None
+        found = array("I")
+        found.frombytes(packed)
+        return found
     parts = raw.strings.split(b"\0")
     parts.pop()  # what follows the last NUL is no string
     starts = itertools.accumulate(map(_PLUS_ONE, map(len, parts)), initial=0)

@@ -5,6 +5,13 @@ the type section is a whole number of well-formed records. Decoding a record
 into a :class:`~pybpf.btf.types.Type` happens later, one type at a time
 (:mod:`pybpf.btf.parse_types`).
 
+Finding where each record starts touches every record (126k in vmlinux). Where
+pybpf-core was installed compiled, its wheel carries ``_pybpf_btf_scan``, the
+same walk in C (pybpf.btf may not import pybpf.core, so it looks that module
+up by name; the contract is this module's, see :func:`_compiled_scan`). The
+walk here in Python is the reference and what offline installs use; setting
+``PYBPF_BTF_SCAN=python`` makes it the one used.
+
 The type section is kept as an ``array('I')`` of 32-bit words in the host's
 byte order (swapped once when the BTF is foreign), so decoding is plain
 indexing.
@@ -12,13 +19,17 @@ indexing.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import operator
+import os
 import re
 import struct
 import sys
 from array import array
 from bisect import bisect_left
 from collections.abc import Sequence
+from types import ModuleType
 
 from pybpf.asm import ByteOrder
 from pybpf.btf._index_cache import RecordIndex
@@ -72,6 +83,63 @@ _VLEN_KINDS = frozenset(
 _KFLAG_KINDS = frozenset(
     {Kind.STRUCT, Kind.UNION, Kind.ENUM, Kind.FWD, Kind.ENUM64, Kind.DECL_TAG, Kind.TYPE_TAG}
 )
+# A FUNC's vlen is its linkage: static, global or extern.
+_FUNC_LINKAGES = 3
+
+# The compiled scan's contract (see _compiled_scan): the module, the version of
+# its functions this code calls, and the rules above as it takes them.
+_SCAN_MODULE = "_pybpf_btf_scan"
+_SCAN_VERSION = 1
+# Type sections this large (in words) are walked by the compiled scan: below
+# it, the walk in Python costs less than loading the module (an object's BTF).
+_SCAN_COMPILED_FROM = 16384
+
+
+def _kind_rules() -> bytes:
+    """The rules above per kind number (32 of them), as the compiled scan takes them.
+
+    Four native 16-bit words each: the words before its items (0: no such
+    kind), the words per item, the largest vlen, whether kind_flag may be set.
+    """
+    rules: list[int] = []
+    for kind in range(32):
+        if kind not in _EXTRA:
+            rules += [0, 0, 0, 0]
+            continue
+        fixed, per_item = _EXTRA[kind]
+        max_vlen = 0
+        if kind in _VLEN_KINDS:
+            max_vlen = _FUNC_LINKAGES - 1 if kind == Kind.FUNC else 0xFFFF
+        rules += [3 + fixed, per_item, max_vlen, kind in _KFLAG_KINDS]
+    return struct.pack(f"={len(rules)}H", *rules)
+
+
+_KIND_RULES = _kind_rules()
+
+
+@functools.cache
+def _compiled_scan() -> ModuleType | None:
+    """The compiled record scan, when installed, of this code's version, and not turned off.
+
+    It is ``_pybpf_btf_scan``, built from pybpf-core's C sources into its
+    wheel. Its ``VERSION`` is 1 and it has two functions, each returning None
+    where the Python code here raises (which then says what is wrong):
+
+    - ``index(types, rules)``: for a type section of native-order words,
+      every record's word offset and name offset, as two ``bytes`` of native
+      uint32 (what :func:`_index` and ``RawBTF._packed_names`` compute);
+      ``rules`` is :data:`_KIND_RULES`.
+    - ``name_order(strings, names)``: the indices of the records with a
+      non-empty name sorted by name then index, as ``bytes`` of native uint32
+      (what :func:`pybpf.btf.name_order.build` computes).
+    """
+    if os.environ.get("PYBPF_BTF_SCAN") == "python":
+        return None
+    try:
+        module = importlib.import_module(_SCAN_MODULE)
+    except ImportError:
+        return None
+    return module if getattr(module, "VERSION", None) == _SCAN_VERSION else None
 
 
 def detect_byte_order(data: BytesLike) -> ByteOrder:
@@ -97,7 +165,7 @@ def _record_words(info: int, offset: int) -> int:
         raise BTFError(f"reserved info bits set ({info:#x}) at type section offset {offset}")
     if vlen and kind not in _VLEN_KINDS:
         raise BTFError(f"{Kind(kind).name} with vlen {vlen} at type section offset {offset}")
-    if kind == Kind.FUNC and vlen > 2:
+    if kind == Kind.FUNC and vlen >= _FUNC_LINKAGES:
         raise BTFError(f"FUNC with bad linkage {vlen} at type section offset {offset}")
     if info >> 31 and kind not in _KFLAG_KINDS:
         raise BTFError(f"{Kind(kind).name} with kind_flag at type section offset {offset}")
@@ -216,7 +284,7 @@ class RawBTF:
         if index is not None and _fits(index, self.words, self.infos):
             self.offsets, self._names, self.by_name = index
         else:
-            self.offsets = _index(self.words, self.infos, start)
+            self.offsets, self._names = _frame(native, self.words, self.infos, start)
         if first_id + len(self.offsets) - 1 > MAX_TYPE_ID:
             raise BTFError(f"too many types: {first_id + len(self.offsets) - 1}")
         self._scans = 0
@@ -372,6 +440,24 @@ def _fits(index: RecordIndex, words: Sequence[int], infos: Sequence[int]) -> boo
     # Spot checks of the names: the first and the last record's.
     packed = memoryview(names).cast("I")
     return packed[0] == words[0] and packed[-1] == words[last]
+
+
+def _frame(
+    native: memoryview, words: Sequence[int], infos: Sequence[int], section_offset: int
+) -> tuple[Sequence[int], bytes | None]:
+    """Every record's word offset, and their packed name offsets when the compiled scan found them.
+
+    ``native`` is the type section in native byte order: ``words`` as a buffer.
+    """
+    scan = _compiled_scan() if len(words) >= _SCAN_COMPILED_FROM else None
+    if scan is not None:
+        found = scan.index(native, _KIND_RULES)
+        if found is not None:
+            offsets = array("I")
+            offsets.frombytes(found[0])
+            return offsets, found[1]
+    # Malformed (the walk below says how), or no compiled scan.
+    return _index(words, infos, section_offset), None
 
 
 def _index(words: Sequence[int], infos: Sequence[int], section_offset: int) -> list[int]:

@@ -59,6 +59,18 @@ FAST_MODULE = "_pybpf_fast"
 #: positions read and written with the memory ordering its producer expects.
 READERS_MODULE = "_pybpf_readers"
 
+#: pybpf.btf's record scan, compiled (``_csrc/btf_scan.c``): walking the
+#: ~126k records of the kernel's BTF to find where each starts, and sorting
+#: the named ones by name, is what a process pays when no earlier process of
+#: the boot saved that index (see ``pybpf.btf._index_cache``). pybpf.btf may
+#: not import pybpf.core, so this is a top-level module of its own that
+#: ``pybpf.btf.parse`` looks up by name and uses when its ``VERSION`` is the
+#: one it was written for; pybpf.btf owns the contract and keeps the same scan
+#: in Python for installs without this module. It is a plain CPython module
+#: (no cffi): a process that only reads BTF loads nothing more.
+BTF_SCAN_MODULE = "_pybpf_btf_scan"
+BTF_SCAN_SOURCE = CSRC / "btf_scan.c"
+
 # mmap(2) for arenas at a fixed address (Python's mmap takes no address).
 _LIBC_CDEF = """
 void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset);
@@ -124,6 +136,26 @@ def _defines(source_hash: int) -> str:
         f"#define PYBPF_FD_CLOSED {FD_CLOSED}u\n"
         f"#define PYBPF_FD_KEPT {FD_KEPT}u\n"
     )
+
+
+def build_btf_scan(tmp: Path) -> Path:
+    """Compile :data:`BTF_SCAN_MODULE` in ``tmp``; the extension file built."""
+    # Build time only; setuptools comes without type information.
+    from setuptools import (  # type: ignore[import-untyped,unused-ignore]  # noqa: PLC0415
+        Distribution,
+        Extension,
+    )
+    from setuptools.command.build_ext import (  # type: ignore[import-untyped,unused-ignore]  # noqa: PLC0415
+        build_ext,
+    )
+
+    extension = Extension(BTF_SCAN_MODULE, [str(BTF_SCAN_SOURCE)])
+    command = build_ext(Distribution({"name": BTF_SCAN_MODULE, "ext_modules": [extension]}))
+    command.build_lib = str(tmp / "lib")
+    command.build_temp = str(tmp / "temp")
+    command.ensure_finalized()
+    command.run()
+    return Path(command.get_ext_fullpath(BTF_SCAN_MODULE))
 
 
 def make_ffibuilder() -> object:
