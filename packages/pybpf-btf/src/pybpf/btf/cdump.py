@@ -179,6 +179,8 @@ class _Dumper:
         self.type_names: dict[str, int] = {}
         self.ident_names: dict[str, int] = {}
         self.aligns: dict[int, int] = {}
+        self.sizes: dict[int, int] = {}
+        self.packed: dict[int, bool] = {}
         self.queue: list[Type] = []
         #: How deeply the declaration being written nests (see MAX_NESTING).
         self.nesting = 0
@@ -204,6 +206,8 @@ class _Dumper:
         """Order ``t`` and its dependencies, then write those not yet written."""
         if (_CODES.get(t.__class__) or _code(t.__class__)) == _OTHER:
             return  # functions, variables...: nothing to order or write
+        if self.order_state.get(id(t)) == _DONE:
+            return  # ordered (and written) as another type's dependency
         self.queue = []
         self.order(t, through_ptr=False)
         for q in self.queue:
@@ -291,7 +295,29 @@ class _Dumper:
 
     def _emit_step(self, call: tuple[Type, Type | None]) -> _Step[tuple[Type, Type | None], None]:
         t, container = call
-        if self.emit_state.get(id(t)) == _DONE:
+        emit_state = self.emit_state
+        if emit_state.get(id(t)) == _DONE:
+            return _EMITTED
+        # Most calls are for pointers, qualifiers and arrays of a type written
+        # already: their walk would only reach it and stop, so it is not made.
+        target = t
+        for _ in range(_SHORTCUT_STEPS):
+            k = target.kind
+            if k == _K_PTR:
+                target = target.target  # type: ignore[attr-defined]
+            elif k in _K_FOLLOW_TYPE:
+                target = target.type  # type: ignore[attr-defined]
+            else:
+                break
+            if emit_state.get(id(target)) == _DONE:
+                return _EMITTED
+        if (
+            container is not None
+            and id(target) in self.fwd_emitted
+            and isinstance(target, Composite)
+            and target.name
+        ):
+            # Declared already and written inside something: nothing more to write.
             return _EMITTED
         # Structs, unions and typedefs end a walk coming back to them with a
         # forward declaration; anything else would be walked forever.
@@ -493,21 +519,29 @@ class _Dumper:
         prev_bitfield = False
         for m in t.members:
             bits = m.bitfield_size
-            lands = self.lands_at(offset, m.type, bits, packed)
-            in_bitfield = prev_bitfield and bits != 0
-            self.bit_padding(
-                offset, m.offset, lands, in_bitfield=in_bitfield, packed=packed, lvl=lvl + 1
-            )
+            member_type = m.type
+            member_offset = m.offset
+            lands = self.lands_at(offset, member_type, bits, packed)
+            if offset < member_offset:
+                in_bitfield = prev_bitfield and bits != 0
+                self.bit_padding(
+                    offset,
+                    member_offset,
+                    lands,
+                    in_bitfield=in_bitfield,
+                    packed=packed,
+                    lvl=lvl + 1,
+                )
             write(f"\n{indent}")
-            self.type_decl(m.type, m.name, lvl + 1)
+            self.type_decl(member_type, m.name, lvl + 1)
             if bits:
-                write(f": {bits}")
-                offset = m.offset + bits
+                write(f": {bits};")
+                offset = member_offset + bits
                 prev_bitfield = True
             else:
-                offset = m.offset + self.size_of(m.type) * 8
+                write(";")
+                offset = member_offset + self.size_of(member_type) * 8
                 prev_bitfield = False
-            write(";")
         attrs = ["packed"] if packed else []
         if is_struct:
             # The compiler rounds the size up to the struct's alignment (1 when packed).
@@ -820,15 +854,15 @@ class _Dumper:
         if scalar is not None:
             return scalar
         if isinstance(t, Composite):
-            for m in t.members:
-                align = self.align_of(m.type)
+            aligns = [self.align_of(m.type) for m in t.members]
+            for align in aligns:
                 if align <= 0:
                     return align
             if not isinstance(t, Struct):
                 return self.union_layout(t).align
             if self.is_packed(t):
                 return 1
-            return max([1, *(self.align_of(m.type) for m in t.members)])
+            return max(aligns, default=1)
         return 0
 
     def is_packed(self, t: Composite) -> bool:
@@ -838,6 +872,12 @@ class _Dumper:
         alignment can only come from a packed struct too (libbpf misses it and
         the compiler moves the bitfield to the next unit).
         """
+        cached = self.packed.get(id(t))
+        if cached is None:
+            cached = self.packed[id(t)] = self._is_packed(t)
+        return cached
+
+    def _is_packed(self, t: Composite) -> bool:
         max_align = 1
         for m in t.members:
             align = self.align_of(m.type)
@@ -851,10 +891,14 @@ class _Dumper:
 
     def size_of(self, t: Type) -> int:
         """``sizeof``, 0 where there is none (libbpf's resolve_size, clamped)."""
-        try:
-            return sizeof(t, self.ptr_size)
-        except BTFError:
-            return 0
+        size = self.sizes.get(id(t))
+        if size is None:
+            try:
+                size = sizeof(t, self.ptr_size)
+            except BTFError:
+                size = 0
+            self.sizes[id(t)] = size
+        return size
 
 
 # BTF kinds as plain ints, to dispatch on ``Type.kind`` in the hot loops.
@@ -876,6 +920,10 @@ _K_TYPE_TAG = int(Kind.TYPE_TAG)
 _K_ENUM64 = int(Kind.ENUM64)
 # Kinds whose ``type`` the emit walk goes through: qualifiers, type tags, arrays.
 _K_FOLLOW_TYPE = frozenset({_K_CONST, _K_VOLATILE, _K_RESTRICT, _K_TYPE_TAG, _K_ARRAY})
+
+# How far the emit walk looks down a chain of pointers, qualifiers and arrays
+# for a type written already (a longer chain is walked).
+_SHORTCUT_STEPS = 8
 
 # Kind codes for the walk's dispatch: a dict lookup by class beats a chain of isinstance.
 _PTR, _COMPOSITE, _QUALIFIER, _TYPEDEF, _PROTO, _ARRAY, _ENUM_OR_FWD, _BASE, _OTHER = range(1, 10)
