@@ -686,6 +686,19 @@ class _Dumper:
         qualifiers of a base type before it and pointer qualifiers after ``*``,
         and wraps pointers to arrays and functions in parentheses.
         """
+        if self.nesting < MAX_NESTING:
+            # Most declarations name a type, or point at one: written at once.
+            k = t.kind
+            if k == _K_PTR:
+                plain = self.plain_name(t.target)  # type: ignore[attr-defined]
+                if plain is not None:
+                    self.out.append(f"{plain} *{fname}")
+                    return
+            else:
+                plain = self.plain_name(t)
+                if plain is not None:
+                    self.out.append(f"{plain} {fname}" if fname else plain)
+                    return
         stack: list[Type] = []
         seen: set[int] = set()
         while True:
@@ -706,6 +719,28 @@ class _Dumper:
             else:
                 break
         self.type_chain(stack, fname, lvl)
+
+    def plain_name(self, t: Type) -> str | None:
+        """How a declaration names ``t`` when that takes one word or two (``struct s``), else None.
+
+        For a typedef, a base type, void, and a named struct, union or enum.
+        """
+        k = t.kind
+        if k == _K_TYPEDEF:
+            return self.ident_name(t)
+        if k in (_K_INT, _K_FLOAT):
+            return t.name
+        if k == _K_VOID:
+            return "void"
+        if not t.name:
+            return None
+        if k == _K_STRUCT:
+            return f"struct {self.type_name(t)}"
+        if k == _K_UNION:
+            return f"union {self.type_name(t)}"
+        if k in (_K_ENUM, _K_ENUM64):
+            return f"enum {self.type_name(t)}"
+        return None
 
     def emit_mods(self, stack: list[Type]) -> None:
         """Write the qualifiers on top of the stack in front of a base type."""
