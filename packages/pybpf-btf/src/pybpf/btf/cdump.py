@@ -220,10 +220,13 @@ class _Dumper:
 
     def dump_type(self, t: Type) -> None:
         """Order ``t`` and its dependencies, then write those not yet written."""
-        if (_CODES.get(t.__class__) or _code(t.__class__)) == _OTHER:
+        code = _CODES.get(t.__class__) or _code(t.__class__)
+        if code == _OTHER:
             return  # functions, variables...: nothing to order or write
         if self.order_state.get(id(t)) == _DONE:
             return  # ordered (and written) as another type's dependency
+        if code == _PROTO and self.proto_ordered(t):  # type: ignore[arg-type]
+            return
         self.queue = []
         self.order(t, through_ptr=False)
         for q in self.queue:
@@ -239,10 +242,22 @@ class _Dumper:
         """
         return _walk(self._order(t, through_ptr), self._order_step)
 
+    def proto_ordered(self, t: FuncProto) -> bool:
+        """True when ``t``'s return and parameter types are all ordered: its walk does nothing.
+
+        (Prototypes have no state of their own: they are walked whenever met.)
+        """
+        order_state = self.order_state
+        if order_state.get(id(t.return_type)) != _DONE:
+            return False
+        return all(order_state.get(id(p.type)) == _DONE for p in t.params)
+
     def _order_step(self, call: tuple[Type, bool]) -> _Step[tuple[Type, bool], bool]:
         t, through_ptr = call
         if self.order_state.get(id(t)) == _DONE:
             return _ORDERED  # most calls: no walk to start
+        if isinstance(t, FuncProto) and self.proto_ordered(t):
+            return _ORDERED  # the walk would find every type ordered: strong
         # Only a struct or union has a state that ends a walk coming back to it;
         # anything else met again on the same walk would be walked forever.
         guard = None if isinstance(t, Composite) else (id(t), through_ptr)
