@@ -45,6 +45,8 @@ _ENUM, _FWD, _FUNC, _FUNC_PROTO = (
 _VAR, _DATASEC, _FLOAT = int(Kind.VAR), int(Kind.DATASEC), int(Kind.FLOAT)
 _DECL_TAG, _TYPE_TAG, _ENUM64 = int(Kind.DECL_TAG), int(Kind.TYPE_TAG), int(Kind.ENUM64)
 
+_PLUS_ONE = (1).__add__
+
 #: Records per batch of text.
 BATCH = 4096
 
@@ -67,20 +69,30 @@ class _Names(dict[int, str]):
 
     Every string that starts after a NUL is decoded in one pass over the
     table; an offset into the middle of a string (legal, if rare) or into the
-    base's table is looked up when first asked for.
+    base's table is looked up when first asked for. With ``quoted`` each name
+    is a JSON string, as ``json.dumps`` writes it.
     """
 
-    def __init__(self, spec: Spec, raw: RawBTF) -> None:
+    def __init__(self, spec: Spec, raw: RawBTF, *, quoted: bool = False) -> None:
         strings = raw.strings
         pieces = strings.split(b"\0")
         # UTF-8 decoding restarts at every NUL, so decoding the whole table
         # and splitting it gives each string's own decoding.
         texts = strings.decode("utf-8", "replace").split("\0")
-        starts = itertools.accumulate((len(p) + 1 for p in pieces), initial=raw.base_strings_len)
-        super().__init__(zip(starts, [t or "(anon)" for t in texts], strict=False))
-        self[0] = "(anon)"
+        starts = itertools.accumulate(
+            map(_PLUS_ONE, map(len, pieces)), initial=raw.base_strings_len
+        )
+        named = [t or "(anon)" for t in texts]
+        super().__init__(
+            zip(starts, map(encode_basestring_ascii, named) if quoted else named, strict=False)
+        )
+        self._quoted = quoted
         self._spec = spec
         self._raw = raw
+        self[0] = self._written("(anon)")
+
+    def _written(self, name: str) -> str:
+        return encode_basestring_ascii(name) if self._quoted else name
 
     def __missing__(self, offset: int) -> str:
         own = self._raw.string(offset)
@@ -88,19 +100,7 @@ class _Names(dict[int, str]):
             base = self._spec.base
             assert base is not None
             own = base._string_at(offset)
-        found = self[offset] = own or "(anon)"
-        return found
-
-
-class _Quoted(dict[int, str]):
-    """The name at each string offset as a JSON string (what ``json.dumps`` writes)."""
-
-    def __init__(self, names: _Names) -> None:
-        super().__init__()
-        self._names = names
-
-    def __missing__(self, offset: int) -> str:
-        found = self[offset] = encode_basestring_ascii(self._names[offset])
+        found = self[offset] = self._written(own or "(anon)")
         return found
 
 
@@ -150,10 +150,14 @@ def _line_batches(spec: Spec, raw: RawBTF) -> Iterator[list[str]]:
             kind = (info >> 24) & 0x1F
             vlen = info & 0xFFFF
             size_type = words[at + 2]
+            if kind == _FUNC:  # nearly half of vmlinux: one format, not two
+                line(
+                    f"[{first + index}] FUNC '{names[words[at]]}' "
+                    f"type_id={size_type} linkage={_LINKAGES[vlen]}"
+                )
+                continue
             head = f"[{first + index}] {kind_names.get(kind, 'UNKN')} '{names[words[at]]}'"
-            if kind == _FUNC:
-                line(f"{head} type_id={size_type} linkage={_LINKAGES[vlen]}")
-            elif kind == _FUNC_PROTO:
+            if kind == _FUNC_PROTO:
                 line(f"{head} ret_type_id={size_type} vlen={vlen}")
                 params = iter(words[at + 3 : at + 3 + 2 * vlen])
                 out += [f"\t'{names[n]}' type_id={t}" for n, t in zip(params, params, strict=False)]
@@ -250,7 +254,7 @@ def record_json(spec: Spec) -> Iterator[str] | None:
 
 def _json_pieces(spec: Spec, raw: RawBTF) -> Iterator[str]:
     words, offsets, first = raw.words, raw.offsets, raw.first_id
-    quoted = _Quoted(_Names(spec, raw))
+    quoted = _Names(spec, raw, quoted=True)
     kind_names = _KIND_NAMES
     yield '{"types":['
     for batch_start in range(0, len(offsets), BATCH):
@@ -262,13 +266,17 @@ def _json_pieces(spec: Spec, raw: RawBTF) -> Iterator[str]:
             kind = (info >> 24) & 0x1F
             vlen = info & 0xFFFF
             size_type = words[at + 2]
+            if kind == _FUNC:  # nearly half of vmlinux: one format, not two
+                put(
+                    f'{{"id":{first + index},"kind":"FUNC","name":{quoted[words[at]]},'
+                    f'"type_id":{size_type},"linkage":"{_LINKAGES.get(vlen, "UNKN")}"}}'
+                )
+                continue
             head = (
                 f'{{"id":{first + index},"kind":"{kind_names.get(kind, "UNKN")}",'
                 f'"name":{quoted[words[at]]}'
             )
-            if kind == _FUNC:
-                put(f'{head},"type_id":{size_type},"linkage":"{_LINKAGES.get(vlen, "UNKN")}"}}')
-            elif kind == _FUNC_PROTO:
+            if kind == _FUNC_PROTO:
                 params = iter(words[at + 3 : at + 3 + 2 * vlen])
                 listed = ",".join(
                     [
