@@ -39,6 +39,7 @@ from it (bpftool's output for vmlinux and the testdata objects is unaffected):
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Generator, Hashable, Iterable
 from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
@@ -148,12 +149,27 @@ def dump_c(types: Spec | Iterable[Type], *, pointer_size: int | None = None) -> 
     """
     if pointer_size is None:
         pointer_size = getattr(types, "pointer_size", None) or 8
+    flags = _referenced_flags(types)
     roots = list(types)
     dumper = _Dumper(pointer_size)
-    dumper.mark_referenced(roots, whole=hasattr(types, "type_by_id"))
+    if flags is not None:
+        # Type id i is roots[i - 1]: the referenced ones, picked at C speed.
+        dumper.referenced = set(map(id, itertools.compress(roots, memoryview(flags)[1:])))
+    else:
+        dumper.mark_referenced(roots, whole=hasattr(types, "type_by_id"))
     for t in roots:
         dumper.dump_type(t)
     return "".join(dumper.out)
+
+
+def _referenced_flags(types: Spec | Iterable[Type]) -> bytearray | None:
+    """What a whole spec's records refer to (see :mod:`pybpf.btf.record_refs`), if known so."""
+    if not hasattr(types, "type_by_id"):
+        return None
+    # Imported here: a dump of hand-picked types needs no records.
+    from pybpf.btf.record_refs import referenced_flags  # noqa: PLC0415
+
+    return referenced_flags(types)
 
 
 class _UnionLayout(NamedTuple):
@@ -179,6 +195,8 @@ class _Dumper:
         self.type_names: dict[str, int] = {}
         self.ident_names: dict[str, int] = {}
         self.aligns: dict[int, int] = {}
+        self.sizes: dict[int, int] = {}
+        self.packed: dict[int, bool] = {}
         self.queue: list[Type] = []
         #: How deeply the declaration being written nests (see MAX_NESTING).
         self.nesting = 0
@@ -202,8 +220,13 @@ class _Dumper:
 
     def dump_type(self, t: Type) -> None:
         """Order ``t`` and its dependencies, then write those not yet written."""
-        if (_CODES.get(t.__class__) or _code(t.__class__)) == _OTHER:
+        code = _CODES.get(t.__class__) or _code(t.__class__)
+        if code == _OTHER:
             return  # functions, variables...: nothing to order or write
+        if self.order_state.get(id(t)) == _DONE:
+            return  # ordered (and written) as another type's dependency
+        if code == _PROTO and self.proto_ordered(t):  # type: ignore[arg-type]
+            return
         self.queue = []
         self.order(t, through_ptr=False)
         for q in self.queue:
@@ -219,10 +242,22 @@ class _Dumper:
         """
         return _walk(self._order(t, through_ptr), self._order_step)
 
+    def proto_ordered(self, t: FuncProto) -> bool:
+        """True when ``t``'s return and parameter types are all ordered: its walk does nothing.
+
+        (Prototypes have no state of their own: they are walked whenever met.)
+        """
+        order_state = self.order_state
+        if order_state.get(id(t.return_type)) != _DONE:
+            return False
+        return all(order_state.get(id(p.type)) == _DONE for p in t.params)
+
     def _order_step(self, call: tuple[Type, bool]) -> _Step[tuple[Type, bool], bool]:
         t, through_ptr = call
         if self.order_state.get(id(t)) == _DONE:
             return _ORDERED  # most calls: no walk to start
+        if isinstance(t, FuncProto) and self.proto_ordered(t):
+            return _ORDERED  # the walk would find every type ordered: strong
         # Only a struct or union has a state that ends a walk coming back to it;
         # anything else met again on the same walk would be walked forever.
         guard = None if isinstance(t, Composite) else (id(t), through_ptr)
@@ -291,7 +326,29 @@ class _Dumper:
 
     def _emit_step(self, call: tuple[Type, Type | None]) -> _Step[tuple[Type, Type | None], None]:
         t, container = call
-        if self.emit_state.get(id(t)) == _DONE:
+        emit_state = self.emit_state
+        if emit_state.get(id(t)) == _DONE:
+            return _EMITTED
+        # Most calls are for pointers, qualifiers and arrays of a type written
+        # already: their walk would only reach it and stop, so it is not made.
+        target = t
+        for _ in range(_SHORTCUT_STEPS):
+            k = target.kind
+            if k == _K_PTR:
+                target = target.target  # type: ignore[attr-defined]
+            elif k in _K_FOLLOW_TYPE:
+                target = target.type  # type: ignore[attr-defined]
+            else:
+                break
+            if emit_state.get(id(target)) == _DONE:
+                return _EMITTED
+        if (
+            container is not None
+            and id(target) in self.fwd_emitted
+            and isinstance(target, Composite)
+            and target.name
+        ):
+            # Declared already and written inside something: nothing more to write.
             return _EMITTED
         # Structs, unions and typedefs end a walk coming back to them with a
         # forward declaration; anything else would be walked forever.
@@ -493,21 +550,29 @@ class _Dumper:
         prev_bitfield = False
         for m in t.members:
             bits = m.bitfield_size
-            lands = self.lands_at(offset, m.type, bits, packed)
-            in_bitfield = prev_bitfield and bits != 0
-            self.bit_padding(
-                offset, m.offset, lands, in_bitfield=in_bitfield, packed=packed, lvl=lvl + 1
-            )
+            member_type = m.type
+            member_offset = m.offset
+            lands = self.lands_at(offset, member_type, bits, packed)
+            if offset < member_offset:
+                in_bitfield = prev_bitfield and bits != 0
+                self.bit_padding(
+                    offset,
+                    member_offset,
+                    lands,
+                    in_bitfield=in_bitfield,
+                    packed=packed,
+                    lvl=lvl + 1,
+                )
             write(f"\n{indent}")
-            self.type_decl(m.type, m.name, lvl + 1)
+            self.type_decl(member_type, m.name, lvl + 1)
             if bits:
-                write(f": {bits}")
-                offset = m.offset + bits
+                write(f": {bits};")
+                offset = member_offset + bits
                 prev_bitfield = True
             else:
-                offset = m.offset + self.size_of(m.type) * 8
+                write(";")
+                offset = member_offset + self.size_of(member_type) * 8
                 prev_bitfield = False
-            write(";")
         attrs = ["packed"] if packed else []
         if is_struct:
             # The compiler rounds the size up to the struct's alignment (1 when packed).
@@ -636,6 +701,19 @@ class _Dumper:
         qualifiers of a base type before it and pointer qualifiers after ``*``,
         and wraps pointers to arrays and functions in parentheses.
         """
+        if self.nesting < MAX_NESTING:
+            # Most declarations name a type, or point at one: written at once.
+            k = t.kind
+            if k == _K_PTR:
+                plain = self.plain_name(t.target)  # type: ignore[attr-defined]
+                if plain is not None:
+                    self.out.append(f"{plain} *{fname}")
+                    return
+            else:
+                plain = self.plain_name(t)
+                if plain is not None:
+                    self.out.append(f"{plain} {fname}" if fname else plain)
+                    return
         stack: list[Type] = []
         seen: set[int] = set()
         while True:
@@ -656,6 +734,28 @@ class _Dumper:
             else:
                 break
         self.type_chain(stack, fname, lvl)
+
+    def plain_name(self, t: Type) -> str | None:
+        """How a declaration names ``t`` when that takes one word or two (``struct s``), else None.
+
+        For a typedef, a base type, void, and a named struct, union or enum.
+        """
+        k = t.kind
+        if k == _K_TYPEDEF:
+            return self.ident_name(t)
+        if k in (_K_INT, _K_FLOAT):
+            return t.name
+        if k == _K_VOID:
+            return "void"
+        if not t.name:
+            return None
+        if k == _K_STRUCT:
+            return f"struct {self.type_name(t)}"
+        if k == _K_UNION:
+            return f"union {self.type_name(t)}"
+        if k in (_K_ENUM, _K_ENUM64):
+            return f"enum {self.type_name(t)}"
+        return None
 
     def emit_mods(self, stack: list[Type]) -> None:
         """Write the qualifiers on top of the stack in front of a base type."""
@@ -827,15 +927,15 @@ class _Dumper:
         if scalar is not None:
             return scalar
         if isinstance(t, Composite):
-            for m in t.members:
-                align = self.align_of(m.type)
+            aligns = [self.align_of(m.type) for m in t.members]
+            for align in aligns:
                 if align <= 0:
                     return align
             if not isinstance(t, Struct):
                 return self.union_layout(t).align
             if self.is_packed(t):
                 return 1
-            return max([1, *(self.align_of(m.type) for m in t.members)])
+            return max(aligns, default=1)
         return 0
 
     def is_packed(self, t: Composite) -> bool:
@@ -845,6 +945,12 @@ class _Dumper:
         alignment can only come from a packed struct too (libbpf misses it and
         the compiler moves the bitfield to the next unit).
         """
+        cached = self.packed.get(id(t))
+        if cached is None:
+            cached = self.packed[id(t)] = self._is_packed(t)
+        return cached
+
+    def _is_packed(self, t: Composite) -> bool:
         max_align = 1
         for m in t.members:
             align = self.align_of(m.type)
@@ -858,10 +964,14 @@ class _Dumper:
 
     def size_of(self, t: Type) -> int:
         """``sizeof``, 0 where there is none (libbpf's resolve_size, clamped)."""
-        try:
-            return sizeof(t, self.ptr_size)
-        except BTFError:
-            return 0
+        size = self.sizes.get(id(t))
+        if size is None:
+            try:
+                size = sizeof(t, self.ptr_size)
+            except BTFError:
+                size = 0
+            self.sizes[id(t)] = size
+        return size
 
 
 # BTF kinds as plain ints, to dispatch on ``Type.kind`` in the hot loops.
@@ -883,6 +993,10 @@ _K_TYPE_TAG = int(Kind.TYPE_TAG)
 _K_ENUM64 = int(Kind.ENUM64)
 # Kinds whose ``type`` the emit walk goes through: qualifiers, type tags, arrays.
 _K_FOLLOW_TYPE = frozenset({_K_CONST, _K_VOLATILE, _K_RESTRICT, _K_TYPE_TAG, _K_ARRAY})
+
+# How far the emit walk looks down a chain of pointers, qualifiers and arrays
+# for a type written already (a longer chain is walked).
+_SHORTCUT_STEPS = 8
 
 # Kind codes for the walk's dispatch: a dict lookup by class beats a chain of isinstance.
 _PTR, _COMPOSITE, _QUALIFIER, _TYPEDEF, _PROTO, _ARRAY, _ENUM_OR_FWD, _BASE, _OTHER = range(1, 10)

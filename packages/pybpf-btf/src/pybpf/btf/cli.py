@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from pybpf.btf.cli_dump import json_document, raw_lines
+from pybpf.btf.cli_dump import json_document, json_text, raw_text
 from pybpf.btf.errors import BTFError
 from pybpf.btf.kernel import SYSFS_BTF, load_kernel_spec
 from pybpf.btf.spec import Spec, load_spec
@@ -60,14 +60,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         spec = _load(args.file, args.base)
         if args.format == "raw":
-            out.writelines(f"{line}\n" for line in raw_lines(spec))
+            out.writelines(text for _, text in raw_text(spec))
         elif args.format == "json":
-            # Compact unless asked, in one string: json's C encoder serves only
-            # json.dumps without an indent (json.dump streams in pure Python).
+            # Compact unless asked; indented, in one string: json's C encoder
+            # serves only json.dumps (json.dump streams in pure Python).
             if args.pretty:
-                json.dump(json_document(spec), out, indent=1)
+                out.write(json.dumps(json_document(spec), indent=1))
             else:
-                out.write(json.dumps(json_document(spec), separators=(",", ":")))
+                out.writelines(json_text(spec))
             out.write("\n")
         else:
             _dump_c(spec, out)

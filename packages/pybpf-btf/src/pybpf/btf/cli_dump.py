@@ -7,10 +7,11 @@ bpftool's ``-j`` field names.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
-from pybpf.btf.raw_records import record_fields, record_lines
+from pybpf.btf.raw_records import record_fields, record_json, record_lines, record_text
 from pybpf.btf.spec import Spec
 from pybpf.btf.types import (
     Array,
@@ -35,7 +36,7 @@ from pybpf.btf.types import (
     Var,
 )
 
-__all__ = ["json_document", "raw_lines", "type_fields"]
+__all__ = ["json_document", "json_text", "raw_lines", "raw_text", "type_fields"]
 
 _ENCODINGS = {
     IntEncoding.NONE: "(none)",
@@ -58,6 +59,17 @@ def raw_lines(spec: Spec) -> Iterator[str]:
         return
     for type_id in range(spec.start_id, spec.next_id):
         yield from _raw(spec, type_id, spec.type_by_id(type_id))
+
+
+def raw_text(spec: Spec) -> Iterator[tuple[int, str]]:
+    """The raw dump in pieces: (how many types, their lines each ending in a newline)."""
+    from_records = record_text(spec)
+    if from_records is not None:
+        return from_records
+    return (
+        (1, "".join(f"{line}\n" for line in _raw(spec, type_id, spec.type_by_id(type_id))))
+        for type_id in range(spec.start_id, spec.next_id)
+    )
 
 
 def _raw(spec: Spec, type_id: int, t: Type) -> Iterator[str]:
@@ -175,3 +187,14 @@ def json_document(spec: Spec) -> dict[str, Any]:
             for type_id in range(spec.start_id, spec.next_id)
         ]
     }
+
+
+def json_text(spec: Spec) -> Iterator[str]:
+    """``json_document`` as compact JSON text (``bpftool -j``'s), in pieces.
+
+    The same text as ``json.dumps(json_document(spec), separators=(",", ":"))``.
+    """
+    from_records = record_json(spec)
+    if from_records is not None:
+        return from_records
+    return iter((json.dumps(json_document(spec), separators=(",", ":")),))

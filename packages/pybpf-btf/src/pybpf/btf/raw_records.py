@@ -4,14 +4,21 @@ Decoding every :class:`~pybpf.btf.types.Type` of vmlinux to print it costs
 far more than printing it: here each line comes from the record's words
 (``RawBTF.words`` at ``RawBTF.offsets[id]``), the way bpftool walks them. It
 applies to a spec loaded from bytes whose types were never decoded, so that
-nothing edited since could be missed; :func:`record_lines` and
-:func:`record_fields` return None otherwise and the caller renders the
-decoded types.
+nothing edited since could be missed; the functions here return None
+otherwise and the caller renders the decoded types.
+
+The text is made in batches of records, each one string, so that a dump
+costs one write per batch rather than one per line; the JSON is written as
+text too (what ``json.dumps`` makes of :func:`record_fields`, without
+building a dict per type first).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import itertools
+import json
+from collections.abc import Iterator
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from pybpf.btf.errors import BTFError, TypeNotFoundError
@@ -19,7 +26,7 @@ from pybpf.btf.parse import RawBTF
 from pybpf.btf.spec import Spec
 from pybpf.btf.types import Kind
 
-__all__ = ["record_fields", "record_lines"]
+__all__ = ["record_fields", "record_json", "record_lines", "record_text"]
 
 _KIND_NAMES = {kind.value: kind.name for kind in Kind}
 _ENCODINGS = {0: "(none)", 1: "SIGNED", 2: "CHAR", 4: "BOOL"}
@@ -27,6 +34,21 @@ _LINKAGES = {0: "static", 1: "global", 2: "extern"}
 _TYPE_ONLY = frozenset(
     {Kind.PTR, Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG}
 )
+# Kinds as plain ints for the per-record dispatch.
+_INT, _ARRAY, _STRUCT, _UNION = int(Kind.INT), int(Kind.ARRAY), int(Kind.STRUCT), int(Kind.UNION)
+_ENUM, _FWD, _FUNC, _FUNC_PROTO = (
+    int(Kind.ENUM),
+    int(Kind.FWD),
+    int(Kind.FUNC),
+    int(Kind.FUNC_PROTO),
+)
+_VAR, _DATASEC, _FLOAT = int(Kind.VAR), int(Kind.DATASEC), int(Kind.FLOAT)
+_DECL_TAG, _TYPE_TAG, _ENUM64 = int(Kind.DECL_TAG), int(Kind.TYPE_TAG), int(Kind.ENUM64)
+
+_PLUS_ONE = (1).__add__
+
+#: Records per batch of text.
+BATCH = 4096
 
 
 def _signed32(word: int) -> int:
@@ -42,228 +64,308 @@ def _untouched(spec: Spec) -> RawBTF | None:
     return raw
 
 
+class _Names(dict[int, str]):
+    """The name at each string offset (this blob's or the base's), "(anon)" when empty.
+
+    Every string that starts after a NUL is decoded in one pass over the
+    table; an offset into the middle of a string (legal, if rare) or into the
+    base's table is looked up when first asked for. With ``quoted`` each name
+    is a JSON string, as ``json.dumps`` writes it.
+    """
+
+    def __init__(self, spec: Spec, raw: RawBTF, *, quoted: bool = False) -> None:
+        strings = raw.strings
+        pieces = strings.split(b"\0")
+        # UTF-8 decoding restarts at every NUL, so decoding the whole table
+        # and splitting it gives each string's own decoding.
+        texts = strings.decode("utf-8", "replace").split("\0")
+        starts = itertools.accumulate(
+            map(_PLUS_ONE, map(len, pieces)), initial=raw.base_strings_len
+        )
+        named = [t or "(anon)" for t in texts]
+        super().__init__(
+            zip(starts, map(encode_basestring_ascii, named) if quoted else named, strict=False)
+        )
+        self._quoted = quoted
+        self._spec = spec
+        self._raw = raw
+        self[0] = self._written("(anon)")
+
+    def _written(self, name: str) -> str:
+        return encode_basestring_ascii(name) if self._quoted else name
+
+    def __missing__(self, offset: int) -> str:
+        own = self._raw.string(offset)
+        if own is None:
+            base = self._spec.base
+            assert base is not None
+            own = base._string_at(offset)
+        found = self[offset] = self._written(own or "(anon)")
+        return found
+
+
+def _var_label(spec: Spec, raw: RawBTF, names: _Names, type_id: int) -> str:
+    """``KIND 'name'`` of the type a DATASEC entry points at."""
+    words, offsets = raw.words, raw.offsets
+    index = type_id - raw.first_id
+    if 0 <= index < len(offsets):
+        at = offsets[index]
+        kind = (words[at + 1] >> 24) & 0x1F
+        return f"{_KIND_NAMES.get(kind, 'UNKN')} '{names[words[at]]}'"
+    try:
+        t = spec.type_by_id(type_id)  # in the base of a split spec
+    except TypeNotFoundError:
+        raise BTFError(f"a DATASEC entry refers to type id {type_id}, which is none") from None
+    return f"{t.kind.name} '{t.name or '(anon)'}'"
+
+
 def record_lines(spec: Spec) -> Iterator[str] | None:
     """The spec's raw dump from its records, or None when it must come from decoded types."""
     raw = _untouched(spec)
-    return None if raw is None else _lines(spec, raw)
+    return None if raw is None else itertools.chain.from_iterable(_line_batches(spec, raw))
 
 
-def _lines(spec: Spec, raw: RawBTF) -> Iterator[str]:
+def record_text(spec: Spec) -> Iterator[tuple[int, str]] | None:
+    """The raw dump as (records, text) batches, each line ending in a newline; None as above."""
+    raw = _untouched(spec)
+    if raw is None:
+        return None
+    return (
+        (min(BATCH, raw.count - start), "\n".join(lines) + "\n")
+        for start, lines in zip(itertools.count(0, BATCH), _line_batches(spec, raw), strict=False)
+    )
+
+
+def _line_batches(spec: Spec, raw: RawBTF) -> Iterator[list[str]]:
+    """The lines of every :data:`BATCH` records, as bpftool prints them."""
     words, offsets, first = raw.words, raw.offsets, raw.first_id
-    name = _namer(spec, raw)
-    var_label = _var_label(spec, raw, name)
-    for index, at in enumerate(offsets):
-        info = words[at + 1]
-        kind = (info >> 24) & 0x1F
-        vlen = info & 0xFFFF
-        kind_flag = info >> 31
-        size_type = words[at + 2]
-        head = f"[{first + index}] {_KIND_NAMES.get(kind, 'UNKN')} '{name(words[at])}'"
-        if kind in _TYPE_ONLY:
-            yield f"{head} type_id={size_type}"
-        elif kind == Kind.INT:
-            w = words[at + 3]
-            encoding = _ENCODINGS.get((w >> 24) & 0x0F, "UNKN")
-            yield (
-                f"{head} size={size_type} bits_offset={(w >> 16) & 0xFF} "
-                f"nr_bits={w & 0xFF} encoding={encoding}"
-            )
-        elif kind in (Kind.STRUCT, Kind.UNION):
-            yield f"{head} size={size_type} vlen={vlen}"
-            for m in range(at + 3, at + 3 + 3 * vlen, 3):
-                offset = words[m + 2]
-                if kind_flag and offset >> 24:
-                    yield (
-                        f"\t'{name(words[m])}' type_id={words[m + 1]} "
-                        f"bits_offset={offset & 0xFFFFFF} bitfield_size={offset >> 24}"
-                    )
-                else:
-                    bits = offset & 0xFFFFFF if kind_flag else offset
-                    yield f"\t'{name(words[m])}' type_id={words[m + 1]} bits_offset={bits}"
-        elif kind == Kind.ARRAY:
-            yield (
-                f"{head} type_id={words[at + 3]} index_type_id={words[at + 4]} "
-                f"nr_elems={words[at + 5]}"
-            )
-        elif kind == Kind.FUNC_PROTO:
-            yield f"{head} ret_type_id={size_type} vlen={vlen}"
-            for p in range(at + 3, at + 3 + 2 * vlen, 2):
-                yield f"\t'{name(words[p])}' type_id={words[p + 1]}"
-        elif kind == Kind.FUNC:
-            yield f"{head} type_id={size_type} linkage={_LINKAGES[vlen]}"
-        elif kind == Kind.ENUM:
-            yield (
-                f"{head} encoding={'SIGNED' if kind_flag else 'UNSIGNED'} "
-                f"size={size_type} vlen={vlen}"
-            )
-            for v in range(at + 3, at + 3 + 2 * vlen, 2):
-                value = _signed32(words[v + 1]) if kind_flag else words[v + 1]
-                yield f"\t'{name(words[v])}' val={value}"
-        elif kind == Kind.ENUM64:
-            yield (
-                f"{head} encoding={'SIGNED' if kind_flag else 'UNSIGNED'} "
-                f"size={size_type} vlen={vlen}"
-            )
-            suffix = "LL" if kind_flag else "ULL"
-            for v in range(at + 3, at + 3 + 3 * vlen, 3):
-                value = (words[v + 2] << 32) | words[v + 1]
-                if kind_flag and value >> 63:
-                    value -= 1 << 64
-                yield f"\t'{name(words[v])}' val={value}{suffix}"
-        elif kind == Kind.FWD:
-            yield f"{head} fwd_kind={'union' if kind_flag else 'struct'}"
-        elif kind == Kind.VAR:
-            yield f"{head} type_id={size_type}, linkage={_LINKAGES.get(words[at + 3], 'UNKN')}"
-        elif kind == Kind.DATASEC:
-            yield f"{head} size={size_type} vlen={vlen}"
-            for s in range(at + 3, at + 3 + 3 * vlen, 3):
-                var_id = words[s]
-                yield (
-                    f"\ttype_id={var_id} offset={words[s + 1]} size={words[s + 2]} "
-                    f"({var_label(var_id)})"
-                )
-        elif kind == Kind.FLOAT:
-            yield f"{head} size={size_type}"
-        elif kind == Kind.DECL_TAG:
-            yield f"{head} type_id={size_type} component_idx={_signed32(words[at + 3])}"
-        else:
-            yield head
-
-
-def _namer(spec: Spec, raw: RawBTF) -> Callable[[int], str]:
-    """The name at a string offset (this blob's or the base's), "(anon)" when empty."""
-    base = spec.base
-    # Every string that starts after a NUL, in one pass over the table; an
-    # offset into the middle of a string (legal, if rare) is looked up alone.
-    names: dict[int, str] = {}
-    at = raw.base_strings_len
-    for piece in raw.strings.split(b"\0"):
-        names[at] = piece.decode("utf-8", "replace") or "(anon)"
-        at += len(piece) + 1
-    names[0] = "(anon)"
-
-    def name(offset: int) -> str:
-        found = names.get(offset)
-        if found is None:
-            own = raw.string(offset)
-            if own is None:
-                assert base is not None
-                own = base._string_at(offset) or ""
-            found = names[offset] = own or "(anon)"
-        return found
-
-    return name
-
-
-def _var_label(spec: Spec, raw: RawBTF, name: Callable[[int], str]) -> Callable[[int], str]:
-    """``KIND 'name'`` of the type a DATASEC entry points at."""
-    words, offsets, first = raw.words, raw.offsets, raw.first_id
-
-    def label(type_id: int) -> str:
-        index = type_id - first
-        if 0 <= index < len(offsets):
+    names = _Names(spec, raw)
+    kind_names = _KIND_NAMES
+    for batch_start in range(0, len(offsets), BATCH):
+        out: list[str] = []
+        line = out.append
+        for index in range(batch_start, min(batch_start + BATCH, len(offsets))):
             at = offsets[index]
-            kind = (words[at + 1] >> 24) & 0x1F
-            return f"{_KIND_NAMES.get(kind, 'UNKN')} '{name(words[at])}'"
-        try:
-            t = spec.type_by_id(type_id)  # in the base of a split spec
-        except TypeNotFoundError:
-            raise BTFError(f"a DATASEC entry refers to type id {type_id}, which is none") from None
-        return f"{t.kind.name} '{t.name or '(anon)'}'"
+            info = words[at + 1]
+            kind = (info >> 24) & 0x1F
+            vlen = info & 0xFFFF
+            size_type = words[at + 2]
+            if kind == _FUNC:  # nearly half of vmlinux: one format, not two
+                line(
+                    f"[{first + index}] FUNC '{names[words[at]]}' "
+                    f"type_id={size_type} linkage={_LINKAGES[vlen]}"
+                )
+                continue
+            head = f"[{first + index}] {kind_names.get(kind, 'UNKN')} '{names[words[at]]}'"
+            if kind == _FUNC_PROTO:
+                line(f"{head} ret_type_id={size_type} vlen={vlen}")
+                params = iter(words[at + 3 : at + 3 + 2 * vlen])
+                out += [f"\t'{names[n]}' type_id={t}" for n, t in zip(params, params, strict=False)]
+            elif kind in _TYPE_ONLY:
+                line(f"{head} type_id={size_type}")
+            elif kind in (_STRUCT, _UNION):
+                line(f"{head} size={size_type} vlen={vlen}")
+                members = iter(words[at + 3 : at + 3 + 3 * vlen])
+                if info >> 31:  # kind_flag: bitfield sizes in the offsets' top byte
+                    out += [
+                        f"\t'{names[n]}' type_id={t} bits_offset={o & 0xFFFFFF} "
+                        f"bitfield_size={o >> 24}"
+                        if o >> 24
+                        else f"\t'{names[n]}' type_id={t} bits_offset={o}"
+                        for n, t, o in zip(members, members, members, strict=False)
+                    ]
+                else:
+                    out += [
+                        f"\t'{names[n]}' type_id={t} bits_offset={o}"
+                        for n, t, o in zip(members, members, members, strict=False)
+                    ]
+            elif kind == _INT:
+                w = words[at + 3]
+                encoding = _ENCODINGS.get((w >> 24) & 0x0F, "UNKN")
+                line(
+                    f"{head} size={size_type} bits_offset={(w >> 16) & 0xFF} "
+                    f"nr_bits={w & 0xFF} encoding={encoding}"
+                )
+            elif kind == _ARRAY:
+                line(
+                    f"{head} type_id={words[at + 3]} index_type_id={words[at + 4]} "
+                    f"nr_elems={words[at + 5]}"
+                )
+            elif kind == _ENUM:
+                signed = info >> 31
+                encoding = "SIGNED" if signed else "UNSIGNED"
+                line(f"{head} encoding={encoding} size={size_type} vlen={vlen}")
+                values = iter(words[at + 3 : at + 3 + 2 * vlen])
+                out += [
+                    f"\t'{names[n]}' val={_signed32(v) if signed else v}"
+                    for n, v in zip(values, values, strict=False)
+                ]
+            elif kind == _ENUM64:
+                signed = info >> 31
+                encoding = "SIGNED" if signed else "UNSIGNED"
+                line(f"{head} encoding={encoding} size={size_type} vlen={vlen}")
+                suffix = "LL" if signed else "ULL"
+                for v in range(at + 3, at + 3 + 3 * vlen, 3):
+                    line(f"\t'{names[words[v]]}' val={_value64(words, v, signed)}{suffix}")
+            elif kind == _FWD:
+                line(f"{head} fwd_kind={'union' if info >> 31 else 'struct'}")
+            elif kind == _VAR:
+                line(f"{head} type_id={size_type}, linkage={_LINKAGES.get(words[at + 3], 'UNKN')}")
+            elif kind == _DATASEC:
+                line(f"{head} size={size_type} vlen={vlen}")
+                for s in range(at + 3, at + 3 + 3 * vlen, 3):
+                    var_id = words[s]
+                    label = _var_label(spec, raw, names, var_id)
+                    line(f"\ttype_id={var_id} offset={words[s + 1]} size={words[s + 2]} ({label})")
+            elif kind == _FLOAT:
+                line(f"{head} size={size_type}")
+            elif kind == _DECL_TAG:
+                line(f"{head} type_id={size_type} component_idx={_signed32(words[at + 3])}")
+            else:
+                line(head)
+        yield out
 
-    return label
+
+def _value64(words: Any, at: int, signed: int) -> int:
+    """An ENUM64 value from its two words at ``at + 1`` (low) and ``at + 2`` (high)."""
+    value: int = (words[at + 2] << 32) | words[at + 1]
+    if signed and value >> 63:
+        value -= 1 << 64
+    return value
 
 
 def record_fields(spec: Spec) -> Iterator[dict[str, Any]] | None:
     """``cli_dump.type_fields`` of every type, from the records; None as for record_lines."""
+    text = record_json(spec)
+    if text is None:
+        return None
+    types: list[dict[str, Any]] = json.loads("".join(text))["types"]
+    return iter(types)
+
+
+def record_json(spec: Spec) -> Iterator[str] | None:
+    """``json.dumps({"types": [...]}, separators=(",", ":"))`` of the records, in pieces.
+
+    None as for :func:`record_lines`.
+    """
     raw = _untouched(spec)
-    return None if raw is None else _fields(spec, raw)
+    return None if raw is None else _json_pieces(spec, raw)
 
 
-def _fields(spec: Spec, raw: RawBTF) -> Iterator[dict[str, Any]]:
+def _json_pieces(spec: Spec, raw: RawBTF) -> Iterator[str]:
     words, offsets, first = raw.words, raw.offsets, raw.first_id
-    name = _namer(spec, raw)
-    for index, at in enumerate(offsets):
-        info = words[at + 1]
-        kind = (info >> 24) & 0x1F
-        vlen = info & 0xFFFF
-        kind_flag = info >> 31
-        size_type = words[at + 2]
-        out: dict[str, Any] = {
-            "id": first + index,
-            "kind": _KIND_NAMES.get(kind, "UNKN"),
-            "name": name(words[at]),
-        }
-        if kind in _TYPE_ONLY:
-            out["type_id"] = size_type
-            if kind == Kind.TYPE_TAG:
-                out["kind_flag"] = kind_flag
-        elif kind == Kind.INT:
-            w = words[at + 3]
-            out["size"] = size_type
-            out["bits_offset"] = (w >> 16) & 0xFF
-            out["nr_bits"] = w & 0xFF
-            out["encoding"] = _ENCODINGS.get((w >> 24) & 0x0F, "UNKN")
-        elif kind in (Kind.STRUCT, Kind.UNION):
-            members = []
-            for m in range(at + 3, at + 3 + 3 * vlen, 3):
-                offset = words[m + 2]
-                member = {"name": name(words[m]), "type_id": words[m + 1]}
-                if kind_flag:
-                    member["bits_offset"] = offset & 0xFFFFFF
-                    if offset >> 24:
-                        member["bitfield_size"] = offset >> 24
+    quoted = _Names(spec, raw, quoted=True)
+    kind_names = _KIND_NAMES
+    yield '{"types":['
+    for batch_start in range(0, len(offsets), BATCH):
+        out: list[str] = []
+        put = out.append
+        for index in range(batch_start, min(batch_start + BATCH, len(offsets))):
+            at = offsets[index]
+            info = words[at + 1]
+            kind = (info >> 24) & 0x1F
+            vlen = info & 0xFFFF
+            size_type = words[at + 2]
+            if kind == _FUNC:  # nearly half of vmlinux: one format, not two
+                put(
+                    f'{{"id":{first + index},"kind":"FUNC","name":{quoted[words[at]]},'
+                    f'"type_id":{size_type},"linkage":"{_LINKAGES.get(vlen, "UNKN")}"}}'
+                )
+                continue
+            head = (
+                f'{{"id":{first + index},"kind":"{kind_names.get(kind, "UNKN")}",'
+                f'"name":{quoted[words[at]]}'
+            )
+            if kind == _FUNC_PROTO:
+                params = iter(words[at + 3 : at + 3 + 2 * vlen])
+                listed = ",".join(
+                    [
+                        f'{{"name":{quoted[n]},"type_id":{t}}}'
+                        for n, t in zip(params, params, strict=False)
+                    ]
+                )
+                put(f'{head},"ret_type_id":{size_type},"vlen":{vlen},"params":[{listed}]}}')
+            elif kind in _TYPE_ONLY:
+                if kind == _TYPE_TAG:
+                    put(f'{head},"type_id":{size_type},"kind_flag":{info >> 31}}}')
                 else:
-                    member["bits_offset"] = offset
-                members.append(member)
-            out["size"] = size_type
-            out["vlen"] = vlen
-            out["members"] = members
-        elif kind == Kind.ARRAY:
-            out["type_id"] = words[at + 3]
-            out["index_type_id"] = words[at + 4]
-            out["nr_elems"] = words[at + 5]
-        elif kind == Kind.FUNC_PROTO:
-            params = [
-                {"name": name(words[p]), "type_id": words[p + 1]}
-                for p in range(at + 3, at + 3 + 2 * vlen, 2)
-            ]
-            out["ret_type_id"] = size_type
-            out["vlen"] = vlen
-            out["params"] = params
-        elif kind in (Kind.FUNC, Kind.VAR):
-            out["type_id"] = size_type
-            linkage = vlen if kind == Kind.FUNC else words[at + 3]
-            out["linkage"] = _LINKAGES.get(linkage, "UNKN")
-        elif kind in (Kind.ENUM, Kind.ENUM64):
-            values = []
-            if kind == Kind.ENUM:
-                for v in range(at + 3, at + 3 + 2 * vlen, 2):
-                    value = _signed32(words[v + 1]) if kind_flag else words[v + 1]
-                    values.append({"name": name(words[v]), "val": value})
+                    put(f'{head},"type_id":{size_type}}}')
+            elif kind in (_STRUCT, _UNION):
+                members = iter(words[at + 3 : at + 3 + 3 * vlen])
+                if info >> 31:
+                    listed = ",".join(
+                        [
+                            f'{{"name":{quoted[n]},"type_id":{t},"bits_offset":{o & 0xFFFFFF},'
+                            f'"bitfield_size":{o >> 24}}}'
+                            if o >> 24
+                            else f'{{"name":{quoted[n]},"type_id":{t},"bits_offset":{o}}}'
+                            for n, t, o in zip(members, members, members, strict=False)
+                        ]
+                    )
+                else:
+                    listed = ",".join(
+                        [
+                            f'{{"name":{quoted[n]},"type_id":{t},"bits_offset":{o}}}'
+                            for n, t, o in zip(members, members, members, strict=False)
+                        ]
+                    )
+                put(f'{head},"size":{size_type},"vlen":{vlen},"members":[{listed}]}}')
+            elif kind == _INT:
+                w = words[at + 3]
+                encoding = _ENCODINGS.get((w >> 24) & 0x0F, "UNKN")
+                put(
+                    f'{head},"size":{size_type},"bits_offset":{(w >> 16) & 0xFF},'
+                    f'"nr_bits":{w & 0xFF},"encoding":"{encoding}"}}'
+                )
+            elif kind == _ARRAY:
+                put(
+                    f'{head},"type_id":{words[at + 3]},"index_type_id":{words[at + 4]},'
+                    f'"nr_elems":{words[at + 5]}}}'
+                )
+            elif kind in (_ENUM, _ENUM64):
+                signed = info >> 31
+                if kind == _ENUM:
+                    values = iter(words[at + 3 : at + 3 + 2 * vlen])
+                    listed = ",".join(
+                        [
+                            f'{{"name":{quoted[n]},"val":{_signed32(v) if signed else v}}}'
+                            for n, v in zip(values, values, strict=False)
+                        ]
+                    )
+                else:
+                    listed = ",".join(
+                        [
+                            f'{{"name":{quoted[words[v]]},"val":{_value64(words, v, signed)}}}'
+                            for v in range(at + 3, at + 3 + 3 * vlen, 3)
+                        ]
+                    )
+                encoding = "SIGNED" if signed else "UNSIGNED"
+                put(
+                    f'{head},"encoding":"{encoding}","size":{size_type},"vlen":{vlen},'
+                    f'"values":[{listed}]}}'
+                )
+            elif kind == _FWD:
+                put(f'{head},"fwd_kind":"{"union" if info >> 31 else "struct"}"}}')
+            elif kind == _VAR:
+                linkage = _LINKAGES.get(words[at + 3], "UNKN")
+                put(f'{head},"type_id":{size_type},"linkage":"{linkage}"}}')
+            elif kind == _DATASEC:
+                listed = ",".join(
+                    [
+                        f'{{"type_id":{words[s]},"offset":{words[s + 1]},"size":{words[s + 2]}}}'
+                        for s in range(at + 3, at + 3 + 3 * vlen, 3)
+                    ]
+                )
+                put(f'{head},"size":{size_type},"vlen":{vlen},"vars":[{listed}]}}')
+            elif kind == _FLOAT:
+                put(f'{head},"size":{size_type}}}')
+            elif kind == _DECL_TAG:
+                put(
+                    f'{head},"type_id":{size_type},"component_idx":{_signed32(words[at + 3])},'
+                    f'"kind_flag":{info >> 31}}}'
+                )
             else:
-                for v in range(at + 3, at + 3 + 3 * vlen, 3):
-                    value = (words[v + 2] << 32) | words[v + 1]
-                    if kind_flag and value >> 63:
-                        value -= 1 << 64
-                    values.append({"name": name(words[v]), "val": value})
-            out["encoding"] = "SIGNED" if kind_flag else "UNSIGNED"
-            out["size"] = size_type
-            out["vlen"] = vlen
-            out["values"] = values
-        elif kind == Kind.FWD:
-            out["fwd_kind"] = "union" if kind_flag else "struct"
-        elif kind == Kind.DATASEC:
-            out["size"] = size_type
-            out["vlen"] = vlen
-            out["vars"] = [
-                {"type_id": words[s], "offset": words[s + 1], "size": words[s + 2]}
-                for s in range(at + 3, at + 3 + 3 * vlen, 3)
-            ]
-        elif kind == Kind.FLOAT:
-            out["size"] = size_type
-        elif kind == Kind.DECL_TAG:
-            out["type_id"] = size_type
-            out["component_idx"] = _signed32(words[at + 3])
-            out["kind_flag"] = kind_flag
-        yield out
+                put(f"{head}}}")
+        text = ",".join(out)
+        yield text if batch_start == 0 else f",{text}"
+    yield "]}"

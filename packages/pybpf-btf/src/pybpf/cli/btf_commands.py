@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import sys
 from pathlib import Path
@@ -49,7 +48,8 @@ def dump(args: argparse.Namespace) -> int:
     from pybpf.btf.cli_dump import (  # noqa: PLC0415
         _raw,
         json_document,
-        raw_lines,
+        json_text,
+        raw_text,
         type_fields,
     )
     from pybpf.cli.output import Progress, print_json  # noqa: PLC0415
@@ -58,28 +58,32 @@ def dump(args: argparse.Namespace) -> int:
     out = sys.stdout
     if args.format == "raw" and args.type is None:
         # Before anything decodes a type: the whole dump can come from the records.
-        lines = raw_lines(spec)
         with Progress("pybpf btf dump", spec.next_id - spec.start_id) as progress:
             done = 0
-            while chunk := list(itertools.islice(lines, 16384)):
-                out.write("\n".join(chunk))
-                out.write("\n")
-                done += sum(not line.startswith("\t") for line in chunk)
+            for count, text in raw_text(spec):
+                out.write(text)
+                done += count
                 progress.update(done)
         out.flush()
         return 0
     if args.format == "json":
-        if args.type is None:
-            doc = json_document(spec)  # from the records, before anything decodes a type
-        else:
-            doc = {"types": [type_fields(spec, i, t) for i, t in _selected(spec, args.type)]}
-        if args.pretty:
-            print_json(doc)
-        else:
-            # Compact as bpftool -j, in one string: json's C encoder serves only
-            # json.dumps without an indent (json.dump streams in pure Python).
-            out.write(json.dumps(doc, separators=(",", ":")))
+        if args.type is None and not args.pretty:
+            # Compact as bpftool -j, written from the records before anything
+            # decodes a type.
+            out.writelines(json_text(spec))
             out.write("\n")
+        else:
+            if args.type is None:
+                doc = json_document(spec)
+            else:
+                doc = {"types": [type_fields(spec, i, t) for i, t in _selected(spec, args.type)]}
+            if args.pretty:
+                print_json(doc)
+            else:
+                # In one string: json's C encoder serves only json.dumps without
+                # an indent (json.dump streams in pure Python).
+                out.write(json.dumps(doc, separators=(",", ":")))
+                out.write("\n")
     elif args.format == "c":
         chosen = _selected(spec, args.type)
         out.write(format_c(spec if args.type is None else [t for _, t in chosen]))
