@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -125,11 +126,11 @@ class DeferredMetadata:
     that already have names or metadata get theirs built at once.
     """
 
-    __slots__ = ("_by_id", "_rows")
+    __slots__ = ("_instructions", "_rows")
 
     def __init__(self) -> None:
         self._rows: _Rows = []
-        self._by_id: dict[int, Instruction] = {}
+        self._instructions: list[list[Instruction]] = []
 
     def add(
         self,
@@ -144,29 +145,27 @@ class DeferredMetadata:
         comes twice for one key, its last row wins.
         """
         insns = instructions if isinstance(instructions, list) else list(instructions)
-        ids = list(map(id, insns))
-        self._by_id.update(zip(ids, insns, strict=True))
-        self._rows.append((key, dict(zip(ids, rows, strict=True)), build))
+        self._instructions.append(insns)
+        self._rows.append((key, dict(zip(map(id, insns), rows, strict=True)), build))
 
     def attach(self) -> None:
         """Hand the metadata to its instructions (once, after every :meth:`add`)."""
-        if not self._by_id:
-            return
         shared = _Deferred(self._rows)
-        for insn in self._by_id.values():
+        for insn in itertools.chain.from_iterable(self._instructions):
             names = insn._names
             if names is None:
                 insn._names = shared
-                continue
-            if isinstance(names, _Deferred):
-                names = names.take(insn)
-            built = shared.take(insn)
-            if names.metadata:
-                names.metadata.update(built.metadata or {})
-            else:
-                names.metadata = built.metadata
-            insn._names = names
-        self._by_id = {}
+            elif names is not shared:
+                # Names of its own (or another table's): build this table's part now.
+                if isinstance(names, _Deferred):
+                    names = names.take(insn)
+                built = shared.take(insn).metadata or {}
+                if names.metadata:
+                    names.metadata.update(built)
+                else:
+                    names.metadata = built
+                insn._names = names
+        self._instructions = []
 
 
 class Instruction:
@@ -395,13 +394,17 @@ class Instruction:
     def copy(self) -> Instruction:
         """An independent copy: editing it (metadata included) leaves this one alone."""
         new = Instruction(self.opcode, self.dst, self.src, self.offset, self.constant)
-        names = self._names
-        if names is not None:
-            if isinstance(names, _Deferred):
-                names.share(self, new)
-            else:
-                new._names = names.copy()
+        if self._names is not None:
+            self._copy_names_to(new)
         return new
+
+    def _copy_names_to(self, new: Instruction) -> None:
+        """Give ``new`` (a copy of this instruction) a copy of the names and metadata."""
+        names = self._names
+        if isinstance(names, _Deferred):
+            names.share(self, new)
+        elif names is not None:
+            new._names = names.copy()
 
     def with_symbol(self, name: str | None) -> Instruction:
         """A copy that starts the function ``name``."""

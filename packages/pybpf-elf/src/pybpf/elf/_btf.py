@@ -143,7 +143,7 @@ class BTFInfo:
                     at = dict(zip(starts, insns, strict=False))
                 targets = list(map(at.get, table.offsets))
                 rows: Sequence[int] = range(len(targets))
-                if not at.keys() >= set(table.offsets):
+                if not all(targets):  # instructions are true, a missing one None
                     rows = _covered_rows(name, table, targets, functions)
                     targets = [targets[row] for row in rows]
                 deferred.add(table.kind, cast(list[Instruction], targets), rows, table.build)

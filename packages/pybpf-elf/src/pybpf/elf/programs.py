@@ -104,6 +104,7 @@ class CodeReader:
         #: each starts (one more entry: the section's end).
         self.section_code: dict[str, tuple[Instructions, list[int]]] = {}
         self._at: dict[tuple[int, int], Function] = {}
+        self._functions_by_section: dict[int, list[Symbol]] | None = None
         # Per section added: its functions, relocations and CALL slots.
         self._pending: list[tuple[Section, list[Function], list[Relocation], list[int]]] = []
 
@@ -124,9 +125,7 @@ class CodeReader:
         starts = list(itertools.compress(range(total_slots), data[0::8]))
         starts.append(total_slots)
         funcs: list[Function] = []
-        for sym in elf.symbols:
-            if sym.shndx != section.index or sym.type != STT_FUNC:
-                continue
+        for sym in self._function_symbols().get(section.index, ()):
             where = Where(section.name, sym.name, sym.value)
             if sym.value % 8 or sym.size % 8:
                 raise where.error("function not aligned to instructions")
@@ -167,6 +166,16 @@ class CodeReader:
         self._pending.append((section, funcs, relocations, _calls(data[0::8])))
         self.section_code[section.name] = (insns, starts)
         return funcs
+
+    def _function_symbols(self) -> dict[int, list[Symbol]]:
+        """The ``STT_FUNC`` symbols by section index, in symbol table order."""
+        found = self._functions_by_section
+        if found is None:
+            found = self._functions_by_section = {}
+            for sym in self.elf.symbols:
+                if sym.type == STT_FUNC:
+                    found.setdefault(sym.shndx, []).append(sym)
+        return found
 
     def resolve(self, resolver: Resolver) -> None:
         """Apply relocations and name call targets, once every section is added."""

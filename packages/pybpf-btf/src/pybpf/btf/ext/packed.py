@@ -11,6 +11,8 @@ made only for an instruction whose metadata is read.
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -113,7 +115,7 @@ def _merged(first: RecordTable[_R] | None, second: RecordTable[_R]) -> RecordTab
 
 
 def _aligned(offsets: Iterable[int]) -> bool:
-    return not any(map((_INSN_SIZE - 1).__and__, offsets))
+    return not functools.reduce(operator.or_, offsets, 0) & (_INSN_SIZE - 1)
 
 
 def _slots(offsets: Iterable[int]) -> list[int]:
