@@ -38,6 +38,7 @@ class BTFInfo:
         self.ext = ext
         self._datasecs: dict[str, Datasec | None] = {}
         self._fixed: set[int] = set()
+        self._values: dict[int, dict[str, int]] | None = None
 
     def datasec(self, name: str) -> Datasec | None:
         """The DATASEC called ``name``, or None."""
@@ -65,11 +66,7 @@ class BTFInfo:
             return ds
         self._fixed.add(section.index)
         ds.size = section.size
-        offsets = {
-            s.name: s.value
-            for s in elf.symbols
-            if s.shndx == section.index and s.type != STT_SECTION and s.name
-        }
+        offsets = self._symbol_values(elf).get(section.index, {})
         for vsi in ds.vars:
             var = _var(vsi.type, section.name)
             offset = offsets.get(var.name)
@@ -87,6 +84,16 @@ class BTFInfo:
                 )
         ds.vars.sort(key=attrgetter("offset"))
         return ds
+
+    def _symbol_values(self, elf: ElfFile) -> dict[int, dict[str, int]]:
+        """Each named symbol's value, by section index: one pass over the symbol table."""
+        found = self._values
+        if found is None:
+            found = self._values = {}
+            for sym in elf.symbols:
+                if sym.type != STT_SECTION and sym.name:
+                    found.setdefault(sym.shndx, {})[sym.name] = sym.value
+        return found
 
     def has_global_variables(self, elf: ElfFile, section: Section) -> bool:
         """Whether the section's DATASEC lists a non-static variable."""
