@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pybpf.asm.byteorder import ByteOrder
@@ -17,7 +19,7 @@ from pybpf.asm.opcodes import (
     Source,
 )
 
-__all__ = ["Instruction"]
+__all__ = ["DeferredMetadata", "Instruction"]
 
 _CALL = OpClass.JMP | JumpOp.CALL
 _EXIT = OpClass.JMP | JumpOp.EXIT
@@ -64,6 +66,108 @@ class _Names:
         return (self.symbol, self.label, self.reference, self.metadata or None)
 
 
+#: Per metadata key: the row of each instruction (by identity), and what builds a row's value.
+_Rows = list[tuple[object, dict[int, int], Callable[[int], object]]]
+
+
+class _Deferred(_Names):
+    """The names of every instruction one :class:`DeferredMetadata` reached, shared.
+
+    Such an instruction has no symbol, label or reference; its metadata is
+    found by the instruction's identity and built when first read, at which
+    point the instruction gets names of its own. The ``metadata`` slot stays
+    None: code that peeks at it sees no metadata, as for an instruction
+    without names, and must go through :attr:`Instruction.metadata`.
+    """
+
+    __slots__ = ("rows",)
+
+    def __init__(self, rows: _Rows) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def take(self, insn: Instruction) -> _Names:
+        """Give ``insn`` names of its own, holding its metadata built now."""
+        names = _Names()
+        metadata: dict[object, Any] = {}
+        ident = id(insn)
+        for key, rows, build in self.rows:
+            row = rows.pop(ident, None)
+            if row is not None:
+                metadata[key] = build(row)
+        names.metadata = metadata
+        insn._names = names
+        return names
+
+    def share(self, source: Instruction, copy: Instruction) -> None:
+        """Make ``copy`` carry what ``source`` carries, still unbuilt."""
+        src, dst = id(source), id(copy)
+        for _, rows, _ in self.rows:
+            row = rows.get(src)
+            # A dead instruction's entry may linger under a reused id: overwrite it.
+            if row is None:
+                rows.pop(dst, None)
+            else:
+                rows[dst] = row
+        copy._names = self
+
+
+class DeferredMetadata:
+    """Metadata for many instructions, kept packed and built only when it is read.
+
+    The layers above attach records (line info, ...) to every instruction of
+    an object; building a mapping per instruction costs more than reading the
+    object. Each :meth:`add` names instructions, the row of each in some
+    packed table, and a function that builds the value of a row;
+    :meth:`attach` hands them over. ``insn.metadata`` is then exactly what
+    setting ``insn.metadata[key] = build(row)`` would have made, built the
+    first time the instruction's metadata (or its names) is read or
+    compared; copies of the instruction carry it along unbuilt. Instructions
+    that already have names or metadata get theirs built at once.
+    """
+
+    __slots__ = ("_instructions", "_rows")
+
+    def __init__(self) -> None:
+        self._rows: _Rows = []
+        self._instructions: list[list[Instruction]] = []
+
+    def add(
+        self,
+        key: object,
+        instructions: Iterable[Instruction],
+        rows: Iterable[int],
+        build: Callable[[int], object],
+    ) -> None:
+        """``instructions[k].metadata[key]`` will be ``build(rows[k])``.
+
+        ``instructions`` and ``rows`` pair up in order; where an instruction
+        comes twice for one key, its last row wins.
+        """
+        insns = instructions if isinstance(instructions, list) else list(instructions)
+        self._instructions.append(insns)
+        self._rows.append((key, dict(zip(map(id, insns), rows, strict=True)), build))
+
+    def attach(self) -> None:
+        """Hand the metadata to its instructions (once, after every :meth:`add`)."""
+        shared = _Deferred(self._rows)
+        for insn in itertools.chain.from_iterable(self._instructions):
+            names = insn._names
+            if names is None:
+                insn._names = shared
+            elif names is not shared:
+                # Names of its own (or another table's): build this table's part now.
+                if isinstance(names, _Deferred):
+                    names = names.take(insn)
+                built = shared.take(insn).metadata or {}
+                if names.metadata:
+                    names.metadata.update(built)
+                else:
+                    names.metadata = built
+                insn._names = names
+        self._instructions = []
+
+
 class Instruction:
     """One eBPF instruction.
 
@@ -107,6 +211,15 @@ class Instruction:
         names = self._names
         if names is None:
             names = self._names = _Names()
+        elif isinstance(names, _Deferred):
+            names = names.take(self)
+        return names
+
+    def _own_names(self) -> _Names | None:
+        """The names, with metadata still deferred built: for reading them whole."""
+        names = self._names
+        if isinstance(names, _Deferred):
+            names = names.take(self)
         return names
 
     @property
@@ -282,8 +395,16 @@ class Instruction:
         """An independent copy: editing it (metadata included) leaves this one alone."""
         new = Instruction(self.opcode, self.dst, self.src, self.offset, self.constant)
         if self._names is not None:
-            new._names = self._names.copy()
+            self._copy_names_to(new)
         return new
+
+    def _copy_names_to(self, new: Instruction) -> None:
+        """Give ``new`` (a copy of this instruction) a copy of the names and metadata."""
+        names = self._names
+        if isinstance(names, _Deferred):
+            names.share(self, new)
+        elif names is not None:
+            new._names = names.copy()
 
     def with_symbol(self, name: str | None) -> Instruction:
         """A copy that starts the function ``name``."""
@@ -313,8 +434,9 @@ class Instruction:
         return encode_instructions([self], byteorder)
 
     def _key(self) -> tuple[object, ...]:
-        names = None if self._names is None else self._names.key()
-        return (self.opcode, self.dst, self.src, self.offset, self.constant, names)
+        names = self._own_names()
+        key = None if names is None else names.key()
+        return (self.opcode, self.dst, self.src, self.offset, self.constant, key)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Instruction):
@@ -338,6 +460,22 @@ class Instruction:
             value = getattr(self, name)
             if value is not None:
                 parts.append(f"{name}={value!r}")
-        if self._names is not None and self._names.metadata:
-            parts.append(f"metadata={self._names.metadata!r}")
+        names = self._own_names()
+        if names is not None and names.metadata:
+            parts.append(f"metadata={names.metadata!r}")
         return f"Instruction({', '.join(parts)})"
+
+    def __getstate__(self) -> tuple[None, dict[str, object]]:
+        # Pickles and copy.deepcopy hold deferred metadata built: it is found
+        # by the instruction's identity, which they do not keep.
+        return (
+            None,
+            {
+                "opcode": self.opcode,
+                "dst": self.dst,
+                "src": self.src,
+                "offset": self.offset,
+                "constant": self.constant,
+                "_names": self._own_names(),
+            },
+        )

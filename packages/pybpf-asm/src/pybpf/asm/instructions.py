@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, MutableSequence
+from itertools import compress, starmap
+from operator import attrgetter
 from typing import Literal, overload
 
 from pybpf.asm.builder import Label, Symbol
@@ -16,6 +18,9 @@ from pybpf.asm.opcodes import LD_IMM64, PseudoSource
 __all__ = ["Instructions", "decode"]
 
 _TAG_ZEROED_SOURCES = (PseudoSource.MAP_FD, PseudoSource.MAP_VALUE)
+_FIELDS = attrgetter("opcode", "dst", "src", "offset", "constant")
+_NAMES = attrgetter("_names")
+_OPCODE = attrgetter("opcode")
 
 
 def decode(
@@ -151,7 +156,13 @@ class Instructions(MutableSequence[Instruction]):
 
     def copy(self) -> Instructions:
         """A deep copy: editing it, or its instructions, leaves this program alone."""
-        return Instructions._wrap([insn.copy() for insn in self._insns])
+        insns = self._insns
+        # Fields in bulk; names, which few instructions have, one at a time.
+        copies = list(starmap(Instruction, map(_FIELDS, insns)))
+        names = list(map(_NAMES, insns))
+        for index in compress(range(len(names)), names):
+            insns[index]._copy_names_to(copies[index])
+        return Instructions._wrap(copies)
 
     def __copy__(self) -> Instructions:
         # Like list.copy(): a new list of the same instruction objects.
@@ -162,7 +173,8 @@ class Instructions(MutableSequence[Instruction]):
     @property
     def slots(self) -> int:
         """The length of the encoded program in 8-byte slots."""
-        return sum(insn.slots for insn in self._insns)
+        insns = self._insns
+        return len(insns) + list(map(_OPCODE, insns)).count(LD_IMM64)
 
     def offsets(self) -> Iterator[tuple[int, Instruction]]:
         """Each instruction with its slot offset (multiply by 8 for bytes)."""

@@ -9,12 +9,14 @@ and the variables get sorted by offset.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from operator import attrgetter, itemgetter
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from operator import attrgetter
+from typing import TYPE_CHECKING, cast
 
+from pybpf.asm import Instruction
+from pybpf.asm.instruction import DeferredMetadata
 from pybpf.btf import BTFError, Datasec, Linkage, Spec, TypeNotFoundError, Var
-from pybpf.btf.ext.infos import ExtInfos, load_ext_infos
+from pybpf.btf.ext.packed import PackedExtInfos, RecordTable, load_packed_ext_infos
 from pybpf.btf.ext.records import CORERelocation, FuncInfo, LineInfo
 from pybpf.elf._elffile import STT_SECTION, ElfFile, Section
 from pybpf.elf.errors import ELFError
@@ -26,17 +28,17 @@ if TYPE_CHECKING:
 __all__ = ["BTFInfo", "read_btf"]
 
 _VIRTUAL = (".kconfig", ".ksyms")
-_LD_IMM64 = 0x18
 
 
 class BTFInfo:
     """The object's BTF spec, its ext infos, and lookups the reader needs."""
 
-    def __init__(self, spec: Spec, ext: ExtInfos | None) -> None:
+    def __init__(self, spec: Spec, ext: PackedExtInfos | None) -> None:
         self.spec = spec
         self.ext = ext
         self._datasecs: dict[str, Datasec | None] = {}
         self._fixed: set[int] = set()
+        self._values: dict[int, dict[str, int]] | None = None
 
     def datasec(self, name: str) -> Datasec | None:
         """The DATASEC called ``name``, or None."""
@@ -64,11 +66,7 @@ class BTFInfo:
             return ds
         self._fixed.add(section.index)
         ds.size = section.size
-        offsets = {
-            s.name: s.value
-            for s in elf.symbols
-            if s.shndx == section.index and s.type != STT_SECTION and s.name
-        }
+        offsets = self._symbol_values(elf).get(section.index, {})
         for vsi in ds.vars:
             var = _var(vsi.type, section.name)
             offset = offsets.get(var.name)
@@ -86,6 +84,16 @@ class BTFInfo:
                 )
         ds.vars.sort(key=attrgetter("offset"))
         return ds
+
+    def _symbol_values(self, elf: ElfFile) -> dict[int, dict[str, int]]:
+        """Each named symbol's value, by section index: one pass over the symbol table."""
+        found = self._values
+        if found is None:
+            found = self._values = {}
+            for sym in elf.symbols:
+                if sym.type != STT_SECTION and sym.name:
+                    found.setdefault(sym.shndx, {})[sym.name] = sym.value
+        return found
 
     def has_global_variables(self, elf: ElfFile, section: Section) -> bool:
         """Whether the section's DATASEC lists a non-static variable."""
@@ -115,63 +123,68 @@ class BTFInfo:
             )
         return out
 
-    def attach_ext_info(self, functions: Mapping[str, Function]) -> None:
+    def attach_ext_info(
+        self,
+        functions: Mapping[str, Function],
+        section_code: Mapping[str, tuple[Sequence[Instruction], list[int]]],
+    ) -> None:
         """Put func info, line info and CO-RE records on the instructions they describe.
 
         Each lands in ``insn.metadata`` under its record class (``FuncInfo``,
         ``LineInfo``, ``CORERelocation``), before programs are linked, so that
-        every copy of a subprogram carries them.
+        every copy of a subprogram carries them. The records stay packed until
+        an instruction's metadata is read (see :class:`DeferredMetadata`).
+        ``section_code`` gives each code section's instructions and the slot
+        where each starts.
         """
         ext = self.ext
         if ext is None:
             return
-        by_section: dict[str, list[Function]] = {}
-        for func in functions.values():
-            by_section.setdefault(func.section.name, []).append(func)
-        for name, funcs in by_section.items():
-            records: list[tuple[int, type, object]] = [
-                (rec.offset, FuncInfo, rec) for rec in ext.func_infos.get(name, ())
-            ]
-            records += [(rec.offset, LineInfo, rec) for rec in ext.line_infos.get(name, ())]
-            records += [
-                (rec.offset, CORERelocation, rec) for rec in ext.core_relocations.get(name, ())
-            ]
-            if records:
-                records.sort(key=itemgetter(0))
-                funcs.sort(key=attrgetter("slot"))
-                _attach(name, funcs, records)
+        for name, (insns, starts) in section_code.items():
+            # One per section: reading an instruction's metadata looks at its
+            # section's (at most three) tables only.
+            deferred = DeferredMetadata()
+            at: dict[int, Instruction] | None = None
+            for table in ext.tables(name):
+                if at is None:
+                    at = dict(zip(starts, insns, strict=False))
+                targets = list(map(at.get, table.offsets))
+                rows: Sequence[int] = range(len(targets))
+                if not all(targets):  # instructions are true, a missing one None
+                    rows = _covered_rows(name, table, targets, functions)
+                    targets = [targets[row] for row in rows]
+                deferred.add(table.kind, cast(list[Instruction], targets), rows, table.build)
+            deferred.attach()
 
 
-def _attach(section: str, funcs: list[Function], records: list[tuple[int, type, object]]) -> None:
-    """Walk functions and records (both sorted by slot) together."""
-    i, n = 0, len(records)
-    for func in funcs:
-        # Code no symbol covers (a weak function another one overrode, kept by
-        # the static linker) is never loaded; libbpf ignores its records too.
-        while i < n and records[i][0] < func.slot:
-            i += 1
-        end = func.slot + func.slots
-        if i == n:
-            return
-        if records[i][0] >= end:
+def _covered_rows(
+    section: str,
+    table: RecordTable[FuncInfo] | RecordTable[LineInfo] | RecordTable[CORERelocation],
+    targets: list[Instruction | None],
+    functions: Mapping[str, Function],
+) -> list[int]:
+    """The rows of records that name an instruction; the others must be outside any function.
+
+    Code no symbol covers (a weak function another one overrode, kept by the
+    static linker) is never loaded: libbpf ignores its records too. A record
+    inside a function that starts no instruction is inside an LD_IMM64.
+    """
+    spans = sorted(
+        (f.slot, f.slot + f.slots) for f in functions.values() if f.section.name == section
+    )
+    rows = []
+    for row, target in enumerate(targets):
+        if target is not None:
+            rows.append(row)
             continue
-        slot = func.slot
-        for insn in func.instructions:
-            if records[i][0] == slot:
-                metadata = insn.metadata
-                while i < n and records[i][0] == slot:
-                    _, key, rec = records[i]
-                    metadata[key] = rec
-                    i += 1
-                if i == n or records[i][0] >= end:
-                    break
-            if records[i][0] < slot:
-                raise ELFError(
-                    f"{records[i][1].__name__} record of section {section!r} for slot "
-                    f"{records[i][0]}, inside an LD_IMM64",
-                    section=".BTF.ext",
-                )
-            slot += 2 if insn.opcode == _LD_IMM64 else 1
+        slot = table.offsets[row]
+        if any(start <= slot < end for start, end in spans):
+            raise ELFError(
+                f"{table.kind.__name__} record of section {section!r} for slot "
+                f"{slot}, inside an LD_IMM64",
+                section=".BTF.ext",
+            )
+    return rows
 
 
 def _var(t: object, section: str) -> Var:
@@ -189,7 +202,7 @@ def read_btf(elf: ElfFile, btf: Section, ext: Section | None) -> BTFInfo:
     infos = None
     if ext is not None:
         try:
-            infos = load_ext_infos(elf.section_data(ext), spec)
+            infos = load_packed_ext_infos(elf.section_data(ext), spec)
         except BTFError as e:
             raise ELFError(str(e), section=ext.name) from e
     return BTFInfo(spec, infos)

@@ -100,8 +100,13 @@ class CodeReader:
         self.elf = elf
         self.text = text
         self.functions: dict[str, Function] = {}
+        #: Per code section name: its decoded instructions, and the slot where
+        #: each starts (one more entry: the section's end).
+        self.section_code: dict[str, tuple[Instructions, list[int]]] = {}
         self._at: dict[tuple[int, int], Function] = {}
-        self._pending: list[tuple[Section, list[Function], list[Relocation]]] = []
+        self._functions_by_section: dict[int, list[Symbol]] | None = None
+        # Per section added: its functions, relocations and CALL slots.
+        self._pending: list[tuple[Section, list[Function], list[Relocation], list[int]]] = []
 
     def add_section(self, section: Section, relocations: list[Relocation]) -> list[Function]:
         """Decode one code section and split it into its functions."""
@@ -114,16 +119,13 @@ class CodeReader:
         except InstructionError as e:
             raise ELFError(f"bad instruction: {e}", section=section.name, offset=e.offset) from e
         # starts[i]: the slot where instruction i starts (and the end, last).
-        starts = list(
-            itertools.accumulate(
-                (2 if insn.opcode == _LD_IMM64 else 1 for insn in insns), initial=0
-            )
-        )
+        # Decoding checked that opcode 0 is exactly the second half of an
+        # LD_IMM64, so the slots with a non-zero opcode are the starts.
         total_slots = len(data) // 8
+        starts = list(itertools.compress(range(total_slots), data[0::8]))
+        starts.append(total_slots)
         funcs: list[Function] = []
-        for sym in elf.symbols:
-            if sym.shndx != section.index or sym.type != STT_FUNC:
-                continue
+        for sym in self._function_symbols().get(section.index, ()):
             where = Where(section.name, sym.name, sym.value)
             if sym.value % 8 or sym.size % 8:
                 raise where.error("function not aligned to instructions")
@@ -161,12 +163,23 @@ class CodeReader:
         for func in funcs:
             self.functions[func.name] = func
             self._at[(section.index, func.slot)] = func
-        self._pending.append((section, funcs, relocations))
+        self._pending.append((section, funcs, relocations, _calls(data[0::8])))
+        self.section_code[section.name] = (insns, starts)
         return funcs
+
+    def _function_symbols(self) -> dict[int, list[Symbol]]:
+        """The ``STT_FUNC`` symbols by section index, in symbol table order."""
+        found = self._functions_by_section
+        if found is None:
+            found = self._functions_by_section = {}
+            for sym in self.elf.symbols:
+                if sym.type == STT_FUNC:
+                    found.setdefault(sym.shndx, []).append(sym)
+        return found
 
     def resolve(self, resolver: Resolver) -> None:
         """Apply relocations and name call targets, once every section is added."""
-        for section, funcs, relocations in self._pending:
+        for section, funcs, relocations, calls in self._pending:
             by_slot: dict[int, Relocation] = {}
             for rel in relocations:
                 if rel.offset % 8:
@@ -174,23 +187,34 @@ class CodeReader:
                         "relocation not at an instruction", section=section.name, offset=rel.offset
                     )
                 by_slot[rel.offset // 8] = rel
+            insns, starts = self.section_code[section.name]
+            # Only relocated instructions and calls need a look: visit those
+            # slots in order, not every instruction.
+            slots = set(by_slot)
+            slots.update(calls)
+            func_starts = [func.slot for func in funcs]
+            first_index = [bisect.bisect_left(starts, func.slot) for func in funcs]
             covered: set[int] = set()
-            for func in funcs:
-                slot = func.slot
-                for index, insn in enumerate(func.instructions):
-                    found = by_slot.get(slot)
-                    target = None
-                    if found is not None:
-                        covered.add(slot)
-                        target = self._relocate(func, insn, found, slot, resolver)
-                    elif insn.opcode == _CALL and insn.src == CallSource.LOCAL:
-                        target = self._function_at(section, slot + insn.constant + 1, slot)
-                    if target is not None:
-                        insn.reference = target.name
-                        if target.name not in func.callees:
-                            func.callees.append(target.name)
-                        func.sites.append((index, slot - func.slot, target.name))
-                    slot += 2 if insn.opcode == _LD_IMM64 else 1
+            for slot in sorted(slots):
+                k = bisect.bisect_right(func_starts, slot) - 1
+                if k < 0 or slot >= func_starts[k] + funcs[k].slots:
+                    continue
+                index = bisect.bisect_left(starts, slot)
+                if starts[index] != slot:
+                    continue  # inside an LD_IMM64
+                func, insn = funcs[k], insns[index]
+                found = by_slot.get(slot)
+                target = None
+                if found is not None:
+                    covered.add(slot)
+                    target = self._relocate(func, insn, found, slot, resolver)
+                elif insn.opcode == _CALL and insn.src == CallSource.LOCAL:
+                    target = self._function_at(section, slot + insn.constant + 1, slot)
+                if target is not None:
+                    insn.reference = target.name
+                    if target.name not in func.callees:
+                        func.callees.append(target.name)
+                    func.sites.append((index - first_index[k], slot - func.slot, target.name))
             stray = set(by_slot) - covered
             if stray:
                 offset = min(stray) * 8
@@ -251,6 +275,16 @@ class CodeReader:
                 offset=source_slot * 8,
             )
         return target
+
+
+def _calls(opcodes: bytes) -> list[int]:
+    """The slots whose opcode is CALL, given a section's opcode bytes."""
+    found = []
+    slot = opcodes.find(_CALL)
+    while slot >= 0:
+        found.append(slot)
+        slot = opcodes.find(_CALL, slot + 1)
+    return found
 
 
 def link(functions: dict[str, Function], main: Function) -> Instructions:

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from pybpf.asm import ByteOrder
 from pybpf.btf._gc import gc_paused
-from pybpf.btf.errors import BTFError, TypeNotFoundError
-from pybpf.btf.ext.records import CORERelocation, CORERelocKind, FuncInfo, LineInfo
-from pybpf.btf.ext.wire import RawExtInfos, RawSection, marshal_raw, parse_raw
+from pybpf.btf.errors import BTFError
+from pybpf.btf.ext.packed import load_packed_ext_infos
+from pybpf.btf.ext.records import CORERelocation, FuncInfo, LineInfo
+from pybpf.btf.ext.wire import RawExtInfos, RawSection, marshal_raw
 from pybpf.btf.spec import Spec
-from pybpf.btf.types import Func, Type
+from pybpf.btf.types import Type
 
 __all__ = ["ExtInfos", "SectionExtInfos", "load_ext_infos"]
 
 _INSN_SIZE = 8
-_ACCESSOR = re.compile(r"\d+(?::\d+)*")
-_INT_MAX = 0x7FFFFFFF
 
 
 @dataclass
@@ -164,157 +162,13 @@ def load_ext_infos(data: bytes | bytearray | memoryview, spec: Spec) -> ExtInfos
     section for any malformed record, unknown string or type, or a type of the
     wrong kind.
     """
-    raw = parse_raw(data)
-    if getattr(spec, "_raw", None) is None:
-        raise BTFError(".BTF.ext needs the spec loaded from the same object's .BTF")
-    resolve = _Resolver(spec)
-    infos = ExtInfos(byte_order=raw.byteorder)
+    packed = load_packed_ext_infos(data, spec)
+    infos = ExtInfos(byte_order=packed.byte_order)
     with gc_paused():
-        for sec in raw.func_info:
-            name = resolve.section_name(sec, "func_info")
-            _func_infos(resolve, sec, name, infos.func_infos.setdefault(name, []))
-        for sec in raw.line_info:
-            name = resolve.section_name(sec, "line_info")
-            _line_infos(resolve, sec, name, infos.line_infos.setdefault(name, []))
-    for sec in raw.core_relo:
-        name = resolve.section_name(sec, "core_relo")
-        relos = infos.core_relocations.setdefault(name, [])
-        for i, (insn_off, tid, access_off, kind) in enumerate(sec.records):
-            where = _Where(sec.record_at(i), "core_relo", name)
-            relos.append(
-                CORERelocation(
-                    resolve.type(tid, where),
-                    resolve.accessor(access_off, where),
-                    resolve.kind(kind, where),
-                    resolve.offset(insn_off, where),
-                )
-            )
+        for name, funcs in packed.func_infos.items():
+            infos.func_infos[name] = funcs.records()
+        for name, lines in packed.line_infos.items():
+            infos.line_infos[name] = lines.records()
+    for name, relos in packed.core_relocations.items():
+        infos.core_relocations[name] = relos.records()
     return infos
-
-
-# Frozen dataclasses refuse attribute assignment; their slot descriptors do not,
-# and setting the slots costs half of calling the generated __init__.
-_new = object.__new__
-
-
-def _slot_setter(cls: type, name: str) -> Callable[[object, object], None]:
-    setter: Callable[[object, object], None] = vars(cls)[name].__set__
-    return setter
-
-
-_set_file = _slot_setter(LineInfo, "file")
-_set_line = _slot_setter(LineInfo, "line")
-_set_line_number = _slot_setter(LineInfo, "line_number")
-_set_column = _slot_setter(LineInfo, "column")
-_set_offset = _slot_setter(LineInfo, "offset")
-
-
-_set_func = _slot_setter(FuncInfo, "func")
-_set_func_offset = _slot_setter(FuncInfo, "offset")
-
-
-# The place of a record is only worked out for an error message.
-def _func_infos(resolve: _Resolver, sec: RawSection, name: str, funcs: list[FuncInfo]) -> None:
-    """Append the function infos of ``sec``."""
-    cached = resolve.types.get
-    append = funcs.append
-    for i, (insn_off, tid) in enumerate(sec.records):
-        func = cached(tid)
-        if func is None or insn_off & 7 or func.__class__ is not Func:
-            where = _Where(sec.record_at(i), "func_info", name)
-            func = resolve.type(tid, where)
-            if not isinstance(func, Func):
-                raise where.error(f"type {tid} is {func!r}, not a Func")
-            resolve.offset(insn_off, where)
-        info = _new(FuncInfo)
-        _set_func(info, func)
-        _set_func_offset(info, insn_off >> 3)
-        append(info)
-
-
-def _line_infos(resolve: _Resolver, sec: RawSection, name: str, lines: list[LineInfo]) -> None:
-    """Append the line infos of ``sec``: the bulk of ``.BTF.ext``, one per few instructions."""
-    cached = resolve.strings.get
-    append = lines.append
-    for i, (insn_off, file_off, line_off, line_col) in enumerate(sec.records):
-        file = cached(file_off)
-        line = cached(line_off)
-        if file is None or line is None or insn_off & 7:
-            where = _Where(sec.record_at(i), "line_info", name)
-            file = resolve.string(file_off, where)
-            line = resolve.string(line_off, where)
-            resolve.offset(insn_off, where)
-        li = _new(LineInfo)
-        _set_file(li, file)
-        _set_line(li, line)
-        _set_line_number(li, line_col >> 10)
-        _set_column(li, line_col & 0x3FF)
-        _set_offset(li, insn_off >> 3)
-        append(li)
-
-
-@dataclass(frozen=True, slots=True)
-class _Where:
-    """A record's place, for error messages."""
-
-    at: int
-    what: str
-    section: str
-
-    def error(self, message: str) -> BTFError:
-        return BTFError(
-            f".BTF.ext: byte offset {self.at}: {self.what} of section {self.section!r}: {message}"
-        )
-
-
-class _Resolver:
-    def __init__(self, spec: Spec) -> None:
-        self.spec = spec
-        # What was resolved so far, read directly by the record loops.
-        self.strings: dict[int, str] = {}
-        self.types: dict[int, Type] = {}
-
-    def string(self, offset: int, where: _Where) -> str:
-        s = self.strings.get(offset)
-        if s is None:
-            try:
-                s = self.strings[offset] = self.spec._string_at(offset)
-            except BTFError:
-                raise where.error(f"string offset {offset} is not in .BTF's string table") from None
-        return s
-
-    def section_name(self, sec: RawSection, what: str) -> str:
-        where = _Where(sec.at - 8, what, f"<name at {sec.name_off}>")
-        name = self.string(sec.name_off, where)
-        if not name:
-            raise where.error("empty section name")
-        return name
-
-    def type(self, type_id: int, where: _Where) -> Type:
-        t = self.types.get(type_id)
-        if t is None:
-            try:
-                t = self.types[type_id] = self.spec.type_by_id(type_id)
-            except TypeNotFoundError:
-                raise where.error(f"no type with id {type_id}") from None
-        return t
-
-    def offset(self, insn_off: int, where: _Where) -> int:
-        if insn_off % _INSN_SIZE:
-            raise where.error(f"instruction offset {insn_off} is not a multiple of 8")
-        return insn_off // _INSN_SIZE
-
-    def accessor(self, offset: int, where: _Where) -> tuple[int, ...]:
-        text = self.string(offset, where)
-        if not _ACCESSOR.fullmatch(text):
-            raise where.error(f"bad access string {text!r}")
-        values = tuple(int(part) for part in text.split(":"))
-        if any(v > _INT_MAX for v in values):
-            raise where.error(f"access string {text!r} overflows")
-        return values
-
-    def kind(self, kind: int, where: _Where) -> CORERelocKind:
-        try:
-            return CORERelocKind(kind)
-        except ValueError:
-            raise where.error(f"unknown relocation kind {kind}") from None

@@ -1,0 +1,101 @@
+"""Metadata kept packed and built when read: the same as metadata set at once."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+from pybpf import asm
+from pybpf.asm import R0
+from pybpf.asm.instruction import DeferredMetadata
+
+
+class Built:
+    """Counts the values built, to show what is built and when."""
+
+    def __init__(self) -> None:
+        self.rows: list[int] = []
+
+    def __call__(self, row: int) -> str:
+        self.rows.append(row)
+        return f"line {row}"
+
+
+def program() -> asm.Instructions:
+    return asm.Instructions([asm.mov(R0, i) for i in range(5)] + [asm.exit()])
+
+
+def eager(insns: asm.Instructions, key: object, indices: list[int]) -> None:
+    for row, index in enumerate(indices):
+        insns[index].metadata[key] = f"line {row}"
+
+
+def test_built_on_first_read_and_equal_to_metadata_set_at_once() -> None:
+    lazy, expected = program(), program()
+    built = Built()
+    deferred = DeferredMetadata()
+    deferred.add("line", [lazy[0], lazy[2], lazy[5]], [0, 1, 2], built)
+    deferred.attach()
+    eager(expected, "line", [0, 2, 5])
+    assert built.rows == []
+    assert lazy[2].metadata == {"line": "line 1"}
+    assert built.rows == [1]
+    assert lazy == expected
+    assert [insn.metadata for insn in lazy] == [insn.metadata for insn in expected]
+    assert sorted(built.rows) == [0, 1, 2]
+
+
+def test_last_row_wins_and_keys_merge() -> None:
+    insns = program()
+    deferred = DeferredMetadata()
+    deferred.add("func", [insns[0]], [7], lambda row: row)
+    deferred.add("line", [insns[0], insns[1], insns[0]], [0, 1, 2], str)
+    deferred.attach()
+    assert insns[0].metadata == {"func": 7, "line": "2"}
+    assert list(insns[0].metadata) == ["func", "line"]
+    assert insns[1].metadata == {"line": "1"}
+    assert not insns[3].metadata
+
+
+def test_names_set_before_or_after_keep_the_metadata() -> None:
+    insns = program()
+    insns[0].symbol = "main"
+    insns[1].metadata["extern"] = "x"
+    deferred = DeferredMetadata()
+    deferred.add("line", [insns[0], insns[1], insns[2]], [0, 1, 2], str)
+    deferred.attach()
+    assert insns[0].symbol == "main" and insns[0].metadata == {"line": "0"}
+    assert insns[1].metadata == {"extern": "x", "line": "1"}
+    assert insns[2].symbol is None and insns[2].label is None
+    insns[2].label = "out"
+    assert insns[2].label == "out" and insns[2].metadata == {"line": "2"}
+
+
+def test_copies_carry_it_unbuilt_and_stay_independent() -> None:
+    insns = program()
+    built = Built()
+    deferred = DeferredMetadata()
+    deferred.add("line", list(insns), range(len(insns)), built)
+    deferred.attach()
+    clone = insns.copy()
+    assert built.rows == []
+    clone[0].metadata["line"] = "edited"
+    assert insns[0].metadata == {"line": "line 0"}
+    assert clone[1].metadata == {"line": "line 1"}
+    again = clone[3].copy()
+    assert again.metadata == insns[3].metadata == {"line": "line 3"}
+
+
+def test_pickle_deepcopy_and_repr_hold_it_built() -> None:
+    insns = program()
+    deferred = DeferredMetadata()
+    deferred.add("line", [insns[4]], [0], str)
+    deferred.attach()
+    for clone in (pickle.loads(pickle.dumps(insns)), copy.deepcopy(insns)):
+        assert clone == insns
+        assert clone[4].metadata == {"line": "0"}
+    fresh = program()
+    fresh2 = DeferredMetadata()
+    fresh2.add("line", [fresh[1]], [3], str)
+    fresh2.attach()
+    assert "metadata={'line': '3'}" in repr(fresh[1])

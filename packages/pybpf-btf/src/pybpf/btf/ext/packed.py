@@ -1,0 +1,319 @@
+"""``.BTF.ext`` records kept packed: checked all at once, built one at a time.
+
+An object has a line record for every few instructions. :func:`load_packed_ext_infos`
+checks every record as :func:`~pybpf.btf.ext.infos.load_ext_infos` does (the
+same errors, at the same record) but keeps them as columns of numbers; a
+:class:`RecordTable` builds the record object of a row when asked. The ELF
+reader hands the tables to the instructions (see
+:class:`pybpf.asm.instruction.DeferredMetadata`), so that a record object is
+made only for an instruction whose metadata is read.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Generic, NoReturn, TypeVar
+
+from pybpf.asm import ByteOrder
+from pybpf.btf.errors import BTFError, TypeNotFoundError
+from pybpf.btf.ext.records import CORERelocation, CORERelocKind, FuncInfo, LineInfo
+from pybpf.btf.ext.wire import RawSection, parse_raw
+from pybpf.btf.spec import Spec
+from pybpf.btf.types import Func, Type
+
+__all__ = ["PackedExtInfos", "RecordTable", "load_packed_ext_infos"]
+
+_INSN_SIZE = 8
+_ACCESSOR = re.compile(r"\d+(?::\d+)*")
+_INT_MAX = 0x7FFFFFFF
+
+_R = TypeVar("_R", FuncInfo, LineInfo, CORERelocation)
+
+
+class RecordTable(Generic[_R]):
+    """The records of one kind for one ELF section, as columns, in file order.
+
+    ``offsets[row]`` is the instruction (in slots from the section's start)
+    that record ``row`` describes; ``build(row)`` makes the record, a new
+    (equal) object at each call.
+    """
+
+    __slots__ = ("build", "kind", "offsets")
+
+    def __init__(self, kind: type[_R], offsets: list[int], build: Callable[[int], _R]) -> None:
+        self.kind: type[_R] = kind
+        self.offsets = offsets
+        self.build: Callable[[int], _R] = build
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def records(self) -> list[_R]:
+        """Every record, built."""
+        return list(map(self.build, range(len(self.offsets))))
+
+
+@dataclass
+class PackedExtInfos:
+    """Everything ``.BTF.ext`` says, per ELF section name, as :class:`RecordTable` objects."""
+
+    func_infos: dict[str, RecordTable[FuncInfo]] = field(default_factory=dict)
+    line_infos: dict[str, RecordTable[LineInfo]] = field(default_factory=dict)
+    core_relocations: dict[str, RecordTable[CORERelocation]] = field(default_factory=dict)
+    byte_order: ByteOrder = "little"
+
+    def tables(
+        self, section: str
+    ) -> Iterable[RecordTable[FuncInfo] | RecordTable[LineInfo] | RecordTable[CORERelocation]]:
+        """The tables of ELF section ``section``: func, line, then CO-RE records."""
+        for group in (self.func_infos, self.line_infos, self.core_relocations):
+            table = group.get(section)
+            if table is not None:
+                yield table
+
+
+def load_packed_ext_infos(data: bytes | bytearray | memoryview, spec: Spec) -> PackedExtInfos:
+    """Parse and check ``.BTF.ext`` bytes against the object's ``spec``, keeping records packed.
+
+    Raises :class:`BTFError` naming ``.BTF.ext``, the byte offset and the ELF
+    section for any malformed record, unknown string or type, or a type of the
+    wrong kind.
+    """
+    raw = parse_raw(data)
+    if getattr(spec, "_raw", None) is None:
+        raise BTFError(".BTF.ext needs the spec loaded from the same object's .BTF")
+    resolve = _Resolver(spec)
+    infos = PackedExtInfos(byte_order=raw.byteorder)
+    for sec in raw.func_info:
+        name = resolve.section_name(sec, "func_info")
+        infos.func_infos[name] = _merged(
+            infos.func_infos.get(name), _func_infos(resolve, sec, name)
+        )
+    for sec in raw.line_info:
+        name = resolve.section_name(sec, "line_info")
+        infos.line_infos[name] = _merged(
+            infos.line_infos.get(name), _line_infos(resolve, sec, name)
+        )
+    for sec in raw.core_relo:
+        name = resolve.section_name(sec, "core_relo")
+        infos.core_relocations[name] = _merged(
+            infos.core_relocations.get(name), _core_relocations(resolve, sec, name)
+        )
+    return infos
+
+
+def _merged(first: RecordTable[_R] | None, second: RecordTable[_R]) -> RecordTable[_R]:
+    """Two tables of one section (a section named twice in a sub-section) as one."""
+    if first is None:
+        return second
+    records = first.records() + second.records()
+    return RecordTable(first.kind, [r.offset for r in records], records.__getitem__)
+
+
+def _aligned(offsets: Iterable[int]) -> bool:
+    return not functools.reduce(operator.or_, offsets, 0) & (_INSN_SIZE - 1)
+
+
+def _slots(offsets: Iterable[int]) -> list[int]:
+    return [off >> 3 for off in offsets]
+
+
+# Frozen dataclasses refuse attribute assignment; their slot descriptors do not,
+# and setting the slots costs half of calling the generated __init__.
+_new = object.__new__
+
+
+def _slot_setter(cls: type, name: str) -> Callable[[object, object], None]:
+    setter: Callable[[object, object], None] = vars(cls)[name].__set__
+    return setter
+
+
+_set_file = _slot_setter(LineInfo, "file")
+_set_line = _slot_setter(LineInfo, "line")
+_set_line_number = _slot_setter(LineInfo, "line_number")
+_set_column = _slot_setter(LineInfo, "column")
+_set_offset = _slot_setter(LineInfo, "offset")
+_set_func = _slot_setter(FuncInfo, "func")
+_set_func_offset = _slot_setter(FuncInfo, "offset")
+
+
+def _func_infos(resolve: _Resolver, sec: RawSection, name: str) -> RecordTable[FuncInfo]:
+    """The function infos of ``sec``, each type checked once."""
+    if not sec.records:
+        return RecordTable(FuncInfo, [], _no_record)
+    offsets, tids = (list(column) for column in zip(*sec.records, strict=True))
+    funcs = {tid: resolve.types.get(tid) for tid in set(tids)}
+    if not _aligned(offsets) or not all(
+        t is not None and t.__class__ is Func for t in _known_types(resolve, funcs)
+    ):
+        # Find the first bad record, in file order, for its exact message.
+        for i, (insn_off, tid) in enumerate(sec.records):
+            where = _Where(sec.record_at(i), "func_info", name)
+            func = resolve.type(tid, where)
+            if not isinstance(func, Func):
+                raise where.error(f"type {tid} is {func!r}, not a Func")
+            resolve.offset(insn_off, where)
+    slots = _slots(offsets)
+    types = resolve.types
+
+    def build(row: int) -> FuncInfo:
+        info = _new(FuncInfo)
+        _set_func(info, types[tids[row]])
+        _set_func_offset(info, slots[row])
+        return info
+
+    return RecordTable(FuncInfo, slots, build)
+
+
+def _known_types(resolve: _Resolver, found: dict[int, Type | None]) -> Iterable[Type | None]:
+    """The types of ``found``'s ids, resolved (None for an id the spec lacks)."""
+    for tid, t in found.items():
+        if t is None:
+            try:
+                t = resolve.types[tid] = resolve.spec.type_by_id(tid)
+            except TypeNotFoundError:
+                t = None
+        yield t
+
+
+def _line_infos(resolve: _Resolver, sec: RawSection, name: str) -> RecordTable[LineInfo]:
+    """The line infos of ``sec``: the bulk of ``.BTF.ext``, one per few instructions."""
+    if not sec.records:
+        return RecordTable(LineInfo, [], _no_record)
+    offsets, files, lines, line_cols = (list(column) for column in zip(*sec.records, strict=True))
+    if not resolve.in_string_table(files, lines) or not _aligned(offsets):
+        for i, (insn_off, file_off, line_off, _) in enumerate(sec.records):
+            where = _Where(sec.record_at(i), "line_info", name)
+            resolve.string(file_off, where)
+            resolve.string(line_off, where)
+            resolve.offset(insn_off, where)
+    slots = _slots(offsets)
+    strings = resolve.strings
+    text = resolve.text
+
+    def build(row: int) -> LineInfo:
+        line_col = line_cols[row]
+        info = _new(LineInfo)
+        _set_file(info, strings.get(files[row]) or text(files[row]))
+        _set_line(info, strings.get(lines[row]) or text(lines[row]))
+        _set_line_number(info, line_col >> 10)
+        _set_column(info, line_col & 0x3FF)
+        _set_offset(info, slots[row])
+        return info
+
+    return RecordTable(LineInfo, slots, build)
+
+
+def _core_relocations(
+    resolve: _Resolver, sec: RawSection, name: str
+) -> RecordTable[CORERelocation]:
+    """The CO-RE relocations of ``sec``, built now: there are few, and each checks much."""
+    relos = []
+    for i, (insn_off, tid, access_off, kind) in enumerate(sec.records):
+        where = _Where(sec.record_at(i), "core_relo", name)
+        relos.append(
+            CORERelocation(
+                resolve.type(tid, where),
+                resolve.accessor(access_off, where),
+                resolve.kind(kind, where),
+                resolve.offset(insn_off, where),
+            )
+        )
+    return RecordTable(CORERelocation, [r.offset for r in relos], relos.__getitem__)
+
+
+def _no_record(row: int) -> NoReturn:
+    raise IndexError(row)
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """A record's place, for error messages."""
+
+    at: int
+    what: str
+    section: str
+
+    def error(self, message: str) -> BTFError:
+        return BTFError(
+            f".BTF.ext: byte offset {self.at}: {self.what} of section {self.section!r}: {message}"
+        )
+
+
+class _Resolver:
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        # What was resolved so far, read directly by the record builders.
+        self.strings: dict[int, str] = {}
+        self.types: dict[int, Type] = {}
+
+    def in_string_table(self, *columns: list[int]) -> bool:
+        """Whether every offset of ``columns`` has a string (without reading them)."""
+        raw = self.spec._raw
+        if raw is None or self.spec._base is not None:
+            # Offsets below the blob's own go to the base: look at each.
+            offsets = set().union(*columns).difference(self.strings)
+            return all(self.try_string(off) for off in offsets)
+        end = raw.base_strings_len + raw.strings_len
+        return all(min(c) >= 0 and max(c) < end for c in columns if c)
+
+    def text(self, offset: int) -> str:
+        """The string at ``offset``, known to be in the table."""
+        s = self.strings[offset] = self.spec._string_at(offset)
+        return s
+
+    def try_string(self, offset: int) -> bool:
+        """Resolve the string at ``offset``; False if the string table has none there."""
+        try:
+            self.strings[offset] = self.spec._string_at(offset)
+        except BTFError:
+            return False
+        return True
+
+    def string(self, offset: int, where: _Where) -> str:
+        s = self.strings.get(offset)
+        if s is None:
+            if not self.try_string(offset):
+                raise where.error(f"string offset {offset} is not in .BTF's string table")
+            s = self.strings[offset]
+        return s
+
+    def section_name(self, sec: RawSection, what: str) -> str:
+        where = _Where(sec.at - 8, what, f"<name at {sec.name_off}>")
+        name = self.string(sec.name_off, where)
+        if not name:
+            raise where.error("empty section name")
+        return name
+
+    def type(self, type_id: int, where: _Where) -> Type:
+        t = self.types.get(type_id)
+        if t is None:
+            try:
+                t = self.types[type_id] = self.spec.type_by_id(type_id)
+            except TypeNotFoundError:
+                raise where.error(f"no type with id {type_id}") from None
+        return t
+
+    def offset(self, insn_off: int, where: _Where) -> int:
+        if insn_off % _INSN_SIZE:
+            raise where.error(f"instruction offset {insn_off} is not a multiple of 8")
+        return insn_off // _INSN_SIZE
+
+    def accessor(self, offset: int, where: _Where) -> tuple[int, ...]:
+        text = self.string(offset, where)
+        if not _ACCESSOR.fullmatch(text):
+            raise where.error(f"bad access string {text!r}")
+        values = tuple(int(part) for part in text.split(":"))
+        if any(v > _INT_MAX for v in values):
+            raise where.error(f"access string {text!r} overflows")
+        return values
+
+    def kind(self, kind: int, where: _Where) -> CORERelocKind:
+        try:
+            return CORERelocKind(kind)
+        except ValueError:
+            raise where.error(f"unknown relocation kind {kind}") from None
