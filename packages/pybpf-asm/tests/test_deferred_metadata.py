@@ -7,7 +7,7 @@ import pickle
 
 from pybpf import asm
 from pybpf.asm import R0
-from pybpf.asm.instruction import DeferredMetadata
+from pybpf.asm.instruction import DeferredMetadata, Instruction
 
 
 class Built:
@@ -99,3 +99,20 @@ def test_pickle_deepcopy_and_repr_hold_it_built() -> None:
     fresh2.add("line", [fresh[1]], [3], str)
     fresh2.attach()
     assert "metadata={'line': '3'}" in repr(fresh[1])
+
+
+def test_get_metadata_builds_only_what_holds_the_key() -> None:
+    insns = [Instruction(0xB7, 0, 0, 0, i) for i in range(3)]
+    deferred = DeferredMetadata()
+    deferred.add("line", insns[:2], [10, 11], lambda row: f"line {row}")
+    deferred.attach()
+    assert insns[2].get_metadata("line") is None
+    assert insns[0].get_metadata("other", "none") == "none"
+    assert insns[0]._names is not None and type(insns[0]._names).__name__ == "_Deferred"
+    assert insns[1].get_metadata("line") == "line 11"
+    assert insns[1].metadata == {"line": "line 11"}
+    plain = Instruction(0xB7)
+    assert plain.get_metadata("line", 0) == 0
+    assert plain._names is None  # no empty mapping made
+    plain.metadata["line"] = "mine"
+    assert plain.get_metadata("line") == "mine"

@@ -281,6 +281,24 @@ class Instruction:
             names.metadata = {}
         return names.metadata
 
+    def get_metadata(self, key: object, default: Any = None) -> Any:
+        """``metadata.get(key, default)``, building nothing this instruction does not hold.
+
+        For scanning many instructions for one key: an instruction without
+        metadata gets no empty mapping, and metadata still kept packed (see
+        :class:`DeferredMetadata`) is built only when it holds ``key``.
+        """
+        names = self._names
+        if names is None:
+            return default
+        if isinstance(names, _Deferred):
+            ident = id(self)
+            if not any(k == key and ident in rows for k, rows, _ in names.rows):
+                return default
+            names = names.take(self)
+        metadata = names.metadata
+        return default if not metadata else metadata.get(key, default)
+
     @property
     def is_ld_imm64(self) -> bool:
         """True for the two-slot 64-bit immediate load."""

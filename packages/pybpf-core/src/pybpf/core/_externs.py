@@ -94,10 +94,7 @@ class Resolver(Closing):
     def resolve(self, program: str, insns: MutableSequence[Instruction]) -> None:
         """Resolve every ksym and kfunc extern of ``insns`` in place."""
         for insn in insns:
-            names = insn._names
-            if names is None or not names.metadata:
-                continue
-            ext = names.metadata.get(Extern)
+            ext = insn.get_metadata(Extern)
             if not isinstance(ext, Extern) or ext.kind == ExternKind.KCONFIG:
                 continue
             if ext.kind == ExternKind.KFUNC:

@@ -238,7 +238,7 @@ class Collection(Closing):
         weak = set()
         for p in spec.programs.values():
             for insn in p.instructions:
-                ext = insn.metadata.get(Extern) if insn._names is not None else None
+                ext = insn.get_metadata(Extern)
                 if isinstance(ext, Extern) and ext.kind == ExternKind.KCONFIG and ext.weak:
                     weak.add(ext.name)
         value = ms.contents[0][1]

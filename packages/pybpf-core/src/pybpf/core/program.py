@@ -166,10 +166,7 @@ class Program(KernelObject):
         own_resolver = None
         try:
             relocate(spec.name, insns, types, core_target, _relocator, modules=_modules)
-            if any(
-                i._names is not None and i._names.metadata and Extern in i._names.metadata
-                for i in insns
-            ):
+            if any(i.get_metadata(Extern) is not None for i in insns):
                 # Kernel symbols live in the running kernel, whatever CO-RE targets.
                 if _resolver is None:
                     _resolver = own_resolver = _externs.Resolver(kernel_spec_or_none(), _modules)
@@ -482,7 +479,7 @@ def _ext_attach(spec: ProgramSpec, target: Program | None) -> _Attach:
 
 def has_core_relocations(insns: Instructions) -> bool:
     """Whether any of ``insns`` carries a CO-RE relocation."""
-    return any(core_relocation(i) is not None for i in insns if i._names is not None)
+    return any(core_relocation(i) is not None for i in insns)
 
 
 def core_relocator(

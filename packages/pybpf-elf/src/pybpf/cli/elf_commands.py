@@ -70,7 +70,7 @@ def object_document(spec: CollectionSpec) -> dict[str, Any]:
     externs: dict[str, dict[str, Any]] = {}
     for prog in spec.programs.values():
         for insn in prog.instructions:
-            ext = insn.metadata.get(Extern)
+            ext = insn.get_metadata(Extern)
             if isinstance(ext, Extern) and ext.name not in externs:
                 externs[ext.name] = {
                     "kind": ext.kind.value,
@@ -124,7 +124,7 @@ def disasm(args: argparse.Namespace) -> int:
         sources: dict[int, SourceLine] = {}
         if not args.no_source:
             for slot, insn in prog.instructions.offsets():
-                rec = insn.metadata.get(LineInfo)
+                rec = insn.get_metadata(LineInfo)
                 if isinstance(rec, LineInfo) and rec.line.strip():
                     sources[slot] = (rec.file, rec.line_number, rec.line)
         if not first:

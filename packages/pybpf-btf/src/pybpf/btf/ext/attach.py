@@ -60,7 +60,7 @@ def core_relocation(insn: Instruction) -> CORERelocation | None:
 
 
 def _get(insn: Instruction, cls: type[_R]) -> _R | None:
-    value = insn.metadata.get(cls)
+    value = insn.get_metadata(cls)
     return value if isinstance(value, cls) else None
 
 
