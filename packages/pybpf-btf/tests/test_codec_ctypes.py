@@ -138,3 +138,17 @@ def test_codec_matches_ctypes(data: st.DataObject, order: str) -> None:
     if "union" not in repr(shape):
         # A dict of a union names every member, and each is written in turn.
         assert codec.encode(asdict(decoded)) == raw
+
+
+def test_union_round_trip_with_a_nan_member() -> None:
+    # Found by test_codec_matches_ctypes: a union whose bytes make a float
+    # member NaN lost the other members' bytes on re-encoding, because the
+    # decoded NaN never equals itself and the member was written again.
+    u8, s64 = Int("unsigned char", 1), Int("s64", 8, S)
+    inner = Struct("inner", 8, [Member("b", u8, 0), Member("f", Float("float", 4), 32)])
+    union = Union("u", 8, [Member("b", u8, 0), Member("s", inner, 0), Member("v", s64, 0)])
+    codec = codec_for(union, "little")
+    raw = codec.encode({"v": -1})
+    decoded = codec.decode(raw)
+    assert decoded.s.f != decoded.s.f  # NaN
+    assert codec.encode(decoded) == raw

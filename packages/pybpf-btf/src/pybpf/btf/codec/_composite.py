@@ -150,12 +150,27 @@ class CompositeCodec(Codec):
             raise type_error(value, f"{self.root} record or a mapping")
         buf[offset : offset + self.size] = base if base is not None else bytes(self.size)
         for f, v in zip(self.fields, values, strict=True):
-            if v is None or (base is not None and f.codec.get(base, 0) == v):
+            if v is None or (base is not None and _unchanged(f, base, v)):
                 continue
             try:
                 f.codec.put(buf, offset, v)
             except CodecError as e:
                 raise e.within(f".{f.name}") from None
+
+
+def _unchanged(f: Field, base: bytes, value: Any) -> bool:
+    """Whether ``value`` is what the union member ``f`` holds in ``base``.
+
+    By value, and else by encoding: a float member holding a NaN (any float
+    of all-ones bytes) never equals itself, yet is unchanged.
+    """
+    old = f.codec.get(base, 0)
+    if old == value:
+        return True
+    try:
+        return f.codec.encode(old) == f.codec.encode(value)
+    except CodecError:
+        return False
 
 
 def _is_flat(f: Field) -> bool:
