@@ -74,8 +74,12 @@ def test_loading_a_core_object_leaves_out_what_only_other_calls_use(testdata: Pa
     # BTF value codecs: only maps with BTF keys or values (core-el.o has .bss).
     # struct_ops, .kconfig and freplace: only objects that have them. signal:
     # only the ABI-mode fallback of the syscall layer holds signals back.
+    # pathlib (with urllib.parse and ipaddress): paths on the load path are strings.
     unused = {
         "signal",
+        "pathlib",
+        "urllib.parse",
+        "ipaddress",
         "pybpf.btf.codec",
         "pybpf.core._struct_ops",
         "pybpf.core._kconfig",
