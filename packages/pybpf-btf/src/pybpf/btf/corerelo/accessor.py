@@ -190,20 +190,28 @@ def _match_member(local: Access, target: Type, spec: AccessSpec) -> Type | None:
     container = local.type
     assert isinstance(container, Composite)
     local_member = container.members[local.index]
-    for i, member in enumerate(target.members):
-        if len(spec.raw) == MAX_SPEC_LEN:
-            raise COREError(f"access deeper than {MAX_SPEC_LEN}")
-        spec.bit_offset += member.offset
-        spec.raw.append(i)
-        if not member.name:
+    wanted = local_member.name
+    members = target.members
+    if members and len(spec.raw) == MAX_SPEC_LEN:
+        raise COREError(f"access deeper than {MAX_SPEC_LEN}")
+    # Kernel structs have hundreds of members: the walk only compares names,
+    # and steps into the spec only for the match and the anonymous members.
+    for i, member in enumerate(members):
+        name = member.name
+        if not name:
+            spec.bit_offset += member.offset
+            spec.raw.append(i)
             found = _match_member(local, member.type, spec)
             if found is not None:
                 return found
-        elif member.name == local_member.name:
+            spec.bit_offset -= member.offset
+            spec.raw.pop()
+        elif name == wanted:
+            # As libbpf: an incompatible match ends the search, its step still in the spec.
+            spec.bit_offset += member.offset
+            spec.raw.append(i)
             if not fields_are_compat(local_member.type, member.type):
                 return None
-            spec.accesses.append(Access(target, i, member.name))
+            spec.accesses.append(Access(target, i, name))
             return member.type
-        spec.bit_offset -= member.offset
-        spec.raw.pop()
     return None
