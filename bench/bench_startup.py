@@ -17,14 +17,22 @@ skips the link and perf enums (core's generated enums are split by the
 calls that use them), the ~200-member ``Helper`` enum (only a printed
 helper call builds it), map/program infos, the btf value codecs (only maps
 with BTF keys or values), and the struct_ops, kconfig and freplace modules.
-What it still pays, by ``-X importtime`` (minimum of 15 runs): about 60 ms
-of imports, mostly in the layers below core: ``dataclasses`` (and the
-``inspect``/``ast``/``dis`` it imports) for elf's specs and btf's ext,
-CO-RE and marshal records; ``hashlib`` and the asm builder from
-``pybpf.asm.instructions``; ``pathlib`` (with ``urllib.parse`` and
-``ipaddress``) from ``pybpf.btf.kernel``/``_index_cache``; the enums of
-``pybpf.asm.opcodes`` and ``pybpf.elf._uapi``; ``typing``. The load itself
-is ~15 ms of CPU, most of it CO-RE relocation in ``pybpf.btf.corerelo``.
+A second pass took ``pathlib`` (with ``urllib.parse`` and ``ipaddress``)
+off the load path (kernel BTF and the syscall layer keep their paths as
+strings), made the private records of the ELF reader, the BTF marshaller
+and CO-RE plain slotted classes, and made CO-RE's member match compare
+names only (the load's hottest function). What a process that loads
+``core-el.o`` still pays, by ``-X importtime`` and a profile: about 55 ms
+of imports against ~11 ms of load. The imports, biggest first:
+``dataclasses`` (~11 ms with ``inspect``/``ast``/``dis``; the public specs
+and records of elf, btf's ext and core are dataclasses, so it stays until
+all of them go), ~23 dataclass definitions (~0.4 ms each: the public specs,
+``COREFixup``/``COREResult``, ``SectionDef``, ``SanitizeOptions``, btf's ext
+records, the asm builder's), ``hashlib`` and the asm builder from
+``pybpf.asm.instructions``, the enums of ``pybpf.asm.opcodes`` and
+``pybpf.core._uapi``, ``pybpf.btf.types`` and ``typing``. The load is
+mostly CO-RE relocation (decoding the kernel's candidate types), kernel
+BTF probes and the object's BTF.
 """
 
 from __future__ import annotations

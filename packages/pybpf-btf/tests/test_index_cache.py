@@ -125,11 +125,11 @@ def test_empty_setting_disables_the_cache(
 def test_default_directories(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("PYBPF_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
-    assert index_cache.cache_dir() == tmp_path / "pybpf"
+    assert index_cache.cache_dir() == str(tmp_path / "pybpf")
     monkeypatch.delenv("XDG_RUNTIME_DIR")
     expected = Path("/run/pybpf") if os.geteuid() == 0 else Path.home() / ".cache" / "pybpf"
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    assert index_cache.cache_dir() == expected
+    assert index_cache.cache_dir() == str(expected)
 
 
 def test_directory_others_can_write_is_not_used(cache: Path, btf_file: Path) -> None:

@@ -69,8 +69,9 @@ def test_falls_back_to_vmlinux_images(tmp_path: Path, monkeypatch: pytest.Monkey
 
     image = tmp_path / "vmlinux-test"
     image.write_bytes(_elf_with_btf(marshal([Int("int", 4)])))
-    monkeypatch.setattr(kernel, "vmlinux_candidates", lambda: [tmp_path / "missing", image])
+    missing = str(tmp_path / "missing")
+    monkeypatch.setattr(kernel, "_candidate_files", lambda: [missing, str(image)])
     assert kernel.load_kernel_spec_uncached() == Spec([Int("int", 4)])
-    monkeypatch.setattr(kernel, "vmlinux_candidates", lambda: [tmp_path / "missing"])
+    monkeypatch.setattr(kernel, "_candidate_files", lambda: [missing])
     with pytest.raises(FileNotFoundError, match="no kernel BTF found"):
         kernel.load_kernel_spec_uncached()

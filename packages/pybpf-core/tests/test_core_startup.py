@@ -63,6 +63,28 @@ def test_private_classes_on_the_load_path_are_plain_classes() -> None:
         assert "__slots__" in vars(cls), cls
 
 
+def test_private_records_of_the_lower_layers_on_the_load_path_are_plain_classes() -> None:
+    # The ELF reader's section and symbol records, the marshalled BTF records
+    # and the CO-RE steps: every load of a CO-RE object defines them.
+    import dataclasses
+
+    from pybpf.btf import marshal_record
+    from pybpf.btf.corerelo import accessor, candidates, fixup
+    from pybpf.elf import _elffile
+
+    for cls in (
+        _elffile.Section,
+        _elffile.Symbol,
+        marshal_record.Record,
+        accessor.Access,
+        accessor.AccessSpec,
+        candidates.Candidate,
+        fixup._FieldValue,
+    ):
+        assert not dataclasses.is_dataclass(cls), cls
+        assert "__slots__" in vars(cls), cls
+
+
 @pytest.mark.kernel
 def test_loading_a_core_object_leaves_out_what_only_other_calls_use(testdata: Path) -> None:
     loaded = _modules_after(
@@ -74,8 +96,12 @@ def test_loading_a_core_object_leaves_out_what_only_other_calls_use(testdata: Pa
     # BTF value codecs: only maps with BTF keys or values (core-el.o has .bss).
     # struct_ops, .kconfig and freplace: only objects that have them. signal:
     # only the ABI-mode fallback of the syscall layer holds signals back.
+    # pathlib (with urllib.parse and ipaddress): paths on the load path are strings.
     unused = {
         "signal",
+        "pathlib",
+        "urllib.parse",
+        "ipaddress",
         "pybpf.btf.codec",
         "pybpf.core._struct_ops",
         "pybpf.core._kconfig",

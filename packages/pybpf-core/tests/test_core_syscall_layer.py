@@ -103,9 +103,15 @@ def test_a_module_built_from_other_sources_is_not_used(monkeypatch: pytest.Monke
 def test_the_hash_follows_every_compiled_source() -> None:
     before = _sys_build.source_hash()
     assert 0 <= before < 1 << 31
-    parts = [p.name for p in (*_sys_build.HEADERS, *_sys_build.SOURCES)]
-    assert parts == ["_uapi_types.h", "pybpf_sys.h", "sys.c", "fast.c", "readers.c"]
-    assert all(p.is_file() for p in (*_sys_build.HEADERS, *_sys_build.SOURCES))
+    paths = [Path(p) for p in (*_sys_build.HEADERS, *_sys_build.SOURCES)]
+    assert [p.name for p in paths] == [
+        "_uapi_types.h",
+        "pybpf_sys.h",
+        "sys.c",
+        "fast.c",
+        "readers.c",
+    ]
+    assert all(p.is_file() for p in paths)
 
 
 def _own(path: Path) -> set[str]:

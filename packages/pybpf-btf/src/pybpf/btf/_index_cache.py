@@ -32,7 +32,6 @@ import sys
 import zlib
 from array import array
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TypeAlias
 
 from pybpf.btf import _mapping
@@ -42,7 +41,7 @@ __all__ = ["RecordIndex", "cache_dir", "load", "store"]
 _MAGIC = b"pybpf-btf-index\n"
 _FORMAT = 1
 _SAMPLE = 64 * 1024
-_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+_BOOT_ID = "/proc/sys/kernel/random/boot_id"
 
 # The word offset of every record; every record's name offset packed as
 # native 32-bit words (what RawBTF searches names in); and the named records
@@ -52,21 +51,23 @@ RecordIndex: TypeAlias = "tuple[Sequence[int], bytes | memoryview, Sequence[int]
 _COUNTS = struct.Struct("=IIII")
 
 
-def cache_dir() -> Path | None:
+def cache_dir() -> str | None:
     """The directory index entries go in, or None when caching is off."""
+    # Plain strings, not pathlib: every process that loads kernel BTF comes
+    # here, and pathlib brings urllib.parse and ipaddress with it.
     chosen = os.environ.get("PYBPF_CACHE_DIR")
     if chosen is not None:
-        return Path(chosen) if chosen else None
+        return chosen or None
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     if runtime:
-        return Path(runtime) / "pybpf"
+        return os.path.join(runtime, "pybpf")
     if os.geteuid() == 0:
-        return Path("/run/pybpf")
-    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache_home) / "pybpf"
+        return "/run/pybpf"
+    cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    return os.path.join(cache_home, "pybpf")
 
 
-def load(path: Path, st: os.stat_result, blob: bytes | memoryview) -> RecordIndex | None:
+def load(path: str, st: os.stat_result, blob: bytes | memoryview) -> RecordIndex | None:
     """The saved index of the BTF file ``path`` (stat ``st``, contents ``blob``), if valid."""
     entry = _entry(path)
     key = _key(path, st, blob)
@@ -105,14 +106,15 @@ def load(path: Path, st: os.stat_result, blob: bytes | memoryview) -> RecordInde
     return data[start:names_at].cast("I"), data[names_at:order_at], by_name
 
 
-def store(path: Path, st: os.stat_result, blob: bytes | memoryview, index: RecordIndex) -> None:
+def store(path: str, st: os.stat_result, blob: bytes | memoryview, index: RecordIndex) -> None:
     """Save ``index`` for the BTF file ``path``; silently skipped when that is not possible."""
     entry = _entry(path, create=True)
     key = _key(path, st, blob)
     if entry is None or key is None:
         return
     offsets, names, by_name = index
-    temp = entry.with_name(f".{entry.name}.{os.getpid()}")
+    directory, name = os.path.split(entry)
+    temp = os.path.join(directory, f".{name}.{os.getpid()}")
     try:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         fd = os.open(temp, flags, 0o600)
@@ -134,17 +136,20 @@ def store(path: Path, st: os.stat_result, blob: bytes | memoryview, index: Recor
             f.writelines(body)
         os.replace(temp, entry)
     except OSError:
-        temp.unlink(missing_ok=True)
+        import contextlib  # noqa: PLC0415 (only a failed write needs it)
+
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
 
 
-def _entry(path: Path, *, create: bool = False) -> Path | None:
+def _entry(path: str, *, create: bool = False) -> str | None:
     """The entry file for ``path`` in a directory only this user can write, or None."""
     directory = cache_dir()
     if directory is None:
         return None
     try:
         if create:
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.makedirs(directory, mode=0o700, exist_ok=True)
         info = os.lstat(directory)
     except OSError:
         return None
@@ -154,13 +159,14 @@ def _entry(path: Path, *, create: bool = False) -> Path | None:
         or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
     ):
         return None
-    return directory / f"btf-index-{path.name}"
+    return os.path.join(directory, f"btf-index-{os.path.basename(path)}")
 
 
-def _key(path: Path, st: os.stat_result, blob: bytes | memoryview) -> bytes | None:
+def _key(path: str, st: os.stat_result, blob: bytes | memoryview) -> bytes | None:
     """What an entry must match: this boot, this very file, these contents."""
     try:
-        boot_id = _BOOT_ID.read_text().strip()
+        with open(_BOOT_ID) as f:
+            boot_id = f.read().strip()
     except OSError:
         return None
     view = memoryview(blob)

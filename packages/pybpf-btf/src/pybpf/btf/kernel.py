@@ -9,14 +9,22 @@ from __future__ import annotations
 import errno
 import functools
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pybpf.btf import _index_cache, _mapping, name_order
 from pybpf.btf.spec import Spec, load_spec, read_file_stat
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    #: The sysfs directory of the kernel's BTF files.
+    SYSFS_BTF: Path
+
 __all__ = ["load_kernel_module_spec", "load_kernel_spec", "vmlinux_candidates"]
 
-SYSFS_BTF = Path("/sys/kernel/btf")
+# Paths are plain strings here: every process that loads kernel BTF comes
+# through this module, and pathlib brings urllib.parse and ipaddress with it.
+_SYSFS_BTF = "/sys/kernel/btf"
 
 # Where distributions put an uncompressed vmlinux with a .BTF section (libbpf's list).
 _VMLINUX_PATHS = (
@@ -30,10 +38,26 @@ _VMLINUX_PATHS = (
 )
 
 
+def __getattr__(name: str) -> Path:
+    """``SYSFS_BTF``, made on first use (PEP 562)."""
+    if name == "SYSFS_BTF":
+        from pathlib import Path  # noqa: PLC0415 (the load path needs no pathlib)
+
+        return Path(_SYSFS_BTF)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def vmlinux_candidates(release: str | None = None) -> list[Path]:
     """The files ``load_kernel_spec`` tries, in order."""
+    from pathlib import Path  # noqa: PLC0415 (the load path needs no pathlib)
+
+    return [Path(p) for p in _candidate_files(release)]
+
+
+def _candidate_files(release: str | None = None) -> list[str]:
     release = release or os.uname().release
-    return [SYSFS_BTF / "vmlinux"] + [Path(p.format(release=release)) for p in _VMLINUX_PATHS]
+    images = [p.format(release=release) for p in _VMLINUX_PATHS]
+    return [os.path.join(_SYSFS_BTF, "vmlinux"), *images]
 
 
 @functools.cache
@@ -49,16 +73,17 @@ def load_kernel_spec() -> Spec:
 
 def load_kernel_spec_uncached() -> Spec:
     """Like :func:`load_kernel_spec`, reading the files again."""
-    candidates = vmlinux_candidates()
+    candidates = _candidate_files()
     for path in candidates:
-        if path.parent == SYSFS_BTF and path.exists():
+        if not os.path.exists(path):
+            continue
+        if os.path.dirname(path) == _SYSFS_BTF:
             return _load_sysfs(path, base=None)
-        if path.exists():
-            return load_spec(path)
+        return load_spec(path)
     raise FileNotFoundError(
         errno.ENOENT,
         "no kernel BTF found (kernel built without CONFIG_DEBUG_INFO_BTF?); tried "
-        + ", ".join(str(p) for p in candidates),
+        + ", ".join(candidates),
     )
 
 
@@ -69,14 +94,15 @@ def load_kernel_module_spec(name: str) -> Spec:
         return load_kernel_spec()
     if not name or "/" in name or name.startswith("."):
         raise ValueError(f"bad kernel module name {name!r}")
-    path = SYSFS_BTF / name
-    if not path.exists():
-        raise FileNotFoundError(errno.ENOENT, f"no BTF for kernel module {name!r}", str(path))
+    path = os.path.join(_SYSFS_BTF, name)
+    if not os.path.exists(path):
+        raise FileNotFoundError(errno.ENOENT, f"no BTF for kernel module {name!r}", path)
     return _load_sysfs(path, base=load_kernel_spec())
 
 
-def _load_sysfs(path: Path, base: Spec | None) -> Spec:
+def _load_sysfs(path: str | os.PathLike[str], base: Spec | None) -> Spec:
     """A BTF file of ``/sys/kernel/btf``: mapped where allowed, its index kept for the boot."""
+    path = os.fspath(path)
     mapped = _mapping.map_readonly(path)
     data: bytes | memoryview
     data, st = mapped if mapped is not None else read_file_stat(path)

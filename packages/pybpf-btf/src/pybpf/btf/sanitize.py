@@ -57,7 +57,7 @@ def sanitize_records(
     recs: list[Record], opts: SanitizeOptions, *, first_id: int = 1
 ) -> list[Record]:
     """Rewritten copies of ``recs`` (ids ``first_id``...) for a kernel with ``opts``."""
-    out = [dataclasses.replace(r, extra=list(r.extra)) for r in recs]
+    out = [r.copy() for r in recs]
     enum64_placeholder = 0
     for r in out[: len(recs)]:
         kind = r.kind

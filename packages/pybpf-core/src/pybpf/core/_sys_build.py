@@ -18,15 +18,21 @@ that they share cffi's limited-API settings and the static helpers.
 
 from __future__ import annotations
 
+import os
 import zlib
-from pathlib import Path
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
+# Paths are plain strings: every process that loads the syscall layer imports
+# this module, and pathlib brings urllib.parse and ipaddress with it.
 MODULE_NAME = "_pybpf_sys"
-HERE = Path(__file__).resolve().parent
-CSRC = HERE / "_csrc"
+HERE = os.path.dirname(os.path.realpath(__file__))
+CSRC = os.path.join(HERE, "_csrc")
 #: The declaration files, in cdef order, and the C sources, in compile order.
-HEADERS = (HERE / "_uapi_types.h", CSRC / "pybpf_sys.h")
-SOURCES = (CSRC / "sys.c", CSRC / "fast.c", CSRC / "readers.c")
+HEADERS = (os.path.join(HERE, "_uapi_types.h"), os.path.join(CSRC, "pybpf_sys.h"))
+SOURCES = tuple(os.path.join(CSRC, name) for name in ("sys.c", "fast.c", "readers.c"))
 
 #: Owned descriptors (:class:`pybpf.core.fd.FD`) keep their number in a
 #: ``struct pybpf_fd_cell``: ``fd`` (-1 until one is received) and ``state``,
@@ -69,7 +75,7 @@ READERS_MODULE = "_pybpf_readers"
 #: in Python for installs without this module. It is a plain CPython module
 #: (no cffi): a process that only reads BTF loads nothing more.
 BTF_SCAN_MODULE = "_pybpf_btf_scan"
-BTF_SCAN_SOURCE = CSRC / "btf_scan.c"
+BTF_SCAN_SOURCE = os.path.join(CSRC, "btf_scan.c")
 
 # mmap(2) for arenas at a fixed address (Python's mmap takes no address).
 _LIBC_CDEF = """
@@ -105,7 +111,7 @@ _INCLUDES = """
 
 def declarations() -> str:
     """The cdef text shared by both modes: the generated structs and the helpers."""
-    return "".join(path.read_text() for path in HEADERS) + _LIBC_CDEF
+    return "".join(_read(path).decode() for path in HEADERS) + _LIBC_CDEF
 
 
 def abi_cdef() -> str:
@@ -124,10 +130,15 @@ def source_hash() -> int:
     """
     crc = 0
     texts = (_INCLUDES, _defines(0), _LIBC_CDEF)
-    files = (path.read_bytes() for path in (*HEADERS, *SOURCES))
+    files = (_read(path) for path in (*HEADERS, *SOURCES))
     for part in (*(text.encode() for text in texts), *files):
         crc = zlib.crc32(b"\0", zlib.crc32(part, crc))
     return crc & 0x7FFFFFFF
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
 
 
 def _defines(source_hash: int) -> str:
@@ -140,6 +151,8 @@ def _defines(source_hash: int) -> str:
 
 def build_btf_scan(tmp: Path) -> Path:
     """Compile :data:`BTF_SCAN_MODULE` in ``tmp``; the extension file built."""
+    from pathlib import Path  # noqa: PLC0415 (build time only)
+
     # Build time only; setuptools comes without type information.
     from setuptools import (  # type: ignore[import-untyped,unused-ignore]  # noqa: PLC0415
         Distribution,
@@ -149,7 +162,7 @@ def build_btf_scan(tmp: Path) -> Path:
         build_ext,
     )
 
-    extension = Extension(BTF_SCAN_MODULE, [str(BTF_SCAN_SOURCE)])
+    extension = Extension(BTF_SCAN_MODULE, [BTF_SCAN_SOURCE])
     command = build_ext(Distribution({"name": BTF_SCAN_MODULE, "ext_modules": [extension]}))
     command.build_lib = str(tmp / "lib")
     command.build_temp = str(tmp / "temp")
@@ -165,11 +178,11 @@ def make_ffibuilder() -> object:
     builder = cffi.FFI()
     builder.cdef(declarations() + "static const int PYBPF_SYS_HASH;\n")
     source = _INCLUDES + _defines(source_hash())
-    source += "".join(f'#include "{path.name}"\n' for path in (*HEADERS, *SOURCES))
+    source += "".join(f'#include "{os.path.basename(path)}"\n' for path in (*HEADERS, *SOURCES))
     builder.set_source(
         MODULE_NAME,
         source,
-        include_dirs=sorted({str(path.parent) for path in (*HEADERS, *SOURCES)}),
-        depends=[str(path) for path in (*HEADERS, *SOURCES)],
+        include_dirs=sorted({os.path.dirname(path) for path in (*HEADERS, *SOURCES)}),
+        depends=[*HEADERS, *SOURCES],
     )
     return builder

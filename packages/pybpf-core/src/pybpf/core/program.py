@@ -14,7 +14,6 @@ import errno
 import fcntl
 import itertools
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
@@ -613,14 +612,14 @@ def _load(  # noqa: PLR0917 (one private call site)
         raise
 
 
-_INSN_LINE = re.compile(r"^(\d+): \(")
-
-
 def _source_of(log: str, lines: list[LineInfo]) -> str:
     """The source line of the last instruction the log shows, from line info."""
+    import re  # noqa: PLC0415 (only a rejected load reads its log)
+
+    insn_line = re.compile(r"^(\d+): \(")
     slot = None
     for text in reversed(log.splitlines()):
-        m = _INSN_LINE.match(text)
+        m = insn_line.match(text)
         if m:
             slot = int(m.group(1))
             break

@@ -12,7 +12,6 @@ keeps ``load_collection_spec`` within its time budget.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
 
@@ -101,35 +100,82 @@ _REL_SIZE = 16
 _RELA_SIZE = 24
 
 
-@dataclass(slots=True, eq=False)
+# Plain classes: a dataclass costs a few hundred microseconds to define, at
+# every start of a process that reads an object.
 class Section:
     """One entry of the section table."""
 
-    index: int
-    name: str
-    type: int
-    flags: int
-    offset: int
-    size: int
-    link: int
-    info: int
-    addralign: int
-    entsize: int
-    addr: int = 0
+    __slots__ = (
+        "addr",
+        "addralign",
+        "entsize",
+        "flags",
+        "index",
+        "info",
+        "link",
+        "name",
+        "offset",
+        "size",
+        "type",
+    )
+
+    def __init__(  # noqa: PLR0917 (the fields of an ELF section header)
+        self,
+        index: int,
+        name: str,
+        type: int,
+        flags: int,
+        offset: int,
+        size: int,
+        link: int,
+        info: int,
+        addralign: int,
+        entsize: int,
+        addr: int = 0,
+    ) -> None:
+        self.index = index
+        self.name = name
+        self.type = type
+        self.flags = flags
+        self.offset = offset
+        self.size = size
+        self.link = link
+        self.info = info
+        self.addralign = addralign
+        self.entsize = entsize
+        self.addr = addr
+
+    def __repr__(self) -> str:
+        return f"Section({self.index}, {self.name!r}, type={self.type}, size={self.size:#x})"
 
 
-@dataclass(slots=True, eq=False)
 class Symbol:
     """One entry of the symbol table."""
 
-    index: int
-    name: str
-    value: int
-    size: int
-    bind: int
-    type: int
-    visibility: int
-    shndx: int
+    __slots__ = ("bind", "index", "name", "shndx", "size", "type", "value", "visibility")
+
+    def __init__(  # noqa: PLR0917 (the fields of an ELF symbol)
+        self,
+        index: int,
+        name: str,
+        value: int,
+        size: int,
+        bind: int,
+        type: int,
+        visibility: int,
+        shndx: int,
+    ) -> None:
+        self.index = index
+        self.name = name
+        self.value = value
+        self.size = size
+        self.bind = bind
+        self.type = type
+        self.visibility = visibility
+        self.shndx = shndx
+
+    def __repr__(self) -> str:
+        return f"Symbol({self.index}, {self.name!r}, value={self.value:#x}, shndx={self.shndx})"
 
 
 class ProgramHeader(NamedTuple):

@@ -9,8 +9,6 @@ even when it sits inside different anonymous members there. This is libbpf's
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from pybpf.btf.corerelo.compat import fields_are_compat, types_are_compat, types_match
 from pybpf.btf.corerelo.errors import COREError
 from pybpf.btf.corerelo.typeutil import (
@@ -29,7 +27,8 @@ __all__ = ["MAX_SPEC_LEN", "Access", "AccessSpec", "match_spec", "parse_spec"]
 MAX_SPEC_LEN = 64
 
 
-@dataclass(frozen=True, slots=True)
+# Plain classes: a dataclass costs a few hundred microseconds to define, at
+# every start of a process that loads a CO-RE object.
 class Access:
     """One high-level step: member ``index`` of ``type`` (named ``name``), or an array index.
 
@@ -37,20 +36,34 @@ class Access:
     enumerator, ``type`` is the enum and ``name`` the enumerator's.
     """
 
-    type: Type
-    index: int
-    name: str | None = None
+    __slots__ = ("index", "name", "type")
+
+    def __init__(self, type: Type, index: int, name: str | None = None) -> None:
+        self.type = type
+        self.index = index
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Access({self.type!r}, {self.index}, {self.name!r})"
 
 
-@dataclass(slots=True)
 class AccessSpec:
     """Where an access string leads in one type graph."""
 
-    root: Type
-    kind: CORERelocKind
-    accesses: list[Access] = field(default_factory=list)
-    raw: list[int] = field(default_factory=list)
-    bit_offset: int = 0
+    __slots__ = ("accesses", "bit_offset", "kind", "raw", "root")
+
+    def __init__(self, root: Type, kind: CORERelocKind) -> None:
+        self.root = root
+        self.kind = kind
+        self.accesses: list[Access] = []
+        self.raw: list[int] = []
+        self.bit_offset = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"AccessSpec({self.root!r}, {self.kind!r}, accesses={self.accesses!r}, "
+            f"raw={self.raw!r}, bit_offset={self.bit_offset})"
+        )
 
 
 def _size(t: Type, pointer_size: int) -> int:
@@ -177,20 +190,28 @@ def _match_member(local: Access, target: Type, spec: AccessSpec) -> Type | None:
     container = local.type
     assert isinstance(container, Composite)
     local_member = container.members[local.index]
-    for i, member in enumerate(target.members):
-        if len(spec.raw) == MAX_SPEC_LEN:
-            raise COREError(f"access deeper than {MAX_SPEC_LEN}")
-        spec.bit_offset += member.offset
-        spec.raw.append(i)
-        if not member.name:
+    wanted = local_member.name
+    members = target.members
+    if members and len(spec.raw) == MAX_SPEC_LEN:
+        raise COREError(f"access deeper than {MAX_SPEC_LEN}")
+    # Kernel structs have hundreds of members: the walk only compares names,
+    # and steps into the spec only for the match and the anonymous members.
+    for i, member in enumerate(members):
+        name = member.name
+        if not name:
+            spec.bit_offset += member.offset
+            spec.raw.append(i)
             found = _match_member(local, member.type, spec)
             if found is not None:
                 return found
-        elif member.name == local_member.name:
+            spec.bit_offset -= member.offset
+            spec.raw.pop()
+        elif name == wanted:
+            # As libbpf: an incompatible match ends the search, its step still in the spec.
+            spec.bit_offset += member.offset
+            spec.raw.append(i)
             if not fields_are_compat(local_member.type, member.type):
                 return None
-            spec.accesses.append(Access(target, i, member.name))
+            spec.accesses.append(Access(target, i, name))
             return member.type
-        spec.bit_offset -= member.offset
-        spec.raw.pop()
     return None

@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from pybpf.btf import name_order
 from pybpf.btf.corerelo.typeutil import essential_name
@@ -29,12 +28,19 @@ _ENUMS = (Kind.ENUM, Kind.ENUM64)
 _Entries = list[tuple[int, int]]
 
 
-@dataclass(frozen=True, slots=True)
 class Candidate:
     """A target type that shares a local type's essential name and kind."""
 
-    spec: Spec
-    type_id: int
+    # A plain class: a dataclass costs a few hundred microseconds to define,
+    # at every start of a process that loads a CO-RE object.
+    __slots__ = ("spec", "type_id")
+
+    def __init__(self, spec: Spec, type_id: int) -> None:
+        self.spec = spec
+        self.type_id = type_id
+
+    def __repr__(self) -> str:
+        return f"Candidate(type_id={self.type_id})"
 
     @property
     def type(self) -> Type:

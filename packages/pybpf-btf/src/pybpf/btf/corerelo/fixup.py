@@ -51,12 +51,20 @@ class _Poison(Exception):
     """The relocation cannot be satisfied in the target: poison the instruction."""
 
 
-@dataclass(frozen=True, slots=True)
 class _FieldValue:
-    value: int
-    size: int = 0
-    type: Type | None = None
-    validate: bool = True
+    """A field's relocated value; with its size and type where a load may be resized."""
+
+    # A plain class: a dataclass costs a few hundred microseconds to define,
+    # at every start of a process that loads a CO-RE object.
+    __slots__ = ("size", "type", "validate", "value")
+
+    def __init__(
+        self, value: int, size: int = 0, type: Type | None = None, validate: bool = True
+    ) -> None:
+        self.value = value
+        self.size = size
+        self.type = type
+        self.validate = validate
 
 
 def _size(t: Type, pointer_size: int) -> int:
