@@ -372,6 +372,8 @@ def test_a_usdt_program_is_loaded_for_uprobe_multi_where_the_kernel_links_them(
     except NotSupportedError:
         expected = None
     if section.startswith("usdt.s"):
+        # Sleepable uprobes came with 6.0 (5.10 says only tracing and LSM may sleep).
+        features.have_sleepable(ProgramType.KPROBE, expected)
         spec.flags = BPF_F_SLEEPABLE
         spec.sleepable = True
     with Program(spec) as prog:
