@@ -51,14 +51,18 @@ def test_help_imports_no_layer() -> None:
 
 
 def test_help_starts_within_100ms() -> None:
-    # The best of several runs. The machine is shared: when even a bare
-    # interpreter starts slowly, the CPU time the command used is what is held
-    # to the budget, not the time it waited for a CPU.
-    ours = min(_timed(str(SCRIPT), "--help") for _ in range(10))
-    bare = min(_timed(sys.executable, "-c", "pass") for _ in range(10))
-    if bare[0] < 0.040:
-        assert ours[0] <= 0.100, f"pybpf --help took {ours[0] * 1000:.0f} ms"
+    # The best of several runs, taken in pairs with a bare interpreter. The
+    # machine is shared: what is held to the budget is the CPU time the command
+    # used, and its wall time over a bare interpreter's in the same pairs, not
+    # the time it waited for a CPU (nox -s bench gives the whole-process figure).
+    pairs = [
+        (_timed(str(SCRIPT), "--help"), _timed(sys.executable, "-c", "pass")) for _ in range(10)
+    ]
+    ours = min(pair[0] for pair in pairs)
+    bare = min(pair[1] for pair in pairs)
     assert ours[1] <= 0.100, f"pybpf --help used {ours[1] * 1000:.0f} ms of CPU"
+    over = ours[0] - bare[0]
+    assert over <= 0.100, f"pybpf --help took {over * 1000:.0f} ms more than a bare interpreter"
 
 
 def _timed(*argv: str) -> tuple[float, float]:
