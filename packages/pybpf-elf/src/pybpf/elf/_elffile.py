@@ -367,12 +367,13 @@ class ElfFile:
         strtab = self.section(tab.link, context="symbol table strings")
         strings = self.section_data(strtab)
         raw = self.section_data(tab)
-        unpack = struct.Struct(self._end + "IBBHQQ").iter_unpack
+        entries = struct.Struct(self._end + "IBBHQQ").iter_unpack(raw)
+        names = _names_at(strings)
         out = []
-        names: dict[int, str] = {0: ""}
-        for i, (name, info, other, shndx, value, size) in enumerate(unpack(raw)):
+        for i, (name, info, other, shndx, value, size) in enumerate(entries):
             text = names.get(name)
             if text is None:
+                # A name inside another (suffix sharing), or a bad offset.
                 text = names[name] = _cstr(strings, name, f"name of symbol #{i}", tab.name)
             out.append(Symbol(i, text, value, size, info >> 4, info & 0xF, other & 0x3, shndx))
         return out
@@ -434,6 +435,25 @@ class ElfFile:
 
 def _align4(n: int) -> int:
     return (n + 3) & ~3
+
+
+def _names_at(table: bytes) -> dict[int, str]:
+    """Each string of an ASCII string table by the offset where it starts.
+
+    One split and one decode for the whole table instead of a search and a
+    decode per symbol; a table with other bytes gets only the empty name, and
+    its names are read one by one (where a bad one is reported). Offset 0
+    is the empty name, as ELF has it.
+    """
+    found: dict[int, str] = {}
+    if table.isascii():
+        offset = 0
+        for name in table.decode("ascii").split("\0")[:-1]:
+            found[offset] = name
+            offset += len(name) + 1
+    # Name 0 is the empty name, whatever the table holds there.
+    found[0] = ""
+    return found
 
 
 def _cstr(table: bytes, offset: int, what: str, section: str | None = None) -> str:
