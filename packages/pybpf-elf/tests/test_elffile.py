@@ -67,3 +67,39 @@ def test_huge_bss_is_refused() -> None:
     struct.pack_into("<Q", data, shoff + bss.index * 64 + 32, 1 << 40)
     with pytest.raises(ELFError, match="larger than any map value"):
         ElfFile(bytes(data))
+
+
+def _symbol_name_patch(data: bytearray, name: str) -> tuple[int, int]:
+    """Where ``name``'s symbol entry and its string start, in ``data`` (loader-el.o)."""
+    elf = ElfFile(bytes(data))
+    assert elf.symtab is not None
+    strtab = elf.sections[elf.symtab.link]
+    sym = next(s for s in elf.symbols if s.name == name)
+    entry = elf.symtab.offset + sym.index * 24
+    (name_off,) = struct.unpack_from("<I", data, entry)
+    return entry, strtab.offset + name_off
+
+
+def test_symbol_name_inside_another_string() -> None:
+    # Linkers share suffixes: a name may start inside another string.
+    path = Path(__file__).resolve().parents[3] / "testdata" / "loader-el.o"
+    data = bytearray(path.read_bytes())
+    entry, _ = _symbol_name_patch(data, "recent_pids")
+    (name_off,) = struct.unpack_from("<I", data, entry)
+    struct.pack_into("<I", data, entry, name_off + len("recent_"))
+    names = [s.name for s in ElfFile(bytes(data)).symbols]
+    assert "pids" in names
+    assert "recent_pids" not in names
+
+
+def test_symbol_name_not_utf8() -> None:
+    path = Path(__file__).resolve().parents[3] / "testdata" / "loader-el.o"
+    data = bytearray(path.read_bytes())
+    _, string = _symbol_name_patch(data, "recent_pids")
+    data[string] = 0xFF
+    elf = ElfFile(bytes(data))
+    with pytest.raises(ELFError, match=r"name of symbol #\d+: not UTF-8"):
+        _ = elf.symbols
+    # A valid non-ASCII name (two bytes for "re") reads as the UTF-8 it is.
+    data[string : string + 2] = "é".encode()
+    assert "écent_pids" in [s.name for s in ElfFile(bytes(data)).symbols]

@@ -18,6 +18,7 @@ import pytest
 
 from pybpf.btf.ext.records import CORERelocation
 from pybpf.elf import Extern, load_collection_spec
+from pybpf.elf.programs import _local_calls
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -131,3 +132,11 @@ def test_oracle_refuses_what_it_cannot_load(oracle: Path, name: str, errno: int)
     assert json.loads(out.stdout) == {"error": errno}
     # pybpf reads it all the same.
     assert load_collection_spec(path).programs
+
+
+def test_local_calls_are_told_from_helper_calls_by_the_raw_source_register() -> None:
+    # call 1 (helper), call pc+0 (local, src 1), exit; then the same big-endian.
+    little = bytes([0x85, 0x00, 0, 0, 1, 0, 0, 0, 0x85, 0x10, 0, 0, 0, 0, 0, 0, 0x95] + [0] * 7)
+    big = bytes([0x85, 0x00, 0, 0, 0, 0, 0, 1, 0x85, 0x01, 0, 0, 0, 0, 0, 0, 0x95] + [0] * 7)
+    assert _local_calls(little, "little") == [1]
+    assert _local_calls(big, "big") == [1]

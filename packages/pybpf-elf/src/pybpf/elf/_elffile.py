@@ -283,6 +283,7 @@ class ElfFile:
             raise ELFError(f"section name table index {e_shstrndx} out of range", offset=0x3E)
         shstr = raw[e_shstrndx]
         shstr_data = self._bytes_at(shstr[4], shstr[5], f"section #{e_shstrndx}")
+        names = _names_at(shstr_data)
         sections = []
         for i, (name, typ, flags, addr, off, size, link, info, align, entsize) in enumerate(raw):
             if bpf_object and typ == SHT_NOBITS and size > _NOBITS_MAX:
@@ -296,7 +297,7 @@ class ElfFile:
             sections.append(
                 Section(
                     i,
-                    _cstr(shstr_data, name, f"name of section #{i}"),
+                    _string_at(names, shstr_data, name, "section", i),
                     typ,
                     flags,
                     off,
@@ -367,13 +368,14 @@ class ElfFile:
         strtab = self.section(tab.link, context="symbol table strings")
         strings = self.section_data(strtab)
         raw = self.section_data(tab)
-        unpack = struct.Struct(self._end + "IBBHQQ").iter_unpack
+        entries = struct.Struct(self._end + "IBBHQQ").iter_unpack(raw)
+        names = _names_at(strings)
+        names[0] = ""  # the null name, whatever the table holds there
         out = []
-        names: dict[int, str] = {0: ""}
-        for i, (name, info, other, shndx, value, size) in enumerate(unpack(raw)):
+        for i, (name, info, other, shndx, value, size) in enumerate(entries):
             text = names.get(name)
             if text is None:
-                text = names[name] = _cstr(strings, name, f"name of symbol #{i}", tab.name)
+                text = _string_at(names, strings, name, "symbol", i, tab.name)
             out.append(Symbol(i, text, value, size, info >> 4, info & 0xF, other & 0x3, shndx))
         return out
 
@@ -434,6 +436,41 @@ class ElfFile:
 
 def _align4(n: int) -> int:
     return (n + 3) & ~3
+
+
+def _names_at(table: bytes) -> dict[int, str]:
+    """Each string of an ASCII string table by the offset where it starts.
+
+    One split and one decode for the whole table instead of a search and a
+    decode per name; a table with other bytes gives nothing here, and its
+    names are read one by one by :func:`_string_at` (which reports a bad one).
+    """
+    found: dict[int, str] = {}
+    if table.isascii():
+        offset = 0
+        for name in table.decode("ascii").split("\0")[:-1]:
+            found[offset] = name
+            offset += len(name) + 1
+    return found
+
+
+def _string_at(  # noqa: PLR0917 (the place an error names)
+    names: dict[int, str],
+    table: bytes,
+    offset: int,
+    kind: str,
+    index: int,
+    section: str | None = None,
+) -> str:
+    """The name at ``offset`` from ``names`` (of :func:`_names_at`), else read and remembered.
+
+    A name starting inside another string (linkers share suffixes) is not in
+    ``names``; a bad one raises, naming entry ``index`` of ``kind``.
+    """
+    text = names.get(offset)
+    if text is None:
+        text = names[offset] = _cstr(table, offset, f"name of {kind} #{index}", section)
+    return text
 
 
 def _cstr(table: bytes, offset: int, what: str, section: str | None = None) -> str:

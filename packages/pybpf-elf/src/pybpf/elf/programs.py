@@ -105,7 +105,7 @@ class CodeReader:
         self.section_code: dict[str, tuple[Instructions, list[int]]] = {}
         self._at: dict[tuple[int, int], Function] = {}
         self._functions_by_section: dict[int, list[Symbol]] | None = None
-        # Per section added: its functions, relocations and CALL slots.
+        # Per section added: its functions, relocations and local CALL slots.
         self._pending: list[tuple[Section, list[Function], list[Relocation], list[int]]] = []
 
     def add_section(self, section: Section, relocations: list[Relocation]) -> list[Function]:
@@ -163,7 +163,7 @@ class CodeReader:
         for func in funcs:
             self.functions[func.name] = func
             self._at[(section.index, func.slot)] = func
-        self._pending.append((section, funcs, relocations, _calls(data[0::8])))
+        self._pending.append((section, funcs, relocations, _local_calls(data, elf.byte_order)))
         self.section_code[section.name] = (insns, starts)
         return funcs
 
@@ -277,12 +277,21 @@ class CodeReader:
         return target
 
 
-def _calls(opcodes: bytes) -> list[int]:
-    """The slots whose opcode is CALL, given a section's opcode bytes."""
+def _local_calls(data: bytes, byte_order: str) -> list[int]:
+    """The slots of a section's code that call a function of the object (not a helper).
+
+    Read from the raw bytes: the CALL opcodes, then the source register
+    nibble of the byte after each (high in little-endian code, low in
+    big-endian) is ``BPF_PSEUDO_CALL``. Helper calls, most of the calls,
+    then need no look at all.
+    """
+    opcodes, registers = data[0::8], data[1::8]
+    shift = 4 if byte_order == "little" else 0
     found = []
     slot = opcodes.find(_CALL)
     while slot >= 0:
-        found.append(slot)
+        if (registers[slot] >> shift) & 0xF == CallSource.LOCAL:
+            found.append(slot)
         slot = opcodes.find(_CALL, slot + 1)
     return found
 

@@ -53,6 +53,10 @@ def _check_types(owner: object, *checks: tuple[str, type | tuple[type, ...]]) ->
     """
     for arg, kind in checks:
         value = getattr(owner, arg)
+        if type(value) is kind:
+            # The exact class: the common case, one comparison (and never a
+            # bool passed for an int, whose class is bool).
+            continue
         if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
             kinds = kind if isinstance(kind, tuple) else (kind,)
             wanted = " or ".join("None" if k is type(None) else k.__name__ for k in kinds)
