@@ -43,6 +43,24 @@ def test_byte_order_costs_no_instruction_set() -> None:
     }
 
 
+def test_decoding_needs_neither_the_builder_nor_hashlib() -> None:
+    # Every load decodes its programs; only a tag needs hashlib, and only
+    # programs built in Python need the builder's markers.
+    loaded = _modules_after(
+        "from pybpf.asm import decode\n"
+        "decode(bytes([0xB7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0])).copy()"
+    )
+    assert not {"hashlib", "_hashlib", "pybpf.asm.builder"} & loaded
+
+
+def test_markers_and_tags_load_what_they_need() -> None:
+    loaded = _modules_after(
+        "from pybpf.asm import Instructions, exit, label, mov\n"
+        "Instructions([label('start'), mov(0, 0), exit()]).tag()"
+    )
+    assert {"hashlib", "pybpf.asm.builder"} <= loaded
+
+
 def test_every_public_name_resolves() -> None:
     for name in pybpf.asm.__all__:
         assert getattr(pybpf.asm, name) is not None, name

@@ -64,12 +64,14 @@ def test_private_classes_on_the_load_path_are_plain_classes() -> None:
 
 
 def test_private_records_of_the_lower_layers_on_the_load_path_are_plain_classes() -> None:
-    # The ELF reader's section and symbol records, the marshalled BTF records
-    # and the CO-RE steps: every load of a CO-RE object defines them.
+    # The ELF reader's section and symbol records, the marshalled BTF records,
+    # the CO-RE steps and the .BTF.ext reader's: every load of a CO-RE object
+    # defines them.
     import dataclasses
 
     from pybpf.btf import marshal_record
     from pybpf.btf.corerelo import accessor, candidates, fixup
+    from pybpf.btf.ext import packed, wire
     from pybpf.elf import _elffile
 
     for cls in (
@@ -80,6 +82,10 @@ def test_private_records_of_the_lower_layers_on_the_load_path_are_plain_classes(
         accessor.AccessSpec,
         candidates.Candidate,
         fixup._FieldValue,
+        packed.PackedExtInfos,
+        packed._Where,
+        wire.RawExtInfos,
+        wire.RawSection,
     ):
         assert not dataclasses.is_dataclass(cls), cls
         assert "__slots__" in vars(cls), cls
@@ -97,7 +103,11 @@ def test_loading_a_core_object_leaves_out_what_only_other_calls_use(testdata: Pa
     # struct_ops, .kconfig and freplace: only objects that have them. signal:
     # only the ABI-mode fallback of the syscall layer holds signals back.
     # pathlib (with urllib.parse and ipaddress): paths on the load path are strings.
+    # hashlib: only a program's tag. The asm builder: only programs built in Python.
     unused = {
+        "hashlib",
+        "_hashlib",
+        "pybpf.asm.builder",
         "signal",
         "pathlib",
         "urllib.parse",

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator, MutableSequence
 from itertools import compress, starmap
 from operator import attrgetter
-from typing import Literal, overload
+from typing import TYPE_CHECKING, Literal, overload
 
-from pybpf.asm.builder import Label, Symbol
 from pybpf.asm.byteorder import ByteOrder
 from pybpf.asm.codec import decode_instructions, encode_instructions
 from pybpf.asm.errors import InstructionError, UnresolvedReferenceError
 from pybpf.asm.instruction import Instruction
 from pybpf.asm.opcodes import LD_IMM64, PseudoSource
+
+if TYPE_CHECKING:
+    # Imported where a marker turns up: decoding and loading never build one.
+    from pybpf.asm.builder import Label, Symbol
 
 __all__ = ["Instructions", "decode"]
 
@@ -124,7 +126,10 @@ class Instructions(MutableSequence[Instruction]):
                     if symbol is not None:
                         value.symbol, symbol = symbol, None
                 out.append(value)
-            elif isinstance(value, Label):
+                continue
+            from pybpf.asm.builder import Label, Symbol  # noqa: PLC0415 (see the top)
+
+            if isinstance(value, Label):
                 if label is not None:
                     raise ValueError(f"labels {label!r} and {value.name!r} name one instruction")
                 label = value.name
@@ -297,6 +302,8 @@ class Instructions(MutableSequence[Instruction]):
                 data[8 * slot + 4 : 8 * slot + 8] = bytes(4)
                 data[8 * slot + 12 : 8 * slot + 16] = bytes(4)
             slot = ops.find(LD_IMM64, slot + 2)
+        import hashlib  # noqa: PLC0415 (only the tag needs it: ~3 ms at start-up)
+
         return hashlib.new(algorithm, data).digest()[:8].hex()
 
     def matches_tag(self, tag: str, byteorder: ByteOrder = "little") -> bool:

@@ -15,7 +15,6 @@ import functools
 import operator
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Generic, NoReturn, TypeVar
 
 from pybpf.asm import ByteOrder
@@ -57,14 +56,24 @@ class RecordTable(Generic[_R]):
         return list(map(self.build, range(len(self.offsets))))
 
 
-@dataclass
 class PackedExtInfos:
     """Everything ``.BTF.ext`` says, per ELF section name, as :class:`RecordTable` objects."""
 
-    func_infos: dict[str, RecordTable[FuncInfo]] = field(default_factory=dict)
-    line_infos: dict[str, RecordTable[LineInfo]] = field(default_factory=dict)
-    core_relocations: dict[str, RecordTable[CORERelocation]] = field(default_factory=dict)
-    byte_order: ByteOrder = "little"
+    # Plain classes, not dataclasses: each dataclass costs a few hundred
+    # microseconds to define, at every start of a process that loads an object.
+    __slots__ = ("byte_order", "core_relocations", "func_infos", "line_infos")
+
+    def __init__(
+        self,
+        func_infos: dict[str, RecordTable[FuncInfo]] | None = None,
+        line_infos: dict[str, RecordTable[LineInfo]] | None = None,
+        core_relocations: dict[str, RecordTable[CORERelocation]] | None = None,
+        byte_order: ByteOrder = "little",
+    ) -> None:
+        self.func_infos = func_infos if func_infos is not None else {}
+        self.line_infos = line_infos if line_infos is not None else {}
+        self.core_relocations = core_relocations if core_relocations is not None else {}
+        self.byte_order = byte_order
 
     def tables(
         self, section: str
@@ -230,13 +239,15 @@ def _no_record(row: int) -> NoReturn:
     raise IndexError(row)
 
 
-@dataclass(frozen=True, slots=True)
 class _Where:
     """A record's place, for error messages."""
 
-    at: int
-    what: str
-    section: str
+    __slots__ = ("at", "section", "what")
+
+    def __init__(self, at: int, what: str, section: str) -> None:
+        self.at = at
+        self.what = what
+        self.section = section
 
     def error(self, message: str) -> BTFError:
         return BTFError(

@@ -15,7 +15,6 @@ record size, then per ELF section ``u32 sec_name_off, u32 num_info`` and
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 
 from pybpf.asm import ByteOrder
 from pybpf.btf.errors import BTFError
@@ -34,31 +33,50 @@ SUBSECTIONS: dict[str, int] = {"func_info": 2, "line_info": 4, "core_relo": 4}
 Record = tuple[int, ...]
 
 
-@dataclass
 class RawSection:
     """The records of one ELF section in one sub-section, in file order."""
 
-    name_off: int
-    records: list[Record] = field(default_factory=list)
-    #: Where the first record starts in the parsed bytes, and each record's size.
-    at: int = 0
-    record_size: int = 0
+    # Plain classes, not dataclasses: each dataclass costs a few hundred
+    # microseconds to define, at every start of a process that loads an object.
+    __slots__ = ("at", "name_off", "record_size", "records")
+
+    def __init__(
+        self,
+        name_off: int,
+        records: list[Record] | None = None,
+        at: int = 0,
+        record_size: int = 0,
+    ) -> None:
+        self.name_off = name_off
+        self.records = records if records is not None else []
+        #: Where the first record starts in the parsed bytes, and each record's size.
+        self.at = at
+        self.record_size = record_size
 
     def record_at(self, index: int) -> int:
         """The byte offset of record ``index`` in the parsed ``.BTF.ext``."""
         return self.at + index * self.record_size
 
 
-@dataclass
 class RawExtInfos:
     """``.BTF.ext`` as numbers: string offsets, type ids and byte offsets."""
 
-    byteorder: ByteOrder = "little"
-    func_info: list[RawSection] = field(default_factory=list)
-    line_info: list[RawSection] = field(default_factory=list)
-    core_relo: list[RawSection] = field(default_factory=list)
-    #: False when the header stops before the CO-RE fields (an older producer).
-    has_core_relo_header: bool = True
+    __slots__ = ("byteorder", "core_relo", "func_info", "has_core_relo_header", "line_info")
+
+    def __init__(
+        self,
+        byteorder: ByteOrder = "little",
+        func_info: list[RawSection] | None = None,
+        line_info: list[RawSection] | None = None,
+        core_relo: list[RawSection] | None = None,
+        has_core_relo_header: bool = True,
+    ) -> None:
+        self.byteorder = byteorder
+        self.func_info = func_info if func_info is not None else []
+        self.line_info = line_info if line_info is not None else []
+        self.core_relo = core_relo if core_relo is not None else []
+        #: False when the header stops before the CO-RE fields (an older producer).
+        self.has_core_relo_header = has_core_relo_header
 
 
 def _fail(offset: int, message: str) -> BTFError:
