@@ -126,6 +126,28 @@ static PyObject *make_instruction(PyTypeObject *cls, const Py_ssize_t *offsets, 
     return obj;
 }
 
+/* The number of instructions in n slots, or -1 where a slot has an opcode
+ * or register the codec does not take, or an LD_IMM64 has no clean second
+ * half (opcode, registers and offset 0) after it. */
+static Py_ssize_t count_instructions(const unsigned char *p, Py_ssize_t n,
+                                     const unsigned char *flags)
+{
+    Py_ssize_t count = 0;
+    for (Py_ssize_t i = 0; i < n; i++, count++) {
+        const unsigned char *s = p + 8 * i;
+        unsigned regs = s[1];
+        /* Both nibbles must be registers, whichever one is dst. */
+        if (!(flags[s[0]] & RULE_VALID) || (regs & 0x0f) > 10 || (regs >> 4) > 10)
+            return -1;
+        if (s[0] == LD_IMM64) {
+            if (i + 1 >= n || s[8] || s[9] || s[10] || s[11])
+                return -1;
+            i++;
+        }
+    }
+    return count;
+}
+
 /* decode(raw, little, cls, rules) -> (instructions, suspects) | None */
 static PyObject *asm_decode(PyObject *self, PyObject *args)
 {
@@ -149,15 +171,19 @@ static PyObject *asm_decode(PyObject *self, PyObject *args)
             goto done;
         }
     }
-    insns = PyList_New(0);
-    suspects = PyList_New(0);
-    if (insns == NULL || suspects == NULL)
-        goto done;
     {
         const unsigned char *p = raw.buf;
         const unsigned char *flags = rules.buf;
         const unsigned char *max_src = flags + 256;
         Py_ssize_t slots = raw.len / 8;
+        Py_ssize_t count = count_instructions(p, slots, flags), k = 0;
+        if (count < 0)
+            goto fallback;
+        insns = PyList_New(count);
+        suspects = PyList_New(0);
+        if (insns == NULL || suspects == NULL)
+            goto done;
+        /* Every slot is valid now: this pass only builds. */
         for (Py_ssize_t i = 0; i < slots; i++) {
             const unsigned char *s = p + 8 * i;
             unsigned op = s[0], regs = s[1];
@@ -167,34 +193,24 @@ static PyObject *asm_decode(PyObject *self, PyObject *args)
             uint32_t imm = read32(s + 4, little);
             long long constant = (int32_t)imm;
             Py_ssize_t slot = i;
-            int suspect;
             PyObject *insn;
-            if (!(flags[op] & RULE_VALID) || dst > 10 || src > 10)
-                goto fallback;
             if (op == LD_IMM64) {
-                const unsigned char *t = s + 8;
-                if (i + 1 >= slots || t[0] || t[1] || t[2] || t[3])
-                    goto fallback;
-                constant = (long long)((uint64_t)read32(t + 4, little) << 32 | imm);
+                constant = (long long)((uint64_t)read32(s + 12, little) << 32 | imm);
                 i++;
             }
-            suspect = (flags[op] & RULE_CHECK) || ((flags[op] & RULE_ALU) && off) ||
-                      src > max_src[op];
             insn = make_instruction(cls, offsets, op, dst, src, off, constant);
-            if (insn == NULL || PyList_Append(insns, insn) < 0) {
-                Py_XDECREF(insn);
+            if (insn == NULL)
                 goto done;
-            }
-            if (suspect) {
+            PyList_SET_ITEM(insns, k++, insn); /* the list owns it now */
+            if ((flags[op] & RULE_CHECK) || ((flags[op] & RULE_ALU) && off) ||
+                src > max_src[op]) {
                 PyObject *pair = Py_BuildValue("(nO)", slot, insn);
                 if (pair == NULL || PyList_Append(suspects, pair) < 0) {
                     Py_XDECREF(pair);
-                    Py_DECREF(insn);
                     goto done;
                 }
                 Py_DECREF(pair);
             }
-            Py_DECREF(insn);
         }
     }
     result = PyTuple_Pack(2, insns, suspects);
