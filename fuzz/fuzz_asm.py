@@ -11,12 +11,13 @@ from harness import run
 with atheris.instrument_imports():
     from pybpf.asm import InstructionError, decode
     from pybpf.asm import codec as asm_codec
+    from pybpf.asm.byteorder import ByteOrder
     from pybpf.asm.disasm import format_instruction
 
 ALLOWED = (InstructionError,)
 
 
-def _decoded_in_python(data: bytes, byteorder: str) -> object:
+def _decoded_in_python(data: bytes, byteorder: ByteOrder) -> object:
     """The fields decoded (or the error) with the compiled codec turned off."""
     os.environ["PYBPF_ASM_CODEC"] = "python"
     asm_codec._compiled_codec.cache_clear()
