@@ -98,7 +98,7 @@ def test_testdata_programs_decode_and_encode_the_same(compiled: ModuleType) -> N
 
 
 def test_the_compiled_codec_takes_plainly_valid_input_only(compiled: ModuleType) -> None:
-    rules = codec._CODEC_RULES
+    rules = codec._codec_rules()
     mov = bytes.fromhex("b701000005000000")
     assert compiled.decode(mov, True, Instruction, rules) is not None
     assert compiled.decode(bytes.fromhex("ff01000005000000"), True, Instruction, rules) is None
@@ -130,7 +130,7 @@ def test_suspects_come_back_for_a_closer_look(compiled: ModuleType) -> None:
         "byte offset 8: byte swap width must be 16, 32 or 64, not 17",
         8,
     )
-    insns, suspects = compiled.decode(swap[:8], True, Instruction, codec._CODEC_RULES)
+    insns, suspects = compiled.decode(swap[:8], True, Instruction, codec._codec_rules())
     assert suspects == [(0, insns[0])]
 
 

@@ -162,8 +162,9 @@ _CODEC_MODULE = "_pybpf_asm_codec"
 _CODEC_VERSION = 1
 
 
+@functools.cache
 def _codec_rules() -> bytes:
-    """The opcode rules as the compiled codec takes them: 512 bytes.
+    """The opcode rules as the compiled codec takes them: 512 bytes (built at first use).
 
     First a flag byte per opcode: 1 for an opcode it may decode or encode
     (never 0x00, which only an LD_IMM64's second half has), 2 where a
@@ -192,7 +193,7 @@ def _compiled_codec() -> ModuleType | None:
     It is ``_pybpf_asm_codec``, built from pybpf-core's C sources into its
     wheel. Its ``VERSION`` is 1 and it has two functions, each returning None
     for input that is anything but plainly valid (the Python code then does
-    the work and names the error); ``rules`` is :data:`_CODEC_RULES`:
+    the work and names the error); ``rules`` is :func:`_codec_rules`:
 
     - ``decode(raw, little, cls, rules)``: for whole 8-byte slots of valid
       opcodes and registers, LD_IMM64s paired with clean second halves, the
@@ -208,9 +209,6 @@ def _compiled_codec() -> ModuleType | None:
     except ImportError:
         return None
     return module if getattr(module, "VERSION", None) == _CODEC_VERSION else None
-
-
-_CODEC_RULES = _codec_rules()
 
 
 def decode_instructions(
@@ -265,7 +263,7 @@ def _decode_strict(raw: bytes, prefix: str, slots: int) -> list[Instruction]:
         return []
     codec = _compiled_codec()
     if codec is not None:
-        decoded = codec.decode(raw, prefix == "<", Instruction, _CODEC_RULES)
+        decoded = codec.decode(raw, prefix == "<", Instruction, _codec_rules())
         if decoded is not None:
             insns, suspects = decoded
             for slot, insn in suspects:
@@ -437,7 +435,7 @@ def encode_instructions(insns: Iterable[Instruction], byteorder: str) -> bytes:
     insns = insns if isinstance(insns, Sequence) else list(insns)
     codec = _compiled_codec()
     if codec is not None:
-        encoded = codec.encode(insns, prefix == "<", Instruction, _CODEC_RULES)
+        encoded = codec.encode(insns, prefix == "<", Instruction, _codec_rules())
         if encoded is not None:
             return encoded  # type: ignore[no-any-return]
     try:
