@@ -4,17 +4,22 @@ ebpf-go's Go modules are not reachable from this machine, so its figures are
 constants, measured once (see :data:`EBPF_GO`) and not same-run: ebpf-go's
 asm.Instructions Unmarshal/Marshal take 125 us to decode 1000 instructions and
 91 us to encode them. Targets (issue #18): decode <= 2x, encode <= 1.5x.
+
+Where pybpf-core's wheel carries the compiled codec (``_pybpf_asm_codec``),
+decode and encode use it; two more rows then compare it with the Python code
+(``PYBPF_ASM_CODEC=python``) in the same run.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from run import Bench, Constant
 
 from pybpf import asm
-from pybpf.asm import R0, R1, R2, R3, R6, R10, Helper
+from pybpf.asm import R0, R1, R2, R3, R6, R10, Helper, codec
 
 EBPF_GO = "ebpf-go, measured 2026-11-21 on the bench machine (2-core Xeon VM, Linux 6.18)"
 EBPF_GO_DECODE = Constant(125e-6, EBPF_GO)
@@ -83,6 +88,36 @@ def built_program() -> asm.Instructions:
     return insns
 
 
+def in_python(fn: Callable[[], object]) -> Callable[[], object]:
+    """``fn`` run with the compiled codec turned off, as ``PYBPF_ASM_CODEC=python`` does."""
+    compiled = codec._compiled_codec
+
+    def run() -> object:
+        codec._compiled_codec = lambda: None  # type: ignore[assignment]
+        try:
+            return fn()
+        finally:
+            codec._compiled_codec = compiled
+
+    return run
+
+
+def compare_codecs(bench: Bench, data: bytes) -> None:
+    """The compiled codec against the Python code, same-run, where it is installed."""
+    if codec._compiled_codec() is None:
+        print("  (no compiled codec: pybpf-core built without it)")
+        return
+    decoded = asm.decode(data)
+    for what, fn in (("decode", lambda: asm.decode(data)), ("encode", decoded.encode)):
+        bench.compare(
+            f"{what} {COUNT} insns (testdata), compiled codec",
+            bench.in_process(fn),
+            bench.in_process(in_python(fn)),
+            baseline_name="Python codec",
+            rounds=ROUNDS,
+        )
+
+
 def run(bench: Bench) -> None:
     """Decode, encode, build, tag, copy and disassemble 1000 instructions."""
     real = real_program()
@@ -123,3 +158,5 @@ def run(bench: Bench) -> None:
         bench.report(f"tag of {COUNT} insns ({name})", bench.time(decoded.tag))
         bench.report(f"copy of {COUNT} insns ({name})", bench.time(decoded.copy))
         bench.report(f"disassemble {COUNT} insns ({name})", bench.time(lambda d=decoded: str(d)))
+        if name == "testdata":
+            compare_codecs(bench, data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import atheris  # type: ignore[import-untyped]
@@ -9,14 +10,42 @@ from harness import run
 
 with atheris.instrument_imports():
     from pybpf.asm import InstructionError, decode
+    from pybpf.asm import codec as asm_codec
+    from pybpf.asm.byteorder import ByteOrder
     from pybpf.asm.disasm import format_instruction
 
 ALLOWED = (InstructionError,)
 
 
+def _decoded_in_python(data: bytes, byteorder: ByteOrder) -> object:
+    """The fields decoded (or the error) with the compiled codec turned off."""
+    os.environ["PYBPF_ASM_CODEC"] = "python"
+    asm_codec._compiled_codec.cache_clear()
+    try:
+        return [(i.opcode, i.dst, i.src, i.offset, i.constant) for i in decode(data, byteorder)]
+    except InstructionError as exc:
+        return (str(exc), exc.offset)
+    finally:
+        del os.environ["PYBPF_ASM_CODEC"]
+        asm_codec._compiled_codec.cache_clear()
+
+
 def check(data: bytes) -> None:
-    """Decode ``data`` in both byte orders and use every instruction decoded."""
+    """Decode ``data`` in both byte orders and use every instruction decoded.
+
+    Where pybpf-core's compiled codec is installed, the Python code must
+    decode the same instructions or raise the same error.
+    """
+    compiled = asm_codec._compiled_codec() is not None
     for byteorder in ("little", "big"):
+        if compiled:
+            try:
+                fields: object = [
+                    (i.opcode, i.dst, i.src, i.offset, i.constant) for i in decode(data, byteorder)
+                ]
+            except InstructionError as exc:
+                fields = (str(exc), exc.offset)
+            assert fields == _decoded_in_python(data, byteorder), "the two codecs disagree"
         try:
             insns = decode(data, byteorder)
         except InstructionError:

@@ -1,7 +1,8 @@
 """Hatch build hook: compile the bpf(2) layer (cffi, API mode) into the wheel.
 
-It also compiles ``_pybpf_btf_scan``, pybpf.btf's record scan in C (see
-``BTF_SCAN_MODULE`` in ``_sys_build.py``).
+It also compiles ``_pybpf_btf_scan``, pybpf.btf's record scan in C, and
+``_pybpf_asm_codec``, pybpf.asm's instruction codec in C (see
+``PLAIN_MODULES`` in ``_sys_build.py``); each is optional.
 
 The extension is a top-level module, ``_pybpf_sys``, so that the same file
 works from a regular wheel and from an editable install (where ``pybpf.core``
@@ -54,12 +55,14 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[misc]
             )
             return
         self._include(built, version, build_data)
-        try:
-            scan = _load_build_script().build_btf_scan(Path(self._tmp) / "btf_scan")
-        except Exception as exc:  # pybpf.btf scans in Python without it
-            self.app.display_warning(f"pybpf-core: compiling _pybpf_btf_scan failed ({exc})")
-            return
-        self._include(scan, version, build_data)
+        script = _load_build_script()
+        for name in script.PLAIN_MODULES:
+            try:
+                module = script.build_plain_module(name, Path(self._tmp) / name)
+            except Exception as exc:  # the layer using it runs in Python without it
+                self.app.display_warning(f"pybpf-core: compiling {name} failed ({exc})")
+                continue
+            self._include(module, version, build_data)
 
     @staticmethod
     def _include(built: Path, version: str, build_data: dict[str, Any]) -> None:

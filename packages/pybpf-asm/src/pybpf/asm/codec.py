@@ -7,16 +7,24 @@ all), so the Python-level work per instruction is one object creation on
 decode and one attribute load per field on encode. Only slots a bulk check
 flags as suspect get a second, per-instruction look, to name the exact
 problem.
+
+When pybpf-core was installed compiled, its wheel carries
+``_pybpf_asm_codec``, the same decode and encode in C for plainly valid input
+(see :func:`_compiled_codec`); it is used when present, and
+``PYBPF_ASM_CODEC=python`` makes the Python code the one used.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
+import os
 import re
 import struct
 from collections.abc import Iterable, Sequence
 from itertools import compress, starmap
 from operator import attrgetter
+from types import ModuleType
 
 from pybpf.asm.errors import InstructionError
 from pybpf.asm.instruction import Instruction
@@ -149,6 +157,60 @@ _NOT_SWAP_WIDTH = _not_in([16, 32, 64])
 _NOT_RMW = _not_in(op for op in AtomicOp if op < 0x100)
 
 
+# The compiled codec's contract (see _compiled_codec).
+_CODEC_MODULE = "_pybpf_asm_codec"
+_CODEC_VERSION = 1
+
+
+@functools.cache
+def _codec_rules() -> bytes:
+    """The opcode rules as the compiled codec takes them: 512 bytes (built at first use).
+
+    First a flag byte per opcode: 1 for an opcode it may decode or encode
+    (never 0x00, which only an LD_IMM64's second half has), 2 where a
+    non-zero offset needs :func:`_check_one`, 4 where every instruction
+    does. Then per opcode the largest ``src`` that needs no closer look.
+    """
+    flags = bytearray(256)
+    max_src = bytearray([10] * 256)
+    for op in VALID_OPCODES:
+        if op:
+            flags[op] |= 1
+        if op & 0x07 in (OpClass.ALU, OpClass.ALU64):
+            flags[op] |= 2
+        if op in _ENDS or op in _ATOMICS:
+            flags[op] |= 4
+    max_src[LD_IMM64] = max(PseudoSource)
+    max_src[_CALL] = max(CallSource)
+    max_src[_JCOND] = 0
+    return bytes(flags + max_src)
+
+
+@functools.cache
+def _compiled_codec() -> ModuleType | None:
+    """The compiled codec, when installed, of this code's version, and not turned off.
+
+    It is ``_pybpf_asm_codec``, built from pybpf-core's C sources into its
+    wheel. Its ``VERSION`` is 1 and it has two functions, each returning None
+    for input that is anything but plainly valid (the Python code then does
+    the work and names the error); ``rules`` is :func:`_codec_rules`:
+
+    - ``decode(raw, little, cls, rules)``: for whole 8-byte slots of valid
+      opcodes and registers, LD_IMM64s paired with clean second halves, the
+      ``cls`` instructions and, as ``(slot, instruction)`` pairs in slot order,
+      every one the rules say :func:`_check_one` must look at;
+    - ``encode(instructions, little, cls, rules)``: for a list of ``cls``
+      instructions whose fields are ints in range, the encoded bytes.
+    """
+    if os.environ.get("PYBPF_ASM_CODEC") == "python":
+        return None
+    try:
+        module = importlib.import_module(_CODEC_MODULE)
+    except ImportError:
+        return None
+    return module if getattr(module, "VERSION", None) == _CODEC_VERSION else None
+
+
 def decode_instructions(
     data: bytes | bytearray | memoryview, byteorder: str, *, strict: bool = True
 ) -> list[Instruction]:
@@ -199,6 +261,18 @@ def _decode_lenient(raw: bytes, prefix: str, slots: int) -> list[Instruction]:
 def _decode_strict(raw: bytes, prefix: str, slots: int) -> list[Instruction]:
     if not slots:
         return []
+    codec = _compiled_codec()
+    if codec is not None:
+        decoded = codec.decode(raw, prefix == "<", Instruction, _codec_rules())
+        if decoded is not None:
+            insns, suspects = decoded
+            for slot, insn in suspects:
+                _check_one(insn, slot)
+            return insns  # type: ignore[no-any-return]
+    return _decode_strict_python(raw, prefix, slots)
+
+
+def _decode_strict_python(raw: bytes, prefix: str, slots: int) -> list[Instruction]:
     ops = raw[0::8]
     regs = raw[1::8]
     if ops.translate(None, _VALID_OPS + b"\x00"):
@@ -359,6 +433,11 @@ def encode_instructions(insns: Iterable[Instruction], byteorder: str) -> bytes:
     """Encode instructions; raises :class:`InstructionError` for a field out of range."""
     prefix = _byteorder_prefix(byteorder)
     insns = insns if isinstance(insns, Sequence) else list(insns)
+    codec = _compiled_codec()
+    if codec is not None:
+        encoded = codec.encode(insns, prefix == "<", Instruction, _codec_rules())
+        if encoded is not None:
+            return encoded  # type: ignore[no-any-return]
     try:
         return _encode_fast(insns, prefix)
     except (struct.error, TypeError, ValueError, OverflowError, AttributeError):

@@ -77,6 +77,17 @@ READERS_MODULE = "_pybpf_readers"
 BTF_SCAN_MODULE = "_pybpf_btf_scan"
 BTF_SCAN_SOURCE = os.path.join(CSRC, "btf_scan.c")
 
+#: pybpf.asm's instruction decode and encode, compiled (``_csrc/asm_codec.c``):
+#: building one Python object per instruction is most of what decoding a
+#: program costs. Like :data:`BTF_SCAN_MODULE`, a top-level module that
+#: ``pybpf.asm.codec`` looks up by name and owns the contract of; it returns
+#: None for anything but plainly valid input, so errors stay Python's.
+ASM_CODEC_MODULE = "_pybpf_asm_codec"
+ASM_CODEC_SOURCE = os.path.join(CSRC, "asm_codec.c")
+
+#: The plain CPython modules (no cffi) compiled into the wheel, each optional.
+PLAIN_MODULES = {BTF_SCAN_MODULE: BTF_SCAN_SOURCE, ASM_CODEC_MODULE: ASM_CODEC_SOURCE}
+
 # mmap(2) for arenas at a fixed address (Python's mmap takes no address).
 _LIBC_CDEF = """
 void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset);
@@ -149,8 +160,8 @@ def _defines(source_hash: int) -> str:
     )
 
 
-def build_btf_scan(tmp: Path) -> Path:
-    """Compile :data:`BTF_SCAN_MODULE` in ``tmp``; the extension file built."""
+def build_plain_module(name: str, tmp: Path) -> Path:
+    """Compile the module ``name`` of :data:`PLAIN_MODULES` in ``tmp``; the extension file built."""
     from pathlib import Path  # noqa: PLC0415 (build time only)
 
     # Build time only; setuptools comes without type information.
@@ -162,13 +173,13 @@ def build_btf_scan(tmp: Path) -> Path:
         build_ext,
     )
 
-    extension = Extension(BTF_SCAN_MODULE, [BTF_SCAN_SOURCE])
-    command = build_ext(Distribution({"name": BTF_SCAN_MODULE, "ext_modules": [extension]}))
+    extension = Extension(name, [PLAIN_MODULES[name]])
+    command = build_ext(Distribution({"name": name, "ext_modules": [extension]}))
     command.build_lib = str(tmp / "lib")
     command.build_temp = str(tmp / "temp")
     command.ensure_finalized()
     command.run()
-    return Path(command.get_ext_fullpath(BTF_SCAN_MODULE))
+    return Path(command.get_ext_fullpath(name))
 
 
 def make_ffibuilder() -> object:
