@@ -75,6 +75,26 @@ def run_row(
             rc = vm.run_in_vm(
                 row, command, cwd=vm.CHECKOUT, timeout=timeout, env=env, timings=timings
             )
+            if rc == qemu.EXIT_VM_ERROR:
+                # The guest stopped without an exit code: its kernel crashed (an
+                # emulated kernel's text patching has oopsed under TCG) or qemu
+                # failed. That is no test's verdict: run the row once more, and
+                # keep the first attempt's outcome in row.json.
+                print(
+                    f"matrix: row {row.name}: the guest stopped without an exit code;"
+                    " running the row once more",
+                    flush=True,
+                )
+                meta["first_attempt"] = _STATUS[rc]
+                for stale in out.iterdir():
+                    if stale.is_file():
+                        stale.unlink()
+                    else:
+                        shutil.rmtree(stale)
+                start = time.monotonic()
+                rc = vm.run_in_vm(
+                    row, command, cwd=vm.CHECKOUT, timeout=timeout, env=env, timings=timings
+                )
     except (fetch.FetchError, qemu.VMError, initramfs.InitramfsError) as e:
         print(f"matrix: row {row.name}: {e}", file=sys.stderr, flush=True)
         rc = qemu.EXIT_VM_ERROR

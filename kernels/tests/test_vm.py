@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from kernels import cache, fetch, initramfs, manifest, qemu, vm
+from kernels import cache, fetch, initramfs, manifest, matrix, qemu, vm
 
 CHECKOUT = Path(vm.__file__).resolve().parent.parent
 
@@ -181,3 +183,33 @@ def test_lsm_cmdline_adds_bpf_only_when_missing(monkeypatch: pytest.MonkeyPatch)
         args = vm.cmdline(entry).split()
         assert "console=ttyS0" in args
         assert [a for a in args if a.startswith("lsm=")] == ([expected] if expected else [])
+
+
+def test_a_row_whose_guest_crashed_runs_once_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tools_present: None
+) -> None:
+    # An emulated kernel that oopses stops the guest without an exit code: the
+    # row runs again once, and row.json keeps what the first attempt was.
+    entry = SimpleNamespace(release="6.12.0-test", packages=[])
+    monkeypatch.setattr(fetch, "fetch", lambda row, refresh=False: entry)
+    outcomes = [qemu.EXIT_VM_ERROR, 0]
+    calls: list[int] = []
+
+    def run_in_vm(*args: object, **kwargs: object) -> int:
+        calls.append(1)
+        return outcomes[len(calls) - 1]
+
+    monkeypatch.setattr(vm, "run_in_vm", run_in_vm)
+    out = tmp_path / "6.12"
+    rc = matrix.run_row(manifest.row("6.12"), Path(sys.executable), out, timeout=60, pytest_args=[])
+    assert (rc, len(calls)) == (0, 2)
+    meta = json.loads((out / "row.json").read_text())
+    assert (meta["status"], meta["first_attempt"]) == ("ok", "VM ERROR")
+
+    calls.clear()
+    outcomes[:] = [qemu.EXIT_VM_ERROR, qemu.EXIT_VM_ERROR]
+    assert (
+        matrix.run_row(manifest.row("6.12"), Path(sys.executable), out, timeout=60, pytest_args=[])
+        == 1
+    )
+    assert len(calls) == 2  # once more, not for ever
