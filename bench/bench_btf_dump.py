@@ -2,11 +2,14 @@
 
 Each pair is one ``python -m pybpf.btf dump`` (or ``pybpf btf dump``) process and
 one ``bpftool btf dump file`` process of the same format, their output read and
-thrown away. Target (issue #18): each format <= 3x bpftool's whole process.
+thrown away. Target (issue #18): each format <= 3x bpftool's whole process. The
+raw dump is also shown without the compiled scan (``PYBPF_BTF_SCAN=python``, as
+an offline install runs it), for information: no target.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -38,6 +41,13 @@ def run(bench: Bench) -> None:
             kind="fresh process",
             target=TARGET,
         )
+    bench.compare(
+        "python -m pybpf.btf dump, pure Python, raw",
+        bench.process([*module, "raw"], env={**os.environ, "PYBPF_BTF_SCAN": "python"}),
+        bench.process(theirs["raw"]),
+        baseline_name="bpftool",
+        kind="fresh process",
+    )
     cli = shutil.which("pybpf", path=str(Path(sys.executable).parent))
     if cli is None:
         return

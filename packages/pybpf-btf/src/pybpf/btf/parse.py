@@ -89,7 +89,7 @@ _FUNC_LINKAGES = 3
 # The compiled scan's contract (see _compiled_scan): the module, the version of
 # its functions this code calls, and the rules above as it takes them.
 _SCAN_MODULE = "_pybpf_btf_scan"
-_SCAN_VERSION = 1
+_SCAN_VERSION = 2
 # Type sections this large (in words) are walked by the compiled scan: below
 # it, the walk in Python costs less than loading the module (an object's BTF).
 _SCAN_COMPILED_FROM = 16384
@@ -122,8 +122,8 @@ def _compiled_scan() -> ModuleType | None:
     """The compiled record scan, when installed, of this code's version, and not turned off.
 
     It is ``_pybpf_btf_scan``, built from pybpf-core's C sources into its
-    wheel. Its ``VERSION`` is 1 and it has two functions, each returning None
-    where the Python code here raises (which then says what is wrong):
+    wheel. Its ``VERSION`` is 2 and it has three functions, each returning None
+    where the Python code raises or must decide (which then says what is wrong):
 
     - ``index(types, rules)``: for a type section of native-order words,
       every record's word offset and name offset, as two ``bytes`` of native
@@ -132,6 +132,11 @@ def _compiled_scan() -> ModuleType | None:
     - ``name_order(strings, names)``: the indices of the records with a
       non-empty name sorted by name then index, as ``bytes`` of native uint32
       (what :func:`pybpf.btf.name_order.build` computes).
+    - ``dump(types, offsets, strings, base_strings_len, first_id, start, stop,
+      json)``: records ``start`` to ``stop`` as ``bytes`` of bpftool's raw
+      dump or of its compact JSON objects joined by commas (what
+      :mod:`pybpf.btf.raw_records` makes); ``offsets`` are native uint32,
+      ``strings`` the blob's own table.
     """
     if os.environ.get("PYBPF_BTF_SCAN") == "python":
         return None

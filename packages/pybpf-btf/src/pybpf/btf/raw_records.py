@@ -10,19 +10,24 @@ otherwise and the caller renders the decoded types.
 The text is made in batches of records, each one string, so that a dump
 costs one write per batch rather than one per line; the JSON is written as
 text too (what ``json.dumps`` makes of :func:`record_fields`, without
-building a dict per type first).
+building a dict per type first). Where pybpf-core's compiled scan is
+installed (see :func:`pybpf.btf.parse._compiled_scan`), its ``dump`` makes
+each batch's text from the same words in C; a batch it declines (a name that
+is not ASCII or not in the blob's own table, a DATASEC entry naming a type of
+the base or none) is made here, so the text is the same either way.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
+from array import array
+from collections.abc import Callable, Iterator
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from pybpf.btf.errors import BTFError, TypeNotFoundError
-from pybpf.btf.parse import RawBTF
+from pybpf.btf.parse import RawBTF, _compiled_scan
 from pybpf.btf.spec import Spec
 from pybpf.btf.types import Kind
 
@@ -59,9 +64,34 @@ def _untouched(spec: Spec) -> RawBTF | None:
     """The spec's blob, when it is all of the spec and no type was decoded (or edited)."""
     raw = spec._raw
     types = spec._types
-    if raw is None or raw.count != len(types) or any(t is not None for t in types):
+    # count(None) walks the list in C: no Python step per type.
+    if raw is None or raw.count != len(types) or types.count(None) != len(types):
         return None
     return raw
+
+
+#: A batch of records' text, made in C: (start, stop, json) -> text, or None to make it here.
+_CompiledBatch = Callable[[int, int, bool], "str | None"]
+
+
+def _compiled_batches(raw: RawBTF) -> _CompiledBatch | None:
+    """The compiled scan's ``dump`` of ``raw``'s records, when it is installed and in use."""
+    scan = _compiled_scan()
+    if scan is None:
+        return None
+    # Native uint32 as the C code reads them: the compiled scan's array and
+    # a saved index's view are; the Python walk's list is copied.
+    offsets: Any = raw.offsets
+    if not (isinstance(offsets, array | memoryview) and offsets.itemsize == 4):
+        offsets = array("I", offsets)
+    args = (raw.words, offsets, raw.strings, raw.base_strings_len, raw.first_id)
+
+    def batch(start: int, stop: int, as_json: bool) -> str | None:
+        text: bytes | None = scan.dump(*args, start, stop, as_json)
+        # ASCII: the C code declines every name that is not.
+        return None if text is None else text.decode("ascii")
+
+    return batch
 
 
 class _Names(dict[int, str]):
@@ -122,108 +152,119 @@ def _var_label(spec: Spec, raw: RawBTF, names: _Names, type_id: int) -> str:
 def record_lines(spec: Spec) -> Iterator[str] | None:
     """The spec's raw dump from its records, or None when it must come from decoded types."""
     raw = _untouched(spec)
-    return None if raw is None else itertools.chain.from_iterable(_line_batches(spec, raw))
+    if raw is None:
+        return None
+    names = _Names(spec, raw)
+    return itertools.chain.from_iterable(
+        _lines(spec, raw, names, start, min(start + BATCH, raw.count))
+        for start in range(0, raw.count, BATCH)
+    )
 
 
 def record_text(spec: Spec) -> Iterator[tuple[int, str]] | None:
     """The raw dump as (records, text) batches, each line ending in a newline; None as above."""
     raw = _untouched(spec)
-    if raw is None:
-        return None
-    return (
-        (min(BATCH, raw.count - start), "\n".join(lines) + "\n")
-        for start, lines in zip(itertools.count(0, BATCH), _line_batches(spec, raw), strict=False)
-    )
+    return None if raw is None else _text_batches(spec, raw)
 
 
-def _line_batches(spec: Spec, raw: RawBTF) -> Iterator[list[str]]:
-    """The lines of every :data:`BATCH` records, as bpftool prints them."""
+def _text_batches(spec: Spec, raw: RawBTF) -> Iterator[tuple[int, str]]:
+    compiled = _compiled_batches(raw)
+    names: _Names | None = None
+    for start in range(0, raw.count, BATCH):
+        stop = min(start + BATCH, raw.count)
+        text = None if compiled is None else compiled(start, stop, False)
+        if text is None:
+            if names is None:
+                names = _Names(spec, raw)
+            text = "\n".join(_lines(spec, raw, names, start, stop)) + "\n"
+        yield stop - start, text
+
+
+def _lines(spec: Spec, raw: RawBTF, names: _Names, start: int, stop: int) -> list[str]:
+    """The lines of records ``start`` to ``stop`` (indices), as bpftool prints them."""
     words, offsets, first = raw.words, raw.offsets, raw.first_id
-    names = _Names(spec, raw)
     kind_names = _KIND_NAMES
-    for batch_start in range(0, len(offsets), BATCH):
-        out: list[str] = []
-        line = out.append
-        for index in range(batch_start, min(batch_start + BATCH, len(offsets))):
-            at = offsets[index]
-            info = words[at + 1]
-            kind = (info >> 24) & 0x1F
-            vlen = info & 0xFFFF
-            size_type = words[at + 2]
-            if kind == _FUNC:  # nearly half of vmlinux: one format, not two
-                line(
-                    f"[{first + index}] FUNC '{names[words[at]]}' "
-                    f"type_id={size_type} linkage={_LINKAGES[vlen]}"
-                )
-                continue
-            head = f"[{first + index}] {kind_names.get(kind, 'UNKN')} '{names[words[at]]}'"
-            if kind == _FUNC_PROTO:
-                line(f"{head} ret_type_id={size_type} vlen={vlen}")
-                params = iter(words[at + 3 : at + 3 + 2 * vlen])
-                out += [f"\t'{names[n]}' type_id={t}" for n, t in zip(params, params, strict=False)]
-            elif kind in _TYPE_ONLY:
-                line(f"{head} type_id={size_type}")
-            elif kind in (_STRUCT, _UNION):
-                line(f"{head} size={size_type} vlen={vlen}")
-                members = iter(words[at + 3 : at + 3 + 3 * vlen])
-                if info >> 31:  # kind_flag: bitfield sizes in the offsets' top byte
-                    out += [
-                        f"\t'{names[n]}' type_id={t} bits_offset={o & 0xFFFFFF} "
-                        f"bitfield_size={o >> 24}"
-                        if o >> 24
-                        else f"\t'{names[n]}' type_id={t} bits_offset={o}"
-                        for n, t, o in zip(members, members, members, strict=False)
-                    ]
-                else:
-                    out += [
-                        f"\t'{names[n]}' type_id={t} bits_offset={o}"
-                        for n, t, o in zip(members, members, members, strict=False)
-                    ]
-            elif kind == _INT:
-                w = words[at + 3]
-                encoding = _ENCODINGS.get((w >> 24) & 0x0F, "UNKN")
-                line(
-                    f"{head} size={size_type} bits_offset={(w >> 16) & 0xFF} "
-                    f"nr_bits={w & 0xFF} encoding={encoding}"
-                )
-            elif kind == _ARRAY:
-                line(
-                    f"{head} type_id={words[at + 3]} index_type_id={words[at + 4]} "
-                    f"nr_elems={words[at + 5]}"
-                )
-            elif kind == _ENUM:
-                signed = info >> 31
-                encoding = "SIGNED" if signed else "UNSIGNED"
-                line(f"{head} encoding={encoding} size={size_type} vlen={vlen}")
-                values = iter(words[at + 3 : at + 3 + 2 * vlen])
+    out: list[str] = []
+    line = out.append
+    for index in range(start, stop):
+        at = offsets[index]
+        info = words[at + 1]
+        kind = (info >> 24) & 0x1F
+        vlen = info & 0xFFFF
+        size_type = words[at + 2]
+        if kind == _FUNC:  # nearly half of vmlinux: one format, not two
+            line(
+                f"[{first + index}] FUNC '{names[words[at]]}' "
+                f"type_id={size_type} linkage={_LINKAGES[vlen]}"
+            )
+            continue
+        head = f"[{first + index}] {kind_names.get(kind, 'UNKN')} '{names[words[at]]}'"
+        if kind == _FUNC_PROTO:
+            line(f"{head} ret_type_id={size_type} vlen={vlen}")
+            params = iter(words[at + 3 : at + 3 + 2 * vlen])
+            out += [f"\t'{names[n]}' type_id={t}" for n, t in zip(params, params, strict=False)]
+        elif kind in _TYPE_ONLY:
+            line(f"{head} type_id={size_type}")
+        elif kind in (_STRUCT, _UNION):
+            line(f"{head} size={size_type} vlen={vlen}")
+            members = iter(words[at + 3 : at + 3 + 3 * vlen])
+            if info >> 31:  # kind_flag: bitfield sizes in the offsets' top byte
                 out += [
-                    f"\t'{names[n]}' val={_signed32(v) if signed else v}"
-                    for n, v in zip(values, values, strict=False)
+                    f"\t'{names[n]}' type_id={t} bits_offset={o & 0xFFFFFF} bitfield_size={o >> 24}"
+                    if o >> 24
+                    else f"\t'{names[n]}' type_id={t} bits_offset={o}"
+                    for n, t, o in zip(members, members, members, strict=False)
                 ]
-            elif kind == _ENUM64:
-                signed = info >> 31
-                encoding = "SIGNED" if signed else "UNSIGNED"
-                line(f"{head} encoding={encoding} size={size_type} vlen={vlen}")
-                suffix = "LL" if signed else "ULL"
-                for v in range(at + 3, at + 3 + 3 * vlen, 3):
-                    line(f"\t'{names[words[v]]}' val={_value64(words, v, signed)}{suffix}")
-            elif kind == _FWD:
-                line(f"{head} fwd_kind={'union' if info >> 31 else 'struct'}")
-            elif kind == _VAR:
-                line(f"{head} type_id={size_type}, linkage={_LINKAGES.get(words[at + 3], 'UNKN')}")
-            elif kind == _DATASEC:
-                line(f"{head} size={size_type} vlen={vlen}")
-                for s in range(at + 3, at + 3 + 3 * vlen, 3):
-                    var_id = words[s]
-                    label = _var_label(spec, raw, names, var_id)
-                    line(f"\ttype_id={var_id} offset={words[s + 1]} size={words[s + 2]} ({label})")
-            elif kind == _FLOAT:
-                line(f"{head} size={size_type}")
-            elif kind == _DECL_TAG:
-                line(f"{head} type_id={size_type} component_idx={_signed32(words[at + 3])}")
             else:
-                line(head)
-        yield out
+                out += [
+                    f"\t'{names[n]}' type_id={t} bits_offset={o}"
+                    for n, t, o in zip(members, members, members, strict=False)
+                ]
+        elif kind == _INT:
+            w = words[at + 3]
+            encoding = _ENCODINGS.get((w >> 24) & 0x0F, "UNKN")
+            line(
+                f"{head} size={size_type} bits_offset={(w >> 16) & 0xFF} "
+                f"nr_bits={w & 0xFF} encoding={encoding}"
+            )
+        elif kind == _ARRAY:
+            line(
+                f"{head} type_id={words[at + 3]} index_type_id={words[at + 4]} "
+                f"nr_elems={words[at + 5]}"
+            )
+        elif kind == _ENUM:
+            signed = info >> 31
+            encoding = "SIGNED" if signed else "UNSIGNED"
+            line(f"{head} encoding={encoding} size={size_type} vlen={vlen}")
+            values = iter(words[at + 3 : at + 3 + 2 * vlen])
+            out += [
+                f"\t'{names[n]}' val={_signed32(v) if signed else v}"
+                for n, v in zip(values, values, strict=False)
+            ]
+        elif kind == _ENUM64:
+            signed = info >> 31
+            encoding = "SIGNED" if signed else "UNSIGNED"
+            line(f"{head} encoding={encoding} size={size_type} vlen={vlen}")
+            suffix = "LL" if signed else "ULL"
+            for v in range(at + 3, at + 3 + 3 * vlen, 3):
+                line(f"\t'{names[words[v]]}' val={_value64(words, v, signed)}{suffix}")
+        elif kind == _FWD:
+            line(f"{head} fwd_kind={'union' if info >> 31 else 'struct'}")
+        elif kind == _VAR:
+            line(f"{head} type_id={size_type}, linkage={_LINKAGES.get(words[at + 3], 'UNKN')}")
+        elif kind == _DATASEC:
+            line(f"{head} size={size_type} vlen={vlen}")
+            for s in range(at + 3, at + 3 + 3 * vlen, 3):
+                var_id = words[s]
+                label = _var_label(spec, raw, names, var_id)
+                line(f"\ttype_id={var_id} offset={words[s + 1]} size={words[s + 2]} ({label})")
+        elif kind == _FLOAT:
+            line(f"{head} size={size_type}")
+        elif kind == _DECL_TAG:
+            line(f"{head} type_id={size_type} component_idx={_signed32(words[at + 3])}")
+        else:
+            line(head)
+    return out
 
 
 def _value64(words: Any, at: int, signed: int) -> int:
@@ -253,119 +294,130 @@ def record_json(spec: Spec) -> Iterator[str] | None:
 
 
 def _json_pieces(spec: Spec, raw: RawBTF) -> Iterator[str]:
-    words, offsets, first = raw.words, raw.offsets, raw.first_id
-    quoted = _Names(spec, raw, quoted=True)
-    kind_names = _KIND_NAMES
+    compiled = _compiled_batches(raw)
+    quoted: _Names | None = None
     yield '{"types":['
-    for batch_start in range(0, len(offsets), BATCH):
-        out: list[str] = []
-        put = out.append
-        for index in range(batch_start, min(batch_start + BATCH, len(offsets))):
-            at = offsets[index]
-            info = words[at + 1]
-            kind = (info >> 24) & 0x1F
-            vlen = info & 0xFFFF
-            size_type = words[at + 2]
-            if kind == _FUNC:  # nearly half of vmlinux: one format, not two
-                put(
-                    f'{{"id":{first + index},"kind":"FUNC","name":{quoted[words[at]]},'
-                    f'"type_id":{size_type},"linkage":"{_LINKAGES.get(vlen, "UNKN")}"}}'
-                )
-                continue
-            head = (
-                f'{{"id":{first + index},"kind":"{kind_names.get(kind, "UNKN")}",'
-                f'"name":{quoted[words[at]]}'
+    for start in range(0, raw.count, BATCH):
+        stop = min(start + BATCH, raw.count)
+        text = None if compiled is None else compiled(start, stop, True)
+        if text is None:
+            if quoted is None:
+                quoted = _Names(spec, raw, quoted=True)
+            text = _json_objects(raw, quoted, start, stop)
+        yield text if start == 0 else f",{text}"
+    yield "]}"
+
+
+def _json_objects(raw: RawBTF, quoted: _Names, start: int, stop: int) -> str:
+    """Records ``start`` to ``stop`` (indices) as compact JSON objects, joined by commas."""
+    words, offsets, first = raw.words, raw.offsets, raw.first_id
+    kind_names = _KIND_NAMES
+    out: list[str] = []
+    put = out.append
+    for index in range(start, stop):
+        at = offsets[index]
+        info = words[at + 1]
+        kind = (info >> 24) & 0x1F
+        vlen = info & 0xFFFF
+        size_type = words[at + 2]
+        if kind == _FUNC:  # nearly half of vmlinux: one format, not two
+            put(
+                f'{{"id":{first + index},"kind":"FUNC","name":{quoted[words[at]]},'
+                f'"type_id":{size_type},"linkage":"{_LINKAGES.get(vlen, "UNKN")}"}}'
             )
-            if kind == _FUNC_PROTO:
-                params = iter(words[at + 3 : at + 3 + 2 * vlen])
+            continue
+        head = (
+            f'{{"id":{first + index},"kind":"{kind_names.get(kind, "UNKN")}",'
+            f'"name":{quoted[words[at]]}'
+        )
+        if kind == _FUNC_PROTO:
+            params = iter(words[at + 3 : at + 3 + 2 * vlen])
+            listed = ",".join(
+                [
+                    f'{{"name":{quoted[n]},"type_id":{t}}}'
+                    for n, t in zip(params, params, strict=False)
+                ]
+            )
+            put(f'{head},"ret_type_id":{size_type},"vlen":{vlen},"params":[{listed}]}}')
+        elif kind in _TYPE_ONLY:
+            if kind == _TYPE_TAG:
+                put(f'{head},"type_id":{size_type},"kind_flag":{info >> 31}}}')
+            else:
+                put(f'{head},"type_id":{size_type}}}')
+        elif kind in (_STRUCT, _UNION):
+            members = iter(words[at + 3 : at + 3 + 3 * vlen])
+            if info >> 31:
                 listed = ",".join(
                     [
-                        f'{{"name":{quoted[n]},"type_id":{t}}}'
-                        for n, t in zip(params, params, strict=False)
+                        f'{{"name":{quoted[n]},"type_id":{t},"bits_offset":{o & 0xFFFFFF},'
+                        f'"bitfield_size":{o >> 24}}}'
+                        if o >> 24
+                        else f'{{"name":{quoted[n]},"type_id":{t},"bits_offset":{o}}}'
+                        for n, t, o in zip(members, members, members, strict=False)
                     ]
-                )
-                put(f'{head},"ret_type_id":{size_type},"vlen":{vlen},"params":[{listed}]}}')
-            elif kind in _TYPE_ONLY:
-                if kind == _TYPE_TAG:
-                    put(f'{head},"type_id":{size_type},"kind_flag":{info >> 31}}}')
-                else:
-                    put(f'{head},"type_id":{size_type}}}')
-            elif kind in (_STRUCT, _UNION):
-                members = iter(words[at + 3 : at + 3 + 3 * vlen])
-                if info >> 31:
-                    listed = ",".join(
-                        [
-                            f'{{"name":{quoted[n]},"type_id":{t},"bits_offset":{o & 0xFFFFFF},'
-                            f'"bitfield_size":{o >> 24}}}'
-                            if o >> 24
-                            else f'{{"name":{quoted[n]},"type_id":{t},"bits_offset":{o}}}'
-                            for n, t, o in zip(members, members, members, strict=False)
-                        ]
-                    )
-                else:
-                    listed = ",".join(
-                        [
-                            f'{{"name":{quoted[n]},"type_id":{t},"bits_offset":{o}}}'
-                            for n, t, o in zip(members, members, members, strict=False)
-                        ]
-                    )
-                put(f'{head},"size":{size_type},"vlen":{vlen},"members":[{listed}]}}')
-            elif kind == _INT:
-                w = words[at + 3]
-                encoding = _ENCODINGS.get((w >> 24) & 0x0F, "UNKN")
-                put(
-                    f'{head},"size":{size_type},"bits_offset":{(w >> 16) & 0xFF},'
-                    f'"nr_bits":{w & 0xFF},"encoding":"{encoding}"}}'
-                )
-            elif kind == _ARRAY:
-                put(
-                    f'{head},"type_id":{words[at + 3]},"index_type_id":{words[at + 4]},'
-                    f'"nr_elems":{words[at + 5]}}}'
-                )
-            elif kind in (_ENUM, _ENUM64):
-                signed = info >> 31
-                if kind == _ENUM:
-                    values = iter(words[at + 3 : at + 3 + 2 * vlen])
-                    listed = ",".join(
-                        [
-                            f'{{"name":{quoted[n]},"val":{_signed32(v) if signed else v}}}'
-                            for n, v in zip(values, values, strict=False)
-                        ]
-                    )
-                else:
-                    listed = ",".join(
-                        [
-                            f'{{"name":{quoted[words[v]]},"val":{_value64(words, v, signed)}}}'
-                            for v in range(at + 3, at + 3 + 3 * vlen, 3)
-                        ]
-                    )
-                encoding = "SIGNED" if signed else "UNSIGNED"
-                put(
-                    f'{head},"encoding":"{encoding}","size":{size_type},"vlen":{vlen},'
-                    f'"values":[{listed}]}}'
-                )
-            elif kind == _FWD:
-                put(f'{head},"fwd_kind":"{"union" if info >> 31 else "struct"}"}}')
-            elif kind == _VAR:
-                linkage = _LINKAGES.get(words[at + 3], "UNKN")
-                put(f'{head},"type_id":{size_type},"linkage":"{linkage}"}}')
-            elif kind == _DATASEC:
-                listed = ",".join(
-                    [
-                        f'{{"type_id":{words[s]},"offset":{words[s + 1]},"size":{words[s + 2]}}}'
-                        for s in range(at + 3, at + 3 + 3 * vlen, 3)
-                    ]
-                )
-                put(f'{head},"size":{size_type},"vlen":{vlen},"vars":[{listed}]}}')
-            elif kind == _FLOAT:
-                put(f'{head},"size":{size_type}}}')
-            elif kind == _DECL_TAG:
-                put(
-                    f'{head},"type_id":{size_type},"component_idx":{_signed32(words[at + 3])},'
-                    f'"kind_flag":{info >> 31}}}'
                 )
             else:
-                put(f"{head}}}")
-        text = ",".join(out)
-        yield text if batch_start == 0 else f",{text}"
-    yield "]}"
+                listed = ",".join(
+                    [
+                        f'{{"name":{quoted[n]},"type_id":{t},"bits_offset":{o}}}'
+                        for n, t, o in zip(members, members, members, strict=False)
+                    ]
+                )
+            put(f'{head},"size":{size_type},"vlen":{vlen},"members":[{listed}]}}')
+        elif kind == _INT:
+            w = words[at + 3]
+            encoding = _ENCODINGS.get((w >> 24) & 0x0F, "UNKN")
+            put(
+                f'{head},"size":{size_type},"bits_offset":{(w >> 16) & 0xFF},'
+                f'"nr_bits":{w & 0xFF},"encoding":"{encoding}"}}'
+            )
+        elif kind == _ARRAY:
+            put(
+                f'{head},"type_id":{words[at + 3]},"index_type_id":{words[at + 4]},'
+                f'"nr_elems":{words[at + 5]}}}'
+            )
+        elif kind in (_ENUM, _ENUM64):
+            signed = info >> 31
+            if kind == _ENUM:
+                values = iter(words[at + 3 : at + 3 + 2 * vlen])
+                listed = ",".join(
+                    [
+                        f'{{"name":{quoted[n]},"val":{_signed32(v) if signed else v}}}'
+                        for n, v in zip(values, values, strict=False)
+                    ]
+                )
+            else:
+                listed = ",".join(
+                    [
+                        f'{{"name":{quoted[words[v]]},"val":{_value64(words, v, signed)}}}'
+                        for v in range(at + 3, at + 3 + 3 * vlen, 3)
+                    ]
+                )
+            encoding = "SIGNED" if signed else "UNSIGNED"
+            put(
+                f'{head},"encoding":"{encoding}","size":{size_type},"vlen":{vlen},'
+                f'"values":[{listed}]}}'
+            )
+        elif kind == _FWD:
+            put(f'{head},"fwd_kind":"{"union" if info >> 31 else "struct"}"}}')
+        elif kind == _VAR:
+            linkage = _LINKAGES.get(words[at + 3], "UNKN")
+            put(f'{head},"type_id":{size_type},"linkage":"{linkage}"}}')
+        elif kind == _DATASEC:
+            listed = ",".join(
+                [
+                    f'{{"type_id":{words[s]},"offset":{words[s + 1]},"size":{words[s + 2]}}}'
+                    for s in range(at + 3, at + 3 + 3 * vlen, 3)
+                ]
+            )
+            put(f'{head},"size":{size_type},"vlen":{vlen},"vars":[{listed}]}}')
+        elif kind == _FLOAT:
+            put(f'{head},"size":{size_type}}}')
+        elif kind == _DECL_TAG:
+            put(
+                f'{head},"type_id":{size_type},"component_idx":{_signed32(words[at + 3])},'
+                f'"kind_flag":{info >> 31}}}'
+            )
+        else:
+            put(f"{head}}}")
+    return ",".join(out)

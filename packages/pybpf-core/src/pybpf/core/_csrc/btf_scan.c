@@ -13,11 +13,12 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Bump when a function's arguments or results change: pybpf.btf uses a
  * module of the version it was written for, and its Python code otherwise. */
-#define PYBPF_BTF_SCAN_VERSION 1
+#define PYBPF_BTF_SCAN_VERSION 2
 
 /* One entry per BTF kind (the 5-bit kind field): the record's words before
  * its items (0: no such kind), the words per item, the largest vlen allowed
@@ -280,11 +281,619 @@ out:
     return result;
 }
 
+/* --- bpftool's raw and JSON dumps of a blob's records (pybpf.btf.raw_records) --- */
+
+/* BTF_KIND_* (include/uapi/linux/btf.h): the kinds this text knows. */
+enum {
+    PYBPF_INT = 1, PYBPF_PTR, PYBPF_ARRAY, PYBPF_STRUCT, PYBPF_UNION, PYBPF_ENUM, PYBPF_FWD,
+    PYBPF_TYPEDEF, PYBPF_VOLATILE, PYBPF_CONST, PYBPF_RESTRICT, PYBPF_FUNC, PYBPF_FUNC_PROTO,
+    PYBPF_VAR, PYBPF_DATASEC, PYBPF_FLOAT, PYBPF_DECL_TAG, PYBPF_TYPE_TAG, PYBPF_ENUM64,
+};
+
+static const char *const pybpf_kind_names[PYBPF_KINDS] = {
+    "UNKN", "INT", "PTR", "ARRAY", "STRUCT", "UNION", "ENUM", "FWD", "TYPEDEF", "VOLATILE",
+    "CONST", "RESTRICT", "FUNC", "FUNC_PROTO", "VAR", "DATASEC", "FLOAT", "DECL_TAG",
+    "TYPE_TAG", "ENUM64", "UNKN", "UNKN", "UNKN", "UNKN", "UNKN", "UNKN", "UNKN", "UNKN",
+    "UNKN", "UNKN", "UNKN", "UNKN",
+};
+
+static const char *pybpf_linkage(uint32_t linkage)
+{
+    static const char *const names[] = {"static", "global", "extern"};
+    return linkage < 3 ? names[linkage] : "UNKN";
+}
+
+static const char *pybpf_int_encoding(uint32_t encoding)
+{
+    switch (encoding) {
+    case 0: return "(none)";
+    case 1: return "SIGNED";
+    case 2: return "CHAR";
+    case 4: return "BOOL";
+    default: return "UNKN";
+    }
+}
+
+/* What a dump is made from, and the text it grows; any check that fails
+ * sets bad (the Python code then renders the batch and says what is wrong). */
+struct pybpf_dump {
+    const unsigned char *words;
+    Py_ssize_t nwords;
+    const unsigned char *offsets;
+    Py_ssize_t count;
+    const char *strings;
+    Py_ssize_t strings_len;
+    uint32_t base_strings_len;
+    uint32_t first_id;
+    char *text;
+    size_t len, cap;
+    int bad, failed;
+};
+
+static int pybpf_room(struct pybpf_dump *d, size_t more)
+{
+    size_t cap;
+    char *grown;
+    if (d->len + more <= d->cap)
+        return 1;
+    cap = d->cap ? d->cap : 65536;
+    while (cap < d->len + more)
+        cap *= 2;
+    grown = realloc(d->text, cap);
+    if (grown == NULL) {
+        d->failed = 1;
+        return 0;
+    }
+    d->text = grown;
+    d->cap = cap;
+    return 1;
+}
+
+static void pybpf_put(struct pybpf_dump *d, const char *s, size_t n)
+{
+    if (pybpf_room(d, n)) {
+        memcpy(d->text + d->len, s, n);
+        d->len += n;
+    }
+}
+
+#define PYBPF_PUTS(d, literal) pybpf_put((d), (literal), sizeof(literal) - 1)
+
+static void pybpf_putz(struct pybpf_dump *d, const char *s)
+{
+    pybpf_put(d, s, strlen(s));
+}
+
+static void pybpf_put_u64(struct pybpf_dump *d, uint64_t v)
+{
+    char digits[20];
+    int n = 0;
+    do {
+        digits[19 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    pybpf_put(d, digits + 20 - n, (size_t)n);
+}
+
+static void pybpf_put_i64(struct pybpf_dump *d, int64_t v)
+{
+    if (v < 0) {
+        PYBPF_PUTS(d, "-");
+        pybpf_put_u64(d, (uint64_t)0 - (uint64_t)v);
+    } else {
+        pybpf_put_u64(d, (uint64_t)v);
+    }
+}
+
+/* The string at a name offset, "(anon)" when empty; NULL (and bad) when it
+ * is not in this blob's table or not ASCII (Python decodes those). */
+static const char *pybpf_name(struct pybpf_dump *d, uint32_t offset, size_t *len)
+{
+    const char *s;
+    size_t i;
+    if (offset == 0) {
+        *len = 6;
+        return "(anon)";
+    }
+    if (offset < d->base_strings_len
+        || (Py_ssize_t)(offset - d->base_strings_len) >= d->strings_len) {
+        d->bad = 1;
+        return NULL;
+    }
+    s = d->strings + (offset - d->base_strings_len);
+    for (i = 0; s[i] != 0; i++) { /* the table ends in a NUL (checked) */
+        if ((unsigned char)s[i] >= 0x80) {
+            d->bad = 1;
+            return NULL;
+        }
+    }
+    if (i == 0) {
+        *len = 6;
+        return "(anon)";
+    }
+    *len = i;
+    return s;
+}
+
+/* A name between single quotes, as the raw dump prints it. */
+static void pybpf_put_name(struct pybpf_dump *d, uint32_t offset)
+{
+    size_t len;
+    const char *s = pybpf_name(d, offset, &len);
+    if (s == NULL)
+        return;
+    PYBPF_PUTS(d, "'");
+    pybpf_put(d, s, len);
+    PYBPF_PUTS(d, "'");
+}
+
+/* A name as a JSON string, escaped as json's encode_basestring_ascii does. */
+static void pybpf_put_json_name(struct pybpf_dump *d, uint32_t offset)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t len, i, start = 0;
+    const char *s = pybpf_name(d, offset, &len);
+    if (s == NULL)
+        return;
+    PYBPF_PUTS(d, "\"");
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
+        size_t n = 6;
+        if (c >= ' ' && c <= '~' && c != '\\' && c != '"')
+            continue;
+        pybpf_put(d, s + start, i - start);
+        start = i + 1;
+        switch (c) {
+        case '\\': esc[1] = '\\'; n = 2; break;
+        case '"': esc[1] = '"'; n = 2; break;
+        case '\b': esc[1] = 'b'; n = 2; break;
+        case '\f': esc[1] = 'f'; n = 2; break;
+        case '\n': esc[1] = 'n'; n = 2; break;
+        case '\r': esc[1] = 'r'; n = 2; break;
+        case '\t': esc[1] = 't'; n = 2; break;
+        default: break;
+        }
+        pybpf_put(d, esc, n);
+    }
+    pybpf_put(d, s + start, len - start);
+    PYBPF_PUTS(d, "\"");
+}
+
+/* The words of a record's fixed part and of each item, by kind. */
+static void pybpf_shape(uint32_t kind, Py_ssize_t *fixed, Py_ssize_t *per_item)
+{
+    *fixed = 3;
+    *per_item = 0;
+    switch (kind) {
+    case PYBPF_INT: case PYBPF_VAR: case PYBPF_DECL_TAG: *fixed = 4; break;
+    case PYBPF_ARRAY: *fixed = 6; break;
+    case PYBPF_STRUCT: case PYBPF_UNION: case PYBPF_DATASEC: case PYBPF_ENUM64:
+        *per_item = 3; break;
+    case PYBPF_ENUM: case PYBPF_FUNC_PROTO: *per_item = 2; break;
+    default: break;
+    }
+}
+
+/* The word offset of record index i with its words in bounds, or -1 (bad). */
+static Py_ssize_t pybpf_record(struct pybpf_dump *d, Py_ssize_t i, uint32_t *info)
+{
+    Py_ssize_t at, fixed, per_item;
+    uint32_t vlen;
+    if (i < 0 || i >= d->count) {
+        d->bad = 1;
+        return -1;
+    }
+    at = (Py_ssize_t)pybpf_word(d->offsets, i);
+    if (at > d->nwords - 3) {
+        d->bad = 1;
+        return -1;
+    }
+    *info = pybpf_word(d->words, at + 1);
+    vlen = (*info >> 24 & 0x1f) == PYBPF_FUNC ? 0 : (*info & 0xffff);
+    pybpf_shape(*info >> 24 & 0x1f, &fixed, &per_item);
+    if (fixed + per_item * (Py_ssize_t)vlen > d->nwords - at) {
+        d->bad = 1;
+        return -1;
+    }
+    return at;
+}
+
+/* One record as bpftool's raw dump prints it, each line ending in a newline. */
+static void pybpf_raw_record(struct pybpf_dump *d, Py_ssize_t index)
+{
+    uint32_t info, kind, vlen, kflag, size_type, w, j;
+    const unsigned char *words = d->words;
+    Py_ssize_t at = pybpf_record(d, index, &info), item;
+    if (at < 0)
+        return;
+    kind = info >> 24 & 0x1f;
+    vlen = info & 0xffff;
+    kflag = info >> 31;
+    size_type = pybpf_word(words, at + 2);
+    item = at + 3;
+    PYBPF_PUTS(d, "[");
+    pybpf_put_u64(d, (uint64_t)d->first_id + (uint64_t)index);
+    PYBPF_PUTS(d, "] ");
+    pybpf_putz(d, pybpf_kind_names[kind]);
+    PYBPF_PUTS(d, " ");
+    pybpf_put_name(d, pybpf_word(words, at));
+    switch (kind) {
+    case PYBPF_FUNC:
+        PYBPF_PUTS(d, " type_id=");
+        pybpf_put_u64(d, size_type);
+        PYBPF_PUTS(d, " linkage=");
+        pybpf_putz(d, pybpf_linkage(vlen));
+        break;
+    case PYBPF_FUNC_PROTO:
+        PYBPF_PUTS(d, " ret_type_id=");
+        pybpf_put_u64(d, size_type);
+        PYBPF_PUTS(d, " vlen=");
+        pybpf_put_u64(d, vlen);
+        for (j = 0; j < vlen; j++, item += 2) {
+            PYBPF_PUTS(d, "\n\t");
+            pybpf_put_name(d, pybpf_word(words, item));
+            PYBPF_PUTS(d, " type_id=");
+            pybpf_put_u64(d, pybpf_word(words, item + 1));
+        }
+        break;
+    case PYBPF_PTR: case PYBPF_TYPEDEF: case PYBPF_VOLATILE: case PYBPF_CONST:
+    case PYBPF_RESTRICT: case PYBPF_TYPE_TAG:
+        PYBPF_PUTS(d, " type_id=");
+        pybpf_put_u64(d, size_type);
+        break;
+    case PYBPF_STRUCT: case PYBPF_UNION:
+        PYBPF_PUTS(d, " size=");
+        pybpf_put_u64(d, size_type);
+        PYBPF_PUTS(d, " vlen=");
+        pybpf_put_u64(d, vlen);
+        for (j = 0; j < vlen; j++, item += 3) {
+            uint32_t offset = pybpf_word(words, item + 2);
+            PYBPF_PUTS(d, "\n\t");
+            pybpf_put_name(d, pybpf_word(words, item));
+            PYBPF_PUTS(d, " type_id=");
+            pybpf_put_u64(d, pybpf_word(words, item + 1));
+            PYBPF_PUTS(d, " bits_offset=");
+            if (kflag && offset >> 24) {
+                pybpf_put_u64(d, offset & 0xffffff);
+                PYBPF_PUTS(d, " bitfield_size=");
+                pybpf_put_u64(d, offset >> 24);
+            } else {
+                pybpf_put_u64(d, offset);
+            }
+        }
+        break;
+    case PYBPF_INT:
+        w = pybpf_word(words, at + 3);
+        PYBPF_PUTS(d, " size=");
+        pybpf_put_u64(d, size_type);
+        PYBPF_PUTS(d, " bits_offset=");
+        pybpf_put_u64(d, w >> 16 & 0xff);
+        PYBPF_PUTS(d, " nr_bits=");
+        pybpf_put_u64(d, w & 0xff);
+        PYBPF_PUTS(d, " encoding=");
+        pybpf_putz(d, pybpf_int_encoding(w >> 24 & 0xf));
+        break;
+    case PYBPF_ARRAY:
+        PYBPF_PUTS(d, " type_id=");
+        pybpf_put_u64(d, pybpf_word(words, at + 3));
+        PYBPF_PUTS(d, " index_type_id=");
+        pybpf_put_u64(d, pybpf_word(words, at + 4));
+        PYBPF_PUTS(d, " nr_elems=");
+        pybpf_put_u64(d, pybpf_word(words, at + 5));
+        break;
+    case PYBPF_ENUM: case PYBPF_ENUM64:
+        PYBPF_PUTS(d, " encoding=");
+        pybpf_putz(d, kflag ? "SIGNED" : "UNSIGNED");
+        PYBPF_PUTS(d, " size=");
+        pybpf_put_u64(d, size_type);
+        PYBPF_PUTS(d, " vlen=");
+        pybpf_put_u64(d, vlen);
+        for (j = 0; j < vlen; j++) {
+            PYBPF_PUTS(d, "\n\t");
+            pybpf_put_name(d, pybpf_word(words, item));
+            PYBPF_PUTS(d, " val=");
+            if (kind == PYBPF_ENUM) {
+                uint32_t v = pybpf_word(words, item + 1);
+                if (kflag)
+                    pybpf_put_i64(d, (int32_t)v);
+                else
+                    pybpf_put_u64(d, v);
+                item += 2;
+            } else {
+                uint64_t v = (uint64_t)pybpf_word(words, item + 2) << 32
+                             | pybpf_word(words, item + 1);
+                if (kflag)
+                    pybpf_put_i64(d, (int64_t)v);
+                else
+                    pybpf_put_u64(d, v);
+                pybpf_putz(d, kflag ? "LL" : "ULL");
+                item += 3;
+            }
+        }
+        break;
+    case PYBPF_FWD:
+        pybpf_putz(d, kflag ? " fwd_kind=union" : " fwd_kind=struct");
+        break;
+    case PYBPF_VAR:
+        PYBPF_PUTS(d, " type_id=");
+        pybpf_put_u64(d, size_type);
+        PYBPF_PUTS(d, ", linkage=");
+        pybpf_putz(d, pybpf_linkage(pybpf_word(words, at + 3)));
+        break;
+    case PYBPF_DATASEC:
+        PYBPF_PUTS(d, " size=");
+        pybpf_put_u64(d, size_type);
+        PYBPF_PUTS(d, " vlen=");
+        pybpf_put_u64(d, vlen);
+        for (j = 0; j < vlen; j++, item += 3) {
+            uint32_t var_id = pybpf_word(words, item), var_info;
+            Py_ssize_t var_at;
+            PYBPF_PUTS(d, "\n\ttype_id=");
+            pybpf_put_u64(d, var_id);
+            PYBPF_PUTS(d, " offset=");
+            pybpf_put_u64(d, pybpf_word(words, item + 1));
+            PYBPF_PUTS(d, " size=");
+            pybpf_put_u64(d, pybpf_word(words, item + 2));
+            /* A type of the base (split BTF), or none: Python looks it up. */
+            var_at = pybpf_record(d, (Py_ssize_t)var_id - (Py_ssize_t)d->first_id, &var_info);
+            if (var_at < 0)
+                return;
+            PYBPF_PUTS(d, " (");
+            pybpf_putz(d, pybpf_kind_names[var_info >> 24 & 0x1f]);
+            PYBPF_PUTS(d, " ");
+            pybpf_put_name(d, pybpf_word(words, var_at));
+            PYBPF_PUTS(d, ")");
+        }
+        break;
+    case PYBPF_FLOAT:
+        PYBPF_PUTS(d, " size=");
+        pybpf_put_u64(d, size_type);
+        break;
+    case PYBPF_DECL_TAG:
+        PYBPF_PUTS(d, " type_id=");
+        pybpf_put_u64(d, size_type);
+        PYBPF_PUTS(d, " component_idx=");
+        pybpf_put_i64(d, (int32_t)pybpf_word(words, at + 3));
+        break;
+    default:
+        break;
+    }
+    PYBPF_PUTS(d, "\n");
+}
+
+/* A field "key": and an unsigned number, after a comma. */
+static void pybpf_json_u64(struct pybpf_dump *d, const char *key, uint64_t v)
+{
+    PYBPF_PUTS(d, ",\"");
+    pybpf_putz(d, key);
+    PYBPF_PUTS(d, "\":");
+    pybpf_put_u64(d, v);
+}
+
+/* One record as a compact JSON object, as bpftool -j names its fields. */
+static void pybpf_json_record(struct pybpf_dump *d, Py_ssize_t index)
+{
+    uint32_t info, kind, vlen, kflag, size_type, w, j;
+    const unsigned char *words = d->words;
+    Py_ssize_t at = pybpf_record(d, index, &info), item;
+    if (at < 0)
+        return;
+    kind = info >> 24 & 0x1f;
+    vlen = info & 0xffff;
+    kflag = info >> 31;
+    size_type = pybpf_word(words, at + 2);
+    item = at + 3;
+    PYBPF_PUTS(d, "{\"id\":");
+    pybpf_put_u64(d, (uint64_t)d->first_id + (uint64_t)index);
+    PYBPF_PUTS(d, ",\"kind\":\"");
+    pybpf_putz(d, pybpf_kind_names[kind]);
+    PYBPF_PUTS(d, "\",\"name\":");
+    pybpf_put_json_name(d, pybpf_word(words, at));
+    switch (kind) {
+    case PYBPF_FUNC: case PYBPF_VAR:
+        pybpf_json_u64(d, "type_id", size_type);
+        PYBPF_PUTS(d, ",\"linkage\":\"");
+        pybpf_putz(d, pybpf_linkage(kind == PYBPF_FUNC ? vlen : pybpf_word(words, at + 3)));
+        PYBPF_PUTS(d, "\"");
+        break;
+    case PYBPF_FUNC_PROTO:
+        pybpf_json_u64(d, "ret_type_id", size_type);
+        pybpf_json_u64(d, "vlen", vlen);
+        PYBPF_PUTS(d, ",\"params\":[");
+        for (j = 0; j < vlen; j++, item += 2) {
+            pybpf_putz(d, j ? ",{\"name\":" : "{\"name\":");
+            pybpf_put_json_name(d, pybpf_word(words, item));
+            pybpf_json_u64(d, "type_id", pybpf_word(words, item + 1));
+            PYBPF_PUTS(d, "}");
+        }
+        PYBPF_PUTS(d, "]");
+        break;
+    case PYBPF_PTR: case PYBPF_TYPEDEF: case PYBPF_VOLATILE: case PYBPF_CONST:
+    case PYBPF_RESTRICT: case PYBPF_TYPE_TAG:
+        pybpf_json_u64(d, "type_id", size_type);
+        if (kind == PYBPF_TYPE_TAG)
+            pybpf_json_u64(d, "kind_flag", kflag);
+        break;
+    case PYBPF_STRUCT: case PYBPF_UNION:
+        pybpf_json_u64(d, "size", size_type);
+        pybpf_json_u64(d, "vlen", vlen);
+        PYBPF_PUTS(d, ",\"members\":[");
+        for (j = 0; j < vlen; j++, item += 3) {
+            uint32_t offset = pybpf_word(words, item + 2);
+            pybpf_putz(d, j ? ",{\"name\":" : "{\"name\":");
+            pybpf_put_json_name(d, pybpf_word(words, item));
+            pybpf_json_u64(d, "type_id", pybpf_word(words, item + 1));
+            if (kflag && offset >> 24) {
+                pybpf_json_u64(d, "bits_offset", offset & 0xffffff);
+                pybpf_json_u64(d, "bitfield_size", offset >> 24);
+            } else {
+                pybpf_json_u64(d, "bits_offset", offset);
+            }
+            PYBPF_PUTS(d, "}");
+        }
+        PYBPF_PUTS(d, "]");
+        break;
+    case PYBPF_INT:
+        w = pybpf_word(words, at + 3);
+        pybpf_json_u64(d, "size", size_type);
+        pybpf_json_u64(d, "bits_offset", w >> 16 & 0xff);
+        pybpf_json_u64(d, "nr_bits", w & 0xff);
+        PYBPF_PUTS(d, ",\"encoding\":\"");
+        pybpf_putz(d, pybpf_int_encoding(w >> 24 & 0xf));
+        PYBPF_PUTS(d, "\"");
+        break;
+    case PYBPF_ARRAY:
+        pybpf_json_u64(d, "type_id", pybpf_word(words, at + 3));
+        pybpf_json_u64(d, "index_type_id", pybpf_word(words, at + 4));
+        pybpf_json_u64(d, "nr_elems", pybpf_word(words, at + 5));
+        break;
+    case PYBPF_ENUM: case PYBPF_ENUM64:
+        pybpf_putz(d, kflag ? ",\"encoding\":\"SIGNED\"" : ",\"encoding\":\"UNSIGNED\"");
+        pybpf_json_u64(d, "size", size_type);
+        pybpf_json_u64(d, "vlen", vlen);
+        PYBPF_PUTS(d, ",\"values\":[");
+        for (j = 0; j < vlen; j++) {
+            pybpf_putz(d, j ? ",{\"name\":" : "{\"name\":");
+            pybpf_put_json_name(d, pybpf_word(words, item));
+            PYBPF_PUTS(d, ",\"val\":");
+            if (kind == PYBPF_ENUM) {
+                uint32_t v = pybpf_word(words, item + 1);
+                if (kflag)
+                    pybpf_put_i64(d, (int32_t)v);
+                else
+                    pybpf_put_u64(d, v);
+                item += 2;
+            } else {
+                uint64_t v = (uint64_t)pybpf_word(words, item + 2) << 32
+                             | pybpf_word(words, item + 1);
+                if (kflag)
+                    pybpf_put_i64(d, (int64_t)v);
+                else
+                    pybpf_put_u64(d, v);
+                item += 3;
+            }
+            PYBPF_PUTS(d, "}");
+        }
+        PYBPF_PUTS(d, "]");
+        break;
+    case PYBPF_FWD:
+        pybpf_putz(d, kflag ? ",\"fwd_kind\":\"union\"" : ",\"fwd_kind\":\"struct\"");
+        break;
+    case PYBPF_DATASEC:
+        pybpf_json_u64(d, "size", size_type);
+        pybpf_json_u64(d, "vlen", vlen);
+        PYBPF_PUTS(d, ",\"vars\":[");
+        for (j = 0; j < vlen; j++, item += 3) {
+            pybpf_putz(d, j ? ",{\"type_id\":" : "{\"type_id\":");
+            pybpf_put_u64(d, pybpf_word(words, item));
+            pybpf_json_u64(d, "offset", pybpf_word(words, item + 1));
+            pybpf_json_u64(d, "size", pybpf_word(words, item + 2));
+            PYBPF_PUTS(d, "}");
+        }
+        PYBPF_PUTS(d, "]");
+        break;
+    case PYBPF_FLOAT:
+        pybpf_json_u64(d, "size", size_type);
+        break;
+    case PYBPF_DECL_TAG:
+        pybpf_json_u64(d, "type_id", size_type);
+        PYBPF_PUTS(d, ",\"component_idx\":");
+        pybpf_put_i64(d, (int32_t)pybpf_word(words, at + 3));
+        pybpf_json_u64(d, "kind_flag", kflag);
+        break;
+    default:
+        break;
+    }
+    PYBPF_PUTS(d, "}");
+}
+
+/* dump(types, offsets, strings, base_strings_len, first_id, start, stop, json)
+ *   -> bytes | None
+ * Records start..stop (indices) of a blob as bpftool prints them: raw text
+ * (every line ending in a newline) or compact JSON objects joined by commas.
+ * types: the type section's native words; offsets: each record's word
+ * offset (native uint32, as index() gives them); strings: the blob's own
+ * NUL-terminated table, its offsets starting at base_strings_len. None where
+ * a name is not ASCII or not in the table, a DATASEC entry names a type not
+ * in the blob, or a record does not fit: the Python code renders those. */
+static PyObject *pybpf_dump(PyObject *self, PyObject *args)
+{
+    PyObject *types_obj, *offsets_obj, *strings_obj, *result = NULL;
+    Py_buffer types, offsets, strings;
+    unsigned long base_strings_len, first_id;
+    Py_ssize_t start, stop, i;
+    int json;
+    struct pybpf_dump d;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOkknnp", &types_obj, &offsets_obj, &strings_obj,
+                          &base_strings_len, &first_id, &start, &stop, &json))
+        return NULL;
+    if (PyObject_GetBuffer(types_obj, &types, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(offsets_obj, &offsets, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&types);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(strings_obj, &strings, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&offsets);
+        PyBuffer_Release(&types);
+        return NULL;
+    }
+    memset(&d, 0, sizeof(d));
+    d.words = types.buf;
+    d.nwords = types.len / 4;
+    d.offsets = offsets.buf;
+    d.count = offsets.len / 4;
+    d.strings = strings.buf;
+    d.strings_len = strings.len;
+    d.base_strings_len = (uint32_t)base_strings_len;
+    d.first_id = (uint32_t)first_id;
+    if (types.len % 4 || offsets.len % 4 || base_strings_len > UINT32_MAX
+        || first_id > UINT32_MAX || start < 0 || stop > d.count || start > stop) {
+        PyErr_SetString(PyExc_ValueError, "dump: want words, offsets and a range of records");
+        goto out;
+    }
+    if (strings.len == 0 || d.strings[strings.len - 1] != 0) {
+        Py_INCREF(Py_None);
+        result = Py_None;
+        goto out;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (i = start; i < stop && !d.bad && !d.failed; i++) {
+        if (json) {
+            if (i > start)
+                PYBPF_PUTS(&d, ",");
+            pybpf_json_record(&d, i);
+        } else {
+            pybpf_raw_record(&d, i);
+        }
+    }
+    Py_END_ALLOW_THREADS
+    if (d.failed) {
+        PyErr_NoMemory();
+    } else if (d.bad) {
+        Py_INCREF(Py_None);
+        result = Py_None;
+    } else {
+        result = PyBytes_FromStringAndSize(d.text ? d.text : "", (Py_ssize_t)d.len);
+    }
+out:
+    free(d.text);
+    PyBuffer_Release(&strings);
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&types);
+    return result;
+}
+
 static PyMethodDef pybpf_btf_scan_methods[] = {
     {"index", pybpf_index, METH_VARARGS,
      "index(types, rules): (offsets, names) of the records of a type section, or None."},
     {"name_order", pybpf_name_order, METH_VARARGS,
      "name_order(strings, names): named record indices sorted by name, or None."},
+    {"dump", pybpf_dump, METH_VARARGS,
+     "dump(types, offsets, strings, base_strings_len, first_id, start, stop, json): "
+     "records as bpftool's raw or JSON dump, or None."},
     {NULL, NULL, 0, NULL},
 };
 
