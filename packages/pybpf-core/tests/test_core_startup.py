@@ -104,7 +104,13 @@ def test_loading_a_core_object_leaves_out_what_only_other_calls_use(testdata: Pa
     # only the ABI-mode fallback of the syscall layer holds signals back.
     # pathlib (with urllib.parse and ipaddress): paths on the load path are strings.
     # hashlib: only a program's tag. The asm builder: only programs built in Python.
+    # threading: its lock is _thread's; only ABI mode needs more of it. fcntl:
+    # only ABI mode and Program.from_fd. importlib.util: the compiled module's
+    # further modules load with importlib.machinery.
     unused = {
+        "threading",
+        "fcntl",
+        "importlib.util",
         "hashlib",
         "_hashlib",
         "pybpf.asm.builder",

@@ -13,8 +13,9 @@ read back out.
 
 from __future__ import annotations
 
+# _thread's lock, not threading's (the same lock): threading costs every load an import.
+import _thread
 import struct
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
@@ -148,7 +149,7 @@ class Elements:
         self.kmem: Any = ffi.buffer(self.kbuf) if key_size else None
         self.vmem: Any = ffi.buffer(self.vbuf)
         #: Held while the buffers are in use.
-        self.lock = threading.Lock()
+        self.lock = _thread.allocate_lock()
         self._batch: tuple[int, Any, Any, Any] | None = None
         self._setup_int_paths()
 

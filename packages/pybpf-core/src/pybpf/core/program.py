@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import fcntl
 import itertools
 import os
 from collections.abc import Mapping
@@ -222,6 +221,8 @@ class Program(KernelObject):
         if isinstance(fd, FD):
             return cls._from_owned(fd, f"fd {fd.number}")
         num = _args.unsigned("Program.from_fd", "fd", fd, maximum=0x7FFFFFFF)
+        import fcntl  # noqa: PLC0415 (only a raw fd number is duplicated with it)
+
         return cls._from_owned(FD(fcntl.fcntl(num, fcntl.F_DUPFD_CLOEXEC, 1)), f"fd {num}")
 
     @classmethod
