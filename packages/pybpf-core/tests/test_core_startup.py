@@ -107,7 +107,11 @@ def test_loading_a_core_object_leaves_out_what_only_other_calls_use(testdata: Pa
     # threading: its lock is _thread's; only ABI mode needs more of it. fcntl:
     # only ABI mode and Program.from_fd. importlib.util: the compiled module's
     # further modules load with importlib.machinery. RunResult: only a test run.
+    # The process's privileges: only a refusal's message. The CPU count: only
+    # per-CPU maps, perf event arrays and the batch probe.
     unused = {
+        "pybpf.core._privileges",
+        "pybpf.core._cpus",
         "threading",
         "fcntl",
         "importlib.util",

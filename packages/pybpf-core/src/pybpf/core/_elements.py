@@ -19,7 +19,7 @@ import struct
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from pybpf.core import _cpus, _sys
+from pybpf.core import _sys
 from pybpf.core._map_errors import VALUE_STORES, keyless_error
 from pybpf.core._owner import KernelObject
 from pybpf.core.codec import CTYPES, BytesCodec, Codec, int_format
@@ -132,7 +132,11 @@ class Elements:
         #: Whether values are one per possible CPU.
         self.per_cpu = map_type in PERCPU_TYPES
         #: How many values one element holds (the possible CPUs of a per-CPU map).
-        self.ncpu = _cpus.possible_cpus() if self.per_cpu else 1
+        self.ncpu = 1
+        if self.per_cpu:
+            from pybpf.core import _cpus  # noqa: PLC0415 (only per-CPU maps count CPUs)
+
+            self.ncpu = _cpus.possible_cpus()
         #: The bytes between one CPU's value and the next (values are 8-aligned).
         self.stride = (value_size + 7) & ~7 if self.per_cpu else value_size
         #: The codec of keys.
