@@ -25,16 +25,32 @@ names only (the load's hottest function). A third pass made the private
 records of the ``.BTF.ext`` reader (``PackedExtInfos``, the raw sections)
 plain slotted classes, and took ``hashlib`` and the asm builder off the
 load path (``Instructions`` imports them for a tag and for the builder's
-markers). What a process that loads ``core-el.o`` still pays, by ``-X
-importtime`` and a profile, biggest first: ``dataclasses`` (~11 ms with
-``inspect``/``ast``/``dis``), which stays as long as public specs and
-records are dataclasses: 18 definitions remain (elf's specs, ``SectionDef``
-and ``SectionInfo``, btf's ``SanitizeOptions``, ext records and
+markers). A fourth pass took ``threading`` (the load's locks are
+``_thread``'s), ``fcntl``, ``importlib.util`` and core's privileges and
+CPU-count modules off the load path, and defines ``RunResult`` at the first
+test run: about 3-5 ms less CPU per process (interleaved pairs, CPU time).
+
+What a process that loads ``core-el.o`` still pays over a bare interpreter
+(~70 ms CPU for the imports alone, teardown included), measured in-process, least of 7, on this
+shared machine: the 17 dataclass definitions left (elf's specs,
+``SectionDef``/``SectionInfo``, btf's ``SanitizeOptions``, ext records and
 ``ExtInfos``/``SectionExtInfos``, ``COREFixup``/``COREResult``, core's
-``MapBTF``, ``RunResult`` and ``CollectionOptions``); the public classes of
-``pybpf.asm.opcodes`` (~2.7 ms, of it ~2.4 ms creating its 10 enums) and
-``pybpf.btf.types`` (~1.8 ms: 4 enums take half, the type classes the
-rest), ``pybpf.core._uapi`` and ``typing`` (imported by core at any rate). The load is mostly CO-RE
+``MapBTF`` and ``CollectionOptions``) ~12 ms, and importing ``dataclasses``
+~7 ms beyond the modules the load needs at any rate (``inspect``, ``ast``,
+``dis``, ``tokenize``, ``linecache``): the largest single cost, which stays
+while public specs and records are dataclasses. Then 155 modules, 92 of
+them pybpf's: finding, reading and unmarshalling a module costs ~0.15 ms
+here before its code runs, and ``-X importtime`` does not list modules
+imported as ``from package import module`` (their cost shows as their
+importer's own). 27 enum classes take ~5 ms to create (``pybpf.asm.opcodes``
+10, elf's and core's ``_uapi`` 4 and 6, ``pybpf.btf.types`` 4, three in
+elf's specs and the CO-RE records), ``typing`` ~2.5 ms (imported by most modules of every layer), and
+``ctypes`` ~1.3 ms (kernel BTF is mapped through it without holding a
+descriptor). The interpreter's teardown of all that costs ~7 ms (imports)
+to ~10-20 ms (a load) more than a bare interpreter's ~3 ms. A bare
+interpreter in a virtualenv with setuptools also runs its
+``distutils-precedence.pth`` (``_distutils_hack``, ~3 ms of its ~15 ms).
+The load is mostly CO-RE
 relocation (decoding the kernel's candidate types), kernel BTF probes and
 the object's BTF; looking a name up in kernel BTF compiles one 4-byte
 literal pattern (~0.1 ms) for a search of several milliseconds.

@@ -104,7 +104,18 @@ def test_loading_a_core_object_leaves_out_what_only_other_calls_use(testdata: Pa
     # only the ABI-mode fallback of the syscall layer holds signals back.
     # pathlib (with urllib.parse and ipaddress): paths on the load path are strings.
     # hashlib: only a program's tag. The asm builder: only programs built in Python.
+    # threading: its lock is _thread's; only ABI mode needs more of it. fcntl:
+    # only ABI mode and Program.from_fd. importlib.util: the compiled module's
+    # further modules load with importlib.machinery. RunResult: only a test run.
+    # The process's privileges: only a refusal's message. The CPU count: only
+    # per-CPU maps, perf event arrays and the batch probe.
     unused = {
+        "pybpf.core._privileges",
+        "pybpf.core._cpus",
+        "threading",
+        "fcntl",
+        "importlib.util",
+        "pybpf.core._run_result",
         "hashlib",
         "_hashlib",
         "pybpf.asm.builder",
@@ -124,3 +135,15 @@ def test_loading_a_core_object_leaves_out_what_only_other_calls_use(testdata: Pa
     }
     assert not unused & loaded, sorted(unused & loaded)
     assert "pybpf.core.collection" in loaded
+
+
+def test_run_result_is_the_same_class_from_every_public_place() -> None:
+    # RunResult is defined on first use (only a test run makes one), yet stays
+    # importable from pybpf.core and from pybpf.core.program.
+    import pybpf.core
+    from pybpf.core import program
+
+    assert program.RunResult is pybpf.core.RunResult
+    assert program.RunResult(0, b"", b"", 1).duration_ns == 1
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        program.Nothing  # noqa: B018

@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from pybpf.core import _privileges, _rlimit, _sys
+from pybpf.core import _rlimit, _sys
 from pybpf.core._uapi import Command
 from pybpf.core.errors import (
     ENOTSUPP,
@@ -51,11 +51,16 @@ def permission_error(code: int, what: str, hint: str) -> BPFPermissionError:
 
 def permission_hint(needs: Sequence[str] = ("CAP_BPF",)) -> str:
     """Why the kernel refused an operation that ``needs`` these capabilities."""
+    # Imported here, as in _pin_error: only a refusal reads the process's privileges.
+    from pybpf.core import _privileges  # noqa: PLC0415
+
     return _privileges.permission_hint(needs)
 
 
 def _pin_error(code: int, what: str, path: str | os.PathLike[str]) -> BPFError:
     """The error of pinning at, or opening, ``path``: a path off bpffs is named as such."""
+    from pybpf.core import _privileges  # noqa: PLC0415
+
     if code in (errno.EPERM, errno.EACCES) and _privileges.on_bpffs(path) is False:
         return permission_error(code, what, "not a bpffs path (pins live on a bpf filesystem)")
     return error(code, what)

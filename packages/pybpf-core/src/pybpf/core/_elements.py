@@ -13,12 +13,13 @@ read back out.
 
 from __future__ import annotations
 
+# _thread's lock, not threading's (the same lock): threading costs every load an import.
+import _thread
 import struct
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from pybpf.core import _cpus, _sys
+from pybpf.core import _sys
 from pybpf.core._map_errors import VALUE_STORES, keyless_error
 from pybpf.core._owner import KernelObject
 from pybpf.core.codec import CTYPES, BytesCodec, Codec, int_format
@@ -131,7 +132,11 @@ class Elements:
         #: Whether values are one per possible CPU.
         self.per_cpu = map_type in PERCPU_TYPES
         #: How many values one element holds (the possible CPUs of a per-CPU map).
-        self.ncpu = _cpus.possible_cpus() if self.per_cpu else 1
+        self.ncpu = 1
+        if self.per_cpu:
+            from pybpf.core import _cpus  # noqa: PLC0415 (only per-CPU maps count CPUs)
+
+            self.ncpu = _cpus.possible_cpus()
         #: The bytes between one CPU's value and the next (values are 8-aligned).
         self.stride = (value_size + 7) & ~7 if self.per_cpu else value_size
         #: The codec of keys.
@@ -148,7 +153,7 @@ class Elements:
         self.kmem: Any = ffi.buffer(self.kbuf) if key_size else None
         self.vmem: Any = ffi.buffer(self.vbuf)
         #: Held while the buffers are in use.
-        self.lock = threading.Lock()
+        self.lock = _thread.allocate_lock()
         self._batch: tuple[int, Any, Any, Any] | None = None
         self._setup_int_paths()
 

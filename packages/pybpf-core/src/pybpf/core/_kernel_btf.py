@@ -11,8 +11,9 @@ A module's BTF is split BTF: it is parsed on top of vmlinux's.
 
 from __future__ import annotations
 
+# _thread's lock, not threading's (the same lock): threading costs every load an import.
+import _thread
 import errno
-import threading
 from collections.abc import Iterable, Iterator
 
 from pybpf.btf import Spec, load_kernel_spec
@@ -120,7 +121,7 @@ def read_btf(fd: FD, size: int) -> bytes:
 _specs: dict[int, tuple[Spec | None, Spec]] = {}
 _loaded: list[int] = []
 _LOADED_KEPT = 16
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 
 
 def btf_spec_by_id(btf_id: int, fd: FD | None = None, info: BTFInfo | None = None) -> Spec:

@@ -12,7 +12,7 @@ import functools
 import os
 
 from pybpf.btf import Enum, load_kernel_spec
-from pybpf.core import _cmds, _cpus, _sys
+from pybpf.core import _cmds, _sys
 from pybpf.core._uapi import Command, MapFlags
 from pybpf.elf import MapType
 
@@ -217,6 +217,8 @@ def have_batch(map_type: int) -> bool:
         return False
     try:
         keys = ffi.new("uint8_t[]", 4)
+        from pybpf.core import _cpus  # noqa: PLC0415 (only this probe counts CPUs)
+
         values = ffi.new("uint8_t[]", 8 * _cpus.possible_cpus())
         cursor = ffi.new("uint8_t[]", 8)
         cnt = ffi.new("uint32_t *", 1)

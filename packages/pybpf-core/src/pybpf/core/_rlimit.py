@@ -11,10 +11,11 @@ at all gets EPERM both times, and then nothing is known or raised).
 
 from __future__ import annotations
 
+# _thread's lock, not threading's (the same lock): threading costs every load an import.
+import _thread
 import contextlib
 import errno
 import resource
-import threading
 
 from pybpf.core._uapi import Command
 from pybpf.elf import MapType
@@ -22,7 +23,7 @@ from pybpf.elf import MapType
 
 class _State:
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = _thread.allocate_lock()
         self.checked = False
         #: Whether this kernel charges BPF memory to RLIMIT_MEMLOCK (None: unknown).
         self.charged: bool | None = None

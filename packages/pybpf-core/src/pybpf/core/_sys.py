@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import importlib.machinery
-import importlib.util
 import os
-import threading
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -133,16 +130,20 @@ def _load_compiled() -> tuple[Any, Any, BpfFn, ElemFn, BatchFn, Any, FDCalls] | 
 
 def _load_fast(path: str, name: str = _sys_build.FAST_MODULE) -> Any:
     """A further module of the compiled library: plain CPython functions, no cffi."""
+    # importlib.machinery has all it takes; importlib.util would be one more import.
     loader = importlib.machinery.ExtensionFileLoader(name, path)
-    spec = importlib.util.spec_from_loader(name, loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
+    spec = importlib.machinery.ModuleSpec(name, loader, origin=path)
+    module = loader.create_module(spec)
+    module.__spec__, module.__loader__ = spec, loader
     loader.exec_module(module)
     return module
 
 
 def _load_abi() -> tuple[Any, Any, BpfFn, ElemFn, BatchFn]:
-    import cffi  # type: ignore[import-untyped]  # noqa: PLC0415 (only in ABI mode)
+    # Imported here, as below: only ABI mode needs them.
+    import threading  # noqa: PLC0415
+
+    import cffi  # type: ignore[import-untyped]  # noqa: PLC0415
 
     abi = cffi.FFI()
     abi.cdef(_sys_build.abi_cdef())
@@ -235,6 +236,8 @@ def _compiled_fd_calls(lib: Any) -> FDCalls:
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
     """On the main thread, hold signals back: their Python handlers run after the block."""
+    import threading  # noqa: PLC0415
+
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -260,6 +263,9 @@ def _abi_fd_calls(abi: Any, bpf: BpfFn, map_elem: ElemFn, map_batch: BatchFn) ->
     (A signal that another thread takes can still run its handler inside:
     ABI mode is the fallback, not the reference.)
     """
+    import fcntl  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
     lock = threading.Lock()
     closed, kept = _sys_build.FD_CLOSED, _sys_build.FD_KEPT
 

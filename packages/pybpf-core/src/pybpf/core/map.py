@@ -35,7 +35,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from pybpf.btf import Spec
-from pybpf.core import _batch, _cmds, _cpus, _map_codecs, _map_create, _probes, _sys
+from pybpf.core import _batch, _cmds, _map_codecs, _map_create, _probes, _sys
 from pybpf.core._batch import BatchCursor
 from pybpf.core._elements import PERCPU_TYPES, Elements
 from pybpf.core._map_base import MapBase
@@ -167,6 +167,8 @@ class Map(MapBase, ValueStoreOps, KernelObject):
         _check_spec(spec)
         max_entries = spec.max_entries
         if spec.type == MapType.PERF_EVENT_ARRAY and max_entries == 0:
+            from pybpf.core import _cpus  # noqa: PLC0415 (only perf event arrays count CPUs here)
+
             max_entries = _cpus.possible_cpus()
         for _, value in spec.contents:
             if isinstance(value, str):

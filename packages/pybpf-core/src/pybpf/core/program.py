@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import fcntl
 import itertools
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 
 from pybpf.asm import Instructions
@@ -47,6 +45,7 @@ from pybpf.elf.spec import Extern, ProgramSpec
 
 if TYPE_CHECKING:
     from pybpf.btf import CORERelocator
+    from pybpf.core._run_result import RunResult
     from pybpf.core.map import Map
     from pybpf.core.prog_info import ProgramInfo
 
@@ -73,18 +72,13 @@ _CTX_IN_ONLY = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class RunResult:
-    """What ``BPF_PROG_TEST_RUN`` gave back."""
+def __getattr__(name: str) -> object:
+    """``RunResult``, imported the first time it is read (PEP 562): a load makes none."""
+    if name == "RunResult":
+        from pybpf.core._run_result import RunResult  # noqa: PLC0415
 
-    #: The program's return value (``r0``, 32 bits).
-    retval: int
-    #: The packet data after the run (``b""`` when none was given or asked for).
-    data: bytes
-    #: The context after the run (``b""`` when none was given or asked for).
-    ctx: bytes
-    #: The mean duration of one run, in nanoseconds.
-    duration_ns: int
+        return RunResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def kernel_spec_or_none() -> Spec | None:
@@ -222,6 +216,8 @@ class Program(KernelObject):
         if isinstance(fd, FD):
             return cls._from_owned(fd, f"fd {fd.number}")
         num = _args.unsigned("Program.from_fd", "fd", fd, maximum=0x7FFFFFFF)
+        import fcntl  # noqa: PLC0415 (only a raw fd number is duplicated with it)
+
         return cls._from_owned(FD(fcntl.fcntl(num, fcntl.F_DUPFD_CLOEXEC, 1)), f"fd {num}")
 
     @classmethod
@@ -388,6 +384,8 @@ class Program(KernelObject):
             ctx_res = bytes(ffi.buffer(cout, min(int(attr.ctx_size_out), ctx_out_len)))
         elif cin is not None and self._type == ProgramType.SYSCALL:
             ctx_res = bytes(ffi.buffer(cin))
+        from pybpf.core._run_result import RunResult  # noqa: PLC0415
+
         return RunResult(int(attr.retval), out, ctx_res, int(attr.duration))
 
     # -- kernel object ---------------------------------------------------------------

@@ -10,7 +10,8 @@ lives and does not grow.
 
 from __future__ import annotations
 
-import threading
+# _thread's lock, not threading's (the same lock): threading costs every load an import.
+import _thread
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -63,7 +64,7 @@ class NameIndex:
         self.count = len(spec)
         self._by_name: dict[bytes, _Entries] = {}
         self._added: dict[bytes, _Entries] | None = None
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
 
     def candidates(self, local: Type) -> list[Candidate]:
         """Target types, in id order, of ``local``'s essential name and a compatible kind."""
@@ -155,7 +156,7 @@ def _spellings(raw: RawBTF, essential: bytes) -> list[int]:
 
 _CACHE_SIZE = 8
 _cache: OrderedDict[tuple[int, bool], NameIndex] = OrderedDict()
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 
 
 def name_index(spec: Spec, *, own_only: bool = False) -> NameIndex:
