@@ -197,10 +197,10 @@ def _compiled_module() -> ModuleType | None:
 
 
 def _compiled_dump(types: Spec | Iterable[Type], pointer_size: int) -> str | None:
-    """The compiled dump of a whole spec read from one blob, untouched; None where it does not apply.
+    """The compiled dump of a whole spec as read from its blob; None where it does not apply.
 
-    ``PYBPF_BTF_CDUMP=python`` turns it off. Split BTF, hand-picked types and
-    specs whose types were decoded (or edited) are dumped in Python.
+    ``PYBPF_BTF_CDUMP=python`` turns it off. Hand-picked types, and specs
+    (or bases) whose types were decoded or edited, are dumped in Python.
     """
     if os.environ.get("PYBPF_BTF_CDUMP") == "python" or not hasattr(types, "type_by_id"):
         return None
@@ -211,12 +211,37 @@ def _compiled_dump(types: Spec | Iterable[Type], pointer_size: int) -> str | Non
     from pybpf.btf.raw_records import _untouched  # noqa: PLC0415
     from pybpf.btf.spec import Spec  # noqa: PLC0415
 
-    if not isinstance(types, Spec) or types.base is not None:
+    if not isinstance(types, Spec):
         return None
     raw = _untouched(types)
-    if raw is None or raw.first_id != 1:
+    if raw is None:
         return None
-    text: str | None = module.dump_c(raw.words, raw.strings, raw.count, pointer_size)
+    if types.base is None:
+        if raw.first_id != 1:
+            return None
+        text: str | None = module.dump_c(raw.words, raw.strings, raw.count, pointer_size)
+        return text
+    # Split BTF: the base's records and strings, then the blob's, make one id
+    # and one string offset space, as they do for the decoder.
+    base = types.base
+    base_raw = _untouched(base) if base.base is None else None
+    if (
+        base_raw is None
+        or base_raw.first_id != 1
+        or raw.first_id != base_raw.count + 1
+        or raw.base_strings_len != base_raw.strings_len
+    ):
+        return None
+    words = memoryview(base_raw.words).cast("B").tobytes() + memoryview(raw.words).cast("B")
+    strings = base_raw.strings + raw.strings
+    text = module.dump_c(
+        words,
+        strings,
+        base_raw.count + raw.count,
+        pointer_size,
+        base_raw.count,
+        base_raw.strings_len,
+    )
     return text
 
 

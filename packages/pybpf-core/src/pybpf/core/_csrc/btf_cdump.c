@@ -73,6 +73,8 @@ struct dumper {
     const char *str;
     uint32_t str_len;
     uint32_t n; /* ids 0..n-1, 0 is void */
+    uint32_t base_n; /* split BTF: the base's ids are 0..base_n-1 (else n) */
+    uint32_t base_str_len; /* split BTF: the base's strings (else str_len) */
     uint32_t ptr_size;
     uint32_t *off;
     uint8_t *kind;
@@ -151,15 +153,17 @@ static inline int is_qualifier(int k)
 static const uint8_t extra_words[K_LAST + 1] = {0, 1, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0};
 static const uint8_t item_words[K_LAST + 1] = {0, 0, 0, 0, 3, 3, 2, 0, 0, 0, 0, 0, 0, 2, 0, 3, 0, 0, 0, 3};
 
-static void check_ref(struct dumper *d, uint32_t target)
+/* A base's records refer to the base's types and strings only, as the
+ * base's decoder checks; the split blob's to both. */
+static void check_ref(struct dumper *d, uint32_t id, uint32_t target)
 {
-    if (target >= d->n)
+    if (target >= (id < d->base_n ? d->base_n : d->n))
         bail(d);
 }
 
-static void check_str(struct dumper *d, uint32_t offset)
+static void check_str(struct dumper *d, uint32_t id, uint32_t offset)
 {
-    if (offset >= d->str_len)
+    if (offset >= (id < d->base_n ? d->base_str_len : d->str_len))
         bail(d);
 }
 
@@ -181,7 +185,7 @@ static void index_records(struct dumper *d)
             bail(d);
         d->off[id] = at;
         d->kind[id] = (uint8_t)k;
-        check_str(d, W(d, at));
+        check_str(d, id, W(d, at));
         size = W(d, at + 2);
         switch (k) {
         case K_INT: {
@@ -200,41 +204,41 @@ static void index_records(struct dumper *d)
         }
         case K_PTR: case K_TYPEDEF: case K_VOLATILE: case K_CONST: case K_RESTRICT:
         case K_TYPE_TAG: case K_FUNC: case K_DECL_TAG:
-            check_ref(d, size);
+            check_ref(d, id, size);
             if (k == K_FUNC && vlen > 2)
                 bail(d);
             break;
         case K_VAR:
-            check_ref(d, size);
+            check_ref(d, id, size);
             if (W(d, at + 3) > 2)
                 bail(d);
             break;
         case K_ARRAY:
-            check_ref(d, W(d, at + 3));
-            check_ref(d, W(d, at + 4));
+            check_ref(d, id, W(d, at + 3));
+            check_ref(d, id, W(d, at + 4));
             break;
         case K_STRUCT: case K_UNION:
             for (i = 0; i < vlen; i++) {
-                check_str(d, W(d, at + 3 + 3 * i));
-                check_ref(d, W(d, at + 4 + 3 * i));
+                check_str(d, id, W(d, at + 3 + 3 * i));
+                check_ref(d, id, W(d, at + 4 + 3 * i));
             }
             break;
         case K_ENUM: case K_ENUM64:
             if (size != 1 && size != 2 && size != 4 && size != 8 && (size || vlen))
                 bail(d);
             for (i = 0; i < vlen; i++)
-                check_str(d, W(d, at + 3 + item_words[k] * i));
+                check_str(d, id, W(d, at + 3 + item_words[k] * i));
             break;
         case K_FUNC_PROTO:
-            check_ref(d, size);
+            check_ref(d, id, size);
             for (i = 0; i < vlen; i++) {
-                check_str(d, W(d, at + 3 + 2 * i));
-                check_ref(d, W(d, at + 4 + 2 * i));
+                check_str(d, id, W(d, at + 3 + 2 * i));
+                check_ref(d, id, W(d, at + 4 + 2 * i));
             }
             break;
         case K_DATASEC:
             for (i = 0; i < vlen; i++)
-                check_ref(d, W(d, at + 3 + 3 * i));
+                check_ref(d, id, W(d, at + 3 + 3 * i));
             break;
         case K_FLOAT:
             if (size != 2 && size != 4 && size != 8 && size != 12 && size != 16)
@@ -1565,13 +1569,16 @@ static int setup(struct dumper *d, uint32_t count)
 static PyObject *cdump_dump_c(PyObject *self, PyObject *args)
 {
     Py_buffer words, strings;
-    unsigned int count, ptr_size;
+    unsigned int count, ptr_size, base_count = 0, base_strings = 0;
     struct dumper *d;
     PyObject *result = NULL;
     Py_ssize_t i;
+    const char *str;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*y*II", &words, &strings, &count, &ptr_size))
+    if (!PyArg_ParseTuple(args, "y*y*II|II", &words, &strings, &count, &ptr_size, &base_count,
+                          &base_strings))
         return NULL;
+    str = strings.buf;
     d = PyMem_Calloc(1, sizeof(*d));
     if (d == NULL) {
         PyBuffer_Release(&words);
@@ -1579,25 +1586,28 @@ static PyObject *cdump_dump_c(PyObject *self, PyObject *args)
         return PyErr_NoMemory();
     }
     if (words.len % 4 || words.len / 4 > 0xFFFFFFFFll || strings.len == 0
-        || strings.len > 0xFFFFFFFFll || ((const char *)strings.buf)[0] != 0
-        || ((const char *)strings.buf)[strings.len - 1] != 0
+        || strings.len > 0xFFFFFFFFll || str[0] != 0 || str[strings.len - 1] != 0
         || (ptr_size != 4 && ptr_size != 8) || count >= 0x7FFFFFFFu
-        || (Py_ssize_t)count > words.len / 12)
+        || (Py_ssize_t)count > words.len / 12 || base_count > count
+        || (Py_ssize_t)base_strings > strings.len
+        || (base_strings && str[base_strings - 1] != 0) || (base_count && !base_strings))
         goto unhandled;
     /* Names are written as they are: only ASCII is the same text as Python's decoding. */
     for (i = 0; i < strings.len; i++)
-        if (((const unsigned char *)strings.buf)[i] >= 0x80)
+        if (((const unsigned char *)str)[i] >= 0x80)
             goto unhandled;
     d->nwords = (uint32_t)(words.len / 4);
     d->w = PyMem_Malloc(words.len ? (size_t)words.len : 4);
     if (d->w == NULL)
         goto unhandled;
     memcpy((void *)d->w, words.buf, (size_t)words.len);
-    d->str = strings.buf;
+    d->str = str;
     d->str_len = (uint32_t)strings.len;
     d->ptr_size = ptr_size;
     if (setup(d, count) < 0)
         goto unhandled;
+    d->base_n = base_count ? base_count + 1 : d->n;
+    d->base_str_len = base_count ? base_strings : d->str_len;
     if (setjmp(d->bail))
         goto unhandled;
     dump(d);
@@ -1618,8 +1628,10 @@ out:
 
 static PyMethodDef cdump_methods[] = {
     {"dump_c", cdump_dump_c, METH_VARARGS,
-     "dump_c(types, strings, count, pointer_size): the C definitions of a whole BTF blob "
-     "(pybpf.btf.cdump.dump_c's text), or None where the Python code must run."},
+     "dump_c(types, strings, count, pointer_size[, base_count, base_strings]): the C "
+     "definitions of a whole BTF blob (pybpf.btf.cdump.dump_c's text), or None where the "
+     "Python code must run. Split BTF comes as its base's words and strings followed by "
+     "its own, with the base's record count and string table length."},
     {NULL, NULL, 0, NULL},
 };
 
