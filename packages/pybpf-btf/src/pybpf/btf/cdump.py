@@ -232,7 +232,8 @@ def _compiled_dump(types: Spec | Iterable[Type], pointer_size: int) -> str | Non
         or raw.base_strings_len != base_raw.strings_len
     ):
         return None
-    words = memoryview(base_raw.words).cast("B").tobytes() + memoryview(raw.words).cast("B")
+    # The words are a memoryview or an array of native uint32: bytes() copies their buffer.
+    words = bytes(base_raw.words) + bytes(raw.words)
     strings = base_raw.strings + raw.strings
     text = module.dump_c(
         words,
