@@ -43,7 +43,7 @@ enum {
 /* Deeper walks (only a cycle nothing ends, or absurd input) are left to Python. */
 #define MAX_WALK_DEPTH 65536
 /* Nested layouts (struct in struct by value) deeper than this go to Python. */
-#define MAX_LAYOUT_DEPTH 2048
+#define MAX_LAYOUT_DEPTH 512
 #define NO_CONTAINER 0xFFFFFFFFu
 
 /* A name's count in one namespace (cdump.py's type_names / ident_names). */
