@@ -1,6 +1,7 @@
 """Hatch build hook: compile the bpf(2) layer (cffi, API mode) into the wheel.
 
-It also compiles ``_pybpf_btf_scan``, pybpf.btf's record scan in C, and
+It also compiles ``_pybpf_btf_scan``, pybpf.btf's record scan in C,
+``_pybpf_btf_cdump``, pybpf.btf's C header dump in C, and
 ``_pybpf_asm_codec``, pybpf.asm's instruction codec in C (see
 ``PLAIN_MODULES`` in ``_sys_build.py``); each is optional.
 

@@ -39,7 +39,10 @@ from it (bpftool's output for vmlinux and the testdata objects is unaffected):
 
 from __future__ import annotations
 
+import functools
+import importlib
 import itertools
+import os
 from collections.abc import Callable, Generator, Hashable, Iterable
 from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
@@ -72,6 +75,8 @@ from pybpf.btf.types import (
 )
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     from pybpf.btf.spec import Spec
 
 __all__ = ["HEADER_GUARD", "MAX_NESTING", "dump_c", "format_c"]
@@ -149,6 +154,9 @@ def dump_c(types: Spec | Iterable[Type], *, pointer_size: int | None = None) -> 
     """
     if pointer_size is None:
         pointer_size = getattr(types, "pointer_size", None) or 8
+    text = _compiled_dump(types, pointer_size)
+    if text is not None:
+        return text
     flags = _referenced_flags(types)
     roots = list(types)
     dumper = _Dumper(pointer_size)
@@ -160,6 +168,82 @@ def dump_c(types: Spec | Iterable[Type], *, pointer_size: int | None = None) -> 
     for t in roots:
         dumper.dump_type(t)
     return "".join(dumper.out)
+
+
+# The compiled dump's contract (see _compiled_module): the module and the
+# version of its function this code calls.
+_CDUMP_MODULE = "_pybpf_btf_cdump"
+_CDUMP_VERSION = 1
+
+
+@functools.cache
+def _compiled_module() -> ModuleType | None:
+    """The compiled dump, when installed and of this code's version.
+
+    It is ``_pybpf_btf_cdump``, built from pybpf-core's C sources into its
+    wheel. Its ``VERSION`` is 1 and its one function,
+    ``dump_c(types, strings, count, pointer_size)``, takes a whole blob's type
+    section (native-order words), its string table and its record count, and
+    returns what :func:`dump_c` writes for it, or None for anything it does not
+    handle or finds malformed (this module's code then runs, and says what is
+    wrong). It follows this module's algorithm step by step: the Python code
+    is the reference.
+    """
+    try:
+        module = importlib.import_module(_CDUMP_MODULE)
+    except ImportError:
+        return None
+    return module if getattr(module, "VERSION", None) == _CDUMP_VERSION else None
+
+
+def _compiled_dump(types: Spec | Iterable[Type], pointer_size: int) -> str | None:
+    """The compiled dump of a whole spec as read from its blob; None where it does not apply.
+
+    ``PYBPF_BTF_CDUMP=python`` turns it off. Hand-picked types, and specs
+    (or bases) whose types were decoded or edited, are dumped in Python.
+    """
+    if os.environ.get("PYBPF_BTF_CDUMP") == "python" or not hasattr(types, "type_by_id"):
+        return None
+    module = _compiled_module()
+    if module is None:
+        return None
+    # Imported here: a dump of hand-picked types needs no records.
+    from pybpf.btf.raw_records import _untouched  # noqa: PLC0415
+    from pybpf.btf.spec import Spec  # noqa: PLC0415
+
+    if not isinstance(types, Spec):
+        return None
+    raw = _untouched(types)
+    if raw is None:
+        return None
+    if types.base is None:
+        if raw.first_id != 1:
+            return None
+        text: str | None = module.dump_c(raw.words, raw.strings, raw.count, pointer_size)
+        return text
+    # Split BTF: the base's records and strings, then the blob's, make one id
+    # and one string offset space, as they do for the decoder.
+    base = types.base
+    base_raw = _untouched(base) if base.base is None else None
+    if (
+        base_raw is None
+        or base_raw.first_id != 1
+        or raw.first_id != base_raw.count + 1
+        or raw.base_strings_len != base_raw.strings_len
+    ):
+        return None
+    # The words are a memoryview or an array of native uint32: bytes() copies their buffer.
+    words = bytes(base_raw.words) + bytes(raw.words)
+    strings = base_raw.strings + raw.strings
+    text = module.dump_c(
+        words,
+        strings,
+        base_raw.count + raw.count,
+        pointer_size,
+        base_raw.count,
+        base_raw.strings_len,
+    )
+    return text
 
 
 def _referenced_flags(types: Spec | Iterable[Type]) -> bytearray | None:

@@ -85,8 +85,20 @@ BTF_SCAN_SOURCE = os.path.join(CSRC, "btf_scan.c")
 ASM_CODEC_MODULE = "_pybpf_asm_codec"
 ASM_CODEC_SOURCE = os.path.join(CSRC, "asm_codec.c")
 
+#: pybpf.btf's C header dump, compiled (``_csrc/btf_cdump.c``): ordering and
+#: writing vmlinux's types one Python object at a time costs a dozen times
+#: bpftool's whole process. Like :data:`BTF_SCAN_MODULE`, a top-level module
+#: that ``pybpf.btf.cdump`` looks up by name and owns the contract of; it
+#: returns None for anything it does not handle, and the Python dump runs.
+BTF_CDUMP_MODULE = "_pybpf_btf_cdump"
+BTF_CDUMP_SOURCE = os.path.join(CSRC, "btf_cdump.c")
+
 #: The plain CPython modules (no cffi) compiled into the wheel, each optional.
-PLAIN_MODULES = {BTF_SCAN_MODULE: BTF_SCAN_SOURCE, ASM_CODEC_MODULE: ASM_CODEC_SOURCE}
+PLAIN_MODULES = {
+    BTF_SCAN_MODULE: BTF_SCAN_SOURCE,
+    ASM_CODEC_MODULE: ASM_CODEC_SOURCE,
+    BTF_CDUMP_MODULE: BTF_CDUMP_SOURCE,
+}
 
 # mmap(2) for arenas at a fixed address (Python's mmap takes no address).
 _LIBC_CDEF = """
