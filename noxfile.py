@@ -162,8 +162,9 @@ def bench(session: nox.Session) -> None:
 def fuzz(session: nox.Session) -> None:
     """Coverage-guided fuzzing of every parser with atheris, 60 s in all (``-- SECONDS``)."""
     # The offline layers parse untrusted bytes; core is installed for the compiled
-    # BTF scan and asm codec its wheel carries, which those layers use when present
-    # (the harnesses compare them with the pure-Python paths). Link is not needed.
+    # modules its wheel carries (BTF scan and record dumps, C dump, asm codec),
+    # which those layers use when present (the harnesses compare them with the
+    # pure-Python paths). Link is not needed.
     layers = [pkg for pkg in PACKAGES if pkg.name != "pybpf-link"]
     session.install(*[arg for pkg in layers for arg in ("-e", str(pkg))], "atheris>=2.3")
     session.run("python", str(ROOT / "fuzz" / "run.py"), *session.posargs)

@@ -51,7 +51,7 @@ def run(bench: Bench) -> None:
     cli = shutil.which("pybpf", path=str(Path(sys.executable).parent))
     if cli is None:
         return
-    for fmt in ("raw", "json"):
+    for fmt in theirs:
         bench.compare(
             f"pybpf btf dump vmlinux --format {fmt}",
             bench.process([cli, "btf", "dump", "vmlinux", "--format", fmt]),
