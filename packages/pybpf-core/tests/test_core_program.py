@@ -287,6 +287,59 @@ def test_btf_probes_ask_only_about_the_kinds_an_object_uses(
     assert all(getattr(opts, f) == getattr(full, f) for f in used)
 
 
+@pytest.fixture
+def fresh_btf_probes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The BTF probes with nothing known yet, their boot notes kept under tmp_path."""
+    from pybpf.core import _btf_probes
+
+    monkeypatch.setenv("PYBPF_CACHE_DIR", str(tmp_path))
+    _btf_probes.supported.cache_clear()
+    _btf_probes._saved_answers.cache_clear()
+    yield tmp_path
+    _btf_probes.supported.cache_clear()
+    _btf_probes._saved_answers.cache_clear()
+
+
+def test_btf_probe_answers_are_kept_for_the_boot(
+    fresh_btf_probes: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pybpf.core import _btf_probes
+
+    probed = _btf_probes.sanitize_options()
+    assert (fresh_btf_probes / "note-btf-probes").exists()
+    # A later process of the same boot: the answers come from the note, no probe runs.
+    _btf_probes.supported.cache_clear()
+    _btf_probes._saved_answers.cache_clear()
+
+    def no_probe(types: object) -> bool:
+        raise AssertionError("probed again")
+
+    monkeypatch.setattr(_btf_probes, "_accepts", no_probe)
+    assert _btf_probes.sanitize_options() == probed
+
+
+def test_btf_probe_failing_for_want_of_privileges_is_not_kept(
+    fresh_btf_probes: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from pybpf.core import _btf_probes, _cmds
+
+    def refused(blob: bytes, what: str) -> object:
+        raise BPFError(errno.EPERM, what)
+
+    monkeypatch.setattr(_cmds, "btf_load", refused)
+    assert not _btf_probes.supported("float")
+    assert not (fresh_btf_probes / "note-btf-probes").exists()
+    monkeypatch.undo()
+    monkeypatch.setenv("PYBPF_CACHE_DIR", str(fresh_btf_probes))
+    _btf_probes.supported.cache_clear()
+    assert _btf_probes.supported("func")  # every kernel of the matrix has FUNC
+    from pybpf.btf.kernel import load_boot_note
+
+    assert load_boot_note("btf-probes") == b"func=1\n"
+
+
 def test_object_btf_refused(testdata: Path) -> None:
     from pybpf.core._btf_probes import sanitize_options
     from pybpf.core._objbtf import ObjectBTF

@@ -1,12 +1,17 @@
 """Which BTF kinds the kernel accepts, for :class:`~pybpf.btf.SanitizeOptions`.
 
 As libbpf's ``probe_kern_btf_*``: load the smallest blob that uses the kind
-and see whether the kernel takes it. Asked once per process, and only for
-the kinds an object's BTF uses.
+and see whether the kernel takes it. Asked only for the kinds an object's
+BTF uses, once per boot: a definite answer (taken, or refused with EINVAL)
+is kept as a boot note next to the kernel BTF index (see
+:func:`pybpf.btf.kernel.store_boot_note`), which only this boot of this
+kernel build reads back. Any other failure (EPERM without privileges) counts
+as "not supported" in this process and is not kept.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import sys
 from collections.abc import Callable, Iterable
@@ -32,16 +37,23 @@ from pybpf.btf import (
     VarSecinfo,
     marshal,
 )
+from pybpf.btf.kernel import load_boot_note, store_boot_note
 from pybpf.core import _cmds
 from pybpf.core.errors import BPFError
 
+#: The boot note of the answers (``feature=0|1`` lines).
+_NOTE = "btf-probes"
 
-def _accepts(types: list[Type]) -> bool:
+
+def _accepts(types: list[Type]) -> bool | None:
+    """Whether the kernel loads ``types``; None when its refusal says nothing about them."""
     try:
         blob = marshal(types, byte_order="little" if sys.byteorder == "little" else "big")
         _cmds.btf_load(blob, "probe BTF").close()
-    except (BPFError, BTFError):
-        return False
+    except BPFError as exc:
+        return False if exc.errno == errno.EINVAL else None
+    except BTFError:
+        return None
     return True
 
 
@@ -90,7 +102,29 @@ _PROBES: dict[str, Callable[[], list[Type]]] = {
 @functools.cache
 def supported(feature: str) -> bool:
     """Whether the kernel's BTF loader accepts ``feature`` (a field of SanitizeOptions)."""
-    return _accepts(_PROBES[feature]())
+    probe = _PROBES[feature]
+    saved = _saved_answers()
+    known = saved.get(feature)
+    if known is not None:
+        return known
+    answer = _accepts(probe())
+    if answer is None:
+        return False
+    saved[feature] = answer
+    store_boot_note(_NOTE, "".join(f"{f}={int(a)}\n" for f, a in sorted(saved.items())).encode())
+    return answer
+
+
+@functools.cache
+def _saved_answers() -> dict[str, bool]:
+    """The answers kept in this boot, read once per process (and added to as probes run)."""
+    note = load_boot_note(_NOTE)
+    answers: dict[str, bool] = {}
+    for line in note.decode("ascii", "replace").splitlines() if note else ():
+        feature, _, value = line.partition("=")
+        if feature in _PROBES and value in {"0", "1"}:
+            answers[feature] = value == "1"
+    return answers
 
 
 def features_used(types: Iterable[Type]) -> set[str]:
@@ -126,7 +160,7 @@ def sanitize_options(types: Iterable[Type] | None = None) -> SanitizeOptions:
 
     With ``types`` (an object's BTF), only the features those types use are
     probed: a feature they do not use needs no rewrite, and keeps the
-    default ("supported"). Each feature is probed once per process.
+    default ("supported"). Each feature is probed once per boot.
     """
     wanted = _PROBES.keys() if types is None else features_used(types)
     return SanitizeOptions(**{feature: supported(feature) for feature in wanted})
