@@ -254,6 +254,39 @@ def test_btf_probes_and_sanitized_btf(testdata: Path) -> None:
         new.close()
 
 
+def test_object_btf_is_fixed_in_its_records_not_in_a_copy_of_its_types(
+    testdata: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from pybpf.btf import Datasec, Func, Int, Linkage, Spec, Var, marshal
+    from pybpf.btf.marshal import encode
+    from pybpf.core._objbtf import _fixed_records
+
+    spec = load_collection_spec(testdata / "ksyms-el.o")
+    assert spec.types is not None
+    before = marshal(spec.types)
+
+    def no_copy(self: Spec) -> Spec:
+        raise AssertionError("the object's types were copied")
+
+    monkeypatch.setattr(Spec, "copy", no_copy)
+    fixed = Spec.from_bytes(encode(_fixed_records(spec.types), sys.byteorder))
+    assert marshal(spec.types) == before  # the object's own types are unchanged
+    ksyms = fixed.type_by_name(".ksyms")
+    assert isinstance(ksyms, Datasec) and ksyms.vars
+    for i, secinfo in enumerate(ksyms.vars):
+        var = secinfo.type
+        assert isinstance(var, Var) and isinstance(var.type, Int) and var.type.size == 4
+        assert (secinfo.offset, secinfo.size) == (4 * i, 4)
+    assert ksyms.size == 4 * len(ksyms.vars)
+    for t in fixed.own_types():
+        assert not isinstance(t, Var | Func) or t.linkage != Linkage.EXTERN
+        if isinstance(t, Datasec):
+            offsets = [v.offset for v in t.vars]
+            assert offsets == sorted(offsets) and (t.size or not t.vars)
+
+
 def test_btf_probes_ask_only_about_the_kinds_an_object_uses(
     testdata: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
