@@ -321,56 +321,78 @@ def test_btf_probes_ask_only_about_the_kinds_an_object_uses(
 
 
 @pytest.fixture
-def fresh_btf_probes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The BTF probes with nothing known yet, their boot notes kept under tmp_path."""
-    from pybpf.core import _btf_probes
+def fresh_probes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Probes with nothing known yet, their boot note kept under tmp_path."""
+    from pybpf.core import _boot_facts, _btf_probes, _probes
 
+    caches = [
+        _btf_probes.supported,
+        _boot_facts._saved,
+        _probes.have_map_names,
+        _probes.names_allow_dot,
+    ]
     monkeypatch.setenv("PYBPF_CACHE_DIR", str(tmp_path))
-    _btf_probes.supported.cache_clear()
-    _btf_probes._saved_answers.cache_clear()
+    for cache in caches:
+        cache.cache_clear()
     yield tmp_path
-    _btf_probes.supported.cache_clear()
-    _btf_probes._saved_answers.cache_clear()
+    for cache in caches:
+        cache.cache_clear()
 
 
-def test_btf_probe_answers_are_kept_for_the_boot(
-    fresh_btf_probes: Path, monkeypatch: pytest.MonkeyPatch
+def _kept_facts() -> bytes | None:
+    from pybpf.btf.kernel import load_boot_note
+
+    return load_boot_note("core-probes")
+
+
+def test_probe_answers_are_kept_for_the_boot(
+    fresh_probes: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pybpf.core import _btf_probes
+    from pybpf.core import _boot_facts, _btf_probes, _probes
 
     probed = _btf_probes.sanitize_options()
-    assert (fresh_btf_probes / "note-btf-probes").exists()
+    names = (_probes.have_map_names(), _probes.names_allow_dot())
+    assert names == (True, True)  # every kernel of the matrix (>= 5.2)
+    kept = _kept_facts()
+    assert kept is not None and b"btf_func=1\n" in kept and b"map_names=1\n" in kept
     # A later process of the same boot: the answers come from the note, no probe runs.
-    _btf_probes.supported.cache_clear()
-    _btf_probes._saved_answers.cache_clear()
+    for cache in (
+        _btf_probes.supported,
+        _boot_facts._saved,
+        _probes.have_map_names,
+        _probes.names_allow_dot,
+    ):
+        cache.cache_clear()
 
-    def no_probe(types: object) -> bool:
+    def no_probe(*args: object) -> int:
         raise AssertionError("probed again")
 
     monkeypatch.setattr(_btf_probes, "_accepts", no_probe)
+    monkeypatch.setattr(_probes, "_create", no_probe)
     assert _btf_probes.sanitize_options() == probed
+    assert (_probes.have_map_names(), _probes.names_allow_dot()) == names
 
 
-def test_btf_probe_failing_for_want_of_privileges_is_not_kept(
-    fresh_btf_probes: Path, monkeypatch: pytest.MonkeyPatch
+def test_probe_failing_for_want_of_privileges_is_not_kept(
+    fresh_probes: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import errno
 
-    from pybpf.core import _btf_probes, _cmds
+    from pybpf.core import _btf_probes, _cmds, _probes
 
     def refused(blob: bytes, what: str) -> object:
         raise BPFError(errno.EPERM, what)
 
     monkeypatch.setattr(_cmds, "btf_load", refused)
+    monkeypatch.setattr(_probes, "_create", lambda *args, **kwargs: -errno.EPERM)
     assert not _btf_probes.supported("float")
-    assert not (fresh_btf_probes / "note-btf-probes").exists()
+    assert not _probes.have_map_names()
+    assert _kept_facts() is None
     monkeypatch.undo()
-    monkeypatch.setenv("PYBPF_CACHE_DIR", str(fresh_btf_probes))
+    monkeypatch.setenv("PYBPF_CACHE_DIR", str(fresh_probes))
     _btf_probes.supported.cache_clear()
     assert _btf_probes.supported("func")  # every kernel of the matrix has FUNC
-    from pybpf.btf.kernel import load_boot_note
-
-    assert load_boot_note("btf-probes") == b"func=1\n"
+    assert _kept_facts() == b"btf_func=1\n"
 
 
 def test_object_btf_refused(testdata: Path) -> None:

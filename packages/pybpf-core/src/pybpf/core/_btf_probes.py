@@ -2,11 +2,10 @@
 
 As libbpf's ``probe_kern_btf_*``: load the smallest blob that uses the kind
 and see whether the kernel takes it. Asked only for the kinds an object's
-BTF uses, once per boot: a definite answer (taken, or refused with EINVAL)
-is kept as a boot note next to the kernel BTF index (see
-:func:`pybpf.btf.kernel.store_boot_note`), which only this boot of this
-kernel build reads back. Any other failure (EPERM without privileges) counts
-as "not supported" in this process and is not kept.
+BTF uses, and once per boot (:mod:`pybpf.core._boot_facts`): a definite
+answer (taken, or refused with EINVAL) is kept for later processes; any
+other failure (EPERM without privileges) counts as "not supported" in this
+process and is not kept.
 """
 
 from __future__ import annotations
@@ -37,12 +36,8 @@ from pybpf.btf import (
     VarSecinfo,
     marshal,
 )
-from pybpf.btf.kernel import load_boot_note, store_boot_note
-from pybpf.core import _cmds
+from pybpf.core import _boot_facts, _cmds
 from pybpf.core.errors import BPFError
-
-#: The boot note of the answers (``feature=0|1`` lines).
-_NOTE = "btf-probes"
 
 
 def _accepts(types: list[Type]) -> bool | None:
@@ -103,28 +98,7 @@ _PROBES: dict[str, Callable[[], list[Type]]] = {
 def supported(feature: str) -> bool:
     """Whether the kernel's BTF loader accepts ``feature`` (a field of SanitizeOptions)."""
     probe = _PROBES[feature]
-    saved = _saved_answers()
-    known = saved.get(feature)
-    if known is not None:
-        return known
-    answer = _accepts(probe())
-    if answer is None:
-        return False
-    saved[feature] = answer
-    store_boot_note(_NOTE, "".join(f"{f}={int(a)}\n" for f, a in sorted(saved.items())).encode())
-    return answer
-
-
-@functools.cache
-def _saved_answers() -> dict[str, bool]:
-    """The answers kept in this boot, read once per process (and added to as probes run)."""
-    note = load_boot_note(_NOTE)
-    answers: dict[str, bool] = {}
-    for line in note.decode("ascii", "replace").splitlines() if note else ():
-        feature, _, value = line.partition("=")
-        if feature in _PROBES and value in {"0", "1"}:
-            answers[feature] = value == "1"
-    return answers
+    return bool(_boot_facts.probed(f"btf_{feature}", lambda: _accepts(probe())))
 
 
 def features_used(types: Iterable[Type]) -> set[str]:
