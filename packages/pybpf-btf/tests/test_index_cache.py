@@ -183,3 +183,47 @@ def test_saved_name_order_answers_lookups(cache: Path, btf_file: Path) -> None:
         assert spec.type_by_name(name).name == name
     assert spec.types_by_name("missing") == []
     assert spec._raw._strings is None
+
+
+def test_boot_note_is_read_back_in_the_same_boot(cache: Path) -> None:
+    assert kernel.load_boot_note("probes") is None
+    kernel.store_boot_note("probes", b"float=1\n")
+    assert kernel.load_boot_note("probes") == b"float=1\n"
+    kernel.store_boot_note("probes", b"float=1\nfunc=1\n")  # replaced whole
+    assert kernel.load_boot_note("probes") == b"float=1\nfunc=1\n"
+    assert kernel.load_boot_note("other") is None
+
+
+def test_boot_note_of_another_boot_or_kernel_is_ignored(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kernel.store_boot_note("probes", b"float=1\n")
+    boot_id = tmp_path / "boot_id"
+    boot_id.write_text("00000000-0000-0000-0000-000000000000\n")
+    monkeypatch.setattr(index_cache, "_BOOT_ID", str(boot_id))
+    assert kernel.load_boot_note("probes") is None
+    monkeypatch.undo()
+    monkeypatch.setenv("PYBPF_CACHE_DIR", str(cache))
+    assert kernel.load_boot_note("probes") == b"float=1\n"
+    real = os.uname()
+    rebuilt = os.uname_result((*real[:3], real.version + " rebuilt", real.machine))
+    monkeypatch.setattr(index_cache.os, "uname", lambda: rebuilt)
+    assert kernel.load_boot_note("probes") is None
+
+
+def test_damaged_or_disabled_boot_note_is_none(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kernel.store_boot_note("probes", b"float=1\n")
+    entry = _entry(cache)
+    data = bytearray(entry.read_bytes())
+    data[-6] ^= 1
+    entry.write_bytes(bytes(data))
+    assert kernel.load_boot_note("probes") is None
+    entry.write_bytes(bytes(data[:5]))
+    assert kernel.load_boot_note("probes") is None
+    monkeypatch.setenv("PYBPF_CACHE_DIR", "")
+    kernel.store_boot_note("probes", b"float=1\n")
+    assert kernel.load_boot_note("probes") is None
+    with pytest.raises(ValueError, match="bad boot note name"):
+        kernel.load_boot_note("../probes")

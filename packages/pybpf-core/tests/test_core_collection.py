@@ -115,6 +115,19 @@ def test_core_local_never_loads(testdata: Path, pin_dir: Path) -> None:
         Collection(testdata / "core_local-el.o", CollectionOptions(pin_path=pin_dir))
 
 
+def test_load_without_externs_or_core_does_not_read_kernel_btf(
+    testdata: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pybpf.core import program
+
+    def no_kernel_btf() -> object:
+        raise AssertionError("the kernel's BTF was read")
+
+    monkeypatch.setattr(program, "load_kernel_spec", no_kernel_btf)
+    with Collection(load_collection_spec(testdata / "demo-el.o")) as coll:
+        assert coll.programs
+
+
 def test_sections_without_fentry(testdata: Path) -> None:
     spec = load_collection_spec(testdata / "sections-el.o")
     # freplace needs a target program: test_core_program loads it with one.

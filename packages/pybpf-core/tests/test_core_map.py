@@ -612,6 +612,33 @@ def test_memlock_not_charged_on_this_kernel() -> None:
     assert _rlimit.memlock_hint() == ""
 
 
+def test_memlock_answer_is_kept_for_the_boot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import resource
+
+    from pybpf.btf.kernel import load_boot_note
+    from pybpf.core import _boot_facts, _rlimit
+
+    if resource.getrlimit(resource.RLIMIT_MEMLOCK)[0] == resource.RLIM_INFINITY:
+        pytest.skip("RLIMIT_MEMLOCK is unlimited: nothing is probed")
+    monkeypatch.setenv("PYBPF_CACHE_DIR", str(tmp_path))
+    _boot_facts._saved.cache_clear()
+    try:
+        charged = _rlimit._charged()
+        assert charged is not None
+        assert load_boot_note("core-probes") == f"memlock_charged={int(charged)}\n".encode()
+        _boot_facts._saved.cache_clear()
+
+        def no_probe() -> int:
+            raise AssertionError("probed again")
+
+        monkeypatch.setattr(_rlimit, "_try_create", no_probe)
+        assert _rlimit._charged() is charged
+    finally:
+        _boot_facts._saved.cache_clear()
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # fork() warns on 3.12+
 def test_eperm_without_privileges_has_a_hint() -> None:
     from pybpf.core import BPFPermissionError

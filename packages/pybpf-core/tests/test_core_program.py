@@ -254,6 +254,39 @@ def test_btf_probes_and_sanitized_btf(testdata: Path) -> None:
         new.close()
 
 
+def test_object_btf_is_fixed_in_its_records_not_in_a_copy_of_its_types(
+    testdata: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from pybpf.btf import Datasec, Func, Int, Linkage, Spec, Var, marshal
+    from pybpf.btf.marshal import encode
+    from pybpf.core._objbtf import _fixed_records
+
+    spec = load_collection_spec(testdata / "ksyms-el.o")
+    assert spec.types is not None
+    before = marshal(spec.types)
+
+    def no_copy(self: Spec) -> Spec:
+        raise AssertionError("the object's types were copied")
+
+    monkeypatch.setattr(Spec, "copy", no_copy)
+    fixed = Spec.from_bytes(encode(_fixed_records(spec.types), sys.byteorder))
+    assert marshal(spec.types) == before  # the object's own types are unchanged
+    ksyms = fixed.type_by_name(".ksyms")
+    assert isinstance(ksyms, Datasec) and ksyms.vars
+    for i, secinfo in enumerate(ksyms.vars):
+        var = secinfo.type
+        assert isinstance(var, Var) and isinstance(var.type, Int) and var.type.size == 4
+        assert (secinfo.offset, secinfo.size) == (4 * i, 4)
+    assert ksyms.size == 4 * len(ksyms.vars)
+    for t in fixed.own_types():
+        assert not isinstance(t, Var | Func) or t.linkage != Linkage.EXTERN
+        if isinstance(t, Datasec):
+            offsets = [v.offset for v in t.vars]
+            assert offsets == sorted(offsets) and (t.size or not t.vars)
+
+
 def test_btf_probes_ask_only_about_the_kinds_an_object_uses(
     testdata: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -285,6 +318,81 @@ def test_btf_probes_ask_only_about_the_kinds_an_object_uses(
     opts = _btf_probes.sanitize_options(spec.types)
     assert sorted(asked) == sorted(used)
     assert all(getattr(opts, f) == getattr(full, f) for f in used)
+
+
+@pytest.fixture
+def fresh_probes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Probes with nothing known yet, their boot note kept under tmp_path."""
+    from pybpf.core import _boot_facts, _btf_probes, _probes
+
+    caches = [
+        _btf_probes.supported,
+        _boot_facts._saved,
+        _probes.have_map_names,
+        _probes.names_allow_dot,
+    ]
+    monkeypatch.setenv("PYBPF_CACHE_DIR", str(tmp_path))
+    for cache in caches:
+        cache.cache_clear()
+    yield tmp_path
+    for cache in caches:
+        cache.cache_clear()
+
+
+def _kept_facts() -> bytes | None:
+    from pybpf.btf.kernel import load_boot_note
+
+    return load_boot_note("core-probes")
+
+
+def test_probe_answers_are_kept_for_the_boot(
+    fresh_probes: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pybpf.core import _boot_facts, _btf_probes, _probes
+
+    probed = _btf_probes.sanitize_options()
+    names = (_probes.have_map_names(), _probes.names_allow_dot())
+    assert names == (True, True)  # every kernel of the matrix (>= 5.2)
+    kept = _kept_facts()
+    assert kept is not None and b"btf_func=1\n" in kept and b"map_names=1\n" in kept
+    # A later process of the same boot: the answers come from the note, no probe runs.
+    for cache in (
+        _btf_probes.supported,
+        _boot_facts._saved,
+        _probes.have_map_names,
+        _probes.names_allow_dot,
+    ):
+        cache.cache_clear()
+
+    def no_probe(*args: object) -> int:
+        raise AssertionError("probed again")
+
+    monkeypatch.setattr(_btf_probes, "_accepts", no_probe)
+    monkeypatch.setattr(_probes, "_create", no_probe)
+    assert _btf_probes.sanitize_options() == probed
+    assert (_probes.have_map_names(), _probes.names_allow_dot()) == names
+
+
+def test_probe_failing_for_want_of_privileges_is_not_kept(
+    fresh_probes: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from pybpf.core import _btf_probes, _cmds, _probes
+
+    def refused(blob: bytes, what: str) -> object:
+        raise BPFError(errno.EPERM, what)
+
+    monkeypatch.setattr(_cmds, "btf_load", refused)
+    monkeypatch.setattr(_probes, "_create", lambda *args, **kwargs: -errno.EPERM)
+    assert not _btf_probes.supported("float")
+    assert not _probes.have_map_names()
+    assert _kept_facts() is None
+    monkeypatch.undo()
+    monkeypatch.setenv("PYBPF_CACHE_DIR", str(fresh_probes))
+    _btf_probes.supported.cache_clear()
+    assert _btf_probes.supported("func")  # every kernel of the matrix has FUNC
+    assert _kept_facts() == b"btf_func=1\n"
 
 
 def test_object_btf_refused(testdata: Path) -> None:

@@ -17,6 +17,11 @@ Anything unexpected (no cache directory, a foreign owner, a short or stale
 file) makes the index be computed as before; caching never turns into an
 error.
 
+The same directory keeps small per-boot notes of other facts about the
+running kernel (:func:`load_note`, :func:`store_note`: what pybpf-core's
+feature probes found), under the same rules and keyed by the boot id and the
+kernel's build.
+
 Where entries live: ``$PYBPF_CACHE_DIR`` when set (empty disables the cache),
 else ``$XDG_RUNTIME_DIR/pybpf``, else ``/run/pybpf`` for root, else
 ``~/.cache/pybpf``. The runtime directories are emptied at every boot; in
@@ -36,9 +41,10 @@ from typing import TypeAlias
 
 from pybpf.btf import _mapping
 
-__all__ = ["RecordIndex", "cache_dir", "load", "store"]
+__all__ = ["RecordIndex", "cache_dir", "load", "load_note", "store", "store_note"]
 
 _MAGIC = b"pybpf-btf-index\n"
+_NOTE_MAGIC = b"pybpf-boot-note\n"
 _FORMAT = 1
 _SAMPLE = 64 * 1024
 _BOOT_ID = "/proc/sys/kernel/random/boot_id"
@@ -73,23 +79,9 @@ def load(path: str, st: os.stat_result, blob: bytes | memoryview) -> RecordIndex
     key = _key(path, st, blob)
     if entry is None or key is None:
         return None
-    try:
-        fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
+    data = _read_entry(entry, mapped=True)
+    if data is None:
         return None
-    try:
-        info = os.fstat(fd)
-        if info.st_uid != os.geteuid() or not stat.S_ISREG(info.st_mode):
-            return None
-        # Entries are replaced whole, never rewritten in place: mapping one is
-        # safe, and cheaper than reading a megabyte into fresh pages.
-        data = _mapping.map_fd(fd, info.st_size)
-        if data is None:
-            data = memoryview(os.read(fd, info.st_size))
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
     head = _MAGIC + key
     start = len(head) + _COUNTS.size
     if len(data) < start or data[: len(head)] != head:
@@ -113,6 +105,68 @@ def store(path: str, st: os.stat_result, blob: bytes | memoryview, index: Record
     if entry is None or key is None:
         return
     offsets, names, by_name = index
+    body = [
+        array("I", offsets).tobytes(),
+        bytes(names),
+        array("I", by_name if by_name is not None else ()).tobytes(),
+    ]
+    crc = 0
+    for part in body:
+        crc = zlib.crc32(part, crc)
+    named = len(body[2]) // 4
+    counts = _COUNTS.pack(len(offsets), by_name is not None, named, crc)
+    _write_entry(entry, [_MAGIC + key, counts, *body])
+
+
+def load_note(name: str) -> bytes | None:
+    """The note ``name`` saved earlier in this boot of this kernel, if it is intact."""
+    entry = _entry_named(f"note-{name}")
+    key = _boot_key()
+    if entry is None or key is None:
+        return None
+    data = _read_entry(entry, mapped=False)
+    head = _NOTE_MAGIC + key
+    if data is None or len(data) < len(head) + 4 or data[: len(head)] != head:
+        return None
+    body = bytes(data[len(head) : -4])
+    if zlib.crc32(body).to_bytes(4, "little") != data[-4:]:
+        return None
+    return body
+
+
+def store_note(name: str, body: bytes) -> None:
+    """Save ``body`` as the note ``name`` for the rest of the boot; skipped if not possible."""
+    entry = _entry_named(f"note-{name}", create=True)
+    key = _boot_key()
+    if entry is None or key is None:
+        return
+    _write_entry(entry, [_NOTE_MAGIC + key, body, zlib.crc32(body).to_bytes(4, "little")])
+
+
+def _read_entry(entry: str, *, mapped: bool) -> memoryview | None:
+    """The contents of the entry file, if it is a regular file of this user's."""
+    try:
+        fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if info.st_uid != os.geteuid() or not stat.S_ISREG(info.st_mode):
+            return None
+        # Entries are replaced whole, never rewritten in place: mapping one is
+        # safe, and cheaper than reading a megabyte into fresh pages.
+        data = _mapping.map_fd(fd, info.st_size) if mapped else None
+        if data is None:
+            data = memoryview(os.read(fd, info.st_size))
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return data
+
+
+def _write_entry(entry: str, parts: list[bytes]) -> None:
+    """Replace the entry file whole with ``parts`` (a reader never sees half of it)."""
     directory, name = os.path.split(entry)
     temp = os.path.join(directory, f".{name}.{os.getpid()}")
     try:
@@ -122,18 +176,7 @@ def store(path: str, st: os.stat_result, blob: bytes | memoryview, index: Record
         return
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(_MAGIC + key)
-            body = [
-                array("I", offsets).tobytes(),
-                bytes(names),
-                array("I", by_name if by_name is not None else ()).tobytes(),
-            ]
-            crc = 0
-            for part in body:
-                crc = zlib.crc32(part, crc)
-            named = len(body[2]) // 4
-            f.write(_COUNTS.pack(len(offsets), by_name is not None, named, crc))
-            f.writelines(body)
+            f.writelines(parts)
         os.replace(temp, entry)
     except OSError:
         import contextlib  # noqa: PLC0415 (only a failed write needs it)
@@ -144,6 +187,11 @@ def store(path: str, st: os.stat_result, blob: bytes | memoryview, index: Record
 
 def _entry(path: str, *, create: bool = False) -> str | None:
     """The entry file for ``path`` in a directory only this user can write, or None."""
+    return _entry_named(f"btf-index-{os.path.basename(path)}", create=create)
+
+
+def _entry_named(name: str, *, create: bool = False) -> str | None:
+    """The file ``name`` in a directory only this user can write, or None."""
     directory = cache_dir()
     if directory is None:
         return None
@@ -159,15 +207,32 @@ def _entry(path: str, *, create: bool = False) -> str | None:
         or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
     ):
         return None
-    return os.path.join(directory, f"btf-index-{os.path.basename(path)}")
+    return os.path.join(directory, name)
+
+
+def _boot_id() -> str | None:
+    try:
+        with open(_BOOT_ID) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def _boot_key() -> bytes | None:
+    """What a note must match: this boot of this very kernel build."""
+    boot_id = _boot_id()
+    if boot_id is None:
+        return None
+    uname = os.uname()
+    fields = (_FORMAT, sys.byteorder, boot_id, uname.release, uname.version, uname.machine)
+    # The version string has spaces: each field goes on a line of its own.
+    return "".join(f"{field}\n" for field in fields).encode()
 
 
 def _key(path: str, st: os.stat_result, blob: bytes | memoryview) -> bytes | None:
     """What an entry must match: this boot, this very file, these contents."""
-    try:
-        with open(_BOOT_ID) as f:
-            boot_id = f.read().strip()
-    except OSError:
+    boot_id = _boot_id()
+    if boot_id is None:
         return None
     view = memoryview(blob)
     checksum = zlib.crc32(view[-_SAMPLE:], zlib.crc32(view[:_SAMPLE]))

@@ -20,7 +20,13 @@ if TYPE_CHECKING:
     #: The sysfs directory of the kernel's BTF files.
     SYSFS_BTF: Path
 
-__all__ = ["load_kernel_module_spec", "load_kernel_spec", "vmlinux_candidates"]
+__all__ = [
+    "load_boot_note",
+    "load_kernel_module_spec",
+    "load_kernel_spec",
+    "store_boot_note",
+    "vmlinux_candidates",
+]
 
 # Paths are plain strings here: every process that loads kernel BTF comes
 # through this module, and pathlib brings urllib.parse and ipaddress with it.
@@ -98,6 +104,31 @@ def load_kernel_module_spec(name: str) -> Spec:
     if not os.path.exists(path):
         raise FileNotFoundError(errno.ENOENT, f"no BTF for kernel module {name!r}", path)
     return _load_sysfs(path, base=load_kernel_spec())
+
+
+def load_boot_note(name: str) -> bytes | None:
+    """A note about the running kernel saved by :func:`store_boot_note` in this boot, if any.
+
+    Notes sit next to the kernel BTF index cache, under its rules (see
+    :mod:`pybpf.btf._index_cache`): a note of another boot or kernel build,
+    a damaged one, or caching turned off (``PYBPF_CACHE_DIR=``) gives None.
+    """
+    return _index_cache.load_note(_note_name(name))
+
+
+def store_boot_note(name: str, body: bytes) -> None:
+    """Keep ``body`` for the rest of this boot as the note ``name``; skipped when not possible.
+
+    For facts that cannot change until the kernel does (what its loaders
+    accept), so that later processes need not find them out again.
+    """
+    _index_cache.store_note(_note_name(name), body)
+
+
+def _note_name(name: str) -> str:
+    if not (name.isascii() and name.replace("-", "").replace("_", "").isalnum()):
+        raise ValueError(f"bad boot note name {name!r} (letters, digits, '-' and '_')")
+    return name
 
 
 def _load_sysfs(path: str | os.PathLike[str], base: Spec | None) -> Spec:

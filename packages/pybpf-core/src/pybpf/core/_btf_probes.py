@@ -1,12 +1,16 @@
 """Which BTF kinds the kernel accepts, for :class:`~pybpf.btf.SanitizeOptions`.
 
 As libbpf's ``probe_kern_btf_*``: load the smallest blob that uses the kind
-and see whether the kernel takes it. Asked once per process, and only for
-the kinds an object's BTF uses.
+and see whether the kernel takes it. Asked only for the kinds an object's
+BTF uses, and once per boot (:mod:`pybpf.core._boot_facts`): a definite
+answer (taken, or refused with EINVAL) is kept for later processes; any
+other failure (EPERM without privileges) counts as "not supported" in this
+process and is not kept.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import sys
 from collections.abc import Callable, Iterable
@@ -32,16 +36,19 @@ from pybpf.btf import (
     VarSecinfo,
     marshal,
 )
-from pybpf.core import _cmds
+from pybpf.core import _boot_facts, _cmds
 from pybpf.core.errors import BPFError
 
 
-def _accepts(types: list[Type]) -> bool:
+def _accepts(types: list[Type]) -> bool | None:
+    """Whether the kernel loads ``types``; None when its refusal says nothing about them."""
     try:
         blob = marshal(types, byte_order="little" if sys.byteorder == "little" else "big")
         _cmds.btf_load(blob, "probe BTF").close()
-    except (BPFError, BTFError):
-        return False
+    except BPFError as exc:
+        return False if exc.errno == errno.EINVAL else None
+    except BTFError:
+        return None
     return True
 
 
@@ -90,7 +97,8 @@ _PROBES: dict[str, Callable[[], list[Type]]] = {
 @functools.cache
 def supported(feature: str) -> bool:
     """Whether the kernel's BTF loader accepts ``feature`` (a field of SanitizeOptions)."""
-    return _accepts(_PROBES[feature]())
+    probe = _PROBES[feature]
+    return bool(_boot_facts.probed(f"btf_{feature}", lambda: _accepts(probe())))
 
 
 def features_used(types: Iterable[Type]) -> set[str]:
@@ -126,7 +134,7 @@ def sanitize_options(types: Iterable[Type] | None = None) -> SanitizeOptions:
 
     With ``types`` (an object's BTF), only the features those types use are
     probed: a feature they do not use needs no rewrite, and keeps the
-    default ("supported"). Each feature is probed once per process.
+    default ("supported"). Each feature is probed once per boot.
     """
     wanted = _PROBES.keys() if types is None else features_used(types)
     return SanitizeOptions(**{feature: supported(feature) for feature in wanted})

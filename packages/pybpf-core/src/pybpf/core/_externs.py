@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import errno
 import functools
-from collections.abc import MutableSequence
+from collections.abc import Callable, MutableSequence
 
 from pybpf.asm import Instruction
 from pybpf.asm.opcodes import CallSource, PseudoSource
@@ -75,8 +75,14 @@ class Resolver(Closing):
     opened them closes them.
     """
 
-    def __init__(self, kernel: Spec | None, modules: ModuleBTFs | None = None) -> None:
-        self.kernel = kernel
+    def __init__(
+        self,
+        kernel: Spec | Callable[[], Spec | None] | None,
+        modules: ModuleBTFs | None = None,
+    ) -> None:
+        # A function giving the kernel's BTF is called at the first extern
+        # only: a load without externs does not read the kernel's BTF for them.
+        self._kernel = kernel
         self._own_modules = modules is None
         self.modules = ModuleBTFs() if modules is None else modules
         #: The module BTF fds kfunc calls index; slot 0 is reserved.
@@ -85,6 +91,14 @@ class Resolver(Closing):
         self._found: dict[tuple[str, ExternKind], _Found | None] = {}
         #: Poisoned kfunc call ids, to the name of the kfunc each stands for.
         self.poisoned: dict[int, str] = {}
+
+    @property
+    def kernel(self) -> Spec | None:
+        """The kernel's BTF externs are looked up in (None: the kernel has none)."""
+        kernel = self._kernel
+        if kernel is not None and not isinstance(kernel, Spec):
+            kernel = self._kernel = kernel()
+        return kernel
 
     def close(self) -> None:
         """Close the module BTF fds it opened (loaded programs hold their own references)."""

@@ -17,23 +17,22 @@ from pybpf.btf import (
     BTFError,
     Datasec,
     Func,
-    FuncProto,
-    Int,
     IntEncoding,
+    Kind,
     LineInfo,
     Linkage,
     SanitizeOptions,
     Spec,
     Type,
     Var,
-    VarSecinfo,
-    Void,
     add_strings,
     collect_ext_infos,
     encode_func_infos,
     encode_line_infos,
-    marshal,
 )
+from pybpf.btf.marshal import encode, records
+from pybpf.btf.marshal_record import Record
+from pybpf.btf.sanitize import sanitize_records
 from pybpf.core import _cmds
 from pybpf.core.errors import BPFError
 from pybpf.core.fd import FD
@@ -58,7 +57,8 @@ class ObjectBTF:
                 strings.append(rec.file)
                 strings.append(rec.line)
         try:
-            blob = marshal(_fixed_datasecs(types), byte_order=sys.byteorder, sanitize=sanitize)
+            recs = sanitize_records(_fixed_records(types), sanitize, first_id=types.start_id)
+            blob = encode(recs, sys.byteorder)
             blob, self._strings = add_strings(blob, strings)
             self.fd = _cmds.btf_load(blob, "load the object's BTF")
         except (BPFError, BTFError) as exc:
@@ -91,47 +91,53 @@ def _needs_fixing(t: Type) -> bool:
     return isinstance(t, Var | Func) and t.linkage == Linkage.EXTERN
 
 
-def _fixed_datasecs(types: Spec) -> Spec:
-    """``types`` as the kernel accepts it, as libbpf fixes an object's BTF before loading.
+def _fixed_records(types: Spec) -> list[Record]:
+    """The records of ``types`` as the kernel accepts them, as libbpf fixes an object's BTF.
 
     clang leaves some DATASEC sizes 0 (``license``, ``.kconfig``) for the
-    loader to fill; extern VARs become global ones; the ``.ksyms`` section's
-    entries (kernel variables and kfuncs, which the kernel cannot take there)
-    become ``int`` placeholders.
-    Datasec entries are sorted by offset, as the kernel wants them.
+    loader to fill; extern VARs and FUNCs become global ones (a FUNC's
+    anonymous arguments named, as the kernel wants them); the ``.ksyms``
+    section's entries (kernel variables and kfuncs, which the kernel cannot
+    take there) become variables of an appended ``int`` placeholder.
+    Datasec entries are sorted by offset, as the kernel wants them. Only
+    records are rewritten: the types are neither copied nor changed.
     """
+    recs = records(types)
     if not any(_needs_fixing(t) for t in types.own_types()):
-        return types
-    fixed = types.copy()
-    placeholder = Int("int", 4, encoding=IntEncoding.SIGNED)
-    fixed.add(placeholder)
-    for t in list(fixed.own_types()):
-        if isinstance(t, Var) and t.linkage == Linkage.EXTERN:
-            t.linkage = Linkage.GLOBAL
-        elif isinstance(t, Func) and t.linkage == Linkage.EXTERN:
-            t.linkage = Linkage.GLOBAL
-            proto = t.type
-            if isinstance(proto, FuncProto):
-                # The kernel wants every argument of a FUNC named; kfunc
-                # declarations may leave them anonymous.
-                for i, param in enumerate(proto.params):
-                    if not param.name and not isinstance(param.type, Void):
-                        param.name = f"arg{i}"
-        if not isinstance(t, Datasec):
-            continue
-        if t.name == ".ksyms":
-            entries = []
-            for i, v in enumerate(t.vars):
-                var = v.type
-                if not isinstance(var, Var):
-                    var = Var(var.name or f"ksym{i}", placeholder, Linkage.GLOBAL)
-                    fixed.add(var)
-                var.type = placeholder
-                entries.append(VarSecinfo(var, 4 * i, 4))
-            t.vars = entries
-            t.size = 4 * len(entries)
-            continue
-        t.vars = sorted(t.vars, key=lambda v: v.offset)
-        if not t.size and t.vars:
-            t.size = max(v.offset + v.size for v in t.vars)
-    return fixed
+        return recs
+    first = types.start_id
+    placeholder = first + len(recs)
+    recs.append(Record(Kind.INT, "int", 4, extra=[int(IntEncoding.SIGNED) << 24 | 32]))
+    own = len(recs) - 1
+    for r in recs[:own]:
+        if r.kind == Kind.VAR and r.extra[0] == Linkage.EXTERN:
+            r.extra[0] = int(Linkage.GLOBAL)
+        elif r.kind == Kind.FUNC and r.vlen == Linkage.EXTERN:
+            r.vlen = int(Linkage.GLOBAL)
+            proto = recs[r.size_or_type - first] if r.size_or_type >= first else None
+            if proto is not None and proto.kind == Kind.FUNC_PROTO:
+                params = proto.extra
+                for i in range(0, len(params), 2):
+                    if not params[i] and params[i + 1]:
+                        params[i] = f"arg{i // 2}"
+        elif r.kind == Kind.DATASEC and r.name == ".ksyms":
+            entries: list[int | str] = []
+            for i in range(r.vlen):
+                entry = r.extra[3 * i]
+                assert isinstance(entry, int)
+                target = recs[entry - first]
+                if target.kind == Kind.VAR:
+                    target.size_or_type = placeholder
+                else:
+                    name = target.name or f"ksym{i}"
+                    recs.append(Record(Kind.VAR, name, placeholder, extra=[int(Linkage.GLOBAL)]))
+                    entry = first + len(recs) - 1
+                entries += [entry, 4 * i, 4]
+            r.extra = entries
+            r.size_or_type = 4 * r.vlen
+        elif r.kind == Kind.DATASEC:
+            secinfos = sorted(zip(*[iter(r.extra)] * 3, strict=True), key=lambda v: v[1])
+            r.extra = [word for secinfo in secinfos for word in secinfo]
+            if not r.size_or_type and secinfos:
+                r.size_or_type = max(int(offset) + int(size) for _, offset, size in secinfos)
+    return recs

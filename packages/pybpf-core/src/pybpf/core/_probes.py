@@ -12,7 +12,7 @@ import functools
 import os
 
 from pybpf.btf import Enum, load_kernel_spec
-from pybpf.core import _cmds, _sys
+from pybpf.core import _boot_facts, _cmds, _sys
 from pybpf.core._uapi import Command, MapFlags
 from pybpf.elf import MapType
 
@@ -115,16 +115,22 @@ def _create(
     return rc
 
 
+def _takes_name(name: bytes) -> bool | None:
+    """Whether an array map named ``name`` is created; None when the refusal is not EINVAL."""
+    rc = _create(MapType.ARRAY, 4, 4, 1, name=name)
+    return True if rc == 0 else False if rc == -errno.EINVAL else None
+
+
 @functools.cache
 def have_map_names() -> bool:
-    """Whether BPF_MAP_CREATE takes ``map_name`` (4.15)."""
-    return _create(MapType.ARRAY, 4, 4, 1, name=b"feature_test") == 0
+    """Whether BPF_MAP_CREATE takes ``map_name`` (4.15); asked once per boot."""
+    return bool(_boot_facts.probed("map_names", lambda: _takes_name(b"feature_test")))
 
 
 @functools.cache
 def names_allow_dot() -> bool:
-    """Whether object names may contain ``.`` (5.2)."""
-    return _create(MapType.ARRAY, 4, 4, 1, name=b".test") == 0
+    """Whether object names may contain ``.`` (5.2); asked once per boot."""
+    return bool(_boot_facts.probed("names_allow_dot", lambda: _takes_name(b".test")))
 
 
 @functools.cache

@@ -67,6 +67,17 @@ def _detect() -> bool | None:
     return True if _try_create() == 0 else None
 
 
+def _charged() -> bool | None:
+    """:func:`_detect`'s answer, found once per boot (the kernel decides it, not the process)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_MEMLOCK)
+    if soft == resource.RLIM_INFINITY:
+        return None
+    # Imported here, as _cmds: the command layer needs this module to load first.
+    from pybpf.core import _boot_facts  # noqa: PLC0415
+
+    return _boot_facts.probed("memlock_charged", _detect)
+
+
 def ensure_memlock() -> None:
     """Once per process: lift RLIMIT_MEMLOCK if this kernel charges BPF memory to it."""
     if _state.checked:
@@ -75,7 +86,7 @@ def ensure_memlock() -> None:
         if _state.checked:
             return
         _state.checked = True
-        _state.charged = _detect()
+        _state.charged = _charged()
         if not _state.charged:
             return
         inf = resource.RLIM_INFINITY

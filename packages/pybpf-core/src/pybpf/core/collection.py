@@ -261,7 +261,7 @@ class Collection(Closing):
         # externs are looked up once.
         with (
             ModuleBTFs() as modules,
-            _externs.Resolver(kernel_spec_or_none(), modules) as resolver,
+            _externs.Resolver(kernel_spec_or_none, modules) as resolver,
         ):
             relocator = None
             if spec.types is not None and any(

@@ -162,7 +162,7 @@ class Program(KernelObject):
             if any(i.get_metadata(Extern) is not None for i in insns):
                 # Kernel symbols live in the running kernel, whatever CO-RE targets.
                 if _resolver is None:
-                    _resolver = own_resolver = _externs.Resolver(kernel_spec_or_none(), _modules)
+                    _resolver = own_resolver = _externs.Resolver(kernel_spec_or_none, _modules)
                 _resolver.resolve(spec.name, insns)
             link_maps(spec.name, insns, maps or {})
             if _btf is None and types is not None:
