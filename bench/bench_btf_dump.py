@@ -51,11 +51,11 @@ def run(bench: Bench) -> None:
     cli = shutil.which("pybpf", path=str(Path(sys.executable).parent))
     if cli is None:
         return
-    for fmt in theirs:
+    for fmt, argv in theirs.items():
         bench.compare(
             f"pybpf btf dump vmlinux --format {fmt}",
             bench.process([cli, "btf", "dump", "vmlinux", "--format", fmt]),
-            bench.process(theirs[fmt]),
+            bench.process(argv),
             baseline_name="bpftool",
             kind="fresh process",
             target=TARGET,

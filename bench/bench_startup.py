@@ -44,15 +44,15 @@ here before its code runs, and ``-X importtime`` does not list modules
 imported as ``from package import module`` (their cost shows as their
 importer's own). 27 enum classes take ~5 ms to create (``pybpf.asm.opcodes``
 10, elf's and core's ``_uapi`` 4 and 6, ``pybpf.btf.types`` 4, three in
-elf's specs and the CO-RE records), ``typing`` ~2.5 ms (imported by most modules of every layer), and
-``ctypes`` ~1.3 ms (kernel BTF is mapped through it without holding a
-descriptor). The interpreter's teardown of all that costs ~7 ms (imports)
-to ~10-20 ms (a load) more than a bare interpreter's ~3 ms. A bare
-interpreter in a virtualenv with setuptools also runs its
-``distutils-precedence.pth`` (``_distutils_hack``, ~3 ms of its ~15 ms).
-The load is mostly CO-RE
-relocation (decoding the kernel's candidate types), kernel BTF probes and
-the object's BTF; looking a name up in kernel BTF compiles one 4-byte
+elf's specs and the CO-RE records), ``typing`` ~2.5 ms (imported by most
+modules of every layer), and ``ctypes`` ~1.3 ms (kernel BTF is mapped
+through it without holding a descriptor). The interpreter's teardown of
+all that costs ~7 ms (imports) to ~10-20 ms (a load) more than a bare
+interpreter's ~3 ms. A bare interpreter in a virtualenv with setuptools
+also runs its ``distutils-precedence.pth`` (``_distutils_hack``, ~3 ms of
+its ~15 ms). The load is mostly CO-RE relocation (decoding the kernel's
+candidate types), kernel BTF probes and the object's BTF; looking a name
+up in kernel BTF compiles one 4-byte
 literal pattern (~0.1 ms) for a search of several milliseconds.
 """
 
