@@ -125,6 +125,7 @@ class CodeReader:
         starts = list(itertools.compress(range(total_slots), data[0::8]))
         starts.append(total_slots)
         funcs: list[Function] = []
+        names: set[str] = set()
         for sym in self._function_symbols().get(section.index, ()):
             where = Where(section.name, sym.name, sym.value)
             if sym.value % 8 or sym.size % 8:
@@ -139,18 +140,20 @@ class CodeReader:
             if section is not self.text and sym.bind == STB_LOCAL:
                 raise where.error("a program may not be static")
             name = sym.name
-            if name in self.functions or any(f.name == name for f in funcs):
+            if name in self.functions or name in names:
                 if sym.bind != STB_LOCAL:
                     raise where.error("function defined twice")
                 # Statically linked objects can hold several static functions
                 # of one name; references need one name per function.
                 n = 1
-                while f"{sym.name}#{n}" in self.functions or any(
-                    f.name == f"{sym.name}#{n}" for f in funcs
-                ):
+                while f"{sym.name}#{n}" in self.functions or f"{sym.name}#{n}" in names:
                     n += 1
                 name = f"{sym.name}#{n}"
             func = Function(name, section, start, count, sym, instructions=insns[first:last])
+            # Named now, before ext infos are attached: the symbol linking
+            # sets later then builds none of the metadata kept packed.
+            insns[first].symbol = name
+            names.add(name)
             funcs.append(func)
         funcs.sort(key=lambda f: f.slot)
         for a, b in itertools.pairwise(funcs):
