@@ -381,7 +381,9 @@ def test_raw_sections_give_columns_without_record_tuples(obj_path: Path) -> None
     # The packed reader takes each field as one array; the record tuples are
     # made only for code that asks for them, and say the same.
     ext_bytes = _load(obj_path)[2]
-    other = marshal_raw(parse_raw(ext_bytes), "big" if obj_path.name.endswith("-el.o") else "little")
+    other = marshal_raw(
+        parse_raw(ext_bytes), "big" if obj_path.name.endswith("-el.o") else "little"
+    )
     for data in (ext_bytes, other):
         raw = parse_raw(data)
         for sec in raw.func_info + raw.line_info + raw.core_relo:
@@ -394,14 +396,19 @@ def test_raw_sections_give_columns_without_record_tuples(obj_path: Path) -> None
 
 
 @pytest.mark.parametrize("order", ["little", "big"])
-@pytest.mark.parametrize(("field", "value", "message"), [(0, 12, "not a multiple of 8"), (1, 10**6, "string offset")])
+@pytest.mark.parametrize(
+    ("field", "value", "message"), [(0, 12, "not a multiple of 8"), (1, 10**6, "string offset")]
+)
 def test_bad_line_record_in_either_byte_order(
     testdata: Path, order: Literal["little", "big"], field: int, value: int, message: str
 ) -> None:
     _, spec, ext_bytes, _ = _load(testdata / "core-el.o")
     data = bytearray(marshal_raw(parse_raw(ext_bytes), order))
     end = "<" if order == "little" else ">"
-    hdr_len, line_off = struct.unpack_from(end + "I", data, 4)[0], struct.unpack_from(end + "I", data, 16)[0]
+    hdr_len, line_off = (
+        struct.unpack_from(end + "I", data, 4)[0],
+        struct.unpack_from(end + "I", data, 16)[0],
+    )
     # The line_info sub-section: record size, a section header, then records;
     # spoil a field of the third record.
     at = hdr_len + line_off + 4 + 8 + 2 * 16 + 4 * field

@@ -283,9 +283,7 @@ class _Resolver:
             return all(self.try_string(off) for off in offsets)
         end = raw.base_strings_len + raw.strings_len
         # Arrays of u32 (what the parsed records give) hold no negative offset.
-        return all(
-            (isinstance(c, array) or min(c) >= 0) and max(c) < end for c in columns if c
-        )
+        return all((isinstance(c, array) or min(c) >= 0) and max(c) < end for c in columns if c)
 
     def text(self, offset: int) -> str:
         """The string at ``offset``, known to be in the table."""

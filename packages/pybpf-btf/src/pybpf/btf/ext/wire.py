@@ -56,7 +56,7 @@ class RawSection:
         record_size: int = 0,
     ) -> None:
         self.name_off = name_off
-        self._records = records if records is not None else []
+        self._records: list[Record] | None = records if records is not None else []
         self._words: array[int] | None = None
         self._nfields = 0
         #: Where the first record starts in the parsed bytes, and each record's size.
@@ -77,9 +77,10 @@ class RawSection:
     @property
     def records(self) -> list[Record]:
         """Each record's known fields, as a tuple."""
-        if self._records is None:
-            self._records = list(zip(*self.columns(), strict=True))
-        return self._records
+        records = self._records
+        if records is None:
+            records = self._records = list(zip(*self.columns(), strict=True))
+        return records
 
     def columns(self) -> list[Sequence[int]]:
         """Each known field's values, one sequence per field, in record order.
@@ -89,7 +90,7 @@ class RawSection:
         """
         words = self._words
         if words is None:
-            return [list(column) for column in zip(*self._records, strict=True)]
+            return [list(column) for column in zip(*self.records, strict=True)]
         stride = self.record_size // 4
         return [words[k::stride] for k in range(self._nfields)]
 
