@@ -239,7 +239,7 @@ class _Reader:
             reader.add_section(sec, self._relocations(sec))
         reader.resolve(self._resolve)
         if self.btf is not None:
-            self.btf.attach_ext_info(reader.functions, reader.section_code)
+            self.btf.attach_ext_info(reader.functions, reader.slot_code)
             _hidden_functions_static(reader)
         return reader
 
