@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import pickle
 
+import pytest
+
 from pybpf import asm
 from pybpf.asm import R0
 from pybpf.asm.instruction import DeferredMetadata, Instruction
@@ -116,3 +118,30 @@ def test_get_metadata_builds_only_what_holds_the_key() -> None:
     assert plain._names is None  # no empty mapping made
     plain.metadata["line"] = "mine"
     assert plain.get_metadata("line") == "mine"
+
+
+def test_the_lookup_by_identity_is_built_at_the_first_read() -> None:
+    # Reading an object attaches records to tens of thousands of instructions:
+    # the per-instruction lookup is made only when some metadata is read.
+    insns = program()
+    insns[1].reference = "map"
+    deferred = DeferredMetadata()
+    deferred.add("line", [insns[0], insns[1], insns[2]], [0, 1, 2], str)
+    deferred.attach()
+    shared = insns[0]._names
+    assert type(shared).__name__ == "_Deferred"
+    # An instruction with names of its own got its metadata at attach, from its row.
+    assert insns[1]._names is not shared
+    assert insns[1].metadata == {"line": "1"}
+    early = insns[2].copy()
+    assert shared._built is None  # type: ignore[union-attr]
+    assert early.metadata == {"line": "2"}
+    assert shared._built is not None  # type: ignore[union-attr]
+    assert insns[2].metadata == {"line": "2"}
+    assert insns[0].metadata == {"line": "0"}
+
+
+def test_rows_must_pair_with_instructions() -> None:
+    insns = program()
+    with pytest.raises(ValueError, match="1 instructions for 2 rows"):
+        DeferredMetadata().add("line", [insns[0]], [0, 1], str)

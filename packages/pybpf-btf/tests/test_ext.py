@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from array import array
 from pathlib import Path
 from typing import Literal
 
@@ -30,7 +31,7 @@ from pybpf.btf.ext import (
     line_info,
     load_ext_infos,
 )
-from pybpf.btf.ext.wire import parse_raw
+from pybpf.btf.ext.wire import marshal_raw, parse_raw
 
 
 def _load(path: Path) -> tuple[bytes, Spec, bytes, ExtInfos]:
@@ -374,3 +375,44 @@ def test_add_strings_to_marshalled_btf(testdata: Path) -> None:
         assert len(encoded) == 16 * len(lines)
     with pytest.raises(BTFError):
         add_strings(b"\x9f\xeb\x01\x00", ["x"])
+
+
+def test_raw_sections_give_columns_without_record_tuples(obj_path: Path) -> None:
+    # The packed reader takes each field as one array; the record tuples are
+    # made only for code that asks for them, and say the same.
+    ext_bytes = _load(obj_path)[2]
+    other = marshal_raw(
+        parse_raw(ext_bytes), "big" if obj_path.name.endswith("-el.o") else "little"
+    )
+    for data in (ext_bytes, other):
+        raw = parse_raw(data)
+        for sec in raw.func_info + raw.line_info + raw.core_relo:
+            assert sec._records is None
+            columns = sec.columns()
+            assert all(isinstance(c, array) for c in columns)
+            assert list(zip(*columns, strict=True)) == sec.records
+        reparsed = parse_raw(marshal_raw(raw, raw.byteorder))
+        assert [s.records for s in reparsed.line_info] == [s.records for s in raw.line_info]
+
+
+@pytest.mark.parametrize("order", ["little", "big"])
+@pytest.mark.parametrize(
+    ("field", "value", "message"), [(0, 12, "not a multiple of 8"), (1, 10**6, "string offset")]
+)
+def test_bad_line_record_in_either_byte_order(
+    testdata: Path, order: Literal["little", "big"], field: int, value: int, message: str
+) -> None:
+    _, spec, ext_bytes, _ = _load(testdata / "core-el.o")
+    data = bytearray(marshal_raw(parse_raw(ext_bytes), order))
+    end = "<" if order == "little" else ">"
+    hdr_len, line_off = (
+        struct.unpack_from(end + "I", data, 4)[0],
+        struct.unpack_from(end + "I", data, 16)[0],
+    )
+    # The line_info sub-section: record size, a section header, then records;
+    # spoil a field of the third record.
+    at = hdr_len + line_off + 4 + 8 + 2 * 16 + 4 * field
+    struct.pack_into(end + "I", data, at, value)
+    with pytest.raises(BTFError, match=message) as info:
+        load_ext_infos(bytes(data), spec)
+    assert f"byte offset {at - 4 * field}:" in str(info.value)

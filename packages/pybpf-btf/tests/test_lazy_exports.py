@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pybpf.btf
+import pybpf.btf.ext
 from pybpf.asm.exports import export_mismatches
 
 
@@ -43,3 +44,11 @@ def test_the_lists_of_public_names_agree() -> None:
     # The lazy exports, the imports type checkers read and __all__ name the
     # same names, each from the module that lists it in its own __all__.
     assert export_mismatches(pybpf.btf, pybpf.btf._EXPORTS) == []
+
+
+def test_ext_names_load_on_first_use() -> None:
+    loaded = _modules_after("from pybpf.btf.ext.records import FuncInfo")
+    assert "pybpf.btf.ext.infos" not in loaded
+    assert export_mismatches(pybpf.btf.ext, pybpf.btf.ext._EXPORTS) == []
+    for name in pybpf.btf.ext.__all__:
+        assert getattr(pybpf.btf.ext, name) is not None, name

@@ -79,3 +79,19 @@ def test_metadata_read_is_the_records_of_the_section(testdata: Path) -> None:
                     got, want = insn.metadata.get(key), records[key].get(slot)
                     assert _plain(got) == _plain(want), (name, slot, key)
                 slot += insn.slots
+
+
+def test_reading_an_object_builds_no_lookup_of_packed_records(testdata: Path) -> None:
+    # Finding an instruction's records costs an entry per instruction: it is
+    # made when some metadata is first read, never by reading the object
+    # (linking names the copies of subprograms without reading theirs).
+    for name in ("loader-el.o", "loader-eb.o", "core-el.o"):
+        spec = load_collection_spec(testdata / name)
+        shared = {
+            id(names): names
+            for p in spec.programs.values()
+            for insn in p.instructions
+            if type(names := insn._names).__name__ == "_Deferred"
+        }
+        assert shared, name
+        assert all(names._built is None for names in shared.values()), name  # type: ignore[attr-defined]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pybpf.elf
 from pybpf.asm.exports import export_mismatches
@@ -52,3 +53,15 @@ def test_the_lists_of_public_names_agree() -> None:
     # The lazy exports, the imports type checkers read and __all__ name the
     # same names, each from the module that lists it in its own __all__.
     assert export_mismatches(pybpf.elf, pybpf.elf._EXPORTS) == []
+
+
+def test_reading_an_object_imports_only_the_packed_ext_records(testdata: Path) -> None:
+    # The eager record tables, the kernel encoders and the instruction
+    # helpers of pybpf.btf.ext are for other callers: a load reads none.
+    loaded = _modules_after(
+        f"from pybpf.elf import load_collection_spec\n"
+        f"load_collection_spec({str(testdata / 'loader-el.o')!r})"
+    )
+    assert "pybpf.btf.ext.packed" in loaded
+    eager = {f"pybpf.btf.ext.{name}" for name in ("attach", "infos", "kernel", "strings")}
+    assert not loaded & eager

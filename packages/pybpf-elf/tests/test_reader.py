@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import struct
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pybpf.asm import CallSource, PseudoSource
+from pybpf.asm import CallSource, PseudoSource, decode
 from pybpf.btf import Datasec
 from pybpf.btf.ext.records import FuncInfo, LineInfo
 from pybpf.elf import (
@@ -22,8 +23,10 @@ from pybpf.elf import (
     Pinning,
     load_collection_spec,
 )
+from pybpf.elf._elffile import SHF_EXECINSTR, SHT_PROGBITS, ElfFile
 from pybpf.elf._uapi import AttachType, MapType, ProgramType
 from pybpf.elf.datasecs import BPF_F_MMAPABLE, BPF_F_RDONLY_PROG
+from pybpf.elf.programs import _layout
 from pybpf.elf.struct_ops import BPF_F_LINK
 
 
@@ -336,3 +339,28 @@ def test_reader_records_are_plain_classes() -> None:
     for cls in (programs.Function, externs._Kconfig, btf_maps.BTFMaps):
         assert not dataclasses.is_dataclass(cls), cls
         assert "__slots__" in vars(cls), cls
+
+
+def test_code_layout_of_every_section(testdata: Path) -> None:
+    # Where instructions start and which one is at each slot, found from the
+    # LD_IMM64 opcodes only: the same as looking at every slot.
+    checked = 0
+    for path in sorted(testdata.glob("*.o")):
+        try:
+            elf = ElfFile(path.read_bytes())
+        except ValueError:
+            continue
+        for sec in elf.sections:
+            if sec.type != SHT_PROGBITS or not sec.flags & SHF_EXECINSTR or not sec.size:
+                continue
+            data = elf.section_data(sec)
+            insns = decode(data, elf.byte_order)
+            total = len(data) // 8
+            starts = [*itertools.compress(range(total), data[0::8]), total]
+            at = dict(zip(starts, insns, strict=False))
+            got_starts, by_slot = _layout(data, insns)
+            assert got_starts == starts, (path.name, sec.name)
+            assert len(by_slot) == total
+            assert all(by_slot[slot] is at.get(slot) for slot in range(total))
+            checked += 1
+    assert checked > 50

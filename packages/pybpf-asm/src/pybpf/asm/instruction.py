@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import itertools
-from collections.abc import Callable, Iterable
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from pybpf.asm.byteorder import ByteOrder
@@ -66,8 +68,12 @@ class _Names:
         return (self.symbol, self.label, self.reference, self.metadata or None)
 
 
+#: What builds the metadata value of a row of a packed table.
+Builder = Callable[[int], object]
 #: Per metadata key: the row of each instruction (by identity), and what builds a row's value.
-_Rows = list[tuple[object, dict[int, int], Callable[[int], object]]]
+_Rows = list[tuple[object, dict[int, int], Builder]]
+#: Per metadata key: instructions, the row of each (in the same order), and the builder.
+_Tables = list[tuple[object, list["Instruction"], Sequence[int], Builder]]
 
 
 class _Deferred(_Names):
@@ -78,13 +84,38 @@ class _Deferred(_Names):
     point the instruction gets names of its own. The ``metadata`` slot stays
     None: code that peeks at it sees no metadata, as for an instruction
     without names, and must go through :attr:`Instruction.metadata`.
+
+    The lookup by identity is itself built at the first read: until then the
+    tables hold their instructions (so no identity is reused), copies are
+    noted in order, and instructions whose metadata was built are noted too.
     """
 
-    __slots__ = ("rows",)
+    __slots__ = ("_built", "_copies", "_tables", "_taken")
 
-    def __init__(self, rows: _Rows) -> None:
+    def __init__(self, tables: _Tables) -> None:
         super().__init__()
-        self.rows = rows
+        self._tables = tables
+        self._built: _Rows | None = None
+        self._copies: list[tuple[Instruction, Instruction]] = []
+        self._taken: list[Instruction] = []
+
+    @property
+    def rows(self) -> _Rows:
+        """Per key: each instruction's row by identity, and the builder; made at first use."""
+        built = self._built
+        if built is None:
+            built = self._built = [
+                (key, dict(zip(map(id, insns), rows, strict=True)), build)
+                for key, insns, rows, build in self._tables
+            ]
+            for source, copy in self._copies:
+                self._share_built(built, source, copy)
+            for insn in self._taken:
+                ident = id(insn)
+                for _, by_id, _ in built:
+                    by_id.pop(ident, None)
+            self._tables, self._copies, self._taken = [], [], []
+        return built
 
     def take(self, insn: Instruction) -> _Names:
         """Give ``insn`` names of its own, holding its metadata built now."""
@@ -101,15 +132,22 @@ class _Deferred(_Names):
 
     def share(self, source: Instruction, copy: Instruction) -> None:
         """Make ``copy`` carry what ``source`` carries, still unbuilt."""
+        if self._built is None:
+            self._copies.append((source, copy))
+        else:
+            self._share_built(self._built, source, copy)
+        copy._names = self
+
+    @staticmethod
+    def _share_built(built: _Rows, source: Instruction, copy: Instruction) -> None:
         src, dst = id(source), id(copy)
-        for _, rows, _ in self.rows:
+        for _, rows, _ in built:
             row = rows.get(src)
             # A dead instruction's entry may linger under a reused id: overwrite it.
             if row is None:
                 rows.pop(dst, None)
             else:
                 rows[dst] = row
-        copy._names = self
 
 
 class DeferredMetadata:
@@ -126,11 +164,10 @@ class DeferredMetadata:
     that already have names or metadata get theirs built at once.
     """
 
-    __slots__ = ("_instructions", "_rows")
+    __slots__ = ("_tables",)
 
     def __init__(self) -> None:
-        self._rows: _Rows = []
-        self._instructions: list[list[Instruction]] = []
+        self._tables: _Tables = []
 
     def add(
         self,
@@ -145,27 +182,39 @@ class DeferredMetadata:
         comes twice for one key, its last row wins.
         """
         insns = instructions if isinstance(instructions, list) else list(instructions)
-        self._instructions.append(insns)
-        self._rows.append((key, dict(zip(map(id, insns), rows, strict=True)), build))
+        rows = rows if isinstance(rows, list | range) else list(rows)
+        if len(insns) != len(rows):
+            raise ValueError(f"{len(insns)} instructions for {len(rows)} rows")
+        self._tables.append((key, insns, rows, build))
 
     def attach(self) -> None:
         """Hand the metadata to its instructions (once, after every :meth:`add`)."""
-        shared = _Deferred(self._rows)
-        for insn in itertools.chain.from_iterable(self._instructions):
-            names = insn._names
-            if names is None:
-                insn._names = shared
-            elif names is not shared:
-                # Names of its own (or another table's): build this table's part now.
-                if isinstance(names, _Deferred):
-                    names = names.take(insn)
-                built = shared.take(insn).metadata or {}
-                if names.metadata:
-                    names.metadata.update(built)
-                else:
-                    names.metadata = built
-                insn._names = names
-        self._instructions = []
+        tables, self._tables = self._tables, []
+        shared = _Deferred(tables)
+        # The few instructions with names already (a reference, a symbol),
+        # found in bulk before every instruction gets the shared names, get
+        # their metadata built now, from their rows.
+        held: dict[int, tuple[Instruction, _Names | None, dict[object, tuple[int, Builder]]]] = {}
+        for key, insns, rows, build in tables:
+            for index in itertools.compress(range(len(insns)), map(_names_of, insns)):
+                insn = insns[index]
+                found = held.get(id(insn))
+                if found is None:
+                    found = held[id(insn)] = (insn, insn._names, {})
+                found[2][key] = (rows[index], build)
+        for _, insns, _, _ in tables:
+            collections.deque(map(_set_names, insns, itertools.repeat(shared)), maxlen=0)
+        for insn, names, rows_of in held.values():
+            shared._taken.append(insn)
+            if isinstance(names, _Deferred):
+                names = names.take(insn)
+            assert names is not None
+            built = {key: build(row) for key, (row, build) in rows_of.items()}
+            if names.metadata:
+                names.metadata.update(built)
+            else:
+                names.metadata = built
+            insn._names = names
 
 
 class Instruction:
@@ -497,3 +546,8 @@ class Instruction:
                 "_names": self._own_names(),
             },
         )
+
+
+_names_of: Callable[[Instruction], _Names | None] = operator.attrgetter("_names")
+#: Sets an instruction's names without a Python-level call (the slot's setter).
+_set_names: Callable[[Instruction, _Names | None], None] = vars(Instruction)["_names"].__set__

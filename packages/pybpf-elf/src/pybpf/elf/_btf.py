@@ -126,7 +126,7 @@ class BTFInfo:
     def attach_ext_info(
         self,
         functions: Mapping[str, Function],
-        section_code: Mapping[str, tuple[Sequence[Instruction], list[int]]],
+        slot_code: Mapping[str, list[Instruction | None]],
     ) -> None:
         """Put func info, line info and CO-RE records on the instructions they describe.
 
@@ -134,21 +134,23 @@ class BTFInfo:
         ``LineInfo``, ``CORERelocation``), before programs are linked, so that
         every copy of a subprogram carries them. The records stay packed until
         an instruction's metadata is read (see :class:`DeferredMetadata`).
-        ``section_code`` gives each code section's instructions and the slot
-        where each starts.
+        ``slot_code`` gives, per code section, the instruction starting at
+        each slot (None inside an LD_IMM64).
         """
         ext = self.ext
         if ext is None:
             return
-        for name, (insns, starts) in section_code.items():
+        for name, by_slot in slot_code.items():
             # One per section: reading an instruction's metadata looks at its
             # section's (at most three) tables only.
             deferred = DeferredMetadata()
-            at: dict[int, Instruction] | None = None
             for table in ext.tables(name):
-                if at is None:
-                    at = dict(zip(starts, insns, strict=False))
-                targets = list(map(at.get, table.offsets))
+                targets: list[Instruction | None]
+                try:
+                    targets = list(map(by_slot.__getitem__, table.offsets))
+                except IndexError:  # a record past the section's code
+                    end = len(by_slot)
+                    targets = [by_slot[slot] if slot < end else None for slot in table.offsets]
                 rows: Sequence[int] = range(len(targets))
                 if not all(targets):  # instructions are true, a missing one None
                     rows = _covered_rows(name, table, targets, functions)

@@ -103,6 +103,9 @@ class CodeReader:
         #: Per code section name: its decoded instructions, and the slot where
         #: each starts (one more entry: the section's end).
         self.section_code: dict[str, tuple[Instructions, list[int]]] = {}
+        #: Per code section name: the instruction that starts at each slot
+        #: (None for the second half of an LD_IMM64).
+        self.slot_code: dict[str, list[Instruction | None]] = {}
         self._at: dict[tuple[int, int], Function] = {}
         self._functions_by_section: dict[int, list[Symbol]] | None = None
         # Per section added: its functions, relocations and local CALL slots.
@@ -118,13 +121,10 @@ class CodeReader:
             insns = decode(data, elf.byte_order)
         except InstructionError as e:
             raise ELFError(f"bad instruction: {e}", section=section.name, offset=e.offset) from e
-        # starts[i]: the slot where instruction i starts (and the end, last).
-        # Decoding checked that opcode 0 is exactly the second half of an
-        # LD_IMM64, so the slots with a non-zero opcode are the starts.
         total_slots = len(data) // 8
-        starts = list(itertools.compress(range(total_slots), data[0::8]))
-        starts.append(total_slots)
+        starts, by_slot = _layout(data, insns)
         funcs: list[Function] = []
+        names: set[str] = set()
         for sym in self._function_symbols().get(section.index, ()):
             where = Where(section.name, sym.name, sym.value)
             if sym.value % 8 or sym.size % 8:
@@ -139,18 +139,20 @@ class CodeReader:
             if section is not self.text and sym.bind == STB_LOCAL:
                 raise where.error("a program may not be static")
             name = sym.name
-            if name in self.functions or any(f.name == name for f in funcs):
+            if name in self.functions or name in names:
                 if sym.bind != STB_LOCAL:
                     raise where.error("function defined twice")
                 # Statically linked objects can hold several static functions
                 # of one name; references need one name per function.
                 n = 1
-                while f"{sym.name}#{n}" in self.functions or any(
-                    f.name == f"{sym.name}#{n}" for f in funcs
-                ):
+                while f"{sym.name}#{n}" in self.functions or f"{sym.name}#{n}" in names:
                     n += 1
                 name = f"{sym.name}#{n}"
             func = Function(name, section, start, count, sym, instructions=insns[first:last])
+            # Named now, before ext infos are attached: the symbol linking
+            # sets later then builds none of the metadata kept packed.
+            insns[first].symbol = name
+            names.add(name)
             funcs.append(func)
         funcs.sort(key=lambda f: f.slot)
         for a, b in itertools.pairwise(funcs):
@@ -165,6 +167,7 @@ class CodeReader:
             self._at[(section.index, func.slot)] = func
         self._pending.append((section, funcs, relocations, _local_calls(data, elf.byte_order)))
         self.section_code[section.name] = (insns, starts)
+        self.slot_code[section.name] = by_slot
         return funcs
 
     def _function_symbols(self) -> dict[int, list[Symbol]]:
@@ -275,6 +278,32 @@ class CodeReader:
                 offset=source_slot * 8,
             )
         return target
+
+
+def _layout(data: bytes, insns: Instructions) -> tuple[list[int], list[Instruction | None]]:
+    """Where each instruction starts (one more entry: the end), and the instruction at each slot.
+
+    Decoding checked that every LD_IMM64 opcode starts an instruction whose
+    second slot has opcode 0; only those few are looked at, the runs of
+    one-slot instructions between them are copied whole.
+    """
+    opcodes = data[0::8]
+    code = list(insns)
+    starts: list[int] = []
+    by_slot: list[Instruction | None] = []
+    index = slot = 0
+    wide = opcodes.find(_LD_IMM64)
+    while wide >= 0:
+        # Instructions index..up to the LD_IMM64 at slot ``wide`` are one slot each.
+        end = index + wide - slot + 1
+        starts += range(slot, wide + 1)
+        by_slot += code[index:end]
+        by_slot.append(None)
+        index, slot = end, wide + 2
+        wide = opcodes.find(_LD_IMM64, slot)
+    starts += range(slot, len(opcodes) + 1)
+    by_slot += code[index:]
+    return starts, by_slot
 
 
 def _local_calls(data: bytes, byte_order: str) -> list[int]:

@@ -17,7 +17,8 @@ import struct
 from typing import IO
 
 from pybpf.asm import Instruction, Instructions, PseudoSource
-from pybpf.btf import BTFError, Linkage, func_info
+from pybpf.btf import BTFError, Linkage
+from pybpf.btf.ext.records import FuncInfo
 from pybpf.elf import btf_maps, externs, struct_ops
 from pybpf.elf._btf import BTFInfo, read_btf
 from pybpf.elf._elffile import (
@@ -239,7 +240,7 @@ class _Reader:
             reader.add_section(sec, self._relocations(sec))
         reader.resolve(self._resolve)
         if self.btf is not None:
-            self.btf.attach_ext_info(reader.functions, reader.section_code)
+            self.btf.attach_ext_info(reader.functions, reader.slot_code)
             _hidden_functions_static(reader)
         return reader
 
@@ -382,6 +383,8 @@ def _hidden_functions_static(code: CodeReader) -> None:
         sym = func.symbol
         if sym.bind == STB_LOCAL or sym.visibility not in (STV_HIDDEN, STV_INTERNAL):
             continue
-        info = func_info(func.instructions[0]) if func.instructions else None
-        if info is not None and info.func.linkage == Linkage.GLOBAL:
+        # The record itself, not pybpf.btf.ext's func_info(): that module and
+        # the eager tables it brings are not needed to read an object.
+        info = func.instructions[0].get_metadata(FuncInfo) if func.instructions else None
+        if isinstance(info, FuncInfo) and info.func.linkage == Linkage.GLOBAL:
             info.func.linkage = Linkage.STATIC

@@ -14,7 +14,9 @@ from __future__ import annotations
 import functools
 import operator
 import re
-from collections.abc import Callable, Iterable
+import sys
+from array import array
+from collections.abc import Callable, Iterable, Sequence
 from typing import Generic, NoReturn, TypeVar
 
 from pybpf.asm import ByteOrder
@@ -123,7 +125,17 @@ def _merged(first: RecordTable[_R] | None, second: RecordTable[_R]) -> RecordTab
     return RecordTable(first.kind, [r.offset for r in records], records.__getitem__)
 
 
-def _aligned(offsets: Iterable[int]) -> bool:
+#: The low bytes of offsets that are multiples of 8, and where that byte is in a u32.
+_ALIGNED_LOW_BYTES = bytes(range(0, 256, _INSN_SIZE))
+_LOW_BYTE = 0 if sys.byteorder == "little" else 3
+
+
+def _aligned(offsets: Sequence[int]) -> bool:
+    if isinstance(offsets, array) and offsets.itemsize == 4:
+        # Each u32's low byte, all at once: none may be left once the
+        # multiples of 8 are deleted.
+        low = memoryview(offsets).cast("B")[_LOW_BYTE::4]
+        return not bytes(low).translate(None, _ALIGNED_LOW_BYTES)
     return not functools.reduce(operator.or_, offsets, 0) & (_INSN_SIZE - 1)
 
 
@@ -152,9 +164,9 @@ _set_func_offset = _slot_setter(FuncInfo, "offset")
 
 def _func_infos(resolve: _Resolver, sec: RawSection, name: str) -> RecordTable[FuncInfo]:
     """The function infos of ``sec``, each type checked once."""
-    if not sec.records:
+    offsets, tids = sec.columns()
+    if not offsets:
         return RecordTable(FuncInfo, [], _no_record)
-    offsets, tids = (list(column) for column in zip(*sec.records, strict=True))
     funcs = {tid: resolve.types.get(tid) for tid in set(tids)}
     if not _aligned(offsets) or not all(
         t is not None and t.__class__ is Func for t in _known_types(resolve, funcs)
@@ -191,9 +203,9 @@ def _known_types(resolve: _Resolver, found: dict[int, Type | None]) -> Iterable[
 
 def _line_infos(resolve: _Resolver, sec: RawSection, name: str) -> RecordTable[LineInfo]:
     """The line infos of ``sec``: the bulk of ``.BTF.ext``, one per few instructions."""
-    if not sec.records:
+    offsets, files, lines, line_cols = sec.columns()
+    if not offsets:
         return RecordTable(LineInfo, [], _no_record)
-    offsets, files, lines, line_cols = (list(column) for column in zip(*sec.records, strict=True))
     if not resolve.in_string_table(files, lines) or not _aligned(offsets):
         for i, (insn_off, file_off, line_off, _) in enumerate(sec.records):
             where = _Where(sec.record_at(i), "line_info", name)
@@ -262,7 +274,7 @@ class _Resolver:
         self.strings: dict[int, str] = {}
         self.types: dict[int, Type] = {}
 
-    def in_string_table(self, *columns: list[int]) -> bool:
+    def in_string_table(self, *columns: Sequence[int]) -> bool:
         """Whether every offset of ``columns`` has a string (without reading them)."""
         raw = self.spec._raw
         if raw is None or self.spec._base is not None:
@@ -270,7 +282,8 @@ class _Resolver:
             offsets = set().union(*columns).difference(self.strings)
             return all(self.try_string(off) for off in offsets)
         end = raw.base_strings_len + raw.strings_len
-        return all(min(c) >= 0 and max(c) < end for c in columns if c)
+        # Arrays of u32 (what the parsed records give) hold no negative offset.
+        return all((isinstance(c, array) or min(c) >= 0) and max(c) < end for c in columns if c)
 
     def text(self, offset: int) -> str:
         """The string at ``offset``, known to be in the table."""

@@ -15,6 +15,9 @@ record size, then per ELF section ``u32 sec_name_off, u32 num_info`` and
 from __future__ import annotations
 
 import struct
+import sys
+from array import array
+from collections.abc import Sequence
 
 from pybpf.asm import ByteOrder
 from pybpf.btf.errors import BTFError
@@ -34,11 +37,16 @@ Record = tuple[int, ...]
 
 
 class RawSection:
-    """The records of one ELF section in one sub-section, in file order."""
+    """The records of one ELF section in one sub-section, in file order.
+
+    A parsed section keeps its records as one array of u32 words and builds
+    the ``records`` tuples only when they are read: :meth:`columns` gives
+    each field's values without them.
+    """
 
     # Plain classes, not dataclasses: each dataclass costs a few hundred
     # microseconds to define, at every start of a process that loads an object.
-    __slots__ = ("at", "name_off", "record_size", "records")
+    __slots__ = ("_nfields", "_records", "_words", "at", "name_off", "record_size")
 
     def __init__(
         self,
@@ -48,10 +56,43 @@ class RawSection:
         record_size: int = 0,
     ) -> None:
         self.name_off = name_off
-        self.records = records if records is not None else []
+        self._records: list[Record] | None = records if records is not None else []
+        self._words: array[int] | None = None
+        self._nfields = 0
         #: Where the first record starts in the parsed bytes, and each record's size.
         self.at = at
         self.record_size = record_size
+
+    @classmethod
+    def _packed(
+        cls, name_off: int, words: array[int], nfields: int, at: int, record_size: int
+    ) -> RawSection:
+        """A section whose records are ``words`` (native order), ``nfields`` used per record."""
+        sec = cls(name_off, None, at, record_size)
+        sec._records = None
+        sec._words = words
+        sec._nfields = nfields
+        return sec
+
+    @property
+    def records(self) -> list[Record]:
+        """Each record's known fields, as a tuple."""
+        records = self._records
+        if records is None:
+            records = self._records = list(zip(*self.columns(), strict=True))
+        return records
+
+    def columns(self) -> list[Sequence[int]]:
+        """Each known field's values, one sequence per field, in record order.
+
+        A parsed section gives arrays of u32 (``array("I")``), made without a
+        Python object per record.
+        """
+        words = self._words
+        if words is None:
+            return [list(column) for column in zip(*self.records, strict=True)]
+        stride = self.record_size // 4
+        return [words[k::stride] for k in range(self._nfields)]
 
     def record_at(self, index: int) -> int:
         """The byte offset of record ``index`` in the parsed ``.BTF.ext``."""
@@ -138,7 +179,7 @@ def _parse_subsection(
     (rec_size,) = struct.unpack_from(prefix + "I", buf, start)
     if rec_size < known or rec_size % 4:
         raise _fail(start, f"{name} record size {rec_size} (need a multiple of 4, >= {known})")
-    record = struct.Struct(prefix + "I" * nfields)
+    swap = prefix != ("<" if sys.byteorder == "little" else ">")
     sec_header = struct.Struct(prefix + "II")
 
     sections: list[RawSection] = []
@@ -155,11 +196,11 @@ def _parse_subsection(
                 pos - 4,
                 f"{name}: {count} records of {rec_size} bytes exceed the {end - pos} bytes left",
             )
-        if rec_size == known:
-            records = list(record.iter_unpack(buf[pos : pos + count * rec_size]))
-        else:
-            records = [record.unpack_from(buf, pos + i * rec_size) for i in range(count)]
-        sections.append(RawSection(name_off, records, pos, rec_size))
+        # Every record at once, as u32 words: the columns are strided slices.
+        words = array("I", buf[pos : pos + count * rec_size])
+        if swap:
+            words.byteswap()
+        sections.append(RawSection._packed(name_off, words, nfields, pos, rec_size))
         pos += count * rec_size
     return sections
 
