@@ -10,8 +10,9 @@ about the kernel (EPERM without privileges): that is not kept.
 
 from __future__ import annotations
 
+# _thread's lock, not threading's (the same lock): threading costs every load an import.
+import _thread
 import functools
-import threading
 from collections.abc import Callable
 
 from pybpf.btf.kernel import load_boot_note, store_boot_note
@@ -20,7 +21,7 @@ __all__ = ["probed"]
 
 #: The note's name; its body is ``fact=0|1`` lines.
 _NOTE = "core-probes"
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 
 
 def probed(fact: str, probe: Callable[[], bool | None]) -> bool | None:
