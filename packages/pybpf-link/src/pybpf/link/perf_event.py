@@ -14,9 +14,16 @@ import contextlib
 import errno
 from collections.abc import Callable
 
-from pybpf.core import NotSupportedError, Program
+from pybpf.core import NotSupportedError
 from pybpf.core import sys as bpf
 from pybpf.link.link import Link
+
+# Not typing.TYPE_CHECKING: importing typing costs more than this whole module.
+# Type checkers treat any name TYPE_CHECKING as true.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from pybpf.core import Program
 
 __all__ = ["LegacyPerfEventLink", "PerfEventLink", "attach_perf_event", "perf_event"]
 

@@ -18,9 +18,16 @@ import errno
 import os
 from collections.abc import Callable, Mapping
 
-from pybpf.core import BPFError, Program
+from pybpf.core import BPFError
 from pybpf.core import sys as bpf
 from pybpf.link.link import Link
+
+# Not typing.TYPE_CHECKING: importing typing costs more than this whole module.
+# Type checkers treat any name TYPE_CHECKING as true.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from pybpf.core import Program
 
 __all__ = ["ProgAttachLink"]
 
@@ -117,6 +124,9 @@ def check_program(prog: object, call: str, argument: str = "prog") -> Program:
 
     ``argument`` is the parameter's name in ``call``, for the message.
     """
+    # Imported here: a caller with a Program has loaded its module already.
+    from pybpf.core import Program  # noqa: PLC0415
+
     if not isinstance(prog, Program):
         raise TypeError(f"{call}: {argument} must be a Program, not {type(prog).__name__}")
     return prog
