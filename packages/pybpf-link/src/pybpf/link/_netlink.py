@@ -23,14 +23,11 @@ import itertools
 import socket
 import struct
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from pybpf.core import sys as bpf
 from pybpf.link.errors import InterfaceNotFoundError
 from pybpf.link.link import Link
-
-# Not typing.TYPE_CHECKING: importing typing costs more than this whole module.
-# Type checkers treat any name TYPE_CHECKING as true.
-TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from pybpf.core import Program

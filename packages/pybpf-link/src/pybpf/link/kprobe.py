@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from pybpf.core import NotSupportedError
 from pybpf.core import sys as bpf
@@ -28,10 +29,6 @@ from pybpf.link.perf_event import LegacyPerfEventLink, PerfEventLink, attach_per
 from pybpf.link.probes import Probe, open_probe
 from pybpf.link.prog_attach import check_program
 from pybpf.link.tracefs import tracefs_path
-
-# Not typing.TYPE_CHECKING: importing typing costs more than this whole module.
-# Type checkers treat any name TYPE_CHECKING as true.
-TYPE_CHECKING = False
 
 # Program is imported by the calls (the caller has loaded one by then); the
 # assembler, program specs and regexes only by the calls that use them.

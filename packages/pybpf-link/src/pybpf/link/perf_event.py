@@ -13,14 +13,11 @@ from __future__ import annotations
 import contextlib
 import errno
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pybpf.core import NotSupportedError
 from pybpf.core import sys as bpf
 from pybpf.link.link import Link
-
-# Not typing.TYPE_CHECKING: importing typing costs more than this whole module.
-# Type checkers treat any name TYPE_CHECKING as true.
-TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from pybpf.core import Program

@@ -17,14 +17,11 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from pybpf.core import BPFError
 from pybpf.core import sys as bpf
 from pybpf.link.link import Link
-
-# Not typing.TYPE_CHECKING: importing typing costs more than this whole module.
-# Type checkers treat any name TYPE_CHECKING as true.
-TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from pybpf.core import Program

@@ -8,13 +8,11 @@ one (5.15+), ``PERF_EVENT_IOC_SET_BPF`` before.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pybpf.link.perf_event import attach_perf_event
 from pybpf.link.prog_attach import check_program
 from pybpf.link.tracefs import event_id
-
-# Not typing.TYPE_CHECKING: importing typing costs more than this whole module.
-# Type checkers treat any name TYPE_CHECKING as true.
-TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from pybpf.core import Program

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import enum
 import errno
+from typing import TYPE_CHECKING
 
 from pybpf.core import sys as bpf
 from pybpf.link._netlink import Route, RouteLink, attach_through_route, interface_index
 from pybpf.link.link import Link
 from pybpf.link.prog_attach import check_program
-
-# Not typing.TYPE_CHECKING: importing typing costs more than this whole module.
-# Type checkers treat any name TYPE_CHECKING as true.
-TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from pybpf.core import Program
