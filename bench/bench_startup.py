@@ -54,6 +54,17 @@ its ~15 ms). The load is mostly CO-RE relocation (decoding the kernel's
 candidate types), kernel BTF probes and the object's BTF; looking a name
 up in kernel BTF compiles one 4-byte
 literal pattern (~0.1 ms) for a search of several milliseconds.
+
+The link layer's pass: ``Executable(path)`` finds the file and imports
+nothing else (the ELF reader comes with the first symbol, USDT notes and
+the BTF codecs with the first USDT probe, ``sysconfig`` only for a library
+outside the usual directories), and importing an attach call
+(``kprobe``, ``tracepoint``, ``xdp``) loads no program loader, perf event
+records or assembler: the caller's ``Program`` is checked when it is passed.
+What ``from pybpf.link import kprobe`` still pays is ``pybpf.core.sys``
+itself (its link and perf enums, the syscall commands, BTF parsing for
+``func_id``); a uprobe process pays ``pybpf.elf.binary`` (dataclasses) for
+the symbol lookup.
 """
 
 from __future__ import annotations
@@ -67,6 +78,7 @@ from run import Bench
 
 ROOT = Path(os.environ.get("PYBPF_ROOT", Path(__file__).resolve().parent.parent))
 CORE_OBJECT = ROOT / "testdata" / "core-el.o"
+UPROBE_OBJECT = ROOT / "testdata" / "link_uprobe-el.o"
 VMLINUX = Path("/sys/kernel/btf/vmlinux")
 
 _IMPORTS = [
@@ -74,6 +86,7 @@ _IMPORTS = [
     ("import pybpf.btf", None),
     ("import pybpf.elf", None),
     ("from pybpf.link import Executable", None),
+    ("from pybpf.link import kprobe", None),
     ("import pybpf.core", 30e-3),
 ]
 
@@ -81,6 +94,17 @@ _LOAD = """
 import sys
 from pybpf.core import Collection, load_collection_spec
 Collection(load_collection_spec(sys.argv[1])).close()
+"""
+
+_UPROBE = """
+import sys
+from pybpf.core import Collection, load_collection_spec
+from pybpf.link import Executable
+spec = load_collection_spec(sys.argv[1])
+for name, prog in spec.programs.items():
+    prog.autoload = name == "on_entry"
+with Collection(spec) as coll:
+    Executable("libc.so.6").uprobe(coll.programs["on_entry"], "malloc").close()
 """
 
 _FIND = """
@@ -118,6 +142,13 @@ def run(bench: Bench) -> None:
             baseline_name="C libbpf process",
             kind="fresh process",
             target=3.0,
+        )
+    if os.geteuid() == 0 and UPROBE_OBJECT.exists():
+        bench.excess(
+            f"load {UPROBE_OBJECT.name}, uprobe libc malloc, close",
+            bench.python(_UPROBE, str(UPROBE_OBJECT)),
+            bare,
+            baseline_name="bare python",
         )
     if VMLINUX.exists():
         bench.compare(

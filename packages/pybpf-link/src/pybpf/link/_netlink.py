@@ -19,16 +19,18 @@ the attach step both paths take.
 from __future__ import annotations
 
 import errno
-import ipaddress
 import itertools
 import socket
 import struct
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
-from pybpf.core import Program
 from pybpf.core import sys as bpf
 from pybpf.link.errors import InterfaceNotFoundError
 from pybpf.link.link import Link
+
+if TYPE_CHECKING:
+    from pybpf.core import Program
 
 __all__ = [
     "Route",
@@ -310,6 +312,8 @@ class Route:
 
     def add_address(self, ifindex: int, address: str, prefixlen: int, what: str) -> None:
         """Add the IPv4 or IPv6 ``address/prefixlen`` to ``ifindex``."""
+        import ipaddress  # noqa: PLC0415 (only addresses need it; attaching does not)
+
         ip = ipaddress.ip_address(address)
         family = socket.AF_INET if ip.version == 4 else socket.AF_INET6
         head = _IFADDRMSG.pack(family, prefixlen, 0, 0, ifindex)

@@ -19,11 +19,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pybpf.core import Program
 from pybpf.link.errors import SectionNotAttachableError
+from pybpf.link.prog_attach import check_program
 
 if TYPE_CHECKING:
-    from pybpf.core import Collection, Map
+    from pybpf.core import Collection, Map, Program
     from pybpf.link.link import Link
 
 __all__ = ["AutoTarget", "attach", "attach_all", "auto_attachable", "auto_target"]
@@ -245,8 +245,7 @@ def attach(program: Program) -> Link:
     (which has no section), raises
     :class:`~pybpf.link.SectionNotAttachableError` naming the explicit call.
     """
-    if not isinstance(program, Program):
-        raise TypeError(f"attach: program must be a Program, not {type(program).__name__}")
+    check_program(program, "attach", "program")
     spec = program.spec
     if spec is None:
         raise SectionNotAttachableError(

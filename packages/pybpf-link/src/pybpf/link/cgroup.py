@@ -18,9 +18,9 @@ from __future__ import annotations
 import errno
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pybpf.core import BPFError, Program
+from pybpf.core import BPFError
 from pybpf.core import sys as bpf
 from pybpf.link.errors import NotACgroupError
 from pybpf.link.link import Link
@@ -32,6 +32,11 @@ from pybpf.link.prog_attach import (
     prog_attach,
     resolve_attach_type,
 )
+
+# A caller has loaded its programs and maps before it attaches them: the
+# checks import their classes then.
+if TYPE_CHECKING:
+    from pybpf.core import Program
 
 __all__ = [
     "CgroupLink",

@@ -13,13 +13,8 @@ through its section (``value - sh_addr + sh_offset``). Undefined symbols
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Sequence
-from functools import cached_property
-from typing import TYPE_CHECKING
 
-from pybpf.elf import ELFError
-from pybpf.elf.binary import STT_GNU_IFUNC, Binary, BinarySymbol
+from pybpf.link._glob import glob_regex
 from pybpf.link.errors import (
     AmbiguousSymbolError,
     BinaryNotFoundError,
@@ -27,12 +22,21 @@ from pybpf.link.errors import (
     USDTProbeNotFoundError,
 )
 from pybpf.link.paths import resolve_binary_path
-from pybpf.link.usdt import USDTProbe, read_usdt_probes
 
+# Not typing.TYPE_CHECKING: importing typing costs more than this whole module.
+# Type checkers treat any name TYPE_CHECKING as true.
+TYPE_CHECKING = False
+
+# The ELF reader, USDT notes and regexes are imported by the calls that use
+# them: finding a file reads nothing, and a uprobe needs no USDT parsing.
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from pybpf.core import Program
+    from pybpf.elf.binary import Binary, BinarySymbol
     from pybpf.link.perf_event import LegacyPerfEventLink, PerfEventLink
     from pybpf.link.uprobe import UprobeMultiLink
+    from pybpf.link.usdt import USDTProbe
     from pybpf.link.usdt_attach import USDTLink
 
 __all__ = ["Executable"]
@@ -58,13 +62,24 @@ class Executable:
     def __init__(self, path: str | os.PathLike[str], *, pid: int | None = None) -> None:
         self.path = resolve_binary_path(path, pid=pid)
         """The file that was found."""
+        self._binary: Binary | None = None
 
     def __repr__(self) -> str:
         return f"Executable({self.path!r})"
 
-    @cached_property
+    @property
     def binary(self) -> Binary:
         """The parsed ELF file (read once, on first use)."""
+        # A plain property: functools (for cached_property) costs more to
+        # import than finding the file.
+        if self._binary is None:
+            self._binary = self._open()
+        return self._binary
+
+    def _open(self) -> Binary:
+        from pybpf.elf import ELFError  # noqa: PLC0415
+        from pybpf.elf.binary import Binary  # noqa: PLC0415
+
         try:
             return Binary.open(self.path)
         except FileNotFoundError:
@@ -108,6 +123,8 @@ class Executable:
         raise SymbolNotFoundError(symbol, self.path, self._why_missing(base))
 
     def _why_missing(self, name: str) -> str:
+        from pybpf.elf.binary import STT_GNU_IFUNC  # noqa: PLC0415
+
         for sym in self.binary.symbols_named(name):
             if sym.name == name and sym.type == STT_GNU_IFUNC and sym.defined:
                 return (
@@ -161,7 +178,7 @@ class Executable:
         first and ``.dynsym`` only when ``.symtab`` matched nothing; aliases
         are all listed. No match raises :class:`~pybpf.link.SymbolNotFoundError`.
         """
-        match = _glob(pattern).fullmatch
+        match = glob_regex(pattern).fullmatch
         for table in self._tables(static_first=True):
             found = [
                 (sym.name, sym.file_offset)
@@ -174,6 +191,8 @@ class Executable:
 
     def usdt_probes(self) -> list[USDTProbe]:
         """Every USDT probe site of the file (``.note.stapsdt``), in note order."""
+        from pybpf.link.usdt import read_usdt_probes  # noqa: PLC0415
+
         return read_usdt_probes(self.binary)
 
     def usdt_probe_sites(self, provider: str, name: str) -> list[USDTProbe]:
@@ -182,6 +201,8 @@ class Executable:
         Raises :class:`~pybpf.link.USDTProbeNotFoundError` (a ``LookupError``)
         when the file has no such probe.
         """
+        from pybpf.link.usdt import read_usdt_probes  # noqa: PLC0415
+
         sites = read_usdt_probes(self.binary, provider, name)
         if not sites:
             raise USDTProbeNotFoundError(provider, name, self.path)
@@ -294,9 +315,3 @@ def _name_matches(sym: BinarySymbol, symbol: str, version: str | None) -> bool:
         return sym.version == version
     # .symtab spells the version into the name: it must match exactly.
     return sym.name == symbol
-
-
-def _glob(pattern: str) -> re.Pattern[str]:
-    """The regex of libbpf's ``glob_match``: ``*`` any run, ``?`` one character, no classes."""
-    parts = [".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern]
-    return re.compile("".join(parts), re.DOTALL)

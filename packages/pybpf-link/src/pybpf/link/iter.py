@@ -19,11 +19,17 @@ import errno
 import io
 import os
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from pybpf.core import Map, NotSupportedError, Program
+from pybpf.core import NotSupportedError
 from pybpf.core import sys as bpf
 from pybpf.link.link import Link
+from pybpf.link.prog_attach import check_program
+
+# A caller has loaded its programs and maps before it attaches them: the
+# checks import their classes then.
+if TYPE_CHECKING:
+    from pybpf.core import Map, Program
 
 __all__ = ["IterLink", "IterTask", "iter"]
 
@@ -108,14 +114,15 @@ def iter(
       (:class:`~pybpf.core.sys.CgroupIterOrder`; the kernel's default,
       ``SELF_ONLY``, when unspecified).
     """
-    if not isinstance(prog, Program):
-        raise TypeError(f"iter: prog must be a Program, not {type(prog).__name__}")
+    check_program(prog, "iter")
     target = prog.spec.attach_to if prog.spec is not None else ""
     name = f"iter/{target}" if target else f"iterator {prog.name!r}"
     what = f"attach program {prog.name!r} as {name}"
     given = [k for k, v in (("map", map), ("task", task), ("cgroup", cgroup)) if v is not None]
     if len(given) > 1:
         raise ValueError(f"{what}: give at most one of map, task, cgroup (got {given})")
+    from pybpf.core import Map  # noqa: PLC0415 (loaded by the caller's map)
+
     if map is not None and not isinstance(map, Map):
         raise TypeError(f"{what}: map must be a Map, not {type(map).__name__}")
     if isinstance(task, int) and not isinstance(task, bool):

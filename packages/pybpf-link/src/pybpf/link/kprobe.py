@@ -17,20 +17,26 @@ from __future__ import annotations
 
 import errno
 import os
-import platform
-import re
 from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
-from pybpf.asm import Instructions, builder
-from pybpf.asm.opcodes import Register
-from pybpf.core import NotSupportedError, Program
+from pybpf.core import NotSupportedError
 from pybpf.core import sys as bpf
-from pybpf.elf import AttachType, ProgramSpec, ProgramType
+from pybpf.link._glob import glob_regex
 from pybpf.link.errors import KernelSymbolNotFoundError
 from pybpf.link.link import Link
 from pybpf.link.perf_event import LegacyPerfEventLink, PerfEventLink, attach_perf_event
 from pybpf.link.probes import Probe, open_probe
+from pybpf.link.prog_attach import check_program
 from pybpf.link.tracefs import tracefs_path
+
+# Program is imported by the calls (the caller has loaded one by then); the
+# assembler, program specs and regexes only by the calls that use them.
+if TYPE_CHECKING:
+    import re
+
+    from pybpf.core import Program
+    from pybpf.elf import AttachType
 
 __all__ = ["KprobeMultiLink", "kprobe", "kprobe_multi", "ksyscall", "syscall_function"]
 
@@ -55,8 +61,8 @@ _SYSCALL_PREFIXES = {
 }
 #: What ftrace lists in place of a function it could not name: never a target.
 _FTRACE_INVALID = "__ftrace_invalid_address__"
-#: What a system call's name may be (``openat``, ``rt_sigaction``).
-_SYSCALL_NAME = re.compile(r"[a-z0-9_]{1,64}")
+#: The characters of a system call's name (``openat``, ``rt_sigaction``), at most 64.
+_SYSCALL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 _syscall_wrappers: bool | None = None
 _multi_support: dict[AttachType, NotSupportedError | None] = {}
@@ -99,8 +105,7 @@ def kprobe(
     :class:`~pybpf.link.KernelSymbolNotFoundError`; a kernel without kprobes,
     :class:`~pybpf.core.NotSupportedError`.
     """
-    if not isinstance(prog, Program):
-        raise TypeError(f"kprobe: prog must be a Program, not {type(prog).__name__}")
+    check_program(prog, "kprobe")
     if (symbol is None) == (address is None):
         raise TypeError("kprobe: give either a symbol or an address=, not both or neither")
     if symbol is not None:
@@ -142,8 +147,7 @@ def ksyscall(
     the wrapper's ``struct pt_regs`` (libbpf's ``BPF_KSYSCALL`` macro does
     that). Other options as :func:`kprobe`.
     """
-    if not isinstance(prog, Program):
-        raise TypeError(f"ksyscall: prog must be a Program, not {type(prog).__name__}")
+    check_program(prog, "ksyscall")
     return kprobe(prog, syscall_function(syscall_name), retprobe=retprobe, cookie=cookie)
 
 
@@ -156,9 +160,9 @@ def syscall_function(syscall_name: str) -> str:
     """
     if not isinstance(syscall_name, str):
         raise TypeError(f"ksyscall: syscall_name must be a str, not {type(syscall_name).__name__}")
-    if not _SYSCALL_NAME.fullmatch(syscall_name):
+    if not 0 < len(syscall_name) <= 64 or not _SYSCALL_CHARS.issuperset(syscall_name):
         raise ValueError(f"ksyscall: {syscall_name!r} is not a system call name")
-    prefix = _SYSCALL_PREFIXES.get(platform.machine())
+    prefix = _SYSCALL_PREFIXES.get(os.uname().machine)
     if prefix is not None and _has_syscall_wrappers(prefix):
         return f"__{prefix}_sys_{syscall_name}"
     return f"__se_sys_{syscall_name}"
@@ -236,8 +240,7 @@ def kprobe_multi(
     :class:`~pybpf.core.NotSupportedError`; functions it cannot find,
     :class:`~pybpf.link.KernelSymbolNotFoundError`.
     """
-    if not isinstance(prog, Program):
-        raise TypeError(f"kprobe_multi: prog must be a Program, not {type(prog).__name__}")
+    check_program(prog, "kprobe_multi")
     choices = (("symbols", symbols), ("pattern", pattern), ("addresses", addresses))
     given = [name for name, value in choices if value is not None]
     if len(given) != 1:
@@ -266,7 +269,8 @@ def kprobe_multi(
         what += f" {pattern!r}"
     count = len(names) or len(addrs)
     cookie_list = _check_cookies(cookies, count, what) if cookies is not None else []
-    attach_type = AttachType.TRACE_KPROBE_SESSION if session else AttachType.TRACE_KPROBE_MULTI
+    kinds = bpf.AttachType
+    attach_type = kinds.TRACE_KPROBE_SESSION if session else kinds.TRACE_KPROBE_MULTI
     _require_multi(attach_type)
     if pattern is not None:
         addrs = _resolve_pattern(pattern)
@@ -335,7 +339,7 @@ def _resolve_pattern(pattern: str) -> list[int]:
     matches its name without it). No match raises
     :class:`~pybpf.link.KernelSymbolNotFoundError`.
     """
-    match = _glob(pattern)
+    match = glob_regex(pattern)
     found = set(_matching_addresses(match))
     if not found:
         raise KernelSymbolNotFoundError(
@@ -371,12 +375,6 @@ def _matching_addresses(match: re.Pattern[str]) -> Iterator[int]:
             yield address
 
 
-def _glob(pattern: str) -> re.Pattern[str]:
-    """The glob of libbpf: ``*`` any run of characters, ``?`` any one, nothing else special."""
-    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile("".join(parts), re.DOTALL)
-
-
 def _require_multi(attach_type: AttachType) -> None:
     """Raise NotSupportedError unless the kernel makes kprobe_multi links of ``attach_type``.
 
@@ -392,7 +390,12 @@ def _require_multi(attach_type: AttachType) -> None:
 
 
 def _probe_multi(attach_type: AttachType) -> NotSupportedError | None:
-    session = attach_type == AttachType.TRACE_KPROBE_SESSION
+    from pybpf.asm import Instructions, builder  # noqa: PLC0415
+    from pybpf.asm.opcodes import Register  # noqa: PLC0415
+    from pybpf.core import Program  # noqa: PLC0415
+    from pybpf.elf import ProgramSpec, ProgramType  # noqa: PLC0415
+
+    session = attach_type == bpf.AttachType.TRACE_KPROBE_SESSION
     feature = "kprobe_multi sessions" if session else "kprobe_multi links"
     since = "6.10" if session else "5.18"
     spec = ProgramSpec(

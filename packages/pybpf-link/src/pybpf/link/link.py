@@ -22,10 +22,11 @@ import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
-from pybpf.core import BPFError, NotSupportedError, Program
+from pybpf.core import BPFError, NotSupportedError
 from pybpf.core import sys as bpf
 
 if TYPE_CHECKING:
+    from pybpf.core import Program
     from pybpf.link.info import LinkInfo
 
 __all__ = ["Link", "link_ids", "links"]

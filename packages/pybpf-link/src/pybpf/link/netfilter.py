@@ -11,12 +11,16 @@ reassemble fragments before the program sees them.
 from __future__ import annotations
 
 import enum
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from pybpf.core import Program
 from pybpf.core import sys as bpf
 from pybpf.link.link import Link
 from pybpf.link.prog_attach import check_program, check_program_type
+
+# A caller has loaded its programs and maps before it attaches them: the
+# checks import their classes then.
+if TYPE_CHECKING:
+    from pybpf.core import Program
 
 __all__ = ["NetfilterFamily", "NetfilterHook", "NetfilterLink", "netfilter"]
 

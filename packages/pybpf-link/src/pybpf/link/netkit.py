@@ -9,11 +9,18 @@ the multi-program ordering of tcx (``before``, ``after``, ``expected_revision``)
 
 from __future__ import annotations
 
-from pybpf.core import Program
+from typing import TYPE_CHECKING
+
 from pybpf.core import sys as bpf
 from pybpf.link._netlink import interface_index
 from pybpf.link.link import Link
+from pybpf.link.prog_attach import check_program
 from pybpf.link.tcx import create_device_link, placement, section_attach_type
+
+# A caller has loaded its programs and maps before it attaches them: the
+# checks import their classes then.
+if TYPE_CHECKING:
+    from pybpf.core import Program
 
 __all__ = ["NetkitLink", "netkit"]
 
@@ -45,8 +52,7 @@ def netkit(
     the kernel (:class:`~pybpf.core.BPFError`); kernels before 6.7 raise
     :class:`~pybpf.core.NotSupportedError`.
     """
-    if not isinstance(prog, Program):
-        raise TypeError(f"netkit: prog must be a Program, not {type(prog).__name__}")
+    check_program(prog, "netkit")
     if peer is None:
         attach_type = section_attach_type(prog, _SIDES) or bpf.AttachType.NETKIT_PRIMARY
     elif isinstance(peer, bool):

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import errno
 import os
+from typing import TYPE_CHECKING
 
-from pybpf.core import Program
 from pybpf.core import sys as bpf
 from pybpf.link.errors import NotANetworkNamespaceError
 from pybpf.link.link import Link
@@ -23,6 +23,11 @@ from pybpf.link.prog_attach import (
     open_checked_target,
     resolve_attach_type,
 )
+
+# A caller has loaded its programs and maps before it attaches them: the
+# checks import their classes then.
+if TYPE_CHECKING:
+    from pybpf.core import Program
 
 __all__ = ["NetNsLink", "netns"]
 

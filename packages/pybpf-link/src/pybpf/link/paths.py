@@ -13,9 +13,15 @@ one the process runs.
 from __future__ import annotations
 
 import os
-import sysconfig
 
 from pybpf.link.errors import BinaryNotFoundError
+
+# Not typing.TYPE_CHECKING: importing typing costs more than this whole module.
+# Type checkers treat any name TYPE_CHECKING as true.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
 
 __all__ = ["resolve_binary_path"]
 
@@ -57,7 +63,7 @@ def resolve_binary_path(name: str | os.PathLike[str], *, pid: int | None = None)
             return mapped
     library = text.endswith(".so") or ".so." in text
     if library:
-        dirs = [os.environ.get("LD_LIBRARY_PATH"), "/usr/lib64:/usr/lib", _multiarch_dirs()]
+        dirs: Iterable[str | None] = _library_dirs()
         mode = os.R_OK
     else:
         dirs = [os.environ.get("PATH"), "/usr/bin:/usr/sbin"]
@@ -74,7 +80,16 @@ def resolve_binary_path(name: str | os.PathLike[str], *, pid: int | None = None)
     raise BinaryNotFoundError(text, ":".join(searched))
 
 
+def _library_dirs() -> Iterator[str | None]:
+    """Where a library is looked for, in order; the multiarch one only if still needed."""
+    yield os.environ.get("LD_LIBRARY_PATH")
+    yield "/usr/lib64:/usr/lib"
+    yield _multiarch_dirs()
+
+
 def _multiarch_dirs() -> str | None:
+    import sysconfig  # noqa: PLC0415 (~1 ms, and most lookups are found before it)
+
     triplet = sysconfig.get_config_var("MULTIARCH") or _MULTIARCH.get(os.uname().machine)
     return f"/lib/{triplet}" if triplet else None
 

@@ -13,10 +13,14 @@ from __future__ import annotations
 import contextlib
 import errno
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from pybpf.core import NotSupportedError, Program
+from pybpf.core import NotSupportedError
 from pybpf.core import sys as bpf
 from pybpf.link.link import Link
+
+if TYPE_CHECKING:
+    from pybpf.core import Program
 
 __all__ = ["LegacyPerfEventLink", "PerfEventLink", "attach_perf_event", "perf_event"]
 

@@ -20,12 +20,10 @@ import contextlib
 import errno
 import itertools
 import os
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Literal
 
-from pybpf.core import NotSupportedError, PerfEventAttr, perf_event_open
+from pybpf.core import NotSupportedError
 from pybpf.core import sys as bpf
 from pybpf.link.tracefs import event_id, tracefs_path
 
@@ -42,25 +40,50 @@ _GROUP = "pybpf"
 _counter = itertools.count()
 
 
-@dataclass(frozen=True)
 class Probe:
     """Where a kprobe or uprobe goes.
 
     A kprobe names ``symbol`` (``"do_sys_openat2"``, ``"module:symbol"`` for
     a module's) plus ``offset``, or an ``address`` with no symbol. A uprobe
     names ``path`` (the binary) and ``offset`` (a file offset), and may name
-    ``ref_ctr_offset`` (the file offset of its USDT semaphore).
+    ``ref_ctr_offset`` (the file offset of its USDT semaphore). ``maxactive``
+    is a kretprobe's instance count: only tracefs takes it (0: the kernel's
+    default).
     """
 
-    kind: ProbeKind
-    retprobe: bool = False
-    symbol: str = ""
-    address: int = 0
-    path: str = ""
-    offset: int = 0
-    ref_ctr_offset: int = 0
-    #: A kretprobe's instance count: only tracefs takes it (0: the kernel's default).
-    maxactive: int = 0
+    # A plain class: a dataclass compiles its methods when the module is
+    # imported, and nothing compares or prints probes.
+    __slots__ = (
+        "address",
+        "kind",
+        "maxactive",
+        "offset",
+        "path",
+        "ref_ctr_offset",
+        "retprobe",
+        "symbol",
+    )
+
+    def __init__(
+        self,
+        kind: ProbeKind,
+        *,
+        retprobe: bool = False,
+        symbol: str = "",
+        address: int = 0,
+        path: str = "",
+        offset: int = 0,
+        ref_ctr_offset: int = 0,
+        maxactive: int = 0,
+    ) -> None:
+        self.kind = kind
+        self.retprobe = retprobe
+        self.symbol = symbol
+        self.address = address
+        self.path = path
+        self.offset = offset
+        self.ref_ctr_offset = ref_ctr_offset
+        self.maxactive = maxactive
 
     def describe(self) -> str:
         """What the probe attaches, as error messages and link names say it."""
@@ -111,6 +134,9 @@ def _cpu_for(pid: int) -> int:
 
 
 def _open_pmu(probe: Probe, pmu: int, pid: int) -> bpf.FD:
+    # The perf event records are imported by the first probe, not by the import.
+    from pybpf.core import PerfEventAttr, perf_event_open  # noqa: PLC0415
+
     config = 1 << _retprobe_bit(probe.kind) if probe.retprobe else 0
     if probe.kind == "kprobe":
         name = probe.symbol
@@ -142,12 +168,16 @@ def _probe_error(e: OSError, probe: Probe) -> Exception:
 
 def _event_name(probe: Probe) -> str:
     base = probe.symbol or os.path.basename(probe.path) or f"{probe.address:x}"
+    import re  # noqa: PLC0415 (only the tracefs fallback names events)
+
     base = re.sub(r"[^A-Za-z0-9_]", "_", base)[:32]
     return f"{base}_{os.getpid()}_{next(_counter)}"
 
 
 def _open_tracefs(probe: Probe, pid: int) -> tuple[bpf.FD, Callable[[], None]]:
     """Add ``probe`` to tracefs' ``kprobe_events``/``uprobe_events``, and open it."""
+    from pybpf.core import PerfEventAttr, perf_event_open  # noqa: PLC0415
+
     root = tracefs_path()
     control = os.path.join(root, f"{probe.kind}_events")
     if not os.path.exists(control):

@@ -17,10 +17,14 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
-from pybpf.core import BPFError, Program
+from pybpf.core import BPFError
 from pybpf.core import sys as bpf
 from pybpf.link.link import Link
+
+if TYPE_CHECKING:
+    from pybpf.core import Program
 
 __all__ = ["ProgAttachLink"]
 
@@ -117,6 +121,9 @@ def check_program(prog: object, call: str, argument: str = "prog") -> Program:
 
     ``argument`` is the parameter's name in ``call``, for the message.
     """
+    # Imported here: a caller with a Program has loaded its module already.
+    from pybpf.core import Program  # noqa: PLC0415
+
     if not isinstance(prog, Program):
         raise TypeError(f"{call}: {argument} must be a Program, not {type(prog).__name__}")
     return prog

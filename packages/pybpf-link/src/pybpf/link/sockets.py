@@ -17,11 +17,15 @@ import os
 import socket
 import stat
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from pybpf.core import Program
 from pybpf.core import sys as bpf
 from pybpf.link.prog_attach import check_program, check_program_type
+
+# A caller has loaded its programs and maps before it attaches them: the
+# checks import their classes then.
+if TYPE_CHECKING:
+    from pybpf.core import Program
 
 __all__ = ["detach_reuseport", "detach_socket_filter", "reuseport", "socket_filter"]
 

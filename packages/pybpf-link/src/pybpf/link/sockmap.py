@@ -14,11 +14,16 @@ replaces the map's program.
 from __future__ import annotations
 
 import errno
+from typing import TYPE_CHECKING
 
-from pybpf.core import Map, Program
 from pybpf.core import sys as bpf
 from pybpf.link.link import Link
 from pybpf.link.prog_attach import ProgAttachLink, check_program, prog_attach, resolve_attach_type
+
+# A caller has loaded its programs and maps before it attaches them: the
+# checks import their classes then.
+if TYPE_CHECKING:
+    from pybpf.core import Map, Program
 
 __all__ = ["LegacySockmapLink", "SockmapLink", "sockmap"]
 
@@ -67,6 +72,8 @@ def sockmap(
     global _sockmap_links  # noqa: PLW0603 (a cache of what this kernel does)
     call = "sockmap"
     check_program(prog, call)
+    from pybpf.core import Map  # noqa: PLC0415 (loaded by the caller's map)
+
     if not isinstance(map, Map):
         raise TypeError(f"{call}: map must be a Map, not {type(map).__name__}")
     if map.type not in _MAP_TYPES:

@@ -21,10 +21,16 @@ from __future__ import annotations
 
 import contextlib
 import errno
+from typing import TYPE_CHECKING
 
-from pybpf.core import BPFError, Map
+from pybpf.core import BPFError
 from pybpf.core import sys as bpf
 from pybpf.link.link import Link
+
+# A caller has loaded its programs and maps before it attaches them: the
+# checks import their classes then.
+if TYPE_CHECKING:
+    from pybpf.core import Map
 
 __all__ = ["StructOpsLink", "StructOpsRegistration", "struct_ops"]
 
@@ -79,6 +85,8 @@ class StructOpsRegistration(Link):
         """Unregister the struct (a struct already gone is no error) and close the fd."""
         if self._fd.closed:
             return
+        from pybpf.core import Map  # noqa: PLC0415
+
         try:
             with Map.from_fd(self._fd.number) as m, contextlib.suppress(KeyError):
                 m.delete(0)
@@ -120,6 +128,8 @@ def struct_ops(map: Map, value: bytes | None = None) -> StructOpsLink | StructOp
 
 
 def _check_map(map: object, name: str, what: str) -> None:
+    from pybpf.core import Map  # noqa: PLC0415 (loaded by the caller's map)
+
     if not isinstance(map, Map):
         raise TypeError(f"{what}: {name} must be a Map, not {type(map).__name__}")
     if map.type != bpf.MapType.STRUCT_OPS:

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import errno
 import os
+from typing import TYPE_CHECKING
 
-from pybpf.core import Program
 from pybpf.core import sys as bpf
 from pybpf.link._netlink import (
     Route,
@@ -25,7 +25,13 @@ from pybpf.link._netlink import (
     clsact_parent,
     interface_index,
 )
+from pybpf.link.prog_attach import check_program
 from pybpf.link.tcx import section_attach_type
+
+# A caller has loaded its programs and maps before it attaches them: the
+# checks import their classes then.
+if TYPE_CHECKING:
+    from pybpf.core import Program
 
 __all__ = ["TCLink", "tc"]
 
@@ -135,8 +141,7 @@ def tc(
     clsact qdisc is added if the device has none. A missing interface
     raises :class:`~pybpf.link.InterfaceNotFoundError` first.
     """
-    if not isinstance(prog, Program):
-        raise TypeError(f"tc: prog must be a Program, not {type(prog).__name__}")
+    check_program(prog, "tc")
     if direction is None:
         egress = section_attach_type(prog, {bpf.AttachType.TCX_EGRESS}) is not None
         direction = "egress" if egress else "ingress"

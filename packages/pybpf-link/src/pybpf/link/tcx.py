@@ -12,12 +12,18 @@ makes the attach fail (ESTALE) if the list changed since it was read.
 from __future__ import annotations
 
 import errno
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pybpf.core import BPFError, Program, features
+from pybpf.core import BPFError
 from pybpf.core import sys as bpf
 from pybpf.link._netlink import interface_index
 from pybpf.link.link import Link
+from pybpf.link.prog_attach import check_program
+
+# A caller has loaded its programs and maps before it attaches them: the
+# checks import their classes then.
+if TYPE_CHECKING:
+    from pybpf.core import Program
 
 __all__ = ["TCXLink", "create_device_link", "placement", "section_attach_type", "tcx"]
 
@@ -60,6 +66,8 @@ def placement(
         relative, side, flags = (after, "after", bpf.AttachFlags.AFTER)
     if relative is None:
         return 0
+    from pybpf.core import Program  # noqa: PLC0415 (loaded by the caller's program)
+
     if isinstance(relative, Link):
         if relative.type is None:
             raise ValueError(f"{caller}: {side} {relative!r} has no bpf_link to be placed by")
@@ -81,6 +89,8 @@ def create_device_link(attr: Any, what: str) -> bpf.FD:
         return bpf.link_create(attr, what)
     except BPFError as e:
         if e.errno == errno.EINVAL:
+            from pybpf.core import features  # noqa: PLC0415 (only a refusal asks the kernel)
+
             features.have_attach_type(bpf.ProgramType.SCHED_CLS, bpf.AttachType(attr.attach_type))
         raise
 
@@ -106,8 +116,7 @@ def tcx(
     6.6 raise :class:`~pybpf.core.NotSupportedError`: use
     :func:`pybpf.link.tc` there.
     """
-    if not isinstance(prog, Program):
-        raise TypeError(f"tcx: prog must be a Program, not {type(prog).__name__}")
+    check_program(prog, "tcx")
     if direction is None:
         attach_type = section_attach_type(prog, set(_DIRECTIONS.values()))
         if attach_type is None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 
 from pybpf.core import NotSupportedError
 from pybpf.core import sys as bpf
@@ -21,7 +20,7 @@ __all__ = ["event_id", "tracefs_path"]
 _DEFAULT = "/sys/kernel/tracing"
 _DEBUGFS = "/sys/kernel/debug/tracing"
 #: What a tracepoint group or name may contain (tracefs directory names).
-_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 
 _found: str | None = None
 
@@ -79,7 +78,7 @@ def event_id(group: str, name: str) -> int:
     for part, label in ((group, "group"), (name, "name")):
         if not isinstance(part, str):
             raise TypeError(f"tracepoint {label} must be a str, not {type(part).__name__}")
-        if not _NAME.fullmatch(part):
+        if not part or not _NAME_CHARS.issuperset(part):
             raise ValueError(f"tracepoint {label} {part!r} is not a tracefs event name")
     path = os.path.join(tracefs_path(), "events", group, name, "id")
     try:

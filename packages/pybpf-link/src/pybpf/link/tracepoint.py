@@ -8,9 +8,15 @@ one (5.15+), ``PERF_EVENT_IOC_SET_BPF`` before.
 
 from __future__ import annotations
 
-from pybpf.core import PerfEventAttr, Program, perf_event_open
-from pybpf.link.perf_event import LegacyPerfEventLink, PerfEventLink, attach_perf_event
+from typing import TYPE_CHECKING
+
+from pybpf.link.perf_event import attach_perf_event
+from pybpf.link.prog_attach import check_program
 from pybpf.link.tracefs import event_id
+
+if TYPE_CHECKING:
+    from pybpf.core import Program
+    from pybpf.link.perf_event import LegacyPerfEventLink, PerfEventLink
 
 __all__ = ["tracepoint"]
 
@@ -25,8 +31,10 @@ def tracepoint(
     returns in the program (Linux 5.15+). An unknown tracepoint raises
     :class:`~pybpf.link.TracepointNotFoundError`.
     """
-    if not isinstance(prog, Program):
-        raise TypeError(f"tracepoint: prog must be a Program, not {type(prog).__name__}")
+    # The perf event records are imported by the first attach, not by the import.
+    from pybpf.core import PerfEventAttr, perf_event_open  # noqa: PLC0415
+
+    check_program(prog, "tracepoint")
     tp_id = event_id(group, name)
     event = perf_event_open(PerfEventAttr.tracepoint(tp_id), cpu=0)
     return attach_perf_event(prog, event, f"tracepoint {group}/{name}", cookie=cookie)

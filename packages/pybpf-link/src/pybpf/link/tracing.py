@@ -17,11 +17,17 @@
 from __future__ import annotations
 
 import errno
+from typing import TYPE_CHECKING
 
-from pybpf.core import NotSupportedError, Program
+from pybpf.core import NotSupportedError
 from pybpf.core import sys as bpf
 from pybpf.link.link import Link
 from pybpf.link.prog_attach import check_program
+
+# A caller has loaded its programs and maps before it attaches them: the
+# checks import their classes then.
+if TYPE_CHECKING:
+    from pybpf.core import Program
 
 __all__ = ["RawTracepointLink", "TracingLink", "freplace", "raw_tracepoint", "tracing"]
 
@@ -202,6 +208,8 @@ def freplace(prog: Program, target_program: Program, function_name: str) -> Trac
     runs ``prog`` instead.
     """
     prog = check_program(prog, "freplace")
+    from pybpf.core import Program  # noqa: PLC0415 (loaded by the caller's program)
+
     if not isinstance(target_program, Program):
         kind = type(target_program).__name__
         raise TypeError(f"freplace: target_program must be a Program, not {kind}")

@@ -19,7 +19,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from pybpf.core import NotSupportedError, Program, features
+from pybpf.core import NotSupportedError
 from pybpf.core import sys as bpf
 from pybpf.link.link import Link
 from pybpf.link.perf_event import LegacyPerfEventLink, PerfEventLink, attach_perf_event
@@ -27,6 +27,7 @@ from pybpf.link.probes import Probe, open_probe
 from pybpf.link.prog_attach import check_program
 
 if TYPE_CHECKING:
+    from pybpf.core import Program
     from pybpf.link.executable import Executable
 
 __all__ = ["UprobeMultiLink", "attach_uprobe", "attach_uprobe_multi", "have_uprobe_multi"]
@@ -49,6 +50,8 @@ def have_uprobe_multi() -> None:
     attach type loads only on kernels that can attach it (cached by
     :func:`pybpf.core.features.have_attach_type`).
     """
+    from pybpf.core import features  # noqa: PLC0415 (only uprobe_multi probes the kernel)
+
     try:
         features.have_attach_type(bpf.ProgramType.KPROBE, bpf.AttachType.TRACE_UPROBE_MULTI)
     except NotSupportedError as e:

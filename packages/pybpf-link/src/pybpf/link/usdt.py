@@ -27,15 +27,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pybpf.asm import ByteOrder
-from pybpf.btf import Array, Struct, TypeNotFoundError, codec_for
-from pybpf.btf.codec import resolve
-from pybpf.elf import ELFError
-from pybpf.elf.binary import ET_DYN, ET_EXEC, Binary
 from pybpf.link.errors import USDTArgumentError
 
+# The ELF reader and the BTF codecs are imported by the calls that use them:
+# parsing an argument spec needs neither, and only an object's own
+# struct __bpf_usdt_spec needs the codecs.
 if TYPE_CHECKING:
+    from pybpf.asm import ByteOrder
     from pybpf.btf import Spec as BTFSpec
+    from pybpf.btf import Struct
+    from pybpf.elf.binary import Binary
 
 __all__ = [
     "EM_X86_64",
@@ -265,6 +266,9 @@ def read_usdt_probes(
     (as in libbpf) an unplaceable site of another probe does not stand in
     the way.
     """
+    from pybpf.elf import ELFError  # noqa: PLC0415
+    from pybpf.elf.binary import ET_DYN, ET_EXEC  # noqa: PLC0415
+
     notes = binary.section(_NOTE_SECTION)
     if notes is None:
         return []
@@ -348,6 +352,8 @@ def encode_usdt_spec(
     (208, '0100000070000120', '07000000000000000100')
     """
     if types is not None:
+        from pybpf.btf import Struct, TypeNotFoundError  # noqa: PLC0415
+
         try:
             t = types.type_by_name("__bpf_usdt_spec", Struct)
         except TypeNotFoundError:
@@ -384,6 +390,9 @@ def _encode_builtin(args: Sequence[USDTArgument], cookie: int, byte_order: str) 
 
 
 def _encode_btf(t: Struct, args: Sequence[USDTArgument], cookie: int, byte_order: str) -> bytes:
+    from pybpf.btf import Array, Struct, codec_for  # noqa: PLC0415
+    from pybpf.btf.codec import resolve  # noqa: PLC0415
+
     members = {m.name: resolve(m.type) for m in t.members}
     array = members.get("args")
     element = resolve(array.type) if isinstance(array, Array) else None

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import enum
 import errno
+from typing import TYPE_CHECKING
 
-from pybpf.core import Program
 from pybpf.core import sys as bpf
 from pybpf.link._netlink import Route, RouteLink, attach_through_route, interface_index
 from pybpf.link.link import Link
 from pybpf.link.prog_attach import check_program
+
+if TYPE_CHECKING:
+    from pybpf.core import Program
 
 __all__ = ["LegacyXDPLink", "XDPLink", "XDPMode", "xdp", "xdp_legacy"]
 
