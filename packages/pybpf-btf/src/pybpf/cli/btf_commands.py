@@ -85,8 +85,10 @@ def dump(args: argparse.Namespace) -> int:
                 out.write(json.dumps(doc, separators=(",", ":")))
                 out.write("\n")
     elif args.format == "c":
-        chosen = _selected(spec, args.type)
-        out.write(format_c(spec if args.type is None else [t for _, t in chosen]))
+        # A whole spec untouched by decoding is dumped by the compiled module
+        # where installed: pick types only when the user names some.
+        roots = spec if args.type is None else [t for _, t in _selected(spec, args.type)]
+        out.write(format_c(roots))
     else:
         chosen = _selected(spec, args.type)
         with Progress("pybpf btf dump", len(chosen)) as progress:
