@@ -91,6 +91,42 @@ def test_private_records_of_the_lower_layers_on_the_load_path_are_plain_classes(
         assert "__slots__" in vars(cls), cls
 
 
+def test_the_syscall_layer_imports_a_command_or_enum_when_it_is_first_read() -> None:
+    # The link layer imports pybpf.core.sys in every attach call's module; the
+    # freplace target lookup (and with it the BTF parser) and the perf and
+    # link enums come with their first reader.
+    loaded = _modules_after("from pybpf.core import sys")
+    unused = {
+        "pybpf.core._ext_target",
+        "pybpf.btf.parse",
+        "pybpf.core._uapi_link",
+        "pybpf.core._uapi_perf",
+        "pybpf.core._cmds",
+        "pybpf.core._owner",
+    }
+    assert not unused & loaded, sorted(unused & loaded)
+
+
+def test_every_name_of_the_syscall_layer_is_the_object_of_its_home_module() -> None:
+    import importlib
+
+    from pybpf.core import _ext_target, _sys, _uapi_perf, sys
+
+    assert sys.program_func_id is _ext_target.func_id
+    assert sys.ffi is _sys.ffi
+    assert sys.PERF_EVENT_IOC_SET_BPF == _uapi_perf.PERF_EVENT_IOC_SET_BPF
+    for module, names in sys._EXPORTS.items():
+        home = importlib.import_module(module)
+        for name in names:
+            assert getattr(sys, name) is getattr(home, name), name
+    assert sorted(sys.__all__) == sorted(
+        {n for names in sys._EXPORTS.values() for n in names}
+        | {"perf_ioctl", "namespace_type", "mount"}
+    )
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        sys.nothing  # noqa: B018
+
+
 @pytest.mark.kernel
 def test_loading_a_core_object_leaves_out_what_only_other_calls_use(testdata: Path) -> None:
     loaded = _modules_after(

@@ -21,11 +21,16 @@ def _modules_after(code: str) -> set[str]:
 
 
 # Everything a call attaching a program pays for once the program is loaded:
-# core's program loader, the perf event records, and the assembler.
+# core's program loader, the perf event readers, the freplace target lookup
+# (with the BTF parser), and the assembler.
 _LOADING = {
     "pybpf.core.program",
     "pybpf.core.perf",
     "pybpf.core.ringbuf",
+    "pybpf.core._reader",
+    "pybpf.core._records",
+    "pybpf.core._ext_target",
+    "pybpf.btf.parse",
     "pybpf.asm.builder",
     "pybpf.elf.spec",
     "dataclasses",
@@ -114,6 +119,7 @@ def test_a_process_attaching_a_uprobe_leaves_out_usdt_and_the_assembler(testdata
         "pybpf.link.usdt",
         "pybpf.link.usdt_attach",
         "pybpf.asm.builder",
+        "pybpf.core._ext_target",
         "platform",
         "sysconfig",
         "ipaddress",
