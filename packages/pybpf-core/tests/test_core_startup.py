@@ -127,6 +127,31 @@ def test_every_name_of_the_syscall_layer_is_the_object_of_its_home_module() -> N
         sys.nothing  # noqa: B018
 
 
+def test_opening_a_perf_event_imports_no_event_reader() -> None:
+    # Every kprobe, uprobe and tracepoint attach opens a perf event: the perf
+    # buffer and ring buffer readers are for programs' output only.
+    loaded = _modules_after("from pybpf.core import PerfEventAttr, perf_event_open")
+    unused = {
+        "pybpf.core.perf",
+        "pybpf.core.ringbuf",
+        "pybpf.core._records",
+        "pybpf.core._reader",
+        "pybpf.core._cpus",
+        "pybpf.core._consume",
+        "select",
+        "mmap",
+    }
+    assert not unused & loaded, sorted(unused & loaded)
+
+
+def test_the_perf_event_names_are_the_same_objects_from_every_public_place() -> None:
+    import pybpf.core
+    from pybpf.core import perf
+
+    for name in perf.__all__:
+        assert getattr(perf, name) is getattr(pybpf.core, name), name
+
+
 @pytest.mark.kernel
 def test_loading_a_core_object_leaves_out_what_only_other_calls_use(testdata: Path) -> None:
     loaded = _modules_after(

@@ -115,10 +115,15 @@ def test_a_process_attaching_a_uprobe_leaves_out_usdt_and_the_assembler(testdata
         f"    Executable({libc!r}).uprobe(coll.programs['on_entry'], 'malloc').close()\n"
     )
     loaded = _modules_after(code)
+    # The perf event readers: a uprobe opens a perf event, it reads none.
     unused = {
         "pybpf.link.usdt",
         "pybpf.link.usdt_attach",
         "pybpf.asm.builder",
+        "pybpf.core.perf",
+        "pybpf.core.ringbuf",
+        "pybpf.core._reader",
+        "pybpf.core._records",
         "pybpf.core._ext_target",
         "platform",
         "sysconfig",
