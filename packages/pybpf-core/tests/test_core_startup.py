@@ -127,6 +127,14 @@ def test_every_name_of_the_syscall_layer_is_the_object_of_its_home_module() -> N
         sys.nothing  # noqa: B018
 
 
+def test_the_command_layer_needs_no_elf_type_enums() -> None:
+    # Every bpf(2) command goes through _cmds and its RLIMIT_MEMLOCK check;
+    # the map type that check's once-per-boot probe creates is its only use
+    # of the ELF layer's 127 program, map and attach types.
+    loaded = _modules_after("from pybpf.core import _cmds")
+    assert "pybpf.elf._uapi" not in loaded
+
+
 def test_opening_a_perf_event_imports_no_event_reader() -> None:
     # Every kprobe, uprobe and tracepoint attach opens a perf event: the perf
     # buffer and ring buffer readers are for programs' output only.

@@ -94,6 +94,13 @@ def test_importing_an_attach_call_loads_no_program_machinery(name: str) -> None:
     assert not unused & loaded, sorted(unused & loaded)
 
 
+@pytest.mark.parametrize("name", ["kprobe", "tracepoint", "xdp", "netfilter", "iter"])
+def test_importing_an_attach_call_builds_no_elf_type_enums(name: str) -> None:
+    # These calls name no program, map or attach type when imported: the
+    # command layer below them must not build those enums either.
+    assert "pybpf.elf._uapi" not in _modules_after(f"from pybpf.link import {name}")
+
+
 def test_parsing_usdt_arguments_needs_no_elf_reader_or_btf_codecs() -> None:
     loaded = _modules_after("from pybpf.link import parse_usdt_args\nparse_usdt_args('-4@%edi')")
     unused = {"pybpf.elf.binary", "pybpf.btf.codec", "pybpf.btf.spec", "pybpf.core"}
