@@ -65,6 +65,16 @@ What ``from pybpf.link import kprobe`` still pays is ``pybpf.core.sys``
 itself (its link and perf enums, the syscall commands, BTF parsing for
 ``func_id``); a uprobe process pays ``pybpf.elf.binary`` (dataclasses) for
 the symbol lookup.
+
+Core's pass: ``pybpf.core.sys`` re-exports lazily, so an attach call's
+module pays for the commands and enums it reads (no ``func_id`` BTF parser,
+no perf enums until a perf event is opened); ``PerfEventAttr`` and
+``perf_event_open`` live apart from the perf buffer and ring buffer readers;
+the command layer builds elf's program, map and attach type enums only for
+its once-per-boot memlock probe. What importing ``kprobe`` still pays is the
+compiled syscall module and core's and the link layer's enums (``LinkType``
+is read at import); ``PerfEventAttr`` alone pays ``dataclasses`` (it is a
+public dataclass, which a loaded collection has imported anyway).
 """
 
 from __future__ import annotations
@@ -87,6 +97,9 @@ _IMPORTS = [
     ("import pybpf.elf", None),
     ("from pybpf.link import Executable", None),
     ("from pybpf.link import kprobe", None),
+    ("from pybpf.link import tracepoint", None),
+    ("from pybpf.link import xdp", None),
+    ("from pybpf.core import PerfEventAttr, perf_event_open", None),
     ("import pybpf.core", 30e-3),
 ]
 

@@ -91,6 +91,75 @@ def test_private_records_of_the_lower_layers_on_the_load_path_are_plain_classes(
         assert "__slots__" in vars(cls), cls
 
 
+def test_the_syscall_layer_imports_a_command_or_enum_when_it_is_first_read() -> None:
+    # The link layer imports pybpf.core.sys in every attach call's module; the
+    # freplace target lookup (and with it the BTF parser) and the perf and
+    # link enums come with their first reader.
+    loaded = _modules_after("from pybpf.core import sys")
+    unused = {
+        "pybpf.core._ext_target",
+        "pybpf.btf.parse",
+        "pybpf.core._uapi_link",
+        "pybpf.core._uapi_perf",
+        "pybpf.core._cmds",
+        "pybpf.core._owner",
+    }
+    assert not unused & loaded, sorted(unused & loaded)
+
+
+def test_every_name_of_the_syscall_layer_is_the_object_of_its_home_module() -> None:
+    import importlib
+
+    from pybpf.core import _ext_target, _sys, _uapi_perf, sys
+
+    assert sys.program_func_id is _ext_target.func_id
+    assert sys.ffi is _sys.ffi
+    assert sys.PERF_EVENT_IOC_SET_BPF == _uapi_perf.PERF_EVENT_IOC_SET_BPF
+    for module, names in sys._EXPORTS.items():
+        home = importlib.import_module(module)
+        for name in names:
+            assert getattr(sys, name) is getattr(home, name), name
+    assert sorted(sys.__all__) == sorted(
+        {n for names in sys._EXPORTS.values() for n in names}
+        | {"perf_ioctl", "namespace_type", "mount"}
+    )
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        sys.nothing  # noqa: B018
+
+
+def test_the_command_layer_needs_no_elf_type_enums() -> None:
+    # Every bpf(2) command goes through _cmds and its RLIMIT_MEMLOCK check;
+    # the map type that check's once-per-boot probe creates is its only use
+    # of the ELF layer's 127 program, map and attach types.
+    loaded = _modules_after("from pybpf.core import _cmds")
+    assert "pybpf.elf._uapi" not in loaded
+
+
+def test_opening_a_perf_event_imports_no_event_reader() -> None:
+    # Every kprobe, uprobe and tracepoint attach opens a perf event: the perf
+    # buffer and ring buffer readers are for programs' output only.
+    loaded = _modules_after("from pybpf.core import PerfEventAttr, perf_event_open")
+    unused = {
+        "pybpf.core.perf",
+        "pybpf.core.ringbuf",
+        "pybpf.core._records",
+        "pybpf.core._reader",
+        "pybpf.core._cpus",
+        "pybpf.core._consume",
+        "select",
+        "mmap",
+    }
+    assert not unused & loaded, sorted(unused & loaded)
+
+
+def test_the_perf_event_names_are_the_same_objects_from_every_public_place() -> None:
+    import pybpf.core
+    from pybpf.core import perf
+
+    for name in perf.__all__:
+        assert getattr(perf, name) is getattr(pybpf.core, name), name
+
+
 @pytest.mark.kernel
 def test_loading_a_core_object_leaves_out_what_only_other_calls_use(testdata: Path) -> None:
     loaded = _modules_after(

@@ -21,11 +21,16 @@ def _modules_after(code: str) -> set[str]:
 
 
 # Everything a call attaching a program pays for once the program is loaded:
-# core's program loader, the perf event records, and the assembler.
+# core's program loader, the perf event readers, the freplace target lookup
+# (with the BTF parser), and the assembler.
 _LOADING = {
     "pybpf.core.program",
     "pybpf.core.perf",
     "pybpf.core.ringbuf",
+    "pybpf.core._reader",
+    "pybpf.core._records",
+    "pybpf.core._ext_target",
+    "pybpf.btf.parse",
     "pybpf.asm.builder",
     "pybpf.elf.spec",
     "dataclasses",
@@ -89,6 +94,13 @@ def test_importing_an_attach_call_loads_no_program_machinery(name: str) -> None:
     assert not unused & loaded, sorted(unused & loaded)
 
 
+@pytest.mark.parametrize("name", ["kprobe", "tracepoint", "xdp", "netfilter", "iter"])
+def test_importing_an_attach_call_builds_no_elf_type_enums(name: str) -> None:
+    # These calls name no program, map or attach type when imported: the
+    # command layer below them must not build those enums either.
+    assert "pybpf.elf._uapi" not in _modules_after(f"from pybpf.link import {name}")
+
+
 def test_parsing_usdt_arguments_needs_no_elf_reader_or_btf_codecs() -> None:
     loaded = _modules_after("from pybpf.link import parse_usdt_args\nparse_usdt_args('-4@%edi')")
     unused = {"pybpf.elf.binary", "pybpf.btf.codec", "pybpf.btf.spec", "pybpf.core"}
@@ -110,10 +122,16 @@ def test_a_process_attaching_a_uprobe_leaves_out_usdt_and_the_assembler(testdata
         f"    Executable({libc!r}).uprobe(coll.programs['on_entry'], 'malloc').close()\n"
     )
     loaded = _modules_after(code)
+    # The perf event readers: a uprobe opens a perf event, it reads none.
     unused = {
         "pybpf.link.usdt",
         "pybpf.link.usdt_attach",
         "pybpf.asm.builder",
+        "pybpf.core.perf",
+        "pybpf.core.ringbuf",
+        "pybpf.core._reader",
+        "pybpf.core._records",
+        "pybpf.core._ext_target",
         "platform",
         "sysconfig",
         "ipaddress",

@@ -36,7 +36,8 @@ def lazy_exports(
     it, ``namespace`` is the package's ``globals()`` (a name, once imported, is
     cached there so that later reads are plain attribute reads) and ``names``
     its ``__all__``. A submodule read as an attribute (``pybpf.x.sub``) before
-    anyone imported it is imported too; anything else is an AttributeError.
+    anyone imported it is imported too (a package's: a plain module, such as
+    ``pybpf.core.sys``, has none); anything else is an AttributeError.
 
     A public name may be also the name of a submodule (``pybpf.link.xdp``,
     the function, lives in the module ``pybpf.link.xdp``): importing the
@@ -59,6 +60,8 @@ def lazy_exports(
 
     def __getattr__(name: str) -> object:
         module = where.get(name)
+        if module is None and "__path__" not in namespace:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
         if module is None:
             try:
                 return importlib.import_module(f"{package}.{name}")

@@ -18,11 +18,22 @@ if TYPE_CHECKING:
     from pybpf.core._cpus import (
         possible_cpus,
     )
+    from pybpf.core._perf_event import (
+        PerfEventAttr,
+        perf_event_open,
+    )
     from pybpf.core._uapi import (
         FileFlags,
         MapFlags,
         RunFlags,
         UpdateFlags,
+    )
+    from pybpf.core._uapi_perf import (
+        HardwareEvent,
+        PerfEventFlag,
+        PerfType,
+        SampleType,
+        SoftwareEvent,
     )
     from pybpf.core.assign import (
         load_into,
@@ -75,15 +86,8 @@ if TYPE_CHECKING:
         MapBTF,
     )
     from pybpf.core.perf import (
-        HardwareEvent,
         PerfBuffer,
-        PerfEventAttr,
-        PerfEventFlag,
         PerfRecord,
-        PerfType,
-        SampleType,
-        SoftwareEvent,
-        perf_event_open,
     )
     from pybpf.core.prog_info import (
         ProgramInfo,
@@ -120,11 +124,22 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "pybpf.core._arena": ("Arena",),
     "pybpf.core._cpus": ("possible_cpus",),
+    "pybpf.core._perf_event": (
+        "PerfEventAttr",
+        "perf_event_open",
+    ),
     "pybpf.core._uapi": (
         "FileFlags",
         "MapFlags",
         "RunFlags",
         "UpdateFlags",
+    ),
+    "pybpf.core._uapi_perf": (
+        "HardwareEvent",
+        "PerfEventFlag",
+        "PerfType",
+        "SampleType",
+        "SoftwareEvent",
     ),
     "pybpf.core.assign": ("load_into",),
     "pybpf.core.codec": (
@@ -167,15 +182,8 @@ _EXPORTS = {
         "MapBTF",
     ),
     "pybpf.core.perf": (
-        "HardwareEvent",
         "PerfBuffer",
-        "PerfEventAttr",
-        "PerfEventFlag",
         "PerfRecord",
-        "PerfType",
-        "SampleType",
-        "SoftwareEvent",
-        "perf_event_open",
     ),
     "pybpf.core.prog_info": (
         "ProgramInfo",

@@ -35,3 +35,7 @@ def func_id(prog_fd: FD, func: str, what: str) -> int:
         raise BPFError(
             errno.ESRCH, what, reason=f"function {func!r} not found in the target's BTF"
         ) from None
+
+
+#: :func:`func_id`, under the name :mod:`pybpf.core.sys` gives it.
+program_func_id = func_id

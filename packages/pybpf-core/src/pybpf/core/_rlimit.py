@@ -18,7 +18,6 @@ import errno
 import resource
 
 from pybpf.core._uapi import Command
-from pybpf.elf import MapType
 
 
 class _State:
@@ -34,8 +33,10 @@ _state = _State()
 
 def _try_create() -> int:
     """Create and close a tiny array map: 0, or the -errno it failed with."""
-    # Here, not at the top: the command layer needs this module to load first.
+    # Here, not at the top: the command layer needs this module to load first,
+    # and the ELF layer's type enums are for this once-per-boot probe only.
     from pybpf.core import _cmds  # noqa: PLC0415
+    from pybpf.elf import MapType  # noqa: PLC0415
 
     attr = _cmds.new_attr("map_create")
     attr.map_type = MapType.ARRAY

@@ -3,7 +3,8 @@
 :func:`perf_event_open` opens one perf event from typed attributes
 (:class:`PerfEventAttr`): software, hardware, tracepoint, breakpoint... per
 CPU or per process, as an owned :class:`~pybpf.core.fd.FD`. The link layer
-attaches programs to such events.
+attaches programs to such events; both are defined in a module of their own
+(re-exported here) so that attaching imports no reader.
 
 :class:`PerfBuffer` is what programs' ``bpf_perf_event_output`` writes to: one
 ``PERF_COUNT_SW_BPF_OUTPUT`` event per online CPU, each with its own ring,
@@ -19,11 +20,11 @@ import fcntl
 import mmap
 import select
 import struct
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pybpf.core import _cmds, _consume, _sys
+from pybpf.core import _consume, _sys
 from pybpf.core._cpus import parse_cpu_list
+from pybpf.core._perf_event import PerfEventAttr, perf_event_open
 from pybpf.core._reader import EventReader
 from pybpf.core._records import RecordArg, record_decoder
 from pybpf.core._uapi_perf import (
@@ -31,13 +32,11 @@ from pybpf.core._uapi_perf import (
     PERF_EVENT_IOC_PAUSE_OUTPUT,
     HardwareEvent,
     PerfEventFlag,
-    PerfOpenFlags,
     PerfType,
     SampleType,
     SoftwareEvent,
 )
 from pybpf.core.errors import BPFError
-from pybpf.core.fd import FD
 from pybpf.core.ringbuf import _address, _check_type, _map
 from pybpf.elf import MapType
 
@@ -60,83 +59,6 @@ __all__ = [
 _PAGE = mmap.PAGESIZE
 _U64 = struct.Struct("=Q")
 _ONLINE = "/sys/devices/system/cpu/online"
-
-
-#: ``struct perf_event_attr`` up to ``sample_max_stack`` (PERF_ATTR_SIZE_VER5).
-_ATTR = struct.Struct("=IIQQQQQIIQQQQIiQIHH")
-
-
-@dataclass
-class PerfEventAttr:
-    """The fields of ``struct perf_event_attr`` that pybpf's users set.
-
-    ``sample_period`` is ``sample_freq`` when ``flags`` has ``FREQ``;
-    ``wakeup_events`` is ``wakeup_watermark`` (bytes) when it has
-    ``WATERMARK``; ``config1``/``config2`` are also ``bp_addr``/``bp_len``
-    (breakpoints), ``kprobe_func``/``probe_offset`` (the probe PMUs).
-    """
-
-    type: PerfType | int
-    config: int = 0
-    sample_period: int = 0
-    sample_type: SampleType | int = 0
-    read_format: int = 0
-    flags: PerfEventFlag | int = 0
-    wakeup_events: int = 0
-    bp_type: int = 0
-    config1: int = 0
-    config2: int = 0
-
-    def pack(self) -> bytes:
-        """The kernel's ``struct perf_event_attr`` for these fields."""
-        return _ATTR.pack(
-            int(self.type),
-            _ATTR.size,
-            self.config,
-            self.sample_period,
-            int(self.sample_type),
-            self.read_format,
-            int(self.flags),
-            self.wakeup_events,
-            self.bp_type,
-            self.config1,
-            self.config2,
-            *(0,) * 8,
-        )
-
-    @classmethod
-    def tracepoint(cls, tracepoint_id: int, **fields: Any) -> PerfEventAttr:
-        """A tracepoint event (its id from tracefs ``events/<group>/<name>/id``)."""
-        return cls(PerfType.TRACEPOINT, tracepoint_id, **fields)
-
-    @classmethod
-    def software(cls, event: SoftwareEvent, **fields: Any) -> PerfEventAttr:
-        """A software event."""
-        return cls(PerfType.SOFTWARE, event, **fields)
-
-    @classmethod
-    def hardware(cls, event: HardwareEvent, **fields: Any) -> PerfEventAttr:
-        """A hardware event (the machine's PMU: often missing in VMs)."""
-        return cls(PerfType.HARDWARE, event, **fields)
-
-
-def perf_event_open(
-    attr: PerfEventAttr,
-    *,
-    pid: int = -1,
-    cpu: int = -1,
-    group: FD | None = None,
-) -> FD:
-    """Open a perf event: of process ``pid`` (-1: all) on ``cpu`` (-1: any); close-on-exec.
-
-    ``pid=-1`` with ``cpu=-1`` is refused by the kernel: one of them must be set.
-    """
-    group_fd = -1 if group is None else group.number
-    rc = _sys.perf_event_open(attr.pack(), pid, cpu, group_fd, PerfOpenFlags.FD_CLOEXEC)
-    if rc < 0:
-        what = f"perf_event_open type={int(attr.type)} config={attr.config} pid={pid} cpu={cpu}"
-        raise _cmds.error(-rc, what)
-    return FD(rc)
 
 
 def online_cpus() -> list[int]:

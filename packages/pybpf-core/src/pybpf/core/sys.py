@@ -27,81 +27,111 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import Any
 
-from pybpf.core import _sys
-from pybpf.core._closing import Closing
-from pybpf.core._cmds import (
-    ATTRS,
-    INFOS,
-    btf_load,
-    call,
-    call_with_fd,
-    check_uint,
-    enable_stats,
-    error,
-    field_ends,
-    get_fd_by_id,
-    get_next_id,
-    iter_create,
-    link_create,
-    link_detach,
-    link_update,
-    map_create,
-    map_freeze,
-    new_attr,
-    new_info,
-    new_iter_link_info,
-    obj_get,
-    obj_info,
-    obj_pin,
-    prog_attach,
-    prog_bind_map,
-    prog_detach,
-    prog_load,
-    prog_query,
-    prog_test_run,
-    raw_tracepoint_open,
-    receive_fd,
-    task_fd_query,
-    token_create,
-)
-from pybpf.core._ext_target import func_id as program_func_id
-from pybpf.core._owner import KernelObject
-from pybpf.core._uapi import (
-    Command,
-    FileFlags,
-    MapFlags,
-    RunFlags,
-    StatsType,
-    UpdateFlags,
-)
-from pybpf.core._uapi_link import (
-    AttachFlags,
-    CgroupIterOrder,
-    KprobeMultiFlags,
-    LinkType,
-    NamespaceType,
-    NetfilterFlags,
-    PerfEventType,
-    QueryFlags,
-    TaskFdType,
-    UprobeMultiFlags,
-    XDPFlags,
-)
-from pybpf.core._uapi_perf import (
-    NS_GET_NSTYPE,
-    PERF_EVENT_IOC_DISABLE,
-    PERF_EVENT_IOC_ENABLE,
-    PERF_EVENT_IOC_ID,
-    PERF_EVENT_IOC_PAUSE_OUTPUT,
-    PERF_EVENT_IOC_QUERY_BPF,
-    PERF_EVENT_IOC_RESET,
-    PERF_EVENT_IOC_SET_BPF,
-    PerfOpenFlags,
-)
-from pybpf.core.fd import FD
-from pybpf.elf import AttachType, MapType, ProgramType
+from pybpf.asm.exports import lazy_exports
+
+# Not typing.TYPE_CHECKING: importing typing costs more than this module's
+# own imports. Type checkers treat any name TYPE_CHECKING as true.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pybpf.core._closing import (
+        Closing,
+    )
+    from pybpf.core._cmds import (
+        ATTRS,
+        INFOS,
+        btf_load,
+        call,
+        call_with_fd,
+        check_uint,
+        enable_stats,
+        error,
+        field_ends,
+        get_fd_by_id,
+        get_next_id,
+        iter_create,
+        link_create,
+        link_detach,
+        link_update,
+        map_create,
+        map_freeze,
+        new_attr,
+        new_info,
+        new_iter_link_info,
+        obj_get,
+        obj_info,
+        obj_pin,
+        prog_attach,
+        prog_bind_map,
+        prog_detach,
+        prog_load,
+        prog_query,
+        prog_test_run,
+        raw_tracepoint_open,
+        receive_fd,
+        task_fd_query,
+        token_create,
+    )
+    from pybpf.core._ext_target import (
+        program_func_id,
+    )
+    from pybpf.core._owner import (
+        KernelObject,
+    )
+    from pybpf.core._sys import (
+        addr,
+        mapped_view,
+        mmap,
+        munmap,
+        perf_event_open,
+    )
+    from pybpf.core._uapi import (
+        Command,
+        FileFlags,
+        MapFlags,
+        RunFlags,
+        StatsType,
+        UpdateFlags,
+    )
+    from pybpf.core._uapi_link import (
+        AttachFlags,
+        CgroupIterOrder,
+        KprobeMultiFlags,
+        LinkType,
+        NamespaceType,
+        NetfilterFlags,
+        PerfEventType,
+        QueryFlags,
+        TaskFdType,
+        UprobeMultiFlags,
+        XDPFlags,
+    )
+    from pybpf.core._uapi_perf import (
+        PERF_EVENT_IOC_DISABLE,
+        PERF_EVENT_IOC_ENABLE,
+        PERF_EVENT_IOC_ID,
+        PERF_EVENT_IOC_PAUSE_OUTPUT,
+        PERF_EVENT_IOC_QUERY_BPF,
+        PERF_EVENT_IOC_RESET,
+        PERF_EVENT_IOC_SET_BPF,
+        PerfOpenFlags,
+    )
+    from pybpf.core.fd import (
+        FD,
+    )
+    from pybpf.elf import (
+        AttachType,
+        MapType,
+        ProgramType,
+    )
+
+    #: The cffi FFI of the layer (compiled, or ABI mode where no compiler was).
+    ffi: Any
+    #: cffi's NULL pointer.
+    NULL: Any
 
 __all__ = [
     "ATTRS",
@@ -181,15 +211,91 @@ __all__ = [
     "token_create",
 ]
 
-#: The cffi FFI of the layer (compiled, or ABI mode where no compiler was).
-ffi: Any = _sys.ffi
-#: cffi's NULL pointer.
-NULL: Any = _sys.NULL
-addr = _sys.addr
-perf_event_open = _sys.perf_event_open
-mmap = _sys.mmap
-mapped_view = _sys.mapped_view
-munmap = _sys.munmap
+# Where each name lives; the first read of a name imports its module, so that
+# a caller pays only for the commands and enums it uses (issue #18: an attach
+# call needs neither program type checks' BTF nor the perf enums).
+_EXPORTS = {
+    "pybpf.core._closing": ("Closing",),
+    "pybpf.core._cmds": (
+        "ATTRS",
+        "INFOS",
+        "btf_load",
+        "call",
+        "call_with_fd",
+        "check_uint",
+        "enable_stats",
+        "error",
+        "field_ends",
+        "get_fd_by_id",
+        "get_next_id",
+        "iter_create",
+        "link_create",
+        "link_detach",
+        "link_update",
+        "map_create",
+        "map_freeze",
+        "new_attr",
+        "new_info",
+        "new_iter_link_info",
+        "obj_get",
+        "obj_info",
+        "obj_pin",
+        "prog_attach",
+        "prog_bind_map",
+        "prog_detach",
+        "prog_load",
+        "prog_query",
+        "prog_test_run",
+        "raw_tracepoint_open",
+        "receive_fd",
+        "task_fd_query",
+        "token_create",
+    ),
+    "pybpf.core._ext_target": ("program_func_id",),
+    "pybpf.core._owner": ("KernelObject",),
+    "pybpf.core._sys": (
+        "NULL",
+        "addr",
+        "ffi",
+        "mapped_view",
+        "mmap",
+        "munmap",
+        "perf_event_open",
+    ),
+    "pybpf.core._uapi": (
+        "Command",
+        "FileFlags",
+        "MapFlags",
+        "RunFlags",
+        "StatsType",
+        "UpdateFlags",
+    ),
+    "pybpf.core._uapi_link": (
+        "AttachFlags",
+        "CgroupIterOrder",
+        "KprobeMultiFlags",
+        "LinkType",
+        "NamespaceType",
+        "NetfilterFlags",
+        "PerfEventType",
+        "QueryFlags",
+        "TaskFdType",
+        "UprobeMultiFlags",
+        "XDPFlags",
+    ),
+    "pybpf.core._uapi_perf": (
+        "PERF_EVENT_IOC_DISABLE",
+        "PERF_EVENT_IOC_ENABLE",
+        "PERF_EVENT_IOC_ID",
+        "PERF_EVENT_IOC_PAUSE_OUTPUT",
+        "PERF_EVENT_IOC_QUERY_BPF",
+        "PERF_EVENT_IOC_RESET",
+        "PERF_EVENT_IOC_SET_BPF",
+        "PerfOpenFlags",
+    ),
+    "pybpf.core.fd": ("FD",),
+    "pybpf.elf": ("AttachType", "MapType", "ProgramType"),
+}
 
 
 def perf_ioctl(event: FD, request: int, arg: int, what: str) -> None:
@@ -200,6 +306,8 @@ def perf_ioctl(event: FD, request: int, arg: int, what: str) -> None:
     :func:`error` naming ``what``.
     """
     import fcntl  # noqa: PLC0415 (only perf users pay for it)
+
+    from pybpf.core._cmds import error  # noqa: PLC0415
 
     try:
         fcntl.ioctl(event.number, request, arg)
@@ -215,6 +323,10 @@ def namespace_type(ns: FD, what: str) -> NamespaceType | int:
     (``ENOTTY``).
     """
     import fcntl  # noqa: PLC0415 (only namespace targets pay for it)
+
+    from pybpf.core._cmds import error  # noqa: PLC0415
+    from pybpf.core._uapi_link import NamespaceType  # noqa: PLC0415
+    from pybpf.core._uapi_perf import NS_GET_NSTYPE  # noqa: PLC0415
 
     try:
         kind = fcntl.ioctl(ns.number, NS_GET_NSTYPE)
@@ -234,7 +346,12 @@ def mount(source: str, target: str, fstype: str, what: str, *, flags: int = 0) -
     """
     import ctypes  # noqa: PLC0415 (only a process that mounts pays for it)
 
+    from pybpf.core._cmds import error  # noqa: PLC0415
+
     libc = ctypes.CDLL(None, use_errno=True)
     args = (os.fsencode(source), os.fsencode(target), os.fsencode(fstype))
     if libc.mount(*args, ctypes.c_ulong(flags), None) != 0:
         raise error(ctypes.get_errno() or errno.EINVAL, what, needs=("CAP_SYS_ADMIN",))
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), __all__)
