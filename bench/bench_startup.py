@@ -31,29 +31,32 @@ CPU-count modules off the load path, and defines ``RunResult`` at the first
 test run: about 3-5 ms less CPU per process (interleaved pairs, CPU time).
 
 What a process that loads ``core-el.o`` still pays over a bare interpreter
-(~70 ms CPU for the imports alone, teardown included), measured in-process, least of 7, on this
-shared machine: the 17 dataclass definitions left (elf's specs,
-``SectionDef``/``SectionInfo``, btf's ``SanitizeOptions``, ext records and
-``ExtInfos``/``SectionExtInfos``, ``COREFixup``/``COREResult``, core's
-``MapBTF`` and ``CollectionOptions``) ~12 ms, and importing ``dataclasses``
-~7 ms beyond the modules the load needs at any rate (``inspect``, ``ast``,
+(~70-80 ms CPU for the imports alone, ~120 ms with the load, teardown
+included), measured in-process, least of 7, on this shared machine: the 15
+dataclass definitions left (elf's specs, ``SectionDef``/``SectionInfo``,
+btf's ``SanitizeOptions``, ext records and ``ExtInfos``/``SectionExtInfos``,
+core's ``MapBTF`` and ``CollectionOptions``; ``COREFixup``/``COREResult``
+became plain frozen records) ~10 ms, and importing ``dataclasses`` ~7 ms
+beyond the modules the load needs at any rate (``inspect``, ``ast``,
 ``dis``, ``tokenize``, ``linecache``): the largest single cost, which stays
-while public specs and records are dataclasses. Then 155 modules, 92 of
-them pybpf's: finding, reading and unmarshalling a module costs ~0.15 ms
-here before its code runs, and ``-X importtime`` does not list modules
-imported as ``from package import module`` (their cost shows as their
-importer's own). 27 enum classes take ~5 ms to create (``pybpf.asm.opcodes``
-10, elf's and core's ``_uapi`` 4 and 6, ``pybpf.btf.types`` 4, three in
-elf's specs and the CO-RE records), ``typing`` ~2.5 ms (imported by most
-modules of every layer), and ``ctypes`` ~1.3 ms (kernel BTF is mapped
-through it without holding a descriptor). The interpreter's teardown of
-all that costs ~7 ms (imports) to ~10-20 ms (a load) more than a bare
-interpreter's ~3 ms. A bare interpreter in a virtualenv with setuptools
-also runs its ``distutils-precedence.pth`` (``_distutils_hack``, ~3 ms of
-its ~15 ms). The load is mostly CO-RE relocation (decoding the kernel's
-candidate types), kernel BTF probes and the object's BTF; looking a name
-up in kernel BTF compiles one 4-byte
-literal pattern (~0.1 ms) for a search of several milliseconds.
+while public specs are dataclasses. Then ~150 modules, ~90 of them pybpf's:
+finding, reading and unmarshalling a module costs ~0.15 ms here before its
+code runs, and ``-X importtime`` does not list modules imported as ``from
+package import module`` or by a lazy ``__getattr__`` (their cost shows as
+their importer's own). 27 enum classes take ~5 ms to create
+(``pybpf.asm.opcodes`` 10, elf's and core's ``_uapi`` 4 and 6,
+``pybpf.btf.types`` 4, three in elf's specs), ``typing`` ~2.5 ms (imported
+by most modules of every layer), and ``ctypes`` ~1.3 ms (kernel BTF is
+mapped through it without holding a descriptor). A bare interpreter in a
+virtualenv with setuptools also runs its ``distutils-precedence.pth``
+(``_distutils_hack``, ~3 ms of its ~15 ms). The load itself (~11 ms in a
+quiet process once imported) is mostly CO-RE relocation (decoding the
+kernel's candidate types), reading the kernel BTF's index and the object's
+BTF; the probes every load asks are answered once per boot (a note beside
+the kernel BTF index). With the C program at about a bare interpreter's
+start (~23 ms), 3x leaves ~46 ms for all of pybpf's imports and work: out
+of reach while the load path imports ~90 modules and defines its public
+dataclasses.
 
 The link layer's pass: ``Executable(path)`` finds the file and imports
 nothing else (the ELF reader comes with the first symbol, USDT notes and
