@@ -140,3 +140,22 @@ def test_local_calls_are_told_from_helper_calls_by_the_raw_source_register() -> 
     big = bytes([0x85, 0x00, 0, 0, 0, 0, 0, 1, 0x85, 0x01, 0, 0, 0, 0, 0, 0, 0x95] + [0] * 7)
     assert _local_calls(little, "little") == [1]
     assert _local_calls(big, "big") == [1]
+
+
+@pytest.mark.parametrize("name", [*OBJECTS, *LIBBPF_REFUSES])
+def test_programs_share_no_instruction(testdata: Path, name: str) -> None:
+    """A subprogram linked into several programs is one copy each: editing one edits no other."""
+    spec = load_collection_spec(testdata / f"{name}-el.o")
+    owner: dict[int, str] = {}
+    for prog in spec.programs.values():
+        for insn in prog.instructions:
+            assert owner.setdefault(id(insn), prog.name) == prog.name, (
+                f"{prog.name} and {owner[id(insn)]} share an instruction"
+            )
+    shared = [p for p in spec.programs.values() if p.instructions.slots > p.own_slots]
+    if len(shared) < 2:
+        return
+    before = [p.instructions.copy() for p in shared]
+    for insn in shared[-1].instructions:
+        insn.constant = 0 if insn.constant else 1
+    assert [p.instructions for p in shared[:-1]] == before[:-1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from pathlib import Path
 
@@ -97,6 +98,31 @@ def test_collection_checks_what_it_holds() -> None:
 def test_bools_are_not_sizes() -> None:
     with pytest.raises(TypeError, match="'key_size' must be int, not bool"):
         MapSpec("x", MapType.HASH, key_size=True)
+
+
+def test_subclasses_pass_as_their_base() -> None:
+    """Values of classes outside the usual ones still pass where isinstance says so."""
+
+    class Size(int):
+        pass
+
+    class Name(str):
+        pass
+
+    class Kind(enum.IntEnum):
+        HASH = 1
+
+    class Inner(MapSpec):
+        pass
+
+    inner = Inner(Name("in"), Kind.HASH, key_size=Size(4))
+    outer = MapSpec("out", MapType.HASH_OF_MAPS, flags=Size(1), inner_map=inner)
+    assert outer.inner_map is inner
+    assert ProgramSpec("p", "xdp", Kind.HASH, Instructions(), attach_type=Size(2)).attach_type == 2
+    with pytest.raises(TypeError, match="'attach_type' must be int or None, not str"):
+        ProgramSpec("p", "xdp", ProgramType.XDP, Instructions(), attach_type="xdp")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="'map' must be MapSpec or None, not str"):
+        VariableSpec("v", ".data", 0, 4, map="m")  # type: ignore[arg-type]
 
 
 def test_edited_copies_still_construct(testdata: Path) -> None:

@@ -41,7 +41,7 @@ from pybpf.elf._elffile import (
 )
 from pybpf.elf.errors import ELFError, Where
 
-__all__ = ["R_BPF_64_32", "R_BPF_64_64", "CodeReader", "Function", "link"]
+__all__ = ["R_BPF_64_32", "R_BPF_64_64", "CodeReader", "Function", "link_programs"]
 
 R_BPF_NONE = 0
 R_BPF_64_64 = 1
@@ -325,13 +325,31 @@ def _local_calls(data: bytes, byte_order: str) -> list[int]:
     return found
 
 
-def link(functions: dict[str, Function], main: Function) -> Instructions:
-    """The main function's code followed by every subprogram it needs, libbpf's order.
+def link_programs(functions: dict[str, Function], mains: list[Function]) -> list[Instructions]:
+    """Each main function's code followed by every subprogram it needs, libbpf's order.
 
-    The main function's instructions are used as they are (a program is never
-    called, so nothing else holds them); each subprogram is copied. Calls and
-    function pointers get their final relative offsets.
+    Every program gets its own instructions: a main function's are used as
+    they are (a program is never called, so nothing else holds them), and a
+    subprogram is copied into each program that needs it but the last, which
+    takes the decoded instructions themselves (read for no other use after
+    linking). A program that another program calls is copied every time.
+    Calls and function pointers get their final relative offsets.
     """
+    orders = [_link_order(functions, main) for main in mains]
+    last_user: dict[str, int] = {}
+    for user, order in enumerate(orders):
+        for func in order[1:]:
+            last_user[func.name] = user
+    for main in mains:
+        last_user.pop(main.name, None)
+    return [
+        _link(main, order, {name for name, user in last_user.items() if user == n})
+        for n, (main, order) in enumerate(zip(mains, orders, strict=True))
+    ]
+
+
+def _link_order(functions: dict[str, Function], main: Function) -> list[Function]:
+    """``main`` then the subprograms it calls, directly or not, depth first (libbpf's order)."""
     order: list[Function] = [main]
     seen = {main.name}
 
@@ -344,6 +362,11 @@ def link(functions: dict[str, Function], main: Function) -> Instructions:
                 visit(callee)
 
     visit(main)
+    return order
+
+
+def _link(main: Function, order: list[Function], taken: set[str]) -> Instructions:
+    """``order``'s code in one program; the subprograms named in ``taken`` are not copied."""
     linked = main.instructions
     if linked:
         linked[0].symbol = main.name
@@ -353,7 +376,7 @@ def link(functions: dict[str, Function], main: Function) -> Instructions:
     placed: list[tuple[Function, int, Instructions]] = [(main, 0, linked)]
     slot = linked.slots
     for func in order[1:]:
-        copies = func.instructions.copy()
+        copies = func.instructions if func.name in taken else func.instructions.copy()
         copies[0].symbol = func.name
         starts[func.name] = slot
         placed.append((func, slot, copies))

@@ -41,7 +41,7 @@ from pybpf.elf.arena import arena_map, is_arena_section, set_arena_data
 from pybpf.elf.datasecs import data_map, is_data_section, symbol_variables
 from pybpf.elf.errors import ELFError, Where
 from pybpf.elf.legacy_maps import annotate_legacy_maps, read_legacy_maps
-from pybpf.elf.programs import CodeReader, Function, link
+from pybpf.elf.programs import CodeReader, Function, link_programs
 from pybpf.elf.sections import match_section
 from pybpf.elf.spec import CollectionSpec, MapSpec, ProgramSpec, VariableSpec
 
@@ -251,13 +251,12 @@ class _Reader:
         a subprogram unless it is the object's only function, which is then
         its one program (of section ``.text``, so of unspecified type).
         """
-        programs: dict[str, ProgramSpec] = {}
         lone = len(code.functions) == 1
-        for func in code.functions.values():
-            if func.section is self.text and not lone:
-                continue
-            programs[func.name] = self._program(func, link(code.functions, func))
-        return programs
+        mains = [f for f in code.functions.values() if lone or f.section is not self.text]
+        linked = link_programs(code.functions, mains)
+        return {
+            func.name: self._program(func, insns) for func, insns in zip(mains, linked, strict=True)
+        }
 
     def _program(self, func: Function, instructions: Instructions) -> ProgramSpec:
         """The spec of one program; a section libbpf does not know gives type UNSPEC.

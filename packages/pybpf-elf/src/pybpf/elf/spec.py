@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from pybpf.asm import ByteOrder, Instructions
@@ -45,7 +46,10 @@ class Pinning(enum.IntEnum):
     BY_NAME = 1
 
 
-def _check_types(owner: object, *checks: tuple[str, type | tuple[type, ...]]) -> None:
+_Kind = type | tuple[type, ...]
+
+
+def _check_types(owner: object, *checks: tuple[str, _Kind]) -> None:
     """Raise TypeError naming the first constructor argument of the wrong type.
 
     A wrong type (``name=b"x"``) would otherwise surface far away, as an
@@ -64,6 +68,41 @@ def _check_types(owner: object, *checks: tuple[str, type | tuple[type, ...]]) ->
                 f"{type(owner).__name__}() argument {arg!r} must be {wanted}, "
                 f"not {type(value).__name__}"
             )
+
+
+class _ArgumentChecks:
+    """One spec class's :func:`_check_types`, with a fast pass for the usual values.
+
+    Every spec the reader builds goes through here (tens per object), so the
+    usual case is one C-level pass: each argument's exact class looked up in the
+    classes known to pass (the kind itself, None where allowed, this module's
+    enums for an int). Anything else, a subclass or a wrong value, takes
+    :func:`_check_types`, which decides and words the error.
+    """
+
+    __slots__ = ("_checks", "_get", "_passing")
+
+    def __init__(self, *checks: tuple[str, _Kind]) -> None:
+        assert len(checks) > 1, "attrgetter gives a tuple for two names or more"
+        self._checks = checks
+        self._get = attrgetter(*(arg for arg, _ in checks))
+        self._passing = tuple(_passing_classes(kind) for _, kind in checks)
+
+    def __call__(self, owner: object) -> None:
+        """Raise TypeError, as :func:`_check_types` does, for a wrong argument of ``owner``."""
+        values = self._get(owner)
+        if not all(map(frozenset.__contains__, self._passing, map(type, values))):
+            _check_types(owner, *self._checks)
+
+
+def _passing_classes(kind: _Kind) -> frozenset[type]:
+    """Classes whose instances pass ``kind``'s check as they are (never bool for int)."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    found = set(kinds)
+    if int in kinds:
+        found.update((MapType, Pinning, ProgramType, AttachType))
+    found.discard(bool)
+    return frozenset(found)
 
 
 def _member(kind: type[enum.IntEnum], value: int) -> str:
@@ -129,24 +168,7 @@ class MapSpec:
     __hash__ = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        _check_types(
-            self,
-            ("name", str),
-            ("type", int),
-            ("key_size", int),
-            ("value_size", int),
-            ("max_entries", int),
-            ("flags", int),
-            ("pinning", int),
-            ("inner_map", (MapSpec, type(None))),
-            ("contents", list),
-            ("map_extra", int),
-            ("numa_node", int),
-            ("section", (str, type(None))),
-            ("extra", bytes),
-            ("struct_ops_programs", dict),
-            ("declared_max_entries", (int, type(None))),
-        )
+        _MAP_SPEC_CHECKS(self)
 
     def copy(self) -> MapSpec:
         """A deep copy that can be edited without touching this spec."""
@@ -156,6 +178,25 @@ class MapSpec:
             contents=list(self.contents),
             struct_ops_programs=dict(self.struct_ops_programs),
         )
+
+
+_MAP_SPEC_CHECKS = _ArgumentChecks(
+    ("name", str),
+    ("type", int),
+    ("key_size", int),
+    ("value_size", int),
+    ("max_entries", int),
+    ("flags", int),
+    ("pinning", int),
+    ("inner_map", (MapSpec, type(None))),
+    ("contents", list),
+    ("map_extra", int),
+    ("numa_node", int),
+    ("section", (str, type(None))),
+    ("extra", bytes),
+    ("struct_ops_programs", dict),
+    ("declared_max_entries", (int, type(None))),
+)
 
 
 @dataclass(eq=False)
@@ -190,18 +231,7 @@ class ProgramSpec:
     __hash__ = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        _check_types(
-            self,
-            ("name", str),
-            ("section", str),
-            ("type", int),
-            ("instructions", Instructions),
-            ("attach_type", (int, type(None))),
-            ("attach_to", str),
-            ("flags", int),
-            ("license", str),
-            ("kernel_version", int),
-        )
+        _PROGRAM_SPEC_CHECKS(self)
 
     def __repr__(self) -> str:
         # One line: the instructions (with their metadata) run to kilobytes.
@@ -232,6 +262,19 @@ class ProgramSpec:
         return dataclasses.replace(self, instructions=self.instructions.copy())
 
 
+_PROGRAM_SPEC_CHECKS = _ArgumentChecks(
+    ("name", str),
+    ("section", str),
+    ("type", int),
+    ("instructions", Instructions),
+    ("attach_type", (int, type(None))),
+    ("attach_to", str),
+    ("flags", int),
+    ("license", str),
+    ("kernel_version", int),
+)
+
+
 @dataclass(eq=False)
 class VariableSpec(VariableValue):
     """A global variable: ``size`` bytes at ``offset`` of a data section's map.
@@ -255,14 +298,7 @@ class VariableSpec(VariableValue):
     __hash__ = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        _check_types(
-            self,
-            ("name", str),
-            ("section", str),
-            ("offset", int),
-            ("size", int),
-            ("map", (MapSpec, type(None))),
-        )
+        _VARIABLE_SPEC_CHECKS(self)
 
     @property
     def raw(self) -> bytes:
@@ -290,6 +326,15 @@ class VariableSpec(VariableValue):
     def copy(self) -> VariableSpec:
         """A copy; it still edits the same map (CollectionSpec.copy rewires it)."""
         return dataclasses.replace(self)
+
+
+_VARIABLE_SPEC_CHECKS = _ArgumentChecks(
+    ("name", str),
+    ("section", str),
+    ("offset", int),
+    ("size", int),
+    ("map", (MapSpec, type(None))),
+)
 
 
 class ExternKind(enum.Enum):
@@ -335,7 +380,7 @@ class CollectionSpec:
     __hash__ = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        _check_types(self, ("maps", dict), ("programs", dict), ("variables", dict))
+        _COLLECTION_SPEC_CHECKS(self)
         for kind, specs, spec_type in (
             ("maps", self.maps, MapSpec),
             ("programs", self.programs, ProgramSpec),
@@ -372,3 +417,10 @@ class CollectionSpec:
             types=self.types,
             byte_order=self.byte_order,
         )
+
+
+_COLLECTION_SPEC_CHECKS = _ArgumentChecks(
+    ("maps", dict),
+    ("programs", dict),
+    ("variables", dict),
+)
