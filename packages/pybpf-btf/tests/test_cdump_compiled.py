@@ -9,6 +9,7 @@ pybpf-core was installed without its compiled modules.
 from __future__ import annotations
 
 import random
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -368,3 +369,14 @@ def test_depths_past_the_compiled_limits(
     # Past the compiled dump's longest declaration chain: Python writes it.
     assert cdump._compiled_dump(load_spec(blob), 8) is None
     assert both(blob, monkeypatch) == f"typedef int {'*' * 300} const p;\n\n"
+
+
+def test_an_empty_dump_is_the_empty_string(compiled: ModuleType) -> None:
+    """A blob with nothing to declare (no records, or a named int) gives "", not None.
+
+    The empty text has no buffer behind it: copying from it was undefined
+    behaviour (memcpy from NULL), reported by ``fuzz/sanitize.py --tests``.
+    """
+    int_record = struct.pack("=4I", 1, 0x0100_0000, 4, 32)  # native words, as a blob's
+    assert compiled.dump_c(b"", b"\0", 0, 8) == ""
+    assert compiled.dump_c(int_record, b"\0int\0", 1, 8) == ""

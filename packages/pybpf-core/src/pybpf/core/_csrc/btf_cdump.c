@@ -1612,7 +1612,7 @@ static PyObject *cdump_dump_c(PyObject *self, PyObject *args)
         goto unhandled;
     dump(d);
     result = PyUnicode_New((Py_ssize_t)d->out_len, 127);
-    if (result != NULL)
+    if (result != NULL && d->out_len) /* no text: no buffer, and memcpy wants one */
         memcpy(PyUnicode_DATA(result), d->out, d->out_len);
     goto out;
 unhandled:
