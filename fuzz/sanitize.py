@@ -35,6 +35,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CSRC = ROOT / "packages" / "pybpf-core" / "src" / "pybpf" / "core" / "_csrc"
@@ -193,6 +194,39 @@ def compacted(words: bytes, offsets: list[int], strings: bytes) -> bytes:
     return blob(bytes(out), bytes(table))
 
 
+def split_pairs(blobs: list[bytes], most: int = 12) -> Iterator[tuple[bytes, bytes]]:
+    """(base, split) pairs: a seed as the base, and types over its named ones."""
+    from pybpf.btf import (  # noqa: PLC0415
+        BTFError,
+        Enum,
+        EnumValue,
+        Member,
+        Pointer,
+        Spec,
+        Struct,
+        Typedef,
+        load_spec,
+    )
+    from pybpf.btf.marshal import marshal  # noqa: PLC0415
+
+    made = 0
+    for base_blob in blobs:
+        try:
+            base = load_spec(base_blob)
+            named = [t for t in base if t.name][:6]
+        except BTFError:
+            continue
+        if not named or made == most:
+            continue
+        split = Spec(base=base)
+        for t in named:
+            split.add(Typedef(t.name, Pointer(t)))
+            split.add(Struct(t.name, 8, [Member("p", Pointer(t), 0)]))
+        split.add(Enum("", 4, [EnumValue("A", 1)]))
+        yield base_blob, marshal(split)
+        made += 1
+
+
 def blob(types: bytes, strings: bytes) -> bytes:
     """Little-endian raw BTF of a type section and a string table."""
     header = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types), len(strings))
@@ -295,6 +329,7 @@ class Oracle:
         self.cmod = importlib.import_module("_pybpf_btf_cdump")
         self.smod = importlib.import_module("_pybpf_btf_scan")
         self.failures = 0
+        self.base: bytes | None = None
         # Blobs that loaded, and of those the ones the compiled dump wrote.
         self.loaded = 0
         self.written = 0
@@ -302,13 +337,20 @@ class Oracle:
     def report(self, what: str, data: bytes) -> None:
         """Print a disagreement and the blob that makes it."""
         self.failures += 1
-        print(f"MISMATCH {what}: {data.hex()}", flush=True)
+        over = "" if self.base is None else f" (split over {self.base.hex()})"
+        print(f"MISMATCH {what}: {data.hex()}{over}", flush=True)
 
-    def check(self, data: bytes, rng: random.Random) -> None:
-        """Everything about one blob: direct hostile calls, then the cross-checks."""
+    def load(self, data: bytes) -> Any:
+        """``data`` as a spec, over a fresh (untouched) load of the base when split."""
+        base = None if self.base is None else self.load_spec(self.base)
+        return self.load_spec(data, base=base)
+
+    def check(self, data: bytes, rng: random.Random, base: bytes | None = None) -> None:
+        """Everything about one blob (split over ``base``): direct hostile calls, cross-checks."""
+        self.base = base
         self.direct(data, rng)
         try:
-            spec = self.load_spec(data)
+            spec = self.load(data)
         except self.BTFError:
             return
         except Exception as e:  # a bug of its own: report, go on
@@ -334,14 +376,14 @@ class Oracle:
 
     def c_dump(self, data: bytes) -> None:
         """The C header dump, compiled and in Python."""
-        spec = self.load_spec(data)
+        spec = self.load(data)
         try:
             compiled = self.cdump._compiled_dump(spec, spec.pointer_size or 8)
         except Exception as e:
             self.report(f"compiled dump_c raised {type(e).__name__}: {e}", data)
             return
         try:
-            reference = self._python(lambda: self.cdump.dump_c(self.load_spec(data)))
+            reference = self._python(lambda: self.cdump.dump_c(self.load(data)))
         except Exception as e:
             self.report(f"Python dump_c raised {type(e).__name__}: {e}", data)
             return
@@ -351,8 +393,8 @@ class Oracle:
             self.report(f"dump_c: C wrote text where Python {kind}", data)
 
     def _records(self, data: bytes) -> object:
-        raw = "".join(text for _, text in self.record_text(self.load_spec(data)) or ())
-        return raw, "".join(self.record_json(self.load_spec(data)) or ())
+        raw = "".join(text for _, text in self.record_text(self.load(data)) or ())
+        return raw, "".join(self.record_json(self.load(data)) or ())
 
     def record_dumps(self, data: bytes) -> None:
         """The raw text and JSON of bpftool, from the compiled scan and in Python."""
@@ -421,15 +463,21 @@ def mutation_loop(seconds: float, seed: int) -> int:
     oracle = Oracle()
     blobs = seed_blobs()
     starts = {i: records(b) for i, b in enumerate(blobs)}
-    print(f"{len(blobs)} seed blobs", flush=True)
+    pairs = list(split_pairs(blobs))
+    print(f"{len(blobs)} seed blobs, {len(pairs)} split pairs", flush=True)
     deadline = time.monotonic() + seconds
     tried = 0
     for data in blobs:
         oracle.check(data, rng)
+    for base, data in pairs:
+        oracle.check(data, rng, base)
     while time.monotonic() < deadline:
-        i = rng.randrange(len(blobs))
-        data = mutate(rng, blobs[i], starts[i])
-        oracle.check(data, rng)
+        if pairs and rng.random() < 0.25:  # split BTF: the split blob mutated, the base kept
+            base, data = rng.choice(pairs)
+            oracle.check(mutate(rng, data, []), rng, base)
+        else:
+            i = rng.randrange(len(blobs))
+            oracle.check(mutate(rng, blobs[i], starts[i]), rng)
         tried += 1
         if tried % 2000 == 0:
             print(f"{tried} inputs, {oracle.failures} disagreements", flush=True)
