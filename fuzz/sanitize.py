@@ -49,6 +49,8 @@ FLAGS = [
     "-shared",
     "-fPIC",
 ]
+# Seconds the compiled dump of one (at most 100 KB) blob may take, under the sanitizers.
+SLOW = 5.0
 # Set in the child run: the folder of the sanitized modules.
 BUILT_ENV = "PYBPF_SANITIZED_MODULES"
 TESTS = [
@@ -377,11 +379,15 @@ class Oracle:
     def c_dump(self, data: bytes) -> None:
         """The C header dump, compiled and in Python."""
         spec = self.load(data)
+        took = time.monotonic()
         try:
             compiled = self.cdump._compiled_dump(spec, spec.pointer_size or 8)
         except Exception as e:
             self.report(f"compiled dump_c raised {type(e).__name__}: {e}", data)
             return
+        took = time.monotonic() - took
+        if took > SLOW:
+            self.report(f"compiled dump_c took {took:.1f} s", data)
         try:
             reference = self._python(lambda: self.cdump.dump_c(self.load(data)))
         except Exception as e:
