@@ -380,3 +380,18 @@ def test_an_empty_dump_is_the_empty_string(compiled: ModuleType) -> None:
     int_record = struct.pack("=4I", 1, 0x0100_0000, 4, 32)  # native words, as a blob's
     assert compiled.dump_c(b"", b"\0", 0, 8) == ""
     assert compiled.dump_c(int_record, b"\0int\0", 1, 8) == ""
+
+
+def test_alignment_past_int32(compiled: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A union whose size makes it aligned(2**31) is laid out as Python lays it out.
+
+    Found by ``fuzz/sanitize.py``: the compiled dump kept alignments as int32,
+    so 2**31 turned negative and the struct holding the union lost its
+    padding and its packed attribute.
+    """
+    for size in (0x8000_0000, 0xFFFF_FFFF):
+        wide = Union("", size, [Member("x", INT, 0)])
+        outer = Struct("s", 16, [Member("c", CHAR, 0), Member("u", wide, 64), Member("d", INT, 96)])
+        blob = marshal([outer])
+        assert cdump._compiled_dump(load_spec(blob), 8) is not None
+        assert "struct s {" in both(blob, monkeypatch)
