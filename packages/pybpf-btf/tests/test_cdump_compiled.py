@@ -9,6 +9,7 @@ pybpf-core was installed without its compiled modules.
 from __future__ import annotations
 
 import random
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -368,3 +369,29 @@ def test_depths_past_the_compiled_limits(
     # Past the compiled dump's longest declaration chain: Python writes it.
     assert cdump._compiled_dump(load_spec(blob), 8) is None
     assert both(blob, monkeypatch) == f"typedef int {'*' * 300} const p;\n\n"
+
+
+def test_an_empty_dump_is_the_empty_string(compiled: ModuleType) -> None:
+    """A blob with nothing to declare (no records, or a named int) gives "", not None.
+
+    The empty text has no buffer behind it: copying from it was undefined
+    behaviour (memcpy from NULL), reported by ``fuzz/sanitize.py --tests``.
+    """
+    int_record = struct.pack("=4I", 1, 0x0100_0000, 4, 32)  # native words, as a blob's
+    assert compiled.dump_c(b"", b"\0", 0, 8) == ""
+    assert compiled.dump_c(int_record, b"\0int\0", 1, 8) == ""
+
+
+def test_alignment_past_int32(compiled: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A union whose size makes it aligned(2**31) is laid out as Python lays it out.
+
+    Found by ``fuzz/sanitize.py``: the compiled dump kept alignments as int32,
+    so 2**31 turned negative and the struct holding the union lost its
+    padding and its packed attribute.
+    """
+    for size in (0x8000_0000, 0xFFFF_FFFF):
+        wide = Union("", size, [Member("x", INT, 0)])
+        outer = Struct("s", 16, [Member("c", CHAR, 0), Member("u", wide, 64), Member("d", INT, 96)])
+        blob = marshal([outer])
+        assert cdump._compiled_dump(load_spec(blob), 8) is not None
+        assert "struct s {" in both(blob, monkeypatch)

@@ -225,6 +225,24 @@ def test_dump_never_reads_past_what_it_is_given(compiled: ModuleType) -> None:
         compiled.dump("not a buffer", ok, strings, 0, 1, 0, 1, False)
 
 
+def test_offsets_and_ids_at_the_top_of_uint32_are_declined(compiled: ModuleType) -> None:
+    """Record offsets and DATASEC entries near 2**32 are checked without wrapping.
+
+    Checked in 64 bits: where Py_ssize_t is 32-bit an offset of 0xFFFFFFFF
+    turned negative and passed the bound, and ``id - first_id`` could overflow.
+    """
+    words = struct.pack("<4I", INT, _info(1), 4, 32)
+    for offset in (0xFFFF_FFFF, 0xFFFF_FFFE, 0xFFFF_FFFD, 0x8000_0000, 0x7FFF_FFFF):
+        for as_json in (False, True):
+            at = struct.pack("<I", offset)
+            assert compiled.dump(words, at, STRINGS, 0, 1, 0, 1, as_json) is None
+    # A DATASEC entry naming ids below the blob's first, or far past its last.
+    for var_id, first_id in ((0xFFFF_FFFF, 1), (0x8000_0000, 1), (1, 0xFFFF_FFFF), (0, 1)):
+        datasec = struct.pack("<6I", DATA, _info(15, 1), 8, var_id, 0, 4)
+        at = struct.pack("<I", 0)
+        assert compiled.dump(datasec, at, STRINGS, 0, first_id, 0, 1, False) is None
+
+
 def test_offsets_of_a_saved_index(compiled: ModuleType) -> None:
     # A kernel spec framed from its per-boot index keeps the offsets as a view.
     data = _blob(EVERY_KIND, STRINGS)

@@ -83,7 +83,7 @@ struct dumper {
     uint8_t *emit_state;
     uint8_t *fwd_emitted;
     uint32_t *rname; /* resolved name's count, 0: not yet */
-    int32_t *align;   /* -1: not yet */
+    int64_t *align;   /* -1: not yet; aligned(N) of a union reaches 2**32 */
     int64_t *size;    /* -1: not yet */
     int8_t *packed;   /* -1: not yet */
     struct names type_names, ident_names;
@@ -494,7 +494,7 @@ static int64_t size_of(struct dumper *d, uint32_t start)
 
 static int64_t roundup(int64_t x, int64_t y) { return (x + y - 1) / y * y; }
 
-static int32_t align_of(struct dumper *d, uint32_t t);
+static int64_t align_of(struct dumper *d, uint32_t t);
 
 static int is_packed(struct dumper *d, uint32_t t);
 
@@ -551,22 +551,23 @@ static struct union_layout union_layout(struct dumper *d, uint32_t t)
     return u;
 }
 
-static int32_t align_of_uncached(struct dumper *d, uint32_t t)
+static int64_t align_of_uncached(struct dumper *d, uint32_t t)
 {
     uint32_t base = layout_base(d, t), vlen, i;
     int k = d->kind[base];
-    int32_t best = 1, zero = 0, any_zero = 0;
+    int64_t best = 1, zero = 0;
+    int any_zero = 0;
     if (k == K_INT || k == K_ENUM || k == K_ENUM64 || k == K_FLOAT) {
         uint32_t size = word2(d, base);
-        return (int32_t)(size < d->ptr_size ? size : d->ptr_size);
+        return size < d->ptr_size ? size : d->ptr_size;
     }
     if (k == K_PTR)
-        return (int32_t)d->ptr_size;
+        return d->ptr_size;
     if (!is_composite(k))
         return 0;
     vlen = vlen_of(d, base);
     for (i = 0; i < vlen; i++) {
-        int32_t a = align_of(d, member_type(d, base, i));
+        int64_t a = align_of(d, member_type(d, base, i));
         if (a <= 0 && !any_zero) {
             any_zero = 1;
             zero = a;
@@ -577,15 +578,15 @@ static int32_t align_of_uncached(struct dumper *d, uint32_t t)
     if (any_zero)
         return zero;
     if (k == K_UNION)
-        return (int32_t)union_layout(d, base).align;
+        return union_layout(d, base).align;
     if (is_packed(d, base))
         return 1;
     return best;
 }
 
-static int32_t align_of(struct dumper *d, uint32_t t)
+static int64_t align_of(struct dumper *d, uint32_t t)
 {
-    int32_t a;
+    int64_t a;
     if (d->align[t] >= 0)
         return d->align[t];
     if (++d->layout_depth > MAX_LAYOUT_DEPTH)
@@ -1551,7 +1552,7 @@ static int setup(struct dumper *d, uint32_t count)
     d->emit_state = PyMem_Calloc(n, 1);
     d->fwd_emitted = PyMem_Calloc(n, 1);
     d->rname = PyMem_Calloc(n, sizeof(uint32_t));
-    d->align = PyMem_Malloc(n * sizeof(int32_t));
+    d->align = PyMem_Malloc(n * sizeof(int64_t));
     d->size = PyMem_Malloc(n * sizeof(int64_t));
     d->packed = PyMem_Malloc(n);
     d->queue = PyMem_Malloc(2 * n * sizeof(uint32_t));
@@ -1612,7 +1613,7 @@ static PyObject *cdump_dump_c(PyObject *self, PyObject *args)
         goto unhandled;
     dump(d);
     result = PyUnicode_New((Py_ssize_t)d->out_len, 127);
-    if (result != NULL)
+    if (result != NULL && d->out_len) /* no text: no buffer, and memcpy wants one */
         memcpy(PyUnicode_DATA(result), d->out, d->out_len);
     goto out;
 unhandled:

@@ -479,16 +479,19 @@ static void pybpf_shape(uint32_t kind, Py_ssize_t *fixed, Py_ssize_t *per_item)
 static Py_ssize_t pybpf_record(struct pybpf_dump *d, Py_ssize_t i, uint32_t *info)
 {
     Py_ssize_t at, fixed, per_item;
-    uint32_t vlen;
+    uint32_t vlen, w;
     if (i < 0 || i >= d->count) {
         d->bad = 1;
         return -1;
     }
-    at = (Py_ssize_t)pybpf_word(d->offsets, i);
-    if (at > d->nwords - 3) {
+    w = pybpf_word(d->offsets, i);
+    /* Compared as 64-bit: where Py_ssize_t is 32-bit, a large offset would
+     * turn negative and pass. */
+    if ((uint64_t)w + 3 > (uint64_t)d->nwords) {
         d->bad = 1;
         return -1;
     }
+    at = (Py_ssize_t)w;
     *info = pybpf_word(d->words, at + 1);
     vlen = (*info >> 24 & 0x1f) == PYBPF_FUNC ? 0 : (*info & 0xffff);
     pybpf_shape(*info >> 24 & 0x1f, &fixed, &per_item);
@@ -636,7 +639,11 @@ static void pybpf_raw_record(struct pybpf_dump *d, Py_ssize_t index)
             PYBPF_PUTS(d, " size=");
             pybpf_put_u64(d, pybpf_word(words, item + 2));
             /* A type of the base (split BTF), or none: Python looks it up. */
-            var_at = pybpf_record(d, (Py_ssize_t)var_id - (Py_ssize_t)d->first_id, &var_info);
+            /* The index in uint32 first: a difference of two Py_ssize_t
+             * may overflow where Py_ssize_t is 32-bit. */
+            var_at = var_id < d->first_id
+                         ? pybpf_record(d, -1, &var_info)
+                         : pybpf_record(d, (Py_ssize_t)(var_id - d->first_id), &var_info);
             if (var_at < 0)
                 return;
             PYBPF_PUTS(d, " (");
