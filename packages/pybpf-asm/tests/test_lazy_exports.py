@@ -6,12 +6,13 @@ import importlib
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
 
 import pybpf.asm
-from pybpf.asm.exports import export_mismatches
+from pybpf.asm.exports import compiled_module, export_mismatches
 
 
 def _modules_after(statement: str) -> set[str]:
@@ -115,3 +116,17 @@ def test_mismatches_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert "differ from the lazy exports" in problems[0]
     assert "__all__ lacks ['c'], has ['b'] too" in problems[1]
     assert "does not list ['c']" in problems[2]
+
+
+def test_compiled_module_is_found_by_name_and_contract_version(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    module = types.ModuleType("_pybpf_test_compiled")
+    module.VERSION = 3  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "_pybpf_test_compiled", module)
+    assert compiled_module("_pybpf_test_compiled", 3) is module
+    # Another contract version, or no version at all, is as good as absent.
+    assert compiled_module("_pybpf_test_compiled", 2) is None
+    del module.VERSION  # type: ignore[attr-defined]
+    assert compiled_module("_pybpf_test_compiled", 3) is None
+    assert compiled_module("_pybpf_no_such_compiled_module", 1) is None

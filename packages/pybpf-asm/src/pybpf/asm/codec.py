@@ -17,7 +17,6 @@ When pybpf-core was installed compiled, its wheel carries
 from __future__ import annotations
 
 import functools
-import importlib
 import os
 import re
 import struct
@@ -27,6 +26,7 @@ from operator import attrgetter
 from types import ModuleType
 
 from pybpf.asm.errors import InstructionError
+from pybpf.asm.exports import compiled_module
 from pybpf.asm.instruction import Instruction
 from pybpf.asm.opcodes import (
     ADDR_SPACE_CAST,
@@ -204,11 +204,7 @@ def _compiled_codec() -> ModuleType | None:
     """
     if os.environ.get("PYBPF_ASM_CODEC") == "python":
         return None
-    try:
-        module = importlib.import_module(_CODEC_MODULE)
-    except ImportError:
-        return None
-    return module if getattr(module, "VERSION", None) == _CODEC_VERSION else None
+    return compiled_module(_CODEC_MODULE, _CODEC_VERSION)
 
 
 def decode_instructions(

@@ -1,10 +1,17 @@
-"""Lazy re-exports for a package's ``__init__`` (PEP 562), shared by pybpf's distributions.
+"""How pybpf's distributions find their code: lazy re-exports and compiled modules.
 
 A package lists where each public name lives and imports nothing up front;
-the first read of a name imports its module. Every pybpf distribution's
-``__init__`` uses it, so that ``import pybpf.elf`` costs milliseconds and a
-command imports only what it uses. Public for pybpf's own distributions (it
-sits in the lowest layer, which they all depend on); no stability promise.
+the first read of a name imports its module (PEP 562). Every pybpf
+distribution's ``__init__`` uses it, so that ``import pybpf.elf`` costs
+milliseconds and a command imports only what it uses.
+
+pybpf-core's wheel carries compiled modules that lower layers use when they
+are installed (the asm codec, the BTF record scan, the C header dump): a lower
+layer may not import pybpf.core, so it looks them up by name and checks the
+version of their contract (:func:`compiled_module`).
+
+Public for pybpf's own distributions (it sits in the lowest layer, which they
+all depend on); no stability promise.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ if TYPE_CHECKING:
     from types import ModuleType
     from typing import Any
 
-__all__ = ["export_mismatches", "lazy_exports"]
+__all__ = ["compiled_module", "export_mismatches", "lazy_exports"]
 
 
 def lazy_exports(
@@ -77,6 +84,20 @@ def lazy_exports(
         return sorted(set(namespace) | set(names))
 
     return __getattr__, __dir__
+
+
+def compiled_module(name: str, version: int) -> ModuleType | None:
+    """The compiled module ``name`` if it is installed and its ``VERSION`` is ``version``.
+
+    None otherwise: the caller's pure-Python code is then the one used, as in
+    an offline install. Callers cache the answer and keep their own switch
+    (an environment variable) that turns the module off.
+    """
+    try:
+        module = importlib.import_module(name)
+    except ImportError:
+        return None
+    return module if getattr(module, "VERSION", None) == version else None
 
 
 def export_mismatches(package: ModuleType, exports: Mapping[str, Sequence[str]]) -> list[str]:

@@ -40,12 +40,12 @@ from it (bpftool's output for vmlinux and the testdata objects is unaffected):
 from __future__ import annotations
 
 import functools
-import importlib
 import itertools
 import os
 from collections.abc import Callable, Generator, Hashable, Iterable
 from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
+from pybpf.asm.exports import compiled_module
 from pybpf.btf.errors import BTFError
 from pybpf.btf.layout import is_misaligned, layout_base, scalar_alignment, sizeof
 from pybpf.btf.types import (
@@ -189,11 +189,7 @@ def _compiled_module() -> ModuleType | None:
     wrong). It follows this module's algorithm step by step: the Python code
     is the reference.
     """
-    try:
-        module = importlib.import_module(_CDUMP_MODULE)
-    except ImportError:
-        return None
-    return module if getattr(module, "VERSION", None) == _CDUMP_VERSION else None
+    return compiled_module(_CDUMP_MODULE, _CDUMP_VERSION)
 
 
 def _compiled_dump(types: Spec | Iterable[Type], pointer_size: int) -> str | None:

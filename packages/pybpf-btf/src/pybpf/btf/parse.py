@@ -20,7 +20,6 @@ indexing.
 from __future__ import annotations
 
 import functools
-import importlib
 import operator
 import os
 import re
@@ -32,6 +31,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from pybpf.asm import ByteOrder
+from pybpf.asm.exports import compiled_module
 from pybpf.btf._index_cache import RecordIndex
 from pybpf.btf.errors import BTFError
 from pybpf.btf.types import Kind
@@ -140,11 +140,7 @@ def _compiled_scan() -> ModuleType | None:
     """
     if os.environ.get("PYBPF_BTF_SCAN") == "python":
         return None
-    try:
-        module = importlib.import_module(_SCAN_MODULE)
-    except ImportError:
-        return None
-    return module if getattr(module, "VERSION", None) == _SCAN_VERSION else None
+    return compiled_module(_SCAN_MODULE, _SCAN_VERSION)
 
 
 def detect_byte_order(data: BytesLike) -> ByteOrder:
