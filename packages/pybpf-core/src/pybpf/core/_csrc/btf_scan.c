@@ -502,19 +502,42 @@ static Py_ssize_t pybpf_record(struct pybpf_dump *d, Py_ssize_t i, uint32_t *inf
     return at;
 }
 
+/* What both dumps read first of a record: where it is and its head words. */
+struct pybpf_head {
+    Py_ssize_t at;
+    uint32_t kind, vlen, kflag, size_type;
+};
+
+/* The head of record index i, checked in bounds as pybpf_record checks it;
+ * -1 (and d->bad) where it is not. */
+static int pybpf_head(struct pybpf_dump *d, Py_ssize_t index, struct pybpf_head *h)
+{
+    uint32_t info;
+    h->at = pybpf_record(d, index, &info);
+    if (h->at < 0)
+        return -1;
+    h->kind = info >> 24 & 0x1f;
+    h->vlen = info & 0xffff;
+    h->kflag = info >> 31;
+    h->size_type = pybpf_word(d->words, h->at + 2);
+    return 0;
+}
+
 /* One record as bpftool's raw dump prints it, each line ending in a newline. */
 static void pybpf_raw_record(struct pybpf_dump *d, Py_ssize_t index)
 {
-    uint32_t info, kind, vlen, kflag, size_type, w, j;
+    struct pybpf_head h;
+    uint32_t kind, vlen, kflag, size_type, w, j;
     const unsigned char *words = d->words;
-    Py_ssize_t at = pybpf_record(d, index, &info), item;
-    if (at < 0)
+    Py_ssize_t at, item;
+    if (pybpf_head(d, index, &h) < 0)
         return;
-    kind = info >> 24 & 0x1f;
-    vlen = info & 0xffff;
-    kflag = info >> 31;
-    size_type = pybpf_word(words, at + 2);
+    at = h.at;
     item = at + 3;
+    kind = h.kind;
+    vlen = h.vlen;
+    kflag = h.kflag;
+    size_type = h.size_type;
     PYBPF_PUTS(d, "[");
     pybpf_put_u64(d, (uint64_t)d->first_id + (uint64_t)index);
     PYBPF_PUTS(d, "] ");
@@ -681,16 +704,18 @@ static void pybpf_json_u64(struct pybpf_dump *d, const char *key, uint64_t v)
 /* One record as a compact JSON object, as bpftool -j names its fields. */
 static void pybpf_json_record(struct pybpf_dump *d, Py_ssize_t index)
 {
-    uint32_t info, kind, vlen, kflag, size_type, w, j;
+    struct pybpf_head h;
+    uint32_t kind, vlen, kflag, size_type, w, j;
     const unsigned char *words = d->words;
-    Py_ssize_t at = pybpf_record(d, index, &info), item;
-    if (at < 0)
+    Py_ssize_t at, item;
+    if (pybpf_head(d, index, &h) < 0)
         return;
-    kind = info >> 24 & 0x1f;
-    vlen = info & 0xffff;
-    kflag = info >> 31;
-    size_type = pybpf_word(words, at + 2);
+    at = h.at;
     item = at + 3;
+    kind = h.kind;
+    vlen = h.vlen;
+    kflag = h.kflag;
+    size_type = h.size_type;
     PYBPF_PUTS(d, "{\"id\":");
     pybpf_put_u64(d, (uint64_t)d->first_id + (uint64_t)index);
     PYBPF_PUTS(d, ",\"kind\":\"");
