@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import importlib
 import inspect
 import pickle
 import subprocess
@@ -611,3 +612,151 @@ def test_records_import_nothing_heavy() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     heavy = {"dataclasses", "inspect", "typing", "re", "copy", "ast"} & set(done.stdout.split())
     assert not heavy, heavy
+
+
+# The public records of the load path, with their fields in the order they had
+# as dataclasses: positional construction depends on it.
+_PUBLIC_RECORDS = {
+    "pybpf.elf.spec.MapSpec": [
+        "name",
+        "type",
+        "key_size",
+        "value_size",
+        "max_entries",
+        "flags",
+        "pinning",
+        "inner_map",
+        "contents",
+        "key_type",
+        "value_type",
+        "map_extra",
+        "numa_node",
+        "section",
+        "readonly",
+        "extra",
+        "struct_ops_programs",
+        "declared_max_entries",
+    ],
+    "pybpf.elf.spec.ProgramSpec": [
+        "name",
+        "section",
+        "type",
+        "instructions",
+        "attach_type",
+        "attach_to",
+        "flags",
+        "license",
+        "kernel_version",
+        "sleepable",
+        "autoload",
+    ],
+    "pybpf.elf.spec.VariableSpec": [
+        "name",
+        "section",
+        "offset",
+        "size",
+        "type",
+        "map",
+        "byte_order",
+    ],
+    "pybpf.elf.spec.Extern": ["name", "kind", "type", "weak"],
+    "pybpf.elf.spec.CollectionSpec": ["maps", "programs", "variables", "types", "byte_order"],
+    "pybpf.elf.sections.SectionDef": [
+        "pattern",
+        "type",
+        "attach_type",
+        "attach_btf",
+        "sleepable",
+        "xdp_frags",
+    ],
+    "pybpf.elf.sections.SectionInfo": [
+        "name",
+        "type",
+        "attach_type",
+        "attach_to",
+        "flags",
+        "sleepable",
+        "autoload",
+        "definition",
+    ],
+    "pybpf.elf.binary.Segment": [
+        "type",
+        "flags",
+        "offset",
+        "vaddr",
+        "filesz",
+        "memsz",
+        "align",
+    ],
+    "pybpf.btf.sanitize.SanitizeOptions": [
+        "func",
+        "func_global",
+        "datasec",
+        "qmark_datasec",
+        "float",
+        "decl_tag",
+        "type_tag",
+        "enum64",
+        "tag_attributes",
+    ],
+    "pybpf.btf.ext.records.FuncInfo": ["func", "offset"],
+    "pybpf.btf.ext.records.LineInfo": ["file", "line", "line_number", "column", "offset"],
+    "pybpf.btf.ext.records.CORERelocation": ["type", "accessor", "kind", "offset"],
+    "pybpf.btf.ext.infos.SectionExtInfos": ["func_infos", "line_infos", "core_relocations"],
+    "pybpf.btf.ext.infos.ExtInfos": [
+        "func_infos",
+        "line_infos",
+        "core_relocations",
+        "byte_order",
+    ],
+    "pybpf.btf.corerelo.fixup.COREFixup": [
+        "kind",
+        "local",
+        "target",
+        "poison",
+        "validate",
+        "local_size",
+        "target_size",
+        "bad_size_change",
+    ],
+    "pybpf.btf.corerelo.relocate.COREResult": ["index", "relocation", "fixup"],
+    "pybpf.core._map_create.MapBTF": [
+        "fd",
+        "key_type_id",
+        "value_type_id",
+        "vmlinux_value_type_id",
+    ],
+    "pybpf.core.collection.CollectionOptions": [
+        "map_replacements",
+        "pin_path",
+        "log_level",
+        "log_size",
+        "core_target",
+    ],
+    "pybpf.core._perf_event.PerfEventAttr": [
+        "type",
+        "config",
+        "sample_period",
+        "sample_type",
+        "read_format",
+        "flags",
+        "wakeup_events",
+        "bp_type",
+        "config1",
+        "config2",
+    ],
+}
+
+
+@pytest.mark.parametrize("path", sorted(_PUBLIC_RECORDS))
+def test_public_records_keep_their_dataclass_fields(path: str) -> None:
+    module_name, _, name = path.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), name)
+    except ImportError as e:  # pybpf-asm's tests run without the upper layers too
+        pytest.skip(f"{module_name} is not installed: {e}")
+    assert "__record_fields__" in vars(cls)
+    assert [f.name for f in records.fields(cls)] == _PUBLIC_RECORDS[path]
+    assert [f.name for f in dataclasses.fields(cls)] == _PUBLIC_RECORDS[path]
+    init_names = [f.name for f in records.fields(cls) if f.init]
+    assert list(inspect.signature(cls).parameters) == init_names
