@@ -9,8 +9,9 @@ a generated ``__init__`` (positional or keyword fields, defaults and
 
 Every process that loads an object defines the specs, and ``@dataclass``
 costs about half a millisecond a class, on top of importing ``dataclasses``
-(with ``inspect``, ``ast``, ``dis`` and ``tokenize``): a record compiles its
-``__init__`` and nothing else, and imports none of them.
+(with ``inspect``, ``ast``, ``dis`` and ``tokenize``). A record imports none of
+them and compiles only its ``__init__``, ``__eq__`` and ``__hash__``, each
+when it is first used: the same code as a dataclass's, as fast per call.
 
 The classes stay dataclasses to the standard library: ``dataclasses.fields()``,
 ``replace()``, ``asdict()``, ``astuple()`` and ``is_dataclass()`` work on them
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import sys
 from _thread import get_ident
-from operator import attrgetter
 
 # Not typing.TYPE_CHECKING: this module is imported by every spec module, and
 # typing's definitions are only for type checkers. Type checkers treat any name
@@ -221,6 +221,14 @@ def _make_record(cls: type[_T], *, frozen: bool, eq: bool, slots: bool) -> type[
             raise TypeError(f"{name!r} is a field but has no type annotation")
 
     all_fields = tuple(collected.values())
+    defaulted = False
+    for f in all_fields:
+        if not f.init:
+            continue
+        if f.default is not MISSING or f.default_factory is not MISSING:
+            defaulted = True
+        elif defaulted:
+            raise TypeError(f"non-default argument {f.name!r} follows default argument")
     if slots:
         cls = _with_slots(cls, all_fields, frozen=frozen)
         own = cls.__dict__
@@ -232,16 +240,24 @@ def _make_record(cls: type[_T], *, frozen: bool, eq: bool, slots: bool) -> type[
 
     names = [f.name for f in all_fields]
     if "__init__" not in own:
-        _set(cls, "__init__", _init(cls, all_fields, frozen=frozen, slots=slots))
+        post_init = hasattr(cls, "__post_init__")
+        _set(cls, "__init__", _InitOnFirstUse(cls, all_fields, frozen, slots, post_init))
     if "__repr__" not in own:
         _set(cls, "__repr__", _repr(cls, [f.name for f in all_fields if f.repr]))
-    compared = _values([f.name for f in all_fields if f.compare])
-    if eq and "__eq__" not in own:
-        _set(cls, "__eq__", _eq(compared))
     class_hash = own.get("__hash__", MISSING)
     explicit_hash = not (class_hash is MISSING or (class_hash is None and "__eq__" in own))
+    wanted = []
+    if eq and "__eq__" not in own:
+        wanted.append("__eq__")
     if eq and not explicit_hash:
-        _set(cls, "__hash__", _hash(compared) if frozen else None)
+        if frozen:
+            wanted.append("__hash__")
+        else:
+            _set(cls, "__hash__", None)
+    if wanted:
+        compared = [f.name for f in all_fields if f.compare]
+        for method in _compared_methods(cls, compared, wanted):
+            _set(cls, method.__name__, method)
     if frozen:
         for method in _frozen_methods(cls, frozenset(names)):
             if method.__name__ in own:
@@ -327,7 +343,40 @@ def _setstate(self: Any, state: list[Any]) -> None:
         object.__setattr__(self, f.name, value)
 
 
-def _init(cls: type, all_fields: tuple[Field, ...], *, frozen: bool, slots: bool) -> Any:
+class _InitOnFirstUse:
+    """A record's ``__init__`` until it is first read, then the compiled one in its place.
+
+    Making an instance, ``inspect.signature()``, anything that reads
+    ``cls.__init__`` compiles it: a record that a process never instantiates
+    (an offline reader's specs, ext records made slot by slot) never pays for it.
+    """
+
+    __slots__ = ("_cls", "_fields", "_frozen", "_post_init", "_slots")
+
+    def __init__(
+        self, cls: type, all_fields: tuple[Field, ...], frozen: bool, slots: bool, post_init: bool
+    ) -> None:
+        self._cls = cls
+        self._fields = all_fields
+        self._frozen = frozen
+        self._slots = slots
+        self._post_init = post_init
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        init = _init(
+            self._cls,
+            self._fields,
+            frozen=self._frozen,
+            slots=self._slots,
+            post_init=self._post_init,
+        )
+        _set(self._cls, "__init__", init)
+        return init if instance is None else init.__get__(instance, owner)
+
+
+def _init(
+    cls: type, all_fields: tuple[Field, ...], *, frozen: bool, slots: bool, post_init: bool
+) -> Any:
     """The ``__init__`` of a record, compiled for its fields (as fast as dataclasses').
 
     One flat function, its defaults set afterwards and the factories read as
@@ -356,8 +405,6 @@ def _init(cls: type, all_fields: tuple[Field, ...], *, frozen: bool, slots: bool
             elif f.default is not MISSING:
                 defaults.append(f.default)
                 value = f.name
-            elif defaults:
-                raise TypeError(f"non-default argument {f.name!r} follows default argument")
             else:
                 value = f.name
         elif f.default_factory is not MISSING:
@@ -372,7 +419,7 @@ def _init(cls: type, all_fields: tuple[Field, ...], *, frozen: bool, slots: bool
             body.append(f"__record_setattr__({self_name}, {f.name!r}, {value})")
         else:
             body.append(f"{self_name}.{f.name} = {value}")
-    if hasattr(cls, "__post_init__"):
+    if post_init:
         body.append(f"{self_name}.__post_init__()")
     source = f"def __init__({', '.join(parameters)}):\n" + "".join(
         f" {line}\n" for line in body or ["pass"]
@@ -386,31 +433,48 @@ def _init(cls: type, all_fields: tuple[Field, ...], *, frozen: bool, slots: bool
     return init
 
 
-def _values(names: list[str]) -> Callable[[object], tuple[Any, ...]]:
-    """A function giving the tuple of ``names``' values of an instance."""
-    if len(names) > 1:
-        many: Callable[[object], tuple[Any, ...]] = attrgetter(*names)
-        return many
-    if names:
-        get = attrgetter(names[0])
-        return lambda instance: (get(instance),)
-    return lambda instance: ()
+_COMPARED_SOURCE = {
+    "__eq__": (
+        "def __eq__(self, other):\n"
+        " if other.__class__ is self.__class__:\n"
+        "  return ({mine}) == ({theirs})\n"
+        " return NotImplemented\n"
+    ),
+    "__hash__": "def __hash__(self):\n return hash(({mine}))\n",
+}
 
 
-def _eq(values: Callable[[object], tuple[Any, ...]]) -> Callable[[object, object], Any]:
+def _compared_methods(cls: type, names: list[str], wanted: list[str]) -> list[Callable[..., Any]]:
+    """``__eq__`` and/or ``__hash__`` by the fields ``names``, compiled when first called.
+
+    Compiled as dataclasses' (the fields read inline, as fast as theirs), but
+    only once a process compares or hashes an instance: most records of the
+    load path are never compared, and compiling is most of a record's cost.
+    """
+    compiled: dict[str, Callable[..., Any]] = {}
+
+    def compile_methods() -> dict[str, Callable[..., Any]]:
+        if not compiled:
+            mine = "".join(f"self.{name}," for name in names)
+            theirs = "".join(f"other.{name}," for name in names)
+            source = "".join(
+                _COMPARED_SOURCE[method].format(mine=mine, theirs=theirs) for method in wanted
+            )
+            env: dict[str, Any] = {"__name__": cls.__module__}
+            exec(source, env)
+            for method in wanted:
+                compiled[method] = env[method]
+                _set(cls, method, env[method])
+        return compiled
+
     def __eq__(self: object, other: object) -> Any:
-        if other.__class__ is self.__class__:
-            return values(self) == values(other)
-        return NotImplemented
+        return compile_methods()["__eq__"](self, other)
 
-    return __eq__
+    def __hash__(self: object) -> Any:
+        return compile_methods()["__hash__"](self)
 
-
-def _hash(values: Callable[[object], tuple[Any, ...]]) -> Callable[[object], int]:
-    def __hash__(self: object) -> int:
-        return hash(values(self))
-
-    return __hash__
+    stand_ins: dict[str, Callable[..., Any]] = {"__eq__": __eq__, "__hash__": __hash__}
+    return [stand_ins[method] for method in wanted]
 
 
 def _repr(cls: type, names: list[str]) -> Callable[[object], str]:
