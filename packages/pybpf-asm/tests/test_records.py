@@ -651,7 +651,7 @@ def test_records_import_nothing_heavy() -> None:
     assert not heavy, heavy
 
 
-# The public records of the load path, with their fields in the order they had
+# The public records of the load and attach paths, with their fields in the order they had
 # as dataclasses: positional construction depends on it.
 _PUBLIC_RECORDS = {
     "pybpf.elf.spec.MapSpec": [
@@ -781,6 +781,31 @@ _PUBLIC_RECORDS = {
         "bp_type",
         "config1",
         "config2",
+    ],
+    "pybpf.link.auto.AutoTarget": ["call", "args", "options", "binary"],
+    "pybpf.link.cgroup.CgroupProgram": ["id", "attach_flags", "link_id"],
+    "pybpf.link.cgroup.CgroupQuery": ["attach_type", "attach_flags", "programs", "revision"],
+    "pybpf.link.usdt.USDTArgument": [
+        "kind",
+        "value_offset",
+        "register",
+        "register_offset",
+        "size",
+        "signed",
+        "bitshift",
+        "index_register",
+        "index_register_offset",
+        "scale_bitshift",
+    ],
+    "pybpf.link.usdt.USDTProbe": [
+        "provider",
+        "name",
+        "address",
+        "offset",
+        "semaphore_address",
+        "semaphore_offset",
+        "arg_spec",
+        "machine",
     ],
 }
 
