@@ -206,6 +206,25 @@ def test_loading_a_core_object_leaves_out_what_only_other_calls_use(testdata: Pa
     assert "pybpf.core.collection" in loaded
 
 
+@pytest.mark.kernel
+def test_loading_a_core_object_imports_no_dataclasses(testdata: Path) -> None:
+    # The public specs, ext records, CO-RE results and options are records
+    # (pybpf.asm.records): dataclasses, with inspect, ast, dis and tokenize,
+    # cost more to import than the load's own work.
+    loaded = _modules_after(
+        "from pybpf.core import Collection, load_collection_spec\n"
+        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
+    )
+    heavy = {"dataclasses", "inspect", "ast", "dis", "tokenize"}
+    assert not heavy & loaded, sorted(heavy & loaded)
+    assert {"pybpf.asm.records", "pybpf.btf.corerelo"} <= loaded
+
+
+def test_opening_a_perf_event_imports_no_dataclasses() -> None:
+    loaded = _modules_after("from pybpf.core import PerfEventAttr, perf_event_open")
+    assert "dataclasses" not in loaded
+
+
 def test_run_result_is_the_same_class_from_every_public_place() -> None:
     # RunResult is defined on first use (only a test run makes one), yet stays
     # importable from pybpf.core and from pybpf.core.program.

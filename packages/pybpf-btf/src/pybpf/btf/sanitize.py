@@ -7,16 +7,14 @@ The core layer fills :class:`SanitizeOptions` from feature probes.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-
+from pybpf.asm.records import fields, record
 from pybpf.btf.marshal_record import Record
 from pybpf.btf.types import Kind
 
 __all__ = ["SanitizeOptions", "sanitize_records"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SanitizeOptions:
     """What the target kernel's BTF supports; every field defaults to "supported".
 
@@ -40,12 +38,12 @@ class SanitizeOptions:
     @classmethod
     def oldest(cls) -> SanitizeOptions:
         """A kernel with the fewest BTF kinds (4.18: INT..RESTRICT only)."""
-        return cls(**{f.name: False for f in dataclasses.fields(cls)})
+        return cls(**{f.name: False for f in fields(cls)})
 
     @property
     def needed(self) -> bool:
         """True when some rewrite applies (a kernel missing a feature)."""
-        return not all(getattr(self, f.name) for f in dataclasses.fields(self))
+        return not all(getattr(self, f.name) for f in fields(self))
 
 
 def _placeholder_int(name: str, recs: list[Record], first_id: int) -> int:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import errno
-from dataclasses import dataclass
 
+from pybpf.asm.records import record
 from pybpf.core import _args, _cmds, _probes
 from pybpf.core._uapi import MapFlags
 from pybpf.core.errors import BPFError, NotSupportedError
@@ -15,7 +15,7 @@ from pybpf.elf.spec import MapSpec
 _MAPS_OF_MAPS = frozenset({MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS})
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MapBTF:
     """BTF for a map's key and value, as the loader hands it to ``Map``.
 

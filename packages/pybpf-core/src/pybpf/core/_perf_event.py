@@ -11,9 +11,9 @@ calls do not import the readers.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import Any
 
+from pybpf.asm.records import record
 from pybpf.core import _cmds, _sys
 from pybpf.core._uapi_perf import (
     HardwareEvent,
@@ -32,7 +32,7 @@ __all__ = ["PerfEventAttr", "perf_event_open"]
 _ATTR = struct.Struct("=IIQQQQQIIQQQQIiQIHH")
 
 
-@dataclass
+@record()
 class PerfEventAttr:
     """The fields of ``struct perf_event_attr`` that pybpf's users set.
 

@@ -16,9 +16,9 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pybpf.asm.records import field, record
 from pybpf.btf import Spec, Type
 from pybpf.core import (
     _args,
@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 _FD_CONTENTS = frozenset({MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS})
 
 
-@dataclass
+@record()
 class CollectionOptions:
     """How to load a collection.
 

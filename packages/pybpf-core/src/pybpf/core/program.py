@@ -9,7 +9,6 @@ plus func and line info from the object's BTF (``types``) when given.
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import itertools
 import os
@@ -17,6 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, TypeAlias
 
 from pybpf.asm import Instructions
+from pybpf.asm.records import replace
 from pybpf.btf import (
     LineInfo,
     Spec,
@@ -434,7 +434,7 @@ def _usdt_load_spec(spec: ProgramSpec) -> ProgramSpec:
         features.have_uprobe_multi_link()
     except NotSupportedError:
         return spec
-    return dataclasses.replace(spec, attach_type=AttachType.TRACE_UPROBE_MULTI)
+    return replace(spec, attach_type=AttachType.TRACE_UPROBE_MULTI)
 
 
 class _Attach:

@@ -20,11 +20,11 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
 
 from pybpf.asm import ByteOrder
+from pybpf.asm.records import record
 from pybpf.elf._elffile import (
     SHN_LORESERVE,
     SHN_UNDEF,
@@ -81,7 +81,7 @@ _VERNEED = struct.Struct("HHIII")
 _VERNAUX = struct.Struct("IHHII")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Segment:
     """One program header: a range of the file mapped at a virtual address."""
 

@@ -14,8 +14,8 @@ the conformance test runs against) does not: :data:`NEWER_THAN_LIBBPF_1_1_2`.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
+from pybpf.asm.records import record
 from pybpf.elf._uapi import AttachType, ProgramFlags, ProgramType
 
 __all__ = [
@@ -39,7 +39,7 @@ _FRAGS = "frags"
 _BTF = "btf"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SectionDef:
     """One row of the table: a pattern and what a matching section means."""
 
@@ -210,7 +210,7 @@ NEWER_THAN_LIBBPF_1_1_2 = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SectionInfo:
     """What a program section's name says about its programs."""
 

@@ -8,17 +8,20 @@ BTF types (``MapSpec.key_type``, ``VariableSpec.type``, ``CollectionSpec.types``
 are the exception: a copy shares them, as they describe the object rather than
 configure it. Equality compares them by content, so that two readings of one
 file are equal.
+
+The specs are records (:mod:`pybpf.asm.records`): dataclasses to the standard
+library's functions (``dataclasses.fields()``, ``replace()``, ``asdict()``),
+without the cost of defining dataclasses at every start of a process.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import enum
-from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from pybpf.asm import ByteOrder, Instructions
+from pybpf.asm.records import field, fields, record, replace
 from pybpf.elf._btfeq import content_equal
 from pybpf.elf._uapi import AttachType, MapType, ProgramType
 from pybpf.elf.variable_value import VariableValue
@@ -117,13 +120,11 @@ def _fields_equal(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return NotImplemented  # type: ignore[no-any-return]
     return all(
-        content_equal(getattr(a, f.name), getattr(b, f.name))
-        for f in dataclasses.fields(a)
-        if f.compare
+        content_equal(getattr(a, f.name), getattr(b, f.name)) for f in fields(a) if f.compare
     )
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class MapSpec:
     """The blueprint of a map.
 
@@ -172,7 +173,7 @@ class MapSpec:
 
     def copy(self) -> MapSpec:
         """A deep copy that can be edited without touching this spec."""
-        return dataclasses.replace(
+        return replace(
             self,
             inner_map=self.inner_map.copy() if self.inner_map else None,
             contents=list(self.contents),
@@ -199,7 +200,7 @@ _MAP_SPEC_CHECKS = _ArgumentChecks(
 )
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class ProgramSpec:
     """The blueprint of a program.
 
@@ -259,7 +260,7 @@ class ProgramSpec:
 
     def copy(self) -> ProgramSpec:
         """A deep copy that can be edited without touching this spec."""
-        return dataclasses.replace(self, instructions=self.instructions.copy())
+        return replace(self, instructions=self.instructions.copy())
 
 
 _PROGRAM_SPEC_CHECKS = _ArgumentChecks(
@@ -275,7 +276,7 @@ _PROGRAM_SPEC_CHECKS = _ArgumentChecks(
 )
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class VariableSpec(VariableValue):
     """A global variable: ``size`` bytes at ``offset`` of a data section's map.
 
@@ -325,7 +326,7 @@ class VariableSpec(VariableValue):
 
     def copy(self) -> VariableSpec:
         """A copy; it still edits the same map (CollectionSpec.copy rewires it)."""
-        return dataclasses.replace(self)
+        return replace(self)
 
 
 _VARIABLE_SPEC_CHECKS = _ArgumentChecks(
@@ -348,7 +349,7 @@ class ExternKind(enum.Enum):
     KFUNC = "kfunc"
 
 
-@dataclass(frozen=True, eq=False)
+@record(frozen=True, eq=False)
 class Extern:
     """An extern the loader resolves against the running kernel.
 
@@ -366,7 +367,7 @@ class Extern:
         return hash((self.name, self.kind))
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class CollectionSpec:
     """Everything an object file describes: a thin container of specs."""
 

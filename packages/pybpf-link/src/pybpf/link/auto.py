@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pybpf.asm.records import field, record
 from pybpf.link.errors import SectionNotAttachableError
 from pybpf.link.prog_attach import check_program
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["AutoTarget", "attach", "attach_all", "auto_attachable", "auto_target"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AutoTarget:
     """What a section attaches to: ``call(program, *args, **options)``.
 

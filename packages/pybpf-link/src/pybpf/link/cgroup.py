@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import errno
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pybpf.asm.records import record
 from pybpf.core import BPFError
 from pybpf.core import sys as bpf
 from pybpf.link.errors import NotACgroupError
@@ -202,7 +202,7 @@ def cgroup_legacy(
     return LegacyCgroupLink(fd, prog_fd, kind, name)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CgroupProgram:
     """One program attached to a cgroup, as :func:`query_cgroup` reports it."""
 
@@ -214,7 +214,7 @@ class CgroupProgram:
     link_id: int | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CgroupQuery:
     """What :func:`query_cgroup` found for one cgroup and attach type."""
 

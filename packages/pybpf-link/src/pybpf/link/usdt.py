@@ -24,9 +24,9 @@ import enum
 import re
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pybpf.asm.records import record
 from pybpf.link.errors import USDTArgumentError
 
 # The ELF reader and the BTF codecs are imported by the calls that use them:
@@ -117,7 +117,7 @@ class USDTArgKind(enum.IntEnum):
     """Memory at base + index << scale + offset (``1@-96(%rbp,%rax,8)``); libbpf 1.7+."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class USDTArgument:
     """One argument of a probe site, as ``struct __bpf_usdt_arg_spec`` records it."""
 
@@ -141,7 +141,7 @@ class USDTArgument:
     """``SIB`` only: log2 of the scale (1, 2, 4 or 8)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class USDTProbe:
     """One call site of a USDT probe, located in the file."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pybpf.asm import ByteOrder
-from pybpf.btf.corerelo._record import FrozenRecord
+from pybpf.asm.records import record
 from pybpf.btf.corerelo.accessor import AccessSpec
 from pybpf.btf.corerelo.errors import COREError
 from pybpf.btf.corerelo.typeutil import (
@@ -24,7 +24,8 @@ _M32 = 0xFFFFFFFF
 _M64 = 0xFFFFFFFFFFFFFFFF
 
 
-class COREFixup(FrozenRecord):
+@record(frozen=True, slots=True)
+class COREFixup:
     """What to do to one relocated instruction.
 
     ``local`` is the value the compiler put in the instruction (checked before
@@ -35,56 +36,14 @@ class COREFixup(FrozenRecord):
     sizes, and ``bad_size_change`` says the access size may not be adjusted.
     """
 
-    __slots__ = (
-        "bad_size_change",
-        "kind",
-        "local",
-        "local_size",
-        "poison",
-        "target",
-        "target_size",
-        "validate",
-    )
-    __match_args__ = (
-        "kind",
-        "local",
-        "target",
-        "poison",
-        "validate",
-        "local_size",
-        "target_size",
-        "bad_size_change",
-    )
-
     kind: CORERelocKind
-    local: int
-    target: int
-    poison: bool
-    validate: bool
-    local_size: int
-    target_size: int
-    bad_size_change: bool
-
-    def __init__(  # noqa: PLR0917 (the fields, as the dataclass it was)
-        self,
-        kind: CORERelocKind,
-        local: int = 0,
-        target: int = 0,
-        poison: bool = False,
-        validate: bool = True,
-        local_size: int = 0,
-        target_size: int = 0,
-        bad_size_change: bool = False,
-    ) -> None:
-        init = object.__setattr__
-        init(self, "kind", kind)
-        init(self, "local", local)
-        init(self, "target", target)
-        init(self, "poison", poison)
-        init(self, "validate", validate)
-        init(self, "local_size", local_size)
-        init(self, "target_size", target_size)
-        init(self, "bad_size_change", bad_size_change)
+    local: int = 0
+    target: int = 0
+    poison: bool = False
+    validate: bool = True
+    local_size: int = 0
+    target_size: int = 0
+    bad_size_change: bool = False
 
 
 class _Poison(Exception):

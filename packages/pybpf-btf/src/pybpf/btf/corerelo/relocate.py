@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, MutableSequence
 
 from pybpf.asm.instruction import Instruction
-from pybpf.btf.corerelo._record import FrozenRecord
+from pybpf.asm.records import record
 from pybpf.btf.corerelo.accessor import match_spec, parse_spec
 from pybpf.btf.corerelo.candidates import Candidate, name_index
 from pybpf.btf.corerelo.errors import COREError
@@ -27,21 +27,13 @@ from pybpf.btf.types import Type
 __all__ = ["CORERelocator", "COREResult", "compute_fixup", "relocate"]
 
 
-class COREResult(FrozenRecord):
+@record(frozen=True, slots=True)
+class COREResult:
     """One applied relocation: the instruction's index (after patching) and its fixup."""
-
-    __slots__ = ("fixup", "index", "relocation")
-    __match_args__ = ("index", "relocation", "fixup")
 
     index: int
     relocation: CORERelocation
     fixup: COREFixup
-
-    def __init__(self, index: int, relocation: CORERelocation, fixup: COREFixup) -> None:
-        init = object.__setattr__
-        init(self, "index", index)
-        init(self, "relocation", relocation)
-        init(self, "fixup", fixup)
 
 
 class CORERelocator:

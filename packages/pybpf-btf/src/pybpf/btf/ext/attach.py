@@ -9,11 +9,11 @@ instruction.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from typing import Final, TypeVar
 
 from pybpf.asm.instruction import Instruction
+from pybpf.asm.records import replace
 from pybpf.btf.errors import BTFError
 from pybpf.btf.ext.infos import SectionExtInfos
 from pybpf.btf.ext.records import CORERelocation, FuncInfo, LineInfo
@@ -119,4 +119,4 @@ def collect_ext_infos(instructions: Iterable[Instruction]) -> SectionExtInfos:
 
 
 def _at(record: _R, slot: int) -> _R:
-    return record if record.offset == slot else dataclasses.replace(record, offset=slot)
+    return record if record.offset == slot else replace(record, offset=slot)

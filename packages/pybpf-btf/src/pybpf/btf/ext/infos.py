@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
 from pybpf.asm import ByteOrder
+from pybpf.asm.records import field, record
 from pybpf.btf._gc import gc_paused
 from pybpf.btf.errors import BTFError
 from pybpf.btf.ext.packed import load_packed_ext_infos
@@ -19,7 +19,7 @@ __all__ = ["ExtInfos", "SectionExtInfos", "load_ext_infos"]
 _INSN_SIZE = 8
 
 
-@dataclass
+@record()
 class SectionExtInfos:
     """The records of one ELF section, each list in file order."""
 
@@ -28,7 +28,7 @@ class SectionExtInfos:
     core_relocations: list[CORERelocation] = field(default_factory=list)
 
 
-@dataclass
+@record()
 class ExtInfos:
     """Everything ``.BTF.ext`` says, per ELF section name (``"xdp"``, ``".text"``...)."""
 

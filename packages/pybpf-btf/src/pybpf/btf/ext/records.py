@@ -12,9 +12,9 @@ metadata), returns the record itself: the types stay those of the spec.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pybpf.asm.records import record
 from pybpf.btf.types import Func, Type
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ _LIBBPF_NAMES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class FuncInfo:
     """The function ``func`` starts at instruction ``offset``."""
 
@@ -102,7 +102,7 @@ class FuncInfo:
         return self
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class LineInfo:
     """The instruction at ``offset`` comes from ``line`` of ``file``.
 
@@ -129,7 +129,7 @@ class LineInfo:
         return (self.line_number << 10) | (self.column & 0x3FF)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class CORERelocation:
     """A CO-RE relocation of the instruction at ``offset``.
 
