@@ -216,3 +216,47 @@ def test_run_result_is_the_same_class_from_every_public_place() -> None:
     assert program.RunResult(0, b"", b"", 1).duration_ns == 1
     with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
         program.Nothing  # noqa: B018
+
+
+def _imported_by_pybpf(code: str) -> dict[str, set[str]]:
+    """Per module name: the pybpf modules whose import statements named it, running ``code``.
+
+    Unlike ``sys.modules`` this sees an import that found its module loaded
+    already (by ``dataclasses``, say), so it tells what pybpf itself needs.
+    """
+    probe = (
+        "import builtins, sys\n"
+        "seen = {}\n"
+        "real = builtins.__import__\n"
+        "def spy(name, globals=None, locals=None, fromlist=(), level=0):\n"
+        "    importer = (globals or {}).get('__name__') or ''\n"
+        "    if importer.startswith('pybpf.') and not level:\n"
+        "        seen.setdefault(name, set()).add(importer)\n"
+        "    return real(name, globals, locals, fromlist, level)\n"
+        "builtins.__import__ = spy\n"
+        f"{code}\n"
+        "builtins.__import__ = real\n"
+        "for name, importers in seen.items():\n"
+        "    print(name, *sorted(importers))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    found: dict[str, set[str]] = {}
+    for line in done.stdout.splitlines():
+        name, *importers = line.split()
+        found[name] = set(importers)
+    return found
+
+
+@pytest.mark.kernel
+def test_loading_a_core_object_needs_no_contextlib_copy_or_disassembler(testdata: Path) -> None:
+    # contextlib: the BTF decoder's collector pause and the pin cleanup are
+    # plain code. copy: only a variable's typed view copies it. The
+    # disassembler: only printing an instruction. (dataclasses still imports
+    # contextlib and copy while public specs are dataclasses.)
+    imported = _imported_by_pybpf(
+        "from pybpf.core import Collection, load_collection_spec\n"
+        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
+    )
+    unused = {"contextlib", "copy", "pybpf.asm.disasm"}
+    assert not {name: imported[name] for name in unused & imported.keys()}
+    assert "pybpf.core.program" in imported  # the load ran

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 # _thread's lock, not threading's (the same lock): threading costs every load an import.
 import _thread
-import contextlib
 import errno
 import resource
 
@@ -96,8 +95,10 @@ def ensure_memlock() -> None:
         except (OSError, ValueError):
             # Without CAP_SYS_RESOURCE only the soft limit may rise, to the hard one.
             _, hard = resource.getrlimit(resource.RLIMIT_MEMLOCK)
-            with contextlib.suppress(OSError, ValueError):
+            try:  # noqa: SIM105 (contextlib is not on a load's path)
                 resource.setrlimit(resource.RLIMIT_MEMLOCK, (hard, hard))
+            except (OSError, ValueError):
+                pass
 
 
 def memlock_hint() -> str:

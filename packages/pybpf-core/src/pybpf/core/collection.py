@@ -12,7 +12,6 @@ and closes what it created.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections.abc import Iterable
@@ -157,8 +156,10 @@ class Collection(Closing):
                     self.variables[name] = Variable(var, data, spec.byte_order, mem)
         except BaseException:
             for m in self._new_pins:
-                with contextlib.suppress(OSError):  # the load's own error matters more
+                try:  # noqa: SIM105 (contextlib is not on a load's path)
                     m.unpin()
+                except OSError:  # the load's own error matters more
+                    pass
             self.close()
             raise
         finally:
