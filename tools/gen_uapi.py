@@ -231,7 +231,7 @@ ENUM_MODULES: list[tuple[str, str, list[EnumTarget]]] = [
             ),
         ],
     ),
-    # Core's enums in three modules, by the calls that need them, so that a
+    # Core's enums in four modules, by the calls that need them, so that a
     # process that only loads objects builds none of the link or perf enums
     # (building an enum costs tens of microseconds per member).
     (
@@ -267,6 +267,13 @@ ENUM_MODULES: list[tuple[str, str, list[EnumTarget]]] = [
                 only=("BPF_F_RDONLY", "BPF_F_WRONLY"),
                 first=(("RDWR", 0),),
             ),
+        ],
+    ),
+    # A program's test runs and run-time statistics: a load uses neither.
+    (
+        "core",
+        "_uapi_run.py",
+        [
             EnumTarget(
                 "RunFlags",
                 "",

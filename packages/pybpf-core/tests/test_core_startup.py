@@ -260,3 +260,35 @@ def test_loading_a_core_object_needs_no_contextlib_copy_or_disassembler(testdata
     unused = {"contextlib", "copy", "pybpf.asm.disasm"}
     assert not {name: imported[name] for name in unused & imported.keys()}
     assert "pybpf.core.program" in imported  # the load ran
+
+
+def _defined_after(code: str, names: set[str]) -> set[str]:
+    """Which of ``names`` some loaded module defines once a fresh interpreter ran ``code``."""
+    probe = (
+        f"{code}\n"
+        "import sys\n"
+        f"names = {sorted(names)!r}\n"
+        "found = {n for m in list(sys.modules.values()) for n in names if n in vars(m)}\n"
+        "print(' '.join(found))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(done.stdout.split())
+
+
+@pytest.mark.kernel
+def test_loading_a_core_object_builds_no_test_run_or_stats_enums(testdata: Path) -> None:
+    # RunFlags: only Program.run; StatsType: only enable_stats.
+    built = _defined_after(
+        "from pybpf.core import Collection, load_collection_spec\n"
+        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()",
+        {"RunFlags", "StatsType", "Command"},
+    )
+    assert built == {"Command"}
+
+
+def test_the_test_run_and_stats_enums_are_the_same_objects_from_every_public_place() -> None:
+    import pybpf.core
+    from pybpf.core import _uapi_run, sys
+
+    assert pybpf.core.RunFlags is sys.RunFlags is _uapi_run.RunFlags
+    assert sys.StatsType is _uapi_run.StatsType

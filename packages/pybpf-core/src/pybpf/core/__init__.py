@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from pybpf.core._uapi import (
         FileFlags,
         MapFlags,
-        RunFlags,
         UpdateFlags,
     )
     from pybpf.core._uapi_perf import (
@@ -34,6 +33,9 @@ if TYPE_CHECKING:
         PerfType,
         SampleType,
         SoftwareEvent,
+    )
+    from pybpf.core._uapi_run import (
+        RunFlags,
     )
     from pybpf.core.assign import (
         load_into,
@@ -131,7 +133,6 @@ _EXPORTS = {
     "pybpf.core._uapi": (
         "FileFlags",
         "MapFlags",
-        "RunFlags",
         "UpdateFlags",
     ),
     "pybpf.core._uapi_perf": (
@@ -141,6 +142,7 @@ _EXPORTS = {
         "SampleType",
         "SoftwareEvent",
     ),
+    "pybpf.core._uapi_run": ("RunFlags",),
     "pybpf.core.assign": ("load_into",),
     "pybpf.core.codec": (
         "BytesCodec",

@@ -90,18 +90,3 @@ class FileFlags(enum.IntFlag):
     RDWR = 0
     RDONLY = 8
     WRONLY = 16
-
-
-class RunFlags(enum.IntFlag):
-    """``BPF_PROG_TEST_RUN`` flags (``Program.run(flags=...)``; #defines of bpf.h)."""
-
-    NONE = 0
-    RUN_ON_CPU = 1
-    XDP_LIVE_FRAMES = 2
-    SKB_CHECKSUM_COMPLETE = 4
-
-
-class StatsType(enum.IntEnum):
-    """``BPF_ENABLE_STATS`` types (``enum bpf_stats_type``)."""
-
-    RUN_TIME = 0

@@ -37,7 +37,7 @@ from pybpf.core import (
 from pybpf.core._kernel_btf import ModuleBTFs
 from pybpf.core._objbtf import ObjectBTF
 from pybpf.core._owner import KernelObject
-from pybpf.core._uapi import Command, FileFlags, RunFlags
+from pybpf.core._uapi import Command, FileFlags
 from pybpf.core.errors import BPFError, LimitError, NotSupportedError, VerifierError
 from pybpf.core.fd import FD
 from pybpf.elf import AttachType, ProgramType, UnspecifiedProgramTypeError
@@ -46,6 +46,7 @@ from pybpf.elf.spec import Extern, ProgramSpec
 if TYPE_CHECKING:
     from pybpf.btf import CORERelocator
     from pybpf.core._run_result import RunResult
+    from pybpf.core._uapi_run import RunFlags
     from pybpf.core.map import Map
     from pybpf.core.prog_info import ProgramInfo
 
@@ -294,7 +295,7 @@ class Program(KernelObject):
         repeat: int = 0,
         data_out_size: int | None = None,
         ctx_out_size: int | None = None,
-        flags: RunFlags | int = RunFlags.NONE,
+        flags: RunFlags | int = 0,
         cpu: int | None = None,
         batch_size: int = 0,
     ) -> RunResult:
@@ -314,7 +315,8 @@ class Program(KernelObject):
         - ``repeat``: how many times to run (``0``, the default, runs once:
           raw tracepoint, tracing and syscall programs take only ``0``);
           ``duration_ns`` is the mean.
-        - ``flags``: :class:`~pybpf.core.RunFlags`; ``cpu`` the CPU to run on
+        - ``flags``: :class:`~pybpf.core.RunFlags` (the default ``0`` is
+          ``RunFlags.NONE``); ``cpu`` the CPU to run on
           (sets ``RunFlags.RUN_ON_CPU``; raw tracepoint programs only);
           ``batch_size``: frames per batch with ``RunFlags.XDP_LIVE_FRAMES``.
 
@@ -327,6 +329,8 @@ class Program(KernelObject):
         batch_size = _args.unsigned(what, "batch_size", batch_size)
         if cpu is not None:
             cpu = _args.unsigned(what, "cpu", cpu)
+            from pybpf.core._uapi_run import RunFlags  # noqa: PLC0415 (a load runs nothing)
+
             run_flags |= RunFlags.RUN_ON_CPU
         data_in = _args.buffer(what, "data", data) if data is not None else None
         ctx_in = _args.buffer(what, "ctx", ctx) if ctx is not None else None

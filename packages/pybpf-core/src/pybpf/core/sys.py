@@ -92,8 +92,6 @@ if TYPE_CHECKING:
         Command,
         FileFlags,
         MapFlags,
-        RunFlags,
-        StatsType,
         UpdateFlags,
     )
     from pybpf.core._uapi_link import (
@@ -118,6 +116,10 @@ if TYPE_CHECKING:
         PERF_EVENT_IOC_RESET,
         PERF_EVENT_IOC_SET_BPF,
         PerfOpenFlags,
+    )
+    from pybpf.core._uapi_run import (
+        RunFlags,
+        StatsType,
     )
     from pybpf.core.fd import (
         FD,
@@ -266,8 +268,6 @@ _EXPORTS = {
         "Command",
         "FileFlags",
         "MapFlags",
-        "RunFlags",
-        "StatsType",
         "UpdateFlags",
     ),
     "pybpf.core._uapi_link": (
@@ -292,6 +292,10 @@ _EXPORTS = {
         "PERF_EVENT_IOC_RESET",
         "PERF_EVENT_IOC_SET_BPF",
         "PerfOpenFlags",
+    ),
+    "pybpf.core._uapi_run": (
+        "RunFlags",
+        "StatsType",
     ),
     "pybpf.core.fd": ("FD",),
     "pybpf.elf": ("AttachType", "MapType", "ProgramType"),
