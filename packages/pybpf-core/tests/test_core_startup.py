@@ -292,3 +292,25 @@ def test_the_test_run_and_stats_enums_are_the_same_objects_from_every_public_pla
 
     assert pybpf.core.RunFlags is sys.RunFlags is _uapi_run.RunFlags
     assert sys.StatsType is _uapi_run.StatsType
+
+
+@pytest.mark.kernel
+def test_loading_an_object_without_pins_or_batches_imports_neither(testdata: Path) -> None:
+    # Pinning rules and bpffs paths: only pinned maps, replacements and pin();
+    # batch operations: only a map's batch calls and items() of a full map.
+    loaded = _modules_after(
+        "from pybpf.core import Collection, load_collection_spec\n"
+        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
+    )
+    unused = {"pybpf.core._pinning", "pybpf.core._bpffs", "pybpf.core._batch"}
+    assert not unused & loaded, sorted(unused & loaded)
+    assert "pybpf.core.map" in loaded
+
+
+def test_batch_cursor_is_the_same_class_from_every_public_place() -> None:
+    import pybpf.core
+    from pybpf.core import _batch, map
+
+    assert map.BatchCursor is pybpf.core.BatchCursor is _batch.BatchCursor
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        map.Nothing  # noqa: B018

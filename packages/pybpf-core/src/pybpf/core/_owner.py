@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import ClassVar
 
-from pybpf.core import _bpffs, _cmds
+from pybpf.core import _cmds
 from pybpf.core._closing import Closing
 from pybpf.core._uapi import FileFlags
 from pybpf.core.errors import ClosedError, ObjectKindError
@@ -85,6 +85,8 @@ class KernelObject(Closing):
         raises :class:`~pybpf.core.PinPathError` before the kernel sees it.
         """
         fd = self.fd
+        from pybpf.core import _bpffs  # noqa: PLC0415 (only pins need bpffs paths)
+
         text = _bpffs.check_path(path, name=self._name, kind=self._KIND)
         _cmds.obj_pin(fd, text, f"{self._KIND} {self._name!r}")
         self._pinned = text  # type: ignore[misc] # a subclass's slot
@@ -123,6 +125,8 @@ class KernelObject(Closing):
         the same :class:`~pybpf.core.PinPathError` on every kernel (the
         kernel's own answer varies: EPERM, or EROFS on a read-only mount).
         """
+        from pybpf.core import _bpffs  # noqa: PLC0415 (only pins need bpffs paths)
+
         text = _bpffs.check_path(path, kind=cls._KIND)
         fd = _cmds.obj_get(text, flags, f"open pinned {cls._KIND}")
         return fd, text

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 from pybpf.btf import Spec, Type
 from pybpf.core import (
     _args,
-    _bpffs,
     _btf_probes,
     _externs,
     _map_create,
@@ -31,7 +30,6 @@ from pybpf.core._closing import Closing
 from pybpf.core._kernel_btf import ModuleBTFs
 from pybpf.core._map_create import MapBTF
 from pybpf.core._objbtf import ObjectBTF
-from pybpf.core._pinning import check_compatible, pin_path_of, pinned_or_new
 from pybpf.core._probes import NEEDS_BTF
 from pybpf.core._uapi import MapFlags
 from pybpf.core.errors import BPFError, ClosedError, NotSupportedError
@@ -182,6 +180,8 @@ class Collection(Closing):
             ms = spec.maps[name]
             replacement = options.map_replacements.get(name)
             if replacement is not None:
+                from pybpf.core._pinning import check_compatible  # noqa: PLC0415 (see _pin_paths)
+
                 check_compatible(ms, replacement, "replacement")
                 self.maps[name] = replacement
                 continue
@@ -201,6 +201,8 @@ class Collection(Closing):
                 ms = _arena.creation_spec(ms)
             map_btf = _map_btf(ms, btf)
             if name in pin_paths:
+                from pybpf.core._pinning import pinned_or_new  # noqa: PLC0415 (see _pin_paths)
+
                 m, new = pinned_or_new(ms, pin_paths[name], map_btf)
                 if new:
                     self._new_pins.append(m)
@@ -373,12 +375,19 @@ def _pin_paths(
     spec: CollectionSpec, wanted: list[str], options: CollectionOptions
 ) -> dict[str, str]:
     """Where each ``LIBBPF_PIN_BY_NAME`` map to create is pinned, by map name."""
-    root = _bpffs.DEFAULT_PIN_ROOT if options.pin_path is None else options.pin_path
-    return {
-        name: pin_path_of(spec.maps[name], root)
+    pinned = [
+        name
         for name in wanted
         if spec.maps[name].pinning == Pinning.BY_NAME and name not in options.map_replacements
-    }
+    ]
+    if not pinned:
+        return {}
+    # Imported here: only objects with pinned maps (or replacements, which are
+    # checked as pinned maps are) need the pinning rules and bpffs paths.
+    from pybpf.core import _bpffs, _pinning  # noqa: PLC0415
+
+    root = _bpffs.DEFAULT_PIN_ROOT if options.pin_path is None else options.pin_path
+    return {name: _pinning.pin_path_of(spec.maps[name], root) for name in pinned}
 
 
 def _create_map(ms: MapSpec, map_btf: MapBTF | None) -> Map:
