@@ -307,6 +307,17 @@ def test_loading_an_object_without_pins_or_batches_imports_neither(testdata: Pat
     assert "pybpf.core.map" in loaded
 
 
+@pytest.mark.kernel
+def test_loading_an_object_without_externs_imports_no_extern_resolver(testdata: Path) -> None:
+    # Kernel symbols and kfuncs: only programs that use them (core-el.o has none).
+    loaded = _modules_after(
+        "from pybpf.core import Collection, load_collection_spec\n"
+        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
+    )
+    assert "pybpf.core._externs" not in loaded
+    assert "pybpf.core.program" in loaded
+
+
 def test_batch_cursor_is_the_same_class_from_every_public_place() -> None:
     import pybpf.core
     from pybpf.core import _batch, map

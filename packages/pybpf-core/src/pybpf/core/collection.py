@@ -22,7 +22,6 @@ from pybpf.btf import Spec, Type
 from pybpf.core import (
     _args,
     _btf_probes,
-    _externs,
     _map_create,
     _prog_load,
 )
@@ -38,7 +37,9 @@ from pybpf.core.program import (
     Program,
     core_relocator,
     has_core_relocations,
+    has_externs,
     kernel_spec_or_none,
+    new_resolver,
 )
 from pybpf.core.variable import Memory, Variable, close_memory
 from pybpf.elf import MapType, load_collection_spec
@@ -260,34 +261,40 @@ class Collection(Closing):
     ) -> None:
         # As libbpf's object: one set of module BTFs for CO-RE, externs and
         # attach targets, opened at the first need; their fds stay open until
-        # the last program is loaded. One relocator, one resolver: types and
-        # externs are looked up once.
-        with (
-            ModuleBTFs() as modules,
-            _externs.Resolver(kernel_spec_or_none, modules) as resolver,
-        ):
-            relocator = None
-            if spec.types is not None and any(
-                has_core_relocations(spec.programs[n].instructions) for n in wanted
-            ):
-                relocator = core_relocator(spec.types, options.core_target, modules, "collection")
-            for name in wanted:
-                prog = spec.programs[name]
-                if self.arena is not None:
-                    prog = self.arena.relocate(prog)
-                self.programs[name] = Program(
-                    prog,
-                    maps=self.maps,
-                    types=spec.types,
-                    core_target=options.core_target,
-                    log_level=options.log_level,
-                    log_size=options.log_size,
-                    _btf=btf,
-                    _relocator=relocator,
-                    _struct_ops=self._struct_ops_progs.get(name),
-                    _resolver=resolver,
-                    _modules=modules,
-                )
+        # the last program is loaded. One relocator, one resolver (for objects
+        # with externs): types and externs are looked up once.
+        with ModuleBTFs() as modules:
+            resolver = None
+            if any(has_externs(spec.programs[n].instructions) for n in wanted):
+                resolver = new_resolver(modules)
+            try:
+                relocator = None
+                if spec.types is not None and any(
+                    has_core_relocations(spec.programs[n].instructions) for n in wanted
+                ):
+                    relocator = core_relocator(
+                        spec.types, options.core_target, modules, "collection"
+                    )
+                for name in wanted:
+                    prog = spec.programs[name]
+                    if self.arena is not None:
+                        prog = self.arena.relocate(prog)
+                    self.programs[name] = Program(
+                        prog,
+                        maps=self.maps,
+                        types=spec.types,
+                        core_target=options.core_target,
+                        log_level=options.log_level,
+                        log_size=options.log_size,
+                        _btf=btf,
+                        _relocator=relocator,
+                        _struct_ops=self._struct_ops_progs.get(name),
+                        _resolver=resolver,
+                        _modules=modules,
+                    )
+            finally:
+                if resolver is not None:
+                    resolver.close()
         for mname, so in self._struct_ops.items():
             members = self._spec.maps[mname].struct_ops_programs
             fds = {

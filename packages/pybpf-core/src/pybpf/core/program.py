@@ -28,7 +28,6 @@ from pybpf.core import (
     _attach_btf,
     _btf_probes,
     _cmds,
-    _externs,
     _map_create,
     _probes,
     _prog_load,
@@ -45,6 +44,7 @@ from pybpf.elf.spec import Extern, ProgramSpec
 
 if TYPE_CHECKING:
     from pybpf.btf import CORERelocator
+    from pybpf.core import _externs
     from pybpf.core._run_result import RunResult
     from pybpf.core._uapi_run import RunFlags
     from pybpf.core.map import Map
@@ -160,10 +160,10 @@ class Program(KernelObject):
         own_resolver = None
         try:
             relocate(spec.name, insns, types, core_target, _relocator, modules=_modules)
-            if any(i.get_metadata(Extern) is not None for i in insns):
+            if has_externs(insns):
                 # Kernel symbols live in the running kernel, whatever CO-RE targets.
                 if _resolver is None:
-                    _resolver = own_resolver = _externs.Resolver(kernel_spec_or_none, _modules)
+                    _resolver = own_resolver = new_resolver(_modules)
                 _resolver.resolve(spec.name, insns)
             link_maps(spec.name, insns, maps or {})
             if _btf is None and types is not None:
@@ -481,6 +481,19 @@ def _ext_attach(spec: ProgramSpec, target: Program | None) -> _Attach:
 def has_core_relocations(insns: Instructions) -> bool:
     """Whether any of ``insns`` carries a CO-RE relocation."""
     return any(core_relocation(i) is not None for i in insns)
+
+
+def has_externs(insns: Instructions) -> bool:
+    """Whether any of ``insns`` uses a kernel symbol or kfunc (an :class:`Extern`)."""
+    return any(i.get_metadata(Extern) is not None for i in insns)
+
+
+def new_resolver(modules: ModuleBTFs) -> _externs.Resolver:
+    """The resolver of a load's externs, looking them up in the running kernel and ``modules``."""
+    # Imported here: only programs with externs resolve any.
+    from pybpf.core import _externs  # noqa: PLC0415
+
+    return _externs.Resolver(kernel_spec_or_none, modules)
 
 
 def core_relocator(
