@@ -276,14 +276,15 @@ def _defined_after(code: str, names: set[str]) -> set[str]:
 
 
 @pytest.mark.kernel
-def test_loading_a_core_object_builds_no_test_run_or_stats_enums(testdata: Path) -> None:
-    # RunFlags: only Program.run; StatsType: only enable_stats.
+def test_loading_a_core_object_builds_none_of_cores_enums_it_does_not_use(testdata: Path) -> None:
+    # RunFlags: only Program.run; StatsType: only enable_stats; UpdateFlags:
+    # only element writes that pass one; FileFlags: only opening pins and ids.
     built = _defined_after(
         "from pybpf.core import Collection, load_collection_spec\n"
         f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()",
-        {"RunFlags", "StatsType", "Command"},
+        {"RunFlags", "StatsType", "UpdateFlags", "FileFlags", "Command", "MapFlags"},
     )
-    assert built == {"Command"}
+    assert built == {"Command", "MapFlags"}
 
 
 def test_the_test_run_and_stats_enums_are_the_same_objects_from_every_public_place() -> None:
@@ -292,6 +293,14 @@ def test_the_test_run_and_stats_enums_are_the_same_objects_from_every_public_pla
 
     assert pybpf.core.RunFlags is sys.RunFlags is _uapi_run.RunFlags
     assert sys.StatsType is _uapi_run.StatsType
+
+
+def test_the_access_flags_are_the_same_objects_from_every_public_place() -> None:
+    import pybpf.core
+    from pybpf.core import _uapi_access, sys
+
+    assert pybpf.core.UpdateFlags is sys.UpdateFlags is _uapi_access.UpdateFlags
+    assert pybpf.core.FileFlags is sys.FileFlags is _uapi_access.FileFlags
 
 
 @pytest.mark.kernel

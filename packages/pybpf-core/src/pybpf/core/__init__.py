@@ -23,8 +23,10 @@ if TYPE_CHECKING:
         perf_event_open,
     )
     from pybpf.core._uapi import (
-        FileFlags,
         MapFlags,
+    )
+    from pybpf.core._uapi_access import (
+        FileFlags,
         UpdateFlags,
     )
     from pybpf.core._uapi_perf import (
@@ -130,9 +132,9 @@ _EXPORTS = {
         "PerfEventAttr",
         "perf_event_open",
     ),
-    "pybpf.core._uapi": (
+    "pybpf.core._uapi": ("MapFlags",),
+    "pybpf.core._uapi_access": (
         "FileFlags",
-        "MapFlags",
         "UpdateFlags",
     ),
     "pybpf.core._uapi_perf": (

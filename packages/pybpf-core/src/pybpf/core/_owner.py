@@ -11,7 +11,6 @@ from typing import ClassVar
 
 from pybpf.core import _cmds
 from pybpf.core._closing import Closing
-from pybpf.core._uapi import FileFlags
 from pybpf.core.errors import ClosedError, ObjectKindError
 from pybpf.core.fd import FD
 
@@ -118,7 +117,7 @@ class KernelObject(Closing):
             raise ObjectKindError(what, cls._KIND, actual)
 
     @classmethod
-    def _open_pinned(cls, path: str | os.PathLike[str], flags: FileFlags) -> tuple[FD, str]:
+    def _open_pinned(cls, path: str | os.PathLike[str], flags: int) -> tuple[FD, str]:
         """BPF_OBJ_GET of ``path`` once it is a path the kernel reads as given.
 
         Only bpffs holds pinned objects: a path elsewhere is refused here, as

@@ -50,15 +50,6 @@ class Command(enum.IntEnum):
     PROG_STREAM_READ_BY_FD = 37
 
 
-class UpdateFlags(enum.IntFlag):
-    """How ``Map.update`` treats an existing key (``BPF_ANY`` ... ``BPF_F_LOCK``)."""
-
-    ANY = 0
-    NOEXIST = 1
-    EXIST = 2
-    LOCK = 4
-
-
 class MapFlags(enum.IntFlag):
     """``BPF_MAP_CREATE`` flags (``map_flags``)."""
 
@@ -82,11 +73,3 @@ class MapFlags(enum.IntFlag):
     TOKEN_FD = 65536
     SEGV_ON_FAULT = 131072
     NO_USER_CONV = 262144
-
-
-class FileFlags(enum.IntFlag):
-    """``file_flags`` of ``BPF_OBJ_GET`` and ``open_flags`` of ``*_GET_FD_BY_ID``."""
-
-    RDWR = 0
-    RDONLY = 8
-    WRONLY = 16

@@ -43,7 +43,7 @@ from pybpf.core._map_create import MapBTF
 from pybpf.core._map_errors import ARRAY_TYPES, MapErrors, check_flags
 from pybpf.core._owner import KernelObject
 from pybpf.core._queue import ValueStoreOps
-from pybpf.core._uapi import Command, FileFlags, MapFlags, UpdateFlags
+from pybpf.core._uapi import Command, MapFlags
 from pybpf.core.codec import Codec
 from pybpf.core.errors import ClosedError, KeyNotFoundError
 from pybpf.core.fd import FD
@@ -52,6 +52,7 @@ from pybpf.elf.spec import MapSpec
 
 if TYPE_CHECKING:
     from pybpf.core._batch import BatchCursor, MapBatches
+    from pybpf.core._uapi_access import FileFlags
     from pybpf.core.info import MapInfo
 
 __all__ = ["BatchCursor", "Map", "MapBTF"]
@@ -233,7 +234,7 @@ class Map(MapBase, ValueStoreOps, KernelObject):
         cls,
         map_id: int,
         *,
-        flags: FileFlags = FileFlags.RDWR,
+        flags: FileFlags | int = 0,
         key_codec: CodecArg = None,
         value_codec: CodecArg = None,
     ) -> Map:
@@ -249,7 +250,7 @@ class Map(MapBase, ValueStoreOps, KernelObject):
         cls,
         path: str | os.PathLike[str],
         *,
-        flags: FileFlags = FileFlags.RDWR,
+        flags: FileFlags | int = 0,
         key_codec: CodecArg = None,
         value_codec: CodecArg = None,
     ) -> Map:
@@ -667,9 +668,7 @@ class Map(MapBase, ValueStoreOps, KernelObject):
         """Like :meth:`lookup_batch`, removing what it returns."""
         return self._batch_ops().read(Command.MAP_LOOKUP_AND_DELETE_BATCH, cursor, count)
 
-    def update_batch(
-        self, keys: Sequence[Any], values: Sequence[Any], flags: int = UpdateFlags.ANY
-    ) -> int:
+    def update_batch(self, keys: Sequence[Any], values: Sequence[Any], flags: int = 0) -> int:
         """Write many elements in one call; returns how many were written."""
         if len(keys) != len(values):
             raise ValueError(f"{len(keys)} keys but {len(values)} values")

@@ -36,7 +36,7 @@ from pybpf.core import (
 from pybpf.core._kernel_btf import ModuleBTFs
 from pybpf.core._objbtf import ObjectBTF
 from pybpf.core._owner import KernelObject
-from pybpf.core._uapi import Command, FileFlags
+from pybpf.core._uapi import Command
 from pybpf.core.errors import BPFError, LimitError, NotSupportedError, VerifierError
 from pybpf.core.fd import FD
 from pybpf.elf import AttachType, ProgramType, UnspecifiedProgramTypeError
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from pybpf.btf import CORERelocator
     from pybpf.core import _externs
     from pybpf.core._run_result import RunResult
+    from pybpf.core._uapi_access import FileFlags
     from pybpf.core._uapi_run import RunFlags
     from pybpf.core.map import Map
     from pybpf.core.prog_info import ProgramInfo
@@ -229,13 +230,13 @@ class Program(KernelObject):
         return cls._from_owned(fd, f"program id {prog_id}")
 
     @classmethod
-    def load_pinned(
-        cls, path: str | os.PathLike[str], *, flags: FileFlags = FileFlags.RDWR
-    ) -> Program:
+    def load_pinned(cls, path: str | os.PathLike[str], *, flags: FileFlags | int = 0) -> Program:
         """Open the program pinned at ``path`` in bpffs.
 
         A pin of another kind of object raises :class:`~pybpf.core.ObjectKindError`.
         """
+        from pybpf.core._uapi_access import FileFlags  # noqa: PLC0415 (a load opens no pin)
+
         flags = FileFlags(_args.unsigned("Program.load_pinned", "flags", flags))
         fd, text = cls._open_pinned(path, flags)
         p = cls._from_owned(fd, f"pinned object {text!r}")

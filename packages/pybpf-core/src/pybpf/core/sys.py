@@ -90,8 +90,10 @@ if TYPE_CHECKING:
     )
     from pybpf.core._uapi import (
         Command,
-        FileFlags,
         MapFlags,
+    )
+    from pybpf.core._uapi_access import (
+        FileFlags,
         UpdateFlags,
     )
     from pybpf.core._uapi_link import (
@@ -266,8 +268,10 @@ _EXPORTS = {
     ),
     "pybpf.core._uapi": (
         "Command",
-        "FileFlags",
         "MapFlags",
+    ),
+    "pybpf.core._uapi_access": (
+        "FileFlags",
         "UpdateFlags",
     ),
     "pybpf.core._uapi_link": (
