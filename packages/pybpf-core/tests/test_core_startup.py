@@ -334,3 +334,27 @@ def test_batch_cursor_is_the_same_class_from_every_public_place() -> None:
     assert map.BatchCursor is pybpf.core.BatchCursor is _batch.BatchCursor
     with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
         map.Nothing  # noqa: B018
+
+
+@pytest.mark.kernel
+def test_loading_a_core_object_builds_no_register_enum(testdata: Path) -> None:
+    # Decoding, relocating and loading name no register: only the builder and
+    # the disassembler do.
+    built = _defined_after(
+        "from pybpf.core import Collection, load_collection_spec\n"
+        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()",
+        {"Register", "OpClass"},
+    )
+    assert built == {"OpClass"}
+
+
+def test_the_registers_are_the_same_objects_from_every_public_place() -> None:
+    import pybpf.asm
+    from pybpf.asm import _registers, opcodes
+
+    for name in _registers.__all__:
+        assert getattr(opcodes, name) is getattr(pybpf.asm, name) is getattr(_registers, name)
+    assert opcodes.RFP is opcodes.R10 is opcodes.Register.R10
+    assert str(opcodes.R1) == "r1"
+    with pytest.raises(AttributeError, match="no attribute 'R11'"):
+        opcodes.R11  # noqa: B018
