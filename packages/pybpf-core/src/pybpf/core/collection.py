@@ -264,37 +264,33 @@ class Collection(Closing):
         # the last program is loaded. One relocator, one resolver (for objects
         # with externs): types and externs are looked up once.
         with ModuleBTFs() as modules:
+            # The resolver closes only module BTFs it opened itself: given the
+            # load's, it owns nothing, so it needs no closing of its own.
             resolver = None
             if any(has_externs(spec.programs[n].instructions) for n in wanted):
                 resolver = new_resolver(modules)
-            try:
-                relocator = None
-                if spec.types is not None and any(
-                    has_core_relocations(spec.programs[n].instructions) for n in wanted
-                ):
-                    relocator = core_relocator(
-                        spec.types, options.core_target, modules, "collection"
-                    )
-                for name in wanted:
-                    prog = spec.programs[name]
-                    if self.arena is not None:
-                        prog = self.arena.relocate(prog)
-                    self.programs[name] = Program(
-                        prog,
-                        maps=self.maps,
-                        types=spec.types,
-                        core_target=options.core_target,
-                        log_level=options.log_level,
-                        log_size=options.log_size,
-                        _btf=btf,
-                        _relocator=relocator,
-                        _struct_ops=self._struct_ops_progs.get(name),
-                        _resolver=resolver,
-                        _modules=modules,
-                    )
-            finally:
-                if resolver is not None:
-                    resolver.close()
+            relocator = None
+            if spec.types is not None and any(
+                has_core_relocations(spec.programs[n].instructions) for n in wanted
+            ):
+                relocator = core_relocator(spec.types, options.core_target, modules, "collection")
+            for name in wanted:
+                prog = spec.programs[name]
+                if self.arena is not None:
+                    prog = self.arena.relocate(prog)
+                self.programs[name] = Program(
+                    prog,
+                    maps=self.maps,
+                    types=spec.types,
+                    core_target=options.core_target,
+                    log_level=options.log_level,
+                    log_size=options.log_size,
+                    _btf=btf,
+                    _relocator=relocator,
+                    _struct_ops=self._struct_ops_progs.get(name),
+                    _resolver=resolver,
+                    _modules=modules,
+                )
         for mname, so in self._struct_ops.items():
             members = self._spec.maps[mname].struct_ops_programs
             fds = {
