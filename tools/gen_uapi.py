@@ -231,7 +231,7 @@ ENUM_MODULES: list[tuple[str, str, list[EnumTarget]]] = [
             ),
         ],
     ),
-    # Core's enums in three modules, by the calls that need them, so that a
+    # Core's enums in five modules, by the calls that need them, so that a
     # process that only loads objects builds none of the link or perf enums
     # (building an enum costs tens of microseconds per member).
     (
@@ -240,15 +240,6 @@ ENUM_MODULES: list[tuple[str, str, list[EnumTarget]]] = [
         [
             EnumTarget("Command", "bpf_cmd", "BPF_", "bpf(2) commands (``enum bpf_cmd``)."),
             EnumTarget(
-                "UpdateFlags",
-                "",
-                "BPF_",
-                "How ``Map.update`` treats an existing key (``BPF_ANY`` ... ``BPF_F_LOCK``).",
-                flag=True,
-                member="BPF_ANY",
-                longer_prefix="BPF_F_",
-            ),
-            EnumTarget(
                 "MapFlags",
                 "",
                 "BPF_F_",
@@ -256,6 +247,22 @@ ENUM_MODULES: list[tuple[str, str, list[EnumTarget]]] = [
                 flag=True,
                 member="BPF_F_NO_PREALLOC",
                 first=(("NONE", 0),),
+            ),
+        ],
+    ),
+    # How elements are written and existing objects opened: a load does neither.
+    (
+        "core",
+        "_uapi_access.py",
+        [
+            EnumTarget(
+                "UpdateFlags",
+                "",
+                "BPF_",
+                "How ``Map.update`` treats an existing key (``BPF_ANY`` ... ``BPF_F_LOCK``).",
+                flag=True,
+                member="BPF_ANY",
+                longer_prefix="BPF_F_",
             ),
             EnumTarget(
                 "FileFlags",
@@ -267,6 +274,13 @@ ENUM_MODULES: list[tuple[str, str, list[EnumTarget]]] = [
                 only=("BPF_F_RDONLY", "BPF_F_WRONLY"),
                 first=(("RDWR", 0),),
             ),
+        ],
+    ),
+    # A program's test runs and run-time statistics: a load uses neither.
+    (
+        "core",
+        "_uapi_run.py",
+        [
             EnumTarget(
                 "RunFlags",
                 "",

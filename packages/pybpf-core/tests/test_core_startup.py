@@ -235,3 +235,147 @@ def test_run_result_is_the_same_class_from_every_public_place() -> None:
     assert program.RunResult(0, b"", b"", 1).duration_ns == 1
     with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
         program.Nothing  # noqa: B018
+
+
+def _imported_by_pybpf(code: str) -> dict[str, set[str]]:
+    """Per module name: the pybpf modules whose import statements named it, running ``code``.
+
+    Unlike ``sys.modules`` this sees an import that found its module loaded
+    already (by ``dataclasses``, say), so it tells what pybpf itself needs.
+    """
+    probe = (
+        "import builtins, sys\n"
+        "seen = {}\n"
+        "real = builtins.__import__\n"
+        "def spy(name, globals=None, locals=None, fromlist=(), level=0):\n"
+        "    importer = (globals or {}).get('__name__') or ''\n"
+        "    if importer.startswith('pybpf.') and not level:\n"
+        "        seen.setdefault(name, set()).add(importer)\n"
+        "    return real(name, globals, locals, fromlist, level)\n"
+        "builtins.__import__ = spy\n"
+        f"{code}\n"
+        "builtins.__import__ = real\n"
+        "for name, importers in seen.items():\n"
+        "    print(name, *sorted(importers))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    found: dict[str, set[str]] = {}
+    for line in done.stdout.splitlines():
+        name, *importers = line.split()
+        found[name] = set(importers)
+    return found
+
+
+@pytest.mark.kernel
+def test_loading_a_core_object_needs_no_contextlib_copy_or_disassembler(testdata: Path) -> None:
+    # contextlib: the BTF decoder's collector pause and the pin cleanup are
+    # plain code. copy: only a variable's typed view copies it. The
+    # disassembler: only printing an instruction. (dataclasses still imports
+    # contextlib and copy while public specs are dataclasses.) resource: only
+    # kernels that charge BPF memory to RLIMIT_MEMLOCK, once the boot knows
+    # (the conftest's loads have probed it by now).
+    imported = _imported_by_pybpf(
+        "from pybpf.core import Collection, load_collection_spec\n"
+        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
+    )
+    unused = {"contextlib", "copy", "pybpf.asm.disasm", "resource"}
+    assert not {name: imported[name] for name in unused & imported.keys()}
+    assert "pybpf.core.program" in imported  # the load ran
+
+
+def _defined_after(code: str, names: set[str]) -> set[str]:
+    """Which of ``names`` some loaded module defines once a fresh interpreter ran ``code``."""
+    probe = (
+        f"{code}\n"
+        "import sys\n"
+        f"names = {sorted(names)!r}\n"
+        "found = {n for m in list(sys.modules.values()) for n in names if n in vars(m)}\n"
+        "print(' '.join(found))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(done.stdout.split())
+
+
+@pytest.mark.kernel
+def test_loading_a_core_object_builds_none_of_cores_enums_it_does_not_use(testdata: Path) -> None:
+    # RunFlags: only Program.run; StatsType: only enable_stats; UpdateFlags:
+    # only element writes that pass one; FileFlags: only opening pins and ids.
+    built = _defined_after(
+        "from pybpf.core import Collection, load_collection_spec\n"
+        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()",
+        {"RunFlags", "StatsType", "UpdateFlags", "FileFlags", "Command", "MapFlags"},
+    )
+    assert built == {"Command", "MapFlags"}
+
+
+def test_the_test_run_and_stats_enums_are_the_same_objects_from_every_public_place() -> None:
+    import pybpf.core
+    from pybpf.core import _uapi_run, sys
+
+    assert pybpf.core.RunFlags is sys.RunFlags is _uapi_run.RunFlags
+    assert sys.StatsType is _uapi_run.StatsType
+
+
+def test_the_access_flags_are_the_same_objects_from_every_public_place() -> None:
+    import pybpf.core
+    from pybpf.core import _uapi_access, sys
+
+    assert pybpf.core.UpdateFlags is sys.UpdateFlags is _uapi_access.UpdateFlags
+    assert pybpf.core.FileFlags is sys.FileFlags is _uapi_access.FileFlags
+
+
+@pytest.mark.kernel
+def test_loading_an_object_without_pins_or_batches_imports_neither(testdata: Path) -> None:
+    # Pinning rules and bpffs paths: only pinned maps, replacements and pin();
+    # batch operations: only a map's batch calls and items() of a full map.
+    loaded = _modules_after(
+        "from pybpf.core import Collection, load_collection_spec\n"
+        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
+    )
+    unused = {"pybpf.core._pinning", "pybpf.core._bpffs", "pybpf.core._batch"}
+    assert not unused & loaded, sorted(unused & loaded)
+    assert "pybpf.core.map" in loaded
+
+
+@pytest.mark.kernel
+def test_loading_an_object_without_externs_imports_no_extern_resolver(testdata: Path) -> None:
+    # Kernel symbols and kfuncs: only programs that use them (core-el.o has none).
+    loaded = _modules_after(
+        "from pybpf.core import Collection, load_collection_spec\n"
+        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
+    )
+    assert "pybpf.core._externs" not in loaded
+    assert "pybpf.core.program" in loaded
+
+
+def test_batch_cursor_is_the_same_class_from_every_public_place() -> None:
+    import pybpf.core
+    from pybpf.core import _batch, map
+
+    assert map.BatchCursor is pybpf.core.BatchCursor is _batch.BatchCursor
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        map.Nothing  # noqa: B018
+
+
+@pytest.mark.kernel
+def test_loading_a_core_object_builds_no_register_enum(testdata: Path) -> None:
+    # Decoding, relocating and loading name no register: only the builder and
+    # the disassembler do.
+    built = _defined_after(
+        "from pybpf.core import Collection, load_collection_spec\n"
+        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()",
+        {"Register", "OpClass"},
+    )
+    assert built == {"OpClass"}
+
+
+def test_the_registers_are_the_same_objects_from_every_public_place() -> None:
+    import pybpf.asm
+    from pybpf.asm import _registers, opcodes
+
+    for name in _registers.__all__:
+        assert getattr(opcodes, name) is getattr(pybpf.asm, name) is getattr(_registers, name)
+    assert opcodes.RFP is opcodes.R10 is opcodes.Register.R10
+    assert str(opcodes.R1) == "r1"
+    with pytest.raises(AttributeError, match="no attribute 'R11'"):
+        opcodes.R11  # noqa: B018

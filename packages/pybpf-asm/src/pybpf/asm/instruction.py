@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from pybpf.asm.byteorder import ByteOrder
-from pybpf.asm.disasm import format_instruction
 from pybpf.asm.opcodes import (
     ADDR_SPACE_CAST,
     LD_IMM64,
@@ -513,6 +512,10 @@ class Instruction:
     __hash__ = None  # type: ignore[assignment]
 
     def __str__(self) -> str:
+        # Imported here: only printing needs the disassembler, and loading an
+        # object prints nothing.
+        from pybpf.asm.disasm import format_instruction  # noqa: PLC0415
+
         return format_instruction(self)
 
     def __repr__(self) -> str:

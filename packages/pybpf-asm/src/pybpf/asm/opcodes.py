@@ -8,6 +8,28 @@ from __future__ import annotations
 
 import enum
 
+from pybpf.asm.exports import lazy_exports
+
+# Not typing.TYPE_CHECKING: importing typing costs more than this whole module.
+# Type checkers treat any name TYPE_CHECKING as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pybpf.asm._registers import (
+        R0,
+        R1,
+        R2,
+        R3,
+        R4,
+        R5,
+        R6,
+        R7,
+        R8,
+        R9,
+        R10,
+        RFP,
+        Register,
+    )
+
 __all__ = [
     "ADDR_SPACE_CAST",
     "ADDR_SPACE_CASTS",
@@ -181,29 +203,6 @@ class CallSource(enum.IntEnum):
     KFUNC = 2
 
 
-class Register(enum.IntEnum):
-    """The eleven registers: R0-R9 general purpose, R10 the read-only frame pointer."""
-
-    R0 = 0
-    R1 = 1
-    R2 = 2
-    R3 = 3
-    R4 = 4
-    R5 = 5
-    R6 = 6
-    R7 = 7
-    R8 = 8
-    R9 = 9
-    R10 = 10
-
-    def __str__(self) -> str:
-        return f"r{self.value}"
-
-
-R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10 = Register
-#: The frame pointer, an alias of R10.
-RFP = Register.R10
-
 #: Opcode bytes that are instructions by themselves (LD_IMM64's zero second half is not).
 VALID_OPCODES: frozenset[int] = frozenset(
     # ALU and ALU64: every operation with both sources, except NEG (K only) and
@@ -259,3 +258,25 @@ ADDR_SPACE_CAST = 1
 #: the arena (address space 1) to kernel pointers (0), libbpf's ``cast_kern``,
 #: and back, its ``cast_user``.
 ADDR_SPACE_CASTS: frozenset[int] = frozenset({0x1, 0x1_0000})
+
+# The registers are built when first read (PEP 562): decoding and loading
+# programs use none of them, only building and printing them do.
+_EXPORTS = {
+    "pybpf.asm._registers": (
+        "R0",
+        "R1",
+        "R2",
+        "R3",
+        "R4",
+        "R5",
+        "R6",
+        "R7",
+        "R8",
+        "R9",
+        "R10",
+        "RFP",
+        "Register",
+    ),
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), __all__)

@@ -13,7 +13,6 @@ targets) take their referenced types as plain objects.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, overload
@@ -173,8 +172,10 @@ class Type:
             for slot in getattr(cls, "__slots__", ()):
                 if slot in ("__weakref__", "__dict__"):
                     continue
-                with contextlib.suppress(AttributeError):
+                try:  # noqa: SIM105 (contextlib is not on a load's path)
                     setattr(clone, slot, object.__getattribute__(self, slot))
+                except AttributeError:  # an unset slot stays unset
+                    pass
         return clone
 
 
@@ -643,8 +644,10 @@ def _describe(t: Type) -> str:
     if spec is not None:
         type_id = getattr(spec, "type_id", None)
         if type_id is not None:
-            with contextlib.suppress(LookupError):
+            try:
                 return f"type {type_id(t)} {t!r}"
+            except LookupError:
+                pass
     return repr(t)
 
 

@@ -23,9 +23,10 @@ if TYPE_CHECKING:
         perf_event_open,
     )
     from pybpf.core._uapi import (
-        FileFlags,
         MapFlags,
-        RunFlags,
+    )
+    from pybpf.core._uapi_access import (
+        FileFlags,
         UpdateFlags,
     )
     from pybpf.core._uapi_perf import (
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
         PerfType,
         SampleType,
         SoftwareEvent,
+    )
+    from pybpf.core._uapi_run import (
+        RunFlags,
     )
     from pybpf.core.assign import (
         load_into,
@@ -128,10 +132,9 @@ _EXPORTS = {
         "PerfEventAttr",
         "perf_event_open",
     ),
-    "pybpf.core._uapi": (
+    "pybpf.core._uapi": ("MapFlags",),
+    "pybpf.core._uapi_access": (
         "FileFlags",
-        "MapFlags",
-        "RunFlags",
         "UpdateFlags",
     ),
     "pybpf.core._uapi_perf": (
@@ -141,6 +144,7 @@ _EXPORTS = {
         "SampleType",
         "SoftwareEvent",
     ),
+    "pybpf.core._uapi_run": ("RunFlags",),
     "pybpf.core.assign": ("load_into",),
     "pybpf.core.codec": (
         "BytesCodec",

@@ -6,13 +6,11 @@ a class with a C base (``Map``) can derive from it too.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from typing import ClassVar
 
-from pybpf.core import _bpffs, _cmds
+from pybpf.core import _cmds
 from pybpf.core._closing import Closing
-from pybpf.core._uapi import FileFlags
 from pybpf.core.errors import ClosedError, ObjectKindError
 from pybpf.core.fd import FD
 
@@ -86,6 +84,8 @@ class KernelObject(Closing):
         raises :class:`~pybpf.core.PinPathError` before the kernel sees it.
         """
         fd = self.fd
+        from pybpf.core import _bpffs  # noqa: PLC0415 (only pins need bpffs paths)
+
         text = _bpffs.check_path(path, name=self._name, kind=self._KIND)
         _cmds.obj_pin(fd, text, f"{self._KIND} {self._name!r}")
         self._pinned = text  # type: ignore[misc] # a subclass's slot
@@ -94,8 +94,10 @@ class KernelObject(Closing):
         """Remove the pin this object made or opened; nothing if there is none."""
         if self._pinned is None:
             return
-        with contextlib.suppress(FileNotFoundError):
+        try:  # noqa: SIM105 (contextlib is not on a load's path)
             os.unlink(self._pinned)
+        except FileNotFoundError:
+            pass
         self._pinned = None  # type: ignore[misc] # a subclass's slot
 
     def close(self) -> None:
@@ -115,13 +117,15 @@ class KernelObject(Closing):
             raise ObjectKindError(what, cls._KIND, actual)
 
     @classmethod
-    def _open_pinned(cls, path: str | os.PathLike[str], flags: FileFlags) -> tuple[FD, str]:
+    def _open_pinned(cls, path: str | os.PathLike[str], flags: int) -> tuple[FD, str]:
         """BPF_OBJ_GET of ``path`` once it is a path the kernel reads as given.
 
         Only bpffs holds pinned objects: a path elsewhere is refused here, as
         the same :class:`~pybpf.core.PinPathError` on every kernel (the
         kernel's own answer varies: EPERM, or EROFS on a read-only mount).
         """
+        from pybpf.core import _bpffs  # noqa: PLC0415 (only pins need bpffs paths)
+
         text = _bpffs.check_path(path, kind=cls._KIND)
         fd = _cmds.obj_get(text, flags, f"open pinned {cls._KIND}")
         return fd, text

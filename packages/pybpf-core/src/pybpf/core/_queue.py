@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pybpf.core import _sys
 from pybpf.core._map_errors import check_flags, wrong_type_error
-from pybpf.core._uapi import Command, UpdateFlags
+from pybpf.core._uapi import Command
 from pybpf.elf import MapType
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ class ValueStoreOps:
     _errors: MapErrors
     _fd: FD
 
-    def push(self, value: Any, flags: int = UpdateFlags.ANY) -> None:
+    def push(self, value: Any, flags: int = 0) -> None:
         """Add ``value`` to a queue, stack or bloom filter.
 
         A full queue or stack raises :class:`~pybpf.core.errors.LimitError`,

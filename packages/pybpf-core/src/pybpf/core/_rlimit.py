@@ -13,9 +13,7 @@ from __future__ import annotations
 
 # _thread's lock, not threading's (the same lock): threading costs every load an import.
 import _thread
-import contextlib
 import errno
-import resource
 
 from pybpf.core._uapi import Command
 
@@ -51,6 +49,8 @@ def _try_create() -> int:
 
 
 def _detect() -> bool | None:
+    import resource  # noqa: PLC0415 (see _charged)
+
     soft, hard = resource.getrlimit(resource.RLIMIT_MEMLOCK)
     if soft == resource.RLIM_INFINITY:
         return None
@@ -69,10 +69,11 @@ def _detect() -> bool | None:
 
 
 def _charged() -> bool | None:
-    """:func:`_detect`'s answer, found once per boot (the kernel decides it, not the process)."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_MEMLOCK)
-    if soft == resource.RLIM_INFINITY:
-        return None
+    """:func:`_detect`'s answer, found once per boot (the kernel decides it, not the process).
+
+    The boot's answer comes first: where the kernel charges the memory cgroup
+    (5.11 and later) a process then needs no ``resource`` module at all.
+    """
     # Imported here, as _cmds: the command layer needs this module to load first.
     from pybpf.core import _boot_facts  # noqa: PLC0415
 
@@ -90,20 +91,26 @@ def ensure_memlock() -> None:
         _state.charged = _charged()
         if not _state.charged:
             return
+        import resource  # noqa: PLC0415 (see _charged)
+
         inf = resource.RLIM_INFINITY
         try:
             resource.setrlimit(resource.RLIMIT_MEMLOCK, (inf, inf))
         except (OSError, ValueError):
             # Without CAP_SYS_RESOURCE only the soft limit may rise, to the hard one.
             _, hard = resource.getrlimit(resource.RLIMIT_MEMLOCK)
-            with contextlib.suppress(OSError, ValueError):
+            try:  # noqa: SIM105 (contextlib is not on a load's path)
                 resource.setrlimit(resource.RLIMIT_MEMLOCK, (hard, hard))
+            except (OSError, ValueError):
+                pass
 
 
 def memlock_hint() -> str:
     """A note for EPERM messages when the rlimit may be what refused."""
     if not _state.charged:
         return ""
+    import resource  # noqa: PLC0415 (see _charged)
+
     soft, _ = resource.getrlimit(resource.RLIMIT_MEMLOCK)
     if soft == resource.RLIM_INFINITY:
         return ""

@@ -11,12 +11,11 @@ an exception is the caller's job, because only the caller knows what failed.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import importlib.machinery
 import os
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from pybpf.core import _sys_build
@@ -233,26 +232,40 @@ def _compiled_fd_calls(lib: Any) -> FDCalls:
     )
 
 
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """On the main thread, hold signals back: their Python handlers run after the block."""
-    import threading  # noqa: PLC0415
+class _signals_held:
+    """On the main thread, hold signals back: their Python handlers run after the block.
 
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    # Imported here: only ABI mode holds signals, and the signal module builds
-    # its enums when imported, which a process on the compiled module skips.
-    import signal  # noqa: PLC0415
+    A plain class, not ``contextlib.contextmanager``: only ABI mode uses it,
+    and a load on the compiled module imports no contextlib.
+    """
 
-    # Read the mask before changing it: blocking runs pending handlers, and
-    # one that raises must not leave the mask changed.
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, ())
-    try:
-        signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    __slots__ = ("_old",)
+
+    def __enter__(self) -> None:
+        import threading  # noqa: PLC0415
+
+        self._old: set[int] | None = None
+        if threading.current_thread() is not threading.main_thread():
+            return
+        # Imported here: only ABI mode holds signals, and the signal module builds
+        # its enums when imported, which a process on the compiled module skips.
+        import signal  # noqa: PLC0415
+
+        # Read the mask before changing it: blocking runs pending handlers, and
+        # one that raises must not leave the mask changed.
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+        try:
+            signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+            raise
+        self._old = old
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._old is not None:
+            import signal  # noqa: PLC0415
+
+            signal.pthread_sigmask(signal.SIG_SETMASK, self._old)
 
 
 def _abi_fd_calls(abi: Any, bpf: BpfFn, map_elem: ElemFn, map_batch: BatchFn) -> FDCalls:

@@ -50,15 +50,6 @@ class Command(enum.IntEnum):
     PROG_STREAM_READ_BY_FD = 37
 
 
-class UpdateFlags(enum.IntFlag):
-    """How ``Map.update`` treats an existing key (``BPF_ANY`` ... ``BPF_F_LOCK``)."""
-
-    ANY = 0
-    NOEXIST = 1
-    EXIST = 2
-    LOCK = 4
-
-
 class MapFlags(enum.IntFlag):
     """``BPF_MAP_CREATE`` flags (``map_flags``)."""
 
@@ -82,26 +73,3 @@ class MapFlags(enum.IntFlag):
     TOKEN_FD = 65536
     SEGV_ON_FAULT = 131072
     NO_USER_CONV = 262144
-
-
-class FileFlags(enum.IntFlag):
-    """``file_flags`` of ``BPF_OBJ_GET`` and ``open_flags`` of ``*_GET_FD_BY_ID``."""
-
-    RDWR = 0
-    RDONLY = 8
-    WRONLY = 16
-
-
-class RunFlags(enum.IntFlag):
-    """``BPF_PROG_TEST_RUN`` flags (``Program.run(flags=...)``; #defines of bpf.h)."""
-
-    NONE = 0
-    RUN_ON_CPU = 1
-    XDP_LIVE_FRAMES = 2
-    SKB_CHECKSUM_COMPLETE = 4
-
-
-class StatsType(enum.IntEnum):
-    """``BPF_ENABLE_STATS`` types (``enum bpf_stats_type``)."""
-
-    RUN_TIME = 0

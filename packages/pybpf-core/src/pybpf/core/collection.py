@@ -12,7 +12,6 @@ and closes what it created.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections.abc import Iterable
@@ -22,9 +21,7 @@ from pybpf.asm.records import field, record
 from pybpf.btf import Spec, Type
 from pybpf.core import (
     _args,
-    _bpffs,
     _btf_probes,
-    _externs,
     _map_create,
     _prog_load,
 )
@@ -32,7 +29,6 @@ from pybpf.core._closing import Closing
 from pybpf.core._kernel_btf import ModuleBTFs
 from pybpf.core._map_create import MapBTF
 from pybpf.core._objbtf import ObjectBTF
-from pybpf.core._pinning import check_compatible, pin_path_of, pinned_or_new
 from pybpf.core._probes import NEEDS_BTF
 from pybpf.core._uapi import MapFlags
 from pybpf.core.errors import BPFError, ClosedError, NotSupportedError
@@ -41,7 +37,9 @@ from pybpf.core.program import (
     Program,
     core_relocator,
     has_core_relocations,
+    has_externs,
     kernel_spec_or_none,
+    new_resolver,
 )
 from pybpf.core.variable import Memory, Variable, close_memory
 from pybpf.elf import MapType, load_collection_spec
@@ -157,8 +155,10 @@ class Collection(Closing):
                     self.variables[name] = Variable(var, data, spec.byte_order, mem)
         except BaseException:
             for m in self._new_pins:
-                with contextlib.suppress(OSError):  # the load's own error matters more
+                try:  # noqa: SIM105 (contextlib is not on a load's path)
                     m.unpin()
+                except OSError:  # the load's own error matters more
+                    pass
             self.close()
             raise
         finally:
@@ -181,6 +181,8 @@ class Collection(Closing):
             ms = spec.maps[name]
             replacement = options.map_replacements.get(name)
             if replacement is not None:
+                from pybpf.core._pinning import check_compatible  # noqa: PLC0415 (see _pin_paths)
+
                 check_compatible(ms, replacement, "replacement")
                 self.maps[name] = replacement
                 continue
@@ -200,6 +202,8 @@ class Collection(Closing):
                 ms = _arena.creation_spec(ms)
             map_btf = _map_btf(ms, btf)
             if name in pin_paths:
+                from pybpf.core._pinning import pinned_or_new  # noqa: PLC0415 (see _pin_paths)
+
                 m, new = pinned_or_new(ms, pin_paths[name], map_btf)
                 if new:
                     self._new_pins.append(m)
@@ -257,12 +261,14 @@ class Collection(Closing):
     ) -> None:
         # As libbpf's object: one set of module BTFs for CO-RE, externs and
         # attach targets, opened at the first need; their fds stay open until
-        # the last program is loaded. One relocator, one resolver: types and
-        # externs are looked up once.
-        with (
-            ModuleBTFs() as modules,
-            _externs.Resolver(kernel_spec_or_none, modules) as resolver,
-        ):
+        # the last program is loaded. One relocator, one resolver (for objects
+        # with externs): types and externs are looked up once.
+        with ModuleBTFs() as modules:
+            # The resolver closes only module BTFs it opened itself: given the
+            # load's, it owns nothing, so it needs no closing of its own.
+            resolver = None
+            if any(has_externs(spec.programs[n].instructions) for n in wanted):
+                resolver = new_resolver(modules)
             relocator = None
             if spec.types is not None and any(
                 has_core_relocations(spec.programs[n].instructions) for n in wanted
@@ -372,12 +378,19 @@ def _pin_paths(
     spec: CollectionSpec, wanted: list[str], options: CollectionOptions
 ) -> dict[str, str]:
     """Where each ``LIBBPF_PIN_BY_NAME`` map to create is pinned, by map name."""
-    root = _bpffs.DEFAULT_PIN_ROOT if options.pin_path is None else options.pin_path
-    return {
-        name: pin_path_of(spec.maps[name], root)
+    pinned = [
+        name
         for name in wanted
         if spec.maps[name].pinning == Pinning.BY_NAME and name not in options.map_replacements
-    }
+    ]
+    if not pinned:
+        return {}
+    # Imported here: only objects with pinned maps (or replacements, which are
+    # checked as pinned maps are) need the pinning rules and bpffs paths.
+    from pybpf.core import _bpffs, _pinning  # noqa: PLC0415
+
+    root = _bpffs.DEFAULT_PIN_ROOT if options.pin_path is None else options.pin_path
+    return {name: _pinning.pin_path_of(spec.maps[name], root) for name in pinned}
 
 
 def _create_map(ms: MapSpec, map_btf: MapBTF | None) -> Map:

@@ -35,8 +35,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from pybpf.btf import Spec
-from pybpf.core import _batch, _cmds, _map_codecs, _map_create, _probes, _sys
-from pybpf.core._batch import BatchCursor
+from pybpf.core import _cmds, _map_codecs, _map_create, _probes, _sys
 from pybpf.core._elements import PERCPU_TYPES, Elements
 from pybpf.core._map_base import MapBase
 from pybpf.core._map_codecs import CodecArg
@@ -44,7 +43,7 @@ from pybpf.core._map_create import MapBTF
 from pybpf.core._map_errors import ARRAY_TYPES, MapErrors, check_flags
 from pybpf.core._owner import KernelObject
 from pybpf.core._queue import ValueStoreOps
-from pybpf.core._uapi import Command, FileFlags, MapFlags, UpdateFlags
+from pybpf.core._uapi import Command, MapFlags
 from pybpf.core.codec import Codec
 from pybpf.core.errors import ClosedError, KeyNotFoundError
 from pybpf.core.fd import FD
@@ -52,9 +51,21 @@ from pybpf.elf import MapType
 from pybpf.elf.spec import MapSpec
 
 if TYPE_CHECKING:
+    from pybpf.core._batch import BatchCursor, MapBatches
+    from pybpf.core._uapi_access import FileFlags
     from pybpf.core.info import MapInfo
 
 __all__ = ["BatchCursor", "Map", "MapBTF"]
+
+
+def __getattr__(name: str) -> object:
+    """``BatchCursor``, imported the first time it is read (PEP 562): a load makes none."""
+    if name == "BatchCursor":
+        from pybpf.core._batch import BatchCursor  # noqa: PLC0415
+
+        return BatchCursor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _LOOKUP: Final = int(Command.MAP_LOOKUP_ELEM)
 _UPDATE: Final = int(Command.MAP_UPDATE_ELEM)
@@ -223,7 +234,7 @@ class Map(MapBase, ValueStoreOps, KernelObject):
         cls,
         map_id: int,
         *,
-        flags: FileFlags = FileFlags.RDWR,
+        flags: FileFlags | int = 0,
         key_codec: CodecArg = None,
         value_codec: CodecArg = None,
     ) -> Map:
@@ -239,7 +250,7 @@ class Map(MapBase, ValueStoreOps, KernelObject):
         cls,
         path: str | os.PathLike[str],
         *,
-        flags: FileFlags = FileFlags.RDWR,
+        flags: FileFlags | int = 0,
         key_codec: CodecArg = None,
         value_codec: CodecArg = None,
     ) -> Map:
@@ -309,7 +320,7 @@ class Map(MapBase, ValueStoreOps, KernelObject):
         )
         self._elements = elements
         self._errors = MapErrors(fd, name=name, map_type=map_type, max_entries=max_entries)
-        self._batches = _batch.MapBatches(fd, elements, self._errors)
+        self._batches: MapBatches | None = None
         # What the compiled base class reads: which operations it does, on which ints.
         self._shape = elements.shape
         self._fast = elements.fast
@@ -577,20 +588,32 @@ class Map(MapBase, ValueStoreOps, KernelObject):
         """Every key: :meth:`keys`."""
         return self.keys()
 
+    def _batch_ops(self) -> MapBatches:
+        """The map's batch operations, made at first use: a load does none."""
+        batches = self._batches
+        if batches is None:
+            from pybpf.core._batch import MapBatches  # noqa: PLC0415
+
+            batches = self._batches = MapBatches(self._fd, self._elements, self._errors)
+        return batches
+
     def items(self) -> Iterator[tuple[Any, Any]]:
         """Every (key, value) pair; by batches where the kernel offers them."""
         el = self._elements
         el.require_keys()
-        if self._batches.supported():
+        if self._batch_ops().supported():
             return self._batch_items()
         return self._items()
 
     def _batch_items(self) -> Iterator[tuple[Any, Any]]:
         el = self._elements
+        from pybpf.core._batch import BatchCursor  # noqa: PLC0415 (see _batch_ops)
+
+        batches = self._batch_ops()
         cursor = BatchCursor()
         chunk = max(1, min(el.max_entries, 4096))
         while not cursor.done:
-            keys, values, chunk = self._batches.grow(cursor, chunk)
+            keys, values, chunk = batches.grow(cursor, chunk)
             yield from zip(keys, values, strict=True)
 
     def _items(self) -> Iterator[tuple[Any, Any]]:
@@ -610,10 +633,10 @@ class Map(MapBase, ValueStoreOps, KernelObject):
         el = self._elements
         el.require_keys()
         try:
-            if not self._batches.supported():
+            if not self._batch_ops().supported():
                 return dict(self.items())
             chunk = chunk or max(1, min(el.max_entries, 1 << 20))
-            return self._batches.read_all(chunk)
+            return self._batch_ops().read_all(chunk)
         except TypeError as exc:
             if "unhashable" not in str(exc):
                 raise
@@ -637,26 +660,24 @@ class Map(MapBase, ValueStoreOps, KernelObject):
 
     def lookup_batch(self, cursor: BatchCursor, count: int) -> tuple[list[Any], list[Any]]:
         """Up to ``count`` keys and values after ``cursor`` (``BPF_MAP_LOOKUP_BATCH``)."""
-        return self._batches.read(Command.MAP_LOOKUP_BATCH, cursor, count)
+        return self._batch_ops().read(Command.MAP_LOOKUP_BATCH, cursor, count)
 
     def lookup_and_delete_batch(
         self, cursor: BatchCursor, count: int
     ) -> tuple[list[Any], list[Any]]:
         """Like :meth:`lookup_batch`, removing what it returns."""
-        return self._batches.read(Command.MAP_LOOKUP_AND_DELETE_BATCH, cursor, count)
+        return self._batch_ops().read(Command.MAP_LOOKUP_AND_DELETE_BATCH, cursor, count)
 
-    def update_batch(
-        self, keys: Sequence[Any], values: Sequence[Any], flags: int = UpdateFlags.ANY
-    ) -> int:
+    def update_batch(self, keys: Sequence[Any], values: Sequence[Any], flags: int = 0) -> int:
         """Write many elements in one call; returns how many were written."""
         if len(keys) != len(values):
             raise ValueError(f"{len(keys)} keys but {len(values)} values")
         flags = check_flags(flags, f"update_batch in map {self._name!r}")
-        return self._batches.write(Command.MAP_UPDATE_BATCH, keys, values, flags)
+        return self._batch_ops().write(Command.MAP_UPDATE_BATCH, keys, values, flags)
 
     def delete_batch(self, keys: Sequence[Any]) -> int:
         """Remove many keys in one call; returns how many were removed."""
-        return self._batches.write(Command.MAP_DELETE_BATCH, keys, None, 0)
+        return self._batch_ops().write(Command.MAP_DELETE_BATCH, keys, None, 0)
 
     # -- what the compiled base class and the constructor need ---------------------
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pybpf.btf import Type
 from pybpf.core import _cmds, _sys
 from pybpf.core._kernel_btf import btf_spec_by_id
-from pybpf.core._uapi import StatsType
+from pybpf.core._uapi_run import StatsType
 from pybpf.core.errors import BPFError, NotSupportedError
 from pybpf.core.fd import FD
 from pybpf.elf import ProgramType

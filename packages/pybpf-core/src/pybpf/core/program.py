@@ -28,7 +28,6 @@ from pybpf.core import (
     _attach_btf,
     _btf_probes,
     _cmds,
-    _externs,
     _map_create,
     _probes,
     _prog_load,
@@ -37,7 +36,7 @@ from pybpf.core import (
 from pybpf.core._kernel_btf import ModuleBTFs
 from pybpf.core._objbtf import ObjectBTF
 from pybpf.core._owner import KernelObject
-from pybpf.core._uapi import Command, FileFlags, RunFlags
+from pybpf.core._uapi import Command
 from pybpf.core.errors import BPFError, LimitError, NotSupportedError, VerifierError
 from pybpf.core.fd import FD
 from pybpf.elf import AttachType, ProgramType, UnspecifiedProgramTypeError
@@ -45,7 +44,10 @@ from pybpf.elf.spec import Extern, ProgramSpec
 
 if TYPE_CHECKING:
     from pybpf.btf import CORERelocator
+    from pybpf.core import _externs
     from pybpf.core._run_result import RunResult
+    from pybpf.core._uapi_access import FileFlags
+    from pybpf.core._uapi_run import RunFlags
     from pybpf.core.map import Map
     from pybpf.core.prog_info import ProgramInfo
 
@@ -159,10 +161,10 @@ class Program(KernelObject):
         own_resolver = None
         try:
             relocate(spec.name, insns, types, core_target, _relocator, modules=_modules)
-            if any(i.get_metadata(Extern) is not None for i in insns):
+            if has_externs(insns):
                 # Kernel symbols live in the running kernel, whatever CO-RE targets.
                 if _resolver is None:
-                    _resolver = own_resolver = _externs.Resolver(kernel_spec_or_none, _modules)
+                    _resolver = own_resolver = new_resolver(_modules)
                 _resolver.resolve(spec.name, insns)
             link_maps(spec.name, insns, maps or {})
             if _btf is None and types is not None:
@@ -228,13 +230,13 @@ class Program(KernelObject):
         return cls._from_owned(fd, f"program id {prog_id}")
 
     @classmethod
-    def load_pinned(
-        cls, path: str | os.PathLike[str], *, flags: FileFlags = FileFlags.RDWR
-    ) -> Program:
+    def load_pinned(cls, path: str | os.PathLike[str], *, flags: FileFlags | int = 0) -> Program:
         """Open the program pinned at ``path`` in bpffs.
 
         A pin of another kind of object raises :class:`~pybpf.core.ObjectKindError`.
         """
+        from pybpf.core._uapi_access import FileFlags  # noqa: PLC0415 (a load opens no pin)
+
         flags = FileFlags(_args.unsigned("Program.load_pinned", "flags", flags))
         fd, text = cls._open_pinned(path, flags)
         p = cls._from_owned(fd, f"pinned object {text!r}")
@@ -294,7 +296,7 @@ class Program(KernelObject):
         repeat: int = 0,
         data_out_size: int | None = None,
         ctx_out_size: int | None = None,
-        flags: RunFlags | int = RunFlags.NONE,
+        flags: RunFlags | int = 0,
         cpu: int | None = None,
         batch_size: int = 0,
     ) -> RunResult:
@@ -314,7 +316,8 @@ class Program(KernelObject):
         - ``repeat``: how many times to run (``0``, the default, runs once:
           raw tracepoint, tracing and syscall programs take only ``0``);
           ``duration_ns`` is the mean.
-        - ``flags``: :class:`~pybpf.core.RunFlags`; ``cpu`` the CPU to run on
+        - ``flags``: :class:`~pybpf.core.RunFlags` (the default ``0`` is
+          ``RunFlags.NONE``); ``cpu`` the CPU to run on
           (sets ``RunFlags.RUN_ON_CPU``; raw tracepoint programs only);
           ``batch_size``: frames per batch with ``RunFlags.XDP_LIVE_FRAMES``.
 
@@ -327,6 +330,8 @@ class Program(KernelObject):
         batch_size = _args.unsigned(what, "batch_size", batch_size)
         if cpu is not None:
             cpu = _args.unsigned(what, "cpu", cpu)
+            from pybpf.core._uapi_run import RunFlags  # noqa: PLC0415 (a load runs nothing)
+
             run_flags |= RunFlags.RUN_ON_CPU
         data_in = _args.buffer(what, "data", data) if data is not None else None
         ctx_in = _args.buffer(what, "ctx", ctx) if ctx is not None else None
@@ -477,6 +482,19 @@ def _ext_attach(spec: ProgramSpec, target: Program | None) -> _Attach:
 def has_core_relocations(insns: Instructions) -> bool:
     """Whether any of ``insns`` carries a CO-RE relocation."""
     return any(core_relocation(i) is not None for i in insns)
+
+
+def has_externs(insns: Instructions) -> bool:
+    """Whether any of ``insns`` uses a kernel symbol or kfunc (an :class:`Extern`)."""
+    return any(i.get_metadata(Extern) is not None for i in insns)
+
+
+def new_resolver(modules: ModuleBTFs) -> _externs.Resolver:
+    """The resolver of a load's externs, looking them up in the running kernel and ``modules``."""
+    # Imported here: only programs with externs resolve any.
+    from pybpf.core import _externs  # noqa: PLC0415
+
+    return _externs.Resolver(kernel_spec_or_none, modules)
 
 
 def core_relocator(

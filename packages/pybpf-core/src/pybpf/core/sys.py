@@ -90,10 +90,10 @@ if TYPE_CHECKING:
     )
     from pybpf.core._uapi import (
         Command,
-        FileFlags,
         MapFlags,
-        RunFlags,
-        StatsType,
+    )
+    from pybpf.core._uapi_access import (
+        FileFlags,
         UpdateFlags,
     )
     from pybpf.core._uapi_link import (
@@ -118,6 +118,10 @@ if TYPE_CHECKING:
         PERF_EVENT_IOC_RESET,
         PERF_EVENT_IOC_SET_BPF,
         PerfOpenFlags,
+    )
+    from pybpf.core._uapi_run import (
+        RunFlags,
+        StatsType,
     )
     from pybpf.core.fd import (
         FD,
@@ -264,10 +268,10 @@ _EXPORTS = {
     ),
     "pybpf.core._uapi": (
         "Command",
-        "FileFlags",
         "MapFlags",
-        "RunFlags",
-        "StatsType",
+    ),
+    "pybpf.core._uapi_access": (
+        "FileFlags",
         "UpdateFlags",
     ),
     "pybpf.core._uapi_link": (
@@ -292,6 +296,10 @@ _EXPORTS = {
         "PERF_EVENT_IOC_RESET",
         "PERF_EVENT_IOC_SET_BPF",
         "PerfOpenFlags",
+    ),
+    "pybpf.core._uapi_run": (
+        "RunFlags",
+        "StatsType",
     ),
     "pybpf.core.fd": ("FD",),
     "pybpf.elf": ("AttachType", "MapType", "ProgramType"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import mmap
 from typing import TYPE_CHECKING, Any
 
@@ -104,6 +103,8 @@ class Variable(VariableValue):
             raise ValueError(
                 f"variable {self.name!r} is {self.size} bytes, its codec {codec.size} bytes"
             )
+        import copy  # noqa: PLC0415 (only typed views are copies; a load makes none)
+
         view = copy.copy(self)
         view._value_codec = codec
         return view
