@@ -30,11 +30,11 @@ an address already in use is an :class:`ArenaError` that says so.
 from __future__ import annotations
 
 import ctypes
-import dataclasses
 import errno
 import mmap
 
 from pybpf.asm import PseudoSource
+from pybpf.asm.records import replace
 from pybpf.core import _sys
 from pybpf.core._uapi import MapFlags
 from pybpf.core.errors import ArenaError, BPFError, LimitError
@@ -114,7 +114,7 @@ class Arena:
 
     def variable(self, spec: VariableSpec, byte_order: ByteOrder) -> Variable:
         """The collection's :class:`Variable` for an ``__arena`` global, in ``memory``."""
-        placed = dataclasses.replace(spec, offset=self.globals_offset + spec.offset)
+        placed = replace(spec, offset=self.globals_offset + spec.offset)
         return Variable(placed, self._map, byte_order, self.memory)
 
     def __repr__(self) -> str:

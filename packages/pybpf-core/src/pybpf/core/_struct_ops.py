@@ -11,12 +11,11 @@ when the map is attached (registered), which is pybpf.link's job.
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from pybpf.asm.records import record, replace
 from pybpf.btf import Composite, Pointer, Spec, Struct, TypeNotFoundError, sizeof, underlying
 from pybpf.core.errors import BPFError
 from pybpf.elf.spec import MapSpec
@@ -26,7 +25,7 @@ __all__ = ["StructOps", "prepare"]
 _WRAPPER_PREFIX = "bpf_struct_ops_"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StructOps:
     """A struct_ops map placed against the kernel's types."""
 
@@ -96,9 +95,7 @@ def prepare(ms: MapSpec, kernel: Spec) -> StructOps:
             raise _error(ms, f"member {lm.name!r} has another size in the kernel")
         loff = lm.offset // 8
         value[koff : koff + size] = raw[loff : loff + size]
-    spec = dataclasses.replace(
-        ms.copy(), key_size=4, value_size=len(value), max_entries=1, contents=[]
-    )
+    spec = replace(ms.copy(), key_size=4, value_size=len(value), max_entries=1, contents=[])
     return StructOps(
         map_spec=spec,
         vmlinux_value_type_id=kernel.type_id(wrapper),
