@@ -78,6 +78,11 @@ _LINKAGES = (Linkage.STATIC, Linkage.GLOBAL, Linkage.EXTERN)
 _INT_SIZES = frozenset({1, 2, 4, 8, 16})
 # Decode the string table in bulk once this many names were looked up one by one.
 _BULK_AFTER = 2048
+# A table this small (an object file's) is decoded whole at the first name:
+# one split costs less than the few dozen names an object's reading looks up.
+# Not a blob with a saved name order (kernel BTF): it finds names without a
+# copy of its table.
+_SMALL_TABLE = 16384
 # Types decoded at a time when iterating.
 _BATCH = 16384
 _new = object.__new__
@@ -111,9 +116,13 @@ class Decoder:
         if name is not None:
             return name
         self._misses += 1
-        if self._misses == _BULK_AFTER:
-            self._decode_all_strings()
         raw = self.raw
+        small = raw.strings_len <= _SMALL_TABLE and raw.by_name is None
+        if self._misses == _BULK_AFTER or small:
+            self._decode_all_strings()
+            name = self.names.get(offset)
+            if name is not None:
+                return name
         rel = offset - raw.base_strings_len
         if rel < 0:
             if self.base_string is None:
