@@ -416,3 +416,17 @@ def test_bad_line_record_in_either_byte_order(
     with pytest.raises(BTFError, match=message) as info:
         load_ext_infos(bytes(data), spec)
     assert f"byte offset {at - 4 * field}:" in str(info.value)
+
+
+@pytest.mark.parametrize("count", [0, 1, 64, 65, 5000])
+def test_instruction_offsets_become_slots_in_bulk(count: int) -> None:
+    from pybpf.btf.ext.packed import _slots
+
+    # Every multiple of 8 a u32 holds, the largest included, in no order.
+    offsets = array(
+        "I", [(0xFFFFFFF8 - 8 * (i * 7919 % 100003)) & 0xFFFFFFF8 for i in range(count)]
+    )
+    if count:
+        offsets[0] = 0xFFFFFFF8
+    assert list(_slots(offsets)) == [off // 8 for off in offsets]
+    assert list(_slots(list(offsets))) == [off // 8 for off in offsets]
