@@ -235,18 +235,19 @@ class CodeReader:
         section = func.section
         offset = slot * 8
         sym = self.elf.symbol(rel.symbol, section=section.name, offset=offset)
-        where = Where(section.name, sym.name or None, offset)
         is_call = insn.opcode == _CALL
         if is_call:
             if rel.type != R_BPF_64_32:
-                raise where.error(f"relocation type {rel.type} on a call")
+                raise _at(section, sym, offset).error(f"relocation type {rel.type} on a call")
         elif insn.is_ld_imm64:
             if rel.type != R_BPF_64_64:
-                raise where.error(f"relocation type {rel.type} on an LD_IMM64")
+                raise _at(section, sym, offset).error(f"relocation type {rel.type} on an LD_IMM64")
         else:
-            raise where.error(f"relocation of instruction {insn}")
+            raise _at(section, sym, offset).error(f"relocation of instruction {insn}")
         if resolver(insn, sym, rel, section, offset):
             return None
+        # Code references, the few left: the place is worth making now.
+        where = _at(section, sym, offset)
         text = self.text
         if text is None or sym.shndx != text.index or sym.type not in (STT_FUNC, STT_SECTION):
             target_sec = (
@@ -280,6 +281,11 @@ class CodeReader:
                 offset=source_slot * 8,
             )
         return target
+
+
+def _at(section: Section, sym: Symbol, offset: int) -> Where:
+    """The place of a relocation, for its errors."""
+    return Where(section.name, sym.name or None, offset)
 
 
 def _layout(data: bytes, insns: Instructions) -> tuple[list[int], list[Instruction | None]]:
