@@ -17,7 +17,7 @@ import re
 import sys
 from array import array
 from collections.abc import Callable, Iterable, Sequence
-from typing import Generic, NoReturn, TypeVar
+from typing import Generic, NoReturn, TypeVar, cast
 
 from pybpf.asm import ByteOrder
 from pybpf.btf.errors import BTFError, TypeNotFoundError
@@ -154,6 +154,34 @@ def _slots(offsets: Sequence[int]) -> Sequence[int]:
 
 #: Below this many offsets, a list comprehension costs less than the detour.
 _BULK_SLOTS = 64
+
+
+def _all_below(columns: Sequence[array[int]], end: int) -> bool:
+    """Whether every value of some arrays of u32, all of one length, is below ``end``.
+
+    ``max()`` makes an int of each value; large columns are checked as big
+    integers instead. A column's words, as one integer, are 32-bit lanes; the
+    even and the odd ones are masked out into 64-bit groups, where adding
+    ``2**32 - end`` to each carries into the group's bit 32 exactly when the
+    lane's value is ``end`` or more, and never into the next group.
+    """
+    count = len(columns[0]) if columns else 0
+    if count <= _BULK_SLOTS or any(c.itemsize != 4 or len(c) != count for c in columns):
+        return all(not c or max(c) < end for c in columns)
+    if end > 0xFFFFFFFF:
+        return True
+    if end <= 0:
+        return False
+    groups = (count + 1) // 2
+    ones = int.from_bytes(b"\x01\0\0\0\0\0\0\0" * groups, "little")
+    carry = ones << 32
+    low = carry - ones
+    bias = ones * ((1 << 32) - end)
+    for column in columns:
+        lanes = int.from_bytes(column, sys.byteorder)
+        if ((lanes & low) + bias) & carry or (((lanes >> 32) & low) + bias) & carry:
+            return False
+    return True
 
 
 # Frozen dataclasses refuse attribute assignment; their slot descriptors do not,
@@ -296,7 +324,9 @@ class _Resolver:
             return all(self.try_string(off) for off in offsets)
         end = raw.base_strings_len + raw.strings_len
         # Arrays of u32 (what the parsed records give) hold no negative offset.
-        return all((isinstance(c, array) or min(c) >= 0) and max(c) < end for c in columns if c)
+        if all(isinstance(c, array) for c in columns):
+            return _all_below(cast("list[array[int]]", list(columns)), end)
+        return all(min(c) >= 0 and max(c) < end for c in columns if c)
 
     def text(self, offset: int) -> str:
         """The string at ``offset``, known to be in the table."""
