@@ -86,7 +86,6 @@ _SMALL_TABLE = 16384
 # Types decoded at a time when iterating.
 _BATCH = 16384
 _new = object.__new__
-_PLUS_ONE = (1).__add__
 
 
 class Decoder:
@@ -141,23 +140,24 @@ class Decoder:
             return
         self._bulk = True
         strings = self.raw.strings
-        parts: list[str]
+        # A plain loop over the parts: cheaper here than accumulating their
+        # offsets through map() and zip(), for an object's table and vmlinux's.
+        bulk: dict[int, str] = {}
+        offset = self.raw.base_strings_len
         if strings.isascii():
             parts = strings.decode("ascii").split("\0")
-            lengths = map(len, parts)
+            # What follows the last NUL is no string.
+            parts.pop()
+            for part in parts:
+                bulk[offset] = part
+                offset += len(part) + 1
         else:
             # Offsets count bytes, not characters.
             encoded = strings.split(b"\0")
-            lengths = map(len, encoded)
-            parts = [part.decode("utf-8", "replace") for part in encoded]
-        # What follows the last NUL is no string.
-        parts.pop()
-        # Offset of part i: the lengths before it, plus one NUL each.
-        starts: Iterator[int] = itertools.accumulate(map(_PLUS_ONE, lengths), initial=0)
-        base = self.raw.base_strings_len
-        if base:
-            starts = map(base.__add__, starts)
-        bulk = dict(zip(starts, parts, strict=False))
+            encoded.pop()
+            for part in encoded:
+                bulk[offset] = part.decode("utf-8", "replace")
+                offset += len(part) + 1
         bulk.update(self.names)
         self.names = bulk
 
