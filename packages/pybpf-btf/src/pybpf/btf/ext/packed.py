@@ -350,6 +350,10 @@ class _Resolver:
         return s
 
     def section_name(self, sec: RawSection, what: str) -> str:
+        # Each section is named in each sub-section: mostly a name seen before.
+        name = self.strings.get(sec.name_off)
+        if name:
+            return name
         where = _Where(sec.at - 8, what, f"<name at {sec.name_off}>")
         name = self.string(sec.name_off, where)
         if not name:
