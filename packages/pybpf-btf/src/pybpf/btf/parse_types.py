@@ -155,9 +155,9 @@ class Decoder:
             # Offsets count bytes, not characters.
             encoded = strings.split(b"\0")
             encoded.pop()
-            for part in encoded:
-                bulk[offset] = part.decode("utf-8", "replace")
-                offset += len(part) + 1
+            for raw_part in encoded:
+                bulk[offset] = raw_part.decode("utf-8", "replace")
+                offset += len(raw_part) + 1
         bulk.update(self.names)
         self.names = bulk
 
