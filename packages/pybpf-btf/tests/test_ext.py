@@ -416,3 +416,38 @@ def test_bad_line_record_in_either_byte_order(
     with pytest.raises(BTFError, match=message) as info:
         load_ext_infos(bytes(data), spec)
     assert f"byte offset {at - 4 * field}:" in str(info.value)
+
+
+@pytest.mark.parametrize("count", [0, 1, 64, 65, 5000])
+def test_instruction_offsets_become_slots_in_bulk(count: int) -> None:
+    from pybpf.btf.ext.packed import _slots
+
+    # Every multiple of 8 a u32 holds, the largest included, in no order.
+    offsets = array(
+        "I", [(0xFFFFFFF8 - 8 * (i * 7919 % 100003)) & 0xFFFFFFF8 for i in range(count)]
+    )
+    if count:
+        offsets[0] = 0xFFFFFFF8
+    assert list(_slots(offsets)) == [off // 8 for off in offsets]
+    assert list(_slots(list(offsets))) == [off // 8 for off in offsets]
+
+
+@pytest.mark.parametrize("count", [0, 1, 64, 65, 66, 5001])
+def test_string_offsets_checked_against_the_table_in_bulk(count: int) -> None:
+    from pybpf.btf.ext.packed import _all_below
+
+    values = array("I", [i * 2654435761 % 100_000 for i in range(count)])
+    other = array("I", [i * 40503 % 70_000 for i in range(count)])
+    top = max(values, default=0)
+    for end in (0, 1, top, top + 1, 2**32 - 1, 2**32, 2**40):
+        want = all(v < end for v in [*values, *other])
+        assert _all_below([values, other], end) == want, (count, end)
+        assert _all_below([other, values], end) == want, (count, end)
+    for at in {0, count // 2, count - 1} if count else set():
+        raised = array("I", values)
+        for big in (top + 1, 2**32 - 1):
+            raised[at] = big
+            for end in (top + 1, big, big + 1):
+                want = all(v < end for v in raised)
+                assert _all_below([other, raised], end) == want, (count, at, end)
+                assert _all_below([raised], end) == want, (count, at, end)

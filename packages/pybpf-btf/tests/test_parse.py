@@ -289,3 +289,21 @@ def test_validate_is_linear_in_chain_length() -> None:
     spec.validate()
     # Walking every chain from its start took minutes.
     assert time.perf_counter() - start < 5
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_small_string_table_decoded_whole_at_first_name(order: str) -> None:
+    # [1] INT 'an_int'; [2] TYPEDEF 'int' (offset 4: the tail of 'an_int') -> 1;
+    # [3] TYPEDEF named by bytes that are not UTF-8 -> 1.
+    strings = b"\0an_int\0caf\xe9\0"
+    words = [1, info(1), 4, 0x01000020, 4, info(8), 1, 8, info(8), 1]
+    spec = load_spec(blob(words, strings=strings, order=order))
+    assert spec.type_by_id(1).name == "an_int"
+    # An object's table is small: the first name decoded them all.
+    assert spec._decoder is not None and set(spec._decoder.names) == {0, 1, 8}
+    assert spec.type_by_id(2).name == "int"  # not the start of a string in the table
+    assert spec.type_by_id(3).name == "caf\ufffd"
+    bad = load_spec(blob([1, info(1), 4, 0x01000020, 40, info(8), 1], strings=strings))
+    assert bad.type_by_id(1).name == "an_int"
+    with pytest.raises(BTFError, match="type 2: string offset 40 out of range"):
+        bad.type_by_id(2)

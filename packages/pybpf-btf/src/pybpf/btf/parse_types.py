@@ -78,10 +78,14 @@ _LINKAGES = (Linkage.STATIC, Linkage.GLOBAL, Linkage.EXTERN)
 _INT_SIZES = frozenset({1, 2, 4, 8, 16})
 # Decode the string table in bulk once this many names were looked up one by one.
 _BULK_AFTER = 2048
+# A table this small (an object file's) is decoded whole at the first name:
+# one split costs less than the few dozen names an object's reading looks up.
+# Not a blob with a saved name order (kernel BTF): it finds names without a
+# copy of its table.
+_SMALL_TABLE = 16384
 # Types decoded at a time when iterating.
 _BATCH = 16384
 _new = object.__new__
-_PLUS_ONE = (1).__add__
 
 
 class Decoder:
@@ -111,9 +115,13 @@ class Decoder:
         if name is not None:
             return name
         self._misses += 1
-        if self._misses == _BULK_AFTER:
-            self._decode_all_strings()
         raw = self.raw
+        small = raw.strings_len <= _SMALL_TABLE and raw.by_name is None
+        if self._misses == _BULK_AFTER or small:
+            self._decode_all_strings()
+            name = self.names.get(offset)
+            if name is not None:
+                return name
         rel = offset - raw.base_strings_len
         if rel < 0:
             if self.base_string is None:
@@ -132,23 +140,24 @@ class Decoder:
             return
         self._bulk = True
         strings = self.raw.strings
-        parts: list[str]
+        # A plain loop over the parts: cheaper here than accumulating their
+        # offsets through map() and zip(), for an object's table and vmlinux's.
+        bulk: dict[int, str] = {}
+        offset = self.raw.base_strings_len
         if strings.isascii():
             parts = strings.decode("ascii").split("\0")
-            lengths = map(len, parts)
+            # What follows the last NUL is no string.
+            parts.pop()
+            for part in parts:
+                bulk[offset] = part
+                offset += len(part) + 1
         else:
             # Offsets count bytes, not characters.
             encoded = strings.split(b"\0")
-            lengths = map(len, encoded)
-            parts = [part.decode("utf-8", "replace") for part in encoded]
-        # What follows the last NUL is no string.
-        parts.pop()
-        # Offset of part i: the lengths before it, plus one NUL each.
-        starts: Iterator[int] = itertools.accumulate(map(_PLUS_ONE, lengths), initial=0)
-        base = self.raw.base_strings_len
-        if base:
-            starts = map(base.__add__, starts)
-        bulk = dict(zip(starts, parts, strict=False))
+            encoded.pop()
+            for raw_part in encoded:
+                bulk[offset] = raw_part.decode("utf-8", "replace")
+                offset += len(raw_part) + 1
         bulk.update(self.names)
         self.names = bulk
 

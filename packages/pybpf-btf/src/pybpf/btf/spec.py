@@ -334,6 +334,12 @@ class Spec:
         return self._raw.base_strings_len + self._raw.strings_len
 
     def _string_at(self, offset: int) -> str:
+        decoder = self._decoder
+        if decoder is not None:
+            # What decoding met already: an object's whole table, once a name was read.
+            found = decoder.names.get(offset)
+            if found is not None:
+                return found
         assert self._raw is not None
         s = self._raw.string(offset)
         if s is not None:

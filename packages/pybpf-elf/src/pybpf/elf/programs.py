@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Callable
+from typing import cast
 
 from pybpf.asm import (
     CallSource,
@@ -100,8 +101,8 @@ class CodeReader:
         self.elf = elf
         self.text = text
         self.functions: dict[str, Function] = {}
-        #: Per code section name: its decoded instructions, and the slot where
-        #: each starts (one more entry: the section's end).
+        #: Per code section name: its decoded instructions, and the slots where
+        #: its LD_IMM64 instructions start (see :func:`_index_at`).
         self.section_code: dict[str, tuple[Instructions, list[int]]] = {}
         #: Per code section name: the instruction that starts at each slot
         #: (None for the second half of an LD_IMM64).
@@ -122,7 +123,7 @@ class CodeReader:
         except InstructionError as e:
             raise ELFError(f"bad instruction: {e}", section=section.name, offset=e.offset) from e
         total_slots = len(data) // 8
-        starts, by_slot = _layout(data, insns)
+        wides, by_slot = _layout(data, insns)
         funcs: list[Function] = []
         names: set[str] = set()
         for sym in self._function_symbols().get(section.index, ()):
@@ -132,9 +133,9 @@ class CodeReader:
             start, count = sym.value // 8, sym.size // 8
             if start + count > total_slots or count == 0:
                 raise where.error("function size out of the section")
-            first = bisect.bisect_left(starts, start)
-            last = bisect.bisect_left(starts, start + count)
-            if starts[first] != start or starts[last] != start + count:
+            first = _index_at(wides, start)
+            last = _index_at(wides, start + count)
+            if first is None or last is None:
                 raise where.error("function boundary inside an LD_IMM64")
             if section is not self.text and sym.bind == STB_LOCAL:
                 raise where.error("a program may not be static")
@@ -166,7 +167,7 @@ class CodeReader:
             self.functions[func.name] = func
             self._at[(section.index, func.slot)] = func
         self._pending.append((section, funcs, relocations, _local_calls(data, elf.byte_order)))
-        self.section_code[section.name] = (insns, starts)
+        self.section_code[section.name] = (insns, wides)
         self.slot_code[section.name] = by_slot
         return funcs
 
@@ -190,20 +191,21 @@ class CodeReader:
                         "relocation not at an instruction", section=section.name, offset=rel.offset
                     )
                 by_slot[rel.offset // 8] = rel
-            insns, starts = self.section_code[section.name]
+            insns, wides = self.section_code[section.name]
             # Only relocated instructions and calls need a look: visit those
             # slots in order, not every instruction.
             slots = set(by_slot)
             slots.update(calls)
             func_starts = [func.slot for func in funcs]
-            first_index = [bisect.bisect_left(starts, func.slot) for func in funcs]
+            # Functions start at instructions: add_section checked it.
+            first_index = [cast(int, _index_at(wides, func.slot)) for func in funcs]
             covered: set[int] = set()
             for slot in sorted(slots):
                 k = bisect.bisect_right(func_starts, slot) - 1
                 if k < 0 or slot >= func_starts[k] + funcs[k].slots:
                     continue
-                index = bisect.bisect_left(starts, slot)
-                if starts[index] != slot:
+                index = _index_at(wides, slot)
+                if index is None:
                     continue  # inside an LD_IMM64
                 func, insn = funcs[k], insns[index]
                 found = by_slot.get(slot)
@@ -233,18 +235,19 @@ class CodeReader:
         section = func.section
         offset = slot * 8
         sym = self.elf.symbol(rel.symbol, section=section.name, offset=offset)
-        where = Where(section.name, sym.name or None, offset)
         is_call = insn.opcode == _CALL
         if is_call:
             if rel.type != R_BPF_64_32:
-                raise where.error(f"relocation type {rel.type} on a call")
+                raise _at(section, sym, offset).error(f"relocation type {rel.type} on a call")
         elif insn.is_ld_imm64:
             if rel.type != R_BPF_64_64:
-                raise where.error(f"relocation type {rel.type} on an LD_IMM64")
+                raise _at(section, sym, offset).error(f"relocation type {rel.type} on an LD_IMM64")
         else:
-            raise where.error(f"relocation of instruction {insn}")
+            raise _at(section, sym, offset).error(f"relocation of instruction {insn}")
         if resolver(insn, sym, rel, section, offset):
             return None
+        # Code references, the few left: the place is worth making now.
+        where = _at(section, sym, offset)
         text = self.text
         if text is None or sym.shndx != text.index or sym.type not in (STT_FUNC, STT_SECTION):
             target_sec = (
@@ -280,8 +283,13 @@ class CodeReader:
         return target
 
 
+def _at(section: Section, sym: Symbol, offset: int) -> Where:
+    """The place of a relocation, for its errors."""
+    return Where(section.name, sym.name or None, offset)
+
+
 def _layout(data: bytes, insns: Instructions) -> tuple[list[int], list[Instruction | None]]:
-    """Where each instruction starts (one more entry: the end), and the instruction at each slot.
+    """The slots where LD_IMM64 instructions start, and the instruction at each slot.
 
     Decoding checked that every LD_IMM64 opcode starts an instruction whose
     second slot has opcode 0; only those few are looked at, the runs of
@@ -289,21 +297,33 @@ def _layout(data: bytes, insns: Instructions) -> tuple[list[int], list[Instructi
     """
     opcodes = data[0::8]
     code = list(insns)
-    starts: list[int] = []
+    wides: list[int] = []
     by_slot: list[Instruction | None] = []
     index = slot = 0
     wide = opcodes.find(_LD_IMM64)
     while wide >= 0:
         # Instructions index..up to the LD_IMM64 at slot ``wide`` are one slot each.
         end = index + wide - slot + 1
-        starts += range(slot, wide + 1)
+        wides.append(wide)
         by_slot += code[index:end]
         by_slot.append(None)
         index, slot = end, wide + 2
         wide = opcodes.find(_LD_IMM64, slot)
-    starts += range(slot, len(opcodes) + 1)
     by_slot += code[index:]
-    return starts, by_slot
+    return wides, by_slot
+
+
+def _index_at(wides: list[int], slot: int) -> int | None:
+    """The index of the instruction starting at ``slot``, None inside an LD_IMM64.
+
+    ``wides`` are the slots where LD_IMM64 instructions start (from
+    :func:`_layout`); the section's end slot gives the instruction count.
+    Each LD_IMM64 before ``slot`` takes one slot more than an instruction.
+    """
+    before = bisect.bisect_left(wides, slot)
+    if before and wides[before - 1] + 1 == slot:
+        return None
+    return slot - before
 
 
 def _local_calls(data: bytes, byte_order: str) -> list[int]:

@@ -328,8 +328,10 @@ class _Reader:
         self, insn: Instruction, sym: Symbol, rel: Relocation, section: Section, offset: int
     ) -> bool:
         """Point an instruction at the map, data or extern its symbol names."""
-        where = Where(section.name, sym.name or None, offset)
+        # The place is made only for an error or an extern: most relocations
+        # are map and data loads that need none.
         if sym.shndx == SHN_UNDEF:
+            where = Where(section.name, sym.name or None, offset)
             if self.externs is None:
                 raise where.error(
                     f"extern {sym.name!r} needs the object's BTF (.BTF section): {_COMPILE_WITH_G}"
@@ -341,19 +343,25 @@ class _Reader:
             at = sym.value + (insn.constant if sym.type == STT_SECTION else 0)
             m = self.legacy_maps.get(at)
             if m is None:
-                raise where.error(f"no map at offset {at} of 'maps'")
-            self._load_map(insn, m.name, where)
+                raise Where(section.name, sym.name or None, offset).error(
+                    f"no map at offset {at} of 'maps'"
+                )
+            self._load_map(insn, m.name, sym, section, offset)
             return True
         if self.btf_maps_section is not None and idx == self.btf_maps_section.index:
             m = self.btf_maps.maps.get(sym.value)
             if m is None:
-                raise where.error(f"no map at offset {sym.value} of '.maps'")
-            self._load_map(insn, m.name, where)
+                raise Where(section.name, sym.name or None, offset).error(
+                    f"no map at offset {sym.value} of '.maps'"
+                )
+            self._load_map(insn, m.name, sym, section, offset)
             return True
         data = self.value_sections.get(idx)
         if data is not None:
             if not insn.is_ld_imm64:
-                raise where.error(f"global variable of {data.name!r} used by a call")
+                raise Where(section.name, sym.name or None, offset).error(
+                    f"global variable of {data.name!r} used by a call"
+                )
             value_offset = (insn.constant & 0xFFFFFFFF) + sym.value
             insn.src = PseudoSource.MAP_VALUE
             insn.constant = (value_offset & 0xFFFFFFFF) << 32
@@ -362,9 +370,11 @@ class _Reader:
         return False
 
     @staticmethod
-    def _load_map(insn: Instruction, name: str, where: Where) -> None:
+    def _load_map(insn: Instruction, name: str, sym: Symbol, section: Section, offset: int) -> None:
         if not insn.is_ld_imm64:
-            raise where.error(f"map {name!r} used by a call")
+            raise Where(section.name, sym.name or None, offset).error(
+                f"map {name!r} used by a call"
+            )
         insn.src = PseudoSource.MAP_FD
         insn.constant = 0
         insn.reference = name
