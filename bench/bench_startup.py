@@ -31,32 +31,29 @@ CPU-count modules off the load path, and defines ``RunResult`` at the first
 test run: about 3-5 ms less CPU per process (interleaved pairs, CPU time).
 
 What a process that loads ``core-el.o`` still pays over a bare interpreter
-(~70-80 ms CPU for the imports alone, ~120 ms with the load, teardown
-included), measured in-process, least of 7, on this shared machine: the 15
-dataclass definitions left (elf's specs, ``SectionDef``/``SectionInfo``,
-btf's ``SanitizeOptions``, ext records and ``ExtInfos``/``SectionExtInfos``,
-core's ``MapBTF`` and ``CollectionOptions``; ``COREFixup``/``COREResult``
-became plain frozen records) ~10 ms, and importing ``dataclasses`` ~7 ms
-beyond the modules the load needs at any rate (``inspect``, ``ast``,
-``dis``, ``tokenize``, ``linecache``): the largest single cost, which stays
-while public specs are dataclasses. Then ~150 modules, ~90 of them pybpf's:
-finding, reading and unmarshalling a module costs ~0.15 ms here before its
-code runs, and ``-X importtime`` does not list modules imported as ``from
-package import module`` or by a lazy ``__getattr__`` (their cost shows as
-their importer's own). 27 enum classes take ~5 ms to create
-(``pybpf.asm.opcodes`` 10, elf's and core's ``_uapi`` 4 and 6,
-``pybpf.btf.types`` 4, three in elf's specs), ``typing`` ~2.5 ms (imported
-by most modules of every layer), and ``ctypes`` ~1.3 ms (kernel BTF is
-mapped through it without holding a descriptor). A bare interpreter in a
-virtualenv with setuptools also runs its ``distutils-precedence.pth``
-(``_distutils_hack``, ~3 ms of its ~15 ms). The load itself (~11 ms in a
-quiet process once imported) is mostly CO-RE relocation (decoding the
-kernel's candidate types), reading the kernel BTF's index and the object's
-BTF; the probes every load asks are answered once per boot (a note beside
-the kernel BTF index). With the C program at about a bare interpreter's
-start (~23 ms), 3x leaves ~46 ms for all of pybpf's imports and work: out
-of reach while the load path imports ~90 modules and defines its public
-dataclasses.
+(measured in-process on a quiet machine, module bodies timed at
+``exec_module``): ~32 ms of imports and ~10 ms of load, the whole process
+~64 ms against ~14 ms for the C program (4.6x). The public specs are light
+records (``pybpf.asm.records``), so ``dataclasses``, ``inspect``, ``ast``,
+``dis`` and ``tokenize`` are off the path; ``contextlib``, ``copy`` and the
+disassembler too, and the test-run, update and file flags are generated
+apart from the load's enums. The imports left are spread thin over 89
+pybpf modules and ~50 standard ones: the enums the load uses (``elf._uapi``
+~1.9 ms, whose sections table needs the program and attach types at import;
+``pybpf.asm.opcodes`` ~1.2 ms; ``pybpf.btf.types`` ~1.1 ms with its type
+classes; ``core._uapi`` ~0.7 ms), ``typing`` ~2 ms (with ``re`` and
+``contextlib`` ~1 ms; ``core.codec``'s ``Codec`` is a run-time checked
+protocol), ``enum`` and ``collections`` ~2.3 ms (``enum`` needs them),
+``ctypes`` ~0.9 ms (kernel BTF mapped without holding a descriptor), then
+~0.3-0.8 ms per module for the largest of ours (``core.collection``,
+``core._sys``, ``elf._elffile``, ``elf.spec``, ``asm.codec``, ``btf.spec``).
+Finding and reading a module costs ~0.05 ms here before its body runs, so
+fusing modules would save ~3 ms at most. The load itself is mostly CO-RE
+relocation (~3 ms, decoding the kernel's candidate types), the object's ELF
+and BTF (~3 ms) and the kernel BTF's index (~1 ms); the probes every load
+asks are answered once per boot (a note beside the kernel BTF index). With
+the C program at about a bare interpreter's start, 3x leaves about twice a
+bare interpreter's start for all of pybpf's imports and work.
 
 The link layer's pass: ``Executable(path)`` finds the file and imports
 nothing else (the ELF reader comes with the first symbol, USDT notes and
@@ -66,8 +63,8 @@ outside the usual directories), and importing an attach call
 records or assembler: the caller's ``Program`` is checked when it is passed.
 What ``from pybpf.link import kprobe`` still pays is ``pybpf.core.sys``
 itself (its link and perf enums, the syscall commands, BTF parsing for
-``func_id``); a uprobe process pays ``pybpf.elf.binary`` (dataclasses) for
-the symbol lookup.
+``func_id``); a uprobe process pays ``pybpf.elf.binary`` for the symbol
+lookup (its segments are records now, as are link's USDT and cgroup ones).
 
 Core's pass: ``pybpf.core.sys`` re-exports lazily, so an attach call's
 module pays for the commands and enums it reads (no ``func_id`` BTF parser,
@@ -76,8 +73,8 @@ no perf enums until a perf event is opened); ``PerfEventAttr`` and
 the command layer builds elf's program, map and attach type enums only for
 its once-per-boot memlock probe. What importing ``kprobe`` still pays is the
 compiled syscall module and core's and the link layer's enums (``LinkType``
-is read at import); ``PerfEventAttr`` alone pays ``dataclasses`` (it is a
-public dataclass, which a loaded collection has imported anyway).
+is read at import); ``PerfEventAttr`` is a record, so opening a perf event
+no longer imports ``dataclasses``.
 """
 
 from __future__ import annotations
