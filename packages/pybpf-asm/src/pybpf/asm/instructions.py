@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, MutableSequence
-from itertools import compress, starmap
+from itertools import starmap
 from operator import attrgetter
 from typing import TYPE_CHECKING, Literal, overload
 
 from pybpf.asm.byteorder import ByteOrder
 from pybpf.asm.codec import decode_instructions, encode_instructions
 from pybpf.asm.errors import InstructionError, UnresolvedReferenceError
-from pybpf.asm.instruction import Instruction
+from pybpf.asm.instruction import Instruction, copy_names
 from pybpf.asm.opcodes import LD_IMM64, PseudoSource
 
 if TYPE_CHECKING:
@@ -21,7 +21,6 @@ __all__ = ["Instructions", "decode"]
 
 _TAG_ZEROED_SOURCES = (PseudoSource.MAP_FD, PseudoSource.MAP_VALUE)
 _FIELDS = attrgetter("opcode", "dst", "src", "offset", "constant")
-_NAMES = attrgetter("_names")
 _OPCODE = attrgetter("opcode")
 
 
@@ -164,9 +163,7 @@ class Instructions(MutableSequence[Instruction]):
         insns = self._insns
         # Fields in bulk; names, which few instructions have, one at a time.
         copies = list(starmap(Instruction, map(_FIELDS, insns)))
-        names = list(map(_NAMES, insns))
-        for index in compress(range(len(names)), names):
-            insns[index]._copy_names_to(copies[index])
+        copy_names(insns, copies)
         return Instructions._wrap(copies)
 
     def __copy__(self) -> Instructions:
