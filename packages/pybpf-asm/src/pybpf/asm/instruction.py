@@ -20,7 +20,7 @@ from pybpf.asm.opcodes import (
     Source,
 )
 
-__all__ = ["DeferredMetadata", "Instruction", "copy_names"]
+__all__ = ["DeferredMetadata", "Instruction"]
 
 _CALL = OpClass.JMP | JumpOp.CALL
 _EXIT = OpClass.JMP | JumpOp.EXIT
@@ -90,10 +90,6 @@ class _Unbuilt(_Names):
         """Give ``insn`` names of its own, holding its metadata built now."""
         return self.shared.take(insn, self)
 
-    def copy_to(self, source: Instruction, copy: Instruction) -> None:
-        """Make ``copy`` carry what ``source`` carries, metadata still unbuilt."""
-        raise NotImplementedError
-
 
 class _Deferred(_Unbuilt):
     """The names of every instruction one :class:`DeferredMetadata` reached, shared.
@@ -113,14 +109,15 @@ class _Deferred(_Unbuilt):
     cycles: a dropped program is freed at once.
     """
 
-    __slots__ = ("_built", "_copies", "_tables")
+    __slots__ = ("_built", "_copied_from", "_copied_to", "_tables")
 
     def __init__(self, tables: _Tables) -> None:
         super().__init__()
         self._tables = tables
         self._built: _Rows | None = None
-        # Runs of copies, each as the identities of sources and of their copies.
-        self._copies: list[tuple[Sequence[int], Sequence[int]]] = []
+        # The copies made so far, in order: the identity of each source, and of its copy.
+        self._copied_from: list[int] = []
+        self._copied_to: list[int] = []
 
     @property
     def shared(self) -> _Deferred:
@@ -136,10 +133,9 @@ class _Deferred(_Unbuilt):
                 (key, dict(zip(idents, rows, strict=True)), build)
                 for key, idents, rows, build in self._tables
             ]
-            for sources, copies in self._copies:
-                for source, copy in zip(sources, copies, strict=True):
-                    self._share_built(built, source, copy)
-            self._tables, self._copies = [], []
+            for source, copy in zip(self._copied_from, self._copied_to, strict=True):
+                self._share_built(built, source, copy)
+            self._tables, self._copied_from, self._copied_to = [], [], []
         return built
 
     def holds(self, insn: Instruction, key: object) -> bool:
@@ -167,23 +163,14 @@ class _Deferred(_Unbuilt):
     def note_copy(self, source: Instruction, copy: Instruction) -> None:
         """Note that ``copy`` carries the packed metadata of ``source``."""
         if self._built is None:
-            self._copies.append(((id(source),), (id(copy),)))
+            self._copied_from.append(id(source))
+            self._copied_to.append(id(copy))
         else:
             self._share_built(self._built, id(source), id(copy))
 
-    def share(self, sources: list[Instruction], copies: list[Instruction]) -> None:
-        """Make each of ``copies`` carry what the source at its place carries, unbuilt."""
-        if self._built is None:
-            self._copies.append((list(map(id, sources)), list(map(id, copies))))
-        else:
-            for source, copy in zip(sources, copies, strict=True):
-                self._share_built(self._built, id(source), id(copy))
-        collections.deque(map(_set_names, copies, itertools.repeat(self)), maxlen=0)
-
-    def copy_to(self, source: Instruction, copy: Instruction) -> None:
-        """Make ``copy`` carry what ``source`` carries, still unbuilt."""
-        self.note_copy(source, copy)
-        copy._names = self
+    def copy(self) -> _Names:
+        """What a copy of an instruction holding these names holds: the same, shared."""
+        return self
 
     @staticmethod
     def _share_built(built: _Rows, source: int, copy: int) -> None:
@@ -207,9 +194,12 @@ class _Pending(_Unbuilt):
     __slots__ = ("_shared",)
 
     def __init__(self, shared: _Deferred, names: _Names | None = None) -> None:
-        super().__init__()
+        # No chained __init__: linking makes one for every relocated
+        # instruction of every copy of a subprogram.
         self._shared = shared
-        if names is not None:
+        if names is None:
+            self.symbol = self.label = self.reference = self.metadata = None
+        else:
             self.symbol, self.label, self.reference = names.symbol, names.label, names.reference
             self.metadata = names.metadata
 
@@ -218,13 +208,12 @@ class _Pending(_Unbuilt):
         """Where the instruction's packed metadata is found."""
         return self._shared
 
-    def copy_to(self, source: Instruction, copy: Instruction) -> None:
-        """Give ``copy`` these names and what ``source`` carries, still unbuilt."""
-        self._shared.note_copy(source, copy)
+    def copy(self) -> _Names:
+        """The same names and metadata, for a copy (noted in the shared tables apart)."""
         new = _Pending(self._shared, self)
         if self.metadata:
             new.metadata = dict(self.metadata)
-        copy._names = new
+        return new
 
 
 class DeferredMetadata:
@@ -547,9 +536,12 @@ class Instruction:
     def _copy_names_to(self, new: Instruction) -> None:
         """Give ``new`` (a copy of this instruction) a copy of the names and metadata."""
         names = self._names
-        if isinstance(names, _Unbuilt):
-            names.copy_to(self, new)
+        if names.__class__ is _Deferred:  # most instructions of a program read from ELF
+            names.note_copy(self, new)
+            new._names = names
         elif names is not None:
+            if isinstance(names, _Unbuilt):
+                names.shared.note_copy(self, new)
             new._names = names.copy()
 
     def with_symbol(self, name: str | None) -> Instruction:
@@ -629,25 +621,6 @@ class Instruction:
                 "_names": self._own_names(),
             },
         )
-
-
-def copy_names(sources: Sequence[Instruction], copies: Sequence[Instruction]) -> None:
-    """Give each of ``copies`` a copy of the names and metadata of the source at its place.
-
-    For copying whole programs: metadata still packed is shared in bulk, a
-    run of instructions at a time, rather than one instruction at a time.
-    """
-    names = list(map(_names_of, sources))
-    named = itertools.compress(range(len(names)), names)
-    for holder, run in itertools.groupby(named, names.__getitem__):
-        if holder.__class__ is _Deferred:
-            indices = list(run)
-            holder.share(
-                list(map(sources.__getitem__, indices)), list(map(copies.__getitem__, indices))
-            )
-        else:
-            for index in run:
-                sources[index]._copy_names_to(copies[index])
 
 
 _names_of: Callable[[Instruction], _Names | None] = operator.attrgetter("_names")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, MutableSequence
-from itertools import starmap
+from itertools import compress, starmap
 from operator import attrgetter
 from typing import TYPE_CHECKING, Literal, overload
 
 from pybpf.asm.byteorder import ByteOrder
 from pybpf.asm.codec import decode_instructions, encode_instructions
 from pybpf.asm.errors import InstructionError, UnresolvedReferenceError
-from pybpf.asm.instruction import Instruction, copy_names
+from pybpf.asm.instruction import Instruction
 from pybpf.asm.opcodes import LD_IMM64, PseudoSource
 
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ __all__ = ["Instructions", "decode"]
 
 _TAG_ZEROED_SOURCES = (PseudoSource.MAP_FD, PseudoSource.MAP_VALUE)
 _FIELDS = attrgetter("opcode", "dst", "src", "offset", "constant")
+_NAMES = attrgetter("_names")
 _OPCODE = attrgetter("opcode")
 
 
@@ -163,7 +164,9 @@ class Instructions(MutableSequence[Instruction]):
         insns = self._insns
         # Fields in bulk; names, which few instructions have, one at a time.
         copies = list(starmap(Instruction, map(_FIELDS, insns)))
-        copy_names(insns, copies)
+        names = list(map(_NAMES, insns))
+        for index in compress(range(len(names)), names):
+            insns[index]._copy_names_to(copies[index])
         return Instructions._wrap(copies)
 
     def __copy__(self) -> Instructions:
