@@ -194,3 +194,19 @@ def test_rows_must_pair_with_instructions() -> None:
     insns = program()
     with pytest.raises(ValueError, match="1 instructions for 2 rows"):
         DeferredMetadata().add("line", [insns[0]], [0, 1], str)
+
+
+def test_named_copies_made_after_the_first_read_carry_it_too() -> None:
+    insns = program()
+    insns[1].reference = "map"
+    deferred = DeferredMetadata()
+    deferred.add("line", [insns[0], insns[1]], [0, 1], str)
+    deferred.attach()
+    assert insns[0].metadata == {"line": "0"}  # builds the lookup
+    early = insns[1].copy()
+    late = early.copy()
+    assert (late.reference, late.get_metadata("line")) == ("map", "1")
+    assert early.metadata == {"line": "1"} and insns[1].metadata == {"line": "1"}
+    renamed = insns[1].with_reference("other")
+    assert (renamed.reference, renamed.metadata) == ("other", {"line": "1"})
+    assert insns[1].reference == "map"
