@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import pickle
 
 import pytest
@@ -130,18 +131,82 @@ def test_the_lookup_by_identity_is_built_at_the_first_read() -> None:
     deferred.attach()
     shared = insns[0]._names
     assert type(shared).__name__ == "_Deferred"
-    # An instruction with names of its own got its metadata at attach, from its row.
     assert insns[1]._names is not shared
-    assert insns[1].metadata == {"line": "1"}
     early = insns[2].copy()
     assert shared._built is None  # type: ignore[union-attr]
     assert early.metadata == {"line": "2"}
     assert shared._built is not None  # type: ignore[union-attr]
     assert insns[2].metadata == {"line": "2"}
     assert insns[0].metadata == {"line": "0"}
+    assert insns[1].metadata == {"line": "1"}
+
+
+def test_named_instructions_keep_their_metadata_packed_too() -> None:
+    # Function starts and relocated instructions have names before their
+    # records attach: their metadata waits for its first read like the rest.
+    insns, expected = program(), program()
+    for target in (insns, expected):
+        target[0].symbol = "main"
+        target[1].reference = "map"
+        target[1].metadata["extern"] = "x"
+    built = Built()
+    deferred = DeferredMetadata()
+    deferred.add("line", [insns[0], insns[1], insns[2]], [0, 1, 2], built)
+    deferred.attach()
+    eager(expected, "line", [0, 1, 2])
+    assert insns[0].symbol == "main" and insns[1].reference == "map"
+    insns[0].label = "start"
+    insns[2].symbol = "other"
+    expected[0].label = "start"
+    expected[2].symbol = "other"
+    copies = insns.copy()
+    single = insns[1].copy()
+    assert built.rows == []
+    assert copies[0].symbol == "main" and copies[0].label == "start"
+    assert single.get_metadata("line") == "line 1" and built.rows == [1]
+    assert single.metadata == {"extern": "x", "line": "line 1"}
+    assert list(insns[1].metadata) == ["extern", "line"]
+    assert insns == expected and copies == expected
+    copies[0].metadata["line"] = "edited"
+    assert insns[0].metadata == {"line": "line 0"}
+    assert insns[2].symbol == "other" and insns[2].get_metadata("line") == "line 2"
+
+
+def test_attached_metadata_makes_no_reference_cycle() -> None:
+    # A dropped program is freed by reference counting, not left to the
+    # cyclic collector (which would also run more often while loading).
+    gc.collect()
+    gc.disable()
+    try:
+        insns = program()
+        insns[0].symbol = "main"
+        deferred = DeferredMetadata()
+        deferred.add("line", list(insns), range(len(insns)), str)
+        deferred.attach()
+        copies = insns.copy()
+        del insns, copies, deferred
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
 
 
 def test_rows_must_pair_with_instructions() -> None:
     insns = program()
     with pytest.raises(ValueError, match="1 instructions for 2 rows"):
         DeferredMetadata().add("line", [insns[0]], [0, 1], str)
+
+
+def test_named_copies_made_after_the_first_read_carry_it_too() -> None:
+    insns = program()
+    insns[1].reference = "map"
+    deferred = DeferredMetadata()
+    deferred.add("line", [insns[0], insns[1]], [0, 1], str)
+    deferred.attach()
+    assert insns[0].metadata == {"line": "0"}  # builds the lookup
+    early = insns[1].copy()
+    late = early.copy()
+    assert (late.reference, late.get_metadata("line")) == ("map", "1")
+    assert early.metadata == {"line": "1"} and insns[1].metadata == {"line": "1"}
+    renamed = insns[1].with_reference("other")
+    assert (renamed.reference, renamed.metadata) == ("other", {"line": "1"})
+    assert insns[1].reference == "map"

@@ -71,32 +71,58 @@ class _Names:
 Builder = Callable[[int], object]
 #: Per metadata key: the row of each instruction (by identity), and what builds a row's value.
 _Rows = list[tuple[object, dict[int, int], Builder]]
-#: Per metadata key: instructions, the row of each (in the same order), and the builder.
-_Tables = list[tuple[object, list["Instruction"], Sequence[int], Builder]]
+#: Per metadata key: the identities of instructions, the row of each (in the same
+#: order), and the builder.
+_Tables = list[tuple[object, list[int], Sequence[int], Builder]]
 
 
-class _Deferred(_Names):
+class _Unbuilt(_Names):
+    """Names of an instruction whose metadata is still packed in a :class:`_Deferred`."""
+
+    __slots__ = ()
+
+    @property
+    def shared(self) -> _Deferred:
+        """Where the instruction's packed metadata is found."""
+        raise NotImplementedError
+
+    def take(self, insn: Instruction) -> _Names:
+        """Give ``insn`` names of its own, holding its metadata built now."""
+        return self.shared.take(insn, self)
+
+
+class _Deferred(_Unbuilt):
     """The names of every instruction one :class:`DeferredMetadata` reached, shared.
 
-    Such an instruction has no symbol, label or reference; its metadata is
-    found by the instruction's identity and built when first read, at which
-    point the instruction gets names of its own. The ``metadata`` slot stays
-    None: code that peeks at it sees no metadata, as for an instruction
-    without names, and must go through :attr:`Instruction.metadata`.
+    Such an instruction has no symbol, label or reference (one that has them
+    holds a :class:`_Pending` instead); its metadata is found by the
+    instruction's identity and built when first read, at which point the
+    instruction gets names of its own. The ``metadata`` slot stays None: code
+    that peeks at it sees no metadata, as for an instruction without names,
+    and must go through :attr:`Instruction.metadata`.
 
     The lookup by identity is itself built at the first read: until then the
-    tables hold their instructions (so no identity is reused), copies are
-    noted in order, and instructions whose metadata was built are noted too.
+    tables hold identities and copies are noted in order, so that the lookup
+    replays what happened (an identity a dead instruction left is given again
+    only to a copy, which overwrites it). Holding identities rather than
+    instructions keeps instructions and their metadata free of reference
+    cycles: a dropped program is freed at once.
     """
 
-    __slots__ = ("_built", "_copies", "_tables", "_taken")
+    __slots__ = ("_built", "_copied_from", "_copied_to", "_tables")
 
     def __init__(self, tables: _Tables) -> None:
         super().__init__()
         self._tables = tables
         self._built: _Rows | None = None
-        self._copies: list[tuple[Instruction, Instruction]] = []
-        self._taken: list[Instruction] = []
+        # The copies made so far, in order: the identity of each source, and of its copy.
+        self._copied_from: list[int] = []
+        self._copied_to: list[int] = []
+
+    @property
+    def shared(self) -> _Deferred:
+        """Where the instruction's packed metadata is found: here."""
+        return self
 
     @property
     def rows(self) -> _Rows:
@@ -104,49 +130,90 @@ class _Deferred(_Names):
         built = self._built
         if built is None:
             built = self._built = [
-                (key, dict(zip(map(id, insns), rows, strict=True)), build)
-                for key, insns, rows, build in self._tables
+                (key, dict(zip(idents, rows, strict=True)), build)
+                for key, idents, rows, build in self._tables
             ]
-            for source, copy in self._copies:
+            for source, copy in zip(self._copied_from, self._copied_to, strict=True):
                 self._share_built(built, source, copy)
-            for insn in self._taken:
-                ident = id(insn)
-                for _, by_id, _ in built:
-                    by_id.pop(ident, None)
-            self._tables, self._copies, self._taken = [], [], []
+            self._tables, self._copied_from, self._copied_to = [], [], []
         return built
 
-    def take(self, insn: Instruction) -> _Names:
-        """Give ``insn`` names of its own, holding its metadata built now."""
-        names = _Names()
+    def holds(self, insn: Instruction, key: object) -> bool:
+        """Whether ``insn`` has a still packed value under ``key``."""
+        ident = id(insn)
+        return any(k == key and ident in rows for k, rows, _ in self.rows)
+
+    def take(self, insn: Instruction, names: _Names | None = None) -> _Names:
+        """Give ``insn`` the names ``names`` has (none by default), its metadata built now."""
+        own = _Names()
         metadata: dict[object, Any] = {}
+        if names is not None and names is not self:
+            own.symbol, own.label, own.reference = names.symbol, names.label, names.reference
+            if names.metadata:
+                metadata.update(names.metadata)
         ident = id(insn)
         for key, rows, build in self.rows:
             row = rows.pop(ident, None)
             if row is not None:
                 metadata[key] = build(row)
-        names.metadata = metadata
-        insn._names = names
-        return names
+        own.metadata = metadata
+        insn._names = own
+        return own
 
-    def share(self, source: Instruction, copy: Instruction) -> None:
-        """Make ``copy`` carry what ``source`` carries, still unbuilt."""
+    def note_copy(self, source: Instruction, copy: Instruction) -> None:
+        """Note that ``copy`` carries the packed metadata of ``source``."""
         if self._built is None:
-            self._copies.append((source, copy))
+            self._copied_from.append(id(source))
+            self._copied_to.append(id(copy))
         else:
-            self._share_built(self._built, source, copy)
-        copy._names = self
+            self._share_built(self._built, id(source), id(copy))
+
+    def copy(self) -> _Names:
+        """What a copy of an instruction holding these names holds: the same, shared."""
+        return self
 
     @staticmethod
-    def _share_built(built: _Rows, source: Instruction, copy: Instruction) -> None:
-        src, dst = id(source), id(copy)
+    def _share_built(built: _Rows, source: int, copy: int) -> None:
         for _, rows, _ in built:
-            row = rows.get(src)
+            row = rows.get(source)
             # A dead instruction's entry may linger under a reused id: overwrite it.
             if row is None:
-                rows.pop(dst, None)
+                rows.pop(copy, None)
             else:
-                rows[dst] = row
+                rows[copy] = row
+
+
+class _Pending(_Unbuilt):
+    """The names of one instruction whose metadata is still packed in a :class:`_Deferred`.
+
+    Such an instruction has a symbol, label or reference of its own, read and
+    set in place. The ``metadata`` slot holds what the instruction had before
+    the packed metadata was attached, merged with it when first read.
+    """
+
+    __slots__ = ("_shared",)
+
+    def __init__(self, shared: _Deferred, names: _Names | None = None) -> None:
+        # No chained __init__: linking makes one for every relocated
+        # instruction of every copy of a subprogram.
+        self._shared = shared
+        if names is None:
+            self.symbol = self.label = self.reference = self.metadata = None
+        else:
+            self.symbol, self.label, self.reference = names.symbol, names.label, names.reference
+            self.metadata = names.metadata
+
+    @property
+    def shared(self) -> _Deferred:
+        """Where the instruction's packed metadata is found."""
+        return self._shared
+
+    def copy(self) -> _Names:
+        """The same names and metadata, for a copy (noted in the shared tables apart)."""
+        new = _Pending(self._shared, self)
+        if self.metadata:
+            new.metadata = dict(self.metadata)
+        return new
 
 
 class DeferredMetadata:
@@ -158,15 +225,15 @@ class DeferredMetadata:
     packed table, and a function that builds the value of a row;
     :meth:`attach` hands them over. ``insn.metadata`` is then exactly what
     setting ``insn.metadata[key] = build(row)`` would have made, built the
-    first time the instruction's metadata (or its names) is read or
-    compared; copies of the instruction carry it along unbuilt. Instructions
-    that already have names or metadata get theirs built at once.
+    first time the instruction's metadata is read or the instruction is
+    compared; copies of the instruction carry it along unbuilt. Reading or
+    setting an instruction's symbol, label or reference builds nothing.
     """
 
     __slots__ = ("_tables",)
 
     def __init__(self) -> None:
-        self._tables: _Tables = []
+        self._tables: list[tuple[object, list[Instruction], Sequence[int], Builder]] = []
 
     def add(
         self,
@@ -189,31 +256,26 @@ class DeferredMetadata:
     def attach(self) -> None:
         """Hand the metadata to its instructions (once, after every :meth:`add`)."""
         tables, self._tables = self._tables, []
-        shared = _Deferred(tables)
         # The few instructions with names already (a reference, a symbol),
-        # found in bulk before every instruction gets the shared names, get
-        # their metadata built now, from their rows.
-        held: dict[int, tuple[Instruction, _Names | None, dict[object, tuple[int, Builder]]]] = {}
-        for key, insns, rows, build in tables:
+        # found in bulk before every instruction gets the shared names; metadata
+        # still packed elsewhere is built first, so that each instruction's
+        # packed metadata lives in one place.
+        named: dict[int, tuple[Instruction, _Names]] = {}
+        for _, insns, _, _ in tables:
             for index in itertools.compress(range(len(insns)), map(_names_of, insns)):
                 insn = insns[index]
-                found = held.get(id(insn))
-                if found is None:
-                    found = held[id(insn)] = (insn, insn._names, {})
-                found[2][key] = (rows[index], build)
+                names = insn._names
+                assert names is not None
+                if isinstance(names, _Unbuilt):
+                    names = names.take(insn)
+                named[id(insn)] = (insn, names)
+        shared = _Deferred(
+            [(key, list(map(id, insns)), rows, build) for key, insns, rows, build in tables]
+        )
         for _, insns, _, _ in tables:
             collections.deque(map(_set_names, insns, itertools.repeat(shared)), maxlen=0)
-        for insn, names, rows_of in held.values():
-            shared._taken.append(insn)
-            if isinstance(names, _Deferred):
-                names = names.take(insn)
-            assert names is not None
-            built = {key: build(row) for key, (row, build) in rows_of.items()}
-            if names.metadata:
-                names.metadata.update(built)
-            else:
-                names.metadata = built
-            insn._names = names
+        for insn, names in named.values():
+            insn._names = _Pending(shared, names)
 
 
 class Instruction:
@@ -256,17 +318,27 @@ class Instruction:
         self._names = None
 
     def _writable_names(self) -> _Names:
+        """The names, metadata included, this instruction alone holds: for editing metadata."""
         names = self._names
         if names is None:
             names = self._names = _Names()
-        elif isinstance(names, _Deferred):
+        elif isinstance(names, _Unbuilt):
             names = names.take(self)
+        return names
+
+    def _renamable_names(self) -> _Names:
+        """The names this instruction alone holds, metadata maybe still packed: for renaming."""
+        names = self._names
+        if names is None:
+            names = self._names = _Names()
+        elif names.__class__ is _Deferred:
+            names = self._names = _Pending(names)
         return names
 
     def _own_names(self) -> _Names | None:
         """The names, with metadata still deferred built: for reading them whole."""
         names = self._names
-        if isinstance(names, _Deferred):
+        if isinstance(names, _Unbuilt):
             names = names.take(self)
         return names
 
@@ -278,7 +350,7 @@ class Instruction:
 
     @symbol.setter
     def symbol(self, value: str | None) -> None:
-        self._writable_names().symbol = value
+        self._renamable_names().symbol = value
 
     @property
     def label(self) -> str | None:
@@ -288,7 +360,7 @@ class Instruction:
 
     @label.setter
     def label(self, value: str | None) -> None:
-        self._writable_names().label = value
+        self._renamable_names().label = value
 
     @property
     def reference(self) -> str | None:
@@ -298,7 +370,7 @@ class Instruction:
 
     @reference.setter
     def reference(self, value: str | None) -> None:
-        self._writable_names().reference = value
+        self._renamable_names().reference = value
 
     # -- derived views -------------------------------------------------------
 
@@ -339,10 +411,7 @@ class Instruction:
         names = self._names
         if names is None:
             return default
-        if isinstance(names, _Deferred):
-            ident = id(self)
-            if not any(k == key and ident in rows for k, rows, _ in names.rows):
-                return default
+        if isinstance(names, _Unbuilt) and names.shared.holds(self, key):
             names = names.take(self)
         metadata = names.metadata
         return default if not metadata else metadata.get(key, default)
@@ -467,9 +536,12 @@ class Instruction:
     def _copy_names_to(self, new: Instruction) -> None:
         """Give ``new`` (a copy of this instruction) a copy of the names and metadata."""
         names = self._names
-        if isinstance(names, _Deferred):
-            names.share(self, new)
+        if names.__class__ is _Deferred:  # most instructions of a program read from ELF
+            names.note_copy(self, new)
+            new._names = names
         elif names is not None:
+            if isinstance(names, _Unbuilt):
+                names.shared.note_copy(self, new)
             new._names = names.copy()
 
     def with_symbol(self, name: str | None) -> Instruction:

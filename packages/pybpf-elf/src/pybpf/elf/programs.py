@@ -372,16 +372,20 @@ def _link_order(functions: dict[str, Function], main: Function) -> list[Function
     """``main`` then the subprograms it calls, directly or not, depth first (libbpf's order)."""
     order: list[Function] = [main]
     seen = {main.name}
-
-    def visit(func: Function) -> None:
-        for name in func.callees:
+    # A stack of where each function's callees were left, not a recursive
+    # closure: that would refer to itself, and every function through it,
+    # leaving the whole spec to the cyclic collector.
+    pending = [iter(main.callees)]
+    while pending:
+        for name in pending[-1]:
             if name not in seen:
                 seen.add(name)
                 callee = functions[name]
                 order.append(callee)
-                visit(callee)
-
-    visit(main)
+                pending.append(iter(callee.callees))
+                break
+        else:
+            pending.pop()
     return order
 
 
