@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import pybpf.asm
-from pybpf.asm import _opcode_fields, _sources, opcodes
+from pybpf.asm import _opcode_fields, _sources, codec, opcodes
 from pybpf.asm.opcodes import Mode, OpClass, Size
 
 _ENUMS = [
@@ -106,3 +106,10 @@ def test_reading_an_enum_builds_it() -> None:
     loaded = _modules_after("from pybpf.asm.opcodes import JumpOp\nassert JumpOp.CALL == 0x80")
     assert "pybpf.asm._opcode_fields" in loaded
     assert "pybpf.asm._sources" not in loaded
+
+
+def test_the_codecs_rules_agree_with_the_enums() -> None:
+    assert set(opcodes.PseudoSource) == codec._PSEUDO_SOURCES
+    assert set(opcodes.CallSource) == codec._CALL_SOURCES
+    assert set(opcodes.AtomicOp) == codec._ATOMIC_OPS
+    assert {op for op in opcodes.AtomicOp if op < opcodes.LOAD_ACQ} == codec._RMW_OPS
