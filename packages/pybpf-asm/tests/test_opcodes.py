@@ -113,3 +113,24 @@ def test_the_codecs_rules_agree_with_the_enums() -> None:
     assert set(opcodes.CallSource) == codec._CALL_SOURCES
     assert set(opcodes.AtomicOp) == codec._ATOMIC_OPS
     assert {op for op in opcodes.AtomicOp if op < opcodes.LOAD_ACQ} == codec._RMW_OPS
+
+
+@pytest.mark.parametrize("codec_env", ["compiled", "python"])
+def test_decoding_and_encoding_build_no_enum(codec_env: str) -> None:
+    # A load decodes and encodes every program: it compares plain numbers. The
+    # Python codec's tables are built by its first use only.
+    env = {"PYBPF_ASM_CODEC": "python"} if codec_env == "python" else {}
+    loaded = _modules_after(
+        "from pybpf.asm import decode\n"
+        "raw = bytes([0x18, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0,"
+        " 0x85, 0x10, 0, 0, 1, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0])\n"
+        "insns = decode(raw)\n"
+        "assert insns.encode() == raw\n"
+        "assert insns[0].is_ld_imm64 and insns[1].is_function_call and insns[2].is_exit",
+        **env,
+    )
+    assert not {"pybpf.asm._opcode_fields", "pybpf.asm._sources"} & loaded
+    if codec._compiled_codec() is not None and codec_env == "compiled":
+        assert "pybpf.asm._python_codec" not in loaded
+    if codec_env == "python":
+        assert "pybpf.asm._python_codec" in loaded
