@@ -6,36 +6,43 @@ import collections
 import itertools
 import operator
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pybpf.asm import opcodes
 from pybpf.asm.byteorder import ByteOrder
 from pybpf.asm.opcodes import (
     ADDR_SPACE_CAST,
+    ALU64,
+    CALL,
+    EXIT,
+    JA,
+    JMP,
+    JMP32,
     LD_IMM64,
-    ALUOp,
-    CallSource,
-    JumpOp,
-    OpClass,
-    PseudoSource,
-    Source,
+    MOV,
+    PSEUDO_CALL,
+    PSEUDO_FUNC,
+    PSEUDO_KFUNC_CALL,
+    PSEUDO_MAP_FD,
+    PSEUDO_MAP_IDX,
+    PSEUDO_MAP_IDX_VALUE,
+    PSEUDO_MAP_VALUE,
+    PSEUDO_NONE,
+    X,
 )
+
+if TYPE_CHECKING:
+    from pybpf.asm.opcodes import OpClass
 
 __all__ = ["DeferredMetadata", "Instruction"]
 
-_CALL = OpClass.JMP | JumpOp.CALL
-_EXIT = OpClass.JMP | JumpOp.EXIT
-_JA32 = OpClass.JMP32 | JumpOp.JA
-_MOV64_X = OpClass.ALU64 | ALUOp.MOV | Source.X
-_JUMP_CLASSES = (OpClass.JMP, OpClass.JMP32)
-_MAP_SOURCES = frozenset(
-    {
-        PseudoSource.MAP_FD,
-        PseudoSource.MAP_VALUE,
-        PseudoSource.MAP_IDX,
-        PseudoSource.MAP_IDX_VALUE,
-    }
-)
-_MAP_WITH_VALUE = frozenset({PseudoSource.MAP_VALUE, PseudoSource.MAP_IDX_VALUE})
+_CALL = JMP | CALL
+_EXIT = JMP | EXIT
+_JA32 = JMP32 | JA
+_MOV64_X = ALU64 | MOV | X
+_JUMP_CLASSES = (JMP, JMP32)
+_MAP_SOURCES = frozenset({PSEUDO_MAP_FD, PSEUDO_MAP_VALUE, PSEUDO_MAP_IDX, PSEUDO_MAP_IDX_VALUE})
+_MAP_WITH_VALUE = frozenset({PSEUDO_MAP_VALUE, PSEUDO_MAP_IDX_VALUE})
 
 
 class _Names:
@@ -377,7 +384,7 @@ class Instruction:
     @property
     def op_class(self) -> OpClass:
         """The instruction class (the low three opcode bits)."""
-        return OpClass(self.opcode & 0x07)
+        return opcodes.OpClass(self.opcode & 0x07)
 
     @property
     def immediate(self) -> int:
@@ -434,22 +441,22 @@ class Instruction:
     @property
     def is_helper_call(self) -> bool:
         """True for a call of a helper function by id."""
-        return self.opcode == _CALL and self.src == CallSource.HELPER
+        return self.opcode == _CALL and self.src == PSEUDO_NONE
 
     @property
     def is_function_call(self) -> bool:
         """True for a bpf-to-bpf call of a subprogram."""
-        return self.opcode == _CALL and self.src == CallSource.LOCAL
+        return self.opcode == _CALL and self.src == PSEUDO_CALL
 
     @property
     def is_kfunc_call(self) -> bool:
         """True for a call of a kernel function by BTF id."""
-        return self.opcode == _CALL and self.src == CallSource.KFUNC
+        return self.opcode == _CALL and self.src == PSEUDO_KFUNC_CALL
 
     @property
     def is_function_pointer(self) -> bool:
         """True for an LD_IMM64 of a subprogram's address (``BPF_PSEUDO_FUNC``)."""
-        return self.opcode == LD_IMM64 and self.src == PseudoSource.FUNC
+        return self.opcode == LD_IMM64 and self.src == PSEUDO_FUNC
 
     @property
     def is_exit(self) -> bool:
@@ -514,10 +521,10 @@ class Instruction:
         if not 0 <= fd <= 0x7FFFFFFF:
             raise ValueError(f"map fd {fd} out of range")
         if self.src in _MAP_WITH_VALUE:
-            self.src = PseudoSource.MAP_VALUE
+            self.src = PSEUDO_MAP_VALUE
             self.constant = (self.map_value_offset << 32) | fd
         else:
-            self.src = PseudoSource.MAP_FD
+            self.src = PSEUDO_MAP_FD
             self.constant = fd
 
     def _require_map_load(self, what: str) -> None:

@@ -11,7 +11,7 @@ from pybpf.asm.byteorder import ByteOrder
 from pybpf.asm.codec import decode_instructions, encode_instructions
 from pybpf.asm.errors import InstructionError, UnresolvedReferenceError
 from pybpf.asm.instruction import Instruction
-from pybpf.asm.opcodes import LD_IMM64, PseudoSource
+from pybpf.asm.opcodes import LD_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_VALUE
 
 if TYPE_CHECKING:
     # Imported where a marker turns up: decoding and loading never build one.
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Instructions", "decode"]
 
-_TAG_ZEROED_SOURCES = (PseudoSource.MAP_FD, PseudoSource.MAP_VALUE)
+_TAG_ZEROED_SOURCES = (PSEUDO_MAP_FD, PSEUDO_MAP_VALUE)
 _FIELDS = attrgetter("opcode", "dst", "src", "offset", "constant")
 _NAMES = attrgetter("_names")
 _OPCODE = attrgetter("opcode")

@@ -27,7 +27,7 @@ import functools
 from collections.abc import Callable, MutableSequence
 
 from pybpf.asm import Instruction
-from pybpf.asm.opcodes import CallSource, PseudoSource
+from pybpf.asm.opcodes import PSEUDO_BTF_ID, PSEUDO_KFUNC_CALL, PSEUDO_NONE
 from pybpf.btf import Func, FuncProto, Spec, Type, Var, Void, skip_qualifiers, underlying
 from pybpf.core._closing import Closing
 from pybpf.core._kernel_btf import ModuleBTF, ModuleBTFs
@@ -119,7 +119,7 @@ class Resolver(Closing):
                 addr = kallsyms().get(ext.name)
                 if addr is None and not ext.weak:
                     raise _missing(program, ext, KALLSYMS)
-                insn.src = PseudoSource.IMM
+                insn.src = PSEUDO_NONE
                 insn.constant = addr or 0
 
     def _kfunc(self, program: str, insn: Instruction, ext: Extern) -> None:
@@ -128,7 +128,7 @@ class Resolver(Closing):
             if found is None:
                 self._poison(insn, ext)
                 return
-            insn.src = CallSource.KFUNC
+            insn.src = PSEUDO_KFUNC_CALL
             insn.constant = found.btf_id
             insn.offset = self._fd_index(program, ext, found.module)
             return
@@ -233,7 +233,7 @@ class Resolver(Closing):
         names = {n: i for i, n in self.poisoned.items()}
         poison_id = names.get(ext.name, KFUNC_POISON_BASE + len(self.poisoned))
         self.poisoned[poison_id] = ext.name
-        insn.src = CallSource.HELPER
+        insn.src = PSEUDO_NONE
         insn.dst = 0
         insn.offset = 0
         insn.constant = poison_id
@@ -265,10 +265,10 @@ def _own_id(spec: Spec, name: str, kind: type[Func] | type[Var]) -> int | None:
 def _load_btf_id(insn: Instruction, found: _Found | None) -> None:
     """Make the LD_IMM64 ``insn`` load ``found``'s BTF id and module fd, or 0 if missing."""
     if found is None:
-        insn.src = PseudoSource.IMM
+        insn.src = PSEUDO_NONE
         insn.constant = 0
         return
-    insn.src = PseudoSource.BTF_ID
+    insn.src = PSEUDO_BTF_ID
     insn.constant = found.btf_id | _module_fd(found.module) << 32
 
 

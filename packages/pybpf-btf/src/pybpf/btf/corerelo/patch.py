@@ -7,8 +7,21 @@ Supported instructions are the ones clang emits for relocations:
 
 from __future__ import annotations
 
+from pybpf.asm import opcodes
 from pybpf.asm.instruction import Instruction
-from pybpf.asm.opcodes import LD_IMM64, CallSource, JumpOp, OpClass, Size, Source
+from pybpf.asm.opcodes import (
+    ALU,
+    ALU64,
+    CALL,
+    JMP,
+    LD,
+    LD_IMM64,
+    LDX,
+    PSEUDO_NONE,
+    ST,
+    STX,
+    X,
+)
 from pybpf.btf.corerelo.errors import COREError
 from pybpf.btf.corerelo.fixup import POISON_HELPER_ID, COREFixup
 
@@ -27,9 +40,9 @@ def _signed(value: int, bits: int) -> int:
 
 def _poisoned(insn: Instruction) -> Instruction:
     new = insn.copy()
-    new.opcode = OpClass.JMP | JumpOp.CALL
+    new.opcode = JMP | CALL
     new.dst = 0
-    new.src = CallSource.HELPER
+    new.src = PSEUDO_NONE
     new.offset = 0
     new.constant = POISON_HELPER_ID
     new.reference = None
@@ -46,7 +59,7 @@ def poison(insn: Instruction) -> list[Instruction]:
     if insn.opcode != LD_IMM64:
         return [first]
     # Poisoning the second slot too spares the verifier a confusing "unknown opcode 00".
-    second = Instruction(OpClass.JMP | JumpOp.CALL, 0, CallSource.HELPER, 0, POISON_HELPER_ID)
+    second = Instruction(JMP | CALL, 0, PSEUDO_NONE, 0, POISON_HELPER_ID)
     return [first, second]
 
 
@@ -66,8 +79,8 @@ def patch(insn: Instruction, fixup: COREFixup) -> list[Instruction]:
     cls = insn.opcode & 0x07
     new = insn.copy()
 
-    if cls in (OpClass.ALU, OpClass.ALU64):
-        if insn.opcode & Source.X:
+    if cls in (ALU, ALU64):
+        if insn.opcode & X:
             raise COREError(f"cannot relocate ALU instruction with a register source: {insn!r}")
         if fixup.validate and insn.constant & _M64 != orig_val:
             raise COREError(
@@ -76,7 +89,7 @@ def patch(insn: Instruction, fixup: COREFixup) -> list[Instruction]:
         new.constant = _signed(new_val, 32)
         return [new]
 
-    if cls in (OpClass.LDX, OpClass.ST, OpClass.STX):
+    if cls in (LDX, ST, STX):
         if fixup.validate and insn.offset & _M64 != orig_val:
             raise COREError(
                 f"unexpected load/store offset {insn.offset & 0xFFFF}, "
@@ -89,19 +102,20 @@ def patch(insn: Instruction, fixup: COREFixup) -> list[Instruction]:
             return poison(insn)
         new.offset = new_val
         if fixup.target_size != fixup.local_size:
-            size = Size(insn.opcode & _SIZE_MASK)
+            # The Size enum is built here, for the rare access whose size changes.
+            size = opcodes.Size(insn.opcode & _SIZE_MASK)
             if size.bytes != fixup.local_size:
                 raise COREError(
                     f"unexpected load/store size {size.bytes}, expected {fixup.local_size}"
                 )
             try:
-                new_size = Size.of_bytes(fixup.target_size)
+                new_size = opcodes.Size.of_bytes(fixup.target_size)
             except ValueError:
                 raise COREError(f"invalid new load/store size {fixup.target_size}") from None
             new.opcode = (insn.opcode & ~_SIZE_MASK) | new_size
         return [new]
 
-    if cls == OpClass.LD:
+    if cls == LD:
         if insn.opcode != LD_IMM64 or insn.src != 0 or insn.offset != 0:
             raise COREError(f"LD_IMM64 of unexpected form: {insn!r}")
         imm = insn.constant & _M64
