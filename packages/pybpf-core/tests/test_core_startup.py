@@ -375,17 +375,18 @@ def test_loading_a_core_object_builds_no_opcode_field_enum(testdata: Path) -> No
     # Decoding (in C, with the compiled codec), CO-RE patching and loading
     # compare the plain numbers of pybpf.asm.opcodes: the field enums are for
     # building and printing programs, the Python codec's tables for installs
-    # without the compiled codec. (PseudoSource and CallSource, apart in
-    # pybpf.asm._sources, are still read by the ELF reader's modules.)
+    # without the compiled codec.
     code = (
         "from pybpf.core import Collection, load_collection_spec\n"
         f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
     )
     # (Source is also the ELF reader's name for what it reads.)
     fields = {"OpClass", "Size", "Mode", "ALUOp", "JumpOp", "AtomicOp"}
-    assert _defined_after(code, fields | {"Instructions"}) == {"Instructions"}
+    sources = {"PseudoSource", "CallSource"}
+    assert _defined_after(code, fields | sources | {"Instructions"}) == {"Instructions"}
     loaded = _modules_after(code)
     assert "pybpf.asm._opcode_fields" not in loaded
+    assert "pybpf.asm._sources" not in loaded
     if codec._compiled_codec() is not None:
         assert "pybpf.asm._python_codec" not in loaded
     assert "pybpf.btf.corerelo.patch" in loaded  # the load relocated

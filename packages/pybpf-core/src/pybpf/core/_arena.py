@@ -33,7 +33,7 @@ import ctypes
 import errno
 import mmap
 
-from pybpf.asm import PseudoSource
+from pybpf.asm.opcodes import PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE
 from pybpf.asm.records import replace
 from pybpf.core import _sys
 from pybpf.core._uapi import MapFlags
@@ -45,7 +45,7 @@ from pybpf.elf.spec import ByteOrder, MapSpec, ProgramSpec, VariableSpec
 
 __all__ = ["ARENA_SECTION", "Arena", "creation_spec", "map_arena"]
 
-_VALUE_LOADS = frozenset({PseudoSource.MAP_VALUE, PseudoSource.MAP_IDX_VALUE})
+_VALUE_LOADS = frozenset({PSEUDO_MAP_VALUE, PSEUDO_MAP_IDX_VALUE})
 # <linux/mman.h>; Python's mmap module does not name it.
 _MAP_FIXED_NOREPLACE = 0x100000
 

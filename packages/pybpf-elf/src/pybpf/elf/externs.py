@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from operator import attrgetter
 
-from pybpf.asm import ByteOrder, CallSource, Instruction, PseudoSource
+from pybpf.asm import ByteOrder, Instruction
+from pybpf.asm.opcodes import PSEUDO_BTF_ID, PSEUDO_KFUNC_CALL, PSEUDO_MAP_VALUE, PSEUDO_NONE
 from pybpf.btf import (
     Array,
     BTFError,
@@ -98,21 +99,21 @@ class Externs:
         if ext.kind is ExternKind.KCONFIG:
             if not insn.is_ld_imm64:
                 raise where.error("kconfig extern used by a call")
-            insn.src = PseudoSource.MAP_VALUE
+            insn.src = PSEUDO_MAP_VALUE
             insn.constant = self.kconfig[ext.name].offset << 32
             insn.reference = KCONFIG
         elif ext.kind is ExternKind.KFUNC:
             if insn.is_call:
-                insn.src = CallSource.KFUNC
+                insn.src = PSEUDO_KFUNC_CALL
                 insn.constant = -1
             else:
-                insn.src = PseudoSource.BTF_ID
+                insn.src = PSEUDO_BTF_ID
                 insn.constant = 0
         else:
             if insn.is_call:
                 raise where.error("kernel variable used by a call")
             typed = ext.type is not None and not isinstance(skip_qualifiers(ext.type), Void)
-            insn.src = PseudoSource.BTF_ID if typed else PseudoSource.IMM
+            insn.src = PSEUDO_BTF_ID if typed else PSEUDO_NONE
             insn.constant = 0
 
 

@@ -23,13 +23,14 @@ import itertools
 from collections.abc import Callable
 from typing import cast
 
-from pybpf.asm import (
-    CallSource,
-    Instruction,
-    InstructionError,
-    Instructions,
-    PseudoSource,
-    decode,
+from pybpf.asm import Instruction, InstructionError, Instructions, decode
+from pybpf.asm.opcodes import (
+    CALL,
+    JMP,
+    LD_IMM64,
+    PSEUDO_CALL,
+    PSEUDO_FUNC,
+    PSEUDO_NONE,
 )
 from pybpf.elf._elffile import (
     STB_LOCAL,
@@ -51,8 +52,7 @@ R_BPF_64_ABS32 = 3
 R_BPF_64_NODYLD32 = 4
 R_BPF_64_32 = 10
 
-_CALL = 0x85
-_LD_IMM64 = 0x18
+_CALL = JMP | CALL
 
 
 class Function:
@@ -213,7 +213,7 @@ class CodeReader:
                 if found is not None:
                     covered.add(slot)
                     target = self._relocate(func, insn, found, slot, resolver)
-                elif insn.opcode == _CALL and insn.src == CallSource.LOCAL:
+                elif insn.opcode == _CALL and insn.src == PSEUDO_CALL:
                     target = self._function_at(section, slot + insn.constant + 1, slot)
                 if target is not None:
                     insn.reference = target.name
@@ -259,14 +259,14 @@ class CodeReader:
         if sym.value % 8:
             raise where.error("function symbol not aligned to instructions")
         if is_call:
-            if insn.src != CallSource.LOCAL:
+            if insn.src != PSEUDO_CALL:
                 raise where.error("call relocation of a helper call")
             target_slot = sym.value // 8 + insn.constant + 1
         else:
-            if insn.src not in (PseudoSource.IMM, PseudoSource.FUNC):
+            if insn.src not in (PSEUDO_NONE, PSEUDO_FUNC):
                 raise where.error(f"code address loaded with pseudo source {insn.src}")
             # clang leaves the source 0; libbpf marks the load BPF_PSEUDO_FUNC.
-            insn.src = PseudoSource.FUNC
+            insn.src = PSEUDO_FUNC
             if insn.constant % 8:
                 raise where.error("function pointer not aligned to instructions")
             target_slot = sym.value // 8 + insn.constant // 8
@@ -300,7 +300,7 @@ def _layout(data: bytes, insns: Instructions) -> tuple[list[int], list[Instructi
     wides: list[int] = []
     by_slot: list[Instruction | None] = []
     index = slot = 0
-    wide = opcodes.find(_LD_IMM64)
+    wide = opcodes.find(LD_IMM64)
     while wide >= 0:
         # Instructions index..up to the LD_IMM64 at slot ``wide`` are one slot each.
         end = index + wide - slot + 1
@@ -308,7 +308,7 @@ def _layout(data: bytes, insns: Instructions) -> tuple[list[int], list[Instructi
         by_slot += code[index:end]
         by_slot.append(None)
         index, slot = end, wide + 2
-        wide = opcodes.find(_LD_IMM64, slot)
+        wide = opcodes.find(LD_IMM64, slot)
     by_slot += code[index:]
     return wides, by_slot
 
@@ -339,7 +339,7 @@ def _local_calls(data: bytes, byte_order: str) -> list[int]:
     found = []
     slot = opcodes.find(_CALL)
     while slot >= 0:
-        if (registers[slot] >> shift) & 0xF == CallSource.LOCAL:
+        if (registers[slot] >> shift) & 0xF == PSEUDO_CALL:
             found.append(slot)
         slot = opcodes.find(_CALL, slot + 1)
     return found

@@ -16,7 +16,8 @@ import os
 import struct
 from typing import IO
 
-from pybpf.asm import Instruction, Instructions, PseudoSource
+from pybpf.asm import Instruction, Instructions
+from pybpf.asm.opcodes import PSEUDO_MAP_FD, PSEUDO_MAP_VALUE
 from pybpf.btf import BTFError, Linkage
 from pybpf.btf.ext.records import FuncInfo
 from pybpf.elf import btf_maps, externs, struct_ops
@@ -363,7 +364,7 @@ class _Reader:
                     f"global variable of {data.name!r} used by a call"
                 )
             value_offset = (insn.constant & 0xFFFFFFFF) + sym.value
-            insn.src = PseudoSource.MAP_VALUE
+            insn.src = PSEUDO_MAP_VALUE
             insn.constant = (value_offset & 0xFFFFFFFF) << 32
             insn.reference = data.name
             return True
@@ -375,7 +376,7 @@ class _Reader:
             raise Where(section.name, sym.name or None, offset).error(
                 f"map {name!r} used by a call"
             )
-        insn.src = PseudoSource.MAP_FD
+        insn.src = PSEUDO_MAP_FD
         insn.constant = 0
         insn.reference = name
 
