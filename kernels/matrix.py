@@ -37,6 +37,25 @@ _STATUS = {
 }
 
 
+def _boot(
+    row: manifest.Row,
+    command: list[str],
+    *,
+    timeout: float,
+    env: dict[str, str],
+    timings: dict[str, float],
+) -> int:
+    """One boot of `row`: the guest's exit code, or EXIT_VM_ERROR when it stopped without one."""
+    try:
+        return vm.run_in_vm(
+            row, command, cwd=vm.CHECKOUT, timeout=timeout, env=env, timings=timings
+        )
+    except qemu.GuestStopped as e:
+        # Say why (qemu's status, the console's last error) before the row is run again.
+        print(f"matrix: row {row.name}: {e}", file=sys.stderr, flush=True)
+        return qemu.EXIT_VM_ERROR
+
+
 def run_row(
     row: manifest.Row,
     python: Path,
@@ -72,9 +91,7 @@ def run_row(
             meta["release"] = entry.release
             meta["packages"] = [f"{p.name} {p.version}" for p in entry.packages]
             start = time.monotonic()
-            rc = vm.run_in_vm(
-                row, command, cwd=vm.CHECKOUT, timeout=timeout, env=env, timings=timings
-            )
+            rc = _boot(row, command, timeout=timeout, env=env, timings=timings)
             if rc == qemu.EXIT_VM_ERROR:
                 # The guest stopped without an exit code: its kernel crashed (an
                 # emulated kernel's text patching has oopsed under TCG) or qemu
@@ -92,9 +109,7 @@ def run_row(
                     else:
                         shutil.rmtree(stale)
                 start = time.monotonic()
-                rc = vm.run_in_vm(
-                    row, command, cwd=vm.CHECKOUT, timeout=timeout, env=env, timings=timings
-                )
+                rc = _boot(row, command, timeout=timeout, env=env, timings=timings)
     except (fetch.FetchError, qemu.VMError, initramfs.InitramfsError) as e:
         print(f"matrix: row {row.name}: {e}", file=sys.stderr, flush=True)
         rc = qemu.EXIT_VM_ERROR

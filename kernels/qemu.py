@@ -39,6 +39,10 @@ class VMError(RuntimeError):
     """The VM could not be started, or ended without reporting an exit code."""
 
 
+class GuestStopped(VMError):
+    """The guest stopped without reporting an exit code: its kernel crashed, or qemu did."""
+
+
 class _Terminated(Exception):
     pass
 
@@ -315,7 +319,7 @@ def _stream(
         return console.exit_code
     qemu.wait()
     details = log_path.read_text(errors="replace").strip()
-    raise VMError(
+    raise GuestStopped(
         f"the guest stopped without an exit code (qemu exited {qemu.returncode})"
         + (f": {console.error}" if console.error else "")
         + (f"\n{details}" if details else "")

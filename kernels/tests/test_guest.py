@@ -87,7 +87,7 @@ def test_stream_times_out(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_stream_of_a_guest_that_died_without_a_marker() -> None:
-    with pytest.raises(qemu.VMError, match=r"stopped without an exit code \(qemu exited 0\)"):
+    with pytest.raises(qemu.GuestStopped, match=r"stopped without an exit code \(qemu exited 0\)"):
         stream("echo 'Kernel panic - not syncing'")
 
 

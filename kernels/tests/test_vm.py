@@ -188,16 +188,21 @@ def test_lsm_cmdline_adds_bpf_only_when_missing(monkeypatch: pytest.MonkeyPatch)
 def test_a_row_whose_guest_crashed_runs_once_more(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tools_present: None
 ) -> None:
-    # An emulated kernel that oopses stops the guest without an exit code: the
-    # row runs again once, and row.json keeps what the first attempt was.
+    # An emulated kernel that oopses stops the guest without an exit code, which
+    # qemu.run raises as GuestStopped: the row runs again once, and row.json
+    # keeps what the first attempt was.
     entry = SimpleNamespace(release="6.12.0-test", packages=[])
     monkeypatch.setattr(fetch, "fetch", lambda row, refresh=False: entry)
-    outcomes = [qemu.EXIT_VM_ERROR, 0]
+    crash = qemu.GuestStopped("the guest stopped without an exit code (qemu exited 0)")
+    outcomes: list[int | Exception] = [crash, 0]
     calls: list[int] = []
 
     def run_in_vm(*args: object, **kwargs: object) -> int:
         calls.append(1)
-        return outcomes[len(calls) - 1]
+        outcome = outcomes[len(calls) - 1]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
     monkeypatch.setattr(vm, "run_in_vm", run_in_vm)
     out = tmp_path / "6.12"
@@ -207,7 +212,7 @@ def test_a_row_whose_guest_crashed_runs_once_more(
     assert (meta["status"], meta["first_attempt"]) == ("ok", "VM ERROR")
 
     calls.clear()
-    outcomes[:] = [qemu.EXIT_VM_ERROR, qemu.EXIT_VM_ERROR]
+    outcomes[:] = [crash, crash]
     assert (
         matrix.run_row(manifest.row("6.12"), Path(sys.executable), out, timeout=60, pytest_args=[])
         == 1
