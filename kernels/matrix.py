@@ -44,11 +44,18 @@ def _boot(
     timeout: float,
     env: dict[str, str],
     timings: dict[str, float],
+    single_threaded: bool = False,
 ) -> int:
     """One boot of `row`: the guest's exit code, or EXIT_VM_ERROR when it stopped without one."""
     try:
         return vm.run_in_vm(
-            row, command, cwd=vm.CHECKOUT, timeout=timeout, env=env, timings=timings
+            row,
+            command,
+            cwd=vm.CHECKOUT,
+            timeout=timeout,
+            env=env,
+            timings=timings,
+            single_threaded=single_threaded,
         )
     except qemu.GuestStopped as e:
         # Say why (qemu's status, the console's last error) before the row is run again.
@@ -94,12 +101,13 @@ def run_row(
             rc = _boot(row, command, timeout=timeout, env=env, timings=timings)
             if rc == qemu.EXIT_VM_ERROR:
                 # The guest stopped without an exit code: its kernel crashed (an
-                # emulated kernel's text patching has oopsed under TCG) or qemu
-                # failed. That is no test's verdict: run the row once more, and
-                # keep the first attempt's outcome in row.json.
+                # emulated kernel's text patching has oopsed under multi-threaded
+                # TCG) or qemu failed. That is no test's verdict: run the row once
+                # more, on one emulation thread, and keep the first attempt's
+                # outcome in row.json.
                 print(
                     f"matrix: row {row.name}: the guest stopped without an exit code;"
-                    " running the row once more",
+                    " running the row once more, single-threaded",
                     flush=True,
                 )
                 meta["first_attempt"] = _STATUS[rc]
@@ -109,7 +117,9 @@ def run_row(
                     else:
                         shutil.rmtree(stale)
                 start = time.monotonic()
-                rc = _boot(row, command, timeout=timeout, env=env, timings=timings)
+                rc = _boot(
+                    row, command, timeout=timeout, env=env, timings=timings, single_threaded=True
+                )
     except (fetch.FetchError, qemu.VMError, initramfs.InitramfsError) as e:
         print(f"matrix: row {row.name}: {e}", file=sys.stderr, flush=True)
         rc = qemu.EXIT_VM_ERROR

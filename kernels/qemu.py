@@ -58,6 +58,10 @@ class Machine:
     workdir: Path
     memory_mib: int = 1024
     cpus: int = 2
+    # One host thread runs every vCPU in turn. Slower, but a vCPU then never runs
+    # code another vCPU is patching (multi-threaded TCG has crashed kernels
+    # while they patch their own text).
+    single_threaded: bool = False
 
 
 def _die_with_parent() -> None:
@@ -122,7 +126,7 @@ def _qemu_args(machine: Machine, sockets: list[Path], interactive: bool) -> list
         "-display",
         "none",
         "-accel",
-        "tcg,thread=multi",
+        "tcg,thread=single" if machine.single_threaded else "tcg,thread=multi",
         "-cpu",
         "max",
         "-smp",

@@ -109,8 +109,12 @@ def run_in_vm(
     cpus: int = 2,
     timings: dict[str, float] | None = None,
     raise_memlock: bool = True,
+    single_threaded: bool = False,
 ) -> int:
-    """Boot `row`'s kernel, run `command` (None: a shell) in `cwd`, return its exit code."""
+    """Boot `row`'s kernel, run `command` (None: a shell) in `cwd`, return its exit code.
+
+    `single_threaded` emulates every vCPU on one host thread (see qemu.Machine).
+    """
     check_tools()
     entry = fetch.fetch(row)
     python_prefix = Path(sys.executable).resolve().parent.parent
@@ -153,6 +157,7 @@ def run_in_vm(
             workdir=workdir,
             memory_mib=memory_mib,
             cpus=cpus,
+            single_threaded=single_threaded,
         )
         return qemu.run(
             machine, marker, timeout=timeout, interactive=command is None, timings=timings
@@ -185,6 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory", type=int, default=1024, help="guest memory in MiB")
     parser.add_argument("--cpus", type=int, default=2, help="guest CPUs")
     parser.add_argument(
+        "--single-threaded",
+        action="store_true",
+        help="emulate every guest CPU on one host thread (slower; as a crashed row's retry)",
+    )
+    parser.add_argument(
         "--keep-memlock",
         action="store_true",
         help="leave RLIMIT_MEMLOCK at the kernel's default (tests the library's own raise)",
@@ -216,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             memory_mib=args.memory,
             cpus=args.cpus,
             raise_memlock=not args.keep_memlock,
+            single_threaded=args.single_threaded,
         )
     except (manifest.ManifestError, fetch.FetchError, qemu.VMError, initramfs.InitramfsError) as e:
         print(f"vm: error: {e}", file=sys.stderr)

@@ -116,6 +116,16 @@ def machine(tmp_path: Path) -> qemu.Machine:
     return qemu.Machine(tmp_path / "bzImage", tmp_path / "initrd", "quiet", shares, tmp_path)
 
 
+def test_qemu_args_choose_the_emulation_threads(tmp_path: Path) -> None:
+    guest = machine(tmp_path)
+    sockets = [tmp_path / "fs0", tmp_path / "fs1"]
+    args = qemu._qemu_args(guest, sockets, interactive=False)
+    assert args[args.index("-accel") + 1] == "tcg,thread=multi"
+    guest.single_threaded = True
+    args = qemu._qemu_args(guest, sockets, interactive=False)
+    assert args[args.index("-accel") + 1] == "tcg,thread=single"
+
+
 def assert_all_gone(pids: Path) -> None:
     started = [int(p) for p in pids.read_text().split()]
     assert len(started) == 3  # two virtiofsd, one qemu
