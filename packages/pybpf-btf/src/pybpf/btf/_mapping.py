@@ -6,9 +6,6 @@ microseconds where reading it costs over a thousand page-sized read(2)s and a
 copy. Python's ``mmap`` keeps a duplicate of the file descriptor for as long
 as the mapping lives, so the mapping is made through ``ctypes`` instead and
 unmapped when the last view of it goes away.
-
-pybpf-core maps BPF arenas at fixed addresses with the same C library
-bindings (``LIBC``, ``MAP_FAILED``, :func:`mapped_view`).
 """
 
 from __future__ import annotations
@@ -18,7 +15,7 @@ import mmap
 import os
 import weakref
 
-__all__ = ["LIBC", "MAP_FAILED", "map_fd", "map_readonly", "mapped_view"]
+__all__ = ["map_fd", "map_readonly"]
 
 #: What mmap(2) returns on failure.
 MAP_FAILED = ctypes.c_void_p(-1).value

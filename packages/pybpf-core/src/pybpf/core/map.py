@@ -34,6 +34,7 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
+from pybpf.asm.exports import lazy_exports
 from pybpf.btf import Spec
 from pybpf.core import _cmds, _map_codecs, _map_create, _probes, _sys
 from pybpf.core._elements import PERCPU_TYPES, Elements
@@ -58,13 +59,10 @@ if TYPE_CHECKING:
 __all__ = ["BatchCursor", "Map", "MapBTF"]
 
 
-def __getattr__(name: str) -> object:
-    """``BatchCursor``, imported the first time it is read (PEP 562): a load makes none."""
-    if name == "BatchCursor":
-        from pybpf.core._batch import BatchCursor  # noqa: PLC0415
-
-        return BatchCursor
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# BatchCursor is imported the first time it is read (PEP 562): a load makes none.
+__getattr__, __dir__ = lazy_exports(
+    __name__, {"pybpf.core._batch": ["BatchCursor"]}, globals(), __all__
+)
 
 
 _LOOKUP: Final = int(Command.MAP_LOOKUP_ELEM)
@@ -632,11 +630,12 @@ class Map(MapBase, ValueStoreOps, KernelObject):
         """A snapshot of the whole map, read by batches of ``chunk`` where possible."""
         el = self._elements
         el.require_keys()
+        batches = self._batch_ops()
         try:
-            if not self._batch_ops().supported():
+            if not batches.supported():
                 return dict(self.items())
             chunk = chunk or max(1, min(el.max_entries, 1 << 20))
-            return self._batch_ops().read_all(chunk)
+            return batches.read_all(chunk)
         except TypeError as exc:
             if "unhashable" not in str(exc):
                 raise

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, TypeAlias
 
 from pybpf.asm import Instructions
+from pybpf.asm.exports import lazy_exports
 from pybpf.asm.records import replace
 from pybpf.btf import (
     LineInfo,
@@ -74,13 +75,10 @@ _CTX_IN_ONLY = frozenset(
 )
 
 
-def __getattr__(name: str) -> object:
-    """``RunResult``, imported the first time it is read (PEP 562): a load makes none."""
-    if name == "RunResult":
-        from pybpf.core._run_result import RunResult  # noqa: PLC0415
-
-        return RunResult
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# RunResult is imported the first time it is read (PEP 562): a load makes none.
+__getattr__, __dir__ = lazy_exports(
+    __name__, {"pybpf.core._run_result": ["RunResult"]}, globals(), __all__
+)
 
 
 def kernel_spec_or_none() -> Spec | None:

@@ -237,13 +237,13 @@ class CodeReader:
         sym = self.elf.symbol(rel.symbol, section=section.name, offset=offset)
         is_call = insn.opcode == _CALL
         if is_call:
-            if rel.type != R_BPF_64_32:
-                raise _at(section, sym, offset).error(f"relocation type {rel.type} on a call")
+            wrong = None if rel.type == R_BPF_64_32 else f"type {rel.type} on a call"
         elif insn.is_ld_imm64:
-            if rel.type != R_BPF_64_64:
-                raise _at(section, sym, offset).error(f"relocation type {rel.type} on an LD_IMM64")
+            wrong = None if rel.type == R_BPF_64_64 else f"type {rel.type} on an LD_IMM64"
         else:
-            raise _at(section, sym, offset).error(f"relocation of instruction {insn}")
+            wrong = f"of instruction {insn}"
+        if wrong is not None:
+            raise _at(section, sym, offset).error(f"relocation {wrong}")
         if resolver(insn, sym, rel, section, offset):
             return None
         # Code references, the few left: the place is worth making now.
