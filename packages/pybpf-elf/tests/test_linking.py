@@ -25,6 +25,7 @@ ROOT = HERE.parents[2]
 OBJECTS = [
     "loader",
     "linked",
+    "linked_weak",
     "maps",
     "maps_new",
     "globals",

@@ -263,6 +263,32 @@ def test_linked_object(testdata: Path) -> None:
     assert "overridden_var" in spec.variables
 
 
+def test_linked_overridden_weak_code_is_skipped(testdata: Path) -> None:
+    # The losing weak copies keep their code and relocations in .text, under
+    # no symbol: libbpf skips those relocations, and so does the reader.
+    spec = load(testdata, "linked_weak")
+    assert list(spec.programs) == ["weak_first", "weak_second"]
+    calls = {
+        name: {i.reference for i in prog.instructions if i.is_function_call}
+        for name, prog in spec.programs.items()
+    }
+    # clang inlined the part's strong weak_here into weak_second.
+    assert calls == {"weak_first": {"weak_both", "weak_here"}, "weak_second": {"weak_both"}}
+    assert {"first_seen", "part_seen", "weak_calls"} <= set(spec.variables)
+
+
+def test_relocation_past_the_section_end(testdata: Path) -> None:
+    data = bytearray((testdata / "linked_weak-el.o").read_bytes())
+    elf = ElfFile(bytes(data))
+    rel = elf.section_named(".rel.text")
+    text = elf.section_named(".text")
+    assert rel is not None and text is not None
+    # The first relocation's r_offset, moved one instruction past the code.
+    struct.pack_into("<Q", data, rel.offset, text.size)
+    with pytest.raises(ELFError, match="past the end of the section"):
+        load_collection_spec(bytes(data))
+
+
 def test_sections_object(testdata: Path) -> None:
     spec = load(testdata, "sections")
     assert not spec.programs["socket_no_autoload"].autoload
