@@ -295,9 +295,7 @@ def _check_stray(section: Section, stray: set[int], funcs: list[Function], slots
                 "relocation past the end of the section", section=section.name, offset=slot * 8
             )
         if any(f.slot <= slot < f.slot + f.slots for f in funcs):
-            raise ELFError(
-                "relocation inside an LD_IMM64", section=section.name, offset=slot * 8
-            )
+            raise ELFError("relocation inside an LD_IMM64", section=section.name, offset=slot * 8)
 
 
 def _at(section: Section, sym: Symbol, offset: int) -> Where:
