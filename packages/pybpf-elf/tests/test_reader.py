@@ -289,6 +289,18 @@ def test_relocation_past_the_section_end(testdata: Path) -> None:
         load_collection_spec(bytes(data))
 
 
+@pytest.mark.parametrize("order", ["el", "eb"])
+def test_optional_struct_ops_maps(testdata: Path, order: str) -> None:
+    maps = load_collection_spec(testdata / f"struct_ops_optional-{order}.o").maps
+    assert {n: (m.type, m.flags, m.autocreate, m.section) for n, m in maps.items()} == {
+        "pybpf_opt_always": (MapType.STRUCT_OPS, 0, True, ".struct_ops"),
+        "pybpf_opt_maybe": (MapType.STRUCT_OPS, 0, False, "?.struct_ops"),
+        "pybpf_opt_link": (MapType.STRUCT_OPS, BPF_F_LINK, False, "?.struct_ops.link"),
+    }
+    assert maps["pybpf_opt_maybe"].struct_ops_programs["init"] == "pybpf_opt_init"
+    assert maps["pybpf_opt_maybe"].copy() == maps["pybpf_opt_maybe"]
+
+
 def test_sections_object(testdata: Path) -> None:
     spec = load(testdata, "sections")
     assert not spec.programs["socket_no_autoload"].autoload
