@@ -26,6 +26,7 @@ OBJECTS = [
     "loader",
     "linked",
     "linked_weak",
+    "linked_statics",
     "maps",
     "maps_new",
     "globals",

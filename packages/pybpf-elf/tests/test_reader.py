@@ -277,6 +277,20 @@ def test_linked_overridden_weak_code_is_skipped(testdata: Path) -> None:
     assert {"first_seen", "part_seen", "weak_calls"} <= set(spec.variables)
 
 
+def test_linked_static_variables_of_one_name(testdata: Path) -> None:
+    # Both files have a static "shared_name": each copy keeps its own offset.
+    spec = load(testdata, "linked_statics")
+    data = spec.maps[".data"].contents[0][1]
+    assert isinstance(data, bytes)
+    values = {}
+    for name in ("shared_name", "shared_name#1"):
+        v = spec.variables[name]
+        values[name] = int.from_bytes(data[v.offset : v.offset + v.size], "little")
+    assert values == {"shared_name": 101, "shared_name#1": 202}
+    zeros = {spec.variables[n].offset for n in ("shared_zero", "shared_zero#1")}
+    assert len(zeros) == 2
+
+
 def test_relocation_past_the_section_end(testdata: Path) -> None:
     data = bytearray((testdata / "linked_weak-el.o").read_bytes())
     elf = ElfFile(bytes(data))
