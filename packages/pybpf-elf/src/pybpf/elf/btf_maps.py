@@ -89,9 +89,12 @@ def read_btf_maps(elf: ElfFile, section: Section, btf: BTFInfo) -> BTFMaps:
             raise ELFError(f"DATASEC entry {var!r} is not a variable", section=section.name)
         where = _Where(section.name, var.name)
         if var.linkage == Linkage.EXTERN:
-            # libbpf: only defined (global or static) maps; an extern one is
-            # for the static linker to resolve.
+            # An extern map is for the static linker to resolve.
             raise where.error("extern map definition")
+        if var.linkage != Linkage.GLOBAL:
+            # libbpf 1.0+ opens only global maps: a static one (or a hidden
+            # one a static link made static) is refused (EOPNOTSUPP).
+            raise where.error(f"unsupported map linkage {var.linkage.name.lower()}")
         try:
             m = _parse_map(var.name, var.type, where, inner=False, btf=btf)
             definition = _struct(var.type, where)
