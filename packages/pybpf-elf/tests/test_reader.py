@@ -291,29 +291,6 @@ def test_linked_static_variables_of_one_name(testdata: Path) -> None:
     assert len(zeros) == 2
 
 
-def _with_var_linkage(data: bytes, var: str, linkage: int) -> bytes:
-    """The little-endian object with the BTF VAR ``var`` given another linkage."""
-    out = bytearray(data)
-    btf = ElfFile(data).section_named(".BTF")
-    assert btf is not None
-    hdr_len, type_off, type_len, str_off = struct.unpack_from("<4I", data, btf.offset + 4)
-    types = btf.offset + hdr_len + type_off
-    strings = data[btf.offset + hdr_len + str_off : btf.offset + btf.size]
-    name_off = strings.index(b"\0" + var.encode() + b"\0") + 1
-    # A VAR record: name_off, info (kind 14), type, then its linkage.
-    record = struct.pack("<II", name_off, 14 << 24)
-    at = data.index(record, types, types + type_len)
-    struct.pack_into("<I", out, at + 12, linkage)
-    return bytes(out)
-
-
-def test_static_map_refused(testdata: Path) -> None:
-    # libbpf: "map 'flows': unsupported map linkage static" (EOPNOTSUPP).
-    data = _with_var_linkage((testdata / "maps-el.o").read_bytes(), "flows", 0)
-    with pytest.raises(ELFError, match=r"'flows'.*unsupported map linkage static"):
-        load_collection_spec(data)
-
-
 def test_relocation_past_the_section_end(testdata: Path) -> None:
     data = bytearray((testdata / "linked_weak-el.o").read_bytes())
     elf = ElfFile(bytes(data))
