@@ -453,6 +453,18 @@ def test_struct_ops_selected_by_map(testdata: Path) -> None:
         assert len(coll.programs) == 3
 
 
+def test_struct_ops_optional_maps_left_out(testdata: Path) -> None:
+    # SEC("?.struct_ops*") maps are created only when named, and a program
+    # only they hold is not loaded without them.
+    with Collection(need(testdata, "struct_ops_optional")) as coll:
+        assert set(coll.maps) == {"pybpf_opt_always"}
+        assert "pybpf_opt_init" not in coll.programs
+        assert len(coll.programs) == 3
+    with Collection(need(testdata, "struct_ops_optional"), maps=["pybpf_opt_maybe"]) as coll:
+        assert set(coll.maps) == {"pybpf_opt_maybe"}
+        assert "pybpf_opt_init" in coll.programs
+
+
 def test_program_array_selected_by_map(testdata: Path, pin_dir: Path) -> None:
     spec = need(testdata, "loader")
     held = {v for _, v in spec.maps["tail_calls"].contents if isinstance(v, str)}

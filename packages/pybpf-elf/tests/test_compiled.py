@@ -81,6 +81,37 @@ def test_bad_btf_maps(compile_bpf, definition: str, message: str) -> None:  # ty
     assert e.value.symbol == "bad"
 
 
+def test_static_map_refused(compile_bpf) -> None:  # type: ignore[no-untyped-def]
+    # libbpf: "map 'bad': unsupported map linkage static" (EOPNOTSUPP).
+    data = compile_bpf(
+        "static struct { __uint(type, 2); __uint(max_entries, 1); __type(key, u32);"
+        ' __type(value, u64); } bad SEC(".maps");\n'
+        'SEC("socket") int prog(struct __sk_buff *skb)'
+        " { return (long)&bad == 0; }\n"
+    )
+    with pytest.raises(ELFError, match="unsupported map linkage static") as e:
+        load_collection_spec(data)
+    assert (e.value.section, e.value.symbol) == (".maps", "bad")
+
+
+@pytest.mark.parametrize(("key", "ok"), [("u32", True), ("u64", False)])
+def test_hash_of_maps_values_key(compile_bpf, key: str, ok: bool) -> None:  # type: ignore[no-untyped-def]
+    # libbpf: ".maps relo #0: hash-of-maps 'outer' should have key size 4".
+    data = compile_bpf(
+        "struct inner { __uint(type, 2); __uint(max_entries, 1); __type(key, u32);"
+        ' __type(value, u32); } in1 SEC(".maps");\n'
+        f"struct {{ __uint(type, 13); __uint(max_entries, 2); __type(key, {key});"
+        ' __array(values, struct inner); } outer SEC(".maps") = { .values = { [1] = &in1 } };\n'
+        'SEC("socket") int prog(struct __sk_buff *skb) { return 0; }\n'
+    )
+    if ok:
+        assert load_collection_spec(data).maps["outer"].contents == [(b"\1\0\0\0", "in1")]
+        return
+    with pytest.raises(ELFError, match="key of 8 bytes, not 4") as e:
+        load_collection_spec(data)
+    assert (e.value.section, e.value.symbol) == (".maps", "outer")
+
+
 def test_ulong_map_extra(compile_bpf) -> None:  # type: ignore[no-untyped-def]
     data = compile_bpf(
         "#define __ulong(name, val) enum { name##_value = (val) } name\n"

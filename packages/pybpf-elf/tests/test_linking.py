@@ -25,6 +25,8 @@ ROOT = HERE.parents[2]
 OBJECTS = [
     "loader",
     "linked",
+    "linked_weak",
+    "linked_statics",
     "maps",
     "maps_new",
     "globals",

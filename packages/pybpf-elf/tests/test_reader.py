@@ -263,6 +263,58 @@ def test_linked_object(testdata: Path) -> None:
     assert "overridden_var" in spec.variables
 
 
+def test_linked_overridden_weak_code_is_skipped(testdata: Path) -> None:
+    # The losing weak copies keep their code and relocations in .text, under
+    # no symbol: libbpf skips those relocations, and so does the reader.
+    spec = load(testdata, "linked_weak")
+    assert list(spec.programs) == ["weak_first", "weak_second"]
+    calls = {
+        name: {i.reference for i in prog.instructions if i.is_function_call}
+        for name, prog in spec.programs.items()
+    }
+    # clang inlined the part's strong weak_here into weak_second.
+    assert calls == {"weak_first": {"weak_both", "weak_here"}, "weak_second": {"weak_both"}}
+    assert {"first_seen", "part_seen", "weak_calls"} <= set(spec.variables)
+
+
+def test_linked_static_variables_of_one_name(testdata: Path) -> None:
+    # Both files have a static "shared_name": each copy keeps its own offset.
+    spec = load(testdata, "linked_statics")
+    data = spec.maps[".data"].contents[0][1]
+    assert isinstance(data, bytes)
+    values = {}
+    for name in ("shared_name", "shared_name#1"):
+        v = spec.variables[name]
+        values[name] = int.from_bytes(data[v.offset : v.offset + v.size], "little")
+    assert values == {"shared_name": 101, "shared_name#1": 202}
+    zeros = {spec.variables[n].offset for n in ("shared_zero", "shared_zero#1")}
+    assert len(zeros) == 2
+
+
+def test_relocation_past_the_section_end(testdata: Path) -> None:
+    data = bytearray((testdata / "linked_weak-el.o").read_bytes())
+    elf = ElfFile(bytes(data))
+    rel = elf.section_named(".rel.text")
+    text = elf.section_named(".text")
+    assert rel is not None and text is not None
+    # The first relocation's r_offset, moved one instruction past the code.
+    struct.pack_into("<Q", data, rel.offset, text.size)
+    with pytest.raises(ELFError, match="past the end of the section"):
+        load_collection_spec(bytes(data))
+
+
+@pytest.mark.parametrize("order", ["el", "eb"])
+def test_optional_struct_ops_maps(testdata: Path, order: str) -> None:
+    maps = load_collection_spec(testdata / f"struct_ops_optional-{order}.o").maps
+    assert {n: (m.type, m.flags, m.autocreate, m.section) for n, m in maps.items()} == {
+        "pybpf_opt_always": (MapType.STRUCT_OPS, 0, True, ".struct_ops"),
+        "pybpf_opt_maybe": (MapType.STRUCT_OPS, 0, False, "?.struct_ops"),
+        "pybpf_opt_link": (MapType.STRUCT_OPS, BPF_F_LINK, False, "?.struct_ops.link"),
+    }
+    assert maps["pybpf_opt_maybe"].struct_ops_programs["init"] == "pybpf_opt_init"
+    assert maps["pybpf_opt_maybe"].copy() == maps["pybpf_opt_maybe"]
+
+
 def test_sections_object(testdata: Path) -> None:
     spec = load(testdata, "sections")
     assert not spec.programs["socket_no_autoload"].autoload

@@ -432,10 +432,27 @@ def _referenced_maps(p: ProgramSpec) -> set[str]:
 def _selection(
     spec: CollectionSpec, programs: Iterable[str] | None, maps: Iterable[str] | None
 ) -> tuple[list[str], list[str]]:
-    """What to load: every autoload program and map, or those named and what they need."""
+    """What to load: every autoload program and map, or those named and what they need.
+
+    By default maps whose ``autocreate`` is off are left out; naming one loads it.
+    """
     if programs is None and maps is None:
-        progs = [n for n, p in spec.programs.items() if p.autoload]
-        return progs, list(spec.maps)
+        created = [n for n, m in spec.maps.items() if m.autocreate]
+        # As libbpf: a struct_ops program that only maps left uncreated hold
+        # (SEC("?.struct_ops")) is not loaded either.
+        in_created = {p for n in created for p in spec.maps[n].struct_ops_programs.values()}
+        optional = {
+            p
+            for m in spec.maps.values()
+            if not m.autocreate
+            for p in m.struct_ops_programs.values()
+        }
+        progs = [
+            n
+            for n, p in spec.programs.items()
+            if p.autoload and (n in in_created or n not in optional)
+        ]
+        return progs, created
     progs = []
     for n in programs or ():
         if n not in spec.programs:

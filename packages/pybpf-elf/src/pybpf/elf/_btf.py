@@ -38,7 +38,7 @@ class BTFInfo:
         self.ext = ext
         self._datasecs: dict[str, Datasec | None] = {}
         self._fixed: set[int] = set()
-        self._values: dict[int, dict[str, int]] | None = None
+        self._values: dict[int, dict[str, list[int]]] | None = None
 
     def datasec(self, name: str) -> Datasec | None:
         """The DATASEC called ``name``, or None."""
@@ -69,11 +69,15 @@ class BTFInfo:
         offsets = self._symbol_values(elf).get(section.index, {})
         for vsi in ds.vars:
             var = _var(vsi.type, section.name)
-            offset = offsets.get(var.name)
-            if offset is None:
+            candidates = offsets.get(var.name)
+            if not candidates:
                 raise ELFError(
                     "BTF variable without an ELF symbol", section=section.name, symbol=var.name
                 )
+            # A static link can leave static variables of one name from several
+            # files: the linker wrote each one's offset in the DATASEC, which
+            # names which symbol is this variable's.
+            offset = vsi.offset if vsi.offset in candidates else candidates[-1]
             vsi.offset = offset
             if offset + vsi.size > section.size:
                 raise ELFError(
@@ -85,14 +89,14 @@ class BTFInfo:
         ds.vars.sort(key=attrgetter("offset"))
         return ds
 
-    def _symbol_values(self, elf: ElfFile) -> dict[int, dict[str, int]]:
-        """Each named symbol's value, by section index: one pass over the symbol table."""
+    def _symbol_values(self, elf: ElfFile) -> dict[int, dict[str, list[int]]]:
+        """The values of the symbols of each name, by section index: one pass over the table."""
         found = self._values
         if found is None:
             found = self._values = {}
             for sym in elf.symbols:
                 if sym.type != STT_SECTION and sym.name:
-                    found.setdefault(sym.shndx, {})[sym.name] = sym.value
+                    found.setdefault(sym.shndx, {}).setdefault(sym.name, []).append(sym.value)
         return found
 
     def has_global_variables(self, elf: ElfFile, section: Section) -> bool:

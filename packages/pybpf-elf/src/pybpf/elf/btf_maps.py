@@ -53,6 +53,8 @@ _MAP_IN_MAP = (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS)
 _RING_BUFFERS = (MapType.RINGBUF, MapType.USER_RINGBUF)
 _R_BPF_64_ABS64 = 2
 _R_BPF_64_ABS32 = 3
+#: The key of a map-in-map or program array slot set by ``.values``: its index, a u32.
+_SLOT_KEY_SIZE = 4
 
 
 class _Where:
@@ -89,9 +91,12 @@ def read_btf_maps(elf: ElfFile, section: Section, btf: BTFInfo) -> BTFMaps:
             raise ELFError(f"DATASEC entry {var!r} is not a variable", section=section.name)
         where = _Where(section.name, var.name)
         if var.linkage == Linkage.EXTERN:
-            # libbpf: only defined (global or static) maps; an extern one is
-            # for the static linker to resolve.
+            # An extern map is for the static linker to resolve.
             raise where.error("extern map definition")
+        if var.linkage != Linkage.GLOBAL:
+            # libbpf 1.0+ opens only global maps: a static one (or a hidden
+            # one a static link made static) is refused (EOPNOTSUPP).
+            raise where.error(f"unsupported map linkage {var.linkage.name.lower()}")
         try:
             m = _parse_map(var.name, var.type, where, inner=False, btf=btf)
             definition = _struct(var.type, where)
@@ -273,6 +278,14 @@ def apply_initial_values(
         if values_off is None or rel.offset - owner < values_off:
             raise ELFError(
                 "relocation outside the 'values' of a map",
+                section=name,
+                symbol=m.name,
+                offset=rel.offset,
+            )
+        if m.type == MapType.HASH_OF_MAPS and m.key_size != _SLOT_KEY_SIZE:
+            # The slot index becomes the key: libbpf wants an int key.
+            raise ELFError(
+                f"hash of maps with 'values' has a key of {m.key_size} bytes, not 4",
                 section=name,
                 symbol=m.name,
                 offset=rel.offset,

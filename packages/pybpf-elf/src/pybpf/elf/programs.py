@@ -222,10 +222,7 @@ class CodeReader:
                     func.sites.append((index - first_index[k], slot - func.slot, target.name))
             stray = set(by_slot) - covered
             if stray:
-                offset = min(stray) * 8
-                raise ELFError(
-                    "relocation outside any function", section=section.name, offset=offset
-                )
+                _check_stray(section, stray, funcs, len(self.slot_code[section.name]))
         self._pending.clear()
 
     def _relocate(
@@ -281,6 +278,24 @@ class CodeReader:
                 offset=source_slot * 8,
             )
         return target
+
+
+def _check_stray(section: Section, stray: set[int], funcs: list[Function], slots: int) -> None:
+    """Refuse the relocations no function applied, but those of code no symbol covers.
+
+    When two linked objects define one weak function, libbpf's static linker
+    keeps the losing copy's code and relocations in the section but drops its
+    symbol: no program can reach that code, and libbpf skips its relocations
+    ("probably overridden weak function"). A relocation past the section's end,
+    or inside a function but not at an instruction, is a broken object.
+    """
+    for slot in sorted(stray):
+        if slot >= slots:
+            raise ELFError(
+                "relocation past the end of the section", section=section.name, offset=slot * 8
+            )
+        if any(f.slot <= slot < f.slot + f.slots for f in funcs):
+            raise ELFError("relocation inside an LD_IMM64", section=section.name, offset=slot * 8)
 
 
 def _at(section: Section, sym: Symbol, offset: int) -> Where:

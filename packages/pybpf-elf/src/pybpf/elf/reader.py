@@ -160,7 +160,7 @@ class _Reader:
                 self.code.append(sec)
                 if name == ".text":
                     self.text = sec
-            elif name in (".struct_ops", ".struct_ops.link") and sec.type == SHT_PROGBITS:
+            elif sec.type == SHT_PROGBITS and struct_ops.is_struct_ops_section(name):
                 self.struct_ops_sections.append(sec)
             elif is_arena_section(sec):
                 self.arena_section = sec

@@ -164,6 +164,10 @@ class MapSpec:
     #: ring buffer's size is rounded up to a power-of-two number of pages, as
     #: libbpf rounds it. None when ``max_entries`` is the object's own value.
     declared_max_entries: int | None = None
+    #: False for a map the loader creates only when asked, as libbpf's
+    #: ``autocreate``: the struct_ops maps of ``SEC("?.struct_ops")`` and
+    #: ``SEC("?.struct_ops.link")``.
+    autocreate: bool = True
 
     __eq__ = _fields_equal
     __hash__ = None  # type: ignore[assignment]
@@ -197,6 +201,7 @@ _MAP_SPEC_CHECKS = _ArgumentChecks(
     ("extra", bytes),
     ("struct_ops_programs", dict),
     ("declared_max_entries", (int, type(None))),
+    ("autocreate", bool),
 )
 
 

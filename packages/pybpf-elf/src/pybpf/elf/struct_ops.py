@@ -5,7 +5,8 @@ each variable of the section's DATASEC is a ``struct_ops`` map named after it,
 whose value is the variable's bytes and type the variable's struct; each
 relocation of the section puts a ``struct_ops`` program into one of the
 struct's function pointer members. ``.struct_ops.link`` maps get
-``BPF_F_LINK``.
+``BPF_F_LINK``. As libbpf 1.4+, a ``?`` before either name (``?.struct_ops``)
+makes optional maps: the loader creates them only when asked (``autocreate``).
 """
 
 from __future__ import annotations
@@ -24,12 +25,20 @@ if TYPE_CHECKING:
     from pybpf.elf._btf import BTFInfo
     from pybpf.elf.programs import Function
 
-__all__ = ["BPF_F_LINK", "read_struct_ops"]
+__all__ = ["BPF_F_LINK", "STRUCT_OPS_SECTIONS", "is_struct_ops_section", "read_struct_ops"]
 
 #: ``BPF_F_LINK`` of ``include/uapi/linux/bpf.h`` (a #define, absent from BTF).
 BPF_F_LINK = 1 << 13
 
 _R_BPF_64_ABS64 = 2
+_LINK_SECTION = ".struct_ops.link"
+#: The sections of struct_ops maps, each also with a ``?`` before it.
+STRUCT_OPS_SECTIONS = (".struct_ops", _LINK_SECTION)
+
+
+def is_struct_ops_section(name: str) -> bool:
+    """Whether the section called ``name`` holds struct_ops maps (``?`` makes them optional)."""
+    return name.removeprefix("?") in STRUCT_OPS_SECTIONS
 
 
 def read_struct_ops(
@@ -72,10 +81,11 @@ def read_struct_ops(
             key_size=4,
             value_size=st.size,
             max_entries=1,
-            flags=BPF_F_LINK if section.name == ".struct_ops.link" else 0,
+            flags=BPF_F_LINK if section.name.removeprefix("?") == _LINK_SECTION else 0,
             contents=[(bytes(4), bytes(data[vsi.offset : vsi.offset + vsi.size]))],
             value_type=var.type,
             section=section.name,
+            autocreate=not section.name.startswith("?"),
         )
         found.append((vsi.offset, vsi.size, m, st))
     for rel in relocations:
