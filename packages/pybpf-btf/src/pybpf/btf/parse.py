@@ -30,11 +30,15 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from types import ModuleType
 
-from pybpf.asm import ByteOrder
 from pybpf.asm.exports import compiled_module
 from pybpf.btf._index_cache import RecordIndex
 from pybpf.btf.errors import BTFError
 from pybpf.btf.types import Kind
+
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pybpf.asm import ByteOrder
 
 __all__ = ["HEADER_SIZE", "MAGIC", "BytesLike", "RawBTF", "detect_byte_order"]
 

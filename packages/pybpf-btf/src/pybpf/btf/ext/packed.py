@@ -17,14 +17,21 @@ import re
 import sys
 from array import array
 from collections.abc import Callable, Iterable, Sequence
-from typing import Generic, NoReturn, TypeVar, cast
 
-from pybpf.asm import ByteOrder
 from pybpf.btf.errors import BTFError, TypeNotFoundError
 from pybpf.btf.ext.records import CORERelocation, CORERelocKind, FuncInfo, LineInfo
 from pybpf.btf.ext.wire import RawSection, parse_raw
 from pybpf.btf.spec import Spec
 from pybpf.btf.types import Func, Type
+
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Generic, NoReturn, TypeVar
+
+    from pybpf.asm import ByteOrder
+else:
+    from pybpf.asm.runtime_typing import Generic, TypeVar
 
 __all__ = ["PackedExtInfos", "RecordTable", "load_packed_ext_infos"]
 
@@ -324,8 +331,9 @@ class _Resolver:
             return all(self.try_string(off) for off in offsets)
         end = raw.base_strings_len + raw.strings_len
         # Arrays of u32 (what the parsed records give) hold no negative offset.
-        if all(isinstance(c, array) for c in columns):
-            return _all_below(cast("list[array[int]]", list(columns)), end)
+        arrays = [c for c in columns if isinstance(c, array)]
+        if len(arrays) == len(columns):
+            return _all_below(arrays, end)
         return all(min(c) >= 0 and max(c) < end for c in columns if c)
 
     def text(self, offset: int) -> str:
