@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import operator
-import re
 import sys
 from array import array
 from collections.abc import Callable, Iterable, Sequence
@@ -36,7 +35,6 @@ else:
 __all__ = ["PackedExtInfos", "RecordTable", "load_packed_ext_infos"]
 
 _INSN_SIZE = 8
-_ACCESSOR = re.compile(r"\d+(?::\d+)*")
 _INT_MAX = 0x7FFFFFFF
 
 _R = TypeVar("_R", FuncInfo, LineInfo, CORERelocation)
@@ -384,9 +382,11 @@ class _Resolver:
 
     def accessor(self, offset: int, where: _Where) -> tuple[int, ...]:
         text = self.string(offset, where)
-        if not _ACCESSOR.fullmatch(text):
+        # Numbers joined by colons; no regex, which would import re on every load.
+        parts = text.split(":")
+        if not all(part.isdecimal() for part in parts):
             raise where.error(f"bad access string {text!r}")
-        values = tuple(int(part) for part in text.split(":"))
+        values = tuple(int(part) for part in parts)
         if any(v > _INT_MAX for v in values):
             raise where.error(f"access string {text!r} overflows")
         return values
