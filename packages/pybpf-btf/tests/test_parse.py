@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from pybpf.btf import BTFError, Int, Pointer, Typedef, load_spec, sizeof
+from pybpf.btf import BTFError, Int, Pointer, Typedef, load_spec, parse, sizeof
 from pybpf.btf.elfsections import section_data, section_names
 from pybpf.btf.parse import RawBTF
 
@@ -176,6 +176,23 @@ def test_raw_index() -> None:
     assert list(raw.offsets) == [0, 4, 7]
     assert raw.ids_named([1]) == [1, 3]
     assert raw.kind_of(2) == 2
+
+
+@pytest.mark.parametrize("searched_with", ["find", "re"])
+@pytest.mark.parametrize("many", [False, True])
+def test_a_name_right_behind_a_misaligned_match_is_found(
+    searched_with: str, many: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first INT's encoding (0x00010008) ends in the bytes 00 01 00: with
+    # the second record's name_off (0x100, bytes 00 01 00 00) they match that
+    # name one byte before the record, overlapping it.
+    if searched_with == "re":
+        monkeypatch.setattr(parse, "_FIND_BELOW", 0)
+    strings = b"\0int\0" + bytes(0x100 - 5) + b"foo\0"
+    words = [1, info(1), 4, 0x00010008, 0x100, info(1), 4, 0x20]
+    raw = RawBTF(blob(words, strings))
+    assert raw.ids_named([0x100], many=many) == [2]
+    assert raw.ids_named([1], many=many) == [1]
 
 
 # -- the ELF reader ------------------------------------------------------------

@@ -222,6 +222,46 @@ def test_loading_a_core_object_imports_no_dataclasses(testdata: Path) -> None:
     assert {"pybpf.asm.records", "pybpf.btf.corerelo"} <= loaded
 
 
+@pytest.mark.kernel
+def test_loading_a_core_object_imports_no_typing(testdata: Path) -> None:
+    # typing (with contextlib, which it imports) costs more than most of the
+    # load's own modules: annotations never run, the ELF reader's named tuples
+    # and the ext records' generic table have light run-time bases
+    # (pybpf.asm.runtime_typing), and the Codec protocol, which is typing's,
+    # is imported by its first reader. re: only a search of a large BTF blob
+    # (the kernel's without its name index) uses it, not the object's own.
+    loaded = _modules_after(
+        "from pybpf.core import Collection, load_collection_spec\n"
+        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
+    )
+    unused = {"typing", "contextlib", "re", "pybpf.core._codec_protocol"}
+    assert not unused & loaded, sorted(unused & loaded)
+    assert "pybpf.core.codec" in loaded
+
+
+def test_importing_core_imports_no_regex_engine() -> None:
+    # re is for name searches in large BTF blobs, which only a call runs.
+    loaded = _modules_after("import pybpf.core; from pybpf.core import Collection, Map, Program")
+    assert not {"re", "typing"} & loaded
+
+
+def test_the_codec_protocol_is_the_same_class_from_every_public_place() -> None:
+    import pickle
+
+    import pybpf.core
+    from pybpf.core import _codec_protocol, codec
+
+    assert pybpf.core.Codec is codec.Codec is _codec_protocol.Codec
+    assert codec.Codec.__module__ == "pybpf.core.codec"
+    assert pickle.loads(pickle.dumps(codec.Codec)) is codec.Codec
+    assert isinstance(codec.IntCodec(4), codec.Codec)
+    assert isinstance(codec.BytesCodec(), codec.Codec)
+    assert not isinstance(object(), codec.Codec)
+    assert "Codec" in dir(codec)
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        codec.Nothing  # noqa: B018
+
+
 def test_opening_a_perf_event_imports_no_dataclasses() -> None:
     loaded = _modules_after("from pybpf.core import PerfEventAttr, perf_event_open")
     assert "dataclasses" not in loaded

@@ -65,3 +65,49 @@ def test_reading_an_object_imports_only_the_packed_ext_records(testdata: Path) -
     assert "pybpf.btf.ext.packed" in loaded
     eager = {f"pybpf.btf.ext.{name}" for name in ("attach", "infos", "kernel", "strings")}
     assert not loaded & eager
+
+
+def test_reading_an_object_imports_no_typing(testdata: Path) -> None:
+    # Annotations never run: the reader's named tuples and the ext records'
+    # generic table have light run-time bases, and the Source and ByteOrder
+    # aliases are made by their first reader. The object's BTF is small enough
+    # to be searched for names without re.
+    for name in ("core-el.o", "loader-el.o"):
+        loaded = _modules_after(
+            f"import pybpf.elf\npybpf.elf.load_collection_spec({str(testdata / name)!r})"
+        )
+        assert not {"typing", "contextlib", "re"} & loaded, name
+        assert "pybpf.elf.reader" in loaded
+
+
+def test_the_run_time_type_aliases_are_the_ones_type_checkers_read() -> None:
+    import os
+    import typing
+
+    from pybpf.elf import reader, spec
+
+    assert pybpf.elf.Source is reader.Source
+    source = str | os.PathLike[str] | bytes | bytearray | memoryview | typing.IO[bytes]
+    assert reader.Source == source
+    assert spec.ByteOrder is pybpf.elf.ByteOrder == typing.Literal["little", "big"]
+    assert {"Source", "ByteOrder"} <= set(dir(reader)) | set(dir(spec))
+    for module in (reader, spec):
+        assert not hasattr(module, "Nothing")
+
+
+def test_the_elf_records_are_named_tuples(testdata: Path) -> None:
+    import pickle
+
+    from pybpf.elf._elffile import Note, ProgramHeader, Relocation
+
+    rel = Relocation(8, 3, 1, 0)
+    assert rel == (8, 3, 1, 0)
+    assert rel.symbol == 3
+    assert repr(rel) == "Relocation(offset=8, symbol=3, type=1, addend=0)"
+    assert rel._replace(addend=4) == (8, 3, 1, 4)
+    assert pickle.loads(pickle.dumps(rel)) == rel
+    assert Note._fields == ("name", "type", "desc", "offset")
+    assert Note.__module__ == "pybpf.elf._elffile"
+    assert Note.__doc__ is not None
+    assert ProgramHeader._fields[0] == "type"
+    assert len(ProgramHeader.__annotations__) == 8

@@ -6,9 +6,23 @@ parser, the ELF reader) does not import the instruction set to get it.
 
 from __future__ import annotations
 
-from typing import Literal
-
 __all__ = ["ByteOrder"]
 
-#: ``"little"`` (``bpfel``) or ``"big"`` (``bpfeb``), as :meth:`int.from_bytes` spells them.
-ByteOrder = Literal["little", "big"]
+# Not typing.TYPE_CHECKING: every layer imports this module, and typing costs
+# more than a load's own work. Type checkers treat any name TYPE_CHECKING as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Literal, TypeAlias
+
+    #: ``"little"`` (``bpfel``) or ``"big"`` (``bpfeb``), as :meth:`int.from_bytes` spells them.
+    ByteOrder: TypeAlias = Literal["little", "big"]
+else:
+
+    def __getattr__(name):
+        """``ByteOrder`` for run-time readers, made when first read (annotations never read it)."""
+        if name != "ByteOrder":
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from typing import Literal  # noqa: PLC0415 (only this alias needs typing)
+
+        alias = globals()["ByteOrder"] = Literal["little", "big"]
+        return alias

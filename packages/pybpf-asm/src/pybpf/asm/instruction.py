@@ -6,10 +6,8 @@ import collections
 import itertools
 import operator
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
 
 from pybpf.asm import opcodes
-from pybpf.asm.byteorder import ByteOrder
 from pybpf.asm.opcodes import (
     ADDR_SPACE_CAST,
     ALU64,
@@ -31,7 +29,12 @@ from pybpf.asm.opcodes import (
     X,
 )
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
+    from pybpf.asm.byteorder import ByteOrder
     from pybpf.asm.opcodes import OpClass
 
 __all__ = ["DeferredMetadata", "Instruction"]

@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, MutableSequence
 from itertools import compress, starmap
 from operator import attrgetter
-from typing import TYPE_CHECKING, Literal, overload
 
-from pybpf.asm.byteorder import ByteOrder
 from pybpf.asm.codec import decode_instructions, encode_instructions
 from pybpf.asm.errors import InstructionError, UnresolvedReferenceError
 from pybpf.asm.instruction import Instruction
 from pybpf.asm.opcodes import LD_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_VALUE
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    # Imported where a marker turns up: decoding and loading never build one.
-    from pybpf.asm.builder import Label, Symbol
+    from typing import Literal, overload
+
+    from pybpf.asm.builder import Label, Symbol  # where a marker turns up: loads build none
+    from pybpf.asm.byteorder import ByteOrder
 
 __all__ = ["Instructions", "decode"]
 
@@ -73,22 +75,26 @@ class Instructions(MutableSequence[Instruction]):
     def __iter__(self) -> Iterator[Instruction]:
         return iter(self._insns)
 
-    @overload
-    def __getitem__(self, index: int) -> Instruction: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def __getitem__(self, index: slice) -> Instructions: ...
+        @overload
+        def __getitem__(self, index: int) -> Instruction: ...
+
+        @overload
+        def __getitem__(self, index: slice) -> Instructions: ...
 
     def __getitem__(self, index: int | slice) -> Instruction | Instructions:
         if isinstance(index, slice):
             return Instructions._wrap(self._insns[index])
         return self._insns[index]
 
-    @overload
-    def __setitem__(self, index: int, value: Instruction) -> None: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def __setitem__(self, index: slice, value: Iterable[Instruction]) -> None: ...
+        @overload
+        def __setitem__(self, index: int, value: Instruction) -> None: ...
+
+        @overload
+        def __setitem__(self, index: slice, value: Iterable[Instruction]) -> None: ...
 
     def __setitem__(self, index: int | slice, value: Instruction | Iterable[Instruction]) -> None:
         if isinstance(index, slice):

@@ -37,9 +37,13 @@ import sys
 import zlib
 from array import array
 from collections.abc import Sequence
-from typing import TypeAlias
 
 from pybpf.btf import _mapping
+
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TypeAlias
 
 __all__ = ["RecordIndex", "cache_dir", "load", "load_note", "store", "store_note"]
 

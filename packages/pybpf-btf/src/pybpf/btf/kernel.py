@@ -9,11 +9,12 @@ from __future__ import annotations
 import errno
 import functools
 import os
-from typing import TYPE_CHECKING
 
 from pybpf.btf import _index_cache, _mapping, name_order
 from pybpf.btf.spec import Spec, load_spec, read_file_stat
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
 

@@ -13,7 +13,6 @@ import sys
 from array import array
 from collections.abc import Iterable, Sized
 
-from pybpf.asm import ByteOrder
 from pybpf.btf._gc import gc_paused
 from pybpf.btf.errors import BTFError
 from pybpf.btf.marshal_record import Record
@@ -41,6 +40,11 @@ from pybpf.btf.types import (
     TypeTag,
     Var,
 )
+
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pybpf.asm import ByteOrder
 
 __all__ = ["Record", "encode", "marshal", "records"]
 

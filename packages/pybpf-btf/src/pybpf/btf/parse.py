@@ -22,19 +22,22 @@ from __future__ import annotations
 import functools
 import operator
 import os
-import re
 import struct
 import sys
 from array import array
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import ModuleType
 
-from pybpf.asm import ByteOrder
 from pybpf.asm.exports import compiled_module
 from pybpf.btf._index_cache import RecordIndex
 from pybpf.btf.errors import BTFError
 from pybpf.btf.types import Kind
+
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pybpf.asm import ByteOrder
 
 __all__ = ["HEADER_SIZE", "MAGIC", "BytesLike", "RawBTF", "detect_byte_order"]
 
@@ -49,6 +52,9 @@ BytesLike = bytes | bytearray | memoryview
 
 # Name lookups that scan the type section before its names get packed for reuse.
 _SCANS_BEFORE_PACKING = 8
+# Type sections and packed name tables smaller than this are searched with
+# bytes.find, larger ones with re (see _starts).
+_FIND_BELOW = 1 << 16
 # Names whose string offsets a blob remembers (RawBTF.name_offsets).
 _NAMES_REMEMBERED = 4096
 
@@ -366,18 +372,13 @@ class RawBTF:
         names = self._packed_names()
         found = []
         for name_off in name_offsets:
-            # One literal is searched at memchr speed, where an alternation of
-            # several is tried byte by byte. A match off a 4-byte boundary
-            # straddles two records: the search resumes right after its first byte.
-            search = re.compile(re.escape(array("I", [name_off]).tobytes())).search
-            match = search(names)
-            while match is not None:
-                pos = match.start()
+            # One literal is searched at a time, where an alternation of several
+            # is tried byte by byte. A match off a 4-byte boundary straddles two
+            # records.
+            needle = array("I", [name_off]).tobytes()
+            for pos in _starts(names, needle, 0, len(names)):
                 if pos % 4 == 0:
                     found.append(self.first_id + pos // 4)
-                    match = search(names, pos + 4)
-                else:
-                    match = search(names, pos + 1)
         found.sort()
         return found
 
@@ -409,11 +410,8 @@ class RawBTF:
         offsets = self.offsets
         found = set()
         for name_off in name_offsets:
-            # A one-literal pattern searches at memchr speed (bytes.find is slower
-            # here: the needle ends in a zero byte, the commonest byte of BTF).
-            needle = re.compile(re.escape(name_off.to_bytes(4, self.byte_order)))
-            for match in needle.finditer(data, start, stop):
-                rel, misaligned = divmod(match.start() - start, 4)
+            for pos in _starts(data, name_off.to_bytes(4, self.byte_order), start, stop):
+                rel, misaligned = divmod(pos - start, 4)
                 if not misaligned:
                     index = bisect_left(offsets, rel)
                     if index < len(offsets) and offsets[index] == rel:
@@ -423,6 +421,31 @@ class RawBTF:
     def kind_of(self, type_id: int) -> int:
         """The BTF kind number of a type of this blob."""
         return (self.words[self.offsets[type_id - self.first_id] + 1] >> 24) & 0x1F
+
+
+def _starts(data: bytes | memoryview, needle: bytes, start: int, stop: int) -> Iterator[int]:
+    """Every position of ``data[start:stop]`` where ``needle`` starts, overlapping ones too.
+
+    A regex of one literal searches at memchr speed, where ``bytes.find`` is a
+    few times slower here (the needle ends in a zero byte, the commonest byte of
+    BTF): the kernel's BTF is searched with ``re``. An object's own BTF is small
+    enough that ``bytes.find`` costs less than importing ``re`` does, which a
+    load would otherwise import for its first DATASEC lookup.
+    """
+    if stop - start < _FIND_BELOW:
+        part = bytes(data[start:stop])
+        pos = part.find(needle)
+        while pos >= 0:
+            yield start + pos
+            pos = part.find(needle, pos + 1)
+        return
+    import re  # noqa: PLC0415 (large blobs only, see above)
+
+    search = re.compile(re.escape(needle)).search
+    match = search(data, start, stop)
+    while match is not None:
+        yield match.start()
+        match = search(data, match.start() + 1, stop)
 
 
 def _fits(index: RecordIndex, words: Sequence[int], infos: Sequence[int]) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
 
 from pybpf.btf._gc import gc_paused
 from pybpf.btf.errors import BTFError
@@ -45,6 +44,8 @@ from pybpf.btf.types import (
     Volatile,
 )
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pybpf.btf.parse import RawBTF
     from pybpf.btf.types import _Resolver

@@ -13,9 +13,7 @@ import mmap
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from typing import Any, TypeVar, cast
 
-from pybpf.asm import ByteOrder
 from pybpf.btf import elfsections, name_order
 from pybpf.btf._index_cache import RecordIndex
 from pybpf.btf.errors import BTFError, TypeNotFoundError
@@ -47,10 +45,18 @@ from pybpf.btf.types import (
     Void,
 )
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    from pybpf.asm import ByteOrder
+
+    _Part = TypeVar("_Part", Member, FuncParam, VarSecinfo)
+
 __all__ = ["KindFilter", "Spec", "load_spec", "read_file", "read_file_stat"]
 
 KindFilter = type[Type] | Kind | None
-_Part = TypeVar("_Part", Member, FuncParam, VarSecinfo)
 
 _VOID = Void()
 # Pre-faulting the mapping costs less than faulting in its pages one by one.
@@ -315,9 +321,10 @@ class Spec:
 
     def _index_ids(self) -> None:
         """Put every decoded type in ``_ids``: one C-level pass instead of one store per type."""
-        ids = cast("dict[Type | None, int]", self._ids)
+        # Slots not decoded yet go in under None, for a moment (no typing.cast: a
+        # load imports no typing).
+        ids: dict[Type | None, int] = self._ids  # type: ignore[assignment]
         ids.update(zip(self._types, range(self._first, self.next_id), strict=True))
-        # Slots not decoded yet all went in under None.
         ids.pop(None, None)
         self._ids_complete = True
 

@@ -15,12 +15,19 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, overload
 
 from pybpf.btf.errors import BTFError
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Self
+    from typing import Any, ClassVar, Protocol, Self, overload
+
+    class _Resolver(Protocol):
+        """What lazy types need of their spec: a type for an id."""
+
+        def type_by_id(self, type_id: int) -> Type: ...
+
 
 __all__ = [
     "Array",
@@ -108,12 +115,6 @@ class FwdKind(enum.IntEnum):
     UNION = 1
 
 
-class _Resolver(Protocol):
-    """What lazy types need of their spec: a type for an id."""
-
-    def type_by_id(self, type_id: int) -> Type: ...
-
-
 class _Ref:
     """A reference to another type, stored as an id until first read.
 
@@ -126,10 +127,13 @@ class _Ref:
     def __set_name__(self, owner: type, name: str) -> None:
         self._slot = owner.__dict__[f"_{name}"]
 
-    @overload
-    def __get__(self, obj: None, owner: type) -> _Ref: ...
-    @overload
-    def __get__(self, obj: object, owner: type) -> Type: ...
+    if TYPE_CHECKING:
+
+        @overload
+        def __get__(self, obj: None, owner: type) -> _Ref: ...
+        @overload
+        def __get__(self, obj: object, owner: type) -> Type: ...
+
     def __get__(self, obj: object | None, owner: type) -> Type | _Ref:
         if obj is None:
             return self

@@ -41,7 +41,12 @@ from pybpf.core.errors import ArenaError, BPFError, LimitError
 from pybpf.core.map import Map
 from pybpf.core.variable import Memory, Variable
 from pybpf.elf.arena import ARENA_SECTION
-from pybpf.elf.spec import ByteOrder, MapSpec, ProgramSpec, VariableSpec
+from pybpf.elf.spec import MapSpec, ProgramSpec, VariableSpec
+
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pybpf.asm import ByteOrder
 
 __all__ = ["ARENA_SECTION", "Arena", "creation_spec", "map_arena"]
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Self
+
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Self
 
 __all__ = ["Closing"]
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Sequence
-from typing import Any
 
 from pybpf.core import _rlimit, _sys
 from pybpf.core._uapi import Command
@@ -26,7 +25,12 @@ from pybpf.core.errors import (
 )
 from pybpf.core.fd import FD
 
-CData = Any
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias
+
+    CData: TypeAlias = Any
 
 
 def error(code: int, what: str, *, needs: Sequence[str] = ("CAP_BPF",)) -> BPFError:

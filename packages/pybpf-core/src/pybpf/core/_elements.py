@@ -17,14 +17,20 @@ from __future__ import annotations
 import _thread
 import struct
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
 
 from pybpf.core import _sys
 from pybpf.core._map_errors import VALUE_STORES, keyless_error
 from pybpf.core._owner import KernelObject
-from pybpf.core.codec import CTYPES, BytesCodec, Codec, int_format
+from pybpf.core.codec import CTYPES, BytesCodec, int_format
 from pybpf.core.fd import FD
 from pybpf.elf import MapType
+
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final
+
+    from pybpf.core.codec import Codec
 
 __all__ = ["PERCPU_TYPES", "Elements", "scalar_spec"]
 

@@ -12,11 +12,13 @@ module, :class:`PyMapBase` hands everything to them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from pybpf.core import _sys
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pybpf.core.fd import FD
 
 __all__ = ["MapBase", "PyMapBase"]

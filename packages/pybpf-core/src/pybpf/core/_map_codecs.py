@@ -8,16 +8,19 @@ and program arrays return as u32 ints).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeAlias
-
 from pybpf.btf import BTFError, Datasec, TypeNotFoundError
 from pybpf.core import _kernel_btf
-from pybpf.core.codec import BytesCodec, Codec, IntCodec, btf_codec
+from pybpf.core.codec import BytesCodec, IntCodec, btf_codec
 from pybpf.core.errors import BPFError
 from pybpf.elf import MapType
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from pybpf.btf import Type as BTFType
+    from pybpf.core.codec import Codec
     from pybpf.core.info import MapInfo
     from pybpf.elf.spec import MapSpec
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import TYPE_CHECKING, Any, Final
 
 from pybpf.core import _cmds, _probes
 from pybpf.core.errors import (
@@ -28,7 +27,11 @@ from pybpf.core.errors import (
 )
 from pybpf.elf import MapType
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Final
+
     from pybpf.core._uapi import Command
     from pybpf.core.fd import FD
 

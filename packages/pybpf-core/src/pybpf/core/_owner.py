@@ -7,12 +7,16 @@ a class with a C base (``Map``) can derive from it too.
 from __future__ import annotations
 
 import os
-from typing import ClassVar
 
 from pybpf.core import _cmds
 from pybpf.core._closing import Closing
 from pybpf.core.errors import ClosedError, ObjectKindError
 from pybpf.core.fd import FD
+
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 __all__ = ["KernelObject"]
 

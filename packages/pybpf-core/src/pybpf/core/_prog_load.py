@@ -10,13 +10,17 @@ by the user (``log_level``) is kept from the successful load too.
 from __future__ import annotations
 
 import errno
-from typing import NoReturn
 
 from pybpf.btf.ext import FUNC_INFO_SIZE, LINE_INFO_SIZE
 from pybpf.core import _args, _cmds, _rlimit, _sys
 from pybpf.core._uapi import Command
 from pybpf.core.errors import LimitError, VerifierError
 from pybpf.core.fd import FD
+
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 #: The first log buffer: enough for most rejected programs.
 LOG_START = 64 * 1024

@@ -10,14 +10,17 @@ methods raise one on the map types that do not have them.
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING, Any, Final
 
 from pybpf.core import _sys
 from pybpf.core._map_errors import check_flags, wrong_type_error
 from pybpf.core._uapi import Command
 from pybpf.elf import MapType
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Final
+
     from pybpf.core._elements import Elements
     from pybpf.core._map_errors import MapErrors
     from pybpf.core.fd import FD

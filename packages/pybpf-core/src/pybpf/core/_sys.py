@@ -16,10 +16,22 @@ import importlib.machinery
 import os
 import warnings
 from collections.abc import Callable
-from typing import Any
 
 from pybpf.core import _sys_build
 from pybpf.core._uapi import Command
+
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias
+
+    CData: TypeAlias = Any
+    ElemFn: TypeAlias = Callable[[int, int, CData, CData, int], int]
+    BatchFn: TypeAlias = Callable[[int, int, CData, CData, CData, CData, CData, int], int]
+    BpfFn: TypeAlias = Callable[[int, CData, int], int]
+    FastFillFn: TypeAlias = Callable[[dict[Any, Any], int, int, int, int], None]
+    NewDictFn: TypeAlias = Callable[[int], dict[Any, Any]]
+    CellFn: TypeAlias = Callable[[CData], int]
 
 #: bpf(2)'s syscall number per architecture, for ABI mode only (API mode takes
 #: ``__NR_bpf`` from the C headers). From each arch's ``unistd`` tables.
@@ -35,14 +47,6 @@ _NR_BPF = {
     "ppc64": 361,
     "s390x": 351,
 }
-
-CData = Any
-ElemFn = Callable[[int, int, CData, CData, int], int]
-BatchFn = Callable[[int, int, CData, CData, CData, CData, CData, int], int]
-BpfFn = Callable[[int, CData, int], int]
-FastFillFn = Callable[[dict[Any, Any], int, int, int, int], None]
-NewDictFn = Callable[[int], dict[Any, Any]]
-CellFn = Callable[[CData], int]
 
 
 class FDCalls:

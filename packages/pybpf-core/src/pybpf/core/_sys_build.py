@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import os
 import zlib
-from typing import TYPE_CHECKING
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
 

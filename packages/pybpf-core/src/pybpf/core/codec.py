@@ -12,13 +12,18 @@ encoding.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, Final, Protocol, TypeGuard, runtime_checkable
 
-from pybpf.asm import ByteOrder
+from pybpf.asm.exports import lazy_exports
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Final, TypeGuard
+
+    from pybpf.asm import ByteOrder
     from pybpf.btf import Type as BTFType
     from pybpf.btf.codec import Codec as BTFCodec
+    from pybpf.core._codec_protocol import Codec
 
 #: The btf layer's value codecs: imported by the first map with BTF-typed keys
 #: or values (:func:`btf_codec`), not by every load.
@@ -26,23 +31,11 @@ _BTF_CODEC_MODULE: Final = "pybpf.btf.codec"
 
 __all__ = ["BytesCodec", "Codec", "IntCodec", "btf_codec", "int_format"]
 
-
-@runtime_checkable
-class Codec(Protocol):
-    """Encodes Python objects to a map's key or value bytes and decodes them back."""
-
-    @property
-    def size(self) -> int:
-        """The encoded size in bytes (0 when the codec fits any size)."""
-        ...
-
-    def encode(self, obj: Any) -> bytes:
-        """The bytes for ``obj``, exactly as many as the map's key or value has."""
-        ...
-
-    def decode(self, buf: bytes) -> Any:
-        """The object for ``buf``."""
-        ...
+# Codec is imported the first time it is read (PEP 562): a run-time checked
+# protocol needs typing, and only isinstance checks read it at run time.
+__getattr__, __dir__ = lazy_exports(
+    __name__, {"pybpf.core._codec_protocol": ["Codec"]}, globals(), __all__
+)
 
 
 class BytesCodec:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from pybpf.asm.records import field, record
 from pybpf.btf import Spec, Type
@@ -48,6 +47,8 @@ from pybpf.elf.spec import CollectionSpec, Extern, ExternKind, MapSpec, Pinning,
 
 __all__ = ["Collection", "CollectionOptions", "load_collection"]
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pybpf.core import _struct_ops
     from pybpf.core._arena import Arena

@@ -6,11 +6,15 @@ import errno
 import os
 import warnings
 import weakref
-from typing import Any
 
 from pybpf.core import _sys, _sys_build
 from pybpf.core._closing import Closing
 from pybpf.core.errors import ClosedError
+
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["FD"]
 

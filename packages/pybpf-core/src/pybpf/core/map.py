@@ -32,7 +32,6 @@ import errno
 import mmap as _mmap
 import os
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Final
 
 from pybpf.asm.exports import lazy_exports
 from pybpf.btf import Spec
@@ -45,15 +44,19 @@ from pybpf.core._map_errors import ARRAY_TYPES, MapErrors, check_flags
 from pybpf.core._owner import KernelObject
 from pybpf.core._queue import ValueStoreOps
 from pybpf.core._uapi import Command, MapFlags
-from pybpf.core.codec import Codec
 from pybpf.core.errors import ClosedError, KeyNotFoundError
 from pybpf.core.fd import FD
 from pybpf.elf import MapType
 from pybpf.elf.spec import MapSpec
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Final
+
     from pybpf.core._batch import BatchCursor, MapBatches
     from pybpf.core._uapi_access import FileFlags
+    from pybpf.core.codec import Codec
     from pybpf.core.info import MapInfo
 
 __all__ = ["BatchCursor", "Map", "MapBTF"]

@@ -13,7 +13,6 @@ import errno
 import itertools
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, TypeAlias
 
 from pybpf.asm import Instructions
 from pybpf.asm.exports import lazy_exports
@@ -43,7 +42,11 @@ from pybpf.core.fd import FD
 from pybpf.elf import AttachType, ProgramType, UnspecifiedProgramTypeError
 from pybpf.elf.spec import Extern, ProgramSpec
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from pybpf.btf import CORERelocator
     from pybpf.core import _externs
     from pybpf.core._run_result import RunResult

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import mmap
-from typing import TYPE_CHECKING, Any
 
-from pybpf.asm import ByteOrder
 from pybpf.elf.spec import VariableSpec
 from pybpf.elf.variable_value import VariableValue
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
+    from pybpf.asm import ByteOrder
     from pybpf.core.codec import Codec
     from pybpf.core.map import Map
 

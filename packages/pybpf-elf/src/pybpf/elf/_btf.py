@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from operator import attrgetter
-from typing import TYPE_CHECKING, cast
 
 from pybpf.asm import Instruction
 from pybpf.asm.instruction import DeferredMetadata
@@ -22,6 +21,8 @@ from pybpf.elf._elffile import STT_SECTION, ElfFile, Section
 from pybpf.elf.errors import ELFError
 from pybpf.elf.spec import MapSpec, VariableSpec
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pybpf.elf.programs import Function
 
@@ -159,7 +160,8 @@ class BTFInfo:
                 if not all(targets):  # instructions are true, a missing one None
                     rows = _covered_rows(name, table, targets, functions)
                     targets = [targets[row] for row in rows]
-                deferred.add(table.kind, cast(list[Instruction], targets), rows, table.build)
+                # Every target left is an instruction (no typing.cast: a load imports no typing).
+                deferred.add(table.kind, targets, rows, table.build)  # type: ignore[arg-type]
             deferred.attach()
 
 

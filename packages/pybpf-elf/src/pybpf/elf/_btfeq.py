@@ -8,7 +8,11 @@ itself) are handled by assuming a pair equal while it is being compared.
 
 from __future__ import annotations
 
-from typing import Any
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 __all__ = ["content_equal"]
 

@@ -13,10 +13,17 @@ from __future__ import annotations
 
 import struct
 from functools import cached_property
-from typing import NamedTuple
 
-from pybpf.asm import ByteOrder
 from pybpf.elf.errors import ELFError
+
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+
+    from pybpf.asm import ByteOrder
+else:
+    from pybpf.asm.runtime_typing import NamedTuple
 
 __all__ = [
     "SHF_ALLOC",

@@ -24,7 +24,6 @@ from __future__ import annotations
 import mmap
 import struct
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from pybpf.btf import (
     Array,
@@ -43,6 +42,8 @@ from pybpf.elf._uapi import MapType
 from pybpf.elf.errors import ELFError
 from pybpf.elf.spec import MapSpec, Pinning
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pybpf.elf._btf import BTFInfo
     from pybpf.elf.programs import Function

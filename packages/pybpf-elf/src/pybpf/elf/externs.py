@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from operator import attrgetter
 
-from pybpf.asm import ByteOrder, Instruction
+from pybpf.asm import Instruction
 from pybpf.asm.opcodes import PSEUDO_BTF_ID, PSEUDO_KFUNC_CALL, PSEUDO_MAP_VALUE, PSEUDO_NONE
 from pybpf.btf import (
     Array,
@@ -37,6 +37,11 @@ from pybpf.elf._uapi import MapType
 from pybpf.elf.datasecs import BPF_F_MMAPABLE, BPF_F_RDONLY_PROG
 from pybpf.elf.errors import ELFError, Where
 from pybpf.elf.spec import Extern, ExternKind, MapSpec, VariableSpec
+
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pybpf.asm import ByteOrder
 
 __all__ = ["Externs", "collect"]
 

@@ -18,7 +18,6 @@ declares, as libbpf 0.x read them.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING
 
 from pybpf.btf import Struct, TypeNotFoundError
 from pybpf.elf._elffile import STT_SECTION, ElfFile, Section
@@ -26,6 +25,8 @@ from pybpf.elf._uapi import MapType
 from pybpf.elf.errors import ELFError, Where
 from pybpf.elf.spec import MapSpec
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pybpf.elf._btf import BTFInfo
 

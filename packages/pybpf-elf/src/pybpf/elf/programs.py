@@ -21,7 +21,6 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Callable
-from typing import cast
 
 from pybpf.asm import Instruction, InstructionError, Instructions, decode
 from pybpf.asm.opcodes import (
@@ -197,8 +196,9 @@ class CodeReader:
             slots = set(by_slot)
             slots.update(calls)
             func_starts = [func.slot for func in funcs]
-            # Functions start at instructions: add_section checked it.
-            first_index = [cast(int, _index_at(wides, func.slot)) for func in funcs]
+            # Functions start at instructions: add_section checked it (no
+            # typing.cast: a load imports no typing).
+            first_index: list[int] = [_index_at(wides, func.slot) for func in funcs]  # type: ignore[misc]
             covered: set[int] = set()
             for slot in sorted(slots):
                 k = bisect.bisect_right(func_starts, slot) - 1

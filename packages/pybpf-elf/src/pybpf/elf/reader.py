@@ -14,7 +14,6 @@ from __future__ import annotations
 import gc
 import os
 import struct
-from typing import IO
 
 from pybpf.asm import Instruction, Instructions
 from pybpf.asm.opcodes import PSEUDO_MAP_FD, PSEUDO_MAP_VALUE
@@ -46,10 +45,28 @@ from pybpf.elf.programs import CodeReader, Function, link_programs
 from pybpf.elf.sections import match_section
 from pybpf.elf.spec import CollectionSpec, MapSpec, ProgramSpec, VariableSpec
 
-__all__ = ["Source", "load_collection_spec"]
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, TypeAlias
 
-#: What :func:`load_collection_spec` reads: a path, the bytes, or a binary file.
-Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
+    #: What :func:`load_collection_spec` reads: a path, the bytes, or a binary file.
+    Source: TypeAlias = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
+else:
+
+    def __getattr__(name):
+        """``Source`` for run-time readers, made at the first read (annotations never read it)."""
+        if name != "Source":
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from typing import IO  # noqa: PLC0415 (only this alias needs typing)
+
+        alias = globals()[name] = (
+            str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
+        )
+        return alias
+
+
+__all__ = ["Source", "load_collection_spec"]
 
 _LICENSE_MAX = 64
 #: How clang is told to emit BTF: the fix for every "needs BTF" error.

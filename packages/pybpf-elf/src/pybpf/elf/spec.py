@@ -18,15 +18,20 @@ from __future__ import annotations
 
 import enum
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
 
-from pybpf.asm import ByteOrder, Instructions
+from pybpf.asm import Instructions
+from pybpf.asm.exports import lazy_exports
 from pybpf.asm.records import field, fields, record, replace
 from pybpf.elf._btfeq import content_equal
 from pybpf.elf._uapi import AttachType, MapType, ProgramType
 from pybpf.elf.variable_value import VariableValue
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
+    from pybpf.asm.byteorder import ByteOrder
     from pybpf.btf import Spec as BTFSpec
     from pybpf.btf import Type as BTFType
 
@@ -40,6 +45,12 @@ __all__ = [
     "ProgramSpec",
     "VariableSpec",
 ]
+
+# ByteOrder (for run-time readers) is imported the first time it is read
+# (PEP 562): annotations never read it, and making it imports typing.
+__getattr__, __dir__ = lazy_exports(
+    __name__, {"pybpf.asm.byteorder": ["ByteOrder"]}, globals(), __all__
+)
 
 
 class Pinning(enum.IntEnum):

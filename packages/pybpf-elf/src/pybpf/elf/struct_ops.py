@@ -12,7 +12,6 @@ makes optional maps: the loader creates them only when asked (``autocreate``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from pybpf.btf import BTFError, FuncProto, Pointer, Struct, Var, underlying
 from pybpf.elf._elffile import STT_FUNC, STT_SECTION, ElfFile, Relocation, Section
@@ -21,6 +20,8 @@ from pybpf.elf.errors import ELFError, Where
 from pybpf.elf.sections import match_section
 from pybpf.elf.spec import MapSpec
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pybpf.elf._btf import BTFInfo
     from pybpf.elf.programs import Function

@@ -9,9 +9,11 @@ distributions; users call ``get()``/``set()`` on the variables themselves.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pybpf.asm import ByteOrder
     from pybpf.btf import Type as BTFType
     from pybpf.btf.codec import Codec

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pybpf.asm import ByteOrder
 from pybpf.asm.records import record
 from pybpf.btf.corerelo.accessor import AccessSpec
 from pybpf.btf.corerelo.errors import COREError
@@ -13,6 +12,11 @@ from pybpf.btf.corerelo.typeutil import (
 )
 from pybpf.btf.ext.records import CORERelocKind
 from pybpf.btf.types import Composite, Enum, Enum64, Int, IntEncoding, Pointer, Type
+
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pybpf.asm import ByteOrder
 
 __all__ = ["POISON_HELPER_ID", "COREFixup", "calc_fixup"]
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import AnyStr
-
 from pybpf.btf.types import (
     Array,
     Composite,
@@ -22,6 +20,11 @@ from pybpf.btf.types import (
     Var,
     Volatile,
 )
+
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import AnyStr
 
 __all__ = [
     "MAX_RESOLVE_DEPTH",

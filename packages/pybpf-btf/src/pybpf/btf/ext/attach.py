@@ -10,13 +10,19 @@ instruction.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Final, TypeVar
 
 from pybpf.asm.instruction import Instruction
 from pybpf.asm.records import replace
 from pybpf.btf.errors import BTFError
 from pybpf.btf.ext.infos import SectionExtInfos
 from pybpf.btf.ext.records import CORERelocation, FuncInfo, LineInfo
+
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final, TypeVar
+
+    _R = TypeVar("_R", FuncInfo, LineInfo, CORERelocation)
 
 __all__ = [
     "CORE_RELOCATION_KEY",
@@ -40,7 +46,6 @@ LINE_INFO_KEY: Final = LineInfo
 #: Metadata key of the :class:`CORERelocation` of an instruction.
 CORE_RELOCATION_KEY: Final = CORERelocation
 
-_R = TypeVar("_R", FuncInfo, LineInfo, CORERelocation)
 _Records = list[FuncInfo] | list[LineInfo] | list[CORERelocation]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from pybpf.asm import ByteOrder
 from pybpf.asm.records import field, record
 from pybpf.btf._gc import gc_paused
 from pybpf.btf.errors import BTFError
@@ -13,6 +12,11 @@ from pybpf.btf.ext.records import CORERelocation, FuncInfo, LineInfo
 from pybpf.btf.ext.wire import RawExtInfos, RawSection, marshal_raw
 from pybpf.btf.spec import Spec
 from pybpf.btf.types import Type
+
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pybpf.asm import ByteOrder
 
 __all__ = ["ExtInfos", "SectionExtInfos", "load_ext_infos"]
 

@@ -13,23 +13,28 @@ from __future__ import annotations
 
 import functools
 import operator
-import re
 import sys
 from array import array
 from collections.abc import Callable, Iterable, Sequence
-from typing import Generic, NoReturn, TypeVar, cast
 
-from pybpf.asm import ByteOrder
 from pybpf.btf.errors import BTFError, TypeNotFoundError
 from pybpf.btf.ext.records import CORERelocation, CORERelocKind, FuncInfo, LineInfo
 from pybpf.btf.ext.wire import RawSection, parse_raw
 from pybpf.btf.spec import Spec
 from pybpf.btf.types import Func, Type
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Generic, NoReturn, TypeVar
+
+    from pybpf.asm import ByteOrder
+else:
+    from pybpf.asm.runtime_typing import Generic, TypeVar
+
 __all__ = ["PackedExtInfos", "RecordTable", "load_packed_ext_infos"]
 
 _INSN_SIZE = 8
-_ACCESSOR = re.compile(r"\d+(?::\d+)*")
 _INT_MAX = 0x7FFFFFFF
 
 _R = TypeVar("_R", FuncInfo, LineInfo, CORERelocation)
@@ -324,8 +329,9 @@ class _Resolver:
             return all(self.try_string(off) for off in offsets)
         end = raw.base_strings_len + raw.strings_len
         # Arrays of u32 (what the parsed records give) hold no negative offset.
-        if all(isinstance(c, array) for c in columns):
-            return _all_below(cast("list[array[int]]", list(columns)), end)
+        arrays = [c for c in columns if isinstance(c, array)]
+        if len(arrays) == len(columns):
+            return _all_below(arrays, end)
         return all(min(c) >= 0 and max(c) < end for c in columns if c)
 
     def text(self, offset: int) -> str:
@@ -376,9 +382,11 @@ class _Resolver:
 
     def accessor(self, offset: int, where: _Where) -> tuple[int, ...]:
         text = self.string(offset, where)
-        if not _ACCESSOR.fullmatch(text):
+        # Numbers joined by colons; no regex, which would import re on every load.
+        parts = text.split(":")
+        if not all(part.isdecimal() for part in parts):
             raise where.error(f"bad access string {text!r}")
-        values = tuple(int(part) for part in text.split(":"))
+        values = tuple(int(part) for part in parts)
         if any(v > _INT_MAX for v in values):
             raise where.error(f"access string {text!r} overflows")
         return values

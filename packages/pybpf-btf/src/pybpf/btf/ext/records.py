@@ -12,13 +12,14 @@ metadata), returns the record itself: the types stay those of the spec.
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Any
 
 from pybpf.asm.records import record
 from pybpf.btf.types import Func, Type
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Self
+    from typing import Any, Self
 
 __all__ = ["CORERelocKind", "CORERelocation", "FuncInfo", "LineInfo"]
 

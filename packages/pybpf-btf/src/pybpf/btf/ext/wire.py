@@ -19,8 +19,12 @@ import sys
 from array import array
 from collections.abc import Sequence
 
-from pybpf.asm import ByteOrder
 from pybpf.btf.errors import BTFError
+
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pybpf.asm import ByteOrder
 
 __all__ = ["SUBSECTIONS", "RawExtInfos", "RawSection", "marshal_raw", "parse_raw"]
 
