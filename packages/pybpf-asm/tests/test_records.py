@@ -673,6 +673,7 @@ _PUBLIC_RECORDS = {
         "extra",
         "struct_ops_programs",
         "declared_max_entries",
+        "autocreate",
     ],
     "pybpf.elf.spec.ProgramSpec": [
         "name",
