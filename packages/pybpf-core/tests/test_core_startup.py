@@ -239,6 +239,19 @@ def test_loading_a_core_object_imports_no_typing(testdata: Path) -> None:
     assert "pybpf.core.codec" in loaded
 
 
+@pytest.mark.kernel
+def test_loading_a_core_object_imports_no_importlib(testdata: Path) -> None:
+    # Lazy exports and compiled lookups import by __import__, and the syscall
+    # layer loads its further compiled modules with the classes that loaded
+    # _pybpf_sys: importlib (with the warnings it imports) stays out, and
+    # warnings is imported only where a warning is given.
+    loaded = _modules_after(
+        "from pybpf.core import Collection, load_collection_spec\n"
+        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
+    )
+    assert not {"importlib", "warnings"} & loaded, sorted({"importlib", "warnings"} & loaded)
+
+
 def test_importing_core_imports_no_regex_engine() -> None:
     # re is for name searches in large BTF blobs, which only a call runs.
     loaded = _modules_after("import pybpf.core; from pybpf.core import Collection, Map, Program")

@@ -16,7 +16,6 @@ all depend on); no stability promise.
 
 from __future__ import annotations
 
-import importlib
 import sys
 import types
 
@@ -29,6 +28,17 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = ["compiled_module", "export_mismatches", "lazy_exports"]
+
+
+def _import(name: str) -> ModuleType:
+    """The module ``name`` (absolute), imported if need be.
+
+    What ``importlib.import_module`` does for an absolute name, without
+    importing ``importlib`` (and the ``warnings`` it imports): a load needs
+    neither otherwise.
+    """
+    __import__(name)
+    return sys.modules[name]
 
 
 def lazy_exports(
@@ -71,12 +81,12 @@ def lazy_exports(
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         if module is None:
             try:
-                return importlib.import_module(f"{package}.{name}")
+                return _import(f"{package}.{name}")
             except ModuleNotFoundError as e:
                 if e.name != f"{package}.{name}":
                     raise
                 raise AttributeError(f"module {package!r} has no attribute {name!r}") from None
-        value = getattr(importlib.import_module(module), name)
+        value = getattr(_import(module), name)
         namespace[name] = value
         return value
 
@@ -94,7 +104,7 @@ def compiled_module(name: str, version: int) -> ModuleType | None:
     (an environment variable) that turns the module off.
     """
     try:
-        module = importlib.import_module(name)
+        module = _import(name)
     except ImportError:
         return None
     return module if getattr(module, "VERSION", None) == version else None
@@ -135,7 +145,7 @@ def export_mismatches(package: ModuleType, exports: Mapping[str, Sequence[str]])
             f"__all__ lacks {sorted(wanted - listed)}, has {sorted(listed - wanted)} too"
         )
     for module, names in lazy.items():
-        own = set(getattr(importlib.import_module(module), "__all__", names))
+        own = set(getattr(_import(module), "__all__", names))
         if names - own:
             problems.append(f"{module} does not list {sorted(names - own)} in its __all__")
     return problems

@@ -12,9 +12,7 @@ an exception is the caller's job, because only the caller knows what failed.
 from __future__ import annotations
 
 import errno
-import importlib.machinery
 import os
-import warnings
 from collections.abc import Callable
 
 from pybpf.core import _sys_build
@@ -113,6 +111,8 @@ def _load_compiled() -> tuple[Any, Any, BpfFn, ElemFn, BatchFn, Any, FDCalls] | 
         return None
     lib = _pybpf_sys.lib
     if getattr(lib, "PYBPF_SYS_HASH", None) != _sys_build.source_hash():
+        import warnings  # noqa: PLC0415 (only this warning needs it)
+
         warnings.warn(
             "pybpf: the compiled _pybpf_sys is stale (built from other sources); "
             "reinstall pybpf-core. Falling back to cffi ABI mode.",
@@ -133,9 +133,13 @@ def _load_compiled() -> tuple[Any, Any, BpfFn, ElemFn, BatchFn, Any, FDCalls] | 
 
 def _load_fast(path: str, name: str = _sys_build.FAST_MODULE) -> Any:
     """A further module of the compiled library: plain CPython functions, no cffi."""
-    # importlib.machinery has all it takes; importlib.util would be one more import.
-    loader = importlib.machinery.ExtensionFileLoader(name, path)
-    spec = importlib.machinery.ModuleSpec(name, loader, origin=path)
+    import _pybpf_sys  # noqa: PLC0415 (imported already: only its import machinery is wanted)
+
+    # The loader and spec classes that imported _pybpf_sys (importlib.machinery's
+    # ExtensionFileLoader and ModuleSpec) without importing importlib, which
+    # brings warnings: a load needs neither otherwise.
+    loader = type(_pybpf_sys.__loader__)(name, path)
+    spec = type(_pybpf_sys.__spec__)(name, loader, origin=path)
     module = loader.create_module(spec)
     module.__spec__, module.__loader__ = spec, loader
     loader.exec_module(module)

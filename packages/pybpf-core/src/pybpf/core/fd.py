@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import os
-import warnings
 import weakref
 
 from pybpf.core import _sys, _sys_build
@@ -26,6 +25,8 @@ _EMPTY = (-1, 0)
 def _finalize(cell: Any, label: list[str]) -> None:
     # Runs at most once: when the FD was garbage collected without close().
     if _sys.fd_calls.close(cell):
+        import warnings  # noqa: PLC0415 (only a leak warns)
+
         warnings.warn(f"unclosed {label[0]}", ResourceWarning, stacklevel=2)
 
 
