@@ -8,10 +8,24 @@ from pathlib import Path
 
 import pytest
 
-from pybpf.btf import kernel
+from pybpf.btf import _mapping, kernel
 from pybpf.btf._mapping import map_readonly
+from pybpf.btf.parse import _compiled_scan
 
 SYSFS_VMLINUX = Path("/sys/kernel/btf/vmlinux")
+
+
+@pytest.fixture(autouse=True, params=["compiled", "ctypes"])
+def mapper(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test maps both ways: the compiled scan's map_readonly, and ctypes'."""
+    if request.param == "compiled":
+        compiled = getattr(_compiled_scan(), "map_readonly", None)
+        if compiled is None:
+            pytest.skip("no compiled scan: pybpf-core absent or built without a C compiler")
+        chosen = _mapping._compiled_mapper(compiled)
+    else:
+        chosen = _mapping._ctypes_mapper()
+    monkeypatch.setattr(_mapping, "_chosen", [chosen])
 
 
 def test_maps_a_file_read_only(tmp_path: Path) -> None:

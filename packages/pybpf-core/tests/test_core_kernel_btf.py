@@ -38,11 +38,17 @@ def need_kernel(version: tuple[int, int], what: str) -> None:
 
 
 def test_compiled_core_brings_the_compiled_btf_scan() -> None:
-    """Loading the kernel's BTF with no saved index walks its records in C."""
+    """Loading the kernel's BTF with no saved index walks its records in C.
+
+    The same module maps the kernel's BTF files (pybpf.btf._mapping), so a
+    load imports no ctypes.
+    """
     if not _sys.COMPILED:
         pytest.skip("pybpf-core runs in cffi ABI mode here")
     parse._compiled_scan.cache_clear()
-    assert parse._compiled_scan() is not None
+    scan = parse._compiled_scan()
+    assert scan is not None
+    assert callable(getattr(scan, "map_readonly", None))
 
 
 def test_vmlinux_btf_object() -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from pybpf.asm import codec
 from pybpf.btf.kernel import load_boot_note
-from pybpf.core import _sys_build
+from pybpf.core import _sys, _sys_build
 
 
 def _modules_after(code: str) -> set[str]:
@@ -250,6 +250,20 @@ def test_loading_a_core_object_imports_no_importlib(testdata: Path) -> None:
         f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
     )
     assert not {"importlib", "warnings"} & loaded, sorted({"importlib", "warnings"} & loaded)
+
+
+@pytest.mark.kernel
+def test_loading_a_core_object_imports_no_ctypes(testdata: Path) -> None:
+    # Kernel BTF is mapped by the compiled record scan's map_readonly: ctypes,
+    # which costs more to import than the mapping saves, is for installs
+    # without pybpf-core's compiled modules.
+    if not _sys.COMPILED:
+        pytest.skip("pybpf-core runs in cffi ABI mode here")
+    loaded = _modules_after(
+        "from pybpf.core import Collection, load_collection_spec\n"
+        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
+    )
+    assert "ctypes" not in loaded
 
 
 def test_importing_core_imports_no_regex_engine() -> None:

@@ -4,44 +4,29 @@ Linux 6.16 and later let ``/sys/kernel/btf/*`` be mapped (private, read-only):
 the pages are the kernel's own, so mapping vmlinux's 5.5 MB costs a few
 microseconds where reading it costs over a thousand page-sized read(2)s and a
 copy. Python's ``mmap`` keeps a duplicate of the file descriptor for as long
-as the mapping lives, so the mapping is made through ``ctypes`` instead and
+as the mapping lives, so the mapping is made by the compiled record scan's
+``map_readonly`` where pybpf-core's wheel brings it (see
+:func:`pybpf.btf.parse._compiled_scan`), else through ``ctypes`` (imported
+only then: it costs a load more than the mapping saves); either way it is
 unmapped when the last view of it goes away.
 """
 
 from __future__ import annotations
 
-import ctypes
 import mmap
 import os
-import weakref
+
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    MapFn = Callable[[int, int], memoryview | None]
 
 __all__ = ["map_fd", "map_readonly"]
 
-#: What mmap(2) returns on failure.
-MAP_FAILED = ctypes.c_void_p(-1).value
-
-
-def _libc() -> ctypes.CDLL | None:
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.mmap.restype = ctypes.c_void_p
-        libc.mmap.argtypes = [
-            ctypes.c_void_p,
-            ctypes.c_size_t,
-            ctypes.c_int,
-            ctypes.c_int,
-            ctypes.c_int,
-            ctypes.c_long,
-        ]
-        libc.munmap.restype = ctypes.c_int
-        libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-    except (OSError, AttributeError):
-        return None
-    return libc
-
-
-#: The C library's ``mmap`` and ``munmap``, typed; None where ctypes cannot load it.
-LIBC = _libc()
+_FLAGS = mmap.MAP_PRIVATE | getattr(mmap, "MAP_POPULATE", 0)
 
 
 def map_readonly(path: str | os.PathLike[str]) -> tuple[memoryview, os.stat_result] | None:
@@ -64,21 +49,65 @@ def map_fd(fd: int, size: int) -> memoryview | None:
 
     The caller may close ``fd`` right away.
     """
-    if LIBC is None or size <= 0:
+    if size <= 0:
         return None
-    flags = mmap.MAP_PRIVATE | getattr(mmap, "MAP_POPULATE", 0)
-    addr = LIBC.mmap(None, size, mmap.PROT_READ, flags, fd, 0)
-    if addr is None or addr == MAP_FAILED:
-        return None
-    return mapped_view(addr, size).toreadonly()
+    return _mapper()(fd, size)
 
 
-def mapped_view(addr: int, size: int) -> memoryview:
-    """A byte view of the ``size`` bytes mapped at ``addr``, which it then owns.
+_chosen: list[MapFn] = []
 
-    Every view made from it keeps the mapping: it is unmapped after the last.
-    """
-    assert LIBC is not None
-    pages = (ctypes.c_ubyte * size).from_address(addr)
-    weakref.finalize(pages, LIBC.munmap, addr, size)
-    return memoryview(pages).cast("B")
+
+def _mapper() -> MapFn:
+    """How this process maps files: the compiled scan's, else ctypes', else not at all."""
+    if not _chosen:
+        # Imported here: parse imports the index cache, which imports this module.
+        from pybpf.btf.parse import _compiled_scan  # noqa: PLC0415
+
+        compiled = getattr(_compiled_scan(), "map_readonly", None)
+        _chosen.append(_compiled_mapper(compiled) if compiled else _ctypes_mapper())
+    return _chosen[0]
+
+
+def _compiled_mapper(map_readonly: Callable[[int, int], Any]) -> MapFn:
+    """The compiled scan's ``map_readonly`` (a buffer object, or None), as byte views."""
+
+    def map_compiled(fd: int, size: int) -> memoryview | None:
+        mapping = map_readonly(fd, size)
+        return None if mapping is None else memoryview(mapping)
+
+    return map_compiled
+
+
+def _ctypes_mapper() -> MapFn:
+    """mmap(2) through ctypes, for installs without pybpf-core's compiled modules."""
+    import ctypes  # noqa: PLC0415
+    import weakref  # noqa: PLC0415
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        mmap_fn, munmap_fn = libc.mmap, libc.munmap
+    except (OSError, AttributeError):
+        return lambda fd, size: None
+    mmap_fn.restype = ctypes.c_void_p
+    mmap_fn.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_size_t,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_long,
+    ]
+    munmap_fn.restype = ctypes.c_int
+    munmap_fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    failed = ctypes.c_void_p(-1).value
+
+    def map_ctypes(fd: int, size: int) -> memoryview | None:
+        addr = mmap_fn(None, size, mmap.PROT_READ, _FLAGS, fd, 0)
+        if addr is None or addr == failed:
+            return None
+        pages = (ctypes.c_ubyte * size).from_address(addr)
+        # The pages outlive every view made from them: unmapped after the last.
+        weakref.finalize(pages, munmap_fn, addr, size)
+        return memoryview(pages).cast("B").toreadonly()
+
+    return map_ctypes

@@ -143,6 +143,11 @@ def _compiled_scan() -> ModuleType | None:
       dump or of its compact JSON objects joined by commas (what
       :mod:`pybpf.btf.raw_records` makes); ``offsets`` are native uint32,
       ``strings`` the blob's own table.
+
+    It also has ``map_readonly(fd, size)``, which :mod:`pybpf.btf._mapping`
+    uses when present: the file's first ``size`` bytes mapped private and
+    read-only as a buffer object that unmaps with its last view, or None
+    where mmap(2) refuses.
     """
     if os.environ.get("PYBPF_BTF_SCAN") == "python":
         return None

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Bump when a function's arguments or results change: pybpf.btf uses a
  * module of the version it was written for, and its Python code otherwise. */
@@ -918,7 +919,76 @@ out:
     return result;
 }
 
+/* A file mapped read-only (kernel BTF, an index the boot keeps): Python's
+ * mmap holds a duplicate of the descriptor for as long as the mapping lives,
+ * and ctypes, which can do without, costs a load more to import than this
+ * whole module. It exports its bytes read-only; every view holds it, so it
+ * is unmapped after the last. */
+typedef struct {
+    PyObject_HEAD
+    void *addr;
+    Py_ssize_t size;
+} pybpf_mapping;
+
+static int pybpf_mapping_getbuffer(PyObject *self, Py_buffer *view, int flags)
+{
+    pybpf_mapping *m = (pybpf_mapping *)self;
+    return PyBuffer_FillInfo(view, self, m->addr, m->size, 1, flags);
+}
+
+static void pybpf_mapping_dealloc(PyObject *self)
+{
+    pybpf_mapping *m = (pybpf_mapping *)self;
+    if (m->addr != NULL)
+        munmap(m->addr, (size_t)m->size);
+    Py_TYPE(self)->tp_free(self);
+}
+
+static PyBufferProcs pybpf_mapping_buffer = {pybpf_mapping_getbuffer, NULL};
+
+static PyTypeObject pybpf_mapping_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "_pybpf_btf_scan.Mapping",
+    .tp_basicsize = sizeof(pybpf_mapping),
+    .tp_dealloc = pybpf_mapping_dealloc,
+    .tp_as_buffer = &pybpf_mapping_buffer,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A file's first bytes mapped read-only; unmapped with its last view.",
+};
+
+/* map_readonly(fd, size): the first size bytes of the open file fd mapped
+ * private and read-only, or None where mmap(2) refuses. The caller may close
+ * fd at once. */
+static PyObject *pybpf_map_readonly(PyObject *self, PyObject *args)
+{
+    int fd;
+    Py_ssize_t size;
+    void *addr;
+    pybpf_mapping *m;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "in", &fd, &size))
+        return NULL;
+    if (size <= 0)
+        Py_RETURN_NONE;
+    Py_BEGIN_ALLOW_THREADS
+    addr = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    Py_END_ALLOW_THREADS
+    if (addr == MAP_FAILED)
+        Py_RETURN_NONE;
+    m = PyObject_New(pybpf_mapping, &pybpf_mapping_type);
+    if (m == NULL) {
+        munmap(addr, (size_t)size);
+        return NULL;
+    }
+    m->addr = addr;
+    m->size = size;
+    return (PyObject *)m;
+}
+
 static PyMethodDef pybpf_btf_scan_methods[] = {
+    {"map_readonly", pybpf_map_readonly, METH_VARARGS,
+     "map_readonly(fd, size): the file's first size bytes mapped read-only, or None."},
     {"index", pybpf_index, METH_VARARGS,
      "index(types, rules): (offsets, names) of the records of a type section, or None."},
     {"name_order", pybpf_name_order, METH_VARARGS,
@@ -936,7 +1006,11 @@ static struct PyModuleDef pybpf_btf_scan_module = {
 
 PyMODINIT_FUNC PyInit__pybpf_btf_scan(void)
 {
-    PyObject *m = PyModule_Create(&pybpf_btf_scan_module);
+    PyObject *m;
+
+    if (PyType_Ready(&pybpf_mapping_type) < 0)
+        return NULL;
+    m = PyModule_Create(&pybpf_btf_scan_module);
     if (m == NULL)
         return NULL;
     if (PyModule_AddIntConstant(m, "VERSION", PYBPF_BTF_SCAN_VERSION) < 0) {
