@@ -39,7 +39,22 @@ object's own BTF is searched for names with ``bytes.find`` (``re`` only for
 blobs of 64 KiB or more, such as the kernel's without its name index): about
 11% less CPU per process (median pair ratio 0.885 over 21 interleaved pairs,
 on a busy machine), and this module's ``core-el.o`` row from ~5.0x to
-~4.2-4.3x the C program.
+~4.2-4.3x the C program. A sixth pass took ``importlib`` (with the
+``warnings`` it imports) and ``ctypes`` off the path: lazy exports import by
+``__import__``, the syscall layer loads its further compiled modules with
+the loader and spec classes that loaded ``_pybpf_sys``, warnings are
+imported where one is given, and kernel BTF is mapped by the compiled
+record scan's ``map_readonly`` (ctypes only without pybpf-core's compiled
+modules): the row read 3.9x.
+
+What is left is mostly CPython's own work over our modules. Building the
+enums the load uses is ~5 ms (242 members of 13 classes, ``AttachType``
+alone 58; ``enum._simple_enum`` would build them ~2x faster, but it is a
+private API). The cyclic garbage collector is ~7 ms: ~22 young and 2
+middle collections during the imports and the load (~3.6 ms), and the
+collection at interpreter exit over the ~14,600 tracked objects the process
+then holds (~5,500 for a bare interpreter) with the module teardown
+(~3-4 ms): every function, class and enum member is such an object.
 
 What a process that loads ``core-el.o`` paid over a bare interpreter before
 the fifth pass (measured in-process on a quiet machine, module bodies timed
@@ -54,9 +69,10 @@ pybpf modules and ~50 standard ones: the enums the load uses (``elf._uapi``
 ~1.9 ms, whose sections table needs the program and attach types at import;
 ``pybpf.asm.opcodes`` ~1.2 ms; ``pybpf.btf.types`` ~1.1 ms with its type
 classes; ``core._uapi`` ~0.7 ms), ``enum`` and ``collections`` ~2.3 ms
-(``enum`` needs them), ``ctypes`` ~0.9 ms (kernel BTF mapped without holding a descriptor), then
-~0.3-0.8 ms per module for the largest of ours (``core.collection``,
-``core._sys``, ``elf._elffile``, ``elf.spec``, ``asm.codec``, ``btf.spec``).
+(``enum`` needs them), ``ctypes`` ~0.9 ms (kernel BTF mapped without
+holding a descriptor; gone since the sixth pass), then ~0.3-0.8 ms per
+module for the largest of ours (``core.collection``, ``core._sys``,
+``elf._elffile``, ``elf.spec``, ``asm.codec``, ``btf.spec``).
 Finding and reading a module costs ~0.05 ms here before its body runs, so
 fusing modules would save ~3 ms at most. The load itself is mostly CO-RE
 relocation (~3 ms, decoding the kernel's candidate types), the object's ELF
