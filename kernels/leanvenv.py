@@ -29,10 +29,15 @@ def _fingerprint(editables: list[Path], requirements: list[str]) -> str:
     for pkg in editables:
         h.update(str(pkg).encode())
         # An editable install follows .py edits by itself; what it does not follow
-        # is what was built at install time: the metadata and, by this project's
-        # naming, the build hooks and the sources of compiled modules (*build*.py).
+        # is what was built at install time: the metadata, by this project's
+        # naming the build hooks and the builders of compiled modules
+        # (*build*.py), and the C sources and headers those compile.
         inputs = [pkg / "pyproject.toml"]
-        inputs += sorted(p for p in pkg.rglob("*build*.py") if "tests" not in p.parts)
+        inputs += sorted(
+            p
+            for p in pkg.rglob("*")
+            if (p.match("*build*.py") or p.suffix in (".c", ".h")) and "tests" not in p.parts
+        )
         for path in inputs:
             h.update(str(path.relative_to(pkg)).encode() + b"\0")
             h.update(path.read_bytes())
