@@ -12,7 +12,6 @@ keeps ``load_collection_spec`` within its time budget.
 from __future__ import annotations
 
 import functools
-import itertools
 import struct
 from functools import cached_property
 
@@ -463,15 +462,13 @@ def _names_at(table: bytes) -> dict[int, str]:
     decode per name; a table with other bytes gives nothing here, and its
     names are read one by one by :func:`_string_at` (which reports a bad one).
     """
-    if not table.isascii():
-        return {}
-    names = table.decode("ascii").split("\0")[:-1]
-    # Each name starts one past the previous one's end: summed at C speed.
-    starts = itertools.accumulate(map(_plus_one, map(len, names)), initial=0)
-    return dict(zip(starts, names, strict=False))
-
-
-_plus_one = (1).__add__
+    found: dict[int, str] = {}
+    if table.isascii():
+        offset = 0
+        for name in table.decode("ascii").split("\0")[:-1]:
+            found[offset] = name
+            offset += len(name) + 1
+    return found
 
 
 def _string_at(  # noqa: PLR0917 (the place an error names)
