@@ -11,7 +11,6 @@ keeps ``load_collection_spec`` within its time budget.
 
 from __future__ import annotations
 
-import functools
 import struct
 from functools import cached_property
 
@@ -157,21 +156,30 @@ class Section:
         return f"Section({self.index}, {self.name!r}, type={self.type}, size={self.size:#x})"
 
 
-class Symbol(NamedTuple):
-    """One entry of the symbol table.
+class Symbol:
+    """One entry of the symbol table."""
 
-    A named tuple: a table's symbols are made all at once, each without a
-    call into Python (see :attr:`ElfFile.symbols`).
-    """
+    __slots__ = ("bind", "index", "name", "shndx", "size", "type", "value", "visibility")
 
-    index: int
-    name: str
-    value: int
-    size: int
-    bind: int
-    type: int
-    visibility: int
-    shndx: int
+    def __init__(  # noqa: PLR0917 (the fields of an ELF symbol)
+        self,
+        index: int,
+        name: str,
+        value: int,
+        size: int,
+        bind: int,
+        type: int,
+        visibility: int,
+        shndx: int,
+    ) -> None:
+        self.index = index
+        self.name = name
+        self.value = value
+        self.size = size
+        self.bind = bind
+        self.type = type
+        self.visibility = visibility
+        self.shndx = shndx
 
     def __repr__(self) -> str:
         return f"Symbol({self.index}, {self.name!r}, value={self.value:#x}, shndx={self.shndx})"
@@ -367,30 +375,16 @@ class ElfFile:
         strtab = self.section(tab.link, context="symbol table strings")
         strings = self.section_data(strtab)
         raw = self.section_data(tab)
-        count = len(raw) // _SYM_SIZE
-        # The table as columns: one unpack, then slices and C-level maps.
-        words = struct.unpack(f"{self._end}{count * 'IBBHQQ'}", raw)
+        entries = struct.Struct(self._end + "IBBHQQ").iter_unpack(raw)
         names = _names_at(strings)
         names[0] = ""  # the null name, whatever the table holds there
-        name_offsets = words[0::6]
-        texts = list(map(names.get, name_offsets))
-        if None in texts:
-            for i, name in enumerate(name_offsets):
-                if texts[i] is None:
-                    texts[i] = _string_at(names, strings, name, "symbol", i, tab.name)
-        infos = words[1::6]
-        columns = zip(
-            range(count),
-            texts,
-            words[4::6],
-            words[5::6],
-            [info >> 4 for info in infos],
-            [info & 0xF for info in infos],
-            [other & 0x3 for other in words[2::6]],
-            words[3::6],
-            strict=True,
-        )
-        return list(map(_new_symbol, columns))
+        out = []
+        for i, (name, info, other, shndx, value, size) in enumerate(entries):
+            text = names.get(name)
+            if text is None:
+                text = _string_at(names, strings, name, "symbol", i, tab.name)
+            out.append(Symbol(i, text, value, size, info >> 4, info & 0xF, other & 0x3, shndx))
+        return out
 
     def symbol(self, index: int, *, section: str, offset: int) -> Symbol:
         """The symbol at ``index``, or ELFError naming the referring place."""
@@ -445,10 +439,6 @@ class ElfFile:
             out.append(Note(text, typ, raw[desc_off : desc_off + descsz], off))
             off = end
         return out
-
-
-#: A :class:`Symbol` from a tuple of its fields, without a call into Python.
-_new_symbol = functools.partial(tuple.__new__, Symbol)
 
 
 def _align4(n: int) -> int:
