@@ -465,9 +465,8 @@ def test_packed_func_infos_decode_no_function_until_built(testdata: Path) -> Non
     table = next(iter(infos.func_infos.values()))
     info = table.build(0)
     assert info.func is spec.type_by_id(spec.type_id(info.func))
-    assert info == load_ext_infos(section_data(data, ".BTF.ext"), spec).func_infos[
-        next(iter(infos.func_infos))
-    ][0]
+    name = next(iter(infos.func_infos))
+    assert info == load_ext_infos(section_data(data, ".BTF.ext"), spec).func_infos[name][0]
 
 
 def test_packed_func_info_of_wrong_kind(testdata: Path) -> None:
