@@ -451,3 +451,33 @@ def test_string_offsets_checked_against_the_table_in_bulk(count: int) -> None:
                 want = all(v < end for v in raised)
                 assert _all_below([other, raised], end) == want, (count, at, end)
                 assert _all_below([raised], end) == want, (count, at, end)
+
+
+def test_packed_func_infos_decode_no_function_until_built(testdata: Path) -> None:
+    # The records' kinds are checked in the raw BTF: a Func becomes an object
+    # only when a record naming it is built (an instruction's metadata read).
+    from pybpf.btf.ext.packed import load_packed_ext_infos
+
+    data = (testdata / "loader-el.o").read_bytes()
+    spec = Spec.from_bytes(section_data(data, ".BTF"))
+    infos = load_packed_ext_infos(section_data(data, ".BTF.ext"), spec)
+    assert spec._types.count(None) == len(spec._types)
+    table = next(iter(infos.func_infos.values()))
+    info = table.build(0)
+    assert info.func is spec.type_by_id(spec.type_id(info.func))
+    name = next(iter(infos.func_infos))
+    assert info == load_ext_infos(section_data(data, ".BTF.ext"), spec).func_infos[name][0]
+
+
+def test_packed_func_info_of_wrong_kind(testdata: Path) -> None:
+    from pybpf.btf.ext.packed import load_packed_ext_infos
+
+    _, spec, ext_bytes, _ = _load(testdata / "btf-el.o")
+    raw = parse_raw(ext_bytes)
+    type_id = raw.func_info[0].records[0][1]
+    proto_id = spec.type_id(spec.type_by_id(type_id).type)  # type: ignore[attr-defined]
+    at = raw.func_info[0].record_at(0)
+    bad = ext_bytes[: at + 4] + struct.pack("<I", proto_id) + ext_bytes[at + 8 :]
+    fresh = Spec.from_bytes(section_data((testdata / "btf-el.o").read_bytes(), ".BTF"))
+    with pytest.raises(BTFError, match="not a Func"):
+        load_packed_ext_infos(bad, fresh)

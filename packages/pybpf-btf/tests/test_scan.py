@@ -104,9 +104,23 @@ def test_only_large_sections_use_the_compiled_scan(
     compiled: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(parse, "_SCAN_COMPILED_FROM", 16)
+    monkeypatch.setattr(parse, "_small_walks", 0)
     record = [1, info(1), 4, 0x01000020]
     assert isinstance(RawBTF(blob(record * 3)).offsets, list)
     assert isinstance(RawBTF(blob(record * 4)).offsets, array)
+
+
+def test_small_sections_use_the_compiled_scan_once_many_were_walked(
+    compiled: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A process reading object after object has paid for loading the module.
+    monkeypatch.setattr(parse, "_SCAN_COMPILED_FROM", 16)
+    monkeypatch.setattr(parse, "_small_walks", 0)
+    small = blob([1, info(1), 4, 0x01000020] * 3)
+    walked = [RawBTF(small).offsets for _ in range(parse._SMALL_WALKS_BEFORE_COMPILED)]
+    assert all(isinstance(offsets, list) for offsets in walked)
+    assert isinstance(RawBTF(small).offsets, array)
+    assert list(RawBTF(small).offsets) == walked[0]
 
 
 def btf_blobs() -> list[tuple[str, bytes]]:

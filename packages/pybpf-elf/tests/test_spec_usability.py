@@ -100,6 +100,19 @@ def test_bools_are_not_sizes() -> None:
         MapSpec("x", MapType.HASH, key_size=True)
 
 
+def test_valid_arguments_take_the_fast_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every value of its exact kind, a bool field's True included, passes
+    # without the slow per-argument check (which is only for wording errors).
+    from pybpf.elf import spec
+
+    def slow(*args: object) -> None:
+        raise AssertionError("slow check taken")
+
+    monkeypatch.setattr(spec, "_check_types", slow)
+    MapSpec("m", MapType.HASH, 4, 4, 1, autocreate=False)
+    MapSpec("m", MapType.HASH, section=".data", declared_max_entries=3)
+
+
 def test_subclasses_pass_as_their_base() -> None:
     """Values of classes outside the usual ones still pass where isinstance says so."""
 

@@ -99,6 +99,9 @@ _SCAN_VERSION = 2
 # Type sections this large (in words) are walked by the compiled scan: below
 # it, the walk in Python costs less than loading the module (an object's BTF).
 _SCAN_COMPILED_FROM = 16384
+# ... unless the process has walked this many smaller ones already: one that
+# reads object after object pays for loading the module within a few more.
+_SMALL_WALKS_BEFORE_COMPILED = 8
 
 
 def _kind_rules() -> bytes:
@@ -471,6 +474,10 @@ def _fits(index: RecordIndex, words: Sequence[int], infos: Sequence[int]) -> boo
     return packed[0] == words[0] and packed[-1] == words[last]
 
 
+#: How many type sections below :data:`_SCAN_COMPILED_FROM` this process walked in Python.
+_small_walks = 0
+
+
 def _frame(
     native: memoryview, words: Sequence[int], infos: Sequence[int], section_offset: int
 ) -> tuple[Sequence[int], bytes | None]:
@@ -478,7 +485,12 @@ def _frame(
 
     ``native`` is the type section in native byte order: ``words`` as a buffer.
     """
-    scan = _compiled_scan() if len(words) >= _SCAN_COMPILED_FROM else None
+    global _small_walks  # noqa: PLW0603 (a count of this process's walks)
+    scan = None
+    if len(words) >= _SCAN_COMPILED_FROM or _small_walks >= _SMALL_WALKS_BEFORE_COMPILED:
+        scan = _compiled_scan()
+    else:
+        _small_walks += 1
     if scan is not None:
         found = scan.index(native, _KIND_RULES)
         if found is not None:

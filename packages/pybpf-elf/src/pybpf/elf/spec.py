@@ -115,7 +115,8 @@ def _passing_classes(kind: _Kind) -> frozenset[type]:
     found = set(kinds)
     if int in kinds:
         found.update((MapType, Pinning, ProgramType, AttachType))
-    found.discard(bool)
+    if bool not in kinds:
+        found.discard(bool)
     return frozenset(found)
 
 

@@ -21,7 +21,7 @@ from pybpf.btf.errors import BTFError, TypeNotFoundError
 from pybpf.btf.ext.records import CORERelocation, CORERelocKind, FuncInfo, LineInfo
 from pybpf.btf.ext.wire import RawSection, parse_raw
 from pybpf.btf.spec import Spec
-from pybpf.btf.types import Func, Type
+from pybpf.btf.types import Func, Kind, Type
 
 # Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
 TYPE_CHECKING = False
@@ -213,10 +213,7 @@ def _func_infos(resolve: _Resolver, sec: RawSection, name: str) -> RecordTable[F
     offsets, tids = sec.columns()
     if not offsets:
         return RecordTable(FuncInfo, [], _no_record)
-    funcs = {tid: resolve.types.get(tid) for tid in set(tids)}
-    if not _aligned(offsets) or not all(
-        t is not None and t.__class__ is Func for t in _known_types(resolve, funcs)
-    ):
+    if not _aligned(offsets) or not _all_funcs(resolve, set(tids)):
         # Find the first bad record, in file order, for its exact message.
         for i, (insn_off, tid) in enumerate(sec.records):
             where = _Where(sec.record_at(i), "func_info", name)
@@ -225,26 +222,39 @@ def _func_infos(resolve: _Resolver, sec: RawSection, name: str) -> RecordTable[F
                 raise where.error(f"type {tid} is {func!r}, not a Func")
             resolve.offset(insn_off, where)
     slots = _slots(offsets)
-    types = resolve.types
+    # Each Func is decoded when a record naming it is built, as the types are.
+    type_by_id = resolve.spec.type_by_id
 
     def build(row: int) -> FuncInfo:
         info = _new(FuncInfo)
-        _set_func(info, types[tids[row]])
+        _set_func(info, type_by_id(tids[row]))
         _set_func_offset(info, slots[row])
         return info
 
     return RecordTable(FuncInfo, slots, build)
 
 
-def _known_types(resolve: _Resolver, found: dict[int, Type | None]) -> Iterable[Type | None]:
-    """The types of ``found``'s ids, resolved (None for an id the spec lacks)."""
-    for tid, t in found.items():
-        if t is None:
-            try:
-                t = resolve.types[tid] = resolve.spec.type_by_id(tid)
-            except TypeNotFoundError:
-                t = None
-        yield t
+def _all_funcs(resolve: _Resolver, tids: set[int]) -> bool:
+    """Whether every id of ``tids`` is a FUNC of the spec, decoding none that need not be.
+
+    The records of an object's own blob say their kind; only an id outside it
+    (a type added by hand, or of a base) is decoded to look at its class.
+    """
+    raw = resolve.spec._raw
+    first = raw.first_id if raw is not None else 0
+    stop = first + raw.count if raw is not None else 0
+    for tid in tids:
+        if raw is not None and first <= tid < stop:
+            if raw.kind_of(tid) != Kind.FUNC:
+                return False
+            continue
+        try:
+            t = resolve.spec.type_by_id(tid)
+        except TypeNotFoundError:
+            return False
+        if t.__class__ is not Func:
+            return False
+    return True
 
 
 def _line_infos(resolve: _Resolver, sec: RawSection, name: str) -> RecordTable[LineInfo]:
