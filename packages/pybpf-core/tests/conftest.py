@@ -113,7 +113,7 @@ class KernelAnswers:
         the kernel answers a caller, is the same with or without it.
         """
         found = load_kernel_spec().types_by_name(struct, Struct)
-        return any(m.name == member for s in found for m in s.members)
+        return any(m.name == member for s in found if isinstance(s, Struct) for m in s.members)
 
     def info_size(self, fd: FD) -> int:
         """How many bytes the kernel's info struct for the object behind ``fd`` has.

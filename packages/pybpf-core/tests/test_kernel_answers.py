@@ -104,6 +104,7 @@ def test_info_size_is_the_kernels_struct(this_kernel: KernelAnswers) -> None:
     with Map(MapSpec("plain", MapType.ARRAY, 4, 4, 1)) as m:
         size = this_kernel.info_size(m.fd)
     (own,) = load_kernel_spec().types_by_name("bpf_map_info", Struct)
+    assert isinstance(own, Struct)
     assert size == own.size
 
 
