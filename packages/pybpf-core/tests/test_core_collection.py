@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+from pybpf.asm import Helper, Instructions, builder
+from pybpf.asm.opcodes import Register
 from pybpf.btf import load_kernel_spec
 from pybpf.core import (
     BPFError,
@@ -24,10 +26,11 @@ from pybpf.core import (
     MapType,
     NotSupportedError,
     Program,
+    ProgramSpec,
+    ProgramType,
     Variable,
     VerifierError,
     _kconfig,
-    _kernel_btf,
     features,
     load_collection,
     load_collection_spec,
@@ -35,52 +38,47 @@ from pybpf.core import (
 )
 from pybpf.elf.variable_value import VariableValue
 
+if TYPE_CHECKING:
+    from conftest import KernelAnswers
+
 pytestmark = pytest.mark.kernel
 
+R0 = Register.R0
 UDP_PACKET = bytes(14) + bytes([0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17]) + bytes(40)
 
 #: testdata objects that load as a whole. What each needs of the kernel (map,
 #: program and attach types, helpers, ISA extensions) is asked of the kernel
-#: by features.check_spec; the version is kept only where no probe can tell
-#: (which kfuncs exist, struct_ops links).
-LOADABLE: dict[str, tuple[int, int] | None] = {
-    "arena_access": None,
-    "arena_globals": None,
-    "atomics": None,
-    "btf": None,
-    "core": None,
-    "core_match": None,
-    "demo": None,
-    "globals": None,
-    "instructions": None,
-    "kconfig": None,
-    "kfuncs": (6, 2),
-    "linked": None,
-    "loader": None,
-    "long_jump": None,
-    "maps": None,
-    "maps_iproute2": None,
-    "maps_legacy": None,
-    "maps_new": None,
-    "struct_ops": None,
-    "struct_ops_link": (6, 4),
-    "usdt": None,
-    "v4": None,
-}
-KERNEL = tuple(int(x) for x in re.findall(r"\d+", os.uname().release)[:2])
-
-
-def need_kernel(version: tuple[int, int], what: str) -> None:
-    if version > KERNEL:
-        pytest.skip(f"{what} needs Linux {version[0]}.{version[1]}")
+#: by features.check_spec; what no probe asks before loading (which kfuncs
+#: exist, struct_ops links) the load itself asks, its refusal a skip.
+LOADABLE = [
+    "arena_access",
+    "arena_globals",
+    "atomics",
+    "btf",
+    "core",
+    "core_match",
+    "demo",
+    "globals",
+    "instructions",
+    "kconfig",
+    "kfuncs",
+    "linked",
+    "loader",
+    "long_jump",
+    "maps",
+    "maps_iproute2",
+    "maps_legacy",
+    "maps_new",
+    "struct_ops",
+    "struct_ops_link",
+    "usdt",
+    "v4",
+]
 
 
 def need(testdata: Path, name: str) -> CollectionSpec:
     """The spec of testdata's ``name``-el.o; skipped with the kernel's answer
     when this kernel lacks or refuses something it uses."""
-    floor = LOADABLE.get(name)
-    if floor is not None:
-        need_kernel(floor, f"{name}-el.o")
     spec = load_collection_spec(testdata / f"{name}-el.o")
     features.check_spec(spec)  # NotSupportedError: reported as a skip
     return spec
@@ -96,12 +94,14 @@ def pin_dir() -> Iterator[Path]:
     path.rmdir()
 
 
-@pytest.mark.parametrize("name", sorted(LOADABLE))
-def test_loads(testdata: Path, pin_dir: Path, name: str) -> None:
+@pytest.mark.parametrize("name", LOADABLE)
+def test_loads(testdata: Path, pin_dir: Path, this_kernel: KernelAnswers, name: str) -> None:
     if name == "kconfig" and _kconfig.read_config() is None:
         pytest.skip("no kernel config here (/boot/config-*, /proc/config.gz)")
     spec = need(testdata, name)
-    with Collection(spec, CollectionOptions(pin_path=pin_dir)) as coll:
+    with this_kernel.skip_if_lacking(spec):
+        coll = Collection(spec, CollectionOptions(pin_path=pin_dir))
+    with coll:
         assert set(coll.programs) == {n for n, p in spec.programs.items() if p.autoload}
         assert set(coll.maps) == set(spec.maps)
         for prog in coll.programs.values():
@@ -220,6 +220,8 @@ def test_kconfig_values(testdata: Path) -> None:
         assert v["CONFIG_BPF_SYSCALL"].get() is True
         tristate = {"y": 1, "m": 2}.get(config.get("CONFIG_BPF_LSM", ""), 0)
         assert int(v["CONFIG_BPF_LSM"].get()) == tristate
+        # The one place a version is the point: LINUX_KERNEL_VERSION is the
+        # release this kernel reports, as libbpf reads it from uname.
         release = os.uname().release.split("-")[0].split(".")
         major, minor = int(release[0]), int(release[1])
         assert v["LINUX_KERNEL_VERSION"].get() >> 8 == (major << 8) | minor
@@ -285,8 +287,10 @@ def test_ksym_resolution() -> None:
     assert by_ref["pybpf_no_such_typed_symbol"].src == PseudoSource.IMM
 
 
-def test_kfuncs_resolved(testdata: Path) -> None:
-    with Collection(need(testdata, "kfuncs")) as coll:
+def test_kfuncs_resolved(testdata: Path, this_kernel: KernelAnswers) -> None:
+    with this_kernel.skip_if_lacking():
+        coll = Collection(need(testdata, "kfuncs"))
+    with coll:
         assert coll.programs["acquire_task"].info().id > 0
 
 
@@ -411,24 +415,20 @@ def test_variable_without_btf_type(testdata: Path) -> None:
 CONGESTION = Path("/proc/sys/net/ipv4/tcp_available_congestion_control")
 
 
-def _vmlinux_btf_id() -> int:
-    for btf_id in _kernel_btf.btf_ids():
-        with _kernel_btf.open_btf(btf_id) as fd:
-            info = _kernel_btf.btf_info(fd)
-        if info.kernel_btf and info.name == "vmlinux":
-            return btf_id
-    raise AssertionError("no BTF object named vmlinux")
-
-
-def test_struct_ops_registers(testdata: Path) -> None:
+def test_struct_ops_registers(testdata: Path, this_kernel: KernelAnswers) -> None:
     if "pybpf_cc" in CONGESTION.read_text().split():
         pytest.skip("pybpf_cc is already registered (another test run?)")
     with Collection(testdata / "struct_ops-el.o") as coll:
         ops = coll.maps["pybpf_cc"]
         info = ops.info()
         assert info.btf_vmlinux_value_type_id > 0
-        # From 6.9 the kernel names the BTF object holding the type: vmlinux's.
-        assert info.btf_vmlinux_id == (_vmlinux_btf_id() if KERNEL >= (6, 9) else 0)
+        # A kernel whose bpf_map_info has btf_vmlinux_id names the BTF object
+        # holding the type: vmlinux's. The field took the place of padding, so
+        # the struct's size cannot tell: the kernel's own BTF of it does.
+        if this_kernel.struct_has("bpf_map_info", "btf_vmlinux_id"):
+            assert info.btf_vmlinux_id == this_kernel.vmlinux_btf_id()
+        else:
+            assert info.btf_vmlinux_id == 0
         # Attaching is pybpf.link's job; the value is ready for it.
         ops.update(b"\0\0\0\0", coll.struct_ops_values["pybpf_cc"])
         try:
@@ -448,8 +448,11 @@ def test_struct_ops_unknown_to_kernel(testdata: Path) -> None:
         _struct_ops.prepare(ops, other)
 
 
-def test_struct_ops_selected_by_map(testdata: Path) -> None:
-    with Collection(need(testdata, "struct_ops_link"), maps=["pybpf_cc_link"]) as coll:
+def test_struct_ops_selected_by_map(testdata: Path, this_kernel: KernelAnswers) -> None:
+    spec = need(testdata, "struct_ops_link")
+    with this_kernel.skip_if_lacking(spec):
+        coll = Collection(spec, maps=["pybpf_cc_link"])
+    with coll:
         assert len(coll.programs) == 3
 
 
@@ -475,6 +478,21 @@ def test_program_array_selected_by_map(testdata: Path, pin_dir: Path) -> None:
 
 
 def test_bpf_cookie_probe() -> None:
-    # bpf_get_attach_cookie came with 5.15.
-    release = tuple(int(x) for x in os.uname().release.split("-")[0].split(".")[:2])
-    assert _kconfig.has_bpf_cookie() is (release >= (5, 15))
+    # The probe (a raw load of a helper call) agrees with a tracepoint program
+    # calling bpf_get_attach_cookie, loaded the way users load programs.
+    cookie = ProgramSpec(
+        "cookie",
+        "tracepoint/syscalls/sys_enter_getpid",
+        ProgramType.TRACEPOINT,
+        Instructions([builder.call(Helper.get_attach_cookie), builder.mov(R0, 0), builder.exit()]),
+        license="GPL",
+    )
+    try:
+        Program(cookie).close()
+    except VerifierError as exc:
+        # The verifier names the helper by its number, whatever it calls it.
+        assert f"#{int(Helper.get_attach_cookie)}" in exc.cause, exc
+        loaded = False
+    else:
+        loaded = True
+    assert _kconfig.has_bpf_cookie() is loaded

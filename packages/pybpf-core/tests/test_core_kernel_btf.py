@@ -6,9 +6,8 @@ guest (kernels/vm.py); the host has none, and skips them saying so.
 
 from __future__ import annotations
 
-import os
-import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,10 +18,12 @@ from pybpf.core import BPFError, Collection, VerifierError, _externs, _kernel_bt
 from pybpf.elf import load_collection_spec
 from pybpf.elf.spec import Extern, ExternKind
 
+if TYPE_CHECKING:
+    from conftest import KernelAnswers
+
 pytestmark = pytest.mark.kernel
 
 TESTDATA = Path(__file__).parents[3] / "testdata"
-KERNEL = tuple(int(x) for x in re.findall(r"\d+", os.uname().release)[:2])
 XDP_DROP = 1
 PACKET = bytes(64)
 
@@ -30,11 +31,6 @@ PACKET = bytes(64)
 def need_module(name: str) -> None:
     if not Path(f"/sys/kernel/btf/{name}").exists():
         pytest.skip(f"no BTF for kernel module {name} here (the VM rows load nf_conntrack)")
-
-
-def need_kernel(version: tuple[int, int], what: str) -> None:
-    if version > KERNEL:
-        pytest.skip(f"{what} needs Linux {version[0]}.{version[1]}")
 
 
 def test_compiled_core_brings_the_compiled_btf_scan() -> None:
@@ -51,19 +47,15 @@ def test_compiled_core_brings_the_compiled_btf_scan() -> None:
     assert callable(getattr(scan, "map_readonly", None))
 
 
-def test_vmlinux_btf_object() -> None:
-    need_kernel((5, 11), "vmlinux's BTF as a BTF object with an id")
-    for btf_id in _kernel_btf.btf_ids():
-        with _kernel_btf.open_btf(btf_id) as fd:
-            info = _kernel_btf.btf_info(fd)
-            if info.name != "vmlinux":
-                continue
-            assert info.kernel_btf and info.id == btf_id
-            raw = _kernel_btf.read_btf(fd, info.size)
-            assert raw == Path("/sys/kernel/btf/vmlinux").read_bytes()
-            assert _kernel_btf.btf_spec_by_id(btf_id, fd, info) is load_kernel_spec()
-            return
-    pytest.fail("no vmlinux among the kernel's BTF objects")
+def test_vmlinux_btf_object(this_kernel: KernelAnswers) -> None:
+    btf_id = this_kernel.vmlinux_btf_id()
+    with _kernel_btf.open_btf(btf_id) as fd:
+        info = _kernel_btf.btf_info(fd)
+        assert info.name == "vmlinux"
+        assert info.kernel_btf and info.id == btf_id
+        raw = _kernel_btf.read_btf(fd, info.size)
+        assert raw == Path("/sys/kernel/btf/vmlinux").read_bytes()
+        assert _kernel_btf.btf_spec_by_id(btf_id, fd, info) is load_kernel_spec()
 
 
 def test_module_btfs_close_once() -> None:
@@ -78,8 +70,8 @@ def test_module_btfs_close_once() -> None:
     assert list(modules) == []
 
 
-def test_specs_of_gone_btf_objects_are_dropped() -> None:
-    need_kernel((5, 11), "walking BTF objects by id")
+def test_specs_of_gone_btf_objects_are_dropped(this_kernel: KernelAnswers) -> None:
+    this_kernel.need_kernel_btf_objects()
     with Collection(load_collection_spec(TESTDATA / "demo-el.o")) as coll:
         live = next(m.info().btf_id for m in coll.maps.values())
         spec = _kernel_btf.btf_spec_by_id(live)
@@ -145,9 +137,14 @@ def test_module_kfunc_call_runs() -> None:
         assert coll.variables["missing"].get() == 0
 
 
-def test_module_kfunc_exists() -> None:
+def test_module_kfunc_exists(this_kernel: KernelAnswers) -> None:
     need_module("nf_conntrack")
-    need_kernel((6, 4), "an LD_IMM64 of a kfunc (bpf_ksym_exists)")
+    # The load first: a kernel that takes no LD_IMM64 of a kfunc says so.
+    with this_kernel.skip_if_lacking():
+        coll = Collection(TESTDATA / "kfuncs_module-el.o", programs=["ct_exists"])
+    with coll:
+        coll.programs["ct_exists"].run(PACKET)
+        assert coll.variables["exists"].get() == 1
     insns = _insns("kfuncs_module-el.o", "ct_exists")
     with _externs.Resolver(load_kernel_spec()) as resolver:
         resolver.resolve("ct_exists", insns)
@@ -156,9 +153,6 @@ def test_module_kfunc_exists() -> None:
         assert load.src == PseudoSource.BTF_ID and load.offset == 0
         assert load.constant >> 32 == conntrack.fd.number
         assert resolver.fd_array == []  # only calls use it
-    with Collection(TESTDATA / "kfuncs_module-el.o", programs=["ct_exists"]) as coll:
-        coll.programs["ct_exists"].run(PACKET)
-        assert coll.variables["exists"].get() == 1
 
 
 def _kfunc_call(name: str, proto: FuncProto, *, weak: bool) -> Instructions:
@@ -169,8 +163,8 @@ def _kfunc_call(name: str, proto: FuncProto, *, weak: bool) -> Instructions:
     return insns
 
 
-def test_kfunc_flavour() -> None:
-    need_kernel((6, 2), "bpf_rcu_read_lock")
+def test_kfunc_flavour(this_kernel: KernelAnswers) -> None:
+    this_kernel.need_function("bpf_rcu_read_lock")
     insns = _kfunc_call("bpf_rcu_read_lock___pybpf", FuncProto(Void(), []), weak=False)
     _externs.resolve("acquire_task", insns, load_kernel_spec())
     (call,) = _by_name(insns, "bpf_rcu_read_lock___pybpf")
@@ -178,8 +172,8 @@ def test_kfunc_flavour() -> None:
     assert call.offset == 0
 
 
-def test_kfunc_incompatible_proto() -> None:
-    need_kernel((6, 2), "bpf_rcu_read_lock")
+def test_kfunc_incompatible_proto(this_kernel: KernelAnswers) -> None:
+    this_kernel.need_function("bpf_rcu_read_lock")
     wrong = FuncProto(Void(), [FuncParam("x", Int("int", 4))])
     insns = _kfunc_call("bpf_rcu_read_lock", wrong, weak=False)
     with pytest.raises(BPFError, match=r"bpf_rcu_read_lock.*incompatible.*vmlinux") as info:
@@ -192,13 +186,16 @@ def test_kfunc_incompatible_proto() -> None:
     assert (call.src, call.constant) == (CallSource.HELPER, _externs.KFUNC_POISON_BASE)
 
 
-def test_reachable_missing_weak_kfunc() -> None:
-    need_kernel((6, 2), "kfuncs-el.o")
+def test_reachable_missing_weak_kfunc(this_kernel: KernelAnswers) -> None:
     spec = load_collection_spec(TESTDATA / "kfuncs-el.o")
     for insn in _by_name(spec.programs["acquire_task"].instructions, "bpf_rcu_read_lock"):
         ext = insn.metadata[Extern]
         insn.metadata[Extern] = Extern("pybpf_gone", ExternKind.KFUNC, ext.type, weak=True)
-    with pytest.raises(VerifierError, match=f"unknown#{_externs.KFUNC_POISON_BASE}") as info:
+    # The object's other kfuncs are strong: a kernel without them says so first.
+    with (
+        this_kernel.skip_if_lacking(),
+        pytest.raises(VerifierError, match=f"unknown#{_externs.KFUNC_POISON_BASE}") as info,
+    ):
         Collection(spec)
     assert any("'pybpf_gone'" in note for note in info.value.__notes__)
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import errno
 import os
-import re
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
 from pybpf.core import BPFError, Map, MapFlags, NotSupportedError, _cmds, _probes, features
 from pybpf.elf._uapi import MapType
 from pybpf.elf.spec import MapSpec
+
+if TYPE_CHECKING:
+    from conftest import KernelAnswers
 
 pytestmark = pytest.mark.kernel
 
@@ -72,12 +74,15 @@ def test_create(  # noqa: PLR0917
             assert info.map_extra == 3
 
 
-def test_map_extra_before_516_is_none(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_map_extra_before_516_is_none(
+    monkeypatch: pytest.MonkeyPatch, this_kernel: KernelAnswers
+) -> None:
     # Kernels before 5.16 fill 80 bytes of struct bpf_map_info: no map_extra.
     real = _cmds.obj_info
     with Map(MapSpec("plain", MapType.HASH, 4, 4, 1)) as m:
-        release = tuple(int(x) for x in re.findall(r"\d+", os.uname().release)[:2])
-        assert m.info().map_extra == (0 if release >= (5, 16) else None)
+        size = this_kernel.info_size(m.fd)
+        reported = size >= _cmds.field_ends("struct pybpf_map_info")["map_extra"]
+        assert m.info().map_extra == (0 if reported else None)
         monkeypatch.setattr(_cmds, "obj_info", lambda fd, raw, what: min(real(fd, raw, what), 80))
         info = m.info()
     assert info.map_extra is None

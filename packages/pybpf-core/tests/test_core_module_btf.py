@@ -7,8 +7,6 @@ object is testdata/core_module.c.
 
 from __future__ import annotations
 
-import os
-import re
 from pathlib import Path
 
 import pytest
@@ -32,7 +30,6 @@ from pybpf.elf.spec import CollectionSpec
 pytestmark = pytest.mark.kernel
 
 TESTDATA = Path(__file__).parents[3] / "testdata"
-KERNEL = tuple(int(x) for x in re.findall(r"\d+", os.uname().release)[:2])
 L4PROTO = "nf_conntrack_l4proto"
 
 
