@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import pybpf.asm
-from pybpf.asm.exports import compiled_module, export_mismatches
+from pybpf.asm.exports import compiled_module, export_mismatches, lazy_value
 
 
 def _modules_after(statement: str) -> set[str]:
@@ -91,6 +91,37 @@ def test_a_function_named_like_its_module_wins(tmp_path: Path) -> None:
     ):
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
         subprocess.run([sys.executable, "-c", statement], check=True, env=env)
+
+
+def test_a_lazy_value_is_made_once_on_first_read() -> None:
+    module = types.ModuleType("lazy_value_demo")
+    made: list[object] = []
+
+    def make() -> object:
+        made.append(object())
+        return made[-1]
+
+    module.__getattr__ = lazy_value(vars(module), "Alias", make)  # type: ignore[attr-defined]
+    assert made == []
+    first = module.Alias  # type: ignore[attr-defined]
+    assert first is made[0]
+    # Later reads are plain attribute reads of the cached value.
+    assert module.Alias is first  # type: ignore[attr-defined]
+    assert vars(module)["Alias"] is first
+    assert len(made) == 1
+    with pytest.raises(AttributeError, match="'lazy_value_demo' has no attribute 'Other'"):
+        module.Other  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_the_byte_order_alias_costs_no_typing_until_read() -> None:
+    assert "typing" not in _modules_after("import pybpf.asm.byteorder")
+    loaded = _modules_after(
+        "from pybpf.asm.byteorder import ByteOrder\n"
+        "from pybpf.asm import ByteOrder as again\n"
+        "import typing\n"
+        "assert again is ByteOrder == typing.Literal['little', 'big']"
+    )
+    assert "typing" in loaded
 
 
 def test_the_lists_of_public_names_agree() -> None:

@@ -4,28 +4,38 @@ from __future__ import annotations
 
 import gc
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from pybpf.btf import _mapping, kernel
-from pybpf.btf._mapping import map_readonly
-from pybpf.btf.parse import _compiled_scan
+from pybpf.btf import _mapping, kernel, parse
+from pybpf.btf._mapping import forget_mapper, map_readonly
 
 SYSFS_VMLINUX = Path("/sys/kernel/btf/vmlinux")
 
 
 @pytest.fixture(autouse=True, params=["compiled", "ctypes"])
-def mapper(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+def mapper(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Every test maps both ways: the compiled scan's map_readonly, and ctypes'."""
     if request.param == "compiled":
-        compiled = getattr(_compiled_scan(), "map_readonly", None)
-        if compiled is None:
+        if getattr(parse._compiled_scan(), "map_readonly", None) is None:
             pytest.skip("no compiled scan: pybpf-core absent or built without a C compiler")
-        chosen = _mapping._compiled_mapper(compiled)
     else:
-        chosen = _mapping._ctypes_mapper()
-    monkeypatch.setattr(_mapping, "_chosen", [chosen])
+        # As in an install without the compiled scan (read when the mapping is chosen).
+        monkeypatch.setattr(parse, "_compiled_scan", lambda: None)
+    forget_mapper()
+    yield request.param
+    # Chosen again, with the process's own setting, after this test.
+    forget_mapper()
+
+
+def test_the_mapping_is_chosen_once_until_forgotten(mapper: str) -> None:
+    chosen = _mapping._mapper()
+    assert chosen.__name__ == f"map_{mapper}"
+    assert _mapping._mapper() is chosen
+    forget_mapper()
+    assert _mapping._mapper() is not chosen
 
 
 def test_maps_a_file_read_only(tmp_path: Path) -> None:

@@ -24,6 +24,14 @@ def _modules_after(code: str) -> set[str]:
     return set(done.stdout.split())
 
 
+def _load_core_object(testdata: Path) -> str:
+    """The code most checks run: load core-el.o (a CO-RE object with .bss) and close it."""
+    return (
+        "from pybpf.core import Collection, load_collection_spec\n"
+        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
+    )
+
+
 def test_the_freshness_check_of_the_compiled_module_needs_no_hashlib() -> None:
     # Loaded outside the package, as the build hook loads it.
     code = (
@@ -164,10 +172,7 @@ def test_the_perf_event_names_are_the_same_objects_from_every_public_place() -> 
 
 @pytest.mark.kernel
 def test_loading_a_core_object_leaves_out_what_only_other_calls_use(testdata: Path) -> None:
-    loaded = _modules_after(
-        "from pybpf.core import Collection, load_collection_spec\n"
-        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
-    )
+    loaded = _modules_after(_load_core_object(testdata))
     # The link and perf enums: only links and perf events use them. The helper
     # ids: only a printed helper call. Map and program infos: only .info().
     # BTF value codecs: only maps with BTF keys or values (core-el.o has .bss).
@@ -213,10 +218,7 @@ def test_loading_a_core_object_imports_no_dataclasses(testdata: Path) -> None:
     # The public specs, ext records, CO-RE results and options are records
     # (pybpf.asm.records): dataclasses, with inspect, ast, dis and tokenize,
     # cost more to import than the load's own work.
-    loaded = _modules_after(
-        "from pybpf.core import Collection, load_collection_spec\n"
-        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
-    )
+    loaded = _modules_after(_load_core_object(testdata))
     heavy = {"dataclasses", "inspect", "ast", "dis", "tokenize"}
     assert not heavy & loaded, sorted(heavy & loaded)
     assert {"pybpf.asm.records", "pybpf.btf.corerelo"} <= loaded
@@ -230,10 +232,7 @@ def test_loading_a_core_object_imports_no_typing(testdata: Path) -> None:
     # (pybpf.asm.runtime_typing), and the Codec protocol, which is typing's,
     # is imported by its first reader. re: only a search of a large BTF blob
     # (the kernel's without its name index) uses it, not the object's own.
-    loaded = _modules_after(
-        "from pybpf.core import Collection, load_collection_spec\n"
-        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
-    )
+    loaded = _modules_after(_load_core_object(testdata))
     unused = {"typing", "contextlib", "re", "pybpf.core._codec_protocol"}
     assert not unused & loaded, sorted(unused & loaded)
     assert "pybpf.core.codec" in loaded
@@ -245,10 +244,7 @@ def test_loading_a_core_object_imports_no_importlib(testdata: Path) -> None:
     # layer loads its further compiled modules with the classes that loaded
     # _pybpf_sys: importlib (with the warnings it imports) stays out, and
     # warnings is imported only where a warning is given.
-    loaded = _modules_after(
-        "from pybpf.core import Collection, load_collection_spec\n"
-        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
-    )
+    loaded = _modules_after(_load_core_object(testdata))
     assert not {"importlib", "warnings"} & loaded, sorted({"importlib", "warnings"} & loaded)
 
 
@@ -259,10 +255,7 @@ def test_loading_a_core_object_imports_no_ctypes(testdata: Path) -> None:
     # without pybpf-core's compiled modules.
     if not _sys.COMPILED:
         pytest.skip("pybpf-core runs in cffi ABI mode here")
-    loaded = _modules_after(
-        "from pybpf.core import Collection, load_collection_spec\n"
-        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
-    )
+    loaded = _modules_after(_load_core_object(testdata))
     assert "ctypes" not in loaded
 
 
@@ -343,10 +336,7 @@ def test_loading_a_core_object_needs_no_contextlib_copy_or_disassembler(testdata
     # whether the kernel charges BPF memory to RLIMIT_MEMLOCK, and to raise it
     # where it does (before 5.11): not once the boot's note says it does not
     # (where a note can be kept: the conftest's loads have probed by now).
-    imported = _imported_by_pybpf(
-        "from pybpf.core import Collection, load_collection_spec\n"
-        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
-    )
+    imported = _imported_by_pybpf(_load_core_object(testdata))
     unused = {"contextlib", "copy", "pybpf.asm.disasm"}
     if b"memlock_charged=0" in (load_boot_note("core-probes") or b"").split():
         unused.add("resource")
@@ -372,8 +362,7 @@ def test_loading_a_core_object_builds_none_of_cores_enums_it_does_not_use(testda
     # RunFlags: only Program.run; StatsType: only enable_stats; UpdateFlags:
     # only element writes that pass one; FileFlags: only opening pins and ids.
     built = _defined_after(
-        "from pybpf.core import Collection, load_collection_spec\n"
-        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()",
+        _load_core_object(testdata),
         {"RunFlags", "StatsType", "UpdateFlags", "FileFlags", "Command", "MapFlags"},
     )
     assert built == {"Command", "MapFlags"}
@@ -399,10 +388,7 @@ def test_the_access_flags_are_the_same_objects_from_every_public_place() -> None
 def test_loading_an_object_without_pins_or_batches_imports_neither(testdata: Path) -> None:
     # Pinning rules and bpffs paths: only pinned maps, replacements and pin();
     # batch operations: only a map's batch calls and items() of a full map.
-    loaded = _modules_after(
-        "from pybpf.core import Collection, load_collection_spec\n"
-        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
-    )
+    loaded = _modules_after(_load_core_object(testdata))
     unused = {"pybpf.core._pinning", "pybpf.core._bpffs", "pybpf.core._batch"}
     assert not unused & loaded, sorted(unused & loaded)
     assert "pybpf.core.map" in loaded
@@ -411,10 +397,7 @@ def test_loading_an_object_without_pins_or_batches_imports_neither(testdata: Pat
 @pytest.mark.kernel
 def test_loading_an_object_without_externs_imports_no_extern_resolver(testdata: Path) -> None:
     # Kernel symbols and kfuncs: only programs that use them (core-el.o has none).
-    loaded = _modules_after(
-        "from pybpf.core import Collection, load_collection_spec\n"
-        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
-    )
+    loaded = _modules_after(_load_core_object(testdata))
     assert "pybpf.core._externs" not in loaded
     assert "pybpf.core.program" in loaded
 
@@ -433,8 +416,7 @@ def test_loading_a_core_object_builds_no_register_enum(testdata: Path) -> None:
     # Decoding, relocating and loading name no register: only the builder and
     # the disassembler do.
     built = _defined_after(
-        "from pybpf.core import Collection, load_collection_spec\n"
-        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()",
+        _load_core_object(testdata),
         {"Register", "Instructions"},
     )
     assert built == {"Instructions"}
@@ -446,10 +428,7 @@ def test_loading_a_core_object_builds_no_opcode_field_enum(testdata: Path) -> No
     # compare the plain numbers of pybpf.asm.opcodes: the field enums are for
     # building and printing programs, the Python codec's tables for installs
     # without the compiled codec.
-    code = (
-        "from pybpf.core import Collection, load_collection_spec\n"
-        f"Collection(load_collection_spec({str(testdata / 'core-el.o')!r})).close()"
-    )
+    code = _load_core_object(testdata)
     # (Source is also the ELF reader's name for what it reads.)
     fields = {"OpClass", "Size", "Mode", "ALUOp", "JumpOp", "AtomicOp"}
     sources = {"PseudoSource", "CallSource"}

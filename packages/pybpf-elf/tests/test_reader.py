@@ -263,6 +263,31 @@ def test_linked_object(testdata: Path) -> None:
     assert "overridden_var" in spec.variables
 
 
+def test_linked_overridden_weak_variable_is_at_its_symbol(testdata: Path) -> None:
+    # libbpf 1.1.2's linker leaves the losing weak copy's offset (0) in the
+    # DATASEC; the symbol says where the strong definition (2) went.
+    spec = load(testdata, "linked")
+    var = spec.variables["overridden_var"]
+    elf = ElfFile((testdata / "linked-el.o").read_bytes())
+    symbol = next(s for s in elf.symbols if s.name == "overridden_var")
+    assert var.offset == symbol.value == 16
+    data = spec.maps[".data"].contents[0][1]
+    assert isinstance(data, bytes)
+    assert int.from_bytes(data[var.offset : var.offset + var.size], "little") == 2
+
+
+@pytest.mark.parametrize("section", [".BTF", ".BTF.ext"])
+def test_corrupt_btf_sections_are_refused_by_name(testdata: Path, section: str) -> None:
+    # libbpf opens such an object without them where it can; pybpf refuses it.
+    data = bytearray((testdata / "core-el.o").read_bytes())
+    found = ElfFile(bytes(data)).section_named(section)
+    assert found is not None
+    data[found.offset : found.offset + 2] = b"\0\0"  # the magic
+    with pytest.raises(ELFError, match="magic") as e:
+        load_collection_spec(bytes(data))
+    assert e.value.section == section
+
+
 def test_linked_overridden_weak_code_is_skipped(testdata: Path) -> None:
     # The losing weak copies keep their code and relocations in .text, under
     # no symbol: libbpf skips those relocations, and so does the reader.

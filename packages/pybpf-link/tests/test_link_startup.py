@@ -58,6 +58,23 @@ def test_finding_an_executable_reads_nothing_it_does_not_need() -> None:
     assert not unused & loaded, sorted(unused & loaded)
 
 
+def test_a_symbol_lookup_imports_no_typing() -> None:
+    # A uprobe's target is found through the native ELF reader: its records
+    # take their run-time bases from pybpf.asm.runtime_typing, as the BPF
+    # object reader's do, and its annotations are never evaluated.
+    from pybpf.link import Executable
+
+    libc = Executable("libc.so.6").path  # by path: the child needs no library search
+    loaded = _modules_after(
+        "from pybpf.link import Executable\n"
+        f"exe = Executable({libc!r})\n"
+        "assert exe.symbol_offset('malloc') > 0\n"
+        "assert exe.binary.byte_order == 'little'"
+    )
+    assert "pybpf.elf.binary" in loaded
+    assert "typing" not in loaded
+
+
 _ATTACH_CALLS = [
     "kprobe",
     "tracepoint",

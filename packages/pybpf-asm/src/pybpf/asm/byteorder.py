@@ -17,12 +17,12 @@ if TYPE_CHECKING:
     #: ``"little"`` (``bpfel``) or ``"big"`` (``bpfeb``), as :meth:`int.from_bytes` spells them.
     ByteOrder: TypeAlias = Literal["little", "big"]
 else:
+    from pybpf.asm.exports import lazy_value
 
-    def __getattr__(name):
-        """``ByteOrder`` for run-time readers, made when first read (annotations never read it)."""
-        if name != "ByteOrder":
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def _byte_order():
+        """``ByteOrder`` for run-time readers (annotations never read it)."""
         from typing import Literal  # noqa: PLC0415 (only this alias needs typing)
 
-        alias = globals()["ByteOrder"] = Literal["little", "big"]
-        return alias
+        return Literal["little", "big"]
+
+    __getattr__ = lazy_value(globals(), "ByteOrder", _byte_order)

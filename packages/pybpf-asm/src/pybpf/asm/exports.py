@@ -3,7 +3,8 @@
 A package lists where each public name lives and imports nothing up front;
 the first read of a name imports its module (PEP 562). Every pybpf
 distribution's ``__init__`` uses it, so that ``import pybpf.elf`` costs
-milliseconds and a command imports only what it uses.
+milliseconds and a command imports only what it uses. A module does the same
+for one value of its own that costs an import to make (:func:`lazy_value`).
 
 pybpf-core's wheel carries compiled modules that lower layers use when they
 are installed (the asm codec, the BTF record scan, the C header dump): a lower
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from types import ModuleType
     from typing import Any
 
-__all__ = ["compiled_module", "export_mismatches", "lazy_exports"]
+__all__ = ["compiled_module", "export_mismatches", "lazy_exports", "lazy_value"]
 
 
 def _import(name: str) -> ModuleType:
@@ -94,6 +95,35 @@ def lazy_exports(
         return sorted(set(namespace) | set(names))
 
     return __getattr__, __dir__
+
+
+def lazy_value(
+    namespace: dict[str, Any], name: str, make: Callable[[], object]
+) -> Callable[[str], object]:
+    """A module ``__getattr__`` that makes ``name`` with ``make()`` when first read.
+
+    For a module-level value whose making costs an import the module's other
+    readers never need (a typing alias needs ``typing``): ``namespace`` is the
+    module's ``globals()``, where the value is cached on the first read, so
+    every later read (and every re-export) gets the same object from a plain
+    attribute read. Any other missing name is an AttributeError. Type checkers
+    must see ``name`` declared, so a module assigns this in the ``else``
+    branch of its ``TYPE_CHECKING`` guard::
+
+        if TYPE_CHECKING:
+            Alias: TypeAlias = ...
+        else:
+            __getattr__ = lazy_value(globals(), "Alias", _make_alias)
+    """
+    module = namespace["__name__"]
+
+    def __getattr__(attribute: str) -> object:
+        if attribute != name:
+            raise AttributeError(f"module {module!r} has no attribute {attribute!r}")
+        value = namespace[name] = make()
+        return value
+
+    return __getattr__
 
 
 def compiled_module(name: str, version: int) -> ModuleType | None:

@@ -13,6 +13,7 @@ unmapped when the last view of it goes away.
 
 from __future__ import annotations
 
+import functools
 import mmap
 import os
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
     MapFn = Callable[[int, int], memoryview | None]
 
-__all__ = ["map_fd", "map_readonly"]
+__all__ = ["forget_mapper", "map_fd", "map_readonly"]
 
 _FLAGS = mmap.MAP_PRIVATE | getattr(mmap, "MAP_POPULATE", 0)
 
@@ -54,18 +55,27 @@ def map_fd(fd: int, size: int) -> memoryview | None:
     return _mapper()(fd, size)
 
 
-_chosen: list[MapFn] = []
-
-
+# functools.cache: the load path imports functools anyway (pybpf.btf.parse).
+@functools.cache
 def _mapper() -> MapFn:
-    """How this process maps files: the compiled scan's, else ctypes', else not at all."""
-    if not _chosen:
-        # Imported here: parse imports the index cache, which imports this module.
-        from pybpf.btf.parse import _compiled_scan  # noqa: PLC0415
+    """How this process maps files: the compiled scan's, else ctypes', else not at all.
 
-        compiled = getattr(_compiled_scan(), "map_readonly", None)
-        _chosen.append(_compiled_mapper(compiled) if compiled else _ctypes_mapper())
-    return _chosen[0]
+    Chosen once per process; :func:`forget_mapper` makes the next mapping choose again.
+    """
+    # Imported here: parse imports the index cache, which imports this module.
+    from pybpf.btf.parse import _compiled_scan  # noqa: PLC0415
+
+    compiled = getattr(_compiled_scan(), "map_readonly", None)
+    return _compiled_mapper(compiled) if compiled else _ctypes_mapper()
+
+
+def forget_mapper() -> None:
+    """Forget how this process maps files, so that the next mapping chooses again.
+
+    For tests: the choice follows what the compiled scan offers when it is
+    made, and a test that changes that (or chose under a change) forgets it.
+    """
+    _mapper.cache_clear()
 
 
 def _compiled_mapper(map_readonly: Callable[[int, int], Any]) -> MapFn:

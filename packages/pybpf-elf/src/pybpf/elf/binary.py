@@ -21,9 +21,7 @@ import os
 import struct
 from collections.abc import Iterator
 from functools import cached_property
-from typing import NamedTuple
 
-from pybpf.asm import ByteOrder
 from pybpf.asm.records import record
 from pybpf.elf._elffile import (
     SHN_LORESERVE,
@@ -41,6 +39,16 @@ from pybpf.elf._elffile import (
     _cstr,
 )
 from pybpf.elf.errors import ELFError
+
+# Not typing.TYPE_CHECKING: a uprobe's symbol lookup imports this module, and
+# typing costs more than the lookup.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+
+    from pybpf.asm import ByteOrder
+else:
+    from pybpf.asm.runtime_typing import NamedTuple
 
 __all__ = [
     "ET_DYN",

@@ -53,17 +53,15 @@ if TYPE_CHECKING:
     #: What :func:`load_collection_spec` reads: a path, the bytes, or a binary file.
     Source: TypeAlias = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 else:
+    from pybpf.asm.exports import lazy_value
 
-    def __getattr__(name):
-        """``Source`` for run-time readers, made at the first read (annotations never read it)."""
-        if name != "Source":
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def _source():
+        """``Source`` for run-time readers (annotations never read it)."""
         from typing import IO  # noqa: PLC0415 (only this alias needs typing)
 
-        alias = globals()[name] = (
-            str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
-        )
-        return alias
+        return str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
+
+    __getattr__ = lazy_value(globals(), "Source", _source)
 
 
 __all__ = ["Source", "load_collection_spec"]

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from pybpf.elf._btf import BTFInfo
     from pybpf.elf.programs import Function
 
-__all__ = ["BPF_F_LINK", "STRUCT_OPS_SECTIONS", "is_struct_ops_section", "read_struct_ops"]
+__all__ = ["BPF_F_LINK", "is_struct_ops_section", "read_struct_ops"]
 
 #: ``BPF_F_LINK`` of ``include/uapi/linux/bpf.h`` (a #define, absent from BTF).
 BPF_F_LINK = 1 << 13
@@ -34,12 +34,12 @@ BPF_F_LINK = 1 << 13
 _R_BPF_64_ABS64 = 2
 _LINK_SECTION = ".struct_ops.link"
 #: The sections of struct_ops maps, each also with a ``?`` before it.
-STRUCT_OPS_SECTIONS = (".struct_ops", _LINK_SECTION)
+_SECTIONS = (".struct_ops", _LINK_SECTION)
 
 
 def is_struct_ops_section(name: str) -> bool:
     """Whether the section called ``name`` holds struct_ops maps (``?`` makes them optional)."""
-    return name.removeprefix("?") in STRUCT_OPS_SECTIONS
+    return name.removeprefix("?") in _SECTIONS
 
 
 def read_struct_ops(
