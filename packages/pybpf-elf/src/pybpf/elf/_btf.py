@@ -14,7 +14,7 @@ from operator import attrgetter
 
 from pybpf.asm import Instruction
 from pybpf.asm.instruction import DeferredMetadata
-from pybpf.btf import BTFError, Datasec, Linkage, Spec, TypeNotFoundError, Var
+from pybpf.btf import BTFError, Datasec, DeclTag, Func, Linkage, Spec, TypeNotFoundError, Var
 from pybpf.btf.ext.packed import PackedExtInfos, RecordTable, load_packed_ext_infos
 from pybpf.btf.ext.records import CORERelocation, FuncInfo, LineInfo
 from pybpf.elf._elffile import STT_SECTION, ElfFile, Section
@@ -30,16 +30,49 @@ __all__ = ["BTFInfo", "read_btf"]
 
 _VIRTUAL = (".kconfig", ".ksyms")
 
+#: The decl tag naming a program's exception callback (``__exception_cb``).
+_EXCEPTION_CALLBACK = "exception_callback:"
+
 
 class BTFInfo:
     """The object's BTF spec, its ext infos, and lookups the reader needs."""
 
-    def __init__(self, spec: Spec, ext: PackedExtInfos | None) -> None:
+    def __init__(
+        self, spec: Spec, ext: PackedExtInfos | None, *, exception_tags: bool = False
+    ) -> None:
         self.spec = spec
         self.ext = ext
+        #: Whether the string table holds an exception callback tag at all:
+        #: when not, no type needs a look.
+        self.exception_tags = exception_tags
         self._datasecs: dict[str, Datasec | None] = {}
         self._fixed: set[int] = set()
         self._values: dict[int, dict[str, list[int]]] | None = None
+
+    def exception_callbacks(self) -> dict[str, list[str]]:
+        """Per global function: the exception callbacks its decl tags name, in id order.
+
+        The tags libbpf reads (``bpf_prog_assign_exc_cb``): ``exception_callback:``
+        on a global FUNC itself. libbpf refuses to load any program when such a
+        tag sits elsewhere; those are left out here, for the kernel to judge.
+        """
+        found: dict[str, list[str]] = {}
+        if not self.exception_tags:
+            return found
+        try:
+            for t in self.spec.own_types():
+                if not isinstance(t, DeclTag) or t.component_idx != -1:
+                    continue
+                if not t.value.startswith(_EXCEPTION_CALLBACK):
+                    continue
+                func = t.type
+                if isinstance(func, Func) and func.linkage == Linkage.GLOBAL:
+                    found.setdefault(func.name, []).append(
+                        t.value.removeprefix(_EXCEPTION_CALLBACK)
+                    )
+        except BTFError as e:
+            raise ELFError(f"bad BTF: {e}", section=".BTF") from e
+        return found
 
     def datasec(self, name: str) -> Datasec | None:
         """The DATASEC called ``name``, or None."""
@@ -203,8 +236,9 @@ def _var(t: object, section: str) -> Var:
 
 def read_btf(elf: ElfFile, btf: Section, ext: Section | None) -> BTFInfo:
     """Parse ``.BTF`` (and ``.BTF.ext`` when present) of ``elf``."""
+    data = elf.section_data(btf)
     try:
-        spec = Spec.from_bytes(elf.section_data(btf))
+        spec = Spec.from_bytes(data)
     except BTFError as e:
         raise ELFError(str(e), section=btf.name) from e
     infos = None
@@ -213,4 +247,4 @@ def read_btf(elf: ElfFile, btf: Section, ext: Section | None) -> BTFInfo:
             infos = load_packed_ext_infos(elf.section_data(ext), spec)
         except BTFError as e:
             raise ELFError(str(e), section=ext.name) from e
-    return BTFInfo(spec, infos)
+    return BTFInfo(spec, infos, exception_tags=_EXCEPTION_CALLBACK.encode() in data)
