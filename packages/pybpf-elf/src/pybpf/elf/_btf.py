@@ -17,7 +17,7 @@ from pybpf.asm.instruction import DeferredMetadata
 from pybpf.btf import BTFError, Datasec, DeclTag, Func, Linkage, Spec, TypeNotFoundError, Var
 from pybpf.btf.ext.packed import PackedExtInfos, RecordTable, load_packed_ext_infos
 from pybpf.btf.ext.records import CORERelocation, FuncInfo, LineInfo
-from pybpf.elf._elffile import STT_SECTION, ElfFile, Section
+from pybpf.elf._elffile import STT_SECTION, STV_HIDDEN, STV_INTERNAL, ElfFile, Section
 from pybpf.elf.errors import ELFError
 from pybpf.elf.spec import MapSpec, VariableSpec
 
@@ -48,6 +48,8 @@ class BTFInfo:
         self._datasecs: dict[str, Datasec | None] = {}
         self._fixed: set[int] = set()
         self._values: dict[int, dict[str, list[int]]] | None = None
+        #: Per section index: the names of its hidden or internal symbols.
+        self._hidden: dict[int, set[str]] = {}
 
     def exception_callbacks(self) -> dict[str, list[str]]:
         """Per global function: the exception callbacks its decl tags name, in id order.
@@ -93,7 +95,10 @@ class BTFInfo:
 
         Its variables end up sorted by offset, as libbpf sorts them (and the
         kernel wants them): clang lists them in its own order, which a static
-        link (``bpftool gen object``) can leave unsorted.
+        link (``bpftool gen object``) can leave unsorted. A global variable of
+        hidden or internal visibility becomes static, as libbpf's
+        ``btf_fixup_datasec`` makes it: nothing outside the object sees it, and
+        a section of such variables only is no ``BPF_F_MMAPABLE`` map.
         """
         ds = self.datasec(section.name)
         if ds is None or section.name in _VIRTUAL or section.index in self._fixed:
@@ -101,8 +106,11 @@ class BTFInfo:
         self._fixed.add(section.index)
         ds.size = section.size
         offsets = self._symbol_values(elf).get(section.index, {})
+        hidden = self._hidden.get(section.index, ())
         for vsi in ds.vars:
             var = _var(vsi.type, section.name)
+            if var.name in hidden:
+                var.linkage = Linkage.STATIC
             candidates = offsets.get(var.name)
             if not candidates:
                 raise ELFError(
@@ -128,9 +136,12 @@ class BTFInfo:
         found = self._values
         if found is None:
             found = self._values = {}
+            hidden = self._hidden
             for sym in elf.symbols:
                 if sym.type != STT_SECTION and sym.name:
                     found.setdefault(sym.shndx, {}).setdefault(sym.name, []).append(sym.value)
+                    if sym.visibility in (STV_HIDDEN, STV_INTERNAL):
+                        hidden.setdefault(sym.shndx, set()).add(sym.name)
         return found
 
     def has_global_variables(self, elf: ElfFile, section: Section) -> bool:
