@@ -418,12 +418,15 @@ def _map_btf(ms: MapSpec, btf: ObjectBTF | None) -> MapBTF | None:
 
     value_id = type_id(ms.value_type)
     key_id = type_id(ms.key_type)
+    # A map of maps' inner template gets its own types, as libbpf gives them.
+    inner = _map_btf(ms.inner_map, btf) if ms.inner_map is not None else None
     if not value_id:
-        return None
+        # Without type ids the kernel ignores the BTF fd.
+        return None if inner is None else MapBTF(btf.fd, inner=inner)
     if ms.section is not None:
         # Data sections: the kernel wants an int key (none here) with a DATASEC value.
         key_id = 0
-    return MapBTF(btf.fd, key_type_id=key_id, value_type_id=value_id)
+    return MapBTF(btf.fd, key_type_id=key_id, value_type_id=value_id, inner=inner)
 
 
 def _referenced_maps(p: ProgramSpec) -> set[str]:
