@@ -80,9 +80,11 @@ class Collection(Closing):
     """Loaded maps, programs and variables of one object.
 
     ``maps``, ``programs`` and ``variables`` are dicts by name. Programs with
-    ``autoload`` False (``SEC("?...")``) are not loaded. The collection owns
-    what it created (not the replacement maps it was given): :meth:`close`,
-    or leaving a ``with`` block, closes them. A load that fails half-way
+    ``autoload`` False (``SEC("?...")``) are not loaded, unless a created
+    struct_ops map holds them (a struct_ops program only uncreated maps hold
+    is not loaded either), as libbpf does. The collection owns what it
+    created (not the replacement maps it was given): :meth:`close`, or
+    leaving a ``with`` block, closes them. A load that fails half-way
     removes the pins it made and closes everything it opened.
     """
 
@@ -442,19 +444,14 @@ def _selection(
     """
     if programs is None and maps is None:
         created = [n for n, m in spec.maps.items() if m.autocreate]
-        # As libbpf: a struct_ops program that only maps left uncreated hold
-        # (SEC("?.struct_ops")) is not loaded either.
+        # As libbpf (bpf_object_adjust_struct_ops_autoload, 1.4+): a struct_ops
+        # program that some struct_ops map holds is loaded when one of them is
+        # created (also from SEC("?struct_ops/...")), and not when only maps
+        # left uncreated (SEC("?.struct_ops")) hold it.
         in_created = {p for n in created for p in spec.maps[n].struct_ops_programs.values()}
-        optional = {
-            p
-            for m in spec.maps.values()
-            if not m.autocreate
-            for p in m.struct_ops_programs.values()
-        }
+        in_any = {p for m in spec.maps.values() for p in m.struct_ops_programs.values()}
         progs = [
-            n
-            for n, p in spec.programs.items()
-            if p.autoload and (n in in_created or n not in optional)
+            n for n, p in spec.programs.items() if (n in in_created if n in in_any else p.autoload)
         ]
         return progs, created
     progs = []
