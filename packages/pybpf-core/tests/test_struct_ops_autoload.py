@@ -1,4 +1,4 @@
-"""struct_ops programs load with the struct_ops maps that hold them, as libbpf 1.4+ loads them.
+"""struct_ops programs load with the struct_ops maps that hold them, as libbpf loads them.
 
 libbpf's ``bpf_object_adjust_struct_ops_autoload``: a struct_ops program
 that a created struct_ops map holds is loaded even from ``SEC("?struct_ops/...")``;
@@ -28,3 +28,11 @@ def test_held_optional_programs_load(testdata: Path) -> None:
             "pybpf_al_cong_avoid",
             "pybpf_al_undo_cwnd",
         }
+
+
+def test_program_brings_its_struct_ops_map(testdata: Path) -> None:
+    # A struct_ops program learns its struct and member from the map that
+    # holds it: loaded alone, the kernel would refuse it (ENOTSUPP).
+    with Collection(testdata / "struct_ops-el.o", programs=["pybpf_ssthresh"]) as coll:
+        assert set(coll.maps) == {"pybpf_cc"}
+        assert "pybpf_ssthresh" in coll.programs

@@ -435,6 +435,13 @@ def _referenced_maps(p: ProgramSpec) -> set[str]:
     return {i.reference for i in p.instructions if i.is_load_from_map and i.reference is not None}
 
 
+def _struct_ops_holders(spec: CollectionSpec, program: str) -> set[str]:
+    """The struct_ops maps holding ``program``: those created by default if any, else all."""
+    holders = [n for n, m in spec.maps.items() if program in m.struct_ops_programs.values()]
+    created = {n for n in holders if spec.maps[n].autocreate}
+    return created or set(holders)
+
+
 def _selection(
     spec: CollectionSpec, programs: Iterable[str] | None, maps: Iterable[str] | None
 ) -> tuple[list[str], list[str]]:
@@ -466,13 +473,16 @@ def _selection(
         wanted.add(n)
     seen_progs = set(progs)
     done: set[str] = set()
-    # Until nothing new: programs bring the maps they use; program arrays and
-    # maps of maps the programs and maps they hold; struct_ops maps their programs.
+    # Until nothing new: programs bring the maps they use and the struct_ops
+    # map that holds them (their struct and member come from it); program
+    # arrays and maps of maps the programs and maps they hold; struct_ops maps
+    # their programs.
     while True:
         for p in progs:
             if p not in done:
                 done.add(p)
                 wanted |= _referenced_maps(spec.programs[p])
+                wanted |= _struct_ops_holders(spec, p)
         held: list[str] = []
         for mname in wanted:
             ms = spec.maps[mname]
