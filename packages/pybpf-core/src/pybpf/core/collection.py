@@ -435,11 +435,17 @@ def _referenced_maps(p: ProgramSpec) -> set[str]:
     return {i.reference for i in p.instructions if i.is_load_from_map and i.reference is not None}
 
 
-def _struct_ops_holders(spec: CollectionSpec, program: str) -> set[str]:
-    """The struct_ops maps holding ``program``: those created by default if any, else all."""
-    holders = [n for n, m in spec.maps.items() if program in m.struct_ops_programs.values()]
+def _struct_ops_holder(spec: CollectionSpec, program: str, wanted: set[str]) -> set[str]:
+    """The struct_ops maps that ``program`` brings into a selection.
+
+    None when a map holding it is ``wanted`` already; else the maps holding
+    it that are created by default, or all of them when none is.
+    """
+    holders = {n for n, m in spec.maps.items() if program in m.struct_ops_programs.values()}
+    if holders & wanted:
+        return set()
     created = {n for n in holders if spec.maps[n].autocreate}
-    return created or set(holders)
+    return created or holders
 
 
 def _selection(
@@ -473,7 +479,7 @@ def _selection(
         wanted.add(n)
     seen_progs = set(progs)
     done: set[str] = set()
-    # Until nothing new: programs bring the maps they use and the struct_ops
+    # Until nothing new: programs bring the maps they use and a struct_ops
     # map that holds them (their struct and member come from it); program
     # arrays and maps of maps the programs and maps they hold; struct_ops maps
     # their programs.
@@ -482,7 +488,7 @@ def _selection(
             if p not in done:
                 done.add(p)
                 wanted |= _referenced_maps(spec.programs[p])
-                wanted |= _struct_ops_holders(spec, p)
+                wanted |= _struct_ops_holder(spec, p, wanted)
         held: list[str] = []
         for mname in wanted:
             ms = spec.maps[mname]
