@@ -763,6 +763,7 @@ _PUBLIC_RECORDS = {
         "key_type_id",
         "value_type_id",
         "vmlinux_value_type_id",
+        "inner",
     ],
     "pybpf.core.collection.CollectionOptions": [
         "map_replacements",

@@ -40,6 +40,7 @@ OBJECTS = [
     "core",
     "struct_ops",
     "usdt",
+    "func_pointers",
 ]
 # Objects the libbpf here (1.1.2) refuses on every kernel, so it can't be the
 # oracle for them: core_local by design (its CO-RE types exist in no kernel),

@@ -170,7 +170,7 @@ def _ld(insn: Instruction) -> str | None:
             fd, value_off = insn.constant & 0xFFFFFFFF, (insn.constant >> 32) & 0xFFFFFFFF
             return f"r{insn.dst} = {name} {fd:#x} + {value_off:#x} ll"
         if insn.src == PseudoSource.FUNC:
-            return f"r{insn.dst} = {name} {_rel(insn.constant)} ll"
+            return f"r{insn.dst} = {name} {_rel(insn.branch_offset)} ll"
         return f"r{insn.dst} = {name} {insn.constant & 0xFFFFFFFF:#x} ll"
     width = _SIZE_TYPES[Size(insn.opcode & 0x18)]
     mode = insn.opcode & 0xE0

@@ -490,12 +490,21 @@ class Instruction:
 
     @property
     def branch_offset(self) -> int:
-        """The relative target of a branch or local call, in slots after this one."""
+        """The relative target of a branch or local call, in slots after this one.
+
+        A function pointer keeps it in the first half's immediate, signed,
+        with the second half zero (as libbpf writes it and the kernel reads it).
+        """
+        if self.is_function_pointer:
+            low = self.constant & 0xFFFFFFFF
+            return low - (1 << 32) if low & 0x80000000 else low
         return self.constant if self.branch_in_immediate else self.offset
 
     @branch_offset.setter
     def branch_offset(self, value: int) -> None:
-        if self.branch_in_immediate:
+        if self.is_function_pointer:
+            self.constant = value & 0xFFFFFFFF
+        elif self.branch_in_immediate:
             self.constant = value
         else:
             self.offset = value

@@ -21,13 +21,17 @@ class MapBTF:
 
     Storage maps (sk/inode/task/cgrp) and struct_ops maps cannot be created
     without it. The btf layer produces the blob; the loader loads it and
-    passes the fd and type ids here.
+    passes the fd and type ids here. ``inner`` is the BTF of a map of maps'
+    inner map template, which libbpf creates with its key and value types:
+    the verifier takes the inner maps' special fields (a ``bpf_spin_lock``, a
+    ``bpf_list_head``) from the template.
     """
 
     fd: FD
     key_type_id: int = 0
     value_type_id: int = 0
     vmlinux_value_type_id: int = 0
+    inner: MapBTF | None = None
 
 
 def sanitize_name(name: str, *, allow_dot: bool = True) -> str:
@@ -67,7 +71,9 @@ def create(spec: MapSpec, max_entries: int, btf: MapBTF | None) -> tuple[FD, str
     if _probes.have_map_names():
         name = sanitize_name(spec.name, allow_dot=_probes.names_allow_dot())
         attr.map_name = name.encode()
-    if btf is not None:
+    # A map of maps takes no key/value BTF (libbpf clears its type ids); its
+    # inner template does.
+    if btf is not None and spec.type not in _MAPS_OF_MAPS:
         attr.btf_fd = btf.fd.number
         attr.btf_key_type_id = btf.key_type_id
         attr.btf_value_type_id = btf.value_type_id
@@ -77,7 +83,8 @@ def create(spec: MapSpec, max_entries: int, btf: MapBTF | None) -> tuple[FD, str
     if spec.type in _MAPS_OF_MAPS:
         if spec.inner_map is None:
             raise ValueError(f"map {spec.name!r}: a map of maps needs spec.inner_map")
-        inner, _ = create(spec.inner_map, spec.inner_map.max_entries, None)
+        inner_btf = btf.inner if btf is not None else None
+        inner, _ = create(spec.inner_map, spec.inner_map.max_entries, inner_btf)
         attr.inner_map_fd = inner.number
     try:
         return _cmds.map_create(attr, what), name or spec.name

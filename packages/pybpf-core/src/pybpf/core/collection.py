@@ -80,9 +80,11 @@ class Collection(Closing):
     """Loaded maps, programs and variables of one object.
 
     ``maps``, ``programs`` and ``variables`` are dicts by name. Programs with
-    ``autoload`` False (``SEC("?...")``) are not loaded. The collection owns
-    what it created (not the replacement maps it was given): :meth:`close`,
-    or leaving a ``with`` block, closes them. A load that fails half-way
+    ``autoload`` False (``SEC("?...")``) are not loaded, unless a created
+    struct_ops map holds them (a struct_ops program only uncreated maps hold
+    is not loaded either), as libbpf does. The collection owns what it
+    created (not the replacement maps it was given): :meth:`close`, or
+    leaving a ``with`` block, closes them. A load that fails half-way
     removes the pins it made and closes everything it opened.
     """
 
@@ -418,16 +420,32 @@ def _map_btf(ms: MapSpec, btf: ObjectBTF | None) -> MapBTF | None:
 
     value_id = type_id(ms.value_type)
     key_id = type_id(ms.key_type)
+    # A map of maps' inner template gets its own types, as libbpf gives them.
+    inner = _map_btf(ms.inner_map, btf) if ms.inner_map is not None else None
     if not value_id:
-        return None
+        # Without type ids the kernel ignores the BTF fd.
+        return None if inner is None else MapBTF(btf.fd, inner=inner)
     if ms.section is not None:
         # Data sections: the kernel wants an int key (none here) with a DATASEC value.
         key_id = 0
-    return MapBTF(btf.fd, key_type_id=key_id, value_type_id=value_id)
+    return MapBTF(btf.fd, key_type_id=key_id, value_type_id=value_id, inner=inner)
 
 
 def _referenced_maps(p: ProgramSpec) -> set[str]:
     return {i.reference for i in p.instructions if i.is_load_from_map and i.reference is not None}
+
+
+def _struct_ops_holder(spec: CollectionSpec, program: str, wanted: set[str]) -> set[str]:
+    """The struct_ops maps that ``program`` brings into a selection.
+
+    None when a map holding it is ``wanted`` already; else the maps holding
+    it that are created by default, or all of them when none is.
+    """
+    holders = {n for n, m in spec.maps.items() if program in m.struct_ops_programs.values()}
+    if holders & wanted:
+        return set()
+    created = {n for n in holders if spec.maps[n].autocreate}
+    return created or holders
 
 
 def _selection(
@@ -439,19 +457,14 @@ def _selection(
     """
     if programs is None and maps is None:
         created = [n for n, m in spec.maps.items() if m.autocreate]
-        # As libbpf: a struct_ops program that only maps left uncreated hold
-        # (SEC("?.struct_ops")) is not loaded either.
+        # As libbpf (bpf_object_adjust_struct_ops_autoload, 1.4+): a struct_ops
+        # program that some struct_ops map holds is loaded when one of them is
+        # created (also from SEC("?struct_ops/...")), and not when only maps
+        # left uncreated (SEC("?.struct_ops")) hold it.
         in_created = {p for n in created for p in spec.maps[n].struct_ops_programs.values()}
-        optional = {
-            p
-            for m in spec.maps.values()
-            if not m.autocreate
-            for p in m.struct_ops_programs.values()
-        }
+        in_any = {p for m in spec.maps.values() for p in m.struct_ops_programs.values()}
         progs = [
-            n
-            for n, p in spec.programs.items()
-            if p.autoload and (n in in_created or n not in optional)
+            n for n, p in spec.programs.items() if (n in in_created if n in in_any else p.autoload)
         ]
         return progs, created
     progs = []
@@ -466,13 +479,16 @@ def _selection(
         wanted.add(n)
     seen_progs = set(progs)
     done: set[str] = set()
-    # Until nothing new: programs bring the maps they use; program arrays and
-    # maps of maps the programs and maps they hold; struct_ops maps their programs.
+    # Until nothing new: programs bring the maps they use and a struct_ops
+    # map that holds them (their struct and member come from it); program
+    # arrays and maps of maps the programs and maps they hold; struct_ops maps
+    # their programs.
     while True:
         for p in progs:
             if p not in done:
                 done.add(p)
                 wanted |= _referenced_maps(spec.programs[p])
+                wanted |= _struct_ops_holder(spec, p, wanted)
         held: list[str] = []
         for mname in wanted:
             ms = spec.maps[mname]

@@ -14,10 +14,10 @@ from operator import attrgetter
 
 from pybpf.asm import Instruction
 from pybpf.asm.instruction import DeferredMetadata
-from pybpf.btf import BTFError, Datasec, Linkage, Spec, TypeNotFoundError, Var
+from pybpf.btf import BTFError, Datasec, DeclTag, Func, Linkage, Spec, TypeNotFoundError, Var
 from pybpf.btf.ext.packed import PackedExtInfos, RecordTable, load_packed_ext_infos
 from pybpf.btf.ext.records import CORERelocation, FuncInfo, LineInfo
-from pybpf.elf._elffile import STT_SECTION, ElfFile, Section
+from pybpf.elf._elffile import STT_SECTION, STV_HIDDEN, STV_INTERNAL, ElfFile, Section
 from pybpf.elf.errors import ELFError
 from pybpf.elf.spec import MapSpec, VariableSpec
 
@@ -30,16 +30,51 @@ __all__ = ["BTFInfo", "read_btf"]
 
 _VIRTUAL = (".kconfig", ".ksyms")
 
+#: The decl tag naming a program's exception callback (``__exception_cb``).
+_EXCEPTION_CALLBACK = "exception_callback:"
+
 
 class BTFInfo:
     """The object's BTF spec, its ext infos, and lookups the reader needs."""
 
-    def __init__(self, spec: Spec, ext: PackedExtInfos | None) -> None:
+    def __init__(
+        self, spec: Spec, ext: PackedExtInfos | None, *, exception_tags: bool = False
+    ) -> None:
         self.spec = spec
         self.ext = ext
+        #: Whether the string table holds an exception callback tag at all:
+        #: when not, no type needs a look.
+        self.exception_tags = exception_tags
         self._datasecs: dict[str, Datasec | None] = {}
         self._fixed: set[int] = set()
         self._values: dict[int, dict[str, list[int]]] | None = None
+        #: Per section index: the names of its hidden or internal symbols.
+        self._hidden: dict[int, set[str]] = {}
+
+    def exception_callbacks(self) -> dict[str, list[str]]:
+        """Per global function: the exception callbacks its decl tags name, in id order.
+
+        The tags libbpf reads (``bpf_prog_assign_exc_cb``): ``exception_callback:``
+        on a global FUNC itself. libbpf refuses to load any program when such a
+        tag sits elsewhere; those are left out here, for the kernel to judge.
+        """
+        found: dict[str, list[str]] = {}
+        if not self.exception_tags:
+            return found
+        try:
+            for t in self.spec.own_types():
+                if not isinstance(t, DeclTag) or t.component_idx != -1:
+                    continue
+                if not t.value.startswith(_EXCEPTION_CALLBACK):
+                    continue
+                func = t.type
+                if isinstance(func, Func) and func.linkage == Linkage.GLOBAL:
+                    found.setdefault(func.name, []).append(
+                        t.value.removeprefix(_EXCEPTION_CALLBACK)
+                    )
+        except BTFError as e:
+            raise ELFError(f"bad BTF: {e}", section=".BTF") from e
+        return found
 
     def datasec(self, name: str) -> Datasec | None:
         """The DATASEC called ``name``, or None."""
@@ -60,7 +95,10 @@ class BTFInfo:
 
         Its variables end up sorted by offset, as libbpf sorts them (and the
         kernel wants them): clang lists them in its own order, which a static
-        link (``bpftool gen object``) can leave unsorted.
+        link (``bpftool gen object``) can leave unsorted. A global variable of
+        hidden or internal visibility becomes static, as libbpf's
+        ``btf_fixup_datasec`` makes it: nothing outside the object sees it, and
+        a section of such variables only is no ``BPF_F_MMAPABLE`` map.
         """
         ds = self.datasec(section.name)
         if ds is None or section.name in _VIRTUAL or section.index in self._fixed:
@@ -68,8 +106,11 @@ class BTFInfo:
         self._fixed.add(section.index)
         ds.size = section.size
         offsets = self._symbol_values(elf).get(section.index, {})
+        hidden = self._hidden.get(section.index, ())
         for vsi in ds.vars:
             var = _var(vsi.type, section.name)
+            if var.name in hidden:
+                var.linkage = Linkage.STATIC
             candidates = offsets.get(var.name)
             if not candidates:
                 raise ELFError(
@@ -95,9 +136,12 @@ class BTFInfo:
         found = self._values
         if found is None:
             found = self._values = {}
+            hidden = self._hidden
             for sym in elf.symbols:
                 if sym.type != STT_SECTION and sym.name:
                     found.setdefault(sym.shndx, {}).setdefault(sym.name, []).append(sym.value)
+                    if sym.visibility in (STV_HIDDEN, STV_INTERNAL):
+                        hidden.setdefault(sym.shndx, set()).add(sym.name)
         return found
 
     def has_global_variables(self, elf: ElfFile, section: Section) -> bool:
@@ -203,8 +247,9 @@ def _var(t: object, section: str) -> Var:
 
 def read_btf(elf: ElfFile, btf: Section, ext: Section | None) -> BTFInfo:
     """Parse ``.BTF`` (and ``.BTF.ext`` when present) of ``elf``."""
+    data = elf.section_data(btf)
     try:
-        spec = Spec.from_bytes(elf.section_data(btf))
+        spec = Spec.from_bytes(data)
     except BTFError as e:
         raise ELFError(str(e), section=btf.name) from e
     infos = None
@@ -213,4 +258,4 @@ def read_btf(elf: ElfFile, btf: Section, ext: Section | None) -> BTFInfo:
             infos = load_packed_ext_infos(elf.section_data(ext), spec)
         except BTFError as e:
             raise ELFError(str(e), section=ext.name) from e
-    return BTFInfo(spec, infos)
+    return BTFInfo(spec, infos, exception_tags=_EXCEPTION_CALLBACK.encode() in data)

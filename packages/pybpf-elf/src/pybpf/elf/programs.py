@@ -360,8 +360,16 @@ def _local_calls(data: bytes, byte_order: str) -> list[int]:
     return found
 
 
-def link_programs(functions: dict[str, Function], mains: list[Function]) -> list[Instructions]:
+def link_programs(
+    functions: dict[str, Function],
+    mains: list[Function],
+    callbacks: dict[str, str] | None = None,
+) -> list[Instructions]:
     """Each main function's code followed by every subprogram it needs, libbpf's order.
+
+    ``callbacks`` names, per main function, a subprogram it needs without
+    calling it (its exception callback): libbpf appends it, and what it
+    calls, after the subprograms the main function reaches.
 
     Every program gets its own instructions: a main function's are used as
     they are (a program is never called, so nothing else holds them), and a
@@ -370,7 +378,8 @@ def link_programs(functions: dict[str, Function], mains: list[Function]) -> list
     linking). A program that another program calls is copied every time.
     Calls and function pointers get their final relative offsets.
     """
-    orders = [_link_order(functions, main) for main in mains]
+    extra = callbacks or {}
+    orders = [_link_order(functions, main, extra.get(main.name)) for main in mains]
     last_user: dict[str, int] = {}
     for user, order in enumerate(orders):
         for func in order[1:]:
@@ -383,14 +392,21 @@ def link_programs(functions: dict[str, Function], mains: list[Function]) -> list
     ]
 
 
-def _link_order(functions: dict[str, Function], main: Function) -> list[Function]:
-    """``main`` then the subprograms it calls, directly or not, depth first (libbpf's order)."""
+def _link_order(
+    functions: dict[str, Function], main: Function, callback: str | None = None
+) -> list[Function]:
+    """``main`` then the subprograms it calls, directly or not, depth first (libbpf's order).
+
+    ``callback``, when not reached already, comes last with its own callees,
+    as libbpf's ``bpf_object__relocate`` appends an exception callback once
+    the calls are relocated.
+    """
     order: list[Function] = [main]
     seen = {main.name}
     # A stack of where each function's callees were left, not a recursive
     # closure: that would refer to itself, and every function through it,
     # leaving the whole spec to the cyclic collector.
-    pending = [iter(main.callees)]
+    pending = [iter(main.callees if callback is None else [*main.callees, callback])]
     while pending:
         for name in pending[-1]:
             if name not in seen:

@@ -269,10 +269,38 @@ class _Reader:
         """
         lone = len(code.functions) == 1
         mains = [f for f in code.functions.values() if lone or f.section is not self.text]
-        linked = link_programs(code.functions, mains)
+        linked = link_programs(code.functions, mains, self._exception_callbacks(code, mains))
         return {
             func.name: self._program(func, insns) for func, insns in zip(mains, linked, strict=True)
         }
+
+    def _exception_callbacks(self, code: CodeReader, mains: list[Function]) -> dict[str, str]:
+        """Per program, the subprogram its ``exception_callback:`` decl tag names.
+
+        libbpf (``bpf_prog_assign_exc_cb``) appends it to the program, which
+        never calls it: the verifier finds it through the tag and the func
+        info. It must be a global, not hidden, subprogram; a program with
+        several such tags gets none (the verifier refuses it). In the cases
+        where libbpf refuses to load (no such subprogram, a static or hidden
+        one), nothing is appended and the kernel says what is missing.
+        """
+        if self.btf is None:
+            return {}
+        tagged = self.btf.exception_callbacks()
+        if not tagged:
+            return {}
+        programs = {f.name for f in mains}
+        found: dict[str, str] = {}
+        for name in programs.intersection(tagged):
+            names = tagged[name]
+            callback = code.functions.get(names[0]) if len(names) == 1 else None
+            if callback is None or callback.name in programs:
+                continue
+            sym = callback.symbol
+            if sym.bind == STB_LOCAL or sym.visibility in (STV_HIDDEN, STV_INTERNAL):
+                continue
+            found[name] = callback.name
+        return found
 
     def _program(self, func: Function, instructions: Instructions) -> ProgramSpec:
         """The spec of one program; a section libbpf does not know gives type UNSPEC.
