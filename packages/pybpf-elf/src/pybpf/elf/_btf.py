@@ -39,7 +39,6 @@ class BTFInfo:
         self.ext = ext
         self._datasecs: dict[str, Datasec | None] = {}
         self._fixed: set[int] = set()
-        self._values: dict[int, dict[str, list[int]]] | None = None
 
     def datasec(self, name: str) -> Datasec | None:
         """The DATASEC called ``name``, or None."""
@@ -67,7 +66,11 @@ class BTFInfo:
             return ds
         self._fixed.add(section.index)
         ds.size = section.size
-        offsets = self._symbol_values(elf).get(section.index, {})
+        # The symbols' values by name: static variables of one name can be several.
+        offsets: dict[str, list[int]] = {}
+        for sym in elf.symbols_by_section.get(section.index, ()):
+            if sym.type != STT_SECTION and sym.name:
+                offsets.setdefault(sym.name, []).append(sym.value)
         for vsi in ds.vars:
             var = _var(vsi.type, section.name)
             candidates = offsets.get(var.name)
@@ -89,16 +92,6 @@ class BTFInfo:
                 )
         ds.vars.sort(key=attrgetter("offset"))
         return ds
-
-    def _symbol_values(self, elf: ElfFile) -> dict[int, dict[str, list[int]]]:
-        """The values of the symbols of each name, by section index: one pass over the table."""
-        found = self._values
-        if found is None:
-            found = self._values = {}
-            for sym in elf.symbols:
-                if sym.type != STT_SECTION and sym.name:
-                    found.setdefault(sym.shndx, {}).setdefault(sym.name, []).append(sym.value)
-        return found
 
     def has_global_variables(self, elf: ElfFile, section: Section) -> bool:
         """Whether the section's DATASEC lists a non-static variable."""
