@@ -90,6 +90,8 @@ def read_btf_maps(elf: ElfFile, section: Section, btf: BTFInfo) -> BTFMaps:
     if ds is None:
         raise ELFError("no DATASEC describes the section", section=section.name)
     out = BTFMaps()
+    # The __uint() values read raw, by type id: maps share most of those types.
+    uints: dict[int, int] = {}
     for vsi in ds.vars:
         var = vsi.type
         if not isinstance(var, Var):
@@ -102,7 +104,7 @@ def read_btf_maps(elf: ElfFile, section: Section, btf: BTFInfo) -> BTFMaps:
             # libbpf 1.0+ opens only global maps: a static one (or a hidden
             # one a static link made static) is refused (EOPNOTSUPP).
             raise where.error(f"unsupported map linkage {var.linkage.name.lower()}")
-        read = _read_raw(btf.spec, var.name, btf.spec.ref_id(var, "_type"), inner=False)
+        read = _read_raw(btf.spec, var.name, btf.spec.ref_id(var, "_type"), uints, inner=False)
         values_at = None
         if read is not None:
             m, values_at = read
@@ -148,7 +150,7 @@ class _Declined(Exception):
 
 
 def _read_raw(
-    spec: Spec, name: str, type_id: int, *, inner: bool
+    spec: Spec, name: str, type_id: int, uints: dict[int, int], *, inner: bool
 ) -> tuple[MapSpec, int | None] | None:
     """:func:`_parse_map` of a well-formed definition, and its ``values`` member's byte offset.
 
@@ -157,15 +159,18 @@ def _read_raw(
     objects nobody reads afterwards. This reads the same records as numbers
     and makes the same MapSpec; anything but the plain forms (an enum
     ``__ulong``, a record already decoded, any error) gives None, and the
-    typed reading then runs and raises what it raises.
+    typed reading then runs and raises what it raises. ``uints`` keeps the
+    ``__uint()`` values read, by type id, for the next definitions.
     """
     try:
-        return _raw_map(spec, name, type_id, inner)
+        return _raw_map(spec, name, type_id, uints, inner)
     except (_Declined, BTFError):
         return None
 
 
-def _raw_map(spec: Spec, name: str, type_id: int, inner: bool) -> tuple[MapSpec, int | None]:
+def _raw_map(
+    spec: Spec, name: str, type_id: int, uints: dict[int, int], inner: bool
+) -> tuple[MapSpec, int | None]:
     _, rec = _raw_underlying(spec, type_id)
     info = rec[1]
     if (info >> 24) & 0x1F != _STRUCT:
@@ -184,25 +189,25 @@ def _raw_map(spec: Spec, name: str, type_id: int, inner: bool) -> tuple[MapSpec,
         member = rec[p + 1]
         plain = _PLAIN_FIELDS.get(field)
         if plain is not None:
-            setattr(m, plain, _raw_uint(spec, member))
+            setattr(m, plain, _raw_uint(spec, member, uints))
         elif field == "type":
-            map_type = _raw_uint(spec, member)
+            map_type = _raw_uint(spec, member, uints)
         elif field == "key":
             m.key_type = spec.type_by_id(_raw_pointee(spec, member))
             key_size = _agreeing(key_size, spec.sizeof(m.key_type))
         elif field == "key_size":
-            key_size = _agreeing(key_size, _raw_uint(spec, member))
+            key_size = _agreeing(key_size, _raw_uint(spec, member, uints))
         elif field == "value":
             m.value_type = spec.type_by_id(_raw_pointee(spec, member))
             value_size = _agreeing(value_size, spec.sizeof(m.value_type))
         elif field == "value_size":
-            value_size = _agreeing(value_size, _raw_uint(spec, member))
+            value_size = _agreeing(value_size, _raw_uint(spec, member, uints))
         elif field == "values" and not inner:
             values_id = member
             values_at = (rec[p + 2] & mask) // 8
         elif field == "pinning" and not inner:
             try:
-                m.pinning = Pinning(_raw_uint(spec, member))
+                m.pinning = Pinning(_raw_uint(spec, member, uints))
             except ValueError:
                 raise _Declined from None
         else:
@@ -221,7 +226,7 @@ def _raw_map(spec: Spec, name: str, type_id: int, inner: bool) -> tuple[MapSpec,
         if kind == _FUNC_PROTO and m.type == MapType.PROG_ARRAY:
             pass
         elif kind == _STRUCT and m.type in _MAP_IN_MAP:
-            m.inner_map = _raw_map(spec, f"{name}.inner", target_id, True)[0]
+            m.inner_map = _raw_map(spec, f"{name}.inner", target_id, uints, True)[0]
         else:
             raise _Declined
         if value_size is not None and value_size != 4:
@@ -258,12 +263,15 @@ def _raw_pointee(spec: Spec, type_id: int) -> int:
     return rec[2]
 
 
-def _raw_uint(spec: Spec, type_id: int) -> int:
+def _raw_uint(spec: Spec, type_id: int, uints: dict[int, int]) -> int:
     """The N of ``__uint(member, N)`` (a pointer to an array of N elements)."""
-    _, arr = _raw_underlying(spec, _raw_pointee(spec, type_id))
-    if (arr[1] >> 24) & 0x1F != _ARRAY:
-        raise _Declined
-    return arr[5]
+    n = uints.get(type_id)
+    if n is None:
+        _, arr = _raw_underlying(spec, _raw_pointee(spec, type_id))
+        if (arr[1] >> 24) & 0x1F != _ARRAY:
+            raise _Declined
+        n = uints[type_id] = arr[5]
+    return n
 
 
 def _finish(m: MapSpec, key_size: int | None, value_size: int | None) -> None:
