@@ -18,19 +18,22 @@ attaching ext infos ~8%, linking subprograms, mostly ``Instructions.copy``,
 sections, relocation tables, the collection) ~15%.
 
 The first pass of issue #18 made it ~11% faster (a bool spec field no longer
-takes the slow argument check, func infos are checked in the raw records,
-small type sections use the compiled scan once a process has walked a few).
-The second made it ~3-5% faster (interleaved processes of 1,500 loads each,
-median ratio 0.95, 0.97 between the fastest batches): BTF map definitions are
-read from the undecoded records (``Spec.raw_record``), the symbol table is
-walked once and grouped by section, ``.BTF.ext`` records are checked a
-sub-section at a time, and the compiled scan decodes a string table
-(``strings``, its version 3). The reading of the map definitions, raw, still
-costs ~25 us a map in Python calls, and building ~45 spec records (~3 us
-each, a third of it their argument checks) ~7%. What is left is spread over
-Python calls; <= 1 ms needs the map definitions and the ``.BTF.ext`` checks
-and packing in compiled code, and cheaper instruction copies and metadata
-attachment in ``pybpf.asm``.
+takes the slow argument check, func infos are checked in the raw records, small
+type sections use the compiled scan once a process has walked a few). The
+second made it ~6% faster (interleaved processes of 1,500 loads each: median
+ratio 0.94, fastest batches 1.07 -> 1.005 ms; this row against libbpf 24.7x ->
+22.9x, medians of three interleaved runs): BTF map definitions are read from
+the undecoded records (``Spec.raw_record``), the symbol table is walked once
+and grouped by section, ``.BTF.ext`` records are checked a sub-section at a
+time, and the compiled scan decodes a string table (``strings``, its version 3:
+14 us against 21 for an object's table, the time going to making the strings,
+not finding them).
+
+What is left is spread over Python calls: the raw reading of the map
+definitions still costs ~20 us a map, building ~45 spec records (~3 us each, a
+third of it their argument checks) ~7%, each DATASEC lookup ~7 us. <= 1 ms
+needs the map definitions and the ``.BTF.ext`` checks and packing in compiled
+code, and cheaper instruction copies and metadata attachment in ``pybpf.asm``.
 """
 
 from __future__ import annotations
