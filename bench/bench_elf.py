@@ -10,16 +10,30 @@ megabyte is code, BTF and line info); without clang the largest testdata
 object stands in, and the row says so.
 
 Where the loader object's time goes (2026-12, in-process, this machine, per
-load of ~1.1-1.4 ms, before this pass): maps and variables ~34% (BTF map
-definitions decoded through ``pybpf.btf`` types, the first DATASEC lookup
-decoding the whole string table), code ~26% (decode, relocations, attaching
-ext infos), linking ~10%, ``.BTF.ext`` ~13%, the ELF tables ~4%. The pass of
-issue #18 made it ~11% faster (interleaved whole processes, 1,500 loads each,
-median ratio 0.89): a bool spec field no longer takes the slow argument check,
-func infos are checked in the raw records without decoding each Func, and
-small type sections use the compiled scan once a process has walked a few.
-What is left is spread thin over Python-level work; <= 1 ms needs compiled
-decoding of the map definitions or the ext infos.
+load of ~1.2-1.5 ms; the machine was loaded, so shares, not times): maps and
+variables ~34% (the four DATASEC lookups and their fixups ~15%, the BTF map
+definitions ~12%), code ~37% (decoding and splitting ~11%, relocations ~7%,
+attaching ext infos ~8%, linking subprograms, mostly ``Instructions.copy``,
+~9%), ``.BTF.ext`` ~10%, the ELF tables and symbols ~4%, the rest (sorting
+sections, relocation tables, the collection) ~15%.
+
+The first pass of issue #18 made it ~11% faster (a bool spec field no longer
+takes the slow argument check, func infos are checked in the raw records, small
+type sections use the compiled scan once a process has walked a few). The
+second made it ~6% faster (interleaved processes of 1,500 loads each: median
+ratio 0.94, fastest batches 1.07 -> 1.005 ms; this row against libbpf 24.7x ->
+22.9x, medians of three interleaved runs): BTF map definitions are read from
+the undecoded records (``Spec.raw_record``), the symbol table is walked once
+and grouped by section, ``.BTF.ext`` records are checked a sub-section at a
+time, and the compiled scan decodes a string table (``strings``, its version 3:
+14 us against 21 for an object's table, the time going to making the strings,
+not finding them).
+
+What is left is spread over Python calls: the raw reading of the map
+definitions still costs ~20 us a map, building ~45 spec records (~3 us each, a
+third of it their argument checks) ~7%, each DATASEC lookup ~7 us. <= 1 ms
+needs the map definitions and the ``.BTF.ext`` checks and packing in compiled
+code, and cheaper instruction copies and metadata attachment in ``pybpf.asm``.
 """
 
 from __future__ import annotations

@@ -56,6 +56,7 @@ BUILT_ENV = "PYBPF_SANITIZED_MODULES"
 TESTS = [
     "packages/pybpf-btf/tests/test_cdump_compiled.py",
     "packages/pybpf-btf/tests/test_raw_records_compiled.py",
+    "packages/pybpf-btf/tests/test_scan.py",
 ]
 BOUNDARY = [
     0,

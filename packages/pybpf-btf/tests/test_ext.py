@@ -481,3 +481,35 @@ def test_packed_func_info_of_wrong_kind(testdata: Path) -> None:
     fresh = Spec.from_bytes(section_data((testdata / "btf-el.o").read_bytes(), ".BTF"))
     with pytest.raises(BTFError, match="not a Func"):
         load_packed_ext_infos(bad, fresh)
+
+
+@pytest.mark.parametrize("kind", ["func_info", "line_info"])
+@pytest.mark.parametrize("field", [0, 1])
+def test_packed_bad_record_of_a_later_section(testdata: Path, kind: str, field: int) -> None:
+    # Records are checked a sub-section at a time; a bad one still gets the
+    # message of the section-by-section check, naming its own place.
+    from pybpf.btf.ext import packed
+    from pybpf.btf.ext.packed import load_packed_ext_infos
+
+    obj = (testdata / "loader-el.o").read_bytes()
+    ext_bytes = section_data(obj, ".BTF.ext")
+    sections = getattr(parse_raw(ext_bytes), kind)
+    assert len(sections) > 2
+    at = sections[2].record_at(len(sections[2].records) - 1) + 4 * field
+    # A misaligned instruction, or a type (func_info) or string (line_info) past the end.
+    bad = bytearray(ext_bytes)
+    struct.pack_into("<I", bad, at, 12 if field == 0 else 10**6)
+    message = (
+        "not a multiple of 8" if field == 0 else ("no type" if kind == "func_info" else "string")
+    )
+    errors = []
+    for batched in (True, False):
+        fresh = Spec.from_bytes(section_data(obj, ".BTF"))
+        with pytest.MonkeyPatch.context() as mp:
+            if not batched:
+                mp.setattr(packed, "_all_records", lambda sections: None)
+            with pytest.raises(BTFError, match=message) as info:
+                load_packed_ext_infos(bytes(bad), fresh)
+        errors.append(str(info.value))
+    assert errors[0] == errors[1]
+    assert f"byte offset {at - 4 * field}:" in errors[0]

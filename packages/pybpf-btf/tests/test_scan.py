@@ -321,3 +321,74 @@ def test_random_name_orders_are_the_same(
     except BTFError:
         return
     assert results["compiled"] == results["python"]
+
+
+def _python_strings(table: bytes, base: int) -> dict[int, str]:
+    """The string table decoded as the Python decoder does it, for the compiled one to match."""
+    from pybpf.btf.parse_types import Decoder
+
+    words = array("I", [0, info(1), 4, 0x20])
+    data = blob(list(words), b"\0" + table if not table.startswith(b"\0") else table)
+    raw = RawBTF(data)
+    assert parse._compiled_scan() is None
+    decoder = Decoder(raw, None)  # type: ignore[arg-type]
+    decoder._decode_all_strings()
+    return {k: v for k, v in decoder.names.items() if k != 0 or base == 0}
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        b"\0",
+        b"\0int\0char\0",
+        b"\0caf\xc3\xa9\0\xff\xfe bad\0half \xe2\x82\0",
+        b"\0" + b"x" * 70000 + b"\0y\0",
+        b"\0a\0\0b\0",
+    ],
+    ids=["empty", "ascii", "utf-8 and bad bytes", "long", "empty strings"],
+)
+def test_compiled_strings_are_the_python_decoding(
+    compiled: ModuleType, table: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYBPF_BTF_SCAN", "python")
+    parse._compiled_scan.cache_clear()
+    expected = _python_strings(table, 0)
+    assert compiled.strings(table, 0) == expected
+    assert compiled.strings(bytearray(table), 0) == expected
+    assert compiled.strings(memoryview(table), 7) == {k + 7: v for k, v in expected.items()}
+
+
+def test_compiled_strings_of_hostile_tables(compiled: ModuleType) -> None:
+    # What follows the last NUL is no string; no NUL at all, nothing.
+    assert compiled.strings(b"ab\0cd", 0) == {0: "ab"}
+    assert compiled.strings(b"abc", 0) == {}
+    assert compiled.strings(b"", 1 << 40) == {}
+    most = sys.maxsize
+    assert compiled.strings(b"a\0\0", most) == {most: "a", most + 2: ""}
+    with pytest.raises(TypeError):
+        compiled.strings("text", 0)
+    with pytest.raises(ValueError, match="negative"):
+        compiled.strings(b"\0", -1)
+    with pytest.raises(OverflowError):
+        compiled.strings(b"\0", most + 1)
+
+
+@pytest.mark.parametrize("mode", ["compiled", "python"])
+def test_small_blobs_use_the_compiled_strings_once_the_scan_is_in_use(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pybpf.btf.parse_types import Decoder
+
+    parse._compiled_scan.cache_clear()
+    if mode == "python":
+        monkeypatch.setenv("PYBPF_BTF_SCAN", "python")
+    elif parse._compiled_scan() is None:
+        pytest.skip("no compiled scan: pybpf-core absent or built without a C compiler")
+    monkeypatch.setattr(parse, "_SCAN_COMPILED_FROM", 1 << 20)
+    monkeypatch.setattr(parse, "_small_walks", parse._SMALL_WALKS_BEFORE_COMPILED)
+    raw = RawBTF(blob([0, info(1), 4, 0x20], b"\0caf\xc3\xa9\0\xff\0"))
+    assert (parse._compiled_scan_for(len(raw.words)) is None) == (mode == "python")
+    decoder = Decoder(raw, None)  # type: ignore[arg-type]
+    decoder._decode_all_strings()
+    assert decoder.names == {0: "", 1: "café", 7: "\ufffd"}
+    parse._compiled_scan.cache_clear()

@@ -299,3 +299,30 @@ def test_copy_is_independent() -> None:
     assert copy.type_by_name("pair") is cpair
     built = small_spec()
     assert built.copy() == built
+
+
+@pytest.mark.parametrize("order", ["little", "big"])
+def test_raw_record_is_the_undecoded_record(order: str) -> None:
+    built = small_spec()
+    spec = Spec.from_bytes(marshal(built, byte_order=order))  # type: ignore[arg-type]
+    pair = next(t for t in built if t.name == "pair")
+    pair_id = built.type_id(pair)
+    words = spec.raw_record(pair_id)
+    assert words is not None
+    # name, info (STRUCT, vlen = members), size, then name/type/offset per member.
+    assert spec.string(words[0]) == "pair"
+    assert (words[1] >> 24) & 0x1F == Kind.STRUCT
+    assert words[1] & 0xFFFF == len(pair.members)
+    assert words[2] == pair.size
+    members = [(spec.string(words[p]), words[p + 1], words[p + 2]) for p in range(3, len(words), 3)]
+    assert members == [(m.name, built.type_id(m.type), m.offset) for m in pair.members]
+    last = len(built)
+    assert spec.raw_record(last) is not None
+    # None where a Type may say otherwise, or there is no record.
+    assert spec.raw_record(0) is None
+    assert spec.raw_record(last + 1) is None
+    spec.type_by_id(pair_id).size = 99
+    assert spec.raw_record(pair_id) is None
+    assert small_spec().raw_record(1) is None
+    with pytest.raises(BTFError):
+        spec.string(1 << 20)

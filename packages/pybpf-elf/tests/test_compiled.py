@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from pybpf.elf import ELFError, Pinning, load_collection_spec
+from pybpf.elf import ELFError, Pinning, btf_maps, load_collection_spec
 from pybpf.elf._uapi import MapType
 
 PRELUDE = """
@@ -68,9 +68,23 @@ def test_version_section(compile_bpf) -> None:  # type: ignore[no-untyped-def]
         ("__uint(type, 2); __uint(pinning, 7);", "invalid pinning value 7"),
         ("__uint(type, 999);", "unknown map type 999"),
         ("__uint(type, 1); __array(values, int (void *));", "not a program array"),
+        (
+            "__uint(type, 12); __array(values, struct { __uint(type, 2); __uint(pinning, 1); });",
+            "inner maps cannot be pinned",
+        ),
+        ("__uint(type, 12); __array(values, struct { __uint(colour, 2); });", "'colour'"),
+        ("__uint(type, 1); __array(values, struct { __uint(type, 2); });", "holds no maps"),
+        (
+            "__uint(type, 12); __type(value, u64); __array(values, struct { __uint(type, 2); });",
+            "conflicting value size 8 != 4",
+        ),
     ],
 )
-def test_bad_btf_maps(compile_bpf, definition: str, message: str) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("maps", ["raw first", "typed only"])
+def test_bad_btf_maps(compile_bpf, definition: str, message: str, maps: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    if maps == "typed only":
+        # The raw reading declines what is wrong: the typed reading's errors either way.
+        monkeypatch.setattr(btf_maps, "_read_raw", lambda *args, **kwargs: None)
     data = compile_bpf(
         f'struct {{ {definition} }} bad SEC(".maps");\n'
         'SEC("socket") int prog(struct __sk_buff *skb) { return 0; }\n'

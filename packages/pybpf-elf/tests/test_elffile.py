@@ -103,3 +103,14 @@ def test_symbol_name_not_utf8() -> None:
     # A valid non-ASCII name (two bytes for "re") reads as the UTF-8 it is.
     data[string : string + 2] = "é".encode()
     assert "écent_pids" in [s.name for s in ElfFile(bytes(data)).symbols]
+
+
+def test_symbols_by_section_are_the_symbols_grouped(obj_path: Path) -> None:
+    elf = ElfFile(obj_path.read_bytes())
+    grouped: dict[int, list[int]] = {}
+    for sym in elf.symbols:
+        grouped.setdefault(sym.shndx, []).append(sym.index)
+    by_section = elf.symbols_by_section
+    assert {k: [s.index for s in v] for k, v in by_section.items()} == grouped
+    # The same objects: one walk of the table made both.
+    assert all(elf.symbols[s.index] is s for syms in by_section.values() for s in syms)

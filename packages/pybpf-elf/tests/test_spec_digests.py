@@ -12,6 +12,7 @@ was optimised. Regenerate it only for an intended change of output::
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import json
 import os
@@ -23,8 +24,9 @@ import pytest
 from pybpf.asm import Instructions
 from pybpf.asm.records import fields
 from pybpf.btf import Spec as BTFSpec
+from pybpf.btf import parse
 from pybpf.btf.marshal import marshal
-from pybpf.elf import CollectionSpec, load_collection_spec
+from pybpf.elf import CollectionSpec, btf_maps, load_collection_spec
 
 DIGESTS = Path(__file__).parent / "data" / "spec_digests.json"
 
@@ -114,7 +116,20 @@ def _digests(testdata: Path) -> dict[str, str]:
     return out
 
 
-def test_every_object_reads_as_recorded(testdata: Path) -> None:
+@pytest.mark.parametrize("path", ["default", "typed maps", "python scans"])
+def test_every_object_reads_as_recorded(
+    testdata: Path, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if path == "typed maps":
+        # BTF map definitions read as pybpf.btf types, as before the raw reading.
+        monkeypatch.setattr(btf_maps, "_read_raw", lambda *args, **kwargs: None)
+    elif path == "python scans":
+        # No compiled BTF scan (record walk, string table): an offline install.
+        monkeypatch.setenv("PYBPF_BTF_SCAN", "python")
+        monkeypatch.setattr(parse, "_compiled_scan", functools.cache(lambda: None))
+    else:
+        # The compiled scan from the first object, as in a process that read many.
+        monkeypatch.setattr(parse, "_small_walks", parse._SMALL_WALKS_BEFORE_COMPILED)
     found = _digests(testdata)
     if os.environ.get("PYBPF_WRITE_SPEC_DIGESTS"):
         DIGESTS.write_text(json.dumps(found, indent=1, sort_keys=True) + "\n")

@@ -95,7 +95,7 @@ _FUNC_LINKAGES = 3
 # The compiled scan's contract (see _compiled_scan): the module, the version of
 # its functions this code calls, and the rules above as it takes them.
 _SCAN_MODULE = "_pybpf_btf_scan"
-_SCAN_VERSION = 2
+_SCAN_VERSION = 3
 # Type sections this large (in words) are walked by the compiled scan: below
 # it, the walk in Python costs less than loading the module (an object's BTF).
 _SCAN_COMPILED_FROM = 16384
@@ -131,7 +131,7 @@ def _compiled_scan() -> ModuleType | None:
     """The compiled record scan, when installed, of this code's version, and not turned off.
 
     It is ``_pybpf_btf_scan``, built from pybpf-core's C sources into its
-    wheel. Its ``VERSION`` is 2 and it has three functions, each returning None
+    wheel. Its ``VERSION`` is 3 and it has three functions, each returning None
     where the Python code raises or must decide (which then says what is wrong):
 
     - ``index(types, rules)``: for a type section of native-order words,
@@ -150,7 +150,11 @@ def _compiled_scan() -> ModuleType | None:
     It also has ``map_readonly(fd, size)``, which :mod:`pybpf.btf._mapping`
     uses when present: the file's first ``size`` bytes mapped private and
     read-only as a buffer object that unmaps with its last view, or None
-    where mmap(2) refuses.
+    where mmap(2) refuses; and (from version 3) ``strings(table, base)``,
+    every string of a string table by its offset (``base`` plus where it
+    starts), decoded as ``bytes.decode("utf-8", "replace")`` does, what
+    follows the last NUL left out (what :meth:`Decoder._decode_all_strings
+    <pybpf.btf.parse_types.Decoder>` computes).
     """
     if os.environ.get("PYBPF_BTF_SCAN") == "python":
         return None
@@ -476,6 +480,17 @@ def _fits(index: RecordIndex, words: Sequence[int], infos: Sequence[int]) -> boo
 
 #: How many type sections below :data:`_SCAN_COMPILED_FROM` this process walked in Python.
 _small_walks = 0
+
+
+def _compiled_scan_for(words: int) -> ModuleType | None:
+    """The compiled scan for work on a blob of ``words`` type words, when it pays to use it.
+
+    As for walking the records (:func:`_frame`): for a large blob, or once this
+    process has read enough small ones that loading the module is paid for.
+    """
+    if words >= _SCAN_COMPILED_FROM or _small_walks >= _SMALL_WALKS_BEFORE_COMPILED:
+        return _compiled_scan()
+    return None
 
 
 def _frame(

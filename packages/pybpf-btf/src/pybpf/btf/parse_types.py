@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from pybpf.btf._gc import gc_paused
 from pybpf.btf.errors import BTFError
+from pybpf.btf.parse import _compiled_scan_for
 from pybpf.btf.types import (
     Array,
     Const,
@@ -141,11 +142,14 @@ class Decoder:
             return
         self._bulk = True
         strings = self.raw.strings
-        # A plain loop over the parts: cheaper here than accumulating their
-        # offsets through map() and zip(), for an object's table and vmlinux's.
-        bulk: dict[int, str] = {}
         offset = self.raw.base_strings_len
-        if strings.isascii():
+        scan = _compiled_scan_for(len(self.raw.words))
+        bulk: dict[int, str] = {}
+        if scan is not None:
+            bulk = scan.strings(strings, offset)
+        elif strings.isascii():
+            # A plain loop over the parts: cheaper here than accumulating their
+            # offsets through map() and zip(), for an object's table and vmlinux's.
             parts = strings.decode("ascii").split("\0")
             # What follows the last NUL is no string.
             parts.pop()

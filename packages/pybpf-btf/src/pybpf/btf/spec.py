@@ -12,7 +12,7 @@ import itertools
 import mmap
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from pybpf.btf import elfsections, name_order
 from pybpf.btf._index_cache import RecordIndex
@@ -191,6 +191,38 @@ class Spec:
         if self._base is not None and type_id > 0:
             return self._base.type_by_id(type_id)
         raise TypeNotFoundError(f"no type with id {type_id}")
+
+    def raw_record(self, type_id: int) -> Sequence[int] | None:
+        """The words of ``type_id``'s record as loaded, when no Type was made of it yet.
+
+        For readers that look through a few references and would decode
+        objects only to drop them (an object's map definitions): ``struct
+        btf_type``'s three words (name offset, info, size or type) then the
+        kind's own, in the host's byte order. Ids and string offsets in them
+        are not checked (:meth:`string` reads a name). None for a type that was
+        decoded (its object may have been edited since), added by hand, of a
+        base, or absent: read the :class:`Type` then.
+        """
+        raw = self._raw
+        index = type_id - self._first
+        if raw is None or index < 0:
+            return None
+        offsets = raw.offsets
+        # Past the blob's records (a type added by hand, or none): IndexError.
+        try:
+            if self._types[index] is not None:
+                return None
+            start = offsets[index]
+        except IndexError:
+            return None
+        try:
+            return raw.words[start : offsets[index + 1]]
+        except IndexError:  # the last record
+            return raw.words[start:]
+
+    def string(self, offset: int) -> str:
+        """The string at ``offset`` of the BTF's string table (a base's too); BTFError if none."""
+        return self._string_at(offset)
 
     def type_id(self, t: Type) -> int:
         """The id of ``t`` in this spec; TypeNotFoundError when it is not part of it."""

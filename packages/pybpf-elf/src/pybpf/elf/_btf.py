@@ -47,9 +47,6 @@ class BTFInfo:
         self.exception_tags = exception_tags
         self._datasecs: dict[str, Datasec | None] = {}
         self._fixed: set[int] = set()
-        self._values: dict[int, dict[str, list[int]]] | None = None
-        #: Per section index: the names of its hidden or internal symbols.
-        self._hidden: dict[int, set[str]] = {}
 
     def exception_callbacks(self) -> dict[str, list[str]]:
         """Per global function: the exception callbacks its decl tags name, in id order.
@@ -105,8 +102,15 @@ class BTFInfo:
             return ds
         self._fixed.add(section.index)
         ds.size = section.size
-        offsets = self._symbol_values(elf).get(section.index, {})
-        hidden = self._hidden.get(section.index, ())
+        # The symbols' values by name (static variables of one name can be
+        # several), and which of them are hidden: libbpf makes those static.
+        offsets: dict[str, list[int]] = {}
+        hidden: set[str] = set()
+        for sym in elf.symbols_by_section.get(section.index, ()):
+            if sym.type != STT_SECTION and sym.name:
+                offsets.setdefault(sym.name, []).append(sym.value)
+                if sym.visibility in (STV_HIDDEN, STV_INTERNAL):
+                    hidden.add(sym.name)
         for vsi in ds.vars:
             var = _var(vsi.type, section.name)
             if var.name in hidden:
@@ -130,19 +134,6 @@ class BTFInfo:
                 )
         ds.vars.sort(key=attrgetter("offset"))
         return ds
-
-    def _symbol_values(self, elf: ElfFile) -> dict[int, dict[str, list[int]]]:
-        """The values of the symbols of each name, by section index: one pass over the table."""
-        found = self._values
-        if found is None:
-            found = self._values = {}
-            hidden = self._hidden
-            for sym in elf.symbols:
-                if sym.type != STT_SECTION and sym.name:
-                    found.setdefault(sym.shndx, {}).setdefault(sym.name, []).append(sym.value)
-                    if sym.visibility in (STV_HIDDEN, STV_INTERNAL):
-                        hidden.setdefault(sym.shndx, set()).add(sym.name)
-        return found
 
     def has_global_variables(self, elf: ElfFile, section: Section) -> bool:
         """Whether the section's DATASEC lists a non-static variable."""

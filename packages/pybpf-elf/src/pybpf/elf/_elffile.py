@@ -285,7 +285,7 @@ class ElfFile:
                 f"section header table ({e_shnum} entries) past the end of the file",
                 offset=e_shoff,
             )
-        raw = [shdr.unpack_from(data, e_shoff + i * _SHDR_SIZE) for i in range(e_shnum)]
+        raw = list(shdr.iter_unpack(data[e_shoff : e_shoff + e_shnum * _SHDR_SIZE]))
         if not 0 < e_shstrndx < e_shnum:
             raise ELFError(f"section name table index {e_shstrndx} out of range", offset=0x3E)
         shstr = raw[e_shstrndx]
@@ -304,7 +304,7 @@ class ElfFile:
             sections.append(
                 Section(
                     i,
-                    _string_at(names, shstr_data, name, "section", i),
+                    names.get(name) or _string_at(names, shstr_data, name, "section", i),
                     typ,
                     flags,
                     off,
@@ -367,9 +367,19 @@ class ElfFile:
     @cached_property
     def symbols(self) -> list[Symbol]:
         """Every symbol of the symbol table, index 0 (the null symbol) included."""
+        return self._symbol_table[0]
+
+    @cached_property
+    def symbols_by_section(self) -> dict[int, list[Symbol]]:
+        """The symbols of each section index, in table order (``SHN_UNDEF``'s are undefined)."""
+        return self._symbol_table[1]
+
+    @cached_property
+    def _symbol_table(self) -> tuple[list[Symbol], dict[int, list[Symbol]]]:
+        """The symbols, and by section: one walk of the table serves every reader."""
         tab = self.symtab
         if tab is None:
-            return []
+            return [], {}
         if tab.entsize not in (0, _SYM_SIZE) or tab.size % _SYM_SIZE:
             raise ELFError(f"symbol table entry size {tab.entsize}", section=tab.name)
         strtab = self.section(tab.link, context="symbol table strings")
@@ -379,12 +389,19 @@ class ElfFile:
         names = _names_at(strings)
         names[0] = ""  # the null name, whatever the table holds there
         out = []
+        by_section: dict[int, list[Symbol]] = {}
         for i, (name, info, other, shndx, value, size) in enumerate(entries):
             text = names.get(name)
             if text is None:
                 text = _string_at(names, strings, name, "symbol", i, tab.name)
-            out.append(Symbol(i, text, value, size, info >> 4, info & 0xF, other & 0x3, shndx))
-        return out
+            sym = Symbol(i, text, value, size, info >> 4, info & 0xF, other & 0x3, shndx)
+            out.append(sym)
+            in_section = by_section.get(shndx)
+            if in_section is None:
+                by_section[shndx] = [sym]
+            else:
+                in_section.append(sym)
+        return out, by_section
 
     def symbol(self, index: int, *, section: str, offset: int) -> Symbol:
         """The symbol at ``index``, or ELFError naming the referring place."""

@@ -30,6 +30,7 @@ from pybpf.btf import (
     BTFError,
     Enum,
     FuncProto,
+    Kind,
     Linkage,
     Pointer,
     Struct,
@@ -45,6 +46,9 @@ from pybpf.elf.spec import MapSpec, Pinning
 # Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pybpf.btf import Spec
     from pybpf.elf._btf import BTFInfo
     from pybpf.elf.programs import Function
 
@@ -86,6 +90,8 @@ def read_btf_maps(elf: ElfFile, section: Section, btf: BTFInfo) -> BTFMaps:
     if ds is None:
         raise ELFError("no DATASEC describes the section", section=section.name)
     out = BTFMaps()
+    # The __uint() values read raw, by type id: maps share most of those types.
+    uints: dict[int, int] = {}
     for vsi in ds.vars:
         var = vsi.type
         if not isinstance(var, Var):
@@ -98,19 +104,184 @@ def read_btf_maps(elf: ElfFile, section: Section, btf: BTFInfo) -> BTFMaps:
             # libbpf 1.0+ opens only global maps: a static one (or a hidden
             # one a static link made static) is refused (EOPNOTSUPP).
             raise where.error(f"unsupported map linkage {var.linkage.name.lower()}")
-        try:
-            m = _parse_map(var.name, var.type, where, inner=False, btf=btf)
-            definition = _struct(var.type, where)
-        except BTFError as e:
-            raise where.error(f"bad BTF: {e}") from e
+        read = _read_raw(btf.spec, var.name, btf.spec.ref_id(var, "_type"), uints, inner=False)
+        values_at = None
+        if read is not None:
+            m, values_at = read
+        else:
+            try:
+                m = _parse_map(var.name, var.type, where, inner=False, btf=btf)
+                for member in _struct(var.type, where).members:
+                    if member.name == "values":
+                        values_at = member.offset // 8
+            except BTFError as e:
+                raise where.error(f"bad BTF: {e}") from e
         if vsi.offset in out.maps:
             raise where.error("two maps at one offset", vsi.offset)
         out.maps[vsi.offset] = m
         out.sizes[vsi.offset] = vsi.size
-        for member in definition.members:
-            if member.name == "values":
-                out.values_offsets[vsi.offset] = member.offset // 8
+        if values_at is not None:
+            out.values_offsets[vsi.offset] = values_at
     return out
+
+
+# The map definitions read from the undecoded BTF records (see _read_raw).
+_PTR, _ARRAY, _STRUCT, _FUNC_PROTO = (
+    int(Kind.PTR),
+    int(Kind.ARRAY),
+    int(Kind.STRUCT),
+    int(Kind.FUNC_PROTO),
+)
+#: What :func:`underlying` looks through: typedefs and qualifiers (type tags too).
+_SEE_THROUGH = frozenset(
+    int(k) for k in (Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG)
+)
+#: ``__uint()`` members stored as they are, by the MapSpec field they fill.
+_PLAIN_FIELDS = {
+    "max_entries": "max_entries",
+    "map_flags": "flags",
+    "numa_node": "numa_node",
+    "map_extra": "map_extra",
+}
+
+
+class _Declined(Exception):
+    """A definition the raw reading leaves to :func:`_parse_map` (which says what is wrong)."""
+
+
+def _read_raw(
+    spec: Spec, name: str, type_id: int, uints: dict[int, int], *, inner: bool
+) -> tuple[MapSpec, int | None] | None:
+    """:func:`_parse_map` of a well-formed definition, and its ``values`` member's byte offset.
+
+    A map definition is a struct of pointers to arrays: decoding them into
+    :mod:`pybpf.btf` types was most of what reading ``.maps`` cost, for
+    objects nobody reads afterwards. This reads the same records as numbers
+    and makes the same MapSpec; anything but the plain forms (an enum
+    ``__ulong``, a record already decoded, any error) gives None, and the
+    typed reading then runs and raises what it raises. ``uints`` keeps the
+    ``__uint()`` values read, by type id, for the next definitions.
+    """
+    try:
+        return _raw_map(spec, name, type_id, uints, inner)
+    except (_Declined, BTFError):
+        return None
+
+
+def _raw_map(
+    spec: Spec, name: str, type_id: int, uints: dict[int, int], inner: bool
+) -> tuple[MapSpec, int | None]:
+    _, rec = _raw_underlying(spec, type_id)
+    info = rec[1]
+    if (info >> 24) & 0x1F != _STRUCT:
+        raise _Declined
+    m = MapSpec(name=name, type=MapType.UNSPEC)
+    key_size: int | None = None
+    value_size: int | None = None
+    map_type: int | None = None
+    values_id: int | None = None
+    values_at: int | None = None
+    string = spec.string
+    # Member offsets hold a bitfield size in their top byte when kind_flag is set.
+    mask = 0xFFFFFF if info >> 31 else 0xFFFFFFFF
+    for p in range(3, 3 + 3 * (info & 0xFFFF), 3):
+        field = string(rec[p])
+        member = rec[p + 1]
+        plain = _PLAIN_FIELDS.get(field)
+        if plain is not None:
+            setattr(m, plain, _raw_uint(spec, member, uints))
+        elif field == "type":
+            map_type = _raw_uint(spec, member, uints)
+        elif field == "key":
+            m.key_type = spec.type_by_id(_raw_pointee(spec, member))
+            key_size = _agreeing(key_size, spec.sizeof(m.key_type))
+        elif field == "key_size":
+            key_size = _agreeing(key_size, _raw_uint(spec, member, uints))
+        elif field == "value":
+            m.value_type = spec.type_by_id(_raw_pointee(spec, member))
+            value_size = _agreeing(value_size, spec.sizeof(m.value_type))
+        elif field == "value_size":
+            value_size = _agreeing(value_size, _raw_uint(spec, member, uints))
+        elif field == "values" and not inner:
+            values_id = member
+            values_at = (rec[p + 2] & mask) // 8
+        elif field == "pinning" and not inner:
+            try:
+                m.pinning = Pinning(_raw_uint(spec, member, uints))
+            except ValueError:
+                raise _Declined from None
+        else:
+            raise _Declined
+    if map_type is not None:
+        try:
+            m.type = MapType(map_type)
+        except ValueError:
+            raise _Declined from None
+    if values_id is not None:
+        _, arr = _raw_underlying(spec, values_id)
+        if (arr[1] >> 24) & 0x1F != _ARRAY or arr[5] != 0:
+            raise _Declined
+        target_id, target = _raw_underlying(spec, _raw_pointee(spec, arr[3]))
+        kind = (target[1] >> 24) & 0x1F
+        if kind == _FUNC_PROTO and m.type == MapType.PROG_ARRAY:
+            pass
+        elif kind == _STRUCT and m.type in _MAP_IN_MAP:
+            m.inner_map = _raw_map(spec, f"{name}.inner", target_id, uints, True)[0]
+        else:
+            raise _Declined
+        if value_size is not None and value_size != 4:
+            raise _Declined
+        value_size = 4
+    _finish(m, key_size, value_size)
+    return m, values_at
+
+
+def _agreeing(known: int | None, size: int) -> int:
+    """``size``, which a size given before must equal."""
+    if known is not None and known != size:
+        raise _Declined
+    return size
+
+
+def _raw_underlying(spec: Spec, type_id: int) -> tuple[int, Sequence[int]]:
+    """The id and record of ``type_id`` through typedefs and qualifiers (see :func:`underlying`)."""
+    for _ in range(64):
+        rec = spec.raw_record(type_id)
+        if rec is None:
+            break
+        if (rec[1] >> 24) & 0x1F not in _SEE_THROUGH:
+            return type_id, rec
+        type_id = rec[2]
+    raise _Declined
+
+
+def _raw_pointee(spec: Spec, type_id: int) -> int:
+    """The id ``__type()`` points at."""
+    _, rec = _raw_underlying(spec, type_id)
+    if (rec[1] >> 24) & 0x1F != _PTR:
+        raise _Declined
+    return rec[2]
+
+
+def _raw_uint(spec: Spec, type_id: int, uints: dict[int, int]) -> int:
+    """The N of ``__uint(member, N)`` (a pointer to an array of N elements)."""
+    n = uints.get(type_id)
+    if n is None:
+        _, arr = _raw_underlying(spec, _raw_pointee(spec, type_id))
+        if (arr[1] >> 24) & 0x1F != _ARRAY:
+            raise _Declined
+        n = uints[type_id] = arr[5]
+    return n
+
+
+def _finish(m: MapSpec, key_size: int | None, value_size: int | None) -> None:
+    """The sizes read, and a ring buffer's size rounded as libbpf rounds it."""
+    m.key_size = key_size or 0
+    m.value_size = value_size or 0
+    if m.type in _RING_BUFFERS:
+        size = ringbuf_max_entries(m.max_entries)
+        if size != m.max_entries:
+            m.declared_max_entries, m.max_entries = m.max_entries, size
 
 
 def _struct(t: Type, where: _Where) -> Struct:
@@ -221,12 +392,7 @@ def _parse_map(name: str, t: Type, where: _Where, *, inner: bool, btf: BTFInfo) 
         if value_size is not None and value_size != 4:
             raise where.error(f"conflicting value size {value_size} != 4")
         value_size = 4
-    m.key_size = key_size or 0
-    m.value_size = value_size or 0
-    if m.type in _RING_BUFFERS:
-        size = ringbuf_max_entries(m.max_entries)
-        if size != m.max_entries:
-            m.declared_max_entries, m.max_entries = m.max_entries, size
+    _finish(m, key_size, value_size)
     return m
 
 

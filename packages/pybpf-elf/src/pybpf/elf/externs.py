@@ -134,7 +134,7 @@ def _is_extern(sym: Symbol) -> bool:
 def collect(elf: ElfFile, btf: BTFInfo) -> Externs:
     """Every extern of the object, classified through BTF."""
     out = Externs(btf)
-    wanted = [s for s in elf.symbols if _is_extern(s)]
+    wanted = [s for s in elf.symbols_by_section.get(SHN_UNDEF, ()) if _is_extern(s)]
     if not wanted:
         return out
     sections: dict[int, str] = {}

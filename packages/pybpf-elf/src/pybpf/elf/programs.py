@@ -107,7 +107,6 @@ class CodeReader:
         #: (None for the second half of an LD_IMM64).
         self.slot_code: dict[str, list[Instruction | None]] = {}
         self._at: dict[tuple[int, int], Function] = {}
-        self._functions_by_section: dict[int, list[Symbol]] | None = None
         # Per section added: its functions, relocations and local CALL slots.
         self._pending: list[tuple[Section, list[Function], list[Relocation], list[int]]] = []
 
@@ -125,7 +124,9 @@ class CodeReader:
         wides, by_slot = _layout(data, insns)
         funcs: list[Function] = []
         names: set[str] = set()
-        for sym in self._function_symbols().get(section.index, ()):
+        for sym in elf.symbols_by_section.get(section.index, ()):
+            if sym.type != STT_FUNC:
+                continue
             where = Where(section.name, sym.name, sym.value)
             if sym.value % 8 or sym.size % 8:
                 raise where.error("function not aligned to instructions")
@@ -169,16 +170,6 @@ class CodeReader:
         self.section_code[section.name] = (insns, wides)
         self.slot_code[section.name] = by_slot
         return funcs
-
-    def _function_symbols(self) -> dict[int, list[Symbol]]:
-        """The ``STT_FUNC`` symbols by section index, in symbol table order."""
-        found = self._functions_by_section
-        if found is None:
-            found = self._functions_by_section = {}
-            for sym in self.elf.symbols:
-                if sym.type == STT_FUNC:
-                    found.setdefault(sym.shndx, []).append(sym)
-        return found
 
     def resolve(self, resolver: Resolver) -> None:
         """Apply relocations and name call targets, once every section is added."""

@@ -104,15 +104,19 @@ def load_packed_ext_infos(data: bytes | bytearray | memoryview, spec: Spec) -> P
         raise BTFError(".BTF.ext needs the spec loaded from the same object's .BTF")
     resolve = _Resolver(spec)
     infos = PackedExtInfos(byte_order=raw.byteorder)
+    # Each sub-section's records are checked at once; only when that finds
+    # something wrong are they checked section by section, for the message.
+    funcs_ok = _funcs_ok(resolve, _all_records(raw.func_info))
     for sec in raw.func_info:
         name = resolve.section_name(sec, "func_info")
         infos.func_infos[name] = _merged(
-            infos.func_infos.get(name), _func_infos(resolve, sec, name)
+            infos.func_infos.get(name), _func_infos(resolve, sec, name, checked=funcs_ok)
         )
+    lines_ok = _lines_ok(resolve, _all_records(raw.line_info))
     for sec in raw.line_info:
         name = resolve.section_name(sec, "line_info")
         infos.line_infos[name] = _merged(
-            infos.line_infos.get(name), _line_infos(resolve, sec, name)
+            infos.line_infos.get(name), _line_infos(resolve, sec, name, checked=lines_ok)
         )
     for sec in raw.core_relo:
         name = resolve.section_name(sec, "core_relo")
@@ -208,12 +212,37 @@ _set_func = _slot_setter(FuncInfo, "func")
 _set_func_offset = _slot_setter(FuncInfo, "offset")
 
 
-def _func_infos(resolve: _Resolver, sec: RawSection, name: str) -> RecordTable[FuncInfo]:
-    """The function infos of ``sec``, each type checked once."""
+def _all_records(sections: list[RawSection]) -> RawSection | None:
+    """The records of a sub-section's sections as one, when they were parsed packed."""
+    if len(sections) < 2:
+        return sections[0] if sections else None
+    return RawSection.joined(sections)
+
+
+def _funcs_ok(resolve: _Resolver, records: RawSection | None) -> bool:
+    """Whether func info records are all well-formed (True: no need to look at each)."""
+    if records is None:
+        return False
+    offsets, tids = records.columns()
+    return bool(offsets) and _aligned(offsets) and _all_funcs(resolve, set(tids))
+
+
+def _lines_ok(resolve: _Resolver, records: RawSection | None) -> bool:
+    """Whether line info records are all well-formed (True: no need to look at each)."""
+    if records is None:
+        return False
+    offsets, files, lines, _ = records.columns()
+    return bool(offsets) and resolve.in_string_table(files, lines) and _aligned(offsets)
+
+
+def _func_infos(
+    resolve: _Resolver, sec: RawSection, name: str, *, checked: bool = False
+) -> RecordTable[FuncInfo]:
+    """The function infos of ``sec``, each type checked once (``checked``: already done)."""
     offsets, tids = sec.columns()
     if not offsets:
         return RecordTable(FuncInfo, [], _no_record)
-    if not _aligned(offsets) or not _all_funcs(resolve, set(tids)):
+    if not checked and (not _aligned(offsets) or not _all_funcs(resolve, set(tids))):
         # Find the first bad record, in file order, for its exact message.
         for i, (insn_off, tid) in enumerate(sec.records):
             where = _Where(sec.record_at(i), "func_info", name)
@@ -257,12 +286,14 @@ def _all_funcs(resolve: _Resolver, tids: set[int]) -> bool:
     return True
 
 
-def _line_infos(resolve: _Resolver, sec: RawSection, name: str) -> RecordTable[LineInfo]:
+def _line_infos(
+    resolve: _Resolver, sec: RawSection, name: str, *, checked: bool = False
+) -> RecordTable[LineInfo]:
     """The line infos of ``sec``: the bulk of ``.BTF.ext``, one per few instructions."""
     offsets, files, lines, line_cols = sec.columns()
     if not offsets:
         return RecordTable(LineInfo, [], _no_record)
-    if not resolve.in_string_table(files, lines) or not _aligned(offsets):
+    if not checked and (not resolve.in_string_table(files, lines) or not _aligned(offsets)):
         for i, (insn_off, file_off, line_off, _) in enumerate(sec.records):
             where = _Where(sec.record_at(i), "line_info", name)
             resolve.string(file_off, where)

@@ -78,6 +78,26 @@ class RawSection:
         sec._nfields = nfields
         return sec
 
+    @classmethod
+    def joined(cls, sections: list[RawSection]) -> RawSection | None:
+        """Every record of ``sections`` (of one sub-section) as one section, to check at once.
+
+        None unless each was parsed packed with one record layout. The result
+        names the first section and places its records from the first one's
+        start: it is for checks, not for saying where a record is.
+        """
+        first = sections[0]
+        words = array("I")
+        for sec in sections:
+            if (
+                sec._words is None
+                or sec.record_size != first.record_size
+                or sec._nfields != first._nfields
+            ):
+                return None
+            words += sec._words
+        return cls._packed(first.name_off, words, first._nfields, first.at, first.record_size)
+
     @property
     def records(self) -> list[Record]:
         """Each record's known fields, as a tuple."""

@@ -19,7 +19,7 @@
 
 /* Bump when a function's arguments or results change: pybpf.btf uses a
  * module of the version it was written for, and its Python code otherwise. */
-#define PYBPF_BTF_SCAN_VERSION 2
+#define PYBPF_BTF_SCAN_VERSION 3
 
 /* One entry per BTF kind (the 5-bit kind field): the record's words before
  * its items (0: no such kind), the words per item, the largest vlen allowed
@@ -919,6 +919,53 @@ out:
     return result;
 }
 
+/* strings(table, base) -> dict
+ * Every string of a string table by its offset (base + where it starts): the
+ * bytes before each NUL, decoded as UTF-8 with U+FFFD for bad sequences, as
+ * bytes.decode("utf-8", "replace") does. What follows the last NUL is no
+ * string. One dict for a whole table, where Python splits and counts. */
+static PyObject *pybpf_strings(PyObject *self, PyObject *args)
+{
+    Py_buffer table;
+    Py_ssize_t base, start = 0;
+    PyObject *found = NULL;
+    const char *bytes;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*n", &table, &base))
+        return NULL;
+    if (base < 0) {
+        PyErr_SetString(PyExc_ValueError, "strings: base must not be negative");
+        goto out;
+    }
+    found = PyDict_New();
+    if (found == NULL)
+        goto out;
+    bytes = table.buf;
+    while (start < table.len) {
+        const char *end = memchr(bytes + start, 0, (size_t)(table.len - start));
+        Py_ssize_t len;
+        PyObject *key, *text;
+        int failed;
+        if (end == NULL)
+            break;
+        len = end - (bytes + start);
+        key = PyLong_FromUnsignedLongLong((unsigned long long)base + (unsigned long long)start);
+        text = key != NULL ? PyUnicode_DecodeUTF8(bytes + start, len, "replace") : NULL;
+        failed = text == NULL || PyDict_SetItem(found, key, text) < 0;
+        Py_XDECREF(key);
+        Py_XDECREF(text);
+        if (failed) {
+            Py_CLEAR(found);
+            goto out;
+        }
+        start += len + 1;
+    }
+out:
+    PyBuffer_Release(&table);
+    return found;
+}
+
 /* A file mapped read-only (kernel BTF, an index the boot keeps): Python's
  * mmap holds a duplicate of the descriptor for as long as the mapping lives,
  * and ctypes, which can do without, costs a load more to import than this
@@ -993,6 +1040,8 @@ static PyMethodDef pybpf_btf_scan_methods[] = {
      "index(types, rules): (offsets, names) of the records of a type section, or None."},
     {"name_order", pybpf_name_order, METH_VARARGS,
      "name_order(strings, names): named record indices sorted by name, or None."},
+    {"strings", pybpf_strings, METH_VARARGS,
+     "strings(table, base): every string of a string table by its offset, decoded."},
     {"dump", pybpf_dump, METH_VARARGS,
      "dump(types, offsets, strings, base_strings_len, first_id, start, stop, json): "
      "records as bpftool's raw or JSON dump, or None."},
