@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from pybpf.asm import Instructions, decode
-from pybpf.core import Collection
-from pybpf.elf import load_collection_spec
+from pybpf.asm import Helper, Instructions, decode
+from pybpf.core import Collection, features
+from pybpf.elf import ProgramType, load_collection_spec
 
 
 def _pointers(insns: Instructions) -> list[tuple[int, int]]:
@@ -43,6 +43,8 @@ def test_backward_pointer_has_a_zero_second_half(testdata: Path, order: str) -> 
 
 @pytest.mark.kernel
 def test_callbacks_run(testdata: Path) -> None:
+    # The kernel says whether tc programs may call bpf_loop (a skip if not).
+    features.have_helper(ProgramType.SCHED_CLS, Helper.LOOP)
     with Collection(testdata / "func_pointers-el.o") as coll:
         assert coll.programs["sum_indices"].run(bytes(64)).retval == 2
         assert coll.variables["total"].get() == 4
