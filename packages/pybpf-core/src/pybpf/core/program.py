@@ -169,7 +169,12 @@ class Program(KernelObject):
                 _resolver.resolve(spec.name, insns)
             link_maps(spec.name, insns, maps or {})
             if _btf is None and types is not None:
-                _btf = own_btf = ObjectBTF(types, [insns], _btf_probes.sanitize_options(types))
+                _btf = own_btf = ObjectBTF(
+                    types,
+                    [insns],
+                    _btf_probes.sanitize_options(types),
+                    kinds=[(spec.name, spec.type)],
+                )
             attach = _Attach(*_struct_ops) if _struct_ops is not None else None
             if spec.type == ProgramType.EXT:
                 attach = _ext_attach(spec, attach_target)
@@ -592,7 +597,7 @@ def _load(  # noqa: PLR0917 (one private call site)
     line_records: list[LineInfo] = []
     if btf is not None and btf.fd is not None:
         req.btf_fd = btf.fd.number
-        req.func_info, req.line_info, line_records = btf.ext_infos(insns)
+        req.func_info, req.line_info, line_records = btf.ext_infos(insns, spec.name)
     try:
         return _prog_load.load(req)
     except VerifierError as exc:
