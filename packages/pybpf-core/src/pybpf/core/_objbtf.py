@@ -33,7 +33,7 @@ from pybpf.btf import (
 from pybpf.btf.marshal import encode, records
 from pybpf.btf.marshal_record import Record
 from pybpf.btf.sanitize import sanitize_records
-from pybpf.core import _arg_ctx, _btf_probes, _cmds
+from pybpf.core import _arg_ctx, _btf_probes, _cmds, _exception_cb
 from pybpf.core.errors import BPFError
 from pybpf.core.fd import FD
 
@@ -78,8 +78,12 @@ class ObjectBTF:
                 strings.append(rec.line)
             if kinds:
                 funcs.append([types.type_id(r.func) for r in infos.func_infos])
+        self._callbacks: _exception_cb.CallbackTags | None = None
         try:
             recs = _fixed_records(types)
+            # As libbpf: only kernels with decl tags hear of exception callbacks.
+            if sanitize.decl_tag:
+                self._callbacks = _exception_cb.callback_tags(recs, types.start_id)
             if kinds and self._ext_ok and _arg_ctx.has_tags(recs):
                 if native_arg_ctx is None:
                     native_arg_ctx = _btf_probes.native_arg_ctx()
@@ -118,6 +122,14 @@ class ObjectBTF:
         lines = [r for r in infos.line_infos if r.file in self._strings and r.line in self._strings]
         line = encode_line_infos(lines, self._strings.__getitem__)
         return func, line, infos.line_infos
+
+    def check_exception_callback(self, program: str, insns: Iterable[Instruction]) -> None:
+        """Refuse, as libbpf does, a program whose exception callback tags are wrong.
+
+        See :mod:`pybpf.core._exception_cb`; raises its :class:`BPFError`.
+        """
+        if self._callbacks is not None:
+            self._callbacks.check(program, insns)
 
     def close(self) -> None:
         """Close the BTF fd (programs and maps keep their own reference)."""

@@ -175,6 +175,8 @@ class Program(KernelObject):
                     _btf_probes.sanitize_options(types),
                     kinds=[(spec.name, spec.type)],
                 )
+            if _btf is not None:
+                _btf.check_exception_callback(spec.name, insns)
             attach = _Attach(*_struct_ops) if _struct_ops is not None else None
             if spec.type == ProgramType.EXT:
                 attach = _ext_attach(spec, attach_target)
