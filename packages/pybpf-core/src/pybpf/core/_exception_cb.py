@@ -14,7 +14,6 @@ from __future__ import annotations
 import errno
 import itertools
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from pybpf.asm import Instruction
 from pybpf.btf import Kind, Linkage
@@ -30,14 +29,17 @@ PREFIX = "exception_callback:"
 _WHOLE = 0xFFFFFFFF
 
 
-@dataclass(frozen=True)
 class CallbackTags:
     """An object's ``exception_callback:`` tags, and what they sit on."""
 
-    #: Per tag, in id order: its value, and the FUNC it tags (None: not a global FUNC).
-    tags: list[tuple[str, str | None]]
-    #: Per FUNC name: whether every FUNC of that name is global.
-    global_funcs: dict[str, bool]
+    # A plain class: loading an object imports no dataclasses.
+    __slots__ = ("global_funcs", "tags")
+
+    def __init__(self, tags: list[tuple[str, str | None]], global_funcs: dict[str, bool]) -> None:
+        #: Per tag, in id order: its value, and the FUNC it tags (None: not a global FUNC).
+        self.tags = tags
+        #: Per FUNC name: whether every FUNC of that name is global.
+        self.global_funcs = global_funcs
 
     def check(self, program: str, instructions: Iterable[Instruction]) -> None:
         """Raise the :class:`BPFError` libbpf's load of ``program`` fails with, if any."""
