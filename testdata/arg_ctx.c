@@ -59,8 +59,8 @@ int tc_void(struct __sk_buff *skb)
 	return skb_len(skb);
 }
 
-/* clang -O2 keeps no context across two calls (it leaves r1 as the first
- * callee left it): each program calls one subprogram. */
+/* clang -O2 counts on r1 surviving a call to a subprogram that leaves it
+ * alone; the verifier does not: each program calls one subprogram. */
 SEC("tc")
 int tc_shared(struct __sk_buff *skb)
 {
