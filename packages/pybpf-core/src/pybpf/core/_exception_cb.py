@@ -7,6 +7,9 @@ then refuses the load: with EINVAL when such a tag sits on anything but a
 global FUNC (every program of the object), names nothing or a static or
 hidden subprogram; with ENOENT when no subprogram has the name. A program
 with several such tags gets no callback and no refusal: the verifier judges.
+libbpf appends a callback only for kernels with decl tags: for the others
+(where the tag cannot reach the kernel, and code nothing calls is refused)
+the loader drops what the reader appended.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import errno
 import itertools
 from collections.abc import Iterable
 
-from pybpf.asm import Instruction
+from pybpf.asm import Instruction, Instructions
 from pybpf.btf import Kind, Linkage
 from pybpf.btf.marshal_record import Record
 from pybpf.core.errors import BPFError
@@ -64,6 +67,29 @@ class CallbackTags:
                 reason = f"cannot find exception callback {callback!r}"
                 raise BPFError(errno.ENOENT, what, reason=reason)
             found = True
+
+    def without_callback(self, program: str, insns: Instructions) -> Instructions:
+        """``insns`` without the exception callback the reader appended to ``program``.
+
+        The reader appends a callback nothing calls last, after the
+        subprograms the program reaches, followed by those only it reaches:
+        when nothing before it calls it or takes its address, everything
+        from its first instruction on goes.
+        """
+        named = [value for value, func in self.tags if func == program]
+        if len(named) != 1:
+            return insns
+        start = insns.symbols().get(named[0].removeprefix(PREFIX))
+        if not start:
+            return insns
+        start_slot = insns.slot_offset(start)
+        for slot, insn in insns.offsets():
+            if slot >= start_slot:
+                return insns[:start]
+            local = insn.is_function_call or insn.is_function_pointer
+            if local and slot + insn.branch_offset + 1 == start_slot:
+                return insns  # reached: not appended
+        return insns
 
 
 def callback_tags(recs: list[Record], first_id: int) -> CallbackTags | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Sequence
 
-from pybpf.asm import Instruction
+from pybpf.asm import Instruction, Instructions
 from pybpf.btf import (
     BTFError,
     Datasec,
@@ -67,6 +67,8 @@ class ObjectBTF:
         self._strings: dict[str, int] = {}
         # Without FUNC kinds (before 4.20) func and line info cannot refer to anything.
         self._ext_ok = sanitize.func
+        # As libbpf: only kernels with decl tags hear of exception callbacks.
+        self._decl_tags = sanitize.decl_tag
         #: Per program name: the ids of FUNCs replaced by their retyped copies.
         self.arg_ctx_funcs: dict[str, dict[int, int]] = {}
         strings: list[str] = []
@@ -81,9 +83,7 @@ class ObjectBTF:
         self._callbacks: _exception_cb.CallbackTags | None = None
         try:
             recs = _fixed_records(types)
-            # As libbpf: only kernels with decl tags hear of exception callbacks.
-            if sanitize.decl_tag:
-                self._callbacks = _exception_cb.callback_tags(recs, types.start_id)
+            self._callbacks = _exception_cb.callback_tags(recs, types.start_id)
             if kinds and self._ext_ok and _arg_ctx.has_tags(recs):
                 if native_arg_ctx is None:
                     native_arg_ctx = _btf_probes.native_arg_ctx()
@@ -123,13 +123,19 @@ class ObjectBTF:
         line = encode_line_infos(lines, self._strings.__getitem__)
         return func, line, infos.line_infos
 
-    def check_exception_callback(self, program: str, insns: Iterable[Instruction]) -> None:
-        """Refuse, as libbpf does, a program whose exception callback tags are wrong.
+    def exception_callback(self, program: str, insns: Instructions) -> Instructions:
+        """``insns`` as libbpf loads them for ``program``'s exception callback tags.
 
-        See :mod:`pybpf.core._exception_cb`; raises its :class:`BPFError`.
+        Kernels with decl tags: a wrong tag refuses the load (a
+        :class:`BPFError`, see :mod:`pybpf.core._exception_cb`). Kernels
+        without them: the callback the reader appended is dropped.
         """
-        if self._callbacks is not None:
-            self._callbacks.check(program, insns)
+        if self._callbacks is None:
+            return insns
+        if not self._decl_tags:
+            return self._callbacks.without_callback(program, insns)
+        self._callbacks.check(program, insns)
+        return insns
 
     def close(self) -> None:
         """Close the BTF fd (programs and maps keep their own reference)."""

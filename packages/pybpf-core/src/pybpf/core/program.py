@@ -161,13 +161,6 @@ class Program(KernelObject):
         own_btf = None
         own_resolver = None
         try:
-            relocate(spec.name, insns, types, core_target, _relocator, modules=_modules)
-            if has_externs(insns):
-                # Kernel symbols live in the running kernel, whatever CO-RE targets.
-                if _resolver is None:
-                    _resolver = own_resolver = new_resolver(_modules)
-                _resolver.resolve(spec.name, insns)
-            link_maps(spec.name, insns, maps or {})
             if _btf is None and types is not None:
                 _btf = own_btf = ObjectBTF(
                     types,
@@ -176,7 +169,15 @@ class Program(KernelObject):
                     kinds=[(spec.name, spec.type)],
                 )
             if _btf is not None:
-                _btf.check_exception_callback(spec.name, insns)
+                # Before relocating: a dropped callback needs no maps or kfuncs.
+                insns = _btf.exception_callback(spec.name, insns)
+            relocate(spec.name, insns, types, core_target, _relocator, modules=_modules)
+            if has_externs(insns):
+                # Kernel symbols live in the running kernel, whatever CO-RE targets.
+                if _resolver is None:
+                    _resolver = own_resolver = new_resolver(_modules)
+                _resolver.resolve(spec.name, insns)
+            link_maps(spec.name, insns, maps or {})
             attach = _Attach(*_struct_ops) if _struct_ops is not None else None
             if spec.type == ProgramType.EXT:
                 attach = _ext_attach(spec, attach_target)
