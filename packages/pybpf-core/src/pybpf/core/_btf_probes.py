@@ -24,6 +24,7 @@ from pybpf.btf import (
     EnumValue,
     Float,
     Func,
+    FuncParam,
     FuncProto,
     Int,
     IntEncoding,
@@ -34,10 +35,12 @@ from pybpf.btf import (
     TypeTag,
     Var,
     VarSecinfo,
+    Void,
     marshal,
 )
-from pybpf.core import _boot_facts, _cmds
+from pybpf.core import _boot_facts, _cmds, _prog_load
 from pybpf.core.errors import BPFError
+from pybpf.elf import ProgramType
 
 
 def _accepts(types: list[Type]) -> bool | None:
@@ -138,3 +141,58 @@ def sanitize_options(types: Iterable[Type] | None = None) -> SanitizeOptions:
     """
     wanted = _PROBES.keys() if types is None else features_used(types)
     return SanitizeOptions(**{feature: supported(feature) for feature in wanted})
+
+
+def _arg_ctx_probe() -> bool | None:
+    """Whether the verifier takes a ``void *`` tagged ``arg:ctx`` as the context (libbpf's probe).
+
+    A kprobe program calls a global subprogram whose only argument is such a
+    ``void *``; the subprogram passes it to ``bpf_get_func_ip``, which wants
+    the context. EINVAL or EACCES (the verifier's refusal) means no.
+    """
+    i = _int()
+    void_ptr = Pointer(Void())
+    main_proto = FuncProto(i, [FuncParam("a", void_ptr)])
+    main = Func("a", main_proto, Linkage.GLOBAL)
+    sub_proto = FuncProto(i, [FuncParam("b", void_ptr)])
+    sub = Func("b", sub_proto, Linkage.GLOBAL)
+    tag = DeclTag("arg:ctx", sub, component_idx=0)
+    types: list[Type] = [i, void_ptr, main_proto, main, sub_proto, sub, tag]
+    try:
+        blob = marshal(types, byte_order="little" if sys.byteorder == "little" else "big")
+        btf = _cmds.btf_load(blob, "probe arg:ctx")
+    except BPFError as exc:
+        # EINVAL: no decl tags, so no arg:ctx either; other refusals say nothing.
+        return False if exc.errno == errno.EINVAL else None
+    except BTFError:
+        return None
+    with btf:
+        # call +1; exit; call bpf_get_func_ip (173); exit
+        regs = 0x10 if sys.byteorder == "little" else 0x01
+        code = b"".join(
+            bytes([op, reg]) + b"\0\0" + imm.to_bytes(4, sys.byteorder)
+            for op, reg, imm in ((0x85, regs, 1), (0x95, 0, 0), (0x85, 0, 173), (0x95, 0, 0))
+        )
+        funcs = b"".join(
+            off.to_bytes(4, sys.byteorder) + type_id.to_bytes(4, sys.byteorder)
+            for off, type_id in ((0, 4), (2, 6))  # FUNC a, FUNC b
+        )
+        req = _prog_load.LoadRequest(
+            "det_arg_ctx",
+            ProgramType.KPROBE,
+            code,
+            license="GPL",
+            btf_fd=btf.number,
+            func_info=funcs,
+        )
+        try:
+            fd, _ = _prog_load.load(req)
+        except BPFError as exc:
+            return False if exc.errno in (errno.EINVAL, errno.EACCES) else None
+        fd.close()
+    return True
+
+
+def native_arg_ctx() -> bool:
+    """Whether the kernel reads ``arg:ctx`` itself (6.8+); asked once per boot."""
+    return bool(_boot_facts.probed("arg_ctx", _arg_ctx_probe))

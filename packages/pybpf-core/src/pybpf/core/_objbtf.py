@@ -10,9 +10,9 @@ func/line info and maps without BTF types.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from pybpf.asm import Instruction
+from pybpf.asm import Instruction, Instructions
 from pybpf.btf import (
     BTFError,
     Datasec,
@@ -33,7 +33,7 @@ from pybpf.btf import (
 from pybpf.btf.marshal import encode, records
 from pybpf.btf.marshal_record import Record
 from pybpf.btf.sanitize import sanitize_records
-from pybpf.core import _cmds
+from pybpf.core import _arg_ctx, _btf_probes, _cmds, _exception_cb
 from pybpf.core.errors import BPFError
 from pybpf.core.fd import FD
 
@@ -42,8 +42,24 @@ class ObjectBTF:
     """The loaded BTF of one object: its fd and where its strings landed."""
 
     def __init__(
-        self, types: Spec, programs: Iterable[Iterable[Instruction]], sanitize: SanitizeOptions
+        self,
+        types: Spec,
+        programs: Iterable[Iterable[Instruction]],
+        sanitize: SanitizeOptions,
+        *,
+        kinds: Sequence[tuple[str, int]] = (),
+        native_arg_ctx: bool | None = None,
     ) -> None:
+        """Load ``types`` for ``programs`` (instructions), sanitized as ``sanitize`` says.
+
+        ``kinds`` names each of ``programs`` and gives its type: a program
+        named there whose global subprograms take an ``__arg_ctx`` argument
+        gets its own retyped copies on kernels that do not read the tag
+        (:mod:`pybpf.core._arg_ctx`), which :meth:`ext_infos` then names.
+        ``native_arg_ctx`` is the kernel's answer to that question, probed
+        when None (and only when some argument has the tag): tests pass False
+        to see the rewrite on a kernel that would not need it.
+        """
         self.types = types
         self.fd: FD | None = None
         #: Why the kernel refused the BTF, if it did.
@@ -51,13 +67,30 @@ class ObjectBTF:
         self._strings: dict[str, int] = {}
         # Without FUNC kinds (before 4.20) func and line info cannot refer to anything.
         self._ext_ok = sanitize.func
+        # As libbpf: only kernels with decl tags hear of exception callbacks.
+        self._decl_tags = sanitize.decl_tag
+        #: Per program name: the ids of FUNCs replaced by their retyped copies.
+        self.arg_ctx_funcs: dict[str, dict[int, int]] = {}
         strings: list[str] = []
+        funcs: list[Sequence[int]] = []
         for insns in programs:
-            for rec in collect_ext_infos(insns).line_infos:
+            infos = collect_ext_infos(insns)
+            for rec in infos.line_infos:
                 strings.append(rec.file)
                 strings.append(rec.line)
+            if kinds:
+                funcs.append([types.type_id(r.func) for r in infos.func_infos])
+        self._callbacks: _exception_cb.CallbackTags | None = None
         try:
-            recs = sanitize_records(_fixed_records(types), sanitize, first_id=types.start_id)
+            recs = _fixed_records(types)
+            self._callbacks = _exception_cb.callback_tags(recs, types.start_id)
+            if kinds and self._ext_ok and _arg_ctx.has_tags(recs):
+                if native_arg_ctx is None:
+                    native_arg_ctx = _btf_probes.native_arg_ctx()
+                if not native_arg_ctx:
+                    named = [(n, t, f) for (n, t), f in zip(kinds, funcs, strict=True)]
+                    self.arg_ctx_funcs = _arg_ctx.rewrite(recs, types.start_id, named)
+            recs = sanitize_records(recs, sanitize, first_id=types.start_id)
             blob = encode(recs, sys.byteorder)
             blob, self._strings = add_strings(blob, strings)
             self.fd = _cmds.btf_load(blob, "load the object's BTF")
@@ -68,15 +101,41 @@ class ObjectBTF:
         """The id of ``t`` in the loaded BTF."""
         return self.types.type_id(t)
 
-    def ext_infos(self, insns: Iterable[Instruction]) -> tuple[bytes, bytes, list[LineInfo]]:
-        """The ``func_info`` and ``line_info`` arrays of a program, and its line records."""
+    def ext_infos(
+        self, insns: Iterable[Instruction], program: str = ""
+    ) -> tuple[bytes, bytes, list[LineInfo]]:
+        """The ``func_info`` and ``line_info`` arrays of a program, and its line records.
+
+        ``program`` is its name, as given in ``kinds``: its func info names
+        its own retyped copies of ``__arg_ctx`` subprograms, if it has any.
+        """
         infos = collect_ext_infos(insns)
         if self.fd is None or not self._ext_ok:
             return b"", b"", infos.line_infos
-        func = encode_func_infos(infos.func_infos, self.type_id)
+        copies = self.arg_ctx_funcs.get(program, {})
+
+        def type_id(t: Type) -> int:
+            own = self.types.type_id(t)
+            return copies.get(own, own)
+
+        func = encode_func_infos(infos.func_infos, type_id)
         lines = [r for r in infos.line_infos if r.file in self._strings and r.line in self._strings]
         line = encode_line_infos(lines, self._strings.__getitem__)
         return func, line, infos.line_infos
+
+    def exception_callback(self, program: str, insns: Instructions) -> Instructions:
+        """``insns`` as libbpf loads them for ``program``'s exception callback tags.
+
+        Kernels with decl tags: a wrong tag refuses the load (a
+        :class:`BPFError`, see :mod:`pybpf.core._exception_cb`). Kernels
+        without them: the callback the reader appended is dropped.
+        """
+        if self._callbacks is None:
+            return insns
+        if not self._decl_tags:
+            return self._callbacks.without_callback(program, insns)
+        self._callbacks.check(program, insns)
+        return insns
 
     def close(self) -> None:
         """Close the BTF fd (programs and maps keep their own reference)."""

@@ -143,6 +143,7 @@ class Collection(Closing):
                     spec.types,
                     [spec.programs[n].instructions for n in wanted_progs],
                     _btf_probes.sanitize_options(spec.types),
+                    kinds=[(n, spec.programs[n].type) for n in wanted_progs],
                 )
             self._create_maps(spec, wanted_maps, wanted_progs, options, btf, pin_paths=pin_paths)
             self._load_programs(spec, wanted_progs, options, btf)

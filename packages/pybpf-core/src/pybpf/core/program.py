@@ -161,6 +161,16 @@ class Program(KernelObject):
         own_btf = None
         own_resolver = None
         try:
+            if _btf is None and types is not None:
+                _btf = own_btf = ObjectBTF(
+                    types,
+                    [insns],
+                    _btf_probes.sanitize_options(types),
+                    kinds=[(spec.name, spec.type)],
+                )
+            if _btf is not None:
+                # Before relocating: a dropped callback needs no maps or kfuncs.
+                insns = _btf.exception_callback(spec.name, insns)
             relocate(spec.name, insns, types, core_target, _relocator, modules=_modules)
             if has_externs(insns):
                 # Kernel symbols live in the running kernel, whatever CO-RE targets.
@@ -168,8 +178,6 @@ class Program(KernelObject):
                     _resolver = own_resolver = new_resolver(_modules)
                 _resolver.resolve(spec.name, insns)
             link_maps(spec.name, insns, maps or {})
-            if _btf is None and types is not None:
-                _btf = own_btf = ObjectBTF(types, [insns], _btf_probes.sanitize_options(types))
             attach = _Attach(*_struct_ops) if _struct_ops is not None else None
             if spec.type == ProgramType.EXT:
                 attach = _ext_attach(spec, attach_target)
@@ -592,7 +600,7 @@ def _load(  # noqa: PLR0917 (one private call site)
     line_records: list[LineInfo] = []
     if btf is not None and btf.fd is not None:
         req.btf_fd = btf.fd.number
-        req.func_info, req.line_info, line_records = btf.ext_infos(insns)
+        req.func_info, req.line_info, line_records = btf.ext_infos(insns, spec.name)
     try:
         return _prog_load.load(req)
     except VerifierError as exc:

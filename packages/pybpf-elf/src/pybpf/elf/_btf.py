@@ -53,7 +53,7 @@ class BTFInfo:
 
         The tags libbpf reads (``bpf_prog_assign_exc_cb``): ``exception_callback:``
         on a global FUNC itself. libbpf refuses to load any program when such a
-        tag sits elsewhere; those are left out here, for the kernel to judge.
+        tag sits elsewhere; those are left out here, for the loader to refuse.
         """
         found: dict[str, list[str]] = {}
         if not self.exception_tags:

@@ -282,7 +282,7 @@ class _Reader:
         info. It must be a global, not hidden, subprogram; a program with
         several such tags gets none (the verifier refuses it). In the cases
         where libbpf refuses to load (no such subprogram, a static or hidden
-        one), nothing is appended and the kernel says what is missing.
+        one), nothing is appended: the loader (``pybpf.core``) refuses.
         """
         if self.btf is None:
             return {}
