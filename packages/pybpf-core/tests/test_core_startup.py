@@ -259,6 +259,16 @@ def test_loading_a_core_object_imports_no_ctypes(testdata: Path) -> None:
     assert "ctypes" not in loaded
 
 
+@pytest.mark.kernel
+def test_loading_an_object_without_decl_tags_leaves_their_modules_out(testdata: Path) -> None:
+    # core-el.o has no exception_callback: or arg:ctx tags: the object's BTF is
+    # looked at once, and the modules acting on such tags are not imported.
+    loaded = _modules_after(_load_core_object(testdata))
+    unused = {"pybpf.core._exception_cb", "pybpf.core._arg_ctx"}
+    assert not unused & loaded, sorted(unused & loaded)
+    assert "pybpf.core._objbtf" in loaded
+
+
 def test_importing_core_imports_no_regex_engine() -> None:
     # re is for name searches in large BTF blobs, which only a call runs.
     loaded = _modules_after("import pybpf.core; from pybpf.core import Collection, Map, Program")

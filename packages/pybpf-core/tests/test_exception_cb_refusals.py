@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from pybpf.asm import Instructions
-from pybpf.btf import DeclTag, Func, TypeNotFoundError
+from pybpf.btf import EXCEPTION_CALLBACK_TAG, DeclTag, Func, TypeNotFoundError
 from pybpf.btf.kernel import load_kernel_spec
 from pybpf.btf.marshal import records
 from pybpf.core import BPFError, Collection, NotSupportedError, Program, _btf_probes, _exception_cb
@@ -33,7 +33,7 @@ def _tag(spec: CollectionSpec) -> DeclTag:
     return next(
         t
         for t in spec.types.own_types()
-        if isinstance(t, DeclTag) and t.value.startswith(_exception_cb.PREFIX)
+        if isinstance(t, DeclTag) and t.value.startswith(EXCEPTION_CALLBACK_TAG)
     )
 
 

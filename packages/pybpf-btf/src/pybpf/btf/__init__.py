@@ -67,6 +67,8 @@ if TYPE_CHECKING:
         load_spec,
     )
     from pybpf.btf.types import (
+        ARG_CTX_TAG,
+        EXCEPTION_CALLBACK_TAG,
         Array,
         Composite,
         Const,
@@ -162,6 +164,8 @@ _EXPORTS = {
         "load_spec",
     ),
     "pybpf.btf.types": (
+        "ARG_CTX_TAG",
+        "EXCEPTION_CALLBACK_TAG",
         "Array",
         "Composite",
         "Const",
@@ -199,6 +203,8 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "ARG_CTX_TAG",
+    "EXCEPTION_CALLBACK_TAG",
     "POISON_HELPER_ID",
     "Array",
     "BTFError",

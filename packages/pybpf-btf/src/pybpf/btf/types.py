@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "ARG_CTX_TAG",
+    "EXCEPTION_CALLBACK_TAG",
     "Array",
     "Composite",
     "Const",
@@ -600,6 +602,16 @@ class Float(Type):
     def __init__(self, name: str, size: int) -> None:
         super().__init__(name)
         self.size = size
+
+
+#: The decl tag ``__arg_ctx`` (libbpf's ``bpf_helpers.h``) puts on a global
+#: subprogram's argument: the argument is the program's context, whatever its
+#: C type (the verifier reads it from 6.8; libbpf retypes it for older kernels).
+ARG_CTX_TAG = "arg:ctx"
+
+#: The start of the decl tag ``__exception_cb(name)`` puts on a program: the
+#: rest is the name of the global subprogram that is its exception callback.
+EXCEPTION_CALLBACK_TAG = "exception_callback:"
 
 
 class DeclTag(Type):

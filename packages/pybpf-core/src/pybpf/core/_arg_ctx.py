@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from pybpf.btf import Kind, Linkage
+from pybpf.btf import ARG_CTX_TAG, Kind, Linkage
 from pybpf.btf.marshal_record import Record
 from pybpf.elf import ProgramType
 
-__all__ = ["CTX_STRUCTS", "TAG", "ProgramFuncs", "has_tags", "rewrite"]
+__all__ = ["CTX_STRUCTS", "ProgramFuncs", "rewrite"]
 
 #: The struct a program type's context argument must point to on kernels
 #: without ``arg:ctx`` (libbpf's ``global_ctx_map``).
@@ -52,18 +52,10 @@ CTX_STRUCTS: dict[int, str] = {
     ProgramType.XDP: "xdp_md",
 }
 
-#: The tag, as ``__arg_ctx`` writes it.
-TAG = "arg:ctx"
-
 _MODIFIERS = frozenset({Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG})
 
 #: One program: its name, its type, and the type ids of its func info records.
 ProgramFuncs = tuple[str, int, Sequence[int]]
-
-
-def has_tags(recs: Iterable[Record]) -> bool:
-    """Whether any record is an ``arg:ctx`` decl tag (else nothing to rewrite)."""
-    return any(r.kind == Kind.DECL_TAG and r.name == TAG for r in recs)
 
 
 def rewrite(
@@ -76,7 +68,7 @@ def rewrite(
     program's func info, the FUNC and FUNC_PROTO copies (once per FUNC),
     the context STRUCT and its PTR (once per program), then the copied tag.
     """
-    tags = [r for r in recs if r.kind == Kind.DECL_TAG and r.name == TAG]
+    tags = [r for r in recs if r.kind == Kind.DECL_TAG and r.name == ARG_CTX_TAG]
     replaced: dict[str, dict[int, int]] = {}
     for name, prog_type, func_ids in programs:
         ctx_name = CTX_STRUCTS.get(prog_type)
@@ -108,7 +100,7 @@ def rewrite(
                 recs.append(Record(Kind.STRUCT, ctx_name))
                 ptr_id = first_id + len(recs)
                 recs.append(Record(Kind.PTR, "", ptr_id - 1))
-            recs.append(Record(Kind.DECL_TAG, TAG, clones[fn_id], 0, tag.kind_flag, [arg]))
+            recs.append(Record(Kind.DECL_TAG, ARG_CTX_TAG, clones[fn_id], 0, tag.kind_flag, [arg]))
             clone_proto = recs[clones[fn_id] + 1 - first_id]
             clone_proto.extra[2 * arg + 1] = ptr_id
         if clones:

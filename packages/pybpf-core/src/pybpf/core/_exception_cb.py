@@ -19,14 +19,11 @@ import itertools
 from collections.abc import Iterable
 
 from pybpf.asm import Instruction, Instructions
-from pybpf.btf import Kind, Linkage
+from pybpf.btf import EXCEPTION_CALLBACK_TAG, Kind, Linkage
 from pybpf.btf.marshal_record import Record
 from pybpf.core.errors import BPFError
 
-__all__ = ["PREFIX", "CallbackTags", "callback_tags"]
-
-#: The decl tag ``__exception_cb(name)`` writes, before the name.
-PREFIX = "exception_callback:"
+__all__ = ["CallbackTags", "callback_tags"]
 
 #: A DECL_TAG's component index for the type itself (-1, as the u32 of a record).
 _WHOLE = 0xFFFFFFFF
@@ -56,7 +53,7 @@ class CallbackTags:
                 continue
             if found:
                 return  # several callbacks: none appended, the verifier refuses
-            callback = value.removeprefix(PREFIX)
+            callback = value.removeprefix(EXCEPTION_CALLBACK_TAG)
             if not callback:
                 raise BPFError(errno.EINVAL, what, reason=f"decl tag {value!r} names no callback")
             if not self.global_funcs.get(callback, True):
@@ -79,7 +76,7 @@ class CallbackTags:
         named = [value for value, func in self.tags if func == program]
         if len(named) != 1:
             return insns
-        start = insns.symbols().get(named[0].removeprefix(PREFIX))
+        start = insns.symbols().get(named[0].removeprefix(EXCEPTION_CALLBACK_TAG))
         if not start:
             return insns
         start_slot = insns.slot_offset(start)
@@ -94,10 +91,11 @@ class CallbackTags:
 
 def callback_tags(recs: list[Record], first_id: int) -> CallbackTags | None:
     """The ``exception_callback:`` tags among ``recs`` (an object's BTF), or None."""
+    prefix = EXCEPTION_CALLBACK_TAG
     tagged = [
         r
         for r in recs
-        if r.kind == Kind.DECL_TAG and r.extra[0] == _WHOLE and r.name.startswith(PREFIX)
+        if r.kind == Kind.DECL_TAG and r.extra[0] == _WHOLE and r.name.startswith(prefix)
     ]
     if not tagged:
         return None

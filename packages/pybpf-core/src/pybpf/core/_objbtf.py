@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 
 from pybpf.asm import Instruction, Instructions
 from pybpf.btf import (
+    ARG_CTX_TAG,
+    EXCEPTION_CALLBACK_TAG,
     BTFError,
     Datasec,
     Func,
@@ -33,9 +35,14 @@ from pybpf.btf import (
 from pybpf.btf.marshal import encode, records
 from pybpf.btf.marshal_record import Record
 from pybpf.btf.sanitize import sanitize_records
-from pybpf.core import _arg_ctx, _btf_probes, _cmds, _exception_cb
+from pybpf.core import _btf_probes, _cmds
 from pybpf.core.errors import BPFError
 from pybpf.core.fd import FD
+
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pybpf.core._exception_cb import CallbackTags
 
 
 class ObjectBTF:
@@ -80,16 +87,24 @@ class ObjectBTF:
                 strings.append(rec.line)
             if kinds:
                 funcs.append([types.type_id(r.func) for r in infos.func_infos])
-        self._callbacks: _exception_cb.CallbackTags | None = None
+        self._callbacks: CallbackTags | None = None
         try:
             recs = _fixed_records(types)
-            self._callbacks = _exception_cb.callback_tags(recs, types.start_id)
-            if kinds and self._ext_ok and _arg_ctx.has_tags(recs):
+            # Most objects have no decl tags libbpf acts on: one look, and the
+            # modules that act on them are imported only for those that do.
+            tags = {r.name for r in recs if r.kind == Kind.DECL_TAG}
+            if any(t.startswith(EXCEPTION_CALLBACK_TAG) for t in tags):
+                from pybpf.core._exception_cb import callback_tags  # noqa: PLC0415 (tagged objects only)
+
+                self._callbacks = callback_tags(recs, types.start_id)
+            if kinds and self._ext_ok and ARG_CTX_TAG in tags:
                 if native_arg_ctx is None:
                     native_arg_ctx = _btf_probes.native_arg_ctx()
                 if not native_arg_ctx:
+                    from pybpf.core._arg_ctx import rewrite  # noqa: PLC0415 (tagged objects only)
+
                     named = [(n, t, f) for (n, t), f in zip(kinds, funcs, strict=True)]
-                    self.arg_ctx_funcs = _arg_ctx.rewrite(recs, types.start_id, named)
+                    self.arg_ctx_funcs = rewrite(recs, types.start_id, named)
             recs = sanitize_records(recs, sanitize, first_id=types.start_id)
             blob = encode(recs, sys.byteorder)
             blob, self._strings = add_strings(blob, strings)

@@ -14,7 +14,17 @@ from operator import attrgetter
 
 from pybpf.asm import Instruction
 from pybpf.asm.instruction import DeferredMetadata
-from pybpf.btf import BTFError, Datasec, DeclTag, Func, Linkage, Spec, TypeNotFoundError, Var
+from pybpf.btf import (
+    EXCEPTION_CALLBACK_TAG,
+    BTFError,
+    Datasec,
+    DeclTag,
+    Func,
+    Linkage,
+    Spec,
+    TypeNotFoundError,
+    Var,
+)
 from pybpf.btf.ext.packed import PackedExtInfos, RecordTable, load_packed_ext_infos
 from pybpf.btf.ext.records import CORERelocation, FuncInfo, LineInfo
 from pybpf.elf._elffile import STT_SECTION, STV_HIDDEN, STV_INTERNAL, ElfFile, Section
@@ -29,9 +39,6 @@ if TYPE_CHECKING:
 __all__ = ["BTFInfo", "read_btf"]
 
 _VIRTUAL = (".kconfig", ".ksyms")
-
-#: The decl tag naming a program's exception callback (``__exception_cb``).
-_EXCEPTION_CALLBACK = "exception_callback:"
 
 
 class BTFInfo:
@@ -62,12 +69,12 @@ class BTFInfo:
             for t in self.spec.own_types():
                 if not isinstance(t, DeclTag) or t.component_idx != -1:
                     continue
-                if not t.value.startswith(_EXCEPTION_CALLBACK):
+                if not t.value.startswith(EXCEPTION_CALLBACK_TAG):
                     continue
                 func = t.type
                 if isinstance(func, Func) and func.linkage == Linkage.GLOBAL:
                     found.setdefault(func.name, []).append(
-                        t.value.removeprefix(_EXCEPTION_CALLBACK)
+                        t.value.removeprefix(EXCEPTION_CALLBACK_TAG)
                     )
         except BTFError as e:
             raise ELFError(f"bad BTF: {e}", section=".BTF") from e
@@ -249,4 +256,4 @@ def read_btf(elf: ElfFile, btf: Section, ext: Section | None) -> BTFInfo:
             infos = load_packed_ext_infos(elf.section_data(ext), spec)
         except BTFError as e:
             raise ELFError(str(e), section=ext.name) from e
-    return BTFInfo(spec, infos, exception_tags=_EXCEPTION_CALLBACK.encode() in data)
+    return BTFInfo(spec, infos, exception_tags=EXCEPTION_CALLBACK_TAG.encode() in data)
