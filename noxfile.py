@@ -145,7 +145,11 @@ def build(session: nox.Session) -> None:
     session.run("python", str(ROOT / "tools" / "check_wheels.py"), str(dist))
 
 
-@nox.session
+# No setuptools in the bench's venv (as in venvs of Python 3.12 and later, and
+# uv's): its distutils-precedence.pth runs in every interpreter start, ~5 ms
+# here, which the fresh-process rows would count against pybpf, which never
+# uses it.
+@nox.session(venv_params=["--no-setuptools", "--no-wheel"])
 def bench(session: nox.Session) -> None:
     """Performance figures: ratios from interleaved pairs (``-- --json`` saves them)."""
     install_layers(session, editable=False)

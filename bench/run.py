@@ -288,6 +288,9 @@ def main(argv: list[str]) -> int:
     started = time.perf_counter()
     print(f"pybpf bench: Python {sys.version.split()[0]}, {os.uname().release}")
     print(f"  ratios: median of >= {ROUNDS} interleaved pairs [lowest-highest pair]")
+    if importlib.util.find_spec("_distutils_hack") is not None:
+        # noxfile.py makes the venv without it; an older venv, reused, has it.
+        print("  note: setuptools' distutils hook runs in every fresh process here (~5 ms)")
     for path in modules:
         name = path.stem.removeprefix("bench_")
         if wanted and name not in wanted:
