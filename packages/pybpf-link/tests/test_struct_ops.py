@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from leftovers import link_ids_now, our_links_since
 
+from pybpf.btf import Enum, load_kernel_spec
 from pybpf.core import BPFError, Collection, NotSupportedError, features
 from pybpf.core.sys import MapType
 from pybpf.elf import load_collection_spec
@@ -77,10 +78,23 @@ def _load(testdata: Path, name: str) -> Collection:
     try:
         return Collection(spec, maps=[name])
     except BPFError as e:
-        if name == "pybpf_linked" and e.errno == errno.EINVAL:
-            # The map's BPF_F_LINK flag is what an older kernel refuses.
-            raise NotSupportedError("struct_ops maps with BPF_F_LINK", min_version="6.4") from e
+        if name == "pybpf_linked" and e.errno == errno.EINVAL and not _has_struct_ops_links():
+            # The map's BPF_F_LINK flag is what a kernel without struct_ops links refuses.
+            raise NotSupportedError(
+                "struct_ops maps with BPF_F_LINK",
+                reason="this kernel's bpf_attach_type has no BPF_STRUCT_OPS",
+            ) from e
         raise
+
+
+def _has_struct_ops_links() -> bool:
+    """Whether the kernel's own BTF knows struct_ops links (its bpf_attach_type's member)."""
+    return any(
+        v.name == "BPF_STRUCT_OPS"
+        for t in load_kernel_spec().types_by_name("bpf_attach_type", Enum)
+        if isinstance(t, Enum)
+        for v in t.values
+    )
 
 
 @pytest.fixture
