@@ -140,8 +140,8 @@ def test_sections_without_fentry(testdata: Path) -> None:
         except NotSupportedError as exc:
             (missing if exc.min_version else refused)[n] = exc
     wanted = [n for n in candidates if n not in missing and n not in refused]
-    for n, exc in missing.items():
-        with pytest.raises(NotSupportedError, match=exc.feature.split()[-1]):
+    for n, lacked in missing.items():
+        with pytest.raises(NotSupportedError, match=lacked.feature.split()[-1]):
             Collection(spec, programs=[n])
     with Collection(spec, programs=wanted) as coll:
         assert set(coll.programs) == set(wanted)

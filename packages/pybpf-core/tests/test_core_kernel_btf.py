@@ -13,7 +13,7 @@ import pytest
 
 from pybpf.asm import Instruction, Instructions
 from pybpf.asm.opcodes import CallSource, PseudoSource
-from pybpf.btf import Func, FuncParam, FuncProto, Int, Void, load_kernel_spec, parse
+from pybpf.btf import Func, FuncParam, FuncProto, Int, Var, Void, load_kernel_spec, parse
 from pybpf.core import BPFError, Collection, VerifierError, _externs, _kernel_btf, _sys
 from pybpf.elf import load_collection_spec
 from pybpf.elf.spec import Extern, ExternKind
@@ -216,7 +216,7 @@ def test_module_typed_ksym() -> None:
     # Per-CPU variables of a module (kvm's cpu_tsc_khz): `kernels.vm --module kvm`.
     with _externs.Resolver(load_kernel_spec()) as resolver:
         for module in resolver.modules:
-            var = _externs._own_id(module.spec, "cpu_tsc_khz", _externs.Var)
+            var = _externs._own_id(module.spec, "cpu_tsc_khz", Var)
             if var is not None:
                 break
         else:
