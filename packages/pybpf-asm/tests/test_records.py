@@ -258,8 +258,8 @@ def _self_field(deco: Any, fld: Any) -> type:
     return Odd
 
 
-def _make(name: str, kind: str) -> type:
-    """The shape ``name`` as a record (``kind`` "r") or a dataclass ("d"), picklable."""
+def _make(name: str, kind: str, *, picklable: bool = True) -> type:
+    """The shape ``name`` as a record (``kind`` "r") or a dataclass ("d"), picklable or new."""
     options, body = _SHAPES[name]
     if kind == "r":
         cls = body(record(**options), field)
@@ -267,7 +267,8 @@ def _make(name: str, kind: str) -> type:
         cls = body(dataclasses.dataclass(**options), dataclasses.field)
     # Module-level names, so that pickle finds the classes.
     cls.__qualname__ = f"{name}_{kind}"
-    globals()[cls.__qualname__] = cls
+    if picklable:
+        globals()[cls.__qualname__] = cls
     return cls
 
 
@@ -325,13 +326,18 @@ def _view(f: Any) -> tuple[Any, ...]:
     return (f.name, f.type, default, factory, f.init, f.repr, f.compare)
 
 
+@pytest.mark.parametrize("init", ["generic", "compiled"])
 @pytest.mark.parametrize("name", sorted(_SHAPES))
-def test_a_record_is_constructed_as_its_dataclass(name: str) -> None:
-    r_cls, d_cls = _TWINS[name]
-    assert str(inspect.signature(r_cls)) == str(inspect.signature(d_cls))
-    assert r_cls.__match_args__ == d_cls.__match_args__  # type: ignore[attr-defined]
+def test_a_record_is_constructed_as_its_dataclass(name: str, init: str) -> None:
+    # A new class makes its first instances with the generic __init__; reading
+    # __init__ (as inspect.signature does) compiles it.
+    r_cls, d_cls = _make(name, "r", picklable=False), _make(name, "d", picklable=False)
+    if init == "compiled":
+        assert str(inspect.signature(r_cls)) == str(inspect.signature(d_cls))
+        assert r_cls.__match_args__ == d_cls.__match_args__  # type: ignore[attr-defined]
     for args, kwargs in _GOOD[name]:
         _same_repr(r_cls(*args, **kwargs), d_cls(*args, **kwargs), name)
+        assert isinstance(vars(r_cls)["__init__"], records._InitOnFirstUse) == (init == "generic")
     for args, kwargs in _BAD[name]:
         assert _error(r_cls, args, kwargs) == _error(d_cls, args, kwargs), (args, kwargs)
 
@@ -368,8 +374,19 @@ def test_init_is_compiled_when_first_read() -> None:
 
     stand_in = vars(Lazy)["__init__"]
     assert Lazy(1).b == [] and Lazy(1, [2]).b == [2]
-    assert vars(Lazy)["__init__"] is not stand_in
+    assert vars(Lazy)["__init__"] is stand_in  # its first instances: the generic one
     assert Lazy.__init__.__qualname__.endswith("Lazy.__init__")
+    assert vars(Lazy)["__init__"] is not stand_in
+
+    @record()
+    class Busy:
+        a: int
+        b: list[int] = field(default_factory=list)
+
+    made = [Busy(i) for i in range(records._COMPILE_AFTER + 1)]
+    assert [m.a for m in made] == list(range(records._COMPILE_AFTER + 1))
+    assert all(m.b == [] for m in made) and len({id(m.b) for m in made}) == len(made)
+    assert not isinstance(vars(Busy)["__init__"], records._InitOnFirstUse)
 
     @record()
     class Described:

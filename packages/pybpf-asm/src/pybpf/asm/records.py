@@ -343,15 +343,24 @@ def _setstate(self: Any, state: list[Any]) -> None:
         object.__setattr__(self, f.name, value)
 
 
-class _InitOnFirstUse:
-    """A record's ``__init__`` until it is first read, then the compiled one in its place.
+#: Instances a record class makes with the generic ``__init__`` before it compiles its own.
+_COMPILE_AFTER = 16
 
-    Making an instance, ``inspect.signature()``, anything that reads
-    ``cls.__init__`` compiles it: a record that a process never instantiates
-    (an offline reader's specs, ext records made slot by slot) never pays for it.
+
+class _InitOnFirstUse:
+    """A record's ``__init__``: generic for its first instances, then the compiled one in its place.
+
+    Compiling an ``__init__`` costs 0.1-0.4 ms a class, more than most
+    processes' every use of it: a spec class a load makes once or twice pays
+    that for nothing. Its first :data:`_COMPILE_AFTER` instances are made by a
+    generic ``__init__`` reading the field table (a few microseconds each);
+    the next instance, or any read of ``cls.__init__`` itself (as by
+    ``inspect.signature()``), compiles the exact one and puts it in place.
+    A call whose arguments do not bind goes to the compiled one as well, which
+    raises the ``TypeError`` such a call gets from any function.
     """
 
-    __slots__ = ("_cls", "_fields", "_frozen", "_post_init", "_slots")
+    __slots__ = ("_cls", "_fields", "_frozen", "_made", "_names", "_post_init", "_slots")
 
     def __init__(
         self, cls: type, all_fields: tuple[Field, ...], frozen: bool, slots: bool, post_init: bool
@@ -361,8 +370,25 @@ class _InitOnFirstUse:
         self._frozen = frozen
         self._slots = slots
         self._post_init = post_init
+        self._made = 0
+        #: The ``__init__`` arguments, in order, and the names of those without a default.
+        self._names = (
+            tuple(f.name for f in all_fields if f.init),
+            frozenset(
+                f.name
+                for f in all_fields
+                if f.init and f.default is MISSING and f.default_factory is MISSING
+            ),
+        )
 
     def __get__(self, instance: object, owner: type | None = None) -> Any:
+        if instance is None or self._made >= _COMPILE_AFTER:
+            init = self._compiled()
+            return init if instance is None else init.__get__(instance, owner)
+        self._made += 1
+        return _BoundInit(self, instance)
+
+    def _compiled(self) -> Any:
         init = _init(
             self._cls,
             self._fields,
@@ -371,7 +397,51 @@ class _InitOnFirstUse:
             post_init=self._post_init,
         )
         _set(self._cls, "__init__", init)
-        return init if instance is None else init.__get__(instance, owner)
+        return init
+
+    def make(self, obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Set ``obj``'s fields from ``args`` and ``kwargs`` as the compiled ``__init__`` would."""
+        names, required = self._names
+        given = dict(zip(names, args, strict=False))
+        if (
+            len(args) > len(names)
+            or not given.keys().isdisjoint(kwargs)
+            or not kwargs.keys() <= set(names)
+        ):
+            self._compiled()(obj, *args, **kwargs)  # raises the call's TypeError
+            return
+        given.update(kwargs)
+        if not required <= given.keys():
+            self._compiled()(obj, *args, **kwargs)
+            return
+        assign = object.__setattr__ if self._frozen else setattr
+        for f in self._fields:
+            if f.init and f.name in given:
+                value = given[f.name]
+            elif f.default_factory is not MISSING:
+                value = f.default_factory()
+            elif f.default is not MISSING and (f.init or self._slots):
+                value = f.default
+            else:
+                continue
+            assign(obj, f.name, value)
+        if self._post_init:
+            obj.__post_init__()
+
+
+class _BoundInit:
+    """The generic ``__init__`` of :class:`_InitOnFirstUse`, bound to the instance being made."""
+
+    __slots__ = ("_init", "_obj")
+
+    def __init__(self, init: _InitOnFirstUse, obj: object) -> None:
+        self._init = init
+        self._obj = obj
+
+    def __call__(*args: Any, **kwargs: Any) -> None:
+        # No named self: a field may be called "self" and come as a keyword.
+        bound, *rest = args
+        bound._init.make(bound._obj, tuple(rest), kwargs)
 
 
 def _init(
