@@ -395,6 +395,32 @@ def test_loading_an_object_without_pins_or_batches_imports_neither(testdata: Pat
 
 
 @pytest.mark.kernel
+def test_loading_a_core_object_reads_no_section_kind_it_lacks(testdata: Path) -> None:
+    # Legacy maps, struct_ops and arenas: only objects that have them (the
+    # reader and the loader tell their sections by names kept in light
+    # modules). BTF content equality: only comparing specs.
+    loaded = _modules_after(_load_core_object(testdata))
+    unused = {
+        "pybpf.elf.legacy_maps",
+        "pybpf.elf.struct_ops",
+        "pybpf.elf.arena",
+        "pybpf.elf._btfeq",
+    }
+    assert not unused & loaded, sorted(unused & loaded)
+    assert "pybpf.elf.reader" in loaded
+
+
+def test_the_section_names_are_the_same_objects_from_every_public_place() -> None:
+    from pybpf.elf import arena, datasecs, sections, struct_ops
+
+    assert arena.ARENA_SECTION == datasecs.ARENA_SECTION == ".addr_space.1"
+    assert arena.is_arena_section is datasecs.is_arena_section
+    assert struct_ops.is_struct_ops_section is sections.is_struct_ops_section
+    assert struct_ops.is_struct_ops_section("?.struct_ops.link")
+    assert not struct_ops.is_struct_ops_section(".struct_ops.foo")
+
+
+@pytest.mark.kernel
 def test_loading_an_object_without_externs_imports_no_extern_resolver(testdata: Path) -> None:
     # Kernel symbols and kfuncs: only programs that use them (core-el.o has none).
     loaded = _modules_after(_load_core_object(testdata))

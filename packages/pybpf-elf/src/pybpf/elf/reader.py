@@ -19,7 +19,7 @@ from pybpf.asm import Instruction, Instructions
 from pybpf.asm.opcodes import PSEUDO_MAP_FD, PSEUDO_MAP_VALUE
 from pybpf.btf import BTFError, Linkage
 from pybpf.btf.ext.records import FuncInfo
-from pybpf.elf import btf_maps, externs, struct_ops
+from pybpf.elf import btf_maps, externs
 from pybpf.elf._btf import BTFInfo, read_btf
 from pybpf.elf._elffile import (
     SHF_EXECINSTR,
@@ -36,13 +36,11 @@ from pybpf.elf._elffile import (
     Section,
     Symbol,
 )
-from pybpf.elf._uapi import ProgramType
-from pybpf.elf.arena import arena_map, is_arena_section, set_arena_data
-from pybpf.elf.datasecs import data_map, is_data_section, symbol_variables
+from pybpf.elf._uapi import MapType, ProgramType
+from pybpf.elf.datasecs import data_map, is_arena_section, is_data_section, symbol_variables
 from pybpf.elf.errors import ELFError, Where
-from pybpf.elf.legacy_maps import annotate_legacy_maps, read_legacy_maps
 from pybpf.elf.programs import CodeReader, Function, link_programs
-from pybpf.elf.sections import match_section
+from pybpf.elf.sections import is_struct_ops_section, match_section
 from pybpf.elf.spec import CollectionSpec, MapSpec, ProgramSpec, VariableSpec
 
 # Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
@@ -175,7 +173,7 @@ class _Reader:
                 self.code.append(sec)
                 if name == ".text":
                     self.text = sec
-            elif sec.type == SHT_PROGBITS and struct_ops.is_struct_ops_section(name):
+            elif sec.type == SHT_PROGBITS and is_struct_ops_section(name):
                 self.struct_ops_sections.append(sec)
             elif is_arena_section(sec):
                 self.arena_section = sec
@@ -206,7 +204,11 @@ class _Reader:
     def _read_maps_and_variables(self) -> None:
         """Legacy and BTF maps, data sections, then the externs' ``.kconfig``."""
         elf, btf = self.elf, self.btf
+        # The modules of legacy maps, arenas and struct_ops are imported by
+        # the objects that have them: a load of any other needs none.
         if self.legacy_section is not None:
+            from pybpf.elf.legacy_maps import annotate_legacy_maps, read_legacy_maps  # noqa: PLC0415 (rare)
+
             self.legacy_maps = read_legacy_maps(elf, self.legacy_section)
             if btf is not None:
                 annotate_legacy_maps(self.legacy_maps, btf)
@@ -218,9 +220,13 @@ class _Reader:
             self.btf_maps = btf_maps.read_btf_maps(elf, self.btf_maps_section, btf)
             for m in self.btf_maps.maps.values():
                 self._add_map(m, self.btf_maps_section)
-        arena = arena_map(self.btf_maps.maps.values())
-        if self.arena_section is not None:
-            self._add_values(self.arena_section, set_arena_data(elf, self.arena_section, arena))
+        arenas = [m for m in self.btf_maps.maps.values() if m.type == MapType.ARENA]
+        if arenas or self.arena_section is not None:
+            from pybpf.elf.arena import arena_map, set_arena_data  # noqa: PLC0415 (rare)
+
+            arena = arena_map(arenas)
+            if self.arena_section is not None:
+                self._add_values(self.arena_section, set_arena_data(elf, self.arena_section, arena))
         for sec in elf.sections:
             if not (is_data_section(sec) and sec.size):
                 continue
@@ -347,6 +353,8 @@ class _Reader:
         for sec in self.struct_ops_sections:
             if self.btf is None:
                 raise self._btf_missing("struct_ops maps", sec)
+            from pybpf.elf import struct_ops  # noqa: PLC0415 (rare)
+
             for m in struct_ops.read_struct_ops(
                 self.elf, sec, self._relocations(sec), self.btf, code.functions
             ):
