@@ -395,16 +395,20 @@ def test_loading_an_object_without_pins_or_batches_imports_neither(testdata: Pat
 
 
 @pytest.mark.kernel
-def test_loading_a_core_object_reads_no_section_kind_it_lacks(testdata: Path) -> None:
+def test_loading_a_core_object_imports_nothing_only_other_objects_need(testdata: Path) -> None:
     # Legacy maps, struct_ops and arenas: only objects that have them (the
     # reader and the loader tell their sections by names kept in light
-    # modules). BTF content equality: only comparing specs.
+    # modules). BTF content equality: only comparing specs. BTF layout rules:
+    # only sizeof/alignof. The ELF reader of pybpf.btf: only load_spec of a
+    # file (a load reads the object's BTF from pybpf.elf's sections).
     loaded = _modules_after(_load_core_object(testdata))
     unused = {
         "pybpf.elf.legacy_maps",
         "pybpf.elf.struct_ops",
         "pybpf.elf.arena",
         "pybpf.elf._btfeq",
+        "pybpf.btf.layout",
+        "pybpf.btf.elfsections",
     }
     assert not unused & loaded, sorted(unused & loaded)
     assert "pybpf.elf.reader" in loaded
