@@ -19,7 +19,7 @@ from pybpf.asm import Instruction, Instructions
 from pybpf.asm.opcodes import PSEUDO_MAP_FD, PSEUDO_MAP_VALUE
 from pybpf.btf import BTFError, Linkage
 from pybpf.btf.ext.records import FuncInfo
-from pybpf.elf import btf_maps, externs
+from pybpf.elf import externs
 from pybpf.elf._btf import BTFInfo, read_btf
 from pybpf.elf._elffile import (
     SHF_EXECINSTR,
@@ -47,6 +47,8 @@ from pybpf.elf.spec import CollectionSpec, MapSpec, ProgramSpec, VariableSpec
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import IO, TypeAlias
+
+    from pybpf.elf.btf_maps import BTFMaps
 
     #: What :func:`load_collection_spec` reads: a path, the bytes, or a binary file.
     Source: TypeAlias = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
@@ -118,7 +120,8 @@ class _Reader:
         self.btf_ext_section: Section | None = None
         self.legacy_maps: dict[int, MapSpec] = {}
         self.legacy_section: Section | None = None
-        self.btf_maps = btf_maps.BTFMaps()
+        #: The maps of ``.maps``: None for an object without that section.
+        self.btf_maps: BTFMaps | None = None
         self.btf_maps_section: Section | None = None
         self.arena_section: Section | None = None
         #: Sections whose symbols are values of a map (data sections, the
@@ -204,25 +207,28 @@ class _Reader:
     def _read_maps_and_variables(self) -> None:
         """Legacy and BTF maps, data sections, then the externs' ``.kconfig``."""
         elf, btf = self.elf, self.btf
-        # The modules of legacy maps, arenas and struct_ops are imported by
-        # the objects that have them: a load of any other needs none.
+        # The modules of legacy maps, BTF maps, arenas and struct_ops are
+        # imported by the objects that have them: a load of any other needs none.
         if self.legacy_section is not None:
-            from pybpf.elf.legacy_maps import annotate_legacy_maps, read_legacy_maps  # noqa: PLC0415 (rare)
+            from pybpf.elf.legacy_maps import annotate_legacy_maps, read_legacy_maps  # noqa: PLC0415 (only such objects)
 
             self.legacy_maps = read_legacy_maps(elf, self.legacy_section)
             if btf is not None:
                 annotate_legacy_maps(self.legacy_maps, btf)
             for m in self.legacy_maps.values():
                 self._add_map(m, self.legacy_section)
+        arenas: list[MapSpec] = []
         if self.btf_maps_section is not None:
             if btf is None:
                 raise self._btf_missing("BTF-defined maps", self.btf_maps_section)
-            self.btf_maps = btf_maps.read_btf_maps(elf, self.btf_maps_section, btf)
+            from pybpf.elf.btf_maps import read_btf_maps  # noqa: PLC0415 (only such objects)
+
+            self.btf_maps = read_btf_maps(elf, self.btf_maps_section, btf)
             for m in self.btf_maps.maps.values():
                 self._add_map(m, self.btf_maps_section)
-        arenas = [m for m in self.btf_maps.maps.values() if m.type == MapType.ARENA]
+            arenas = [m for m in self.btf_maps.maps.values() if m.type == MapType.ARENA]
         if arenas or self.arena_section is not None:
-            from pybpf.elf.arena import arena_map, set_arena_data  # noqa: PLC0415 (rare)
+            from pybpf.elf.arena import arena_map, set_arena_data  # noqa: PLC0415 (only such objects)
 
             arena = arena_map(arenas)
             if self.arena_section is not None:
@@ -342,8 +348,10 @@ class _Reader:
 
     def _read_initial_values(self, code: CodeReader) -> None:
         """What needs the functions: ``.values`` of BTF maps, struct_ops maps."""
-        if self.btf_maps_section is not None:
-            btf_maps.apply_initial_values(
+        if self.btf_maps_section is not None and self.btf_maps is not None:
+            from pybpf.elf.btf_maps import apply_initial_values  # noqa: PLC0415 (only such objects)
+
+            apply_initial_values(
                 self.elf,
                 self.btf_maps_section,
                 self._relocations(self.btf_maps_section),
@@ -353,7 +361,7 @@ class _Reader:
         for sec in self.struct_ops_sections:
             if self.btf is None:
                 raise self._btf_missing("struct_ops maps", sec)
-            from pybpf.elf import struct_ops  # noqa: PLC0415 (rare)
+            from pybpf.elf import struct_ops  # noqa: PLC0415 (only such objects)
 
             for m in struct_ops.read_struct_ops(
                 self.elf, sec, self._relocations(sec), self.btf, code.functions
@@ -400,8 +408,9 @@ class _Reader:
                 )
             self._load_map(insn, m.name, sym, section, offset)
             return True
-        if self.btf_maps_section is not None and idx == self.btf_maps_section.index:
-            m = self.btf_maps.maps.get(sym.value)
+        btf_maps, btf_maps_section = self.btf_maps, self.btf_maps_section
+        if btf_maps is not None and btf_maps_section is not None and idx == btf_maps_section.index:
+            m = btf_maps.maps.get(sym.value)
             if m is None:
                 raise Where(section.name, sym.name or None, offset).error(
                     f"no map at offset {sym.value} of '.maps'"
