@@ -19,7 +19,6 @@ from pybpf.asm import Instruction, Instructions
 from pybpf.asm.opcodes import PSEUDO_MAP_FD, PSEUDO_MAP_VALUE
 from pybpf.btf import BTFError, Linkage
 from pybpf.btf.ext.records import FuncInfo
-from pybpf.elf import externs
 from pybpf.elf._btf import BTFInfo, read_btf
 from pybpf.elf._elffile import (
     SHF_EXECINSTR,
@@ -49,6 +48,7 @@ if TYPE_CHECKING:
     from typing import IO, TypeAlias
 
     from pybpf.elf.btf_maps import BTFMaps
+    from pybpf.elf.externs import Externs
 
     #: What :func:`load_collection_spec` reads: a path, the bytes, or a binary file.
     Source: TypeAlias = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
@@ -128,7 +128,9 @@ class _Reader:
         #: arena's globals), by section index.
         self.value_sections: dict[int, MapSpec] = {}
         self.btf: BTFInfo | None = None
-        self.externs: externs.Externs | None = None
+        #: None without BTF, or without undefined symbols (no relocation can
+        #: name an extern then).
+        self.externs: Externs | None = None
 
     def read(self) -> CollectionSpec:
         self._classify_sections()
@@ -242,8 +244,12 @@ class _Reader:
                 m.value_type = btf.fixed_datasec(elf, sec)
             self._add_map(m, sec)
             self._add_values(sec, m)
-        if btf is not None:
-            self.externs = externs.collect(elf, btf)
+        # Symbol 0, the null symbol, is undefined in every object.
+        undefined = elf.symbols_by_section.get(SHN_UNDEF, ())
+        if btf is not None and any(sym.index for sym in undefined):
+            from pybpf.elf.externs import collect  # noqa: PLC0415 (only such objects)
+
+            self.externs = collect(elf, btf)
             kconfig = self.externs.kconfig_map()
             if kconfig is not None:
                 self._add_map(kconfig, None)
