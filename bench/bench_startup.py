@@ -59,8 +59,10 @@ bases of ``VariableSpec`` and ``Map``, ``core.variable`` holds the
 ``_attach_btf`` finds the ``tp_btf`` target, ``mmap`` maps ``.bss``,
 ``array`` and ``bisect`` hold and search BTF, ``zlib`` checks the index
 cache and the compiled module, ``weakref`` finalizes descriptors. From 91
-to 83 pybpf modules (156 to 147 in all): median pair ratio 0.957 of the
-whole process (25 interleaved pairs, wall and CPU time alike, busy machine).
+to 83 pybpf modules (156 to 147 in all): median pair ratio 0.97 of the
+whole process (61 interleaved pairs, wall and CPU time alike; 0.966 for the
+imports and load timed inside it, 41 pairs), on a busy machine where this
+module's ``core-el.o`` row still read ~3.9x.
 
 What is left is mostly CPython's own work over our modules. Building the
 enums the load uses is ~5 ms (242 members of 13 classes, ``AttachType``
