@@ -113,6 +113,7 @@ def test_the_syscall_layer_imports_a_command_or_enum_when_it_is_first_read() -> 
         "pybpf.core._uapi_perf",
         "pybpf.core._cmds",
         "pybpf.core._owner",
+        "_pybpf_readers",
     }
     assert not unused & loaded, sorted(unused & loaded)
 
@@ -162,6 +163,27 @@ def test_opening_a_perf_event_imports_no_event_reader() -> None:
     assert not unused & loaded, sorted(unused & loaded)
 
 
+def test_the_compiled_readers_load_on_first_read() -> None:
+    # The consume loops are loaded by the first reader of _sys.readers, once.
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys\n"
+            "from pybpf.core import _sys\n"
+            "before = '_pybpf_readers' in sys.modules\n"
+            "same = _sys.COMPILED == (_sys.readers is not None)\n"
+            "print(before, _sys.readers is _sys.readers, same)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.split() == ["False", "True", "True"]
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        _sys.nothing  # noqa: B018
+
+
 def test_the_perf_event_names_are_the_same_objects_from_every_public_place() -> None:
     import pybpf.core
     from pybpf.core import perf
@@ -183,6 +205,7 @@ def test_loading_a_core_object_leaves_out_what_only_other_calls_use(testdata: Pa
     # threading: its lock is _thread's; only ABI mode needs more of it. fcntl:
     # only ABI mode and Program.from_fd. importlib.util: the compiled module's
     # further modules load with importlib.machinery. RunResult: only a test run.
+    # The compiled readers' loops: only ring and perf buffers.
     # The process's privileges: only a refusal's message. The CPU count: only
     # per-CPU maps, perf event arrays and the batch probe.
     unused = {
@@ -192,6 +215,7 @@ def test_loading_a_core_object_leaves_out_what_only_other_calls_use(testdata: Pa
         "fcntl",
         "importlib.util",
         "pybpf.core._run_result",
+        "_pybpf_readers",
         "hashlib",
         "_hashlib",
         "pybpf.asm.builder",
@@ -405,10 +429,44 @@ def test_loading_an_object_without_pins_or_batches_imports_neither(testdata: Pat
 
 
 @pytest.mark.kernel
+def test_loading_a_core_object_imports_nothing_only_other_objects_need(testdata: Path) -> None:
+    # Legacy maps, BTF maps (core-el.o has no .maps), struct_ops and arenas:
+    # only objects that have them (the reader and the loader tell their
+    # sections by names kept in light modules). BTF content equality: only
+    # comparing specs. BTF layout rules: only sizeof/alignof. The ELF reader
+    # of pybpf.btf: only load_spec of a file (a load reads the object's BTF
+    # from pybpf.elf's sections). Program headers and notes: only executables.
+    loaded = _modules_after(_load_core_object(testdata))
+    unused = {
+        "pybpf.elf.legacy_maps",
+        "pybpf.elf.btf_maps",
+        "pybpf.elf.struct_ops",
+        "pybpf.elf.arena",
+        "pybpf.elf._btfeq",
+        "pybpf.btf.layout",
+        "pybpf.btf.elfsections",
+        "pybpf.elf._segments",
+    }
+    assert not unused & loaded, sorted(unused & loaded)
+    assert "pybpf.elf.reader" in loaded
+
+
+def test_the_section_names_are_the_same_objects_from_every_public_place() -> None:
+    from pybpf.elf import arena, datasecs, sections, struct_ops
+
+    assert arena.ARENA_SECTION == datasecs.ARENA_SECTION == ".addr_space.1"
+    assert arena.is_arena_section is datasecs.is_arena_section
+    assert struct_ops.is_struct_ops_section is sections.is_struct_ops_section
+    assert struct_ops.is_struct_ops_section("?.struct_ops.link")
+    assert not struct_ops.is_struct_ops_section(".struct_ops.foo")
+
+
+@pytest.mark.kernel
 def test_loading_an_object_without_externs_imports_no_extern_resolver(testdata: Path) -> None:
     # Kernel symbols and kfuncs: only programs that use them (core-el.o has none).
+    # The ELF reader's extern classifier: only objects with undefined symbols.
     loaded = _modules_after(_load_core_object(testdata))
-    assert "pybpf.core._externs" not in loaded
+    assert not {"pybpf.core._externs", "pybpf.elf.externs"} & loaded
     assert "pybpf.core.program" in loaded
 
 

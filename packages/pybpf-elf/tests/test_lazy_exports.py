@@ -107,7 +107,7 @@ def test_the_elf_records_are_named_tuples(testdata: Path) -> None:
     assert rel._replace(addend=4) == (8, 3, 1, 4)
     assert pickle.loads(pickle.dumps(rel)) == rel
     assert Note._fields == ("name", "type", "desc", "offset")
-    assert Note.__module__ == "pybpf.elf._elffile"
+    assert Note.__module__ == "pybpf.elf._segments"
     assert Note.__doc__ is not None
     assert ProgramHeader._fields[0] == "type"
     assert len(ProgramHeader.__annotations__) == 8

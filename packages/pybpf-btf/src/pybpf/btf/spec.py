@@ -14,10 +14,9 @@ import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 
-from pybpf.btf import elfsections, name_order
+from pybpf.btf import name_order
 from pybpf.btf._index_cache import RecordIndex
 from pybpf.btf.errors import BTFError, TypeNotFoundError
-from pybpf.btf.layout import alignof, sizeof
 from pybpf.btf.parse import BytesLike, RawBTF
 from pybpf.btf.parse_types import KIND_CLASSES, Decoder
 from pybpf.btf.types import (
@@ -427,10 +426,15 @@ class Spec:
 
     def sizeof(self, t: Type) -> int:
         """``sizeof(t)`` with this spec's pointer size."""
+        # The layout rules are imported by their first user: a load asks none.
+        from pybpf.btf.layout import sizeof  # noqa: PLC0415 (not on a load's path)
+
         return sizeof(t, self.pointer_size)
 
     def alignof(self, t: Type) -> int:
         """The alignment of ``t`` with this spec's pointer size."""
+        from pybpf.btf.layout import alignof  # noqa: PLC0415 (not on a load's path)
+
         return alignof(t, self.pointer_size)
 
     def ref_id(self, owner: object, slot: str) -> int:
@@ -590,6 +594,9 @@ def load_spec(source: str | os.PathLike[str] | BytesLike, base: Spec | None = No
         data: BytesLike = source
     else:
         data = read_file(source)
+    # Loads read an object's BTF from pybpf.elf's sections, not through here.
+    from pybpf.btf import elfsections  # noqa: PLC0415 (not on a load's path)
+
     if bytes(memoryview(data)[:4]) == elfsections.ELF_MAGIC:
         data = elfsections.section_data(data, ".BTF")
     return Spec.from_bytes(data, base=base)

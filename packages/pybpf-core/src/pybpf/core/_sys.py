@@ -437,12 +437,19 @@ else:
     fd_calls = _abi_fd_calls(ffi, bpf, map_elem, map_batch)
 NULL: CData = ffi.NULL
 
-#: The event readers' consume loops (``ring_read``, ``perf_read``, ``load``,
-#: ``store`` and ``PerfRecord``), compiled alongside; None in ABI mode, where
-#: the readers use the same loops in Python (:mod:`pybpf.core._consume`).
-readers: Any = None
-if fast is not None:
-    readers = _load_fast(fast.__file__, _sys_build.READERS_MODULE)
+if TYPE_CHECKING:
+    #: The event readers' consume loops (``ring_read``, ``perf_read``, ``load``,
+    #: ``store`` and ``PerfRecord``), compiled alongside; None in ABI mode, where
+    #: the readers use the same loops in Python (:mod:`pybpf.core._consume`).
+    readers: Any
+else:
+    from pybpf.asm.exports import lazy_value
+
+    def _readers():
+        """``readers``, loaded by its first reader (PEP 562): loads, maps and links need none."""
+        return None if fast is None else _load_fast(fast.__file__, _sys_build.READERS_MODULE)
+
+    __getattr__ = lazy_value(globals(), "readers", _readers)
 
 
 def addr(ptr: CData) -> int:

@@ -42,7 +42,7 @@ from pybpf.core.program import (
 )
 from pybpf.core.variable import Memory, Variable, close_memory
 from pybpf.elf import MapType, load_collection_spec
-from pybpf.elf.arena import ARENA_SECTION
+from pybpf.elf.datasecs import ARENA_SECTION
 from pybpf.elf.spec import CollectionSpec, Extern, ExternKind, MapSpec, Pinning, ProgramSpec
 
 __all__ = ["Collection", "CollectionOptions", "load_collection"]

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from typing import NamedTuple
 
     from pybpf.asm import ByteOrder
+    from pybpf.elf._segments import Note, ProgramHeader
 else:
+    from pybpf.asm.exports import lazy_exports
     from pybpf.asm.runtime_typing import NamedTuple
 
 __all__ = [
@@ -56,6 +58,12 @@ __all__ = [
     "Section",
     "Symbol",
 ]
+
+if not TYPE_CHECKING:
+    # Program headers and notes: only executables have them (PEP 562).
+    __getattr__, __dir__ = lazy_exports(
+        __name__, {"pybpf.elf._segments": ("Note", "ProgramHeader")}, globals(), __all__
+    )
 
 EM_BPF = 247
 ET_REL = 1
@@ -183,29 +191,6 @@ class Symbol:
 
     def __repr__(self) -> str:
         return f"Symbol({self.index}, {self.name!r}, value={self.value:#x}, shndx={self.shndx})"
-
-
-class ProgramHeader(NamedTuple):
-    """One entry of the program header table (a segment)."""
-
-    type: int
-    flags: int
-    offset: int
-    vaddr: int
-    paddr: int
-    filesz: int
-    memsz: int
-    align: int
-
-
-class Note(NamedTuple):
-    """One ELF note: its owner (``"GNU"``, ``"stapsdt"``), type and descriptor bytes."""
-
-    name: str
-    type: int
-    desc: bytes
-    offset: int
-    """Where the note starts within its section."""
 
 
 class Relocation(NamedTuple):
@@ -362,6 +347,8 @@ class ElfFile:
         if phentsize != _PHDR_SIZE:
             raise ELFError(f"program header size {phentsize}, expected {_PHDR_SIZE}", offset=0x36)
         raw = self._bytes_at(phoff, phnum * _PHDR_SIZE, f"program header table ({phnum} entries)")
+        from pybpf.elf._segments import ProgramHeader  # noqa: PLC0415 (executables only)
+
         return [ProgramHeader(*h) for h in struct.Struct(self._end + "IIQQQQQQ").iter_unpack(raw)]
 
     @cached_property
@@ -431,6 +418,8 @@ class ElfFile:
 
     def notes(self, section: Section) -> list[Note]:
         """The entries of a ``SHT_NOTE`` section (4-byte aligned, as all but GNU properties)."""
+        from pybpf.elf._segments import Note  # noqa: PLC0415 (executables only)
+
         raw = self.section_data(section)
         header = struct.Struct(self._end + "III")
         out = []

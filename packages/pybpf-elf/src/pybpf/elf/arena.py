@@ -20,20 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pybpf.elf._elffile import SHT_PROGBITS, ElfFile, Section
+from pybpf.elf._elffile import ElfFile, Section
 from pybpf.elf._uapi import MapType
+from pybpf.elf.datasecs import ARENA_SECTION, is_arena_section
 from pybpf.elf.errors import ELFError
 from pybpf.elf.spec import MapSpec
 
 __all__ = ["ARENA_SECTION", "arena_map", "is_arena_section", "set_arena_data"]
-
-#: The section of ``__arena`` globals (libbpf's ``ARENA_SEC``).
-ARENA_SECTION = ".addr_space.1"
-
-
-def is_arena_section(section: Section) -> bool:
-    """Whether libbpf reads this section as the arena's globals."""
-    return section.name == ARENA_SECTION and section.type == SHT_PROGBITS and section.size > 0
 
 
 def arena_map(maps: Iterable[MapSpec]) -> MapSpec | None:

@@ -13,9 +13,11 @@ from pybpf.elf._uapi import MapType
 from pybpf.elf.spec import MapSpec, VariableSpec
 
 __all__ = [
+    "ARENA_SECTION",
     "BPF_F_MMAPABLE",
     "BPF_F_RDONLY_PROG",
     "data_map",
+    "is_arena_section",
     "is_data_section",
     "symbol_variables",
 ]
@@ -24,10 +26,19 @@ __all__ = [
 BPF_F_RDONLY_PROG = 1 << 7
 #: ``BPF_F_MMAPABLE`` of ``include/uapi/linux/bpf.h`` (a #define, absent from BTF).
 BPF_F_MMAPABLE = 1 << 10
+#: The section of ``__arena`` globals (libbpf's ``ARENA_SEC``). Here, not in
+#: :mod:`.arena` (which re-exports it): every reading and every load asks,
+#: only objects with an arena need the rest.
+ARENA_SECTION = ".addr_space.1"
 
 
 def _has_prefix(name: str, stem: str) -> bool:
     return name == stem or name.startswith(stem + ".")
+
+
+def is_arena_section(section: Section) -> bool:
+    """Whether libbpf reads this section as the arena's globals (:mod:`.arena`)."""
+    return section.name == ARENA_SECTION and section.type == SHT_PROGBITS and section.size > 0
 
 
 def is_data_section(section: Section) -> bool:

@@ -19,7 +19,6 @@ from pybpf.asm import Instruction, Instructions
 from pybpf.asm.opcodes import PSEUDO_MAP_FD, PSEUDO_MAP_VALUE
 from pybpf.btf import BTFError, Linkage
 from pybpf.btf.ext.records import FuncInfo
-from pybpf.elf import btf_maps, externs, struct_ops
 from pybpf.elf._btf import BTFInfo, read_btf
 from pybpf.elf._elffile import (
     SHF_EXECINSTR,
@@ -36,19 +35,20 @@ from pybpf.elf._elffile import (
     Section,
     Symbol,
 )
-from pybpf.elf._uapi import ProgramType
-from pybpf.elf.arena import arena_map, is_arena_section, set_arena_data
-from pybpf.elf.datasecs import data_map, is_data_section, symbol_variables
+from pybpf.elf._uapi import MapType, ProgramType
+from pybpf.elf.datasecs import data_map, is_arena_section, is_data_section, symbol_variables
 from pybpf.elf.errors import ELFError, Where
-from pybpf.elf.legacy_maps import annotate_legacy_maps, read_legacy_maps
 from pybpf.elf.programs import CodeReader, Function, link_programs
-from pybpf.elf.sections import match_section
+from pybpf.elf.sections import is_struct_ops_section, match_section
 from pybpf.elf.spec import CollectionSpec, MapSpec, ProgramSpec, VariableSpec
 
 # Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import IO, TypeAlias
+
+    from pybpf.elf.btf_maps import BTFMaps
+    from pybpf.elf.externs import Externs
 
     #: What :func:`load_collection_spec` reads: a path, the bytes, or a binary file.
     Source: TypeAlias = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
@@ -120,14 +120,17 @@ class _Reader:
         self.btf_ext_section: Section | None = None
         self.legacy_maps: dict[int, MapSpec] = {}
         self.legacy_section: Section | None = None
-        self.btf_maps = btf_maps.BTFMaps()
+        #: The maps of ``.maps``: None for an object without that section.
+        self.btf_maps: BTFMaps | None = None
         self.btf_maps_section: Section | None = None
         self.arena_section: Section | None = None
         #: Sections whose symbols are values of a map (data sections, the
         #: arena's globals), by section index.
         self.value_sections: dict[int, MapSpec] = {}
         self.btf: BTFInfo | None = None
-        self.externs: externs.Externs | None = None
+        #: None without BTF, or without undefined symbols (no relocation can
+        #: name an extern then).
+        self.externs: Externs | None = None
 
     def read(self) -> CollectionSpec:
         self._classify_sections()
@@ -175,7 +178,7 @@ class _Reader:
                 self.code.append(sec)
                 if name == ".text":
                     self.text = sec
-            elif sec.type == SHT_PROGBITS and struct_ops.is_struct_ops_section(name):
+            elif sec.type == SHT_PROGBITS and is_struct_ops_section(name):
                 self.struct_ops_sections.append(sec)
             elif is_arena_section(sec):
                 self.arena_section = sec
@@ -206,21 +209,32 @@ class _Reader:
     def _read_maps_and_variables(self) -> None:
         """Legacy and BTF maps, data sections, then the externs' ``.kconfig``."""
         elf, btf = self.elf, self.btf
+        # The modules of legacy maps, BTF maps, arenas and struct_ops are
+        # imported by the objects that have them: a load of any other needs none.
         if self.legacy_section is not None:
+            from pybpf.elf.legacy_maps import annotate_legacy_maps, read_legacy_maps  # noqa: PLC0415 (only such objects)
+
             self.legacy_maps = read_legacy_maps(elf, self.legacy_section)
             if btf is not None:
                 annotate_legacy_maps(self.legacy_maps, btf)
             for m in self.legacy_maps.values():
                 self._add_map(m, self.legacy_section)
+        arenas: list[MapSpec] = []
         if self.btf_maps_section is not None:
             if btf is None:
                 raise self._btf_missing("BTF-defined maps", self.btf_maps_section)
-            self.btf_maps = btf_maps.read_btf_maps(elf, self.btf_maps_section, btf)
+            from pybpf.elf.btf_maps import read_btf_maps  # noqa: PLC0415 (only such objects)
+
+            self.btf_maps = read_btf_maps(elf, self.btf_maps_section, btf)
             for m in self.btf_maps.maps.values():
                 self._add_map(m, self.btf_maps_section)
-        arena = arena_map(self.btf_maps.maps.values())
-        if self.arena_section is not None:
-            self._add_values(self.arena_section, set_arena_data(elf, self.arena_section, arena))
+            arenas = [m for m in self.btf_maps.maps.values() if m.type == MapType.ARENA]
+        if arenas or self.arena_section is not None:
+            from pybpf.elf.arena import arena_map, set_arena_data  # noqa: PLC0415 (only such objects)
+
+            arena = arena_map(arenas)
+            if self.arena_section is not None:
+                self._add_values(self.arena_section, set_arena_data(elf, self.arena_section, arena))
         for sec in elf.sections:
             if not (is_data_section(sec) and sec.size):
                 continue
@@ -230,8 +244,12 @@ class _Reader:
                 m.value_type = btf.fixed_datasec(elf, sec)
             self._add_map(m, sec)
             self._add_values(sec, m)
-        if btf is not None:
-            self.externs = externs.collect(elf, btf)
+        # Symbol 0, the null symbol, is undefined in every object.
+        undefined = elf.symbols_by_section.get(SHN_UNDEF, ())
+        if btf is not None and any(sym.index for sym in undefined):
+            from pybpf.elf.externs import collect  # noqa: PLC0415 (only such objects)
+
+            self.externs = collect(elf, btf)
             kconfig = self.externs.kconfig_map()
             if kconfig is not None:
                 self._add_map(kconfig, None)
@@ -336,8 +354,10 @@ class _Reader:
 
     def _read_initial_values(self, code: CodeReader) -> None:
         """What needs the functions: ``.values`` of BTF maps, struct_ops maps."""
-        if self.btf_maps_section is not None:
-            btf_maps.apply_initial_values(
+        if self.btf_maps_section is not None and self.btf_maps is not None:
+            from pybpf.elf.btf_maps import apply_initial_values  # noqa: PLC0415 (only such objects)
+
+            apply_initial_values(
                 self.elf,
                 self.btf_maps_section,
                 self._relocations(self.btf_maps_section),
@@ -347,6 +367,8 @@ class _Reader:
         for sec in self.struct_ops_sections:
             if self.btf is None:
                 raise self._btf_missing("struct_ops maps", sec)
+            from pybpf.elf import struct_ops  # noqa: PLC0415 (only such objects)
+
             for m in struct_ops.read_struct_ops(
                 self.elf, sec, self._relocations(sec), self.btf, code.functions
             ):
@@ -392,8 +414,9 @@ class _Reader:
                 )
             self._load_map(insn, m.name, sym, section, offset)
             return True
-        if self.btf_maps_section is not None and idx == self.btf_maps_section.index:
-            m = self.btf_maps.maps.get(sym.value)
+        btf_maps, btf_maps_section = self.btf_maps, self.btf_maps_section
+        if btf_maps is not None and btf_maps_section is not None and idx == btf_maps_section.index:
+            m = btf_maps.maps.get(sym.value)
             if m is None:
                 raise Where(section.name, sym.name or None, offset).error(
                     f"no map at offset {sym.value} of '.maps'"

@@ -226,6 +226,17 @@ class SectionInfo:
     definition: SectionDef
 
 
+#: The sections of struct_ops maps, the second for ``.struct_ops.link``; each
+#: also with a ``?`` before it. Here, not in :mod:`.struct_ops`: the reader
+#: asks every section, and only objects with such a section need the rest.
+_STRUCT_OPS_SECTIONS = (".struct_ops", ".struct_ops.link")
+
+
+def is_struct_ops_section(name: str) -> bool:
+    """Whether the section called ``name`` holds struct_ops maps (``?`` makes them optional)."""
+    return name.removeprefix("?") in _STRUCT_OPS_SECTIONS
+
+
 @functools.lru_cache(maxsize=1024)
 def match_section(section: str) -> SectionInfo | None:
     """Look a program section name up in libbpf's table; None when unknown."""

@@ -22,7 +22,6 @@ from operator import attrgetter
 from pybpf.asm import Instructions
 from pybpf.asm.exports import lazy_exports
 from pybpf.asm.records import field, fields, record, replace
-from pybpf.elf._btfeq import content_equal
 from pybpf.elf._uapi import AttachType, MapType, ProgramType
 from pybpf.elf.variable_value import VariableValue
 
@@ -131,6 +130,9 @@ def _member(kind: type[enum.IntEnum], value: int) -> str:
 def _fields_equal(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return NotImplemented  # type: ignore[no-any-return]
+    # Only comparing specs walks BTF graphs: a load never does.
+    from pybpf.elf._btfeq import content_equal  # noqa: PLC0415 (not on a load's path)
+
     return all(
         content_equal(getattr(a, f.name), getattr(b, f.name)) for f in fields(a) if f.compare
     )

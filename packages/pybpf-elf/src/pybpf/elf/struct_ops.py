@@ -17,7 +17,7 @@ from pybpf.btf import BTFError, FuncProto, Pointer, Struct, Var, underlying
 from pybpf.elf._elffile import STT_FUNC, STT_SECTION, ElfFile, Relocation, Section
 from pybpf.elf._uapi import MapType, ProgramType
 from pybpf.elf.errors import ELFError, Where
-from pybpf.elf.sections import match_section
+from pybpf.elf.sections import _STRUCT_OPS_SECTIONS, is_struct_ops_section, match_section
 from pybpf.elf.spec import MapSpec
 
 # Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
@@ -32,14 +32,7 @@ __all__ = ["BPF_F_LINK", "is_struct_ops_section", "read_struct_ops"]
 BPF_F_LINK = 1 << 13
 
 _R_BPF_64_ABS64 = 2
-_LINK_SECTION = ".struct_ops.link"
-#: The sections of struct_ops maps, each also with a ``?`` before it.
-_SECTIONS = (".struct_ops", _LINK_SECTION)
-
-
-def is_struct_ops_section(name: str) -> bool:
-    """Whether the section called ``name`` holds struct_ops maps (``?`` makes them optional)."""
-    return name.removeprefix("?") in _SECTIONS
+_LINK_SECTION = _STRUCT_OPS_SECTIONS[1]
 
 
 def read_struct_ops(
