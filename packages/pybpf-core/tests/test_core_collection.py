@@ -314,6 +314,16 @@ def test_selection_answers_only_for_the_externs_it_names(testdata: Path) -> None
         Collection(spec, programs=["calls_missing"])
 
 
+def test_linked_extern_map_loads_at_its_symbol(testdata: Path) -> None:
+    # libbpf refuses this object (its linker's DATASEC puts both maps at 0);
+    # pybpf reads each map at its symbol, and the program reads both.
+    with Collection(load_collection_spec(testdata / "linked_extern_map-el.o")) as coll:
+        key = (1).to_bytes(4, sys.byteorder)
+        coll.maps["here"].update(key, (3).to_bytes(4, sys.byteorder))
+        coll.maps["there"].update(key, (4).to_bytes(4, sys.byteorder))
+        assert coll.programs["read_both"].run(UDP_PACKET).retval == 7
+
+
 def test_core_custom_target(testdata: Path) -> None:
     spec = load_collection_spec(testdata / "core-el.o")
     with Collection(spec) as coll:
