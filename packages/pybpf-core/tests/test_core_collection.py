@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import uuid
@@ -292,6 +293,35 @@ def test_kfuncs_resolved(testdata: Path, this_kernel: KernelAnswers) -> None:
         coll = Collection(need(testdata, "kfuncs"))
     with coll:
         assert coll.programs["acquire_task"].info().id > 0
+
+
+def test_missing_strong_kfunc_of_an_unloaded_program_fails_the_load(testdata: Path) -> None:
+    # libbpf resolves every extern of the object first: a strong kfunc the
+    # kernel lacks fails the whole load, though only a "?" program calls it.
+    spec = load_collection_spec(testdata / "kfunc_missing-el.o")
+    assert not spec.programs["calls_missing"].autoload
+    with pytest.raises(BPFError, match=r"'bpf_pybpf_no_such_kfunc'.*not found") as info:
+        Collection(spec)
+    assert info.value.errno == errno.ENOENT
+    assert "calls_missing" in str(info.value)
+
+
+def test_selection_answers_only_for_the_externs_it_names(testdata: Path) -> None:
+    spec = load_collection_spec(testdata / "kfunc_missing-el.o")
+    with Collection(spec, programs=["plain"]) as coll:
+        assert coll.programs["plain"].run(UDP_PACKET).retval == 1
+    with pytest.raises(BPFError, match="'bpf_pybpf_no_such_kfunc'"):
+        Collection(spec, programs=["calls_missing"])
+
+
+def test_linked_extern_map_loads_at_its_symbol(testdata: Path) -> None:
+    # libbpf refuses this object (its linker's DATASEC puts both maps at 0);
+    # pybpf reads each map at its symbol, and the program reads both.
+    with Collection(load_collection_spec(testdata / "linked_extern_map-el.o")) as coll:
+        key = (1).to_bytes(4, sys.byteorder)
+        coll.maps["here"].update(key, (3).to_bytes(4, sys.byteorder))
+        coll.maps["there"].update(key, (4).to_bytes(4, sys.byteorder))
+        assert coll.programs["read_both"].run(UDP_PACKET).retval == 7
 
 
 def test_core_custom_target(testdata: Path) -> None:

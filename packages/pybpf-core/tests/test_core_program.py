@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import uuid
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ from pybpf.core import (
     Collection,
     CollectionSpec,
     Map,
+    MapSpec,
+    MapType,
     NotSupportedError,
     Program,
     ProgramType,
@@ -212,6 +215,33 @@ def test_program_spec_without_map_names(demo: CollectionSpec) -> None:
     spec: ProgramSpec = demo.programs["count_packets"]
     with pytest.raises(ValueError, match="maps= does not give"):
         Program(spec, types=demo.types)
+
+
+def _raw_map_load(spec: ProgramSpec) -> int:
+    """The index of the program's one map load, which names no map."""
+    (index,) = (i for i, insn in enumerate(spec.instructions) if insn.is_load_from_map)
+    assert spec.instructions[index].reference is None
+    return index
+
+
+def test_raw_map_fd_goes_to_the_kernel_as_it_is(testdata: Path) -> None:
+    # libbpf leaves an LD_IMM64 of a map that no relocation names alone: the
+    # kernel, not the loader, refuses the fd (-1) the instruction carries.
+    spec = load_collection_spec(testdata / "raw_map_fd-el.o")
+    _raw_map_load(spec.programs["raw_map_fd"])
+    with pytest.raises(VerifierError, match="not pointing to valid bpf_map") as e:
+        Collection(spec)
+    assert e.value.errno == errno.EBADF
+
+
+def test_raw_map_fd_of_a_users_map(testdata: Path) -> None:
+    spec = load_collection_spec(testdata / "raw_map_fd-el.o").programs["raw_map_fd"].copy()
+    index = _raw_map_load(spec)
+    with Map(MapSpec("raw", MapType.ARRAY, key_size=4, value_size=4, max_entries=1)) as m:
+        m.update(bytes(4), (7).to_bytes(4, "little"))
+        spec.instructions[index].set_map_fd(m.fd.number)
+        with Program(spec) as prog:
+            assert prog.run(UDP_PACKET).retval == 7
 
 
 def test_collection_program_runs(demo: CollectionSpec) -> None:

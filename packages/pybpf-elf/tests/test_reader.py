@@ -276,6 +276,21 @@ def test_linked_overridden_weak_variable_is_at_its_symbol(testdata: Path) -> Non
     assert int.from_bytes(data[var.offset : var.offset + var.size], "little") == 2
 
 
+def test_linked_extern_map_is_at_its_symbol(testdata: Path) -> None:
+    # The linker leaves the extern's placeholder offset (0) in the merged
+    # .maps DATASEC, on top of `here`; the symbol says where `there` went.
+    # libbpf keeps the DATASEC's offsets and refuses the object; the reader
+    # takes each map at its symbol, as it does variables (above).
+    spec = load(testdata, "linked_extern_map")
+    elf = ElfFile((testdata / "linked_extern_map-el.o").read_bytes())
+    symbol = next(s for s in elf.symbols if s.name == "there")
+    assert symbol.value == 32
+    assert (spec.maps["here"].type, spec.maps["there"].type) == (MapType.HASH, MapType.ARRAY)
+    assert spec.maps["there"].max_entries == 2
+    insns = spec.programs["read_both"].instructions
+    assert [i.reference for i in insns if i.is_load_from_map] == ["here", "there"]
+
+
 @pytest.mark.parametrize("section", [".BTF", ".BTF.ext"])
 def test_corrupt_btf_sections_are_refused_by_name(testdata: Path, section: str) -> None:
     # libbpf opens such an object without them where it can; pybpf refuses it.

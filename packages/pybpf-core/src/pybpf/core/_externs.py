@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import errno
 import functools
-from collections.abc import Callable, MutableSequence
+from collections.abc import Callable, Iterable, MutableSequence
 
 from pybpf.asm import Instruction
 from pybpf.asm.opcodes import PSEUDO_BTF_ID, PSEUDO_KFUNC_CALL, PSEUDO_NONE
@@ -113,7 +113,7 @@ class Resolver(Closing):
                 continue
             if ext.kind == ExternKind.KFUNC:
                 self._kfunc(program, insn, ext)
-            elif ext.type is not None and not isinstance(skip_qualifiers(ext.type), Void):
+            elif _typed(ext):
                 self._typed_ksym(program, insn, ext)
             else:
                 addr = kallsyms().get(ext.name)
@@ -121,6 +121,23 @@ class Resolver(Closing):
                     raise _missing(program, ext, KALLSYMS)
                 insn.src = PSEUDO_NONE
                 insn.constant = addr or 0
+
+    def require(self, program: str, insns: Iterable[Instruction]) -> None:
+        """Look up the strong ksyms and kfuncs of ``insns``; raise for one the kernel lacks.
+
+        libbpf resolves every extern of an object before it loads a program
+        (``bpf_object__resolve_externs``): one the kernel lacks, or of another
+        type, fails the whole load, also where only a program left unloaded
+        uses it. This changes no instruction.
+        """
+        for insn in insns:
+            ext = insn.get_metadata(Extern)
+            if not isinstance(ext, Extern) or ext.weak or ext.kind == ExternKind.KCONFIG:
+                continue
+            if ext.kind == ExternKind.KFUNC or _typed(ext):
+                self._lookup(program, ext)
+            elif ext.name not in kallsyms():
+                raise _missing(program, ext, KALLSYMS)
 
     def _kfunc(self, program: str, insn: Instruction, ext: Extern) -> None:
         found = self._lookup(program, ext)
@@ -274,6 +291,11 @@ def _load_btf_id(insn: Instruction, found: _Found | None) -> None:
 
 def _module_fd(module: ModuleBTF | None) -> int:
     return module.fd.number if module is not None else 0
+
+
+def _typed(ext: Extern) -> bool:
+    """Whether a ksym has a type (a kernel VAR), not ``const void`` (an address)."""
+    return ext.type is not None and not isinstance(skip_qualifiers(ext.type), Void)
 
 
 def _missing(program: str, ext: Extern, where: str) -> BPFError:

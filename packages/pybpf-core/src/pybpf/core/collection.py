@@ -146,7 +146,11 @@ class Collection(Closing):
                     kinds=[(n, spec.programs[n].type) for n in wanted_progs],
                 )
             self._create_maps(spec, wanted_maps, wanted_progs, options, btf, pin_paths=pin_paths)
-            self._load_programs(spec, wanted_progs, options, btf)
+            # As libbpf, every extern of the object must resolve, whichever
+            # program uses it; a selection answers only for what it names.
+            everything = programs is None and maps is None
+            extern_scope = list(spec.programs) if everything else wanted_progs
+            self._load_programs(spec, wanted_progs, options, btf, extern_scope)
             self._fill_fd_maps(spec, wanted_maps)
             for name, var in spec.variables.items():
                 if var.section == ARENA_SECTION:
@@ -262,17 +266,22 @@ class Collection(Closing):
         wanted: list[str],
         options: CollectionOptions,
         btf: ObjectBTF | None,
+        extern_scope: list[str],
     ) -> None:
         # As libbpf's object: one set of module BTFs for CO-RE, externs and
         # attach targets, opened at the first need; their fds stay open until
         # the last program is loaded. One relocator, one resolver (for objects
-        # with externs): types and externs are looked up once.
+        # with externs): types and externs are looked up once, those of every
+        # program of ``extern_scope`` before the first program loads.
         with ModuleBTFs() as modules:
             # The resolver closes only module BTFs it opened itself: given the
             # load's, it owns nothing, so it needs no closing of its own.
             resolver = None
-            if any(has_externs(spec.programs[n].instructions) for n in wanted):
+            with_externs = [n for n in extern_scope if has_externs(spec.programs[n].instructions)]
+            if with_externs:
                 resolver = new_resolver(modules)
+                for name in with_externs:
+                    resolver.require(name, spec.programs[name].instructions)
             relocator = None
             if spec.types is not None and any(
                 has_core_relocations(spec.programs[n].instructions) for n in wanted

@@ -553,12 +553,19 @@ def relocate(
 
 
 def link_maps(name: str, insns: Instructions, maps: Mapping[str, Map]) -> None:
-    """Point every map load of ``insns`` at its map's fd."""
+    """Point every map load of ``insns`` that names a map at that map's fd.
+
+    A map load that names no map carries its own fd (raw bytes, or one the
+    user set): it goes to the kernel as it is, which judges that fd, as libbpf
+    leaves an LD_IMM64 no relocation names.
+    """
     for insn in insns:
         if not insn.is_load_from_map:
             continue
         ref = insn.reference
-        m = maps.get(ref) if ref is not None else None
+        if ref is None:
+            continue
+        m = maps.get(ref)
         if m is None:
             raise ValueError(f"program {name!r} uses map {ref!r}, which maps= does not give")
         insn.set_map_fd(m.fd.number)
