@@ -62,7 +62,16 @@ cache and the compiled module, ``weakref`` finalizes descriptors. From 91
 to 83 pybpf modules (156 to 147 in all): median pair ratio 0.97 of the
 whole process (61 interleaved pairs, wall and CPU time alike; 0.966 for the
 imports and load timed inside it, 41 pairs), on a busy machine where this
-module's ``core-el.o`` row still read ~3.9x.
+module's ``core-el.o`` row still read ~3.9x. In the same session the
+object's BTF is looked at once for the decl tags libbpf acts on (the
+exception-callback and ``arg:ctx`` modules are imported only for objects
+with them), and records make their first 16 instances with a generic
+``__init__`` (``pybpf.asm.records``): compiling one costs 0.1-0.4 ms a class,
+and a load compiled 13, 9 of them for classes it makes at most four times.
+The whole session's code: median pair ratio 0.96 (25 pairs, f9f3de3 against
+86fad4d). The bench's venv also has no setuptools any more, whose
+``distutils-precedence.pth`` cost every interpreter start ~4.7 ms here
+(bare start 16.4 to 11.7 ms): the row then read 3.1-3.5x.
 
 What is left is mostly CPython's own work over our modules. Building the
 enums the load uses is ~5 ms (242 members of 13 classes, ``AttachType``
