@@ -196,18 +196,24 @@ with (ROOT / "kernels" / "matrix.toml").open("rb") as _f:
 _vm_done: list[Path] = []
 
 
+def vm_python(session: nox.Session) -> str:
+    """The guests' lean venv, made or brought up to date, its sources compiled: its python."""
+    editables = [a for pkg in PACKAGES for a in ("--editable", str(pkg))]
+    venv = [str(VM_VENV), *editables, "--", *TEST_DEPS]
+    session.run(sys.executable, "-m", "kernels.leanvenv", *venv, external=True)
+    python = str(VM_VENV / "bin" / "python")
+    compile_sources(session, python)
+    return python
+
+
 @nox.session(venv_backend="none")
 @nox.parametrize("kernel", VM_KERNELS)
 def vm(session: nox.Session, kernel: str) -> None:
     """Every distribution's tests inside one kernel of the matrix (or on the host row)."""
     session.log(f"vm: row {kernel} ({VM_KERNELS.index(kernel) + 1}/{len(VM_KERNELS)})")
     py = [sys.executable, "-m"]
-    editables = [a for pkg in PACKAGES for a in ("--editable", str(pkg))]
-    venv = [str(VM_VENV), *editables, "--", *TEST_DEPS]
-    session.run(*py, "kernels.leanvenv", *venv, external=True)
+    python = vm_python(session)
     results = VM_RESULTS / kernel
-    python = str(VM_VENV / "bin" / "python")
-    compile_sources(session, python)
     row = [kernel, "--python", python, "--results", str(results), "--", *session.posargs]
     try:
         session.run(*py, "kernels.matrix", "run", *row, external=True)
@@ -215,3 +221,19 @@ def vm(session: nox.Session, kernel: str) -> None:
         _vm_done.append(results)
         done = [str(d) for d in _vm_done]
         session.run(*py, "kernels.matrix", "report", *done, external=True)
+
+
+@nox.session(venv_backend="none")
+def matrix(session: nox.Session) -> None:
+    """The rows CI runs (`ci` in kernels/matrix.toml), one per CPU at a time; then the table.
+
+    What `.ci/run` runs, with $PYBPF_MATRIX_SCOPE=ci: a guest keeps about one
+    host CPU busy, so on two CPUs the rows take about half the time of
+    `nox -s "vm(kernel='5.10')" ...` one after another. Arguments go to pytest in every row.
+    """
+    python = vm_python(session)
+    rows = ["--ci", "--python", python, "--results-root", str(VM_RESULTS)]
+    session.run(
+        sys.executable, "-m", "kernels.matrix", "parallel", *rows, "--", *session.posargs,
+        external=True,
+    )  # fmt: skip

@@ -1,12 +1,18 @@
-"""Drive the matrix from the host: run one row's tests, or report on several rows.
+"""Drive the matrix from the host: run one row's tests or several at once; report on rows.
 
     python -m kernels.matrix rows [--ci]                  # the rows (that CI runs), one per line
     python -m kernels.matrix run 6.1 --python VENV/bin/python --results DIR [-- pytest args]
+    python -m kernels.matrix parallel (--ci | ROW...) --python VENV/bin/python --results-root DIR
+                                      [--jobs N] [-- pytest args]
     python -m kernels.matrix report DIR [DIR...] [--strict-skips]
 
 `run` exits non-zero when the row failed (a test, the smoke test, the boot, a
-timeout). With $PYBPF_MATRIX_SCOPE=ci (set by .ci/run), `run` runs only the
-tests the row's `ci` scope in matrix.toml selects. `report` prints the kernel x
+timeout). `parallel` runs each row (or every row CI runs) as `run` would, in
+DIR/<row>, at most N at once (default: one per CPU; a guest keeps about one
+host CPU busy), prints each row's output whole when the row ends and then the
+report of them all; it exits non-zero when any row failed. With
+$PYBPF_MATRIX_SCOPE=ci (set by .ci/run), `run` and `parallel` run only the
+tests each row's `ci` scope in matrix.toml selects. `report` prints the kernel x
 distribution table and the tests that were skipped on every row, and fails only
 with --strict-skips when there are any.
 """
@@ -14,10 +20,14 @@ with --strict-skips when there are any.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import os
 import platform
 import shutil
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -136,6 +146,91 @@ def run_row(
     return 0 if rc == 0 else 1
 
 
+def _last_wall(results_dir: Path) -> float:
+    """How long the row whose reports are in `results_dir` ran last time (0 if unknown)."""
+    try:
+        return float(json.loads((results_dir / results.ROW_NAME).read_text())["wall_seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.0
+
+
+def run_rows(
+    rows: list[manifest.Row],
+    python: Path,
+    results_root: Path,
+    *,
+    jobs: int,
+    timeout: float,
+    pytest_args: list[str],
+) -> int:
+    """Run `rows` as `run` would, at most `jobs` at a time; 1 if any row failed.
+
+    A guest's emulation keeps about one host CPU busy whatever its vCPUs do, so
+    on a machine of N CPUs N rows run in about the time of one. Rows start
+    longest first (by their last run's wall time) so that the last to start is
+    a short one. Each row runs in its own `python -m kernels.matrix run`, its
+    output kept in `results_root/<row>.log` and printed whole when it ends, so
+    that no two rows' lines interleave.
+    """
+    results_root.mkdir(parents=True, exist_ok=True)
+    # Fetch one row at a time first: the rows share the download folder.
+    for row in rows:
+        if not row.is_host:
+            # A row that cannot be fetched fails in its own run again, which records why.
+            with contextlib.suppress(fetch.FetchError):
+                fetch.fetch(row)
+    pending = sorted(rows, key=lambda r: -_last_wall(results_root / r.name))
+    running: dict[str, tuple[subprocess.Popen[bytes], Path, float]] = {}
+    failed: list[str] = []
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                row = pending.pop(0)
+                log = results_root / f"{row.name}.log"
+                command = [
+                    sys.executable, "-m", "kernels.matrix", "run", row.name,
+                    f"--python={python}", f"--results={results_root / row.name}",
+                    f"--timeout={timeout}", "--", *pytest_args,
+                ]  # fmt: skip
+                with log.open("wb") as out:
+                    proc = subprocess.Popen(
+                        command,
+                        cwd=vm.CHECKOUT,
+                        stdin=subprocess.DEVNULL,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                        # SIGTERM, not SIGKILL: the row stops its guest and cleans up.
+                        preexec_fn=functools.partial(qemu.die_with_parent, signal.SIGTERM),  # noqa: PLW1509 (this process starts no threads)
+                    )
+                running[row.name] = (proc, log, time.monotonic())
+                print(f"matrix: row {row.name}: started, its output in {log}", flush=True)
+            time.sleep(1)
+            for name, (proc, log, started) in list(running.items()):
+                rc = proc.poll()
+                if rc is None:
+                    continue
+                del running[name]
+                if rc != 0:
+                    failed.append(name)
+                took = round(time.monotonic() - started)
+                print(f"\nmatrix: row {name}: exit {rc} after {took}s; its output:", flush=True)
+                sys.stdout.write(log.read_text(errors="replace"))
+                sys.stdout.flush()
+    finally:
+        # Interrupted (or failed) here: stop every row still running, and wait for it.
+        for proc, _, _ in running.values():
+            proc.terminate()
+        for proc, _, _ in running.values():
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    if failed:
+        print(f"matrix: rows that failed: {', '.join(failed)}", flush=True)
+    return 1 if failed else 0
+
+
 def report(folders: list[Path], *, strict_skips: bool) -> int:
     """Print the table of the given rows and the tests no row ran."""
     rows = [results.load(f) for f in folders]
@@ -167,7 +262,7 @@ def report(folders: list[Path], *, strict_skips: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: rows, run, report."""
+    """Command line: rows, run, parallel, report."""
     parser = argparse.ArgumentParser(
         description=(__doc__ or "").splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -181,6 +276,17 @@ def main(argv: list[str] | None = None) -> int:
     run_p.add_argument("--python", type=Path, required=True, help="the lean venv's python")
     run_p.add_argument("--results", type=Path, required=True, help="folder for the row's reports")
     run_p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT)
+    par_p = sub.add_parser("parallel", help="run several rows' tests at once")
+    par_p.add_argument("rows", nargs="*", help="the rows (or --ci)")
+    par_p.add_argument("--ci", action="store_true", help="every row CI runs")
+    par_p.add_argument("--python", type=Path, required=True, help="the lean venv's python")
+    par_p.add_argument(
+        "--results-root", type=Path, required=True, help="each row's reports go in its subfolder"
+    )
+    par_p.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="rows at once (default: CPUs)"
+    )
+    par_p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="per row")
     report_p = sub.add_parser("report", help="the table of several rows")
     report_p.add_argument("folders", nargs="+", type=Path)
     report_p.add_argument("--strict-skips", action="store_true")
@@ -194,6 +300,27 @@ def main(argv: list[str] | None = None) -> int:
                 if r.ci != "off" or not args.ci:
                     print(r.name)
             return 0
+        if args.action == "parallel":
+            if args.ci == bool(args.rows):
+                parser.error("parallel: name the rows, or give --ci")
+            rows = (
+                [r for r in manifest.load() if r.ci != "off"]
+                if args.ci
+                else [manifest.row(name) for name in args.rows]
+            )
+            root = args.results_root.resolve()
+            rc = run_rows(
+                rows,
+                args.python.absolute(),
+                root,
+                jobs=max(1, args.jobs),
+                timeout=args.timeout,
+                pytest_args=extra,
+            )
+            done = [root / r.name for r in rows if (root / r.name / results.ROW_NAME).is_file()]
+            if done:
+                report(done, strict_skips=False)
+            return rc
         if args.action == "run":
             return run_row(
                 manifest.row(args.row),

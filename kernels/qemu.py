@@ -64,9 +64,10 @@ class Machine:
     single_threaded: bool = False
 
 
-def _die_with_parent() -> None:
+def die_with_parent(signum: int = signal.SIGKILL) -> None:
+    """In a child, before exec: have the kernel send it `signum` when its parent dies."""
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    libc.prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0)
 
 
 def qemu_binary() -> str:
@@ -241,7 +242,7 @@ def run(
                         stderr=log,
                         # Its own process group: a Ctrl-C reaches only us, and we stop it.
                         process_group=0,
-                        preexec_fn=_die_with_parent,  # noqa: PLW1509 (this process starts no threads)
+                        preexec_fn=die_with_parent,  # noqa: PLW1509 (this process starts no threads)
                     )
                 )
                 sockets.append(socket)
@@ -253,7 +254,7 @@ def run(
                 stderr=log,
                 # Interactive qemu must stay in the terminal's foreground group to read it.
                 process_group=None if interactive else 0,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 (this process starts no threads)
+                preexec_fn=die_with_parent,  # noqa: PLW1509 (this process starts no threads)
             )
             children.append(qemu)
             if interactive:

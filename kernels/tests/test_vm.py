@@ -219,3 +219,36 @@ def test_a_row_whose_guest_crashed_runs_once_more(
         == 1
     )
     assert len(calls) == 2  # once more, not for ever
+
+
+@pytest.mark.parametrize(
+    ("pytest_args", "rc", "status"),
+    [(["-k", "no_test_is_named_like_this"], 0, "ok"), (["--no-such-pytest-option"], 1, "FAILED")],
+)
+def test_parallel_rows_print_each_rows_output_then_the_table(
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    pytest_args: list[str],
+    rc: int,
+    status: str,
+) -> None:
+    # The host row runs for real, in its own `kernels.matrix run` process.
+    argv = ["parallel", "host", f"--python={sys.executable}", f"--results-root={tmp_path}"]
+    assert matrix.main([*argv, "--jobs=2", "--", *pytest_args]) == rc
+    out = capfd.readouterr().out
+    started = out.index("matrix: row host: started")
+    ended = out.index(f"matrix: row host: exit {rc} after")
+    whole = out.index("matrix: row host: the machine's own kernel", ended)
+    table = out.index("matrix: 1 row(s)", whole)
+    assert started < ended < whole < table
+    assert json.loads((tmp_path / "host" / "row.json").read_text())["status"] == status
+    assert (tmp_path / "host.log").read_text() in out
+    assert ("matrix: rows that failed: host" in out) == (rc != 0)
+
+
+def test_parallel_needs_rows_or_ci(capsys: pytest.CaptureFixture[str]) -> None:
+    for rows in ([], ["--ci", "host"]):
+        with pytest.raises(SystemExit) as e:
+            matrix.main(["parallel", *rows, "--python=python3", "--results-root=/nonexistent"])
+        assert e.value.code == 2
+        assert "name the rows, or give --ci" in capsys.readouterr().err
