@@ -23,8 +23,11 @@ __all__ = [
     "BPF_F_XDP_HAS_FRAGS",
     "NEWER_THAN_LIBBPF_1_1_2",
     "SECTION_DEFS",
+    "STRUCT_OPS_LINK_SECTION",
+    "STRUCT_OPS_SECTION",
     "SectionDef",
     "SectionInfo",
+    "is_struct_ops_section",
     "match_section",
 ]
 
@@ -226,15 +229,19 @@ class SectionInfo:
     definition: SectionDef
 
 
-#: The sections of struct_ops maps, the second for ``.struct_ops.link``; each
-#: also with a ``?`` before it. Here, not in :mod:`.struct_ops`: the reader
-#: asks every section, and only objects with such a section need the rest.
-_STRUCT_OPS_SECTIONS = (".struct_ops", ".struct_ops.link")
+# The struct_ops names live here, not in :mod:`.struct_ops`: the reader asks
+# every section, and only objects with such a section need the rest.
+
+#: The section of struct_ops maps (``?.struct_ops`` too: optional ones).
+STRUCT_OPS_SECTION = ".struct_ops"
+#: The section of struct_ops maps created with ``BPF_F_LINK``, for a bpf_link
+#: (``?.struct_ops.link`` too).
+STRUCT_OPS_LINK_SECTION = ".struct_ops.link"
 
 
 def is_struct_ops_section(name: str) -> bool:
     """Whether the section called ``name`` holds struct_ops maps (``?`` makes them optional)."""
-    return name.removeprefix("?") in _STRUCT_OPS_SECTIONS
+    return name.removeprefix("?") in (STRUCT_OPS_SECTION, STRUCT_OPS_LINK_SECTION)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -17,7 +17,7 @@ from pybpf.btf import BTFError, FuncProto, Pointer, Struct, Var, underlying
 from pybpf.elf._elffile import STT_FUNC, STT_SECTION, ElfFile, Relocation, Section
 from pybpf.elf._uapi import MapType, ProgramType
 from pybpf.elf.errors import ELFError, Where
-from pybpf.elf.sections import _STRUCT_OPS_SECTIONS, is_struct_ops_section, match_section
+from pybpf.elf.sections import STRUCT_OPS_LINK_SECTION, is_struct_ops_section, match_section
 from pybpf.elf.spec import MapSpec
 
 # Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
@@ -32,7 +32,6 @@ __all__ = ["BPF_F_LINK", "is_struct_ops_section", "read_struct_ops"]
 BPF_F_LINK = 1 << 13
 
 _R_BPF_64_ABS64 = 2
-_LINK_SECTION = _STRUCT_OPS_SECTIONS[1]
 
 
 def read_struct_ops(
@@ -75,7 +74,7 @@ def read_struct_ops(
             key_size=4,
             value_size=st.size,
             max_entries=1,
-            flags=BPF_F_LINK if section.name.removeprefix("?") == _LINK_SECTION else 0,
+            flags=BPF_F_LINK if section.name.removeprefix("?") == STRUCT_OPS_LINK_SECTION else 0,
             contents=[(bytes(4), bytes(data[vsi.offset : vsi.offset + vsi.size]))],
             value_type=var.type,
             section=section.name,
