@@ -74,9 +74,11 @@ class _Where:
 class BTFMaps:
     """The maps of ``.maps`` by their offset in the section, with their extents."""
 
-    __slots__ = ("maps", "sizes", "values_offsets")
+    __slots__ = ("maps", "section", "sizes", "values_offsets")
 
-    def __init__(self) -> None:
+    def __init__(self, section: Section) -> None:
+        #: The ``.maps`` section.
+        self.section = section
         self.maps: dict[int, MapSpec] = {}
         #: Size of each map's variable, by offset.
         self.sizes: dict[int, int] = {}
@@ -89,7 +91,7 @@ def read_btf_maps(elf: ElfFile, section: Section, btf: BTFInfo) -> BTFMaps:
     ds = btf.fixed_datasec(elf, section)
     if ds is None:
         raise ELFError("no DATASEC describes the section", section=section.name)
-    out = BTFMaps()
+    out = BTFMaps(section)
     # The __uint() values read raw, by type id: maps share most of those types.
     uints: dict[int, int] = {}
     for vsi in ds.vars:
@@ -417,13 +419,13 @@ def ringbuf_max_entries(size: int, page_size: int = mmap.PAGESIZE) -> int:
 
 def apply_initial_values(
     elf: ElfFile,
-    section: Section,
-    relocations: list[Relocation],
     btf_maps: BTFMaps,
+    relocations: list[Relocation],
     functions: Mapping[str, Function],
 ) -> None:
     """Fill ``contents`` of program arrays and maps of maps from ``.values`` relocations."""
     maps = btf_maps.maps
+    section = btf_maps.section
     end = "<" if elf.byte_order == "little" else ">"
     for rel in relocations:
         name = section.name

@@ -120,9 +120,9 @@ class _Reader:
         self.btf_ext_section: Section | None = None
         self.legacy_maps: dict[int, MapSpec] = {}
         self.legacy_section: Section | None = None
-        #: The maps of ``.maps``: None for an object without that section.
-        self.btf_maps: BTFMaps | None = None
+        #: The ``.maps`` section, then its maps (None for an object without it).
         self.btf_maps_section: Section | None = None
+        self.btf_maps: BTFMaps | None = None
         self.arena_section: Section | None = None
         #: Sections whose symbols are values of a map (data sections, the
         #: arena's globals), by section index.
@@ -354,16 +354,11 @@ class _Reader:
 
     def _read_initial_values(self, code: CodeReader) -> None:
         """What needs the functions: ``.values`` of BTF maps, struct_ops maps."""
-        if self.btf_maps_section is not None and self.btf_maps is not None:
+        if self.btf_maps is not None:
             from pybpf.elf.btf_maps import apply_initial_values  # noqa: PLC0415 (only such objects)
 
-            apply_initial_values(
-                self.elf,
-                self.btf_maps_section,
-                self._relocations(self.btf_maps_section),
-                self.btf_maps,
-                code.functions,
-            )
+            relocations = self._relocations(self.btf_maps.section)
+            apply_initial_values(self.elf, self.btf_maps, relocations, code.functions)
         for sec in self.struct_ops_sections:
             if self.btf is None:
                 raise self._btf_missing("struct_ops maps", sec)
@@ -414,8 +409,8 @@ class _Reader:
                 )
             self._load_map(insn, m.name, sym, section, offset)
             return True
-        btf_maps, btf_maps_section = self.btf_maps, self.btf_maps_section
-        if btf_maps is not None and btf_maps_section is not None and idx == btf_maps_section.index:
+        btf_maps = self.btf_maps
+        if btf_maps is not None and idx == btf_maps.section.index:
             m = btf_maps.maps.get(sym.value)
             if m is None:
                 raise Where(section.name, sym.name or None, offset).error(
