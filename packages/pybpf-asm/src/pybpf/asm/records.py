@@ -371,9 +371,11 @@ class _InitOnFirstUse:
         self._slots = slots
         self._post_init = post_init
         self._made = 0
-        #: The ``__init__`` arguments, in order, and the names of those without a default.
+        #: The ``__init__`` arguments in order, as a set, and those without a default.
+        names = tuple(f.name for f in all_fields if f.init)
         self._names = (
-            tuple(f.name for f in all_fields if f.init),
+            names,
+            frozenset(names),
             frozenset(
                 f.name
                 for f in all_fields
@@ -401,12 +403,12 @@ class _InitOnFirstUse:
 
     def make(self, obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Set ``obj``'s fields from ``args`` and ``kwargs`` as the compiled ``__init__`` would."""
-        names, required = self._names
+        names, known, required = self._names
         given = dict(zip(names, args, strict=False))
         if (
             len(args) > len(names)
             or not given.keys().isdisjoint(kwargs)
-            or not kwargs.keys() <= set(names)
+            or not kwargs.keys() <= known
         ):
             self._compiled()(obj, *args, **kwargs)  # raises the call's TypeError
             return
