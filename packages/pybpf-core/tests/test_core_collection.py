@@ -237,10 +237,19 @@ def test_kconfig_missing_strong_option(testdata: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(_kconfig, "config_paths", lambda: ["/nonexistent/config"])
     _kconfig.read_config.cache_clear()
     try:
-        with pytest.raises(BPFError, match="CONFIG_HZ"):
+        with pytest.raises(BPFError, match=r"CONFIG_HZ.*no kernel config") as info:
             Collection(testdata / "kconfig-el.o")
+        assert info.value.errno == errno.EINVAL  # libbpf: "failed to open system Kconfig"
     finally:
         _kconfig.read_config.cache_clear()
+
+
+def test_kconfig_option_the_config_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = load_collection_spec(Path(__file__).parents[3] / "testdata" / "kconfig-el.o")
+    monkeypatch.setattr(_kconfig, "read_config", lambda: {"CONFIG_BPF_SYSCALL": "y"})
+    with pytest.raises(BPFError, match=r"CONFIG_HZ.*not found in the kernel's config") as info:
+        _kconfig.fill(bytes(200), [spec.variables["CONFIG_HZ"]], set(), "little")
+    assert info.value.errno == errno.ESRCH  # libbpf: "extern (strong): not resolved"
 
 
 def test_kconfig_encoding_errors() -> None:
@@ -252,8 +261,9 @@ def test_kconfig_encoding_errors() -> None:
     assert _kconfig.kernel_version("4.19.300") == (4 << 16) | (19 << 8) | 255
     cfg = {"CONFIG_BPF_SYSCALL": "m", "CONFIG_LSM": "bpf", "CONFIG_HZ": "abc"}
     for var in (syscall, lsm, hz):
-        with pytest.raises(BPFError, match=var.name):
+        with pytest.raises(BPFError, match=var.name) as info:
             _kconfig._encode(var, cfg[var.name], "little")
+        assert info.value.errno == errno.EINVAL  # as libbpf's parsing of the config
 
 
 def test_ksyms(testdata: Path) -> None:
@@ -302,7 +312,7 @@ def test_missing_strong_kfunc_of_an_unloaded_program_fails_the_load(testdata: Pa
     assert not spec.programs["calls_missing"].autoload
     with pytest.raises(BPFError, match=r"'bpf_pybpf_no_such_kfunc'.*not found") as info:
         Collection(spec)
-    assert info.value.errno == errno.ENOENT
+    assert info.value.errno == errno.ESRCH  # libbpf's errno for it
     assert "calls_missing" in str(info.value)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import pytest
@@ -66,28 +67,32 @@ def _ksym_insns(name: str, *, weak: bool, kind: ExternKind = ExternKind.KSYM) ->
 
 def test_missing_strong_ksym() -> None:
     insns = _ksym_insns("pybpf_really_missing", weak=False)
-    with pytest.raises(BPFError, match=r"pybpf_really_missing.*/proc/kallsyms"):
+    with pytest.raises(BPFError, match=r"pybpf_really_missing.*/proc/kallsyms") as info:
         _externs.resolve("read_ksyms", insns, load_kernel_spec())
+    assert info.value.errno == errno.ESRCH  # libbpf: "extern (strong): not resolved"
 
 
 def test_missing_strong_kfunc() -> None:
     insns = _ksym_insns("pybpf_no_kfunc", weak=False, kind=ExternKind.KFUNC)
-    with pytest.raises(BPFError, match=r"pybpf_no_kfunc.*kernel's BTF"):
+    with pytest.raises(BPFError, match=r"pybpf_no_kfunc.*kernel's BTF") as info:
         _externs.resolve("read_ksyms", insns, load_kernel_spec())
+    assert info.value.errno == errno.ESRCH  # libbpf's find_ksym_btf_id
 
 
 def test_ksym_without_kernel_btf() -> None:
     insns = _ksym_insns("pybpf_no_kfunc", weak=True, kind=ExternKind.KFUNC)
-    with pytest.raises(BPFError, match="does not provide"):
+    with pytest.raises(BPFError, match="does not provide") as info:
         _externs.resolve("read_ksyms", insns, None)
+    assert info.value.errno == errno.ESRCH  # libbpf, without the kernel's BTF
 
 
 def test_unknown_linux_extern() -> None:
     spec = load_collection_spec(Path(__file__).parents[3] / "testdata" / "kconfig-el.o")
     var = spec.variables["LINUX_KERNEL_VERSION"].copy()
     var.name = "LINUX_PYBPF_UNKNOWN"
-    with pytest.raises(BPFError, match="unknown LINUX_ extern"):
+    with pytest.raises(BPFError, match="unknown LINUX_ extern") as info:
         _kconfig.fill(bytes(200), [var], set(), "little")
+    assert info.value.errno == errno.EINVAL  # libbpf: "unrecognized virtual extern"
     assert _kconfig.fill(bytes(200), [var], {"LINUX_PYBPF_UNKNOWN"}, "little") == bytes(200)
 
 

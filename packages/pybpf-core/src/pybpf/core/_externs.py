@@ -164,7 +164,7 @@ class Resolver(Closing):
         kernel = self.kernel
         if kernel is None:
             raise BPFError(
-                errno.ENOENT,
+                errno.ESRCH,
                 f"program {program!r}: extern {ext.kind.value} {ext.name!r}",
                 reason="needs the kernel's BTF, which this kernel does not provide",
             )
@@ -299,8 +299,9 @@ def _typed(ext: Extern) -> bool:
 
 
 def _missing(program: str, ext: Extern, where: str) -> BPFError:
+    """A strong extern nothing resolves: ``ESRCH``, libbpf's errno for it."""
     return BPFError(
-        errno.ENOENT,
+        errno.ESRCH,
         f"program {program!r}: extern {ext.kind.value} {ext.name!r}",
         reason=f"not found in {where}",
     )

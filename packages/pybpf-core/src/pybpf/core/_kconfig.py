@@ -104,8 +104,9 @@ def has_bpf_cookie() -> bool:
     return True
 
 
-def _error(name: str, reason: str) -> BPFError:
-    return BPFError(errno.ENOENT, f"kconfig extern {name!r}", reason=reason)
+def _error(name: str, reason: str, code: int = errno.EINVAL) -> BPFError:
+    """The error, with libbpf's errno: ``EINVAL`` for what it cannot take, ``ESRCH`` if unset."""
+    return BPFError(code, f"kconfig extern {name!r}", reason=reason)
 
 
 def _encode(var: VariableSpec, raw: str, order: ByteOrder) -> bytes:
@@ -158,9 +159,11 @@ def fill(value: bytes, variables: list[VariableSpec], weak: set[str], order: Byt
             raw = None if config is None else config.get(var.name)
             if raw is not None:
                 data = _encode(var, raw, order)
+            elif var.name not in weak and config is not None:
+                raise _error(var.name, "not found in the kernel's config", errno.ESRCH)
             elif var.name not in weak:
-                where = "the kernel's config" if config else " or ".join(config_paths())
-                raise _error(var.name, f"not found in {where}")
+                # libbpf fails to read the config, which it reports as EINVAL.
+                raise _error(var.name, f"no kernel config: {' or '.join(config_paths())}")
         elif var.name not in weak:
             raise _error(var.name, "unknown LINUX_ extern")
         if data is not None:
