@@ -484,8 +484,10 @@ def test_struct_ops_unknown_to_kernel(testdata: Path) -> None:
     other = load_collection_spec(testdata / "demo-el.o").types
     assert other is not None
     ops = load_collection_spec(testdata / "struct_ops-el.o").maps["pybpf_cc"]
-    with pytest.raises(BPFError, match="no struct_ops type 'tcp_congestion_ops'"):
+    with pytest.raises(BPFError, match="no struct_ops type 'tcp_congestion_ops'") as info:
         _struct_ops.prepare(ops, other)
+    # As libbpf's find_struct_ops_kern_types (find_ksym_btf_id): ESRCH.
+    assert info.value.errno == errno.ESRCH
 
 
 def test_struct_ops_selected_by_map(testdata: Path, this_kernel: KernelAnswers) -> None:

@@ -135,3 +135,25 @@ def test_struct_ops_layout_errors(testdata: Path) -> None:
     ops.value_type = fake
     with pytest.raises(BPFError, match="pybpf_no_member"):
         _struct_ops.prepare(ops, kernel)
+
+
+def test_struct_ops_with_refused_btf(testdata: Path) -> None:
+    # As libbpf ("BTF is mandatory, can't proceed"): a struct_ops map needs
+    # the object's BTF, so a kernel that refuses it fails the load with its
+    # own errno, not with a "not supported" that hides why.
+    from pybpf.core import Collection, NotSupportedError
+    from pybpf.core._btf_probes import sanitize_options
+    from pybpf.core._objbtf import ObjectBTF
+
+    spec = load_collection_spec(testdata / "struct_ops_btf_refused-el.o")
+    assert spec.types is not None
+    btf = ObjectBTF(spec.types, [], sanitize_options(spec.types))
+    if btf.fd is not None:
+        btf.fd.close()
+        pytest.skip("this kernel accepts the object's BTF (no special field checks at BTF load)")
+    assert isinstance(btf.error, BPFError)
+    with pytest.raises(BPFError, match=r"pybpf_br_cc.*BTF") as info:
+        Collection(spec)
+    assert not isinstance(info.value, NotSupportedError)
+    assert info.value.errno == btf.error.errno
+    assert isinstance(info.value.__cause__, BPFError)

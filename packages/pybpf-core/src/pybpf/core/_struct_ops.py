@@ -65,7 +65,12 @@ def prepare(ms: MapSpec, kernel: Spec) -> StructOps:
         kstruct = kernel.type_by_name(local.name, Struct)
         wrapper = kernel.type_by_name(_WRAPPER_PREFIX + local.name, Struct)
     except TypeNotFoundError:
-        raise _error(ms, f"the kernel has no struct_ops type {local.name!r}") from None
+        # ESRCH as libbpf's lookup of the kernel's bpf_struct_ops_<name>.
+        raise BPFError(
+            errno.ESRCH,
+            f"struct_ops map {ms.name!r}",
+            reason=f"the kernel has no struct_ops type {local.name!r}",
+        ) from None
     assert isinstance(kstruct, Composite) and isinstance(wrapper, Composite)
     data = next((m for m in wrapper.members if m.name == "data"), None)
     if data is None:

@@ -228,14 +228,23 @@ class Collection(Closing):
     def _create_struct_ops(self, ms: MapSpec, btf: ObjectBTF | None) -> None:
         # Laid out against the running kernel: CO-RE targets do not apply.
         kernel = kernel_spec_or_none()
-        if kernel is None or btf is None or btf.fd is None:
+        if kernel is None or btf is None:
             raise NotSupportedError(
                 f"struct_ops map {ms.name!r} without the kernel's and the object's BTF"
             )
         # Imported here, as _kconfig below: only objects with such maps need them.
         from pybpf.core._struct_ops import prepare  # noqa: PLC0415
 
+        # The layout first, then the object's BTF: libbpf's order.
         so = prepare(ms, kernel)
+        if btf.fd is None:
+            if isinstance(btf.error, BPFError):
+                # As libbpf ("BTF is mandatory"): the kernel's errno says why.
+                raise BPFError(
+                    btf.error.errno or 0,
+                    f"struct_ops map {ms.name!r} needs the object's BTF, which the kernel refused",
+                ) from btf.error
+            raise NotSupportedError(f"struct_ops map {ms.name!r} without the object's BTF")
         map_btf = MapBTF(btf.fd, vmlinux_value_type_id=so.vmlinux_value_type_id)
         m = Map(so.map_spec, btf=map_btf)
         m._types = self.spec.types
