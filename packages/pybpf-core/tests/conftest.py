@@ -87,7 +87,7 @@ class KernelAnswers:
                     return f"what the verifier refused ({found.group(0)!r})"
             return None
         missing = _MISSING_EXTERN.search(str(exc))
-        if exc.errno == errno.ENOENT and missing is not None:
+        if exc.errno == errno.ESRCH and missing is not None:
             name = essential_name(missing.group(1))
             if load_kernel_spec().types_by_name(name):
                 return None  # the kernel has it: the lookup is at fault

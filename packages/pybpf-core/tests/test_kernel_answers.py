@@ -52,7 +52,7 @@ def test_a_kfunc_missing_from_the_kernels_btf_is_a_skip(
 def test_a_kfunc_the_kernel_has_is_no_skip(this_kernel: KernelAnswers) -> None:
     # The library failing to find a function the kernel's BTF has is a bug.
     lost = BPFError(
-        errno.ENOENT,
+        errno.ESRCH,
         "program 'p': extern kfunc 'bpf_fentry_test1'",
         reason="not found in the kernel's BTF (vmlinux or a module's)",
     )
