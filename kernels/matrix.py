@@ -165,8 +165,9 @@ def run_rows(
 ) -> int:
     """Run `rows` as `run` would, at most `jobs` at a time; 1 if any row failed.
 
-    A guest's emulation keeps about one host CPU busy whatever its vCPUs do, so
-    on a machine of N CPUs N rows run in about the time of one. Rows start
+    A guest's emulation keeps about one host CPU busy on average whatever its
+    vCPUs do, so on a machine of N CPUs N rows side by side take less time than
+    one after another (each is slower than alone: 1.35-1.85x for CI's). Rows start
     longest first (by their last run's wall time) so that the last to start is
     a short one. Each row runs in its own `python -m kernels.matrix run`, its
     output kept in `results_root/<row>.log` and printed whole when it ends, so
