@@ -159,9 +159,9 @@ def fill(value: bytes, variables: list[VariableSpec], weak: set[str], order: Byt
             raw = None if config is None else config.get(var.name)
             if raw is not None:
                 data = _encode(var, raw, order)
-            elif var.name not in weak and config is not None:
-                raise _error(var.name, "not found in the kernel's config", errno.ESRCH)
             elif var.name not in weak:
+                if config is not None:
+                    raise _error(var.name, "not found in the kernel's config", errno.ESRCH)
                 # libbpf fails to read the config, which it reports as EINVAL.
                 raise _error(var.name, f"no kernel config: {' or '.join(config_paths())}")
         elif var.name not in weak:

@@ -52,8 +52,8 @@ class StructOps:
         return bytes(out)
 
 
-def _error(ms: MapSpec, reason: str) -> BPFError:
-    return BPFError(errno.ENOTSUP, f"struct_ops map {ms.name!r}", reason=reason)
+def _error(ms: MapSpec, reason: str, code: int = errno.ENOTSUP) -> BPFError:
+    return BPFError(code, f"struct_ops map {ms.name!r}", reason=reason)
 
 
 def prepare(ms: MapSpec, kernel: Spec) -> StructOps:
@@ -66,11 +66,8 @@ def prepare(ms: MapSpec, kernel: Spec) -> StructOps:
         wrapper = kernel.type_by_name(_WRAPPER_PREFIX + local.name, Struct)
     except TypeNotFoundError:
         # ESRCH as libbpf's lookup of the kernel's bpf_struct_ops_<name>.
-        raise BPFError(
-            errno.ESRCH,
-            f"struct_ops map {ms.name!r}",
-            reason=f"the kernel has no struct_ops type {local.name!r}",
-        ) from None
+        reason = f"the kernel has no struct_ops type {local.name!r}"
+        raise _error(ms, reason, errno.ESRCH) from None
     assert isinstance(kstruct, Composite) and isinstance(wrapper, Composite)
     data = next((m for m in wrapper.members if m.name == "data"), None)
     if data is None:
