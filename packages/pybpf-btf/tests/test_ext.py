@@ -461,7 +461,7 @@ def test_packed_func_infos_decode_no_function_until_built(testdata: Path) -> Non
     data = (testdata / "loader-el.o").read_bytes()
     spec = Spec.from_bytes(section_data(data, ".BTF"))
     infos = load_packed_ext_infos(section_data(data, ".BTF.ext"), spec)
-    assert spec._types.count(None) == len(spec._types)
+    assert not spec._types  # no Type object made yet
     table = next(iter(infos.func_infos.values()))
     info = table.build(0)
     assert info.func is spec.type_by_id(spec.type_id(info.func))

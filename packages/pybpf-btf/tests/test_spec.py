@@ -124,6 +124,37 @@ def test_lazy_references_resolve_to_spec_types() -> None:
     assert s.member("b").type is loaded.type_by_id(4)
 
 
+def test_iteration_is_in_id_order_whatever_was_decoded_first() -> None:
+    built = small_spec()
+    loaded = load_spec(marshal(built))
+    # Types decoded one by one, out of order, then the rest in bulk.
+    last = loaded.type_by_id(len(loaded))
+    second = loaded.type_by_id(2)
+    types = list(loaded)
+    assert [(type(t), t.name) for t in types] == [(type(t), t.name) for t in built]
+    assert types[1] is second and types[-1] is last
+    assert [loaded.type_id(t) for t in types] == list(range(1, len(loaded) + 1))
+    # Again, now that every type is made.
+    assert list(loaded) == types
+
+
+def test_types_added_while_iterating_come_out_too() -> None:
+    for spec in (small_spec(), load_spec(marshal(small_spec()))):
+        count = len(spec)
+        extra = Int("extra", 2)
+        seen = []
+        for t in spec.own_types():
+            seen.append(t)
+            if len(seen) == count:
+                spec.add(extra)
+        assert len(seen) == count + 1
+        assert seen[-1] is extra
+        assert spec.type_id(seen[-1]) == count + 1
+        assert spec.raw_record(count + 1) is None
+        with pytest.raises(TypeNotFoundError):
+            spec.type_by_id(count + 2)
+
+
 def test_equality_is_by_content_with_ids() -> None:
     a, b = small_spec(), small_spec()
     assert a == b

@@ -172,40 +172,46 @@ class Decoder:
             raise BTFError(f"type {type_id}: reference to type {target} out of range")
         return target
 
-    def iter_decode(self, types: list[Type | None], ids: dict[Type, int]) -> Iterator[Type]:
-        """Every type of ``types`` in id order, decoding (into ``types``) the new ones.
+    def iter_decode(self, types: dict[int, Type], ids: dict[Type, int]) -> Iterator[Type]:
+        """Every own type of the spec in id order, decoding (into ``types``) the new ones.
 
-        ``types`` may extend past the blob with types added by hand; the list can
-        grow while iterating. Decoding happens in batches, ahead of the caller.
-        Whole batches are not entered in ``ids``: the caller indexes them later.
+        ``types`` holds the spec's types by index (id minus the first id); the
+        spec may have types added by hand past the blob's, and more may be
+        added while iterating. Decoding happens in batches, ahead of the
+        caller. Whole batches are not entered in ``ids``: the caller indexes
+        them later.
         """
         # Python code runs once per batch; the items go out through C iterators.
         return itertools.chain.from_iterable(self._batches(types, ids))
 
-    def _batches(self, types: list[Type | None], ids: dict[Type, int]) -> Iterator[list[Type]]:
+    def _batches(self, types: dict[int, Type], ids: dict[Type, int]) -> Iterator[list[Type]]:
         # Every name will be needed.
         self._decode_all_strings()
-        count = self.raw.count
+        count, first = self.raw.count, self.raw.first_id
+        spec = self.spec
         index = 0
-        while index < len(types):
-            stop = min(index + _BATCH, count) if index < count else len(types)
+        while index < (end := spec.next_id - first):
+            stop = min(index + _BATCH, count) if index < count else end
             if index < count:
-                self._decode_batch(types, ids, index, stop)
-            yield types[index:stop]  # type: ignore[misc]
+                yield self._decode_batch(types, ids, index, stop)
+            else:
+                yield list(map(types.__getitem__, range(index, stop)))
             index = stop
 
     def _decode_batch(
-        self, types: list[Type | None], ids: dict[Type, int], start: int, stop: int
-    ) -> None:
+        self, types: dict[int, Type], ids: dict[Type, int], start: int, stop: int
+    ) -> list[Type]:
+        """The types of indices ``start`` to ``stop``, decoding those not made yet."""
         raw = self.raw
         words, first = raw.words, raw.first_id
+        # The indices made already: a C-level walk of the smaller of the two.
+        made = types.keys() & range(start, stop)
+        if len(made) == stop - start:
+            return list(map(types.__getitem__, range(start, stop)))
         offsets = raw.offsets[start:stop]
         decoders = _DECODERS
-        todo = types[start:stop].count(None)
-        if not todo:
-            return
         with gc_paused():
-            if todo == stop - start:
+            if not made:
                 ids_range = range(first + start, first + stop)
                 infos = raw.infos
                 batch = [
@@ -214,14 +220,15 @@ class Decoder:
                     if (info := infos[o]) >= 0
                 ]
                 # The spec indexes their ids when it first needs them.
-                types[start:stop] = batch
-                return
+                types.update(zip(range(start, stop), batch, strict=True))
+                return batch
             for index, o in enumerate(offsets, start):
-                if types[index] is None:
+                if index not in made:
                     info = words[o + 1]
                     t = decoders[(info >> 24) & 0x1F](self, first + index, words, o, info)
                     types[index] = t
                     ids[t] = first + index
+        return list(map(types.__getitem__, range(start, stop)))
 
     def decode(self, type_id: int) -> Type:
         """A new Type object for the record of ``type_id``."""

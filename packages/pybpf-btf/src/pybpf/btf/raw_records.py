@@ -63,9 +63,7 @@ def _signed32(word: int) -> int:
 def _untouched(spec: Spec) -> RawBTF | None:
     """The spec's blob, when it is all of the spec and no type was decoded (or edited)."""
     raw = spec._raw
-    types = spec._types
-    # count(None) walks the list in C: no Python step per type.
-    if raw is None or raw.count != len(types) or types.count(None) != len(types):
+    if raw is None or spec._types or spec._count != raw.count:
         return None
     return raw
 

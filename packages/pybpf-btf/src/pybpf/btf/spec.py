@@ -73,6 +73,7 @@ class Spec:
 
     __slots__ = (
         "_base",
+        "_count",
         "_decoder",
         "_first",
         "_ids",
@@ -95,7 +96,13 @@ class Spec:
         self._first = base.next_id if base is not None else 1
         self._raw: RawBTF | None = None
         self._decoder: Decoder | None = None
-        self._types: list[Type | None] = []
+        # Own types made so far, by index (id - _first): a dict, not a list of
+        # None placeholders, because the collector walks a list item by item
+        # at every collection and the kernel's spec lives as long as the
+        # process (its 126k-slot list was ~1 ms of every full collection).
+        self._types: dict[int, Type] = {}
+        # Own types in all: the blob's records, then those added by hand.
+        self._count = 0
         self._ids: dict[Type, int] = {}
         # False while types decoded in bulk are not in _ids yet (see _index_ids).
         self._ids_complete = True
@@ -150,7 +157,7 @@ class Spec:
         )
         spec._raw = raw
         spec._decoder = Decoder(raw, spec, base_string)
-        spec._types = [None] * raw.count
+        spec._count = raw.count
         spec.byte_order = raw.byte_order
         return spec
 
@@ -169,21 +176,22 @@ class Spec:
     @property
     def next_id(self) -> int:
         """The id the next added type will get."""
-        return self._first + len(self._types)
+        return self._first + self._count
 
     def type_by_id(self, type_id: int) -> Type:
         """The type with id ``type_id`` (0 is :class:`Void`); TypeNotFoundError if none."""
         index = type_id - self._first
         if index >= 0:
-            try:
-                t = self._types[index]
-            except IndexError:
-                raise TypeNotFoundError(f"no type with id {type_id}") from None
-            if t is None:
-                assert self._decoder is not None
-                t = self._decoder.decode(type_id)
-                self._types[index] = t
-                self._ids[t] = type_id
+            t = self._types.get(index)
+            if t is not None:
+                return t
+            if index >= self._count:
+                raise TypeNotFoundError(f"no type with id {type_id}")
+            # Every own type not made yet is one of the blob's records.
+            assert self._decoder is not None
+            t = self._decoder.decode(type_id)
+            self._types[index] = t
+            self._ids[t] = type_id
             return t
         if type_id == 0:
             return _VOID
@@ -204,16 +212,11 @@ class Spec:
         """
         raw = self._raw
         index = type_id - self._first
-        if raw is None or index < 0:
+        # Past the blob's records: a type added by hand, or none.
+        if raw is None or index < 0 or index >= raw.count or index in self._types:
             return None
         offsets = raw.offsets
-        # Past the blob's records (a type added by hand, or none): IndexError.
-        try:
-            if self._types[index] is not None:
-                return None
-            start = offsets[index]
-        except IndexError:
-            return None
+        start = offsets[index]
         try:
             return raw.words[start : offsets[index + 1]]
         except IndexError:  # the last record
@@ -259,8 +262,9 @@ class Spec:
             current = stack.pop()
             if current in self:
                 continue
-            self._ids[current] = self._first + len(self._types)
-            self._types.append(current)
+            self._ids[current] = self._first + self._count
+            self._types[self._count] = current
+            self._count += 1
             children = list(current.references())
             stack.extend(reversed(children))
         return self._ids[t]
@@ -276,7 +280,7 @@ class Spec:
             new._raw = self._raw
             base_string = self._base._string_at if self._base is not None else None
             new._decoder = Decoder(self._raw, new, base_string)
-            new._types = [None] * self._raw.count
+            new._count = self._raw.count
             return new
         olds = list(self.own_types())
         clones = {id(t): t.copy() for t in olds}
@@ -308,8 +312,9 @@ class Spec:
                     remap(secinfo)
             elif isinstance(clone, Enum):
                 clone.values = [EnumValue(v.name, v.value) for v in clone.values]
-            new._ids[clone] = self._first + len(new._types)
-            new._types.append(clone)
+            new._ids[clone] = self._first + new._count
+            new._types[new._count] = clone
+            new._count += 1
         return new
 
     # -- names -------------------------------------------------------------
@@ -332,8 +337,8 @@ class Spec:
                 if _kind_matches(raw.kind_of(type_id), kind):
                     own.append(type_id)
         extra_start = raw.count if raw is not None else 0
-        for index in range(extra_start, len(self._types)):
-            t = self._types[index]
+        for index in range(extra_start, self._count):
+            t = self._types.get(index)
             if t is not None and t.name == name and _matches(t, kind):
                 own.append(self._first + index)
         found.extend(self.type_by_id(type_id) for type_id in sorted(own))
@@ -352,11 +357,8 @@ class Spec:
 
     def _index_ids(self) -> None:
         """Put every decoded type in ``_ids``: one C-level pass instead of one store per type."""
-        # Slots not decoded yet go in under None, for a moment (no typing.cast: a
-        # load imports no typing).
-        ids: dict[Type | None, int] = self._ids  # type: ignore[assignment]
-        ids.update(zip(self._types, range(self._first, self.next_id), strict=True))
-        ids.pop(None, None)
+        types = self._types
+        self._ids.update(zip(types.values(), map(self._first.__add__, types), strict=True))
         self._ids_complete = True
 
     def _name_offsets(self, name: str) -> list[int]:
@@ -389,7 +391,7 @@ class Spec:
     # -- whole spec ----------------------------------------------------------
 
     def __len__(self) -> int:
-        return self._first - 1 + len(self._types)
+        return self._first - 1 + self._count
 
     def __iter__(self) -> Iterator[Type]:
         if self._base is not None:
@@ -400,14 +402,26 @@ class Spec:
         """The types of this spec itself (not of its base), in id order."""
         types = self._types
         decoder = self._decoder
-        if decoder is not None and None in types:
+        if decoder is not None and len(types) < self._count:
             # Decoding all of vmlinux goes through here: no generator frame
-            # between the caller and the list of types, decoded in batches.
+            # between the caller and the types, decoded in batches.
             # Ids of the types decoded in bulk are indexed when first asked for.
             self._ids_complete = False
             return decoder.iter_decode(types, self._ids)
-        # A list iterator also yields types appended while iterating.
-        return iter(types)  # type: ignore[arg-type]
+        return itertools.chain.from_iterable(self._made_batches())
+
+    def _made_batches(self) -> Iterator[list[Type]]:
+        """The own types, all made, in id order: one Python step per batch.
+
+        The count is read again after each batch, so types added while
+        iterating come out too.
+        """
+        types = self._types
+        index = 0
+        while index < self._count:
+            stop = self._count
+            yield list(map(types.__getitem__, range(index, stop)))
+            index = stop
 
     def validate(self) -> None:
         """Decode every own type and check what loading leaves for later: BTFError if bad.

@@ -24,9 +24,12 @@ if TYPE_CHECKING:
     from typing import Any, ClassVar, Protocol, Self, overload
 
     class _Resolver(Protocol):
-        """What lazy types need of their spec: a type for an id."""
+        """What lazy types and the decoder need of their spec: a type for an id, the next id."""
 
         def type_by_id(self, type_id: int) -> Type: ...
+
+        @property
+        def next_id(self) -> int: ...
 
 
 __all__ = [
