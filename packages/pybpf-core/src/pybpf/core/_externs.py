@@ -163,10 +163,8 @@ class Resolver(Closing):
             return self._found[key]
         kernel = self.kernel
         if kernel is None:
-            raise BPFError(
-                errno.ESRCH,
-                f"program {program!r}: extern {ext.kind.value} {ext.name!r}",
-                reason="needs the kernel's BTF, which this kernel does not provide",
+            raise _unresolved(
+                program, ext, "needs the kernel's BTF, which this kernel does not provide"
             )
         is_func = ext.kind == ExternKind.KFUNC
         kind: type[Func] | type[Var] = Func if is_func else Var
@@ -299,9 +297,12 @@ def _typed(ext: Extern) -> bool:
 
 
 def _missing(program: str, ext: Extern, where: str) -> BPFError:
+    """A strong extern that ``where`` lacks."""
+    return _unresolved(program, ext, f"not found in {where}")
+
+
+def _unresolved(program: str, ext: Extern, reason: str) -> BPFError:
     """A strong extern nothing resolves: ``ESRCH``, libbpf's errno for it."""
     return BPFError(
-        errno.ESRCH,
-        f"program {program!r}: extern {ext.kind.value} {ext.name!r}",
-        reason=f"not found in {where}",
+        errno.ESRCH, f"program {program!r}: extern {ext.kind.value} {ext.name!r}", reason=reason
     )
