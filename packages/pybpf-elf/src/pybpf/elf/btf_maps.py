@@ -92,8 +92,8 @@ def read_btf_maps(elf: ElfFile, section: Section, btf: BTFInfo) -> BTFMaps:
     if ds is None:
         raise ELFError("no DATASEC describes the section", section=section.name)
     out = BTFMaps(section)
-    # The __uint() values read raw, by type id: maps share most of those types.
-    uints: dict[int, int] = {}
+    # What the raw reading found, kept for the next maps: they share most records.
+    cache = _RawCache(btf.spec)
     for vsi in ds.vars:
         var = vsi.type
         if not isinstance(var, Var):
@@ -106,7 +106,7 @@ def read_btf_maps(elf: ElfFile, section: Section, btf: BTFInfo) -> BTFMaps:
             # libbpf 1.0+ opens only global maps: a static one (or a hidden
             # one a static link made static) is refused (EOPNOTSUPP).
             raise where.error(f"unsupported map linkage {var.linkage.name.lower()}")
-        read = _read_raw(btf.spec, var.name, btf.spec.ref_id(var, "_type"), uints, inner=False)
+        read = _read_raw(cache, var.name, btf.spec.ref_id(var, "_type"), inner=False)
         values_at = None
         if read is not None:
             m, values_at = read
@@ -151,8 +151,27 @@ class _Declined(Exception):
     """A definition the raw reading leaves to :func:`_parse_map` (which says what is wrong)."""
 
 
+class _RawCache:
+    """What reading one object's map definitions as numbers found, for its next definitions.
+
+    The maps of an object share most of the records they read: the member
+    names, the ``__uint()`` pointers of common values, the key and value types.
+    """
+
+    __slots__ = ("fields", "sizes", "spec", "uints")
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        #: Member names by string offset.
+        self.fields: dict[int, str] = {}
+        #: The N of each ``__uint()`` member type read, by type id.
+        self.uints: dict[int, int] = {}
+        #: ``sizeof`` of each key and value type read, by type id.
+        self.sizes: dict[int, int] = {}
+
+
 def _read_raw(
-    spec: Spec, name: str, type_id: int, uints: dict[int, int], *, inner: bool
+    cache: _RawCache, name: str, type_id: int, *, inner: bool
 ) -> tuple[MapSpec, int | None] | None:
     """:func:`_parse_map` of a well-formed definition, and its ``values`` member's byte offset.
 
@@ -161,18 +180,19 @@ def _read_raw(
     objects nobody reads afterwards. This reads the same records as numbers
     and makes the same MapSpec; anything but the plain forms (an enum
     ``__ulong``, a record already decoded, any error) gives None, and the
-    typed reading then runs and raises what it raises. ``uints`` keeps the
-    ``__uint()`` values read, by type id, for the next definitions.
+    typed reading then runs and raises what it raises. ``cache`` keeps what
+    was read for the next definitions of the same spec.
     """
     try:
-        return _raw_map(spec, name, type_id, uints, inner)
+        return _raw_map(cache, name, type_id, inner)
     except (_Declined, BTFError):
         return None
 
 
 def _raw_map(
-    spec: Spec, name: str, type_id: int, uints: dict[int, int], inner: bool
+    cache: _RawCache, name: str, type_id: int, inner: bool
 ) -> tuple[MapSpec, int | None]:
+    spec = cache.spec
     _, rec = _raw_underlying(spec, type_id)
     info = rec[1]
     if (info >> 24) & 0x1F != _STRUCT:
@@ -183,33 +203,35 @@ def _raw_map(
     map_type: int | None = None
     values_id: int | None = None
     values_at: int | None = None
-    string = spec.string
+    fields = cache.fields
     # Member offsets hold a bitfield size in their top byte when kind_flag is set.
     mask = 0xFFFFFF if info >> 31 else 0xFFFFFFFF
     for p in range(3, 3 + 3 * (info & 0xFFFF), 3):
-        field = string(rec[p])
+        field = fields.get(rec[p])
+        if field is None:
+            field = fields[rec[p]] = spec.string(rec[p])
         member = rec[p + 1]
         plain = _PLAIN_FIELDS.get(field)
         if plain is not None:
-            setattr(m, plain, _raw_uint(spec, member, uints))
+            setattr(m, plain, _raw_uint(cache, member))
         elif field == "type":
-            map_type = _raw_uint(spec, member, uints)
+            map_type = _raw_uint(cache, member)
         elif field == "key":
-            m.key_type = spec.type_by_id(_raw_pointee(spec, member))
-            key_size = _agreeing(key_size, spec.sizeof(m.key_type))
+            m.key_type, size = _raw_sized(cache, member)
+            key_size = _agreeing(key_size, size)
         elif field == "key_size":
-            key_size = _agreeing(key_size, _raw_uint(spec, member, uints))
+            key_size = _agreeing(key_size, _raw_uint(cache, member))
         elif field == "value":
-            m.value_type = spec.type_by_id(_raw_pointee(spec, member))
-            value_size = _agreeing(value_size, spec.sizeof(m.value_type))
+            m.value_type, size = _raw_sized(cache, member)
+            value_size = _agreeing(value_size, size)
         elif field == "value_size":
-            value_size = _agreeing(value_size, _raw_uint(spec, member, uints))
+            value_size = _agreeing(value_size, _raw_uint(cache, member))
         elif field == "values" and not inner:
             values_id = member
             values_at = (rec[p + 2] & mask) // 8
         elif field == "pinning" and not inner:
             try:
-                m.pinning = Pinning(_raw_uint(spec, member, uints))
+                m.pinning = Pinning(_raw_uint(cache, member))
             except ValueError:
                 raise _Declined from None
         else:
@@ -228,7 +250,7 @@ def _raw_map(
         if kind == _FUNC_PROTO and m.type == MapType.PROG_ARRAY:
             pass
         elif kind == _STRUCT and m.type in _MAP_IN_MAP:
-            m.inner_map = _raw_map(spec, f"{name}.inner", target_id, uints, True)[0]
+            m.inner_map = _raw_map(cache, f"{name}.inner", target_id, True)[0]
         else:
             raise _Declined
         if value_size is not None and value_size != 4:
@@ -265,14 +287,26 @@ def _raw_pointee(spec: Spec, type_id: int) -> int:
     return rec[2]
 
 
-def _raw_uint(spec: Spec, type_id: int, uints: dict[int, int]) -> int:
+def _raw_sized(cache: _RawCache, type_id: int) -> tuple[Type, int]:
+    """The type ``__type()`` points at, and its size."""
+    spec = cache.spec
+    target = _raw_pointee(spec, type_id)
+    t = spec.type_by_id(target)
+    size = cache.sizes.get(target)
+    if size is None:
+        size = cache.sizes[target] = spec.sizeof(t)
+    return t, size
+
+
+def _raw_uint(cache: _RawCache, type_id: int) -> int:
     """The N of ``__uint(member, N)`` (a pointer to an array of N elements)."""
-    n = uints.get(type_id)
+    n = cache.uints.get(type_id)
     if n is None:
+        spec = cache.spec
         _, arr = _raw_underlying(spec, _raw_pointee(spec, type_id))
         if (arr[1] >> 24) & 0x1F != _ARRAY:
             raise _Declined
-        n = uints[type_id] = arr[5]
+        n = cache.uints[type_id] = arr[5]
     return n
 
 
