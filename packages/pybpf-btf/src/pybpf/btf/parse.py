@@ -95,7 +95,7 @@ _FUNC_LINKAGES = 3
 # The compiled scan's contract (see _compiled_scan): the module, the version of
 # its functions this code calls, and the rules above as it takes them.
 _SCAN_MODULE = "_pybpf_btf_scan"
-_SCAN_VERSION = 3
+_SCAN_VERSION = 4
 # Type sections this large (in words) are walked by the compiled scan: below
 # it, the walk in Python costs less than loading the module (an object's BTF).
 _SCAN_COMPILED_FROM = 16384
@@ -131,7 +131,7 @@ def _compiled_scan() -> ModuleType | None:
     """The compiled record scan, when installed, of this code's version, and not turned off.
 
     It is ``_pybpf_btf_scan``, built from pybpf-core's C sources into its
-    wheel. Its ``VERSION`` is 3 and it has three functions, each returning None
+    wheel. Its ``VERSION`` is 4 and it has four functions, each returning None
     where the Python code raises or must decide (which then says what is wrong):
 
     - ``index(types, rules)``: for a type section of native-order words,
@@ -146,6 +146,13 @@ def _compiled_scan() -> ModuleType | None:
       dump or of its compact JSON objects joined by commas (what
       :mod:`pybpf.btf.raw_records` makes); ``offsets`` are native uint32,
       ``strings`` the blob's own table.
+    - ``pointer_members(types, offsets, decoded, first_id, type_id, kinds)``
+      (from version 4): the members of a struct of pointers as
+      :meth:`Spec.pointer_members <pybpf.btf.Spec.pointer_members>` reads them
+      (a list of 7-tuples of ints); ``decoded`` is the spec's list of types
+      by index (None for a record not decoded), ``offsets`` native uint32,
+      ``kinds`` a bit per kind looked through, then the numbers of PTR, ARRAY
+      and STRUCT.
 
     It also has ``map_readonly(fd, size)``, which :mod:`pybpf.btf._mapping`
     uses when present: the file's first ``size`` bytes mapped private and
