@@ -421,6 +421,17 @@ class Spec:
 
     # -- names -------------------------------------------------------------
 
+    def ids_of_kind(self, kind: Kind) -> list[int]:
+        """The ids of this spec's own types (not its base's) of ``kind``, in order, undecoded."""
+        raw = self._raw
+        found = raw.ids_of_kind(int(kind)) if raw is not None else []
+        extra_start = raw.count if raw is not None else 0
+        for index in range(extra_start, len(self._types)):
+            t = self._types[index]
+            if t is not None and _matches(t, kind):
+                found.append(self._first + index)
+        return found
+
     def types_by_name(self, name: str, kind: KindFilter = None) -> list[Type]:
         """Every type called ``name``, in id order; ``kind`` narrows by class or Kind.
 
