@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, MutableSequence
-from operator import attrgetter
 
 from pybpf.asm.codec import decode_instructions, encode_instructions
 from pybpf.asm.errors import InstructionError, UnresolvedReferenceError
@@ -21,7 +20,6 @@ if TYPE_CHECKING:
 __all__ = ["Instructions", "decode"]
 
 _TAG_ZEROED_SOURCES = (PSEUDO_MAP_FD, PSEUDO_MAP_VALUE)
-_OPCODE = attrgetter("opcode")
 
 
 def decode(
@@ -176,7 +174,7 @@ class Instructions(MutableSequence[Instruction]):
     def slots(self) -> int:
         """The length of the encoded program in 8-byte slots."""
         insns = self._insns
-        return len(insns) + list(map(_OPCODE, insns)).count(LD_IMM64)
+        return len(insns) + [insn.opcode for insn in insns].count(LD_IMM64)
 
     def offsets(self) -> Iterator[tuple[int, Instruction]]:
         """Each instruction with its slot offset (multiply by 8 for bytes)."""

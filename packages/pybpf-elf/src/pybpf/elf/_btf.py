@@ -225,7 +225,7 @@ class BTFInfo:
             for table in ext.tables(name):
                 targets: list[Instruction | None]
                 try:
-                    targets = list(map(by_slot.__getitem__, table.offsets))
+                    targets = [by_slot[slot] for slot in table.offsets]
                 except IndexError:  # a record past the section's code
                     end = len(by_slot)
                     targets = [by_slot[slot] if slot < end else None for slot in table.offsets]
