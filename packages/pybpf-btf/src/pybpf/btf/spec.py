@@ -70,6 +70,7 @@ _SEE_THROUGH = frozenset(
     int(k) for k in (Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG)
 )
 _PTR, _ARRAY, _STRUCT = int(Kind.PTR), int(Kind.ARRAY), int(Kind.STRUCT)
+_MAX_U32 = 0xFFFF_FFFF
 #: The kinds as the compiled ``pointer_members`` takes them: a bit per kind
 #: looked through, then the kind numbers it looks for.
 _POINTER_KINDS = (sum(1 << k for k in _SEE_THROUGH), _PTR, _ARRAY, _STRUCT)
@@ -263,7 +264,8 @@ class Spec:
             return None
         scan = _compiled_scan_for(len(raw.words))
         offsets = raw.offsets
-        if scan is not None and isinstance(offsets, array | memoryview) and offsets.itemsize == 4:
+        native = isinstance(offsets, array | memoryview) and offsets.itemsize == 4
+        if scan is not None and native and 0 <= type_id <= _MAX_U32:
             found: list[PointerMember] | None = scan.pointer_members(
                 raw.words, offsets, self._types, self._first, type_id, _POINTER_KINDS
             )
