@@ -498,6 +498,12 @@ class Spec:
             found = decoder.names.get(offset)
             if found is not None:
                 return found
+            # A small table is decoded whole at the first name decoding reads:
+            # as well at the first string read, which then costs no slice.
+            if decoder.decode_small_table():
+                found = decoder.names.get(offset)
+                if found is not None:
+                    return found
         assert self._raw is not None
         s = self._raw.string(offset)
         if s is not None:
