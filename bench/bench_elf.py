@@ -29,11 +29,34 @@ time, and the compiled scan decodes a string table (``strings``, its version 3:
 14 us against 21 for an object's table, the time going to making the strings,
 not finding them).
 
-What is left is spread over Python calls: the raw reading of the map
-definitions still costs ~20 us a map, building ~45 spec records (~3 us each, a
-third of it their argument checks) ~7%, each DATASEC lookup ~7 us. <= 1 ms
-needs the map definitions and the ``.BTF.ext`` checks and packing in compiled
-code, and cheaper instruction copies and metadata attachment in ``pybpf.asm``.
+The third made it ~12% faster (interleaved processes of 300 loads against
+the second's code, 9 rounds: median ratio 0.873; the 1 MB object, 7 rounds of
+10 loads: 0.80 to 0.88; a busy machine, where this row read 1.55-2.6 ms
+against 1.8-3.5 before, 12.4-15.3x libbpf against 15.2-22.8x, three
+interleaved runs each). A map definition is read in one call,
+``Spec.pointer_members``: the compiled scan (its version 4) walks the struct's
+members through typedefs and qualifiers to what each pointer reaches, and the
+Python reading, the reference, runs where it declines; the maps of an object
+share their member names and key and value sizes. The DATASECs are found by
+name in one pass (``Spec.ids_of_kind``: the records' kind bytes searched at C
+speed), ~35 us a load less than a ``type_by_name`` per section. ``pybpf.asm``
+attaches ext infos and copies subprograms in plain loops: on the interpreter's
+specialized slot loads and stores (3.11 on) they cost a quarter of ``map()``
+over an attrgetter or a slot's ``__set__`` (setting 20 instructions' names:
+0.6 us against 3.3), which the earlier passes had used as the fast way; not
+everywhere: a spec record's argument checks stay faster as they are.
+Relocations find their instruction in the per-slot table.
+
+What is left (shares of a load now): the maps and variables ~32% (with work
+done once, where the first DATASEC is read: the whole string table decoded,
+~14-30 us, and the symbol table, ~30-50 us), code ~30% (splitting sections ~13%,
+relocations ~7%, attaching ext infos ~7%), ``.BTF.ext`` ~12%, linking and the
+program specs ~11%, the ELF tables ~4%. Each is a few Python calls per section,
+function, map or relocation, ~0.3 us a call; no single one is worth more than a
+few percent. <= 1 ms needs whole phases in compiled code: the ``.BTF.ext``
+parsing and checks with their tables, and the splitting and relocating of code
+sections, or fewer Python objects per load (one per section, function and
+record, where today there are several).
 """
 
 from __future__ import annotations

@@ -362,7 +362,24 @@ class Oracle:
         self.loaded += 1
         self.c_dump(data)
         self.record_dumps(data)
+        self.pointer_members(spec, data)
         del spec
+
+    def pointer_members(self, spec: Any, data: bytes) -> None:
+        """Every type's ``Spec.pointer_members``, from the compiled scan and in Python."""
+        raw = spec._raw
+        if raw is None:
+            return
+        for type_id in range(spec.next_id + 1):
+            try:
+                made = spec.pointer_members(type_id)
+                reference = spec._pointer_members(raw, type_id)
+            except Exception as e:
+                self.report(f"pointer_members({type_id}) raised {type(e).__name__}: {e}", data)
+                return
+            if made != reference:
+                self.report(f"pointer_members({type_id}): {made} != {reference}", data)
+                return
 
     def _python(self, fn: Callable[[], object]) -> object:
         os.environ["PYBPF_BTF_CDUMP"] = "python"
@@ -448,6 +465,17 @@ class Oracle:
             ),
         )[: 4 * rng.randrange(9)]
         nrec = len(offsets) // 4
+        decoded: list[object] = [None] * rng.randrange(nrec + 2)
+        if decoded and rng.random() < 0.5:
+            decoded[rng.randrange(len(decoded))] = object()
+        self.smod.pointer_members(
+            words,
+            offsets,
+            decoded,
+            rng.choice((1, 0, 0x7FFFFFFF)),
+            rng.choice((rng.randrange(nrec + 2), 0, 0xFFFFFFFF)),
+            (rng.randrange(1 << 32), 2, 3, 4),
+        )
         start = rng.randrange(nrec + 1)
         stop = rng.randrange(start, nrec + 1)
         for as_json in (False, True):

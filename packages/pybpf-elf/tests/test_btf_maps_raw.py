@@ -30,7 +30,10 @@ def test_loader_maps_are_read_raw(testdata: Path) -> None:
                 for vsi in t.vars:  # type: ignore[attr-defined]
                     var = vsi.type
                     read = btf_maps._read_raw(
-                        Spec.from_bytes(btf), var.name, spec.type_id(var.type), {}, inner=False
+                        btf_maps._RawCache(Spec.from_bytes(btf)),
+                        var.name,
+                        spec.type_id(var.type),
+                        inner=False,
                     )
                     found.append((var.name, read is not None))
         assert found and all(ok for _, ok in found), found
@@ -41,4 +44,5 @@ def test_raw_reading_of_a_decoded_record_declines(testdata: Path) -> None:
     spec = Spec.from_bytes(elf.section_data(elf.section_named(".BTF")))  # type: ignore[arg-type]
     stats = next(t for t in spec if t.name == ".maps").vars[0].type  # type: ignore[attr-defined]
     # Iterating decoded every type: their objects may have been edited since.
-    assert btf_maps._read_raw(spec, stats.name, spec.type_id(stats.type), {}, inner=False) is None
+    cache = btf_maps._RawCache(spec)
+    assert btf_maps._read_raw(cache, stats.name, spec.type_id(stats.type), inner=False) is None

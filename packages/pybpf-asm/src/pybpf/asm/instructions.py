@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, MutableSequence
-from itertools import compress, starmap
-from operator import attrgetter
 
 from pybpf.asm.codec import decode_instructions, encode_instructions
 from pybpf.asm.errors import InstructionError, UnresolvedReferenceError
-from pybpf.asm.instruction import Instruction
+from pybpf.asm.instruction import Instruction, _copy_instructions
 from pybpf.asm.opcodes import LD_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_VALUE
 
 # Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
@@ -22,9 +20,6 @@ if TYPE_CHECKING:
 __all__ = ["Instructions", "decode"]
 
 _TAG_ZEROED_SOURCES = (PSEUDO_MAP_FD, PSEUDO_MAP_VALUE)
-_FIELDS = attrgetter("opcode", "dst", "src", "offset", "constant")
-_NAMES = attrgetter("_names")
-_OPCODE = attrgetter("opcode")
 
 
 def decode(
@@ -167,13 +162,7 @@ class Instructions(MutableSequence[Instruction]):
 
     def copy(self) -> Instructions:
         """A deep copy: editing it, or its instructions, leaves this program alone."""
-        insns = self._insns
-        # Fields in bulk; names, which few instructions have, one at a time.
-        copies = list(starmap(Instruction, map(_FIELDS, insns)))
-        names = list(map(_NAMES, insns))
-        for index in compress(range(len(names)), names):
-            insns[index]._copy_names_to(copies[index])
-        return Instructions._wrap(copies)
+        return Instructions._wrap(_copy_instructions(self._insns))
 
     def __copy__(self) -> Instructions:
         # Like list.copy(): a new list of the same instruction objects.
@@ -185,7 +174,7 @@ class Instructions(MutableSequence[Instruction]):
     def slots(self) -> int:
         """The length of the encoded program in 8-byte slots."""
         insns = self._insns
-        return len(insns) + list(map(_OPCODE, insns)).count(LD_IMM64)
+        return len(insns) + [insn.opcode for insn in insns].count(LD_IMM64)
 
     def offsets(self) -> Iterator[tuple[int, Instruction]]:
         """Each instruction with its slot offset (multiply by 8 for bytes)."""

@@ -95,7 +95,7 @@ _FUNC_LINKAGES = 3
 # The compiled scan's contract (see _compiled_scan): the module, the version of
 # its functions this code calls, and the rules above as it takes them.
 _SCAN_MODULE = "_pybpf_btf_scan"
-_SCAN_VERSION = 3
+_SCAN_VERSION = 4
 # Type sections this large (in words) are walked by the compiled scan: below
 # it, the walk in Python costs less than loading the module (an object's BTF).
 _SCAN_COMPILED_FROM = 16384
@@ -131,7 +131,7 @@ def _compiled_scan() -> ModuleType | None:
     """The compiled record scan, when installed, of this code's version, and not turned off.
 
     It is ``_pybpf_btf_scan``, built from pybpf-core's C sources into its
-    wheel. Its ``VERSION`` is 3 and it has three functions, each returning None
+    wheel. Its ``VERSION`` is 4 and it has four functions, each returning None
     where the Python code raises or must decide (which then says what is wrong):
 
     - ``index(types, rules)``: for a type section of native-order words,
@@ -146,6 +146,13 @@ def _compiled_scan() -> ModuleType | None:
       dump or of its compact JSON objects joined by commas (what
       :mod:`pybpf.btf.raw_records` makes); ``offsets`` are native uint32,
       ``strings`` the blob's own table.
+    - ``pointer_members(types, offsets, decoded, first_id, type_id, kinds)``
+      (from version 4): the members of a struct of pointers as
+      :meth:`Spec.pointer_members <pybpf.btf.Spec.pointer_members>` reads them
+      (a list of 7-tuples of ints); ``decoded`` is the spec's list of types
+      by index (None for a record not decoded), ``offsets`` native uint32,
+      ``kinds`` a bit per kind looked through, then the numbers of PTR, ARRAY
+      and STRUCT.
 
     It also has ``map_readonly(fd, size)``, which :mod:`pybpf.btf._mapping`
     uses when present: the file's first ``size`` bytes mapped private and
@@ -430,9 +437,44 @@ class RawBTF:
                         found.add(self.first_id + index)
         return sorted(found)
 
+    def ids_of_kind(self, kind: int) -> list[int]:
+        """The ids of this blob's records of BTF kind number ``kind``, in order.
+
+        The top byte of a record's info word is its kind and kind_flag (the
+        bits between are reserved, and framing refused them set): every
+        record's top byte is gathered at C speed and the kind's two values
+        searched for, not each record's kind computed in Python.
+        """
+        offsets = self.offsets
+        if not offsets:
+            return []
+        if len(offsets) > 1:
+            infos = array("I", operator.itemgetter(*offsets)(self.infos))
+        else:
+            infos = array("I", [self.infos[offsets[0]]])
+        tops = infos.tobytes()[_TOP_BYTE::4]
+        found = [i for value in (kind, kind | 0x80) for i in _find_all(tops, value)]
+        found.sort()
+        first = self.first_id
+        return [first + i for i in found]
+
     def kind_of(self, type_id: int) -> int:
         """The BTF kind number of a type of this blob."""
         return (self.words[self.offsets[type_id - self.first_id] + 1] >> 24) & 0x1F
+
+
+#: Where a native u32's top byte is.
+_TOP_BYTE = 3 if sys.byteorder == "little" else 0
+
+
+def _find_all(data: bytes, value: int) -> list[int]:
+    """Every index of the byte ``value`` in ``data``."""
+    found = []
+    pos = data.find(value)
+    while pos >= 0:
+        found.append(pos)
+        pos = data.find(value, pos + 1)
+    return found
 
 
 def _starts(data: bytes | memoryview, needle: bytes, start: int, stop: int) -> Iterator[int]:

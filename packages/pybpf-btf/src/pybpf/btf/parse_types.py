@@ -136,6 +136,18 @@ class Decoder:
         self.names[offset] = name
         return name
 
+    def decode_small_table(self) -> bool:
+        """Decode the whole string table now if :meth:`name` would at its first miss.
+
+        True when it did (the table is small and was not decoded yet): a
+        reader of single strings then finds them in ``names`` too.
+        """
+        raw = self.raw
+        if self._bulk or raw.strings_len > _SMALL_TABLE or raw.by_name is not None:
+            return False
+        self._decode_all_strings()
+        return True
+
     def _decode_all_strings(self) -> None:
         """Decode the whole string table at once: a few ms, versus a slice per name."""
         if self._bulk:

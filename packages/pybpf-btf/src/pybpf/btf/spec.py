@@ -12,12 +12,13 @@ import itertools
 import mmap
 import os
 import sys
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 
 from pybpf.btf import name_order
 from pybpf.btf._index_cache import RecordIndex
 from pybpf.btf.errors import BTFError, TypeNotFoundError
-from pybpf.btf.parse import BytesLike, RawBTF
+from pybpf.btf.parse import BytesLike, RawBTF, _compiled_scan_for
 from pybpf.btf.parse_types import KIND_CLASSES, Decoder
 from pybpf.btf.types import (
     Array,
@@ -53,9 +54,28 @@ if TYPE_CHECKING:
 
     _Part = TypeVar("_Part", Member, FuncParam, VarSecinfo)
 
-__all__ = ["KindFilter", "Spec", "load_spec", "read_file", "read_file_stat"]
+__all__ = ["KindFilter", "PointerMember", "Spec", "load_spec", "read_file", "read_file_stat"]
 
 KindFilter = type[Type] | Kind | None
+
+#: One member of a struct of pointers (:meth:`Spec.pointer_members`):
+#: ``(name_offset, bit_offset, count, pointee_id, target_id, target_kind,
+#: target_count)``. ``count`` is -1 for a pointer, or the element count of an
+#: array of pointers; ``pointee_id`` is the type the pointer points at,
+#: ``target_id`` and ``target_kind`` that type through typedefs and
+#: qualifiers, ``target_count`` its element count when it is an array, else -1.
+PointerMember = tuple[int, int, int, int, int, int, int]
+#: What :meth:`Spec.pointer_members` looks through: typedefs and qualifiers (type tags too).
+_SEE_THROUGH = frozenset(
+    int(k) for k in (Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG)
+)
+_PTR, _ARRAY, _STRUCT = int(Kind.PTR), int(Kind.ARRAY), int(Kind.STRUCT)
+_MAX_U32 = 0xFFFF_FFFF
+#: The kinds as the compiled ``pointer_members`` takes them: a bit per kind
+#: looked through, then the kind numbers it looks for.
+_POINTER_KINDS = (sum(1 << k for k in _SEE_THROUGH), _PTR, _ARRAY, _STRUCT)
+#: Longer chains of typedefs and qualifiers are left to the typed reading.
+_MAX_REFERENCE_CHAIN = 64
 
 _VOID = Void()
 # Pre-faulting the mapping costs less than faulting in its pages one by one.
@@ -222,6 +242,95 @@ class Spec:
         except IndexError:  # the last record
             return raw.words[start:]
 
+    def pointer_members(self, type_id: int) -> list[PointerMember] | None:
+        """The members of a struct of pointers, read from the undecoded records.
+
+        For readers of definitions made of pointers only, such as a
+        BTF-defined map's (``__uint``, ``__type``, ``__array``), that would
+        decode objects only to drop them. ``type_id`` is looked through
+        typedefs and qualifiers to a struct; each member, in order, is a
+        :data:`PointerMember`. None when that is no struct, when a member is
+        not (through typedefs and qualifiers) a pointer or an array of
+        pointers, when a record on the way to a pointer was decoded already
+        (read the :class:`Type` then, as for :meth:`raw_record`), or when an
+        id is not this blob's: the typed reading then says what is wrong. A
+        pointer's target is read only when its records are undecoded and this
+        blob's (else its kind is -1). Names are not read (:meth:`string`
+        reads them).
+
+        The compiled scan reads them when it is in use (see
+        :func:`pybpf.btf.parse._compiled_scan`); this code decides where it
+        declines.
+        """
+        raw = self._raw
+        if raw is None:
+            return None
+        scan = _compiled_scan_for(len(raw.words))
+        offsets = raw.offsets
+        native = isinstance(offsets, array | memoryview) and offsets.itemsize == 4
+        if scan is not None and native and 0 <= type_id <= _MAX_U32:
+            found: list[PointerMember] | None = scan.pointer_members(
+                raw.words, offsets, self._types, self._first, type_id, _POINTER_KINDS
+            )
+            if found is not None:
+                return found
+        return self._pointer_members(raw, type_id)
+
+    def _pointer_members(self, raw: RawBTF, type_id: int) -> list[PointerMember] | None:
+        """:meth:`pointer_members` in Python: the reference, and what decides."""
+        types = self._types
+        offsets = raw.offsets
+        words = raw.words
+        first = self._first
+        count = len(offsets)
+
+        def under(tid: int) -> tuple[int, int, int] | None:
+            # The id, first word and kind through typedefs and qualifiers.
+            for _ in range(_MAX_REFERENCE_CHAIN):
+                index = tid - first
+                if index < 0 or index >= count or types[index] is not None:
+                    return None
+                start = offsets[index]
+                kind = (words[start + 1] >> 24) & 0x1F
+                if kind not in _SEE_THROUGH:
+                    return tid, start, kind
+                tid = words[start + 2]
+            return None
+
+        found = under(type_id)
+        if found is None or found[2] != _STRUCT:
+            return None
+        start = found[1]
+        info = words[start + 1]
+        # Member offsets hold a bitfield size in their top byte when kind_flag is set.
+        mask = 0xFFFFFF if info >> 31 else 0xFFFFFFFF
+        members = []
+        for p in range(start + 3, start + 3 + 3 * (info & 0xFFFF), 3):
+            member = under(words[p + 1])
+            if member is None:
+                return None
+            nelems = -1
+            _, at, kind = member
+            if kind == _ARRAY:
+                nelems = words[at + 5]
+                member = under(words[at + 3])
+                if member is None:
+                    return None
+                _, at, kind = member
+            if kind != _PTR:
+                return None
+            pointee_id = words[at + 2]
+            target = under(pointee_id)
+            if target is None:
+                target_id, kind, target_count = pointee_id, -1, -1
+            else:
+                target_id, at, kind = target
+                target_count = words[at + 5] if kind == _ARRAY else -1
+            members.append(
+                (words[p], words[p + 2] & mask, nelems, pointee_id, target_id, kind, target_count)
+            )
+        return members
+
     def string(self, offset: int) -> str:
         """The string at ``offset`` of the BTF's string table (a base's too); BTFError if none."""
         return self._string_at(offset)
@@ -319,6 +428,17 @@ class Spec:
 
     # -- names -------------------------------------------------------------
 
+    def ids_of_kind(self, kind: Kind) -> list[int]:
+        """The ids of this spec's own types (not its base's) of ``kind``, in order, undecoded."""
+        raw = self._raw
+        found = raw.ids_of_kind(int(kind)) if raw is not None else []
+        extra_start = raw.count if raw is not None else 0
+        for index in range(extra_start, len(self._types)):
+            t = self._types[index]
+            if t is not None and _matches(t, kind):
+                found.append(self._first + index)
+        return found
+
     def types_by_name(self, name: str, kind: KindFilter = None) -> list[Type]:
         """Every type called ``name``, in id order; ``kind`` narrows by class or Kind.
 
@@ -380,6 +500,12 @@ class Spec:
             found = decoder.names.get(offset)
             if found is not None:
                 return found
+            # A small table is decoded whole at the first name decoding reads:
+            # as well at the first string read, which then costs no slice.
+            if decoder.decode_small_table():
+                found = decoder.names.get(offset)
+                if found is not None:
+                    return found
         assert self._raw is not None
         s = self._raw.string(offset)
         if s is not None:

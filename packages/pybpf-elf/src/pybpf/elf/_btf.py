@@ -20,6 +20,7 @@ from pybpf.btf import (
     Datasec,
     DeclTag,
     Func,
+    Kind,
     Linkage,
     Spec,
     TypeNotFoundError,
@@ -53,6 +54,7 @@ class BTFInfo:
         #: when not, no type needs a look.
         self.exception_tags = exception_tags
         self._datasecs: dict[str, Datasec | None] = {}
+        self._datasec_index: dict[str, list[int]] | None = None
         self._fixed: set[int] = set()
 
     def exception_callbacks(self) -> dict[str, list[str]]:
@@ -81,18 +83,47 @@ class BTFInfo:
         return found
 
     def datasec(self, name: str) -> Datasec | None:
-        """The DATASEC called ``name``, or None."""
+        """The DATASEC called ``name`` (None for none or several)."""
         if name not in self._datasecs:
             found: Datasec | None = None
             try:
-                t = self.spec.type_by_name(name, Datasec)
-                found = t if isinstance(t, Datasec) else None
+                ids = self._datasec_ids().get(name) if "\ufffd" not in name else None
+                if ids is None and "\ufffd" in name:
+                    # A name that decoding may have made: matched by its bytes.
+                    t = self.spec.type_by_name(name, Datasec)
+                    found = t if isinstance(t, Datasec) else None
+                elif ids is not None:
+                    # Every match is decoded, as type_by_name decodes them.
+                    types = [self.spec.type_by_id(type_id) for type_id in ids]
+                    if len(types) == 1 and isinstance(types[0], Datasec):
+                        found = types[0]
             except TypeNotFoundError:
                 found = None
             except BTFError as e:
                 raise ELFError(f"bad BTF for DATASEC {name!r}: {e}", section=".BTF") from e
             self._datasecs[name] = found
         return self._datasecs[name]
+
+    def _datasec_ids(self) -> dict[str, list[int]]:
+        """The ids of the DATASECs by name, found once for every section's lookup.
+
+        A name offset outside the string table names nothing, as for
+        :meth:`Spec.type_by_name <pybpf.btf.Spec.type_by_name>`.
+        """
+        index = self._datasec_index
+        if index is None:
+            index = self._datasec_index = {}
+            spec = self.spec
+            for type_id in spec.ids_of_kind(Kind.DATASEC):
+                record = spec.raw_record(type_id)
+                try:
+                    name = (
+                        spec.type_by_id(type_id).name if record is None else spec.string(record[0])
+                    )
+                except BTFError:
+                    continue
+                index.setdefault(name, []).append(type_id)
+        return index
 
     def fixed_datasec(self, elf: ElfFile, section: Section) -> Datasec | None:
         """The section's DATASEC with libbpf's size and offset fixups applied.
@@ -194,7 +225,7 @@ class BTFInfo:
             for table in ext.tables(name):
                 targets: list[Instruction | None]
                 try:
-                    targets = list(map(by_slot.__getitem__, table.offsets))
+                    targets = [by_slot[slot] for slot in table.offsets]
                 except IndexError:  # a record past the section's code
                     end = len(by_slot)
                     targets = [by_slot[slot] if slot < end else None for slot in table.offsets]

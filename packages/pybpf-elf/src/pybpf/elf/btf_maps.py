@@ -46,9 +46,8 @@ from pybpf.elf.spec import MapSpec, Pinning
 # Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from pybpf.btf import Spec
+    from pybpf.btf.spec import PointerMember
     from pybpf.elf._btf import BTFInfo
     from pybpf.elf.programs import Function
 
@@ -92,8 +91,8 @@ def read_btf_maps(elf: ElfFile, section: Section, btf: BTFInfo) -> BTFMaps:
     if ds is None:
         raise ELFError("no DATASEC describes the section", section=section.name)
     out = BTFMaps(section)
-    # The __uint() values read raw, by type id: maps share most of those types.
-    uints: dict[int, int] = {}
+    # What the raw reading found, kept for the next maps: they share most records.
+    cache = _RawCache(btf.spec)
     for vsi in ds.vars:
         var = vsi.type
         if not isinstance(var, Var):
@@ -106,7 +105,7 @@ def read_btf_maps(elf: ElfFile, section: Section, btf: BTFInfo) -> BTFMaps:
             # libbpf 1.0+ opens only global maps: a static one (or a hidden
             # one a static link made static) is refused (EOPNOTSUPP).
             raise where.error(f"unsupported map linkage {var.linkage.name.lower()}")
-        read = _read_raw(btf.spec, var.name, btf.spec.ref_id(var, "_type"), uints, inner=False)
+        read = _read_raw(cache, var.name, btf.spec.ref_id(var, "_type"), inner=False)
         values_at = None
         if read is not None:
             m, values_at = read
@@ -128,16 +127,9 @@ def read_btf_maps(elf: ElfFile, section: Section, btf: BTFInfo) -> BTFMaps:
 
 
 # The map definitions read from the undecoded BTF records (see _read_raw).
-_PTR, _ARRAY, _STRUCT, _FUNC_PROTO = (
-    int(Kind.PTR),
-    int(Kind.ARRAY),
-    int(Kind.STRUCT),
-    int(Kind.FUNC_PROTO),
-)
-#: What :func:`underlying` looks through: typedefs and qualifiers (type tags too).
-_SEE_THROUGH = frozenset(
-    int(k) for k in (Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG)
-)
+_ARRAY, _STRUCT, _FUNC_PROTO = int(Kind.ARRAY), int(Kind.STRUCT), int(Kind.FUNC_PROTO)
+#: ``__type()`` members: the type pointed at is the key's or the value's.
+_TYPED_FIELDS = frozenset({"key", "value"})
 #: ``__uint()`` members stored as they are, by the MapSpec field they fill.
 _PLAIN_FIELDS = {
     "max_entries": "max_entries",
@@ -151,8 +143,25 @@ class _Declined(Exception):
     """A definition the raw reading leaves to :func:`_parse_map` (which says what is wrong)."""
 
 
+class _RawCache:
+    """What reading one object's map definitions as numbers found, for its next definitions.
+
+    The maps of an object share most of the records they read: the member
+    names, the key and value types.
+    """
+
+    __slots__ = ("fields", "sizes", "spec")
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        #: Member names by string offset.
+        self.fields: dict[int, str] = {}
+        #: ``sizeof`` of each key and value type read, by type id.
+        self.sizes: dict[int, int] = {}
+
+
 def _read_raw(
-    spec: Spec, name: str, type_id: int, uints: dict[int, int], *, inner: bool
+    cache: _RawCache, name: str, type_id: int, *, inner: bool
 ) -> tuple[MapSpec, int | None] | None:
     """:func:`_parse_map` of a well-formed definition, and its ``values`` member's byte offset.
 
@@ -161,55 +170,63 @@ def _read_raw(
     objects nobody reads afterwards. This reads the same records as numbers
     and makes the same MapSpec; anything but the plain forms (an enum
     ``__ulong``, a record already decoded, any error) gives None, and the
-    typed reading then runs and raises what it raises. ``uints`` keeps the
-    ``__uint()`` values read, by type id, for the next definitions.
+    typed reading then runs and raises what it raises. ``cache`` keeps what
+    was read for the next definitions of the same spec.
     """
     try:
-        return _raw_map(spec, name, type_id, uints, inner)
+        return _raw_map(cache, name, type_id, inner)
     except (_Declined, BTFError):
         return None
 
 
-def _raw_map(
-    spec: Spec, name: str, type_id: int, uints: dict[int, int], inner: bool
-) -> tuple[MapSpec, int | None]:
-    _, rec = _raw_underlying(spec, type_id)
-    info = rec[1]
-    if (info >> 24) & 0x1F != _STRUCT:
+def _raw_map(cache: _RawCache, name: str, type_id: int, inner: bool) -> tuple[MapSpec, int | None]:
+    spec = cache.spec
+    members = spec.pointer_members(type_id)
+    if members is None:
         raise _Declined
     m = MapSpec(name=name, type=MapType.UNSPEC)
     key_size: int | None = None
     value_size: int | None = None
     map_type: int | None = None
-    values_id: int | None = None
-    values_at: int | None = None
-    string = spec.string
-    # Member offsets hold a bitfield size in their top byte when kind_flag is set.
-    mask = 0xFFFFFF if info >> 31 else 0xFFFFFFFF
-    for p in range(3, 3 + 3 * (info & 0xFFFF), 3):
-        field = string(rec[p])
-        member = rec[p + 1]
+    values: PointerMember | None = None
+    fields = cache.fields
+    for member in members:
+        name_off, bit_offset, count, pointee, _, kind, nelems = member
+        field = fields.get(name_off)
+        if field is None:
+            field = fields[name_off] = spec.string(name_off)
+        if field == "values" and not inner:
+            values = member
+            continue
+        if count >= 0:  # an array of pointers: only ``values`` is one
+            raise _Declined
         plain = _PLAIN_FIELDS.get(field)
+        if field in _TYPED_FIELDS:
+            t = spec.type_by_id(pointee)
+            size = cache.sizes.get(pointee)
+            if size is None:
+                size = cache.sizes[pointee] = spec.sizeof(t)
+            if field == "key":
+                m.key_type = t
+                key_size = _agreeing(key_size, size)
+            else:
+                m.value_type = t
+                value_size = _agreeing(value_size, size)
+            continue
+        # Every other member is __uint(): a pointer to an array of N elements.
+        if kind != _ARRAY:
+            raise _Declined
         if plain is not None:
-            setattr(m, plain, _raw_uint(spec, member, uints))
+            setattr(m, plain, nelems)
         elif field == "type":
-            map_type = _raw_uint(spec, member, uints)
-        elif field == "key":
-            m.key_type = spec.type_by_id(_raw_pointee(spec, member))
-            key_size = _agreeing(key_size, spec.sizeof(m.key_type))
+            map_type = nelems
         elif field == "key_size":
-            key_size = _agreeing(key_size, _raw_uint(spec, member, uints))
-        elif field == "value":
-            m.value_type = spec.type_by_id(_raw_pointee(spec, member))
-            value_size = _agreeing(value_size, spec.sizeof(m.value_type))
+            key_size = _agreeing(key_size, nelems)
         elif field == "value_size":
-            value_size = _agreeing(value_size, _raw_uint(spec, member, uints))
-        elif field == "values" and not inner:
-            values_id = member
-            values_at = (rec[p + 2] & mask) // 8
+            value_size = _agreeing(value_size, nelems)
         elif field == "pinning" and not inner:
             try:
-                m.pinning = Pinning(_raw_uint(spec, member, uints))
+                m.pinning = Pinning(nelems)
             except ValueError:
                 raise _Declined from None
         else:
@@ -219,21 +236,21 @@ def _raw_map(
             m.type = MapType(map_type)
         except ValueError:
             raise _Declined from None
-    if values_id is not None:
-        _, arr = _raw_underlying(spec, values_id)
-        if (arr[1] >> 24) & 0x1F != _ARRAY or arr[5] != 0:
+    values_at = None
+    if values is not None:
+        _, bit_offset, count, _, target_id, kind, _ = values
+        if count != 0:
             raise _Declined
-        target_id, target = _raw_underlying(spec, _raw_pointee(spec, arr[3]))
-        kind = (target[1] >> 24) & 0x1F
         if kind == _FUNC_PROTO and m.type == MapType.PROG_ARRAY:
             pass
         elif kind == _STRUCT and m.type in _MAP_IN_MAP:
-            m.inner_map = _raw_map(spec, f"{name}.inner", target_id, uints, True)[0]
+            m.inner_map = _raw_map(cache, f"{name}.inner", target_id, True)[0]
         else:
             raise _Declined
         if value_size is not None and value_size != 4:
             raise _Declined
         value_size = 4
+        values_at = bit_offset // 8
     _finish(m, key_size, value_size)
     return m, values_at
 
@@ -243,37 +260,6 @@ def _agreeing(known: int | None, size: int) -> int:
     if known is not None and known != size:
         raise _Declined
     return size
-
-
-def _raw_underlying(spec: Spec, type_id: int) -> tuple[int, Sequence[int]]:
-    """The id and record of ``type_id`` through typedefs and qualifiers (see :func:`underlying`)."""
-    for _ in range(64):
-        rec = spec.raw_record(type_id)
-        if rec is None:
-            break
-        if (rec[1] >> 24) & 0x1F not in _SEE_THROUGH:
-            return type_id, rec
-        type_id = rec[2]
-    raise _Declined
-
-
-def _raw_pointee(spec: Spec, type_id: int) -> int:
-    """The id ``__type()`` points at."""
-    _, rec = _raw_underlying(spec, type_id)
-    if (rec[1] >> 24) & 0x1F != _PTR:
-        raise _Declined
-    return rec[2]
-
-
-def _raw_uint(spec: Spec, type_id: int, uints: dict[int, int]) -> int:
-    """The N of ``__uint(member, N)`` (a pointer to an array of N elements)."""
-    n = uints.get(type_id)
-    if n is None:
-        _, arr = _raw_underlying(spec, _raw_pointee(spec, type_id))
-        if (arr[1] >> 24) & 0x1F != _ARRAY:
-            raise _Declined
-        n = uints[type_id] = arr[5]
-    return n
 
 
 def _finish(m: MapSpec, key_size: int | None, value_size: int | None) -> None:

@@ -127,22 +127,21 @@ class CodeReader:
         for sym in elf.symbols_by_section.get(section.index, ()):
             if sym.type != STT_FUNC:
                 continue
-            where = Where(section.name, sym.name, sym.value)
             if sym.value % 8 or sym.size % 8:
-                raise where.error("function not aligned to instructions")
+                raise _symbol_at(section, sym).error("function not aligned to instructions")
             start, count = sym.value // 8, sym.size // 8
             if start + count > total_slots or count == 0:
-                raise where.error("function size out of the section")
+                raise _symbol_at(section, sym).error("function size out of the section")
             first = _index_at(wides, start)
             last = _index_at(wides, start + count)
             if first is None or last is None:
-                raise where.error("function boundary inside an LD_IMM64")
+                raise _symbol_at(section, sym).error("function boundary inside an LD_IMM64")
             if section is not self.text and sym.bind == STB_LOCAL:
-                raise where.error("a program may not be static")
+                raise _symbol_at(section, sym).error("a program may not be static")
             name = sym.name
             if name in self.functions or name in names:
                 if sym.bind != STB_LOCAL:
-                    raise where.error("function defined twice")
+                    raise _symbol_at(section, sym).error("function defined twice")
                 # Statically linked objects can hold several static functions
                 # of one name; references need one name per function.
                 n = 1
@@ -181,24 +180,23 @@ class CodeReader:
                         "relocation not at an instruction", section=section.name, offset=rel.offset
                     )
                 by_slot[rel.offset // 8] = rel
-            insns, wides = self.section_code[section.name]
+            _, wides = self.section_code[section.name]
+            code_at = self.slot_code[section.name]
             # Only relocated instructions and calls need a look: visit those
             # slots in order, not every instruction.
             slots = set(by_slot)
             slots.update(calls)
             func_starts = [func.slot for func in funcs]
-            # Functions start at instructions: add_section checked it (no
-            # typing.cast: a load imports no typing).
-            first_index: list[int] = [_index_at(wides, func.slot) for func in funcs]  # type: ignore[misc]
             covered: set[int] = set()
             for slot in sorted(slots):
                 k = bisect.bisect_right(func_starts, slot) - 1
                 if k < 0 or slot >= func_starts[k] + funcs[k].slots:
                     continue
-                index = _index_at(wides, slot)
-                if index is None:
+                # Inside a function, so inside the section's code.
+                insn = code_at[slot]
+                if insn is None:
                     continue  # inside an LD_IMM64
-                func, insn = funcs[k], insns[index]
+                func = funcs[k]
                 found = by_slot.get(slot)
                 target = None
                 if found is not None:
@@ -210,7 +208,10 @@ class CodeReader:
                     insn.reference = target.name
                     if target.name not in func.callees:
                         func.callees.append(target.name)
-                    func.sites.append((index - first_index[k], slot - func.slot, target.name))
+                    # Both are instructions' slots: neither is inside an LD_IMM64
+                    # (no typing.cast: a load imports no typing).
+                    index: int = _index_at(wides, slot) - _index_at(wides, func.slot)  # type: ignore[operator]
+                    func.sites.append((index, slot - func.slot, target.name))
             stray = set(by_slot) - covered
             if stray:
                 _check_stray(section, stray, funcs, len(self.slot_code[section.name]))
@@ -226,7 +227,7 @@ class CodeReader:
         is_call = insn.opcode == _CALL
         if is_call:
             wrong = None if rel.type == R_BPF_64_32 else f"type {rel.type} on a call"
-        elif insn.is_ld_imm64:
+        elif insn.opcode == LD_IMM64:
             wrong = None if rel.type == R_BPF_64_64 else f"type {rel.type} on an LD_IMM64"
         else:
             wrong = f"of instruction {insn}"
@@ -287,6 +288,11 @@ def _check_stray(section: Section, stray: set[int], funcs: list[Function], slots
             )
         if any(f.slot <= slot < f.slot + f.slots for f in funcs):
             raise ELFError("relocation inside an LD_IMM64", section=section.name, offset=slot * 8)
+
+
+def _symbol_at(section: Section, sym: Symbol) -> Where:
+    """The place of a function symbol, for its errors (made only for one)."""
+    return Where(section.name, sym.name, sym.value)
 
 
 def _at(section: Section, sym: Symbol, offset: int) -> Where:

@@ -16,7 +16,7 @@ import os
 import struct
 
 from pybpf.asm import Instruction, Instructions
-from pybpf.asm.opcodes import PSEUDO_MAP_FD, PSEUDO_MAP_VALUE
+from pybpf.asm.opcodes import LD_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_VALUE
 from pybpf.btf import BTFError, Linkage
 from pybpf.btf.ext.records import FuncInfo
 from pybpf.elf._btf import BTFInfo, read_btf
@@ -420,7 +420,7 @@ class _Reader:
             return True
         data = self.value_sections.get(idx)
         if data is not None:
-            if not insn.is_ld_imm64:
+            if insn.opcode != LD_IMM64:
                 raise Where(section.name, sym.name or None, offset).error(
                     f"global variable of {data.name!r} used by a call"
                 )
@@ -433,7 +433,7 @@ class _Reader:
 
     @staticmethod
     def _load_map(insn: Instruction, name: str, sym: Symbol, section: Section, offset: int) -> None:
-        if not insn.is_ld_imm64:
+        if insn.opcode != LD_IMM64:
             raise Where(section.name, sym.name or None, offset).error(
                 f"map {name!r} used by a call"
             )

@@ -19,7 +19,7 @@
 
 /* Bump when a function's arguments or results change: pybpf.btf uses a
  * module of the version it was written for, and its Python code otherwise. */
-#define PYBPF_BTF_SCAN_VERSION 3
+#define PYBPF_BTF_SCAN_VERSION 4
 
 /* One entry per BTF kind (the 5-bit kind field): the record's words before
  * its items (0: no such kind), the words per item, the largest vlen allowed
@@ -966,6 +966,162 @@ out:
     return found;
 }
 
+/* What pybpf_pointer_members reads: the words and record offsets of a type
+ * section, which records were decoded (a list, None for the undecoded), the
+ * id of the first record, and the kinds it looks through and for. */
+struct pybpf_pointers {
+    const unsigned char *words;
+    Py_ssize_t nwords;
+    const unsigned char *offsets;
+    Py_ssize_t count;
+    PyObject *decoded;
+    Py_ssize_t first_id;
+    uint32_t see_through; /* a bit per kind: typedefs and qualifiers */
+    uint32_t ptr, array, strct;
+};
+
+/* The record of type_id through the kinds it looks through: its first word
+ * and kind, and its id in *id. -1 when a record on the way is not in the
+ * blob, was decoded, does not fit, or the chain is longer than 64. */
+static Py_ssize_t pybpf_under(const struct pybpf_pointers *p, uint32_t *id, uint32_t *kind)
+{
+    int step;
+    for (step = 0; step < 64; step++) {
+        Py_ssize_t index = (Py_ssize_t)*id - p->first_id;
+        Py_ssize_t start;
+        if (index < 0 || index >= p->count || index >= PyList_GET_SIZE(p->decoded))
+            return -1;
+        if (PyList_GET_ITEM(p->decoded, index) != Py_None)
+            return -1;
+        start = (Py_ssize_t)pybpf_word(p->offsets, index);
+        if (start + 3 > p->nwords)
+            return -1;
+        *kind = (pybpf_word(p->words, start + 1) >> 24) & 0x1F;
+        if (!(p->see_through & (1u << *kind)))
+            return start;
+        *id = pybpf_word(p->words, start + 2);
+    }
+    return -1;
+}
+
+/* One member of a struct of pointers, as pybpf.btf.Spec.pointer_members
+ * makes it, or NULL with *declined set when it is not one. */
+static PyObject *pybpf_pointer_member(const struct pybpf_pointers *p, Py_ssize_t at,
+                                      uint32_t mask, int *declined)
+{
+    uint32_t id = pybpf_word(p->words, at + 1), kind, pointee, target;
+    long long count = -1, target_count = -1;
+    long target_kind = -1;
+    Py_ssize_t start = pybpf_under(p, &id, &kind);
+    if (start >= 0 && kind == p->array) {
+        if (start + 6 > p->nwords)
+            start = -1;
+        else {
+            count = pybpf_word(p->words, start + 5);
+            id = pybpf_word(p->words, start + 3);
+            start = pybpf_under(p, &id, &kind);
+        }
+    }
+    if (start < 0 || kind != p->ptr) {
+        *declined = 1;
+        return NULL;
+    }
+    pointee = target = pybpf_word(p->words, start + 2);
+    start = pybpf_under(p, &target, &kind);
+    if (start < 0) {
+        target = pointee; /* read as a Type, not here */
+    } else if (kind == p->array) {
+        if (start + 6 > p->nwords) {
+            *declined = 1;
+            return NULL;
+        }
+        target_kind = (long)kind;
+        target_count = pybpf_word(p->words, start + 5);
+    } else {
+        target_kind = (long)kind;
+    }
+    return Py_BuildValue("(kkLkklL)", (unsigned long)pybpf_word(p->words, at),
+                         (unsigned long)(pybpf_word(p->words, at + 2) & mask), count,
+                         (unsigned long)pointee, (unsigned long)target, target_kind,
+                         target_count);
+}
+
+/* pointer_members(types, offsets, decoded, first_id, type_id, kinds) -> list | None
+ * The members of the struct type_id is through typedefs and qualifiers, each
+ * a pointer or an array of pointers, as pybpf.btf.Spec.pointer_members reads
+ * them; kinds is (see_through, ptr, array, struct): a bit per kind looked
+ * through, then three kind numbers. None where that Python code must decide
+ * (anything but such a struct of undecoded records of this blob). */
+static PyObject *pybpf_pointer_members(PyObject *self, PyObject *args)
+{
+    PyObject *types_obj, *offsets_obj, *decoded, *result = NULL;
+    Py_buffer types, offsets;
+    Py_ssize_t first_id, type_id, start, i, vlen;
+    struct pybpf_pointers p;
+    uint32_t id, kind, info, mask;
+    unsigned int see_through, ptr, array, strct;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOO!nn(IIII)", &types_obj, &offsets_obj, &PyList_Type,
+                          &decoded, &first_id, &type_id, &see_through, &ptr, &array, &strct))
+        return NULL;
+    if (type_id < 0 || type_id > 0xFFFFFFFF)
+        Py_RETURN_NONE;
+    if (PyObject_GetBuffer(types_obj, &types, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(offsets_obj, &offsets, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&types);
+        return NULL;
+    }
+    p.words = types.buf;
+    p.nwords = types.len / 4;
+    p.offsets = offsets.buf;
+    p.count = offsets.len / 4;
+    p.decoded = decoded;
+    p.first_id = first_id;
+    p.see_through = see_through;
+    p.ptr = ptr;
+    p.array = array;
+    p.strct = strct;
+    id = (uint32_t)type_id;
+    start = pybpf_under(&p, &id, &kind);
+    if (start < 0 || kind != p.strct) {
+        Py_INCREF(Py_None);
+        result = Py_None;
+        goto out;
+    }
+    info = pybpf_word(p.words, start + 1);
+    vlen = info & 0xFFFF;
+    /* Member offsets hold a bitfield size in their top byte when kind_flag is set. */
+    mask = info >> 31 ? 0xFFFFFFu : 0xFFFFFFFFu;
+    if (start + 3 + 3 * vlen > p.nwords) {
+        Py_INCREF(Py_None);
+        result = Py_None;
+        goto out;
+    }
+    result = PyList_New(vlen);
+    if (result == NULL)
+        goto out;
+    for (i = 0; i < vlen; i++) {
+        int declined = 0;
+        PyObject *member = pybpf_pointer_member(&p, start + 3 + 3 * i, mask, &declined);
+        if (member == NULL) {
+            Py_DECREF(result);
+            if (declined) {
+                Py_INCREF(Py_None);
+                result = Py_None;
+            } else {
+                result = NULL;
+            }
+            goto out;
+        }
+        PyList_SET_ITEM(result, i, member);
+    }
+out:
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&types);
+    return result;
+}
+
 /* A file mapped read-only (kernel BTF, an index the boot keeps): Python's
  * mmap holds a duplicate of the descriptor for as long as the mapping lives,
  * and ctypes, which can do without, costs a load more to import than this
@@ -1042,6 +1198,9 @@ static PyMethodDef pybpf_btf_scan_methods[] = {
      "name_order(strings, names): named record indices sorted by name, or None."},
     {"strings", pybpf_strings, METH_VARARGS,
      "strings(table, base): every string of a string table by its offset, decoded."},
+    {"pointer_members", pybpf_pointer_members, METH_VARARGS,
+     "pointer_members(types, offsets, decoded, first_id, type_id, kinds): the members of a "
+     "struct of pointers, or None."},
     {"dump", pybpf_dump, METH_VARARGS,
      "dump(types, offsets, strings, base_strings_len, first_id, start, stop, json): "
      "records as bpftool's raw or JSON dump, or None."},
