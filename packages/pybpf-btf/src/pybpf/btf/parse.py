@@ -149,8 +149,8 @@ def _compiled_scan() -> ModuleType | None:
     - ``pointer_members(types, offsets, decoded, first_id, type_id, kinds)``
       (from version 4): the members of a struct of pointers as
       :meth:`Spec.pointer_members <pybpf.btf.Spec.pointer_members>` reads them
-      (a list of 7-tuples of ints); ``decoded`` is the spec's list of types
-      by index (None for a record not decoded), ``offsets`` native uint32,
+      (a list of 7-tuples of ints); ``decoded`` is the spec's dict of the types
+      made so far, by index (a record there is not read), ``offsets`` native uint32,
       ``kinds`` a bit per kind looked through, then the numbers of PTR, ARRAY
       and STRUCT.
 

@@ -288,7 +288,7 @@ class Spec:
             # The id, first word and kind through typedefs and qualifiers.
             for _ in range(_MAX_REFERENCE_CHAIN):
                 index = tid - first
-                if index < 0 or index >= count or types[index] is not None:
+                if index < 0 or index >= count or index in types:
                     return None
                 start = offsets[index]
                 kind = (words[start + 1] >> 24) & 0x1F
@@ -433,8 +433,8 @@ class Spec:
         raw = self._raw
         found = raw.ids_of_kind(int(kind)) if raw is not None else []
         extra_start = raw.count if raw is not None else 0
-        for index in range(extra_start, len(self._types)):
-            t = self._types[index]
+        for index in range(extra_start, self._count):
+            t = self._types.get(index)
             if t is not None and _matches(t, kind):
                 found.append(self._first + index)
         return found

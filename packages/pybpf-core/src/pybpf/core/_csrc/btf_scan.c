@@ -967,8 +967,8 @@ out:
 }
 
 /* What pybpf_pointer_members reads: the words and record offsets of a type
- * section, which records were decoded (a list, None for the undecoded), the
- * id of the first record, and the kinds it looks through and for. */
+ * section, which records were decoded (a dict of them by index), the id of
+ * the first record, and the kinds it looks through and for. */
 struct pybpf_pointers {
     const unsigned char *words;
     Py_ssize_t nwords;
@@ -980,6 +980,24 @@ struct pybpf_pointers {
     uint32_t ptr, array, strct;
 };
 
+/* Whether the record of index was decoded (is a key of decoded); an error
+ * counts as decoded, so that the Python reading decides. */
+static int pybpf_decoded(PyObject *decoded, Py_ssize_t index)
+{
+    PyObject *key;
+    int found;
+    if (PyDict_GET_SIZE(decoded) == 0)
+        return 0;
+    key = PyLong_FromSsize_t(index);
+    found = key ? PyDict_Contains(decoded, key) : -1;
+    Py_XDECREF(key);
+    if (found < 0) {
+        PyErr_Clear();
+        return 1;
+    }
+    return found;
+}
+
 /* The record of type_id through the kinds it looks through: its first word
  * and kind, and its id in *id. -1 when a record on the way is not in the
  * blob, was decoded, does not fit, or the chain is longer than 64. */
@@ -989,9 +1007,7 @@ static Py_ssize_t pybpf_under(const struct pybpf_pointers *p, uint32_t *id, uint
     for (step = 0; step < 64; step++) {
         Py_ssize_t index = (Py_ssize_t)*id - p->first_id;
         Py_ssize_t start;
-        if (index < 0 || index >= p->count || index >= PyList_GET_SIZE(p->decoded))
-            return -1;
-        if (PyList_GET_ITEM(p->decoded, index) != Py_None)
+        if (index < 0 || index >= p->count || pybpf_decoded(p->decoded, index))
             return -1;
         start = (Py_ssize_t)pybpf_word(p->offsets, index);
         if (start + 3 > p->nwords)
@@ -1061,7 +1077,7 @@ static PyObject *pybpf_pointer_members(PyObject *self, PyObject *args)
     uint32_t id, kind, info, mask;
     unsigned int see_through, ptr, array, strct;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOO!nn(IIII)", &types_obj, &offsets_obj, &PyList_Type,
+    if (!PyArg_ParseTuple(args, "OOO!nn(IIII)", &types_obj, &offsets_obj, &PyDict_Type,
                           &decoded, &first_id, &type_id, &see_through, &ptr, &array, &strct))
         return NULL;
     if (type_id < 0 || type_id > 0xFFFFFFFF)
