@@ -29,23 +29,25 @@ time, and the compiled scan decodes a string table (``strings``, its version 3:
 14 us against 21 for an object's table, the time going to making the strings,
 not finding them).
 
-The third made it ~12% faster (interleaved processes of 300 loads against
-the second's code, 9 rounds: median ratio 0.873; the 1 MB object, 7 rounds of
-10 loads: 0.80 to 0.88; a busy machine, where this row read 1.55-2.6 ms
-against 1.8-3.5 before, 12.4-15.3x libbpf against 15.2-22.8x, three
-interleaved runs each). A map definition is read in one call,
-``Spec.pointer_members``: the compiled scan (its version 4) walks the struct's
-members through typedefs and qualifiers to what each pointer reaches, and the
-Python reading, the reference, runs where it declines; the maps of an object
-share their member names and key and value sizes. The DATASECs are found by
-name in one pass (``Spec.ids_of_kind``: the records' kind bytes searched at C
-speed), ~35 us a load less than a ``type_by_name`` per section. ``pybpf.asm``
-attaches ext infos and copies subprograms in plain loops: on the interpreter's
-specialized slot loads and stores (3.11 on) they cost a quarter of ``map()``
-over an attrgetter or a slot's ``__set__`` (setting 20 instructions' names:
-0.6 us against 3.3), which the earlier passes had used as the fast way; not
-everywhere: a spec record's argument checks stay faster as they are.
-Relocations find their instruction in the per-slot table.
+The third made it ~13-19% faster (interleaved processes of 300 loads against
+the second's code, two runs of 9 rounds: median ratios 0.87 and 0.81; the 1 MB
+object, 7 rounds of 10 loads: 0.80 to 0.88). On a busy machine most runs of
+this bench moved by more than that; the calmest of seven interleaved pairs read
+1.51 -> 1.24 ms (14.2x -> 11.7x libbpf) and 13.6 -> 11.5 ms. A map definition
+is read in one call, ``Spec.pointer_members``: the compiled scan (its version
+4) walks the struct's members through typedefs and qualifiers to what each
+pointer reaches, and the Python reading, the reference, runs where it declines;
+the maps of an object share their member names and key and value sizes. The
+DATASECs are found by name in one pass (``Spec.ids_of_kind``: the records' kind
+bytes searched at C speed), ~35 us a load less than a ``type_by_name`` per
+section. ``pybpf.asm`` attaches ext infos and copies subprograms in plain
+loops: on the interpreter's specialized slot loads and stores (3.11 on) they
+cost a quarter of ``map()`` over an attrgetter or a slot's ``__set__`` (setting
+20 instructions' names: 0.6 us against 3.3), which the earlier passes had used
+as the fast way; not everywhere: a spec record's argument checks stay faster as
+they are. Relocations find their instruction in the per-slot table, and the
+strings read before the first type (the ``.BTF.ext`` section names, the DATASEC
+names) come from the string table decoded whole, as type names do.
 
 What is left (shares of a load now): the maps and variables ~32% (with work
 done once, where the first DATASEC is read: the whole string table decoded,
