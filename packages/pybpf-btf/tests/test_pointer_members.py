@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import struct
 from array import array
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -23,6 +22,8 @@ from pybpf.btf.spec import _POINTER_KINDS, PointerMember
 INT, PTR, ARRAY, STRUCT, TYPEDEF, CONST = 1, 2, 3, 4, 8, 10
 STRINGS = b"\0int\0a\0b\0"
 A, B = 5, 7
+# Small test blobs go through the compiled scan too, where it is used.
+pytestmark = pytest.mark.usefixtures("scan_small_sections")
 
 
 def info(kind: int, vlen: int = 0) -> int:
@@ -45,23 +46,6 @@ DEFINITION = [
     *(0, info(TYPEDEF), 5),  # 6: a typedef of it
 ]
 EXPECTED: list[PointerMember] = [(A, 0, -1, 2, 2, ARRAY, 5), (B, 64, -1, 1, 1, INT, -1)]
-
-
-@pytest.fixture(autouse=True)
-def scan_small_sections(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Small test blobs go through the compiled scan too, where it is used."""
-    monkeypatch.setattr(parse, "_SCAN_COMPILED_FROM", 0)
-
-
-@pytest.fixture
-def compiled() -> Iterator[ModuleType]:
-    """The compiled scan; skipped where pybpf-core was installed without it."""
-    parse._compiled_scan.cache_clear()
-    module = parse._compiled_scan()
-    if module is None:
-        pytest.skip("no compiled scan: pybpf-core absent or built without a C compiler")
-    yield module
-    parse._compiled_scan.cache_clear()
 
 
 def both(data: bytes, type_id: int, decode: tuple[int, ...] = ()) -> list[PointerMember] | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import struct
 from array import array
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -22,17 +21,6 @@ from pybpf.btf.marshal import marshal
 from pybpf.btf.parse import RawBTF
 
 VMLINUX = Path("/sys/kernel/btf/vmlinux")
-
-
-@pytest.fixture
-def compiled() -> Iterator[ModuleType]:
-    """The compiled scan; skipped where pybpf-core was installed without it."""
-    btf_parse._compiled_scan.cache_clear()
-    module = btf_parse._compiled_scan()
-    if module is None:
-        pytest.skip("no compiled scan: pybpf-core absent or built without a C compiler")
-    yield module
-    btf_parse._compiled_scan.cache_clear()
 
 
 def _dumps(data: bytes, base: Spec | None = None) -> tuple[str, str]:

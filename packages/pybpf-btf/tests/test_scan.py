@@ -27,6 +27,8 @@ from pybpf.btf.parse import RawBTF
 ROOT = Path(__file__).resolve().parents[3]
 VMLINUX = Path("/sys/kernel/btf/vmlinux")
 UAPI_BTF = ROOT / "testdata" / "uapi" / "vmlinux.btf.xz"
+# Small test blobs go through the compiled scan too, where it is used.
+pytestmark = pytest.mark.usefixtures("scan_small_sections")
 
 
 def info(kind: int, vlen: int = 0, kind_flag: bool = False) -> int:
@@ -39,23 +41,6 @@ def blob(words: list[int], strings: bytes = b"\0int\0", *, order: str = "<") -> 
         f"{order}HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types), len(strings)
     )
     return header + types + strings
-
-
-@pytest.fixture(autouse=True)
-def scan_small_sections(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Small test blobs go through the compiled scan too, where it is used."""
-    monkeypatch.setattr(parse, "_SCAN_COMPILED_FROM", 0)
-
-
-@pytest.fixture
-def compiled() -> Iterator[ModuleType]:
-    """The compiled scan; skipped where pybpf-core was installed without it."""
-    parse._compiled_scan.cache_clear()
-    module = parse._compiled_scan()
-    if module is None:
-        pytest.skip("no compiled scan: pybpf-core absent or built without a C compiler")
-    yield module
-    parse._compiled_scan.cache_clear()
 
 
 @pytest.fixture(params=["compiled", "python"])
