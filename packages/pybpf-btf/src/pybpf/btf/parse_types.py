@@ -118,8 +118,7 @@ class Decoder:
             return name
         self._misses += 1
         raw = self.raw
-        small = raw.strings_len <= _SMALL_TABLE and raw.by_name is None
-        if self._misses == _BULK_AFTER or small:
+        if self._misses == _BULK_AFTER or self._small_table():
             self._decode_all_strings()
             name = self.names.get(offset)
             if name is not None:
@@ -142,11 +141,14 @@ class Decoder:
         True when it did (the table is small and was not decoded yet): a
         reader of single strings then finds them in ``names`` too.
         """
-        raw = self.raw
-        if self._bulk or raw.strings_len > _SMALL_TABLE or raw.by_name is not None:
+        if self._bulk or not self._small_table():
             return False
         self._decode_all_strings()
         return True
+
+    def _small_table(self) -> bool:
+        """Whether the string table is small enough to decode whole at the first miss."""
+        return self.raw.strings_len <= _SMALL_TABLE and self.raw.by_name is None
 
     def _decode_all_strings(self) -> None:
         """Decode the whole string table at once: a few ms, versus a slice per name."""

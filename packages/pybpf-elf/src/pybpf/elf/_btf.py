@@ -87,13 +87,13 @@ class BTFInfo:
         if name not in self._datasecs:
             found: Datasec | None = None
             try:
-                ids = self._datasec_ids().get(name) if "\ufffd" not in name else None
-                if ids is None and "\ufffd" in name:
+                if "\ufffd" in name:
                     # A name that decoding may have made: matched by its bytes.
                     t = self.spec.type_by_name(name, Datasec)
                     found = t if isinstance(t, Datasec) else None
-                elif ids is not None:
+                else:
                     # Every match is decoded, as type_by_name decodes them.
+                    ids = self._datasec_ids().get(name, ())
                     types = [self.spec.type_by_id(type_id) for type_id in ids]
                     if len(types) == 1 and isinstance(types[0], Datasec):
                         found = types[0]
