@@ -573,18 +573,30 @@ def render_enums(targets: list[EnumTarget], spec: Spec, kernel: str, perf: bool)
         "Do not edit: run ``nox -s generate`` instead.",
         '"""',
         "",
-        "import enum",
+    ]
+    bases = {"IntFlag" if target.flag else "IntEnum" for target in targets}
+    if perf:
+        bases.add("IntFlag")  # PerfEventFlag's
+    names = ", ".join(sorted(bases))
+    # The enums are built by enum's fast path (pybpf.asm.runtime_typing), a
+    # load builds ~200 members of them; type checkers read enum's classes.
+    out += [
+        "TYPE_CHECKING = False",
+        "if TYPE_CHECKING:",
+        f"    from enum import {names}",
+        "else:",
+        f"    from pybpf.asm.runtime_typing import {names}",
         "",
     ]
     for target in targets:
         base = "IntFlag" if target.flag else "IntEnum"
-        out += ["", f"class {target.cls}(enum.{base}):", f'    """{target.doc}"""', ""]
+        out += ["", f"class {target.cls}({base}):", f'    """{target.doc}"""', ""]
         out += render_members(target, spec)
         out.append("")
     if perf:
         out += [
             "",
-            "class PerfEventFlag(enum.IntFlag):",
+            "class PerfEventFlag(IntFlag):",
             '    """The one-bit fields of ``struct perf_event_attr``: its u64 at offset 40."""',
             "",
         ]

@@ -1,11 +1,13 @@
-"""pybpf.asm.runtime_typing: typing's class constructs at run time, as typing's own behave."""
+"""pybpf.asm.runtime_typing: typing's and enum's class constructs, as their own behave."""
 
 from __future__ import annotations
 
+import enum
 import pickle
 import subprocess
 import sys
 import typing
+from typing import Any
 
 import pytest
 
@@ -90,3 +92,109 @@ def test_a_generic_class_is_subscripted_as_builtin_containers_are() -> None:
     assert not hasattr(_Table([1]), "__dict__")  # the stand-in base adds no __dict__
     assert repr(_R) == "~_R"
     assert _R.__constraints__ == (int, str)
+
+
+# The same enum bodies, for the stand-ins and for enum's usual build.
+_SHAPES = """
+class Colour(Base):
+    '''Colours, with an alias, a property and a class method.'''
+
+    RED = 1
+    GREEN = 2
+    BLUE = 4
+    CRIMSON = 1
+
+    warm = WARM
+    named = NAMED
+
+
+class Bits(Flag):
+    '''Flag bits, the empty set and a multi-bit alias among them.'''
+
+    NONE = 0
+    READ = 1
+    WRITE = 2
+    BOTH = 3
+    EXEC = 8
+
+
+class Kind(Plain):
+    '''A plain enum of strings.'''
+
+    ONE = "one"
+    TWO = "two"
+"""
+
+
+def _warm(self: enum.Enum) -> bool:
+    """Red is."""
+    return self.name == "RED"
+
+
+def _named(cls: type[enum.Enum], name: str) -> enum.Enum:
+    """The member of that name."""
+    return cls[name.upper()]
+
+
+# One object each, for both builds: enum's check compares methods by identity.
+_METHODS = {"WARM": property(_warm), "NAMED": classmethod(_named)}
+
+
+def _shapes(base: type, flag: type, plain: type) -> dict[str, Any]:
+    namespace: dict[str, Any] = {"Base": base, "Flag": flag, "Plain": plain, "__name__": __name__}
+    namespace.update(_METHODS)
+    exec(compile(_SHAPES, __file__, "exec"), namespace)
+    return namespace
+
+
+@pytest.fixture(params=["fast path", "usual build"])
+def built(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The shapes made by the stand-ins: by enum._simple_enum, or where enum lacks it."""
+    if request.param == "usual build":
+        monkeypatch.setattr(runtime_typing, "_simple_enum", None)
+    return _shapes(runtime_typing.IntEnum, runtime_typing.IntFlag, runtime_typing.Enum)
+
+
+def test_an_enum_stand_in_builds_what_enum_builds(built: dict[str, Any]) -> None:
+    usual = _shapes(enum.IntEnum, enum.IntFlag, enum.Enum)
+    for name in ("Colour", "Bits", "Kind"):
+        made, expected = built[name], usual[name]
+        # The standard library's own check of a fast-path enum against the usual one.
+        enum._test_simple_enum(made, expected)  # type: ignore[attr-defined]
+        assert made.__mro__[1:] == expected.__mro__[1:]
+        assert [(m.name, m.value) for m in made] == [(m.name, m.value) for m in expected]
+        assert made.__members__.keys() == expected.__members__.keys()
+        assert made.__doc__ == expected.__doc__
+        assert made.__qualname__ == name
+        for member in made:
+            assert (repr(member), str(member), format(member)) == (
+                repr(expected[member.name]).replace(expected.__qualname__, name),
+                str(expected[member.name]),
+                format(expected[member.name]),
+            )
+    colour, bits = built["Colour"], built["Bits"]
+    assert colour.CRIMSON is colour.RED and colour(1) is colour.RED
+    assert colour.RED.warm and not colour.BLUE.warm
+    assert colour.named("green") is colour.GREEN
+    assert isinstance(colour.RED, int) and isinstance(colour.RED, enum.IntEnum)
+    assert bits.READ | bits.WRITE is bits.BOTH
+    assert bits(16) == 16  # an IntFlag keeps unknown bits (boundary KEEP), as enum's
+    assert built["Kind"]("two") is built["Kind"].TWO
+    with pytest.raises(ValueError, match="3 is not a valid Colour"):
+        colour(3)
+
+
+def test_a_nested_enum_keeps_its_qualified_name() -> None:
+    class Outer:
+        class Inner(runtime_typing.IntEnum):
+            A = 1
+
+    assert Outer.Inner.__qualname__.endswith("Outer.Inner")
+    assert isinstance(Outer.Inner.A, enum.IntEnum)
+
+
+def test_an_enum_stand_in_is_the_only_base() -> None:
+    with pytest.raises(TypeError, match="the only base"):
+
+        class _Mixed(runtime_typing.IntEnum, int):  # type: ignore[misc]
+            A = 1

@@ -10,9 +10,14 @@ opcode field.
 
 from __future__ import annotations
 
-import enum
-
 from pybpf.asm import opcodes as op
+
+# Not typing.TYPE_CHECKING: importing typing costs more than this module.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from enum import IntEnum
+else:
+    from pybpf.asm.runtime_typing import IntEnum
 
 __all__ = [
     "ALUOp",
@@ -25,7 +30,7 @@ __all__ = [
 ]
 
 
-class OpClass(enum.IntEnum):
+class OpClass(IntEnum):
     """The instruction class: the low three bits of the opcode."""
 
     LD = op.LD
@@ -38,7 +43,7 @@ class OpClass(enum.IntEnum):
     ALU64 = op.ALU64
 
 
-class Size(enum.IntEnum):
+class Size(IntEnum):
     """Access size of load and store instructions (opcode bits 3-4)."""
 
     W = op.W
@@ -64,7 +69,7 @@ _SIZE_BYTES = {Size.W: 4, Size.H: 2, Size.B: 1, Size.DW: 8}
 _BYTES_SIZE = {v: k for k, v in _SIZE_BYTES.items()}
 
 
-class Mode(enum.IntEnum):
+class Mode(IntEnum):
     """Addressing mode of load and store instructions (opcode bits 5-7)."""
 
     IMM = op.IMM
@@ -75,14 +80,14 @@ class Mode(enum.IntEnum):
     ATOMIC = op.ATOMIC
 
 
-class Source(enum.IntEnum):
+class Source(IntEnum):
     """Operand source of ALU and jump instructions (opcode bit 3)."""
 
     K = op.K
     X = op.X
 
 
-class ALUOp(enum.IntEnum):
+class ALUOp(IntEnum):
     """Operation of ALU and ALU64 instructions (opcode bits 4-7)."""
 
     ADD = op.ADD
@@ -101,7 +106,7 @@ class ALUOp(enum.IntEnum):
     END = op.END
 
 
-class JumpOp(enum.IntEnum):
+class JumpOp(IntEnum):
     """Operation of JMP and JMP32 instructions (opcode bits 4-7)."""
 
     JA = op.JA
@@ -121,7 +126,7 @@ class JumpOp(enum.IntEnum):
     JCOND = op.JCOND
 
 
-class AtomicOp(enum.IntEnum):
+class AtomicOp(IntEnum):
     """The immediate of an atomic instruction: operation plus the FETCH flag."""
 
     ADD = op.ADD

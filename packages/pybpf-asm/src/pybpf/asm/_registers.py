@@ -6,12 +6,17 @@ name no register, do not build their enum.
 
 from __future__ import annotations
 
-import enum
+# Not typing.TYPE_CHECKING: importing typing costs more than this module.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from enum import IntEnum
+else:
+    from pybpf.asm.runtime_typing import IntEnum
 
 __all__ = ["R0", "R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "R10", "RFP", "Register"]
 
 
-class Register(enum.IntEnum):
+class Register(IntEnum):
     """The eleven registers: R0-R9 general purpose, R10 the read-only frame pointer."""
 
     R0 = 0

@@ -8,14 +8,19 @@ pseudo source builds only these two classes.
 
 from __future__ import annotations
 
-import enum
-
 from pybpf.asm import opcodes as op
+
+# Not typing.TYPE_CHECKING: importing typing costs more than this module.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from enum import IntEnum
+else:
+    from pybpf.asm.runtime_typing import IntEnum
 
 __all__ = ["CallSource", "PseudoSource"]
 
 
-class PseudoSource(enum.IntEnum):
+class PseudoSource(IntEnum):
     """What the 64-bit immediate of an LD_IMM64 stands for (its ``src`` field)."""
 
     #: A plain 64-bit constant.
@@ -34,7 +39,7 @@ class PseudoSource(enum.IntEnum):
     MAP_IDX_VALUE = op.PSEUDO_MAP_IDX_VALUE
 
 
-class CallSource(enum.IntEnum):
+class CallSource(IntEnum):
     """What a CALL instruction calls (its ``src`` field)."""
 
     #: A helper function by id (``enum bpf_func_id``).

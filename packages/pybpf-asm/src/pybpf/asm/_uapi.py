@@ -3,10 +3,14 @@
 Do not edit: run ``nox -s generate`` instead.
 """
 
-import enum
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from enum import IntEnum
+else:
+    from pybpf.asm.runtime_typing import IntEnum
 
 
-class Helper(enum.IntEnum):
+class Helper(IntEnum):
     """Helper function ids (``enum bpf_func_id``): the immediate of a helper call."""
 
     UNSPEC = 0

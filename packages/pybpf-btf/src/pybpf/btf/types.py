@@ -13,7 +13,6 @@ targets) take their referenced types as plain objects.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterator, Sequence
 
 from pybpf.btf.errors import BTFError
@@ -21,6 +20,7 @@ from pybpf.btf.errors import BTFError
 # Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from enum import IntEnum, IntFlag
     from typing import Any, ClassVar, Protocol, Self, overload
 
     class _Resolver(Protocol):
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
         @property
         def next_id(self) -> int: ...
+else:
+    from pybpf.asm.runtime_typing import IntEnum, IntFlag
 
 
 __all__ = [
@@ -71,7 +73,7 @@ __all__ = [
 ]
 
 
-class Kind(enum.IntEnum):
+class Kind(IntEnum):
     """BTF kinds (``BTF_KIND_*`` of ``include/uapi/linux/btf.h``)."""
 
     UNKN = 0
@@ -96,7 +98,7 @@ class Kind(enum.IntEnum):
     ENUM64 = 19
 
 
-class IntEncoding(enum.IntFlag):
+class IntEncoding(IntFlag):
     """The encoding bits of a BTF integer (``BTF_INT_SIGNED`` ...)."""
 
     NONE = 0
@@ -105,7 +107,7 @@ class IntEncoding(enum.IntFlag):
     BOOL = 4
 
 
-class Linkage(enum.IntEnum):
+class Linkage(IntEnum):
     """Linkage of functions (``BTF_FUNC_*``) and variables (``BTF_VAR_*``)."""
 
     STATIC = 0
@@ -113,7 +115,7 @@ class Linkage(enum.IntEnum):
     EXTERN = 2
 
 
-class FwdKind(enum.IntEnum):
+class FwdKind(IntEnum):
     """What a forward declaration announces."""
 
     STRUCT = 0

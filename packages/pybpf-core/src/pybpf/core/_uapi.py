@@ -3,10 +3,14 @@
 Do not edit: run ``nox -s generate`` instead.
 """
 
-import enum
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from enum import IntEnum, IntFlag
+else:
+    from pybpf.asm.runtime_typing import IntEnum, IntFlag
 
 
-class Command(enum.IntEnum):
+class Command(IntEnum):
     """bpf(2) commands (``enum bpf_cmd``)."""
 
     MAP_CREATE = 0
@@ -50,7 +54,7 @@ class Command(enum.IntEnum):
     PROG_STREAM_READ_BY_FD = 37
 
 
-class MapFlags(enum.IntFlag):
+class MapFlags(IntFlag):
     """``BPF_MAP_CREATE`` flags (``map_flags``)."""
 
     NONE = 0

@@ -3,10 +3,14 @@
 Do not edit: run ``nox -s generate`` instead.
 """
 
-import enum
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from enum import IntFlag
+else:
+    from pybpf.asm.runtime_typing import IntFlag
 
 
-class UpdateFlags(enum.IntFlag):
+class UpdateFlags(IntFlag):
     """How ``Map.update`` treats an existing key (``BPF_ANY`` ... ``BPF_F_LOCK``)."""
 
     ANY = 0
@@ -15,7 +19,7 @@ class UpdateFlags(enum.IntFlag):
     LOCK = 4
 
 
-class FileFlags(enum.IntFlag):
+class FileFlags(IntFlag):
     """``file_flags`` of ``BPF_OBJ_GET`` and ``open_flags`` of ``*_GET_FD_BY_ID``."""
 
     RDWR = 0

@@ -3,10 +3,14 @@
 Do not edit: run ``nox -s generate`` instead.
 """
 
-import enum
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from enum import IntEnum, IntFlag
+else:
+    from pybpf.asm.runtime_typing import IntEnum, IntFlag
 
 
-class LinkType(enum.IntEnum):
+class LinkType(IntEnum):
     """Link types (``enum bpf_link_type``)."""
 
     UNSPEC = 0
@@ -26,7 +30,7 @@ class LinkType(enum.IntEnum):
     SOCKMAP = 14
 
 
-class AttachFlags(enum.IntFlag):
+class AttachFlags(IntFlag):
     """``BPF_PROG_ATTACH``/``BPF_LINK_CREATE`` flags (#defines of bpf.h)."""
 
     NONE = 0
@@ -39,35 +43,35 @@ class AttachFlags(enum.IntFlag):
     LINK = 8192
 
 
-class QueryFlags(enum.IntFlag):
+class QueryFlags(IntFlag):
     """``BPF_PROG_QUERY`` flags (#defines of bpf.h)."""
 
     NONE = 0
     EFFECTIVE = 1
 
 
-class KprobeMultiFlags(enum.IntFlag):
+class KprobeMultiFlags(IntFlag):
     """``link_create.kprobe_multi.flags``."""
 
     NONE = 0
     RETURN = 1
 
 
-class UprobeMultiFlags(enum.IntFlag):
+class UprobeMultiFlags(IntFlag):
     """``link_create.uprobe_multi.flags``."""
 
     NONE = 0
     RETURN = 1
 
 
-class NetfilterFlags(enum.IntFlag):
+class NetfilterFlags(IntFlag):
     """``link_create.netfilter.flags`` (#defines of bpf.h)."""
 
     NONE = 0
     IP_DEFRAG = 1
 
 
-class XDPFlags(enum.IntFlag):
+class XDPFlags(IntFlag):
     """XDP attach flags (XDP links' ``flags``; #defines of if_link.h)."""
 
     NONE = 0
@@ -78,7 +82,7 @@ class XDPFlags(enum.IntFlag):
     REPLACE = 16
 
 
-class PerfEventType(enum.IntEnum):
+class PerfEventType(IntEnum):
     """What a perf-event link attaches (``enum bpf_perf_event_type``)."""
 
     UNSPEC = 0
@@ -90,7 +94,7 @@ class PerfEventType(enum.IntEnum):
     EVENT = 6
 
 
-class CgroupIterOrder(enum.IntEnum):
+class CgroupIterOrder(IntEnum):
     """The walk of a cgroup iterator (``enum bpf_cgroup_iter_order``)."""
 
     ORDER_UNSPEC = 0
@@ -100,7 +104,7 @@ class CgroupIterOrder(enum.IntEnum):
     ANCESTORS_UP = 4
 
 
-class TaskFdType(enum.IntEnum):
+class TaskFdType(IntEnum):
     """What ``BPF_TASK_FD_QUERY`` found behind an fd (``enum bpf_task_fd_type``)."""
 
     RAW_TRACEPOINT = 0
@@ -111,7 +115,7 @@ class TaskFdType(enum.IntEnum):
     URETPROBE = 5
 
 
-class NamespaceType(enum.IntEnum):
+class NamespaceType(IntEnum):
     """Namespace types: what nsfs's ``NS_GET_NSTYPE`` answers (#defines of sched.h)."""
 
     TIME = 128

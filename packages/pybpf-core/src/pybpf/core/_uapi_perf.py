@@ -3,10 +3,14 @@
 Do not edit: run ``nox -s generate`` instead.
 """
 
-import enum
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from enum import IntEnum, IntFlag
+else:
+    from pybpf.asm.runtime_typing import IntEnum, IntFlag
 
 
-class PerfType(enum.IntEnum):
+class PerfType(IntEnum):
     """``enum perf_type_id``: what kind of event ``config`` names."""
 
     HARDWARE = 0
@@ -17,7 +21,7 @@ class PerfType(enum.IntEnum):
     BREAKPOINT = 5
 
 
-class HardwareEvent(enum.IntEnum):
+class HardwareEvent(IntEnum):
     """``enum perf_hw_id``: the ``config`` of a HARDWARE event."""
 
     CPU_CYCLES = 0
@@ -32,7 +36,7 @@ class HardwareEvent(enum.IntEnum):
     REF_CPU_CYCLES = 9
 
 
-class SoftwareEvent(enum.IntEnum):
+class SoftwareEvent(IntEnum):
     """``enum perf_sw_ids``: the ``config`` of a SOFTWARE event."""
 
     CPU_CLOCK = 0
@@ -49,7 +53,7 @@ class SoftwareEvent(enum.IntEnum):
     CGROUP_SWITCHES = 11
 
 
-class SampleType(enum.IntFlag):
+class SampleType(IntFlag):
     """``enum perf_event_sample_format``: what each sample record carries."""
 
     IP = 1
@@ -79,7 +83,7 @@ class SampleType(enum.IntFlag):
     WEIGHT_STRUCT = 16777216
 
 
-class PerfOpenFlags(enum.IntFlag):
+class PerfOpenFlags(IntFlag):
     """perf_event_open(2) ``flags`` (#defines of perf_event.h)."""
 
     FD_NO_GROUP = 1
@@ -88,7 +92,7 @@ class PerfOpenFlags(enum.IntFlag):
     FD_CLOEXEC = 8
 
 
-class PerfEventFlag(enum.IntFlag):
+class PerfEventFlag(IntFlag):
     """The one-bit fields of ``struct perf_event_attr``: its u64 at offset 40."""
 
     DISABLED = 1

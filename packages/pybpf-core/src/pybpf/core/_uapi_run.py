@@ -3,10 +3,14 @@
 Do not edit: run ``nox -s generate`` instead.
 """
 
-import enum
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from enum import IntEnum, IntFlag
+else:
+    from pybpf.asm.runtime_typing import IntEnum, IntFlag
 
 
-class RunFlags(enum.IntFlag):
+class RunFlags(IntFlag):
     """``BPF_PROG_TEST_RUN`` flags (``Program.run(flags=...)``; #defines of bpf.h)."""
 
     NONE = 0
@@ -15,7 +19,7 @@ class RunFlags(enum.IntFlag):
     SKB_CHECKSUM_COMPLETE = 4
 
 
-class StatsType(enum.IntEnum):
+class StatsType(IntEnum):
     """``BPF_ENABLE_STATS`` types (``enum bpf_stats_type``)."""
 
     RUN_TIME = 0

@@ -3,10 +3,14 @@
 Do not edit: run ``nox -s generate`` instead.
 """
 
-import enum
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from enum import IntEnum, IntFlag
+else:
+    from pybpf.asm.runtime_typing import IntEnum, IntFlag
 
 
-class ProgramType(enum.IntEnum):
+class ProgramType(IntEnum):
     """Program types (``enum bpf_prog_type``)."""
 
     UNSPEC = 0
@@ -44,7 +48,7 @@ class ProgramType(enum.IntEnum):
     NETFILTER = 32
 
 
-class MapType(enum.IntEnum):
+class MapType(IntEnum):
     """Map types (``enum bpf_map_type``)."""
 
     UNSPEC = 0
@@ -85,7 +89,7 @@ class MapType(enum.IntEnum):
     ARENA = 33
 
 
-class AttachType(enum.IntEnum):
+class AttachType(IntEnum):
     """Attach types (``enum bpf_attach_type``)."""
 
     CGROUP_INET_INGRESS = 0
@@ -148,7 +152,7 @@ class AttachType(enum.IntEnum):
     TRACE_UPROBE_SESSION = 57
 
 
-class ProgramFlags(enum.IntFlag):
+class ProgramFlags(IntFlag):
     """``BPF_PROG_LOAD`` flags (``prog_flags``; #defines of bpf.h)."""
 
     NONE = 0

@@ -28,11 +28,14 @@ from pybpf.elf.variable_value import VariableValue
 # Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from enum import Enum, IntEnum
     from typing import Any
 
     from pybpf.asm.byteorder import ByteOrder
     from pybpf.btf import Spec as BTFSpec
     from pybpf.btf import Type as BTFType
+else:
+    from pybpf.asm.runtime_typing import Enum, IntEnum
 
 __all__ = [
     "ByteOrder",
@@ -52,7 +55,7 @@ __getattr__, __dir__ = lazy_exports(
 )
 
 
-class Pinning(enum.IntEnum):
+class Pinning(IntEnum):
     """How a map is pinned in bpffs (libbpf's ``enum libbpf_pin_type``)."""
 
     NONE = 0
@@ -357,7 +360,7 @@ _VARIABLE_SPEC_CHECKS = _ArgumentChecks(
 )
 
 
-class ExternKind(enum.Enum):
+class ExternKind(Enum):
     """What an ``extern`` of the object stands for."""
 
     #: A ``__kconfig`` value, given a place in the ``.kconfig`` map.

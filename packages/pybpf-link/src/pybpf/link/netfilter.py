@@ -20,7 +20,11 @@ from pybpf.link.prog_attach import check_program, check_program_type
 # A caller has loaded its programs and maps before it attaches them: the
 # checks import their classes then.
 if TYPE_CHECKING:
+    from enum import IntEnum
+
     from pybpf.core import Program
+else:
+    from pybpf.asm.runtime_typing import IntEnum
 
 __all__ = ["NetfilterFamily", "NetfilterHook", "NetfilterLink", "netfilter"]
 
@@ -34,14 +38,14 @@ _PRIORITY_MAX = 2**31 - 2
 _DEFRAG_PRIORITY = -400
 
 
-class NetfilterFamily(enum.IntEnum):
+class NetfilterFamily(IntEnum):
     """The protocol family of a netfilter hook (``NFPROTO_*``)."""
 
     IPV4 = 2
     IPV6 = 10
 
 
-class NetfilterHook(enum.IntEnum):
+class NetfilterHook(IntEnum):
     """Where in the packet's path the hook runs (``NF_INET_*``)."""
 
     PRE_ROUTING = 0

@@ -20,7 +20,6 @@ True
 
 from __future__ import annotations
 
-import enum
 import re
 import struct
 from collections.abc import Sequence
@@ -33,10 +32,14 @@ from pybpf.link.errors import USDTArgumentError
 # parsing an argument spec needs neither, and only an object's own
 # struct __bpf_usdt_spec needs the codecs.
 if TYPE_CHECKING:
+    from enum import IntEnum
+
     from pybpf.asm import ByteOrder
     from pybpf.btf import Spec as BTFSpec
     from pybpf.btf import Struct
     from pybpf.elf.binary import Binary
+else:
+    from pybpf.asm.runtime_typing import IntEnum
 
 __all__ = [
     "EM_X86_64",
@@ -104,7 +107,7 @@ _CONST = re.compile(rf"\s*{_NUM}\s*@\s*\$\s*{_NUM}\s*")
 _U64 = (1 << 64) - 1
 
 
-class USDTArgKind(enum.IntEnum):
+class USDTArgKind(IntEnum):
     """Where an argument lives: ``enum __bpf_usdt_arg_type`` of ``usdt.bpf.h``."""
 
     CONST = 0

@@ -10,7 +10,6 @@ program only if it is still the one expected (``XDP_FLAGS_REPLACE``).
 
 from __future__ import annotations
 
-import enum
 import errno
 from typing import TYPE_CHECKING
 
@@ -20,12 +19,16 @@ from pybpf.link.link import Link
 from pybpf.link.prog_attach import check_program
 
 if TYPE_CHECKING:
+    from enum import IntEnum
+
     from pybpf.core import Program
+else:
+    from pybpf.asm.runtime_typing import IntEnum
 
 __all__ = ["LegacyXDPLink", "XDPLink", "XDPMode", "xdp", "xdp_legacy"]
 
 
-class XDPMode(enum.IntEnum):
+class XDPMode(IntEnum):
     """Where an XDP program runs; the flag of each mode (``XDP_FLAGS_*_MODE``)."""
 
     #: In the core networking code, after the skb is made: every device, slowest.

@@ -11,20 +11,21 @@ metadata), returns the record itself: the types stay those of the spec.
 
 from __future__ import annotations
 
-import enum
-
 from pybpf.asm.records import record
 from pybpf.btf.types import Func, Type
 
 # Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from enum import IntEnum
     from typing import Any, Self
+else:
+    from pybpf.asm.runtime_typing import IntEnum
 
 __all__ = ["CORERelocKind", "CORERelocation", "FuncInfo", "LineInfo"]
 
 
-class CORERelocKind(enum.IntEnum):
+class CORERelocKind(IntEnum):
     """What a CO-RE relocation asks for (``enum bpf_core_relo_kind``)."""
 
     FIELD_BYTE_OFFSET = 0
