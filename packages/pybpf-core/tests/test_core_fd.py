@@ -5,6 +5,8 @@ from __future__ import annotations
 import fcntl
 import gc
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -68,6 +70,37 @@ def test_closed_fd_warns_nothing_when_collected() -> None:
     del fd
     gc.collect()  # filterwarnings=error: a ResourceWarning here fails the test
     os.close(w)
+
+
+def test_an_fd_open_at_exit_is_closed_before_teardown_with_a_warning() -> None:
+    # A module-level FD, a cycle holding another, and one closed in time: the
+    # open ones are finalized while the modules still work (no "Exception
+    # ignored" from a torn-down module), each once.
+    code = """if True:
+        import os, sys
+        from pybpf.core import FD
+
+        class Holder:
+            pass
+
+        KEPT = FD(os.pipe()[0])
+        KEPT.describe("kept pipe")
+        cycle = Holder()
+        cycle.me, cycle.fd = cycle, FD(os.pipe()[0])
+        cycle.fd.describe("cycle pipe")
+        FD(os.pipe()[0]).close()
+        del cycle
+    """
+    done = subprocess.run(
+        [sys.executable, "-W", "always::ResourceWarning", "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stderr.count("ResourceWarning: unclosed kept pipe") == 1, done.stderr
+    assert done.stderr.count("ResourceWarning: unclosed cycle pipe") == 1, done.stderr
+    assert "Exception ignored" not in done.stderr
+    assert done.stderr.count("ResourceWarning") == 2, done.stderr
 
 
 def test_dup_is_cloexec_and_independent() -> None:
