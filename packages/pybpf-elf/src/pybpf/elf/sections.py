@@ -18,6 +18,9 @@ import functools
 from pybpf.asm.records import record
 from pybpf.elf._uapi import AttachType, ProgramFlags, ProgramType
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+
 __all__ = [
     "BPF_F_SLEEPABLE",
     "BPF_F_XDP_HAS_FRAGS",
@@ -56,13 +59,7 @@ class SectionDef:
 
     def matches(self, name: str) -> bool:
         """Whether the section called ``name`` (without ``?``) matches this pattern."""
-        pattern = self.pattern
-        if pattern.endswith("+"):
-            stem = pattern[:-1]
-            return name == stem or name.startswith(stem + "/")
-        if pattern.endswith("/"):
-            return name.startswith(pattern)
-        return name == pattern
+        return _matches(self.pattern, name)
 
     @property
     def flags(self) -> int:
@@ -73,13 +70,29 @@ class SectionDef:
         return flags
 
 
-def _d(pattern: str, type: ProgramType, attach: AttachType | None = None, *opts: str) -> SectionDef:
-    return SectionDef(pattern, type, attach, _BTF in opts, _SLEEPABLE in opts, _FRAGS in opts)
+def _matches(pattern: str, name: str) -> bool:
+    if pattern.endswith("+"):
+        stem = pattern[:-1]
+        return name == stem or name.startswith(stem + "/")
+    if pattern.endswith("/"):
+        return name.startswith(pattern)
+    return name == pattern
+
+
+if TYPE_CHECKING:
+    #: A row of the table: SectionDef's fields, in order.
+    _Row = tuple[str, ProgramType, AttachType | None, bool, bool, bool]
+
+
+def _d(pattern: str, type: ProgramType, attach: AttachType | None = None, *opts: str) -> _Row:
+    return (pattern, type, attach, _BTF in opts, _SLEEPABLE in opts, _FRAGS in opts)
 
 
 P, A = ProgramType, AttachType
-#: The whole table, first match wins.
-SECTION_DEFS: tuple[SectionDef, ...] = (
+# The table as rows: a load matches its sections against them and makes the
+# SectionDef of the rows it matched (the ~110 records of SECTION_DEFS are
+# made when it is first read: most processes never do).
+_ROWS: tuple[_Row, ...] = (
     _d("socket", P.SOCKET_FILTER),
     _d("sk_reuseport/migrate", P.SK_REUSEPORT, A.SK_REUSEPORT_SELECT_OR_MIGRATE),
     _d("sk_reuseport", P.SK_REUSEPORT, A.SK_REUSEPORT_SELECT),
@@ -184,6 +197,26 @@ SECTION_DEFS: tuple[SectionDef, ...] = (
     _d("netfilter", P.NETFILTER, A.NETFILTER),
 )
 del P, A
+#: The SectionDef of each row made so far, by row.
+_DEFS: dict[int, SectionDef] = {}
+
+
+def _definition(row: int) -> SectionDef:
+    found = _DEFS.get(row)
+    if found is None:
+        found = _DEFS[row] = SectionDef(*_ROWS[row])
+    return found
+
+
+if TYPE_CHECKING:
+    #: The whole table, first match wins.
+    SECTION_DEFS: tuple[SectionDef, ...]
+else:
+    from pybpf.asm.exports import lazy_value
+
+    __getattr__ = lazy_value(
+        globals(), "SECTION_DEFS", lambda: tuple(map(_definition, range(len(_ROWS))))
+    )
 
 #: Patterns of the table that libbpf 1.1.2 does not know yet.
 NEWER_THAN_LIBBPF_1_1_2 = frozenset(
@@ -249,13 +282,14 @@ def match_section(section: str) -> SectionInfo | None:
     """Look a program section name up in libbpf's table; None when unknown."""
     autoload = not section.startswith("?")
     name = section if autoload else section[1:]
-    for sec_def in SECTION_DEFS:
-        if sec_def.matches(name):
-            stem = sec_def.pattern.rstrip("+")
+    for row, (pattern, *_) in enumerate(_ROWS):
+        if _matches(pattern, name):
+            sec_def = _definition(row)
+            stem = pattern.rstrip("+")
             attach_to = ""
-            if sec_def.pattern.endswith("+") and len(name) > len(stem):
+            if pattern.endswith("+") and len(name) > len(stem):
                 attach_to = name[len(stem) + 1 :]
-            elif sec_def.pattern.endswith("/"):
+            elif pattern.endswith("/"):
                 attach_to = name[len(stem) :]
             return SectionInfo(
                 name,
