@@ -119,10 +119,11 @@ class Bits(Flag):
 
 
 class Kind(Plain):
-    '''A plain enum of strings.'''
+    '''A plain enum of strings, one member named as Enum's own property.'''
 
     ONE = "one"
     TWO = "two"
+    value = "three"
 """
 
 
@@ -173,6 +174,8 @@ def test_an_enum_stand_in_builds_what_enum_builds(built: dict[str, Any]) -> None
                 format(expected[member.name]),
             )
     colour, bits = built["Colour"], built["Bits"]
+    # A member is a plain class attribute, as the usual build makes it.
+    assert vars(colour)["RED"] is colour.RED and vars(colour)["CRIMSON"] is colour.RED
     assert colour.CRIMSON is colour.RED and colour(1) is colour.RED
     assert colour.RED.warm and not colour.BLUE.warm
     assert colour.named("green") is colour.GREEN

@@ -75,6 +75,12 @@ def test_each_enum_is_the_usual_build(name: str, monkeypatch: pytest.MonkeyPatch
         enum._test_simple_enum(usual, made)  # type: ignore[attr-defined]
         assert made.__mro__[1:] == usual.__mro__[1:]
         assert made.__qualname__ == usual.__qualname__
+        # Each member sits in the class as the usual build puts it: itself,
+        # a plain attribute read (or the property a base's descriptor needs).
+        for member in made.__members__:
+            assert isinstance(vars(made)[member], enum.Enum) == isinstance(
+                vars(usual)[member], enum.Enum
+            )
 
 
 @pytest.mark.parametrize("name", _MODULES)

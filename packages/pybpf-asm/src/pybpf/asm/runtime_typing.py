@@ -45,11 +45,12 @@ from __future__ import annotations
 
 import enum
 from collections import namedtuple
-from types import GenericAlias
+from types import DynamicClassAttribute, GenericAlias
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
 __all__ = ["Enum", "Generic", "IntEnum", "IntFlag", "NamedTuple", "TypeVar"]
 
@@ -141,11 +142,39 @@ def _build_enum(etype: type[enum.Enum], name: str, namespace: dict[str, object])
         # type() keeps __qualname__ apart from the class's dict, where
         # _simple_enum looks: a nested class gets it back here.
         made.__qualname__ = str(namespace.get("__qualname__", name))
+        # _simple_enum reaches every member through a property (a Python call
+        # at each read of Kind.STRUCT); the usual build puts the member itself
+        # in the class, or a property that keeps a base's descriptor of that
+        # name working for the instances (Enum's "value", say): the same here.
+        members: dict[str, enum.Enum] = made.__dict__["_member_map_"]
+        for member_name, member in members.items():
+            type.__setattr__(made, member_name, _class_attribute(made, member_name, member))
         return made
     body = enum.EnumType.__prepare__(name, (etype,))
     for key, value in namespace.items():
         body[key] = value
     return enum.EnumType(name, (etype,), body)
+
+
+def _class_attribute(made: type, member_name: str, member: enum.Enum) -> object:
+    """What the usual build sets on the class for a member (``_proto_member.__set_name__``)."""
+    found: Any = None
+    for base in made.__mro__[1:]:
+        descriptor = base.__dict__.get(member_name)
+        if descriptor is None:
+            continue
+        if isinstance(descriptor, property | DynamicClassAttribute):
+            found = descriptor
+            break
+        if all(hasattr(descriptor, part) for part in ("fget", "fset", "fdel")):
+            found = descriptor
+    if found is None:
+        return member
+    redirect: Any = enum.property()
+    redirect.member = member
+    redirect.__set_name__(made, member_name)
+    redirect.fget, redirect.fset, redirect.fdel = found.fget, found.fset, found.fdel
+    return redirect
 
 
 class Enum(metaclass=_EnumBuilder):
