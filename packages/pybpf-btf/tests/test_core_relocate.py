@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from pybpf.asm import Instructions, OpClass, decode
+from pybpf.asm.records import replace
 from pybpf.btf import (
     Array,
     Enum,
@@ -390,6 +391,22 @@ def test_candidates_pruned_across_relocations(local: Local) -> None:
     assert value(relocator.fixup(local.records[TYPE_SIZE])) == 112
     with pytest.raises(COREError, match="ambiguity"):
         compute_fixup(local.records[TYPE_SIZE], local.spec, target)
+
+
+def test_a_repeated_relocation_is_decided_once(
+    local: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Programs repeat relocations (each reading the same field): the same type,
+    # access path and kind at another instruction get the first one's fixup.
+    target, _ = build(shift=8)
+    relocator = CORERelocator(local.spec, target)
+    first = relocator.fixup(local.records[INNER_Y_OFF])
+    again = replace(local.records[INNER_Y_OFF], offset=local.records[INNER_Y_OFF].offset + 64)
+    decided = []
+    monkeypatch.setattr(relocator, "_fixup", lambda *args: decided.append(args))
+    assert relocator.fixup(again) is first
+    assert not decided
+    assert first == compute_fixup(again, local.spec, target)
 
 
 def test_anonymous_members_found_wherever_they_are(local: Local) -> None:

@@ -58,6 +58,10 @@ class CORERelocator:
         self._pending: Iterator[Spec] | None = pending
         self._modules: tuple[Spec, ...] = ()
         self._candidates: dict[int, list[Candidate]] = {}
+        #: Fixups by local type id, access path and kind: an object repeats
+        #: relocations (every program reading ``task->pid``), and one decided
+        #: is decided for the object (the candidates it kept all agreed).
+        self._fixups: dict[tuple[int, tuple[int, ...], int], COREFixup] = {}
 
     @property
     def targets(self) -> tuple[Spec, ...]:
@@ -100,14 +104,18 @@ class CORERelocator:
     def fixup(self, relocation: CORERelocation) -> COREFixup:
         """The fixup of one relocation; :class:`COREError` where libbpf fails."""
         try:
-            return self._fixup(relocation)
+            local_id = self._local_id(relocation.type)
+            key = (local_id, relocation.accessor, relocation.kind)
+            found = self._fixups.get(key)
+            if found is None:
+                found = self._fixups[key] = self._fixup(relocation, local_id)
+            return found
         except COREError as e:
             if e.relocation is not None:
                 raise
             raise COREError(str(e), relocation) from None
 
-    def _fixup(self, relocation: CORERelocation) -> COREFixup:
-        local_id = self._local_id(relocation.type)
+    def _fixup(self, relocation: CORERelocation, local_id: int) -> COREFixup:
         local_type = self.local_spec.type_by_id(local_id)
         kind = CORERelocKind(relocation.kind)
         local = parse_spec(local_type, relocation.accessor, kind, self.local_spec.pointer_size)
