@@ -42,6 +42,27 @@ def _import(name: str) -> ModuleType:
     return sys.modules[name]
 
 
+#: The module of each lazily exported name, by package.
+_EXPORTED: dict[str, dict[str, str]] = {}
+
+
+class _Package(types.ModuleType):
+    """A package with lazy exports: importing a submodule named as an export binds nothing.
+
+    One class for every such package (a class costs tens of microseconds to
+    make); each finds its exports by its name.
+    """
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if (
+            isinstance(value, types.ModuleType)
+            and name in _EXPORTED.get(self.__name__, ())
+            and value.__name__ == f"{self.__name__}.{name}"
+        ):
+            return
+        super().__setattr__(name, value)
+
+
 def lazy_exports(
     package: str,
     exports: Mapping[str, Sequence[str]],
@@ -62,18 +83,9 @@ def lazy_exports(
     submodule binds it on the package, which would hide the function, so
     the package refuses that binding and the name stays the function's.
     """
-    where = {name: module for module, defined in exports.items() for name in defined}
-
-    class _Package(types.ModuleType):
-        def __setattr__(self, name: str, value: object) -> None:
-            if (
-                name in where
-                and isinstance(value, types.ModuleType)
-                and value.__name__ == f"{package}.{name}"
-            ):
-                return
-            super().__setattr__(name, value)
-
+    where = _EXPORTED[package] = {
+        name: module for module, defined in exports.items() for name in defined
+    }
     sys.modules[package].__class__ = _Package
 
     def __getattr__(name: str) -> object:
