@@ -273,6 +273,14 @@ def test_loading_a_core_object_imports_no_importlib(testdata: Path) -> None:
 
 
 @pytest.mark.kernel
+def test_loading_a_core_object_imports_no_weakref(testdata: Path) -> None:
+    # FD watches its descriptors with _weakref's references: weakref (with
+    # _weakrefset) cost every load ~0.5 ms for weakref.finalize alone.
+    loaded = _modules_after(_load_core_object(testdata))
+    assert not {"weakref", "_weakrefset"} & loaded, sorted({"weakref", "_weakrefset"} & loaded)
+
+
+@pytest.mark.kernel
 def test_loading_a_core_object_imports_no_ctypes(testdata: Path) -> None:
     # Kernel BTF is mapped by the compiled record scan's map_readonly: ctypes,
     # which costs more to import than the mapping saves, is for installs
