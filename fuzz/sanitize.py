@@ -1,8 +1,9 @@
-"""The compiled BTF dumps under AddressSanitizer and UndefinedBehaviorSanitizer.
+"""The compiled BTF dumps and readers under AddressSanitizer and UndefinedBehaviorSanitizer.
 
 atheris measures the coverage of Python code only, so the C of
 ``_pybpf_btf_cdump`` (the C header dump) and of ``_pybpf_btf_scan``'s
-``dump`` (bpftool's raw text and JSON) is barely explored by ``nox -s fuzz``.
+``dump`` (bpftool's raw text and JSON), ``pointer_members`` and
+``ext_tables`` (``.BTF.ext``) is barely explored by ``nox -s fuzz``.
 This tool compiles both modules with ``-fsanitize=address,undefined`` into a
 temporary folder, puts that folder first on the module path, runs Python again
 with libasan preloaded, then either runs their cross-check tests
@@ -10,7 +11,10 @@ with libasan preloaded, then either runs their cross-check tests
 kernel's BTF) for a number of seconds. Each mutated blob goes through the
 compiled entry points directly (with hostile counts, offsets and ranges too)
 and through the dumps, whose text must be the Python code's, or the compiled
-code must decline (None) where the Python code raises ``BTFError``. Any
+code must decline (None) where the Python code raises ``BTFError``. The
+``.BTF.ext`` sections of ``testdata/`` are mutated too: read against their
+object's BTF, the compiled scan's tables must be the Python reading's, or
+its error the same. Any
 sanitizer report aborts the run; any other disagreement is printed with the
 blob (hex) and counted.
 
@@ -57,7 +61,12 @@ TESTS = [
     "packages/pybpf-btf/tests/test_cdump_compiled.py",
     "packages/pybpf-btf/tests/test_raw_records_compiled.py",
     "packages/pybpf-btf/tests/test_scan.py",
+    "packages/pybpf-btf/tests/test_pointer_members.py",
+    "packages/pybpf-btf/tests/test_ext_compiled.py",
 ]
+TESTDATA = ROOT / "testdata"
+#: The share of mutated inputs that are a .BTF.ext section, not a BTF blob.
+EXT_SHARE = 0.2
 BOUNDARY = [
     0,
     1,
@@ -145,6 +154,18 @@ def seed_blobs() -> list[bytes]:
     if vmlinux.exists():
         blobs += list(kernel_slices(vmlinux.read_bytes()))
     return blobs
+
+
+def ext_seeds() -> list[tuple[bytes, bytes]]:
+    """The ``.BTF.ext`` and ``.BTF`` of each object in testdata that has both."""
+    from pybpf.btf.elfsections import section_data  # noqa: PLC0415
+
+    found = []
+    for path in sorted(TESTDATA.glob("*.o")):
+        data = path.read_bytes()
+        with contextlib.suppress(KeyError, ValueError):
+            found.append((section_data(data, ".BTF.ext"), section_data(data, ".BTF")))
+    return found
 
 
 def kernel_slices(data: bytes, pieces: int = 24, records: int = 400) -> Iterator[bytes]:
@@ -331,6 +352,13 @@ class Oracle:
         self.record_json = record_json
         self.cmod = importlib.import_module("_pybpf_btf_cdump")
         self.smod = importlib.import_module("_pybpf_btf_scan")
+        # The two readings of .BTF.ext, as the cross-check tests compare them;
+        # small blobs go through the compiled scan too.
+        sys.path.insert(0, str(ROOT / "packages" / "pybpf-btf" / "tests"))
+        self.ext_outcome: Callable[..., object] = importlib.import_module(
+            "test_ext_compiled"
+        ).outcome
+        parse._SCAN_COMPILED_FROM = 0
         self.failures = 0
         self.base: bytes | None = None
         # Blobs that loaded, and of those the ones the compiled dump wrote.
@@ -380,6 +408,37 @@ class Oracle:
             if made != reference:
                 self.report(f"pointer_members({type_id}): {made} != {reference}", data)
                 return
+
+    def ext(self, ext: bytes, btf: bytes, rng: random.Random) -> None:
+        """A ``.BTF.ext`` section read by the compiled scan and in Python: the same outcome."""
+        self.ext_direct(ext, btf, rng)
+        try:
+            made = self.ext_outcome(ext, btf, python=False)
+            reference = self.ext_outcome(ext, btf, python=True)
+        except Exception as e:
+            self.report(f".BTF.ext reading raised {type(e).__name__}: {e}", ext)
+            return
+        if made != reference:
+            self.report(f".BTF.ext readings differ: {made!r:.200} / {reference!r:.200}", ext)
+
+    def ext_direct(self, ext: bytes, btf: bytes, rng: random.Random) -> None:
+        """``ext_tables`` called with hostile types, record offsets and string ends."""
+        words = btf[24:][: rng.randrange(len(btf)) & ~3]
+        n = len(words) // 4
+        offsets = struct.pack(
+            "=8I",
+            *(
+                rng.choice((rng.randrange(n + 4), n, n - 1, 0xFFFFFFFF)) & 0xFFFFFFFF
+                for _ in range(8)
+            ),
+        )[: 4 * rng.randrange(9)]
+        self.smod.ext_tables(
+            ext,
+            words,
+            offsets,
+            rng.choice((1, 0, 0x7FFFFFFF, -1)),
+            rng.choice((0, len(btf), 0x7FFFFFFF, -1)),
+        )
 
     def _python(self, fn: Callable[[], object]) -> object:
         os.environ["PYBPF_BTF_CDUMP"] = "python"
@@ -465,9 +524,8 @@ class Oracle:
             ),
         )[: 4 * rng.randrange(9)]
         nrec = len(offsets) // 4
-        decoded: list[object] = [None] * rng.randrange(nrec + 2)
-        if decoded and rng.random() < 0.5:
-            decoded[rng.randrange(len(decoded))] = object()
+        # The types decoded so far, by index: some of the records, or none.
+        decoded = {rng.randrange(nrec + 2): object() for _ in range(rng.randrange(3))}
         self.smod.pointer_members(
             words,
             offsets,
@@ -506,8 +564,14 @@ def mutation_loop(seconds: float, seed: int) -> int:
         oracle.check(data, rng)
     for base, data in pairs:
         oracle.check(data, rng, base)
+    exts = ext_seeds()
+    for ext, btf in exts:
+        oracle.ext(ext, btf, rng)
     while time.monotonic() < deadline:
-        if pairs and rng.random() < 0.25:  # split BTF: the split blob mutated, the base kept
+        if exts and rng.random() < EXT_SHARE:  # .BTF.ext: the section mutated, its BTF kept
+            ext, btf = rng.choice(exts)
+            oracle.ext(mutate(rng, ext, []), btf, rng)
+        elif pairs and rng.random() < 0.25:  # split BTF: the split blob mutated, the base kept
             base, data = rng.choice(pairs)
             oracle.check(mutate(rng, data, []), rng, base)
         else:

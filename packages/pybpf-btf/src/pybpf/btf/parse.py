@@ -95,7 +95,7 @@ _FUNC_LINKAGES = 3
 # The compiled scan's contract (see _compiled_scan): the module, the version of
 # its functions this code calls, and the rules above as it takes them.
 _SCAN_MODULE = "_pybpf_btf_scan"
-_SCAN_VERSION = 4
+_SCAN_VERSION = 5
 # Type sections this large (in words) are walked by the compiled scan: below
 # it, the walk in Python costs less than loading the module (an object's BTF).
 _SCAN_COMPILED_FROM = 16384
@@ -131,7 +131,7 @@ def _compiled_scan() -> ModuleType | None:
     """The compiled record scan, when installed, of this code's version, and not turned off.
 
     It is ``_pybpf_btf_scan``, built from pybpf-core's C sources into its
-    wheel. Its ``VERSION`` is 4 and it has four functions, each returning None
+    wheel. Its ``VERSION`` is 5 and it has five functions, each returning None
     where the Python code raises or must decide (which then says what is wrong):
 
     - ``index(types, rules)``: for a type section of native-order words,
@@ -153,6 +153,13 @@ def _compiled_scan() -> ModuleType | None:
       made so far, by index (a record there is not read), ``offsets`` native uint32,
       ``kinds`` a bit per kind looked through, then the numbers of PTR, ARRAY
       and STRUCT.
+    - ``ext_tables(data, types, offsets, first_id, strings_end)`` (from
+      version 5): a ``.BTF.ext`` section of either byte order as columns per
+      ELF section, its func and line infos checked as
+      :func:`pybpf.btf.ext.packed.load_packed_ext_infos` checks them (see
+      ``_compiled_tables`` there); ``types`` and ``offsets`` are the object's
+      type section and record offsets (native uint32), ``strings_end`` the end
+      of its string table.
 
     It also has ``map_readonly(fd, size)``, which :mod:`pybpf.btf._mapping`
     uses when present: the file's first ``size`` bytes mapped private and

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pybpf.btf.errors import BTFError, TypeNotFoundError
 from pybpf.btf.ext.records import CORERelocation, CORERelocKind, FuncInfo, LineInfo
 from pybpf.btf.ext.wire import RawSection, parse_raw
+from pybpf.btf.parse import _compiled_scan_for
 from pybpf.btf.spec import Spec
 from pybpf.btf.types import Func, Kind, Type
 
@@ -99,6 +100,9 @@ def load_packed_ext_infos(data: bytes | bytearray | memoryview, spec: Spec) -> P
     section for any malformed record, unknown string or type, or a type of the
     wrong kind.
     """
+    infos = _compiled_tables(data, spec)
+    if infos is not None:
+        return infos
     raw = parse_raw(data)
     if getattr(spec, "_raw", None) is None:
         raise BTFError(".BTF.ext needs the spec loaded from the same object's .BTF")
@@ -108,18 +112,71 @@ def load_packed_ext_infos(data: bytes | bytearray | memoryview, spec: Spec) -> P
     # something wrong are they checked section by section, for the message.
     funcs_ok = _funcs_ok(resolve, _all_records(raw.func_info))
     for sec in raw.func_info:
-        name = resolve.section_name(sec, "func_info")
+        name = resolve.section_name(sec.name_off, sec.at, "func_info")
         infos.func_infos[name] = _merged(
             infos.func_infos.get(name), _func_infos(resolve, sec, name, checked=funcs_ok)
         )
     lines_ok = _lines_ok(resolve, _all_records(raw.line_info))
     for sec in raw.line_info:
-        name = resolve.section_name(sec, "line_info")
+        name = resolve.section_name(sec.name_off, sec.at, "line_info")
         infos.line_infos[name] = _merged(
             infos.line_infos.get(name), _line_infos(resolve, sec, name, checked=lines_ok)
         )
     for sec in raw.core_relo:
-        name = resolve.section_name(sec, "core_relo")
+        name = resolve.section_name(sec.name_off, sec.at, "core_relo")
+        infos.core_relocations[name] = _merged(
+            infos.core_relocations.get(name), _core_relocations(resolve, sec, name)
+        )
+    return infos
+
+
+def _compiled_tables(data: bytes | bytearray | memoryview, spec: Spec) -> PackedExtInfos | None:
+    """:func:`load_packed_ext_infos` by the compiled scan; None where it is not used or declines.
+
+    The scan reads the sub-sections, checks the func and line infos as the
+    code below does (aligned offsets, FUNC type ids, string offsets in the
+    table) and gives each section's columns, the offsets already slots, so
+    that no Python code runs per record. It declines anything amiss (the
+    code below then says what), and is used for an object's own blob only
+    (split BTF's string offsets are checked one by one).
+    """
+    raw = spec._raw
+    if raw is None or spec._base is not None:
+        return None
+    offsets = raw.offsets
+    if not (isinstance(offsets, array | memoryview) and offsets.itemsize == 4):
+        return None
+    # The records are the work: a large .BTF.ext pays for the module as a large blob does.
+    scan = _compiled_scan_for(max(len(raw.words), len(data) // 4))
+    if scan is None:
+        return None
+    found = scan.ext_tables(
+        data, raw.words, offsets, spec._first, raw.base_strings_len + raw.strings_len
+    )
+    if found is None:
+        return None
+    little, funcs, lines, relos = found
+    resolve = _Resolver(spec)
+    infos = PackedExtInfos(byte_order="little" if little else "big")
+    for name_off, at, slots, tids in funcs:
+        name = resolve.section_name(name_off, at, "func_info")
+        infos.func_infos[name] = _merged(
+            infos.func_infos.get(name), _func_table(resolve, array("I", slots), array("I", tids))
+        )
+    for name_off, at, slots, files, line_offs, line_cols in lines:
+        name = resolve.section_name(name_off, at, "line_info")
+        table = _line_table(
+            resolve,
+            array("I", slots),
+            array("I", files),
+            array("I", line_offs),
+            array("I", line_cols),
+        )
+        infos.line_infos[name] = _merged(infos.line_infos.get(name), table)
+    for name_off, at, size, *columns in relos:
+        records = list(zip(*(array("I", column) for column in columns), strict=True))
+        sec = RawSection(name_off, records, at, size)
+        name = resolve.section_name(name_off, at, "core_relo")
         infos.core_relocations[name] = _merged(
             infos.core_relocations.get(name), _core_relocations(resolve, sec, name)
         )
@@ -250,7 +307,13 @@ def _func_infos(
             if not isinstance(func, Func):
                 raise where.error(f"type {tid} is {func!r}, not a Func")
             resolve.offset(insn_off, where)
-    slots = _slots(offsets)
+    return _func_table(resolve, _slots(offsets), tids)
+
+
+def _func_table(
+    resolve: _Resolver, slots: Sequence[int], tids: Sequence[int]
+) -> RecordTable[FuncInfo]:
+    """The table of checked func infos: their instructions' slots and their Funcs' ids."""
     # Each Func is decoded when a record naming it is built, as the types are.
     type_by_id = resolve.spec.type_by_id
 
@@ -299,7 +362,17 @@ def _line_infos(
             resolve.string(file_off, where)
             resolve.string(line_off, where)
             resolve.offset(insn_off, where)
-    slots = _slots(offsets)
+    return _line_table(resolve, _slots(offsets), files, lines, line_cols)
+
+
+def _line_table(
+    resolve: _Resolver,
+    slots: Sequence[int],
+    files: Sequence[int],
+    lines: Sequence[int],
+    line_cols: Sequence[int],
+) -> RecordTable[LineInfo]:
+    """The table of checked line infos, by column: slots, file and line strings, line and column."""
     strings = resolve.strings
     text = resolve.text
 
@@ -396,13 +469,14 @@ class _Resolver:
             s = self.strings[offset]
         return s
 
-    def section_name(self, sec: RawSection, what: str) -> str:
+    def section_name(self, name_off: int, at: int, what: str) -> str:
+        """The name of the section whose header ends (and first record starts) at byte ``at``."""
         # Each section is named in each sub-section: mostly a name seen before.
-        name = self.strings.get(sec.name_off)
+        name = self.strings.get(name_off)
         if name:
             return name
-        where = _Where(sec.at - 8, what, f"<name at {sec.name_off}>")
-        name = self.string(sec.name_off, where)
+        where = _Where(at - 8, what, f"<name at {name_off}>")
+        name = self.string(name_off, where)
         if not name:
             raise where.error("empty section name")
         return name

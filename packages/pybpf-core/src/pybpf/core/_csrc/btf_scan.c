@@ -19,7 +19,7 @@
 
 /* Bump when a function's arguments or results change: pybpf.btf uses a
  * module of the version it was written for, and its Python code otherwise. */
-#define PYBPF_BTF_SCAN_VERSION 4
+#define PYBPF_BTF_SCAN_VERSION 5
 
 /* One entry per BTF kind (the 5-bit kind field): the record's words before
  * its items (0: no such kind), the words per item, the largest vlen allowed
@@ -1138,6 +1138,222 @@ out:
     return result;
 }
 
+/* What pybpf_ext_tables reads: a .BTF.ext section, whether its words need
+ * swapping, and the object's type section (to see that func infos name FUNCs). */
+struct pybpf_ext {
+    const unsigned char *data;
+    Py_ssize_t len;
+    int swap;
+    const unsigned char *words;
+    Py_ssize_t nwords;
+    const unsigned char *offsets;
+    Py_ssize_t count;
+    Py_ssize_t first_id;
+    Py_ssize_t strings_end;
+};
+
+#define PYBPF_BTF_KIND_FUNC 12
+
+static uint32_t pybpf_ext_word(const struct pybpf_ext *e, Py_ssize_t at)
+{
+    uint32_t w;
+    memcpy(&w, e->data + at, 4);
+    return e->swap ? __builtin_bswap32(w) : w;
+}
+
+/* Whether type_id is a FUNC record of the object's own type section. */
+static int pybpf_ext_is_func(const struct pybpf_ext *e, uint32_t type_id)
+{
+    Py_ssize_t index = (Py_ssize_t)type_id - e->first_id, start;
+    if (index < 0 || index >= e->count)
+        return 0;
+    start = (Py_ssize_t)pybpf_word(e->offsets, index);
+    if (start + 2 > e->nwords)
+        return 0;
+    return ((pybpf_word(e->words, start + 1) >> 24) & 0x1F) == PYBPF_BTF_KIND_FUNC;
+}
+
+/* The columns of count records of rec_size bytes at pos, as native uint32
+ * bytes objects: func and line infos checked (NULL with *bad set when a
+ * record fails a check), their first column as instruction slots. CO-RE
+ * records come as they are (the Python code checks each). */
+static PyObject *pybpf_ext_section(const struct pybpf_ext *e, int sub, uint32_t name_off,
+                                   Py_ssize_t pos, uint32_t count, uint32_t rec_size, int *bad)
+{
+    static const int fields[] = {2, 4, 4};
+    int nfields = fields[sub], k;
+    PyObject *columns[4] = {NULL, NULL, NULL, NULL}, *result = NULL;
+    uint32_t *out[4];
+    uint32_t i;
+    for (k = 0; k < nfields; k++) {
+        columns[k] = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)count * 4);
+        if (columns[k] == NULL)
+            goto out;
+        out[k] = (uint32_t *)PyBytes_AS_STRING(columns[k]);
+    }
+    for (i = 0; i < count; i++) {
+        Py_ssize_t at = pos + (Py_ssize_t)i * rec_size;
+        uint32_t value[4];
+        for (k = 0; k < nfields; k++)
+            value[k] = pybpf_ext_word(e, at + 4 * k);
+        if (sub != 2) {
+            if (value[0] % 8) {
+                *bad = 1;
+                goto out;
+            }
+            value[0] /= 8;
+        }
+        if (sub == 0 && !pybpf_ext_is_func(e, value[1])) {
+            *bad = 1;
+            goto out;
+        }
+        if (sub == 1 && ((Py_ssize_t)value[1] >= e->strings_end
+                         || (Py_ssize_t)value[2] >= e->strings_end)) {
+            *bad = 1;
+            goto out;
+        }
+        for (k = 0; k < nfields; k++)
+            memcpy(out[k] + i, &value[k], 4);
+    }
+    if (sub == 0)
+        result = Py_BuildValue("(knOO)", (unsigned long)name_off, pos, columns[0], columns[1]);
+    else if (sub == 1)
+        result = Py_BuildValue("(knOOOO)", (unsigned long)name_off, pos, columns[0],
+                               columns[1], columns[2], columns[3]);
+    else
+        result = Py_BuildValue("(knkOOOO)", (unsigned long)name_off, pos,
+                               (unsigned long)rec_size, columns[0], columns[1], columns[2],
+                               columns[3]);
+out:
+    for (k = 0; k < nfields; k++)
+        Py_XDECREF(columns[k]);
+    return result;
+}
+
+/* The sections of one sub-section (0 func, 1 line, 2 CO-RE info), appended to
+ * list; 0, -1 on an error, 1 when the sub-section is malformed or a record
+ * fails a check. */
+static int pybpf_ext_subsection(const struct pybpf_ext *e, int sub, Py_ssize_t hdr_len,
+                                uint32_t off, uint32_t length, PyObject *list)
+{
+    static const uint32_t known[] = {8, 16, 16};
+    Py_ssize_t start, end, pos;
+    uint32_t rec_size;
+    if (length == 0)
+        return 0;
+    start = hdr_len + (Py_ssize_t)off;
+    end = start + (Py_ssize_t)length;
+    if (off % 4 || end > e->len || length < 4)
+        return 1;
+    rec_size = pybpf_ext_word(e, start);
+    if (rec_size < known[sub] || rec_size % 4)
+        return 1;
+    pos = start + 4;
+    while (pos < end) {
+        uint32_t name_off, count;
+        PyObject *section;
+        int bad = 0;
+        if (end - pos < 8)
+            return 1;
+        name_off = pybpf_ext_word(e, pos);
+        count = pybpf_ext_word(e, pos + 4);
+        pos += 8;
+        if (count == 0 || count > (uint64_t)(end - pos) / rec_size)
+            return 1;
+        section = pybpf_ext_section(e, sub, name_off, pos, count, rec_size, &bad);
+        if (section == NULL)
+            return bad ? 1 : -1;
+        if (PyList_Append(list, section) < 0) {
+            Py_DECREF(section);
+            return -1;
+        }
+        Py_DECREF(section);
+        pos += (Py_ssize_t)count * rec_size;
+    }
+    return 0;
+}
+
+/* ext_tables(data, types, offsets, first_id, strings_end) -> tuple | None
+ * A .BTF.ext section of either byte order, read and checked as
+ * pybpf.btf.ext.packed reads it: (little, funcs, lines, relos), each a list
+ * per section in file order. A func info is (name_off, at, slots, type ids),
+ * a line info (name_off, at, slots, file offsets, line offsets, line and
+ * column), a CO-RE record (name_off, at, record size, byte offsets, type ids,
+ * access string offsets, kinds): at is where its first record starts, each
+ * column native uint32 bytes. Func and line infos are checked (instruction offsets
+ * multiples of 8, type ids FUNC records of types, string offsets below
+ * strings_end); None where anything is amiss, for the Python code to say
+ * what. */
+static PyObject *pybpf_ext_tables(PyObject *self, PyObject *args)
+{
+    PyObject *data_obj, *types_obj, *offsets_obj, *lists[3] = {NULL, NULL, NULL};
+    PyObject *result = NULL;
+    Py_buffer data, types, offsets;
+    struct pybpf_ext e;
+    Py_ssize_t hdr_len;
+    int sub, subs, little;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOnn", &data_obj, &types_obj, &offsets_obj, &e.first_id,
+                          &e.strings_end))
+        return NULL;
+    if (PyObject_GetBuffer(data_obj, &data, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(types_obj, &types, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(offsets_obj, &offsets, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&types);
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    e.data = data.buf;
+    e.len = data.len;
+    e.words = types.buf;
+    e.nwords = types.len / 4;
+    e.offsets = offsets.buf;
+    e.count = offsets.len / 4;
+    if (e.len < 8 || !((e.data[0] == 0x9f && e.data[1] == 0xeb)
+                       || (e.data[0] == 0xeb && e.data[1] == 0x9f))
+        || e.data[2] != 1 || e.data[3] != 0)
+        goto declined;
+    little = e.data[0] == 0x9f;
+    {
+        const uint16_t probe = 1;
+        int host_little = *(const unsigned char *)&probe == 1;
+        e.swap = little != host_little;
+    }
+    hdr_len = (Py_ssize_t)pybpf_ext_word(&e, 4);
+    if (hdr_len < 24 || hdr_len > e.len)
+        goto declined;
+    subs = hdr_len >= 32 ? 3 : 2;
+    for (sub = 0; sub < 3; sub++) {
+        lists[sub] = PyList_New(0);
+        if (lists[sub] == NULL)
+            goto out;
+    }
+    for (sub = 0; sub < subs; sub++) {
+        int found = pybpf_ext_subsection(&e, sub, hdr_len, pybpf_ext_word(&e, 8 + 8 * sub),
+                                         pybpf_ext_word(&e, 12 + 8 * sub), lists[sub]);
+        if (found < 0)
+            goto out;
+        if (found > 0)
+            goto declined;
+    }
+    result = Py_BuildValue("(OOOO)", little ? Py_True : Py_False, lists[0], lists[1], lists[2]);
+    goto out;
+declined:
+    Py_INCREF(Py_None);
+    result = Py_None;
+out:
+    for (sub = 0; sub < 3; sub++)
+        Py_XDECREF(lists[sub]);
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&types);
+    PyBuffer_Release(&data);
+    return result;
+}
+
 /* A file mapped read-only (kernel BTF, an index the boot keeps): Python's
  * mmap holds a duplicate of the descriptor for as long as the mapping lives,
  * and ctypes, which can do without, costs a load more to import than this
@@ -1217,6 +1433,9 @@ static PyMethodDef pybpf_btf_scan_methods[] = {
     {"pointer_members", pybpf_pointer_members, METH_VARARGS,
      "pointer_members(types, offsets, decoded, first_id, type_id, kinds): the members of a "
      "struct of pointers, or None."},
+    {"ext_tables", pybpf_ext_tables, METH_VARARGS,
+     "ext_tables(data, types, offsets, first_id, strings_end): a .BTF.ext section's "
+     "records as columns per section, checked, or None."},
     {"dump", pybpf_dump, METH_VARARGS,
      "dump(types, offsets, strings, base_strings_len, first_id, start, stop, json): "
      "records as bpftool's raw or JSON dump, or None."},
