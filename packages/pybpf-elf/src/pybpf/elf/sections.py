@@ -282,7 +282,8 @@ def match_section(section: str) -> SectionInfo | None:
     """Look a program section name up in libbpf's table; None when unknown."""
     autoload = not section.startswith("?")
     name = section if autoload else section[1:]
-    for row, (pattern, *_) in enumerate(_ROWS):
+    for row, entry in enumerate(_ROWS):
+        pattern = entry[0]
         if _matches(pattern, name):
             sec_def = _definition(row)
             stem = pattern.rstrip("+")
