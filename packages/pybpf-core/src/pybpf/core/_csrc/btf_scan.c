@@ -42,6 +42,25 @@ static uint32_t pybpf_word(const unsigned char *p, Py_ssize_t i)
     return w;
 }
 
+/* The buffers of n objects, or -1 (with none held) when one has none. */
+static int pybpf_get_buffers(PyObject *const *objs, Py_buffer *views, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (PyObject_GetBuffer(objs[i], &views[i], PyBUF_SIMPLE) < 0) {
+            while (i-- > 0)
+                PyBuffer_Release(&views[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void pybpf_release_buffers(Py_buffer *views, int n)
+{
+    while (n-- > 0)
+        PyBuffer_Release(&views[n]);
+}
+
 /* Walks the records of a type section of n native-order words. Writes the
  * word offset and the name offset of each and returns their number, or -1
  * when a record is malformed or the records do not tile the section exactly.
@@ -202,24 +221,20 @@ static void pybpf_sort_names(struct pybpf_named *a, struct pybpf_named *tmp, siz
  * NUL-terminated table. */
 static PyObject *pybpf_name_order(PyObject *self, PyObject *args)
 {
-    PyObject *strings_obj, *names_obj, *result = NULL;
-    Py_buffer strings, names;
+    PyObject *objs[2], *result = NULL;
+    Py_buffer views[2], *strings = &views[0], *names = &views[1];
     struct pybpf_named *named = NULL;
     uint32_t *order = NULL;
     Py_ssize_t size, count, i, kept = 0;
     int bad = 0;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OO", &strings_obj, &names_obj))
+    if (!PyArg_ParseTuple(args, "OO", &objs[0], &objs[1]))
         return NULL;
-    if (PyObject_GetBuffer(strings_obj, &strings, PyBUF_SIMPLE) < 0)
+    if (pybpf_get_buffers(objs, views, 2) < 0)
         return NULL;
-    if (PyObject_GetBuffer(names_obj, &names, PyBUF_SIMPLE) < 0) {
-        PyBuffer_Release(&strings);
-        return NULL;
-    }
-    size = strings.len;
-    count = names.len / 4;
-    if (names.len % 4 != 0 || size == 0 || ((const char *)strings.buf)[size - 1] != 0) {
+    size = strings->len;
+    count = names->len / 4;
+    if (names->len % 4 != 0 || size == 0 || ((const char *)strings->buf)[size - 1] != 0) {
         PyErr_SetString(PyExc_ValueError, "name_order: want a NUL-terminated table and words");
         goto out;
     }
@@ -233,9 +248,9 @@ static PyObject *pybpf_name_order(PyObject *self, PyObject *args)
     }
     Py_BEGIN_ALLOW_THREADS
     {
-        const char *table = strings.buf;
+        const char *table = strings->buf;
         for (i = 0; i < count; i++) {
-            uint32_t off = pybpf_word(names.buf, i);
+            uint32_t off = pybpf_word(names->buf, i);
             const char *name;
             uint64_t head = 0;
             int k;
@@ -277,8 +292,7 @@ static PyObject *pybpf_name_order(PyObject *self, PyObject *args)
 out:
     PyMem_Free(order);
     PyMem_Free(named);
-    PyBuffer_Release(&names);
-    PyBuffer_Release(&strings);
+    pybpf_release_buffers(views, 2);
     return result;
 }
 
@@ -852,42 +866,33 @@ static void pybpf_json_record(struct pybpf_dump *d, Py_ssize_t index)
  * in the blob, or a record does not fit: the Python code renders those. */
 static PyObject *pybpf_dump(PyObject *self, PyObject *args)
 {
-    PyObject *types_obj, *offsets_obj, *strings_obj, *result = NULL;
-    Py_buffer types, offsets, strings;
+    PyObject *objs[3], *result = NULL;
+    Py_buffer views[3], *types = &views[0], *offsets = &views[1], *strings = &views[2];
     unsigned long base_strings_len, first_id;
     Py_ssize_t start, stop, i;
     int json;
     struct pybpf_dump d;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOOkknnp", &types_obj, &offsets_obj, &strings_obj,
-                          &base_strings_len, &first_id, &start, &stop, &json))
+    if (!PyArg_ParseTuple(args, "OOOkknnp", &objs[0], &objs[1], &objs[2], &base_strings_len,
+                          &first_id, &start, &stop, &json))
         return NULL;
-    if (PyObject_GetBuffer(types_obj, &types, PyBUF_SIMPLE) < 0)
+    if (pybpf_get_buffers(objs, views, 3) < 0)
         return NULL;
-    if (PyObject_GetBuffer(offsets_obj, &offsets, PyBUF_SIMPLE) < 0) {
-        PyBuffer_Release(&types);
-        return NULL;
-    }
-    if (PyObject_GetBuffer(strings_obj, &strings, PyBUF_SIMPLE) < 0) {
-        PyBuffer_Release(&offsets);
-        PyBuffer_Release(&types);
-        return NULL;
-    }
     memset(&d, 0, sizeof(d));
-    d.words = types.buf;
-    d.nwords = types.len / 4;
-    d.offsets = offsets.buf;
-    d.count = offsets.len / 4;
-    d.strings = strings.buf;
-    d.strings_len = strings.len;
+    d.words = types->buf;
+    d.nwords = types->len / 4;
+    d.offsets = offsets->buf;
+    d.count = offsets->len / 4;
+    d.strings = strings->buf;
+    d.strings_len = strings->len;
     d.base_strings_len = (uint32_t)base_strings_len;
     d.first_id = (uint32_t)first_id;
-    if (types.len % 4 || offsets.len % 4 || base_strings_len > UINT32_MAX
+    if (types->len % 4 || offsets->len % 4 || base_strings_len > UINT32_MAX
         || first_id > UINT32_MAX || start < 0 || stop > d.count || start > stop) {
         PyErr_SetString(PyExc_ValueError, "dump: want words, offsets and a range of records");
         goto out;
     }
-    if (strings.len == 0 || d.strings[strings.len - 1] != 0) {
+    if (strings->len == 0 || d.strings[strings->len - 1] != 0) {
         Py_INCREF(Py_None);
         result = Py_None;
         goto out;
@@ -913,9 +918,7 @@ static PyObject *pybpf_dump(PyObject *self, PyObject *args)
     }
 out:
     free(d.text);
-    PyBuffer_Release(&strings);
-    PyBuffer_Release(&offsets);
-    PyBuffer_Release(&types);
+    pybpf_release_buffers(views, 3);
     return result;
 }
 
@@ -1070,28 +1073,24 @@ static PyObject *pybpf_pointer_member(const struct pybpf_pointers *p, Py_ssize_t
  * (anything but such a struct of undecoded records of this blob). */
 static PyObject *pybpf_pointer_members(PyObject *self, PyObject *args)
 {
-    PyObject *types_obj, *offsets_obj, *decoded, *result = NULL;
-    Py_buffer types, offsets;
+    PyObject *objs[2], *decoded, *result = NULL;
+    Py_buffer views[2];
     Py_ssize_t first_id, type_id, start, i, vlen;
     struct pybpf_pointers p;
     uint32_t id, kind, info, mask;
     unsigned int see_through, ptr, array, strct;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOO!nn(IIII)", &types_obj, &offsets_obj, &PyDict_Type,
+    if (!PyArg_ParseTuple(args, "OOO!nn(IIII)", &objs[0], &objs[1], &PyDict_Type,
                           &decoded, &first_id, &type_id, &see_through, &ptr, &array, &strct))
         return NULL;
     if (type_id < 0 || type_id > 0xFFFFFFFF)
         Py_RETURN_NONE;
-    if (PyObject_GetBuffer(types_obj, &types, PyBUF_SIMPLE) < 0)
+    if (pybpf_get_buffers(objs, views, 2) < 0)
         return NULL;
-    if (PyObject_GetBuffer(offsets_obj, &offsets, PyBUF_SIMPLE) < 0) {
-        PyBuffer_Release(&types);
-        return NULL;
-    }
-    p.words = types.buf;
-    p.nwords = types.len / 4;
-    p.offsets = offsets.buf;
-    p.count = offsets.len / 4;
+    p.words = views[0].buf;
+    p.nwords = views[0].len / 4;
+    p.offsets = views[1].buf;
+    p.count = views[1].len / 4;
     p.decoded = decoded;
     p.first_id = first_id;
     p.see_through = see_through;
@@ -1133,8 +1132,7 @@ static PyObject *pybpf_pointer_members(PyObject *self, PyObject *args)
         PyList_SET_ITEM(result, i, member);
     }
 out:
-    PyBuffer_Release(&offsets);
-    PyBuffer_Release(&types);
+    pybpf_release_buffers(views, 2);
     return result;
 }
 
@@ -1286,33 +1284,23 @@ static int pybpf_ext_subsection(const struct pybpf_ext *e, int sub, Py_ssize_t h
  * what. */
 static PyObject *pybpf_ext_tables(PyObject *self, PyObject *args)
 {
-    PyObject *data_obj, *types_obj, *offsets_obj, *lists[3] = {NULL, NULL, NULL};
-    PyObject *result = NULL;
-    Py_buffer data, types, offsets;
+    PyObject *objs[3], *lists[3] = {NULL, NULL, NULL}, *result = NULL;
+    Py_buffer views[3];
     struct pybpf_ext e;
     Py_ssize_t hdr_len;
     int sub, subs, little;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOOnn", &data_obj, &types_obj, &offsets_obj, &e.first_id,
+    if (!PyArg_ParseTuple(args, "OOOnn", &objs[0], &objs[1], &objs[2], &e.first_id,
                           &e.strings_end))
         return NULL;
-    if (PyObject_GetBuffer(data_obj, &data, PyBUF_SIMPLE) < 0)
+    if (pybpf_get_buffers(objs, views, 3) < 0)
         return NULL;
-    if (PyObject_GetBuffer(types_obj, &types, PyBUF_SIMPLE) < 0) {
-        PyBuffer_Release(&data);
-        return NULL;
-    }
-    if (PyObject_GetBuffer(offsets_obj, &offsets, PyBUF_SIMPLE) < 0) {
-        PyBuffer_Release(&types);
-        PyBuffer_Release(&data);
-        return NULL;
-    }
-    e.data = data.buf;
-    e.len = data.len;
-    e.words = types.buf;
-    e.nwords = types.len / 4;
-    e.offsets = offsets.buf;
-    e.count = offsets.len / 4;
+    e.data = views[0].buf;
+    e.len = views[0].len;
+    e.words = views[1].buf;
+    e.nwords = views[1].len / 4;
+    e.offsets = views[2].buf;
+    e.count = views[2].len / 4;
     if (e.len < 8 || !((e.data[0] == 0x9f && e.data[1] == 0xeb)
                        || (e.data[0] == 0xeb && e.data[1] == 0x9f))
         || e.data[2] != 1 || e.data[3] != 0)
@@ -1348,9 +1336,7 @@ declined:
 out:
     for (sub = 0; sub < 3; sub++)
         Py_XDECREF(lists[sub]);
-    PyBuffer_Release(&offsets);
-    PyBuffer_Release(&types);
-    PyBuffer_Release(&data);
+    pybpf_release_buffers(views, 3);
     return result;
 }
 
