@@ -64,7 +64,6 @@ TESTS = [
     "packages/pybpf-btf/tests/test_pointer_members.py",
     "packages/pybpf-btf/tests/test_ext_compiled.py",
 ]
-TESTDATA = ROOT / "testdata"
 #: The share of mutated inputs that are a .BTF.ext section, not a BTF blob.
 EXT_SHARE = 0.2
 BOUNDARY = [
@@ -154,18 +153,6 @@ def seed_blobs() -> list[bytes]:
     if vmlinux.exists():
         blobs += list(kernel_slices(vmlinux.read_bytes()))
     return blobs
-
-
-def ext_seeds() -> list[tuple[bytes, bytes]]:
-    """The ``.BTF.ext`` and ``.BTF`` of each object in testdata that has both."""
-    from pybpf.btf.elfsections import section_data  # noqa: PLC0415
-
-    found = []
-    for path in sorted(TESTDATA.glob("*.o")):
-        data = path.read_bytes()
-        with contextlib.suppress(KeyError, ValueError):
-            found.append((section_data(data, ".BTF.ext"), section_data(data, ".BTF")))
-    return found
 
 
 def kernel_slices(data: bytes, pieces: int = 24, records: int = 400) -> Iterator[bytes]:
@@ -355,9 +342,7 @@ class Oracle:
         # The two readings of .BTF.ext, as the cross-check tests compare them;
         # small blobs go through the compiled scan too.
         sys.path.insert(0, str(ROOT / "packages" / "pybpf-btf" / "tests"))
-        self.ext_outcome: Callable[..., object] = importlib.import_module(
-            "test_ext_compiled"
-        ).outcome
+        self.ext_tests: Any = importlib.import_module("test_ext_compiled")
         parse._SCAN_COMPILED_FROM = 0
         self.failures = 0
         self.base: bytes | None = None
@@ -413,8 +398,8 @@ class Oracle:
         """A ``.BTF.ext`` section read by the compiled scan and in Python: the same outcome."""
         self.ext_direct(ext, btf, rng)
         try:
-            made = self.ext_outcome(ext, btf, python=False)
-            reference = self.ext_outcome(ext, btf, python=True)
+            made = self.ext_tests.outcome(ext, btf, python=False)
+            reference = self.ext_tests.outcome(ext, btf, python=True)
         except Exception as e:
             self.report(f".BTF.ext reading raised {type(e).__name__}: {e}", ext)
             return
@@ -564,7 +549,8 @@ def mutation_loop(seconds: float, seed: int) -> int:
         oracle.check(data, rng)
     for base, data in pairs:
         oracle.check(data, rng, base)
-    exts = ext_seeds()
+    # The .BTF.ext and .BTF of each testdata object with both, as the cross-check tests read them.
+    exts = [oracle.ext_tests.sections(path) for path in oracle.ext_tests.OBJECTS]
     for ext, btf in exts:
         oracle.ext(ext, btf, rng)
     while time.monotonic() < deadline:

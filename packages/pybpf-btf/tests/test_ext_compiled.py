@@ -16,7 +16,7 @@ from types import ModuleType
 
 import pytest
 
-from pybpf.btf import BTFError, Spec
+from pybpf.btf import BTFError, Spec, parse
 from pybpf.btf.elfsections import section_data
 from pybpf.btf.ext import packed
 from pybpf.btf.ext.packed import PackedExtInfos, load_packed_ext_infos
@@ -78,14 +78,15 @@ def outcome(ext: bytes, btf: bytes, *, python: bool) -> tuple[object, ...]:
             return ("error", str(e))
 
 
-def _sections(path: Path) -> tuple[bytes, bytes]:
+def sections(path: Path) -> tuple[bytes, bytes]:
+    """An object's ``.BTF.ext`` and ``.BTF`` (``fuzz/sanitize.py`` mutates the first)."""
     data = path.read_bytes()
     return section_data(data, ".BTF.ext"), section_data(data, ".BTF")
 
 
 @pytest.mark.parametrize("path", OBJECTS, ids=lambda p: p.name)
 def test_every_object_reads_alike(compiled: ModuleType, path: Path) -> None:
-    ext, btf = _sections(path)
+    ext, btf = sections(path)
     spec = Spec.from_bytes(btf)
     # The compiled scan takes every well-formed section, big- and little-endian.
     assert packed._compiled_tables(ext, spec) is not None
@@ -112,7 +113,7 @@ def _damaged(ext: bytes, rng: random.Random) -> bytes:
 
 @pytest.mark.parametrize("name", ["loader-el.o", "core-el.o", "core-eb.o", "loader-eb.o"])
 def test_damaged_sections_read_alike(compiled: ModuleType, name: str) -> None:
-    ext, btf = _sections(TESTDATA / name)
+    ext, btf = sections(TESTDATA / name)
     rng = random.Random(name)
     for _ in range(300):
         bad = _damaged(ext, rng)
@@ -120,7 +121,7 @@ def test_damaged_sections_read_alike(compiled: ModuleType, name: str) -> None:
 
 
 def test_what_the_compiled_scan_declines(compiled: ModuleType) -> None:
-    ext, btf = _sections(TESTDATA / "loader-el.o")
+    ext, btf = sections(TESTDATA / "loader-el.o")
     spec = Spec.from_bytes(btf)
     raw = spec._raw
     assert raw is not None
@@ -165,7 +166,7 @@ def test_what_the_compiled_scan_declines(compiled: ModuleType) -> None:
 
 
 def test_columns_of_the_compiled_scan(compiled: ModuleType) -> None:
-    ext, btf = _sections(TESTDATA / "loader-el.o")
+    ext, btf = sections(TESTDATA / "loader-el.o")
     spec = Spec.from_bytes(btf)
     raw = spec._raw
     assert raw is not None
@@ -188,13 +189,13 @@ def test_columns_of_the_compiled_scan(compiled: ModuleType) -> None:
 
 
 def test_python_reads_without_the_compiled_scan(monkeypatch: pytest.MonkeyPatch) -> None:
-    ext, btf = _sections(TESTDATA / "core-eb.o")
+    ext, btf = sections(TESTDATA / "core-eb.o")
     monkeypatch.setenv("PYBPF_BTF_SCAN", "python")
-    packed._compiled_scan_for.__globals__["_compiled_scan"].cache_clear()
+    parse._compiled_scan.cache_clear()
     try:
         spec = Spec.from_bytes(btf)
         assert packed._compiled_tables(ext, spec) is None
         infos = load_packed_ext_infos(ext, spec)
         assert infos.byte_order == "big" and infos.core_relocations
     finally:
-        packed._compiled_scan_for.__globals__["_compiled_scan"].cache_clear()
+        parse._compiled_scan.cache_clear()

@@ -465,6 +465,18 @@ class RawBTF:
         first = self.first_id
         return [first + i for i in found]
 
+    @property
+    def native_offsets(self) -> array[int] | memoryview | None:
+        """``offsets`` as native uint32, what the compiled scan reads; None for a list.
+
+        The compiled scan's array and a saved index's view are; the Python
+        walk gives a list.
+        """
+        offsets = self.offsets
+        if isinstance(offsets, array | memoryview) and offsets.itemsize == 4:
+            return offsets
+        return None
+
     def kind_of(self, type_id: int) -> int:
         """The BTF kind number of a type of this blob."""
         return (self.words[self.offsets[type_id - self.first_id] + 1] >> 24) & 0x1F

@@ -77,11 +77,10 @@ def _compiled_batches(raw: RawBTF) -> _CompiledBatch | None:
     scan = _compiled_scan()
     if scan is None:
         return None
-    # Native uint32 as the C code reads them: the compiled scan's array and
-    # a saved index's view are; the Python walk's list is copied.
-    offsets: Any = raw.offsets
-    if not (isinstance(offsets, array | memoryview) and offsets.itemsize == 4):
-        offsets = array("I", offsets)
+    # Native uint32 as the C code reads them: the Python walk's list is copied.
+    offsets: Any = raw.native_offsets
+    if offsets is None:
+        offsets = array("I", raw.offsets)
     args = (raw.words, offsets, raw.strings, raw.base_strings_len, raw.first_id)
 
     def batch(start: int, stop: int, as_json: bool) -> str | None:

@@ -12,7 +12,6 @@ import itertools
 import mmap
 import os
 import sys
-from array import array
 from collections.abc import Iterable, Iterator, Sequence
 
 from pybpf.btf import name_order
@@ -266,9 +265,8 @@ class Spec:
         if raw is None:
             return None
         scan = _compiled_scan_for(len(raw.words))
-        offsets = raw.offsets
-        native = isinstance(offsets, array | memoryview) and offsets.itemsize == 4
-        if scan is not None and native and 0 <= type_id <= _MAX_U32:
+        offsets = raw.native_offsets
+        if scan is not None and offsets is not None and 0 <= type_id <= _MAX_U32:
             found: list[PointerMember] | None = scan.pointer_members(
                 raw.words, offsets, self._types, self._first, type_id, _POINTER_KINDS
             )

@@ -113,20 +113,14 @@ def load_packed_ext_infos(data: bytes | bytearray | memoryview, spec: Spec) -> P
     funcs_ok = _funcs_ok(resolve, _all_records(raw.func_info))
     for sec in raw.func_info:
         name = resolve.section_name(sec.name_off, sec.at, "func_info")
-        infos.func_infos[name] = _merged(
-            infos.func_infos.get(name), _func_infos(resolve, sec, name, checked=funcs_ok)
-        )
+        _add(infos.func_infos, name, _func_infos(resolve, sec, name, checked=funcs_ok))
     lines_ok = _lines_ok(resolve, _all_records(raw.line_info))
     for sec in raw.line_info:
         name = resolve.section_name(sec.name_off, sec.at, "line_info")
-        infos.line_infos[name] = _merged(
-            infos.line_infos.get(name), _line_infos(resolve, sec, name, checked=lines_ok)
-        )
+        _add(infos.line_infos, name, _line_infos(resolve, sec, name, checked=lines_ok))
     for sec in raw.core_relo:
         name = resolve.section_name(sec.name_off, sec.at, "core_relo")
-        infos.core_relocations[name] = _merged(
-            infos.core_relocations.get(name), _core_relocations(resolve, sec, name)
-        )
+        _add(infos.core_relocations, name, _core_relocations(resolve, sec, name))
     return infos
 
 
@@ -143,8 +137,8 @@ def _compiled_tables(data: bytes | bytearray | memoryview, spec: Spec) -> Packed
     raw = spec._raw
     if raw is None or spec._base is not None:
         return None
-    offsets = raw.offsets
-    if not (isinstance(offsets, array | memoryview) and offsets.itemsize == 4):
+    offsets = raw.native_offsets
+    if offsets is None:
         return None
     # The records are the work: a large .BTF.ext pays for the module as a large blob does.
     scan = _compiled_scan_for(max(len(raw.words), len(data) // 4))
@@ -160,9 +154,7 @@ def _compiled_tables(data: bytes | bytearray | memoryview, spec: Spec) -> Packed
     infos = PackedExtInfos(byte_order="little" if little else "big")
     for name_off, at, slots, tids in funcs:
         name = resolve.section_name(name_off, at, "func_info")
-        infos.func_infos[name] = _merged(
-            infos.func_infos.get(name), _func_table(resolve, array("I", slots), array("I", tids))
-        )
+        _add(infos.func_infos, name, _func_table(resolve, array("I", slots), array("I", tids)))
     for name_off, at, slots, files, line_offs, line_cols in lines:
         name = resolve.section_name(name_off, at, "line_info")
         table = _line_table(
@@ -172,15 +164,18 @@ def _compiled_tables(data: bytes | bytearray | memoryview, spec: Spec) -> Packed
             array("I", line_offs),
             array("I", line_cols),
         )
-        infos.line_infos[name] = _merged(infos.line_infos.get(name), table)
+        _add(infos.line_infos, name, table)
     for name_off, at, size, *columns in relos:
         records = list(zip(*(array("I", column) for column in columns), strict=True))
         sec = RawSection(name_off, records, at, size)
         name = resolve.section_name(name_off, at, "core_relo")
-        infos.core_relocations[name] = _merged(
-            infos.core_relocations.get(name), _core_relocations(resolve, sec, name)
-        )
+        _add(infos.core_relocations, name, _core_relocations(resolve, sec, name))
     return infos
+
+
+def _add(group: dict[str, RecordTable[_R]], name: str, table: RecordTable[_R]) -> None:
+    """Put ``table`` in ``group`` under its section's name, after a table of that name there."""
+    group[name] = _merged(group.get(name), table)
 
 
 def _merged(first: RecordTable[_R] | None, second: RecordTable[_R]) -> RecordTable[_R]:

@@ -1151,6 +1151,8 @@ struct pybpf_ext {
 };
 
 #define PYBPF_BTF_KIND_FUNC 12
+/* The u32 fields of a func info, a line info and a CO-RE record. */
+static const int pybpf_ext_fields[3] = {2, 4, 4};
 
 static uint32_t pybpf_ext_word(const struct pybpf_ext *e, Py_ssize_t at)
 {
@@ -1178,8 +1180,7 @@ static int pybpf_ext_is_func(const struct pybpf_ext *e, uint32_t type_id)
 static PyObject *pybpf_ext_section(const struct pybpf_ext *e, int sub, uint32_t name_off,
                                    Py_ssize_t pos, uint32_t count, uint32_t rec_size, int *bad)
 {
-    static const int fields[] = {2, 4, 4};
-    int nfields = fields[sub], k;
+    int nfields = pybpf_ext_fields[sub], k;
     PyObject *columns[4] = {NULL, NULL, NULL, NULL}, *result = NULL;
     uint32_t *out[4];
     uint32_t i;
@@ -1234,7 +1235,6 @@ out:
 static int pybpf_ext_subsection(const struct pybpf_ext *e, int sub, Py_ssize_t hdr_len,
                                 uint32_t off, uint32_t length, PyObject *list)
 {
-    static const uint32_t known[] = {8, 16, 16};
     Py_ssize_t start, end, pos;
     uint32_t rec_size;
     if (length == 0)
@@ -1244,7 +1244,7 @@ static int pybpf_ext_subsection(const struct pybpf_ext *e, int sub, Py_ssize_t h
     if (off % 4 || end > e->len || length < 4)
         return 1;
     rec_size = pybpf_ext_word(e, start);
-    if (rec_size < known[sub] || rec_size % 4)
+    if (rec_size < 4u * (uint32_t)pybpf_ext_fields[sub] || rec_size % 4)
         return 1;
     pos = start + 4;
     while (pos < end) {
@@ -1306,11 +1306,7 @@ static PyObject *pybpf_ext_tables(PyObject *self, PyObject *args)
         || e.data[2] != 1 || e.data[3] != 0)
         goto declined;
     little = e.data[0] == 0x9f;
-    {
-        const uint16_t probe = 1;
-        int host_little = *(const unsigned char *)&probe == 1;
-        e.swap = little != host_little;
-    }
+    e.swap = little != PY_LITTLE_ENDIAN;
     hdr_len = (Py_ssize_t)pybpf_ext_word(&e, 4);
     if (hdr_len < 24 || hdr_len > e.len)
         goto declined;
