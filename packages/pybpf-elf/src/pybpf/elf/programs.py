@@ -426,13 +426,14 @@ def _link(main: Function, order: list[Function], taken: set[str]) -> Instruction
         return linked
     starts = {main.name: 0}
     placed: list[tuple[Function, int, Instructions]] = [(main, 0, linked)]
-    slot = linked.slots
+    # A function's code takes the slots its symbol spans (add_section cut it there).
+    slot = main.slots
     for func in order[1:]:
         copies = func.instructions if func.name in taken else func.instructions.copy()
         copies[0].symbol = func.name
         starts[func.name] = slot
         placed.append((func, slot, copies))
-        slot += copies.slots
+        slot += func.slots
         linked.extend(copies)
     for func, start, insns in placed:
         for index, rel_slot, target in func.sites:
