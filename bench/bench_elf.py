@@ -81,6 +81,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -166,3 +167,21 @@ def run(bench: Bench) -> None:
                 baseline_name="libbpf open",
                 target_seconds=target,
             )
+    # The loader object's loads counted: a process making 20 loads less one
+    # making none, per load (the first load of each is not counted).
+    none = bench.instructions([sys.executable, "-c", _LOADS, loader, "0"])
+    many = bench.instructions([sys.executable, "-c", _LOADS, loader, "20"])
+    if none is None or many is None:
+        bench.skip("load_collection_spec loader-el.o, instructions", "no valgrind here")
+    else:
+        bench.count("load_collection_spec loader-el.o, instructions per load", (many - none) // 20)
+
+
+#: Loads an object once, then the number of times given.
+_LOADS = """
+import sys
+from pybpf.elf import load_collection_spec
+data = open(sys.argv[1], "rb").read()
+for _ in range(1 + int(sys.argv[2])):
+    load_collection_spec(data)
+"""

@@ -15,6 +15,11 @@ its rows through :class:`Bench`:
   or a constant (:class:`Constant`, for ebpf-go, whose modules are not
   reachable here: measured elsewhere, never same-run, and the row says so).
 - :meth:`Bench.report` is a row without a baseline: the median of the samples.
+- :meth:`Bench.instructions` counts what a whole process executes, with
+  valgrind's callgrind (:meth:`Bench.count`): a count does not move with the
+  machine's load, which moves times by a quarter from pair to pair here and
+  by up to 2x between hours, so it tells whether a change made the work
+  smaller. Those rows are for the record; the goals stay in time.
 
 C baselines live in ``bench/c/`` and are compiled against libbpf-dev by
 :meth:`Bench.c_program`. Run a subset with ``nox -s bench -- asm btf``;
@@ -27,6 +32,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -55,13 +62,17 @@ class Constant:
 
 @dataclass
 class Row:
-    """One line of the table, as ``--json`` writes it."""
+    """One line of the table, as ``--json`` writes it.
+
+    ``value`` and ``baseline_value`` are in ``unit``: seconds, or the
+    instructions callgrind counted.
+    """
 
     what: str
     kind: str
-    seconds: float
+    value: float
     baseline_name: str = ""
-    baseline_seconds: float | None = None
+    baseline_value: float | None = None
     ratio: float | None = None
     ratio_low: float | None = None
     ratio_high: float | None = None
@@ -69,6 +80,7 @@ class Row:
     target_seconds: float | None = None
     rounds: int = 0
     note: str = ""
+    unit: str = "s"
 
     @property
     def holds(self) -> bool | None:
@@ -77,7 +89,7 @@ class Row:
         if self.target is not None and self.ratio is not None:
             checks.append(self.ratio <= self.target)
         if self.target_seconds is not None:
-            checks.append(self.seconds <= self.target_seconds)
+            checks.append(self.value <= self.target_seconds)
         return all(checks) if checks else None
 
 
@@ -185,9 +197,9 @@ class Bench:
         row = Row(
             what=what,
             kind=kind,
-            seconds=statistics.median(ours_s),
+            value=statistics.median(ours_s),
             baseline_name=baseline_name,
-            baseline_seconds=statistics.median(theirs_s),
+            baseline_value=statistics.median(theirs_s),
             ratio=statistics.median(ratios),
             ratio_low=min(ratios),
             ratio_high=max(ratios),
@@ -218,9 +230,9 @@ class Bench:
         row = Row(
             what=what,
             kind=kind,
-            seconds=statistics.median(diffs),
+            value=statistics.median(diffs),
             baseline_name=baseline_name,
-            baseline_seconds=statistics.median(theirs_s),
+            baseline_value=statistics.median(theirs_s),
             target_seconds=target_seconds,
             rounds=self.rounds,
             note=f"over {baseline_name} ({_fmt(statistics.median(theirs_s))}), "
@@ -231,7 +243,52 @@ class Bench:
 
     def report(self, what: str, seconds: float, *, kind: str = "in-process", note: str = "") -> Row:
         """A row without a baseline: a figure for the record."""
-        row = Row(what=what, kind=kind, seconds=seconds, rounds=self.rounds, note=note)
+        row = Row(what=what, kind=kind, value=seconds, rounds=self.rounds, note=note)
+        self._add(row)
+        return row
+
+    def instructions(self, argv: Sequence[str | os.PathLike[str]]) -> int | None:
+        """The instructions a whole process executes (callgrind), or None without valgrind.
+
+        Interpreter start, imports and exit included; the process must succeed.
+        """
+        valgrind = shutil.which("valgrind")
+        if valgrind is None:
+            return None
+        done = subprocess.run(
+            [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+            + [os.fspath(a) for a in argv],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        found = re.search(r"Collected : (\d+)", done.stderr)
+        if found is None:
+            raise RuntimeError(f"callgrind counted nothing for {argv}: {done.stderr[-500:]}")
+        return int(found.group(1))
+
+    def count(
+        self,
+        what: str,
+        ours: int,
+        theirs: int | None = None,
+        *,
+        baseline_name: str = "",
+        note: str = "",
+    ) -> Row:
+        """A row of instruction counts (:meth:`instructions`), with their ratio to a baseline's."""
+        row = Row(
+            what=what,
+            kind="instructions",
+            value=ours,
+            baseline_name=baseline_name,
+            baseline_value=theirs,
+            ratio=None if theirs is None else ours / theirs,
+            rounds=1,
+            note=note,
+            unit="instructions",
+        )
         self._add(row)
         return row
 
@@ -242,7 +299,9 @@ class Bench:
     def _add(self, row: Row) -> None:
         self.rows.append(row)
         ratio = ""
-        if row.ratio is not None:
+        if row.ratio is not None and row.ratio_low is None:
+            ratio = f"{row.ratio:.2f}x {row.baseline_name}"
+        elif row.ratio is not None:
             ratio = (
                 f"{row.ratio:.2f}x {row.baseline_name} [{row.ratio_low:.2f}-{row.ratio_high:.2f}]"
             )
@@ -258,17 +317,20 @@ class Bench:
             if note in self._said:
                 note = "not same-run"
             self._said.add(row.note)
+        figure = _fmt(row.value, row.unit)
         print(
-            f"  {row.what:<58} {row.kind:<13} {_fmt(row.seconds):>10}  {ratio:<30} {verdict}"
+            f"  {row.what:<58} {row.kind:<13} {figure:>10}  {ratio:<30} {verdict}"
             + (f"  ({note})" if note else ""),
             flush=True,
         )
 
 
-def _fmt(seconds: float) -> str:
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.2f} us"
-    return f"{seconds * 1e3:.2f} ms"
+def _fmt(value: float, unit: str = "s") -> str:
+    if unit == "instructions":
+        return f"{value / 1e6:.2f} M"
+    if value < 1e-3:
+        return f"{value * 1e6:.2f} us"
+    return f"{value * 1e3:.2f} ms"
 
 
 def main(argv: list[str]) -> int:

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the project's tasks need on a fresh Debian machine: the BPF C
 # toolchain (testdata, conformance checks against llvm-objdump, bpftool and
-# libbpf), qemu and busybox for the kernel matrix, and nox.
+# libbpf), qemu and busybox for the kernel matrix, valgrind for the bench's
+# instruction counts, and nox.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
 APT_PACKAGES=(
   clang clang-16 clang-19 llvm libbpf-dev bpftool linux-libc-dev iproute2
-  qemu-system-x86 busybox-static zstd xz-utils kmod cpio
+  qemu-system-x86 busybox-static zstd xz-utils kmod cpio valgrind
 )
 
 missing=()
