@@ -65,7 +65,7 @@ def marshal(
     """
     spec = source if isinstance(source, Spec) else Spec.from_types(source)
     recs = records(spec)
-    if sanitize is not None:
+    if sanitize is not None and sanitize.needed:
         recs = sanitize_records(recs, sanitize, first_id=spec.start_id)
     base_strings = 0
     if spec.base is not None:

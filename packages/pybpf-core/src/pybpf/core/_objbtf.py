@@ -105,7 +105,8 @@ class ObjectBTF:
 
                     named = [(n, t, f) for (n, t), f in zip(kinds, funcs, strict=True)]
                     self.arg_ctx_funcs = rewrite(recs, types.start_id, named)
-            recs = sanitize_records(recs, sanitize, first_id=types.start_id)
+            if sanitize.needed:  # a kernel that lacks some kind: copies, rewritten
+                recs = sanitize_records(recs, sanitize, first_id=types.start_id)
             blob = encode(recs, sys.byteorder)
             blob, self._strings = add_strings(blob, strings)
             self.fd = _cmds.btf_load(blob, "load the object's BTF")
