@@ -164,6 +164,20 @@ its once-per-boot memlock probe. What importing ``kprobe`` still pays is the
 compiled syscall module and core's and the link layer's enums (``LinkType``
 is read at import); ``PerfEventAttr`` is a record, so opening a perf event
 no longer imports ``dataclasses``.
+
+A tenth look (2026-12): this module now prints the goal row's instruction
+counts too (callgrind: ~190M for the process against ~44M for the C program
+and ~36M for a bare interpreter). The interpreter's exit, timed from the
+script's last line to the process's end (21 interleaved rounds on a slow
+hour): 9.4 ms, against 1.5 ms when the script ends with ``os._exit``, 3.4 ms
+after ``gc.freeze()`` and 2.9 ms for a bare interpreter. About 6 ms of a
+~70 ms process is CPython's shutdown collections over the ~11,300 objects the
+process holds (~5,400 for a bare interpreter): ~1,200 functions, ~680
+dicts, ~360 slot descriptors, ~240 enum members with their dicts, ~160
+classes, and the 350 members of the kernel's types CO-RE decoded. A library
+cannot freeze its user's objects, so that cost goes with what is imported.
+Loading the object's BTF no longer copies every record for a kernel that
+needs no sanitizing (0.5M instructions).
 """
 
 from __future__ import annotations
