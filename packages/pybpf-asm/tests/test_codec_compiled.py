@@ -66,6 +66,8 @@ def executable_sections() -> bytes:
     elftools = pytest.importorskip("elftools.elf.elffile")
     code = b""
     for path in sorted((ROOT / "testdata").glob("*-el.o")):
+        if path.name == "raw_insns-el.o":
+            continue  # words the UAPI lacks, on purpose: neither codec takes them
         with path.open("rb") as f:
             for sec in elftools.ELFFile(f).iter_sections():
                 if sec["sh_type"] == "SHT_PROGBITS" and sec["sh_flags"] & 0x4:

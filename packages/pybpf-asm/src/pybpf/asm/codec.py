@@ -273,10 +273,24 @@ def _check_one(insn: Instruction, slot: int) -> None:
             )
 
 
-def encode_instructions(insns: Iterable[Instruction], byteorder: str) -> bytes:
-    """Encode instructions; raises :class:`InstructionError` for a field out of range."""
+def encode_instructions(
+    insns: Iterable[Instruction], byteorder: str, *, strict: bool = True
+) -> bytes:
+    """Encode instructions; raises :class:`InstructionError` for a field out of range.
+
+    ``strict=False`` is the inverse of ``decode_instructions(strict=False)``:
+    an opcode or field combination the UAPI does not define is written as it
+    is, for the kernel to judge; only a value that does not fit its field
+    (register above 15, offset beyond 16 bits, constant beyond 32 bits, or 64
+    for an LD_IMM64) still raises.
+    """
     prefix = _byteorder_prefix(byteorder)
     insns = insns if isinstance(insns, Sequence) else list(insns)
+    if not strict:
+        try:
+            return encode_instructions(insns, byteorder)
+        except InstructionError:
+            return _encode_as_is(insns, prefix)
     codec = _compiled_codec()
     if codec is not None:
         encoded = codec.encode(insns, prefix == "<", Instruction, _codec_rules())
@@ -293,6 +307,35 @@ def encode_instructions(insns: Iterable[Instruction], byteorder: str) -> bytes:
 
 
 _ROW = attrgetter("opcode", "dst", "src", "offset", "constant")
+
+
+def _encode_as_is(insns: Sequence[Instruction], prefix: str) -> bytes:
+    """Slot by slot, every field as it is: the slow path for encodings the UAPI lacks."""
+    slot = struct.Struct(prefix + "BBhi")
+    wide = struct.Struct(prefix + "BBhIBBhI")  # an LD_IMM64: both halves, unsigned
+    little = prefix == "<"
+    out = bytearray()
+    for index, insn in enumerate(insns):
+        op, dst, src, off, value = _ROW(insn)
+        where = {"offset": len(out), "index": index}
+        if not 0 <= op <= 0xFF:
+            raise InstructionError(f"opcode {op} does not fit in 8 bits", **where)
+        if not (0 <= dst <= 0x0F and 0 <= src <= 0x0F):
+            raise InstructionError(f"registers {dst}, {src} do not fit in 4 bits", **where)
+        if op == LD_IMM64 and not -(1 << 63) <= value <= _M64:
+            raise InstructionError(f"constant {value} does not fit in 64 bits", **where)
+        regs = dst | src << 4 if little else dst << 4 | src
+        try:
+            if op == LD_IMM64:
+                value &= _M64
+                out += wide.pack(op, regs, off, value & 0xFFFFFFFF, 0, 0, 0, value >> 32)
+            else:
+                out += slot.pack(op, regs, off, value)
+        except struct.error:
+            raise InstructionError(
+                f"offset {off} or constant {value} does not fit its field", **where
+            ) from None
+    return bytes(out)
 
 
 def _validate(insns: Sequence[Instruction]) -> None:

@@ -270,9 +270,14 @@ class Instructions(MutableSequence[Instruction]):
 
     # -- bytes ---------------------------------------------------------------
 
-    def encode(self, byteorder: ByteOrder = "little") -> bytes:
-        """The raw bytecode; raises :class:`InstructionError` for a field out of range."""
-        return encode_instructions(self._insns, byteorder)
+    def encode(self, byteorder: ByteOrder = "little", *, strict: bool = True) -> bytes:
+        """The raw bytecode; raises :class:`InstructionError` for a field out of range.
+
+        ``strict=False`` also writes what :func:`decode` with ``strict=False``
+        read (an opcode or field combination the UAPI does not define) as it
+        is; see :func:`pybpf.asm.codec.encode_instructions`.
+        """
+        return encode_instructions(self._insns, byteorder, strict=strict)
 
     def tag(
         self, byteorder: ByteOrder = "little", *, algorithm: Literal["sha256", "sha1"] = "sha256"

@@ -42,6 +42,11 @@ from pybpf.elf._elffile import (
 )
 from pybpf.elf.errors import ELFError, Where
 
+# Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pybpf.asm import ByteOrder
+
 __all__ = ["R_BPF_64_32", "R_BPF_64_64", "CodeReader", "Function", "link_programs"]
 
 R_BPF_NONE = 0
@@ -118,8 +123,8 @@ class CodeReader:
             raise ELFError(f"size {len(data)} is not a multiple of 8", section=section.name)
         try:
             insns = decode(data, elf.byte_order)
-        except InstructionError as e:
-            raise ELFError(f"bad instruction: {e}", section=section.name, offset=e.offset) from e
+        except InstructionError:
+            insns = _decode_as_is(data, elf.byte_order, section.name)
         total_slots = len(data) // 8
         wides, by_slot = _layout(data, insns)
         funcs: list[Function] = []
@@ -298,6 +303,30 @@ def _symbol_at(section: Section, sym: Symbol) -> Where:
 def _at(section: Section, sym: Symbol, offset: int) -> Where:
     """The place of a relocation, for its errors."""
     return Where(section.name, sym.name or None, offset)
+
+
+def _decode_as_is(data: bytes, byte_order: ByteOrder, section: str) -> Instructions:
+    """A section with instructions the kernel refuses, decoded field by field.
+
+    The verifier tests put such words in on purpose (an ALU offset the kernel
+    reserves, an opcode it does not know) and expect the kernel, not the
+    loader, to refuse the one program holding them: libbpf opens the object
+    and loads the others. Only a broken LD_IMM64 pair stays an error here: the
+    instructions after it would not start where the section's slots say.
+    """
+    insns = decode(data, byte_order, strict=False)
+    slot = 0
+    for insn in insns:
+        if insn.opcode == LD_IMM64 and data[slot * 8 + 8 : slot * 8 + 12] != b"\0\0\0\0":
+            try:
+                decode(data[slot * 8 : slot * 8 + 16], byte_order)
+            except InstructionError as e:
+                where = InstructionError(e.message, offset=slot * 8 + (e.offset or 0))
+                raise ELFError(
+                    f"bad instruction: {where}", section=section, offset=where.offset
+                ) from e
+        slot += insn.slots
+    return insns
 
 
 def _layout(data: bytes, insns: Instructions) -> tuple[list[int], list[Instruction | None]]:
