@@ -12,6 +12,7 @@ import struct
 import pytest
 
 from pybpf.asm import ByteOrder, Instruction, InstructionError, Instructions
+from pybpf.asm.codec import encode_instructions
 from pybpf.asm.instructions import decode
 
 _PREFIX = {"little": "<", "big": ">"}
@@ -74,3 +75,19 @@ def test_a_value_too_big_for_its_field_still_raises(insn: Instruction, words: st
         insns.encode(strict=False)
     assert info.value.offset == 8
     assert info.value.index == 1
+
+
+@pytest.mark.parametrize(
+    ("item", "words"),
+    [
+        (object(), "not an Instruction"),
+        (Instruction("x", 0, 0, 0, 0), "opcode must be an int, not str"),  # type: ignore[arg-type]
+        (Instruction(0xB7, 0, 0, 0, 1.5), "constant must be an int, not float"),  # type: ignore[arg-type]
+    ],
+)
+def test_what_is_no_instruction_raises_as_strictly(item: object, words: str) -> None:
+    code = [Instruction(0xB7, 0, 0, 0, 0), item]
+    for strict in (True, False):
+        with pytest.raises(InstructionError, match=words) as info:
+            encode_instructions(code, "little", strict=strict)  # type: ignore[arg-type]
+        assert (info.value.offset, info.value.index) == (8, 1)

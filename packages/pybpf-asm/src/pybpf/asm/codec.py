@@ -316,7 +316,7 @@ def _encode_as_is(insns: Sequence[Instruction], prefix: str) -> bytes:
     little = prefix == "<"
     out = bytearray()
     for index, insn in enumerate(insns):
-        op, dst, src, off, value = _ROW(insn)
+        op, dst, src, off, value = _int_fields(insn, len(out), index)
         where = {"offset": len(out), "index": index}
         if not 0 <= op <= 0xFF:
             raise InstructionError(f"opcode {op} does not fit in 8 bits", **where)
@@ -338,22 +338,27 @@ def _encode_as_is(insns: Sequence[Instruction], prefix: str) -> bytes:
     return bytes(out)
 
 
+def _int_fields(insn: Instruction, offset: int, index: int) -> tuple[int, int, int, int, int]:
+    """The opcode, registers, offset and constant of ``insn``; InstructionError if not all ints."""
+    try:
+        fields = _ROW(insn)
+    except AttributeError:
+        raise InstructionError(
+            f"not an Instruction: {insn!r}", offset=offset, index=index
+        ) from None
+    for name, value in zip(("opcode", "dst", "src", "offset", "constant"), fields, strict=True):
+        if not isinstance(value, int):
+            raise InstructionError(
+                f"{name} must be an int, not {type(value).__name__}", offset=offset, index=index
+            )
+    return fields
+
+
 def _validate(insns: Sequence[Instruction]) -> None:
     """Find the first instruction the fast encoder could not take and say why."""
     offset = 0
     for index, insn in enumerate(insns):
-        try:
-            fields = _ROW(insn)
-        except AttributeError:
-            raise InstructionError(
-                f"not an Instruction: {insn!r}", offset=offset, index=index
-            ) from None
-        for name, value in zip(("opcode", "dst", "src", "offset", "constant"), fields, strict=True):
-            if not isinstance(value, int):
-                raise InstructionError(
-                    f"{name} must be an int, not {type(value).__name__}", offset=offset, index=index
-                )
-        op, dst, src, off, value = fields
+        op, dst, src, off, value = _int_fields(insn, offset, index)
         if op not in VALID_OPCODES:
             raise InstructionError(f"unknown opcode {op:#x}", offset=offset, index=index)
         for name, reg in (("dst", dst), ("src", src)):
