@@ -147,13 +147,36 @@ def _build_enum(etype: type[enum.Enum], name: str, namespace: dict[str, object])
         # in the class, or a property that keeps a base's descriptor of that
         # name working for the instances (Enum's "value", say): the same here.
         members: dict[str, enum.Enum] = made.__dict__["_member_map_"]
+        inherited = _inherited_names(etype)
         for member_name, member in members.items():
-            type.__setattr__(made, member_name, _class_attribute(made, member_name, member))
+            attribute = (
+                _class_attribute(made, member_name, member) if member_name in inherited else member
+            )
+            type.__setattr__(made, member_name, attribute)
         return made
     body = enum.EnumType.__prepare__(name, (etype,))
     for key, value in namespace.items():
         body[key] = value
     return enum.EnumType(name, (etype,), body)
+
+
+#: The attribute names an enum type and its bases define, by enum type.
+_INHERITED: dict[type, frozenset[str]] = {}
+
+
+def _inherited_names(etype: type) -> frozenset[str]:
+    """Every name in the class dicts of ``etype``'s MRO: the bases of each enum it makes.
+
+    A member whose name is not among them is set on its class as itself; only
+    the few others (``name``, ``value``...) need :func:`_class_attribute`'s
+    search, which is a fifth of building an enum when run for every member.
+    """
+    names = _INHERITED.get(etype)
+    if names is None:
+        names = _INHERITED[etype] = frozenset(
+            name for base in etype.__mro__ for name in base.__dict__
+        )
+    return names
 
 
 def _class_attribute(made: type, member_name: str, member: enum.Enum) -> object:
