@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -59,8 +60,16 @@ def _layout(entry: bytes) -> tuple[int, int, int]:
     """Where the offsets, the names and the name order start in an entry."""
     head = entry.index(b"\n", len(b"pybpf-btf-index\n")) + 1
     count = int.from_bytes(entry[head : head + 4], sys.byteorder)
-    offsets_at = head + 12
+    offsets_at = head + index_cache._COUNTS.size
     return offsets_at, offsets_at + 4 * count, offsets_at + 8 * count
+
+
+def _other_field(entry: bytes, field: str, other: str) -> bytes:
+    """The entry with one field of its key changed (unchanged when the key lacks it)."""
+    head = entry.index(b"\n") + 1
+    line = entry[head : entry.index(b"\n", head)].split(b" ")
+    line = [other.encode() if part == field.encode() else part for part in line]
+    return entry[:head] + b" ".join(line) + entry[entry.index(b"\n", head) :]
 
 
 def _zero(entry: bytes, start: int, size: int) -> bytes:
@@ -74,7 +83,9 @@ def _zero(entry: bytes, start: int, size: int) -> bytes:
         pytest.param(lambda b: b[:-4], id="short"),
         pytest.param(lambda b: b + b"x", id="long"),
         pytest.param(lambda b: b"garbage" + b[7:], id="bad-magic"),
-        pytest.param(lambda b: b.replace(b" 1 ", b" 9 ", 1), id="other-key"),
+        pytest.param(lambda b: _other_field(b, str(index_cache._FORMAT), "9"), id="other-format"),
+        pytest.param(lambda b: _other_field(b, "xxh64", "crc32"), id="other-check"),
+        pytest.param(lambda b: _other_field(b, "crc32", "xxh64"), id="other-check-reversed"),
         pytest.param(lambda b: _zero(b, _layout(b)[2] - 4, 4), id="wrong-last-name"),
         pytest.param(lambda b: _zero(b, _layout(b)[2], len(b) - _layout(b)[2]), id="zeroed-order"),
         pytest.param(lambda b: b"", id="empty"),
@@ -90,6 +101,25 @@ def test_damaged_entry_is_recomputed_and_replaced(cache: Path, btf_file: Path, d
     assert again.shape(again.type_by_name("pair")) == good.shape(good.type_by_name("pair"))
     # Loading recomputed the index and saved it afresh.
     assert entry.read_bytes() == saved
+
+
+def test_an_entry_of_the_other_checksum_is_a_miss_not_misread(
+    cache: Path, btf_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An install without the compiled scan checks entries with zlib's CRC-32.
+    monkeypatch.setattr(index_cache, "_checksum", lambda: ("crc32", zlib.crc32))
+    first = kernel._load_sysfs(btf_file, base=None)
+    assert _from_cache(kernel._load_sysfs(btf_file, base=None))
+    crc_entry = _entry(cache).read_bytes()
+    monkeypatch.undo()
+    monkeypatch.setenv("PYBPF_CACHE_DIR", str(cache))
+    name, _ = index_cache._checksum()
+    again = kernel._load_sysfs(btf_file, base=None)
+    assert again == first
+    assert _from_cache(again) == (name == "crc32")
+    if name != "crc32":
+        assert _entry(cache).read_bytes() != crc_entry  # replaced by this kind's
+        assert _from_cache(kernel._load_sysfs(btf_file, base=None))
 
 
 def test_index_that_does_not_frame_the_blob_is_ignored(cache: Path, btf_file: Path) -> None:

@@ -377,3 +377,70 @@ def test_small_blobs_use_the_compiled_strings_once_the_scan_is_in_use(
     decoder._decode_all_strings()
     assert decoder.names == {0: "", 1: "café", 7: "\ufffd"}
     parse._compiled_scan.cache_clear()
+
+
+def _xxh64(data: bytes) -> int:
+    """XXH64 with seed 0, from its specification: what the compiled ``checksum`` must give."""
+    p1, p2, p3 = 0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9
+    p4, p5, mask = 0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5, (1 << 64) - 1
+
+    def rotl(x: int, r: int) -> int:
+        return ((x << r) | (x >> (64 - r))) & mask
+
+    def round_(acc: int, lane: int) -> int:
+        return (rotl((acc + lane * p2) & mask, 31) * p1) & mask
+
+    def word(at: int, size: int) -> int:
+        return int.from_bytes(data[at : at + size], "little")
+
+    at, size = 0, len(data)
+    if size >= 32:
+        lanes = [(p1 + p2) & mask, p2, 0, (-p1) & mask]
+        while size - at >= 32:
+            lanes = [round_(lane, word(at + 8 * i, 8)) for i, lane in enumerate(lanes)]
+            at += 32
+        h = sum(rotl(lane, r) for lane, r in zip(lanes, (1, 7, 12, 18), strict=True)) & mask
+        for lane in lanes:
+            h = ((h ^ round_(0, lane)) * p1 + p4) & mask
+    else:
+        h = p5
+    h = (h + size) & mask
+    while size - at >= 8:
+        h = (rotl(h ^ round_(0, word(at, 8)), 27) * p1 + p4) & mask
+        at += 8
+    if size - at >= 4:
+        h = (rotl(h ^ ((word(at, 4) * p1) & mask), 23) * p2 + p3) & mask
+        at += 4
+    for byte in data[at:]:
+        h = (rotl(h ^ ((byte * p5) & mask), 11) * p1) & mask
+    for shift, prime in ((33, p2), (29, p3)):
+        h = ((h ^ (h >> shift)) * prime) & mask
+    return h ^ (h >> 32)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # Published XXH64 values (seed 0).
+        (b"", 0xEF46DB3751D8E999),
+        (b"a", 0xD24EC4F1A98C6E5B),
+        (b"abc", 0x44BC2CF5AD770999),
+    ],
+)
+def test_checksum_is_xxh64(data: bytes, expected: int, compiled: ModuleType) -> None:
+    assert _xxh64(data) == expected
+    assert compiled.checksum(data) == expected
+
+
+def test_checksum_agrees_with_the_specification_at_every_tail_length(compiled: ModuleType) -> None:
+    data = bytes(range(256)) * 3
+    for size in (*range(70), 255, 256, 257, 767, 768):
+        assert compiled.checksum(data[:size]) == _xxh64(data[:size]), size
+        assert compiled.checksum(memoryview(data)[:size]) == _xxh64(data[:size]), size
+
+
+def test_checksum_takes_only_buffers(compiled: ModuleType) -> None:
+    with pytest.raises(TypeError):
+        compiled.checksum("text")
+    with pytest.raises(BufferError):
+        compiled.checksum(memoryview(bytes(8))[::2])

@@ -95,7 +95,7 @@ _FUNC_LINKAGES = 3
 # The compiled scan's contract (see _compiled_scan): the module, the version of
 # its functions this code calls, and the rules above as it takes them.
 _SCAN_MODULE = "_pybpf_btf_scan"
-_SCAN_VERSION = 5
+_SCAN_VERSION = 6
 # Type sections this large (in words) are walked by the compiled scan: below
 # it, the walk in Python costs less than loading the module (an object's BTF).
 _SCAN_COMPILED_FROM = 16384
@@ -131,7 +131,7 @@ def _compiled_scan() -> ModuleType | None:
     """The compiled record scan, when installed, of this code's version, and not turned off.
 
     It is ``_pybpf_btf_scan``, built from pybpf-core's C sources into its
-    wheel. Its ``VERSION`` is 5 and it has five functions, each returning None
+    wheel. Its ``VERSION`` is 6 and it has five functions, each returning None
     where the Python code raises or must decide (which then says what is wrong):
 
     - ``index(types, rules)``: for a type section of native-order words,
@@ -168,7 +168,9 @@ def _compiled_scan() -> ModuleType | None:
     every string of a string table by its offset (``base`` plus where it
     starts), decoded as ``bytes.decode("utf-8", "replace")`` does, what
     follows the last NUL left out (what :meth:`Decoder._decode_all_strings
-    <pybpf.btf.parse_types.Decoder>` computes).
+    <pybpf.btf.parse_types.Decoder>` computes); and (from version 6)
+    ``checksum(data)``, XXH64 with seed 0 of a contiguous buffer as an int,
+    the whole-entry check of :mod:`pybpf.btf._index_cache`.
     """
     if os.environ.get("PYBPF_BTF_SCAN") == "python":
         return None
