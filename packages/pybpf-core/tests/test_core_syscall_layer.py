@@ -96,8 +96,30 @@ def test_a_module_built_from_other_sources_is_not_used(monkeypatch: pytest.Monke
     if not _sys.COMPILED:
         pytest.skip("ABI mode: no compiled module here")
     monkeypatch.setattr(_sys_build, "source_hash", lambda: -1)
+    monkeypatch.setattr(_sys, "_installed_apart", lambda path: True)
     with pytest.warns(RuntimeWarning, match="stale"):
         assert _sys._load_compiled() is None
+
+
+def test_only_a_module_installed_apart_from_its_sources_is_hashed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A wheel's module sits beside the pybpf directory these sources are in:
+    # one install wrote both, so its processes skip reading and hashing them.
+    root = Path(_sys_build.HERE).parent.parent
+    assert not _sys._installed_apart(str(root / "_pybpf_sys.cpython-311-x86_64-linux-gnu.so"))
+    assert _sys._installed_apart(str(root / "elsewhere" / "_pybpf_sys.so"))
+    if not _sys.COMPILED:
+        pytest.skip("ABI mode: no compiled module here")
+    hashed: list[int] = []
+    real = _sys_build.source_hash
+    monkeypatch.setattr(_sys_build, "source_hash", lambda: hashed.append(1) or real())
+    monkeypatch.setattr(_sys, "_installed_apart", lambda path: False)
+    assert _sys._load_compiled() is not None
+    assert hashed == []
+    monkeypatch.setattr(_sys, "_installed_apart", lambda path: True)
+    assert _sys._load_compiled() is not None
+    assert hashed == [1]
 
 
 def test_the_hash_follows_every_compiled_source() -> None:

@@ -110,7 +110,9 @@ def _load_compiled() -> tuple[Any, Any, BpfFn, ElemFn, BatchFn, Any, FDCalls] | 
     except ImportError:
         return None
     lib = _pybpf_sys.lib
-    if getattr(lib, "PYBPF_SYS_HASH", None) != _sys_build.source_hash():
+    if _installed_apart(_pybpf_sys.__file__) and (
+        getattr(lib, "PYBPF_SYS_HASH", None) != _sys_build.source_hash()
+    ):
         import warnings  # noqa: PLC0415 (only this warning needs it)
 
         warnings.warn(
@@ -129,6 +131,20 @@ def _load_compiled() -> tuple[Any, Any, BpfFn, ElemFn, BatchFn, Any, FDCalls] | 
         _load_fast(_pybpf_sys.__file__),
         _compiled_fd_calls(lib),
     )
+
+
+def _installed_apart(module_file: str) -> bool:
+    """Whether the compiled module and these sources can differ: not one install.
+
+    A wheel puts ``_pybpf_sys`` beside the ``pybpf`` directory that holds these
+    sources, both written by one install, so they cannot part until the next
+    one. An editable install (a development checkout) imports the sources from
+    the checkout and the module from the environment: an edit there makes the
+    module stale, which only its source hash tells. Hashing reads ~56 KB of C
+    and headers, so a wheel's processes skip it.
+    """
+    package_root = os.path.dirname(os.path.dirname(_sys_build.HERE))
+    return os.path.dirname(os.path.realpath(module_file)) != package_root
 
 
 def _load_fast(path: str, name: str = _sys_build.FAST_MODULE) -> Any:

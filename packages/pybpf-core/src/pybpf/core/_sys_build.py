@@ -19,7 +19,6 @@ that they share cffi's limited-API settings and the static helpers.
 from __future__ import annotations
 
 import os
-import zlib
 
 # Not typing.TYPE_CHECKING: a load imports this module, and typing costs more.
 TYPE_CHECKING = False
@@ -148,10 +147,13 @@ def source_hash() -> int:
 
     The compiled module carries it as ``PYBPF_SYS_HASH``; a module built from
     other sources (an editable install after an edit) is noticed at import.
-    It is computed at every import of :mod:`pybpf.core._sys`, so it is a
-    CRC-32 over the raw bytes (``zlib`` is cheap to import where ``hashlib``
-    loads OpenSSL): it tells sources apart, which is all it is for.
+    Where the module and the sources may part (see ``_installed_apart`` in
+    :mod:`pybpf.core._sys`), it is computed at every import of that module,
+    so it is a CRC-32 over the raw bytes (``zlib`` is cheap to import where
+    ``hashlib`` loads OpenSSL): it tells sources apart, which is all it is for.
     """
+    import zlib  # noqa: PLC0415 (only a check of an editable install, and the build, hash)
+
     crc = 0
     texts = (_INCLUDES, _defines(0), _LIBC_CDEF)
     files = (_read(path) for path in (*HEADERS, *SOURCES))
