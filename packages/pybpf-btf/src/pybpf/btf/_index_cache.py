@@ -220,11 +220,22 @@ def _entry_named(name: str, *, create: bool = False) -> str | None:
 
 
 def _boot_id() -> str | None:
+    return _read_boot_id(_BOOT_ID)
+
+
+@functools.cache
+def _read_boot_id(path: str) -> str | None:
+    """The boot id: read once per process (a load asks for it twice), without text I/O."""
     try:
-        with open(_BOOT_ID) as f:
-            return f.read().strip()
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        return os.read(fd, 64).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _boot_key() -> bytes | None:
