@@ -73,12 +73,8 @@ def _map_rows(bench: Bench) -> None:
         keys = list(range(ENTRIES))
 
         def fill() -> None:
-            # Untimed, before every sample: the C program fills its map just
-            # before its timed loops, so its elements are in the caches when
-            # they are read. Filled once at the start instead, the Python
-            # walks found the map evicted by the C process that ran between
-            # them: 1.26-1.32x against 1.08-1.13x with this fill (medians of
-            # 9 pairs, 2026-12), a difference of caches, not of code.
+            # Untimed, before every sample, as the C program does (see the
+            # module's docstring: a difference of caches, not of code).
             m.update_batch(keys, keys)
 
         fill()

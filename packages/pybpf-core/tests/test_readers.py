@@ -212,7 +212,7 @@ def test_ring_blocking_read_wakes(coll: Collection, loops: str) -> None:
             timer.join()
 
 
-def test_ring_million_records(coll: Collection, loops: str) -> None:
+def test_ring_many_batches_keep_every_record_in_order(coll: Collection, loops: str) -> None:
     # A million records through the compiled loop; the Python one, which takes
     # seconds for those, reads a tenth of them.
     batches = 400 if loops == "compiled" else 40
