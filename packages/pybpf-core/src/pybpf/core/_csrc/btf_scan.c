@@ -1401,14 +1401,10 @@ static uint64_t pybpf_le64(const unsigned char *p)
     return v;
 }
 
+/* Once per call, at the tail: byte by byte is fast enough. */
 static uint32_t pybpf_le32(const unsigned char *p)
 {
-    uint32_t v;
-    memcpy(&v, p, sizeof(v));
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap32(v);
-#endif
-    return v;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static uint64_t pybpf_xxh_round(uint64_t acc, uint64_t input)
